@@ -2,7 +2,8 @@
 
     python benchmarks/bench_annotation_memory.py [--sizes 20,50,100] [--formats qupath,coco,native]
         [--small-runs 200] [--work DIR]
-    python benchmarks/bench_annotation_memory.py --shapes [--shape-mb 17] [--work DIR]
+    python benchmarks/bench_annotation_memory.py --shapes [--shape-mb 17] [--shape-limit MIB]
+        [--only SHAPE,...] [--work DIR]
 
 For each format (a QuPath GeoJSON FeatureCollection of small polygons, a COCO file of many
 annotations on 100 images (fewer in a small file), a clean dqm native file) and each size in MB,
@@ -27,7 +28,10 @@ character), properties nested 200 deep, 100 keys (unique ones too: each a string
 lists, dicts, strings or floats a lesion, features without a geometry or an object of properties,
 points, empty objects, detections (those of 60 unique keys, points of 60 unique strings: each kept
 with its pointer), a ``clinical`` or ``metadata`` object of unique keys as big as the file, and
-lists of one list 10 deep in properties or in a ``metadata`` as big as the file.
+lists of one list 10 deep in properties or in a ``metadata`` as big as the file. With
+``--shape-limit MIB`` each is read under that ``limits.annotation_memory``: its peak against the
+limit, and whether it was stopped (``LIMIT_EXCEEDED``: refused up front, or stopped by the run-time
+tally of what it keeps, :mod:`dqm.readers.common.tally`).
 
 The dqm measured is the one on PYTHONPATH (another checkout's, to compare). ``--identifier-keys
 PATTERN`` reads as for a profile whose own ``identifier_keys`` are PATTERN (the readers keep the
@@ -85,14 +89,29 @@ from dqm.readers import PIECE_VALUE_BYTES, memory_needed, parse_annotation
 data = Path(sys.argv[1]).read_bytes()
 gc.collect()
 before = int(Path("/proc/self/statm").read_text().split()[1]) * 4096 - len(data)
-anns = parse_annotation(data, "a/" + Path(sys.argv[1]).name, Limits(lesions_per_file=10**8, annotation_memory=2**50))
+limit = int(sys.argv[2]) if len(sys.argv) > 2 else 2**50
+if len(sys.argv) > 3:  # --in-pieces: a smaller file read in pieces too
+    from dqm.readers.common import pieces
+    pieces.MIN_BYTES = 0
+tallied = [0]
+try:  # what the run-time tally counted the read to keep, at its last check
+    from dqm.readers.common import tally
+    _check = tally.Tally.check
+    def check(self):
+        tallied[0] = self.kept
+        _check(self)
+    tally.Tally.check = check
+except ImportError:  # a checkout from before it
+    pass
+anns = parse_annotation(data, "a/" + Path(sys.argv[1]).name, Limits(lesions_per_file=10**8, annotation_memory=limit))
 peak = int(Path("/proc/self/status").read_text().split("VmHWM:")[1].split()[0]) * 1024
 try:
     from dqm.readers import pieces_needed
 except ImportError:  # a checkout from before it
     pieces_needed = lambda text: memory_needed(text, PIECE_VALUE_BYTES)
 lesions, issues = sum(len(a.lesions) for a in anns), sum(len(a.issues) for a in anns)
-print(peak - before, pieces_needed(data), memory_needed(data, PIECE_VALUE_BYTES), lesions, issues, anns[0].format)
+stopped = any(i.code == "LIMIT_EXCEEDED" for a in anns for i in a.issues)
+print(peak - before, pieces_needed(data), memory_needed(data, PIECE_VALUE_BYTES), lesions, issues, anns[0].format, stopped, tallied[0])
 """
 
 
@@ -208,18 +227,35 @@ def _write_shape(name: str, path: Path, size: int) -> None:
         fh.write(b"]}")
 
 
-def shapes(mb: float, work: Path) -> None:
-    print("| shape | MiB | lesions | issues | peak MiB | peak / size | estimate / peak | former / peak |")
-    print("|---|---|---|---|---|---|---|---|")
+def shapes(mb: float, work: Path, limit_mb: float | None = None, in_pieces: bool = False) -> None:
+    """Each shape's peak against its estimate; with ``limit_mb``, read under that
+    ``limits.annotation_memory``: the peak against the limit, and whether the read was stopped
+    (``LIMIT_EXCEEDED``: refused up front or stopped by the run-time tally)."""
+    limit = [] if limit_mb is None else [str(int(limit_mb * 2**20))]
+    if in_pieces:
+        limit = [limit[0] if limit else str(2**50), "in-pieces"]
+    tail = " limit MiB | stopped | peak / limit |" if limit_mb else ""
+    print(
+        "| shape | MiB | lesions | issues | peak MiB | peak / size | estimate / peak | former / peak "
+        f"| (peak - size) / tally |{tail}"
+    )
+    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|---|" if limit_mb else ""))
     for name in SHAPES:
         path = work / f"{name}-{mb}.json"
         if not path.exists():
             _write_shape(name, path, int(mb * 2**20))
-        used, need, former, lesions, issues, fmt = _run(SHAPE_CHILD, path)
+        used, need, former, lesions, issues, fmt, *stopped = _run(SHAPE_CHILD, path, *limit)
         size = path.stat().st_size
+        more = (
+            f" {limit_mb:g} | {stopped[0]} | {int(used) / int(limit[0]):.2f} |"
+            if limit_mb and stopped
+            else ""
+        )
+        kept = int(stopped[1]) if len(stopped) > 1 else 0
+        ratio = f"{(int(used) - size) / kept:.2f}" if kept else "-"
         print(
             f"| {name} ({fmt}) | {size / 2**20:.1f} | {int(lesions):,} | {int(issues):,} | {int(used) / 2**20:.0f} "
-            f"| {int(used) / size:.1f} | {int(need) / int(used):.2f} | {int(former) / int(used):.2f} |",
+            f"| {int(used) / size:.1f} | {int(need) / int(used):.2f} | {int(former) / int(used):.2f} | {ratio} |{more}",
             flush=True,
         )
 
@@ -357,10 +393,20 @@ def main() -> None:
     ap.add_argument("--identifier-keys", help="a profile's own identifier-key pattern the readers keep")
     ap.add_argument("--shapes", action="store_true", help="the costliest shapes against the estimate")
     ap.add_argument("--shape-mb", type=float, default=17, help="MiB of each shape's file")
+    ap.add_argument(
+        "--shape-limit", type=float, help="read each shape under this limits.annotation_memory (MiB)"
+    )
+    ap.add_argument(
+        "--in-pieces", action="store_true", help="read a shape under 16 MiB in pieces too (quicker)"
+    )
+    ap.add_argument("--only", help="the shapes to read, comma-separated (default: all)")
     args = ap.parse_args()
     if args.shapes:
+        if args.only:
+            for name in set(SHAPES) - set(args.only.split(",")):
+                del SHAPES[name]
         with tempfile.TemporaryDirectory() as tmp:
-            shapes(args.shape_mb, args.work or Path(tmp))
+            shapes(args.shape_mb, args.work or Path(tmp), args.shape_limit, args.in_pieces)
         return
     keys = (args.identifier_keys,) if args.identifier_keys else ()
     formats = args.formats.split(",")

@@ -52,7 +52,7 @@ from dqm.identifiers import reading_keys, strings
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.profile import Limits, Profile
 from dqm.readers import asap, coco, dsa, halo, imagescope, mask, native, qupath
-from dqm.readers.common import bigjson, pieces
+from dqm.readers.common import bigjson, pieces, tally
 from dqm.readers.common.base import decode, failed, parse_json, wide_text
 from dqm.readers.common.reader import FormatReader, limits, reading_within
 from dqm.readers.common.xmltree import (
@@ -103,9 +103,6 @@ PIECE_MARK_BYTES = {
     b"[[": 160,
     b",": 80,
     b'"Feature"': 420,
-    b"\\u": 420,
-    b'"': 112,
-    b":": 168,
 }
 """What reading a QuPath or clean native file in pieces takes (:mod:`~dqm.readers.common.pieces`:
 its object tree is never whole; :func:`pieces_needed`): its bytes, and again at the bytes a
@@ -493,10 +490,10 @@ def _parse_any(data: bytes, rel: str, memory: _MemoryCheck) -> list[Annotation]:
             if coco_pieces is not None:
                 return coco_pieces
             _make_room()
-        clean = native.read_clean(data, rel)
+        clean = _tallied(data, rel, lambda: _one(native.read_clean(data, rel)), in_pieces)
         if clean is not None:
-            return [clean]
-        split = _read_pieces(data, rel, memory) if in_pieces else None
+            return clean
+        split = _tallied(data, rel, lambda: _read_pieces(data, rel, memory), in_pieces) if in_pieces else None
         if split is not None:
             return split
         decoded = decode(data)
@@ -512,6 +509,42 @@ def _parse_any(data: bytes, rel: str, memory: _MemoryCheck) -> list[Annotation]:
         return [failed(rel, "json", *issues)]
     found = _read_first(_JSON_READERS, doc, rel, issues)
     return found if found is not None else native.read(doc, rel, issues)
+
+
+def _one(ann: Annotation | None) -> list[Annotation] | None:
+    return None if ann is None else [ann]
+
+
+def _tallied(
+    data: bytes, rel: str, read: Callable[[], list[Annotation] | None], in_pieces: bool
+) -> list[Annotation] | None:
+    """What ``read`` makes of ``data``; for a read ``in_pieces``, what it keeps tallied as it goes
+    (:mod:`~dqm.readers.common.tally`: the bound of such a read, past its up-front estimate
+    :func:`pieces_needed`), and once that passes ``limits.annotation_memory`` the read stopped
+    with a ``LIMIT_EXCEEDED`` finding."""
+    if not in_pieces:
+        return read()
+    try:
+        with tally.tallied(len(data), _room_for):
+            return read()
+    except tally.OverLimit as over:
+        limit = limits().annotation_memory
+        text = msg(
+            "reading it took more than {need:,} bytes of memory (what it had kept when it was stopped), "
+            "over limits.annotation_memory = {limit} (not read)",
+            need=over.need,
+            limit=limit,
+        )
+        return [failed(rel, "unknown", ReadIssue("LIMIT_EXCEEDED", text))]
+
+
+def _room_for(need: int) -> int:
+    """The bytes ``limits.annotation_memory`` leaves a read taking ``need``, the parse cache's least
+    recently used entries out until it fits beside them (or the cache is empty)."""
+    limit = limits().annotation_memory
+    with _LOCK:
+        _evict_locked(max(limit - need, 0), CACHE_SIZE)
+        return limit - sum(size for _, size in _CACHE.values())
 
 
 _PIECES_BY_KEY: dict[str | None, Any] = {"features": qupath, "annotations": coco, None: qupath}

@@ -20,6 +20,7 @@ the whole document (a tuple and two floats a vertex) and its lesions are never a
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterator
 from itertools import chain
 from typing import Any, Literal
@@ -32,7 +33,7 @@ from dqm.coords import MAX_OBJECTIVE_POWER
 from dqm.i18n import N_, msg
 from dqm.identifiers import reader_keys
 from dqm.model import Annotation, ReadIssue
-from dqm.readers.common import pieces
+from dqm.readers.common import pieces, tally
 from dqm.readers.common.base import (
     count_keys,
     count_slots,
@@ -300,13 +301,16 @@ def read_clean(data: bytes, path: str) -> Annotation | None:
     n_values = _present(doc.format) + 3 + _present(slide.mpp, slide.objective_power) + len(doc.clinical)
     # keys of the document: slide, lesions, clinical, and each object's as decoded
     keys = 3 + n_values - len(doc.clinical) + count_keys(doc.clinical)
+    tally.watch(ann)
     for i, rec in enumerate(_lesions(doc)):
         if rec is None:
             return None
         n_values += 2 + _present(rec.id, rec.properties)
         keys += 4 + _present(rec.id, rec.properties) + count_keys(rec.properties)
         if isinstance(rec.id, str):
-            ann.properties[pointer("lesions", i, "id")] = rec.id  # an id is text from the file too
+            where = pointer("lesions", i, "id")
+            ann.properties[where] = rec.id  # an id is text from the file too
+            tally.charge(tally.ENTRY_BYTES + sys.getsizeof(where) + sys.getsizeof(rec.id))
         geometry = rec.geometry
         polygons = [geometry.coordinates] if isinstance(geometry, _MPolygon) else geometry.coordinates
         ann.lesions.append(
@@ -333,6 +337,7 @@ def _lesions(doc: _MDocument | _MDocumentPieces) -> Iterator[_MLesion | None]:
         return
     raw = doc.lesions
     for k in range(len(raw)):
+        tally.check()  # what the lesions before kept (:mod:`~dqm.readers.common.tally`)
         try:
             yield _LESION_DECODER.decode(raw[k])
         except (msgspec.MsgspecError, UnicodeDecodeError, ValueError):

@@ -24,7 +24,7 @@ from typing import Any
 from dqm.findings import clip
 from dqm.i18n import msg
 from dqm.model import Annotation, Lesion, ReadIssue
-from dqm.readers.common import geojson, pieces
+from dqm.readers.common import geojson, pieces, tally
 from dqm.readers.common.base import DistinctTexts, lesion_as_read, pointer, texts
 from dqm.readers.common.reader import Role, Syntax
 
@@ -154,6 +154,7 @@ def read_pieces(found: pieces.Pieces, path: str) -> list[Annotation] | None:
         return None
     features = ((f, [*where, k]) for k, f in found.items())
     ann = Annotation(path=path, format=NAME, issues=[], properties=_file_text(found.shell))
+    tally.watch(ann)  # what the read keeps, tallied as it goes
     try:
         return [_read_features(ann, features)]
     except pieces.NotPieces:

@@ -1,10 +1,12 @@
-"""What a QuPath or native file read in pieces holds, against the estimate it is admitted at.
+"""What a QuPath or native file read in pieces holds, against the limit it is admitted under.
 
 The shapes are those that cost the most a byte of text (``python
 benchmarks/bench_annotation_memory.py --shapes`` measures them all at 17 MiB): each file is read
-in a child process, in pieces (:data:`dqm.readers.common.pieces.MIN_BYTES` lowered to 0), and its
-peak RSS (``VmHWM``) over the RSS before the read (its bytes included) must stay under
-:func:`dqm.readers.pieces_needed`.
+in a child process, in pieces (:data:`dqm.readers.common.pieces.MIN_BYTES` lowered to 0), under a
+``limits.annotation_memory`` just at :func:`dqm.readers.pieces_needed` (the up-front estimate admits
+it), and its peak RSS (``VmHWM``) over the RSS before the read (its bytes included) must stay under
+that limit: the read ends under it, or the run-time tally of what it keeps
+(:mod:`dqm.readers.common.tally`) stops it with a ``LIMIT_EXCEEDED`` finding.
 """
 
 from __future__ import annotations
@@ -39,8 +41,10 @@ def peak():  # this process's own (ru_maxrss keeps the parent's, forked before t
 data = Path(sys.argv[1]).read_bytes()
 gc.collect()
 before = rss() - len(data)
-anns = parse_annotation(data, "a/" + Path(sys.argv[1]).name, Limits(annotation_memory=2**40))
+anns = parse_annotation(data, "a/" + Path(sys.argv[1]).name, Limits(annotation_memory=int(sys.argv[2])))
+stopped = [str(i.message) for a in anns for i in a.issues if i.code == "LIMIT_EXCEEDED"]
 print(peak() - before, anns[0].format, sum(len(a.lesions) for a in anns), sum(len(a.issues) for a in anns))
+print(*stopped, sep="\n")
 """
 
 
@@ -159,24 +163,26 @@ def _write(name: str, path: Path, size: int) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SHAPES))
-def test_a_read_in_pieces_stays_under_its_estimate(name: str, tmp_path: Path) -> None:
+def test_a_read_in_pieces_stays_under_its_limit(name: str, tmp_path: Path) -> None:
     path = tmp_path / f"{name}.json"
     _write(name, path, 3 * 2**20)
+    limit = pieces_needed(path.read_bytes())  # admitted up front, just
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(path)],
+        [sys.executable, "-c", CHILD, str(path), str(limit)],
         capture_output=True,
         text=True,
         cwd=tmp_path,
         check=True,
         env={**os.environ, "PYTHONPATH": str(Path(dqm.__file__).parents[1])},  # this dqm
     )
-    used, fmt, lesions, issues = done.stdout.split()
-    assert fmt == ("native" if name.startswith("native") else "qupath")  # read, not refused
-    assert int(lesions) + int(issues) > (0 if name in _WHOLE or "detection" in name else 1000)
-    data = path.read_bytes()
-    assert pieces_needed(data) >= int(used), (
-        f"{name}: needs {int(used):,} bytes, estimated {pieces_needed(data):,}"
-    )
+    head, *stopped = done.stdout.splitlines()
+    used, fmt, lesions, issues = head.split()
+    assert int(used) <= limit, f"{name}: took {int(used):,} bytes under a limit of {limit:,}"
+    if stopped:  # by the tally, as it read: never refused up front at its own estimate
+        assert fmt == "unknown" and "when it was stopped" in stopped[0], stopped
+    else:
+        assert fmt == ("native" if name.startswith("native") else "qupath")
+        assert int(lesions) + int(issues) > (0 if name in _WHOLE or "detection" in name else 1000)
 
 
 @pytest.mark.parametrize(
@@ -237,3 +243,90 @@ def test_a_feature_issue_message_is_made_once() -> None:
     assert no_geometry[0].message is no_geometry[1].message
     assert unclassified[0].message == "the feature has no classification: its lesion class is unknown"
     assert no_geometry[0].message == "a feature needs a geometry object"
+
+
+def _usual(k: int) -> dict[str, object]:
+    """A feature of a usual QuPath export (``bench_annotation_memory.qupath_feature``'s)."""
+    x, y = 1000 + 37 * k % 80000, 2000 + 53 * k % 80000
+    ring = [[x, y], [x + 20.5, y], [x + 31, y + 12], [x + 18, y + 30], [x + 2, y + 25], [x, y]]
+    return {
+        "type": "Feature",
+        "id": f"{k:08x}-0000-4000-8000-000000000000",
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+        "properties": {"objectType": "annotation", "classification": {"name": "Tumor", "color": [200, 0, 0]}},
+    }
+
+
+def _collection(features: list[object]) -> bytes:
+    return json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":")).encode()
+
+
+def test_a_usual_export_is_admitted_at_a_third_of_its_former_estimate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A usual QuPath export was estimated at about 31 times its size (every quote and colon charged
+    as a string kept: 4 GiB admitted 131 MiB): a limit of 20 times its size refused it. What its
+    read keeps is now tallied as it goes, and the up-front estimate charges no quote or colon: it is
+    read, every lesion."""
+    from dqm.profile import Limits
+    from dqm.readers.common import pieces
+
+    monkeypatch.setattr(pieces, "MIN_BYTES", 0)  # read in pieces, as a file of 16 MiB is
+    data = _collection([_usual(k) for k in range(4000)])
+    assert pieces_needed(data) < 17 * len(data)
+    ann = parse_annotation(data, "a/usual.geojson", Limits(annotation_memory=20 * len(data)))[0]
+    assert ann.format == "qupath" and len(ann.lesions) == 4000
+    assert [i.code for i in ann.issues] == []
+
+
+def test_a_read_keeping_more_than_its_limit_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Detections of unique keys keep each key with its pointer (for the de-identification checks):
+    the read, admitted at its up-front estimate, is stopped once what it keeps passes the limit, a
+    ``LIMIT_EXCEEDED`` finding naming ``limits.annotation_memory``; with room it is read."""
+    from dqm.profile import Limits
+    from dqm.readers.common import pieces
+
+    monkeypatch.setattr(pieces, "MIN_BYTES", 0)
+    features = [
+        _feature(None, {"objectType": "detection", **{f"{k * 60 + j:x}": 0 for j in range(60)}})
+        for k in range(1500)
+    ]
+    data = _collection(features)
+    limit = pieces_needed(data)  # admitted up front
+    ann = parse_annotation(data, "a/keys.geojson", Limits(annotation_memory=limit))[0]
+    assert ann.format == "unknown" and [i.code for i in ann.issues] == ["LIMIT_EXCEEDED"]
+    text = str(ann.issues[0].message)
+    assert "when it was stopped" in text and f"limits.annotation_memory = {limit}" in text
+    read = parse_annotation(data, "a/keys2.geojson", Limits(annotation_memory=40 * limit))[0]
+    assert read.format == "qupath" and len(read.properties) > 60 * 1500
+
+
+def test_a_clean_native_read_keeping_more_than_its_limit_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same for a clean native file read in pieces: its lesions' properties are tallied."""
+    from dqm.profile import Limits
+    from dqm.readers.common import pieces
+
+    monkeypatch.setattr(pieces, "MIN_BYTES", 0)
+    lesions = [
+        {
+            "class": "T",
+            "geometry": {"type": "Polygon", "coordinates": _TRI},
+            "properties": {f"k{k}_{j}": j + 0.5 for j in range(100)},
+        }
+        for k in range(300)
+    ]
+    doc = {
+        "format": "dqm.annotation/1",
+        "slide": {"file": "s.svs", "width": 100, "height": 100},
+        "clinical": {},
+        "lesions": lesions,
+    }
+    data = json.dumps(doc, separators=(",", ":")).encode()
+    limit = pieces_needed(data)
+    ann = parse_annotation(data, "a/native.json", Limits(annotation_memory=limit))[0]
+    assert [i.code for i in ann.issues] == ["LIMIT_EXCEEDED"] and "when it was stopped" in str(
+        ann.issues[0].message
+    )
+    assert (
+        parse_annotation(data, "a/native2.json", Limits(annotation_memory=40 * limit))[0].format == "native"
+    )

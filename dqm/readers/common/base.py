@@ -3,6 +3,7 @@ lesion as read (class as written, resolved later) and an annotation that could n
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -27,6 +28,7 @@ from dqm.identifiers import (
     walk,
 )
 from dqm.model import Annotation, Lesion, ReadIssue, Ring
+from dqm.readers.common import tally
 
 JSON_REASONS = (
     N_("Expecting value"),
@@ -108,6 +110,10 @@ def object_texts(value: dict[Any, Any], at: str, skip: Collection[str] = ()) -> 
     return out
 
 
+_ENTRY = 56 + tally.ENTRY_BYTES
+"""A kept ``(key, text)`` pair of :class:`DistinctTexts`: its tuple and its slot in a set."""
+
+
 class DistinctTexts:
     """The text of the objects a reader skips (detections, points: a file may hold millions), for
     the de-identification checks: each distinct key once, each string once under the key nearest
@@ -151,21 +157,27 @@ class DistinctTexts:
                 into[where + KEY_TEXT] = key
             return where
 
+        kept = len(into)
         for link, key, held, keyed in walk(own, None, lambda key, *_: self._names(key)):
             if keyed and self._names(key):  # kept whole, once for each text it holds
                 keys.add(key)
                 if (key, text := flat_text(held)) not in seen:
                     seen.add((key, text))
                     into[key_at(link, key)] = held
+                    tally.charge(_ENTRY + sys.getsizeof(key) + sys.getsizeof(text) + tally.deep_bytes(held))
             elif keyed:
                 if key not in keys:
                     keys.add(key)
                     into[key_at(link, key)] = None if isinstance(held, dict | list) else held
+                    tally.charge(2 * _ENTRY + sys.getsizeof(key) + sys.getsizeof(held))
                     if type(held) is str:
                         seen.add((key, held))
             elif (key, held) not in seen:
                 seen.add((key, held))
                 into[at(link)] = held
+                tally.charge(_ENTRY + sys.getsizeof(key) + sys.getsizeof(held))
+        for made in itertools.islice(reversed(into), len(into) - kept):  # the pointers made
+            tally.charge(tally.ENTRY_BYTES + sys.getsizeof(made))
 
     def _news(self, value: Any, skip: Collection[str]) -> bool:
         """Whether ``value`` (but its keys in ``skip``) holds a key, a string under its key, or a

@@ -27,10 +27,14 @@ from typing import Any
 import msgspec
 import orjson
 
+from dqm.readers.common import tally
 from dqm.readers.common.base import count_keys, key_ends
 
 MIN_BYTES = 16 * 2**20
 """Files of at least this many bytes are read in pieces (a smaller one is read whole, as fast)."""
+
+RAW_BYTES = 56
+"""An item's raw text as the split holds it (a ``msgspec.Raw`` and its slot in the list)."""
 
 _TOP = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _LIST = msgspec.json.Decoder(list[msgspec.Raw])
@@ -63,6 +67,7 @@ class Pieces:
         keys = 0 if self.key is None else count_keys(self.shell)
         raw = self.raw
         for k in range(len(raw)):
+            tally.check()  # what the items before kept (:mod:`~dqm.readers.common.tally`)
             try:
                 item = orjson.loads(memoryview(raw[k]))
             except _REFUSED as exc:
@@ -72,6 +77,7 @@ class Pieces:
                 raise NotPieces
             keys += count_keys(item)
             yield k, item
+        tally.check()
         if keys != key_ends(self.data):
             raise NotPieces
 
@@ -86,6 +92,7 @@ def split(data: bytes, keys: tuple[str, ...]) -> Pieces | None:
         if start[1] == b"[":
             raw = _LIST.decode(data)
             first = orjson.loads(memoryview(raw[0])) if raw else None
+            tally.charge(RAW_BYTES * len(raw))
             return Pieces([first], None, raw, data) if isinstance(first, dict) else None
         top = _TOP.decode(data)
         key = next((k for k in keys if k in top), None)
@@ -96,4 +103,5 @@ def split(data: bytes, keys: tuple[str, ...]) -> Pieces | None:
     except _REFUSED:
         return None
     shell[key] = []
+    tally.charge(RAW_BYTES * len(raw) + tally.deep_bytes(shell))
     return Pieces(shell, key, raw, data)

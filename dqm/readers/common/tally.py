@@ -1,0 +1,172 @@
+"""What a read in pieces keeps, tallied in bytes as it goes, and the read stopped past its limit.
+
+A QuPath or clean native file read in pieces (:mod:`dqm.readers.common.pieces`) is admitted at an
+up-front estimate (:func:`dqm.readers.pieces_needed`) that cannot tell which strings the read will
+keep: a file of detections of unique keys keeps each key with its pointer, one of the same
+measurements keeps them once. Charging every quote and colon as kept made a usual export's
+estimate about 31 times its size. Instead the read counts what it keeps: the annotation's lesions
+(coordinates, geometry, properties, pointer) and issues, measured as each item is read
+(:meth:`Tally.check`), the text of the top-level object the annotation holds (:meth:`Tally.watch`),
+and what :class:`~dqm.readers.common.base.DistinctTexts` keeps of the objects it skips
+(:meth:`Tally.charge`). When ``base`` (the file's bytes and what the split holds) and
+:data:`KEPT_FACTOR` times the tally pass what the limit leaves the read, the read stops with
+:class:`OverLimit`, which the caller reports as ``LIMIT_EXCEEDED``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import shapely
+
+from dqm.model import Annotation
+
+KEPT_FACTOR = 2
+"""The RSS a byte the tally counts comes to (the allocator's arenas and the per-item transients
+the tally does not see): fitted on the shapes of ``python benchmarks/bench_annotation_memory.py
+--shapes`` so that a read stopped or finished never passes its limit."""
+ENTRY_BYTES = 64
+"""A dict's or set's slot for one kept entry (its hash, key and value pointers, the table's slack)."""
+GEOMETRY_PART_BYTES = 340
+"""A shapely (GEOS) polygon beside its vertices, and :data:`RING_BYTES` a hole: measured 330-340
+bytes (a million of 6 vertices, 2,000 of 1,000; MultiPolygons of 5 parts 300 a part)."""
+RING_BYTES = 120
+COORD_BYTES = 24
+"""GEOS's bytes a vertex (x and y, 17.5 measured, and its sequence's slack)."""
+ISSUE_BYTES = 240
+"""A :class:`~dqm.model.ReadIssue` beside its pointer (its message is shared when it has no parameter)."""
+
+
+class OverLimit(Exception):
+    """What a read in pieces keeps passed the room its limit leaves: ``need`` bytes of ``limit``."""
+
+    def __init__(self, need: int, limit: int) -> None:
+        super().__init__(need, limit)
+        self.need = need
+        self.limit = limit
+
+
+def deep_bytes(value: Any) -> int:
+    """The bytes ``value`` holds (containers, their items and keys, strings, numbers; an array's
+    buffer): one walk, no recursion."""
+    total = 0
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        total += sys.getsizeof(v)
+        kind = type(v)
+        if kind is dict:
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif kind is list or kind is tuple:
+            stack.extend(v)
+        elif kind is np.ndarray:
+            total += v.nbytes if v.base is not None else 0
+    return total
+
+
+def lesion_bytes(lesion: Any) -> int:
+    """What a :class:`~dqm.model.Lesion` holds: itself, its pointer and class, its rings, its
+    geometry (GEOS) and its properties."""
+    total = sys.getsizeof(lesion) + sys.getsizeof(lesion.pointer)
+    total += sys.getsizeof(lesion.raw_class) + deep_bytes(lesion.properties)
+    for polygon in lesion.polygons:
+        total += sys.getsizeof(polygon) + sum(deep_bytes(ring) for ring in polygon)
+    geometry = lesion.geometry
+    if geometry is not None:
+        parts = int(shapely.get_num_geometries(geometry))
+        holes = sum(len(polygon) - 1 for polygon in lesion.polygons)  # as read: an upper count
+        total += GEOMETRY_PART_BYTES * parts + RING_BYTES * holes
+        total += COORD_BYTES * int(shapely.get_num_coordinates(geometry))
+    return total
+
+
+class Tally:
+    """The bytes a read in pieces keeps (see the module). ``room(need)``: the bytes the limit
+    leaves a read of ``need`` bytes, the parse cache's entries made room for (its least recently
+    used ones out) when it asks more than ``allowed``."""
+
+    __slots__ = ("_watched", "allowed", "base", "kept", "room")
+
+    def __init__(self, base: int, room: Callable[[int], int]) -> None:
+        self.base = base
+        self.kept = 0
+        self.room = room
+        self.allowed = room(base)
+        self._watched: list[tuple[Annotation, list[int]]] = []
+
+    def need(self) -> int:
+        """What the read takes now, by the tally."""
+        return self.base + KEPT_FACTOR * self.kept
+
+    def charge(self, n: int) -> None:
+        """``n`` bytes more kept (checked at the next :meth:`check`)."""
+        self.kept += n
+
+    def watch(self, ann: Annotation) -> None:
+        """The annotation whose lesions and issues grow as the read goes; its text kept so far
+        charged now."""
+        self.kept += deep_bytes(ann.properties) + deep_bytes(ann.clinical)
+        self._watched.append((ann, [len(ann.lesions), len(ann.issues)]))
+        self.check()
+
+    def check(self) -> None:
+        """The lesions and issues made since the last check counted; :class:`OverLimit` when the
+        read now takes more than the limit leaves it."""
+        for ann, counted in self._watched:
+            lesions, issues = ann.lesions, ann.issues
+            for lesion in lesions[counted[0] :]:
+                self.kept += lesion_bytes(lesion)
+            for issue in issues[counted[1] :]:
+                self.kept += ISSUE_BYTES + sys.getsizeof(issue.pointer)
+            counted[0], counted[1] = len(lesions), len(issues)
+        need = self.need()
+        if need > self.allowed:
+            self.allowed = self.room(need)
+            if need > self.allowed:
+                raise OverLimit(need, self.allowed)
+
+
+_TALLY: contextvars.ContextVar[Tally | None] = contextvars.ContextVar("dqm_readers_tally", default=None)
+
+
+def current() -> Tally | None:
+    """The tally of the read in pieces under way, None when none is."""
+    return _TALLY.get()
+
+
+@contextlib.contextmanager
+def tallied(base: int, room: Callable[[int], int]) -> Iterator[Tally]:
+    """A :class:`Tally` for the read in pieces within (see :class:`Tally` for ``base`` and ``room``)."""
+    tally = Tally(base, room)
+    token = _TALLY.set(tally)
+    try:
+        yield tally
+    finally:
+        _TALLY.reset(token)
+
+
+def watch(ann: Annotation) -> None:
+    """:meth:`Tally.watch` of the read under way, if any."""
+    tally = _TALLY.get()
+    if tally is not None:
+        tally.watch(ann)
+
+
+def check() -> None:
+    """:meth:`Tally.check` of the read under way, if any."""
+    tally = _TALLY.get()
+    if tally is not None:
+        tally.check()
+
+
+def charge(n: int) -> None:
+    """:meth:`Tally.charge` of the read under way, if any."""
+    tally = _TALLY.get()
+    if tally is not None:
+        tally.kept += n
