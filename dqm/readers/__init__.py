@@ -131,6 +131,10 @@ of two measurements, which keep nothing new), at least 1.27 at 1-11 MiB; the lis
 benchmark's files of small polygons come to 31.4 (QuPath) and 30.3 (native) times their size (a
 4 GiB limit admits 131 and 135 MiB); their values at :data:`PIECE_VALUE_BYTES` came
 to 17.6 and 23.4, and were 0.41-0.92 of the peak of eleven of these shapes."""
+SHELL_MARK_BYTES = {**PIECE_MARK_BYTES, b"\\u": 420, b'"': 112, b":": 168}
+"""What a mark of the top-level values a read in pieces parses whole (all but the list it splits)
+takes, kept with the annotation: also a quote (a string kept) and a colon (a key), the charges the
+whole text paid before the read in pieces tallied what it keeps (:mod:`~dqm.readers.common.tally`)."""
 COCO_VALUE_BYTES = 64
 """The same for a COCO file read in pieces, whose lesions are held in flat arrays and built only
 for the item that asks (:mod:`~dqm.readers.common.held`): 20-34 bytes measured at 50 MB for
@@ -396,6 +400,7 @@ class _MemoryCheck:
         self.text = text
         self.counts: dict[bytes, int] = {}
         self.width: int | None = None  # char_bytes, once found
+        self.pieces: int | None = None  # pieces_need, once found
 
     def count(self, mark: bytes) -> int:
         """How many times ``mark`` is in the text (counted once)."""
@@ -410,8 +415,24 @@ class _MemoryCheck:
 
     def pieces_need(self) -> int:
         """:func:`pieces_needed` (the marks counted once)."""
-        marks = sum(cost * self.count(mark) for mark, cost in PIECE_MARK_BYTES.items())
-        return (1 + self.char_bytes()) * len(self.text) + marks
+        if self.pieces is None:
+            marks = sum(cost * self.count(mark) for mark, cost in PIECE_MARK_BYTES.items())
+            self.pieces = (1 + self.char_bytes()) * len(self.text) + marks + self._shell_need()
+        return self.pieces
+
+    def _shell_need(self) -> int:
+        """What the top-level values but the list read in pieces take, parsed whole before the
+        read's tally begins (a ``metadata`` or ``clinical`` object as big as the file): their
+        text at the bytes a character may take, and :data:`SHELL_MARK_BYTES` for each mark (each
+        value's text copied once, in turn)."""
+        top = pieces.top_values(self.text)
+        need = 0
+        for key, value in (top or {}).items():
+            if key not in _PIECES_BY_KEY and key != "lesions":
+                text = bytes(value)
+                need += self.char_bytes() * len(text)
+                need += sum(cost * text.count(mark) for mark, cost in SHELL_MARK_BYTES.items())
+        return need
 
     def char_bytes(self) -> int:
         """The most bytes a character of a string of the text may take once decoded: Python holds

@@ -82,6 +82,18 @@ class Pieces:
             raise NotPieces
 
 
+def top_values(data: bytes) -> dict[str, msgspec.Raw] | None:
+    """The values of the JSON object ``data`` as raw text (zero-copy); None when it is not one,
+    or its text is refused."""
+    start = _OPEN.match(data)
+    if start is None or start[1] != b"{":
+        return None
+    try:
+        return _TOP.decode(data)
+    except _REFUSED:
+        return None
+
+
 def split(data: bytes, keys: tuple[str, ...]) -> Pieces | None:
     """``data`` split: a JSON object around its list value at the first of ``keys`` it holds, a
     JSON list of objects into its items; None when it is neither, or its text is refused."""
