@@ -104,33 +104,19 @@ PIECE_MARK_BYTES = {
     b",": 80,
     b'"Feature"': 420,
 }
-"""What reading a QuPath or clean native file in pieces takes (:mod:`~dqm.readers.common.pieces`:
+"""What reading a QuPath or clean native file in pieces is admitted at, up front (:mod:`~dqm.readers.common.pieces`:
 its object tree is never whole; :func:`pieces_needed`): its bytes, and again at the bytes a
-character of its strings may take (:meth:`_MemoryCheck.char_bytes`: 1, 2 or 4) for the strings
-its lesions keep, and for each of these marks in the text, its bytes: an object (a lesion, a dict
-of properties), a list (a ring, a polygon of a MultiPolygon), a list opening a list (counted apart,
-once a pair: a kept list of one item takes ~114 bytes, and lists of one list 10 deep came to 0.82
-of the peak at 72 a list alone), an item, a GeoJSON ``"Feature"`` (or
-an escape, which may spell one), which makes a lesion or up to three issues, a quote (a string
-opened or closed) and a colon (a key). A string or key the reader has not met is kept once with
-the pointer it was met at, for the de-identification checks, even in the objects it skips
-(:class:`~dqm.readers.common.base.DistinctTexts`: detections, points; 300-400 bytes a short unique
-key, measured), and a key of kept properties, ``clinical`` or ``metadata`` is its own string:
-which strings are unique the text does not tell, so each is charged. Fitted (the colon's and
-quote's bytes on detections of 60 unique keys and points of 60 unique strings, whose peak goes
-from 29.7 to 39.1 times their size between 1 and 17 MiB as the dicts that hold them grow) to be at
-least 1.25 times the peak RSS (the bytes and the interpreter's transient memory included) of
-files of 37 shapes that cost the most a byte (``python benchmarks/bench_annotation_memory.py
---shapes``, 17 MiB: 3-vertex polygons, MultiPolygons of 50 parts, 2,000-character names in ASCII,
-CJK or with an emoji, properties nested 200 deep, 100 keys (unique ones too), lists, dicts,
-strings or floats a lesion, features without a class, a geometry or an object of properties,
-empty objects, points, detections, a ``clinical`` or ``metadata`` object of unique keys, lists of
-one list 10 deep in properties or a ``metadata``): 1.34-8.8 times it at 17 MiB (33 for detections
-of two measurements, which keep nothing new), at least 1.27 at 1-11 MiB; the lists 10 deep 2.26
-(properties) and 1.67 (``metadata``), a ``metadata`` of lists of one or two 1.31-1.80. The
-benchmark's files of small polygons come to 31.4 (QuPath) and 30.3 (native) times their size (a
-4 GiB limit admits 131 and 135 MiB); their values at :data:`PIECE_VALUE_BYTES` came
-to 17.6 and 23.4, and were 0.41-0.92 of the peak of eleven of these shapes."""
+character of its strings may take (:meth:`_MemoryCheck.char_bytes`: 1, 2 or 4), and for each of
+these marks in the text, its bytes: an object, a list, a list opening a list (counted apart, once a
+pair), an item, a GeoJSON ``"Feature"`` (a lesion or up to three issues). What the read keeps (its
+lesions, issues, the strings and keys :class:`~dqm.readers.common.base.DistinctTexts` keeps of what
+it skips) is bounded as it reads, by its tally (:mod:`~dqm.readers.common.tally`), so no quote or
+colon is charged but in the top-level values parsed whole (:data:`SHELL_MARK_BYTES`). The
+benchmark's files of small polygons come to 15.4 (QuPath) and 17.3 (native) times their size (a
+4 GiB limit admits 266 and 237 MiB; with every quote and colon charged, before the tally: 31.4 and
+30.3, 131 and 135 MiB); each of the shapes of ``python benchmarks/bench_annotation_memory.py
+--shapes``, read under a limit at this estimate, ends or is stopped under it
+(``tests/readers/test_piece_memory.py``)."""
 SHELL_MARK_BYTES = {**PIECE_MARK_BYTES, b"\\u": 420, b'"': 112, b":": 168}
 """What a mark of the top-level values a read in pieces parses whole (all but the list it splits)
 takes, kept with the annotation: also a quote (a string kept) and a colon (a key), the charges the
