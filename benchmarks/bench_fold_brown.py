@@ -10,6 +10,15 @@ that ``external_he.py`` assembled) is probed clean and with the bench's own inje
 draws as ``bench_artefacts.py``), with the brown pixels left out of every fold rule (before
 session 23) and counted by the band rule (after); the table gives per site the injected folds found (fold share over the profile's
 threshold), the clean slides flagged and the median mask recall.
+
+Session 23 (a machine shared by several benchmarks; fold threshold 0.0084), before -> after:
+set 4 DL4ETI folds found 24 -> 28 of 51 (mask recall 0.08 -> 0.13; EA_10, EH_3, EH_6,
+NE-Follicular-phase_3), PANDA 28/38, SEED 24/30, ThyHisTer 5/12 unchanged; GlaS and real tuning
+slides 86/95, set 1 73/97, set 2 75/88, set 3 36/66 unchanged; clean slides flagged unchanged on
+every source (tuning 0, set 1 5 (EBHI), set 2 0, set 3 2 (LC25000), set 4 7 (SEED 5, ThyHisTer 2)).
+Most of DL4ETI's missed bands stay missed: red ink takes 5, 6 unmix with eosin near zero or negative
+(the warm light's colour cast), and the band's geometry (four line directions, a run of a quarter
+of the side) leaves others partly found.
 """
 
 from __future__ import annotations
