@@ -30,6 +30,7 @@ def _only_source(tool: Any, monkeypatch: pytest.MonkeyPatch, repo: str) -> None:
     monkeypatch.setattr(
         tool, "SOURCES", (tool.first.Source(repo, "test", "a new dataset", "skin", "", "CC BY 4.0"),)
     )
+    monkeypatch.setattr(tool, "STATED_DATASETS", {repo: "new dataset"})
 
 
 def _four_tuning_lists(
@@ -107,46 +108,100 @@ def test_the_real_tuning_lists_are_the_four_earlier_ones() -> None:
 
 
 @pytest.mark.parametrize(
-    ("repo", "site", "why"),
+    ("repo", "site", "stated", "why"),
     [
-        ("ssea-lab/DL4ETI", "endometrium", "a repository of sets 1 to 4"),
-        ("BioImageInformatics/gleason_grade", "prostate", "a repository of sets 1 to 4"),
-        ("sarah-antillia/Tensorflow-Image-Segmentation-OCDC", "OCDC", "a repository of sets 1 to 4"),
-        ("atlan-antillia/EfficientNet-Breast-Cancer", "breast", "a repository of sets 1 to 4"),
-        ("sarah-antillia/Some-New-MoNuSeg", "MoNuSeg (TCGA) tiles", "TCGA"),
-        ("a/new", "SEED gastric (China)", "SEED"),
-        ("b/new", "PANDA patches, Karolinska", "PANDA"),
-        ("c/new", "Warwick colon", "Warwick"),
+        ("ssea-lab/DL4ETI", "endometrium", "DL4ETI", "a repository of sets 1 to 4"),
+        ("BioImageInformatics/gleason_grade", "prostate", "x", "a repository of sets 1 to 4"),
+        ("sarah-antillia/Tensorflow-Image-Segmentation-OCDC", "OCDC", "OCDC", "a repository of sets 1 to 4"),
+        ("atlan-antillia/EfficientNet-Breast-Cancer", "breast", "x", "a repository of sets 1 to 4"),
+        ("sarah-antillia/Some-New-MoNuSeg", "MoNuSeg (TCGA) tiles", "MoNuSeg", "MoNuSeg"),
+        ("a/new", "SEED gastric (China)", "SEED", "SEED"),
+        ("b/new", "new prostate patches, Karolinska", "new prostate", "Karolinska"),
+        ("c/new", "Warwick colon", "", "no dataset stated by the repository"),
+        ("d/new", "a colon set", "Kather", "the description does not name its dataset Kather"),
     ],
 )
 def test_a_repository_account_or_dataset_of_an_earlier_set_is_refused(
-    monkeypatch: pytest.MonkeyPatch, repo: str, site: str, why: str
+    monkeypatch: pytest.MonkeyPatch, repo: str, site: str, stated: str, why: str
 ) -> None:
     tool = _tool()
     source = tool.first.Source(repo, "x", site, "", "", "")
     monkeypatch.setattr(tool, "SOURCES", (source,))
+    monkeypatch.setattr(tool, "STATED_DATASETS", {repo: stated} if stated else {})
 
     assert tool.refused(source) == why
     with pytest.raises(ValueError, match=repo):
         tool.this_rule()
 
 
-def test_a_new_dataset_by_another_author_is_not_refused() -> None:
+def test_a_new_dataset_by_another_author_is_not_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     tool = _tool()
+    monkeypatch.setattr(tool, "STATED_DATASETS", {"new/skin": "Queensland skin"})
 
     assert tool.refused(tool.first.Source("new/skin", "x", "Queensland skin", "skin", "", "")) == ""
 
 
+def test_an_image_set_whose_dataset_the_repository_does_not_state_is_refused() -> None:
+    """Rule 1 in code (third round): the stress test's stain schemes and the ``ukk_`` references,
+    listed before without a stated dataset, are refused now; every committed source states one."""
+    tool = _tool()
+    for repo, folder in (
+        ("cpath-ukk/Artifact", "15_stain_scheme/schemes_ready"),
+        ("cpath-ukk/Esophageal_Ca", "07_inference_WSI/01_OES_v2.3/images"),
+    ):
+        source = tool.first.Source(repo, folder, "University Hospital Cologne stain references", "", "", "")
+        assert tool.refused(source) == "no dataset stated by the repository"
+    assert [s.repo for s in tool.SOURCES if tool.refused(s) or s.repo not in tool.STATED_DATASETS] == []
+
+
 @pytest.mark.parametrize("account", ["atlan-antillia", "sarah-antillia"])
-def test_the_reopened_accounts_are_allowed_for_a_dataset_no_tuning_set_draws_on(account: str) -> None:
+def test_the_reopened_accounts_are_allowed_for_a_dataset_no_tuning_set_draws_on(
+    monkeypatch: pytest.MonkeyPatch, account: str
+) -> None:
     """Rule 1b: the accounts of sets 1 to 4 are refused only for their earlier repositories and the
-    tuning sets' datasets (the first round refused them whole)."""
+    tuning sets' datasets (the first round refused them whole), and only with a stated dataset that
+    the tuning sets' list is checked against, both ways, whatever the description says."""
+    tool = _tool()
+    repo = f"{account}/New-Ovary"
+    monkeypatch.setattr(tool, "STATED_DATASETS", {repo: "new ovary dataset"})
+
+    assert tool.refused(tool.first.Source(repo, "x", "a new ovary dataset", "", "", "")) == ""
+    assert account in tool.REOPENED_ACCOUNTS
+    monkeypatch.setattr(tool, "STATED_DATASETS", {})
+    assert tool.refused(tool.first.Source(repo, "x", "a new ovary dataset", "", "", "")) != ""
+    monkeypatch.setattr(tool, "STATED_DATASETS", {repo: "Gleason"})
+    assert tool.refused(tool.first.Source(repo, "x", "Gleason grading set", "", "", "")) == "Prostate Gleason"
+
+
+def test_used_repositories_splits_joined_keys_and_reads_wildcards(monkeypatch: pytest.MonkeyPatch) -> None:
+    tool = _tool()
+    monkeypatch.setattr(
+        tool.fourth,
+        "NOT_USED",
+        {"a/b, c/d:sub/path": "two", "x-acc/*, sarah-antillia/* (others)": "wildcards"},
+    )
+    monkeypatch.setattr(
+        tool, "STATED_DATASETS", {r: "new set" for r in ("c/d", "x-acc/new", "sarah-antillia/New")}
+    )
+
+    used = tool.used_repositories()
+
+    assert {"a/b", "c/d", "x-acc/*", "sarah-antillia/*"} <= used
+    assert not any("," in name or "(" in name or ":" in name for name in used)
+    new = [
+        tool.first.Source(r, "x", "a new set", "", "", "") for r in ("c/d", "x-acc/new", "sarah-antillia/New")
+    ]
+    assert [tool.refused(s) for s in new] == [
+        "a repository of sets 1 to 4",
+        "a repository of sets 1 to 4",
+        "",
+    ]
+
+
+def test_the_real_earlier_lists_wildcard_is_read() -> None:
     tool = _tool()
 
-    assert (
-        tool.refused(tool.first.Source(f"{account}/New-Ovary", "x", "a new ovary dataset", "", "", "")) == ""
-    )
-    assert account in tool.REOPENED_ACCOUNTS
+    assert {"sarah-antillia/*", "atlan-antillia/*"} <= tool.used_repositories()
 
 
 def test_a_reopened_accounts_augmented_copies_are_left_out(
@@ -172,20 +227,34 @@ def test_a_reopened_accounts_augmented_copies_are_left_out(
     assert [r["path"] for r in rows] == ["test/images/10.png", "test/images/11.png"]
 
 
+def _select_rings(
+    tool: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    in_one: dict[str, bytes],
+    in_two: dict[str, bytes],
+) -> tuple[list[dict[str, str]], list[str]]:
+    """The rule on fake mirrors of the two RINGS repositories holding ``in_one`` and ``in_two``."""
+    one, two = tool.RINGS
+    _mirror(tmp_path / "mirror", one, in_one)
+    _mirror(tmp_path / "mirror", two, in_two)
+    names = ("first", "second", "third", "fourth", "shared")
+    _four_tuning_lists(tool, tmp_path, monkeypatch, {k: _png(i) for i, k in enumerate(names)})
+    sources = tuple(tool.first.Source(r, "t", "RINGS", "prostate", "", "CC BY 4.0") for r in (one, two))
+    monkeypatch.setattr(tool, "SOURCES", sources)
+    rows, notes = tool.first.select(tmp_path / "mirror", tool.this_rule())
+    return rows, notes
+
+
 def test_rings_images_of_one_patient_are_at_most_two_across_its_repositories(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Rule 4 for RINGS: the name's first field is the patient, whichever repository holds the image."""
     tool = _tool()
-    one, two = tool.RINGS
-    _mirror(tmp_path / "mirror", one, {"t/P1_D4_10_14_5.png": _png(40), "t/P2_A1_3_4_1.png": _png(41)})
-    _mirror(tmp_path / "mirror", two, {"t/P1_D5_3_12_4.png": _png(42), "t/P1_D6_4_15_2.png": _png(43)})
-    names = ("first", "second", "third", "fourth", "shared")
-    _four_tuning_lists(tool, tmp_path, monkeypatch, {k: _png(i) for i, k in enumerate(names)})
-    sources = tuple(tool.first.Source(r, "t", "RINGS", "prostate", "", "CC BY 4.0") for r in (one, two))
-    monkeypatch.setattr(tool, "SOURCES", sources)
+    in_one = {"t/P1_D4_10_14_5.png": _png(40), "t/P2_A1_3_4_1.png": _png(41)}
+    in_two = {"t/P1_D5_3_12_4.png": _png(42), "t/P1_D6_4_15_2.png": _png(43)}
 
-    rows, notes = tool.first.select(tmp_path / "mirror", tool.this_rule())
+    rows, notes = _select_rings(tool, tmp_path, monkeypatch, in_one, in_two)
 
     assert [r["path"].rsplit("/", 1)[-1] for r in rows] == [
         "P1_D4_10_14_5.png",
@@ -194,6 +263,22 @@ def test_rings_images_of_one_patient_are_at_most_two_across_its_repositories(
     ]
     assert [r["source"] for r in rows] == ["rings:P1", "rings:P2", "rings:P1"]
     assert any("P1_D6_4_15_2.png: 2 images of rings:P1 listed already" in n for n in notes)
+
+
+def test_rings_second_field_is_also_read_as_a_patient(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rule 4 for RINGS, the stricter reading: at most two images of one second field (``D4``)
+    across patients, as well as two of one first field."""
+    tool = _tool()
+    in_one = {"t/P1_D4_1_1_1.png": _png(50), "t/P2_D4_1_1_1.png": _png(51)}
+    in_two = {"t/P3_D4_2_2_2.png": _png(52), "t/P3_A1_2_2_2.png": _png(53)}
+
+    rows, notes = _select_rings(tool, tmp_path, monkeypatch, in_one, in_two)
+
+    assert [r["path"] for r in rows] == ["t/P1_D4_1_1_1.png", "t/P2_D4_1_1_1.png", "t/P3_A1_2_2_2.png"]
+    assert any("P3_D4_2_2_2.png: 2 images of rings-second:D4 listed already" in n for n in notes)
+    assert tool._second_field_key("other/repo", "P1_D4_1_1_1") == ""
 
 
 def _select_two_a_repository(
@@ -300,7 +385,11 @@ def test_the_committed_fifth_list_shares_nothing_with_the_tuning_sets() -> None:
     rows = tool.first.read_list(tool.LIST)
     tuning = [r for path in tool.TUNING_LISTS for r in tool.first.read_list(path)]
 
-    assert_held_out(tool, rows, tuning, tool.fourth.shared_patients(rows, tuning))
+    namings = (tool._source_key, tool._second_field_key)
+    assert_held_out(tool, rows, tuning, tool.fourth.shared_patients(rows, tuning, namings))
+    assert (
+        max(Counter(filter(None, (tool._second_field_key(r["repo"], r["path"]) for r in rows))).values()) <= 2
+    )
     assert not {r["repo"] for r in rows} & tool.used_repositories()
     assert max(Counter(r["source"] for r in rows).values()) <= tool.first.PER_SOURCE
     assert max(Counter(r["repo"] for r in rows).values()) <= tool.PER_REPOSITORY
