@@ -83,15 +83,6 @@ haematoxylin, eosin, residual."""
 PEN_MIN_DOMINANCE = {"blue": 45.0, "green": 15.0, "red": 90.0}
 """How far (0-255) the pen's channel must exceed the other two; H&E never has green on top, its
 blue is purple (red over green), its red is pink (blue over green)."""
-PEN_BLUE_DARK_RATIO = 1.6
-PEN_BLUE_DARK_DOMINANCE = 30.0
-"""Dark blue ink: blue over the larger of red and green by at least PEN_BLUE_DARK_DOMINANCE (0-255)
-and at least PEN_BLUE_DARK_RATIO times it is blue too, under PEN_MIN_DOMINANCE. Ink multiplies
-the light, so over dark or brownish tissue its lead shrinks while its ratio stays: the injected ink
-over DL4ETI's brownish-pink endometrium is (40, 45, 85), 1.7 to 2 times but 36 to 44 ahead, and
-was lost on 8 of its 13 slides (the fourth external set). Chosen by hand under those strokes'
-pixels (36 to 44 ahead, 1.7 to 2 times), not cross-validated: DL4ETI is the only site where the
-clause changes a flag (``benchmarks/bench_blue_ink.py``), so leaving it out leaves nothing to fit."""
 PEN_BLUE_MIN_HUE_RATIO = 2.0
 """Blue ink over tissue of a slide stained blue (its stained rest's median blue over red at least
 PEN_BLUE_STAINED): blue over red at least this many times that median. Haematoxylin-dense nuclei of
@@ -546,11 +537,8 @@ def _pens(
 ) -> dict[str, np.ndarray]:
     """Each ink's pixels: its first condition over the whole image, the others only where that one
     holds somewhere (most slides carry no ink, and an empty first condition settles the colour)."""
-    top = np.maximum(r, g)
-    lead = b - top
     found = {
-        "blue": (lead > PEN_MIN_DOMINANCE["blue"])
-        | ((lead > PEN_BLUE_DARK_DOMINANCE) & (b >= PEN_BLUE_DARK_RATIO * top)),
+        "blue": b - np.maximum(r, g) > PEN_MIN_DOMINANCE["blue"],
         "green": g - np.maximum(r, b) > PEN_MIN_DOMINANCE["green"],
         "red": r - np.maximum(g, b) > PEN_MIN_DOMINANCE["red"],
         "black": mx < BLACK_MAX_VALUE,

@@ -813,23 +813,15 @@ def test_blue_ink_over_dense_tissue_is_pen(slide: str) -> None:
     assert got.pens["blue"] > DEFAULTS.pen and got.mask("pen")[mark].mean() > 0.3
 
 
-@pytest.mark.parametrize("tissue", [(165, 105, 100), (150, 95, 95)])
-def test_blue_ink_darkened_by_brownish_tissue_is_pen(tissue: tuple[int, int, int]) -> None:
-    # DL4ETI's brownish-pink endometrium under the ink: (40, 45, 85), under 45 ahead of red and
-    # green but about twice them (lost on 8 of its 13 slides before PEN_BLUE_DARK_RATIO)
+@pytest.mark.parametrize("nuclei", [(5, 0, 42), (12, 5, 47), (30, 20, 70)])
+def test_over_stained_haematoxylin_is_not_blue_ink(nuclei: tuple[int, int, int]) -> None:
+    # near-black haematoxylin of an over-stained slide leads red and green by 35-42 at 3-8 times
+    # them: a dark-ink clause (30 ahead, 1.6 times) took the bench's over-stained BreCaHAD 10035
+    # for ink (pen 0 -> 0.112) and moved its darkest tissue out of the over-stained share
     img = he_image().astype(np.float32)
-    img[stroke(40, [(120, 200), (360, 260)])] = tissue
-    mark = stroke(10, [(120, 200), (360, 260)])
-    img[mark] *= 0.1 + 0.9 * np.array((40, 90, 210), np.float32) / 255
-    got = found(img.astype(np.uint8))
-    assert got.pens["blue"] > DEFAULTS.pen and got.mask("pen")[mark].mean() > 0.3
-
-
-def test_dark_purple_under_the_dark_blue_ratio_is_not_pen() -> None:
-    # dense haematoxylin with some eosin, (40, 38, 62): 22 ahead and 1.55 times, neither ink rule
-    img = he_image().astype(np.float32)
-    for x, y in ((180, 180), (300, 200), (240, 320)):
-        img[np.hypot(*(np.mgrid[:SIDE, :SIDE] - np.array([y, x])[:, None, None])) < 14] = (40, 38, 62)
+    yy, xx = np.mgrid[:SIDE, :SIDE]
+    for x, y in ((180, 180), (300, 200), (240, 320), (150, 300)):
+        img[np.hypot(xx - x, yy - y) < 16] = nuclei
     assert "pen" not in flagged(img.astype(np.uint8))
 
 
