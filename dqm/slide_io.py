@@ -1536,7 +1536,7 @@ def taken_of(
     )
 
 
-def audited_strictly(root: Path, recorded: Recorded) -> Callable[[str], bool]:
+def audited_strictly(root: Path, recorded: Recorded) -> AuditedStrictly:
     """How strictly a reader after the audit takes each file found beside a slide
     (:data:`~dqm.slide_refs.EachStrict`, of its resolved path in the batch folder ``root``): strictly
     (a transient error: :class:`AuditUnchecked`, "try again") where the audit's record
@@ -1546,14 +1546,23 @@ def audited_strictly(root: Path, recorded: Recorded) -> Callable[[str], bool]:
     :func:`crowded_since_audit`) and the check after each read (:attr:`Taken.each`). A file the
     audit read that fails for good now (EACCES) is left out by the listing: gone since the audit,
     refused; one it could not read that reads now joined since: refused too."""
-    real_root = os.path.realpath(root)
+    return AuditedStrictly(os.path.realpath(root), frozenset(recorded.parts), recorded.named)
 
-    def strict(target: str) -> bool:
-        part = os.path.relpath(target, real_root)
-        named = recorded.named
-        return part in recorded.parts or (named is not None and named(part) in recorded.parts)
 
-    return strict
+@dataclass(frozen=True)
+class AuditedStrictly:
+    """:func:`audited_strictly`'s rule, a value (called with a file's resolved path): the resolved
+    batch folder, the batch paths the audit's record holds and how it names a path
+    (:attr:`Recorded.named`). Not a closure: it rides on :attr:`Taken.each` in what a first open
+    took, which validity's reader pickles to the training's processes."""
+
+    real_root: str
+    parts: frozenset[str]
+    named: Callable[[str], str] | None = None
+
+    def __call__(self, target: str) -> bool:
+        part = os.path.relpath(target, self.real_root)
+        return part in self.parts or (self.named is not None and self.named(part) in self.parts)
 
 
 REPLACED_WHILE_READ = N_(

@@ -247,3 +247,28 @@ def test_a_dzi_of_a_slide_whose_part_was_replaced_while_open_is_not_served(
     assert 0 not in source._open
     with pytest.raises(SlideUnavailable):  # opened again: checked against its first open
         source.dzi(0)
+
+
+def test_a_validity_reader_opened_with_the_audit_record_pickles_and_reads_again(
+    real_data: Path, tmp_path: Path
+) -> None:
+    """Validity's reader given the audit's record kept a closure (the rule of which files the
+    record holds) in what its first open took (:attr:`~dqm.slide_io.Taken.each`): pickling it for
+    the training's processes raised "Can't pickle local object" (server review, finding 1;
+    /tmp/rev-server/t_pickle2.py). The rule is a value now: the copy pickles, reads, and keeps
+    the rule."""
+    import pickle
+
+    from dqm.validity.data import SlideReader
+
+    root, slide, recorded = _audited_dicom(real_data, tmp_path)
+    reader = SlideReader(slide, root=root, recorded=recorded)
+    assert reader.read(0, 0, 4, 4, 1.0).shape[:2] == (4, 4)
+    assert reader.first is not None and reader.first.taken.each is not None  # taken against the record
+    copy = pickle.loads(pickle.dumps(reader))
+    reader.close()
+    assert copy.first is not None and copy.first.taken.each == reader.first.taken.each
+    assert copy.first.taken.each(os.path.realpath(root / "d" / "boxes_1.dcm"))  # the record's part
+    assert not copy.first.taken.each(os.path.realpath(root / "d" / "zz_bad.bin"))  # not recorded
+    assert copy.read(0, 0, 4, 4, 1.0).shape[:2] == (4, 4)
+    copy.close()
