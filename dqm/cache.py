@@ -78,7 +78,14 @@ from dqm.i18n import Message, msg
 from dqm.model import RECORD_VERSION, Item, ItemRecord
 from dqm.readers.items import readers_key
 from dqm.slide_io import stat_and_print
-from dqm.slide_refs import MAX_PARTS, folder_series, may_be_dicom, opened_besides, parts_of
+from dqm.slide_refs import (
+    MAX_PARTS,
+    SERIES_UNREAD,
+    folder_series,
+    may_be_dicom,
+    opened_besides,
+    parts_of,
+)
 from dqm.strictjson import loads as strict_loads
 
 if TYPE_CHECKING:
@@ -204,15 +211,16 @@ def _today() -> int:
     return int(time.time() // 86_400)
 
 
-def _series_digest(folder: str, root: Path) -> str:
+def _series_digest(folder: str, root: Path) -> tuple[str, frozenset[str]]:
     """SHA-256 of each entry of the DICOM folder ``folder`` by name with its series as OpenSlide
     reads it (:func:`dqm.slide_refs.folder_series`): which files a slide of it is made of. The
     listing's stats (:func:`_listing_digest`) missed a file of another series rewritten to join a
     slide's with its size, times and inode kept (a file system without change times of its own),
-    and the record of the slide without it was served."""
-    return hashlib.sha256(
-        json.dumps(folder_series(folder, root)).encode("utf-8", "surrogatepass")
-    ).hexdigest()
+    and the record of the slide without it was served. With it, the names of the entries that
+    could not be read (:data:`~dqm.slide_refs.SERIES_UNREAD`; :meth:`RecordCache.as_keyed`)."""
+    series = folder_series(folder, root)
+    digest = hashlib.sha256(json.dumps(series).encode("utf-8", "surrogatepass")).hexdigest()
+    return digest, frozenset(name for name, seen in series if seen == SERIES_UNREAD)
 
 
 def _racy(key: list[Any], now: int) -> bool:
@@ -577,8 +585,10 @@ class RecordCache:
         self._pending_bytes = 0
         self._too_big = 0
         """Records over SQLite's length limit, not stored (:meth:`store_entry`)."""
-        self._folders: dict[str, list[Any]] = {}
+        self._folders: dict[str, tuple[list[Any], frozenset[str]]] = {}
         """:meth:`_dicom_folder` of each folder this run keyed (a folder of many DICOM slides is listed once)."""
+        self._saw_unread: set[str] = set()
+        """The keys taken while a file beside their DICOM slide could not be read (:meth:`as_keyed`)."""
         self._folders_lock = threading.Lock()
         """Held while a folder is looked up and listed (:meth:`keys` keys in threads)."""
         self._refused = False
@@ -620,7 +630,8 @@ class RecordCache:
         besides = _besides(self.root, files[1])
         if besides and besides[-1][0] == CROWDED:
             self.crowded.append(item.slide_id)
-        files += besides + self._dicom_folder(files[1])
+        dicom, unread = self._dicom_folder(files[1])
+        files += besides + dicom
         if any(_racy(f, time.time_ns()) for f in files):
             return UNSTORED
         described = {
@@ -636,9 +647,25 @@ class RecordCache:
                 readers_key(item.file_readers) if item.file_readers else "",
             ],
         }
-        return self._digest(json.dumps(described, sort_keys=True, default=repr) + "\n" + self.context)
+        key = self._digest(json.dumps(described, sort_keys=True, default=repr) + "\n" + self.context)
+        if unread and unread - {os.path.basename(files[1][0])}:  # beside the slide, not the slide
+            with self._folders_lock:
+                self._saw_unread.add(key)
+        return key
 
-    def _dicom_folder(self, slide: list[Any]) -> list[Any]:
+    def as_keyed(self, key: str, record: ItemRecord) -> bool:
+        """Whether ``record`` may be stored under ``key``: it says a file beside its DICOM slide
+        could not be read (``SLIDE_PART_UNREADABLE``) where the key was taken with such a file
+        (:data:`~dqm.slide_refs.SERIES_UNREAD`), and says none where the key saw none. The key is
+        taken before the item is checked, and an EIO may come or pass in between: a warning of an
+        error passed by the key's time, stored under a key of the folder read whole, was every later
+        run's answer (the reverse: a record without it served while the file keeps failing)."""
+        said = any(f.code == "SLIDE_PART_UNREADABLE" for f in record.findings)
+        with self._folders_lock:
+            saw = key in self._saw_unread
+        return said == saw
+
+    def _dicom_folder(self, slide: list[Any]) -> tuple[list[Any], frozenset[str]]:
         """What OpenSlide reads of a DICOM slide's folder (:func:`dqm.slide_refs.may_be_dicom`: a
         ``.dcm`` name or DICOM's magic at byte 128, a DICOM-TIFF named ``.tif`` too; OpenSlide opens
         every file there to find the rest of the slide's series): the SHA-256 of each entry's name
@@ -647,19 +674,21 @@ class RecordCache:
         (:func:`_series_digest`). A level file rewritten or added beside the slide left the record of
         the slide as it was served. The folder is listed and hashed once a run (the keying
         threads wait for the first): its listing in each slide's key made keying quadratic (4,000
-        slides of one folder: 18.8 s)."""
+        slides of one folder: 18.8 s). With it, the names of the folder's entries that could not
+        be read (:func:`_series_digest`)."""
         if len(slide) != 6:
-            return []
+            return [], frozenset()
         path = os.path.join(self.root, slide[0])
         if not may_be_dicom(path):
-            return []
+            return [], frozenset()
         folder = os.path.dirname(path)
         with self._folders_lock:
             if (known := self._folders.get(folder)) is None:
-                self._folders[folder] = known = [
-                    ["dicom folder", _listing_digest(folder)],
-                    ["dicom series", _series_digest(folder, self.root)],
-                ]
+                series, unread = _series_digest(folder, self.root)
+                self._folders[folder] = known = (
+                    [["dicom folder", _listing_digest(folder)], ["dicom series", series]],
+                    unread,
+                )
         return known
 
     def keys(self, items: Sequence[Item], listed: frozenset[str] | set[str] = frozenset()) -> Keys:

@@ -1063,7 +1063,7 @@ def run_batch(
             if cache is not None and keys:
                 if k in waiting:
                     cache.refuted(waiting[k])
-                if outcome.entry is not None:
+                if outcome.entry is not None and cache.as_keyed(keys[k], outcome.record):
                     cache.store_entry(keys[k], outcome.entry)
                 elif outcome.unstored is not None:
                     cache.warn(

@@ -272,3 +272,52 @@ def test_a_validity_reader_opened_with_the_audit_record_pickles_and_reads_again(
     assert not copy.first.taken.each(os.path.realpath(root / "d" / "zz_bad.bin"))  # not recorded
     assert copy.read(0, 0, 4, 4, 1.0).shape[:2] == (4, 4)
     copy.close()
+
+
+@pytest.mark.parametrize("failing_at", ["probe", "key"])
+def test_a_record_whose_unread_files_are_not_its_keys_is_not_cached(
+    real_data: Path, tmp_path: Path, profile: Profile, failing_at: str
+) -> None:
+    """The result cache's key (the DICOM folder's series, a file that cannot be read its own) is
+    taken before the item is checked; an EIO may come or pass in between. Failing at the probe
+    only, the record warning of it (``SLIDE_PART_UNREADABLE``) was stored under the key of the
+    folder read whole, and every later run was told the file could not be read; failing at the
+    key only, the record without the warning was served while the file kept failing. Neither is
+    stored: the next run checks again (server review, finding 2;
+    /tmp/rev-server/head/tests/slides/test_zz_race.py)."""
+    import dqm.cache as cache_mod
+    from tests.test_cache import audit, boxes_batch
+
+    root = boxes_batch(real_data, tmp_path / "b")
+    (root / "zz_bad.bin").write_bytes(b"\0" * 300)
+    real_open, real_digest = os.open, cache_mod._series_digest
+    armed = {"on": failing_at == "probe"}
+
+    def failing(path: object, *args: object, **kwargs: object) -> int:
+        if armed["on"] and os.path.basename(os.fsdecode(path)) == "zz_bad.bin":  # type: ignore[arg-type]
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    def digest(*args: Any, **kwargs: Any) -> Any:  # the key sees the file as the probe does not
+        armed["on"] = not armed["on"]
+        try:
+            return real_digest(*args, **kwargs)
+        finally:
+            armed["on"] = not armed["on"]
+
+    def unread(run: Any) -> list[str]:
+        return sorted(
+            f.item_id for o in run.outcomes for f in o.findings if f.code == "SLIDE_PART_UNREADABLE"
+        )
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os, "open", failing)
+        mp.setattr(cache_mod, "_series_digest", digest)
+        said = unread(audit(root, profile, tmp_path / "cache"))
+        assert said == (["boxes_0", "boxes_1"] if failing_at == "probe" else [])
+    if failing_at == "probe":  # readable now, as when the key was taken: no warning served
+        assert unread(audit(root, profile, tmp_path / "cache")) == []
+    else:  # failing at every read now, as when the key was taken: the warning, not the record
+        with pytest.MonkeyPatch.context() as mp:
+            _unreadable(mp, "zz_bad.bin", errno.EIO)
+            assert unread(audit(root, profile, tmp_path / "cache")) == ["boxes_0", "boxes_1"]
