@@ -314,6 +314,23 @@ def test_batch_strings_are_masked_and_escaped(fresh: tuple[Path, Path]) -> None:
         assert HOSTILE not in a.get("/").text  # the page itself holds no batch string
 
 
+def test_a_descriptor_is_asked_for_again_each_time(fresh: tuple[Path, Path]) -> None:
+    """A ``.dzi`` was sent for the browser to keep an hour (``max-age=3600``): a slide's part
+    replaced since, the viewer opened the old pyramid from its copy without asking, where the
+    server now refuses it. Sent ``no-cache`` (asked again, a few hundred bytes); a tile keeps its
+    hour, each one fetched checked at the server (server review, finding 3)."""
+    review_dir, batch = fresh
+    with client_for(review_dir, batch) as a:
+        sign_in(a, reviewer(review_dir, "Kim"))
+        dzi = a.get("/dz/0.dzi")
+        assert dzi.status_code == 200
+        control = {d.strip() for d in dzi.headers["cache-control"].split(",")}
+        assert "no-cache" in control or "no-store" in control
+        assert not [d for d in control if d.startswith("max-age=") and d != "max-age=0"]
+        top = a.get("/api/slides/0").json()["image"]["levels"] - 1
+        assert "max-age=3600" in a.get(f"/dz/0_files/{top}/0_0.jpeg").headers["cache-control"]
+
+
 def test_tiles_and_descriptors(fresh: tuple[Path, Path]) -> None:
     review_dir, batch = fresh
     with client_for(review_dir, batch) as a:

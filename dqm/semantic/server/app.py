@@ -566,8 +566,11 @@ def create_app(
         try:
             if n is None:
                 raise SlideUnavailable(NO_SUCH_SLIDE)
+            # asked again each time (no-cache: a browser keeps it but revalidates, here a full fetch
+            # of a few hundred bytes): a part replaced since, the next open is refused, not shown
+            # from the browser's copy; a tile keeps its hour (each fetched is checked here)
             return Response(
-                tiles.dzi(n), media_type="application/xml", headers={"cache-control": "private, max-age=3600"}
+                tiles.dzi(n), media_type="application/xml", headers={"cache-control": "private, no-cache"}
             )
         except SlideUnavailable as exc:
             return unserved(request, exc)
