@@ -9,7 +9,11 @@ Writes the rows as JSON after each slide and prints a table; rows already in the
 tissue mask (``tissue_from_rgba``) as the unit tests measure it, the injections' shared tissue
 mask computed once (cheap; the shares differ a little from the probe's thumbnail).
 
-    git show 87b2212:dqm/pixels/artefacts.py > /tmp/base_artefacts.py
+    git show 30c4c24:dqm/pixels/artefacts.py > /tmp/base_artefacts.py
+
+(The session-23 figures were measured on the median rule's own branch against 87b2212; on main the
+commit just before the rule is 30c4c24, whose ``artefacts.py`` also holds the debris and pen changes
+merged before it: use it, or a base made of main's file with only the mean put back.)
     PYTHONPATH=. nice -n 10 .venv/bin/python benchmarks/bubble_grey_study.py /tmp/base_artefacts.py \
         OUT.json --direct set4=/tmp/heldout4-he tune set3=/tmp/heldout3-he set2=/tmp/heldout-he set1=/tmp/exthe-he
     .venv/bin/python benchmarks/bubble_grey_study.py /tmp/base_artefacts.py OUT.json   # the table alone
