@@ -78,10 +78,11 @@ SOURCES = {
 }
 
 
-def slides(which: list[str], every: int, names: set[str] | None, clean: bool = True):
+def slides(which: list[str], every: int, names: set[str] | None, clean: bool = True, colours: tuple = ()):
     """``(source, name, kind, RGB, mpp)`` per slide of the ``which`` sources (every ``every``-th,
     or those whose names hold one of ``names``): the clean slide (``clean``) and its debris-injected
-    copy, drawn with the bench's seeds and injection order."""
+    copy, drawn with the bench's seeds and injection order (its specks recoloured to
+    ``colours[n % len(colours)]`` for the slide numbered n when ``colours`` are given)."""
     for src in which:
         folder = SOURCES[src]
         if folder is None:
@@ -101,8 +102,10 @@ def slides(which: list[str], every: int, names: set[str] | None, clean: bool = T
             for kind in B.INJECTED:
                 if kind in ("overstain", "understain", "blur"):
                     continue
-                dirty, _ = B.inject(img, kind, rng, ink, "pleat")
+                dirty, spots = B.inject(img, kind, rng, ink, "pleat")
                 if kind == "debris":
+                    if colours:
+                        dirty[spots] = colours[n % len(colours)]
                     yield src, name, kind, dirty, mpp
 
 
