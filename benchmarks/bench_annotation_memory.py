@@ -27,10 +27,11 @@ strings (2,000 ASCII characters and a CJK one or an emoji: Python holds them at 
 character), properties nested 200 deep, 100 keys (unique ones too: each a string of its own),
 lists, dicts, strings or floats a lesion, features without a geometry or an object of properties,
 points, empty objects, detections (those of 60 unique keys, points of 60 unique strings: each kept
-with its pointer), a ``clinical`` or ``metadata`` object of unique keys as big as the file, and
-lists of one list 10 deep in properties or in a ``metadata`` as big as the file. With
-``--shape-limit MIB`` each is read under that ``limits.annotation_memory``: its peak against the
-limit, and whether it was stopped (``LIMIT_EXCEEDED``: refused up front, or stopped by the run-time
+with its pointer), a ``clinical``, ``metadata``, ``annotations`` or ``lesions`` object of unique
+keys as big as the file, lists of one list 10 deep in properties or in a ``metadata`` as big as the
+file, and one item as big as the file (a detection or an annotation of unique keys, a native lesion
+of unique properties). With ``--shape-limit MIB`` (``--at-estimate``: each at its own estimate)
+each is read under that ``limits.annotation_memory``: its peak against the limit, and whether it was stopped (``LIMIT_EXCEEDED``: refused up front, or stopped by the run-time
 tally of what it keeps, :mod:`dqm.readers.common.tally`).
 
 The dqm measured is the one on PYTHONPATH (another checkout's, to compare). ``--identifier-keys
@@ -89,7 +90,11 @@ from dqm.readers import PIECE_VALUE_BYTES, memory_needed, parse_annotation
 data = Path(sys.argv[1]).read_bytes()
 gc.collect()
 before = int(Path("/proc/self/statm").read_text().split()[1]) * 4096 - len(data)
-limit = int(sys.argv[2]) if len(sys.argv) > 2 else 2**50
+try:
+    from dqm.readers import pieces_needed
+except ImportError:  # a checkout from before it
+    pieces_needed = lambda text: memory_needed(text, PIECE_VALUE_BYTES)
+limit = 2**50 if len(sys.argv) < 3 else pieces_needed(data) if sys.argv[2] == "est" else int(sys.argv[2])
 if len(sys.argv) > 3:  # --in-pieces: a smaller file read in pieces too
     from dqm.readers.common import pieces
     pieces.MIN_BYTES = 0
@@ -97,21 +102,17 @@ tallied = [0]
 try:  # what the run-time tally counted the read to keep, at its last check
     from dqm.readers.common import tally
     _check = tally.Tally.check
-    def check(self):
+    def check(self, *raw):
         tallied[0] = self.kept
-        _check(self)
+        _check(self, *raw)
     tally.Tally.check = check
 except ImportError:  # a checkout from before it
     pass
 anns = parse_annotation(data, "a/" + Path(sys.argv[1]).name, Limits(lesions_per_file=10**8, annotation_memory=limit))
 peak = int(Path("/proc/self/status").read_text().split("VmHWM:")[1].split()[0]) * 1024
-try:
-    from dqm.readers import pieces_needed
-except ImportError:  # a checkout from before it
-    pieces_needed = lambda text: memory_needed(text, PIECE_VALUE_BYTES)
 lesions, issues = sum(len(a.lesions) for a in anns), sum(len(a.issues) for a in anns)
 stopped = any(i.code == "LIMIT_EXCEEDED" for a in anns for i in a.issues)
-print(peak - before, pieces_needed(data), memory_needed(data, PIECE_VALUE_BYTES), lesions, issues, anns[0].format, stopped, tallied[0])
+print(peak - before, pieces_needed(data), memory_needed(data, PIECE_VALUE_BYTES), lesions, issues, anns[0].format, stopped, tallied[0], limit)
 """
 
 
@@ -193,6 +194,19 @@ SHAPES: dict[str, Callable[[int], object]] = {
     # a review's: lists of one list 10 deep, each list kept (~114 bytes)
     "qupath-deep-lists": lambda k: _q(k, m=[_DEEP_LIST] * 20),
     "qupath-metadata-lists": _q,  # and a ``metadata`` of the file's size, such lists
+    # a review's: one item as big as the file (its ``size``: _ONE), a top-level object beside the
+    # features no up-front charge counted
+    "qupath-one-detection": lambda size: {
+        "type": "Feature",
+        "properties": {"objectType": "detection", **_unique(size)},
+    },
+    "qupath-one-annotation": lambda size: {
+        **_q(0),
+        "properties": {"objectType": "annotation", **_unique(size)},
+    },
+    "native-one-lesion": lambda size: _n(0, properties={f"k{j:x}": j + 0.5 for j in range(size // 14)}),
+    "qupath-annotations-keys": _q,  # and an ``annotations`` object of the file's size, strings
+    "qupath-lesions-keys": _q,  # and a ``lesions`` object of the file's size, strings
 }
 """What costs the most a byte of a file read in pieces: lesions of few bytes, parts, issues, nesting."""
 
@@ -201,14 +215,23 @@ _WHOLE = {
     "native-clinical-keys": "clinical",
     "qupath-metadata-keys": "metadata",
     "qupath-metadata-lists": "metadata",
+    "qupath-annotations-keys": "annotations",
+    "qupath-lesions-keys": "lesions",
 }
-"""Shapes whose one top-level object, read whole, is the file: ``{"1a": 26.5, ...}`` (or
-``[[[...[0]...]], ...]``, lists 10 deep)."""
+"""Shapes whose one top-level object, read whole, is the file: ``{"1a": 26.5, ...}`` (strings
+``{"1a": "1a", ...}`` but in ``clinical``; or ``[[[...[0]...]], ...]``, lists 10 deep)."""
+_ONE = {"qupath-one-detection", "qupath-one-annotation", "native-one-lesion"}
+"""Shapes of one item made of the file's size: the file."""
+
+
+def _unique(size: int) -> dict[str, str]:
+    """Properties of unique keys and strings, ``size`` bytes of them or so."""
+    return {f"k{j:x}": f"v{j:x}" for j in range(size // 18)}
 
 
 def _write_shape(name: str, path: Path, size: int) -> None:
     whole = _WHOLE.get(name)
-    value = '"{:x}"' if whole == "metadata" else "{}.5"  # of a key ``f"{k:x}"``
+    value = "{}.5" if whole == "clinical" else '"{:x}"'  # of a key ``f"{k:x}"``
     top = "{" + ",".join(f'"{k:x}":' + value.format(k) for k in range(size // 12)) + "}" if whole else "{}"
     if name == "qupath-metadata-lists":
         top = json.dumps([_DEEP_LIST] * (size // 22), separators=(",", ":"))
@@ -216,39 +239,45 @@ def _write_shape(name: str, path: Path, size: int) -> None:
         slide = '{"file":"s.svs","width":100000,"height":100000}'
         head = f'{{"format":"dqm.annotation/1","slide":{slide},"clinical":{top},"lesions":['
     else:
-        head = '{"type":"FeatureCollection",' + (f'"metadata":{top},' if whole else "") + '"features":['
+        head = '{"type":"FeatureCollection",' + (f'"{whole}":{top},' if whole else "") + '"features":['
     with path.open("wb") as fh:
         fh.write(head.encode())
         written, k = len(head), 0
         while written < size or not k:
-            text = ("," if k else "") + json.dumps(SHAPES[name](k), separators=(",", ":"), ensure_ascii=False)
+            item = SHAPES[name](size if name in _ONE else k)
+            text = ("," if k else "") + json.dumps(item, separators=(",", ":"), ensure_ascii=False)
             fh.write(text.encode())
             written, k = written + len(text.encode()), k + 1
         fh.write(b"]}")
 
 
-def shapes(mb: float, work: Path, limit_mb: float | None = None, in_pieces: bool = False) -> None:
-    """Each shape's peak against its estimate; with ``limit_mb``, read under that
+def shapes(
+    mb: float, work: Path, limit_mb: float | None = None, in_pieces: bool = False, at_estimate: bool = False
+) -> None:
+    """Each shape's peak against its estimate; with ``limit_mb`` (or ``at_estimate``: each at its
+    own :func:`~dqm.readers.pieces_needed`, the least limit that admits it), read under that
     ``limits.annotation_memory``: the peak against the limit, and whether the read was stopped
     (``LIMIT_EXCEEDED``: refused up front or stopped by the run-time tally)."""
-    limit = [] if limit_mb is None else [str(int(limit_mb * 2**20))]
+    limit = ["est"] if at_estimate else [] if limit_mb is None else [str(int(limit_mb * 2**20))]
     if in_pieces:
         limit = [limit[0] if limit else str(2**50), "in-pieces"]
-    tail = " limit MiB | stopped | peak / limit |" if limit_mb else ""
+    limited = limit_mb is not None or at_estimate
+    tail = " limit MiB | stopped | peak / limit |" if limited else ""
     print(
         "| shape | MiB | lesions | issues | peak MiB | peak / size | estimate / peak | former / peak "
         f"| (peak - size) / tally |{tail}"
     )
-    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|---|" if limit_mb else ""))
+    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|---|" if limited else ""))
     for name in SHAPES:
         path = work / f"{name}-{mb}.json"
         if not path.exists():
             _write_shape(name, path, int(mb * 2**20))
         used, need, former, lesions, issues, fmt, *stopped = _run(SHAPE_CHILD, path, *limit)
         size = path.stat().st_size
+        held_to = int(stopped[2]) if len(stopped) > 2 else int(limit[0]) if limit_mb else 0  # the child's
         more = (
-            f" {limit_mb:g} | {stopped[0]} | {int(used) / int(limit[0]):.2f} |"
-            if limit_mb and stopped
+            f" {held_to / 2**20:.1f} | {stopped[0]} | {int(used) / held_to:.2f} |"
+            if limited and held_to
             else ""
         )
         kept = int(stopped[1]) if len(stopped) > 1 else 0
@@ -397,6 +426,9 @@ def main() -> None:
         "--shape-limit", type=float, help="read each shape under this limits.annotation_memory (MiB)"
     )
     ap.add_argument(
+        "--at-estimate", action="store_true", help="read each shape under a limit just at its estimate"
+    )
+    ap.add_argument(
         "--in-pieces", action="store_true", help="read a shape under 16 MiB in pieces too (quicker)"
     )
     ap.add_argument("--only", help="the shapes to read, comma-separated (default: all)")
@@ -406,7 +438,7 @@ def main() -> None:
             for name in set(SHAPES) - set(args.only.split(",")):
                 del SHAPES[name]
         with tempfile.TemporaryDirectory() as tmp:
-            shapes(args.shape_mb, args.work or Path(tmp), args.shape_limit, args.in_pieces)
+            shapes(args.shape_mb, args.work or Path(tmp), args.shape_limit, args.in_pieces, args.at_estimate)
         return
     keys = (args.identifier_keys,) if args.identifier_keys else ()
     formats = args.formats.split(",")

@@ -103,6 +103,7 @@ PIECE_MARK_BYTES = {
     b"[[": 160,
     b",": 80,
     b'"Feature"': 420,
+    b'"geometry"': 400,
 }
 """What reading a QuPath or clean native file in pieces is admitted at, up front (:mod:`~dqm.readers.common.pieces`:
 its object tree is never whole; :func:`pieces_needed`): its bytes, and again at the bytes a
@@ -409,16 +410,25 @@ class _MemoryCheck:
     def _shell_need(self) -> int:
         """What the top-level values but the list read in pieces take, parsed whole before the
         read's tally begins (a ``metadata`` or ``clinical`` object as big as the file): their
-        text at the bytes a character may take, and :data:`SHELL_MARK_BYTES` for each mark (each
-        value's text copied once, in turn)."""
-        top = pieces.top_values(self.text)
-        need = 0
-        for key, value in (top or {}).items():
-            if key not in _PIECES_BY_KEY and key != "lesions":
-                text = bytes(value)
-                need += self.char_bytes() * len(text)
-                need += sum(cost * text.count(mark) for mark, cost in SHELL_MARK_BYTES.items())
-        return need
+        text at :meth:`text_need`. Every value is charged but the one list the read splits: the
+        first of :data:`_PIECES_BY_KEY`'s keys the object holds (a FeatureCollection's
+        ``annotations`` beside its ``features`` is parsed whole), else ``lesions`` (a clean native
+        file holds no other key)."""
+        top = pieces.top_values(self.text) or {}
+        split = next((key for key in _PIECES_BY_KEY if key is not None and key in top), "lesions")
+        return sum(self.text_need(bytes(value)) for key, value in top.items() if key != split)
+
+    def text_need(self, text: bytes) -> int:
+        """What parsing ``text`` (a value of the text) whole takes and the read keeps of it: its
+        bytes at :meth:`char_bytes`, and :data:`SHELL_MARK_BYTES` for each mark (each quote a
+        string kept, each colon a key)."""
+        need = self.char_bytes() * len(text)
+        return need + sum(cost * text.count(mark) for mark, cost in SHELL_MARK_BYTES.items())
+
+    def parse(self) -> tally.Parse:
+        """:meth:`text_need` for a read in pieces' tally (:meth:`~dqm.readers.common.tally.Tally.check`
+        charges an item's parse before it is made)."""
+        return tally.Parse(self.text_need, self.char_bytes() + max(SHELL_MARK_BYTES.values()))
 
     def char_bytes(self) -> int:
         """The most bytes a character of a string of the text may take once decoded: Python holds
@@ -497,10 +507,10 @@ def _parse_any(data: bytes, rel: str, memory: _MemoryCheck) -> list[Annotation]:
             if coco_pieces is not None:
                 return coco_pieces
             _make_room()
-        clean = _tallied(data, rel, lambda: _one(native.read_clean(data, rel)), in_pieces)
+        clean = _tallied(data, rel, lambda: _one(native.read_clean(data, rel)), memory if in_pieces else None)
         if clean is not None:
             return clean
-        split = _tallied(data, rel, lambda: _read_pieces(data, rel, memory), in_pieces) if in_pieces else None
+        split = _tallied(data, rel, lambda: _read_pieces(data, rel, memory), memory) if in_pieces else None
         if split is not None:
             return split
         decoded = decode(data)
@@ -523,16 +533,17 @@ def _one(ann: Annotation | None) -> list[Annotation] | None:
 
 
 def _tallied(
-    data: bytes, rel: str, read: Callable[[], list[Annotation] | None], in_pieces: bool
+    data: bytes, rel: str, read: Callable[[], list[Annotation] | None], memory: _MemoryCheck | None
 ) -> list[Annotation] | None:
-    """What ``read`` makes of ``data``; for a read ``in_pieces``, what it keeps tallied as it goes
+    """What ``read`` makes of ``data``; for a read in pieces (``memory``: the check of ``data``),
+    what it keeps tallied as it goes, each item's parse charged before it is made
     (:mod:`~dqm.readers.common.tally`: the bound of such a read, past its up-front estimate
     :func:`pieces_needed`), and once that passes ``limits.annotation_memory`` the read stopped
     with a ``LIMIT_EXCEEDED`` finding."""
-    if not in_pieces:
+    if memory is None:
         return read()
     try:
-        with tally.tallied(len(data), _room_for):
+        with tally.tallied(len(data), _room_for, memory.parse()):
             return read()
     except tally.OverLimit as over:
         limit = limits().annotation_memory

@@ -337,13 +337,15 @@ def _lesions(doc: _MDocument | _MDocumentPieces) -> Iterator[_MLesion | None]:
         return
     raw = doc.lesions
     for k in range(len(raw)):
-        tally.check()  # what the lesions before kept (:mod:`~dqm.readers.common.tally`)
+        # what the lesions before kept, and this one's decode (:mod:`~dqm.readers.common.tally`)
+        tally.check(raw[k])
         try:
             yield _LESION_DECODER.decode(raw[k])
         except (msgspec.MsgspecError, UnicodeDecodeError, ValueError):
             yield None
             return
         raw[k] = _READ
+    tally.check()  # the last lesion's too: a read never ends over its limit
 
 
 _READ_TOP = frozenset({"slide", "lesions", "clinical"})

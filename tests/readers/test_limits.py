@@ -307,9 +307,11 @@ def test_a_file_naming_cocos_lists_makes_room_in_the_cache_at_its_own_read(
     ]
     doc = {"type": "FeatureCollection", "images": [], "annotations": [], "features": features}
     data = json.dumps(doc).encode()
-    need, coco_need = pieces_needed(data), _coco_need(_MemoryCheck(data))
+    memory = _MemoryCheck(data)  # admitted at its estimate, just: in pieces, or read whole
+    need = pieces_needed(data) if in_pieces else memory.need(readers.VALUE_BYTES)
+    coco_need = _coco_need(memory)
     assert coco_need < need
-    held_to = Limits(annotation_memory=4 * need)  # room for what the read keeps (its tally)
+    held_to = Limits(annotation_memory=need + 1000)
     readers._CACHE[("other.json", 1, "x", held_to, None)] = (
         FileAnnotations([]),
         held_to.annotation_memory - coco_need - 1,

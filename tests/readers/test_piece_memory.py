@@ -127,15 +127,41 @@ SHAPES = {
     "qupath-metadata-lists": lambda k: _feature(
         {"type": "Polygon", "coordinates": _TRI}, {"classification": "T"}
     ),
+    # a review's: one item as big as the file (its parse was counted only once made: 2-5 times
+    # the limit), and a top-level object no up-front charge counted (2 times)
+    "qupath-one-detection": lambda size: _feature(None, {"objectType": "detection", **_unique(size)}),
+    "qupath-one-annotation": lambda size: _feature(
+        {"type": "Polygon", "coordinates": _TRI}, {"objectType": "annotation", **_unique(size)}
+    ),
+    "native-one-lesion": lambda size: {
+        "class": "T",
+        "geometry": {"type": "Polygon", "coordinates": _TRI},
+        "properties": {f"k{j:x}": j + 0.5 for j in range(size // 14)},
+    },
+    "qupath-annotations-keys": lambda k: _feature(
+        {"type": "Polygon", "coordinates": _TRI}, {"classification": "T"}
+    ),
+    "qupath-lesions-keys": lambda k: _feature(
+        {"type": "Polygon", "coordinates": _TRI}, {"classification": "T"}
+    ),
 }
 _DEEP_LIST = json.loads("[" * 10 + "0" + "]" * 10)
 _WHOLE = {
     "native-clinical-keys": "clinical",
     "qupath-metadata-keys": "metadata",
     "qupath-metadata-lists": "metadata",
+    "qupath-annotations-keys": "annotations",
+    "qupath-lesions-keys": "lesions",
 }
 """Shapes whose top-level object of unique keys (or list of lists 10 deep; read whole, with the
 shell) is the file."""
+_ONE = {"qupath-one-detection", "qupath-one-annotation", "native-one-lesion"}
+"""Shapes of one item, made of the file's size: the file."""
+
+
+def _unique(size: int) -> dict[str, str]:
+    """Properties of unique keys and strings, ``size`` bytes of them or so."""
+    return {f"k{j:x}": f"v{j:x}" for j in range(size // 18)}
 
 
 def _write(name: str, path: Path, size: int) -> None:
@@ -150,11 +176,12 @@ def _write(name: str, path: Path, size: int) -> None:
     head = (
         f'{{"format":"dqm.annotation/1","slide":{slide},"clinical":{top},"lesions":['
         if native
-        else '{"type":"FeatureCollection",' + (f'"metadata":{top},' if whole else "") + '"features":['
+        else '{"type":"FeatureCollection",' + (f'"{whole}":{top},' if whole else "") + '"features":['
     )
     parts, n, k = [head], len(head), 0
     while n < size or not k:
-        text = ("," if k else "") + json.dumps(SHAPES[name](k), separators=(",", ":"), ensure_ascii=False)
+        item = SHAPES[name](size if name in _ONE else k)
+        text = ("," if k else "") + json.dumps(item, separators=(",", ":"), ensure_ascii=False)
         parts.append(text)
         n, k = n + len(text.encode()), k + 1
     parts.append("]}")
@@ -181,8 +208,9 @@ def test_a_read_in_pieces_stays_under_its_limit(name: str, tmp_path: Path) -> No
     if fmt == "unknown":  # stopped by the tally, as it read: never refused up front at its estimate
         assert stopped and "when it was stopped" in stopped[0], stopped
     else:
-        assert fmt == ("native" if name.startswith("native") else "qupath")
-        assert int(lesions) + int(issues) > (0 if name in _WHOLE or "detection" in name else 1000)
+        assert fmt == ("native" if name.startswith("native") or _WHOLE.get(name) == "lesions" else "qupath")
+        few = name in _WHOLE or name in _ONE or "detection" in name
+        assert int(lesions) + int(issues) > (0 if few else 1000)
 
 
 @pytest.mark.parametrize(
@@ -331,3 +359,71 @@ def test_a_clean_native_read_keeping_more_than_its_limit_is_stopped(monkeypatch:
     assert (
         parse_annotation(data, "a/native2.json", Limits(annotation_memory=40 * limit))[0].format == "native"
     )
+
+
+def test_one_item_as_big_as_the_file_is_stopped_before_its_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tally was checked between items: a detection of unique keys as big as the file was parsed
+    (and what it keeps kept) before any check, 5.2 times its limit at its peak. Its parse is charged
+    before it is made, at the rates of a text parsed whole: the read is stopped, the item never
+    parsed."""
+    from types import SimpleNamespace
+
+    import orjson
+
+    from dqm.profile import Limits
+    from dqm.readers.common import pieces
+
+    parsed: list[int] = []
+
+    def loads(text: memoryview) -> object:
+        parsed.append(len(text))
+        return orjson.loads(text)
+
+    monkeypatch.setattr(pieces, "MIN_BYTES", 0)
+    monkeypatch.setattr(
+        pieces, "orjson", SimpleNamespace(loads=loads, JSONDecodeError=orjson.JSONDecodeError)
+    )
+    data = _collection([SHAPES["qupath-one-detection"](2**20)])
+    limit = pieces_needed(data)  # admitted up front
+    ann = parse_annotation(data, "a/one.geojson", Limits(annotation_memory=limit))[0]
+    assert ann.format == "unknown" and [i.code for i in ann.issues] == ["LIMIT_EXCEEDED"]
+    assert "when it was stopped" in str(ann.issues[0].message)
+    assert max(parsed, default=0) < 1000  # the shell's values alone
+    ann = parse_annotation(data, "a/one.geojson", Limits(annotation_memory=100 * len(data)))[0]
+    assert ann.format == "qupath" and "LIMIT_EXCEEDED" not in [i.code for i in ann.issues]  # with room, read
+
+
+def test_a_native_read_is_checked_after_its_last_lesion(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A clean native read's tally was checked before each lesion, not after the last: one lesion of
+    1.4 million properties was read to its end over its limit (1.5 times at its peak)."""
+    from dqm.readers import native
+    from dqm.readers.common import pieces, tally
+
+    monkeypatch.setattr(pieces, "MIN_BYTES", 0)
+    doc = {
+        "format": "dqm.annotation/1",
+        "slide": {"file": "s.svs", "width": 100, "height": 100},
+        "clinical": {},
+        "lesions": [SHAPES["native-one-lesion"](280_000)],
+    }
+    data = json.dumps(doc).encode()
+    limit = 2 * len(data)  # no parse charged (none given): the check after the last lesion alone
+    with tally.tallied(len(data), lambda need: limit), pytest.raises(tally.OverLimit):
+        native.read_clean(data, "a.json")
+    with tally.tallied(len(data), lambda need: 50 * len(data)):
+        assert native.read_clean(data, "a.json") is not None  # with room, read
+
+
+@pytest.mark.parametrize("key", ["annotations", "lesions"])
+def test_a_top_level_object_parsed_whole_is_charged_up_front(key: str) -> None:
+    """A FeatureCollection is read in pieces around its ``features``; a top-level ``annotations``
+    or ``lesions`` object beside them is parsed whole before the tally begins, and was charged
+    nothing up front (2 times the limit at its peak): it is charged as any other key is."""
+    unique = _unique(40_000)
+    feature = _feature({"type": "Polygon", "coordinates": _TRI}, {"classification": "T"})
+    texts = [
+        json.dumps({"type": "FeatureCollection", name: unique, "features": [feature]}).encode()
+        for name in (key, key[:-1] + "_")
+    ]
+    assert len(texts[0]) == len(texts[1])
+    assert pieces_needed(texts[0]) == pieces_needed(texts[1]) > 40 * len(texts[0])

@@ -67,7 +67,8 @@ class Pieces:
         keys = 0 if self.key is None else count_keys(self.shell)
         raw = self.raw
         for k in range(len(raw)):
-            tally.check()  # what the items before kept (:mod:`~dqm.readers.common.tally`)
+            # what the items before kept, and this one's parse (:mod:`~dqm.readers.common.tally`)
+            tally.check(raw[k])
             try:
                 item = orjson.loads(memoryview(raw[k]))
             except _REFUSED as exc:
@@ -103,8 +104,11 @@ def split(data: bytes, keys: tuple[str, ...]) -> Pieces | None:
     try:
         if start[1] == b"[":
             raw = _LIST.decode(data)
-            first = orjson.loads(memoryview(raw[0])) if raw else None
             tally.charge(RAW_BYTES * len(raw))
+            if raw:
+                tally.check(raw[0])  # the first item is parsed here, kept as the shell
+            first = orjson.loads(memoryview(raw[0])) if raw else None
+            tally.charge(tally.deep_bytes(first))
             return Pieces([first], None, raw, data) if isinstance(first, dict) else None
         top = _TOP.decode(data)
         key = next((k for k in keys if k in top), None)

@@ -19,6 +19,7 @@ import contextlib
 import contextvars
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,15 @@ COORD_BYTES = 24
 """GEOS's bytes a vertex (x and y, 17.5 measured, and its sequence's slack)."""
 ISSUE_BYTES = 240
 """A :class:`~dqm.model.ReadIssue` beside its pointer (its message is shared when it has no parameter)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Parse:
+    """What parsing a raw text takes at most (its tree, and what the read keeps of it before the
+    next check): ``need(text)``, at most ``most`` bytes a byte of it."""
+
+    need: Callable[[bytes], int]
+    most: int
 
 
 class OverLimit(Exception):
@@ -91,12 +101,13 @@ class Tally:
     leaves a read of ``need`` bytes, the parse cache's entries made room for (its least recently
     used ones out) when it asks more than ``allowed``."""
 
-    __slots__ = ("_watched", "allowed", "base", "kept", "room")
+    __slots__ = ("_watched", "allowed", "base", "kept", "parse", "room")
 
-    def __init__(self, base: int, room: Callable[[int], int]) -> None:
+    def __init__(self, base: int, room: Callable[[int], int], parse: Parse | None = None) -> None:
         self.base = base
         self.kept = 0
         self.room = room
+        self.parse = parse
         self.allowed = room(base)
         self._watched: list[tuple[Annotation, list[int]]] = []
 
@@ -115,9 +126,11 @@ class Tally:
         self._watched.append((ann, [len(ann.lesions), len(ann.issues)]))
         self.check()
 
-    def check(self) -> None:
+    def check(self, raw: Any = None) -> None:
         """The lesions and issues made since the last check counted; :class:`OverLimit` when the
-        read now takes more than the limit leaves it."""
+        read now takes more than the limit leaves it, or when parsing ``raw`` (an item's raw text,
+        parsed next) would: one item may be as big as the file (a detection of a million unique
+        keys), and what its parse makes is counted only once it is made."""
         for ann, counted in self._watched:
             lesions, issues = ann.lesions, ann.issues
             for lesion in lesions[counted[0] :]:
@@ -126,6 +139,9 @@ class Tally:
                 self.kept += ISSUE_BYTES + sys.getsizeof(issue.pointer)
             counted[0], counted[1] = len(lesions), len(issues)
         need = self.need()
+        parse = self.parse
+        if raw is not None and parse is not None and need + parse.most * len(raw) > self.allowed:
+            need += parse.need(bytes(raw))  # counted only where it may not fit: a usual item never is
         if need > self.allowed:
             self.allowed = self.room(need)
             if need > self.allowed:
@@ -141,9 +157,10 @@ def current() -> Tally | None:
 
 
 @contextlib.contextmanager
-def tallied(base: int, room: Callable[[int], int]) -> Iterator[Tally]:
-    """A :class:`Tally` for the read in pieces within (see :class:`Tally` for ``base`` and ``room``)."""
-    tally = Tally(base, room)
+def tallied(base: int, room: Callable[[int], int], parse: Parse | None = None) -> Iterator[Tally]:
+    """A :class:`Tally` for the read in pieces within (see :class:`Tally` for ``base``, ``room``
+    and ``parse``)."""
+    tally = Tally(base, room, parse)
     token = _TALLY.set(tally)
     try:
         yield tally
@@ -158,11 +175,11 @@ def watch(ann: Annotation) -> None:
         tally.watch(ann)
 
 
-def check() -> None:
+def check(raw: Any = None) -> None:
     """:meth:`Tally.check` of the read under way, if any."""
     tally = _TALLY.get()
     if tally is not None:
-        tally.check()
+        tally.check(raw)
 
 
 def charge(n: int) -> None:
