@@ -109,14 +109,17 @@ PIECE_MARK_BYTES = {
 its object tree is never whole; :func:`pieces_needed`): its bytes, and again at the bytes a
 character of its strings may take (:meth:`_MemoryCheck.char_bytes`: 1, 2 or 4), and for each of
 these marks in the text, its bytes: an object, a list, a list opening a list (counted apart, once a
-pair), an item, a GeoJSON ``"Feature"`` (a lesion or up to three issues). What the read keeps (its
-lesions, issues, the strings and keys :class:`~dqm.readers.common.base.DistinctTexts` keeps of what
-it skips) is bounded as it reads, by its tally (:mod:`~dqm.readers.common.tally`), so no quote or
-colon is charged but in the top-level values parsed whole (:data:`SHELL_MARK_BYTES`). The
-benchmark's files of small polygons come to 15.4 (QuPath) and 17.3 (native) times their size (a
-4 GiB limit admits 266 and 237 MiB; with every quote and colon charged, before the tally: 31.4 and
-30.3, 131 and 135 MiB); each of the shapes of ``python benchmarks/bench_annotation_memory.py
---shapes``, read under a limit at this estimate, ends or is stopped under it
+pair), an item, a GeoJSON ``"Feature"`` (a lesion or up to three issues), a ``"geometry"`` (a
+lesion's GEOS geometry, 340 bytes, twice in the tally: without it the tally of 300 small squares
+came to 1.05 times their estimate, and a file admitted at its estimate was stopped at it). What the
+read keeps (its lesions, issues, the strings and keys :class:`~dqm.readers.common.base.DistinctTexts`
+keeps of what it skips) is bounded as it reads, by its tally (:mod:`~dqm.readers.common.tally`, each
+item's parse charged before it is made), so no quote or colon is charged but in the top-level values
+parsed whole (:data:`SHELL_MARK_BYTES`). The benchmark's files of small polygons come to 16.7
+(QuPath) and 19.5 (native) times their size (a 4 GiB limit admits 246 and 210 MiB; with every quote
+and colon charged, before the tally: 31.4 and 30.3, 131 and 135 MiB), and what the tally counts of
+them 0.61 and 0.68 of it; each of the shapes of ``python benchmarks/bench_annotation_memory.py
+--shapes``, read at 3 MiB under a limit at this estimate, ends or is stopped under it
 (``tests/readers/test_piece_memory.py``)."""
 SHELL_MARK_BYTES = {**PIECE_MARK_BYTES, b"\\u": 420, b'"': 112, b":": 168}
 """What a mark of the top-level values a read in pieces parses whole (all but the list it splits)

@@ -10,7 +10,9 @@ estimate about 31 times its size. Instead the read counts what it keeps: the ann
 and what :class:`~dqm.readers.common.base.DistinctTexts` keeps of the objects it skips
 (:meth:`Tally.charge`). When ``base`` (the file's bytes and what the split holds) and
 :data:`KEPT_FACTOR` times the tally pass what the limit leaves the read, the read stops with
-:class:`OverLimit`, which the caller reports as ``LIMIT_EXCEEDED``.
+:class:`OverLimit`, which the caller reports as ``LIMIT_EXCEEDED``. The check comes before each item
+is parsed, that item's parse charged too (:class:`Parse`, at the rates of a text parsed whole: one
+item may be as big as the file), and after the last.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from dqm.model import Annotation
 
 KEPT_FACTOR = 2
 """The RSS a byte the tally counts comes to (the allocator's arenas and the per-item transients
-the tally does not see): fitted on the shapes of ``python benchmarks/bench_annotation_memory.py
---shapes`` so that a read stopped or finished never passes its limit."""
+the tally does not see): chosen by hand on the shapes of ``python benchmarks/bench_annotation_memory.py
+--shapes`` (their growth at most 1.12 times the tally), with each item's parse charged apart before it
+is made (:class:`Parse`): read at 3 MiB under a limit at their estimate, each ended or was stopped
+under it; a shape not among them may not."""
 ENTRY_BYTES = 64
 """A dict's or set's slot for one kept entry (its hash, key and value pointers, the table's slack)."""
 GEOMETRY_PART_BYTES = 340
