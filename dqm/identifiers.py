@@ -133,17 +133,22 @@ HEADER_WORDS = (
     "나이", "연령", "성별", "생년월일", "주소", "진단", "진단명", "병원", "병록번호", "등록번호",
     "환자번호", "전화번호", "연락처", "검체", "비고",
 )  # fmt: skip
-"""Words a table's header names a column by (any case) and no person is named by: the first word
-after a name's keyword that is one of them starts no name, the keyword being a header's cell among
-others (``patient name<TAB>Age<TAB>Sex``, ``PATIENT NAME AGE SEX``, ``이름<TAB>나이<TAB>성별``); a
-surname that is a header's word too (``Ward``, ``Case``) is not listed."""
+"""Words a table's header names a column by (any case): the first word after a name's keyword
+that is one of them starts no name where the keyword is a header's cell among others
+(``patient name<TAB>Age<TAB>Sex``, ``PATIENT NAME AGE SEX``, ``이름<TAB>나이<TAB>성별``,
+:data:`_NOT_HEADER`); a Latin one that is a surname too is a name before a given name
+(``Sample^Joe``), and one that is mostly a surname (``Ward``, ``Case``) is not listed."""
+_LATIN_HEADER = "(?i:" + "|".join(word for word in HEADER_WORDS if word.isascii()) + ")(?![A-Za-z])"
 _NOT_HEADER = (
-    "(?!(?i:"
-    + "|".join(word for word in HEADER_WORDS if word.isascii())
-    + ")(?![A-Za-z])|(?:"
+    f"(?!{_LATIN_HEADER}(?:[ \t,]*\t|{_NAME_GAP}+{_LATIN_HEADER})|(?:"
     + "|".join(word for word in HEADER_WORDS if not word.isascii())
     + ")(?![가-힣]))"
 )
+"""Where a name's first word is no column header's (:data:`HEADER_WORDS`): a Latin one that is
+starts no name only when a tab or another header's word follows it (``patient name<TAB>Age``,
+``PATIENT NAME AGE SEX``, ``Patient Name,Diagnosis,Stage``); followed by a given name it is a
+surname (``Sample^Joe``, ``DATE^ANIL``, ``Organ, Bryan``, ``STAGE JOHN``). A Korean one starts
+none: a Korean name is one word."""
 _NAME = (
     rf"{_NOT_HEADER}(?:[A-Z][a-z]+(?:{_NAME_GAP}+[A-Z][a-z]+){{1,3}}"
     rf"|[A-Z]{{2,}}(?:{_NAME_GAP}+[A-Z]{{2,}}){{1,3}}|[가-힣]{{2,4}})"
@@ -486,10 +491,11 @@ def find(text: str, settings: DeidSettings, place: Place) -> list[Hit]:
             (reading[run[0] : run[1]], run[2], kinds) for run, kinds in zip(runs, held, strict=True)
         ]
         if as_written:  # only what the text read misses (:func:`_written_runs`), as the masker
+            spread = _Spread(read)
             found_runs = [
                 (run[4], run[2], held[i])
                 for i, run in _written_runs(reading, runs, read)
-                if not any(start < run[1] and run[0] < end for start, end in read)
+                if not spread.touching(run[0], run[1])
             ]
         elif len(readings) > 1 and reading == plain:  # a run as written inside one read is masked as it
             where = unescaped(text)[1] or []
@@ -571,8 +577,28 @@ def fold_key(key: str) -> str:
     return folded
 
 
+def key_readings(key: str) -> tuple[str, ...]:
+    """``key`` as :func:`fold_key` folds it, and as written (folded but no escape read) where a
+    backslash in it reads otherwise: a path's separator is no escape (``patient\\name``,
+    ``study\\patient\\name``, ``patient\\rrn``: read, a line feed or a carriage return parts the
+    word). The identifier keys name a key that either reading is."""
+    folded = fold_key(key)
+    if "\\" not in key:
+        return (folded,)
+    written: str = _WRITTEN.get(key, len(key), lambda: _compatible(key))
+    return (folded,) if written == folded else (folded, written)
+
+
+_WRITTEN = _Kept()
+"""Keys with a backslash as :func:`key_readings` folds them as written."""
+
+
 def _folded(key: str) -> str:
-    key = _plain(key)  # never longer: one character an escape
+    return _compatible(_plain(key))  # never longer: one character an escape
+
+
+def _compatible(key: str) -> str:
+    """``key`` NFKC-folded (:func:`fold_key`)."""
     if key.isascii():
         return key
     if len(key) <= FOLDED_WHOLE:
@@ -604,10 +630,13 @@ an item, a key of a document once a text below it."""
 
 
 def _says(key: str, keys: Regex) -> Literal["person", "kind"] | None:
-    key = fold_key(key)
-    if not keys.search(key):
-        return None
-    return "kind" if names_a_kind(key, keys.search) else "person"
+    said: Literal["person", "kind"] | None = None
+    for read in key_readings(key):  # a person's key as either reading: a person's
+        if keys.search(read):
+            said = "kind" if names_a_kind(read, keys.search) else "person"
+            if said == "person":
+                break
+    return said
 
 
 _KIND_WORDS = frozenset(
@@ -1276,14 +1305,10 @@ def whole_key(key: str, search: Callable[[str], Any]) -> bool:
     """Whether an identifier-key pattern (``search``) matches all of ``key`` (``patient_name``, not
     ``patient_name_HongGildong``: what is past the match may be a name), and not as a shorter key
     and the character that ends or starts its word (``patientIdH``, ``patient_id2``, ``xDOB``);
-    as :func:`fold_key` folds it (``ＤＯＢ``)."""
-    key = fold_key(key)
-    found = search(key)
-    return (
-        found is not None
-        and found.group(0) == key
-        and not _whole(key[:-1], search)
-        and not _whole(key[1:], search)
+    as :func:`fold_key` folds it (``ＤＯＢ``), or as written (:func:`key_readings`)."""
+    return any(
+        _whole(read, search) and not _whole(read[:-1], search) and not _whole(read[1:], search)
+        for read in key_readings(key)
     )
 
 
@@ -1438,7 +1463,7 @@ def key_word(key: str, search: Callable[[str], Any]) -> str | None:
     ``dob``, not ``dob1``, the first digit of the date the key holds); None where it matches none.
     A separator stays (``patient_id_…``): it names nobody. Of the key as :func:`fold_key` folds it
     (``ｐａｔｉｅｎｔ＿ｉｄ２`` shows ``patient_id…``)."""
-    found = search(fold_key(key))
+    found = next((f for read in key_readings(key) if (f := search(read)) is not None), None)
     if found is None:
         return None
     word: str = found.group(0)
@@ -1623,11 +1648,11 @@ def identifying_key(key: str) -> bool:
     naming a kind of identifier too (``patient_id_type``, :func:`key_says`): what its value is
     says whether it names a person (:func:`looks_identifying`), ``"87654321"`` a number. Matched
     as :func:`fold_key` folds it."""
-    key = fold_key(key)
-    if _IDENTIFYING_KEY.search(key) is not None:
-        return True
     own = _READ_KEYS.get()
-    return own is not None and own.names(key)
+    return any(
+        _IDENTIFYING_KEY.search(read) is not None or (own is not None and own.names(read))
+        for read in key_readings(key)
+    )
 
 
 def identifying_word(key: str) -> bool:
@@ -1767,13 +1792,14 @@ def _plain(text: str) -> str:
 
 
 _DIGITS_ESCAPED = re.compile(
-    r"&#[xX0-9]"
+    r"&(?:amp;)*#[xX0-9]"
     r"|\\(?<=[0-9]\\)\\*(?:u003|x3|U0000003)[0-9]"
     r"|\\+(?:u[0-9a-fA-F]{3}|x[0-9a-fA-F]|U[0-9a-fA-F]{7})[0-9](?=[^\w\\]{0,3}[0-9])"
 )
 """Where an identifier as written may take in an escape's digits, which the text read does not
 show as digits: a numeric character reference (``&#900101-1234567``: a browser reads
-``&#900101`` as one character, and only ``-1234567`` is left), an escape whose last character is
+``&#900101`` as one character, and only ``-1234567`` is left; escaped again, ``&amp;#900101``,
+as a reader that decodes it twice reads it), an escape whose last character is
 a decimal digit with digits after it (``\\u900101-1234567``), and a digit before an escape of one
 (``900101-1234567\\u0030`` reads as fourteen digits, no resident number). A person reading the
 text as written (results.json; the report, which shows a reference as written) sees those
@@ -1812,6 +1838,7 @@ def _written_runs(
     ``n`` of a ``\\n`` as a letter of an e-mail address; ``\\xa0kim@…``, its ``xa0`` too)."""
     escapes = [m.span() for m in _WRITTEN_ESCAPE.finditer(text)]
     starts = [start for start, _ in escapes]
+    spread = _Spread(read)
 
     def around(at: int) -> tuple[int, int]:  # the escape ``at`` falls inside, else (at, at)
         k = bisect_right(starts, at) - 1
@@ -1830,13 +1857,37 @@ def _written_runs(
                 continue
         covered = start  # how far from ``start`` escapes and runs read cover the run
         near = escapes[first : bisect_left(starts, end)]
-        for low, high in sorted([*near, *((a, b) for a, b in read if a < end and b > start)]):
+        for low, high in sorted([*near, *spread.touching(start, end)]):
             if low > covered:
                 break
             covered = max(covered, high)
         if covered < end:
             low, high = min(start, around(start)[0]), max(end, around(end)[1])
             yield i, (low, high, name, min(begin, low), text[start:end])
+
+
+class _Spread:
+    """What a list of spans covers, as the spans apart in order (those that overlap or touch are
+    one): the spans that overlap a run are found by bisection, so a text of thousands of runs costs
+    a few steps a run, not a pass over all (``"RRN &#900101-1234567 010-1234-5678 "`` repeated
+    to 280 KB: 20 s when each run passed over every span read)."""
+
+    __slots__ = ("_ends", "_spans", "_starts")
+
+    def __init__(self, spans: Iterable[tuple[int, int]]) -> None:
+        merged: list[tuple[int, int]] = []
+        for low, high in sorted(spans):
+            if merged and low <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+            else:
+                merged.append((low, high))
+        self._spans = merged
+        self._starts = [low for low, _ in merged]
+        self._ends = [high for _, high in merged]
+
+    def touching(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The spans that overlap ``start`` to ``end``."""
+        return self._spans[bisect_right(self._ends, start) : bisect_left(self._starts, end)]
 
 
 def _decodes(text: str) -> bool:
@@ -2419,12 +2470,14 @@ class Masker:
             patterns = self._ungated
         spans = _runs(text, patterns)
         where = unescaped(window)[1] if spans and text is not window else None  # mapped back only when needed
-        found_spans: Iterable[tuple[int, int, str, int, str]] = (
-            (start, end, name, begin, text[start:end])
-            if where is None
-            else (where[start], where[end], name, where[begin], text[start:end])
-            for start, end, name, begin in spans
-        )
+        found_spans: Iterable[tuple[int, int, str, int, str]] = ()  # most windows: no run, no generator
+        if spans:
+            found_spans = (
+                (start, end, name, begin, text[start:end])
+                if where is None
+                else (where[start], where[end], name, where[begin], text[start:end])
+                for start, end, name, begin in spans
+            )
         if written_too:  # as written too: the runs of both, merged
             read = list(found_spans)
             written = _written_runs(window, _runs(window, patterns), [run[:2] for run in read])
