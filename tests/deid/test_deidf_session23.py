@@ -14,26 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from dqm.identifiers import (
-    DeidSettings,
-    Masker,
-    _written_runs,
-    cut_outside_identifiers,
-    find,
-    identifier_key,
-    identifying_key,
-)
-
-SETTINGS = DeidSettings()
-RRN = "900101-1234567"
-
-
-def _masker() -> Masker:
-    return Masker(SETTINGS, b"k" * 32)
-
-
-def _found(text: str) -> list[str]:
-    return [hit.name for hit in find(text, SETTINGS, "annotation")]
+from dqm.identifiers import _written_runs, cut_outside_identifiers, identifier_key, identifying_key
+from tests.deid.test_deid_session23 import RRN, SETTINGS, _found, _masker
 
 
 class _Counted(list[tuple[int, int]]):
