@@ -690,6 +690,7 @@ def measure_all(
             if unknown:
                 row["unknown"] = {"clean": _shares(img, folder, "clean")}
             row["clean_stain"] = _stain(probe)
+            row["clean_pens"] = probe.artefacts.pens
             for kind in INJECTED:
                 dirty, mask = inject(img, kind, rng, ink, fold)  # every draw, so later kinds' stay
                 if kind not in injected:
@@ -698,6 +699,7 @@ def measure_all(
                 assert probe.artefacts is not None
                 row[kind] = probe.artefacts.shares
                 row[f"{kind}_stain"] = _stain(probe)
+                row[f"{kind}_pens"] = probe.artefacts.pens
                 row[f"{kind}_mask"] = _mask_recall(probe, DETECTED_AS.get(kind, kind), mask)
                 if unknown:
                     row["unknown"][kind] = _shares(dirty, folder, kind)
@@ -1015,9 +1017,19 @@ def stain_od(row: dict, variant: str) -> float | None:
 def stain_nuclei(row: dict, variant: str) -> float | None:
     """The nuclei's density (``h_p99`` of the stain descriptors) of ``variant`` of ``row``; None:
     not described (or a shares file written before the rows kept descriptors), or left out for
-    its pen ink as ``artefacts.stain`` leaves it (:func:`stain_batch.nuclei_of`)."""
+    its coloured pen ink as ``artefacts.stain`` leaves it (:func:`stain_batch.nuclei_of`: the
+    variant's ``{variant}_pens``, per ink; a shares file written before the rows kept them: all
+    ink, black too, as dqm did before it left black ink out)."""
     stain = row.get(f"{variant}_stain")
-    return stain_batch.nuclei_of(stain.get("h_p99"), row[variant].get("pen")) if stain else None
+    if not stain:
+        return None
+    pens = row.get(f"{variant}_pens")
+    ink = (
+        sum(pens.get(c, 0.0) for c in stain_batch.COLOUR_INKS)
+        if pens is not None
+        else row[variant].get("pen")
+    )
+    return stain_batch.nuclei_of(stain.get("h_p99"), ink, row[variant].get("overstain"))
 
 
 def stain_parts(rows: list[dict]) -> dict[tuple[str, str, str], tuple]:

@@ -194,10 +194,11 @@ class SlideSummary(Frozen):
     None: not measured (no tissue, artefacts off, or a record written before it was kept here)."""
     understain_share: Share | None = None
     """The share of the tissue paler than any nucleus (every channel over 72 of 255), likewise."""
-    pen_share: Share | None = None
-    """The share of the tissue pen ink covers (:mod:`dqm.pixels.artefacts`): past
-    ``stain_batch.NUCLEI_MAX_PEN`` ``artefacts.stain`` judges the slide on its mean density alone
-    (ink raises its nuclei's density, ``h_p99``); None as above."""
+    colour_pen_share: Share | None = None
+    """The share of the tissue under blue, green or red pen ink (:mod:`dqm.pixels.artefacts`; black
+    ink left out: its rule marks over-stained tissue too): past the profile's ``artefacts.slide``
+    pen share ``artefacts.stain`` judges the slide on its mean density alone (ink raises its nuclei's
+    density, ``h_p99``); None as above."""
     artefact_scale_unknown: bool | None = None
     """True when the artefact measure had no resolution for the slide (:mod:`dqm.pixels.artefacts`:
     its folds judged at the working image's scale, ``artefacts.scale`` counts such slides); None:

@@ -483,9 +483,9 @@ them unhashed by ``--certify`` and out of the ``--results`` fingerprint; 12: the
 carries its over- and under-stained shares, which ``artefacts.stain`` compares across the batch: a
 record of 11, served by the cache, would leave its slide unjudged; 13: the slide summary says where
 the resolution the probe used came from, ``mpp_source``: a record of 12 gave the manifest's or
-profile's mpp where the probe used the annotation's; 14: the slide summary carries its pen share,
-``pen_share``, which ``artefacts.stain`` reads to leave ink-raised nuclei densities out: a record of
-13, served by the cache, would judge its slide on them)."""
+profile's mpp where the probe used the annotation's; 14: the slide summary carries its coloured pen
+ink's share, ``colour_pen_share``, which ``artefacts.stain`` reads to leave ink-raised nuclei
+densities out: a record of 13, served by the cache, would judge its slide on them)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)

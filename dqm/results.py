@@ -102,7 +102,8 @@ batch stained darker or paler as a whole), ``ARTEFACT_NOT_MEASURED`` and ``LESIO
 on, so that every output prints it on its own side of them), ``semantic.refused`` (drawn slides the
 review server refused as no longer the audited file, left without a counted verdict) and
 ``items[].slide.mpp_source`` (where the resolution the probe used came from) and
-``items[].slide.pen_share`` (the pen ink's share of the tissue, which ``artefacts.stain`` reads;
+``items[].slide.colour_pen_share`` (the share of the tissue under blue, green or red pen ink, which
+``artefacts.stain`` reads;
 :data:`ADDED_1_19`),
 and the codes ``STAIN_NOT_COMPARED`` (a batch too small to judge under-staining against) and
 ``ANNOTATION_MPP_UNUSED`` (an annotation's resolution that does not fit its image, not used)."""
@@ -499,7 +500,7 @@ ADDED_1_19: tuple[tuple[str, ...], ...] = (
     ("diversity", "drift", "variables", "[]", "thresholds"),
     ("semantic", "refused"),
     ("items", "[]", "slide", "mpp_source"),
-    ("items", "[]", "slide", "pen_share"),
+    ("items", "[]", "slide", "colour_pen_share"),
 )
 """The members schema 1.19 added (each in :data:`NEWER_MEMBERS`): a member of a model of
 ``results.json`` added while 1.19 is the newest version goes here."""

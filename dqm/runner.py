@@ -46,7 +46,7 @@ from dqm.findings import MAX_NAME_CHARS, Finding, Severity, clip
 from dqm.i18n import Message, msg
 from dqm.identifiers import read_keys, use_profile_patterns
 from dqm.model import Annotation, Item, ItemRecord, ParsedAnnotation, ReadIssue
-from dqm.pixels.stain_batch import stain_share
+from dqm.pixels.stain_batch import colour_pen_share, stain_share
 from dqm.profile import Profile
 from dqm.readers import (
     CACHE_MIN_BYTES,
@@ -673,7 +673,7 @@ def summarise(
             perceptual_hash=probe.tissue.perceptual_hash if probe.tissue is not None else None,
             overstain_share=stain_share(probe.artefacts, "overstain"),
             understain_share=stain_share(probe.artefacts, "understain"),
-            pen_share=stain_share(probe.artefacts, "pen"),
+            colour_pen_share=colour_pen_share(probe.artefacts),
             artefact_scale_unknown=(
                 probe.artefacts.mpp is None
                 if probe.artefacts is not None and probe.artefacts.tissue_px

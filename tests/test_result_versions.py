@@ -197,9 +197,9 @@ def test_a_result_labelled_1_18_holding_the_pen_share_is_refused_as_newer() -> N
 
     path = FIXTURES / "results-1.18.json"
     data = json.loads(path.read_text(encoding="utf-8"))
-    next(item["slide"] for item in data["items"] if item.get("slide"))["pen_share"] = 0.07
+    next(item["slide"] for item in data["items"] if item.get("slide"))["colour_pen_share"] = 0.07
     said = _newer_than_stated(path, data)
-    assert said is not None and "holds items[].slide.pen_share, which schema 1.19 added" in said
+    assert said is not None and "holds items[].slide.colour_pen_share, which schema 1.19 added" in said
     assert _newer_than_stated(path, {**data, "schema_version": "1.19"}) is None
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dqm.coords import PLAUSIBLE_MPP
 from dqm.findings import Aspect, Finding, Severity, clip
-from dqm.i18n import N_, Message, msg
+from dqm.i18n import N_, Message, Param, msg
 from dqm.identifiers import cut_outside_identifiers
 from dqm.order import lot_key
 from dqm.pixels.artefacts import (
@@ -313,12 +313,16 @@ def stain_outliers(batch: BatchView, params: StainParams, ctx: CheckContext) -> 
         for s in slides
     ]
     # the nuclei's density: the second descriptor a slide is compared on (stain_batch.verdict),
-    # left out where pen ink raised it
+    # left out where coloured pen ink over the profile's pen share raised it (not on a slide past
+    # the near-black share one slide may have: there the ink may be the over-staining itself)
+    measured_nuclei = [
+        getattr(s.stain, "h_p99", None) if s is not None and s.stain is not None else None for s in slides
+    ]
+    inks = [getattr(s, "colour_pen_share", None) if s is not None else None for s in slides]
+    dark = [s.overstain_share if s is not None else None for s in slides]
     nuclei = [
-        nuclei_of(getattr(s.stain, "h_p99", None), getattr(s, "pen_share", None))
-        if s is not None and s.stain is not None
-        else None
-        for s in slides
+        nuclei_of(h, ink, near_black, limits.pen, limits.overstain)
+        for h, ink, near_black in zip(measured_nuclei, inks, dark, strict=True)
     ]
     shares = {
         kind: [getattr(s, f"{kind}_share", None) if s is not None else None for s in slides]
@@ -362,6 +366,8 @@ def stain_outliers(batch: BatchView, params: StainParams, ctx: CheckContext) -> 
                 inst = institutions[k]
                 small = (inst, measured[inst]) if inst is not None and inst not in ref else None
                 text = _stain_message(verdict, limit, params.min_peers, names, small)
+                if measured_nuclei[k] is not None and nuclei[k] is None:
+                    text = _then(text, _INKED_NUCLEI, ink=inks[k], ink_limit=limits.pen)
                 odd = _odd_group(verdict, peers)
                 if odd is not None:
                     text = _odd_peers(text, odd)
@@ -724,14 +730,27 @@ def _odd_group(v: Verdict, groups: list[GroupVerdict]) -> GroupVerdict | None:
 
 def _odd_peers(text: Message, g: GroupVerdict) -> Message:
     """A slide's finding ``text`` and what :data:`_ODD_PEERS` says of its peers ``g``, one message."""
-    return msg(
-        _JOINED,
-        _first=text.template,
-        _then=_ODD_PEERS[g.kind],
-        **text.params,
-        peer_median=g.median,
-        peer_limit=g.limit,
-    )
+    return _then(text, _ODD_PEERS[g.kind], peer_median=g.median, peer_limit=g.limit)
+
+
+_INKED_NUCLEI = N_(
+    "Its nuclei's density was left out: coloured pen ink covers {ink:.1%} of its tissue, over the "
+    "{ink_limit:.1%} pen share allowed, and ink is as dense as a nucleus."
+)
+"""Said of a slide judged on its mean density alone for its pen ink (:func:`stain_batch.nuclei_of`)."""
+_JOINED3 = N_("{_first} {_then} {_last}")
+"""Three messages as one, as :data:`_JOINED`: a finding already joined and one more part."""
+
+
+def _then(text: Message, part: str, **values: Param) -> Message:
+    """``text`` and the msgid ``part`` (filled from ``values``) as one message: :data:`_JOINED`,
+    or :data:`_JOINED3` where ``text`` is itself two joined (a msgid holding ``{_first}`` would be
+    shown as written)."""
+    if text.template == _JOINED:
+        rest = {k: v for k, v in text.params.items() if k not in ("_first", "_then")}
+        first, then = text.params["_first"], text.params["_then"]
+        return msg(_JOINED3, _first=first, _then=then, _last=part, **rest, **values)
+    return msg(_JOINED, _first=text.template, _then=part, **text.params, **values)
 
 
 class LesionArtefactParams(BaseModel):

@@ -77,17 +77,33 @@ cross-validated: on the 346 pooled stored rows every value from 0.4 to 1.0 flags
 the two flagged (clean 3, over 313, under 328-329 with the library's constants); 0.1 flags 2
 more clean set-3 slides, 0.25 one more over- and under-stained copy (the pooled rows tabulated
 by ``benchmarks/bench_artefacts.py --shares POOL --stain-only`` at each value)."""
-NUCLEI_MAX_PEN = 0.005
-"""Pen ink over more of the tissue than this (the built-in profile's pen share) leaves a slide's
-nuclei's density out (:func:`nuclei_of`): ink is as dense as a nucleus, so it raises ``h_p99``,
-taken over all tissue before the pen mask exists. Two clean ThyHisTer patches whose false-colour
-blocks the pen rule marks (7 % and 20 % of the tissue) had nuclei 3.7 and 4.0 times their peers'
-and were flagged over-stained on the mean of the two (their density alone: 0.7 and 1.3 spreads);
-a pale copy with a blue stroke over 4 % of its tissue was missed (density alone 1.8 spreads, 1.4
-on the mean). Every value from 0.005 to 0.05 gives the same verdicts on the 477 pooled stored
-rows (tuning and sets 1-4; ``benchmarks/bench_artefacts.py --shares POOL --stain-only``); 0 (any
-ink) finds two over-stained copies of set 3 and one under-stained copy of set 4 fewer: not a tuned
-value, not cross-validated."""
+COLOUR_INKS = ("blue", "green", "red")
+"""The pen inks that leave a slide's nuclei's density out (:func:`colour_pen_share`): not black,
+whose rule (every channel under 60 of 255, grey) marks near-black tissue as ink too, so that
+over-staining a slide inked it and switched off the very measure that finds it (the review's pooled
+rows, pen over 0.5 %: EBHI 1 clean slide of 18 against 10 of their over-stained copies, BreakHis
+0 of 46 against 7, DL4ETI 11 of 51 against 16). Black ink on a clean slide is as dark as
+over-staining in every descriptor dqm keeps: its nuclei stay in."""
+NUCLEI_MAX_NEAR_BLACK_DEFAULT = 0.03
+"""A slide whose tissue beside its ink is more than this share near-black keeps its nuclei's
+density whatever its ink (:func:`nuclei_of`) where the profile sets no ``artefacts.slide``
+over-stain share (the check reads that share, whose default this is): over-staining a slide makes
+the blue pen rule read its darkened haematoxylin as ink (the pooled rows' over-stained copies: 10
+to 54 % blue ink on EBHI, 4-37 % on UCSB, PANDA, DL4ETI), so ink alone would switch off the
+measure that finds it. Clean inked slides of the pool are 0-1.2 % near-black beside their ink
+(ThyHisTer's false-colour patches 0.4 and 1.2 %, DL4ETI's 0-0.1 %); one EBHI clean slide 4.3 %.
+Not tuned, not cross-validated: the absolute share one slide may have."""
+NUCLEI_MAX_PEN_DEFAULT = 0.005
+"""Coloured pen ink over more of the tissue than this leaves a slide's nuclei's density out
+(:func:`nuclei_of`) where the profile sets no ``artefacts.slide`` pen share (the check reads that
+share, whose default this is): ink is as dense as a nucleus, so it raises ``h_p99``, taken over all
+tissue before the pen mask exists. Two clean ThyHisTer patches whose false-colour blocks the pen
+rule marks (7 % and 20 % of the tissue) had nuclei 3.7 and 4.0 times their peers' and were flagged
+over-stained on the mean of the two (their density alone: 0.7 and 1.3 spreads); a pale copy with a
+blue stroke over 4 % of its tissue was missed (density alone 1.8 spreads, 1.4 on the mean). Every
+value from 0.005 to 0.05 gave the same verdicts on the 477 pooled stored rows (tuning and sets
+1-4; ``benchmarks/bench_artefacts.py --shares POOL --stain-only``) when all ink counted; not a
+tuned value, not cross-validated."""
 MEASURES = ("density", "density+nuclei")
 """What a slide compared with its peers was judged on: its tissue's mean optical density alone, or
 the mean of that and its nuclei's density (``h_p99``: the 99th percentile of the haematoxylin
@@ -151,12 +167,32 @@ def od_of(od_mean: float | None, understain: float | None) -> float | None:
     return None
 
 
-def nuclei_of(h_p99: float | None, pen: float | None) -> float | None:
+def colour_pen_share(found: Artefacts | None) -> float | None:
+    """The slide summary's ``colour_pen_share``: the share of the tissue under blue, green or red
+    pen ink (:data:`COLOUR_INKS`) from the artefact measure; None where it did not run or found no
+    tissue."""
+    if found is None or found.tissue_px <= 0:
+        return None
+    return min(1.0, sum(found.pens.get(c, 0.0) for c in COLOUR_INKS))
+
+
+def nuclei_of(
+    h_p99: float | None,
+    pen: float | None,
+    near_black: float | None = None,
+    max_pen: float = NUCLEI_MAX_PEN_DEFAULT,
+    max_near_black: float = NUCLEI_MAX_NEAR_BLACK_DEFAULT,
+) -> float | None:
     """The nuclei's density a slide is compared on (:func:`judge`'s ``nuclei``): its stain
-    descriptors' ``h_p99``, None where pen ink covers more than :data:`NUCLEI_MAX_PEN` of its
-    tissue (``pen``: the artefact measure's pen share; None: not measured), so that its mean
-    density judges it alone and its ``h_p99`` counts in no peer's median."""
-    if pen is not None and math.isfinite(pen) and pen > NUCLEI_MAX_PEN:
+    descriptors' ``h_p99``, None where coloured pen ink covers more than ``max_pen`` of its tissue
+    (``pen``: :func:`colour_pen_share`; None: not measured) on a slide whose tissue beside the ink
+    is no more than ``max_near_black`` near-black (``near_black``: its ``overstain_share``; None:
+    not measured), so that its mean density judges it alone and its ``h_p99`` counts in no peer's
+    median. Past that near-black share the ink may be the over-staining itself (the blue rule reads
+    darkened haematoxylin as ink): the nuclei stay in."""
+    if near_black is not None and math.isfinite(near_black) and near_black > max_near_black:
+        return h_p99
+    if pen is not None and math.isfinite(pen) and pen > max_pen:
         return None
     return h_p99
 

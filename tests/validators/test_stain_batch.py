@@ -582,8 +582,8 @@ def test_nuclei_paler_than_their_peers_do_not_cancel_a_slide_three_times_darker(
 
 
 def _inked(item, pen):
-    # the artefact measure found pen ink over ``pen`` of the slide's tissue
-    slide = item.slide.model_copy(update={"pen_share": pen})
+    # the artefact measure found coloured pen ink over ``pen`` of the slide's tissue
+    slide = item.slide.model_copy(update={"colour_pen_share": pen})
     return ItemFacts(item.slide_id, 1, item.image_path, None, clinical=item.clinical, slide=slide)
 
 
@@ -604,11 +604,78 @@ def test_pen_ink_on_a_pale_slide_does_not_hide_its_under_staining(profile):
     pale = _item("PALE", od=OD * 10**-0.36, nuclei=1.0, institution="Lab B")
     assert _run(profile, [*_alike(12), pale]) == []
     (f,) = _run(profile, [*_alike(12), _inked(pale, 0.04)])
-    assert (f.code, f.item_id) == ("UNDERSTAINED", "PALE") and "nuclei" not in f.message
+    assert (f.code, f.item_id) == ("UNDERSTAINED", "PALE") and "99th percentile" not in f.message
 
 
-def test_an_inked_peer_does_not_set_the_nuclei_median():
-    from dqm.pixels.stain_batch import nuclei_of
+def test_an_inked_peer_does_not_set_the_nuclei_median(profile):
+    # seven of fourteen peers inked, their h_p99 three times the others': counted, their median
+    # would hide a slide whose nuclei are three times its clean peers'
+    peers = _alike(14)
+    peers = [
+        _inked(_item(p.slide_id, od=p.slide.stain.od_mean, nuclei=3.0, institution="Lab B"), 0.07)
+        if k % 2
+        else p
+        for k, p in enumerate(peers)
+    ]
+    dark = _item("DARK", od=OD * 10**0.15, nuclei=3.0, institution="Lab B")
+    (f,) = _run(profile, [*peers, dark])
+    assert (f.code, f.item_id) == ("OVERSTAINED", "DARK") and "nuclei" in f.message
+    # the same peers not inked: their median nuclei 3.0, and the slide is no outlier
+    plain = [
+        _item(p.slide_id, od=p.slide.stain.od_mean, nuclei=3.0, institution="Lab B") if k % 2 else p
+        for k, p in enumerate(_alike(14))
+    ]
+    assert _run(profile, [*plain, dark]) == []
 
-    assert nuclei_of(4.0, 0.2) is None and nuclei_of(4.0, 0.005) == 4.0
-    assert nuclei_of(4.0, None) == 4.0 and nuclei_of(4.0, math.nan) == 4.0 and nuclei_of(None, 0.0) is None
+
+def _found(pens, tissue_px=1000):
+    from dqm.pixels.artefacts import KINDS, Artefacts
+
+    shares = dict.fromkeys(KINDS, 0.0) | {"pen": sum(pens.values())}
+    return Artefacts(np.zeros((2, 2), np.uint8), (1.0, 1.0), tissue_px, shares, pens, None, 0.0)
+
+
+def test_over_staining_read_as_black_ink_does_not_hide_itself(profile):
+    # the review's repro: darkening a slide makes near-black tissue the black-pen rule marks as ink
+    # (0.6 % of it); the runner keeps only the coloured inks, so its nuclei still count
+    from dqm.pixels.stain_batch import colour_pen_share
+
+    found = _found({"blue": 0.0, "green": 0.0, "red": 0.0, "black": 0.006})
+    assert found.shares["pen"] > 0.005 and colour_pen_share(found) == 0.0
+    dark = _item("DARK", od=OD * 10**0.2, nuclei=3.0, institution="Lab B")
+    (f,) = _run(profile, [*_alike(12), _inked(dark, colour_pen_share(found))])
+    assert (f.code, f.item_id) == ("OVERSTAINED", "DARK") and "nuclei" in f.message
+    # darkened haematoxylin the blue rule reads as ink (EBHI's over-stained copies: 10-54 % of the
+    # tissue), on a slide past the near-black share one slide may have: its nuclei stay in
+    blue = _item("BLUE", over=0.05, od=OD * 10**0.2, nuclei=3.0, institution="Lab B")
+    (f,) = _run(profile, [*_alike(12), _inked(blue, 0.3)])
+    assert (f.code, f.item_id) == ("OVERSTAINED", "BLUE") and "99th percentile" in f.message
+    # coloured ink is counted: a blue stroke and a red one together
+    inked = _found({"blue": 0.004, "green": 0.0, "red": 0.003, "black": 0.2})
+    assert colour_pen_share(inked) == pytest.approx(0.007)
+    assert colour_pen_share(_found({"blue": 0.5}, tissue_px=0)) is None and colour_pen_share(None) is None
+
+
+def test_the_finding_says_when_ink_left_the_nuclei_out(profile):
+    pale = _item("PALE", od=OD * 10**-0.36, nuclei=1.0, institution="Lab B")
+    (f,) = _run(profile, [*_alike(12), _inked(pale, 0.04)])
+    assert (
+        "nuclei's density was left out: coloured pen ink covers 4.0% of its tissue, over the 0.5%"
+        in f.message
+    )
+    ko = f.text("ko")
+    assert "핵 밀도는 제외됨" in ko and "4.0%" in ko
+    # a slide whose nuclei were left out for no ink says nothing of it
+    (g,) = _run(profile, [*_alike(12), _item("PALE", od=OD * 10**-0.36, institution="Lab B")])
+    assert "left out" not in g.message
+
+
+def test_the_nuclei_pen_gate_is_the_profiles_pen_share(profile):
+    from dqm.profile import Profile
+
+    inked = _inked(_item("INKED", od=OD * 10**0.14, nuclei=3.7, institution="Lab B"), 0.04)
+    assert _run(profile, [*_alike(12), inked]) == []  # 4 % ink: over the built-in 0.5 %
+    lenient = Profile.model_validate(
+        {**profile.model_dump(exclude={"checks"}), "checks": {"artefacts.slide": {"params": {"pen": 0.05}}}}
+    )
+    assert [f.item_id for f in _run(lenient, [*_alike(12), inked])] == ["INKED"]
