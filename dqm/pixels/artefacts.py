@@ -195,22 +195,7 @@ form whose sides' tissue was smoothed over 3 % with a minimum of 0.3 (0.905 as w
 clean slides pass (0.86-0.87), 1.7 and an offset of 0.05 found fewer (0.88), an offset of 0.08
 let a clean slide pass (0.86); in this form minimums of 0.5 to 0.9 give the same. The offset is
 about the injected band's width (6 % of the slide's side): wider or narrower real folds are
-compared with part of themselves or with tissue further off. The band rule counts the pixels that
-:func:`_pigment` takes for blood or pigment, which the other fold rules leave out: a red-purple
-section photographed under warm light (the endometrium pictures of the fourth external set, DL4ETI)
-folded two or three layers deep turns dark red, (80, 12, 16), red's density under half green's, or
-brown with blue absorbed as much as green, and on 21 of its 27 missed folds that test took half to
-nine tenths of the band; a round pool of blood is no straight run. ``benchmarks/bench_fold_brown.py``
-has the before and after per source. Only on a slide where that test takes at least
-:data:`FOLD_BAND_CAST` of the stained tissue, though: elsewhere the band rule leaves them out too."""
-FOLD_BAND_CAST = 0.3
-"""The share of a slide's stained tissue the blood and pigment test (:func:`_pigment`) must take
-for the straight-band rule to count those pixels (:data:`FOLD_BAND_RATIO`): where it takes that
-much it is reading a colour cast, not blood (DL4ETI's warm-lit pictures: 0.45-0.75; every other
-tuning source at most 0.14 of its tissue-like pixels, GlaS under 0.01, by the review's scan of
-every tuning image). Counted on every slide, a straight vessel packed with dark red cells (90, 20,
-25) on GlaS or the nevus picture was a fold (0.011-0.025), and a faint fold beside a vessel was
-missed (the vessel raised its sides). Between the two, not cross-validated: one site reaches it."""
+compared with part of themselves or with tissue further off."""
 FOLD_BAND_OFFSET = 0.06
 FOLD_BAND_LENGTH = 0.125
 FOLD_BAND_FILL = 0.7
@@ -698,11 +683,10 @@ def _clumps(candidates: np.ndarray) -> np.ndarray:
     return candidates & ~_drop_small(candidates, int(reach * reach))
 
 
-def _local_fold(od: np.ndarray, stained: np.ndarray, brown: np.ndarray | None = None) -> np.ndarray:
+def _local_fold(od: np.ndarray, stained: np.ndarray) -> np.ndarray:
     """Stained pixels in blocks whose haematoxylin and eosin are both :data:`FOLD_LOCAL_RATIO` times
     their surroundings' (normalised convolutions over the stained tissue: blur(stain x mask) /
-    blur(mask)), left out the ``brown`` ones (pigment and blood, :func:`_pigment`), and those of a
-    straight band (:func:`_band`), brown ones included (:data:`FOLD_BAND_RATIO`)."""
+    blur(mask))."""
     step = FOLD_LOCAL_STEP
     h, w = stained.shape
     h2, w2 = h // step, w // step
@@ -720,12 +704,9 @@ def _local_fold(od: np.ndarray, stained: np.ndarray, brown: np.ndarray | None = 
             out += a[:, :, i]
         return out
 
-    def sums(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # stained tissue and stains per block
-        mask_f = mask.astype(np.float32)  # multiplies faster than the boolean, to the same bits
-        return blocks(mask_f)[..., None], blocks(od * mask_f[..., None]) @ UNMIX[:, :2]
-
-    own = stained if brown is None else stained & ~brown
-    tissue, stains = sums(own)  # sums per block: (h2, w2, 1) and (h2, w2, 2)
+    stained_f = stained.astype(np.float32)  # multiplies faster than the boolean, to the same bits
+    tissue = blocks(stained_f)[..., None]
+    stains = blocks(od * stained_f[..., None]) @ UNMIX[:, :2]  # sums per block: (h2, w2, 2)
     side = max(h2, w2)
 
     def blur(a: np.ndarray, reach: float) -> np.ndarray:
@@ -741,21 +722,11 @@ def _local_fold(od: np.ndarray, stained: np.ndarray, brown: np.ndarray | None = 
     ref = np.maximum(local(stains * (usual > 0), usual, FOLD_LOCAL_REACH), 0.02)
     dense = _both(near > FOLD_LOCAL_RATIO * ref)
     enough = smooth_tissue[..., 0] > FOLD_LOCAL_MIN_TISSUE * step * step
-    dense &= enough
-    if brown is not None and (stained & brown).any():  # the band judged with them
-        tissue, stains = sums(stained)
-        smooth_tissue = blur(tissue, FOLD_LOCAL_SMOOTH)
-        near = blur(stains, FOLD_LOCAL_SMOOTH) / np.maximum(smooth_tissue, 1e-3)
-        enough = smooth_tissue[..., 0] > FOLD_LOCAL_MIN_TISSUE * step * step
-    else:
-        stained = own
     sides = local(stains, tissue, FOLD_BAND_SIDE_SMOOTH)
     side_tissue = smooth_tissue[..., 0] >= FOLD_BAND_MIN_SIDE * step * step
-    band = _band(near, sides, side_tissue, enough, side)
-    out[: h2 * step, : w2 * step] = np.repeat(np.repeat(band, step, 0), step, 1)
-    found = out & stained
+    dense = (dense | _band(near, sides, side_tissue, enough, side)) & enough
     out[: h2 * step, : w2 * step] = np.repeat(np.repeat(dense, step, 0), step, 1)
-    return found | (out & own)
+    return out & stained
 
 
 def _both(passed: np.ndarray) -> np.ndarray:
@@ -1140,10 +1111,7 @@ def _folds_and_rims(
     if fold.any():  # eosin (unmixed) where it matters: the dark pixels, and the slide's median
         ref_eosin = max(_median(od[stained] @ UNMIX[:, 1]), 0.02)
         fold[fold] = od[fold] @ UNMIX[:, 1] > FOLD_EOSIN_RATIO * ref_eosin
-    cast = np.count_nonzero(stained & brown) >= FOLD_BAND_CAST * np.count_nonzero(stained)
-    fold = _drop_small(
-        fold | (_local_fold(od, stained, brown) if cast else _local_fold(od, stained & ~brown)), min_px
-    )
+    fold = _drop_small(fold | _local_fold(od, stained & ~brown), min_px)
     if not rims:
         return fold, np.zeros_like(fold), inked
     tissue_sat = _median(sat[stained]) if stained.any() else 0.0
