@@ -140,15 +140,20 @@ that is one of them starts no name where the keyword is a header's cell among ot
 (``Sample^Joe``), and one that is mostly a surname (``Ward``, ``Case``) is not listed."""
 _LATIN_HEADER = "(?i:" + "|".join(word for word in HEADER_WORDS if word.isascii()) + ")(?![A-Za-z])"
 _NOT_HEADER = (
-    f"(?!{_LATIN_HEADER}(?:[ \t,]*\t|{_NAME_GAP}+{_LATIN_HEADER})|(?:"
+    f"(?!(?:(?<=\t)|(?<=\\s\\s)){_LATIN_HEADER}|{_LATIN_HEADER}(?:[ \t,]*\t|{_NAME_GAP}+{_LATIN_HEADER})|(?:"
     + "|".join(word for word in HEADER_WORDS if not word.isascii())
     + ")(?![가-힣]))"
 )
 """Where a name's first word is no column header's (:data:`HEADER_WORDS`): a Latin one that is
-starts no name only when a tab or another header's word follows it (``patient name<TAB>Age``,
-``PATIENT NAME AGE SEX``, ``Patient Name,Diagnosis,Stage``); followed by a given name it is a
-surname (``Sample^Joe``, ``DATE^ANIL``, ``Organ, Bryan``, ``STAGE JOHN``). A Korean one starts
-none: a Korean name is one word."""
+starts no name where the keyword is a cell of a header row, its columns parted by a tab or two
+spaces and the next a header's phrase (``PATIENT NAME<TAB>DATE OF BIRTH<TAB>SEX``, ``Patient
+Name  Hospital Name  Age``), or where a tab or another header's word follows it (``patient name
+Age Sex``, ``Patient Name,Diagnosis,Stage``). After a single space, a ``:`` and a space, a comma
+or a ``^``, followed by a given name, it is a surname (``Sample^Joe``, ``DATE^ANIL``, ``Organ,
+Bryan``, ``STAGE JOHN``, ``Age Kim``). Traded: such a surname right after a tab or two spaces
+(``Patient Name<TAB>Sample Joe``, ``Patient name:  Age Kim``) is read as a header row and left
+unmasked; a name whose first word is not a header's (``Patient Name<TAB>Hong Gildong``) is a name
+wherever it stands. A Korean one starts none: a Korean name is one word."""
 _NAME = (
     rf"{_NOT_HEADER}(?:[A-Z][a-z]+(?:{_NAME_GAP}+[A-Z][a-z]+){{1,3}}"
     rf"|[A-Z]{{2,}}(?:{_NAME_GAP}+[A-Z]{{2,}}){{1,3}}|[가-힣]{{2,4}})"
@@ -1155,11 +1160,15 @@ def quasi_key(key: str, settings: DeidSettings) -> bool:
 MAX_SEARCHED_TEXTS = 200_000
 """Distinct keys and strings of one annotation file searched for identifiers (:class:`TextBudget`)."""
 MAX_SEARCHED_CHARS = 8_000_000
-"""Characters of those searched in all (a text past what is left is searched in part): 1.4 s of
-CPU for the slowest text measured (``"dob 010-"`` repeated: each ``dob`` starts a date-of-birth
-match that fails; 2.2 s of wall time on a loaded machine). Past either cap the file's other texts
-are not searched, and a ``DEID_ANNOTATION_UNSEARCHED`` warning says where searching stopped, as for
-an XML file."""
+"""Characters of those searched in all (a text past what is left is searched in part). The
+slowest texts measured are those searched twice, read and as written, each line's number behind a
+character reference (``benchmarks/bench_deid_find.py --sizes 8000000``, session 23, ``nice`` on a
+loaded 2-core machine): 10.3 s of CPU for ``"RRN &#900101-1234567 010-1234-5678 "`` repeated to
+8,000,000 characters, 11.9 s for ``"&#010-1234-5678 010-1234-5678 "``, and 12.8 s in the second
+review for ``"900101-1234567&amp;#48; x "``; the same numbers without references take 3.5 s.
+Linear in the text, so a file's texts cost at most about 13 s of CPU (the 1.4 s written here
+before was a text searched once). Past either cap the file's other texts are not searched, and
+a ``DEID_ANNOTATION_UNSEARCHED`` warning says where searching stopped, as for an XML file."""
 
 Link = tuple[Any, str] | None
 """Where a value sits in a document: None for the top, else ``(the link of its container, its key
@@ -1791,15 +1800,25 @@ def _plain(text: str) -> str:
     return text
 
 
+_AMPERSAND = r"&(?:(?i:amp);?|#0*38(?![0-9]);?|#[xX]0*26(?![0-9a-fA-F]);?)*"
+"""An ``&`` as written through any layers of escaping a reader decodes: ``&amp;``, ``&AMP;``,
+``&amp`` without its ``;``, ``&#38;``, ``&#x26;``, each any times (``&amp;amp;``, ``&amp;#38;``)."""
+_LAYERED_HASH = _AMPERSAND + r"(?:#|" + _AMPERSAND + r"(?:#0*35(?![0-9]);?|#[xX]0*23(?![0-9a-fA-F]);?|num;))"
+"""The ``&#`` that starts a numeric character reference as a reader that decodes the text's
+layers one by one reads it: an ``&`` (:data:`_AMPERSAND`) and a ``#``, written as is or as
+``&#35;``, ``&#x23;`` or ``&num;`` behind an ``&`` of any layers (``&amp;&#35;900101``). Each
+layer is taken in by what it decodes to, ``&`` or ``#``, not listed by its spelling."""
+
+
 _DIGITS_ESCAPED = re.compile(
-    r"&(?:amp;)*#[xX0-9]"
-    r"|\\(?<=[0-9]\\)\\*(?:u003|x3|U0000003)[0-9]"
+    _LAYERED_HASH + r"[xX0-9]|\\(?<=[0-9]\\)\\*(?:u003|x3|U0000003)[0-9]"
     r"|\\+(?:u[0-9a-fA-F]{3}|x[0-9a-fA-F]|U[0-9a-fA-F]{7})[0-9](?=[^\w\\]{0,3}[0-9])"
 )
 """Where an identifier as written may take in an escape's digits, which the text read does not
 show as digits: a numeric character reference (``&#900101-1234567``: a browser reads
-``&#900101`` as one character, and only ``-1234567`` is left; escaped again, ``&amp;#900101``,
-as a reader that decodes it twice reads it), an escape whose last character is
+``&#900101`` as one character, and only ``-1234567`` is left; its ``&`` or ``#`` escaped again in
+any way, ``&amp;#900101``, ``&AMP;#``, ``&amp#``, ``&#38;#``, ``&amp;&#35;``, as a reader that
+decodes it twice reads it: :data:`_LAYERED_HASH`), an escape whose last character is
 a decimal digit with digits after it (``\\u900101-1234567``), and a digit before an escape of one
 (``900101-1234567\\u0030`` reads as fourteen digits, no resident number). A person reading the
 text as written (results.json; the report, which shows a reference as written) sees those
@@ -1817,12 +1836,15 @@ def _readings(text: str, plain: str) -> tuple[str, ...]:
 
 _WRITTEN_ESCAPE = re.compile(
     r"""\\+(?:u[0-9a-fA-F]{4}|U(?:000[0-9a-fA-F]|0010)[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[tnrfbv"'/\\])"""
-    + "|&(?:amp;){0,2}(?:"
+    + "|"
+    + _LAYERED_HASH
+    + "(?:[0-9]+|[xX][0-9a-fA-F]+);?|&(?:amp;){0,2}(?:"
     + _ENTITY.replace("|&", "|")[1:]
     + ")"
 )
 """An escape or a character reference as written, escaped again up to the levels :func:`unescaped`
-reads (``\\\\u9001``, ``&amp;#32;``): the characters of a text as written that a reading of it
+reads (``\\\\u9001``, ``&amp;#32;``), a numeric one behind an ``&`` or a ``#`` escaped any times
+(:data:`_LAYERED_HASH`: ``&#38;#900101``): the characters of a text as written that a reading of it
 decodes."""
 
 
