@@ -140,6 +140,13 @@ COCO_IMAGE_BYTES = 4096
 of 330,000 images and 165,000 bbox-only annotations, where the values alone came to 281 bytes
 each; counted as the entries of its ``images`` list once that is parsed, by ``"file_name"``
 before (:func:`_coco_need`)."""
+LIFTED_VERTEX_BYTES = 300
+"""What a vertex of an outline lifted out of a big file's text (:mod:`~dqm.readers.common.bigjson`)
+takes once its lesion is made (its rings, its GEOS geometry and the transients of making them):
+charged with the lifted text before the rest is read (:meth:`_MemoryCheck.aside`), as the rest's
+estimate never sees it. A second review measured 171 MiB for a 17 MiB file of one 940,000-vertex
+outline (about 160 bytes a vertex past the text), 119 MiB for three of 420,000, and about 300 a
+vertex of an outline parsed as text; 300 keeps above both."""
 _FOUR_BYTES = re.compile(rb"[\xf0-\xf4]")
 """The lead byte of a 4-byte UTF-8 sequence: a character past U+FFFF."""
 _TWO_BYTES = re.compile(rb"[\xc4-\xef]")
@@ -312,12 +319,13 @@ def _parse(data: bytes, rel: str, memory: _MemoryCheck) -> tuple[list[Annotation
     file's at :data:`COCO_VALUE_BYTES` (its lesions held in arrays), an outline lifted out into numpy at
     twice its arrays' bytes (the rings and a geometry's copy), nothing for a file not read."""
     most = limits().vertices_per_lesion
-    lifted = bigjson.lift(data, most)  # a big file's big outlines: into numpy, not Python lists
+    room, each = limits().annotation_memory, LIFTED_VERTEX_BYTES
+    lifted = bigjson.lift(data, most, room, each)  # a big file's big outlines: into numpy, not Python lists
     arrays = 0
     if lifted is None:
         annotations = _parse_any(data, rel, memory)
     else:
-        memory = _MemoryCheck(lifted[0])
+        memory = _MemoryCheck(lifted[0], _lifted_need(data, lifted))
         annotations = bigjson.put_back(_parse_any(lifted[0], rel, memory), lifted[1], most)
         arrays = bigjson.lifted_bytes(lifted[1])
     for ann in annotations:
@@ -330,6 +338,14 @@ def _parse(data: bytes, rel: str, memory: _MemoryCheck) -> tuple[list[Annotation
         else (lambda: memory.need(PIECE_VALUE_BYTES))
     )
     return annotations, lambda: need() + 2 * arrays if read else 0
+
+
+def _lifted_need(data: bytes, lifted: tuple[bytes, dict[int, bigjson.Lifted]]) -> int:
+    """What the outlines :func:`~dqm.readers.common.bigjson.lift` took out of ``data`` take once
+    read: their text (``data`` is held beside the text left) and :data:`LIFTED_VERTEX_BYTES` a
+    vertex converted (one over the vertex limit is only counted, never made a lesion)."""
+    vertices = sum(value.n_vertices for value in lifted[1].values() if value.polygons is not None)
+    return len(data) - len(lifted[0]) + LIFTED_VERTEX_BYTES * vertices
 
 
 def _bound_slide_facts(ann: Annotation) -> None:
@@ -386,8 +402,9 @@ class _MemoryCheck:
     big enough to matter (at the default, one over about 17 MB read whole; every file read in
     pieces)."""
 
-    def __init__(self, text: bytes) -> None:
+    def __init__(self, text: bytes, aside: int = 0) -> None:
         self.text = text
+        self.aside = aside  # the outlines lifted out of the file's text (_lifted_need): in every check
         self.counts: dict[bytes, int] = {}
         self.width: int | None = None  # char_bytes, once found
         self.pieces: int | None = None  # pieces_need, once found
@@ -407,7 +424,8 @@ class _MemoryCheck:
         """:func:`pieces_needed` (the marks counted once)."""
         if self.pieces is None:
             marks = sum(cost * self.count(mark) for mark, cost in PIECE_MARK_BYTES.items())
-            self.pieces = (1 + self.char_bytes()) * len(self.text) + marks + self._shell_need()
+            text = (1 + self.char_bytes()) * len(self.text)
+            self.pieces = text + marks + self._shell_need() + self.aside
         return self.pieces
 
     def _shell_need(self) -> int:
@@ -456,9 +474,9 @@ class _MemoryCheck:
     def over(self, value_bytes: int) -> ReadIssue | None:
         """The finding when the read, at ``value_bytes`` a value, would not fit; else None."""
         limit = limits().annotation_memory
-        if len(self.text) * (value_bytes + 1) <= limit:
+        if len(self.text) * (value_bytes + 1) + self.aside <= limit:
             return None
-        return self.refused(self.need(value_bytes))
+        return self.refused(self.need(value_bytes) + self.aside)
 
     def refused(self, need: int) -> ReadIssue | None:
         """The finding when a read estimated at ``need`` bytes would not fit; else None."""
@@ -546,7 +564,7 @@ def _tallied(
     if memory is None:
         return read()
     try:
-        with tally.tallied(len(data), _room_for, memory.parse()):
+        with tally.tallied(len(data) + memory.aside, _room_for, memory.parse()):
             return read()
     except tally.OverLimit as over:
         limit = limits().annotation_memory

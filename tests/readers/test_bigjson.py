@@ -94,3 +94,16 @@ def test_a_file_under_the_big_file_size_is_never_lifted(monkeypatch):
     monkeypatch.setattr(bigjson, "BIG_FILE_BYTES", len(data))
     assert bigjson.lift(data, 10**6) is None
     assert bigjson.lift(data + b" ", 10**6) is not None
+
+
+def test_nothing_is_lifted_past_the_room_it_is_given():
+    """The outlines met are charged, text and vertices, before each is converted: past ``room``
+    the lift stops (None: the file is read, or refused, as text), and its own memory stays within
+    the limit (a second review: outlines lifted out were checked against nothing)."""
+    data = json.dumps(_doc(*GEOMETRIES)).encode() + PAD
+    spans = sum(len(json.dumps(g["coordinates"])) for g in GEOMETRIES[:2])
+    assert bigjson.lift(data, 10**6, room=10**9, vertex_bytes=300) is not None
+    assert bigjson.lift(data, 10**6, room=spans + 300 * 300, vertex_bytes=300) is None  # 600+ vertices
+    assert bigjson.lift(data, 10**6, room=spans, vertex_bytes=0) is not None
+    # one over the vertex limit is only counted, never converted: its text alone is charged
+    assert bigjson.lift(data, 10, room=spans, vertex_bytes=300) is not None

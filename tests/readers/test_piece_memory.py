@@ -427,3 +427,61 @@ def test_a_top_level_object_parsed_whole_is_charged_up_front(key: str) -> None:
     ]
     assert len(texts[0]) == len(texts[1])
     assert pieces_needed(texts[0]) == pieces_needed(texts[1]) > 40 * len(texts[0])
+
+
+LIFTING = "from dqm.readers.common import bigjson\nbigjson.BIG_FILE_BYTES = 0\nbigjson.BIG_SPAN_BYTES = 2**16\nbigjson.CHUNK_BYTES = 2**16\n"
+"""The child of :data:`CHILD` with a big file's big outlines lifted out at small sizes (the cut at
+16 MiB a file and 1 MiB an outline lowered)."""
+
+
+def _outlines(path: Path, vertices: list[int], name: int) -> None:
+    """A QuPath file of one annotation an outline of each count of float ``vertices``, the first
+    named ``name`` bytes."""
+    features = []
+    for i, n in enumerate(vertices):
+        ring = [[j % 1000 + 0.5, j // 1000 + 0.25] for j in range(n)] + [[0.5, 0.25]]
+        props = {"objectType": "annotation", **({"name": "x" * name} if not i else {})}
+        features.append(_feature({"type": "Polygon", "coordinates": [ring]}, props))
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":")))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("vertices", [[90_000], [40_000] * 3])
+def test_outlines_lifted_out_of_the_text_count_against_the_limit(vertices: list[int], tmp_path: Path) -> None:
+    """A second review's: the outlines over 1 MiB a file over 16 MiB has taken out of its text
+    before it is parsed were not in its memory check (17.2 MiB of one 940,000-vertex outline and a
+    4 MiB name read under 12 MB, peak 14 times it; three of 420,000: 11 times), here scaled down. Under
+    the limit that admitted what was left of the text, the read is now refused, its peak under the
+    limit; under one at its whole estimate it is read."""
+    from dqm.readers.common import bigjson
+
+    path = tmp_path / "outlines.json"
+    _outlines(path, vertices, 400_000)
+    data = path.read_bytes()
+    saved = bigjson.BIG_FILE_BYTES, bigjson.BIG_SPAN_BYTES
+    bigjson.BIG_FILE_BYTES, bigjson.BIG_SPAN_BYTES = 0, 2**16
+    try:
+        lifted = bigjson.lift(data, 1_000_000)
+    finally:
+        bigjson.BIG_FILE_BYTES, bigjson.BIG_SPAN_BYTES = saved
+    assert lifted is not None and len(lifted[1]) == len(vertices)
+    rest = pieces_needed(lifted[0])  # what was checked of it: the text left, admitted at twice the file
+    for limit, refused in (
+        (rest + 2 * len(data), True),
+        (rest + 300 * sum(vertices) + len(data) + 4096, False),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", LIFTING + CHILD, str(path), str(limit)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(Path(dqm.__file__).parents[1])},  # this dqm
+        )
+        head, *stopped = done.stdout.splitlines()
+        used, fmt, lesions, _ = head.split()
+        assert int(used) <= limit, f"took {int(used):,} bytes under a limit of {limit:,}"
+        if refused:
+            assert fmt == "unknown" and stopped and "memory" in stopped[0], done.stdout
+        else:
+            assert (fmt, int(lesions), any(stopped)) == ("qupath", len(vertices), False), done.stdout

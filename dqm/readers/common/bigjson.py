@@ -69,14 +69,20 @@ def _marker_text(k: int, depth: int) -> bytes:
     return ("[" * (depth - 2) + ring + "]" * (depth - 2)).encode()
 
 
-def lift(data: bytes, max_vertices: int) -> tuple[bytes, dict[int, Lifted]] | None:
+def lift(
+    data: bytes, max_vertices: int, room: int | None = None, vertex_bytes: int = 0
+) -> tuple[bytes, dict[int, Lifted]] | None:
     """``data`` with each big coordinates value replaced by a marker, and what was lifted by
-    marker number; None when the file is small or holds no value to lift."""
+    marker number; None when the file is small or holds no value to lift, or when the values
+    met, before each is converted, come to more than ``room`` bytes at their text and
+    ``vertex_bytes`` a vertex they may hold (one ``[`` a vertex; one over ``max_vertices`` at its
+    text alone): the lift's own memory held to the limit, the file then read, or refused, as text."""
     if len(data) <= BIG_FILE_BYTES:
         return None
     pieces: list[bytes] = []
     lifted: dict[int, Lifted] = {}
     last = 0
+    charged = 0
     for m in _KEY.finditer(data):
         start = m.end()
         if start < last:
@@ -87,6 +93,10 @@ def lift(data: bytes, max_vertices: int) -> tuple[bytes, dict[int, Lifted]] | No
             end -= 1
         if end - start <= BIG_SPAN_BYTES:
             continue
+        vertices = data.count(b"[", start, end)
+        charged += end - start + (vertex_bytes * vertices if vertices <= max_vertices else 0)
+        if room is not None and charged > room:
+            return None
         found = _read_value(data, start, end, max_vertices)
         if found is None:
             continue
