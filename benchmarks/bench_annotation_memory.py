@@ -225,8 +225,15 @@ _ONE = {"qupath-one-detection", "qupath-one-annotation", "native-one-lesion"}
 
 
 def _unique(size: int) -> dict[str, str]:
-    """Properties of unique keys and strings, ``size`` bytes of them or so."""
-    return {f"k{j:x}": f"v{j:x}" for j in range(size // 18)}
+    """Properties of unique keys and strings, ``size`` bytes of them or so (``"k1f":"v1f",``: 8
+    bytes and twice the key's digits)."""
+    out: dict[str, str] = {}
+    n = j = 0
+    while n < size:
+        key = f"{j:x}"
+        out[f"k{key}"] = f"v{key}"
+        n, j = n + 8 + 2 * len(key), j + 1
+    return out
 
 
 def _write_shape(name: str, path: Path, size: int) -> None:
@@ -243,7 +250,7 @@ def _write_shape(name: str, path: Path, size: int) -> None:
     with path.open("wb") as fh:
         fh.write(head.encode())
         written, k = len(head), 0
-        while written < size or not k:
+        while (written < size and name not in _ONE) or not k:  # one item of the file's size: one
             item = SHAPES[name](size if name in _ONE else k)
             text = ("," if k else "") + json.dumps(item, separators=(",", ":"), ensure_ascii=False)
             fh.write(text.encode())

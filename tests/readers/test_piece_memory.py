@@ -160,8 +160,15 @@ _ONE = {"qupath-one-detection", "qupath-one-annotation", "native-one-lesion"}
 
 
 def _unique(size: int) -> dict[str, str]:
-    """Properties of unique keys and strings, ``size`` bytes of them or so."""
-    return {f"k{j:x}": f"v{j:x}" for j in range(size // 18)}
+    """Properties of unique keys and strings, ``size`` bytes of them or so (``"k1f":"v1f",``: 8
+    bytes and twice the key's digits)."""
+    out: dict[str, str] = {}
+    n = j = 0
+    while n < size:
+        key = f"{j:x}"
+        out[f"k{key}"] = f"v{key}"
+        n, j = n + 8 + 2 * len(key), j + 1
+    return out
 
 
 def _write(name: str, path: Path, size: int) -> None:
@@ -179,7 +186,7 @@ def _write(name: str, path: Path, size: int) -> None:
         else '{"type":"FeatureCollection",' + (f'"{whole}":{top},' if whole else "") + '"features":['
     )
     parts, n, k = [head], len(head), 0
-    while n < size or not k:
+    while (n < size and name not in _ONE) or not k:  # one item of the file's size: one
         item = SHAPES[name](size if name in _ONE else k)
         text = ("," if k else "") + json.dumps(item, separators=(",", ":"), ensure_ascii=False)
         parts.append(text)
@@ -485,3 +492,14 @@ def test_outlines_lifted_out_of_the_text_count_against_the_limit(vertices: list[
             assert fmt == "unknown" and stopped and "memory" in stopped[0], done.stdout
         else:
             assert (fmt, int(lesions), any(stopped)) == ("qupath", len(vertices), False), done.stdout
+
+
+@pytest.mark.parametrize("name", sorted(_ONE))
+def test_a_shape_of_one_item_writes_one(name: str, tmp_path: Path) -> None:
+    """A second review's: the one-item shapes wrote a second item (``_unique(size)`` fell short of
+    the size), so what they measured was not one item as big as the file."""
+    path = tmp_path / f"{name}.json"
+    _write(name, path, 2**16)
+    doc = json.loads(path.read_bytes())
+    assert len(doc.get("features") or doc["lesions"]) == 1
+    assert path.stat().st_size > 0.9 * 2**16  # the file's size or so
