@@ -205,6 +205,14 @@ SHAPES: dict[str, Callable[[int], object]] = {
         "properties": {"objectType": "annotation", **_unique(size)},
     },
     "native-one-lesion": lambda size: _n(0, properties={f"k{j:x}": j + 0.5 for j in range(size // 14)}),
+    # a second review's: one outline as big as the file (its parse was charged 254 bytes a vertex)
+    "native-one-polygon": lambda size: {
+        "class": "T",
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[j % 1000, j // 1000] for j in range(size // 9)] + [[0, 0]]],
+        },
+    },
     "qupath-annotations-keys": _q,  # and an ``annotations`` object of the file's size, strings
     "qupath-lesions-keys": _q,  # and a ``lesions`` object of the file's size, strings
 }
@@ -220,7 +228,7 @@ _WHOLE = {
 }
 """Shapes whose one top-level object, read whole, is the file: ``{"1a": 26.5, ...}`` (strings
 ``{"1a": "1a", ...}`` but in ``clinical``; or ``[[[...[0]...]], ...]``, lists 10 deep)."""
-_ONE = {"qupath-one-detection", "qupath-one-annotation", "native-one-lesion"}
+_ONE = {"qupath-one-detection", "qupath-one-annotation", "native-one-lesion", "native-one-polygon"}
 """Shapes of one item made of the file's size: the file."""
 
 

@@ -138,6 +138,12 @@ SHAPES = {
         "geometry": {"type": "Polygon", "coordinates": _TRI},
         "properties": {f"k{j:x}": j + 0.5 for j in range(size // 14)},
     },
+    # a second review's: one outline as big as the file, its parse charged 254 bytes a vertex
+    # before it was made, about 300 once made (read at 1.16 times the limit at its estimate)
+    "native-one-polygon": lambda size: {
+        "class": "T",
+        "geometry": {"type": "Polygon", "coordinates": [_ring(size // 9)]},
+    },
     "qupath-annotations-keys": lambda k: _feature(
         {"type": "Polygon", "coordinates": _TRI}, {"classification": "T"}
     ),
@@ -155,8 +161,13 @@ _WHOLE = {
 }
 """Shapes whose top-level object of unique keys (or list of lists 10 deep; read whole, with the
 shell) is the file."""
-_ONE = {"qupath-one-detection", "qupath-one-annotation", "native-one-lesion"}
+_ONE = {"qupath-one-detection", "qupath-one-annotation", "native-one-lesion", "native-one-polygon"}
 """Shapes of one item, made of the file's size: the file."""
+
+
+def _ring(n: int) -> list[list[int]]:
+    """A closed ring of ``n`` vertices (and its first again)."""
+    return [[j % 1000, j // 1000] for j in range(n)] + [[0, 0]]
 
 
 def _unique(size: int) -> dict[str, str]:
@@ -436,9 +447,12 @@ def test_a_top_level_object_parsed_whole_is_charged_up_front(key: str) -> None:
     assert pieces_needed(texts[0]) == pieces_needed(texts[1]) > 40 * len(texts[0])
 
 
-LIFTING = "from dqm.readers.common import bigjson\nbigjson.BIG_FILE_BYTES = 0\nbigjson.BIG_SPAN_BYTES = 2**16\nbigjson.CHUNK_BYTES = 2**16\n"
+LIFTING = (
+    "from dqm.readers.common import bigjson\n"
+    "bigjson.BIG_FILE_BYTES = 0\nbigjson.BIG_SPAN_BYTES = 2**16\nbigjson.CHUNK_BYTES = 2**16\n"
+)
 """The child of :data:`CHILD` with a big file's big outlines lifted out at small sizes (the cut at
-16 MiB a file and 1 MiB an outline lowered)."""
+16 MiB a file and 1 MiB an outline lowered, and the chunks it converts at a time)."""
 
 
 def _outlines(path: Path, vertices: list[int], name: int) -> None:
@@ -502,4 +516,4 @@ def test_a_shape_of_one_item_writes_one(name: str, tmp_path: Path) -> None:
     _write(name, path, 2**16)
     doc = json.loads(path.read_bytes())
     assert len(doc.get("features") or doc["lesions"]) == 1
-    assert path.stat().st_size > 0.9 * 2**16  # the file's size or so
+    assert path.stat().st_size > 0.8 * 2**16  # the file's size or so
