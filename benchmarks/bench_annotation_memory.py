@@ -233,15 +233,8 @@ _ONE = {"qupath-one-detection", "qupath-one-annotation", "native-one-lesion", "n
 
 
 def _unique(size: int) -> dict[str, str]:
-    """Properties of unique keys and strings, ``size`` bytes of them or so (``"k1f":"v1f",``: 8
-    bytes and twice the key's digits)."""
-    out: dict[str, str] = {}
-    n = j = 0
-    while n < size:
-        key = f"{j:x}"
-        out[f"k{key}"] = f"v{key}"
-        n, j = n + 8 + 2 * len(key), j + 1
-    return out
+    """Properties of unique keys and strings, ``size`` bytes of them or more (one item's: the file)."""
+    return {f"k{j:x}": f"v{j:x}" for j in range(size // 14)}
 
 
 def _write_shape(name: str, path: Path, size: int) -> None:

@@ -171,15 +171,8 @@ def _ring(n: int) -> list[list[int]]:
 
 
 def _unique(size: int) -> dict[str, str]:
-    """Properties of unique keys and strings, ``size`` bytes of them or so (``"k1f":"v1f",``: 8
-    bytes and twice the key's digits)."""
-    out: dict[str, str] = {}
-    n = j = 0
-    while n < size:
-        key = f"{j:x}"
-        out[f"k{key}"] = f"v{key}"
-        n, j = n + 8 + 2 * len(key), j + 1
-    return out
+    """Properties of unique keys and strings, ``size`` bytes of them or more (one item's: the file)."""
+    return {f"k{j:x}": f"v{j:x}" for j in range(size // 14)}
 
 
 def _write(name: str, path: Path, size: int) -> None:
@@ -206,21 +199,25 @@ def _write(name: str, path: Path, size: int) -> None:
     path.write_bytes("".join(parts).encode())
 
 
+def _read_in_child(script: str, path: Path, limit: int) -> str:
+    """What ``script`` (:data:`CHILD`) prints of ``path`` read under ``limit``, in a child process."""
+    return subprocess.run(
+        [sys.executable, "-c", script, str(path), str(limit)],
+        capture_output=True,
+        text=True,
+        cwd=path.parent,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(Path(dqm.__file__).parents[1])},  # this dqm
+    ).stdout
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SHAPES))
 def test_a_read_in_pieces_stays_under_its_limit(name: str, tmp_path: Path) -> None:
     path = tmp_path / f"{name}.json"
     _write(name, path, 3 * 2**20)
     limit = pieces_needed(path.read_bytes())  # admitted up front, just
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(path), str(limit)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(Path(dqm.__file__).parents[1])},  # this dqm
-    )
-    head, *stopped = done.stdout.splitlines()
+    head, *stopped = _read_in_child(CHILD, path, limit).splitlines()
     used, fmt, lesions, issues = head.split()
     assert int(used) <= limit, f"{name}: took {int(used):,} bytes under a limit of {limit:,}"
     if fmt == "unknown":  # stopped by the tally, as it read: never refused up front at its estimate
@@ -491,21 +488,14 @@ def test_outlines_lifted_out_of_the_text_count_against_the_limit(vertices: list[
         (rest + 2 * len(data), True),
         (rest + 300 * sum(vertices) + len(data) + 4096, False),
     ):
-        done = subprocess.run(
-            [sys.executable, "-c", LIFTING + CHILD, str(path), str(limit)],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            check=True,
-            env={**os.environ, "PYTHONPATH": str(Path(dqm.__file__).parents[1])},  # this dqm
-        )
-        head, *stopped = done.stdout.splitlines()
+        out = _read_in_child(LIFTING + CHILD, path, limit)
+        head, *stopped = out.splitlines()
         used, fmt, lesions, _ = head.split()
         assert int(used) <= limit, f"took {int(used):,} bytes under a limit of {limit:,}"
         if refused:
-            assert fmt == "unknown" and stopped and "memory" in stopped[0], done.stdout
+            assert fmt == "unknown" and stopped and "memory" in stopped[0], out
         else:
-            assert (fmt, int(lesions), any(stopped)) == ("qupath", len(vertices), False), done.stdout
+            assert (fmt, int(lesions), any(stopped)) == ("qupath", len(vertices), False), out
 
 
 @pytest.mark.parametrize("name", sorted(_ONE))
