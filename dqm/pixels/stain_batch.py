@@ -79,7 +79,8 @@ more clean set-3 slides, 0.25 one more over- and under-stained copy (the pooled 
 by ``benchmarks/bench_artefacts.py --shares POOL --stain-only`` at each value)."""
 COLOUR_INKS = ("blue", "green", "red")
 """The pen inks that leave a slide's nuclei's density out (:func:`colour_pen_share`): not black,
-whose rule (every channel under 60 of 255, grey) marks near-black tissue as ink too, so that
+whose rule (the brightest channel under 75 of 255, greyish: ``artefacts.BLACK_MAX_VALUE``) marks
+near-black tissue as ink too, so that
 over-staining a slide inked it and switched off the very measure that finds it (the review's pooled
 rows, pen over 0.5 %: EBHI 1 clean slide of 18 against 10 of their over-stained copies, BreakHis
 0 of 46 against 7, DL4ETI 11 of 51 against 16). Black ink on a clean slide is as dark as
