@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import hashlib
 import io
 import os
@@ -33,6 +34,7 @@ from dqm.checksums import (
     parse_sums,
 )
 from dqm.coords import MAX_MPP, MIN_MPP
+from dqm.hangul_syllables import RANKED
 from dqm.i18n import N_, msg
 from dqm.model import DiscoveryIssue, Item
 from dqm.output import not_utf8
@@ -857,7 +859,10 @@ def _reads_as_korean(data: bytes, text: str, *, name: bool = False) -> bool:
     byte is below 0xa1 (``똠``, ``김똘똘_똠``: no Latin-1 letter reads so), but where cp1252's
     punctuation between two letters reads so (:func:`_added_syllables`); for a name, the worst is
     a wrong hint on a finding made anyway. In a manifest these syllables count against: UTF-8
-    ``é`` with a stray byte after it reads ``챕`` and one of them, and would be taken."""
+    ``é`` with a stray byte after it reads ``챕`` and one of them, and would be taken. And in a
+    manifest the reading's syllables must be those Korean writes often (:func:`_common_syllables`):
+    short GBK, Big5 and EUC-JP cells read as all syllables, rare ones; three distinct common ones
+    or more let short hanja words count for neither (``홍길동_病理``, :func:`_korean_words`)."""
     runs = sum(1 for _ in _BEYOND_ASCII.finditer(data))  # finditer: no copy of the runs is built
     if sum(1 for _ in _UTF8_RUN.finditer(data)) * 2 >= runs:
         return False
@@ -865,9 +870,57 @@ def _reads_as_korean(data: bytes, text: str, *, name: bool = False) -> bool:
     words, neither, long = _hanja_words(text)
     if name:
         neither.update(_added_syllables(text))
-    elif long != neither and not _korean_share(counts - words):
+    elif long != neither and not _korean_share(counts - words) and not _korean_words(counts, text):
         neither = long
-    return _korean_share(counts - neither)
+    # a name's hint is judged without the frequency rule: a wrong one is a hint on a finding made
+    # anyway, and a name's syllables are a person's, rarer than a manifest's words ('김똘똘_똠')
+    return _korean_share(counts - neither) and (name or _common_syllables(counts, text))
+
+
+COMMON_RANK = 953
+"""How many of the most frequent Hangul syllables (:data:`dqm.hangul_syllables.RANKED`) count as
+common (:func:`_common_syllables`)."""
+COMMON_SHARE = 0.6
+"""How many of a CP949 reading's distinct Hangul syllables of KS X 1001 must be common for the
+reading to be taken as Korean (0: the rule is off)."""
+
+
+@functools.lru_cache(maxsize=4)
+def _common(rank: int) -> frozenset[str]:
+    return frozenset(RANKED[:rank])
+
+
+_BETWEEN_LATIN = re.compile(r"(?<=[A-Z])[\uac00-\ud7a3](?=[A-Z])")
+"""A syllable alone between two ASCII capitals: how Latin-1's upper-case accented pairs read
+(``AVALIAÇÃO`` reads ``AVALIA플O``), not how Korean writes beside Latin (``HE염색``, ``p53음성``)."""
+
+
+def _common_syllables(counts: Counter[str], text: str) -> bool:
+    """Whether :data:`COMMON_SHARE` of the distinct Hangul syllables of KS X 1001 that ``counts``
+    holds are among the :data:`COMMON_RANK` most frequent. Korean writes a few hundred syllables
+    over and over; GBK, Big5 and EUC-JP's two-byte characters and Latin-1's upper-case accented
+    pairs read as syllables drawn almost at random from the 2,350 (``北京`` reads ``굇쑴``, EUC-JP
+    ``佐藤`` ``병튁``, Big5 ``腺癌`` ``륭쟬``), most of them rare. Distinct ones are counted: a
+    manifest repeats its few cells. A syllable alone between two ASCII capitals
+    (:data:`_BETWEEN_LATIN`) counts as rare, however common (``ÇÃ`` reads ``플``)."""
+    if not COMMON_SHARE:
+        return True
+    common = _common(COMMON_RANK) - {match.group() for match in _BETWEEN_LATIN.finditer(text)}
+    syllables = [char for char in counts if _ks_x_1001(char)]
+    return sum(char in common for char in syllables) >= COMMON_SHARE * len(syllables)
+
+
+WORD_SYLLABLES = 3
+"""How many distinct syllables of KS X 1001 a manifest's hanja words (``홍길동_病理``) must write,
+their syllables common (:func:`_common_syllables`), for their short words' hanja to count for
+neither: a Chinese cell of four characters reads as two syllables and two hanja."""
+
+
+def _korean_words(counts: Counter[str], text: str) -> bool:
+    """Whether the Hangul of a reading whose only Korean is short hanja words is Korean by its
+    syllables' frequency: :data:`WORD_SYLLABLES` distinct ones or more, and common."""
+    syllables = sum(1 for char in counts if _ks_x_1001(char))
+    return bool(COMMON_SHARE) and syllables >= WORD_SYLLABLES and _common_syllables(counts, text)
 
 
 _HANJA_RUN = re.compile(f"[{_HANJA}]+")
@@ -936,6 +989,15 @@ def _added_syllables(name: str) -> Iterator[str]:
             yield match.group(2)
 
 
+def _ks_x_1001(char: str) -> bool:
+    """Whether ``char`` is a Hangul syllable of KS X 1001: CP949 writes its 2,350 in two bytes from
+    0xa1 (0xb0 to 0xc8, then the second), those it adds with a byte below."""
+    if not "\uac00" <= char <= "\ud7a3":
+        return False
+    first, second = char.encode(KOREAN_LEGACY)
+    return min(first, second) >= 0xA1
+
+
 def _korean_share(counts: Counter[str]) -> bool:
     """Whether Hangul syllables of KS X 1001 are at least :data:`KOREAN_SHARE` of the letters of
     category ``Lo`` beyond ASCII that ``counts`` holds, and one at least (:func:`_reads_as_korean`)."""
@@ -944,9 +1006,7 @@ def _korean_share(counts: Counter[str]) -> bool:
         if char.isascii() or unicodedata.category(char) != "Lo":
             continue
         # CP949 writes KS X 1001's syllables in two bytes from 0xa1 (0xb0 to 0xc8, then the second)
-        if "\uac00" <= char <= "\ud7a3":
-            first, second = char.encode(KOREAN_LEGACY)
-            hangul += count if min(first, second) >= 0xA1 else 0
+        hangul += count if _ks_x_1001(char) else 0
         letters += count
     return hangul > 0 and hangul >= KOREAN_SHARE * letters
 

@@ -656,3 +656,65 @@ def test_hanja_words_are_counted_the_same_however_many_are_held(monkeypatch: pyt
     assert batch._hanja_words(text) == (words, hanja, long)
     monkeypatch.setattr(batch, "_DISTINCT_WORDS", 2)
     assert batch._hanja_words(text) == (words, hanja, long)
+
+
+@pytest.mark.parametrize(
+    ("codec", "cell", "read"),
+    [
+        ("gbk", "北京", "굇쑴"),
+        ("big5", "腺癌", "륭쟬"),
+        ("euc-jp", "佐藤", "병튁"),
+        ("latin-1", "AVALIAÇÃO", "AVALIA플O"),
+    ],
+    ids=["short-gbk", "big5", "euc-jp", "upper-case-latin-1"],
+)
+def test_a_foreign_cell_that_cp949_reads_as_rare_syllables_stays_unreadable(
+    tmp_path: Path, codec: str, cell: str, read: str
+) -> None:
+    """One short Chinese, Japanese or upper-case Latin-1 cell read as nothing but Hangul syllables
+    of KS X 1001 ('北京' as '굇쑴'): the share of Hangul was all, and the manifest was taken for
+    Korean, its cell read wrong. Korean writes a few hundred syllables over and over; these are
+    rare ones (or, between two capitals, an accented pair): now refused, paired by name."""
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "manifest.csv").write_bytes(_manifest(root).replace("Seoul-A", cell, 1).encode(codec))
+    assert (root / "manifest.csv").read_bytes().decode("cp949").count(read) == 1
+    disc = discover(root)
+    codes = [i.code for i in disc.issues if i.code.startswith("MANIFEST")]
+    assert "MANIFEST_UNREADABLE" in codes and "MANIFEST_ENCODING" not in codes
+    assert not any(read in value for item in disc.items for value in item.record.values())
+
+
+@pytest.mark.parametrize("korean", ["홍길동_病理", "김민수 病理"])
+def test_a_korean_manifest_whose_only_korean_is_a_short_hanja_word_is_read(
+    tmp_path: Path, korean: str
+) -> None:
+    """'홍길동_病理' alone: a short hanja word (fewer than four hanja and four syllables), whose
+    hanja counted against the reading as a Chinese cell's do, so the Korean manifest was refused.
+    Three common syllables or more are Korean by their frequency: its hanja count for neither."""
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "manifest.csv").write_bytes(_manifest(root).replace("Seoul-A", korean, 1).encode("cp949"))
+    disc = discover(root)
+    assert [i.code for i in disc.issues if i.code.startswith("MANIFEST")] == ["MANIFEST_ENCODING"]
+    assert any(korean in i.record.values() for i in disc.items)
+
+
+def test_the_cp949_guess_never_raises_on_any_bytes() -> None:
+    """Whatever the bytes (random, or CP949 text with bytes of any kind spliced in), the guess
+    answers True or False and the manifest is read or refused, never a crash."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from dqm.batch import KOREAN_LEGACY, _reads_as_korean
+
+    korean = st.sampled_from(["홍길동", "서울대병원", "病理", "AVALIA", "가"]).map(
+        lambda t: t.encode(KOREAN_LEGACY)
+    )
+    pieces = st.lists(st.one_of(st.binary(max_size=12), korean), max_size=12).map(b"".join)
+
+    @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(data=pieces, name=st.booleans())
+    def guess(data: bytes, name: bool) -> None:
+        text = data.decode(KOREAN_LEGACY, "replace")
+        assert _reads_as_korean(data, text, name=name) in (True, False)
+
+    guess()

@@ -1,0 +1,185 @@
+"""How often the CP949 guess (``dqm.batch._reads_as_korean``) takes a manifest for Korean, by the
+manifest's real encoding, and the cross-validated choice of the syllable-frequency rule's two
+constants (``COMMON_RANK``, ``COMMON_SHARE``).
+
+Korean texts (medical words, names, hospital names, none from the catalogues the frequency table
+was counted from) are encoded in CP949; Chinese (GBK, Big5), Japanese (EUC-JP) and upper-case
+European (Latin-1) texts in theirs. A manifest holds 1, 3 or 5 cells drawn from one fold's words;
+the five folds part each list by position. Each fold in turn is held out: the constants are chosen
+on the other four (fewest Korean refused plus foreign taken), and the held-out fold's figures are
+reported. ``--before`` sets the rule off (BASE's guess).
+
+    /work/main/.venv/bin/python benchmarks/cp949_guess_cv.py [--before]
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+
+from dqm import batch
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+KOREAN = _words("""
+홍길동 김민수 이영희 박철수 최지훈 정수진 강동원 조혜숙 윤서연 장현우 임하늘 한지민 오세훈 신동엽 권상우
+황정민 안성기 송혜교 류준열 전지현 고아라 문재인 양세종 손흥민 배수지 백종원 허준 유재석 남궁민 심은하
+노홍철 하정우 곽도원 성동일 차태현 주지훈 우도환 구혜선 민경훈 진선미 나영석 지창욱 엄정화 채시라 원빈
+서울대학교병원 삼성서울병원 서울아산병원 세브란스병원 서울성모병원 분당서울대병원 고려대안암병원 경희의료원
+부산대학교병원 경북대학교병원 전남대학교병원 충남대학교병원 강북삼성병원 이대목동병원 한양대학교병원
+국립암센터 아주대학교병원 인하대학교병원 가톨릭대학교 중앙대학교병원 건국대학교병원 단국대학교병원 원광대학교병원
+병리과 병리학교실 진단검사의학과 영상의학과 외과 내과 산부인과 비뇨의학과 피부과 이비인후과
+기저세포암 편평상피세포암 선암 흑색종 유방암 갑상선암 위암 대장암 폐암 간세포암 췌장암 전립선암 방광암 자궁경부암
+난소암 신장암 식도암 담관암 림프종 백혈병 육종 양성 악성 전이 림프절 침윤 괴사 출혈 염증 섬유화 석회화
+관상피내암 소엽상피내암 침윤성관암 점액암 유두암 여포암 수질암 미분화암 신경내분비종양 위장관기질종양
+조직검사 생검 절제 수술 동결절편 면역조직화학 염색 표본 슬라이드 판독 재검 진단 소견 등급 병기
+크기 깊이 경계 절제연 혈관침범 신경침범 분화도 핵분열 세포질 간질 상피 기저막 점막 근층 장막
+좌측 우측 상엽 하엽 전벽 후벽 체부 전정부 분문 유문 맹장 상행결장 횡행결장 하행결장 직장 항문
+남자 여자 나이 성별 환자 보호자 담당의 검체 번호 날짜 접수 보고 완료 대기 취소 보류 확인
+서울 부산 대구 인천 광주 대전 울산 세종 수원 성남 고양 용인 청주 전주 포항 창원 제주 춘천 원주 강릉
+""")
+CHINESE = _words("""
+北京协和医院 上海瑞金医院 华西医院 中山医院 人民医院 肿瘤医院 南方医院 齐鲁医院 湘雅医院 同济医院 长海医院
+病理科 检验科 放射科 外科 内科 妇产科 泌尿外科 皮肤科 耳鼻喉科 肿瘤科
+基底细胞癌 鳞状细胞癌 腺癌 黑色素瘤 乳腺癌 甲状腺癌 胃癌 结肠癌 肺癌 肝细胞癌 胰腺癌 前列腺癌 膀胱癌 宫颈癌
+卵巢癌 肾癌 食管癌 胆管癌 淋巴瘤 白血病 肉瘤 良性 恶性 转移 淋巴结 浸润 坏死 出血 炎症 纤维化 钙化
+导管原位癌 小叶原位癌 浸润性导管癌 黏液癌 乳头状癌 滤泡癌 髓样癌 神经内分泌肿瘤 胃肠间质瘤
+活检 切除 手术 冰冻切片 免疫组化 染色 标本 切片 诊断 复查 分级 分期 大小 深度 边缘 切缘 血管侵犯 神经侵犯
+左侧 右侧 上叶 下叶 前壁 后壁 胃体 胃窦 贲门 幽门 盲肠 升结肠 横结肠 降结肠 直肠 肛门
+男 女 年龄 性别 患者 医生 样本 编号 日期 接收 报告 完成 等待 取消 确认
+张伟 王芳 李娜 刘洋 陈静 杨磊 赵敏 黄勇 周杰 吴刚 徐丽 孙强 马超 朱琳 胡军 郭涛 何平 林峰 高明 罗斌
+北京 上海 广州 深圳 天津 重庆 成都 武汉 杭州 南京 西安 长沙 沈阳 济南 郑州 青岛 大连 厦门 苏州 昆明
+""")
+TRADITIONAL = _words("""
+臺大醫院 長庚紀念醫院 榮民總醫院 馬偕紀念醫院 國泰醫院 中國醫藥大學附設醫院 成大醫院 瑪麗醫院 威爾斯親王醫院
+病理科 檢驗科 放射科 外科 內科 婦產科 泌尿科 皮膚科 耳鼻喉科 腫瘤科
+基底細胞癌 鱗狀細胞癌 腺癌 黑色素瘤 乳癌 甲狀腺癌 胃癌 結腸癌 肺癌 肝細胞癌 胰臟癌 攝護腺癌 膀胱癌 子宮頸癌
+卵巢癌 腎癌 食道癌 膽管癌 淋巴瘤 白血病 肉瘤 良性 惡性 轉移 淋巴結 浸潤 壞死 出血 發炎 纖維化 鈣化
+乳管原位癌 小葉原位癌 浸潤性乳管癌 黏液癌 乳突癌 濾泡癌 髓質癌 神經內分泌腫瘤 胃腸道間質瘤
+切片 切除 手術 冷凍切片 免疫組織化學 染色 標本 診斷 複查 分級 分期 大小 深度 邊緣 血管侵犯 神經侵犯
+左側 右側 上葉 下葉 前壁 後壁 胃體 胃竇 賁門 幽門 盲腸 升結腸 橫結腸 降結腸 直腸 肛門
+男 女 年齡 性別 病患 醫師 檢體 編號 日期 接收 報告 完成 等待 取消 確認
+陳建宏 林志明 黃淑芬 張家豪 李美玲 王俊傑 吳佩君 劉怡君 蔡宗翰 楊雅婷 許志偉 鄭淑惠 謝明哲 郭雅雯 洪振宇
+臺北 新北 桃園 臺中 臺南 高雄 基隆 新竹 嘉義 屏東 宜蘭 花蓮 臺東 澎湖 金門 香港 澳門 九龍 新界 沙田
+""")
+JAPANESE = _words("""
+東京大学病院 大阪大学病院 京都大学病院 慶應義塾大学病院 国立がん研究センター がん研有明病院 聖路加国際病院
+病理診断科 臨床検査科 放射線科 外科 内科 産婦人科 泌尿器科 皮膚科 耳鼻咽喉科
+基底細胞癌 扁平上皮癌 腺癌 悪性黒色腫 乳癌 甲状腺癌 胃癌 大腸癌 肺癌 肝細胞癌 膵癌 前立腺癌 膀胱癌 子宮頸癌
+卵巣癌 腎癌 食道癌 胆管癌 リンパ腫 白血病 肉腫 良性 悪性 転移 リンパ節 浸潤 壊死 出血 炎症 線維化 石灰化
+非浸潤性乳管癌 浸潤性乳管癌 粘液癌 乳頭癌 濾胞癌 髄様癌 神経内分泌腫瘍 消化管間質腫瘍
+生検 切除 手術 術中迅速 免疫染色 染色 標本 スライド 診断 再検 分類 病期 大きさ 深さ 断端 脈管侵襲
+左 右 上葉 下葉 前壁 後壁 胃体部 前庭部 噴門 幽門 盲腸 上行結腸 横行結腸 下行結腸 直腸 肛門
+男性 女性 年齢 性別 患者 医師 検体 番号 日付 受付 報告 完了 保留 確認 さくら たなか やまだ
+佐藤 鈴木 高橋 田中 渡辺 伊藤 山本 中村 小林 加藤 吉田 山田 佐々木 山口 松本 井上 木村 林 清水 山崎
+東京 大阪 名古屋 札幌 福岡 神戸 京都 横浜 仙台 広島 千葉 埼玉 新潟 静岡 熊本 岡山 金沢 長崎 那覇 奈良
+""")
+LATIN = _words("""
+TUMORGRÖßE GRÖßE BEFUNDÄNDERUNG UNIVERSITÄTSKLINIKUM KÖLN MÜNCHEN DÜSSELDORF LÜBECK GÖTTINGEN WÜRZBURG
+AVALIAÇÃO CORAÇÃO BIÓPSIA DIAGNÓSTICO PATOLOGIA_CLÍNICA SÃO_PAULO MÉDICO LESÃO INFLAMAÇÃO ÓRGÃO
+HÔPITAL GÉNÉRAL CENTRE_HOSPITALIER MÉLANOME BÉNIN MÉTASTASE NÉCROSE CARCINOME_ÉPIDERMOÏDE FÉMININ RÉSULTAT
+SEÑORA PEÑA ESPAÑA CORUÑA LEÓN CÁDIZ MÁLAGA CÉLULAS TAMAÑO DIAGNÓSTICO_PATOLÓGICO
+ÅRHUS ÆRØ GRØNLAND KØBENHAVN ODENSE_SYGEHUS MALMÖ GÖTEBORG LINKÖPING ÖREBRO UMEÅ
+Tumorgröße Größe Müller Schröder Jürgen Bärbel Universitätsklinik Résumé Hôpital Français Coração Ação
+""")
+SOURCES = {"cp949": KOREAN, "gbk": CHINESE, "big5": TRADITIONAL, "euc-jp": JAPANESE, "latin-1": LATIN}
+FOLDS = 5
+CELLS = (1, 3, 5)
+PER = 60
+"""Manifests built per source, fold and number of cells."""
+
+
+def manifests(codec: str, words: list[str], cells: int, rng: random.Random) -> list[bytes]:
+    out = []
+    for _ in range(PER):
+        chosen = [rng.choice(words) for _ in range(cells)]
+        rows = "".join(f"S{at},slides/S{at}.svs,{word}\n" for at, word in enumerate(chosen))
+        try:
+            out.append(f"slide_id,slide_path,note\n{rows}".encode(codec))
+        except UnicodeEncodeError:
+            continue
+    return out
+
+
+def taken(data: bytes) -> bool:
+    """Whether the reader's guess takes ``data`` for CP949 (UTF-8 first, as the reader does)."""
+    try:
+        data.decode("utf-8")
+        return False
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode(batch.KOREAN_LEGACY)
+    except UnicodeDecodeError:
+        return False
+    return batch._reads_as_korean(data, text)
+
+
+def build() -> dict[tuple[str, int, int], list[bytes]]:
+    rng = random.Random(24)
+    sets = {}
+    for codec, words in SOURCES.items():
+        for fold in range(FOLDS):
+            part = words[fold::FOLDS]
+            for cells in CELLS:
+                sets[codec, fold, cells] = manifests(codec, part, cells, rng)
+    return sets
+
+
+def rates(sets, folds, rank: int, share: float) -> dict[tuple[str, int], tuple[int, int]]:
+    batch.COMMON_RANK, batch.COMMON_SHARE = rank, share
+    out: dict[tuple[str, int], tuple[int, int]] = {}
+    for (codec, fold, cells), datas in sets.items():
+        if fold not in folds:
+            continue
+        hit, total = out.get((codec, cells), (0, 0))
+        out[codec, cells] = (hit + sum(taken(d) for d in datas), total + len(datas))
+    return out
+
+
+def table(result) -> str:
+    lines = [
+        "source   " + "".join(f"{c} cell{'s' * (c > 1)}".rjust(12) for c in CELLS) + "   (taken as Korean)"
+    ]
+    for codec in SOURCES:
+        row = "".join(f"{result[codec, c][0]}/{result[codec, c][1]}".rjust(12) for c in CELLS)
+        lines.append(f"{codec:<9}{row}")
+    return "\n".join(lines)
+
+
+def cost(result) -> float:
+    korean = sum(result["cp949", c][1] - result["cp949", c][0] for c in CELLS)
+    korean_total = sum(result["cp949", c][1] for c in CELLS)
+    foreign = sum(v[0] for k, v in result.items() if k[0] != "cp949")
+    foreign_total = sum(v[1] for k, v in result.items() if k[0] != "cp949")
+    return korean / korean_total + foreign / foreign_total
+
+
+def main() -> None:
+    sets = build()
+    if "--before" in sys.argv:
+        print(table(rates(sets, range(FOLDS), 0, 0.0)))
+        return
+    grid = [(rank, share) for rank in (300, 500, 700, 953) for share in (0.5, 0.6, 0.67, 0.75, 0.8, 0.9, 1.0)]
+    held: dict[tuple[str, int], tuple[int, int]] = {}
+    for fold in range(FOLDS):
+        train = [f for f in range(FOLDS) if f != fold]
+        best = min(grid, key=lambda g: (cost(rates(sets, train, *g)), -g[0], g[1]))
+        out = rates(sets, [fold], *best)
+        print(f"fold {fold}: chosen rank {best[0]}, share {best[1]}", file=sys.stderr)
+        for key, (hit, total) in out.items():
+            h, t = held.get(key, (0, 0))
+            held[key] = (h + hit, t + total)
+    print("held-out folds, each judged with the constants chosen on the other four:")
+    print(table(held))
+    print(f"all folds, as shipped (COMMON_RANK {SHIPPED[0]}, COMMON_SHARE {SHIPPED[1]}):")
+    print(table(rates(sets, range(FOLDS), *SHIPPED)))
+
+
+SHIPPED = (batch.COMMON_RANK, batch.COMMON_SHARE) if hasattr(batch, "COMMON_RANK") else (0, 0.0)
+
+if __name__ == "__main__":
+    main()
