@@ -787,6 +787,21 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
         text = _manifest_text(data, disc)
         del data
         return _manifest_items(text, disc, slides, annotations)
+    except NotKorean as refused:
+        disc.issues.append(
+            DiscoveryIssue(
+                "MANIFEST_UNREADABLE",
+                msg(
+                    "cannot read the manifest: not UTF-8 (byte 0x{byte:02x} at offset {offset:,}), and not "
+                    "taken for CP949 (Korean Windows): {_why}; files paired by name instead, save it as UTF-8",
+                    byte=refused.byte,
+                    offset=refused.offset,
+                    _why=refused.why,
+                ),
+                file=MANIFEST,
+            )
+        )
+        return False
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         disc.issues.append(
             DiscoveryIssue(
@@ -863,18 +878,35 @@ def _reads_as_korean(data: bytes, text: str, *, name: bool = False) -> bool:
     manifest the reading's syllables must be those Korean writes often (:func:`_common_syllables`):
     short GBK, Big5 and EUC-JP cells read as all syllables, rare ones; three distinct common ones
     or more let short hanja words count for neither (``홍길동_病理``, :func:`_korean_words`)."""
+    return _not_korean(data, text, name=name) is None
+
+
+NOT_KOREAN_UTF8 = N_("most of its runs of bytes beyond ASCII are well-formed UTF-8: UTF-8 with a stray byte")
+NOT_KOREAN_LETTERS = N_(
+    "as CP949 its letters are not Hangul but hanja or syllables Korean does not write, as Latin-1, "
+    "Chinese or Japanese bytes read"
+)
+NOT_KOREAN_RARE = N_(
+    "as CP949 its Hangul syllables are rare ones, as short Chinese, Japanese or Latin-1 text reads"
+)
+
+
+def _not_korean(data: bytes, text: str, *, name: bool = False) -> str | None:
+    """Why ``data`` are not CP949 (a msgid, :func:`_reads_as_korean`'s signs), or None where they are."""
     runs = sum(1 for _ in _BEYOND_ASCII.finditer(data))  # finditer: no copy of the runs is built
     if sum(1 for _ in _UTF8_RUN.finditer(data)) * 2 >= runs:
-        return False
+        return NOT_KOREAN_UTF8
     counts = Counter(text)
     words, neither, long = _hanja_words(text)
     if name:
         neither.update(_added_syllables(text))
     elif long != neither and not _korean_share(counts - words) and not _korean_words(counts, text):
         neither = long
+    if not _korean_share(counts - neither):
+        return NOT_KOREAN_LETTERS
     # a name's hint is judged without the frequency rule: a wrong one is a hint on a finding made
     # anyway, and a name's syllables are a person's, rarer than a manifest's words ('김똘똘_똠')
-    return _korean_share(counts - neither) and (name or _common_syllables(counts, text))
+    return None if name or _common_syllables(counts, text) else NOT_KOREAN_RARE
 
 
 COMMON_RANK = 953
@@ -1011,12 +1043,22 @@ def _korean_share(counts: Counter[str]) -> bool:
     return hangul > 0 and hangul >= KOREAN_SHARE * letters
 
 
+class NotKorean(ValueError):
+    """A manifest that is not UTF-8, which CP949 decodes but the guess refuses: its first bad
+    byte, that byte's offset and why it is not taken for Korean (a msgid, :func:`_not_korean`)."""
+
+    def __init__(self, byte: int, offset: int, why: str) -> None:
+        super().__init__(why)
+        self.byte, self.offset, self.why = byte, offset, why
+
+
 def _manifest_text(data: bytes, disc: Discovery) -> str:
     """The manifest's text: UTF-8 (a byte-order mark tolerated); UTF-16 or UTF-32 by its byte-order
     mark; else, where UTF-8 fails, CP949 (Korean Excel's CSV), a guess taken only where the bytes
     look like it (:func:`_reads_as_korean`). Read otherwise than as
     UTF-8, it is a ``MANIFEST_ENCODING`` issue, so the data team knows and saves it as UTF-8.
-    Raises :class:`UnicodeDecodeError` (UTF-8's) when none reads it."""
+    Raises :class:`UnicodeDecodeError` (UTF-8's) when none reads it, :class:`NotKorean` when CP949
+    reads it but the guess refuses it."""
     codec = next((name for bom, name in WIDE_BOMS if data.startswith(bom)), None)
     if codec is not None:
         text = data.decode(codec)  # the codec reads and drops the mark
@@ -1029,8 +1071,8 @@ def _manifest_text(data: bytes, disc: Discovery) -> str:
                 text = data.decode(KOREAN_LEGACY)
             except UnicodeDecodeError:
                 raise exc from None
-            if not _reads_as_korean(data, text):
-                raise exc from None
+            if (why_not := _not_korean(data, text)) is not None:
+                raise NotKorean(data[exc.start], exc.start, why_not) from None
             why = msg(
                 "the manifest is not UTF-8 (byte 0x{byte:02x} at offset {offset:,}); read as CP949 "
                 "(Korean Windows and Excel, which EUC-KR is part of), a guess: check its Korean text "

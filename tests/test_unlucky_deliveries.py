@@ -674,7 +674,8 @@ def test_a_foreign_cell_that_cp949_reads_as_rare_syllables_stays_unreadable(
     """One short Chinese, Japanese or upper-case Latin-1 cell read as nothing but Hangul syllables
     of KS X 1001 ('北京' as '굇쑴'): the share of Hangul was all, and the manifest was taken for
     Korean, its cell read wrong. Korean writes a few hundred syllables over and over; these are
-    rare ones (or, between two capitals, an accented pair): now refused, paired by name."""
+    rare ones (or, between two capitals, an accented pair): now refused, paired by name, and the
+    finding says why, in English and Korean."""
     root = write_tiny_batch(tmp_path / "b")
     (root / "manifest.csv").write_bytes(_manifest(root).replace("Seoul-A", cell, 1).encode(codec))
     assert (root / "manifest.csv").read_bytes().decode("cp949").count(read) == 1
@@ -682,6 +683,10 @@ def test_a_foreign_cell_that_cp949_reads_as_rare_syllables_stays_unreadable(
     codes = [i.code for i in disc.issues if i.code.startswith("MANIFEST")]
     assert "MANIFEST_UNREADABLE" in codes and "MANIFEST_ENCODING" not in codes
     assert not any(read in value for item in disc.items for value in item.record.values())
+    (issue,) = (i for i in disc.issues if i.code == "MANIFEST_UNREADABLE")
+    english, korean = issue.message.rendered("en"), issue.message.rendered("ko")
+    assert "not taken for CP949" in english and "syllables are rare" in english
+    assert "CP949" in korean and "드문" in korean
 
 
 @pytest.mark.parametrize("korean", ["홍길동_病理", "김민수 病理"])
@@ -700,11 +705,21 @@ def test_a_korean_manifest_whose_only_korean_is_a_short_hanja_word_is_read(
 
 def test_the_cp949_guess_never_raises_on_any_bytes() -> None:
     """Whatever the bytes (random, or CP949 text with bytes of any kind spliced in), the guess
-    answers True or False and the manifest is read or refused, never a crash."""
+    answers True or False and the manifest is read, or refused with one of the guess's reasons
+    (or, neither UTF-8 nor CP949, the codec's), never a crash."""
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from dqm.batch import KOREAN_LEGACY, _reads_as_korean
+    from dqm.batch import (
+        KOREAN_LEGACY,
+        NOT_KOREAN_LETTERS,
+        NOT_KOREAN_RARE,
+        NOT_KOREAN_UTF8,
+        Discovery,
+        NotKorean,
+        _manifest_text,
+        _reads_as_korean,
+    )
 
     korean = st.sampled_from(["홍길동", "서울대병원", "病理", "AVALIA", "가"]).map(
         lambda t: t.encode(KOREAN_LEGACY)
@@ -716,5 +731,12 @@ def test_the_cp949_guess_never_raises_on_any_bytes() -> None:
     def guess(data: bytes, name: bool) -> None:
         text = data.decode(KOREAN_LEGACY, "replace")
         assert _reads_as_korean(data, text, name=name) in (True, False)
+        disc = Discovery(Path("."), [])
+        try:
+            assert isinstance(_manifest_text(data, disc), str)
+        except NotKorean as refused:  # a finding with its reason (_read_manifest)
+            assert refused.why in (NOT_KOREAN_UTF8, NOT_KOREAN_LETTERS, NOT_KOREAN_RARE)
+        except UnicodeDecodeError:  # neither UTF-8 nor CP949: the codec's reason
+            pass
 
     guess()
