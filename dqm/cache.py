@@ -80,7 +80,6 @@ from dqm.readers.items import readers_key
 from dqm.slide_io import stat_and_print
 from dqm.slide_refs import (
     MAX_PARTS,
-    SERIES_UNREAD,
     folder_series,
     may_be_dicom,
     opened_besides,
@@ -211,16 +210,21 @@ def _today() -> int:
     return int(time.time() // 86_400)
 
 
-def _series_digest(folder: str, root: Path) -> tuple[str, frozenset[str]]:
+def _series_digest(folder: str, root: Path) -> tuple[str, dict[str, str]]:
     """SHA-256 of each entry of the DICOM folder ``folder`` by name with its series as OpenSlide
     reads it (:func:`dqm.slide_refs.folder_series`): which files a slide of it is made of. The
     listing's stats (:func:`_listing_digest`) missed a file of another series rewritten to join a
     slide's with its size, times and inode kept (a file system without change times of its own),
-    and the record of the slide without it was served. With it, the names of the entries that
-    could not be read (:data:`~dqm.slide_refs.SERIES_UNREAD`; :meth:`RecordCache.as_keyed`)."""
-    series = folder_series(folder, root)
-    digest = hashlib.sha256(json.dumps(series).encode("utf-8", "surrogatepass")).hexdigest()
-    return digest, frozenset(name for name, seen in series if seen == SERIES_UNREAD)
+    and the record of the slide without it was served. With it, the entries that could not be
+    read (:data:`~dqm.slide_refs.SERIES_UNREAD`) by batch path with the system's words, as the take
+    names them (:attr:`dqm.slide_io.SlideProbe.parts_unread`), in the digest too: a record is stored
+    only where its probe saw those (:meth:`RecordCache.as_keyed`), and served only where the key
+    sees them again, the same files for the same reason."""
+    unread: dict[str, str] = {}
+    series = folder_series(folder, root, unread)
+    seen = [series, sorted(unread.items())]
+    digest = hashlib.sha256(json.dumps(seen).encode("utf-8", "surrogatepass")).hexdigest()
+    return digest, unread
 
 
 def _racy(key: list[Any], now: int) -> bool:
@@ -538,6 +542,10 @@ class Keys(Sequence[str]):
         return self._digests[i * DIGEST_BYTES : (i + 1) * DIGEST_BYTES].hex()
 
 
+Unread = tuple[tuple[str, str], ...]
+"""Files beside a DICOM slide that could not be read: (batch path, the system's words), sorted."""
+
+
 class RecordCache:
     """The item records of earlier runs, keyed by item, files and run context.
 
@@ -585,10 +593,11 @@ class RecordCache:
         self._pending_bytes = 0
         self._too_big = 0
         """Records over SQLite's length limit, not stored (:meth:`store_entry`)."""
-        self._folders: dict[str, tuple[list[Any], frozenset[str]]] = {}
+        self._folders: dict[str, tuple[list[Any], dict[str, str]]] = {}
         """:meth:`_dicom_folder` of each folder this run keyed (a folder of many DICOM slides is listed once)."""
-        self._saw_unread: set[str] = set()
-        """The keys taken while a file beside their DICOM slide could not be read (:meth:`as_keyed`)."""
+        self._saw_unread: dict[str, Unread] = {}
+        """The keys taken while a file beside their DICOM slide could not be read, with those files
+        (batch path, the system's words; :meth:`as_keyed`)."""
         self._folders_lock = threading.Lock()
         """Held while a folder is looked up and listed (:meth:`keys` keys in threads)."""
         self._refused = False
@@ -631,6 +640,11 @@ class RecordCache:
         if besides and besides[-1][0] == CROWDED:
             self.crowded.append(item.slide_id)
         dicom, unread = self._dicom_folder(files[1])
+        saw: Unread = ()
+        if unread:  # beside the slide, not the slide: as the take leaves its own file out
+            real_root = os.path.realpath(self.root)
+            own = os.path.relpath(os.path.realpath(os.path.join(self.root, files[1][0])), real_root)
+            saw = tuple(sorted((part, why) for part, why in unread.items() if part != own))
         files += besides + dicom
         if any(_racy(f, time.time_ns()) for f in files):
             return UNSTORED
@@ -648,24 +662,28 @@ class RecordCache:
             ],
         }
         key = self._digest(json.dumps(described, sort_keys=True, default=repr) + "\n" + self.context)
-        if unread and unread - {os.path.basename(files[1][0])}:  # beside the slide, not the slide
+        if saw:
             with self._folders_lock:
-                self._saw_unread.add(key)
+                self._saw_unread[key] = saw
         return key
 
-    def as_keyed(self, key: str, record: ItemRecord) -> bool:
-        """Whether ``record`` may be stored under ``key``: it says a file beside its DICOM slide
-        could not be read (``SLIDE_PART_UNREADABLE``) where the key was taken with such a file
-        (:data:`~dqm.slide_refs.SERIES_UNREAD`), and says none where the key saw none. The key is
-        taken before the item is checked, and an EIO may come or pass in between: a warning of an
-        error passed by the key's time, stored under a key of the folder read whole, was every later
-        run's answer (the reverse: a record without it served while the file keeps failing)."""
-        said = any(f.code == "SLIDE_PART_UNREADABLE" for f in record.findings)
+    def as_keyed(self, key: str, unread: Unread | None) -> bool:
+        """Whether a record whose slide probe found the files ``unread`` beside its DICOM slide
+        unreadable (:attr:`dqm.slide_io.SlideProbe.parts_unread`: batch path, the system's words;
+        None: the slide was not probed, the record says nothing of them) may be stored under
+        ``key``: the key saw the same files failing for the same reason (:func:`_series_digest`,
+        which keys them). The key is taken before the item is checked, and an EIO may come, pass or
+        move to another file in between: a warning of an error passed by the key's time, stored
+        under a key of the folder read whole, was every later run's answer (the reverse: a record
+        without it served while the file kept failing), and one naming another file, or counting
+        others, than the key saw was served while the key's file failed. The probe's facts, not
+        ``slide.format``'s finding (``SLIDE_PART_UNREADABLE``, made of them): with that check
+        disabled, every such record disagreed with its key and was never stored."""
         with self._folders_lock:
-            saw = key in self._saw_unread
-        return said == saw
+            saw = self._saw_unread.get(key, ())
+        return unread is None or tuple(unread) == saw
 
-    def _dicom_folder(self, slide: list[Any]) -> tuple[list[Any], frozenset[str]]:
+    def _dicom_folder(self, slide: list[Any]) -> tuple[list[Any], dict[str, str]]:
         """What OpenSlide reads of a DICOM slide's folder (:func:`dqm.slide_refs.may_be_dicom`: a
         ``.dcm`` name or DICOM's magic at byte 128, a DICOM-TIFF named ``.tif`` too; OpenSlide opens
         every file there to find the rest of the slide's series): the SHA-256 of each entry's name
@@ -677,10 +695,10 @@ class RecordCache:
         slides of one folder: 18.8 s). With it, the names of the folder's entries that could not
         be read (:func:`_series_digest`)."""
         if len(slide) != 6:
-            return [], frozenset()
+            return [], {}
         path = os.path.join(self.root, slide[0])
         if not may_be_dicom(path):
-            return [], frozenset()
+            return [], {}
         folder = os.path.dirname(path)
         with self._folders_lock:
             if (known := self._folders.get(folder)) is None:

@@ -470,7 +470,7 @@ class Item:
 # Built once per item in the worker that read its files; thumbnails, the review sheet and (later)
 # the cache and the executors read it instead of reading or parsing any file again.
 
-RECORD_VERSION = 14
+RECORD_VERSION = 15
 """Bumped whenever :class:`ItemRecord`'s plain-data form changes; older forms are refused (2: the
 slide summary carries its perceptual hash; 3: the slide facts carry the artefacts' shares and map;
 4: the slide summary carries its stain descriptors, JPEG quality and scanner;
@@ -485,7 +485,9 @@ record of 11, served by the cache, would leave its slide unjudged; 13: the slide
 the resolution the probe used came from, ``mpp_source``: a record of 12 gave the manifest's or
 profile's mpp where the probe used the annotation's; 14: the slide summary carries its coloured pen
 ink's share, ``colour_pen_share``, which ``artefacts.stain`` reads to leave ink-raised nuclei
-densities out: a record of 13, served by the cache, would judge its slide on them)."""
+densities out: a record of 13, served by the cache, would judge its slide on them; 15: the slide
+facts carry the files beside a DICOM slide that could not be read, ``parts_unread``, which the
+cache compares with what its key saw: a record of 14 has none to compare)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -737,9 +739,15 @@ class SlideFacts:
     """The share of the slide the tissue mask covers (None: no mask)."""
     artefacts: ArtefactFacts | None = None
     """Artefact shares and their small map (None: not measured)."""
+    parts_unread: tuple[tuple[str, str], ...] = ()
+    """The files beside a DICOM slide that could not be read (batch path, the system's words:
+    :attr:`dqm.slide_io.SlideProbe.parts_unread`), whatever checks ran: the result cache stores the
+    record only where its key saw the same (:meth:`dqm.cache.RecordCache.as_keyed`). Masked in a
+    cache entry as every string there."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {f: getattr(self, f) for f in _SLIDE_FIELDS}
+        out["parts_unread"] = [list(p) for p in self.parts_unread]
         out["level_dimensions"] = [list(d) for d in self.level_dimensions]
         out["level_downsamples"] = [_json_float(d) for d in self.level_downsamples]
         out["associated_images"] = list(self.associated_images)
@@ -754,6 +762,7 @@ class SlideFacts:
         fields["level_dimensions"] = tuple((int(w), int(h)) for w, h in data["level_dimensions"])
         fields["level_downsamples"] = tuple(float(d) for d in data["level_downsamples"])
         fields["associated_images"] = tuple(data["associated_images"])
+        fields["parts_unread"] = tuple((str(part), str(why)) for part, why in data["parts_unread"])
         for key in ("mpp_x", "mpp_y", "objective_power", "tissue_fraction"):
             fields[key] = _float_from_json(fields[key])
         if fields["artefacts"] is not None:

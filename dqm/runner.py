@@ -284,6 +284,10 @@ class Checked:
     """The record as the cache stores it; None when there is no cache or it cannot be stored."""
     unstored: str | None = None
     """Why the record could not be serialised for the cache (the main process warns)."""
+    unread: tuple[tuple[str, str], ...] | None = None
+    """The files beside the DICOM slide its probe could not read (:attr:`SlideFacts.parts_unread`;
+    None: not probed), which the cache compares with its key (:meth:`RecordCache.as_keyed`): a
+    large run's record comes back lean, without its slide facts."""
 
 
 def checked(record: ItemRecord, returns: Returns) -> Checked:
@@ -296,7 +300,8 @@ def checked(record: ItemRecord, returns: Returns) -> Checked:
             data = entry(record, returns.mask)
         except (TypeError, ValueError) as exc:
             why = str(exc)
-    return Checked(record if returns.whole else lean(record), data, why)
+    unread = record.slide.parts_unread if record.slide is not None else None
+    return Checked(record if returns.whole else lean(record), data, why, unread)
 
 
 def _status(root: Path, rel: str | None) -> tuple[FileStatus, Path | None]:
@@ -1063,7 +1068,7 @@ def run_batch(
             if cache is not None and keys:
                 if k in waiting:
                     cache.refuted(waiting[k])
-                if outcome.entry is not None and cache.as_keyed(keys[k], outcome.record):
+                if outcome.entry is not None and cache.as_keyed(keys[k], outcome.unread):
                     cache.store_entry(keys[k], outcome.entry)
                 elif outcome.unstored is not None:
                     cache.warn(

@@ -1226,7 +1226,9 @@ SERIES_UNREAD = "\0unread"
 """:func:`folder_series`' series of a file that could not be read."""
 
 
-def folder_series(folder: str, root: Path) -> list[tuple[str, str | None]]:
+def folder_series(
+    folder: str, root: Path, unread: dict[str, str] | None = None
+) -> list[tuple[str, str | None]]:
     """Each entry of ``folder`` (a DICOM slide's, in the batch folder ``root``) by name, in name
     order, with what makes OpenSlide's DICOM reader take it or leave it: its
     :func:`series_of` (its ``SeriesInstanceUID`` where its class is a whole-slide image's, None
@@ -1239,7 +1241,9 @@ def folder_series(folder: str, root: Path) -> list[tuple[str, str | None]]:
     series rewritten to join the slide's (or one of it leaving) with its size, times and inode
     kept changes it where the folder's stats do not. Cost: the folder's files' headers, a few
     kilobytes each (:func:`series_of`; 115 µs a file of the real 5.5 KB ``boxes_0.dcm``:
-    ``benchmarks/bench_dicom_parts.py --key-only``)."""
+    ``benchmarks/bench_dicom_parts.py --key-only``). ``unread``, given: each such file by the batch
+    path it resolves to, with the system's words, as the take notes it (:func:`_dicom_series`): what
+    the run's ``SLIDE_PART_UNREADABLE`` would say of the folder now (:meth:`dqm.cache.RecordCache.as_keyed`)."""
     real_root = os.path.realpath(root)
     out: list[tuple[str, str | None]] = []
     try:
@@ -1259,8 +1263,10 @@ def folder_series(folder: str, root: Path) -> list[tuple[str, str | None]]:
             regular = False
             errors.append(exc)
         series = series_of(target, kept=False, unread=errors) if regular else None
-        unread = any(exc.errno not in UNREAD_SAID for exc in errors)
-        out.append((name, SERIES_UNREAD if unread else series))
+        failed = any(exc.errno not in UNREAD_SAID for exc in errors)
+        if errors:  # one at most: a failed stat is not followed by a read
+            _note_unread(unread, os.path.realpath(target), errors[0], real_root)
+        out.append((name, SERIES_UNREAD if failed else series))
     return out
 
 
