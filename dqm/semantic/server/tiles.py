@@ -415,10 +415,14 @@ class TileSource:
                     entry.close()
 
     def info(self, index: int) -> dict[str, Any]:
-        """Level-0 size, Deep Zoom levels and the slide's microns per pixel (None when unknown)."""
+        """Level-0 size, Deep Zoom levels and the slide's microns per pixel (None when unknown),
+        given only where its files are as they were at its open (:meth:`_unchanged`, as a tile and
+        the ``.dzi``): one held open since, a part replaced or made unreadable, gave the slide
+        page the replaced file's size and levels, the viewer then refused each of its tiles."""
         import openslide
 
         with self._using(index) as entry:
+            self._unchanged(index, entry)
             props = entry.slide.properties
             mpp = props.get(openslide.PROPERTY_NAME_MPP_X) if hasattr(props, "get") else None
             try:
