@@ -135,3 +135,59 @@ def test_the_record_keeps_the_files_its_probe_could_not_read(
     assert record.slide is not None and record.slide.parts_unread == (("zz_a.bin", os.strerror(errno.EIO)),)
     assert RECORD_VERSION == 15
     assert ItemRecord.from_dict(record.to_dict()).slide == record.slide
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link out"])
+def test_a_fifo_or_a_link_out_of_the_batch_beside_a_dicom_slide_is_refused_before_it_is_read(
+    real_data: Path, tmp_path: Path, profile: Profile, kind: str
+) -> None:
+    """The file beside the DICOM slide that cannot be read is a FIFO (an open of it waits for a
+    writer) or a link to a file outside the batch that fails with EIO (note23: not fed to the new
+    warning). The take's special-file and jail rules run first: the slide is refused
+    (``SLIDE_REFERENCE_REFUSED``, the entry named), no ``SLIDE_PART_UNREADABLE``, the run and the
+    result cache's key end (no wait), and neither opens the FIFO or anything outside the batch
+    (an open of either fails here with EIO and is counted), on a cold cache and a warm one."""
+    import threading
+
+    from tests.test_cache import audit, boxes_batch
+
+    root = boxes_batch(real_data, tmp_path / "b")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "zz.bin").write_bytes(b"\0" * 300)
+    if kind == "fifo":
+        os.mkfifo(root / "zz_odd")
+    else:
+        (root / "zz_odd").symlink_to(outside / "zz.bin")
+    real_open = os.open
+    opened: list[str] = []
+
+    def watched(path: object, *args: object, **kwargs: object) -> int:
+        if isinstance(path, (str, bytes, os.PathLike)):
+            real = os.path.realpath(os.fsdecode(path))
+            if os.path.basename(os.fsdecode(path)) == "zz_odd" or real.startswith(str(outside)):
+                opened.append(os.fsdecode(path))
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    runs: list[Any] = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os, "open", watched)
+
+        def both() -> None:
+            for _ in range(2):
+                runs.append(audit(root, profile, tmp_path / "cache"))
+
+        worker = threading.Thread(target=both, daemon=True)  # a wait on the FIFO fails, never hangs
+        worker.start()
+        worker.join(300)
+    assert not worker.is_alive() and len(runs) == 2, "the run waited"
+    assert opened == []
+    for run in runs:
+        codes = {o.summary.slide_id: [f.code for f in o.findings] for o in run.outcomes}
+        assert "SLIDE_REFERENCE_REFUSED" in codes["boxes_0"], codes
+        assert not [c for found in codes.values() for c in found if c == "SLIDE_PART_UNREADABLE"]
+        refused = [
+            str(f.message) for o in run.outcomes for f in o.findings if f.code == "SLIDE_REFERENCE_REFUSED"
+        ]
+        assert all("zz_odd" in said for said in refused)
