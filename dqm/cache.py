@@ -692,8 +692,8 @@ class RecordCache:
         (:func:`_series_digest`). A level file rewritten or added beside the slide left the record of
         the slide as it was served. The folder is listed and hashed once a run (the keying
         threads wait for the first): its listing in each slide's key made keying quadratic (4,000
-        slides of one folder: 18.8 s). With it, the names of the folder's entries that could not
-        be read (:func:`_series_digest`)."""
+        slides of one folder: 18.8 s). With it, the folder's entries that could not be read, by
+        batch path with the system's words (:func:`_series_digest`)."""
         if len(slide) != 6:
             return [], {}
         path = os.path.join(self.root, slide[0])

@@ -417,8 +417,8 @@ class TileSource:
     def info(self, index: int) -> dict[str, Any]:
         """Level-0 size, Deep Zoom levels and the slide's microns per pixel (None when unknown),
         given only where its files are as they were at its open (:meth:`_unchanged`, as a tile and
-        the ``.dzi``): one held open since, a part replaced or made unreadable, gave the slide
-        page the replaced file's size and levels, the viewer then refused each of its tiles."""
+        the ``.dzi``): one held open since, a part replaced, gave the slide page the replaced file's
+        size and levels, the viewer then refused each of its tiles."""
         import openslide
 
         with self._using(index) as entry:
