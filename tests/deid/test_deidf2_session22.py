@@ -14,13 +14,8 @@ import pytest
 
 from dqm import identifiers
 from dqm.findings import clip
-from dqm.identifiers import DeidSettings, Masker, find, looks_identifying
-
-SETTINGS = DeidSettings()
-
-
-def _masker() -> Masker:
-    return Masker(SETTINGS, b"k" * 32)
+from dqm.identifiers import find, looks_identifying
+from tests.deid.deid_helpers import SETTINGS, default_masker
 
 
 class _CountingEscape:
@@ -51,13 +46,13 @@ def escape(monkeypatch: pytest.MonkeyPatch) -> _CountingEscape:
 @pytest.mark.parametrize("unit", ["see https://x.org/q?id=7&page=2&sort=asc now. ", "a=1&b=2&c "])
 def test_an_ampersand_that_starts_no_reference_is_not_decoded(escape: _CountingEscape, unit: str) -> None:
     text = unit * 2_000
-    assert _masker()(text) == text
+    assert default_masker()(text) == text
     assert escape.decoded == []  # failed on 89611d0: each window decoded three times, twice over
 
 
 def test_a_window_is_decoded_once(escape: _CountingEscape) -> None:
     text = "".join(f"note&#32;{i} &amp; a=1&b=2 " for i in range(2_000))  # no two windows alike
-    _masker()(text)
+    default_masker()(text)
     assert escape.decoded
     assert len(escape.decoded) == len(set(escape.decoded))  # failed on 89611d0: by the patterns and again
 
@@ -69,7 +64,7 @@ def test_a_cut_after_a_long_first_word_keeps_no_part_of_the_name(gap: str, lengt
     text = "Patient name: " + word + gap + "Hubert" + "." * 3_000
     assert [h.name for h in find(text, SETTINGS, "annotation")] == ["person_name"]
     for inside in range(len(gap)):
-        shown = _masker()(clip(text, 14 + length + inside))
+        shown = default_masker()(clip(text, 14 + length + inside))
         assert "Wooooo" not in shown  # failed on 89611d0: the whole first word shown
 
 
@@ -95,4 +90,4 @@ def test_an_iso_edition_of_three_digits_issued_is_a_standard(value: str) -> None
 def test_a_tab_and_a_line_separator_part_a_names_words(gap: str) -> None:
     text = f"Patient name: Hong{gap}Gildong seen"
     assert [h.name for h in find(text, SETTINGS, "annotation")] == ["person_name"]  # failed on 89611d0
-    assert "Gildong" not in _masker()(text)
+    assert "Gildong" not in default_masker()(text)

@@ -10,13 +10,8 @@ from __future__ import annotations
 import pytest
 
 from dqm.findings import clip
-from dqm.identifiers import DeidSettings, Masker, cut_outside_identifiers, find
-
-SETTINGS = DeidSettings()
-
-
-def _masker() -> Masker:
-    return Masker(SETTINGS, b"k" * 32)
+from dqm.identifiers import cut_outside_identifiers, find
+from tests.deid.deid_helpers import SETTINGS, default_masker
 
 
 @pytest.mark.parametrize("gap", ["&nbsp;", "&#32;", "&#x20;", "&Tab;", " &nbsp; ", "&#44;"])
@@ -31,7 +26,7 @@ def test_a_cut_around_a_reference_after_a_long_first_word_keeps_no_part_of_the_n
     assert [h.name for h in find(text, SETTINGS, "annotation")] == ["person_name"]
     end = len(keyword) + len(word)
     for cut in range(end - 2, end + len(gap) + 3):
-        shown = _masker()(clip(text, cut))
+        shown = default_masker()(clip(text, cut))
         # failed on b386714 for each cut from the word's end to the reference's: the word shown
         assert word[:6] not in shown and last not in shown, cut
 
@@ -55,7 +50,7 @@ def test_a_reference_that_parts_no_name_leaves_the_cut(after: str) -> None:
 def test_a_vertical_tab_a_form_feed_and_asciis_separators_part_a_names_words(gap: str) -> None:
     text = f"Patient name: Hong{gap}Gildong seen"
     assert [h.name for h in find(text, SETTINGS, "annotation")] == ["person_name"]  # failed on b386714
-    assert "Gildong" not in _masker()(text)
+    assert "Gildong" not in default_masker()(text)
 
 
 @pytest.mark.parametrize("gap", ["\n", "\r", "&#10;"])
@@ -69,7 +64,7 @@ def test_a_cut_inside_a_reference_longer_than_the_cuts_search_goes_back_to_the_k
     text = "Patient name: W" + "o" * 1_499 + gap + "Hubert" + "." * 3_000
     assert [h.name for h in find(text, SETTINGS, "annotation")] == ["person_name"]
     assert cut_outside_identifiers(text, 1_514 + inside) == 14  # failed on b386714
-    assert "Wooooo" not in _masker()(clip(text, 1_514 + inside))
+    assert "Wooooo" not in default_masker()(clip(text, 1_514 + inside))
 
 
 @pytest.mark.parametrize("cut", [1_530, 1_533, 1_536])

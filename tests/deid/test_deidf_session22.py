@@ -13,13 +13,8 @@ import random
 import pytest
 
 from dqm.findings import clip, cut_head
-from dqm.identifiers import DeidSettings, Masker, find, looks_identifying
-
-SETTINGS = DeidSettings()
-
-
-def _masker() -> Masker:
-    return Masker(SETTINGS, b"k" * 32)
+from dqm.identifiers import find, looks_identifying
+from tests.deid.deid_helpers import SETTINGS, default_masker
 
 
 @pytest.mark.parametrize("digit", ["&#49;", "&#x31;", "&#0049;"])
@@ -29,7 +24,7 @@ def test_a_birth_dates_digits_as_references_past_a_window_keep_the_rrn_masked(
     digit: str, shift: int, count: int
 ) -> None:
     text = "x" * shift + " dob " + digit * count + "900101-1234567 end"  # a window's end cuts some
-    masked = _masker()(text)
+    masked = default_masker()(text)
     assert "1234567" not in masked and "900101" not in masked  # failed on 848046f (&#49; x900)
     assert masked.endswith(" end")
 
@@ -39,7 +34,7 @@ def test_a_birth_dates_digits_as_references_past_a_window_keep_the_rrn_masked(
 def test_a_name_parted_by_thousands_of_spaces_is_masked_as_find_flags_it(gap: str, count: int) -> None:
     text = "Patient name: Hong" + gap * count + "Gildong and more"
     assert [h.name for h in find(text, SETTINGS, "annotation")] == ["person_name"]
-    masked = _masker()(text)
+    masked = default_masker()(text)
     assert "Hong" not in masked and "Gildong" not in masked  # failed on 848046f: shown whole
     assert masked.endswith(" and more")
 
@@ -58,11 +53,11 @@ def test_a_name_of_words_longer_than_32_letters_is_a_name(name: str) -> None:
     text = f"Patient name: {name} and more"
     hits = find(text, SETTINGS, "annotation")
     assert [h.name for h in hits] == ["person_name"]  # failed on 848046f: none for the first words
-    masked = _masker()(text)
+    masked = default_masker()(text)
     assert masked.startswith("Patient name: [PERSON_NAME-") and masked.endswith("] and more")
     first, last = name.replace("^", " ").split()
     for at in (text.index(first) + 2, text.index(last) + 2, text.index(last) + len(last) - 1):
-        kept = _masker()(cut_head(text, at))  # the cut: a head that keeps no letter of the name
+        kept = default_masker()(cut_head(text, at))  # the cut: a head that keeps no letter of the name
         assert first[:2] not in kept.removeprefix("Patient name") and last[:3] not in kept, at
 
 
@@ -71,7 +66,7 @@ def test_a_name_of_words_longer_than_32_letters_is_a_name(name: str) -> None:
 def test_a_cut_reaches_back_over_character_references_to_the_names_keyword(gap: str, count: int) -> None:
     text = "Patient name:" + gap * count + "Hong Gildong, seen" + "." * 100
     for kept in (clip(text, 2000), cut_head(text, text.index("Gildong") + 3)):
-        masked = _masker()(kept)
+        masked = default_masker()(kept)
         assert "Hong" not in masked and "Gildong" not in masked  # failed on 848046f (&#32; x396)
 
 
@@ -93,12 +88,12 @@ def test_a_cut_reaches_back_over_character_references_to_the_names_keyword(gap: 
 )
 def test_a_reference_is_read_as_a_browser_reads_it(text: str) -> None:
     assert [h.name for h in find(text, SETTINGS, "annotation")] == ["person_name"]  # failed on 848046f
-    assert "Gildong" not in _masker()(text)
+    assert "Gildong" not in default_masker()(text)
 
 
 def test_a_reference_of_thousands_of_digits_is_no_crash() -> None:
     text = "a &#" + "9" * 5000 + "; b &#x" + "f" * 5000 + "; c"
-    assert _masker()(text) == text and find(text, SETTINGS, "annotation") == []
+    assert default_masker()(text) == text and find(text, SETTINGS, "annotation") == []
 
 
 @pytest.mark.parametrize(
@@ -121,7 +116,7 @@ def test_every_name_find_flags_the_masker_masks(seed: int) -> None:
     """One rule: what :func:`find` flags as a person name, the masker masks whole, wherever the
     windows fall (words and gaps of random lengths, a random lead before the keyword)."""
     rng = random.Random(seed)
-    masker = _masker()
+    masker = default_masker()
     for _ in range(30):
         words = [
             rng.choice("ABCDEFGHKLMNPRSTW")

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from dqm.identifiers import _written_runs, cut_outside_identifiers, identifier_key, identifying_key
-from tests.deid.test_deid_session23 import RRN, SETTINGS, _found, _masker
+from tests.deid.deid_helpers import RRN, SETTINGS, default_masker, kinds_found
 
 
 class _Counted(list[tuple[int, int]]):
@@ -41,8 +41,8 @@ def test_the_runs_as_written_pass_over_the_runs_read_once() -> None:
 
 def test_find_on_many_runs_as_written_finds_each_kind() -> None:
     text = f"RRN &#{RRN} 010-1234-5678 " * 2000  # 70 KB
-    assert _found(text) == ["korean_rrn", "phone_number"]
-    masked = _masker()(text)
+    assert kinds_found(text) == ["korean_rrn", "phone_number"]
+    masked = default_masker()(text)
     assert "1234567" not in masked and "010-1234" not in masked
 
 
@@ -57,10 +57,10 @@ def test_find_on_many_runs_as_written_finds_each_kind() -> None:
     ],
 )
 def test_a_reference_escaped_twice_that_takes_digits_is_flagged_and_masked(text: str, kind: str) -> None:
-    masked = _masker()(text)
+    masked = default_masker()(text)
     number = RRN if kind == "korean_rrn" else "010-1234-5678"
     # failed on e236755: neither flagged nor masked
-    assert _found(text) == [kind]
+    assert kinds_found(text) == [kind]
     assert f"[{kind.upper()}-" in masked and number[-4:] not in masked
     assert json.loads(json.dumps(masked)) == masked
     start = text.index(number)
@@ -94,21 +94,7 @@ def test_a_path_key_naming_no_person_stays_none(key: str) -> None:
     ],
 )
 def test_a_surname_that_is_a_header_word_is_a_name_before_a_given_name(text: str) -> None:
-    masked = _masker()(text)
+    masked = default_masker()(text)
     # failed on e236755: neither flagged nor masked (the header-word rule)
-    assert _found(text) == ["person_name"]
+    assert kinds_found(text) == ["person_name"]
     assert text.split(": ")[1].split("^")[0].split(",")[0].split()[0] not in masked
-
-
-@pytest.mark.parametrize(
-    "header",
-    [
-        "patient name\tAge\tSex",
-        "PATIENT NAME\tSTAGE\tJOHN",
-        "patient name Age Sex",
-        "Patient Name,Diagnosis,Stage",
-    ],
-)
-def test_a_header_word_before_a_tab_or_a_header_word_stays_no_name(header: str) -> None:
-    assert _found(header) == []
-    assert _masker()(header) == header
