@@ -139,8 +139,19 @@ that is one of them starts no name where the keyword is a header's cell among ot
 :data:`_NOT_HEADER`); a Latin one that is a surname too is a name before a given name
 (``Sample^Joe``), and one that is mostly a surname (``Ward``, ``Case``) is not listed."""
 _LATIN_HEADER = "(?i:" + "|".join(word for word in HEADER_WORDS if word.isascii()) + ")(?![A-Za-z])"
+_HEADER_TAIL = "(?i:name|names|label|group|of|card|code|no|source|class)(?![A-Za-z])"
+"""Words that end a column header's phrase after one of :data:`HEADER_WORDS` (``Slide Label``,
+``Hospital Name``, ``Date Of Birth``, ``ID Card``) and name no one."""
+_GIVEN_NAMES_END = (
+    rf"(?:, ?| )(?!{_LATIN_HEADER}|{_HEADER_TAIL})(?:[A-Z][a-z]++|[A-Z]{{2,}}+)"
+    r"(?:[ ,^]++(?:[A-Z][a-z]++|[A-Z]{2,}+)){0,2}[ \t]*+(?:[\r\n]|\Z)"
+)
+"""After a surname that is a header's word, right after a tab or two spaces: its given names,
+each no header's word, that end the line (``Patient Name<TAB>Sample Joe``); a header row's next
+column (``Patient Name<TAB>Sample Source<TAB>Age``) starts after a tab, not a line's end."""
 _NOT_HEADER = (
-    f"(?!(?:(?<=\t)|(?<=\\s\\s)){_LATIN_HEADER}|{_LATIN_HEADER}(?:[ \t,]*\t|{_NAME_GAP}+{_LATIN_HEADER})|(?:"
+    f"(?!(?:(?<=\t)|(?<=\\s\\s)){_LATIN_HEADER}(?!\\^|{_GIVEN_NAMES_END})"
+    f"|{_LATIN_HEADER}(?:[ \t,]*\t|{_NAME_GAP}+{_LATIN_HEADER})|(?:"
     + "|".join(word for word in HEADER_WORDS if not word.isascii())
     + ")(?![가-힣]))"
 )
@@ -150,10 +161,12 @@ spaces and the next a header's phrase (``PATIENT NAME<TAB>DATE OF BIRTH<TAB>SEX`
 Name  Hospital Name  Age``), or where a tab or another header's word follows it (``patient name
 Age Sex``, ``Patient Name,Diagnosis,Stage``). After a single space, a ``:`` and a space, a comma
 or a ``^``, followed by a given name, it is a surname (``Sample^Joe``, ``DATE^ANIL``, ``Organ,
-Bryan``, ``STAGE JOHN``, ``Age Kim``). Traded: such a surname right after a tab or two spaces
-(``Patient Name<TAB>Sample Joe``, ``Patient name:  Age Kim``) is read as a header row and left
-unmasked; a name whose first word is not a header's (``Patient Name<TAB>Hong Gildong``) is a name
-wherever it stands. A Korean one starts none: a Korean name is one word."""
+Bryan``, ``STAGE JOHN``, ``Age Kim``); right after a tab or two spaces, where a ``^`` follows it
+or its given names end the line (:data:`_GIVEN_NAMES_END`: ``Patient Name<TAB>Sample Joe``,
+``Patient name:  Age Kim``, ``Patient Name<TAB>Sample^Joe<TAB>45``). Traded: such a surname
+before a tab and more columns (``Patient Name<TAB>Sample Joe<TAB>45``) is still read as a header
+row and left unmasked; a name whose first word is not a header's (``Patient Name<TAB>Hong
+Gildong``) is a name wherever it stands. A Korean one starts none: a Korean name is one word."""
 _NAME = (
     rf"{_NOT_HEADER}(?:[A-Z][a-z]+(?:{_NAME_GAP}+[A-Z][a-z]+){{1,3}}"
     rf"|[A-Z]{{2,}}(?:{_NAME_GAP}+[A-Z]{{2,}}){{1,3}}|[가-힣]{{2,4}})"
@@ -1926,15 +1939,34 @@ def _escaped_char(m: re.Match[str]) -> str:
 
 
 def _entity_char(code: str) -> str:
-    """The character of a character reference less its ``&`` (``#32;``, ``#x20``, ``nbsp;``), as a
-    browser reads it: past U+10FFFF (however many digits: no ``int`` of thousands of them) or
-    zero, U+FFFD."""
+    """The character of a character reference less its ``&`` (``#32;``, ``#x20``, ``nbsp;``), as
+    the HTML standard reads it (a browser, and ``html.unescape`` but for the controls): past
+    U+10FFFF (however many digits: no ``int`` of thousands of them), zero or a surrogate, U+FFFD;
+    U+0080 to U+009F as Windows-1252's character of that byte (``&#150;`` an en dash, ``&#133;``
+    an ellipsis, :data:`_WINDOWS_1252`); any other control as itself (``&#01;`` is U+0001, as
+    ``\\u0001`` and the raw character are, where ``html.unescape`` reads nothing: one reading of a
+    character however it is written)."""
     if code[0] != "#":
         return html.entities.html5[code]
     hexa = code[1] in "xX"
     digits = code[2 if hexa else 1 :].rstrip(";").lstrip("0")
     point = int(digits, 16 if hexa else 10) if 0 < len(digits) <= 8 else 0
-    return chr(point) if 0 < point <= 0x10FFFF else "\ufffd"
+    if 0x80 <= point <= 0x9F:
+        return _WINDOWS_1252.get(point, chr(point))
+    return chr(point) if 0 < point <= 0x10FFFF and not 0xD800 <= point <= 0xDFFF else "\ufffd"
+
+
+def _cp1252(byte: int) -> str | None:
+    try:
+        return bytes([byte]).decode("cp1252")
+    except UnicodeDecodeError:  # 0x81, 0x8D, 0x8F, 0x90, 0x9D: no character
+        return None
+
+
+_WINDOWS_1252 = {byte: char for byte in range(0x80, 0xA0) if (char := _cp1252(byte)) is not None}
+"""The characters the HTML standard reads a numeric reference of U+0080 to U+009F as: Windows-1252's
+of that byte (``&#150;`` an en dash, ``&#128;`` the euro sign); the five bytes it leaves undefined
+read as the control itself."""
 
 
 def _unescaped_once(text: str) -> tuple[str, list[int]]:
