@@ -6,7 +6,8 @@
 Fields: spaces, digits, digits and dashes, prose, each 10 MB, cut in their middle; and a keyword
 thousands of spaces before its name (``Patient name:``, spaces, ``Hong Gildong``) cut inside the
 name. A child process runs each under ``--code``'s dqm (before/after) and prints one JSON row: per
-field, the best of three times in ms, and for the keyword the kept text's last characters.
+field, the best of three times in ms (wall clock, ``ms``; the process's CPU, ``cpu_ms``, which a
+loaded machine moves less), and for the keyword the kept text's last characters.
 
 Measured (task deid, session 21; a loaded 2-core shared machine, ``nice -n 10``, so +-40%), 10 MB
 fields, before (4fae85c) / after: spaces 4,346 / 3,147 ms, digits 2,395 / 2,090, digits and dashes
@@ -51,6 +52,18 @@ hex 881 / 928 ms, random digits 343 / 450, list of numbers 585 / 600, spaces 233
 234 / 226, digits and dashes 232 / 236, prose 0.98 / 1.85, keyword far before its name 348 / 337,
 colon between runs 1,639 / 1,588, escaped newlines 215 / 202, commas in the name 248 / 245 (a load
 of 4 to 8 on two cores); every field keeps the same last characters.
+
+Task deidmend (session 24) re-ran it over session 23's changes (``find`` and the cut read escapes,
+search as written): 87b2212 (before them), 1706a01 and deidmend (this task: header-word surnames,
+Windows-1252 references), a load of 12 to 14 on two cores, ``nice -n 10``, 10 MB. Wall clock moved
+up to 3x between runs of one commit, so ``cpu_ms`` was added; one pair back to back, 87b2212 /
+deidmend, CPU ms: random hex 248 / 307, random digits 113 / 118, list of numbers 179 / 187, spaces
+107 / 113, digits 74 / 73, digits and dashes 73 / 72, prose 2 / 2, keyword far before its name 216
+/ 214, colon between runs 536 / 558, escaped newlines 81 / 86, commas in the name 126 / 81. Random
+hex, the one field higher in each of three alternations (87b2212 251, 286, 248; 1706a01 323, 305;
+deidmend 318, 293, 307), spends its time in :func:`dqm.identifiers._period` and
+:func:`dqm.identifiers._search_pieces`, the same code at all three (cProfile): no regression
+found, the machine's load. Every field keeps the same last characters at all three.
 """
 
 from __future__ import annotations
@@ -86,13 +99,14 @@ fields = {
 row = {}
 for name, text in fields.items():
     at = text.rindex("Gildong") + 3 if "Gildong" in text else len(text) // 2
-    best = None
+    best = cpu = None
     for _ in range(3):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         kept = cut_head(text, at)
-        took = time.perf_counter() - t0
+        took, used = time.perf_counter() - t0, time.process_time() - c0
         best = took if best is None else min(best, took)
-    row[name] = {"ms": round(best * 1000, 2), "kept_ends": kept[-8:]}
+        cpu = used if cpu is None else min(cpu, used)
+    row[name] = {"ms": round(best * 1000, 2), "cpu_ms": round(cpu * 1000), "kept_ends": kept[-8:]}
 print(json.dumps(row))
 """
 
