@@ -3,7 +3,7 @@
     python benchmarks/bench_annotation_memory.py [--sizes 20,50,100] [--formats qupath,coco,native]
         [--small-runs 200] [--work DIR]
     python benchmarks/bench_annotation_memory.py --shapes [--shape-mb 17] [--shape-limit MIB]
-        [--only SHAPE,...] [--work DIR]
+        [--only SHAPE,...] [--work DIR] [--raw FILE]
 
 For each format (a QuPath GeoJSON FeatureCollection of small polygons, a COCO file of many
 annotations on 100 images (fewer in a small file), a clean dqm native file) and each size in MB,
@@ -30,9 +30,11 @@ points, empty objects, detections (those of 60 unique keys, points of 60 unique 
 with its pointer), a ``clinical``, ``metadata``, ``annotations`` or ``lesions`` object of unique
 keys as big as the file, lists of one list 10 deep in properties or in a ``metadata`` as big as the
 file, and one item as big as the file (a detection or an annotation of unique keys, a native lesion
-of unique properties). With ``--shape-limit MIB`` (``--at-estimate``: each at its own estimate)
+of unique properties), the usual exports of the big files and small named annotations with an id
+or two measurements. With ``--shape-limit MIB`` (``--at-estimate``: each at its own estimate)
 each is read under that ``limits.annotation_memory``: its peak against the limit, and whether it was stopped (``LIMIT_EXCEEDED``: refused up front, or stopped by the run-time
-tally of what it keeps, :mod:`dqm.readers.common.tally`).
+tally of what it keeps, :mod:`dqm.readers.common.tally`). ``--raw FILE``: each shape's figures added to
+FILE, a JSON line each, for ``benchmarks/fit_piece_marks.py``.
 
 The dqm measured is the one on PYTHONPATH (another checkout's, to compare). ``--identifier-keys
 PATTERN`` reads as for a profile whose own ``identifier_keys`` are PATTERN (the readers keep the
@@ -98,12 +100,13 @@ limit = 2**50 if len(sys.argv) < 3 else pieces_needed(data) if sys.argv[2] == "e
 if len(sys.argv) > 3:  # --in-pieces: a smaller file read in pieces too
     from dqm.readers.common import pieces
     pieces.MIN_BYTES = 0
-tallied = [0]
-try:  # what the run-time tally counted the read to keep, at its last check
+tallied = [0, 0]
+try:  # what the run-time tally counted the read to keep, at its last check, and its most need
     from dqm.readers.common import tally
     _check = tally.Tally.check
     def check(self, *raw):
         tallied[0] = self.kept
+        tallied[1] = max(tallied[1], self.need())
         _check(self, *raw)
     tally.Tally.check = check
 except ImportError:  # a checkout from before it
@@ -112,7 +115,7 @@ anns = parse_annotation(data, "a/" + Path(sys.argv[1]).name, Limits(lesions_per_
 peak = int(Path("/proc/self/status").read_text().split("VmHWM:")[1].split()[0]) * 1024
 lesions, issues = sum(len(a.lesions) for a in anns), sum(len(a.issues) for a in anns)
 stopped = any(i.code == "LIMIT_EXCEEDED" for a in anns for i in a.issues)
-print(peak - before, pieces_needed(data), memory_needed(data, PIECE_VALUE_BYTES), lesions, issues, anns[0].format, stopped, tallied[0], limit)
+print(peak - before, pieces_needed(data), memory_needed(data, PIECE_VALUE_BYTES), lesions, issues, anns[0].format, stopped, tallied[0], limit, tallied[1])
 """
 
 
@@ -213,6 +216,14 @@ SHAPES: dict[str, Callable[[int], object]] = {
             "coordinates": [[[j % 1000, j // 1000] for j in range(size // 9)] + [[0, 0]]],
         },
     },
+    # usual exports (the big files' features and lesions) and small named annotations with an id or
+    # two measurements (a second review's: the tally came to 1.11 times their estimate)
+    "qupath-usual": lambda k: qupath_feature(random.Random(k), k),
+    "native-usual": lambda k: native_lesion(random.Random(k), k),
+    "qupath-named-ids": lambda k: {"id": f"{k:08x}-0000-4000-8000-000000000000", **_q(k, name=f"n{k}")},
+    "qupath-named-measurements": lambda k: _q(
+        k, name=f"n{k}", measurements={"Area": k + 0.5, "Length": 2.25}
+    ),
     "qupath-annotations-keys": _q,  # and an ``annotations`` object of the file's size, strings
     "qupath-lesions-keys": _q,  # and a ``lesions`` object of the file's size, strings
 }
@@ -260,22 +271,29 @@ def _write_shape(name: str, path: Path, size: int) -> None:
 
 
 def shapes(
-    mb: float, work: Path, limit_mb: float | None = None, in_pieces: bool = False, at_estimate: bool = False
+    mb: float,
+    work: Path,
+    limit_mb: float | None = None,
+    in_pieces: bool = False,
+    at_estimate: bool = False,
+    raw: Path | None = None,
 ) -> None:
     """Each shape's peak against its estimate; with ``limit_mb`` (or ``at_estimate``: each at its
     own :func:`~dqm.readers.pieces_needed`, the least limit that admits it), read under that
     ``limits.annotation_memory``: the peak against the limit, and whether the read was stopped
-    (``LIMIT_EXCEEDED``: refused up front or stopped by the run-time tally)."""
+    (``LIMIT_EXCEEDED``: refused up front or stopped by the run-time tally). ``raw``: a file each
+    shape's figures are added to, a JSON line each (bytes: the peak, the estimate, what the tally
+    kept at its last check and its most need at a check)."""
     limit = ["est"] if at_estimate else [] if limit_mb is None else [str(int(limit_mb * 2**20))]
     if in_pieces:
         limit = [limit[0] if limit else str(2**50), "in-pieces"]
     limited = limit_mb is not None or at_estimate
     tail = " limit MiB | stopped | peak / limit |" if limited else ""
     print(
-        "| shape | MiB | lesions | issues | peak MiB | peak / size | estimate / peak | former / peak "
-        f"| (peak - size) / tally |{tail}"
+        "| shape | MiB | lesions | issues | peak MiB | peak / size | estimate / size | estimate / peak "
+        f"| former / peak | (peak - size) / tally | tally's need / estimate |{tail}"
     )
-    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|---|" if limited else ""))
+    print("|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|---|" if limited else ""))
     for name in SHAPES:
         path = work / f"{name}-{mb}.json"
         if not path.exists():
@@ -290,11 +308,18 @@ def shapes(
         )
         kept = int(stopped[1]) if len(stopped) > 1 else 0
         ratio = f"{(int(used) - size) / kept:.2f}" if kept else "-"
+        most = int(stopped[3]) if len(stopped) > 3 else 0  # the tally's most need at a check
+        tallied = f"{most / int(need):.2f}" if most else "-"
         print(
             f"| {name} ({fmt}) | {size / 2**20:.1f} | {int(lesions):,} | {int(issues):,} | {int(used) / 2**20:.0f} "
-            f"| {int(used) / size:.1f} | {int(need) / int(used):.2f} | {int(former) / int(used):.2f} | {ratio} |{more}",
+            f"| {int(used) / size:.1f} | {int(need) / size:.1f} | {int(need) / int(used):.2f} "
+            f"| {int(former) / int(used):.2f} | {ratio} | {tallied} |{more}",
             flush=True,
         )
+        if raw is not None:
+            row = {"shape": name, "size": size, "peak": int(used), "estimate": int(need), "kept": kept}
+            with raw.open("a") as fh:
+                fh.write(json.dumps({**row, "most": most, "stopped": stopped[:1]}) + "\n")
 
 
 def _square(rnd: random.Random) -> list[list[float]]:
@@ -440,13 +465,21 @@ def main() -> None:
         "--in-pieces", action="store_true", help="read a shape under 16 MiB in pieces too (quicker)"
     )
     ap.add_argument("--only", help="the shapes to read, comma-separated (default: all)")
+    ap.add_argument("--raw", type=Path, help="add each shape's figures to this file, a JSON line each")
     args = ap.parse_args()
     if args.shapes:
         if args.only:
             for name in set(SHAPES) - set(args.only.split(",")):
                 del SHAPES[name]
         with tempfile.TemporaryDirectory() as tmp:
-            shapes(args.shape_mb, args.work or Path(tmp), args.shape_limit, args.in_pieces, args.at_estimate)
+            shapes(
+                args.shape_mb,
+                args.work or Path(tmp),
+                args.shape_limit,
+                args.in_pieces,
+                args.at_estimate,
+                args.raw,
+            )
         return
     keys = (args.identifier_keys,) if args.identifier_keys else ()
     formats = args.formats.split(",")

@@ -98,41 +98,56 @@ PIECE_VALUE_BYTES = 140
 cache counts of a file but a COCO file's): 70-105 bytes measured at 40 MB (``python
 benchmarks/bench_memory_estimate.py``). A read in pieces is admitted at :func:`pieces_needed`."""
 PIECE_MARK_BYTES = {
+    b"{": 200,
+    b"[": 48,
+    b"[[": 264,
+    b",": 40,
+    b'"Feature"': 360,
+    b'"': 12,
+    b":": 20,
+}
+"""What reading a QuPath or clean native file in pieces is admitted at, up front (:mod:`~dqm.readers.common.pieces`:
+its object tree is never whole; :func:`pieces_needed`): its bytes, and again at the bytes a
+character of its strings may take (:meth:`_MemoryCheck.char_bytes`: 1, 2 or 4), and for each of
+these marks in the text, its bytes: an object, a list, a list opening a list (counted apart, once a
+pair), an item, a GeoJSON ``"Feature"`` (a lesion or up to three issues), a quote, a colon. What the
+read keeps (its lesions, issues, the strings and keys :class:`~dqm.readers.common.base.DistinctTexts`
+keeps of what it skips) is bounded as it reads, by its tally (:mod:`~dqm.readers.common.tally`, each
+item's parse charged before it is made), so the charges need only cover it where a file is to be
+read whole: fitted (a linear programme, ``python benchmarks/fit_piece_marks.py``, on the figures of
+``python benchmarks/bench_annotation_memory.py --shapes --raw FILE``) to keep the estimate at least
+1.15 times the peak of each shape it covered before (of 47: the shapes at 3 MiB, usual exports and
+small named annotations at 17 MiB) and at least the tally's need (:data:`~dqm.readers.common.tally.KEPT_FACTOR`)
+of each shape read whole at its estimate before, and of small named annotations (with an id and
+measurements the tally came to 1.09-1.11 times the former estimate, stopped), at the least estimate
+for usual exports. The benchmark's usual QuPath and native files come to 12.8 and 13.4 times their
+size (peaks 5.6 and 7.5: a 4 GiB limit admits 320 and 306 MiB; before: 16.6 and 19.5, 246 and 210
+MiB; with every quote and colon charged, before the tally: 31.4 and 30.3, 131 and 135 MiB). A shape
+that keeps more a byte (unique keys, strings kept with their pointers) is stopped by the tally, as
+before; each of the shapes, read under a limit at this estimate, ends or is stopped under it
+(``tests/readers/test_piece_memory.py``, at 3 MiB)."""
+SHELL_MARK_BYTES = {
     b"{": 240,
     b"[": 80,
     b"[[": 160,
     b",": 80,
     b'"Feature"': 420,
     b'"geometry"': 400,
+    b"\\u": 420,
+    b'"': 112,
+    b":": 168,
+    b"],[": 60,
+    b"], [": 60,
 }
-"""What reading a QuPath or clean native file in pieces is admitted at, up front (:mod:`~dqm.readers.common.pieces`:
-its object tree is never whole; :func:`pieces_needed`): its bytes, and again at the bytes a
-character of its strings may take (:meth:`_MemoryCheck.char_bytes`: 1, 2 or 4), and for each of
-these marks in the text, its bytes: an object, a list, a list opening a list (counted apart, once a
-pair), an item, a GeoJSON ``"Feature"`` (a lesion or up to three issues), a ``"geometry"`` (a
-lesion's GEOS geometry, 340 bytes, twice in the tally: without it the tally of 300 small squares
-came to 1.05 times their estimate, and a file admitted at its estimate was stopped at it; with
-it, 3,000 small named annotations with a QuPath id or two measurements still come to up to 1.11
-times it, and such a file admitted at its estimate is stopped, under the limit). What the
-read keeps (its lesions, issues, the strings and keys :class:`~dqm.readers.common.base.DistinctTexts`
-keeps of what it skips) is bounded as it reads, by its tally (:mod:`~dqm.readers.common.tally`, each
-item's parse charged before it is made), so no quote or colon is charged but in the top-level values
-parsed whole (:data:`SHELL_MARK_BYTES`). The benchmark's files of small polygons come to 16.7
-(QuPath) and 19.5 (native) times their size (a 4 GiB limit admits 246 and 210 MiB; with every quote
-and colon charged, before the tally: 31.4 and 30.3, 131 and 135 MiB), and what the tally counts of
-them 0.61 and 0.68 of it; each of the shapes of ``python benchmarks/bench_annotation_memory.py
---shapes``, read at 3 MiB under a limit at this estimate, ends or is stopped under it
-(``tests/readers/test_piece_memory.py``)."""
-SHELL_MARK_BYTES = {**PIECE_MARK_BYTES, b"\\u": 420, b'"': 112, b":": 168, b"],[": 60, b"], [": 60}
 """What a mark of the top-level values a read in pieces parses whole (all but the list it splits)
 takes, kept with the annotation: also a quote (a string kept) and a colon (a key), the charges the
 whole text paid before the read in pieces tallied what it keeps (:mod:`~dqm.readers.common.tally`);
 and what an item's parse is charged before it is made (:meth:`_MemoryCheck.parse`), with 60 bytes
 more a vertex (``],[``): a vertex, charged 254 bytes by the other marks, takes about 300 parsed
 and made a lesion (a second review: one outline as big as the file, admitted at its estimate, was
-read at 1.16 times it). Not in the up-front :data:`PIECE_MARK_BYTES`, which usual exports' tallies
-stay under (with it, the 4,000 usual QuPath polygons of ``tests/readers/test_piece_memory.py``
-went from 16.8 to 17.8 times their size)."""
+read at 1.16 times it). Set apart from :data:`PIECE_MARK_BYTES` (these are the charges it held
+before its re-fitting): a top-level value is parsed before the tally begins, and an item's parse is
+charged at these rates whatever the up-front charges are."""
 COCO_VALUE_BYTES = 64
 """The same for a COCO file read in pieces, whose lesions are held in flat arrays and built only
 for the item that asks (:mod:`~dqm.readers.common.held`): 20-34 bytes measured at 50 MB for

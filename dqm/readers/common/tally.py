@@ -29,12 +29,14 @@ import shapely
 
 from dqm.model import Annotation
 
-KEPT_FACTOR = 2
+KEPT_FACTOR = 1.5
 """The RSS a byte the tally counts comes to (the allocator's arenas and the per-item transients
-the tally does not see): chosen by hand on the shapes of ``python benchmarks/bench_annotation_memory.py
---shapes`` (their growth at most 1.12 times the tally), with each item's parse charged apart before it
-is made (:class:`Parse`): read at 3 MiB under a limit at their estimate, each ended or was stopped
-under it; a shape not among them may not."""
+the tally does not see). The shapes of ``python benchmarks/bench_annotation_memory.py --shapes``
+grow at most 1.16 times their tally (lists of lists 10 deep; 1.01 and 1.06 usual QuPath and native
+exports at 17 MiB, 0.36-1.08 the others at 3 MiB; a top-level value parsed whole, charged apart up
+front, more): 1.5 keeps a third above that. It was 2, set by hand: a usual export's tally then came
+to 10 times its size where it peaks at 5.6, and the up-front estimate had to cover it. Each item's
+parse is charged apart before it is made (:class:`Parse`)."""
 ENTRY_BYTES = 64
 """A dict's or set's slot for one kept entry (its hash, key and value pointers, the table's slack)."""
 GEOMETRY_PART_BYTES = 340
@@ -117,7 +119,7 @@ class Tally:
 
     def need(self) -> int:
         """What the read takes now, by the tally."""
-        return self.base + KEPT_FACTOR * self.kept
+        return self.base + int(KEPT_FACTOR * self.kept)
 
     def charge(self, n: int) -> None:
         """``n`` bytes more kept (checked at the next :meth:`check`)."""
