@@ -90,6 +90,20 @@ def wait_until(page, expression: str, timeout: float = 15.0) -> None:  # type: i
         time.sleep(0.05)
 
 
+def on_screen(n: int) -> str:
+    """Slide ``n``'s record and image on screen. Not ``current() === n && loaded()`` alone: between
+    a move and the record's answer the last slide's image is still there, fully loaded, and the
+    comment box disabled (a comment typed then went to the shortcut keys: o, n, f, s, d...)."""
+    return f"window.dqmReview.current() === {n} && !document.getElementById('btn-pass').disabled && window.dqmReview.loaded()"
+
+
+def verdicts(page, base: str) -> dict[str, dict[str, object]]:  # type: ignore[no-untyped-def]
+    """The server's record of this reviewer's verdicts, by slide number."""
+    response = page.request.get(f"{base}/api/state")
+    assert response.status == 200
+    return response.json()["verdicts"]  # type: ignore[no-any-return]
+
+
 def _open(browser, link: str, problems: list[str]):  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
@@ -136,9 +150,8 @@ def test_a_reviewers_session(served: tuple[str, Path, dict[str, str]], tmp_path:
         page.mouse.down()
         page.mouse.move(box["x"] + box["width"] / 2 - 200, box["y"] + box["height"] / 2 - 100, steps=5)
         page.mouse.up()
-        page.wait_for_timeout(400)
-        after = page.evaluate(centre)
-        assert after[0] > before[0] and after[1] > before[1]  # dragged left-up: the view moved right-down
+        # dragged left-up: the view moves right-down (its target centre, set by the drag itself)
+        wait_until(page, f"(([x, y]) => x > {before[0]} && y > {before[1]})({centre})")
         page.keyboard.press("-")
         wait_until(page, f"{zoom} < {home * 1.2}")
 
@@ -155,16 +168,20 @@ def test_a_reviewers_session(served: tuple[str, Path, dict[str, str]], tmp_path:
         wait_until(page, f"document.getElementById('progress-text').textContent === '1 / {n}'")
         page.keyboard.press("j")
         # the verdict keys judge the slide on screen: wait until the next one is there
-        wait_until(page, "window.dqmReview.current() === 1 && window.dqmReview.loaded()")
+        wait_until(page, on_screen(1))
         page.keyboard.press("f")
         wait_until(page, f"document.getElementById('progress-text').textContent === '2 / {n}'")
         page.keyboard.press("1")
         page.keyboard.press("c")
         page.keyboard.type("outline follows SCC, labelled BCC")
         page.keyboard.press("Escape")
-        wait_until(page, "document.getElementById('saved').textContent.startsWith('saved')")
+        # saved on the server (the page said "saved" already, for the verdict without its comment)
+        deadline = time.monotonic() + 15
+        while verdicts(page, base).get("1", {}).get("comment") != "outline follows SCC, labelled BCC":
+            assert time.monotonic() < deadline, verdicts(page, base)
+            time.sleep(0.05)
         page.keyboard.press("ArrowRight")
-        wait_until(page, "window.dqmReview.current() === 2 && window.dqmReview.loaded()")
+        wait_until(page, on_screen(2))
         page.keyboard.press("p")
         wait_until(page, f"document.getElementById('progress-text').textContent === '3 / {n}'")
         wait_until(page, "window.dqmReview.loaded()")
@@ -185,7 +202,7 @@ def test_a_reviewers_session(served: tuple[str, Path, dict[str, str]], tmp_path:
         context, page = _open(browser, tokens["Dr. Lee"], problems)
         assert page.text_content("#progress-text") == f"0 / {n}"
         page.keyboard.press("j")
-        wait_until(page, "window.dqmReview.current() === 1")
+        wait_until(page, on_screen(1))
         assert page.get_attribute("#btn-fail", "aria-pressed") == "false"
         assert page.input_value("#comment") == ""
         page.keyboard.press("p")
@@ -236,7 +253,7 @@ def test_a_slide_whose_record_cannot_be_checked_now_is_not_judged_on_the_last_on
     and the record is asked again after ``Retry-After`` (second server review, finding 3)."""
     from playwright.sync_api import sync_playwright
 
-    tokens = served[2]
+    base, _, tokens = served
     problems: list[str] = []
     answered: list[str] = []
 
@@ -270,11 +287,11 @@ def test_a_slide_whose_record_cannot_be_checked_now_is_not_judged_on_the_last_on
         assert page.evaluate("window.dqmReview.viewer().world.getItemCount()") == 0
         assert (page.text_content("#slide-title") or "") != first
         page.keyboard.press("p")  # no verdict on a slide not on screen
-        page.wait_for_timeout(300)
-        assert page.text_content("#progress-text") == done
         held[0] = False
-        wait_until(page, "window.dqmReview.loaded()")  # asked again after Retry-After: shown
-        assert not page.is_disabled("#btn-pass") and page.is_hidden("#viewer-error")
+        wait_until(page, on_screen(1))  # asked again after Retry-After: shown
+        assert page.is_hidden("#viewer-error")
         assert page.locator("svg.outlines path.outline").count() > 0
+        # the "p" went nowhere: not on the server (a second and more after it, not 300 ms) nor on the page
+        assert "1" not in verdicts(page, base) and page.text_content("#progress-text") == done
         context.close()
         browser.close()
