@@ -21,7 +21,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -1153,7 +1153,7 @@ def _file_by_file(
     """For :func:`by_shared_files`: the place of each item of a group that names more annotation
     files than :data:`dqm.readers.CACHE_SIZE` within it, ``(window, file)``; None when no group
     does (the caches hold what each group shares) or each that does costs no more in its own
-    order (:func:`_cost`: as many parses or fewer, then probes), which it then keeps. Its own order
+    order (:func:`_costs`: as many parses or fewer, then probes), which it then keeps. Its own order
     must cost no more whether the parse cache holds one file or :data:`dqm.readers.CACHE_SIZE`:
     ``limits.annotation_memory`` decides, and what a file's annotations hold is known only once it
     is parsed (costed with four files, rows of four files slide by slide were kept, and where the
@@ -1196,40 +1196,71 @@ def _file_by_file(
         # the parse cache holds from one file to CACHE_SIZE (fewer where the files' annotations
         # would pass limits.annotation_memory, unknown until they are parsed): kept only where
         # its own order costs no more at each of them
-        if all(_cost(given, items, n) <= _cost(windowed, items, n) for n in range(1, readers.CACHE_SIZE + 1)):
+        own, windows = _costs(given, items), _costs(windowed, items)
+        if all(a <= b for a, b in zip(own, windows, strict=True)):
             for k in given:  # its own order costs no more: kept
                 del places[k]
     return places or None
 
 
-def _cost(order: Sequence[int], items: Sequence[Item], files: int | None = None) -> tuple[int, int]:
+def _costs(order: Sequence[int], items: Sequence[Item]) -> list[tuple[int, int]]:
     """For :func:`_file_by_file`: the annotation files parsed and the slides probed when the items
-    ``order`` are checked in that order by one worker, its caches empty: a file or slide is read
-    again once ``files`` (:data:`dqm.readers.CACHE_SIZE` when None) other files
-    (:data:`dqm.slide_io.PROBE_CACHE_SIZE` other slides) were used since, the least recently used
-    going first. Parses go first: a shared annotation file holds many slides' annotations, a probe
-    reads one slide's header."""
+    ``order`` are checked in that order by one worker, its caches empty, with a parse cache of 1,
+    2, ... :data:`dqm.readers.CACHE_SIZE` files (the list's places): a file or slide is read again
+    once as many other files as the cache holds (:data:`dqm.slide_io.PROBE_CACHE_SIZE` other
+    slides) were used since, the least recently used going first. Parses go first: a shared
+    annotation file holds many slides' annotations, a probe reads one slide's header. One walk of
+    ``order`` for all the sizes (it was one walk a size, and each recounted the probes: eight walks
+    of a group kept in its own order, two now)."""
     from dqm import readers, slide_io
 
-    def misses(paths: Iterator[str | None], size: int) -> int:
-        held: dict[str, None] = {}  # in the order last used
-        n = 0
-        for path in paths:
-            if path is None:
-                continue
-            if path in held:
-                del held[path]  # to go back in as the last used
-            else:
-                n += 1
-                if len(held) >= size:
-                    del held[next(iter(held))]
-            held[path] = None
-        return n
+    probes = _misses((items[k].image_path for k in order), slide_io.PROBE_CACHE_SIZE)
+    parses = _lru_misses((items[k].annotation_path for k in order), readers.CACHE_SIZE)
+    return [(n, probes) for n in parses]
 
-    return (
-        misses((items[k].annotation_path for k in order), readers.CACHE_SIZE if files is None else files),
-        misses((items[k].image_path for k in order), slide_io.PROBE_CACHE_SIZE),
-    )
+
+def _misses(paths: Iterable[str | None], size: int) -> int:
+    """The misses of ``paths`` (None: nothing read) in one least-recently-used cache of ``size``
+    paths (a dict in the order last used: no depth to count, as :func:`_lru_misses` counts)."""
+    held: dict[str, None] = {}
+    n = 0
+    for path in paths:
+        if path is None:
+            continue
+        if path in held:
+            del held[path]  # to go back in as the last used
+        else:
+            n += 1
+            if len(held) >= size:
+                del held[next(iter(held))]
+        held[path] = None
+    return n
+
+
+def _lru_misses(paths: Iterable[str | None], largest: int) -> list[int]:
+    """The misses of ``paths`` (None: nothing read) in least-recently-used caches holding 1, 2, ...
+    ``largest`` paths, from one walk: a cache of ``n`` paths holds the ``n`` last used (Mattson's
+    stack), so a path misses in each cache no larger than the number of other paths used since
+    its last use."""
+    recent: list[str] = []  # the last used first, at most ``largest``
+    at_depth = [0] * (largest + 1)  # paths found at each depth of ``recent``; ``largest``: not in it
+    for path in paths:
+        if path is None:
+            continue
+        try:
+            depth = recent.index(path)
+        except ValueError:
+            depth = largest
+        else:
+            del recent[depth]
+        at_depth[depth] += 1
+        recent.insert(0, path)
+        del recent[largest:]
+    misses, below = [], 0
+    for depth in range(largest, 0, -1):  # a cache of n paths misses those found at depth n or deeper
+        below += at_depth[depth]
+        misses.append(below)
+    return misses[::-1]
 
 
 def crowded_slides(root: Path, items: Sequence[Item], records: ItemRecords, keyed: list[str]) -> list[str]:

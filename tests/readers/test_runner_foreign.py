@@ -330,7 +330,7 @@ def test_by_shared_files_keeps_unshared_orders() -> None:
     wide = [(f"s{n}", a) for n in range(40) for a in "ABCDE"]  # slide by slide: 200 parses in this order
     interleaved = by_shared_files(range(200), shared(*wide))
     assert sorted(interleaved) == list(range(200)) and interleaved != list(range(200))
-    assert runner._cost(interleaved, shared(*wide)) == (10, 40)  # two windows of 32 and 8 slides
+    assert runner._costs(interleaved, shared(*wide))[-1] == (10, 40)  # two windows of 32 and 8 slides
     by_file = sorted(range(200), key=lambda k: wide[k][1])
     assert by_shared_files(by_file, shared(*wide)) is by_file  # 5 parses, 200 probes: kept
     # a later row joins two groups: the second comes after the first's rows
