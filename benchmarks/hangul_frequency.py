@@ -7,7 +7,10 @@ langpack/ko``, vim's) and dqm's own Korean catalogue (``dqm/locale/ko``, the med
 Bias: software messages (파일, 설정, 오류) and ISO 3166-2's place names (서울특별시, and foreign
 regions transliterated); few personal names and few medical words beyond dqm's. The table keeps
 the syllables met at least ``MIN_COUNT`` times, most frequent first; the guess only asks whether
-a syllable is among them, so a modest bias in the ranks matters little.
+a syllable is among them, so a modest bias in the ranks matters little. What the catalogues lack
+(names: ``훈``, ``혁``, ``숙``; body sites: ``굴``, ``뺨``; places: ``릉``) comes from a curated
+supplement, ``SUPPLEMENT``: the syllables of the word lists of ``benchmarks/hangul_supplement.py``
+(surnames, given names, body sites, diagnoses, 시·군, hospital words), written by hand.
 
     /work/main/.venv/bin/python benchmarks/hangul_frequency.py > dqm/hangul_syllables.py
 """
@@ -20,8 +23,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-MIN_COUNT = 2
-"""Syllables met fewer times are left out (a typo, one transliterated place)."""
+from hangul_supplement import LISTS, WORDS
+
+MIN_COUNT = 1
+"""Syllables met fewer times are left out. 1: every syllable met is ranked (1,037), so that the
+CV's rank grid (``benchmarks/cp949_guess_cv.py``) can reach past the 953 met twice or more."""
 CATALOGUES = (
     "/usr/share/locale/ko/LC_MESSAGES/*.mo",
     "/usr/share/locale-langpack/ko/LC_MESSAGES/*.mo",
@@ -74,6 +80,17 @@ def main() -> None:
     for at in range(0, len(ranked), 40):
         out.write(f'    "{"".join(ranked[at : at + 40])}"\n')
     out.write(")\n")
+    supplement = "".join(sorted({char for word in WORDS for char in word if _ks_x_1001(char)}))
+    out.write("SUPPLEMENT = (\n")
+    for at in range(0, len(supplement), 40):
+        out.write(f'    "{supplement[at : at + 40]}"\n')
+    out.write(")\n")
+    unranked = len(set(supplement) - set(ranked))
+    out.write(
+        f'"""The {len(supplement)} syllables of {len(WORDS)} curated words, common whatever their rank '
+    )
+    out.write(f"({unranked} of them\nare not ranked): the lists of ``benchmarks/hangul_supplement.py``\n")
+    out.write(f'({", ".join(LISTS)})."""\n')
     print(
         f"{total:,} syllables, {len(counts)} distinct, {len(ranked)} kept; {len(used)} catalogues",
         file=sys.stderr,

@@ -34,7 +34,7 @@ from dqm.checksums import (
     parse_sums,
 )
 from dqm.coords import MAX_MPP, MIN_MPP
-from dqm.hangul_syllables import RANKED
+from dqm.hangul_syllables import RANKED, SUPPLEMENT
 from dqm.i18n import N_, msg
 from dqm.model import DiscoveryIssue, Item
 from dqm.output import not_utf8
@@ -915,11 +915,15 @@ common (:func:`_common_syllables`)."""
 COMMON_SHARE = 0.6
 """How many of a CP949 reading's distinct Hangul syllables of KS X 1001 must be common for the
 reading to be taken as Korean (0: the rule is off)."""
+COMMON_SUPPLEMENT = SUPPLEMENT
+"""Syllables common whatever their rank (:data:`dqm.hangul_syllables.SUPPLEMENT`): those of
+Korean names, body sites, diagnoses and places, which the catalogues ranked lack (``최훈``,
+``맹장``, ``강릉``)."""
 
 
 @functools.lru_cache(maxsize=4)
-def _common(rank: int) -> frozenset[str]:
-    return frozenset(RANKED[:rank])
+def _common(rank: int, supplement: str) -> frozenset[str]:
+    return frozenset(RANKED[:rank]) | frozenset(supplement)
 
 
 _BETWEEN_LATIN = re.compile(r"(?<=[A-Z])[\uac00-\ud7a3](?=[A-Z])")
@@ -929,15 +933,17 @@ _BETWEEN_LATIN = re.compile(r"(?<=[A-Z])[\uac00-\ud7a3](?=[A-Z])")
 
 def _common_syllables(counts: Counter[str], text: str) -> bool:
     """Whether :data:`COMMON_SHARE` of the distinct Hangul syllables of KS X 1001 that ``counts``
-    holds are among the :data:`COMMON_RANK` most frequent. Korean writes a few hundred syllables
-    over and over; GBK, Big5 and EUC-JP's two-byte characters and Latin-1's upper-case accented
+    holds are among the :data:`COMMON_RANK` most frequent or in :data:`COMMON_SUPPLEMENT`.
+    Korean writes a few hundred syllables over and over; GBK, Big5 and EUC-JP's two-byte characters and Latin-1's upper-case accented
     pairs read as syllables drawn almost at random from the 2,350 (``北京`` reads ``굇쑴``, EUC-JP
     ``佐藤`` ``병튁``, Big5 ``腺癌`` ``륭쟬``), most of them rare. Distinct ones are counted: a
     manifest repeats its few cells. A syllable alone between two ASCII capitals
     (:data:`_BETWEEN_LATIN`) counts as rare, however common (``ÇÃ`` reads ``플``)."""
     if not COMMON_SHARE:
         return True
-    common = _common(COMMON_RANK) - {match.group() for match in _BETWEEN_LATIN.finditer(text)}
+    common = _common(COMMON_RANK, COMMON_SUPPLEMENT) - {
+        match.group() for match in _BETWEEN_LATIN.finditer(text)
+    }
     syllables = [char for char in counts if _ks_x_1001(char)]
     return sum(char in common for char in syllables) >= COMMON_SHARE * len(syllables)
 

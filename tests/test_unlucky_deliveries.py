@@ -740,3 +740,16 @@ def test_the_cp949_guess_never_raises_on_any_bytes() -> None:
             pass
 
     guess()
+
+
+@pytest.mark.parametrize("word", ["최훈", "서혜숙", "맹장", "얼굴", "강릉", "가톨릭"])
+def test_a_one_cell_korean_manifest_of_a_name_body_site_or_place_is_read(tmp_path: Path, word: str) -> None:
+    """A Korean manifest whose only Korean is one name, body site or place: the frequency table,
+    counted from software catalogues, lacked '훈', '혁', '숙', '혜', '맹', '굴', '릉', '톨', so 1 in 14
+    such manifests were refused (MANIFEST_UNREADABLE, paired by name). Syllables of names, body
+    sites, diagnoses and places are common by the curated supplement (``SUPPLEMENT``)."""
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "manifest.csv").write_bytes(_manifest(root).replace("Seoul-A", word, 1).encode("cp949"))
+    disc = discover(root)
+    assert [i.code for i in disc.issues if i.code.startswith("MANIFEST")] == ["MANIFEST_ENCODING"]
+    assert any(word in i.record.values() for i in disc.items)
