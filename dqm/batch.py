@@ -912,9 +912,10 @@ def _not_korean(data: bytes, text: str, *, name: bool = False) -> str | None:
 COMMON_RANK = 953
 """How many of the most frequent Hangul syllables (:data:`dqm.hangul_syllables.RANKED`) count as
 common (:func:`_common_syllables`)."""
-COMMON_SHARE = 0.6
+COMMON_SHARE = 0.75
 """How many of a CP949 reading's distinct Hangul syllables of KS X 1001 must be common for the
-reading to be taken as Korean (0: the rule is off)."""
+reading to be taken as Korean (0: the rule is off). With :data:`COMMON_RANK` and the supplement
+on, chosen by five-fold CV on held-out Korean words (``benchmarks/cp949_guess_cv.py``)."""
 COMMON_SUPPLEMENT = SUPPLEMENT
 """Syllables common whatever their rank (:data:`dqm.hangul_syllables.SUPPLEMENT`): those of
 Korean names, body sites, diagnoses and places, which the catalogues ranked lack (``최훈``,
