@@ -126,9 +126,11 @@ def disabled_line(result: QualityResult, lang: str = "en") -> str | None:
     return render(template, {"n": len(ids), "ids": shown}, lang)
 
 
-def order_line(order: OrderInfo | None, lang: str = "en") -> str | None:
+def order_line(order: OrderInfo | None, lang: str = "en", syntactic: Any = None) -> str | None:
     """How many of the buyer's ordered items the batch holds (``--expect``: a result's ``order``),
-    and how many it holds that were not ordered; None when the audit had no order list."""
+    and how many it holds that were not ordered; None when the audit had no order list.
+    ``syntactic``: the result's syntactic accuracy, whose value figures over the items ordered
+    (``ordered``, :class:`~dqm.syntactic.models.OrderedValues`) the line then gives too."""
     if order is None:
         return None
     line = render(
@@ -138,7 +140,31 @@ def order_line(order: OrderInfo | None, lang: str = "en") -> str | None:
     )
     if order.not_ordered:
         line += "; " + render(N_("{n:,} delivered items not ordered"), {"n": order.not_ordered}, lang)
+    ordered = getattr(syntactic, "ordered", None)
+    if ordered is not None:
+        line += "; " + render(
+            N_(
+                "over the {items:,} items ordered, an item not delivered counting 0: structure accuracy "
+                "{structure}, format accuracy {format} (the value gates are judged on these: deleting an "
+                "item never raises them); semantic accuracy, diversity and validity are over the items "
+                "delivered and can rise when one is deleted"
+            ),
+            {"items": ordered.items, **_ordered_figures(ordered, syntactic.gates)},
+            lang,
+        )
     return line
+
+
+def _ordered_figures(ordered: Any, gates: list[Ratio]) -> dict[str, str]:
+    """The structure and format figures over the items ordered, each beside its gate's target and
+    decision (never shown reaching a target it misses)."""
+    gate = {g.name: g for g in gates}
+    shown = {}
+    for key in ("structure", "format"):
+        g = gate.get(f"{key}_accuracy")
+        target, passed = (g.target, g.passed) if g is not None else (None, None)
+        shown[key] = fmt_value(getattr(ordered, f"{key}_accuracy"), True, target, passed)
+    return shown
 
 
 def _pending(model: Any) -> bool:

@@ -103,7 +103,8 @@ on, so that every output prints it on its own side of them), ``semantic.refused`
 review server refused as no longer the audited file, left without a counted verdict) and
 ``items[].slide.mpp_source`` (where the resolution the probe used came from) and
 ``items[].slide.colour_pen_share`` (the share of the tissue under blue, green or red pen ink, which
-``artefacts.stain`` reads;
+``artefacts.stain`` reads) and ``syntactic.ordered`` (with ``--expect``, the value figures over
+the items ordered, an item not delivered counting 0, which the value gates are then judged on;
 :data:`ADDED_1_19`),
 and the codes ``STAIN_NOT_COMPARED`` (a batch too small to judge under-staining against) and
 ``ANNOTATION_MPP_UNUSED`` (an annotation's resolution that does not fit its image, not used)."""
@@ -501,6 +502,7 @@ ADDED_1_19: tuple[tuple[str, ...], ...] = (
     ("semantic", "refused"),
     ("items", "[]", "slide", "mpp_source"),
     ("items", "[]", "slide", "colour_pen_share"),
+    ("syntactic", "ordered"),
 )
 """The members schema 1.19 added (each in :data:`NEWER_MEMBERS`): a member of a model of
 ``results.json`` added while 1.19 is the newest version goes here."""

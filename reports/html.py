@@ -336,7 +336,7 @@ def _environment(lang: str = "en", names: Mapping[str, str] | None = None) -> En
         lang=lang,
         state_of=lambda r, d: dimension_state(r, d),
         disabled_of=lambda r: disabled_line(r, lang),
-        order_of=lambda r: order_line(r.order, lang),
+        order_of=lambda r: order_line(r.order, lang, r.syntactic),
         gates_of=lambda r, d: dimension_gates(r, d),
         figures_of=lambda r, d: figures(r, d),
         STATE_WORDS=STATE_WORDS,

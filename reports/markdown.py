@@ -89,7 +89,7 @@ def render_summary(result: QualityResult, lang: str = "en") -> str:
     disabled = disabled_line(result, lang)
     if disabled is not None:
         lines += ["**" + md_text(disabled) + ".**", ""]
-    ordered = order_line(result.order, lang)
+    ordered = order_line(result.order, lang, result.syntactic)
     if ordered is not None:
         lines += [md_text(ordered) + ".", ""]
     b = result.batch

@@ -20,6 +20,7 @@ from dqm.profile import Profile
 from dqm.results import SCHEMA_VERSION
 from dqm.runner import RunOptions, run_batch
 from dqm.syntactic.accuracy import syntactic_result
+from dqm.tolerance import count_reaches
 
 runner = CliRunner()
 
@@ -658,3 +659,68 @@ def test_audit_by_lot_places_a_deleted_item_in_its_lot_written_in_another_case(
     res = runner.invoke(app, [*fixlist, "--expect", str(order)])
     assert res.exit_code == 0, res.output
     assert NOT_DELIVERED in (tmp_path / "fx" / "fixlist.csv").read_text(encoding="utf-8")
+
+
+def _many_failing_values(batch: Path, tmp_path: Path) -> tuple[Path, str]:
+    """A copy of ``batch`` whose first item's annotation file holds 60 more lesions of a class the
+    profile does not know (many failing values in one file); the copy and the item's id."""
+    copy = _copy(batch, tmp_path / "inflated")
+    first = _rows(copy)[0]
+    path = copy / first["annotation_path"]
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    shape = doc["lesions"][0]["geometry"]
+    doc["lesions"] += [{"id": 1000 + k, "class": "NO SUCH CLASS", "geometry": shape} for k in range(60)]
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return copy, first["slide_id"]
+
+
+def test_deleting_the_item_of_many_failing_values_lowers_the_ordered_value_figures(
+    batch: Path, tmp_path: Path, profile: Profile
+) -> None:
+    """The value-weighted figures rise when the file holding many failing values is deleted, with
+    --expect too (it counts one missing value: what it would have held is not known). The figures
+    over the items ordered, each item's share of accurate values with an item not delivered 0, do
+    not, and the value gates are judged on them too."""
+    inflated, worst = _many_failing_values(batch, tmp_path)
+    order = _ordered_all(inflated, tmp_path)
+    _, before, _ = _run(inflated, profile, order)
+    copy, _, _ = _deleted(inflated, tmp_path, worst)
+    _, after, _ = _run(copy, profile, order)
+    assert after.value_accuracy is not None and before.value_accuracy is not None
+    assert after.value_accuracy > before.value_accuracy  # the value-weighted figure rose
+    assert after.structure.values.value > before.structure.values.value or (
+        after.format.values.value > before.format.values.value
+    )
+    assert before.ordered is not None and after.ordered is not None
+    assert (before.ordered.items, before.ordered.not_delivered) == (8, 0)
+    assert (after.ordered.items, after.ordered.not_delivered) == (8, 1)
+    for name in ("value_accuracy", "structure_accuracy", "format_accuracy"):
+        assert getattr(after.ordered, name) <= getattr(before.ordered, name), name
+    assert after.ordered.value_accuracy < before.ordered.value_accuracy
+    for g in after.gates[1:]:
+        assert g.name in ("structure_accuracy", "format_accuracy")
+        assert g.target is not None
+        assert g.passed == (
+            count_reaches(g.value, g.target) and count_reaches(getattr(after.ordered, g.name), g.target)
+        )
+    # judged on both figures: a value gate the plain figure passes fails on the one over the items ordered
+    loose = profile.model_copy(
+        update={
+            "thresholds": profile.thresholds.model_copy(
+                update={"structure_accuracy": after.structure.values.value}
+            )
+        }
+    )
+    _, judged, _ = _run(copy, loose, order)
+    (gate,) = [g for g in judged.gates if g.name == "structure_accuracy"]
+    assert judged.ordered is not None and judged.ordered.structure_accuracy < gate.value
+    assert gate.passed is False and "items ordered" in gate.note
+    assert judged.passed is False
+
+
+def test_without_an_order_list_the_value_figures_are_as_before(batch: Path, profile: Profile) -> None:
+    """No order list: no figures over the items ordered, and the value gates judged on the value-weighted figures."""
+    _, plain, _ = _run(batch, profile, None)
+    assert plain.ordered is None
+    for g in plain.gates:
+        assert g.passed == (None if g.target is None or g.value is None else count_reaches(g.value, g.target))

@@ -723,7 +723,7 @@ def print_order_line(result: Any, lang: str) -> None:
     without an order list."""
     from dqm.figures import order_line
 
-    line = order_line(result.order, lang)
+    line = order_line(result.order, lang, result.syntactic)
     if line is not None:
         out.print(line, highlight=False)
 

@@ -152,7 +152,7 @@ def validate(
             **syntactic_figures(s),
         )
         if info is not None:
-            summary += "\n" + (order_line(info, lang) or "")
+            summary += "\n" + (order_line(info, lang, s) or "")
     else:
         if expect is not None:
             raise usage_error(

@@ -49,7 +49,8 @@ from dqm.readers import read_bytes
 from dqm.runner import Run, file_stat
 from dqm.slide_io import fingerprint as slide_print
 from dqm.slide_refs import part_name, parts_of
-from dqm.syntactic.models import Breakdown, Grains, SyntacticResult
+from dqm.syntactic.models import Breakdown, Grains, OrderedValues, SyntacticResult
+from dqm.tolerance import count_reaches
 
 METHOD = (
     "Syntactic accuracy is a census: every file and value of the batch is checked, so the "
@@ -250,6 +251,70 @@ def _breakdowns(
     return out
 
 
+def _item_bad(findings: Iterable[Finding], aspect: Aspect) -> Counter[str]:
+    """Each item's annotation-file value slots made inaccurate by an error of ``aspect``."""
+    keys: dict[str, set[tuple]] = defaultdict(set)
+    counted: Counter[str] = Counter()
+    for f in findings:
+        if f.severity == Severity.ERROR and f.aspect == aspect and f.location.row is None and f.item_id:
+            keys[f.item_id].add(f.value_key())
+            counted[f.item_id] += f.counted_values
+    return Counter({item: len(k) for item, k in keys.items()}) + counted
+
+
+def ordered_values(run: Run) -> OrderedValues:
+    """The value figures over the items ordered (:class:`OrderedValues`): each delivered item's
+    share of accurate annotation-file value slots (its unreadable file one failing slot; an item
+    with no slot 0), summed and divided by the items delivered and those ordered and not delivered
+    (each 0). Deleting an item takes away its share, never more than 1, and adds a 0 in its place:
+    the figures never rise. Manifest and clinical-table cells are not an item's (as in the
+    per-group breakdowns)."""
+    findings = run.findings
+    s_bad, f_bad = _item_bad(findings, Aspect.STRUCTURE), _item_bad(findings, Aspect.FORMAT)
+    sums = [0.0, 0.0, 0.0]
+    ids = run.outcomes.summaries().column("slide_id")
+    for slide_id, n, unreadable in zip(ids, run.outcomes.n_values(), run.outcomes.unreadable(), strict=True):
+        s_ok = max(n - s_bad[slide_id] - unreadable, 0)
+        f_ok = max(s_ok - f_bad[slide_id], 0)
+        sums[0] += f_ok / n if n else 0.0
+        sums[1] += s_ok / n if n else 0.0
+        sums[2] += f_ok / s_ok if s_ok else 0.0
+    missing = _undelivered(run.batch_findings)
+    items = len(ids) + missing
+    value, structure, fmt = (x / items if items else None for x in sums)
+    return OrderedValues(
+        items=items,
+        not_delivered=missing,
+        value_accuracy=value,
+        structure_accuracy=structure,
+        format_accuracy=fmt,
+    )
+
+
+def _judged_on(gates: list[Ratio], ordered: OrderedValues | None) -> list[Ratio]:
+    """``gates`` with the structure and format value gates judged on the figures over the items
+    ordered too (``ordered``; as they are without one): the value-weighted figures can rise when an
+    item is deleted, those over the items ordered cannot. A gate passes when both reach its target
+    (its value stays the value-weighted figure, which a pass never reads below)."""
+    if ordered is None:
+        return gates
+    bound = {"structure_accuracy": ordered.structure_accuracy, "format_accuracy": ordered.format_accuracy}
+
+    def judged(g: Ratio) -> Ratio:
+        if g.name not in bound or g.target is None or g.passed is False:
+            return g
+        value = bound[g.name]
+        if value is None or count_reaches(value, g.target):
+            return g
+        return g.model_copy(update={"passed": False, "note": ORDERED_NOTE})
+
+    return [judged(g) for g in gates]
+
+
+ORDERED_NOTE = "failed on the figure over the items ordered (syntactic.ordered)"
+"""The note of a value gate the figure over the items ordered (:class:`OrderedValues`, ``--expect``) fails."""
+
+
 def syntactic_result(run: Run) -> SyntacticResult:
     """Syntactic accuracy of a run."""
     findings = run.findings
@@ -263,7 +328,8 @@ def syntactic_result(run: Run) -> SyntacticResult:
     structure, fmt, _ = _grains(files, values, findings, table_rows, unreadable, run.profile)
     t = run.profile.thresholds
     file_ratio = Ratio.of("file_accuracy", "files", files_valid, len(files), t.file_accuracy)
-    gates = [file_ratio, structure.values, fmt.values]
+    ordered = ordered_values(run) if run.ordered else None
+    gates = _judged_on([file_ratio, structure.values, fmt.values], ordered)
     crashed = sum(f.code == CHECK_CRASHED for f in findings)
     items, _ = not_evaluated(findings)
     return SyntacticResult(
@@ -285,6 +351,7 @@ def syntactic_result(run: Run) -> SyntacticResult:
         not_evaluated=items,
         passed=all(g.passed is not False for g in gates),
         method=METHOD,
+        ordered=ordered,
     )
 
 
@@ -483,7 +550,8 @@ def rewaived(
         files=_again([s.files], s.files.name, s_files, total), values=redone["structure_accuracy"]
     )
     f_files = moved(fmt.files.numerator, "sf_files")
-    gates = [redone.get(g.name, g) for g in syntactic.gates]
+    # the figures over the items ordered stay as measured (waivers do not move them): judged on them too
+    gates = _judged_on([redone.get(g.name, g) for g in syntactic.gates], syntactic.ordered)
     return syntactic.model_copy(
         update={
             "file_accuracy": files_valid / total if total else None,

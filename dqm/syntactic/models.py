@@ -22,6 +22,27 @@ class Grains(Frozen):
     values: Ratio
 
 
+class OrderedValues(Frozen):
+    """Value accuracy over the items ordered (``--expect``, since results 1.19): each item's share
+    of accurate annotation-file value slots, averaged over the items delivered and the items
+    ordered and not delivered, which count 0. Deleting an item (its row and files) then never
+    raises it, where the value-weighted figures can rise without bound (the files deleted may
+    have held any number of failing values). Item-weighted: each item weighs the same, however
+    many values it holds, so it differs from the value-weighted figures either way; with an order
+    list the structure and format value gates are judged on it."""
+
+    items: Count
+    """Items averaged over: the items delivered and those ordered and not delivered."""
+    not_delivered: Count
+    """Items ordered and not delivered (each counted 0)."""
+    value_accuracy: Share | None
+    """Mean of each item's structure + format value accuracy (None without items)."""
+    structure_accuracy: Share | None
+    """Mean of each item's structure value accuracy."""
+    format_accuracy: Share | None
+    """Mean of each item's format value accuracy (over its structurally accurate values; an item with none counts 0)."""
+
+
 class SyntacticResult(Frozen):
     """Syntactic accuracy (ISO/IEC 25024 Acc-I-1) at three grains."""
 
@@ -51,3 +72,6 @@ class SyntacticResult(Frozen):
     passed: bool
     """Every gate met (on the items that were evaluated)."""
     method: str = ""
+    ordered: OrderedValues | None = None
+    """With an order list (``--expect``, since 1.19): the value figures over the items ordered,
+    which deleting an item never raises, and the value gates are judged on; None without one."""
