@@ -145,7 +145,7 @@ def order_line(order: OrderInfo | None, lang: str = "en", syntactic: Any = None)
         line += "; " + render(
             N_(
                 "over the {items:,} items ordered, an item not delivered counting 0: structure accuracy "
-                "{structure}, format accuracy {format} (the value gates are judged on these: deleting an "
+                "{structure}, format accuracy {format} (the value gates are judged on these too: deleting an "
                 "item never raises them); semantic accuracy, diversity and validity are over the items "
                 "delivered and can rise when one is deleted"
             ),
