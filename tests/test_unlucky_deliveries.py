@@ -742,12 +742,17 @@ def test_the_cp949_guess_never_raises_on_any_bytes() -> None:
     guess()
 
 
-@pytest.mark.parametrize("word", ["최훈", "서혜숙", "맹장", "얼굴", "강릉", "가톨릭"])
+@pytest.mark.parametrize(
+    "word",
+    ["최훈", "서혜숙", "맹장", "얼굴", "강릉", "가톨릭", "김말녀", "최옥녀", "박샛별", "호미곶", "혓바닥"],
+)
 def test_a_one_cell_korean_manifest_of_a_name_body_site_or_place_is_read(tmp_path: Path, word: str) -> None:
     """A Korean manifest whose only Korean is one name, body site or place: the frequency table,
     counted from software catalogues, lacked '훈', '혁', '숙', '혜', '맹', '굴', '릉', '톨', so 1 in 14
     such manifests were refused (MANIFEST_UNREADABLE, paired by name). Syllables of names, body
-    sites, diagnoses and places are common by the curated supplement (``SUPPLEMENT``)."""
+    sites, diagnoses and places are common by the curated supplement (``SUPPLEMENT``); a name or
+    word of three syllables with one rare one ('녀', '샛', '곶', '혓') passes at two of three
+    (``COMMON_SHARE``: at 0.75 it was refused)."""
     root = write_tiny_batch(tmp_path / "b")
     (root / "manifest.csv").write_bytes(_manifest(root).replace("Seoul-A", word, 1).encode("cp949"))
     disc = discover(root)
