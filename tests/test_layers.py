@@ -59,6 +59,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.file_digests",  # the SHA-256 of files read whole, by their stat (a shared file hashed once)
             "dqm.image_text",  # the text an image carries besides its pixels (identifier checks)
             "dqm.pixels",
+            "dqm.hangul_syllables",  # Hangul syllables by frequency (generated), for the manifests' CP949 guess
             "dqm.batch",
             "dqm.checksums",
             "dqm.order",  # the buyer's order list (--expect), read as untrusted input
