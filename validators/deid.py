@@ -812,6 +812,49 @@ def manifest_columns(batch: BatchView, params: NoParams, ctx: CheckContext) -> l
 
 
 @check(
+    "deid.other_names",
+    aspect=Aspect.DEID,
+    scope="batch",
+    codes={
+        "DEID_OTHER_NAME_IDENTIFIER": "the name of a file or folder no item reads (an orphan, a file not read, a "
+        "link, a name not UTF-8) holds a personal identifier",
+        "DEID_OTHER_NAME_QUASI": "the name of a file or folder no item reads holds a date, phone number or address "
+        "that may identify",
+    },
+    code_severity={"DEID_OTHER_NAME_QUASI": Severity.WARNING},
+)
+def other_names(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """The names of files and folders no item reads hold no identifier.
+
+    These are the entries the batch layout reports (an orphan slide, a ``.txt`` beside the slides,
+    a link, a name that is not UTF-8, searched as its ``\\xNN`` form): delivered as the items' own
+    files are. Each file or folder name once, at the first path holding it; the names of the
+    items' own files are :func:`file_names`'."""
+    settings = batch.profile.deid
+    if not settings.enabled:
+        return []
+    seen = {
+        part
+        for item in batch.items
+        for path in (item.image_path, item.annotation_path)
+        if path
+        for part in PurePosixPath(path).parts
+    }
+    out: list[Finding] = []
+    for issue in batch.discovery_issues:
+        if not issue.file or issue.file == batch.manifest:
+            continue
+        for part in PurePosixPath(issue.file).parts:
+            if part in seen:
+                continue
+            seen.add(part)
+            out += _value_findings(
+                part, "filename", "DEID_OTHER_NAME", (N_("the file name"), None), ctx, settings, file=issue.file
+            )  # fmt: skip
+    return out
+
+
+@check(
     "deid.clinical_record",
     aspect=Aspect.DEID,
     codes={

@@ -1,0 +1,57 @@
+"""Identifiers in the names of files and folders no item reads (an orphan slide, a note beside the
+slides, a name that is not UTF-8) are de-identification findings like the items' own file names:
+each was delivered, and before ``deid.other_names`` a batch carrying ``환자 900102-1234567/`` passed
+de-identification with a ``FILE_NOT_READ`` warning."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dqm.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from dqm.synth import build_batch
+
+    root = tmp_path_factory.mktemp("other") / "batch"
+    build_batch(root, 3, seed=5, defect_rate=0.0, max_size=256)
+    folder = root / "slides" / "환자 900102-1234567"  # a folder named with an RRN, holding a note
+    folder.mkdir()
+    (folder / "note.txt").write_text("x")
+    (folder / "more.txt").write_text("x")  # the same folder: one finding, not one a file
+    rows = list(csv.DictReader((root / "manifest.csv").read_text().splitlines()))
+    orphan = root / rows[0]["image_path"]  # a slide no manifest row names, its name an RRN
+    os.link(orphan, orphan.with_name("900103-1234567.tiff"))
+    # a name written on a Korean Windows (not UTF-8): its bytes are the RRN's digits too
+    os.link(
+        orphan, os.path.join(os.fsencode(orphan.parent), "홍길동_900104-1234567".encode("cp949") + b".tiff")
+    )
+    (root / "slides" / "plain-notes.txt").write_text("x")  # a name without one: nothing
+    return root
+
+
+def test_names_no_item_reads_are_searched_for_identifiers(
+    batch: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DQM_MASK_KEY", "a test key of at least 16 characters")
+    out = tmp_path / "f.json"
+    res = runner.invoke(app, ["validate", str(batch), "--json", str(out), "--workers", "1"])
+    assert res.exit_code == 1, res.output
+    text = out.read_text()
+    assert "1234567" not in text and "1234567" not in res.output
+    found = [f for f in json.loads(text) if f["check"] == "deid.other_names"]
+    assert [f["code"] for f in found] == ["DEID_OTHER_NAME_IDENTIFIER"] * 3, found
+    assert all(f["severity"] == "error" and "in the file name" in f["message"] for f in found)
+    files = sorted(f["location"]["file"] for f in found)
+    assert files[0].startswith("slides/") and files[0].endswith(".tiff")  # the orphan
+    assert sum("note" in f or "more" in f for f in files) == 1  # the folder once
+    assert any("\\x" in f for f in files)  # the name not UTF-8, its bad bytes escaped
