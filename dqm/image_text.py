@@ -231,12 +231,14 @@ def _exif_texts(img: Any) -> Iterator[tuple[str, str]]:
             yield f"exif.{TAGS.get(tag, f'Tag{tag}')}", text
 
 
-def pillow_texts(img: Any) -> list[tuple[str, str]]:
+def pillow_texts(img: Any, header_only: bool = False) -> list[tuple[str, str]]:
     """The text of an image Pillow opened, as ``(property key, text)``: each text entry of
     ``img.info`` (a PNG's tEXt, zTXt and iTXt chunks, ``png.<keyword>``; a JPEG's or GIF's comment,
     ``jpeg.comment``; a JPEG's or WebP's XMP packet, ``jpeg.xmp``; the ICC profile's text tags, ``icc.<signature>``) and each EXIF text tag (``exif.<Tag>``, the Exif IFD's ``UserComment``
     included); at most :data:`MAX_TEXTS` values of :data:`VALUE_BYTES` characters, stripped of NULs
-    and blanks at their ends. A corrupt EXIF block gives what was read before it."""
+    and blanks at their ends. A corrupt EXIF block gives what was read before it. ``header_only``:
+    an image whose pixels must not be decoded (too large): a PNG's EXIF is read only where its
+    header held it."""
     fmt = (img.format or "image").lower()
     pairs: list[tuple[str, str]] = []
     full = False
@@ -250,8 +252,10 @@ def pillow_texts(img: Any) -> list[tuple[str, str]]:
             pairs += [(f"icc.{sig}", text) for sig, text in icc_texts(value)]
         elif isinstance(value, str):
             pairs.append((f"{fmt}.{key}", value))
+    # a PNG's EXIF after its pixels: Pillow decodes them all to reach it (a refused image: never)
+    skip_exif = header_only and img.format == "PNG" and "exif" not in img.info
     try:
-        for pair in _exif_texts(img):
+        for pair in () if skip_exif else _exif_texts(img):
             if len(pairs) >= MAX_TEXTS:
                 full = True
                 break

@@ -1266,6 +1266,7 @@ def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget)
                 probe.open_error = msg(
                     "plain image of {w}x{h} pixels is too large to decode safely", w=w, h=h
                 )
+                _add_texts(probe, pillow_texts(img, header_only=True))  # its header's text, no pixel
                 return
             probe.opened, probe.backend = True, "pillow"
             probe.width, probe.height = w, h
@@ -1305,9 +1306,39 @@ def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget)
                     )
     except Image.DecompressionBombError as exc:  # over Pillow's limit: refused before decoding
         probe.open_error = msg("plain image too large to decode safely ({reason})", reason=str(exc))
+        _add_texts(probe, _header_texts(path))
     except (OSError, ValueError, SyntaxError) as exc:
         reason = str(exc)
         probe.open_error = _unrecognised(path, type(exc).__name__, reason, probe.container is None)
+
+
+def _header_texts(path: Path) -> list[tuple[str, str]]:
+    """The text of a plain image Pillow refused to open as a decompression bomb (a PNG declaring
+    100,000 x 100,000 pixels): its format's reader is asked for the header alone, as ``Image.open``
+    asks it before its size check, so that a name or an RRN in the header's text chunks is searched
+    (it was not: the refused image showed no property). No pixel is decoded."""
+    from PIL import Image
+
+    Image.init()
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+            for fmt in Image.ID:
+                factory, accept = Image.OPEN[fmt]
+                if accept is not None and not accept(head):
+                    continue
+                fh.seek(0)
+                try:
+                    img = factory(fh, str(path))
+                except (OSError, ValueError, SyntaxError, IndexError, TypeError, struct.error):
+                    continue
+                try:
+                    return pillow_texts(img, header_only=True)
+                finally:
+                    img.close()
+    except OSError:
+        pass
+    return []
 
 
 def _unrecognised(path: Path, error: str, reason: str, sniff_bytes: bool) -> str:

@@ -478,6 +478,37 @@ def test_a_plain_images_text_is_searched_for_identifiers(
     assert_masked(found)
 
 
+@pytest.mark.parametrize(("width", "height"), [(100_000_000, 1), (100_000, 100_000)])  # dqm's limit; Pillow's
+def test_a_plain_image_too_large_to_decode_has_its_text_searched(
+    tmp_path: Path, profile: Profile, width: int, height: int
+) -> None:
+    """A PNG of a few bytes declaring width x height pixels is refused before a pixel is decoded; its
+    text chunks were not read either, so a name and an RRN in them passed de-identification."""
+    import struct
+    import zlib
+
+    from dqm.slide_io import ProbeOptions, probe_slide
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    path = tmp_path / "s1.png"
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"tEXt", b"Comment\x00Patient name: Hong Gildong, 900101-1234567")
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 4096))
+        + chunk(b"IEND", b"")
+    )
+    probe = probe_slide(path, "slides/s1.png", ProbeOptions(artefacts=False))
+    assert not probe.opened and "too large" in (probe.open_error or "")
+    found = deid_findings(view_of(profile, slide=probe))
+    assert {f.location.pointer for f in found if f.code == "DEID_SLIDE_IDENTIFIER"} == {
+        "/properties/png.Comment"
+    }
+    assert_masked(found)
+
+
 def test_a_slide_property_name_is_searched_for_identifiers(profile: Profile) -> None:
     """A property's name comes from the file too (an Aperio ``key = value`` pair, a PNG text
     chunk's keyword), but only its value was searched: an RRN or a phone number as the name passed.
