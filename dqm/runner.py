@@ -1383,6 +1383,7 @@ def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:
         items=_facts(run),
         manifest=run.discovery.manifest,
         discovery_issues=run.discovery.issues,
+        files=(*run.discovery.slide_files, *run.discovery.annotation_files, *run.discovery.other_files),
         manifest_header=run.discovery.manifest_header,
         table=run.table,
         earlier=run.earlier,

@@ -136,6 +136,9 @@ class BatchView:
     items: list[ItemFacts]
     manifest: str | None
     discovery_issues: list[DiscoveryIssue] = field(default_factory=list)
+    files: tuple[str, ...] = ()
+    """Every file the batch layout listed (slides, annotations, files not read), by batch path: a
+    DICOM series' other files among them, which no issue names."""
     manifest_header: tuple[str, ...] = ()
     """The manifest's column names (empty without a manifest)."""
     table: TableValidation | None = None

@@ -827,8 +827,8 @@ def other_names(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[F
     """The names of files and folders no item reads hold no identifier.
 
     These are the entries the batch layout reports (an orphan slide, a ``.txt`` beside the slides,
-    a link, a name that is not UTF-8, searched as its ``\\xNN`` form): delivered as the items' own
-    files are. Each file or folder name once, at the first path holding it; the names of the
+    a link, a name that is not UTF-8, searched as its ``\\xNN`` form) and the files it lists that no
+    item names (a DICOM series' other files): delivered as the items' own files are. Each file or folder name once, at the first path holding it; the names of the
     items' own files are :func:`file_names`'."""
     settings = batch.profile.deid
     if not settings.enabled:
@@ -841,15 +841,16 @@ def other_names(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[F
         for part in PurePosixPath(path).parts
     }
     out: list[Finding] = []
-    for issue in batch.discovery_issues:
-        if not issue.file or issue.file == batch.manifest:
+    named = (issue.file for issue in batch.discovery_issues)
+    for path in dict.fromkeys((*named, *batch.files)):
+        if not path or path == batch.manifest:
             continue
-        for part in PurePosixPath(issue.file).parts:
+        for part in PurePosixPath(path).parts:
             if part in seen:
                 continue
             seen.add(part)
             out += _value_findings(
-                part, "filename", "DEID_OTHER_NAME", (N_("the file name"), None), ctx, settings, file=issue.file
+                part, "filename", "DEID_OTHER_NAME", (N_("the file name"), None), ctx, settings, file=path
             )  # fmt: skip
     return out
 

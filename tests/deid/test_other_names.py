@@ -1,7 +1,7 @@
 """Identifiers in the names of files and folders no item reads (an orphan slide, a note beside the
-slides, a name that is not UTF-8) are de-identification findings like the items' own file names:
-each was delivered, and before ``deid.other_names`` a batch carrying ``환자 900102-1234567/`` passed
-de-identification with a ``FILE_NOT_READ`` warning."""
+slides, a name that is not UTF-8, a DICOM series' other file) are de-identification findings like
+the items' own file names: each was delivered, and before ``deid.other_names`` a batch carrying
+``환자 900102-1234567/`` passed de-identification with a ``FILE_NOT_READ`` warning."""
 
 from __future__ import annotations
 
@@ -36,6 +36,14 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
         orphan, os.path.join(os.fsencode(orphan.parent), "홍길동_900104-1234567".encode("cp949") + b".tiff")
     )
     (root / "slides" / "plain-notes.txt").write_text("x")  # a name without one: nothing
+    series = root / "slides" / "series"  # a DICOM slide's other files: no issue names them
+    series.mkdir()
+    (series / "S9.dcm").write_bytes(b"\0" * 132)
+    (series / "900105-1234567.dcm").write_bytes(b"\0" * 132)
+    with (root / "manifest.csv").open("a", newline="") as fh:
+        csv.DictWriter(fh, rows[0].keys()).writerow(
+            {**rows[0], "slide_id": "S9", "image_path": "slides/series/S9.dcm", "annotation_path": ""}
+        )
     return root
 
 
@@ -49,9 +57,10 @@ def test_names_no_item_reads_are_searched_for_identifiers(
     text = out.read_text()
     assert "1234567" not in text and "1234567" not in res.output
     found = [f for f in json.loads(text) if f["check"] == "deid.other_names"]
-    assert [f["code"] for f in found] == ["DEID_OTHER_NAME_IDENTIFIER"] * 3, found
+    assert [f["code"] for f in found] == ["DEID_OTHER_NAME_IDENTIFIER"] * 4, found
     assert all(f["severity"] == "error" and "in the file name" in f["message"] for f in found)
     files = sorted(f["location"]["file"] for f in found)
     assert files[0].startswith("slides/") and files[0].endswith(".tiff")  # the orphan
     assert sum("note" in f or "more" in f for f in files) == 1  # the folder once
     assert any("\\x" in f for f in files)  # the name not UTF-8, its bad bytes escaped
+    assert any(f.startswith("slides/series/") for f in files)  # the DICOM series' other file
