@@ -295,3 +295,59 @@ def test_a_slide_whose_record_cannot_be_checked_now_is_not_judged_on_the_last_on
         assert "1" not in verdicts(page, base) and page.text_content("#progress-text") == done
         context.close()
         browser.close()
+
+
+def test_no_key_judges_a_slide_whose_record_is_still_coming(
+    served: tuple[str, Path, dict[str, str]],
+) -> None:
+    """Between a move and the next record's answer the page still shows the last slide's record;
+    ``p``, ``f`` and the reason keys judged the new slide unseen (``go()`` left the last record in
+    ``state.detail``, the keys skipped the disabled buttons: ``{'2': {'verdict': 'pass'}}`` stored
+    with slide 2 on screen). The record held unanswered, every key that judges or opens the
+    comment (and the view's keys) stores nothing; answered, the page judges the slide shown."""
+    from playwright.sync_api import sync_playwright
+
+    base, _, tokens = served
+    problems: list[str] = []
+    held: list[object] = []
+    posted: list[str] = []
+    with sync_playwright() as p:
+        browser = _launch(p)
+        context, page = _open(browser, tokens["Dr. Park"], problems)
+        page.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
+        page.keyboard.press("j")
+        wait_until(page, on_screen(1))
+        before = verdicts(page, base)
+        assert "2" not in before
+        done = page.text_content("#progress-text")
+        shown = page.text_content("#slide-title")
+        page.route("**/api/slides/2", lambda route: held.append(route))
+        page.keyboard.press("j")
+        wait_until(page, "window.dqmReview.current() === 2")
+        deadline = time.monotonic() + 15
+        while not held:
+            assert time.monotonic() < deadline, "the record was not asked for"
+            page.wait_for_timeout(50)
+        assert page.text_content("#slide-title") == shown  # the last slide's record still up
+        for key in ("p", "f", "1", "2", "f", "c", "x", "Escape", "o", "o", "+", "-", "0", "w", "d"):
+            page.keyboard.press(key)
+        # nothing sent and nothing stored while slide 2's record was not on screen
+        assert (posted, verdicts(page, base)) == ([], before)
+        assert not page.is_checked("#reasons input >> nth=0")
+        assert page.text_content("#progress-text") == done
+        for route in held:
+            route.continue_()  # type: ignore[attr-defined]
+        wait_until(page, on_screen(2))
+        assert page.text_content("#slide-title") != shown
+        assert not page.is_checked("#reasons input >> nth=0")
+        page.keyboard.press("p")  # now on screen: judged
+        deadline = time.monotonic() + 15
+        while "2" not in (now := verdicts(page, base)):
+            assert time.monotonic() < deadline, now
+            time.sleep(0.05)
+        assert now["2"]["verdict"] == "pass" and now["2"]["reasons"] == []
+        assert {k: v for k, v in now.items() if k != "2"} == before
+        assert len(posted) == 1
+        context.close()
+        browser.close()
+    assert not problems, problems

@@ -17,7 +17,7 @@
     reasons: [],
     verdicts: new Map(), // slide number -> {verdict, reasons, comment, at}
     current: -1,
-    detail: null,
+    detail: null, // the record on screen (its .n: which slide); null while the current one loads
     showOutlines: true,
     opacity: 0.9,
     adjudicator: false,
@@ -195,6 +195,9 @@
   async function go(n) {
     if (n < 0 || n >= state.slides.length) return;
     await saveComment();
+    // the last slide's record stays on screen until n's comes, but judges nothing meanwhile: a key
+    // pressed then (p, f, 1-9) would have stored a verdict for n, unseen
+    state.detail = null;
     state.current = n;
     history.replaceState(null, "", `#slide=${n + 1}`);
     renderList();
@@ -202,8 +205,14 @@
     await load(n, ++loadToken);
   }
 
-  // Whether the verdict buttons act: only once slide n's record is on screen, never on the last
-  // slide's image and outlines while n's failed to come (a verdict would judge n unseen).
+  // Whether the current slide's own record is on screen: only then does a verdict, a reason or a
+  // comment reach the server (never on the last slide's record while the current one loads, or
+  // when it failed to come: that would judge a slide unseen). Every judging action asks this.
+  function judgeable() {
+    return state.detail !== null && state.detail.n === state.current;
+  }
+
+  // The verdict buttons, reasons and comment box: enabled only once slide n's record is on screen.
   function setJudgeable(on) {
     for (const node of [$("btn-pass"), $("btn-fail"), $("comment"), ...document.querySelectorAll("#reasons input")]) {
       node.disabled = !on;
@@ -252,6 +261,7 @@
 
   // ------------------------------------------------------------------ verdicts
   async function send(verdict, reasons, comment) {
+    if (!judgeable()) return null; // the record on screen is not the current slide's: nothing sent
     const n = state.current;
     const saved = await api("/api/verdicts", { slide: n, verdict, reasons, comment });
     if (saved.verdict) state.verdicts.set(n, saved);
@@ -266,7 +276,7 @@
   }
 
   async function judge(verdict) {
-    if (!state.detail) return; // slide not on screen (its record failed to come): nothing judged
+    if (!judgeable()) return; // slide not on screen (loading, or its record failed to come)
     const reasons = verdict === "fail" ? checkedReasons() : [];
     await send(verdict, reasons, $("comment").value);
   }
@@ -276,7 +286,7 @@
   }
 
   async function toggleReason(index) {
-    if (!state.detail) return;
+    if (!judgeable()) return;
     const box = document.querySelectorAll("#reasons input")[index];
     if (!box) return;
     box.checked = !box.checked;
@@ -287,7 +297,7 @@
   async function saveComment() {
     const v = currentVerdict();
     const text = $("comment").value;
-    if (state.current < 0 || !v.verdict || text === (v.comment || "")) return;
+    if (!judgeable() || !v.verdict || text === (v.comment || "")) return;
     // the boxes on screen, not the last saved reasons: a reason ticked just before may still be in flight
     await send(v.verdict, v.verdict === "fail" ? checkedReasons() : v.reasons, text);
   }
@@ -345,7 +355,7 @@
     k: () => go(state.current - 1),
     ArrowLeft: () => go(state.current - 1),
     n: () => nextOpen(),
-    c: () => $("comment").focus(),
+    c: () => (judgeable() ? $("comment").focus() : null),
     o: () => {
       state.showOutlines = !state.showOutlines;
       applyOutlineStyle();
@@ -408,7 +418,7 @@
       input.type = "checkbox";
       input.value = r.id;
       input.addEventListener("change", () => {
-        if (currentVerdict().verdict === "fail") send("fail", checkedReasons(), $("comment").value).catch(report);
+        if (judgeable() && currentVerdict().verdict === "fail") send("fail", checkedReasons(), $("comment").value).catch(report);
       });
       label.appendChild(input);
       label.appendChild(document.createTextNode(` ${i + 1} ${r.label}`));
