@@ -1,12 +1,20 @@
 """What deciding a wide group's order costs: one walk of each order for every parse-cache size
-(``runner._costs``) against one walk a size (the former ``_cost``, kept in the tests as
-``walked_cost``), on a group of ``--slides`` slides each annotated in each of ``--files`` COCO files.
+(``runner._costs``) against one walk a size (the former ``runner._cost``, frozen below verbatim
+from commit f10220c as :func:`former_cost_f10220c`; not the tests' list-based rewrite
+``walked_cost``), on a group of ``--slides`` slides each annotated in each of ``--files`` COCO
+files.
 
     nice -n 10 python benchmarks/bench_runner_cost.py --slides 4000 --files 5
 
 Two row orders: annotator by annotator (its own order is kept: the former decision walked both
 orders at each of the four sizes) and slide by slide (windows: it stopped at the first size).
-Prints the best of ``--repeat`` timings of ``by_shared_files`` with each (same order asserted).
+Prints the best of ``--repeat`` timings of ``by_shared_files`` with each, the two taking turns
+(same order asserted).
+
+Measured on the shared 2-core machine (load 9-11; ``--slides 4000 --files 5 --repeat 9``, three
+runs): annotator by annotator 463 -> 305, 332 -> 259, 471 -> 361 ms (one walk faster); slide by
+slide 378 -> 409, 268 -> 294, 162 -> 307 ms (no gain: the former decision stopped after the first
+size, two walks of each order, as many as ``_costs`` takes, each walk of ``_lru_misses`` dearer).
 """
 
 from __future__ import annotations
@@ -17,16 +25,52 @@ from collections.abc import Callable, Iterator, Sequence
 
 from dqm import readers, runner
 from dqm.model import Item
-from tests.readers.test_runner_cost import walked_cost
 
 
-def best(fn: Callable[[], object], repeat: int) -> float:
-    times = []
+# The former runner._cost, copied verbatim from ``git show f10220c:dqm/runner.py`` (only renamed):
+# the baseline the timings compare with. Frozen: not to be edited with the runner.
+def former_cost_f10220c(
+    order: Sequence[int], items: Sequence[Item], files: int | None = None
+) -> tuple[int, int]:
+    """For :func:`_file_by_file`: the annotation files parsed and the slides probed when the items
+    ``order`` are checked in that order by one worker, its caches empty: a file or slide is read
+    again once ``files`` (:data:`dqm.readers.CACHE_SIZE` when None) other files
+    (:data:`dqm.slide_io.PROBE_CACHE_SIZE` other slides) were used since, the least recently used
+    going first. Parses go first: a shared annotation file holds many slides' annotations, a probe
+    reads one slide's header."""
+    from dqm import readers, slide_io
+
+    def misses(paths: Iterator[str | None], size: int) -> int:
+        held: dict[str, None] = {}  # in the order last used
+        n = 0
+        for path in paths:
+            if path is None:
+                continue
+            if path in held:
+                del held[path]  # to go back in as the last used
+            else:
+                n += 1
+                if len(held) >= size:
+                    del held[next(iter(held))]
+            held[path] = None
+        return n
+
+    return (
+        misses((items[k].annotation_path for k in order), readers.CACHE_SIZE if files is None else files),
+        misses((items[k].image_path for k in order), slide_io.PROBE_CACHE_SIZE),
+    )
+
+
+def best(fns: Sequence[Callable[[], object]], repeat: int) -> list[float]:
+    """The best of ``repeat`` timings of each of ``fns``, run in turn (a shared machine's load
+    then weighs on each alike, not on whichever ran while it was busy)."""
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for fn, took in zip(fns, times, strict=True):
+            start = time.perf_counter()
+            fn()
+            took.append(time.perf_counter() - start)
+    return [min(took) for took in times]
 
 
 def measure(shape: str, rows: list[tuple[int, str]], repeat: int) -> None:
@@ -39,7 +83,7 @@ def measure(shape: str, rows: list[tuple[int, str]], repeat: int) -> None:
 
     def a_walk_a_size(order: Sequence[int], items: Sequence[Item]) -> Iterator[tuple[int, int]]:
         # lazily, as the former all(...) asked for them: it stopped at the first size windows won
-        return (walked_cost(order, items, n) for n in range(1, readers.CACHE_SIZE + 1))
+        return (former_cost_f10220c(order, items, n) for n in range(1, readers.CACHE_SIZE + 1))
 
     def ordered(costs: Callable[..., object]) -> Sequence[int]:
         runner._costs = costs  # type: ignore[assignment]
@@ -50,11 +94,10 @@ def measure(shape: str, rows: list[tuple[int, str]], repeat: int) -> None:
 
     assert list(ordered(a_walk_a_size)) == list(ordered(one_walk))
     kept = ordered(one_walk) is given
-    old = best(lambda: ordered(a_walk_a_size), repeat)
-    new = best(lambda: ordered(one_walk), repeat)
+    old, new = best([lambda: ordered(a_walk_a_size), lambda: ordered(one_walk)], repeat)
     print(
         f"{shape}, {len(items)} rows: own order kept {kept}; by_shared_files "
-        f"{old * 1000:.1f} ms (a walk a size) -> {new * 1000:.1f} ms (one walk)"
+        f"{old * 1000:.1f} ms (former _cost, a walk a size) -> {new * 1000:.1f} ms (_costs, one walk)"
     )
 
 
