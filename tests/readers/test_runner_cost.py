@@ -69,3 +69,16 @@ def test_lru_misses_at_each_size() -> None:
     many = [f"f{n % 9}" for n in range(90)]  # nine files round and round: each cache under 9 misses all
     assert runner._lru_misses(many, 4) == [90, 90, 90, 90]
     assert runner._lru_misses(many, 9)[-1] == 9
+
+
+def test_a_mixed_order_goes_in_windows_though_four_files_would_fit() -> None:
+    # docs/scale.md's example: rows slide by slide for four files, then a fifth file's rows of the
+    # same slides. Its own order is the cheaper one with four files held (5 parses against 20) but
+    # dearer with one to three (513): it is not kept, whatever the memory limit lets the cache hold
+    rows = [(s, a) for s in range(128) for a in range(4)] + [(s, 4) for s in range(128)]
+    items = batch(rows)
+    own = list(range(len(items)))
+    chosen = runner.by_shared_files(own, items)
+    assert sorted(chosen) == own and chosen != own
+    assert runner._costs(own, items) == [(513, 256)] * 3 + [(5, 256)]
+    assert runner._costs(chosen, items) == [(20, 128)] * 4
