@@ -243,6 +243,14 @@ EDGE_MIN_DARKER: on dense tissue (tightly packed nuclei, the median grey near 0.
 grey rim is hardly darker than the tissue's median, only greyer. How much darker than around it
 such a pixel is, is asked of grey level plus saturation (the black top-hat of their sum): a rim
 beside a nucleus as dark as it is still a valley, the nucleus being saturated."""
+EDGE_GLASS_CONTRAST = 0.3
+"""A grey pixel (saturation under the rim's limit) not EDGE_MIN_DARKER darker than the tissue's
+median grey level, and up to EDGE_MIN_DARKER lighter than it, is a rim when it is at least this
+much darker than around it (the black top-hat of grey): a rim crossing glass or a lumen is much
+darker than the bright ground beside it, but, the working image smoothed, not than dark tissue
+(set 4's DL4ETI fields laid on glass: an injected rim over the glass at grey 0.44, the tissue's
+median 0.41, found only on its arc over the tissue and never closed). The tissue's own valleys are
+saturated or shallower. Set once from those rims (0.5 deep on the glass), not tuned."""
 EDGE_INK_MARGIN = 3
 """Working pixels around a pen mark: the grey rule's lines (:data:`EDGE_GREY_SHARE`) that come
 this near are no rim (the ink's mask has gaps where it crosses dark nuclei, so the whole line is
@@ -816,7 +824,8 @@ def _edges(
     (``tissue_grey``: its median grey level; a pixel much greyer than the tissue need be only
     slightly darker, :data:`EDGE_GREY_SHARE`, unless it lies on a line that comes within
     :data:`EDGE_INK_MARGIN` of ``ink``: a pen stroke's edge, its colour blended with the tissue's,
-    is as grey and as slightly darker), greyer than
+    is as grey and as slightly darker; a grey pixel up to EDGE_MIN_DARKER lighter than that median
+    only when much darker than around it, :data:`EDGE_GLASS_CONTRAST`: a rim over glass), greyer than
     the tissue (``tissue_sat``: its median saturation), long enough; a closed rim is filled (the
     bubble's inside is what is lost).
     How much darker than around it a pixel is (the black top-hat of ``grey``) is asked only of
@@ -834,6 +843,9 @@ def _edges(
         if ink.any():  # a pen stroke's blended edge, and the lines running on from it
             faint &= ~_touching(faint, dilate(ink, EDGE_INK_MARGIN))
         lines |= faint
+    beside = (sat < limit) & (grey < tissue_grey + EDGE_MIN_DARKER) & ~dark & ~lines
+    if beside.any():  # a rim over glass or a lumen: darker than the bright ground beside it
+        lines |= beside & (_top_hat_near(grey, beside) > EDGE_GLASS_CONTRAST)
     if not lines.any():
         return lines
     labels, n = ndimage.label(lines, structure=np.ones((3, 3), bool))
