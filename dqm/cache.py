@@ -63,6 +63,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,15 +76,18 @@ from dqm.clinical_table import IDENTIFYING, RowSource, TableFailure
 from dqm.file_digests import RACY_NS
 from dqm.findings import clip
 from dqm.i18n import Message, msg
-from dqm.model import RECORD_VERSION, Item, ItemRecord
+from dqm.model import RECORD_VERSION, Item, ItemRecord, unread_digest
 from dqm.readers.items import readers_key
 from dqm.slide_io import stat_and_print
 from dqm.slide_refs import (
     MAX_PARTS,
+    OUTSIDE,
+    _maybe_link,
     folder_series,
     may_be_dicom,
     opened_besides,
     parts_of,
+    refused_file,
 )
 from dqm.strictjson import loads as strict_loads
 
@@ -188,13 +192,18 @@ CROWDED = "too many files besides the slide to read: keyed by their stat"
 """The last entry of :func:`_besides` past :data:`MAX_PRINTED_BESIDES` (with how many more)."""
 
 
-def _listing_digest(folder: str) -> str:
+def _listing_digest(folder: str, root: Path) -> str:
     """SHA-256 of each entry of ``folder`` by name: its size, modification and change time and
-    inode (links followed), or the error of its stat; or the error of the listing."""
+    inode (links followed), or the error of its stat; or the error of the listing. A link out of
+    the batch folder ``root`` by its name alone, never followed (the take refuses the slide for it:
+    :data:`~dqm.slide_refs.OUTSIDE`): its stat was of a file outside the batch."""
     entries: list[Any] = []
     try:
         with os.scandir(folder) as found:
             for entry in sorted(found, key=lambda e: e.name):
+                if _maybe_link(entry) and refused_file(Path(entry.path), root) == OUTSIDE:
+                    entries.append([entry.name, "outside"])
+                    continue
                 try:
                     st = os.stat(entry.path)
                     entries.append([entry.name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
@@ -542,8 +551,20 @@ class Keys(Sequence[str]):
         return self._digests[i * DIGEST_BYTES : (i + 1) * DIGEST_BYTES].hex()
 
 
-Unread = tuple[tuple[str, str], ...]
-"""Files beside a DICOM slide that could not be read: (batch path, the system's words), sorted."""
+@dataclass(frozen=True, slots=True)
+class _Folder:
+    """What :meth:`RecordCache._dicom_folder` keeps of a DICOM folder, once a run: its key parts,
+    its unreadable entries (batch path: the system's words), those sorted and their
+    :func:`~dqm.model.unread_digest`, computed once for all the folder's slides (each slide's key
+    built and kept its own sorted copy: 4,000 slides beside 4,000 such files, 21.7 s and 1.1 GB)."""
+
+    described: list[Any]
+    unread: dict[str, str]
+    ordered: tuple[tuple[str, str], ...]
+    digest: str
+
+
+_NO_FOLDER = _Folder([], {}, (), unread_digest(()))
 
 
 class RecordCache:
@@ -593,11 +614,11 @@ class RecordCache:
         self._pending_bytes = 0
         self._too_big = 0
         """Records over SQLite's length limit, not stored (:meth:`store_entry`)."""
-        self._folders: dict[str, tuple[list[Any], dict[str, str]]] = {}
+        self._folders: dict[str, _Folder] = {}
         """:meth:`_dicom_folder` of each folder this run keyed (a folder of many DICOM slides is listed once)."""
-        self._saw_unread: dict[str, Unread] = {}
-        """The keys taken while a file beside their DICOM slide could not be read, with those files
-        (batch path, the system's words; :meth:`as_keyed`)."""
+        self._saw_unread: dict[str, str] = {}
+        """The keys taken while a file beside their DICOM slide could not be read, with those files'
+        :func:`~dqm.model.unread_digest` (batch path, the system's words; :meth:`as_keyed`)."""
         self._folders_lock = threading.Lock()
         """Held while a folder is looked up and listed (:meth:`keys` keys in threads)."""
         self._refused = False
@@ -639,13 +660,14 @@ class RecordCache:
         besides = _besides(self.root, files[1])
         if besides and besides[-1][0] == CROWDED:
             self.crowded.append(item.slide_id)
-        dicom, unread = self._dicom_folder(files[1])
-        saw: Unread = ()
-        if unread:  # beside the slide, not the slide: as the take leaves its own file out
+        folder = self._dicom_folder(files[1])
+        saw = folder.digest
+        if folder.unread:  # beside the slide, not the slide: as the take leaves its own file out
             real_root = os.path.realpath(self.root)
             own = os.path.relpath(os.path.realpath(os.path.join(self.root, files[1][0])), real_root)
-            saw = tuple(sorted((part, why) for part, why in unread.items() if part != own))
-        files += besides + dicom
+            if own in folder.unread:  # the slide's own file failing: rare, its own list
+                saw = unread_digest([part for part in folder.ordered if part[0] != own])
+        files += besides + folder.described
         if any(_racy(f, time.time_ns()) for f in files):
             return UNSTORED
         described = {
@@ -662,15 +684,17 @@ class RecordCache:
             ],
         }
         key = self._digest(json.dumps(described, sort_keys=True, default=repr) + "\n" + self.context)
-        if saw:
+        if saw != _NO_FOLDER.digest:
             with self._folders_lock:
                 self._saw_unread[key] = saw
         return key
 
-    def as_keyed(self, key: str, unread: Unread | None) -> bool:
-        """Whether a record whose slide probe found the files ``unread`` beside its DICOM slide
-        unreadable (:attr:`dqm.slide_io.SlideProbe.parts_unread`: batch path, the system's words;
-        None: the slide was not probed, the record says nothing of them) may be stored under
+    def as_keyed(self, key: str, unread: str | None) -> bool:
+        """Whether a record whose slide probe found the files beside its DICOM slide unreadable
+        whose :func:`~dqm.model.unread_digest` is ``unread`` (:attr:`dqm.slide_io.SlideProbe.parts_unread`:
+        batch path, the system's words; None: the slide was not probed, or its folder not walked
+        for its series, or the slide refused before OpenSlide opened it: no file's error counts,
+        the record says nothing of them, a function of the key's files alone) may be stored under
         ``key``: the key saw the same files failing for the same reason (:func:`_series_digest`,
         which keys them). The key is taken before the item is checked, and an EIO may come, pass or
         move to another file in between: a warning of an error passed by the key's time, stored
@@ -680,10 +704,10 @@ class RecordCache:
         ``slide.format``'s finding (``SLIDE_PART_UNREADABLE``, made of them): with that check
         disabled, every such record disagreed with its key and was never stored."""
         with self._folders_lock:
-            saw = self._saw_unread.get(key, ())
-        return unread is None or tuple(unread) == saw
+            saw = self._saw_unread.get(key, _NO_FOLDER.digest)
+        return unread is None or unread == saw
 
-    def _dicom_folder(self, slide: list[Any]) -> tuple[list[Any], dict[str, str]]:
+    def _dicom_folder(self, slide: list[Any]) -> _Folder:
         """What OpenSlide reads of a DICOM slide's folder (:func:`dqm.slide_refs.may_be_dicom`: a
         ``.dcm`` name or DICOM's magic at byte 128, a DICOM-TIFF named ``.tif`` too; OpenSlide opens
         every file there to find the rest of the slide's series): the SHA-256 of each entry's name
@@ -695,17 +719,20 @@ class RecordCache:
         slides of one folder: 18.8 s). With it, the folder's entries that could not be read, by
         batch path with the system's words (:func:`_series_digest`)."""
         if len(slide) != 6:
-            return [], {}
+            return _NO_FOLDER
         path = os.path.join(self.root, slide[0])
         if not may_be_dicom(path):
-            return [], {}
+            return _NO_FOLDER
         folder = os.path.dirname(path)
         with self._folders_lock:
             if (known := self._folders.get(folder)) is None:
                 series, unread = _series_digest(folder, self.root)
-                self._folders[folder] = known = (
-                    [["dicom folder", _listing_digest(folder)], ["dicom series", series]],
+                ordered = tuple(sorted(unread.items()))
+                self._folders[folder] = known = _Folder(
+                    [["dicom folder", _listing_digest(folder, self.root)], ["dicom series", series]],
                     unread,
+                    ordered,
+                    unread_digest(ordered),
                 )
         return known
 

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
+import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -486,8 +489,16 @@ the resolution the probe used came from, ``mpp_source``: a record of 12 gave the
 profile's mpp where the probe used the annotation's; 14: the slide summary carries its coloured pen
 ink's share, ``colour_pen_share``, which ``artefacts.stain`` reads to leave ink-raised nuclei
 densities out: a record of 13, served by the cache, would judge its slide on them; 15: the slide
-facts carry the files beside a DICOM slide that could not be read, ``parts_unread``, which the
-cache compares with what its key saw: a record of 14 has none to compare)."""
+facts carry a digest of the files beside a DICOM slide that could not be read,
+``parts_unread_digest``, which the cache compares with what its key saw: a record of 14 has none to
+compare; 15 was never released with another form: its list became this digest the same day)."""
+
+
+def unread_digest(unread: Sequence[tuple[str, str]]) -> str:
+    """SHA-256 of files beside a DICOM slide that could not be read, (batch path, the system's
+    words) sorted: what a record's probe found (:attr:`SlideFacts.parts_unread_digest`) and what the
+    result cache's key saw (:meth:`dqm.cache.RecordCache.as_keyed`), compared."""
+    return hashlib.sha256(json.dumps(list(unread)).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -739,15 +750,17 @@ class SlideFacts:
     """The share of the slide the tissue mask covers (None: no mask)."""
     artefacts: ArtefactFacts | None = None
     """Artefact shares and their small map (None: not measured)."""
-    parts_unread: tuple[tuple[str, str], ...] = ()
-    """The files beside a DICOM slide that could not be read (batch path, the system's words:
-    :attr:`dqm.slide_io.SlideProbe.parts_unread`), whatever checks ran: the result cache stores the
-    record only where its key saw the same (:meth:`dqm.cache.RecordCache.as_keyed`). Masked in a
-    cache entry as every string there."""
+    parts_unread_digest: str | None = None
+    """:func:`unread_digest` of the files beside a DICOM slide that could not be read (batch path,
+    the system's words: :attr:`dqm.slide_io.SlideProbe.parts_unread`), whatever checks ran; None
+    where none counts (the slide's folder not walked for its series, or the slide refused before
+    OpenSlide opened it). The result cache stores the record only where its key saw the same
+    (:meth:`dqm.cache.RecordCache.as_keyed`). A digest, not the list: 3,000 such files beside a
+    slide made each of its folder's cache entries 122 KB (11.5 KB without); the warning made of
+    them is a finding of the record already."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {f: getattr(self, f) for f in _SLIDE_FIELDS}
-        out["parts_unread"] = [list(p) for p in self.parts_unread]
         out["level_dimensions"] = [list(d) for d in self.level_dimensions]
         out["level_downsamples"] = [_json_float(d) for d in self.level_downsamples]
         out["associated_images"] = list(self.associated_images)
@@ -762,7 +775,6 @@ class SlideFacts:
         fields["level_dimensions"] = tuple((int(w), int(h)) for w, h in data["level_dimensions"])
         fields["level_downsamples"] = tuple(float(d) for d in data["level_downsamples"])
         fields["associated_images"] = tuple(data["associated_images"])
-        fields["parts_unread"] = tuple((str(part), str(why)) for part, why in data["parts_unread"])
         for key in ("mpp_x", "mpp_y", "objective_power", "tissue_fraction"):
             fields[key] = _float_from_json(fields[key])
         if fields["artefacts"] is not None:

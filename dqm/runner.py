@@ -287,10 +287,11 @@ class Checked:
     """The record as the cache stores it; None when there is no cache or it cannot be stored."""
     unstored: str | None = None
     """Why the record could not be serialised for the cache (the main process warns)."""
-    unread: tuple[tuple[str, str], ...] | None = None
-    """The files beside the DICOM slide its probe could not read (:attr:`SlideFacts.parts_unread`;
-    None: not probed), which the cache compares with its key (:meth:`RecordCache.as_keyed`): a
-    large run's record comes back lean, without its slide facts."""
+    unread: str | None = None
+    """The digest of the files beside the DICOM slide its probe could not read
+    (:attr:`SlideFacts.parts_unread_digest`; None: not probed, or none counts), which the cache
+    compares with its key (:meth:`RecordCache.as_keyed`): a large run's record comes back lean,
+    without its slide facts."""
 
 
 def checked(record: ItemRecord, returns: Returns) -> Checked:
@@ -303,7 +304,7 @@ def checked(record: ItemRecord, returns: Returns) -> Checked:
             data = entry(record, returns.mask)
         except (TypeError, ValueError) as exc:
             why = str(exc)
-    unread = record.slide.parts_unread if record.slide is not None else None
+    unread = record.slide.parts_unread_digest if record.slide is not None else None
     return Checked(record if returns.whole else lean(record), data, why, unread)
 
 

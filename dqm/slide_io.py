@@ -50,7 +50,7 @@ from dqm.facts import StainSummary
 from dqm.findings import clip
 from dqm.i18n import N_, Message, msg
 from dqm.image_text import UNREAD, pillow_texts, tiff_texts
-from dqm.model import Annotation, SlideFacts
+from dqm.model import Annotation, SlideFacts, unread_digest
 from dqm.pixels.artefacts import Artefacts, TileSource, decoded_pixels, measure
 from dqm.pixels.masks import dilate, fill_holes
 from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptors
@@ -59,6 +59,7 @@ from dqm.slide_refs import (
     SPECIAL,
     EachStrict,
     NotRegular,
+    PartsUnread,
     Watched,
     named_as,
     openslide_name,
@@ -383,11 +384,13 @@ class SlideProbe:
     """JPEG quality from the quantisation tables (or the header's statement), when the codec is JPEG."""
     scanner: str | None = None
     """The scanner the header names (:func:`dqm.pixels.stain.scanner`)."""
-    parts_unread: tuple[tuple[str, str], ...] = ()
+    parts_unread: tuple[tuple[str, str], ...] | None = None
     """The files beside a DICOM slide that could not be read (batch path, the system's words):
     OpenSlide leaves them out without a word, so the slide may lack some of its series
     (:attr:`Taken.unread`; ``slide.format``'s ``SLIDE_PART_UNREADABLE``). A probe with any is not
-    kept (:func:`probe_slide_cached`): the error may pass."""
+    kept (:func:`probe_slide_cached`): the error may pass. None where no file beside the slide
+    counts: its folder was not walked for its series (:attr:`Taken.unread`), or the slide was
+    refused before OpenSlide opened anything (a FIFO or a link out of the batch beside it)."""
 
     def facts(self) -> SlideFacts:
         """What an item record keeps of this probe (no mask, pixels or properties)."""
@@ -403,10 +406,11 @@ class SlideProbe:
             ),
             tissue_fraction=self.tissue.tissue_fraction if self.tissue is not None else None,
             artefacts=self.artefacts.facts() if self.artefacts is not None else None,
+            parts_unread_digest=unread_digest(self.parts_unread) if self.parts_unread is not None else None,
         )
 
 
-_DERIVED = ("read_failure", "tissue_fraction", "artefacts")
+_DERIVED = ("read_failure", "tissue_fraction", "artefacts", "parts_unread_digest")
 """Facts a record holds in another form than the probe's."""
 
 
@@ -1408,9 +1412,9 @@ def probe_slide(
             return probe
         root = batch_root(path, rel)
         taken, probe.open_error, probe.reference_refused = _taken_and_looked(path, root, fd, st, taken)
-        probe.parts_unread = taken.unread
-        if probe.open_error is not None:  # before OpenSlide opens what it names
+        if probe.open_error is not None:  # before OpenSlide opens what it names: none left out
             return probe
+        probe.parts_unread = taken.unread
         name, own = openslide_name(path, fd), _fd_name(path, fd)
         if not _probe_openslide(path, probe, options, clock, name, fd):
             _probe_pillow(Path(own), probe, options, clock)  # the file the checks read
@@ -1514,7 +1518,9 @@ class Taken:
     taken (:data:`~dqm.slide_refs.EachStrict`; None: as ``strict``), which the check after a read
     takes them as too. ``unread``: the files beside a DICOM slide that could not be read (batch
     path, the system's words), left out as OpenSlide leaves them out, silently: the run says so
-    (``SLIDE_PART_UNREADABLE``)."""
+    (``SLIDE_PART_UNREADABLE``); None where the slide's folder was not walked for its series (no
+    series of its own, its folder not listed or refused: :class:`~dqm.slide_refs.PartsUnread`), where no
+    file's error counts."""
 
     own: list[int]
     listed: list[str]
@@ -1523,7 +1529,7 @@ class Taken:
     names: frozenset[str] | None = None
     strict: bool = False
     each: EachStrict = field(default=None, compare=False)
-    unread: tuple[tuple[str, str], ...] = ()
+    unread: tuple[tuple[str, str], ...] | None = None
 
 
 def taken_of(
@@ -1540,7 +1546,7 @@ def taken_of(
     no evidence of change, where "try again" was the answer for ever)."""
     names: set[str] = set()
     each = audited_strictly(root, recorded) if strict and recorded is not None else None
-    unread: dict[str, str] = {}
+    unread = PartsUnread()
     try:
         listed, cut = slide_parts(
             str(path), st.st_size, root, names=names, strict=strict, each_strict=each, unread=unread
@@ -1563,7 +1569,14 @@ def taken_of(
             continue
         parts[part] = (str(quick), [int(n) for n in values])
     return Taken(
-        stat_values(st), listed, parts, cut, frozenset(names), strict, each, tuple(sorted(unread.items()))
+        stat_values(st),
+        listed,
+        parts,
+        cut,
+        frozenset(names),
+        strict,
+        each,
+        tuple(sorted(unread.items())) if unread.walked else None,
     )
 
 

@@ -1159,6 +1159,15 @@ UNREAD_SAID = frozenset({errno.ENOENT, errno.ENOTDIR})
 listed): not a file that cannot be read (:func:`slide_parts`' ``unread``)."""
 
 
+class PartsUnread(dict[str, str]):
+    """The files beside a DICOM slide that could not be read (batch path: the system's words), as
+    :func:`slide_parts` notes them, and whether the slide's folder was walked for its series at
+    all (``walked``): where it was not (the slide has no series, its folder cannot be listed or is
+    refused), OpenSlide finds no file beside it as one of its series, and no file's error counts."""
+
+    walked: bool = False
+
+
 def _note_unread(unread: dict[str, str] | None, target: str, exc: OSError, real_root: str) -> None:
     """``target`` (a file beside a DICOM slide) in ``unread`` by batch path, with the system's words
     for ``exc``, where that says the file is there but cannot be read (not :data:`UNREAD_SAID`)."""
@@ -1201,6 +1210,8 @@ def _dicom_series(
         return
     if _refused(real_folder, real_root) is not None:
         return
+    if isinstance(unread, PartsUnread):
+        unread.walked = True
     for entry, link in listed:
         target = os.path.realpath(os.path.join(folder, entry)) if link else os.path.join(real_folder, entry)
         if target in seen or (link and _refused(target, real_root) is not None):
@@ -1314,7 +1325,10 @@ def slide_parts(
     out a file of a DICOM folder it cannot open (the check after a read takes the files as strictly
     as the open took them: a file beside the slide that always fails with EIO is on neither
     listing). ``unread``, given: the files beside a DICOM slide left out (or taken in doubt) for an
-    error reading them (:func:`_dicom_series`), which OpenSlide leaves out without a word."""
+    error reading them (:func:`_dicom_series`), which OpenSlide leaves out without a word: those of
+    the whole folder, past :data:`MAX_PARTS` too (their headers read, not their files hashed), as
+    OpenSlide opens them all and the result cache's key names them all
+    (:func:`folder_series`); a :class:`PartsUnread` says whether the folder was walked."""
     real_root = os.path.realpath(root)
     given: dict[str, str] | None = {} if names is not None else None
     besides = _besides_lazily(path, size, root, since_1_16, given, strict)
@@ -1328,6 +1342,9 @@ def slide_parts(
                 cut = True
                 break
             found[target] = None
+    if cut and unread is not None:  # OpenSlide opens every file of the folder, cut or not
+        for _ in series:
+            pass
     if names is not None and given is not None:
         names.update(name for name, target in given.items() if target in found)
     return [os.path.relpath(t, real_root) for t in found], cut

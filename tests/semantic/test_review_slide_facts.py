@@ -5,6 +5,7 @@ file, and the viewer then refused each tile of it."""
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from pathlib import Path
@@ -66,20 +67,34 @@ def test_the_slide_page_of_a_slide_whose_part_was_replaced_since_its_open_is_not
 
 
 def test_the_slide_page_of_a_slide_whose_part_was_made_unreadable_since_its_open_answers_as_its_tiles(
-    dicom_review: tuple[Path, Path],
+    dicom_review: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A part made unreadable since the open (its mode 0; as root no read is stopped, its change
-    time moves) is the same file, held open by the slide: its facts are not stale, and the page,
-    the ``.dzi`` and a tile answer alike (a closed slide is reopened against the audit's record:
-    tests/slides/test_unreadable_beside.py)."""
+    """A part made unreadable since the open (every ``os.open`` of it fails with EACCES from then
+    on: a mode of 0 stops no read by root, so the test was run as root against nothing) is the
+    same file, held open by the slide: its facts are not stale, and the page, the ``.dzi`` and a
+    tile are all served, the page with the size it gave at the open (a closed slide is reopened
+    against the audit's record: tests/slides/test_unreadable_beside.py)."""
     review_dir, batch = dicom_review
     with _signed_in(review_dir, batch) as client:
         n = _opened(client)
-        (batch / "boxes_1.dcm").chmod(0)
+        before = client.get(f"/api/slides/{n}").json()["image"]
+        real_open = os.open
+
+        def failing(path: object, *args: object, **kwargs: object) -> int:
+            if (
+                isinstance(path, (str, bytes, os.PathLike))
+                and os.path.basename(os.fsdecode(path)) == "boxes_1.dcm"
+            ):
+                raise OSError(errno.EACCES, os.strerror(errno.EACCES))
+            return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(os, "open", failing)
+        with pytest.raises(PermissionError):  # the part cannot be read now
+            os.close(os.open(batch / "boxes_1.dcm", os.O_RDONLY))
         detail = client.get(f"/api/slides/{n}").json()
-        served = detail["image"] is not None
-        assert (client.get(f"/dz/{n}.dzi").status_code == 200) == served
-        assert (client.get(f"/dz/{n}_files/0/0_0.jpeg").status_code == 200) == served
+        assert detail["image"] == before and detail["image_error"] is None, detail
+        assert client.get(f"/dz/{n}.dzi").status_code == 200
+        assert client.get(f"/dz/{n}_files/0/0_0.jpeg").status_code == 200
 
 
 def _opened(client: TestClient) -> int:

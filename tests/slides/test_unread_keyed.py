@@ -120,36 +120,115 @@ def test_a_folder_with_an_unread_file_is_cached_with_slide_format_disabled(
     assert counts[0][0] >= 2 and counts[1] == (0, counts[0][0]), counts
 
 
-def test_the_record_keeps_the_files_its_probe_could_not_read(
+def test_the_record_keeps_a_digest_of_the_files_its_probe_could_not_read(
     real_data: Path, tmp_path: Path, profile: Profile
 ) -> None:
-    """The record's slide facts carry the probe's unread files (batch path, the system's words)
-    and read back from their plain form (the item record's version 15)."""
-    from dqm.model import RECORD_VERSION, ItemRecord
+    """The record's slide facts carry the digest of the probe's unread files (batch path, the
+    system's words) and read it back from their plain form (the item record's version 15, never
+    released with the list it held first)."""
+    from dqm.model import RECORD_VERSION, ItemRecord, unread_digest
     from dqm.runner import RunOptions, run_batch
 
     root = _batch(real_data, tmp_path)
     with _failing({"zz_a.bin"}):
         run = run_batch(root, profile, RunOptions(workers=1, clinical=False))
     record = run.record(0)
-    assert record.slide is not None and record.slide.parts_unread == (("zz_a.bin", os.strerror(errno.EIO)),)
+    assert record.slide is not None
+    assert record.slide.parts_unread_digest == unread_digest([("zz_a.bin", os.strerror(errno.EIO))])
     assert RECORD_VERSION == 15
     assert ItemRecord.from_dict(record.to_dict()).slide == record.slide
 
 
+def test_a_record_does_not_grow_with_the_files_beside_its_slide_that_cannot_be_read(
+    real_data: Path, tmp_path: Path, profile: Profile
+) -> None:
+    """The record kept the list of every unreadable file beside its slide, in every slide's cache
+    entry of the folder: 3,000 such files made each 122 KB (11.5 KB without). A digest now: the
+    entry of a slide beside 300 such files is the size of one beside 1, give or take the count
+    its warning says (failed on 4c2ab0c: some 10 KB more)."""
+    import json
+
+    from dqm.runner import RunOptions, run_batch
+
+    sizes = []
+    for many in (1, 300):
+        (tmp_path / str(many)).mkdir()
+        root = _batch(real_data, tmp_path / str(many))
+        names = {f"u_{i:04d}.bin" for i in range(many)}
+        for name in names:
+            (root / name).write_bytes(b"\0" * 300)
+        with _failing(names):
+            run = run_batch(root, profile, RunOptions(workers=1, clinical=False))
+        said = _warned(run)
+        assert all(f"({many - 1:,} other such file(s))" in w[0] for w in said.values()), said
+        sizes.append(len(json.dumps(run.record(0).to_dict())))
+    assert abs(sizes[1] - sizes[0]) < 50, sizes
+
+
+@pytest.mark.parametrize("case", ["no series", "cut"])
+def test_a_slide_whose_folder_is_not_walked_whole_is_cached_beside_an_unread_file(
+    real_data: Path, tmp_path: Path, profile: Profile, case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key names each unreadable file of a DICOM folder; the probe noted them only as it
+    walked the slide's series. A ``.dcm`` of no series (400 zero bytes: ``SLIDE_UNOPENABLE``)
+    walks none, and a series past :data:`~dqm.slide_refs.MAX_PARTS` stopped before the failing
+    file: the two never matched and the slide was checked again on every run (failed on 4c2ab0c:
+    ``plain`` never stored; with the cut, no slide stored). Now the probe says where no file
+    counts (not walked: no warning whatever fails) and walks on past the cut for the unread
+    files (as OpenSlide opens them all): stored at the first run, served at the second, the
+    warning unchanged."""
+    from dqm import slide_refs
+    from dqm.cache import RecordCache, context_key
+    from dqm.runner import run_batch
+    from tests.test_cache import OPTIONS
+
+    root = _batch(real_data, tmp_path)
+    if case == "no series":
+        (root / "plain.dcm").write_bytes(b"\0" * 400)
+        (root / "plain.json").write_text(
+            (root / "boxes_0.json").read_text().replace("boxes_0.dcm", "plain.dcm")
+        )
+    else:
+        monkeypatch.setattr(slide_refs, "MAX_PARTS", 0)  # cut before zz_a.bin, at boxes_1.dcm
+    results = []
+    with _failing({"zz_a.bin"}):
+        for _ in range(2):
+            with RecordCache(tmp_path / "cache", root, context_key(profile.sha256, OPTIONS)) as cache:
+                run = run_batch(root, profile, OPTIONS, cache=cache)
+            codes = {o.summary.slide_id: sorted(f.code for f in o.findings) for o in run.outcomes}
+            results.append((cache.stored, cache.hits, _warned(run), codes))
+    slides = 3 if case == "no series" else 2
+    assert results[0][:2] == (slides, 0) and results[1][:2] == (0, slides), results
+    assert results[0][2:] == results[1][2:]
+    warned = results[0][2]
+    assert all(len(w) == 1 and "zz_a.bin" in w[0] for s, w in warned.items() if s != "plain"), warned
+    if case == "no series":
+        assert warned["plain"] == [] and "SLIDE_UNOPENABLE" in results[0][3]["plain"]
+
+
+@pytest.mark.parametrize("eio", [False, True], ids=["alone", "beside an EIO file"])
 @pytest.mark.parametrize("kind", ["fifo", "link out"])
 def test_a_fifo_or_a_link_out_of_the_batch_beside_a_dicom_slide_is_refused_before_it_is_read(
-    real_data: Path, tmp_path: Path, profile: Profile, kind: str
+    real_data: Path, tmp_path: Path, profile: Profile, kind: str, eio: bool
 ) -> None:
     """The file beside the DICOM slide that cannot be read is a FIFO (an open of it waits for a
     writer) or a link to a file outside the batch that fails with EIO (note23: not fed to the new
-    warning). The take's special-file and jail rules run first: the slide is refused
-    (``SLIDE_REFERENCE_REFUSED``, the entry named), no ``SLIDE_PART_UNREADABLE``, the run and the
-    result cache's key end (no wait), and neither opens the FIFO or anything outside the batch
-    (an open of either fails here with EIO and is counted), on a cold cache and a warm one."""
+    warning); ``eio``: another file beside the slide fails with EIO too. The take's special-file
+    and jail rules run first: the slide is refused (``SLIDE_REFERENCE_REFUSED``, the entry named)
+    and, OpenSlide opening nothing, warned of no file left out (``SLIDE_PART_UNREADABLE`` named
+    ``zz_a.bin`` beside a FIFO: failed on 4c2ab0c). The run and the result cache's key end (no
+    wait); neither opens the FIFO or anything outside the batch (``os.open`` or the builtin
+    ``open`` of either fails here with EIO and is counted), nor lists a path outside the batch,
+    nor stats one but to see whether a link out leads to a folder (the take's rule; the cache's
+    key stat'ed the file outside: failed on 4c2ab0c); the first run stores each slide's record (a cold cache), the second serves it (warm),
+    the findings the same."""
+    import builtins
+    import sys
     import threading
 
-    from tests.test_cache import audit, boxes_batch
+    from dqm.cache import RecordCache, context_key
+    from dqm.runner import run_batch
+    from tests.test_cache import OPTIONS, boxes_batch
 
     root = boxes_batch(real_data, tmp_path / "b")
     outside = tmp_path / "outside"
@@ -159,35 +238,74 @@ def test_a_fifo_or_a_link_out_of_the_batch_beside_a_dicom_slide_is_refused_befor
         os.mkfifo(root / "zz_odd")
     else:
         (root / "zz_odd").symlink_to(outside / "zz.bin")
-    real_open = os.open
+    if eio:
+        (root / "zz_a.bin").write_bytes(b"\0" * 300)
+    real = {
+        "open": os.open,
+        "builtin": builtins.open,
+        "stat": os.stat,
+        "list": os.listdir,
+        "scan": os.scandir,
+    }
     opened: list[str] = []
+    looked: list[str] = []
 
-    def watched(path: object, *args: object, **kwargs: object) -> int:
-        if isinstance(path, (str, bytes, os.PathLike)):
-            real = os.path.realpath(os.fsdecode(path))
-            if os.path.basename(os.fsdecode(path)) == "zz_odd" or real.startswith(str(outside)):
-                opened.append(os.fsdecode(path))
+    def path_of(path: object) -> str | None:
+        return os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else None
+
+    def odd(path: str) -> bool:
+        return os.path.basename(path) == "zz_odd" or os.path.realpath(path).startswith(str(outside))
+
+    def watched(what: str) -> Any:
+        def call(path: Any = ".", *args: Any, **kwargs: Any) -> Any:
+            name = path_of(path)
+            if name is not None and what in ("open", "builtin") and odd(name):
+                opened.append(name)
                 raise OSError(errno.EIO, os.strerror(errno.EIO))
-        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+            if name is not None and what == "open" and eio and os.path.basename(name) == "zz_a.bin":
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+            # the take's one look outside: whether a link out leads to a folder (``isdir``), let be
+            by = sys._getframe(1).f_code.co_name
+            if name is not None and what in ("stat", "list", "scan") and by != "isdir":
+                follow = kwargs.get("follow_symlinks", True)
+                if os.path.realpath(name).startswith(str(outside)) and (
+                    follow or not name.endswith("zz_odd")
+                ):
+                    looked.append(f"{what} {name}")
+            return real[what](path, *args, **kwargs)
 
-    runs: list[Any] = []
+        return call
+
+    results: list[tuple[int, int, dict[str, list[str]]]] = []
+    refused: list[str] = []
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(os, "open", watched)
+        mp.setattr(os, "open", watched("open"))
+        mp.setattr(builtins, "open", watched("builtin"))
+        mp.setattr(os, "stat", watched("stat"))
+        mp.setattr(os, "listdir", watched("list"))
+        mp.setattr(os, "scandir", watched("scan"))
 
         def both() -> None:
             for _ in range(2):
-                runs.append(audit(root, profile, tmp_path / "cache"))
+                with RecordCache(tmp_path / "cache", root, context_key(profile.sha256, OPTIONS)) as cache:
+                    run = run_batch(root, profile, OPTIONS, cache=cache)
+                codes = {o.summary.slide_id: sorted(f.code for f in o.findings) for o in run.outcomes}
+                results.append((cache.stored, cache.hits, codes))
+                refused.extend(
+                    str(f.message)
+                    for o in run.outcomes
+                    for f in o.findings
+                    if f.code == "SLIDE_REFERENCE_REFUSED"
+                )
 
         worker = threading.Thread(target=both, daemon=True)  # a wait on the FIFO fails, never hangs
         worker.start()
         worker.join(300)
-    assert not worker.is_alive() and len(runs) == 2, "the run waited"
-    assert opened == []
-    for run in runs:
-        codes = {o.summary.slide_id: [f.code for f in o.findings] for o in run.outcomes}
-        assert "SLIDE_REFERENCE_REFUSED" in codes["boxes_0"], codes
-        assert not [c for found in codes.values() for c in found if c == "SLIDE_PART_UNREADABLE"]
-        refused = [
-            str(f.message) for o in run.outcomes for f in o.findings if f.code == "SLIDE_REFERENCE_REFUSED"
-        ]
-        assert all("zz_odd" in said for said in refused)
+    assert not worker.is_alive() and len(results) == 2, "the run waited"
+    assert opened == [] and looked == [], (opened, looked)
+    (stored, hits, codes), (stored_again, hits_again, codes_again) = results
+    assert stored >= 2 and hits == 0 and (stored_again, hits_again) == (0, stored), results
+    assert codes == codes_again
+    assert "SLIDE_REFERENCE_REFUSED" in codes["boxes_0"], codes
+    assert not [c for found in codes.values() for c in found if c == "SLIDE_PART_UNREADABLE"], codes
+    assert refused and all("zz_odd" in said for said in refused), refused
