@@ -73,7 +73,9 @@ def test_the_slide_page_of_a_slide_whose_part_was_made_unreadable_since_its_open
     on: a mode of 0 stops no read by root, so the test was run as root against nothing) is the
     same file, held open by the slide: its facts are not stale, and the page, the ``.dzi`` and a
     tile are all served, the page with the size it gave at the open (a closed slide is reopened
-    against the audit's record: tests/slides/test_unreadable_beside.py)."""
+    against the audit's record: tests/slides/test_unreadable_beside.py). The checks of a slide held
+    open compare stats and open no part (none of the three tried to here): a check that began to
+    read the part, and refused the page alone, fails here."""
     review_dir, batch = dicom_review
     with _signed_in(review_dir, batch) as client:
         n = _opened(client)
