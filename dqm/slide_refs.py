@@ -1328,7 +1328,9 @@ def slide_parts(
     error reading them (:func:`_dicom_series`), which OpenSlide leaves out without a word: those of
     the whole folder, past :data:`MAX_PARTS` too (their headers read, not their files hashed), as
     OpenSlide opens them all and the result cache's key names them all
-    (:func:`folder_series`); a :class:`PartsUnread` says whether the folder was walked."""
+    (:func:`folder_series`); a :class:`PartsUnread` says whether the folder was walked. Not past
+    the cut where taken strictly (the check against the audit's record, which reads no such list):
+    an error on a file there would be raised, where it was never read."""
     real_root = os.path.realpath(root)
     given: dict[str, str] | None = {} if names is not None else None
     besides = _besides_lazily(path, size, root, since_1_16, given, strict)
@@ -1342,8 +1344,8 @@ def slide_parts(
                 cut = True
                 break
             found[target] = None
-    if cut and unread is not None:  # OpenSlide opens every file of the folder, cut or not
-        for _ in series:
+    if cut and unread is not None and not strict and each_strict is None:
+        for _ in series:  # OpenSlide opens every file of the folder, cut or not
             pass
     if names is not None and given is not None:
         names.update(name for name, target in given.items() if target in found)
