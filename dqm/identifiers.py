@@ -139,16 +139,28 @@ that is one of them starts no name where the keyword is a header's cell among ot
 :data:`_NOT_HEADER`); a Latin one that is a surname too is a name before a given name
 (``Sample^Joe``), and one that is mostly a surname (``Ward``, ``Case``) is not listed."""
 _LATIN_HEADER = "(?i:" + "|".join(word for word in HEADER_WORDS if word.isascii()) + ")(?![A-Za-z])"
-_HEADER_TAIL = "(?i:name|names|label|group|of|card|code|no|source|class)(?![A-Za-z])"
+_HEADER_TAIL = (
+    "(?i:name|names|label|group|of|card|code|no|source|class|collected|received|signed|reported"
+    "|taken|barcode|flag|details|detail|model|years|yrs|months|days|time|value|values|list"
+    "|location|size|count|level|description|info)(?![A-Za-z])"
+)
 """Words that end a column header's phrase after one of :data:`HEADER_WORDS` (``Slide Label``,
-``Hospital Name``, ``Date Of Birth``, ``ID Card``) and name no one."""
+``Hospital Name``, ``Date Of Birth``, ``ID Card``, ``Date Collected``, ``Slide Barcode``, ``Age
+Years``) and name no one."""
+_SPACES = "[ \u00a0\u2000-\u200a\u202f\u205f\u3000]"
+"""A space in a line: the gap between a surname and its given names (``Sample&nbsp;Joe``)."""
+_GIVEN_NAME = rf"(?!{_LATIN_HEADER}|{_HEADER_TAIL})(?:[A-Z][a-z]++|[A-Z]{{2,}}+)"
 _GIVEN_NAMES_END = (
-    rf"(?:, ?| )(?!{_LATIN_HEADER}|{_HEADER_TAIL})(?:[A-Z][a-z]++|[A-Z]{{2,}}+)"
-    r"(?:[ ,^]++(?:[A-Z][a-z]++|[A-Z]{2,}+)){0,2}[ \t]*+(?:[\r\n]|\Z)"
+    rf"(?:,{_SPACES}*+|{_SPACES}++){_GIVEN_NAME}(?:[ ,^]++{_GIVEN_NAME}){{0,2}}+"
+    rf"(?![ ,^]*+(?:{_LATIN_HEADER}|{_HEADER_TAIL})|[ ,]*+\t[ \t]*+{_LATIN_HEADER})"
 )
 """After a surname that is a header's word, right after a tab or two spaces: its given names,
-each no header's word, that end the line (``Patient Name<TAB>Sample Joe``); a header row's next
-column (``Patient Name<TAB>Sample Source<TAB>Age``) starts after a tab, not a line's end."""
+each no header's word, then no header's word (``Patient Name<TAB>Sample Joe``, followed by
+anything else: a line's end, the ``"`` or ``'`` of an output that quotes it, a ``<``, a ``…``,
+a tab and a number). A header row's phrase (``Patient Name<TAB>Sample Collection Date``, ``Date
+Collected``) or one a tab and another header's column follow (``Patient Name<TAB>Sample
+Descriptor<TAB>Age``) is none. Whatever follows the given names is looked at only so far as a
+header's word, so a value reads the same alone (:func:`find`) as written in any output."""
 _NOT_HEADER = (
     f"(?!(?:(?<=\t)|(?<=\\s\\s)){_LATIN_HEADER}(?!\\^|{_GIVEN_NAMES_END})"
     f"|{_LATIN_HEADER}(?:[ \t,]*\t|{_NAME_GAP}+{_LATIN_HEADER})|(?:"
@@ -162,11 +174,14 @@ Name  Hospital Name  Age``), or where a tab or another header's word follows it 
 Age Sex``, ``Patient Name,Diagnosis,Stage``). After a single space, a ``:`` and a space, a comma
 or a ``^``, followed by a given name, it is a surname (``Sample^Joe``, ``DATE^ANIL``, ``Organ,
 Bryan``, ``STAGE JOHN``, ``Age Kim``); right after a tab or two spaces, where a ``^`` follows it
-or its given names end the line (:data:`_GIVEN_NAMES_END`: ``Patient Name<TAB>Sample Joe``,
-``Patient name:  Age Kim``, ``Patient Name<TAB>Sample^Joe<TAB>45``). Traded: such a surname
-before a tab and more columns (``Patient Name<TAB>Sample Joe<TAB>45``) is still read as a header
-row and left unmasked; a name whose first word is not a header's (``Patient Name<TAB>Hong
-Gildong``) is a name wherever it stands. A Korean one starts none: a Korean name is one word."""
+or given names, each no header's word and no header's word after them, follow it
+(:data:`_GIVEN_NAMES_END`: ``Patient Name<TAB>Sample Joe``, ``Patient name:  Age Kim``,
+``Patient Name<TAB>Sample^Joe<TAB>45``, ``Patient Name<TAB>Sample Joe<TAB>45``; not ``Patient
+Name<TAB>Date Collected`` nor ``Patient Name<TAB>Sample Collection Date``). A header's phrase
+whose second word is in neither list (``Patient Name<TAB>Date Drawn``) reads as a name and is
+masked: a false positive masked, where a rule that told them apart by what follows them left the
+name in clear in the outputs that quote it. A name whose first word is not a header's (``Patient
+Name<TAB>Hong Gildong``) is a name wherever it stands. A Korean one starts none: a Korean name is one word."""
 _NAME = (
     rf"{_NOT_HEADER}(?:[A-Z][a-z]+(?:{_NAME_GAP}+[A-Z][a-z]+){{1,3}}"
     rf"|[A-Z]{{2,}}(?:{_NAME_GAP}+[A-Z]{{2,}}){{1,3}}|[가-힣]{{2,4}})"
@@ -518,6 +533,16 @@ def find(text: str, settings: DeidSettings, place: Place) -> list[Hit]:
         elif len(readings) > 1 and reading == plain:  # a run as written inside one read is masked as it
             where = unescaped(text)[1] or []
             read = [(where[run[0]], where[run[1]]) for run in runs]
+        if not as_written and plain is not text:  # the invisible characters kept too
+            where = unescaped(text)[1] or []
+            unseen: list[set[str]] = []
+            placed = [entry for entry in comp.patterns if place in entry[2].places]  # ungated
+            what.update({name: pat for name, _, pat in placed})
+            mapped = [(where[run[0]], where[run[1]]) for run in runs]
+            found_runs += [
+                (run[4], run[2], unseen[i])
+                for i, run in enumerate(_unseen_runs(text, placed, mapped, unseen))
+            ]
         for found, name, kinds in found_runs:
             # one finding a masked run, as its token names it, with every kind it holds: the first
             # run of each name, and each later one that holds a kind no run before named (``hong@…``
@@ -1736,15 +1761,21 @@ string is scanned in overlapping windows and the cost stays linear in its length
 _WINDOW_OVERLAP = 256
 
 
+_UNSEEN_OR_PARTING = {"Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Zs", "Zl", "Zp", "Cf"}
+"""The categories of a named reference's character :data:`_ENTITY` reads: a punctuation mark, a
+space or a separator, or a format character nobody sees (``&shy;``, ``&ZeroWidthSpace;``,
+``&NoBreak;``, ``&zwj;``, ``&lrm;``: :data:`_INVISIBLE`)."""
+
+
 def _separator_entities() -> list[str]:
     """The names of HTML's named character references that stand for a space or a separator (no
     letter, no digit, no symbol a name holds: ``&nbsp;``, ``&ensp;``, ``&Tab;``, ``&comma;``,
-    ``&hyphen;``, ``&lowbar;``), longest first, as HTML 5 lists them (legacy ones without their
+    ``&hyphen;``, ``&lowbar;``) or a character nobody sees (``&shy;``, ``&zwj;``), longest first, as HTML 5 lists them (legacy ones without their
     ``;`` too: ``&nbsp``, as a browser reads them)."""
     names = [
         name
         for name, char in html.entities.html5.items()
-        if len(char) == 1 and (char.isspace() or unicodedata.category(char)[0] in "PZ")
+        if len(char) == 1 and (char.isspace() or unicodedata.category(char) in _UNSEEN_OR_PARTING)
     ]
     return sorted(names, key=lambda name: (-len(name), name))
 
@@ -1791,13 +1822,52 @@ def unescaped(text: str) -> tuple[str, list[int] | None]:
     Outputs are masked as they are written, after escaping: ``900101\\t-\\t1234567`` or
     ``Patient name:\\tJohn Smith`` in results.json did not match a pattern that allows whitespace
     there, and ensure-ASCII JSON hides every Korean name."""
+    text, where = _decoded(text)
+    if _INVISIBLE.search(text) is not None:
+        text, inner = _shown(text)
+        where = inner if where is None else [where[i] for i in inner]
+    return text, where
+
+
+def _decoded(text: str) -> tuple[str, list[int] | None]:
+    """:func:`unescaped` but for its last step: the escapes and references read, a character nobody
+    sees kept (:func:`_unseen_runs`)."""
     where: list[int] | None = None
     for _ in range(3):  # a value quoted with repr() inside JSON is escaped twice
-        if not _decodes(text):
+        if not _escaped(text):
             break
         text, inner = _unescaped_once(text)
         where = inner if where is None else [where[i] for i in inner]
     return text, where
+
+
+def _unseen_runs(
+    text: str,
+    patterns: Patterns,
+    read: list[tuple[int, int]],
+    held: list[set[str]] | None = None,
+    decoded: tuple[str, list[int] | None] | None = None,
+) -> list[tuple[int, int, str, int, str]]:
+    """The runs of ``text`` read with its invisible characters kept (:func:`_decoded`), each a
+    place in ``text`` with what it masks, that no run of ``text`` read (``read``, places in
+    ``text``) overlaps; none where it holds none. An invisible character read as nothing glues
+    what it parted (``010-1234-5678<U+E0041>123-45-6789``: a phone number then a social security
+    number, read as digits no pattern's bounds take), so both readings are searched, as the
+    masker masked them before it read past them. ``decoded``: :func:`_decoded` of ``text`` where
+    the caller has it."""
+    kept, where = _decoded(text) if decoded is None else decoded
+    if _INVISIBLE.search(kept) is None:
+        return []
+    spread = _Spread(read)
+    kinds: list[set[str]] = []
+    found = []
+    for i, (start, end, name, begin) in enumerate(_runs(kept, patterns, kinds)):
+        low, high, first = (start, end, begin) if where is None else (where[start], where[end], where[begin])
+        if not spread.touching(low, high):
+            found.append((low, high, name, first, kept[start:end]))
+            if held is not None:
+                held.append(kinds[i])
+    return found
 
 
 def _plain(text: str) -> str:
@@ -1805,11 +1875,13 @@ def _plain(text: str) -> str:
     :func:`_decodes`), without the list of where each character starts: most windows hold no
     identifier, and need none. A pass that decodes nothing is the last."""
     for _ in range(3):
-        if not _decodes(text):
+        if not _escaped(text):
             break
         text, decoded = _ESCAPE.subn(_escaped_char, text)
         if not decoded:
             break
+    if _INVISIBLE.search(text) is not None:
+        return _INVISIBLE.sub(_gap_or_none, text)
     return text
 
 
@@ -1926,9 +1998,61 @@ class _Spread:
 
 
 def _decodes(text: str) -> bool:
+    """Whether ``text`` may read otherwise than as written: it may hold an escape or a character
+    reference (:func:`_escaped`), or it holds a character nobody sees (:data:`_INVISIBLE`)."""
+    return _escaped(text) or _INVISIBLE.search(text) is not None
+
+
+def _escaped(text: str) -> bool:
     """Whether ``text`` may hold an escape (a backslash) or a character reference
     (:data:`_MAY_REFERENCE`): else it is read as it is, however many ``&`` a URL's query holds."""
     return "\\" in text or ("&" in text and _MAY_REFERENCE.search(text) is not None)
+
+
+_INVISIBLE_CHARS = (
+    "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"  # controls, less the gaps and line ends a pattern reads
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb"
+    "\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\U000110bd\U000110cd\U00013430-\U0001343f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
+)
+"""The characters a reader does not see, which :func:`unescaped` drops after the escapes: Unicode's
+Default_Ignorable_Code_Point (a soft hyphen, the zero-width ones, the bidirectional marks, the
+variation selectors, the Hangul fillers, the tag characters), every other format character (Cf:
+U+FFF9 to U+FFFB, U+0600 to U+0605), the braille blank U+2800, and the controls but the ones a
+pattern reads as a gap or a line's end (``\t``, ``\n``, ``\r``, ``\x0b``, ``\x0c``, U+001C to
+U+001F, U+0085). ``RRN 900101&#8203;-1234567``, ``M\u200bRN 12345678``, ``RRN 900101<U+0001>-1234567``
+read as a person reads them."""
+_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]+")
+
+
+def _gap_or_none(m: re.Match[str]) -> str:
+    """What a run of invisible characters reads as: nothing, or a gap between a lowercase letter
+    and a capital (``Hong<U+200B>Gildong`` is two words, as a reader sees them)."""
+    text, start, end = m.string, m.start(), m.end()
+    if start > 0 and end < len(text) and text[start - 1].islower() and text[end].isupper():
+        return " "
+    return ""
+
+
+def _shown(text: str) -> tuple[str, list[int]]:
+    """``text`` without its invisible characters (:data:`_INVISIBLE`, :func:`_gap_or_none`), and
+    where each character of that starts in ``text`` (one more entry: the end): a span read maps
+    back to one that covers the invisible characters inside it."""
+    pieces: list[str] = []
+    where: list[int] = []
+    pos = 0
+    for m in _INVISIBLE.finditer(text):
+        start, end = m.span()
+        pieces.append(text[pos:start])
+        where.extend(range(pos, start))
+        if gap := _gap_or_none(m):
+            pieces.append(gap)
+            where.append(start)
+        pos = end
+    pieces.append(text[pos:])
+    where.extend(range(pos, len(text) + 1))
+    return "".join(pieces), where
 
 
 def _escaped_char(m: re.Match[str]) -> str:
@@ -2515,11 +2639,14 @@ class Masker:
         text = _plain(window) if plain is None else plain
         # no pattern with known first characters matches: the others (e-mail, the profile's) may
         written_too = text is not window and len(_readings(window, text)) > 1
+        decoded = _decoded(window) if text is not window else None  # its invisible characters kept
+        unseen = decoded is not None and _INVISIBLE.search(decoded[0]) is not None
         patterns = self._patterns
         if (
             self._gate is not None
             and self._gate.search(text) is None
             and not (written_too and self._gate.search(window))
+            and not (unseen and decoded is not None and self._gate.search(decoded[0]))
         ):
             patterns = self._ungated
         spans = _runs(text, patterns)
@@ -2536,6 +2663,10 @@ class Masker:
             read = list(found_spans)
             written = _written_runs(window, _runs(window, patterns), [run[:2] for run in read])
             found_spans = _merged(read, [run for _, run in written])
+        if unseen:  # the invisible characters kept too (:func:`_unseen_runs`)
+            read_runs = list(found_spans)
+            apart = _unseen_runs(window, patterns, [], None, decoded)  # each, merged with those read
+            found_spans = _merged(read_runs, apart) if apart else read_runs
         for start, end, name, begin, found in found_spans:
             if begin >= limit:
                 break
