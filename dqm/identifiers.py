@@ -505,7 +505,8 @@ def find(text: str, settings: DeidSettings, place: Place) -> list[Hit]:
     hits: list[Hit] = []
     named: set[str] = set()  # every kind a hit names (its run's and those it holds)
     runs_named: set[str] = set()  # every name a hit's run has
-    readings = _readings(text, plain := _plain(text))
+    plain, unseen = _plain_read(text)
+    readings = _readings(text, plain)
     read: list[tuple[int, int]] = []  # the runs of the text read, as places in ``text``
     for as_written, reading in enumerate(readings):
         if not reading.isascii():  # Hangul as macOS writes names (NFD jamo) is searched as composed
@@ -533,15 +534,15 @@ def find(text: str, settings: DeidSettings, place: Place) -> list[Hit]:
         elif len(readings) > 1 and reading == plain:  # a run as written inside one read is masked as it
             where = unescaped(text)[1] or []
             read = [(where[run[0]], where[run[1]]) for run in runs]
-        if not as_written and plain is not text:  # the invisible characters kept too
+        if not as_written and unseen:  # the invisible characters kept too
             where = unescaped(text)[1] or []
-            unseen: list[set[str]] = []
+            kept_kinds: list[set[str]] = []
             placed = [entry for entry in comp.patterns if place in entry[2].places]  # ungated
             what.update({name: pat for name, _, pat in placed})
             mapped = [(where[run[0]], where[run[1]]) for run in runs]
             found_runs += [
-                (run[4], run[2], unseen[i])
-                for i, run in enumerate(_unseen_runs(text, placed, mapped, unseen))
+                (run[4], run[2], kept_kinds[i])
+                for i, run in enumerate(_unseen_runs(text, placed, mapped, kept_kinds))
             ]
         for found, name, kinds in found_runs:
             # one finding a masked run, as its token names it, with every kind it holds: the first
@@ -1874,6 +1875,12 @@ def _plain(text: str) -> str:
     """:func:`unescaped`'s text alone (``text`` itself when it holds no escape and no reference,
     :func:`_decodes`), without the list of where each character starts: most windows hold no
     identifier, and need none. A pass that decodes nothing is the last."""
+    return _plain_read(text)[0]
+
+
+def _plain_read(text: str) -> tuple[str, bool]:
+    """:func:`_plain`'s text, and whether it left out a character nobody sees (so
+    :func:`_unseen_runs` has a reading to search)."""
     for _ in range(3):
         if not _escaped(text):
             break
@@ -1881,8 +1888,8 @@ def _plain(text: str) -> str:
         if not decoded:
             break
     if _INVISIBLE.search(text) is not None:
-        return _INVISIBLE.sub(_gap_or_none, text)
-    return text
+        return _INVISIBLE.sub(_gap_or_none, text), True
+    return text, False
 
 
 _AMPERSAND = r"&(?:(?i:amp);?|#0*38(?![0-9]);?|#[xX]0*26(?![0-9a-fA-F]);?)*"
@@ -2625,7 +2632,7 @@ class Masker:
         limit: int,
         masked_spans: list[tuple[int, int]] | None = None,
         offset: int = 0,
-        plain: str | None = None,
+        plain: tuple[str, bool] | None = None,
     ) -> tuple[list[str], int]:
         """The pieces of ``window[:consumed]`` masked, and ``consumed`` (>= ``limit``): matches that
         start before ``limit`` are masked whole, later ones are left for the next window, which
@@ -2634,19 +2641,18 @@ class Masker:
         window, starting inside the keyword, would not see it. Escape sequences are searched as the
         characters they stand for (:func:`unescaped`). Each match masked, its context included, is added
         to ``masked_spans`` where given, as a place in the text ``window`` starts at ``offset`` of;
-        ``plain``: the window decoded (:func:`_plain`) where the caller has it."""
+        ``plain``: the window decoded (:func:`_plain_read`) where the caller has it."""
         out, last = [], 0
-        text = _plain(window) if plain is None else plain
+        text, unseen = _plain_read(window) if plain is None else plain
         # no pattern with known first characters matches: the others (e-mail, the profile's) may
         written_too = text is not window and len(_readings(window, text)) > 1
-        decoded = _decoded(window) if text is not window else None  # its invisible characters kept
-        unseen = decoded is not None and _INVISIBLE.search(decoded[0]) is not None
+        decoded = _decoded(window) if unseen else None  # its invisible characters kept
         patterns = self._patterns
         if (
             self._gate is not None
             and self._gate.search(text) is None
             and not (written_too and self._gate.search(window))
-            and not (unseen and decoded is not None and self._gate.search(decoded[0]))
+            and not (decoded is not None and self._gate.search(decoded[0]))
         ):
             patterns = self._ungated
         spans = _runs(text, patterns)
@@ -2663,7 +2669,7 @@ class Masker:
             read = list(found_spans)
             written = _written_runs(window, _runs(window, patterns), [run[:2] for run in read])
             found_spans = _merged(read, [run for _, run in written])
-        if unseen:  # the invisible characters kept too (:func:`_unseen_runs`)
+        if decoded is not None:  # the invisible characters kept too (:func:`_unseen_runs`)
             read_runs = list(found_spans)
             apart = _unseen_runs(window, patterns, [], None, decoded)  # each, merged with those read
             found_spans = _merged(read_runs, apart) if apart else read_runs
@@ -2735,12 +2741,12 @@ class Masker:
             final = pos + len(window) >= n
             limit = len(window) if final else len(window) - _WINDOW_OVERLAP
             spans: list[tuple[int, int]] | None = None if found is None else []
-            plain = _plain(window)  # decoded once: for the patterns and for a name that goes on
+            plain = _plain_read(window)  # decoded once: for the patterns and for a name that goes on
             pieces, used = self._masked(window, limit, spans, pos, plain)
             if not final and (
                 used >= len(window)
                 or (used > limit and _CUT_ESCAPE.fullmatch(window, used))
-                or (self._names and _name_goes_on(window, used, plain))
+                or (self._names and _name_goes_on(window, used, plain[0]))
             ):
                 size *= 2
                 continue
