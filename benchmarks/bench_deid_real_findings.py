@@ -15,7 +15,8 @@ masked, "with the" kinds): 260a0db and deid give the same output, byte for byte;
 and deidf (name words unbounded again, references read as a browser reads them, ISO editions
 before 1951 ids). So do 89611d0 and deidf2 (decoding only at a reference, the cut after a long
 name's first word, ISO numbers of any digits, tab and line separators in names). Task deidmend
-(session 24): 1706a01 and deidmend the same, byte for byte (18 files, 17 read, 19 findings).
+(session 24): 1706a01 and deidmend the same, byte for byte (18 files, 17 read, 19 findings); so
+do 9895fdd and deidf (session 24: header-word surnames in every output, characters nobody sees).
 """
 
 from __future__ import annotations
