@@ -76,7 +76,7 @@ from dqm.clinical_table import IDENTIFYING, RowSource, TableFailure
 from dqm.file_digests import RACY_NS
 from dqm.findings import clip
 from dqm.i18n import Message, msg
-from dqm.model import RECORD_VERSION, Item, ItemRecord, unread_digest
+from dqm.model import RECORD_VERSION, UNSETTLED, Item, ItemRecord, unread_digest
 from dqm.readers.items import readers_key
 from dqm.slide_io import stat_and_print
 from dqm.slide_refs import (
@@ -87,6 +87,7 @@ from dqm.slide_refs import (
     may_be_dicom,
     opened_besides,
     parts_of,
+    refused_beside,
     refused_file,
 )
 from dqm.strictjson import loads as strict_loads
@@ -196,13 +197,17 @@ def _listing_digest(folder: str, root: Path) -> str:
     """SHA-256 of each entry of ``folder`` by name: its size, modification and change time and
     inode (links followed), or the error of its stat; or the error of the listing. A link out of
     the batch folder ``root`` by its name alone, never followed (the take refuses the slide for it:
-    :data:`~dqm.slide_refs.OUTSIDE`): its stat was of a file outside the batch."""
+    :data:`~dqm.slide_refs.OUTSIDE`): its stat was of a file outside the batch) and whether the
+    take's rule refuses the slide for it (:func:`~dqm.slide_refs.refused_beside`: a link to a
+    folder is not, to a file or to nothing is): keyed by its name alone, a target made a folder or a
+    file between two runs served the first run's refusal, or its finding of none."""
     entries: list[Any] = []
+    real_root = os.path.realpath(root)
     try:
         with os.scandir(folder) as found:
             for entry in sorted(found, key=lambda e: e.name):
                 if _maybe_link(entry) and refused_file(Path(entry.path), root) == OUTSIDE:
-                    entries.append([entry.name, "outside"])
+                    entries.append([entry.name, "outside", refused_beside(entry.path, real_root) is not None])
                     continue
                 try:
                     st = os.stat(entry.path)
@@ -702,10 +707,12 @@ class RecordCache:
         without it served while the file kept failing), and one naming another file, or counting
         others, than the key saw was served while the key's file failed. The probe's facts, not
         ``slide.format``'s finding (``SLIDE_PART_UNREADABLE``, made of them): with that check
-        disabled, every such record disagreed with its key and was never stored."""
+        disabled, every such record disagreed with its key and was never stored. Never where it is
+        :data:`~dqm.model.UNSETTLED`: the probe's folder listing failed (its None said nothing) or
+        its files changed while checked, states that pass."""
         with self._folders_lock:
             saw = self._saw_unread.get(key, _NO_FOLDER.digest)
-        return unread is None or unread == saw
+        return unread != UNSETTLED and (unread is None or unread == saw)
 
     def _dicom_folder(self, slide: list[Any]) -> _Folder:
         """What OpenSlide reads of a DICOM slide's folder (:func:`dqm.slide_refs.may_be_dicom`: a

@@ -494,6 +494,14 @@ facts carry a digest of the files beside a DICOM slide that could not be read,
 compare; 15 was never released with another form: its list became this digest the same day)."""
 
 
+UNSETTLED = "unsettled"
+""":attr:`SlideFacts.parts_unread_digest` of a probe whose facts were not settled: the listing of
+its DICOM slide's folder failed (EIO, EMFILE...: which files OpenSlide left out is not known), or
+its files changed while it was checked (``SLIDE_UNOPENABLE``'s "... while the slide was being
+checked"), a state that passes by definition. No :func:`unread_digest` (64 hex digits), so no key
+matches it: the result cache never stores such a record (:meth:`dqm.cache.RecordCache.as_keyed`)."""
+
+
 def unread_digest(unread: Sequence[tuple[str, str]]) -> str:
     """SHA-256 of files beside a DICOM slide that could not be read, (batch path, the system's
     words) sorted: what a record's probe found (:attr:`SlideFacts.parts_unread_digest`) and what the
@@ -754,7 +762,7 @@ class SlideFacts:
     """:func:`unread_digest` of the files beside a DICOM slide that could not be read (batch path,
     the system's words: :attr:`dqm.slide_io.SlideProbe.parts_unread`), whatever checks ran; None
     where none counts (the slide's folder not walked for its series, or the slide refused before
-    OpenSlide opened it). The result cache stores the record only where its key saw the same
+    OpenSlide opened it); :data:`UNSETTLED` where the probe's facts were not settled. The result cache stores the record only where its key saw the same
     (:meth:`dqm.cache.RecordCache.as_keyed`). A digest, not the list: 3,000 such files beside a
     slide made each of its folder's cache entries 122 KB (11.5 KB without); the warning made of
     them is a finding of the record already."""

@@ -50,7 +50,7 @@ from dqm.facts import StainSummary
 from dqm.findings import clip
 from dqm.i18n import N_, Message, msg
 from dqm.image_text import UNREAD, pillow_texts, tiff_texts
-from dqm.model import Annotation, SlideFacts, unread_digest
+from dqm.model import UNSETTLED, Annotation, SlideFacts, unread_digest
 from dqm.pixels.artefacts import Artefacts, TileSource, decoded_pixels, measure
 from dqm.pixels.masks import dilate, fill_holes
 from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptors
@@ -391,6 +391,12 @@ class SlideProbe:
     kept (:func:`probe_slide_cached`): the error may pass. None where no file beside the slide
     counts: its folder was not walked for its series (:attr:`Taken.unread`), or the slide was
     refused before OpenSlide opened anything (a FIFO or a link out of the batch beside it)."""
+    unsettled: bool = False
+    """Whether the facts are of a passing state: the slide's DICOM folder could not be listed at the
+    take (:attr:`Taken.unread_failed`), or its files changed while it was checked (its
+    ``open_error`` says so). Its record says :data:`~dqm.model.UNSETTLED` and is never stored in
+    the result cache, nor the probe kept (:func:`probe_slide_cached`): one failure was every later
+    run's answer."""
 
     def facts(self) -> SlideFacts:
         """What an item record keeps of this probe (no mask, pixels or properties)."""
@@ -406,7 +412,13 @@ class SlideProbe:
             ),
             tissue_fraction=self.tissue.tissue_fraction if self.tissue is not None else None,
             artefacts=self.artefacts.facts() if self.artefacts is not None else None,
-            parts_unread_digest=unread_digest(self.parts_unread) if self.parts_unread is not None else None,
+            parts_unread_digest=(
+                UNSETTLED
+                if self.unsettled
+                else unread_digest(self.parts_unread)
+                if self.parts_unread is not None
+                else None
+            ),
         )
 
 
@@ -1018,7 +1030,7 @@ def _probe_openslide(
             name, opened = str(path), None
             slide = _openslide_by(name, path, fd)  # (JpegTiles reads no Trestle slide: no stat)
     except _Replaced:
-        probe.open_error = msg(REPLACED)
+        probe.open_error, probe.unsettled = msg(REPLACED), True
         return True
     except openslide.OpenSlideUnsupportedFormatError as exc:
         probe.openslide_error = str(exc) or "unsupported format"
@@ -1412,6 +1424,7 @@ def probe_slide(
             return probe
         root = batch_root(path, rel)
         taken, probe.open_error, probe.reference_refused = _taken_and_looked(path, root, fd, st, taken)
+        probe.unsettled = taken.unread_failed
         if probe.open_error is not None:  # before OpenSlide opens what it names: none left out
             return probe
         probe.parts_unread = taken.unread
@@ -1428,6 +1441,7 @@ def probe_slide(
                     size_bytes=probe.size_bytes,
                     fingerprint=probe.fingerprint,
                     open_error=changed,
+                    unsettled=True,
                 )
     probe.elapsed_s, probe.work = clock.cpu_s, clock.done
     _name_by_rel(probe, path, name, own)
@@ -1530,6 +1544,9 @@ class Taken:
     strict: bool = False
     each: EachStrict = field(default=None, compare=False)
     unread: tuple[tuple[str, str], ...] | None = None
+    unread_failed: bool = field(default=False, compare=False)
+    """Whether listing the DICOM slide's folder failed (:attr:`~dqm.slide_refs.PartsUnread.failed`):
+    ``unread`` None says nothing then (:attr:`SlideProbe.unsettled`)."""
 
 
 def taken_of(
@@ -1577,6 +1594,7 @@ def taken_of(
         strict,
         each,
         tuple(sorted(unread.items())) if unread.walked else None,
+        unread.failed,
     )
 
 
@@ -2447,7 +2465,7 @@ def probe_slide_cached(
                 _PROBES.move_to_end(k)
                 return hit
     probe = probe_slide(path, rel, options, taken)
-    if probe.parts_unread:  # a file that could not be read just now: not kept, asked again
+    if probe.parts_unread or probe.unsettled:  # an error or a change just now: not kept, asked again
         return probe
     with _PROBES_LOCK:
         _PROBES[header_key if probe.mpp_x else (*base, resolved(options, probe))] = probe

@@ -568,6 +568,15 @@ def _refused(target: str, real_root: str) -> str | None:
     return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else SPECIAL
 
 
+def refused_beside(target: str, real_root: str) -> str | None:
+    """Why the entry ``target`` beside a DICOM slide makes the slide refused (:func:`_dicom_folder`):
+    :func:`_refused`'s reason, but for a link out of the batch to a folder (OpenSlide's read of it
+    fails at once, nothing is read). The result cache keys such a link by this alone
+    (:func:`dqm.cache._listing_digest`): a target made a file, or a folder, since flips it."""
+    why = _refused(target, real_root)
+    return None if why == OUTSIDE and os.path.isdir(target) else why
+
+
 def _cut(name: str) -> str:
     """``name`` as OpenSlide's C string holds it: up to its first NUL byte (Python's calls refuse it)."""
     return name.partition("\0")[0]
@@ -604,10 +613,7 @@ def _dicom_folder(path: Path, real_root: str, strict: bool = False) -> Message |
                     plain = False
                 if plain:
                     continue
-                why = _refused(entry.path, real_root)
-                if why == OUTSIDE and os.path.isdir(entry.path):
-                    continue  # a folder: OpenSlide's read of it fails at once, nothing is read
-                if why is not None:
+                if (why := refused_beside(entry.path, real_root)) is not None:
                     return msg(
                         "a file beside this DICOM slide, {ref}: {_why}; OpenSlide opens every file of "
                         "a DICOM slide's folder, so the slide is not opened",
@@ -1163,9 +1169,13 @@ class PartsUnread(dict[str, str]):
     """The files beside a DICOM slide that could not be read (batch path: the system's words), as
     :func:`slide_parts` notes them, and whether the slide's folder was walked for its series at
     all (``walked``): where it was not (the slide has no series, its folder cannot be listed or is
-    refused), OpenSlide finds no file beside it as one of its series, and no file's error counts."""
+    refused), OpenSlide finds no file beside it as one of its series, and no file's error counts;
+    and whether listing it failed (``failed``: EIO, EMFILE...), which says nothing of the folder:
+    OpenSlide's own listing may see the files this one did not (the result cache stores no record
+    of such a take: :meth:`dqm.cache.RecordCache.as_keyed`)."""
 
     walked: bool = False
+    failed: bool = False
 
 
 def _note_unread(unread: dict[str, str] | None, target: str, exc: OSError, real_root: str) -> None:
@@ -1207,6 +1217,8 @@ def _dicom_series(
     except OSError as exc:
         if strict and transient(exc):
             raise
+        if isinstance(unread, PartsUnread):
+            unread.failed = True
         return
     if _refused(real_folder, real_root) is not None:
         return

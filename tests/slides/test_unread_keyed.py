@@ -309,3 +309,118 @@ def test_a_fifo_or_a_link_out_of_the_batch_beside_a_dicom_slide_is_refused_befor
     assert "SLIDE_REFERENCE_REFUSED" in codes["boxes_0"], codes
     assert not [c for found in codes.values() for c in found if c == "SLIDE_PART_UNREADABLE"], codes
     assert refused and all("zz_odd" in said for said in refused), refused
+
+
+def _codes(run: Any) -> dict[str, list[str]]:
+    """Each slide's ``SLIDE_*`` codes, sorted."""
+    return {
+        o.summary.slide_id: sorted(f.code for f in o.findings if f.code.startswith("SLIDE_"))
+        for o in run.outcomes
+    }
+
+
+@pytest.mark.parametrize("eio", [False, True], ids=["alone", "beside an EIO file"])
+@pytest.mark.parametrize("case", ["listing fails", "listing fails, one file", "changed while checked"])
+def test_a_record_of_a_passing_state_is_never_stored(
+    real_data: Path, tmp_path: Path, profile: Profile, case: str, eio: bool
+) -> None:
+    """In the first run only, the take's listing of the DICOM slide's folder fails once (EMFILE:
+    ``_dicom_series``), or the check after OpenSlide's reads finds the slide's files changed once.
+    The listing's failure read as "no series" (the probe's ``parts_unread`` None, which the cache
+    takes as "none counts"), and the check after the reads saw ``boxes_1.dcm`` join: the record's
+    ``SLIDE_UNOPENABLE`` ("... while the slide was being checked") was stored and served for ever,
+    where a fresh check opens the slide (and, ``eio``: warns of ``zz_a.bin``). Neither is stored:
+    the later runs check again and give a fresh check's findings (failed on eaa75cb: the
+    ``SLIDE_UNOPENABLE`` served in runs 2 and 3). ``one file``: the slide's series has no other
+    file, so the check after the reads sees none join: the record of the failed listing said no
+    file counted, and with ``zz_a.bin`` failing the fresh check's ``SLIDE_PART_UNREADABLE`` was
+    never said (failed on eaa75cb: the record without it served)."""
+    import sys
+
+    import dqm.slide_io as slide_io
+    from dqm.cache import RecordCache, context_key
+    from dqm.i18n import msg
+    from dqm.runner import run_batch
+    from tests.test_cache import OPTIONS, boxes_batch
+
+    root = boxes_batch(real_data, tmp_path / "b")
+    if eio:
+        (root / "zz_a.bin").write_bytes(b"\0" * 300)
+    if case == "listing fails, one file":
+        (root / "boxes_1.dcm").unlink()
+    real_scandir, real_changed = os.scandir, slide_io._changed_while_read
+    once = {"left": 0}
+
+    def scandir(path: Any = ".", *args: Any) -> Any:
+        if (
+            case.startswith("listing fails")
+            and once["left"]
+            and sys._getframe(1).f_code.co_name == "_dicom_series"
+        ):
+            once["left"] -= 1
+            raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+        return real_scandir(path, *args)
+
+    def changed(ref: str, *args: Any, **kwargs: Any) -> Any:
+        if case == "changed while checked" and once["left"] and ref.endswith("boxes_0.dcm"):
+            once["left"] -= 1
+            return msg(slide_io.LISTED_WHILE_READ, _ref="boxes_1.dcm")
+        return real_changed(ref, *args, **kwargs)
+
+    runs = []
+    with _failing({"zz_a.bin"} if eio else set()), pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os, "scandir", scandir)
+        mp.setattr(slide_io, "_changed_while_read", changed)
+        for i in range(3):
+            once["left"] = 1 if i == 0 else 0
+            with RecordCache(tmp_path / "cache", root, context_key(profile.sha256, OPTIONS)) as cache:
+                runs.append((_codes(run_batch(root, profile, OPTIONS, cache=cache)), cache.hits))
+        fresh = _codes(run_batch(root, profile, OPTIONS))
+    if case != "listing fails, one file":  # the passing state was met
+        assert "SLIDE_UNOPENABLE" in runs[0][0]["boxes_0"], runs[0]
+    else:  # the failed listing's: no file counted
+        assert "SLIDE_PART_UNREADABLE" not in runs[0][0]["boxes_0"], runs[0]
+    assert "SLIDE_UNOPENABLE" not in fresh["boxes_0"], fresh
+    assert ("SLIDE_PART_UNREADABLE" in fresh["boxes_0"]) == eio, fresh
+    assert runs[1][0] == fresh and runs[2][0] == fresh, (runs, fresh)
+    assert runs[2][1] >= len(fresh), runs  # stored once checked afresh: served
+
+
+@pytest.mark.parametrize(("before", "after"), [("folder", "file"), ("missing", "folder"), ("file", "folder")])
+def test_a_link_out_of_the_batch_beside_a_dicom_slide_is_keyed_by_what_the_take_decides(
+    real_data: Path, tmp_path: Path, profile: Profile, before: str, after: str
+) -> None:
+    """A link beside DICOM slides to ``outside/t``, out of the batch: the take refuses the slides
+    where ``t`` is a file or nothing (``SLIDE_REFERENCE_REFUSED``), not where it is a folder. The
+    key named the link alone: ``t`` made a file after a run served that run's "no finding", made a
+    folder served its refusal. Keyed by the take's rule (one ``isdir``), the second run checks
+    again and agrees with a fresh check (failed on eaa75cb: the first run's findings served)."""
+    from dqm.cache import RecordCache, context_key
+    from dqm.runner import run_batch
+    from tests.test_cache import OPTIONS, boxes_batch
+
+    root = boxes_batch(real_data, tmp_path / "b")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = outside / "t"
+    (root / "zz_link").symlink_to(target)
+
+    def make(kind: str) -> None:
+        if target.is_dir():
+            target.rmdir()
+        elif target.exists():
+            target.unlink()
+        if kind == "file":
+            target.write_bytes(b"x" * 300)
+        elif kind == "folder":
+            target.mkdir()
+
+    said = []
+    for kind in (before, after):
+        make(kind)
+        with RecordCache(tmp_path / "cache", root, context_key(profile.sha256, OPTIONS)) as cache:
+            said.append(_codes(run_batch(root, profile, OPTIONS, cache=cache)))
+    fresh = _codes(run_batch(root, profile, OPTIONS))
+    refused = [("SLIDE_REFERENCE_REFUSED" in said[i]["boxes_0"]) for i in range(2)]
+    assert refused == [before != "folder", after != "folder"], said
+    assert said[1] == fresh, (said, fresh)
