@@ -5,7 +5,8 @@ up-front estimate (:func:`dqm.readers.pieces_needed`) that cannot tell which str
 keep: a file of detections of unique keys keeps each key with its pointer, one of the same
 measurements keeps them once. Charging every quote and colon as kept made a usual export's
 estimate about 31 times its size. Instead the read counts what it keeps: the annotation's lesions
-(coordinates, geometry, properties, pointer) and issues, measured as each item is read
+(coordinates, geometry, properties, pointer) and issues (with their messages, a shared one
+once), measured as each item is read
 (:meth:`Tally.check`), the text of the top-level object the annotation holds (:meth:`Tally.watch`),
 and what :class:`~dqm.readers.common.base.DistinctTexts` keeps of the objects it skips
 (:meth:`Tally.charge`). When ``base`` (the file's bytes and what the split holds) and
@@ -32,9 +33,11 @@ from dqm.model import Annotation
 KEPT_FACTOR = 1.5
 """The RSS a byte the tally counts comes to (the allocator's arenas and the per-item transients
 the tally does not see). The shapes of ``python benchmarks/bench_annotation_memory.py --shapes``
-grow at most 1.16 times their tally (lists of lists 10 deep; 1.01 and 1.06 usual QuPath and native
-exports at 17 MiB, 0.36-1.08 the others at 3 MiB; a top-level value parsed whole, charged apart up
-front, more): 1.5 keeps a third above that. It was 2, set by hand: a usual export's tally then came
+grow at most 1.19 times their tally (100 floats or lists of lists 10 deep a feature, 1.18-1.19 at
+17 and 50 MiB; 1.01 and 1.06 usual QuPath and native exports at 17 MiB, 0.36-1.08 the others at
+3 MiB, 0.86-0.89 an issue a feature with a message of its own, counted with its message since a
+review found them at 1.53-1.61; a top-level value parsed whole, charged apart up front, more): 1.5
+keeps a quarter above that. It was 2, set by hand: a usual export's tally then came
 to 10 times its size where it peaks at 5.6, and the up-front estimate had to cover it. Each item's
 parse is charged apart before it is made (:class:`Parse`)."""
 ENTRY_BYTES = 64
@@ -46,7 +49,9 @@ RING_BYTES = 120
 COORD_BYTES = 24
 """GEOS's bytes a vertex (x and y, 17.5 measured, and its sequence's slack)."""
 ISSUE_BYTES = 240
-"""A :class:`~dqm.model.ReadIssue` beside its pointer (its message is shared when it has no parameter)."""
+"""A :class:`~dqm.model.ReadIssue` beside its pointer and its message (:func:`message_bytes`)."""
+SEEN_BYTES = 100
+"""The slot and the id of a message in the set of the messages a read has counted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +107,24 @@ def lesion_bytes(lesion: Any) -> int:
     return total
 
 
+def message_bytes(message: str) -> int:
+    """What an issue's message holds: its text, and for a :class:`~dqm.i18n.Message` its
+    attributes' table and parameters (its msgid and context are the code's own). A message made
+    for each item (a parameter naming it: some 500 to 750 bytes) costs the issue two to three
+    times what the issue holds beside it."""
+    total = sys.getsizeof(message)
+    attributes = getattr(message, "__dict__", None)
+    if attributes is not None:
+        total += sys.getsizeof(attributes) + deep_bytes(attributes.get("params"))
+    return total
+
+
 class Tally:
     """The bytes a read in pieces keeps (see the module). ``room(need)``: the bytes the limit
     leaves a read of ``need`` bytes, the parse cache's entries made room for (its least recently
     used ones out) when it asks more than ``allowed``."""
 
-    __slots__ = ("_watched", "allowed", "base", "kept", "parse", "room")
+    __slots__ = ("_messages", "_watched", "allowed", "base", "kept", "parse", "room")
 
     def __init__(self, base: int, room: Callable[[int], int], parse: Parse | None = None) -> None:
         self.base = base
@@ -116,6 +133,7 @@ class Tally:
         self.parse = parse
         self.allowed = room(base)
         self._watched: list[tuple[Annotation, list[int]]] = []
+        self._messages: set[int] = set()  # the ids of the messages counted: a shared one counts once
 
     def need(self) -> int:
         """What the read takes now, by the tally."""
@@ -143,6 +161,10 @@ class Tally:
                 self.kept += lesion_bytes(lesion)
             for issue in issues[counted[1] :]:
                 self.kept += ISSUE_BYTES + sys.getsizeof(issue.pointer)
+                message = issue.message
+                if id(message) not in self._messages:  # the issue keeps it alive: its id is its own
+                    self._messages.add(id(message))
+                    self.kept += SEEN_BYTES + message_bytes(message)
             counted[0], counted[1] = len(lesions), len(issues)
         need = self.need()
         parse = self.parse
