@@ -26,7 +26,8 @@ before the read (the bytes included), against the estimate it is admitted at
 strings (2,000 ASCII characters and a CJK one or an emoji: Python holds them at 2 or 4 bytes a
 character), properties nested 200 deep, 100 keys (unique ones too: each a string of its own),
 lists, dicts, strings or floats a lesion, features without a geometry or an object of properties,
-points, empty objects, detections (those of 60 unique keys, points of 60 unique strings: each kept
+points, empty objects, an issue a feature with a message of its own (an unsupported geometry type,
+a GeometryCollection of points, a vertex of one number), detections (those of 60 unique keys, points of 60 unique strings: each kept
 with its pointer), a ``clinical``, ``metadata``, ``annotations`` or ``lesions`` object of unique
 keys as big as the file, lists of one list 10 deep in properties or in a ``metadata`` as big as the
 file, and one item as big as the file (a detection or an annotation of unique keys, a native lesion
@@ -104,10 +105,12 @@ tallied = [0, 0]
 try:  # what the run-time tally counted the read to keep, at its last check, and its most need
     from dqm.readers.common import tally
     _check = tally.Tally.check
-    def check(self, *raw):
-        tallied[0] = self.kept
-        tallied[1] = max(tallied[1], self.need())
-        _check(self, *raw)
+    def check(self, *raw):  # recorded after the check: it counts the newest lesions and issues
+        try:
+            _check(self, *raw)
+        finally:
+            tallied[0] = self.kept
+            tallied[1] = max(tallied[1], self.need())
     tally.Tally.check = check
 except ImportError:  # a checkout from before it
     pass
@@ -215,6 +218,17 @@ SHAPES: dict[str, Callable[[int], object]] = {
             "type": "Polygon",
             "coordinates": [[[j % 1000, j // 1000] for j in range(size // 9)] + [[0, 0]]],
         },
+    },
+    # a third review's: an issue a feature whose message names the feature's value (a message of
+    # its own, some 560 bytes: it was tallied as a shared one)
+    "qupath-unsupported": lambda k: {"type": "Feature", "geometry": {"type": f"X{k}"}},
+    "qupath-collection-points": lambda k: {
+        "type": "Feature",
+        "geometry": {"type": "GeometryCollection", "geometries": [k]},
+    },
+    "qupath-bad-vertex": lambda k: {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [[[k]]]},
     },
     # usual exports (the big files' features and lesions) and small named annotations with an id or
     # two measurements (a second review's: the tally came to 1.11 times their estimate)
