@@ -546,3 +546,28 @@ def test_a_shape_of_one_item_writes_one(name: str, tmp_path: Path) -> None:
     doc = json.loads(path.read_bytes())
     assert len(doc.get("features") or doc["lesions"]) == 1
     assert path.stat().st_size > 0.8 * 2**16  # the file's size or so
+
+
+def test_an_issue_is_tallied_with_its_message_a_shared_one_once() -> None:
+    """An issue's message made for its feature (its value named: some 560 bytes) was tallied as a
+    shared one, at nothing: a file of them grew 1.53-1.61 times its tally. Each is counted now; a
+    message many issues share, once."""
+    from dqm.i18n import msg
+    from dqm.model import Annotation, ReadIssue
+    from dqm.readers.common import tally
+
+    shared = msg("a {kind} encloses no area", kind="Point")
+    made = [msg("geometry type {kind!r} is not Polygon", kind=f"X{k}") for k in range(100)]
+    kept = {}
+    for name, messages in (("shared", [shared] * 100), ("made", made)):
+        ann = Annotation("a.json", "qupath")
+        with tally.tallied(0, lambda need: 2**40) as counted:
+            counted.watch(ann)
+            before = counted.kept  # the annotation's empty properties and clinical
+            ann.issues.extend(ReadIssue("X", m, f"/features/{k}") for k, m in enumerate(messages))
+            counted.check()
+        kept[name] = counted.kept - before
+    beside = sum(tally.ISSUE_BYTES + sys.getsizeof(f"/features/{k}") for k in range(100))
+    assert kept["shared"] == beside + tally.SEEN_BYTES + tally.message_bytes(shared)
+    assert tally.message_bytes(made[0]) > 400  # its text, attributes and parameter
+    assert kept["made"] >= beside + 100 * tally.message_bytes(made[0])
