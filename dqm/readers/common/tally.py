@@ -36,10 +36,11 @@ the tally does not see). The shapes of ``python benchmarks/bench_annotation_memo
 grow at most 1.19 times their tally (100 floats or lists of lists 10 deep a feature, 1.18-1.19 at
 17 and 50 MiB; 1.01 and 1.06 usual QuPath and native exports at 17 MiB, 0.36-1.08 the others at
 3 MiB, 0.86-0.89 an issue a feature with a message of its own, counted with its message since a
-review found them at 1.53-1.61; a top-level value parsed whole, charged apart up front, more): 1.5
-keeps a quarter above that. It was 2, set by hand: a usual export's tally then came
-to 10 times its size where it peaks at 5.6, and the up-front estimate had to cover it. Each item's
-parse is charged apart before it is made (:class:`Parse`)."""
+review found them at 1.53-1.61; a top-level value parsed whole, charged apart up front, and one item
+as big as the file, its parse charged before it is made, more): 1.5 keeps a quarter above that.
+It was 2, set by hand: a usual export's tally then came to 10 times its size where it peaks at 5.6,
+and the up-front estimate had to cover it. Each item's parse is charged apart before it is made
+(:class:`Parse`)."""
 ENTRY_BYTES = 64
 """A dict's or set's slot for one kept entry (its hash, key and value pointers, the table's slack)."""
 GEOMETRY_PART_BYTES = 340
