@@ -639,7 +639,16 @@ CODES_SINCE: dict[str, tuple[int, int]] = {
                 "UNDERSTAINED_GROUP",
             ),
         ),
-        ((1, 19), ("ANNOTATION_MPP_UNUSED", "STAIN_NOT_COMPARED")),
+        (
+            (1, 19),
+            (
+                "ANNOTATION_MPP_UNUSED",
+                "DEID_OTHER_NAME_IDENTIFIER",
+                "DEID_OTHER_NAME_QUASI",
+                "SLIDE_PART_UNREADABLE",
+                "STAIN_NOT_COMPARED",
+            ),
+        ),
         (
             (1, 14),
             (
