@@ -225,15 +225,32 @@ def _not_utf8(rel: str, is_dir: bool) -> DiscoveryIssue | None:
     # a name written on a Korean Windows (an old zip, a Samba share): say what it reads. The entry's
     # own name is judged (its folders, entered, are UTF-8: a Korean or German one would outvote it)
     folder, _, name = rel.rpartition("/")
-    try:
-        raw = name.encode("utf-8", "surrogateescape")
-        legacy = raw.decode(KOREAN_LEGACY)
-        if _reads_as_korean(raw, legacy, name=True):  # not a hint naming a file that does not exist
-            legacy = f"{folder}/{legacy}" if folder else legacy
-            why = msg("{_why} (as CP949, Korean Windows, it reads {name!r})", _why=why, name=legacy)
-    except UnicodeDecodeError:
-        pass
+    legacy = korean_name(name.encode("utf-8", "surrogateescape"))
+    if legacy is not None:  # not a hint naming a file that does not exist
+        legacy = f"{folder}/{legacy}" if folder else legacy
+        why = msg("{_why} (as CP949, Korean Windows, it reads {name!r})", _why=why, name=legacy)
     return DiscoveryIssue("NAME_NOT_UTF8", why, file=shown + ("/" if is_dir else ""), item_id=shown)
+
+
+def korean_name(raw: bytes) -> str | None:
+    """The CP949 reading (Korean Windows: :data:`KOREAN_LEGACY`) of ``raw``, a file or folder name
+    that is not UTF-8, where :func:`_reads_as_korean` takes it for Korean; else None."""
+    try:
+        legacy = raw.decode(KOREAN_LEGACY)
+    except UnicodeDecodeError:
+        return None
+    return legacy if _reads_as_korean(raw, legacy, name=True) else None
+
+
+_SHOWN_BYTE = re.compile(rb"\\x([89a-f][0-9a-f])")
+
+
+def shown_korean_name(shown: str) -> str | None:
+    """:func:`korean_name` of a name as :func:`dqm.output.not_utf8` shows it (each byte that is not
+    UTF-8 as ``\\xNN``): what a batch's entry reads as on a Korean Windows, where it does."""
+    if "\\x" not in shown:
+        return None
+    return korean_name(_SHOWN_BYTE.sub(lambda m: bytes.fromhex(m[1].decode()), shown.encode("utf-8")))
 
 
 def _walk_issue(root: Path, rel: str, is_dir: bool) -> DiscoveryIssue | None:

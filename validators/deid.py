@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
-from dqm.batch import PATH_COLUMNS, STATED_COLUMNS
+from dqm.batch import PATH_COLUMNS, STATED_COLUMNS, shown_korean_name
 from dqm.checksums import MANIFEST_COLUMNS
 from dqm.clinical_table import IDENTIFYING
 from dqm.findings import Aspect, Finding, Severity
@@ -827,7 +827,8 @@ def other_names(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[F
     """The names of files and folders no item reads hold no identifier.
 
     These are the entries the batch layout reports (an orphan slide, a ``.txt`` beside the slides,
-    a link, a name that is not UTF-8, searched as its ``\\xNN`` form) and the files it lists that no
+    a link, a name that is not UTF-8, searched as its CP949 reading where it is Korean, else as its
+    ``\\xNN`` form) and the files it lists that no
     item names (a DICOM series' other files): delivered as the items' own files are. Each file or folder name once, at the first path holding it; the names of the
     items' own files are :func:`file_names`'."""
     settings = batch.profile.deid
@@ -849,8 +850,11 @@ def other_names(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[F
             if part in seen:
                 continue
             seen.add(part)
+            # a name written on a Korean Windows is searched as it reads there (NAME_NOT_UTF8 says so):
+            # its \xNN form hides a name or a birth date from every pattern
+            read = shown_korean_name(part) or part
             out += _value_findings(
-                part, "filename", "DEID_OTHER_NAME", (N_("the file name"), None), ctx, settings, file=path
+                read, "filename", "DEID_OTHER_NAME", (N_("the file name"), None), ctx, settings, file=path
             )  # fmt: skip
     return out
 

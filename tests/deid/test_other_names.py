@@ -64,3 +64,44 @@ def test_names_no_item_reads_are_searched_for_identifiers(
     assert sum("note" in f or "more" in f for f in files) == 1  # the folder once
     assert any("\\x" in f for f in files)  # the name not UTF-8, its bad bytes escaped
     assert any(f.startswith("slides/series/") for f in files)  # the DICOM series' other file
+
+
+def _other_names(files: tuple[str, ...] = (), not_utf8_names: tuple[bytes, ...] = ()) -> list:
+    """``deid.other_names`` over a batch of no item listing ``files`` and reporting each of
+    ``not_utf8_names`` (bytes) as the batch layout does, shown with its bad bytes as ``\\xNN``."""
+    from dqm.model import DiscoveryIssue
+    from dqm.output import not_utf8
+    from dqm.profile import load_profile
+    from validators import REGISTRY
+    from validators.context import BatchView
+    from validators.engine import configure
+    from validators.registry import CheckContext
+
+    profile = load_profile()
+    spec = REGISTRY["deid.other_names"]
+    cfg = {c.id: c for c in configure(profile)}["deid.other_names"]
+    ctx = CheckContext(spec, "batch", cfg.severities, "manifest.csv")
+    shown = [not_utf8("slides/" + raw.decode("utf-8", "surrogateescape")) for raw in not_utf8_names]
+    issues = [DiscoveryIssue("NAME_NOT_UTF8", "not UTF-8", file=name) for name in shown]
+    view = BatchView(profile, [], "manifest.csv", discovery_issues=issues, files=files)
+    return spec.func(view, cfg.params, ctx)
+
+
+@pytest.mark.parametrize(
+    ("name", "what"),
+    [("환자명 김철수.txt", "person name"), ("생년월일 1987-06-15.txt", "date of birth")],
+)
+def test_a_name_written_on_a_korean_windows_is_searched_as_it_reads_there(name: str, what: str) -> None:
+    """Its ``\\xNN`` form hid the name and the birth date from every pattern: the first gave no
+    finding, the second a date's warning only, while NAME_NOT_UTF8's message read it as CP949."""
+    (found,) = _other_names(not_utf8_names=(name.encode("cp949"),))
+    assert found.code == "DEID_OTHER_NAME_IDENTIFIER" and what in found.message, found
+    assert "\\x" in found.location.file  # where it is: the name as the batch layout shows it
+    assert "김철수" not in found.message and "1987-06-15" not in found.message
+
+
+def test_a_name_not_utf8_that_is_not_korean_is_searched_as_shown() -> None:
+    """A Latin-1 name is no CP949 (``Tumorgröße`` would read ``Tumorgr秤e``): its escaped form is
+    searched, the date in it a warning as in any name."""
+    (found,) = _other_names(not_utf8_names=("Tumorgröße 1987-06-15.txt".encode("latin-1"),))
+    assert found.code == "DEID_OTHER_NAME_QUASI", found
