@@ -231,17 +231,67 @@ def _exif_texts(img: Any) -> Iterator[tuple[str, str]]:
             yield f"exif.{TAGS.get(tag, f'Tag{tag}')}", text
 
 
+MAX_PNG_CHUNKS = 100_000
+"""Chunks of a PNG walked past its pixels (:func:`png_texts_past_pixels`): a header read and a seek
+each; a file of millions of empty chunks stops here, said so."""
+PNG_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt", b"eXIf")
+PNG_PIXELS = (b"IDAT", b"fdAT")
+
+
+def png_texts_past_pixels(fh: BinaryIO) -> tuple[dict[Any, Any], str | None]:
+    """The text chunks (``tEXt``, ``zTXt``, ``iTXt``, ``eXIf``) of a PNG that come after its first
+    pixel chunk, which Pillow reads only as it decodes the pixels (a PNG refused as too large never
+    is), as Pillow's ``img.info`` holds them; and where the walk stopped short, or None.
+
+    Each chunk's header is read and its data skipped by its length (the pixels are never read); a
+    text chunk is read by Pillow's own PNG reader (its limits: 1 MiB of text a chunk decompressed,
+    64 MiB in all), at most :data:`MAX_TEXT_BYTES` of them and :data:`MAX_PNG_CHUNKS` chunks walked.
+    A file that ends inside a chunk, or a broken chunk header, stops the walk with a note."""
+    from PIL import PngImagePlugin
+
+    stream = PngImagePlugin.PngStream(fh)
+    left, pixels = MAX_TEXT_BYTES, False
+    try:
+        end = fh.seek(0, 2)
+        fh.seek(8)  # past the signature
+        for _ in range(MAX_PNG_CHUNKS):
+            cid, pos, length = stream.read()
+            if cid == b"IEND":
+                return stream.im_info, None
+            if pos + length + 4 > end:
+                return stream.im_info, f"PNG chunks past byte {pos - 8:,}: the file ends inside a chunk"
+            if pixels and cid in PNG_TEXT_CHUNKS:
+                if length > left:
+                    return stream.im_info, f"PNG text chunks past the first {MAX_TEXT_BYTES:,} bytes"
+                left -= length
+                try:
+                    stream.call(cid, pos, length)
+                except (ValueError, SyntaxError, UnicodeDecodeError) as exc:  # over a limit, unknown
+                    return stream.im_info, f"PNG {cid.decode('latin-1')} chunk at byte {pos:,}: {exc}"
+            pixels = pixels or cid in PNG_PIXELS
+            fh.seek(pos + length + 4)  # past its data and CRC, read or not
+        return stream.im_info, f"PNG chunks past the first {MAX_PNG_CHUNKS:,}"
+    except (OSError, SyntaxError, struct.error) as exc:  # cut short, a broken chunk header
+        return stream.im_info, f"PNG chunks past byte {fh.tell():,}: {exc or type(exc).__name__}"
+
+
 def pillow_texts(img: Any, header_only: bool = False) -> list[tuple[str, str]]:
     """The text of an image Pillow opened, as ``(property key, text)``: each text entry of
     ``img.info`` (a PNG's tEXt, zTXt and iTXt chunks, ``png.<keyword>``; a JPEG's or GIF's comment,
     ``jpeg.comment``; a JPEG's or WebP's XMP packet, ``jpeg.xmp``; the ICC profile's text tags, ``icc.<signature>``) and each EXIF text tag (``exif.<Tag>``, the Exif IFD's ``UserComment``
     included); at most :data:`MAX_TEXTS` values of :data:`VALUE_BYTES` characters, stripped of NULs
     and blanks at their ends. A corrupt EXIF block gives what was read before it. ``header_only``:
-    an image whose pixels must not be decoded (too large): a PNG's EXIF is read only where its
-    header held it."""
+    an image whose pixels must not be decoded (too large): a PNG's chunks past its pixels are read
+    by :func:`png_texts_past_pixels`, which skips the pixels unread."""
     fmt = (img.format or "image").lower()
     pairs: list[tuple[str, str]] = []
     full = False
+    if header_only and img.format == "PNG" and img.fp is not None:
+        tail, note = png_texts_past_pixels(img.fp)
+        for key, value in tail.items():  # what Pillow reads only as it decodes the pixels
+            img.info.setdefault(key, value)
+        if note is not None:
+            pairs.append((UNREAD, note))
     for key, value in img.info.items():
         if len(pairs) >= MAX_TEXTS:  # Pillow keeps up to 64 MB of a PNG's text chunks
             full = True

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -507,6 +509,80 @@ def test_a_plain_image_too_large_to_decode_has_its_text_searched(
         "/properties/png.Comment"
     }
     assert_masked(found)
+
+
+def _png(path: Path, width: int, height: int, after: bytes, end: bytes = b"") -> Path:
+    """A PNG of ``width`` x ``height`` pixels whose ``after`` chunks come after its pixels (IDAT),
+    then ``end`` (an IEND chunk where not given)."""
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + _chunk(b"IDAT", zlib.compress(b"\x00" * 4096))
+        + after
+        + (end or _chunk(b"IEND", b""))
+    )
+    return path
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+_RRN_TEXT = b"Patient 900101-1234567"
+_EXIF = (  # a big-endian TIFF header and one IFD: ImageDescription, 23 bytes at offset 26
+    b"MM\x00*\x00\x00\x00\x08\x00\x01\x01\x0e\x00\x02\x00\x00\x00\x17\x00\x00\x00\x1a\x00\x00\x00\x00"
+    + _RRN_TEXT
+    + b"\x00"
+)
+
+
+@pytest.mark.parametrize(
+    ("chunk", "key"),
+    [
+        (_chunk(b"tEXt", b"Comment\x00" + _RRN_TEXT), "png.Comment"),
+        (_chunk(b"zTXt", b"Comment\x00\x00" + zlib.compress(_RRN_TEXT)), "png.Comment"),
+        (_chunk(b"iTXt", b"Comment\x00\x01\x00en\x00\x00" + zlib.compress(_RRN_TEXT)), "png.Comment"),
+        (_chunk(b"eXIf", _EXIF), "exif.ImageDescription"),
+    ],
+)
+@pytest.mark.parametrize(("width", "height"), [(100_000_000, 1), (100_000, 100_000)])  # dqm's limit; Pillow's
+def test_a_png_too_large_to_decode_has_its_text_past_its_pixels_searched(
+    tmp_path: Path, profile: Profile, chunk: bytes, key: str, width: int, height: int
+) -> None:
+    """Pillow reads a PNG's chunks after its pixels only as it decodes them, which a refused image
+    never is: an RRN in a text or EXIF chunk there gave no finding and no notice. They are walked
+    to, the pixels skipped by their length."""
+    from dqm.slide_io import ProbeOptions, probe_slide
+
+    path = _png(tmp_path / "s1.png", width, height, _chunk(b"IDAT", b"\x00" * 64) + chunk)
+    probe = probe_slide(path, "slides/s1.png", ProbeOptions(artefacts=False))
+    assert not probe.opened and "too large" in (probe.open_error or "")
+    assert probe.text_unread is None
+    found = deid_findings(view_of(profile, slide=probe))
+    assert {f.location.pointer for f in found if f.code == "DEID_SLIDE_IDENTIFIER"} == {f"/properties/{key}"}
+    assert_masked(found)
+
+
+@pytest.mark.parametrize(
+    "end",
+    [
+        b"\x00\x00\x10\x00tEXtComment\x00Patient",  # the file ends inside a text chunk
+        b"\x00\x00\x00\x04t@Xt",  # a broken chunk header
+        b"\x00\x00",  # inside a chunk's header
+    ],
+)
+def test_a_png_too_large_to_decode_cut_short_says_its_text_was_not_all_searched(
+    tmp_path: Path, profile: Profile, end: bytes
+) -> None:
+    """A refused PNG whose chunks past its pixels are cut short or broken is no crash: the text read
+    before is searched, and the rest is said unsearched (DEID_SLIDE_UNSEARCHED)."""
+    from dqm.slide_io import ProbeOptions, probe_slide
+
+    path = _png(tmp_path / "s1.png", 100_000, 100_000, _chunk(b"tEXt", b"Comment\x00" + _RRN_TEXT), end)
+    probe = probe_slide(path, "slides/s1.png", ProbeOptions(artefacts=False))
+    assert probe.text_unread is not None and "PNG chunks past byte" in probe.text_unread
+    codes = {f.code for f in deid_findings(view_of(profile, slide=probe))}
+    assert {"DEID_SLIDE_IDENTIFIER", "DEID_SLIDE_UNSEARCHED"} <= codes
 
 
 def test_a_slide_property_name_is_searched_for_identifiers(profile: Profile) -> None:
