@@ -830,7 +830,9 @@ def other_names(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[F
     a link, a name that is not UTF-8, searched as its CP949 reading where it is Korean, else as its
     ``\\xNN`` form) and the files it lists that no
     item names (a DICOM series' other files): delivered as the items' own files are. Each file or folder name once, at the first path holding it; the names of the
-    items' own files are :func:`file_names`'."""
+    items' own files are :func:`file_names`', searched by the same patterns. As there, the
+    finding's ``file`` is the path the batch holds: a date in it (a quasi-identifier, which no
+    output's masker masks) is left there, how the file is found; an identifier the masker masks."""
     settings = batch.profile.deid
     if not settings.enabled:
         return []

@@ -105,3 +105,17 @@ def test_a_name_not_utf8_that_is_not_korean_is_searched_as_shown() -> None:
     searched, the date in it a warning as in any name."""
     (found,) = _other_names(not_utf8_names=("Tumorgröße 1987-06-15.txt".encode("latin-1"),))
     assert found.code == "DEID_OTHER_NAME_QUASI", found
+
+
+def test_a_dated_name_no_item_reads_keeps_its_path_as_an_items_own_does() -> None:
+    """One rule for names: a date with no birth keyword is the same warning for a file no item reads
+    as for an item's own file (``deid.file_names``), its message masked and its ``file`` the path
+    itself (the masker masks no date; the path is how the file is found)."""
+    from dqm.identifiers import find
+    from dqm.profile import load_profile
+
+    (found,) = _other_names(files=("slides/scan_1987-06-15.txt",))
+    settings = load_profile().deid
+    (hit,) = find("scan_1987-06-15.txt", settings, "filename")
+    assert (found.code, hit.level) == ("DEID_OTHER_NAME_QUASI", "quasi")
+    assert found.location.file == "slides/scan_1987-06-15.txt" and "1987-06-15" not in found.message
