@@ -257,7 +257,7 @@ def with_order(run: Run, order: OrderList | None) -> OrderInfo | None:
         return None
     findings, info = order_findings(run, order)
     run.batch_findings = [*run.batch_findings, *findings]
-    run.ordered = True
+    run.ordered = len(order.entries)
     return info
 
 

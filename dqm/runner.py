@@ -157,9 +157,10 @@ class Run:
     crowded: list[str] = field(default_factory=list)
     """Slide ids of the items whose slide names more than :data:`~dqm.slide_refs.MAX_PARTS` files
     OpenSlide opens besides it (:func:`crowded_slides`; the command warns: :func:`crowded_message`)."""
-    ordered: bool = False
-    """The batch was compared with a buyer's order list (``--expect``, :func:`dqm.audit.with_order`):
-    syntactic accuracy then gives the value figures over the items ordered (:class:`~dqm.syntactic.models.OrderedValues`)."""
+    ordered: int | None = None
+    """The lines of the buyer's order list the batch was compared with (``--expect``,
+    :func:`dqm.audit.with_order`; None without one): syntactic accuracy then gives the value
+    figures over the items ordered (:class:`~dqm.syntactic.models.OrderedValues`)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.outcomes, ItemRecords):  # a part of a run, a test's records

@@ -439,7 +439,9 @@ def with_waivers(
     measured: list[Ratio] = []
     if syntactic is not None:
         measured = result.waivers.measured if result.waivers is not None else list(syntactic.gates)
-        syntactic = rewaived(syntactic, findings, before, set(waived), table_rows(result))
+        syntactic = rewaived(
+            syntactic, findings, before, set(waived), table_rows(result), [i.slide_id for i in result.items]
+        )
     section = WaiverSection(
         source=source,
         checked_on=today,

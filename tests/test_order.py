@@ -726,3 +726,206 @@ def test_without_an_order_list_the_value_figures_are_as_before(batch: Path, prof
     assert plain.ordered is None
     for g in plain.gates:
         assert g.passed == (None if g.target is None or g.value is None else count_reaches(g.value, g.target))
+
+
+def _copies(batch: Path, tmp_path: Path, source: str, new_ids: list[str]) -> Path:
+    """A copy of ``batch`` with ``source``'s row and files copied under each of ``new_ids``
+    (a new id, or ``source`` itself: the same row again)."""
+    copy = _copy(batch, tmp_path)
+    rows = _rows(copy)
+    (src,) = [r for r in rows if r["slide_id"] == source]
+    for new in new_ids:
+        row = dict(src, slide_id=new)
+        if new != source:
+            for column in ("image_path", "annotation_path"):
+                old = Path(src[column])
+                row[column] = str(old.parent / old.name.replace(source, new))
+                (copy / row[column]).write_bytes((copy / old).read_bytes())
+        rows.append(row)
+    with (copy / "manifest.csv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return copy
+
+
+def _figures(s) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+    assert s.ordered is not None
+    return (s.ordered.value_accuracy, s.ordered.structure_accuracy, s.ordered.format_accuracy)
+
+
+def test_items_not_ordered_never_raise_the_figures_over_the_items_ordered(
+    batch: Path, tmp_path: Path, profile: Profile
+) -> None:
+    """Items delivered and not ordered are not in the figures over the items ordered, which are
+    averaged over the order list's lines: good items added under new ids, or an ordered item's
+    row repeated, leave them as they were (an id delivered twice counts once, its worst share)."""
+    inflated, worst = _many_failing_values(batch, tmp_path)
+    order = _ordered_all(inflated, tmp_path)
+    _, complete, _ = _run(inflated, profile, order)
+    good = next(r["slide_id"] for r in _rows(inflated) if r["slide_id"] != worst)
+    copied = _copies(inflated, tmp_path / "copied", good, [f"{good}c{k}" for k in range(6)])
+    repeated = _copies(inflated, tmp_path / "repeated", good, [good] * 5)
+    for padded in (copied, repeated):
+        _, s, info = _run(padded, profile, order)
+        assert s.ordered is not None and s.ordered.items == info.ordered == 8
+        assert s.ordered.not_ordered == info.not_ordered > 0
+        assert _figures(s) == pytest.approx(_figures(complete))
+    deleted, _, _ = _deleted(inflated, tmp_path / "deleted", worst)
+    _, gone, _ = _run(deleted, profile, order)
+    padded = _copies(deleted, tmp_path / "deleted-copied", good, [f"{good}c{k}" for k in range(12)])
+    _, both, _ = _run(padded, profile, order)
+    assert both.ordered is not None and both.ordered.items == 8
+    assert _figures(both) == pytest.approx(_figures(gone))  # the padding adds nothing
+    assert all(a < b for a, b in zip(_figures(gone), _figures(complete), strict=True))
+
+
+def test_a_complete_delivery_is_judged_as_without_the_order_list(
+    batch: Path, tmp_path: Path, profile: Profile
+) -> None:
+    """Every item ordered delivered and nothing else: the value gates are decided on the
+    value-weighted figures alone, as without --expect, though the item-weighted figure over the
+    items ordered is below the target (it is shown, not judged on)."""
+    inflated, _ = _many_failing_values(batch, tmp_path)
+    _, plain, _ = _run(inflated, profile, None)
+    _, measured, _ = _run(inflated, profile, _ordered_all(inflated, tmp_path))
+    assert measured.ordered is not None
+    target = plain.structure.values.value
+    assert measured.ordered.structure_accuracy < target  # the item-weighted figure is lower
+    loose = profile.model_copy(
+        update={"thresholds": profile.thresholds.model_copy(update={"structure_accuracy": target})}
+    )
+    _, without, _ = _run(inflated, loose, None)
+    _, judged, _ = _run(inflated, loose, _ordered_all(inflated, tmp_path))
+    assert judged.gates == without.gates
+    assert [g.passed for g in judged.gates if g.name == "structure_accuracy"] == [True]
+
+
+def _finding(item: str, code: str, aspect: str, pointer: str = "", line: int | None = None):  # type: ignore[no-untyped-def]
+    from dqm.findings import Aspect, Finding, Location, Severity
+
+    severity = Severity.WARNING if code == NOT_ORDERED else Severity.ERROR
+    return Finding(
+        item_id=item,
+        check="test",
+        code=code,
+        severity=severity,
+        aspect=Aspect(aspect),
+        message="",
+        location=Location(file=f"{item}.json", pointer=pointer or None, line=line),
+    )
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_no_deletion_or_addition_raises_the_figures_over_the_items_ordered(seed: int) -> None:
+    """Over random deliveries of a 6-line order list (items of 1 to 40 values, some failing, an
+    unreadable one): deleting items one at a time (each then an ``ITEM_NOT_DELIVERED``) never
+    raises a figure over the items ordered, and neither does adding an item not ordered (good or
+    bad) or repeating an ordered one; a delivery of the list exactly is judged as without it."""
+    import random
+
+    from dqm.facts import Ratio
+    from dqm.syntactic.accuracy import _judged_on, figures_over_order
+
+    rng = random.Random(seed)
+    ids = [f"S{k}" for k in range(6)]
+    n = {i: rng.randint(1, 40) for i in ids}
+    unreadable = {i: int(rng.random() < 0.1) for i in ids}
+    found = {
+        i: [
+            _finding(i, "X", rng.choice(["structure", "format"]), f"/v/{j}")
+            for j in range(rng.randint(0, n[i]))
+        ]
+        for i in ids
+    }
+
+    def figures(delivered: list[str], extra: list) -> tuple:  # type: ignore[type-arg]
+        missing = [
+            _finding(i, NOT_DELIVERED, "file", line=k) for k, i in enumerate(ids) if i not in delivered
+        ]
+        findings = [f for i in delivered for f in found[i]] + missing + extra
+        o = figures_over_order(
+            delivered, [n[i] for i in delivered], [unreadable[i] for i in delivered], findings, 6
+        )
+        return o, (o.value_accuracy, o.structure_accuracy, o.format_accuracy)
+
+    delivered = list(ids)
+    complete, last = figures(delivered, [])
+    gates = [Ratio.of(name, "values", 9, 10, 0.95) for name in ("structure_accuracy", "format_accuracy")]
+    assert _judged_on(gates, complete) == gates
+    # an item not ordered, good or failing, or an ordered one repeated: nothing rises
+    for extra_id, bad in (("X", False), ("Y", True), (ids[0], False)):
+        n.setdefault(extra_id, 30)
+        unreadable.setdefault(extra_id, 0)
+        found.setdefault(
+            extra_id, [_finding(extra_id, "X", "format", f"/v/{j}") for j in range(20 if bad else 0)]
+        )
+        _, padded = figures([*delivered, extra_id], [_finding(extra_id, NOT_ORDERED, "file")])
+        assert all(a <= b + 1e-12 for a, b in zip(padded, last, strict=True)), (extra_id, padded, last)
+    rng.shuffle(delivered)
+    while delivered:
+        delivered.pop()
+        ordered, now = figures(delivered, [])
+        assert all(a <= b + 1e-12 for a, b in zip(now, last, strict=True)), (now, last)
+        assert ordered.not_delivered == 6 - len(delivered)
+        last = now
+    assert last == (0.0, 0.0, 0.0)
+
+
+def test_lots_are_judged_on_the_figures_they_show(batch: Path, tmp_path: Path, profile: Profile) -> None:
+    """With --expect, a ``--lot-by`` lot's value gates are decided on its value-weighted figures
+    (those it shows), as without the order list: a lot with every shown figure passing passes."""
+    from dqm.lots.compute import lots_result
+
+    inflated, _ = _many_failing_values(batch, tmp_path)
+    run, _, _ = _run(inflated, profile, _ordered_all(inflated, tmp_path))
+    lowest = min(lot.structure.value for lot in lots_result(run, "institution").lots)
+    loose = profile.model_copy(
+        update={
+            "thresholds": profile.thresholds.model_copy(
+                update={"structure_accuracy": lowest, "format_accuracy": 0.0, "file_accuracy": 0.0}
+            )
+        }
+    )
+    run, _, _ = _run(inflated, loose, _ordered_all(inflated, tmp_path))
+    lots = lots_result(run, "institution").lots
+    assert len(lots) > 1
+    for lot in lots:
+        assert all(r.passed for r in (lot.files, lot.structure, lot.format)), lot.name
+        assert lot.syntactic_passed, lot.name
+
+
+def test_waived_findings_count_as_waived_in_the_figures_over_the_items_ordered(
+    batch: Path, tmp_path: Path, profile: Profile
+) -> None:
+    """A delivery missing an item, whose item of many failing values has them all waived: the
+    figures over the items ordered are computed again without them, as the value-weighted ones
+    are, and the value gates are judged on both (the waivers pass the format gate)."""
+    from dqm.syntactic.accuracy import rewaived
+
+    inflated, worst = _many_failing_values(batch, tmp_path)
+    run0, _, _ = _run(inflated, profile, None)
+    clean = next(i.slide_id for i in run0.outcomes.summaries() if not i.errors and i.slide_id != worst)
+    copy, _, _ = _deleted(inflated, tmp_path / "deleted", clean)
+    target = 0.8
+    strict = profile.model_copy(
+        update={"thresholds": profile.thresholds.model_copy(update={"format_accuracy": target})}
+    )
+    run, s, _ = _run(copy, strict, _ordered_all(inflated, tmp_path))
+    (gate,) = [g for g in s.gates if g.name == "format_accuracy"]
+    assert gate.passed is False
+    findings = run.findings
+    waived = {k for k, f in enumerate(findings) if f.item_id == worst and f.severity.value == "error"}
+    ids = list(run.outcomes.summaries().column("slide_id"))
+    again = rewaived(s, findings, set(), waived, 0, ids)
+    assert again.ordered is not None and s.ordered is not None
+    assert again.ordered.format_accuracy > s.ordered.format_accuracy
+    # the same figures as a run whose worst item never had those findings
+    from dqm.syntactic.accuracy import figures_over_order
+
+    kept = [f for k, f in enumerate(findings) if k not in waived]
+    n, bad = list(run.outcomes.n_values()), list(run.outcomes.unreadable())
+    assert again.ordered == figures_over_order(ids, n, bad, kept, 8)
+    (gate,) = [g for g in again.gates if g.name == "format_accuracy"]
+    assert count_reaches(again.ordered.format_accuracy, target) and count_reaches(gate.value, target)
+    assert gate.passed is True

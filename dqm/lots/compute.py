@@ -131,6 +131,7 @@ def lot_run(run: Run, name: str, indices: list[int], manifest_rows: int, where: 
         batch_findings=[run.batch_findings[i] for i in found],
         discovery=dataclasses.replace(disc, manifest_cells=cells, issues=[]),
         table=table,
+        ordered=None,  # a lot's figures are the value-weighted ones, and it is judged on what it shows
     )
 
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -46,7 +46,7 @@ from dqm.batch import Discovery, discover, jailed, normalise
 from dqm.facts import Ratio
 from dqm.findings import CHECK_CRASHED, SYNTACTIC_ASPECTS, Aspect, Finding, Severity, not_evaluated
 from dqm.model import Item
-from dqm.order import NOT_DELIVERED
+from dqm.order import NOT_DELIVERED, NOT_ORDERED
 from dqm.profile import Profile
 from dqm.readers import read_bytes
 from dqm.runner import Run, file_stat
@@ -265,29 +265,55 @@ def _item_bad(findings: Iterable[Finding], aspect: Aspect) -> Counter[str]:
     return Counter({item: len(k) for item, k in keys.items()}) + counted
 
 
-def ordered_values(run: Run) -> OrderedValues:
-    """The value figures over the items ordered (:class:`OrderedValues`): each delivered item's
-    share of accurate annotation-file value slots (its unreadable file one failing slot; an item
-    with no slot 0), summed and divided by the items delivered and those ordered and not delivered
-    (each 0). Deleting an item takes away its share, never more than 1, and adds a 0 in its place:
-    the figures never rise. Manifest and clinical-table cells are not an item's (as in the
-    per-group breakdowns)."""
-    findings = run.findings
+def ordered_values(run: Run, entries: int) -> OrderedValues:
+    """The value figures over the ``entries`` items of the order list (:class:`OrderedValues`) of
+    ``run``'s items and findings (:func:`figures_over_order`)."""
+    ids = list(run.outcomes.summaries().column("slide_id"))
+    return figures_over_order(
+        ids, list(run.outcomes.n_values()), list(run.outcomes.unreadable()), run.findings, entries
+    )
+
+
+def figures_over_order(
+    ids: Sequence[str],
+    n_values: Sequence[int],
+    unreadable: Sequence[int],
+    findings: Iterable[Finding],
+    entries: int,
+) -> OrderedValues:
+    """The value figures over the ``entries`` lines of the order list: each line's delivered
+    item's share of accurate annotation-file value slots (its unreadable file one failing slot;
+    an item with no slot 0), a line not delivered 0, summed and divided by ``entries``. Items not
+    ordered (``ITEM_NOT_ORDERED``) are not in it; an id delivered several times counts as the
+    lines it matched, each with the worst share of its items. Deleting an item takes away its
+    share (at most 1) and leaves a 0 in its place; adding one never adds a share: the figures never
+    rise. Manifest and clinical-table cells are not an item's (as in the per-group breakdowns)."""
+    findings = list(findings)
     s_bad, f_bad = _item_bad(findings, Aspect.STRUCTURE), _item_bad(findings, Aspect.FORMAT)
-    sums = [0.0, 0.0, 0.0]
-    ids = run.outcomes.summaries().column("slide_id")
-    for slide_id, n, unreadable in zip(ids, run.outcomes.n_values(), run.outcomes.unreadable(), strict=True):
-        s_ok = max(n - s_bad[slide_id] - unreadable, 0)
+    not_ordered = Counter(f.item_id for f in findings if f.code == NOT_ORDERED and f.item_id)
+    worst: dict[str, list[float]] = {}
+    rows: Counter[str] = Counter()
+    for slide_id, n, bad in zip(ids, n_values, unreadable, strict=True):
+        s_ok = max(n - s_bad[slide_id] - bad, 0)
         f_ok = max(s_ok - f_bad[slide_id], 0)
-        sums[0] += f_ok / n if n else 0.0
-        sums[1] += s_ok / n if n else 0.0
-        sums[2] += f_ok / s_ok if s_ok else 0.0
-    missing = _undelivered(run.batch_findings)
-    items = len(ids) + missing
-    value, structure, fmt = (x / items if items else None for x in sums)
+        share = [f_ok / n if n else 0.0, s_ok / n if n else 0.0, f_ok / s_ok if s_ok else 0.0]
+        rows[slide_id] += 1
+        was = worst.setdefault(slide_id, share)
+        worst[slide_id] = [min(a, b) for a, b in zip(was, share, strict=True)]
+    sums = [0.0, 0.0, 0.0]
+    matched = 0
+    for slide_id, share in worst.items():
+        lines = max(rows[slide_id] - not_ordered[slide_id], 0)  # the lines its items matched
+        lines = min(lines, entries - matched)
+        matched += lines
+        sums = [x + lines * y for x, y in zip(sums, share, strict=True)]
+    value, structure, fmt = (x / entries if entries else None for x in sums)
     return OrderedValues(
-        items=items,
-        not_delivered=missing,
+        items=entries,
+        not_delivered=_undelivered(findings),
+        not_ordered=sum(not_ordered.values()),
+        item_values=list(n_values),
+        unreadable_items=[k for k, bad in enumerate(unreadable) if bad],
         value_accuracy=value,
         structure_accuracy=structure,
         format_accuracy=fmt,
@@ -296,10 +322,12 @@ def ordered_values(run: Run) -> OrderedValues:
 
 def _judged_on(gates: list[Ratio], ordered: OrderedValues | None) -> list[Ratio]:
     """``gates`` with the structure and format value gates judged on the figures over the items
-    ordered too (``ordered``; as they are without one): the value-weighted figures can rise when an
-    item is deleted, those over the items ordered cannot. A gate passes when both reach its target
-    (its value stays the value-weighted figure, which a pass never reads below)."""
-    if ordered is None:
+    ordered too (``ordered``) when the delivery is not the order list exactly (an item not
+    delivered, or one not ordered): the value-weighted figures can rise when an item is deleted,
+    those over the items ordered cannot. A gate then passes when both reach its target (its value
+    stays the value-weighted figure, which a pass never reads below). A delivery of every item
+    ordered and nothing else is judged as without an order list."""
+    if ordered is None or not (ordered.not_delivered or ordered.not_ordered):
         return gates
     bound = {"structure_accuracy": ordered.structure_accuracy, "format_accuracy": ordered.format_accuracy}
 
@@ -331,7 +359,7 @@ def syntactic_result(run: Run) -> SyntacticResult:
     structure, fmt, _ = _grains(files, values, findings, table_rows, unreadable, run.profile)
     t = run.profile.thresholds
     file_ratio = Ratio.of("file_accuracy", "files", files_valid, len(files), t.file_accuracy)
-    ordered = ordered_values(run) if run.ordered else None
+    ordered = ordered_values(run, run.ordered) if run.ordered is not None else None
     gates = _judged_on([file_ratio, structure.values, fmt.values], ordered)
     crashed = sum(f.code == CHECK_CRASHED for f in findings)
     items, _ = not_evaluated(findings)
@@ -523,13 +551,15 @@ def rewaived(
     before: set[int],
     after: set[int],
     table_rows: int,
+    ids: Sequence[str] = (),
 ) -> SyntacticResult:
     """``syntactic``, decided with the findings at indexes ``before`` waived, decided again with
     those at ``after`` waived: a waived finding makes no file or value inaccurate. The counts move
     by what the waived findings change (files and value slots named by no other finding); the
     per-group breakdowns and the finding counts stay as measured, and a crashed check is never
     waived. ``table_rows``: the clinical table's rows (a whole missing column counts one value per
-    row)."""
+    row). ``ids``: the items' ids, in the result's order: the figures over the items ordered
+    (``syntactic.ordered``) are computed again from them and the findings not waived."""
     was = _bad_counts([f for i, f in enumerate(findings) if i not in before], table_rows)
     now = _bad_counts([f for i, f in enumerate(findings) if i not in after], table_rows)
 
@@ -553,8 +583,8 @@ def rewaived(
         files=_again([s.files], s.files.name, s_files, total), values=redone["structure_accuracy"]
     )
     f_files = moved(fmt.files.numerator, "sf_files")
-    # the figures over the items ordered stay as measured (waivers do not move them): judged on them too
-    gates = _judged_on([redone.get(g.name, g) for g in syntactic.gates], syntactic.ordered)
+    ordered = _ordered_again(syntactic.ordered, [f for i, f in enumerate(findings) if i not in after], ids)
+    gates = _judged_on([redone.get(g.name, g) for g in syntactic.gates], ordered)
     return syntactic.model_copy(
         update={
             "file_accuracy": files_valid / total if total else None,
@@ -568,8 +598,21 @@ def rewaived(
             ),
             "gates": gates,
             "passed": all(g.passed is not False for g in gates) and syntactic.crashed == 0,
+            "ordered": ordered,
         }
     )
+
+
+def _ordered_again(
+    ordered: OrderedValues | None, kept: list[Finding], ids: Sequence[str]
+) -> OrderedValues | None:
+    """The figures over the items ordered (``ordered``) with the findings ``kept`` (those not
+    waived), of the items ``ids``; as measured when they do not record the items' value slots."""
+    if ordered is None or len(ids) != len(ordered.item_values):
+        return ordered
+    bad = set(ordered.unreadable_items)
+    unreadable = [int(k in bad) for k in range(len(ids))]
+    return figures_over_order(ids, ordered.item_values, unreadable, kept, ordered.items)
 
 
 def _again(ratios: list[Ratio], name: str, numerator: int, denominator: int) -> Ratio:

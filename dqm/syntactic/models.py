@@ -23,24 +23,33 @@ class Grains(Frozen):
 
 
 class OrderedValues(Frozen):
-    """Value accuracy over the items ordered (``--expect``, since results 1.19): each item's share
-    of accurate annotation-file value slots, averaged over the items delivered and the items
-    ordered and not delivered, which count 0. Deleting an item (its row and files) then never
-    raises it, where the value-weighted figures can rise without bound (the files deleted may
-    have held any number of failing values). Item-weighted: each item weighs the same, however
-    many values it holds, so it differs from the value-weighted figures either way; with an order
-    list the structure and format value gates are judged on it."""
+    """Value accuracy over the items ordered (``--expect``, since results 1.19): each line of the
+    order list counts its delivered item's share of accurate annotation-file value slots (an id
+    delivered more than once its worst one), a line not delivered 0, averaged over the list's
+    lines; items not ordered are not in it. Deleting an item (its row and files) or adding one
+    then never raises it, where the value-weighted figures can rise without bound (the files
+    deleted may have held any number of failing values). Item-weighted: each item weighs the
+    same, however many values it holds, so it differs from the value-weighted figures either
+    way; with an item not delivered or one not ordered the structure and format value gates are
+    judged on it too."""
 
     items: Count
-    """Items averaged over: the items delivered and those ordered and not delivered."""
+    """The order list's lines (items ordered), averaged over."""
     not_delivered: Count
     """Items ordered and not delivered (each counted 0)."""
+    not_ordered: Count = 0
+    """Items delivered and not ordered (``ITEM_NOT_ORDERED``: not in the figures)."""
     value_accuracy: Share | None
     """Mean of each item's structure + format value accuracy (None without items)."""
     structure_accuracy: Share | None
     """Mean of each item's structure value accuracy."""
     format_accuracy: Share | None
     """Mean of each item's format value accuracy (over its structurally accurate values; an item with none counts 0)."""
+    item_values: list[Count] = Field(default_factory=list)
+    """Each delivered item's annotation-file value slots, in the order of ``items[]``: what a
+    waiver file's decision computes the figures again from (:func:`~dqm.syntactic.accuracy.rewaived`)."""
+    unreadable_items: list[Count] = Field(default_factory=list)
+    """The positions in ``items[]`` of the items whose annotation file could not be read (its one value slot failing)."""
 
 
 class SyntacticResult(Frozen):
