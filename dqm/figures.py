@@ -145,9 +145,9 @@ def order_line(order: OrderInfo | None, lang: str = "en", syntactic: Any = None)
         line += "; " + render(
             N_(
                 "over the {items:,} items ordered, an item not delivered counting 0: structure accuracy "
-                "{structure}, format accuracy {format} (the value gates are judged on these too: deleting an "
-                "item never raises them); semantic accuracy, diversity and validity are over the items "
-                "delivered and can rise when one is deleted"
+                "{structure}, format accuracy {format} (with an item not delivered or one not ordered the value "
+                "gates are judged on these too: deleting an item never raises them); semantic accuracy, "
+                "diversity and validity are over the items delivered and can rise when one is deleted"
             ),
             {"items": ordered.items, **_ordered_figures(ordered, syntactic.gates)},
             lang,
@@ -159,10 +159,11 @@ def _ordered_figures(ordered: Any, gates: list[Ratio]) -> dict[str, str]:
     """The structure and format figures over the items ordered, each beside its gate's target and
     decision (never shown reaching a target it misses)."""
     gate = {g.name: g for g in gates}
+    judged = bool(ordered.not_delivered or ordered.not_ordered)  # else shown, not judged on
     shown = {}
     for key in ("structure", "format"):
         g = gate.get(f"{key}_accuracy")
-        target, passed = (g.target, g.passed) if g is not None else (None, None)
+        target, passed = (g.target, g.passed if judged else None) if g is not None else (None, None)
         shown[key] = fmt_value(getattr(ordered, f"{key}_accuracy"), True, target, passed)
     return shown
 
@@ -212,6 +213,7 @@ def contradictions(result: QualityResult, dim: str) -> list[Gate]:
         g
         for g in dimension_gates(result, dim)
         if g.passed is False
+        or (g.passed is True and g.target is not None and not reaches_ordered(model, g.name, g.target))
         # below its target by more than rounding (dqm.tolerance.reaches, the gates' own rule): 15
         # Dice of 0.85 have a mean 1 ulp below 0.85 while the bound a validity gate decides on
         # (gate_on: ci_low) equals it
@@ -222,6 +224,26 @@ def contradictions(result: QualityResult, dim: str) -> list[Gate]:
             and not reaches(g.value, g.target)
         )
     ]
+
+
+def ordered_figure(syntactic: Any, name: str) -> float | None:
+    """The figure over the items ordered a value gate ``name`` of ``syntactic`` is judged on too
+    (:func:`dqm.syntactic.accuracy._judged_on`: with an item not delivered or one not ordered);
+    None when it is judged on the value-weighted figure alone."""
+    ordered = getattr(syntactic, "ordered", None)
+    if ordered is None or name not in ("structure_accuracy", "format_accuracy"):
+        return None
+    if not (ordered.not_delivered or ordered.not_ordered):
+        return None
+    value = getattr(ordered, name)
+    return value if isinstance(value, float | int) else None
+
+
+def reaches_ordered(model: Any, name: str, target: float) -> bool:
+    """Whether the figure over the items ordered a gate is judged on too (:func:`ordered_figure`)
+    reaches its ``target`` (True when there is none)."""
+    value = ordered_figure(model, name)
+    return value is None or reaches(value, target)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,10 +12,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from dqm.figures import contradictions, dimension_gates, dimension_state, fmt_value, unfinished
+from dqm.figures import (
+    Gate,
+    contradictions,
+    dimension_gates,
+    dimension_state,
+    fmt_value,
+    ordered_figure,
+    unfinished,
+)
 from dqm.findings import not_evaluated
 from dqm.i18n import N_, gettext, pgettext, render
 from dqm.results import DIMENSIONS, QualityResult
+from dqm.tolerance import count_reaches
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_MISSING = 0, 1, 2, 3
 NOTHING_GATED = N_("the result holds no evaluated dimension: there is nothing to pass")
@@ -127,6 +136,8 @@ def gate(
         for g in dimension_gates(result, dim):
             if g.value is not None or g.target is not None:
                 lines.append(f"           {g.describe(lang)}")
+                if dim == "syntactic" and (why_ordered := _ordered_fail(result, g, lang)) is not None:
+                    lines.append(f"             {why_ordered}")
     if not held:  # a result holding no dimension (dqm writes none): nothing passed, warn-only or not
         missing.extend(d for d in DIMENSIONS if d not in missing)
         lines.append(f"MISSING  {gettext(NOTHING_GATED, lang)}")
@@ -147,6 +158,23 @@ def gate(
     lines.extend(f"MISSING  the {stage} stage crashed (not evaluated)" for stage in crashed)
     code = EXIT_FAILED if failed else EXIT_MISSING if missing or crashed else EXIT_OK
     return GateOutcome(code, lines, required, failed, missing, warned, crashed)
+
+
+def _ordered_fail(result: QualityResult, g: Gate, lang: str) -> str | None:
+    """Why a value gate failed though its value-weighted figure reaches its target: the figure
+    over the items ordered (``syntactic.ordered``) it is judged on too misses it; None otherwise."""
+    value = ordered_figure(result.syntactic, g.name)
+    if value is None or g.target is None or g.passed is not False or count_reaches(value, g.target):
+        return None
+    shown = fmt_value(value, True, g.target, False)
+    return render(
+        N_(
+            "fails on the figure over the items ordered, {value} (each ordered item's share of "
+            "accurate values, an item not delivered 0: syntactic.ordered)"
+        ),
+        {"value": shown},
+        lang,
+    )
 
 
 MAX_NEW_LINES = 20

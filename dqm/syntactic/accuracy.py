@@ -19,8 +19,9 @@ values
     too (``counted_values``), so a cap changes what is listed, never the ratio. An item ordered
     and not delivered counts as one missing value (as an unreadable file does): a file deleted may
     have held any number of failing values, so with an order list the value figures are given
-    over the items ordered too (:func:`ordered_values`, each item's share, an item not delivered
-    0), which deletion never raises, and the value gates are judged on both.
+    over the items ordered too (:func:`figures_over_order`, each line's item's share, an item not
+    delivered 0), which deletion never raises, and, unless the delivery is the order list
+    exactly, the value gates are judged on both (:func:`_judged_on`).
 structure / format
     Structure ratios count structure errors over all files / values. Format ratios count format
     errors over the files / values that are structurally accurate (and the two files of each item

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dqm.audit import verdict
+from dqm.audit import verdict, with_verdict
 from dqm.cli import app
 from dqm.gate import EXIT_FAILED, EXIT_MISSING, EXIT_OK, gate, parse_dimensions
 from tests.reports.conftest import as_core, diversity, finding, make_result, semantic, validity
@@ -179,3 +179,54 @@ def test_markup_like_text_in_a_message_is_printed_verbatim(tmp_path: Path):
     p = tmp_path / "[bold]x[/].json"
     res = _run("gate", str(p))
     assert res.exit_code == 2 and "[bold]x[/].json" in "".join(res.output.split())
+
+
+def _with_ordered(r, figure: float, not_delivered: int = 1, fail_on_it: bool = False):
+    """``r`` with figures over the items ordered of ``figure`` (a delivery missing ``not_delivered``
+    items); ``fail_on_it``: its structure gate failed on them, as dqm writes it."""
+    from dqm.syntactic.accuracy import ORDERED_NOTE
+    from dqm.syntactic.models import OrderedValues
+
+    ordered = OrderedValues(
+        items=10,
+        not_delivered=not_delivered,
+        value_accuracy=figure,
+        structure_accuracy=figure,
+        format_accuracy=figure,
+    )
+    s = r.syntactic
+    gates = [
+        g.model_copy(update={"passed": False, "note": ORDERED_NOTE})
+        if fail_on_it and g.name == "structure_accuracy"
+        else g
+        for g in s.gates
+    ]
+    passed = all(g.passed is not False for g in gates)
+    return r.model_copy(
+        update={"syntactic": s.model_copy(update={"ordered": ordered, "gates": gates, "passed": passed})}
+    )
+
+
+def test_a_value_gate_passed_below_its_figure_over_the_items_ordered_is_a_contradiction():
+    """An edited results.json whose value gates say they pass though the figure over the items
+    ordered (which they are judged on with an item not delivered) misses the target fails the gate."""
+    from dqm.figures import contradictions, dimension_state
+
+    r = complete()
+    assert gate(r, ALL).exit_code == EXIT_OK
+    edited = _with_ordered(r, 0.5)
+    assert edited.syntactic.passed
+    assert [g.name for g in contradictions(edited, "syntactic")] == ["structure_accuracy", "format_accuracy"]
+    assert dimension_state(edited, "syntactic") == "failed"
+    assert gate(edited, ALL).exit_code == EXIT_FAILED
+    # a delivery of the order list exactly is judged on the value-weighted figures alone
+    assert not contradictions(_with_ordered(r, 0.5, not_delivered=0), "syntactic")
+    assert not contradictions(_with_ordered(r, 1.0), "syntactic")
+
+
+def test_the_gate_says_a_value_gate_failed_on_the_figure_over_the_items_ordered():
+    r = _with_ordered(complete(), 0.5, fail_on_it=True)
+    out = gate(with_verdict(r), ALL)
+    assert out.exit_code == EXIT_FAILED
+    (line,) = [ln for ln in out.lines if "over the items ordered" in ln]
+    assert "50.00 %" in line and "syntactic.ordered" in line
