@@ -929,3 +929,24 @@ def test_waived_findings_count_as_waived_in_the_figures_over_the_items_ordered(
     (gate,) = [g for g in again.gates if g.name == "format_accuracy"]
     assert count_reaches(again.ordered.format_accuracy, target) and count_reaches(gate.value, target)
     assert gate.passed is True
+
+
+def test_a_waived_not_ordered_warning_leaves_its_item_out_of_the_figures_over_the_items_ordered(
+    batch: Path, tmp_path: Path, profile: Profile
+) -> None:
+    """Waiving an item's ``ITEM_NOT_ORDERED`` warning does not put it in the order list: the
+    figures over the items ordered are those with the warning kept."""
+    from dqm.syntactic.accuracy import rewaived
+
+    ids = [r["slide_id"] for r in _rows(batch)]
+    copy, _, _ = _deleted(batch, tmp_path / "deleted", ids[0])
+    padded = _copies(copy, tmp_path / "padded", ids[1], [f"{ids[1]}c{k}" for k in range(4)])
+    run, s, _ = _run(padded, profile, _ordered_all(batch, tmp_path))
+    findings = run.findings
+    warnings = {k for k, f in enumerate(findings) if f.code == NOT_ORDERED}
+    assert len(warnings) == 4
+    summaries = list(run.outcomes.summaries().column("slide_id"))
+    again = rewaived(s, findings, set(), warnings, 0, summaries)
+    assert again.ordered is not None and s.ordered is not None
+    assert _figures(again) == pytest.approx(_figures(s))
+    assert again.ordered.not_ordered == 4

@@ -584,7 +584,9 @@ def rewaived(
         files=_again([s.files], s.files.name, s_files, total), values=redone["structure_accuracy"]
     )
     f_files = moved(fmt.files.numerator, "sf_files")
-    ordered = _ordered_again(syntactic.ordered, [f for i, f in enumerate(findings) if i not in after], ids)
+    # an item not ordered stays out of the figures over the items ordered, its warning waived or not
+    kept = [f for i, f in enumerate(findings) if i not in after or f.code == NOT_ORDERED]
+    ordered = _ordered_again(syntactic.ordered, kept, ids)
     gates = _judged_on([redone.get(g.name, g) for g in syntactic.gates], ordered)
     return syntactic.model_copy(
         update={
