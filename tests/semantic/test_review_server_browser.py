@@ -12,7 +12,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -104,6 +106,30 @@ def verdicts(page, base: str) -> dict[str, dict[str, object]]:  # type: ignore[n
     return response.json()["verdicts"]  # type: ignore[no-any-return]
 
 
+def verdicts_once(page, base: str, ok: Callable[[dict[str, dict[str, object]]], bool]):  # type: ignore[no-untyped-def]
+    """The server's verdicts once ``ok`` holds of them (polled for up to 15 s)."""
+    deadline = time.monotonic() + 15
+    while not ok(now := verdicts(page, base)):
+        assert time.monotonic() < deadline, now
+        time.sleep(0.05)
+    return now
+
+
+def hold_next(page) -> list[object]:  # type: ignore[no-untyped-def]
+    """``j`` pressed with the next slide's record held unanswered: the held requests (answer
+    each with ``continue_()``), once the page has asked."""
+    n = page.evaluate("window.dqmReview.current()") + 1
+    held: list[object] = []
+    page.route(f"**/api/slides/{n}", lambda route: held.append(route))
+    page.keyboard.press("j")
+    wait_until(page, f"window.dqmReview.current() === {n}")
+    deadline = time.monotonic() + 15
+    while not held:
+        assert time.monotonic() < deadline, "the record was not asked for"
+        page.wait_for_timeout(50)
+    return held
+
+
 def _open(browser, link: str, problems: list[str]):  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
@@ -113,6 +139,25 @@ def _open(browser, link: str, problems: list[str]):  # type: ignore[no-untyped-d
     page.wait_for_url("**/")
     wait_until(page, "window.dqmReview && window.dqmReview.loaded()")
     return context, page
+
+
+@contextmanager
+def reviewing(token: str, expected: tuple[str, ...] = ()) -> Iterator[tuple[Any, list[str]]]:
+    """A reviewer's page open in a fresh browser, and the POSTs it sends. No script error, but for
+    console lines naming one of ``expected`` (Chromium logs each failed request: a test's own 400)."""
+    from playwright.sync_api import sync_playwright
+
+    problems: list[str] = []
+    posted: list[str] = []
+    with sync_playwright() as p:
+        browser = _launch(p)
+        context, page = _open(browser, token, problems)
+        page.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
+        yield page, posted
+        context.close()
+        browser.close()
+    problems = [m for m in problems if not any(e in m for e in expected)]
+    assert not problems, problems
 
 
 def test_a_reviewers_session(served: tuple[str, Path, dict[str, str]], tmp_path: Path) -> None:
@@ -176,10 +221,9 @@ def test_a_reviewers_session(served: tuple[str, Path, dict[str, str]], tmp_path:
         page.keyboard.type("outline follows SCC, labelled BCC")
         page.keyboard.press("Escape")
         # saved on the server (the page said "saved" already, for the verdict without its comment)
-        deadline = time.monotonic() + 15
-        while verdicts(page, base).get("1", {}).get("comment") != "outline follows SCC, labelled BCC":
-            assert time.monotonic() < deadline, verdicts(page, base)
-            time.sleep(0.05)
+        verdicts_once(
+            page, base, lambda v: v.get("1", {}).get("comment") == "outline follows SCC, labelled BCC"
+        )
         page.keyboard.press("ArrowRight")
         wait_until(page, on_screen(2))
         page.keyboard.press("p")
@@ -305,29 +349,15 @@ def test_no_key_judges_a_slide_whose_record_is_still_coming(
     ``state.detail``, the keys skipped the disabled buttons: ``{'2': {'verdict': 'pass'}}`` stored
     with slide 2 on screen). The record held unanswered, every key that judges or opens the
     comment (and the view's keys) stores nothing; answered, the page judges the slide shown."""
-    from playwright.sync_api import sync_playwright
-
     base, _, tokens = served
-    problems: list[str] = []
-    held: list[object] = []
-    posted: list[str] = []
-    with sync_playwright() as p:
-        browser = _launch(p)
-        context, page = _open(browser, tokens["Dr. Park"], problems)
-        page.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
+    with reviewing(tokens["Dr. Park"]) as (page, posted):
         page.keyboard.press("j")
         wait_until(page, on_screen(1))
         before = verdicts(page, base)
         assert "2" not in before
         done = page.text_content("#progress-text")
         shown = page.text_content("#slide-title")
-        page.route("**/api/slides/2", lambda route: held.append(route))
-        page.keyboard.press("j")
-        wait_until(page, "window.dqmReview.current() === 2")
-        deadline = time.monotonic() + 15
-        while not held:
-            assert time.monotonic() < deadline, "the record was not asked for"
-            page.wait_for_timeout(50)
+        held = hold_next(page)
         assert page.text_content("#slide-title") == shown  # the last slide's record still up
         for key in ("p", "f", "1", "2", "f", "c", "x", "Escape", "o", "o", "+", "-", "0", "w", "d"):
             page.keyboard.press(key)
@@ -341,13 +371,103 @@ def test_no_key_judges_a_slide_whose_record_is_still_coming(
         assert page.text_content("#slide-title") != shown
         assert not page.is_checked("#reasons input >> nth=0")
         page.keyboard.press("p")  # now on screen: judged
-        deadline = time.monotonic() + 15
-        while "2" not in (now := verdicts(page, base)):
-            assert time.monotonic() < deadline, now
-            time.sleep(0.05)
+        now = verdicts_once(page, base, lambda v: "2" in v)
         assert now["2"]["verdict"] == "pass" and now["2"]["reasons"] == []
         assert {k: v for k, v in now.items() if k != "2"} == before
         assert len(posted) == 1
-        context.close()
-        browser.close()
-    assert not problems, problems
+
+
+def test_what_is_typed_after_c_while_the_record_loads_goes_to_the_comment(
+    served: tuple[str, Path, dict[str, str]],
+) -> None:
+    """``c`` pressed while the next record loads was dropped (the box was disabled) and what the
+    reviewer typed next ran shortcuts: "pass" stored a PASS, "ok" sent the page back a slide. The
+    press is kept: nothing typed after it runs a shortcut, and the box takes focus and the text when
+    the record comes (second reviewer, finding 1)."""
+    base, _, tokens = served
+    with reviewing(tokens["Dr. Lee"]) as (page, posted):
+        start = page.evaluate("window.dqmReview.current()")
+        before = verdicts(page, base)
+        held = hold_next(page)
+        page.keyboard.press("c")
+        page.keyboard.type("pass ok")
+        assert page.evaluate("window.dqmReview.current()") == start + 1  # "k" did not go back
+        for route in held:
+            route.continue_()  # type: ignore[attr-defined]
+        wait_until(page, on_screen(start + 1))
+        wait_until(page, "document.activeElement === document.getElementById('comment')")
+        page.keyboard.type(" then")  # the box has the focus: typed into it, no shortcut
+        assert page.input_value("#comment").endswith("pass ok then")
+        assert page.evaluate("window.dqmReview.current()") == start + 1
+        assert (posted, verdicts(page, base)) == ([], before)
+
+
+def test_a_record_that_failed_to_come_is_asked_again(
+    served: tuple[str, Path, dict[str, str]],
+) -> None:
+    """``/api/slides/N`` answering 500 (or no network): the page said "cannot load the slide" and
+    never asked again. It asks again after 1, 2, 4 s, says the reviewer may move away and back, and
+    judges nothing meanwhile (second reviewer, finding 2)."""
+    base, _, tokens = served
+    failures = ["500", "network"]
+
+    def failing(route):  # type: ignore[no-untyped-def]
+        if not failures:
+            route.continue_()
+        elif failures.pop(0) == "500":
+            route.fulfill(
+                status=500,
+                headers={"Content-Type": "application/json"},
+                body=json.dumps({"error": "boom"}),
+            )
+        else:
+            route.abort()
+
+    with reviewing(tokens["Dr. Lee"], ("500", "ERR_FAILED")) as (page, posted):
+        start = page.evaluate("window.dqmReview.current()")
+        before = verdicts(page, base)
+        page.route(f"**/api/slides/{start + 1}", failing)
+        page.keyboard.press("j")
+        wait_until(page, "!document.getElementById('viewer-error').hidden")
+        message = page.text_content("#viewer-error") or ""
+        assert "boom" in message and "another slide and back" in message, message
+        page.keyboard.press("p")  # not on screen: judged nowhere
+        wait_until(page, on_screen(start + 1))  # asked again twice, no key pressed
+        assert not failures and page.is_hidden("#viewer-error")
+        assert (posted, verdicts(page, base)) == ([], before)
+
+
+def test_a_refused_comment_does_not_keep_the_reviewer_on_the_slide(
+    served: tuple[str, Path, dict[str, str]],
+) -> None:
+    """``/api/verdicts`` refusing the comment (400): ``go()`` awaited the save and threw, so j, n and
+    next never left the slide. The reviewer moves on; the comment stays on screen, named by its
+    slide, as not saved, and back on that slide the box holds it until it is saved (second
+    reviewer, finding 3)."""
+    base, _, tokens = served
+    refuse = json.dumps({"error": "slide not reviewable"})
+    with reviewing(tokens["Dr. Kim"], ("400",)) as (page, _):
+        start = page.evaluate("window.dqmReview.current()")
+        page.keyboard.press("p")
+        verdicts_once(page, base, lambda v: str(start) in v)
+        title = page.text_content("#slide-title") or ""
+        page.route(
+            "**/api/verdicts",
+            lambda r: r.fulfill(status=400, content_type="application/json", body=refuse),
+        )
+        page.keyboard.press("c")
+        page.keyboard.type("tumour outline too wide")
+        page.keyboard.press("Escape")
+        page.keyboard.press("j")
+        wait_until(page, on_screen(start + 1))
+        notice = page.text_content("#unsaved") or ""
+        assert page.is_visible("#unsaved")
+        assert title in notice and "tumour outline too wide" in notice and "not reviewable" in notice
+        page.unroute("**/api/verdicts")
+        page.keyboard.press("k")
+        wait_until(page, on_screen(start))
+        assert page.input_value("#comment") == "tumour outline too wide"
+        page.keyboard.press("c")
+        page.keyboard.press("Escape")  # saved now
+        verdicts_once(page, base, lambda v: v[str(start)].get("comment") == "tumour outline too wide")
+        wait_until(page, "document.getElementById('unsaved').hidden")

@@ -44,11 +44,15 @@ its tile, its Deep Zoom descriptor, a verdict on it."""
 
 SCRIPT_WORDS = {
     "open_failed": N_("the slide could not be opened"),
-    "load_failed": N_("cannot load the slide: {error}"),
+    "load_failed": N_("cannot load the slide: {error}. Move to another slide and back to ask again."),
+    "load_retrying": N_(
+        "cannot load the slide: {error}. Asking again in {seconds} s; or move to another slide and back."
+    ),
     "no_image": N_("no image"),
     "saved": N_("saved {when}"),
     "no_verdict": N_("no verdict yet"),
     "not_saved": N_("not saved: {error}"),
+    "comment_not_saved": N_("comment on slide {slide} not saved ({error}), kept here: {comment}"),
     "start_failed": N_("cannot start: {error}"),
     "none_yet": N_("none yet"),
     "pass": N_("PASS"),

@@ -26,6 +26,12 @@
   let overlay = null;
   let group = null;
   let loadToken = 0;
+  // "c" pressed while the record loads ({token: that load, text: typed since}): the comment box takes
+  // focus and the text when the record comes; meanwhile no key typed runs a shortcut ("pass" after
+  // "c" stored a PASS, "ok" sent the page back a slide). Escape drops it.
+  let commentWanted = null;
+  const unsaved = new Map(); // slide number -> {text, error}: a comment the server refused, kept on screen
+  const LOAD_RETRIES = 3; // a record that failed (500, no network) is asked again after 1, 2, 4 s
 
   function el(tag, text, cls) {
     const node = document.createElement(tag);
@@ -49,6 +55,7 @@
       const error = new Error(data.error || `${response.status}`);
       // 503: the slide could not be checked just now; Retry-After says when to ask again
       error.retryAfter = response.status === 503 ? Number(response.headers.get("Retry-After")) || 5 : 0;
+      error.status = response.status;
       throw error;
     }
     return data;
@@ -161,7 +168,8 @@
     for (const box of document.querySelectorAll("#reasons input")) {
       box.checked = v.reasons.includes(box.value);
     }
-    if (document.activeElement !== $("comment")) $("comment").value = v.comment || "";
+    const kept = unsaved.get(state.current);
+    if (document.activeElement !== $("comment")) $("comment").value = kept ? kept.text : v.comment || "";
     $("saved").textContent = v.at
       ? word("saved", { when: new Date(v.at).toLocaleString(document.documentElement.lang) })
       : word("no_verdict");
@@ -194,7 +202,14 @@
 
   async function go(n) {
     if (n < 0 || n >= state.slides.length) return;
-    await saveComment();
+    try {
+      await saveComment();
+    } catch (err) {
+      // refused (400) or unreachable: the reviewer still moves on, the comment kept on screen as unsaved
+      const text = $("comment").value;
+      if (judgeable()) unsaved.set(state.current, { text, error: err.message });
+      renderUnsaved();
+    }
     // the last slide's record stays on screen until n's comes, but judges nothing meanwhile: a key
     // pressed then (p, f, 1-9) would have stored a verdict for n, unseen
     state.detail = null;
@@ -230,7 +245,10 @@
     $("legend").replaceChildren();
   }
 
-  async function load(n, token) {
+  // Slide n's record, asked again while it cannot come: after Retry-After on a 503 (for as long as it
+  // lasts), after 1, 2 and 4 s on a server error or no network. Only the answer for the load still
+  // current (token) goes on screen; a retry judges nothing (judgeable() holds until the record comes).
+  async function load(n, token, retry = 0) {
     setJudgeable(false);
     let detail;
     try {
@@ -238,11 +256,11 @@
     } catch (err) {
       if (token !== loadToken) return; // the reviewer moved on meanwhile
       clearSlide(n);
-      showViewerError(word("load_failed", { error: err.message }));
-      if (err.retryAfter) {
-        const wait = Math.min(60, Math.max(1, err.retryAfter));
-        setTimeout(() => (token === loadToken ? load(n, token).catch(report) : null), wait * 1000);
-      }
+      let wait = 0;
+      if (err.retryAfter) wait = Math.min(60, Math.max(1, err.retryAfter));
+      else if ((!err.status || err.status >= 500) && retry < LOAD_RETRIES) wait = 2 ** retry++;
+      showViewerError(word(wait ? "load_retrying" : "load_failed", { error: err.message, seconds: wait }));
+      if (wait) setTimeout(() => (token === loadToken ? load(n, token, retry).catch(report) : null), wait * 1000);
       return;
     }
     if (token !== loadToken) return; // the reviewer moved on meanwhile
@@ -250,6 +268,13 @@
     state.detail = detail;
     renderDetail();
     drawOutlines();
+    if (commentWanted && commentWanted.token === token) {
+      const box = $("comment");
+      box.value += commentWanted.text;
+      commentWanted = null;
+      box.focus();
+      box.setSelectionRange(box.value.length, box.value.length);
+    }
     if (detail.image) {
       showViewerError("");
       viewer.open(`/dz/${n}.dzi`);
@@ -266,6 +291,7 @@
     const saved = await api("/api/verdicts", { slide: n, verdict, reasons, comment });
     if (saved.verdict) state.verdicts.set(n, saved);
     else state.verdicts.delete(n);
+    if (unsaved.delete(n)) renderUnsaved(); // the box's text went with it
     if (n === state.current) renderVerdict();
     renderList();
     return saved;
@@ -300,6 +326,17 @@
     if (!judgeable() || !v.verdict || text === (v.comment || "")) return;
     // the boxes on screen, not the last saved reasons: a reason ticked just before may still be in flight
     await send(v.verdict, v.verdict === "fail" ? checkedReasons() : v.reasons, text);
+  }
+
+  // The comments the server refused, each naming its slide and keeping its text: shown until saved.
+  function renderUnsaved() {
+    const box = $("unsaved");
+    box.replaceChildren();
+    for (const [n, kept] of unsaved) {
+      const slide = `${n + 1}. ${state.slides[n].id}`;
+      box.appendChild(el("li", word("comment_not_saved", { slide, error: kept.error, comment: kept.text })));
+    }
+    box.hidden = unsaved.size === 0;
   }
 
   // ------------------------------------------------------------------ adjudication
@@ -355,7 +392,10 @@
     k: () => go(state.current - 1),
     ArrowLeft: () => go(state.current - 1),
     n: () => nextOpen(),
-    c: () => (judgeable() ? $("comment").focus() : null),
+    c: () => {
+      if (judgeable()) $("comment").focus();
+      else commentWanted = { token: loadToken, text: "" };
+    },
     o: () => {
       state.showOutlines = !state.showOutlines;
       applyOutlineStyle();
@@ -386,6 +426,11 @@
       }
       return;
     }
+    if (commentWanted && commentWanted.token !== loadToken) commentWanted = null; // moved on since
+    if (commentWanted) {
+      holdForComment(event);
+      return;
+    }
     if (/^[1-9]$/.test(event.key) && Number(event.key) <= state.reasons.length) {
       event.preventDefault();
       toggleReason(Number(event.key) - 1).catch(report);
@@ -396,6 +441,16 @@
     event.preventDefault();
     event.stopPropagation();
     Promise.resolve(action()).catch(report);
+  }
+
+  // A key pressed after "c" while the record loads: kept for the comment box, never a shortcut.
+  function holdForComment(event) {
+    event.preventDefault();
+    event.stopPropagation();
+    if (event.key === "Escape") commentWanted = null;
+    else if (event.key === "Backspace") commentWanted.text = commentWanted.text.slice(0, -1);
+    else if (event.key === "Enter") commentWanted.text += "\n";
+    else if (event.key.length === 1) commentWanted.text += event.key;
   }
 
   function report(err) {
