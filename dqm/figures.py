@@ -159,7 +159,7 @@ def _ordered_figures(ordered: Any, gates: list[Ratio]) -> dict[str, str]:
     """The structure and format figures over the items ordered, each beside its gate's target and
     decision (never shown reaching a target it misses)."""
     gate = {g.name: g for g in gates}
-    judged = bool(ordered.not_delivered or ordered.not_ordered)  # else shown, not judged on
+    judged = ordered.judged  # else shown, not judged on
     shown = {}
     for key in ("structure", "format"):
         g = gate.get(f"{key}_accuracy")
@@ -228,12 +228,12 @@ def contradictions(result: QualityResult, dim: str) -> list[Gate]:
 
 def ordered_figure(syntactic: Any, name: str) -> float | None:
     """The figure over the items ordered a value gate ``name`` of ``syntactic`` is judged on too
-    (:func:`dqm.syntactic.accuracy._judged_on`: with an item not delivered or one not ordered);
+    (:func:`dqm.syntactic.accuracy._judged_on`: the delivery not the order list exactly);
     None when it is judged on the value-weighted figure alone."""
     ordered = getattr(syntactic, "ordered", None)
     if ordered is None or name not in ("structure_accuracy", "format_accuracy"):
         return None
-    if not (ordered.not_delivered or ordered.not_ordered):
+    if not ordered.judged:
         return None
     value = getattr(ordered, name)
     return value if isinstance(value, float | int) else None

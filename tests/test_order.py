@@ -950,3 +950,61 @@ def test_a_waived_not_ordered_warning_leaves_its_item_out_of_the_figures_over_th
     assert again.ordered is not None and s.ordered is not None
     assert _figures(again) == pytest.approx(_figures(s))
     assert again.ordered.not_ordered == 4
+
+
+@pytest.mark.parametrize("how", ["deleted", "broken"])
+def test_an_annotation_file_deleted_or_broken_keeps_the_gates_judged_on_the_items_ordered(
+    batch: Path, tmp_path: Path, profile: Profile, how: str
+) -> None:
+    """The file of many failing values deleted (its row kept) or broken: every id is still
+    delivered, but the value-weighted figures no longer count its values (one missing or
+    unreadable value), so they rise; the delivery is not the order list exactly, and the value
+    gates stay judged on the figures over the items ordered too, where the item counts 0 (a
+    second review: the format gate passed at 97.45 % over 84.50 %)."""
+    inflated, worst = _many_failing_values(batch, tmp_path)
+    order = _ordered_all(inflated, tmp_path)
+    path = inflated / next(r["annotation_path"] for r in _rows(inflated) if r["slide_id"] == worst)
+    if how == "deleted":
+        path.unlink()
+    else:
+        path.write_text("{not json", encoding="utf-8")
+    _, s, _ = _run(inflated, profile, order)
+    assert s.ordered is not None and s.ordered.not_delivered == 0 and s.ordered.not_ordered == 0
+    assert (s.ordered.unreadable_items or 0 in s.ordered.item_values) and s.ordered.judged
+    target = s.format.values.value
+    assert s.ordered.format_accuracy < target
+    strict = profile.model_copy(
+        update={"thresholds": profile.thresholds.model_copy(update={"format_accuracy": target})}
+    )
+    _, judged, _ = _run(inflated, strict, order)
+    (gate,) = [g for g in judged.gates if g.name == "format_accuracy"]
+    assert count_reaches(gate.value, target) and gate.passed is False and "items ordered" in gate.note
+
+
+def test_waiving_an_undelivered_item_keeps_the_gates_judged_on_the_items_ordered(
+    batch: Path, tmp_path: Path, profile: Profile
+) -> None:
+    """Waiving ``ITEM_NOT_DELIVERED`` frees the item's files in the value-weighted figures; the
+    figures over the items ordered still count it 0 and the value gates stay judged on them (a
+    second review: waiving it turned a failing format gate into a pass while the order line still
+    said 7 of 8 delivered and that the gates were judged on the ordered figures)."""
+    from dqm.syntactic.accuracy import rewaived
+
+    inflated, worst = _many_failing_values(batch, tmp_path)
+    copy, _, _ = _deleted(inflated, tmp_path / "deleted", worst)
+    run, s, _ = _run(copy, profile, _ordered_all(inflated, tmp_path))
+    assert s.ordered is not None and s.ordered.not_delivered == 1
+    target = s.format.values.value
+    strict = profile.model_copy(
+        update={"thresholds": profile.thresholds.model_copy(update={"format_accuracy": target})}
+    )
+    run, s, _ = _run(copy, strict, _ordered_all(inflated, tmp_path))
+    assert s.ordered is not None and s.ordered.format_accuracy < target
+    findings = run.findings
+    waived = {k for k, f in enumerate(findings) if f.code == NOT_DELIVERED}
+    assert len(waived) == 1
+    ids = list(run.outcomes.summaries().column("slide_id"))
+    again = rewaived(s, findings, set(), waived, 0, ids)
+    assert again.ordered is not None and again.ordered.not_delivered == 1 and again.ordered.judged
+    (gate,) = [g for g in again.gates if g.name == "format_accuracy"]
+    assert gate.passed is False and "items ordered" in gate.note

@@ -324,11 +324,12 @@ def figures_over_order(
 def _judged_on(gates: list[Ratio], ordered: OrderedValues | None) -> list[Ratio]:
     """``gates`` with the structure and format value gates judged on the figures over the items
     ordered too (``ordered``) when the delivery is not the order list exactly (an item not
-    delivered, or one not ordered): the value-weighted figures can rise when an item is deleted,
-    those over the items ordered cannot. A gate then passes when both reach its target (its value
-    stays the value-weighted figure, which a pass never reads below). A delivery of every item
-    ordered and nothing else is judged as without an order list."""
-    if ordered is None or not (ordered.not_delivered or ordered.not_ordered):
+    delivered, one not ordered, or one whose annotation file could not be read: ``judged``): the
+    value-weighted figures can rise when an item is deleted, those over the items ordered cannot.
+    A gate then passes when both reach its target (its value stays the value-weighted figure,
+    which a pass never reads below). A delivery of every item ordered, each annotation file read,
+    and nothing else is judged as without an order list."""
+    if ordered is None or not ordered.judged:
         return gates
     bound = {"structure_accuracy": ordered.structure_accuracy, "format_accuracy": ordered.format_accuracy}
 
@@ -584,8 +585,10 @@ def rewaived(
         files=_again([s.files], s.files.name, s_files, total), values=redone["structure_accuracy"]
     )
     f_files = moved(fmt.files.numerator, "sf_files")
-    # an item not ordered stays out of the figures over the items ordered, its warning waived or not
-    kept = [f for i, f in enumerate(findings) if i not in after or f.code == NOT_ORDERED]
+    # an item not ordered stays out of the figures over the items ordered, and one not delivered
+    # counts 0 there, its finding waived or not: a waiver frees the item's files in the
+    # value-weighted figures, and the gates stay judged on the figures over the items ordered too
+    kept = [f for i, f in enumerate(findings) if i not in after or f.code in (NOT_ORDERED, NOT_DELIVERED)]
     ordered = _ordered_again(syntactic.ordered, kept, ids)
     gates = _judged_on([redone.get(g.name, g) for g in syntactic.gates], ordered)
     return syntactic.model_copy(

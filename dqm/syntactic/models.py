@@ -51,6 +51,16 @@ class OrderedValues(Frozen):
     unreadable_items: list[Count] = Field(default_factory=list)
     """The positions in ``items[]`` of the items whose annotation file could not be read (its one value slot failing)."""
 
+    @property
+    def judged(self) -> bool:
+        """Whether the structure and format value gates are judged on these figures too: the
+        delivery is not the order list exactly (an item not delivered, one not ordered, or one
+        whose annotation file is missing or could not be read, with no value slot or its one
+        failing: deleting an item's annotation file and keeping its row left the value-weighted
+        figures free to rise, as deleting the whole item did, where this figure counts it 0)."""
+        missing = any(n == 0 for n in self.item_values)
+        return bool(self.not_delivered or self.not_ordered or self.unreadable_items or missing)
+
 
 class SyntacticResult(Frozen):
     """Syntactic accuracy (ISO/IEC 25024 Acc-I-1) at three grains."""
