@@ -289,7 +289,12 @@ def pillow_texts(img: Any, header_only: bool = False) -> list[tuple[str, str]]:
     if header_only and img.format == "PNG" and img.fp is not None:
         tail, note = png_texts_past_pixels(img.fp)
         for key, value in tail.items():  # what Pillow reads only as it decodes the pixels
-            img.info.setdefault(key, value)
+            if key not in img.info or img.info[key] == value:
+                img.info[key] = value
+            elif isinstance(value, str):  # a keyword the header holds too: both searched
+                img.info[f"{key}#2"] = value
+            else:  # a second EXIF block: the header's is the one read
+                pairs.append((UNREAD, f"a second PNG {key} block past the pixels"))
         if note is not None:
             pairs.append((UNREAD, note))
     for key, value in img.info.items():

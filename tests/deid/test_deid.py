@@ -564,6 +564,50 @@ def test_a_png_too_large_to_decode_has_its_text_past_its_pixels_searched(
 
 
 @pytest.mark.parametrize(
+    ("before", "after", "code", "pointer"),
+    [
+        (b"tEXt", b"tEXt", "DEID_SLIDE_IDENTIFIER", "/properties/png.Comment#2"),
+        (b"gAMA", b"tEXt", "DEID_SLIDE_IDENTIFIER", "/properties/png.gamma#2"),
+        (b"eXIf", b"eXIf", "DEID_SLIDE_UNSEARCHED", None),
+    ],
+)
+def test_a_png_too_large_to_decode_keeps_a_keyword_its_header_holds_too(
+    tmp_path: Path, profile: Profile, before: bytes, after: bytes, code: str, pointer: str | None
+) -> None:
+    """A refused PNG whose header holds a keyword that a chunk past its pixels holds again: the
+    later value was dropped with no notice (a second review: ``Comment=scanner`` before the pixels
+    hid ``Comment=Patient 900101-1234567`` after them; a ``gamma`` text behind a gAMA chunk). Both
+    texts are searched; a second EXIF block is said unsearched."""
+    from dqm.slide_io import ProbeOptions, probe_slide
+
+    head = {
+        b"tEXt": _chunk(b"tEXt", b"Comment\x00scanner"),
+        b"gAMA": _chunk(b"gAMA", struct.pack(">I", 45455)),
+        b"eXIf": _chunk(b"eXIf", _EXIF.replace(_RRN_TEXT, b"scanner X 1.0 build 77")),
+    }[before]
+    tail = {
+        b"tEXt": _chunk(b"tEXt", (b"gamma" if before == b"gAMA" else b"Comment") + b"\x00" + _RRN_TEXT),
+        b"eXIf": _chunk(b"eXIf", _EXIF),
+    }[after]
+    path = tmp_path / "s1.png"
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0))
+        + head
+        + _chunk(b"IDAT", zlib.compress(b"\x00" * 4096))
+        + tail
+        + _chunk(b"IEND", b"")
+    )
+    probe = probe_slide(path, "slides/s1.png", ProbeOptions(artefacts=False))
+    assert not probe.opened and "too large" in (probe.open_error or "")
+    found = deid_findings(view_of(profile, slide=probe))
+    assert code in {f.code for f in found}
+    if pointer is not None:
+        assert pointer in {f.location.pointer for f in found if f.code == code}
+    assert_masked(found)
+
+
+@pytest.mark.parametrize(
     "end",
     [
         b"\x00\x00\x10\x00tEXtComment\x00Patient",  # the file ends inside a text chunk
