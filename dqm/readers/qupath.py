@@ -17,6 +17,7 @@ before 0.3) or a single ``Feature``. Each feature whose geometry is a Polygon or
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -42,6 +43,11 @@ LEGACY_TYPES = {
     "TMACoreObject": "tma_core",
 }
 
+KIND_CHARS = 40
+"""An object kind is clipped to this before it is kept (a value of a message, as others are)."""
+KINDS_KEPT = 100
+"""The distinct object kinds counted by name; the objects of any others are counted together
+(``… ×N``): a file of a million unique kinds kept each, untallied, till its issue was made."""
 
 # the messages a feature may be given, made once: a Message is some 560 bytes (its text, its
 # msgid and parameters), and a file of features without a classification (or without a
@@ -184,7 +190,7 @@ def _read_features(ann: Annotation, features: Iterable[tuple[Any, list[Any]]]) -
         unread.add(feature, *where, skip=_READ_FEATURE if raw_props is props else _READ_OWN)
         kind = object_type(feature, props)
         if kind not in LESION_TYPES:
-            skipped[kind] += 1
+            _count_kind(skipped, clip(kind, KIND_CHARS))
             first_skipped = first_skipped or ptr
             unread.add(props, *where, "properties", skip=_READ_PROPS)
             continue
@@ -197,7 +203,9 @@ def _read_features(ann: Annotation, features: Iterable[tuple[Any, list[Any]]]) -
             if "id" in feature:
                 unread.add(feature, *where, skip=set(feature) - {"id"})
     if skipped:
-        kinds = ", ".join(f"{k} ×{n}" for k, n in skipped.most_common())
+        kinds = ", ".join(f"{k} ×{n}" for k, n in skipped.most_common() if k)  # "": the others
+        if skipped[""]:
+            kinds += f", … ×{skipped['']}"
         issues.append(
             ReadIssue(
                 "DETECTION_OBJECT",
@@ -211,8 +219,19 @@ def _read_features(ann: Annotation, features: Iterable[tuple[Any, list[Any]]]) -
             )
         )
         n_values += 1
+        tally.check()  # the issue is made after the last item's check
     ann.n_values = n_values
     return ann
+
+
+def _count_kind(skipped: Counter[str], kind: str) -> None:
+    """One more object of ``kind`` (clipped) in ``skipped``: a kind past the first
+    :data:`KINDS_KEPT` counted under ``""``; a new key charged to the read's tally."""
+    if kind not in skipped and len(skipped) >= KINDS_KEPT:
+        kind = ""
+    if kind not in skipped:
+        tally.charge(tally.ENTRY_BYTES + sys.getsizeof(kind) + sys.getsizeof(1))
+    skipped[kind] += 1
 
 
 def _lesion(

@@ -149,6 +149,9 @@ SHAPES = {
     "qupath-unsupported": lambda k: _feature({"type": f"X{k}"}),
     "qupath-collection-points": lambda k: _feature({"type": "GeometryCollection", "geometries": [k]}),
     "qupath-bad-vertex": lambda k: _feature({"type": "Polygon", "coordinates": [[[k]]]}),
+    # a second review's: detections of unique long kinds, each kept whole and named in the
+    # message, none tallied (read at 1.98 times the limit at its estimate)
+    "qupath-detection-kinds": lambda k: _feature(None, {"objectType": f"d{k}" + "x" * 10000}),
     # usual exports and small named annotations: read whole at their estimate since the re-fitting
     "qupath-usual": lambda k: _usual(k),
     "qupath-named": lambda k: _named(k),

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dqm.profile import Profile
-from dqm.readers import coco, parse_annotation, resolve_classes
+from dqm.readers import coco, parse_annotation, qupath, resolve_classes
 from dqm.readers.common import rle
 
 
@@ -59,6 +59,22 @@ def test_qupath_detections_are_counted_not_read(profile: Profile) -> None:
     (issue,) = [i for i in ann.issues if i.code == "DETECTION_OBJECT"]
     assert "3 QuPath objects" in issue.message and "cell ×2" in issue.message
     assert issue.pointer == "/features/1"
+
+
+def test_qupath_detection_kinds_are_clipped_and_capped(profile: Profile) -> None:
+    # a review's: every distinct kind was kept whole and named in the message, untallied
+    kinds = [f"Kind {k:03d} " + "word " * 200 for k in range(150)]
+    doc = [{"type": "Feature", "properties": {"objectType": kind}} for kind in [*kinds, kinds[0]]]
+    (ann,) = parse(doc, profile)
+    (issue,) = [i for i in ann.issues if i.code == "DETECTION_OBJECT"]
+    text = str(issue.message)
+    assert "151 QuPath objects" in text
+    assert text.count("×") == qupath.KINDS_KEPT + 1 and "kind 000 word" in text and "kind 149" not in text
+    assert f", … ×{150 - qupath.KINDS_KEPT}" in text  # the objects of the kinds not named
+    assert (
+        "word " * 10 not in text and "[cut: 1,008 characters]" in text and len(text) < 100 * qupath.KINDS_KEPT
+    )
+    assert "×2" in text  # the kind met twice, counted under its clipped name
 
 
 def test_qupath_points_lines_and_bad_vertices(profile: Profile) -> None:
