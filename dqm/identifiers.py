@@ -142,17 +142,33 @@ _LATIN_HEADER = "(?i:" + "|".join(word for word in HEADER_WORDS if word.isascii(
 _HEADER_TAIL = (
     "(?i:name|names|label|group|of|card|code|no|source|class|collected|received|signed|reported"
     "|taken|barcode|flag|details|detail|model|years|yrs|months|days|time|value|values|list"
-    "|location|size|count|level|description|info)(?![A-Za-z])"
+    "|location|size|count|level|description|info"
+    # a header's second word the second review found read as a given name (``Date Scanned``,
+    # ``Slide Stain``, ``Specimen Pathologist``): events, roles, units, parts of a record
+    "|drawn|accessioned|scanned|updated|created|entered|verified|approved|printed|ordered"
+    "|performed|completed|registered|admitted|discharged|category|unit|units|range|text|summary"
+    "|remarks|results|path|url|uri|format|version|owner|author|reader|reviewer|pathologist"
+    "|physician|doctor|staff|technician|operator|identifier|key|index|seq|sequence|ref|reference"
+    "|mm|cm|kg|year|month|day|hour|dx|stain|block|part|zone|area|region|side|laterality|origin"
+    "|primary|secondary|final|initial|preliminary|addendum|quality|score|percent|ratio|weight"
+    "|height|width|length|depth|margin|margins|diameter)(?![A-Za-z])"
 )
 """Words that end a column header's phrase after one of :data:`HEADER_WORDS` (``Slide Label``,
 ``Hospital Name``, ``Date Of Birth``, ``ID Card``, ``Date Collected``, ``Slide Barcode``, ``Age
-Years``) and name no one."""
+Years``, ``Date Scanned``, ``Slide Stain``) and name no one. A list, not a rule: what follows a
+name in an output (a tab and the next column, a quote) differs from what follows it in its value,
+so a rule that read the rest of the row (a third tab-separated field of capitalised words) would
+let an output show a name its value is flagged for; a header phrase whose second word is in
+neither list is masked (a false positive, never a leak)."""
 _SPACES = "[ \u00a0\u2000-\u200a\u202f\u205f\u3000]"
 """A space in a line: the gap between a surname and its given names (``Sample&nbsp;Joe``)."""
+_AFTER_GIVEN = "[,^" + _SPACES[1:]
+"""What parts a given name from a header's word after it: a space of any width (``Sample
+Collection&nbsp;Date``), a comma or a ``^``."""
 _GIVEN_NAME = rf"(?!{_LATIN_HEADER}|{_HEADER_TAIL})(?:[A-Z][a-z]++|[A-Z]{{2,}}+)"
 _GIVEN_NAMES_END = (
     rf"(?:,{_SPACES}*+|{_SPACES}++){_GIVEN_NAME}(?:[ ,^]++{_GIVEN_NAME}){{0,2}}+"
-    rf"(?![ ,^]*+(?:{_LATIN_HEADER}|{_HEADER_TAIL})|[ ,]*+\t[ \t]*+{_LATIN_HEADER})"
+    rf"(?!{_AFTER_GIVEN}*+(?:{_LATIN_HEADER}|{_HEADER_TAIL})|[ ,]*+\t[ \t]*+{_LATIN_HEADER})"
 )
 """After a surname that is a header's word, right after a tab or two spaces: its given names,
 each no header's word, then no header's word (``Patient Name<TAB>Sample Joe``, followed by
@@ -1793,12 +1809,13 @@ letter or a symbol, which no pattern passes over). A batch's text as a JSON or a
 it is read by no reader (an XML parser decodes it), where a person reads the character
 (``Patient name:&#32;Hong&nbsp;Gildong``)."""
 _ESCAPE = re.compile(
-    r"""\\(?:u[0-9a-fA-F]{4}|U(?:000[0-9a-fA-F]|0010)[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[tnrfbv"'/\\])"""
+    r"""\\(?:u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U(?:000[0-9a-fA-F]|0010)[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[tnrfbv"'/\\])"""
     rf"|{_ENTITY}"
 )
 """An escape the outputs hold: JSON's, Python's, and :func:`dqm.output.visible`'s ``\\UXXXXXXXX`` of a
-character past U+FFFF (a tag character before an RRN must not hide it); a ``\\U`` past U+10FFFF
-is no character, and left as it is; and a numeric character reference (:data:`_ENTITY`)."""
+character past U+FFFF (a tag character before an RRN must not hide it), or JSON's surrogate pair
+of one (``\\udb40\\udc41``, as ``json.dumps`` writes U+E0041: one character, read as a whole); a
+``\\U`` past U+10FFFF is no character, and left as it is; and a numeric character reference (:data:`_ENTITY`)."""
 _ENTITIES = re.compile(_ENTITY)
 _MAY_REFERENCE = re.compile(
     r"&(?:#|[A-Za-z][A-Za-z0-9]*;|"
@@ -2066,6 +2083,9 @@ def _escaped_char(m: re.Match[str]) -> str:
     code = m.group()[1:]
     if m.group()[0] == "&":
         return _entity_char(code)
+    if len(code) == 11:  # a surrogate pair: ``udb40\\udc41``
+        high, low = int(code[1:5], 16), int(code[7:], 16)
+        return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
     return chr(int(code[1:], 16)) if code[0] in "uxU" else _ESCAPED.get(code, code)
 
 
@@ -2246,7 +2266,7 @@ def cut_outside_identifiers(text: str, at: int) -> int:
     many of as there are matches the same whatever the run's length (:func:`_search_pieces`)."""
     if not 0 < at < len(text):
         return at
-    pieces = _search_pieces(_separators_read(text), at)
+    pieces = _search_pieces(_unseen_as_separators(_separators_read(text)), at)
     window = "".join(text[start:end] for start, end in pieces)
     offsets = list(accumulate((end - start for start, end in pieces), initial=0))
     plain, where = unescaped(window)
@@ -2349,6 +2369,16 @@ def _separators_read(text: str) -> str:
     letters made an id of ``&#32;`` a thousand times, reached back over only so far), and the same
     period where its references are as long. ``text`` itself where it holds no ``&``."""
     return _references_as(text, lambda char, n: None if char.isalnum() else "&" + "#" * (n - 1))
+
+
+def _unseen_as_separators(text: str) -> str:
+    """``text`` with each character nobody sees (:data:`_INVISIBLE`) as ``&``: the same length, a
+    run of them to :func:`_search_pieces` a run of separators it reaches back over however long
+    (``RRN 900101``, 3,000 U+200B, ``-1234567`` reads as one resident number, and a cut after the
+    U+200B must see its start). ``text`` itself where it holds none."""
+    if _INVISIBLE.search(text) is None:
+        return text
+    return _INVISIBLE.sub(lambda m: "&" * len(m.group()), text)
 
 
 def _references_as(text: str, written: Callable[[str, int], str | None]) -> str:
@@ -2739,9 +2769,12 @@ class Masker:
         while pos < n:
             window = text[pos : pos + size]
             final = pos + len(window) >= n
-            limit = len(window) if final else len(window) - _WINDOW_OVERLAP
-            spans: list[tuple[int, int]] | None = None if found is None else []
             plain = _plain_read(window)  # decoded once: for the patterns and for a name that goes on
+            limit = len(window) if final else _read_limit(window, plain[0])
+            if limit <= 0:  # the window reads shorter than its overlap (invisible characters, escapes)
+                size *= 2
+                continue
+            spans: list[tuple[int, int]] | None = None if found is None else []
             pieces, used = self._masked(window, limit, spans, pos, plain)
             if not final and (
                 used >= len(window)
@@ -2755,6 +2788,23 @@ class Masker:
                 found += spans
             pos, size = pos + used, MASK_SCAN_CHARS
         return "".join(out)
+
+
+def _read_limit(window: str, plain: str) -> int:
+    """Where a window's matches stop (:meth:`Masker._windows`): :data:`_WINDOW_OVERLAP` characters
+    before its end as the window is read, not as it is written. A run of characters nobody sees or
+    of escapes is read as fewer characters than it is written with (``RRN 900101``, 300 U+200B,
+    ``-1234567``): the overlap written would hold less than an identifier, and an identifier that
+    starts before the limit would end past the window, unseen by it and by the next. The tail is
+    taken twice as long until it reads as long as the overlap (linear in the window); 0 where the
+    whole window reads shorter (the caller scans a longer one)."""
+    limit = len(window) - _WINDOW_OVERLAP
+    if plain is window:  # nothing decoded, nothing left out: read as written
+        return limit
+    tail = _WINDOW_OVERLAP
+    while tail < len(window) and len(_plain(window[-tail:])) < _WINDOW_OVERLAP:
+        tail *= 2
+    return max(0, len(window) - tail) if tail > _WINDOW_OVERLAP else limit
 
 
 def _merged(
