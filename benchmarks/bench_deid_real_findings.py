@@ -16,7 +16,9 @@ and deidf (name words unbounded again, references read as a browser reads them, 
 before 1951 ids). So do 89611d0 and deidf2 (decoding only at a reference, the cut after a long
 name's first word, ISO numbers of any digits, tab and line separators in names). Task deidmend
 (session 24): 1706a01 and deidmend the same, byte for byte (18 files, 17 read, 19 findings); so
-do 9895fdd and deidf (session 24: header-word surnames in every output, characters nobody sees).
+do 9895fdd and deidf (session 24: header-word surnames in every output, characters nobody sees),
+and 099ccc7 and deidf2 (session 24: window overlap and cut look-back measured as read, surrogate
+pairs, header phrases' second words).
 """
 
 from __future__ import annotations

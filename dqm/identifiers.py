@@ -2771,7 +2771,8 @@ class Masker:
             final = pos + len(window) >= n
             plain = _plain_read(window)  # decoded once: for the patterns and for a name that goes on
             limit = len(window) if final else _read_limit(window, plain[0])
-            if limit <= 0:  # the window reads shorter than its overlap (invisible characters, escapes)
+            if limit <= len(window) // 2:  # an overlap read as written takes half the window or more
+                # (characters nobody sees, escapes): a longer window, so each still moves on by half
                 size *= 2
                 continue
             spans: list[tuple[int, int]] | None = None if found is None else []
