@@ -2766,14 +2766,17 @@ class Masker:
         windows scanned again are at most twice as long as that run, together."""
         out: list[str] = []
         pos, n, size = 0, len(text), MASK_SCAN_CHARS
+        start_size = size  # a window's size to start at: grown where the overlap read as written takes more
         while pos < n:
             window = text[pos : pos + size]
             final = pos + len(window) >= n
             plain = _plain_read(window)  # decoded once: for the patterns and for a name that goes on
             limit = len(window) if final else _read_limit(window, plain[0])
             if limit <= len(window) // 2:  # an overlap read as written takes half the window or more
-                # (characters nobody sees, escapes): a longer window, so each still moves on by half
+                # (characters nobody sees, escapes): a longer window, so each still moves on by half;
+                # the next ones start as long (an escaped text is escaped throughout: no window decoded twice)
                 size *= 2
+                start_size = min(size, 8 * MASK_SCAN_CHARS)
                 continue
             spans: list[tuple[int, int]] | None = None if found is None else []
             pieces, used = self._masked(window, limit, spans, pos, plain)
@@ -2787,7 +2790,7 @@ class Masker:
             out += pieces
             if found is not None and spans:
                 found += spans
-            pos, size = pos + used, MASK_SCAN_CHARS
+            pos, size = pos + used, start_size
         return "".join(out)
 
 
