@@ -215,6 +215,22 @@ def test_air_bubble_on_densely_packed_nuclei(centre: tuple[int, int], radius: in
     assert got.mask("bubble")[inside].mean() > 0.8  # the inside of the closed rim counts
 
 
+@pytest.mark.parametrize(
+    ("colour", "width"),
+    [(60, 2), (80, 2), (100, 3), (120, 3), (40, 4), (40, 8)],
+    ids=["hair60", "hair80", "fibre100", "fibre120", "black-pen4", "black-pen8"],
+)
+def test_a_line_alone_on_the_glass_of_a_dark_slide_is_no_bubble(colour: int, width: int) -> None:
+    # review of the rim-over-glass rule (EDGE_GLASS_CONTRAST): a wavy grey hair or fibre, or a black
+    # pen stroke's blended edge, on the glass beside a dark patch is as grey and as much darker than
+    # the glass as a bubble's rim there (bubble 0.0091-0.0176 and 0.0138-0.0153); unlike a rim it
+    # continues no line found over the tissue (the pen's edge was not even kept off the ink)
+    layer = Image.fromarray(nuclei_on_glass(0, 130, (170, 110, 180), (75, 40, 120), 900, 134, (4, 3)))
+    pts = [(x, 60 + 8 * np.sin(x / 15.0)) for x in range(40, 440)]
+    ImageDraw.Draw(layer).line(pts, fill=(colour,) * 3, width=width)
+    assert found(np.asarray(layer)).shares["bubble"] <= DEFAULTS.bubble
+
+
 @pytest.mark.parametrize("bubble", [True, False])
 def test_air_bubble_over_moderately_saturated_nuclei(bubble: bool) -> None:
     # set 4's missed bubbles on SEED's stomach: the grey rim joins the dark nuclei it crosses (less
