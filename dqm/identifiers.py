@@ -139,10 +139,18 @@ that is one of them starts no name where the keyword is a header's cell among ot
 :data:`_NOT_HEADER`); a Latin one that is a surname too is a name before a given name
 (``Sample^Joe``), and one that is mostly a surname (``Ward``, ``Case``) is not listed."""
 _LATIN_HEADER = "(?i:" + "|".join(word for word in HEADER_WORDS if word.isascii()) + ")(?![A-Za-z])"
-_HEADER_TAIL = (
-    "(?i:name|names|label|group|of|card|code|no|source|class|collected|received|signed|reported"
+_PHRASE_TAIL = (
+    "name|names|label|group|of|card|code|no|source|class|collected|received|signed|reported"
     "|taken|barcode|flag|details|detail|model|years|yrs|months|days|time|value|values|list"
     "|location|size|count|level|description|info"
+)
+"""The words that end a header's phrase and may follow its given-name-like word (``Sample Collection
+Date``, ``Slide Label Value``): what :data:`_GIVEN_NAMES_END` refuses after given names. The longer
+:data:`_HEADER_TAIL` is for the given-name-like word itself only: after a real given name its common
+words (``final``, ``side``, ``day``, ``primary``) are the text going on (``Patient Name<TAB>Sample
+Joe final``: read as no name with them, a leak the third review found)."""
+_HEADER_TAIL = (
+    "(?i:" + _PHRASE_TAIL +
     # a header's second word the second review found read as a given name (``Date Scanned``,
     # ``Slide Stain``, ``Specimen Pathologist``): events, roles, units, parts of a record
     "|drawn|accessioned|scanned|updated|created|entered|verified|approved|printed|ordered"
@@ -168,7 +176,7 @@ Collection&nbsp;Date``), a comma or a ``^``."""
 _GIVEN_NAME = rf"(?!{_LATIN_HEADER}|{_HEADER_TAIL})(?:[A-Z][a-z]++|[A-Z]{{2,}}+)"
 _GIVEN_NAMES_END = (
     rf"(?:,{_SPACES}*+|{_SPACES}++){_GIVEN_NAME}(?:[ ,^]++{_GIVEN_NAME}){{0,2}}+"
-    rf"(?!{_AFTER_GIVEN}*+(?:{_LATIN_HEADER}|{_HEADER_TAIL})|[ ,]*+\t[ \t]*+{_LATIN_HEADER})"
+    rf"(?!{_AFTER_GIVEN}*+(?:{_LATIN_HEADER}|(?i:{_PHRASE_TAIL})(?![A-Za-z]))|[ ,]*+\t[ \t]*+{_LATIN_HEADER})"
 )
 """After a surname that is a header's word, right after a tab or two spaces: its given names,
 each no header's word, then no header's word (``Patient Name<TAB>Sample Joe``, followed by
