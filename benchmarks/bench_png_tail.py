@@ -1,5 +1,5 @@
 """The cost of walking a PNG refused as too large to its text past the pixels
-(:func:`dqm.image_text.png_texts_past_pixels`): a 100,000 x 100,000 PNG of ``--chunks`` IDAT chunks of
+(:func:`dqm.image_text.png_text_chunks`): a 100,000 x 100,000 PNG of ``--chunks`` IDAT chunks of
 8 KiB (libpng's size) then a tEXt chunk, probed twice (cold, then warm in the page cache).
 
 ``PYTHONPATH=$PWD nice .venv/bin/python benchmarks/bench_png_tail.py --chunks 20000`` (164 MB):

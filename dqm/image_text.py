@@ -232,16 +232,19 @@ def _exif_texts(img: Any) -> Iterator[tuple[str, str]]:
 
 
 MAX_PNG_CHUNKS = 100_000
-"""Chunks of a PNG walked past its pixels (:func:`png_texts_past_pixels`): a header read and a seek
+"""Chunks of a PNG walked past its pixels (:func:`png_text_chunks`): a header read and a seek
 each; a file of millions of empty chunks stops here, said so."""
 PNG_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt", b"eXIf")
 PNG_PIXELS = (b"IDAT", b"fdAT")
 
 
-def png_texts_past_pixels(fh: BinaryIO) -> tuple[dict[Any, Any], str | None]:
-    """The text chunks (``tEXt``, ``zTXt``, ``iTXt``, ``eXIf``) of a PNG that come after its first
-    pixel chunk, which Pillow reads only as it decodes the pixels (a PNG refused as too large never
-    is), as Pillow's ``img.info`` holds them; and where the walk stopped short, or None.
+def png_text_chunks(fh: BinaryIO) -> tuple[list[tuple[str, Any]], str | None]:
+    """Every text chunk (``tEXt``, ``zTXt``, ``iTXt``, ``eXIf``) of a PNG, in the file's order and
+    each on its own (Pillow's ``img.info`` keeps one value a keyword, the last, so a ``Comment``
+    before the pixels and another after them, or two before, hid all but one), as ``(keyword,
+    text)`` (an eXIf block as ``("exif", bytes)``); and where the walk stopped short, or None.
+    Pillow reads the chunks past the pixels only as it decodes them, which a PNG refused as too
+    large never is.
 
     Each chunk's header is read and its data skipped by its length (the pixels are never read); a
     text chunk is read by Pillow's own PNG reader (its limits: 1 MiB of text a chunk decompressed,
@@ -250,54 +253,78 @@ def png_texts_past_pixels(fh: BinaryIO) -> tuple[dict[Any, Any], str | None]:
     from PIL import PngImagePlugin
 
     stream = PngImagePlugin.PngStream(fh)
-    left, pixels = MAX_TEXT_BYTES, False
+    found: list[tuple[str, Any]] = []
+    left = MAX_TEXT_BYTES
     try:
         end = fh.seek(0, 2)
         fh.seek(8)  # past the signature
         for _ in range(MAX_PNG_CHUNKS):
             cid, pos, length = stream.read()
             if cid == b"IEND":
-                return stream.im_info, None
+                return found, None
             if pos + length + 4 > end:
-                return stream.im_info, f"PNG chunks past byte {pos - 8:,}: the file ends inside a chunk"
-            if pixels and cid in PNG_TEXT_CHUNKS:
+                return found, f"PNG chunks past byte {pos - 8:,}: the file ends inside a chunk"
+            if cid in PNG_TEXT_CHUNKS:
                 if length > left:
-                    return stream.im_info, f"PNG text chunks past the first {MAX_TEXT_BYTES:,} bytes"
+                    return found, f"PNG text chunks past the first {MAX_TEXT_BYTES:,} bytes"
                 left -= length
+                stream.im_text.clear()
+                stream.im_info.pop("exif", None)
                 try:
                     stream.call(cid, pos, length)
                 except (ValueError, SyntaxError, UnicodeDecodeError) as exc:  # over a limit, unknown
-                    return stream.im_info, f"PNG {cid.decode('latin-1')} chunk at byte {pos:,}: {exc}"
-            pixels = pixels or cid in PNG_PIXELS
+                    return found, f"PNG {cid.decode('latin-1')} chunk at byte {pos:,}: {exc}"
+                if cid == b"eXIf" and "exif" in stream.im_info:
+                    found.append(("exif", stream.im_info["exif"]))
+                found += [(k, str(v)) for k, v in stream.im_text.items()]
             fh.seek(pos + length + 4)  # past its data and CRC, read or not
-        return stream.im_info, f"PNG chunks past the first {MAX_PNG_CHUNKS:,}"
+        return found, f"PNG chunks past the first {MAX_PNG_CHUNKS:,}"
     except (OSError, SyntaxError, struct.error) as exc:  # cut short, a broken chunk header
-        return stream.im_info, f"PNG chunks past byte {fh.tell():,}: {exc or type(exc).__name__}"
+        return found, f"PNG chunks past byte {fh.tell():,}: {exc or type(exc).__name__}"
 
 
-def pillow_texts(img: Any, header_only: bool = False) -> list[tuple[str, str]]:
+def _png_info(img: Any, path: Any) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """``img.info`` with a PNG's text entries replaced by every text chunk of the file at ``path``
+    (:func:`png_text_chunks`), a keyword met again as ``keyword#2``, ``#3``…; a second EXIF block
+    is said unsearched. Not a PNG, or no path: ``img.info`` as it is."""
+    if img.format != "PNG" or path is None:
+        return dict(img.info), []
+    notes: list[tuple[str, str]] = []
+    try:
+        with open(path, "rb") as fh:
+            chunks, note = png_text_chunks(fh)
+    except OSError as exc:
+        return dict(img.info), [(UNREAD, f"PNG text chunks: {exc}")]
+    if note is not None:
+        notes.append((UNREAD, note))
+    info = {k: v for k, v in img.info.items() if not isinstance(v, str) and k != "exif"}
+    for key, value in chunks:
+        if key == "exif":
+            if "exif" in info and info["exif"] != value:
+                notes.append((UNREAD, "a second PNG exif block"))
+            info.setdefault("exif", value)
+            continue
+        name, n = key, 1
+        while name in info:
+            n += 1
+            name = f"{key}#{n}"
+        info[name] = value
+    return info, notes
+
+
+def pillow_texts(img: Any, header_only: bool = False, path: Any = None) -> list[tuple[str, str]]:
     """The text of an image Pillow opened, as ``(property key, text)``: each text entry of
     ``img.info`` (a PNG's tEXt, zTXt and iTXt chunks, ``png.<keyword>``; a JPEG's or GIF's comment,
     ``jpeg.comment``; a JPEG's or WebP's XMP packet, ``jpeg.xmp``; the ICC profile's text tags, ``icc.<signature>``) and each EXIF text tag (``exif.<Tag>``, the Exif IFD's ``UserComment``
     included); at most :data:`MAX_TEXTS` values of :data:`VALUE_BYTES` characters, stripped of NULs
-    and blanks at their ends. A corrupt EXIF block gives what was read before it. ``header_only``:
-    an image whose pixels must not be decoded (too large): a PNG's chunks past its pixels are read
-    by :func:`png_texts_past_pixels`, which skips the pixels unread."""
+    and blanks at their ends. A corrupt EXIF block gives what was read before it. A PNG read from
+    ``path`` has every text chunk read on its own, those past its pixels too, its pixels skipped
+    (:func:`png_text_chunks`: a keyword written twice kept twice). ``header_only``: an image whose
+    pixels must not be decoded (too large)."""
     fmt = (img.format or "image").lower()
-    pairs: list[tuple[str, str]] = []
+    info, pairs = _png_info(img, path)
     full = False
-    if header_only and img.format == "PNG" and img.fp is not None:
-        tail, note = png_texts_past_pixels(img.fp)
-        for key, value in tail.items():  # what Pillow reads only as it decodes the pixels
-            if key not in img.info or img.info[key] == value:
-                img.info[key] = value
-            elif isinstance(value, str):  # a keyword the header holds too: both searched
-                img.info[f"{key}#2"] = value
-            else:  # a second EXIF block: the header's is the one read
-                pairs.append((UNREAD, f"a second PNG {key} block past the pixels"))
-        if note is not None:
-            pairs.append((UNREAD, note))
-    for key, value in img.info.items():
+    for key, value in info.items():
         if len(pairs) >= MAX_TEXTS:  # Pillow keeps up to 64 MB of a PNG's text chunks
             full = True
             break
@@ -308,7 +335,9 @@ def pillow_texts(img: Any, header_only: bool = False) -> list[tuple[str, str]]:
         elif isinstance(value, str):
             pairs.append((f"{fmt}.{key}", value))
     # a PNG's EXIF after its pixels: Pillow decodes them all to reach it (a refused image: never)
-    skip_exif = header_only and img.format == "PNG" and "exif" not in img.info
+    skip_exif = header_only and img.format == "PNG" and "exif" not in info
+    if img.format == "PNG" and "exif" in info:
+        img.info["exif"] = info["exif"]  # what getexif reads, past the pixels too
     try:
         for pair in () if skip_exif else _exif_texts(img):
             if len(pairs) >= MAX_TEXTS:

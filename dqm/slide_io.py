@@ -1282,7 +1282,7 @@ def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget)
                 probe.open_error = msg(
                     "plain image of {w}x{h} pixels is too large to decode safely", w=w, h=h
                 )
-                _add_texts(probe, pillow_texts(img, header_only=True))  # its header's text, no pixel
+                _add_texts(probe, pillow_texts(img, header_only=True, path=path))  # its text, no pixel
                 return
             probe.opened, probe.backend = True, "pillow"
             probe.width, probe.height = w, h
@@ -1307,7 +1307,7 @@ def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget)
                 return
             finally:  # a PNG's text chunks after its pixels are read with them
                 if img.format != "TIFF":  # a TIFF's tags: _codec
-                    _add_texts(probe, pillow_texts(img))
+                    _add_texts(probe, pillow_texts(img, path=path))
             if options.tissue:
                 if img.mode not in ("RGB", "RGBA", "P", "CMYK", "YCbCr"):
                     probe.tissue_note = f"{img.mode} image: no colour to separate tissue from glass"
@@ -1349,7 +1349,7 @@ def _header_texts(path: Path) -> list[tuple[str, str]]:
                 except (OSError, ValueError, SyntaxError, IndexError, TypeError, struct.error):
                     continue
                 try:
-                    return pillow_texts(img, header_only=True)
+                    return pillow_texts(img, header_only=True, path=path)
                 finally:
                     img.close()
     except OSError:

@@ -563,6 +563,43 @@ def test_a_png_too_large_to_decode_has_its_text_past_its_pixels_searched(
     assert_masked(found)
 
 
+@pytest.mark.parametrize("size", [(8, 8), (100_000, 100_000)])
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        (b"Comment\x00" + _RRN_TEXT, b"Comment\x00benign", None),  # header, header, past the pixels: none
+        (b"Comment\x00scanner", b"Comment\x00" + _RRN_TEXT, b"Comment\x00benign"),
+        (b"Comment\x00scanner", b"Comment#2\x00" + _RRN_TEXT, b"Comment\x00benign"),
+        (b"exif\x00" + _RRN_TEXT, None, None),  # a tEXt keyword-named exif
+    ],
+)
+def test_every_png_text_chunk_is_searched_though_its_keyword_repeats(
+    tmp_path: Path, profile: Profile, size: tuple[int, int], chunks: tuple[bytes | None, ...]
+) -> None:
+    """Pillow's ``img.info`` keeps one value a keyword, the last: an RRN in a ``Comment`` before
+    another ``Comment`` (before or after the pixels), decodable or refused, was dropped with no
+    notice (a review of the lead's first fix), and a ``tEXt`` named ``exif`` went unsearched. Each
+    text chunk is read on its own now, a keyword met again kept as ``keyword#2``."""
+    from dqm.slide_io import ProbeOptions, probe_slide
+
+    first, second, tail = chunks
+    w, h = size
+    raw = b"".join(b"\x00" + b"\x00" * 3 * w for _ in range(h)) if w < 100 else b"\x00" * 4096
+    path = tmp_path / "s1.png"
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+        + b"".join(_chunk(b"tEXt", c) for c in (first, second) if c is not None)
+        + _chunk(b"IDAT", zlib.compress(raw))
+        + (_chunk(b"tEXt", tail) if tail is not None else b"")
+        + _chunk(b"IEND", b"")
+    )
+    probe = probe_slide(path, "slides/s1.png", ProbeOptions(artefacts=False, tissue=False))
+    found = deid_findings(view_of(profile, slide=probe))
+    assert "DEID_SLIDE_IDENTIFIER" in {f.code for f in found}, sorted(probe.properties)
+    assert_masked(found)
+
+
 @pytest.mark.parametrize(
     ("before", "after", "code", "pointer"),
     [
