@@ -970,7 +970,7 @@ def test_an_annotation_file_deleted_or_broken_keeps_the_gates_judged_on_the_item
         path.write_text("{not json", encoding="utf-8")
     _, s, _ = _run(inflated, profile, order)
     assert s.ordered is not None and s.ordered.not_delivered == 0 and s.ordered.not_ordered == 0
-    assert (s.ordered.unreadable_items or 0 in s.ordered.item_values) and s.ordered.judged
+    assert s.ordered.unreadable_items and s.ordered.judged
     target = s.format.values.value
     assert s.ordered.format_accuracy < target
     strict = profile.model_copy(
@@ -1008,3 +1008,17 @@ def test_waiving_an_undelivered_item_keeps_the_gates_judged_on_the_items_ordered
     assert again.ordered is not None and again.ordered.not_delivered == 1 and again.ordered.judged
     (gate,) = [g for g in again.gates if g.name == "format_accuracy"]
     assert gate.passed is False and "items ordered" in gate.note
+
+
+def test_an_item_whose_check_crashed_leaves_a_complete_delivery_judged_as_without_the_list() -> None:
+    """An item whose check crashed is recorded with no value slot, as one whose annotation file is
+    missing; only the missing file makes the delivery "not the order list exactly" (a review of
+    the lead's fix: a crash made a complete delivery fail its value gates with --expect alone)."""
+    from dqm.findings import CHECK_CRASHED
+    from dqm.syntactic.accuracy import figures_over_order
+
+    ids, n, bad = ["A", "B", "C"], [10, 0, 12], [0, 0, 0]
+    crashed = figures_over_order(ids, n, bad, [_finding("B", CHECK_CRASHED, "structure")], 3)
+    assert crashed.unreadable_items == [] and not crashed.judged
+    missing = figures_over_order(ids, n, bad, [_finding("B", "ANNOTATION_MISSING", "structure")], 3)
+    assert missing.unreadable_items == [1] and missing.judged

@@ -292,6 +292,7 @@ def figures_over_order(
     findings = list(findings)
     s_bad, f_bad = _item_bad(findings, Aspect.STRUCTURE), _item_bad(findings, Aspect.FORMAT)
     not_ordered = Counter(f.item_id for f in findings if f.code == NOT_ORDERED and f.item_id)
+    crashed = {f.item_id for f in findings if f.code == CHECK_CRASHED}
     worst: dict[str, list[float]] = {}
     rows: Counter[str] = Counter()
     for slide_id, n, bad in zip(ids, n_values, unreadable, strict=True):
@@ -314,7 +315,11 @@ def figures_over_order(
         not_delivered=_undelivered(findings),
         not_ordered=sum(not_ordered.values()),
         item_values=list(n_values),
-        unreadable_items=[k for k, bad in enumerate(unreadable) if bad],
+        unreadable_items=[
+            k
+            for k, (slide_id, n, bad) in enumerate(zip(ids, n_values, unreadable, strict=True))
+            if bad or (n == 0 and slide_id not in crashed)  # its file missing: no slot; a crash: none
+        ],
         value_accuracy=value,
         structure_accuracy=structure,
         format_accuracy=fmt,

@@ -49,17 +49,18 @@ class OrderedValues(Frozen):
     """Each delivered item's annotation-file value slots, in the order of ``items[]``: what a
     waiver file's decision computes the figures again from (:func:`~dqm.syntactic.accuracy.rewaived`)."""
     unreadable_items: list[Count] = Field(default_factory=list)
-    """The positions in ``items[]`` of the items whose annotation file could not be read (its one value slot failing)."""
+    """The positions in ``items[]`` of the items whose annotation file could not be read (its one
+    value slot failing) or is missing (no value slot; an item whose check crashed is not one)."""
 
     @property
     def judged(self) -> bool:
         """Whether the structure and format value gates are judged on these figures too: the
         delivery is not the order list exactly (an item not delivered, one not ordered, or one
-        whose annotation file is missing or could not be read, with no value slot or its one
-        failing: deleting an item's annotation file and keeping its row left the value-weighted
-        figures free to rise, as deleting the whole item did, where this figure counts it 0)."""
-        missing = any(n == 0 for n in self.item_values)
-        return bool(self.not_delivered or self.not_ordered or self.unreadable_items or missing)
+        whose annotation file is missing or could not be read, ``unreadable_items``: deleting an
+        item's annotation file and keeping its row left the value-weighted figures free to rise,
+        as deleting the whole item did, where this figure counts it 0). An item whose check
+        crashed counts against nothing: a complete delivery is judged as without the list."""
+        return bool(self.not_delivered or self.not_ordered or self.unreadable_items)
 
 
 class SyntacticResult(Frozen):
