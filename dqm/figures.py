@@ -145,8 +145,8 @@ def order_line(order: OrderInfo | None, lang: str = "en", syntactic: Any = None)
         line += "; " + render(
             N_(
                 "over the {items:,} items ordered, an item not delivered counting 0: structure accuracy "
-                "{structure}, format accuracy {format} (with an item not delivered or one not ordered the value "
-                "gates are judged on these too: deleting an item never raises them); semantic accuracy, "
+                "{structure}, format accuracy {format} (with an item not delivered, one not ordered or an "
+                "annotation file missing or unreadable the value gates are judged on these too: deleting an item never raises them); semantic accuracy, "
                 "diversity and validity are over the items delivered and can rise when one is deleted"
             ),
             {"items": ordered.items, **_ordered_figures(ordered, syntactic.gates)},

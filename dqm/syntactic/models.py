@@ -30,8 +30,8 @@ class OrderedValues(Frozen):
     then never raises it, where the value-weighted figures can rise without bound (the files
     deleted may have held any number of failing values). Item-weighted: each item weighs the
     same, however many values it holds, so it differs from the value-weighted figures either
-    way; with an item not delivered or one not ordered the structure and format value gates are
-    judged on it too."""
+    way; when the delivery is not the order list exactly (:attr:`judged`) the structure and format
+    value gates are judged on it too."""
 
     items: Count
     """The order list's lines (items ordered), averaged over."""
