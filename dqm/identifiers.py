@@ -2383,10 +2383,22 @@ def _unseen_as_separators(text: str) -> str:
     """``text`` with each character nobody sees (:data:`_INVISIBLE`) as ``&``: the same length, a
     run of them to :func:`_search_pieces` a run of separators it reaches back over however long
     (``RRN 900101``, 3,000 U+200B, ``-1234567`` reads as one resident number, and a cut after the
-    U+200B must see its start). ``text`` itself where it holds none."""
+    U+200B must see its start); a backslash escape of one (``\\u200b``, as JSON text holds it, read
+    as nothing as the masker reads it) as ``&`` and as many ``#`` as it is long, its period
+    kept. ``text`` itself where it holds none."""
+    if "\\" in text:
+        text = _ESCAPE.sub(_unseen_escape, text)
     if _INVISIBLE.search(text) is None:
         return text
     return _INVISIBLE.sub(lambda m: "&" * len(m.group()), text)
+
+
+def _unseen_escape(m: re.Match[str]) -> str:
+    """A backslash escape of a character nobody sees as ``&###…`` (as long), any other as it is."""
+    found = m.group()
+    if found[0] == "\\" and _INVISIBLE.fullmatch(_escaped_char(m)):
+        return "&" + "#" * (len(found) - 1)
+    return found
 
 
 def _references_as(text: str, written: Callable[[str, int], str | None]) -> str:
