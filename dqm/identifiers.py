@@ -2387,16 +2387,25 @@ def _unseen_as_separators(text: str) -> str:
     as nothing as the masker reads it) as ``&`` and as many ``#`` as it is long, its period
     kept. ``text`` itself where it holds none."""
     if "\\" in text:
-        text = _ESCAPE.sub(_unseen_escape, text)
+        text = _MAY_BE_UNSEEN.sub(_unseen_escape, text)
     if _INVISIBLE.search(text) is None:
         return text
     return _INVISIBLE.sub(lambda m: "&" * len(m.group()), text)
 
 
+_MAY_BE_UNSEEN = re.compile(
+    r"\\\\|\\(?:u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|U(?:000[0-9a-fA-F]|0010)[0-9a-fA-F]{4}"
+    r"|x[0-9a-fA-F]{2}|u(?:00|0[3678]|1[1578]|2[0-8]|3164|[fF][eEfF])[0-9a-fA-F]{2})"
+)
+"""An escaped backslash (passed over whole), or an escape :data:`_ESCAPE` decodes whose code may be of
+a character nobody sees (:data:`_INVISIBLE_CHARS`): ``\\u00``, ``\\u200b``, ``\\ufeff``, a
+surrogate pair, ``\\U``, ``\\x``; not Hangul's or CJK's (``\\ud64d``), which JSON text holds many of."""
+
+
 def _unseen_escape(m: re.Match[str]) -> str:
     """A backslash escape of a character nobody sees as ``&###…`` (as long), any other as it is."""
     found = m.group()
-    if found[0] == "\\" and _INVISIBLE.fullmatch(_escaped_char(m)):
+    if found != "\\\\" and _INVISIBLE.fullmatch(_escaped_char(m)):
         return "&" + "#" * (len(found) - 1)
     return found
 
