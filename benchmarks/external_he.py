@@ -269,9 +269,66 @@ def taken_by(lists: tuple[Path, ...], sums: Path | None = None) -> dict[str, str
     return out
 
 
-def select(mirror_root: Path, rule: Rule | None = None) -> tuple[list[dict[str, str]], list[str]]:
+class Files(NamedTuple):
+    """One source's files as :func:`select` reads them."""
+
+    commit: str
+    """The version read (a mirror's commit; the list's ``commit`` column)."""
+    listing: list[tuple[str, bool]]
+    """(path, present) of every file in the source's folder; absent: listed but not stored."""
+    read: Callable[[str], bytes]
+    """path -> the file's bytes."""
+
+
+def mirror_files(mirror_root: Path, source: Source) -> Files | str:
+    """``source``'s folder in its git mirror at the snapshot's commit; a string: why it cannot be
+    read (no mirror, with the ``fetch`` source to use)."""
+    gd = git_dir(mirror_root, source.repo)
+    commit = _git(gd, "rev-parse", "HEAD").stdout.decode().strip()
+    if not commit:
+        return f"{source.repo}: no mirror (fetch github:{source.repo})"
+    within = ["--", source.folder + "/"] if source.folder else []
+    listing = _git(gd, "ls-tree", "-r", "-l", commit, *within).stdout.decode()
+    files = []
+    for line in listing.splitlines():
+        meta, path = line.split("\t", 1)
+        files.append((path, meta.split()[3] not in ("-", "BAD")))
+    return Files(commit, files, lambda path: _git(gd, "cat-file", "blob", f"{commit}:{path}").stdout)
+
+
+def mirror_row(mirror_root: Path, row: dict[str, str]) -> bytes | str:
+    """A listed file's bytes from its git mirror; a string: why not (the mirror, the commit or the
+    file missing, with the ``fetch`` source to use)."""
+    gd = git_dir(mirror_root, row["repo"])
+    if not gd.is_dir():
+        return f"no mirror under {mirror_root} (fetch github:{row['repo']})"
+    got = _git(gd, "cat-file", "blob", f"{row['commit']}:{row['path']}")
+    if got.returncode != 0:
+        return f"not in the mirror (commit or file missing; fetch github:{row['repo']} again)"
+    return got.stdout
+
+
+class Access(NamedTuple):
+    """Where a list's files come from: the command-line flag naming the folder they lie in, its
+    default, and how a source's files (:func:`select`) and a listed file (:func:`assemble`) are read
+    from it."""
+
+    flag: str
+    default: Path
+    files: Callable[[Path, Source], Files | str]
+    read_row: Callable[[Path, dict[str, str]], bytes | str]
+
+
+MIRRORS = Access("--mirror-root", Path("/work/.mirror"), mirror_files, mirror_row)
+"""The git mirrors the ``fetch`` tool leaves (sets 1 to 5)."""
+
+
+def select(
+    mirror_root: Path, rule: Rule | None = None, access: Access = MIRRORS
+) -> tuple[list[dict[str, str]], list[str]]:
     """The list by the rule (rows of :data:`COLUMNS`), and a line per image file (a name ending in
-    one of :data:`IMAGE_SUFFIXES`) left out saying why; other files are not looked at."""
+    one of :data:`IMAGE_SUFFIXES`) left out saying why; other files are not looked at. The sources'
+    files are read by ``access`` from under ``mirror_root``."""
     from PIL import Image
 
     rule = rule or this_rule()
@@ -281,16 +338,13 @@ def select(mirror_root: Path, rule: Rule | None = None) -> tuple[list[dict[str, 
     per_source: dict[str, int] = {}
     repeats = rule.repeats()
     for source in rule.sources:
-        gd = git_dir(mirror_root, source.repo)
-        commit = _git(gd, "rev-parse", "HEAD").stdout.decode().strip()
-        if not commit:
-            notes.append(f"{source.repo}: no mirror (fetch github:{source.repo})")
+        files = access.files(mirror_root, source)
+        if isinstance(files, str):
+            notes.append(files)
             continue
-        within = ["--", source.folder + "/"] if source.folder else []
-        listing = _git(gd, "ls-tree", "-r", "-l", commit, *within).stdout.decode()
+        commit = files.commit
         images: dict[str, tuple[str, str]] = {}
-        for line in sorted(listing.splitlines(), key=lambda s: s.split("\t", 1)[1]):
-            meta, path = line.split("\t", 1)
+        for path, present in sorted(files.listing):
             name = path.rsplit("/", 1)[-1]
             if not name.lower().endswith(IMAGE_SUFFIXES):
                 continue
@@ -304,7 +358,7 @@ def select(mirror_root: Path, rule: Rule | None = None) -> tuple[list[dict[str, 
                 why = "GlaS or its hospital"
             elif rule.augmented.match(own):
                 why = "augmented copy"
-            elif meta.split()[3] in ("-", "BAD"):
+            elif not present:
                 why = "absent from the snapshot"
             elif plain in images:
                 why = f"a copy of {images[plain][0]}"
@@ -317,7 +371,7 @@ def select(mirror_root: Path, rule: Rule | None = None) -> tuple[list[dict[str, 
                 continue
             images[plain] = (path, own)
         for plain, (path, own) in images.items():
-            data = _git(gd, "cat-file", "blob", f"{commit}:{path}").stdout
+            data = files.read(path)
             sha = hashlib.sha256(data).hexdigest()
             try:
                 with Image.open(io.BytesIO(data)) as img:
@@ -386,31 +440,26 @@ def assemble(
     mirror_root: Path,
     out: Path,
     name_of: Callable[[dict[str, str]], str] = file_name,
+    read_row: Callable[[Path, dict[str, str]], bytes | str] = mirror_row,
 ) -> tuple[list[dict[str, str]], list[str]]:
-    """Copy each listed file from its mirror into ``out`` when its sha256 matches the list: the rows
-    copied (each with ``file``), and a line per row not copied saying why. ``out``'s manifest lists
-    the rows copied."""
+    """Copy each listed file (read by ``read_row`` from under ``mirror_root``) into ``out`` when its
+    sha256 matches the list: the rows copied (each with ``file``), and a line per row not copied
+    saying why. ``out``'s manifest lists the rows copied."""
     out.mkdir(parents=True, exist_ok=True)
     copied: list[dict[str, str]] = []
     problems: list[str] = []
     for row in rows:
         where = f"{row['repo']}@{row['commit'][:12]}:{row['path']}"
-        gd = git_dir(mirror_root, row["repo"])
-        if not gd.is_dir():
-            problems.append(f"{where}: no mirror under {mirror_root} (fetch github:{row['repo']})")
+        got = read_row(mirror_root, row)
+        if isinstance(got, str):
+            problems.append(f"{where}: {got}")
             continue
-        got = _git(gd, "cat-file", "blob", f"{row['commit']}:{row['path']}")
-        if got.returncode != 0:
-            problems.append(
-                f"{where}: not in the mirror (commit or file missing; fetch github:{row['repo']} again)"
-            )
-            continue
-        sha = hashlib.sha256(got.stdout).hexdigest()
+        sha = hashlib.sha256(got).hexdigest()
         if sha != row["sha256"]:
             problems.append(f"{where}: sha256 {sha}, the list says {row['sha256']}")
             continue
         name = name_of(row)
-        (out / name).write_bytes(got.stdout)
+        (out / name).write_bytes(got)
         copied.append({**row, "file": name})
     write_list(copied, out / MANIFEST, ("file", *COLUMNS))
     return copied, problems
@@ -422,24 +471,25 @@ def cli(
     default_list: Path,
     rule: Callable[[], Rule],
     name_of: Callable[[dict[str, str]], str] = file_name,
+    access: Access = MIRRORS,
 ) -> int:
-    """The command line of a list module: ``--select`` applies ``rule`` to the mirrors and rewrites
-    the list, ``--out DIR`` copies the listed files."""
+    """The command line of a list module: ``--select`` applies ``rule`` to the sources (read by
+    ``access``: the mirrors unless told) and rewrites the list, ``--out DIR`` copies the listed files."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--mirror-root", type=Path, default=Path("/work/.mirror"))
+    parser.add_argument(access.flag, dest="mirror_root", type=Path, default=access.default)
     parser.add_argument("--out", type=Path, help="copy the listed files here")
     parser.add_argument("--list", type=Path, default=default_list, help="the list (default: %(default)s)")
     parser.add_argument("--select", action="store_true", help="apply the rule to the mirrors, rewrite --list")
     args = parser.parse_args(argv)
     if args.select:
-        rows, notes = select(args.mirror_root, rule())
+        rows, notes = select(args.mirror_root, rule(), access)
         print(*notes, sep="\n")
         write_list(rows, args.list)
         print(f"{len(rows)} images listed in {args.list}")
         return 0
     if args.out is None:
         parser.error("give --out DIR (or --select)")
-    copied, problems = assemble(read_list(args.list), args.mirror_root, args.out, name_of)
+    copied, problems = assemble(read_list(args.list), args.mirror_root, args.out, name_of, access.read_row)
     print(*problems, sep="\n", file=sys.stderr)
     print(f"{len(copied)} of {len(copied) + len(problems)} images in {args.out}")
     return 1 if problems else 0

@@ -489,6 +489,7 @@ def alike_cli(
     rule: Callable[[], first.Rule],
     name_of: Callable[[dict[str, str]], str],
     tuning_folders: tuple[Path, ...],
+    access: first.Access = first.MIRRORS,
 ) -> int:
     """The first set's command line (:func:`first.cli`) and ``--alike DIR``: ``DIR``'s images
     against those under ``--against`` (default ``tuning_folders``)."""
@@ -498,7 +499,7 @@ def alike_cli(
     parser.add_argument("--top", type=int, default=5)
     args, rest = parser.parse_known_args(argv)
     if args.alike is None:
-        return first.cli(rest, doc, default_list, rule, name_of)
+        return first.cli(rest, doc, default_list, rule, name_of, access)
     tuning: list[Path] = []
     for folder in args.against:
         if folder.is_dir():
