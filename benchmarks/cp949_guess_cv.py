@@ -15,6 +15,28 @@ other weights choose), and the held-out fold's figures are reported. ``--before`
 off (BASE 1706a01's guess).
 
     /work/main/.venv/bin/python benchmarks/cp949_guess_cv.py [--before] [--weights]
+    /work/main/.venv/bin/python benchmarks/cp949_guess_cv.py --by-source   (session 25, 60 s)
+
+``--by-source`` (session 25): every word alone in a one-cell manifest; the folds are the word
+sources (``word_sources``: ``cv24`` this file's lists, ``memory24`` session 24's hand-written lists
+but the body sites, ``review24`` its second review's fresh lists, ``fresh25`` the fixture
+``tests/fixtures/cp949_guess/fresh25.txt``), each held out in turn while rank, native rank, the
+supplement's least number of hanja, share and ``PAIR_SYLLABLES`` are chosen on the other three
+(weight 5). Measured (2 cores, under load): three folds chose rank 953, no native cut, hanja 1,
+share 0.66, pair rule at 2 syllables; ``review24`` chose share 0.6, pair rule at 3. Held out,
+BASE 2f8f11f (hand-written supplement, no pair rule) -> chosen, wrong of the words::
+
+    held out   cp949 refused   gbk taken     big5 taken   euc-jp taken  latin-1 taken
+    cv24        3 ->  3/294    14 -> 9/148   3 -> 3/112   10 ->  8/107  0 -> 0/60
+    memory24    0 ->  0/468    -             -            -             -
+    review24   21 -> 22/401    10 -> 6/121   4 -> 4/89    15 -> 12/157  -
+    fresh25     1 ->  0/124     3 -> 2/70    0 -> 0/24     2 ->  2/22   -
+
+(``memory24`` is in-sample for BASE, whose supplement was made from it.) A first run without the
+pair rule (native rank 300 to 1,037, hanja 0 to 5) found the derived supplement level with the
+hand-written one and a native cut (syllables no hanja reads counting only among the 300 most
+frequent) a loss: it refuses ``가슴``, ``무릎``, ``어깨`` (24 of 564 hand-written words) for 10 GBK
+one-cells fewer; the folds' choices disagreed and held-out GBK rose to 21 of 148 on ``cv24``.
 
 Measured (session 24, fix round; four folds chose rank 953, share 0.75, supplement on, one rank
 700, share 0.6, supplement on; weights 5 and 10 choose the former on all folds, 1 and 2 rank 700,
@@ -44,8 +66,10 @@ of 408 (``dqm.batch.COMMON_SHARE``'s docstring). Its Korean words held too few t
 
 from __future__ import annotations
 
+import json
 import random
 import sys
+from pathlib import Path
 
 import hangul_frequency
 import hangul_supplement as supplement
@@ -350,5 +374,183 @@ SHIPPED = (batch.COMMON_RANK, batch.COMMON_SHARE, batch.COMMON_SUPPLEMENT)
 BEFORE = (953, 0.6, "")
 """The guess before the supplement (4f2602d): its rank and share, no supplement."""
 
-if __name__ == "__main__":
+if __name__ == "__main__" and "--by-source" not in sys.argv:
     main()
+
+
+# --- session 25: folds by word source ---------------------------------------------------------
+
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "cp949_guess"
+
+
+def _fixture_words(name: str) -> dict[str, list[str]]:
+    """``fresh25.txt``'s words by codec (``## codec kind`` headers; ``#`` lines are comments)."""
+    out: dict[str, list[str]] = {}
+    codec = ""
+    for line in (FIXTURES / name).read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            codec = line.split()[1]
+        elif line.strip() and not line.startswith("#"):
+            out.setdefault(codec, []).extend(line.split())
+    return out
+
+
+def _review24() -> dict[str, list[str]]:
+    """Session 24's second review's fresh lists (``review24.json``): Korean by kind, foreign by codec."""
+    lists = json.loads((FIXTURES / "review24.json").read_text(encoding="utf-8"))
+    return {"cp949": [word for words in lists["KO"].values() for word in words], **lists["FO"]}
+
+
+def word_sources() -> dict[str, dict[str, list[str]]]:
+    """The test words by source, each a fold of ``--by-source``: this benchmark's held-out lists
+    (session 24, ``cv24``), the hand-written lists that made the supplement in session 24
+    (``memory24``: Korean only, less the body sites, which still make it), the second review's fresh lists
+    (``review24``) and this session's fixture (``fresh25``). A word is kept in the first source
+    that holds it only, and a catalogue's word in none (the ranks were counted from them)."""
+    texts = "\n".join(CATALOGUE_TEXTS)
+    raw = {
+        "cv24": {
+            "cp949": SOURCES["cp949"],
+            "gbk": CHINESE,
+            "big5": TRADITIONAL,
+            "euc-jp": JAPANESE,
+            "latin-1": LATIN,
+        },
+        "memory24": {"cp949": sorted(supplement.WORDS - set(supplement.BODY_SITES))},
+        "review24": _review24(),
+        "fresh25": _fixture_words("fresh25.txt"),
+    }
+    seen: set[str] = set()
+    out: dict[str, dict[str, list[str]]] = {}
+    for source, by_codec in raw.items():
+        out[source] = {}
+        for codec, words in by_codec.items():
+            kept = []
+            for word in dict.fromkeys(words):
+                if word in seen or (codec == "cp949" and word in texts):
+                    continue
+                try:
+                    data = f"slide_id,slide_path,note\nS0,slides/S0.svs,{word}\n".encode(codec)
+                    data.decode("utf-8")
+                    continue  # reads as UTF-8: the guess is never asked
+                except UnicodeEncodeError:
+                    continue
+                except UnicodeDecodeError:
+                    kept.append(word)
+            seen.update(kept)
+            out[source][codec] = kept
+    return out
+
+
+READINGS = hangul_frequency.hanja_readings()
+"""How many hanja of KS X 1001 read each syllable (the derived supplement's data)."""
+BASE24 = (
+    953,
+    953,
+    "".join(sorted({c for w in supplement.WORDS for c in w if hangul_frequency._ks_x_1001(c)})),
+    0.66,
+    0,
+)
+"""BASE's guess (2f8f11f): rank 953, every ranked syllable, the hand-written supplement, share
+0.66, no pair rule."""
+SHIPPED25 = (
+    batch.COMMON_RANK,
+    batch.COMMON_RANK,
+    batch.COMMON_SUPPLEMENT,
+    batch.COMMON_SHARE,
+    batch.PAIR_SYLLABLES,
+)
+"""As shipped: rank 953, no native cut, the derived supplement, share 0.66, the pair rule."""
+SOURCE_GRID = [
+    (rank, native, min_hanja, share, pairs)
+    for rank in (953, 1037)
+    for native in (300, rank)
+    for min_hanja in (1, 2, 3)
+    for share in (0.6, 0.66, 0.75)
+    for pairs in (0, 2, 3)
+    if not (pairs and min_hanja != 1)  # PAIRS leaves out the pairs of SUPPLEMENT's syllables
+]
+"""Rank, native rank (the syllables no hanja reads count up to it only), the supplement's least
+number of hanja, share and ``PAIR_SYLLABLES`` (0: off)."""
+
+
+BODY = {c for w in supplement.BODY_SITES for c in w if hangul_frequency._ks_x_1001(c)}
+"""The syllables of the hand-written pure Korean body sites, in the supplement whatever its hanja."""
+
+
+def _supplement(min_hanja: int) -> str:
+    if not min_hanja:
+        return ""
+    return "".join(sorted({c for c, n in READINGS.items() if n >= min_hanja} | BODY))
+
+
+RANKED = batch.RANKED
+
+
+def _set(config) -> None:
+    """Set the guess's constants; a native rank below the rank keeps, past it, only the ranked
+    syllables some hanja reads (pure Korean and loanwords' syllables cut: a negative result)."""
+    rank, native, extra, share, batch.PAIR_SYLLABLES = config
+    ranked = tuple(c for at, c in enumerate(RANKED) if at < native or c in READINGS)
+    if ranked != batch.RANKED:
+        batch.RANKED = ranked
+        batch._common.cache_clear()
+    batch.COMMON_RANK = rank - sum(1 for c in RANKED[native:rank] if c not in READINGS)
+    batch.COMMON_SHARE = share
+    batch.COMMON_SUPPLEMENT = extra if isinstance(extra, str) else _supplement(extra)
+
+
+def confusion(config, by_codec: dict[str, list[str]]) -> dict[str, tuple[list[str], int]]:
+    """Per codec, the words the guess gets wrong (Korean refused, foreign taken) and how many."""
+    _set(config)
+    out = {}
+    for codec, words in by_codec.items():
+        read = one_word(codec, words)
+        wrong = [w for w in words if w not in read] if codec == "cp949" else read
+        out[codec] = (wrong, len(words))
+    return out
+
+
+def source_cost(results: list[dict[str, tuple[list[str], int]]], weight: float = KOREAN_WEIGHT) -> float:
+    ko = [r["cp949"] for r in results if "cp949" in r]
+    fo = [v for r in results for k, v in r.items() if k != "cp949"]
+    refused = sum(len(w) for w, _ in ko) / max(1, sum(n for _, n in ko))
+    taken_ = sum(len(w) for w, _ in fo) / max(1, sum(n for _, n in fo))
+    return weight * refused + taken_
+
+
+def by_source() -> None:
+    sources = word_sources()
+    for source, by_codec in sources.items():
+        print(f"{source}: " + ", ".join(f"{c} {len(w)}" for c, w in by_codec.items()), file=sys.stderr)
+    scored = {(g, s): confusion(g, sources[s]) for g in SOURCE_GRID for s in sources}
+    for held in sources:
+        train = [s for s in sources if s != held]
+        chosen = min(
+            SOURCE_GRID,
+            key=lambda g: (source_cost([scored[g, s] for s in train]), -g[0], -g[1], -g[2], g[3], g[4]),
+        )
+        before = confusion(BASE24, sources[held])
+        after = scored[chosen, held]
+        print(
+            f"held out {held}: chosen rank {chosen[0]}, native {chosen[1]}, hanja >= {chosen[2]}, "
+            f"share {chosen[3]}, pair syllables {chosen[4]}"
+        )
+        for codec, (wrong, total) in after.items():
+            what = "refused" if codec == "cp949" else "taken"
+            print(
+                f"  {codec:<8} {what:<8} {len(before[codec][0]):>3} -> {len(wrong):>3} of {total}: {' '.join(wrong)}"
+            )
+    print("fixed constants (none chosen on these words): BASE 2f8f11f -> shipped; wrong per source")
+    for source, by_codec in sources.items():
+        before, after = confusion(BASE24, by_codec), confusion(SHIPPED25, by_codec)
+        for codec, (wrong, total) in after.items():
+            what = "refused" if codec == "cp949" else "taken"
+            print(
+                f"  {source:<9} {codec:<8} {what:<8} {len(before[codec][0]):>3} -> {len(wrong):>3} of {total}: {' '.join(wrong)}"
+            )
+
+
+if __name__ == "__main__" and "--by-source" in sys.argv:
+    by_source()
+    sys.exit(0)

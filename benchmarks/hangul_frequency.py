@@ -7,10 +7,21 @@ langpack/ko``, vim's) and dqm's own Korean catalogue (``dqm/locale/ko``, the med
 Bias: software messages (파일, 설정, 오류) and ISO 3166-2's place names (서울특별시, and foreign
 regions transliterated); few personal names and few medical words beyond dqm's. The table keeps
 the syllables met at least ``MIN_COUNT`` times, most frequent first; the guess only asks whether
-a syllable is among them, so a modest bias in the ranks matters little. What the catalogues lack
-(names: ``훈``, ``혁``, ``숙``; body sites: ``굴``, ``뺨``; places: ``릉``) comes from a curated
-supplement, ``SUPPLEMENT``: the syllables of the word lists of ``benchmarks/hangul_supplement.py``
-(surnames, given names, body sites, diagnoses, 시·군, hospital words), written by hand.
+a syllable is among them, so a modest bias in the ranks matters little.
+
+What the catalogues lack (names: ``훈``, ``혁``, ``숙``, ``겸``; body sites: ``굴``; places: ``릉``)
+is Sino-Korean: Korean names, hospitals, diagnoses and places are written in syllables that read
+hanja. ``SUPPLEMENT`` is the syllables that at least ``MIN_HANJA`` of KS X 1001's 4,888 hanja (those
+Korean writes: EUC-KR encodes them) read, as Perl's ``Unicode::Collate::CJK::Korean`` (the
+``perl-modules`` package, ``KOREAN_HANJA``) lists each syllable's hanja; ``READINGS`` is every
+syllable that one hanja at least reads. Bias: readings, not frequency: a syllable of one rare
+hanja counts as a name's common one; pure Korean syllables (``숲``, ``꽃``, ``뜸``) are in neither
+but by their rank. Pure Korean body sites (``가슴``, ``무릎``, ``배꼽``, ``뺨``) are in no text on
+this machine (searched: the catalogues, /usr/share, the Python packages): their syllables come from
+the one hand-written list kept, ``BODY_SITES`` of ``benchmarks/hangul_supplement.py``, written from
+memory (session 24). Its other lists (names, diagnoses, places, hospital words: Sino-Korean, which
+the readings hold) no longer make the table: they are test words of the CV
+(``benchmarks/cp949_guess_cv.py``).
 
     /work/main/.venv/bin/python benchmarks/hangul_frequency.py > dqm/hangul_syllables.py
 """
@@ -19,11 +30,12 @@ from __future__ import annotations
 
 import gettext
 import glob
+import itertools
 import sys
 from collections import Counter
 from pathlib import Path
 
-from hangul_supplement import LISTS, WORDS
+from hangul_supplement import BODY_SITES
 
 MIN_COUNT = 1
 """Syllables met fewer times are left out. 1: every syllable met is ranked (1,037), so that the
@@ -33,6 +45,10 @@ CATALOGUES = (
     "/usr/share/locale-langpack/ko/LC_MESSAGES/*.mo",
     "/usr/share/vim/vim*/lang/ko/LC_MESSAGES/*.mo",
 )
+MIN_HANJA = 1
+"""How many KS X 1001 hanja must read a syllable for it to be in ``SUPPLEMENT``: chosen by the CV
+(``benchmarks/cp949_guess_cv.py --by-source``, every fold chose 1)."""
+KOREAN_HANJA = "/usr/share/perl/5.*/Unicode/Collate/CJK/Korean.pm"
 DQM_KO = Path(__file__).resolve().parents[1] / "dqm" / "locale" / "ko" / "LC_MESSAGES" / "dqm.po"
 
 
@@ -42,6 +58,27 @@ def _ks_x_1001(char: str) -> bool:
         return False
     first, second = char.encode("cp949")
     return min(first, second) >= 0xA1
+
+
+def hanja_readings() -> Counter[str]:
+    """How many hanja of KS X 1001 each Hangul syllable reads (``KOREAN_HANJA``'s data: a line
+    ``AC00:1100-1161`` names a syllable, the lines after it the hex code points of its hanja)."""
+    path = sorted(glob.glob(KOREAN_HANJA))[-1]
+    data = Path(path).read_text(encoding="ascii").split("__DATA__\n", 1)[1].split("__END__", 1)[0]
+    readings: Counter[str] = Counter()
+    syllable = ""
+    for line in data.splitlines():
+        fields = line.split()
+        if len(fields) == 1 and ":" in fields[0]:
+            syllable = chr(int(fields[0].split(":")[0], 16))
+            continue
+        for field in fields:
+            try:
+                chr(int(field, 16)).encode("euc_kr")
+            except UnicodeEncodeError:
+                continue  # a hanja Korean does not write (not in KS X 1001)
+            readings[syllable] += 1
+    return Counter({char: n for char, n in readings.items() if _ks_x_1001(char)})
 
 
 def _texts() -> tuple[list[str], list[str]]:
@@ -80,21 +117,48 @@ def main() -> None:
     for at in range(0, len(ranked), 40):
         out.write(f'    "{"".join(ranked[at : at + 40])}"\n')
     out.write(")\n")
-    supplement = "".join(sorted({char for word in WORDS for char in word if _ks_x_1001(char)}))
-    out.write("SUPPLEMENT = (\n")
-    for at in range(0, len(supplement), 40):
-        out.write(f'    "{supplement[at : at + 40]}"\n')
-    out.write(")\n")
+    readings = hanja_readings()
+    _write(out, "READINGS", "".join(sorted(readings)))
+    out.write(
+        f'"""The {len(readings)} syllables of KS X 1001 that one hanja of KS X 1001 at least reads."""\n'
+    )
+    sino = {char for char, n in readings.items() if n >= MIN_HANJA}
+    body = {char for word in BODY_SITES for char in word if _ks_x_1001(char)} - sino
+    supplement = "".join(sorted(sino | body))
+    _write(out, "SUPPLEMENT", supplement)
     unranked = len(set(supplement) - set(ranked))
     out.write(
-        f'"""The {len(supplement)} syllables of {len(WORDS)} curated words, common whatever their rank '
+        f'"""The {len(sino)} syllables that {MIN_HANJA} hanja of KS X 1001 or more read, and {len(body)} more of\n'
     )
-    out.write(f"({unranked} of them\nare not ranked): the lists of ``benchmarks/hangul_supplement.py``\n")
-    out.write(f'({", ".join(LISTS)})."""\n')
+    out.write(
+        f"pure Korean body sites (a hand-written list), common whatever their rank ({unranked} are not\n"
+    )
+    out.write("ranked): Korean names, hospitals, diagnoses and places are Sino-Korean\n")
+    out.write('(``benchmarks/hangul_frequency.py``, ``MIN_HANJA``)."""\n')
+    pairs = Counter()
+    for text in texts:
+        for first, second in itertools.pairwise(text):
+            if _ks_x_1001(first) and _ks_x_1001(second) and not {first, second} & set(supplement):
+                pairs[first + second] += 1
+    _write(out, "PAIRS", "".join(sorted(pairs)))
+    out.write(
+        f'"""The {len(pairs):,} pairs of syllables, neither in ``SUPPLEMENT``, that the catalogues write one\n'
+    )
+    out.write("after the other (``PAIRS[2 * i : 2 * i + 2]``): pure Korean and loanwords' syllables seen\n")
+    out.write(
+        'together (``스트``, ``버튼``, ``없는``), for a reading of two syllables (``dqm.batch.PAIR_SYLLABLES``)."""\n'
+    )
     print(
         f"{total:,} syllables, {len(counts)} distinct, {len(ranked)} kept; {len(used)} catalogues",
         file=sys.stderr,
     )
+
+
+def _write(out, name: str, text: str) -> None:
+    out.write(f"{name} = (\n")
+    for at in range(0, len(text), 40):
+        out.write(f'    "{text[at : at + 40]}"\n')
+    out.write(")\n")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
-"""Korean words a pathology manifest writes and software catalogues do not: the curated
-supplement to the syllable-frequency table (``dqm/hangul_syllables.py``'s ``SUPPLEMENT``, made
-by ``benchmarks/hangul_frequency.py`` from these lists).
+"""Korean words a pathology manifest writes and software catalogues do not, written by hand in
+session 24. Only ``BODY_SITES`` still makes the supplement to the syllable-frequency table
+(``dqm/hangul_syllables.py``'s ``SUPPLEMENT``, made by ``benchmarks/hangul_frequency.py``): pure
+Korean body sites are in no text on this machine. The supplement's other syllables are derived
+from data (the syllables a hanja of KS X 1001 reads); the other lists are test words of
+``benchmarks/cp949_guess_cv.py --by-source`` (its ``memory24`` source).
 
 Written by hand from knowledge, not downloaded; each list says what it follows and its bias.
 The CP949 guess only asks whether a syllable is among the common ones, so these lists add the

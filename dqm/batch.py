@@ -34,7 +34,7 @@ from dqm.checksums import (
     parse_sums,
 )
 from dqm.coords import MAX_MPP, MIN_MPP
-from dqm.hangul_syllables import RANKED, SUPPLEMENT
+from dqm.hangul_syllables import PAIRS, RANKED, SUPPLEMENT
 from dqm.i18n import N_, msg
 from dqm.model import DiscoveryIssue, Item
 from dqm.output import not_utf8
@@ -906,6 +906,10 @@ NOT_KOREAN_LETTERS = N_(
 NOT_KOREAN_RARE = N_(
     "as CP949 its Hangul syllables are rare ones, as short Chinese, Japanese or Latin-1 text reads"
 )
+NOT_KOREAN_PAIR = N_(
+    "as CP949 it is a word of two Hangul syllables that Korean never writes side by side, as a short "
+    "Chinese or Japanese word reads"
+)
 
 
 def _not_korean(data: bytes, text: str, *, name: bool = False) -> str | None:
@@ -923,7 +927,11 @@ def _not_korean(data: bytes, text: str, *, name: bool = False) -> str | None:
         return NOT_KOREAN_LETTERS
     # a name's hint is judged without the frequency rule: a wrong one is a hint on a finding made
     # anyway, and a name's syllables are a person's, rarer than a manifest's words ('김똘똘_똠')
-    return None if name or _common_syllables(counts, text) else NOT_KOREAN_RARE
+    if name:
+        return None
+    if not _common_syllables(counts, text):
+        return NOT_KOREAN_RARE
+    return NOT_KOREAN_PAIR if _unseen_pair(counts, text) else None
 
 
 COMMON_RANK = 953
@@ -932,15 +940,16 @@ common (:func:`_common_syllables`)."""
 COMMON_SHARE = 0.66
 """How many of a CP949 reading's distinct Hangul syllables of KS X 1001 must be common for the
 reading to be taken as Korean (0: the rule is off): two of three (``김말녀``, ``박샛별``: a name's
-one rare syllable). Five-fold CV on the benchmark's held-out Korean words chose 0.75 on four folds
-and 0.66 on one (``benchmarks/cp949_guess_cv.py``); a second review's fresh lists, which neither
-the supplement nor the CV saw (341 Korean words, 408 GBK, Big5 and EUC-JP), refused 17 Korean
-one-cell manifests at 0.75 and 10 at 0.66, taking 27 and 30 foreign ones: the CV's Korean words
-held too few traditional names (``-녀``, ``-례``) to show it."""
+one rare syllable). Cross-validation with folds by word source (``benchmarks/cp949_guess_cv.py
+--by-source``: its own lists, session 24's hand-written ones, a second review's, this session's
+fixture) chose 0.66 on three folds of four, 0.6 on one; session 24's five folds by position chose
+0.75, which refused every name ending in ``녀``."""
 COMMON_SUPPLEMENT = SUPPLEMENT
-"""Syllables common whatever their rank (:data:`dqm.hangul_syllables.SUPPLEMENT`): those of
-Korean names, body sites, diagnoses and places, which the catalogues ranked lack (``최훈``,
-``맹장``, ``강릉``)."""
+"""Syllables common whatever their rank (:data:`dqm.hangul_syllables.SUPPLEMENT`): those that a
+hanja Korean writes reads (KS X 1001's, as Perl's Unicode::Collate lists their readings), and those
+of a hand-written list of pure Korean body sites (``무릎``, ``뺨``: no text on the machine holds
+them). Korean names, hospitals, diagnoses and places are Sino-Korean, and the catalogues ranked
+lack many of their syllables (``최훈``, ``맹장``, ``강릉``, ``이흠``)."""
 
 
 @functools.lru_cache(maxsize=4)
@@ -968,6 +977,37 @@ def _common_syllables(counts: Counter[str], text: str) -> bool:
     }
     syllables = [char for char in counts if _ks_x_1001(char)]
     return sum(char in common for char in syllables) >= COMMON_SHARE * len(syllables)
+
+
+PAIR_SYLLABLES = 2
+"""Up to how many distinct syllables of KS X 1001 a manifest's reading (one cell: a word) must
+write each two of them side by side that are not in :data:`COMMON_SUPPLEMENT` as Korean does
+(:func:`_unseen_pair`):
+Chinese two-character words read as two syllables that software's Korean writes, but never one
+after the other (GBK ``冰冻`` reads ``깥떨``, ``陈静`` ``냈쓰``, EUC-JP ``土屋`` ``텔껐``). 0: the rule is
+off. Chosen by cross-validation with folds by word source (``benchmarks/cp949_guess_cv.py
+--by-source``)."""
+_SEEN_PAIRS = frozenset(PAIRS[at : at + 2] for at in range(0, len(PAIRS), 2))
+_HANGUL_RUN = re.compile("[\uac00-\ud7a3]{2,}")
+
+
+def _unseen_pair(counts: Counter[str], text: str) -> bool:
+    """Whether ``text``, whose distinct syllables of KS X 1001 (in ``counts``) are
+    :data:`PAIR_SYLLABLES` at most, writes two of them side by side, neither in
+    :data:`COMMON_SUPPLEMENT` (pure Korean or a loanword's), that the catalogues the syllables were
+    ranked from never write so (:data:`dqm.hangul_syllables.PAIRS`). Korean's pure words pass
+    where their syllables are the supplement's body sites (``가슴``) or one is Sino-Korean
+    (``박샛별``)."""
+    if sum(1 for char in counts if _ks_x_1001(char)) > PAIR_SYLLABLES:
+        return False
+    supplement = _common(0, COMMON_SUPPLEMENT)
+    for run in {match.group() for match in _HANGUL_RUN.finditer(text)}:
+        for pair in {run[at : at + 2] for at in range(len(run) - 1)}:
+            if pair in _SEEN_PAIRS or pair[0] in supplement or pair[1] in supplement:
+                continue
+            if _ks_x_1001(pair[0]) and _ks_x_1001(pair[1]):
+                return True
+    return False
 
 
 WORD_SYLLABLES = 3
