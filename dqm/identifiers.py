@@ -2153,15 +2153,40 @@ def _masked_patterns(settings: DeidSettings) -> Patterns:
     return [(name, rx, pat) for name, rx, pat in settings.compiled.patterns if set(pat.places) - {"filename"}]
 
 
+_HEX_RUN = re.compile(
+    r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+    r"|(?=[0-9]*[A-Fa-f])[0-9A-Fa-f]{32,})(?![0-9A-Fa-f])"
+)
+"""A UUID (``3f2a1b9c-2024-0101-8abc-0123456789ab``, any case) or a run of 32 hex digits or more
+holding a hex letter (a UUID without its dashes, an MD5 or SHA digest), bounded by characters that
+are no hex digit: a random identifier, whose digits read as a date or a phone number about once
+in 1,400 UUIDs (24 of 34,000 file names; ``2024-0101`` across two groups, ``010-1234-5678``
+across three, a first group of eight digits)."""
+_NOT_IN_HEX_RUNS = frozenset(DEFAULT_PATTERNS[name].regex for name in ("date_in_filename", "phone_number"))
+"""The built-in patterns a match of which wholly inside a :data:`_HEX_RUN` is none: a date or a
+phone number beside one (``2024-03-01_<uuid>``, ``20240301-<uuid>``) is still found."""
+
+
+def _in_hex_run(start: int, end: int, runs: list[tuple[int, int]]) -> bool:
+    return any(lo <= start and end <= hi for lo, hi in runs)
+
+
 def _matches(text: str, patterns: Patterns) -> Iterator[tuple[int, int, int, int, str]]:
     """Each identifier in ``text``: where it starts and ends (its ``id`` group, else the whole
     match), where its match starts and ends (the context a pattern needs around it included), and
-    the pattern's name."""
+    the pattern's name. A date or a phone number wholly inside a UUID or a hex digest
+    (:data:`_HEX_RUN`) is none; the runs are looked for only where such a pattern matches."""
+    hex_runs: list[tuple[int, int]] | None = None
     for name, rx, pat in patterns:
         id_group = rx.groupindex.get("id", 0)  # by index: an RE2 match takes no group name
         for m, base in _scan(rx, text):
             if pat.validate_as == "rrn" and not valid_rrn(m.group(base)):
                 continue
+            if pat.regex in _NOT_IN_HEX_RUNS:
+                if hex_runs is None:
+                    hex_runs = [run.span() for run in _HEX_RUN.finditer(text)]
+                if _in_hex_run(m.start(base), m.end(base), hex_runs):
+                    continue
             group = base + (id_group if id_group and m.group(base + id_group) else 0)
             yield m.start(group), m.end(group), m.start(base), m.end(base), name
 

@@ -1,0 +1,72 @@
+"""Session 25 (deidko): a Korean name after a keyword the rules did not know (``환자 김철수``,
+``환자명_김철수``, ``pt_김철수``), and hex runs (UUID file names) no longer read as dates or phone
+numbers."""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+import pytest
+
+from dqm.identifiers import DeidSettings, Masker, find
+
+S = DeidSettings()
+
+
+def _kinds(text: str, place: str = "filename") -> list[str]:
+    return [hit.name for hit in find(text, S, place)]  # type: ignore[arg-type]
+
+
+def test_random_uuids_are_no_date_nor_phone() -> None:
+    """34,000 seeded random UUIDs as file names: none flagged (24 were, as a date or a phone
+    number, before: ``3f2a1b9c-2024-0101-…``)."""
+    rng = random.Random(25)
+    flagged = [
+        name for _ in range(34_000) if _kinds(name := f"{uuid.UUID(int=rng.getrandbits(128), version=4)}.svs")
+    ]
+    assert flagged == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "3f2a1b9c-2024-0101-8abc-0123456789ab.svs",  # a date across the UUID's groups
+        "20240101-3f2a-4b1c-8abc-0123456789ab.svs",  # its first group all digits
+        "3f2a1b9c-a010-1234-5678-abcdef012345.svs",  # a phone number across its groups
+        "3F2A1B9C-2024-0101-8ABC-0123456789AB.svs",  # upper case
+        "3f2a1b9c20240101abcd0123456789ab.svs",  # no dashes: 32 hex digits
+        "d41d8cd98f00b204e9800998ecf8427e20240101.bin",  # a hex digest: 40 digits
+    ],
+)
+def test_a_date_inside_a_hex_run_is_none(name: str) -> None:
+    assert "date_in_filename" not in _kinds(name)
+    assert "phone_number" not in _kinds(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "2024-03-01_3f2a1b9c-4d2e-4b1c-8abc-0123456789ab.svs",  # a date beside a UUID
+        "3f2a1b9c-4d2e-4b1c-8abc-0123456789ab_20240301.svs",
+        "20240301-3f2a1b9c-4d2e-4b1c-8abc-0123456789ab.svs",  # glued by a dash
+        "slide-20240301-abc.svs",  # short hex-looking words around it
+        "case20240301fa.svs",
+        "2024-03-01_slide.svs",
+    ],
+)
+def test_a_date_beside_a_hex_run_is_still_one(name: str) -> None:
+    assert "date_in_filename" in _kinds(name)
+
+
+def test_a_phone_number_beside_a_uuid_is_still_one() -> None:
+    text = "call 010-1234-5678 re 3f2a1b9c-4d2e-4b1c-8abc-0123456789ab"
+    assert "phone_number" in _kinds(text, "clinical")
+    masked = Masker(S, b"k" * 32)(text)
+    assert "010-1234-5678" not in masked and "3f2a1b9c-4d2e-4b1c-8abc-0123456789ab" in masked
+
+
+def test_a_phone_like_run_inside_a_uuid_is_not_masked() -> None:
+    text = "id 3f2a1b9c-a010-1234-5678-abcdef012345"
+    assert _kinds(text, "clinical") == []
+    assert Masker(S, b"k" * 32)(text) == text
