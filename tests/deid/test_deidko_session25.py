@@ -70,3 +70,49 @@ def test_a_phone_like_run_inside_a_uuid_is_not_masked() -> None:
     text = "id 3f2a1b9c-a010-1234-5678-abcdef012345"
     assert _kinds(text, "clinical") == []
     assert Masker(S, b"k" * 32)(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "환자 김철수",
+        "환자명_김철수",
+        "환자:김철수",
+        "환자 : 김철수",
+        "환자-김철수",
+        "pt_김철수",
+        "PT 김철수",
+        "피검자 김철수",
+        "피검자명_김철수",
+        "성명_김철수",
+        "이름-홍길동",
+        "환자_남궁민",
+        "환자 제갈성렬",
+        "환자 이몽룡 (M/45)",
+    ],
+)
+@pytest.mark.parametrize("place", ["clinical", "filename", "slide"])
+def test_a_korean_name_after_a_korean_keyword(text: str, place: str) -> None:
+    """A surname-led Hangul word of 2 to 4 syllables after ``환자``, ``환자명``, ``성명``, ``이름``,
+    ``피검자`` or ``pt`` joined by a space, ``_``, ``:`` or ``-``: found, and masked as found."""
+    assert "person_name" in _kinds(text, place)
+    shown = Masker(S, b"k" * 32)(f"row 7: {text}.svs")
+    assert "[PERSON_NAME-" in shown
+    assert not any(name in shown for name in ("김철수", "홍길동", "남궁민", "성렬", "몽룡"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "환자번호 12345",  # a keyword glued to its word
+        "환자 수 12",  # one syllable
+        "환자 번호 12345",  # no surname first (번)
+        "환자 연락처 010",  # a column header's word
+        "환자 김철수입니다만요",  # longer than a name (a sentence)
+        "사용자명_조회",  # no keyword
+        "opt_김철수",  # pt inside a word
+        "환자_Kim",  # Latin after a Korean-only keyword
+    ],
+)
+def test_no_korean_name(text: str) -> None:
+    assert "person_name" not in _kinds(text, "clinical")

@@ -1,0 +1,146 @@
+"""How many ordinary Korean words the ``person_name`` pattern takes for a name after a Korean
+keyword (``환자 정보``), and how many a rule with no keyword would take (a file name's first word,
+``전립선_H&E.svs``): the false positives that chose :data:`dqm.identifiers._KO_KEYWORD`.
+
+The words are every Hangul word this machine holds: the ``ko`` message catalogues of installed
+software (as ``benchmarks/hangul_frequency.py`` reads them), dqm's Korean catalogue, any installed
+``.po`` file with ``ko`` in its path, and the Hangul table's source lists
+(``benchmarks/hangul_supplement.py``) but its surnames and given names. Real names: a list of 54
+well-known people's names (sportsmen, actors, writers, fictional heroes), none of the supplement's
+given names, two-syllable surnames among them.
+
+    PYTHONPATH=. /work/main/.venv/bin/python benchmarks/korean_name_words.py
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from hangul_frequency import _texts
+from hangul_supplement import GIVEN_NAMES, LISTS
+
+from dqm.identifiers import _KO_SURNAMES, DeidSettings, find
+
+NAMES = [
+    "김철수",
+    "이몽룡",
+    "성춘향",
+    "홍길동",
+    "박찬호",
+    "류현진",
+    "손흥민",
+    "김연아",
+    "이승엽",
+    "차범근",
+    "박지성",
+    "안정환",
+    "이강인",
+    "황희찬",
+    "김민재",
+    "조규성",
+    "유재석",
+    "강호동",
+    "신동엽",
+    "이효리",
+    "전지현",
+    "송혜교",
+    "한가인",
+    "김태희",
+    "원빈",
+    "현빈",
+    "공유",
+    "정우성",
+    "이병헌",
+    "최민식",
+    "송강호",
+    "배두나",
+    "문근영",
+    "김혜수",
+    "윤여정",
+    "나문희",
+    "고두심",
+    "최불암",
+    "김수현",
+    "이순재",
+    "백종원",
+    "허영만",
+    "조정래",
+    "황석영",
+    "박경리",
+    "김훈",
+    "한강",
+    "신경숙",
+    "공지영",
+    "은희경",
+    "남궁민",
+    "황보관",
+    "선우은숙",
+    "제갈성렬",
+]
+
+
+def _corpus() -> tuple[str, str]:
+    _, texts = _texts()
+    for path in glob.glob("/usr/share/**/*.po", recursive=True):
+        if "/ko" in path:
+            texts.append(Path(path).read_text(encoding="utf-8", errors="replace"))
+    vocabulary = " ".join(
+        word for name, words in LISTS.items() if name not in ("surnames", "given names") for word in words
+    )
+    return "\n".join(texts), vocabulary
+
+
+def main() -> None:
+    settings = DeidSettings()
+    text, vocabulary = _corpus()
+    words = {w for w in re.findall("[가-힣]+", text + "\n" + vocabulary) if 2 <= len(w) <= 4}
+    vocab = {w for w in vocabulary.split() if 2 <= len(w) <= 4}
+
+    def named(value: str, place: str = "clinical") -> bool:
+        return any(hit.name == "person_name" for hit in find(value, settings, place))  # type: ignore[arg-type]
+
+    given = "".join(sorted(set("".join(GIVEN_NAMES))))
+    shapes = {
+        "surname + any syllables": re.compile(f"[{_KO_SURNAMES}][가-힣]{{1,3}}"),
+        f"surname + given-name syllables ({len(given)})": re.compile(f"[{_KO_SURNAMES}][{given}]{{1,3}}"),
+    }
+    print(
+        f"{len(words):,} distinct Hangul words of 2-4 syllables; {len(vocab)} of them a manifest's (supplement)"
+    )
+    for label, shape in shapes.items():
+        taken = sum(bool(shape.fullmatch(w)) for w in words)
+        names = sum(bool(shape.fullmatch(w)) for w in NAMES)
+        print(f"  shape {label}: {taken:,} words ({taken / len(words):.0%}), names {names}/{len(NAMES)}")
+    for keyword in ("환자 ", "환자명_", "pt_", "피검자:"):
+        taken = sorted(w for w in words if named(keyword + w))
+        names = sum(named(keyword + w) for w in NAMES)
+        print(
+            f"  after {keyword!r}: {len(taken):,} words ({len(taken) / len(words):.0%}), names {names}/{len(NAMES)}"
+        )
+    for length in (2, 3, 4):
+        of = [w for w in vocab if len(w) == length]
+        taken = [w for w in of if shapes["surname + any syllables"].fullmatch(w)]
+        print(
+            f"  no keyword, a file name's first word of {length} syllables: {len(taken)}/{len(of)} manifest words"
+        )
+    in_files = sum(
+        any(hit.name == "person_name" for hit in find(f"{w}_H&E.svs", settings, "filename")) for w in words
+    )
+    print(
+        f"  as shipped, '<word>_H&E.svs' flagged: {in_files} words; '<name>_H&E.svs': "
+        f"{sum(named(f'{w}_H&E.svs', 'filename') for w in NAMES)}/{len(NAMES)} names"
+    )
+    phrases = re.findall(r"(?:환자|피검자)(?:명)?[ _:=-]+[가-힣]+", text)
+    flagged = [p for p in phrases if named(p)]
+    print(
+        f"  catalogue phrases '환자/피검자 + word': {len(phrases)}, flagged {len(flagged)}: {sorted(set(flagged))}"
+    )
+
+
+if __name__ == "__main__":
+    main()
