@@ -223,10 +223,17 @@ _KO_SURNAMES = (
 """The first syllables of about 110 common Korean surnames (``benchmarks/hangul_supplement.py``'s
 list: the single-syllable ones, and ``독`` of 독고; 남궁, 황보, 제갈, 선우, 사공, 서문, 동방 start
 with one of the others)."""
+_KO_RECORD_WORDS = (
+    "정보", "목록", "기록", "조회", "선택", "정렬", "안전", "이동", "이름", "구분", "유형", "명단", "명부",
+    "전원", "경과", "동의", "동의서", "고유번호", "사진", "서명", "신원", "신상", "표본", "조직", "시료",
+    "기본정보", "임상정보", "유래", "지원", "현황", "전체", "선별", "수술", "치료", "방문", "정정", "변경",
+)  # fmt: skip
+"""Words that start with a surname's syllable and follow ``환자`` in a record or in dqm's own Korean
+messages (``환자 정보 없음``, which the masker would have masked in a Korean report): no name."""
 _KO_KEYWORD = (
     r"(?:(?:환자|피검자)(?:\s*명)?|성명|이름|(?<![A-Za-z])(?i:pt))"
     r"(?:[ \t\u00a0\u3000]*[:=][ \t\u00a0\u3000]*|[_-]|[ \t\u00a0\u3000]+)"
-    rf"(?=[{_KO_SURNAMES}][가-힣]{{1,3}}(?![가-힣]))"
+    rf"(?=[{_KO_SURNAMES}][가-힣]{{1,3}}(?![가-힣]))(?!(?:{'|'.join(_KO_RECORD_WORDS)})(?![가-힣]))"
 )
 """A Korean keyword the ``person_name`` pattern's own (:data:`_NAME_KEYWORD`) lacks before a Korean
 name: ``환자`` or ``피검자`` alone, ``pt``, or any of them with ``명``, ``성명`` or ``이름`` joined to
@@ -234,8 +241,8 @@ the name by a space, a ``:``, a ``=``, a ``_`` or a ``-`` (``환자 김철수``,
 ``환자:김철수``, ``pt_김철수``, ``피검자-김철수``). The name must start with a surname
 (:data:`_KO_SURNAMES`) and be one word of 2 to 4 syllables. ``benchmarks/korean_name_words.py``
 measured it on every Korean word this machine holds: after a keyword it takes 36 % of the
-ordinary words of 2 to 4 syllables (5,100 of 14,154: ``환자 정보``, ``환자 목록``; 4 of the 8
-``환자`` + space phrases of the catalogues), all 54 real names of its list; given-name syllables
+ordinary words of 2 to 4 syllables (5,075 of 14,154; none of the 8 phrases ``환자`` and a word of
+the catalogues, which :data:`_KO_RECORD_WORDS` leaves out: 4 were), all 54 real names of its list; given-name syllables
 alone (87 of a list of common names) took 4 % of the words and missed 22 of 54 names (``손흥민``,
 ``이몽룡``). A missed name is a leak, a word taken a masked false positive: the keyword is what
 tells them apart. A word with no keyword is no name, even as a file name's first word

@@ -116,3 +116,15 @@ def test_a_korean_name_after_a_korean_keyword(text: str, place: str) -> None:
 )
 def test_no_korean_name(text: str) -> None:
     assert "person_name" not in _kinds(text, "clinical")
+
+
+def test_dqm_s_own_korean_messages_hold_no_korean_name() -> None:
+    """A phrase of dqm's Korean catalogue is no name (``환자 정보 없음``: it would be masked in a
+    Korean report)."""
+    from pathlib import Path
+
+    import dqm
+
+    po = Path(dqm.__file__).parent / "locale" / "ko" / "LC_MESSAGES" / "dqm.po"
+    lines = [line for line in po.read_text(encoding="utf-8").splitlines() if line.startswith(("msgstr", '"'))]
+    assert [line for line in lines if "person_name" in _kinds(line, "clinical")] == []
