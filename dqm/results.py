@@ -643,6 +643,7 @@ CODES_SINCE: dict[str, tuple[int, int]] = {
             (1, 19),
             (
                 "ANNOTATION_MPP_UNUSED",
+                "DEID_FILENAME_DATES",
                 "DEID_OTHER_NAME_IDENTIFIER",
                 "DEID_OTHER_NAME_QUASI",
                 "SLIDE_PART_UNREADABLE",

@@ -27,6 +27,7 @@ from dqm.identifiers import (
     KeyNames,
     Link,
     Place,
+    Regex,
     TextBudget,
     find,
     flat_text,
@@ -326,9 +327,8 @@ def file_names(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Find
             continue
         seen.add(path)
         for part in PurePosixPath(path).parts:
-            found = _value_findings(
-                part, "filename", "DEID_FILENAME", (N_("the file name"), None), ctx, settings, file=path
-            )
+            hits = [hit for hit in find(part, settings, "filename") if not counted_once(hit, settings)]
+            found = _hit_findings(hits, (N_("the file name"), None), ctx, "DEID_FILENAME", file=path)
             if found:
                 out.extend(found)
                 break
@@ -855,10 +855,118 @@ def other_names(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[F
             # a name written on a Korean Windows is searched as it reads there (NAME_NOT_UTF8 says so):
             # its \xNN form hides a name or a birth date from every pattern
             read = shown_korean_name(part) or part
-            out += _value_findings(
-                read, "filename", "DEID_OTHER_NAME", (N_("the file name"), None), ctx, settings, file=path
-            )  # fmt: skip
+            hits = [hit for hit in find(read, settings, "filename") if not counted_once(hit, settings)]
+            out += _hit_findings(hits, (N_("the file name"), None), ctx, "DEID_OTHER_NAME", file=path)
     return out
+
+
+def counted_once(hit: Hit, settings: DeidSettings) -> bool:
+    """A hit of a quasi-identifier that only file names are searched for (a date: ``date_in_filename``)
+    and that its run holds alone: :func:`file_name_dates` counts these once for the delivery, where
+    a delivery that dates every file had one warning a file (34,000 for 34,000 slides)."""
+    pattern = settings.patterns.get(hit.name)
+    return (
+        pattern is not None
+        and pattern.level == "quasi"
+        and set(pattern.places) == {"filename"}
+        and not hit.also
+    )
+
+
+MAX_DATED_SHOWN = 5
+"""File names a delivery's :func:`file_name_dates` finding shows of those it counts (their dates
+masked), the first in the batch's order."""
+
+
+@check(
+    "deid.file_name_dates",
+    aspect=Aspect.DEID,
+    scope="batch",
+    codes={
+        "DEID_FILENAME_DATES": "file and folder names hold a date that may identify (one finding for the delivery: "
+        "how many names, and the first few)",
+    },
+    code_severity={"DEID_FILENAME_DATES": Severity.WARNING},
+)
+def file_name_dates(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """The names of the batch's files and folders hold no date: one warning for the delivery per
+    kind (a profile's own file-name-only quasi-identifier is counted apart), however many.
+
+    Each file or folder name is counted once, at the first path holding it, as :func:`other_names`
+    counts them: the items' own files, then the files the batch layout names and lists. A name
+    that holds an identifier too (``홍길동_2024-03-01.svs``, ``DOB 1990-01-01``) is also
+    :func:`file_names`' or :func:`other_names`' finding; a date glued into an identifier's run
+    (``900101-1234567_20240301``, masked as one) is theirs only. The finding's ``file`` is the first
+    path counted (so a waiver's ``file: "*"`` or ``code: DEID_FILENAME_DATES`` with ``file``
+    matching that path waives it, and ``--baseline`` pairs it while that path stays first); the
+    message says how many and shows the first :data:`MAX_DATED_SHOWN`, each date masked."""
+    settings = batch.profile.deid
+    if not settings.enabled:
+        return []
+    kinds = {
+        name: rx
+        for name, rx, pat in settings.compiled.patterns
+        if pat.level == "quasi" and set(pat.places) == {"filename"}
+    }
+    if not kinds:
+        return []
+    counted: dict[str, list[str]] = {name: [] for name in kinds}  # the first paths, dates masked
+    first: dict[str, str] = {}  # the first path, as it is: the finding's file
+    names: dict[str, int] = {name: 0 for name in kinds}
+    seen: set[str] = set()
+    own = (path for item in batch.items for path in (item.image_path, item.annotation_path))
+    named = (issue.file for issue in batch.discovery_issues)
+    for path in dict.fromkeys((*own, *named, *batch.files)):
+        if not path or path == batch.manifest:
+            continue
+        for part in PurePosixPath(path).parts:
+            if part in seen:
+                continue
+            seen.add(part)
+            read = shown_korean_name(part) or part
+            if (
+                read.isascii()
+                and "&" not in read
+                and "\\" not in read
+                and not any(rx.search(read) for rx in kinds.values())
+            ):
+                continue  # no reading of it holds one (an escape or a reference aside): not searched again
+            for hit in find(read, settings, "filename"):
+                if hit.name in kinds and counted_once(hit, settings):
+                    names[hit.name] += 1
+                    if len(counted[hit.name]) < MAX_DATED_SHOWN:
+                        counted[hit.name].append(_dates_masked(path, kinds[hit.name]))
+                    first.setdefault(hit.name, path)
+    out: list[Finding] = []
+    for name, examples in counted.items():
+        if not names[name]:
+            continue
+        out.append(
+            ctx.finding(
+                "DEID_FILENAME_DATES",
+                msg(
+                    N_(
+                        "{_what} in {count} file and folder names, each counted once; the first {shown}: {examples}"
+                    ),
+                    _what=settings.patterns[name].what or name,
+                    count=names[name],
+                    shown=len(examples),
+                    examples=", ".join(examples),
+                ),
+                file=first[name],
+            )
+        )
+    return out
+
+
+def _dates_masked(path: str, rx: Regex) -> str:
+    """``path`` with each match of ``rx`` masked as a finding masks it (``2024-03-01`` as
+    ``20********``)."""
+    out, at = [], 0
+    for m in rx.finditer(path):  # a profile's pattern runs on RE2, which has no ``sub``
+        out += [path[at : m.start()], mask(m.group())]
+        at = m.end()
+    return "".join(out) + path[at:]
 
 
 @check(

@@ -208,11 +208,11 @@ def test_slide_properties(profile: Profile) -> None:
 def test_file_names(profile: Profile) -> None:
     item = Item("s1", "slides/900101-1234567 HE.svs", "ann/HE - 2020-11-11.xml", {}, None)
     found = deid_findings(view_of(profile, item=item))
+    # the date alone is the delivery's one count (``deid.file_name_dates``), not a warning a file
     assert sorted((f.code, f.location.file) for f in found) == [
         ("DEID_FILENAME_IDENTIFIER", "slides/900101-1234567 HE.svs"),
-        ("DEID_FILENAME_QUASI", "ann/HE - 2020-11-11.xml"),
     ]
-    assert "90************" in found[0].message or "90************" in found[1].message
+    assert "90************" in found[0].message
 
 
 def test_annotation_properties(profile: Profile) -> None:

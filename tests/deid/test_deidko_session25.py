@@ -128,3 +128,81 @@ def test_dqm_s_own_korean_messages_hold_no_korean_name() -> None:
     po = Path(dqm.__file__).parent / "locale" / "ko" / "LC_MESSAGES" / "dqm.po"
     lines = [line for line in po.read_text(encoding="utf-8").splitlines() if line.startswith(("msgstr", '"'))]
     assert [line for line in lines if "person_name" in _kinds(line, "clinical")] == []
+
+
+def _batch_check(check: str, files: tuple[str, ...] = (), items: tuple[tuple[str, str], ...] = ()) -> list:
+    """``check`` (a batch check) over a batch listing ``files`` and holding items of these
+    (slide, annotation) paths."""
+    from dqm.profile import load_profile
+    from validators import REGISTRY
+    from validators.context import BatchView
+    from validators.engine import configure
+    from validators.registry import CheckContext
+
+    from .test_deid import Item
+
+    profile = load_profile()
+    spec = REGISTRY[check]
+    cfg = {c.id: c for c in configure(profile)}[check]
+    ctx = CheckContext(spec, "batch", cfg.severities, "manifest.csv")
+    facts = [Item(f"s{i}", slide, ann, {}, None) for i, (slide, ann) in enumerate(items)]
+    view = BatchView(profile, facts, "manifest.csv", files=files)  # type: ignore[arg-type]
+    return spec.func(view, cfg.params, ctx)
+
+
+DATED = tuple(f"slides/2024-03-{1 + i % 28:02d}_S{i:05d}.svs" for i in range(34))
+
+
+def test_dated_file_names_are_one_warning_for_the_delivery() -> None:
+    """34 dated slides: one warning saying 34, the first five shown with their dates masked (a
+    delivery that dated every file had a warning a file: 34,000 for 34,000 slides)."""
+    (found,) = _batch_check("deid.file_name_dates", files=DATED)
+    assert (found.code, found.severity.value) == ("DEID_FILENAME_DATES", "warning")
+    assert found.location.file == DATED[0]  # where the first is: a waiver's or a baseline's handle
+    assert "34 file and folder names" in found.message and "the first 5:" in found.message
+    assert "slides/20********_S00000.svs" in found.message and "slides/20********_S00004.svs" in found.message
+    assert "S00005" not in found.message and "2024-03" not in found.message
+
+
+def test_the_items_own_dated_names_are_counted_each_name_once() -> None:
+    """The items' own files, a dated folder once whatever it holds, then the files listed."""
+    items = (("2024-03-01/a.svs", "2024-03-01/a.json"), ("2024-03-01/b.svs", "ann/b_20240302.json"))
+    (found,) = _batch_check(
+        "deid.file_name_dates", files=("notes/20240303.txt", "notes/plain.txt"), items=items
+    )
+    assert "date (a birth, procedure or scan date) in 3 file and folder names" in found.message
+    assert found.location.file == "2024-03-01/a.svs"
+
+
+def test_no_date_no_finding_and_a_uuid_is_none() -> None:
+    uuids = ("slides/3f2a1b9c-2024-0101-8abc-0123456789ab.svs", "slides/plain.svs")
+    assert _batch_check("deid.file_name_dates", files=uuids) == []
+
+
+def test_a_dated_name_is_no_longer_a_warning_a_file() -> None:
+    """``deid.other_names`` and ``deid.file_names`` leave a lone date to the delivery's count; a
+    date beside an identifier keeps the identifier's finding."""
+    assert _batch_check("deid.other_names", files=DATED) == []
+    (found,) = _batch_check("deid.other_names", files=("slides/900101-1234567_2024-03-01.svs",))
+    assert found.code == "DEID_OTHER_NAME_IDENTIFIER"
+
+
+def test_a_waiver_still_waives_the_delivery_s_warning() -> None:
+    import datetime as dt
+
+    from dqm.delivery import Waiver
+    from dqm.waivers import covers
+
+    (found,) = _batch_check("deid.file_name_dates", files=DATED)
+    every = Waiver(
+        code="DEID_FILENAME_DATES", file="*", reason="scan dates", approved_by="x", expires=dt.date.max
+    )
+    assert covers(every, found)
+    by_folder = Waiver(
+        code="DEID_FILENAME_DATES", file="slides/*", reason="r", approved_by="x", expires=dt.date.max
+    )
+    assert covers(by_folder, found)
+    elsewhere = Waiver(
+        code="DEID_FILENAME_DATES", file="other/*", reason="r", approved_by="x", expires=dt.date.max
+    )
+    assert not covers(elsewhere, found)

@@ -66,8 +66,10 @@ def test_names_no_item_reads_are_searched_for_identifiers(
     assert any(f.startswith("slides/series/") for f in files)  # the DICOM series' other file
 
 
-def _other_names(files: tuple[str, ...] = (), not_utf8_names: tuple[bytes, ...] = ()) -> list:
-    """``deid.other_names`` over a batch of no item listing ``files`` and reporting each of
+def _other_names(
+    files: tuple[str, ...] = (), not_utf8_names: tuple[bytes, ...] = (), check: str = "deid.other_names"
+) -> list:
+    """``check`` (``deid.other_names``) over a batch of no item listing ``files`` and reporting each of
     ``not_utf8_names`` (bytes) as the batch layout does, shown with its bad bytes as ``\\xNN``."""
     from dqm.model import DiscoveryIssue
     from dqm.output import not_utf8
@@ -78,8 +80,8 @@ def _other_names(files: tuple[str, ...] = (), not_utf8_names: tuple[bytes, ...] 
     from validators.registry import CheckContext
 
     profile = load_profile()
-    spec = REGISTRY["deid.other_names"]
-    cfg = {c.id: c for c in configure(profile)}["deid.other_names"]
+    spec = REGISTRY[check]
+    cfg = {c.id: c for c in configure(profile)}[check]
     ctx = CheckContext(spec, "batch", cfg.severities, "manifest.csv")
     shown = [not_utf8("slides/" + raw.decode("utf-8", "surrogateescape")) for raw in not_utf8_names]
     issues = [DiscoveryIssue("NAME_NOT_UTF8", "not UTF-8", file=name) for name in shown]
@@ -102,20 +104,27 @@ def test_a_name_written_on_a_korean_windows_is_searched_as_it_reads_there(name: 
 
 def test_a_name_not_utf8_that_is_not_korean_is_searched_as_shown() -> None:
     """A Latin-1 name is no CP949 (``Tumorgröße`` would read ``Tumorgr秤e``): its escaped form is
-    searched, the date in it a warning as in any name."""
-    (found,) = _other_names(not_utf8_names=("Tumorgröße 1987-06-15.txt".encode("latin-1"),))
+    searched, the phone number in it a warning as in any name, the date counted with the
+    delivery's others (``deid.file_name_dates``)."""
+    (found,) = _other_names(not_utf8_names=("Tumorgröße 010-1234-5678.txt".encode("latin-1"),))
     assert found.code == "DEID_OTHER_NAME_QUASI", found
+    dated = ("Tumorgröße 1987-06-15.txt".encode("latin-1"),)
+    assert _other_names(not_utf8_names=dated) == []
+    (found,) = _other_names(not_utf8_names=dated, check="deid.file_name_dates")
+    assert found.code == "DEID_FILENAME_DATES" and "\\x" in found.location.file, found
 
 
 def test_a_dated_name_no_item_reads_keeps_its_path_as_an_items_own_does() -> None:
-    """One rule for names: a date with no birth keyword is the same warning for a file no item reads
-    as for an item's own file (``deid.file_names``), its message masked and its ``file`` the path
-    itself (the masker masks no date; the path is how the file is found)."""
+    """One rule for names: a date with no birth keyword is counted in the delivery's one warning
+    (``deid.file_name_dates``) for a file no item reads as for an item's own file, its message
+    masked and its ``file`` the first path itself (the masker masks no date; the path is how the
+    file is found)."""
     from dqm.identifiers import find
     from dqm.profile import load_profile
 
-    (found,) = _other_names(files=("slides/scan_1987-06-15.txt",))
+    assert _other_names(files=("slides/scan_1987-06-15.txt",)) == []
+    (found,) = _other_names(files=("slides/scan_1987-06-15.txt",), check="deid.file_name_dates")
     settings = load_profile().deid
     (hit,) = find("scan_1987-06-15.txt", settings, "filename")
-    assert (found.code, hit.level) == ("DEID_OTHER_NAME_QUASI", "quasi")
+    assert (found.code, hit.level) == ("DEID_FILENAME_DATES", "quasi")
     assert found.location.file == "slides/scan_1987-06-15.txt" and "1987-06-15" not in found.message
