@@ -206,3 +206,15 @@ def test_a_waiver_still_waives_the_delivery_s_warning() -> None:
         code="DEID_FILENAME_DATES", file="other/*", reason="r", approved_by="x", expires=dt.date.max
     )
     assert not covers(elsewhere, found)
+
+
+def test_a_dated_folder_no_longer_hides_the_identifier_in_the_file_name() -> None:
+    """``deid.file_names`` stopped at the first part of a path with a finding: a dated folder's
+    warning hid the resident number in the file's own name."""
+    from dqm.profile import load_profile
+
+    from .test_deid import Item, deid_findings, view_of
+
+    item = Item("s1", "2024-03-01/900101-1234567.svs", "ann/s1.json", {}, None)
+    found = deid_findings(view_of(load_profile(), item=item))
+    assert [(f.code, f.location.file) for f in found] == [("DEID_FILENAME_IDENTIFIER", item.image_path)]
