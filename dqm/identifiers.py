@@ -2103,16 +2103,28 @@ def _shown(text: str) -> tuple[str, list[int]]:
     """``text`` without its invisible characters (:data:`_INVISIBLE`, :func:`_gap_or_none`), and
     where each character of that starts in ``text`` (one more entry: the end): a span read maps
     back to one that covers the invisible characters inside it."""
+    return _substituted(text, _INVISIBLE, _gap_or_none)
+
+
+def _substituted(
+    text: str, pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str]
+) -> tuple[str, list[int]]:
+    """``text`` with each match of ``pattern`` as ``replace(match)``, and where each character of
+    that starts in ``text`` (one more entry: the end): a character a match became starts where the
+    match does, so a span read in the new text maps back to one that covers what it stood for."""
     pieces: list[str] = []
     where: list[int] = []
     pos = 0
-    for m in _INVISIBLE.finditer(text):
+    for m in pattern.finditer(text):
         start, end = m.span()
         pieces.append(text[pos:start])
         where.extend(range(pos, start))
-        if gap := _gap_or_none(m):
-            pieces.append(gap)
+        new = replace(m)
+        pieces.append(new)
+        if len(new) == 1:  # the usual: one character, and no list made for it
             where.append(start)
+        else:
+            where.extend([start] * len(new))
         pos = end
     pieces.append(text[pos:])
     where.extend(range(pos, len(text) + 1))
@@ -2161,19 +2173,9 @@ read as the control itself."""
 
 
 def _unescaped_once(text: str) -> tuple[str, list[int]]:
-    pieces: list[str] = []
-    where: list[int] = []
-    pos = 0
-    for m in _ESCAPE.finditer(text):
-        start, end = m.span()
-        pieces.append(text[pos:start])
-        where.extend(range(pos, start))
-        pieces.append(_escaped_char(m))
-        where.append(start)
-        pos = end
-    pieces.append(text[pos:])
-    where.extend(range(pos, len(text) + 1))
-    return "".join(pieces), where
+    """``text`` with each escape and reference (:data:`_ESCAPE`) as its character, and where each
+    character of that starts in ``text`` (:func:`_substituted`)."""
+    return _substituted(text, _ESCAPE, _escaped_char)
 
 
 Patterns = list[tuple[str, Regex, DeidPattern]]
