@@ -17,6 +17,7 @@ before 0.3) or a single ``Feature``. Each feature whose geometry is a Polygon or
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections import Counter
 from collections.abc import Iterable
@@ -44,7 +45,9 @@ LEGACY_TYPES = {
 }
 
 KIND_CHARS = 40
-"""An object kind is clipped to this before it is kept (a value of a message, as others are)."""
+"""An object kind is clipped to this before it is kept (a value of a message, as others are); a
+longer one's shown text ends in a digest of the whole kind (:func:`_kind_shown`): two kinds that
+clip alike (one long word each: the cut leaves it out whole) are counted and named apart."""
 KINDS_KEPT = 100
 """The distinct object kinds counted by name; the objects of any others are counted together
 (``… ×N``): a file of a million unique kinds kept each, untallied, till its issue was made."""
@@ -171,7 +174,8 @@ def _read_features(ann: Annotation, features: Iterable[tuple[Any, list[Any]]]) -
     """``ann`` with the lesions of ``features``, ``(feature, path to it)``, and what was met."""
     issues = ann.issues
     n_values = 1
-    skipped: Counter[str] = Counter()
+    skipped: Counter[_KindKey] = Counter()
+    shown: dict[_KindKey, str] = {}
     first_skipped: str | None = None
     unread = DistinctTexts(ann.properties)  # detections may be millions: their text once a string
     for feature, where in features:
@@ -190,7 +194,7 @@ def _read_features(ann: Annotation, features: Iterable[tuple[Any, list[Any]]]) -
         unread.add(feature, *where, skip=_READ_FEATURE if raw_props is props else _READ_OWN)
         kind = object_type(feature, props)
         if kind not in LESION_TYPES:
-            _count_kind(skipped, clip(kind, KIND_CHARS))
+            _count_kind(skipped, shown, kind)
             first_skipped = first_skipped or ptr
             unread.add(props, *where, "properties", skip=_READ_PROPS)
             continue
@@ -203,7 +207,7 @@ def _read_features(ann: Annotation, features: Iterable[tuple[Any, list[Any]]]) -
             if "id" in feature:
                 unread.add(feature, *where, skip=set(feature) - {"id"})
     if skipped:
-        kinds = ", ".join(f"{k} ×{n}" for k, n in skipped.most_common() if k)  # "": the others
+        kinds = ", ".join(f"{shown[k]} ×{n}" for k, n in skipped.most_common() if k)  # "": the others
         if skipped[""]:
             kinds += f", … ×{skipped['']}"
         issues.append(
@@ -224,14 +228,36 @@ def _read_features(ann: Annotation, features: Iterable[tuple[Any, list[Any]]]) -
     return ann
 
 
-def _count_kind(skipped: Counter[str], kind: str) -> None:
-    """One more object of ``kind`` (clipped) in ``skipped``: a kind past the first
-    :data:`KINDS_KEPT` counted under ``""``; a new key charged to the read's tally."""
-    if kind not in skipped and len(skipped) >= KINDS_KEPT:
-        kind = ""
-    if kind not in skipped:
-        tally.charge(tally.ENTRY_BYTES + sys.getsizeof(kind) + sys.getsizeof(1))
-    skipped[kind] += 1
+_KindKey = str | tuple[int, int]
+"""What a kind is counted under: itself when it is no longer than :data:`KIND_CHARS`, else its
+length and ``hash``: a dict's look-up a feature, not a clip (:func:`dqm.findings.clip` of a
+10,000-character kind took milliseconds, paid again by each of its features), and no long kind
+held whole (a file read in pieces keeps none of its features). Two long kinds of one length and
+one 64-bit hash (salted anew each run) would be counted as one: a chance of 1 in 2**64 a pair."""
+
+
+def _count_kind(skipped: Counter[_KindKey], shown: dict[_KindKey, str], kind: str) -> None:
+    """One more object of ``kind`` in ``skipped``, its text (clipped) in ``shown`` the first time it
+    is met: a kind past the first :data:`KINDS_KEPT` counted under ``""``; a new key charged to the
+    read's tally."""
+    key: _KindKey = kind if len(kind) <= KIND_CHARS else (len(kind), hash(kind))
+    if key not in skipped:
+        if len(skipped) >= KINDS_KEPT:
+            key = ""
+        if key not in skipped:
+            shown[key] = text = _kind_shown(kind) if key else ""
+            tally.charge(2 * tally.ENTRY_BYTES + sys.getsizeof(key) + sys.getsizeof(text) + sys.getsizeof(1))
+    skipped[key] += 1
+
+
+def _kind_shown(kind: str) -> str:
+    """``kind`` as a message names it: clipped to :data:`KIND_CHARS` (:func:`dqm.findings.clip`), and
+    when it is longer, a digest of the whole of it (``… [cut: 10,000 characters] #1f0c9a2e``): two
+    kinds that clip alike are named apart."""
+    if len(kind) <= KIND_CHARS:
+        return kind
+    digest = hashlib.blake2b(kind.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
+    return f"{clip(kind, KIND_CHARS)} #{digest}"
 
 
 def _lesion(

@@ -77,6 +77,52 @@ def test_qupath_detection_kinds_are_clipped_and_capped(profile: Profile) -> None
     assert "×2" in text  # the kind met twice, counted under its clipped name
 
 
+def test_qupath_kind_is_clipped_once_not_per_feature(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # session 24's: each feature of a long kind paid a clip (milliseconds for 10,000 characters)
+    calls: list[str] = []
+
+    def counted(text: str, limit: int) -> str:
+        calls.append(text)
+        return clip(text, limit)
+
+    clip = qupath.clip
+    monkeypatch.setattr(qupath, "clip", counted)
+    kinds = [f"Kind {k} " + "word " * 200 for k in range(3)]
+    doc = [{"type": "Feature", "properties": {"objectType": kinds[i % 3]}} for i in range(300)]
+    (ann,) = parse(doc, profile)
+    (issue,) = [i for i in ann.issues if i.code == "DETECTION_OBJECT"]
+    assert "300 QuPath objects" in str(issue.message) and str(issue.message).count("×100") == 3
+    assert len(calls) == 3  # one a kind, at its first sight
+
+
+def test_qupath_long_one_word_kinds_stay_apart(profile: Profile) -> None:
+    # a long one-word kind clips to "… [cut: N characters]": two of one length counted as one
+    first, second = "x" * 60, "x" * 59 + "y"  # the same up to character 59
+    doc = [{"type": "Feature", "properties": {"objectType": kind}} for kind in (first, second, second)]
+    (ann,) = parse(doc, profile)
+    (issue,) = [i for i in ann.issues if i.code == "DETECTION_OBJECT"]
+    text = str(issue.message)
+    assert "3 QuPath objects" in text and text.count("×") == 2 and "×2" in text and "×1" in text
+    assert "x" * 41 not in text and text.count("[cut: 60 characters] #") == 2
+
+
+def test_qupath_unique_kinds_are_bounded(profile: Profile, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 10,000 unique long kinds: the first KINDS_KEPT named (each clipped once), the others counted
+    # together, and what the read keeps of them charged once a kind kept
+    charged: list[int] = []
+    monkeypatch.setattr(qupath.tally, "charge", charged.append)
+    kinds = [f"kind{k:05d}" + "z" * 50 for k in range(10_000)]
+    doc = [{"type": "Feature", "properties": {"objectType": kind}} for kind in [*kinds, kinds[0]]]
+    (ann,) = parse(doc, profile)
+    (issue,) = [i for i in ann.issues if i.code == "DETECTION_OBJECT"]
+    text = str(issue.message)
+    assert "10001 QuPath objects" in text and text.count("×") == qupath.KINDS_KEPT + 1
+    assert f", … ×{10_000 - qupath.KINDS_KEPT}" in text and "×2" in text
+    assert len(charged) == qupath.KINDS_KEPT + 1 and len(text) < 100 * qupath.KINDS_KEPT
+
+
 def test_qupath_points_lines_and_bad_vertices(profile: Profile) -> None:
     doc = [
         feature({"type": "Point", "coordinates": [1, 2]}, classification="BCC"),
