@@ -17,7 +17,6 @@ before 0.3) or a single ``Feature``. Each feature whose geometry is a Polygon or
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections import Counter
 from collections.abc import Iterable
@@ -46,8 +45,10 @@ LEGACY_TYPES = {
 
 KIND_CHARS = 40
 """An object kind is clipped to this before it is kept (a value of a message, as others are); a
-longer one's shown text ends in a digest of the whole kind (:func:`_kind_shown`): two kinds that
-clip alike (one long word each: the cut leaves it out whole) are counted and named apart."""
+longer one's shown text ends in its number among the long kinds of the file, in the order they are
+met (:func:`_kind_shown`): two kinds that clip alike (one long word each: the cut leaves it out
+whole) are counted and named apart, and nothing derived from the text the clip hides is shown (a
+digest of it would let a six-digit number cut from its end be found by hashing every one)."""
 KINDS_KEPT = 100
 """The distinct object kinds counted by name; the objects of any others are counted together
 (``… ×N``): a file of a million unique kinds kept each, untallied, till its issue was made."""
@@ -245,19 +246,20 @@ def _count_kind(skipped: Counter[_KindKey], shown: dict[_KindKey, str], kind: st
         if len(skipped) >= KINDS_KEPT:
             key = ""
         if key not in skipped:
-            shown[key] = text = _kind_shown(kind) if key else ""
+            long_kinds = sum(isinstance(k, tuple) for k in shown)
+            shown[key] = text = _kind_shown(kind, long_kinds + 1) if key else ""
             tally.charge(2 * tally.ENTRY_BYTES + sys.getsizeof(key) + sys.getsizeof(text) + sys.getsizeof(1))
     skipped[key] += 1
 
 
-def _kind_shown(kind: str) -> str:
+def _kind_shown(kind: str, number: int) -> str:
     """``kind`` as a message names it: clipped to :data:`KIND_CHARS` (:func:`dqm.findings.clip`), and
-    when it is longer, a digest of the whole of it (``… [cut: 10,000 characters] #1f0c9a2e``): two
-    kinds that clip alike are named apart."""
+    when it is longer, followed by ``number``, its place among the file's long kinds (``… [cut:
+    10,000 characters] #2``): two kinds that clip alike are named apart, by nothing taken from the
+    hidden text."""
     if len(kind) <= KIND_CHARS:
         return kind
-    digest = hashlib.blake2b(kind.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
-    return f"{clip(kind, KIND_CHARS)} #{digest}"
+    return f"{clip(kind, KIND_CHARS)} #{number}"
 
 
 def _lesion(

@@ -106,6 +106,19 @@ def test_qupath_long_one_word_kinds_stay_apart(profile: Profile) -> None:
     text = str(issue.message)
     assert "3 QuPath objects" in text and text.count("×") == 2 and "×2" in text and "×1" in text
     assert "x" * 41 not in text and text.count("[cut: 60 characters] #") == 2
+    # named by their order, nothing derived from the hidden text (a digest of it would let a
+    # number cut from its end be found by hashing every one)
+    assert "[cut: 60 characters] #1 ×1" in text and "[cut: 60 characters] #2 ×2" in text
+
+
+def test_qupath_long_kind_shows_nothing_of_its_hidden_tail(profile: Profile) -> None:
+    kinds = [f"tumour detections reviewed for patient mrn {mrn}" for mrn in ("583920", "583921")]
+    texts = []
+    for kind in kinds:
+        (ann,) = parse([{"type": "Feature", "properties": {"objectType": kind}}], profile)
+        (issue,) = [i for i in ann.issues if i.code == "DETECTION_OBJECT"]
+        texts.append(str(issue.message))
+    assert texts[0] == texts[1] and "58392" not in texts[0]  # the same words shown for either number
 
 
 def test_qupath_unique_kinds_are_bounded(profile: Profile, monkeypatch: pytest.MonkeyPatch) -> None:
