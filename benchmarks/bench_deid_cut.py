@@ -104,6 +104,9 @@ fields = {
     + "Hong Gildong and more",
     "keyword_escaped_newlines_name": "Patient name:" + "\\\\n" * (mb // 2) + "Hong Gildong and more",
     "name_commas_name": "Patient name: Hong" + "," * (mb - 40) + "Gildong and more",
+    "rrn_escaped_zwsp": "RRN 900101" + "\\\\u200b" * (mb // 6) + "-1234567 end",
+    "rrn_escaped_twice_zwsp": "RRN 900101" + "\\\\\\\\u200b" * (mb // 8) + "-1234567 end",
+    "backslashes": "\\\\" * mb,
 }
 row = {}
 for name, text in fields.items():

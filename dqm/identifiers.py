@@ -118,13 +118,33 @@ def _kw(words: str) -> str:
     return rf"(?i:{words})\s*(?:(?:no\.?|number|#)\s*)?(?:[:=#]\s*)?"
 
 
+_INVISIBLE_CHARS = (
+    "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"  # controls, less the gaps and line ends a pattern reads
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb"
+    "\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\U000110bd\U000110cd\U00013430-\U0001343f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
+)
+"""The characters a reader does not see, which :func:`unescaped` drops after the escapes: Unicode's
+Default_Ignorable_Code_Point (a soft hyphen, the zero-width ones, the bidirectional marks, the
+variation selectors, the Hangul fillers, the tag characters), every other format character (Cf:
+U+FFF9 to U+FFFB, U+0600 to U+0605), the braille blank U+2800, and the controls but the ones a
+pattern reads as a gap or a line's end (``\t``, ``\n``, ``\r``, ``\x0b``, ``\x0c``, U+001C to
+U+001F, U+0085). ``RRN 900101&#8203;-1234567``, ``M\u200bRN 12345678``, ``RRN 900101<U+0001>-1234567``
+read as a person reads them."""
+
 _NAME_KEYWORD = r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|환자\s*명|이름)\s*(?:[:=]\s*)?"
 """The ``person_name`` pattern's keyword, its ``:`` or ``=`` and the spaces around them."""
-_NAME_GAP = "[ \t\x0b\x0c\x1c-\x1f,^\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+_NAME_GAP = (
+    "[ \t\x0b\x0c\x1c-\x1f,^\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    + _INVISIBLE_CHARS
+    + "]"
+)
 """What a name's words are parted by: a space or a tab (a no-break space too, ``&nbsp;`` and
 ``&Tab;`` as read, or any other of Unicode's spaces and separators: a vertical tab, a form feed,
-U+001C to U+001F, U+0085, U+2028, U+2029), a comma or DICOM's ``^``; a line feed or carriage
-return ends a name."""
+U+001C to U+001F, U+0085, U+2028, U+2029), a comma or DICOM's ``^``, or a character nobody sees
+(:data:`_INVISIBLE_CHARS`: ``HONG<U+200B>GILDONG``, which the reading that drops it takes for one
+word, is two where it is kept, :func:`_unseen_runs`); a line feed or carriage return ends a name."""
 HEADER_WORDS = (
     "age", "sex", "gender", "dob", "birth", "birthday", "date", "id", "mrn", "rrn", "hospital",
     "diagnosis", "specimen", "sample", "slide", "site", "stage", "grade", "type", "status", "result",
@@ -170,9 +190,10 @@ let an output show a name its value is flagged for; a header phrase whose second
 neither list is masked (a false positive, never a leak)."""
 _SPACES = "[ \u00a0\u2000-\u200a\u202f\u205f\u3000]"
 """A space in a line: the gap between a surname and its given names (``Sample&nbsp;Joe``)."""
-_AFTER_GIVEN = "[,^" + _SPACES[1:]
+_AFTER_GIVEN = "[,^" + _INVISIBLE_CHARS + _SPACES[1:]
 """What parts a given name from a header's word after it: a space of any width (``Sample
-Collection&nbsp;Date``), a comma or a ``^``."""
+Collection&nbsp;Date``), a comma, a ``^`` or a character nobody sees (``Sample
+Collection<U+200B>Date`` where the character is kept, :func:`_unseen_runs`)."""
 _GIVEN_NAME = rf"(?!{_LATIN_HEADER}|{_HEADER_TAIL})(?:[A-Z][a-z]++|[A-Z]{{2,}}+)"
 _GIVEN_NAMES_END = (
     rf"(?:,{_SPACES}*+|{_SPACES}++){_GIVEN_NAME}(?:[ ,^]++{_GIVEN_NAME}){{0,2}}+"
@@ -291,11 +312,28 @@ _BIRTHDAY = (
 of those above: Korean writes whose birthday it is glued (``환자생일``, ``본인생일``,
 ``환자의생일``, ``피검자생일``, ``아기출생일``)."""
 
+_DASHES = "\\-\u2010-\u2015\u2212\ufe63\uff0d"
+"""The body of a character class of what parts an RRN's or a phone number's digit groups: ``-`` and
+the dashes that look like it, as a word processor, a spreadsheet or a hospital system's export
+writes them (Unicode's hyphen, non-breaking hyphen, figure dash, en dash, em dash, horizontal bar,
+the minus sign U+2212, the small and the full-width hyphen-minus of a Korean IME)."""
+_DASH = re.compile(f"[{_DASHES}]")
+_RRN_GAP = rf"(?:\s?[{_DASHES}]\s?|\t{{1,2}}| {{2,4}})"
+"""Between an RRN's two groups: a dash with a space or a tab around it or none, a tab or two (a
+spreadsheet that holds the groups in two columns, copied out), or two to four spaces (a text laid
+out in columns). A single space is none: two numbers in prose or a table's row (the birth date
+:func:`valid_rrn` checks lets about one six-digit number in thirty through)."""
+
 DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     "korean_rrn": DeidPattern(
         # Not inside a longer number or a decimal, but found next to letters, ``_``, ``-`` and an
-        # extension: ``S900101-1234567``, ``900101-1234567.svs``, ``id_900101-1234567_HE``.
-        regex=_built_in_regex(r"(?<!\d)(?<!\d[.-])\d{6}\s?[-–]\s?[1-8]\d{6}(?!\d)(?![.-]\d)", starts=r"\d"),
+        # extension: ``S900101-1234567``, ``900101-1234567.svs``, ``id_900101-1234567_HE``; its
+        # groups parted as :data:`_RRN_GAP` says, its digits full-width too (``９００１０１－１２３４５６７``);
+        # only an ASCII ``-`` or ``.`` glues a longer number to it (``2021_12_31–900101-1234567`` is one).
+        regex=_built_in_regex(
+            rf"(?<!\d)(?<!\d[.-])\d{{6}}{_RRN_GAP}[1-8\uff11-\uff18]\d{{6}}(?!\d)(?![.-]\d)",
+            starts=r"\d",
+        ),
         what=N_("Korean resident registration number"),
         validate_as="rrn",
     ),
@@ -346,7 +384,13 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     ),
     "phone_number": DeidPattern(
         # As for the RRN: next to letters, ``_``, ``-`` and an extension, not inside a longer number.
-        regex=_built_in_regex(r"(?<!\d)(?<!\d-)0\d{1,2}-\d{3,4}-\d{4}(?!\d)(?!-\d)", starts="0"),
+        # Its groups parted by a dash or a look-alike (``010−1234−5678``), its digits full-width too;
+        # not by spaces or tabs: a table's zero-padded columns (``07<TAB>512<TAB>2048``) would read
+        # as one.
+        regex=_built_in_regex(
+            rf"(?<!\d)(?<!\d-)[0\uff10]\d{{1,2}}[{_DASHES}]\d{{3,4}}[{_DASHES}]\d{{4}}(?!\d)(?!-\d)",
+            starts="0\uff10",
+        ),
         what=N_("phone number"),
         level="quasi",
     ),
@@ -1827,12 +1871,14 @@ space or a separator, or a format character nobody sees (``&shy;``, ``&ZeroWidth
 def _separator_entities() -> list[str]:
     """The names of HTML's named character references that stand for a space or a separator (no
     letter, no digit, no symbol a name holds: ``&nbsp;``, ``&ensp;``, ``&Tab;``, ``&comma;``,
-    ``&hyphen;``, ``&lowbar;``) or a character nobody sees (``&shy;``, ``&zwj;``), longest first, as HTML 5 lists them (legacy ones without their
+    ``&hyphen;``, ``&lowbar;``, and ``&minus;``, a symbol the patterns take for a dash: :data:`_DASHES`)
+    or a character nobody sees (``&shy;``, ``&zwj;``), longest first, as HTML 5 lists them (legacy ones without their
     ``;`` too: ``&nbsp``, as a browser reads them)."""
     names = [
         name
         for name, char in html.entities.html5.items()
-        if len(char) == 1 and (char.isspace() or unicodedata.category(char) in _UNSEEN_OR_PARTING)
+        if len(char) == 1
+        and (char.isspace() or unicodedata.category(char) in _UNSEEN_OR_PARTING or _DASH.fullmatch(char))
     ]
     return sorted(names, key=lambda name: (-len(name), name))
 
@@ -2073,20 +2119,6 @@ def _escaped(text: str) -> bool:
     return "\\" in text or ("&" in text and _MAY_REFERENCE.search(text) is not None)
 
 
-_INVISIBLE_CHARS = (
-    "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"  # controls, less the gaps and line ends a pattern reads
-    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
-    "\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb"
-    "\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\U000110bd\U000110cd\U00013430-\U0001343f"
-    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
-)
-"""The characters a reader does not see, which :func:`unescaped` drops after the escapes: Unicode's
-Default_Ignorable_Code_Point (a soft hyphen, the zero-width ones, the bidirectional marks, the
-variation selectors, the Hangul fillers, the tag characters), every other format character (Cf:
-U+FFF9 to U+FFFB, U+0600 to U+0605), the braille blank U+2800, and the controls but the ones a
-pattern reads as a gap or a line's end (``\t``, ``\n``, ``\r``, ``\x0b``, ``\x0c``, U+001C to
-U+001F, U+0085). ``RRN 900101&#8203;-1234567``, ``M\u200bRN 12345678``, ``RRN 900101<U+0001>-1234567``
-read as a person reads them."""
 _INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]+")
 
 
@@ -2453,18 +2485,26 @@ def _unseen_as_separators(text: str) -> str:
 
 
 _MAY_BE_UNSEEN = re.compile(
-    r"\\\\|\\(?:u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|U(?:000[0-9a-fA-F]|0010)[0-9a-fA-F]{4}"
-    r"|x[0-9a-fA-F]{2}|u(?:00|0[3678]|1[1578]|2[0-8]|3164|[fF][eEfF])[0-9a-fA-F]{2})"
+    r"(?<!\\)\\++(?:u[dD][89abAB][0-9a-fA-F]{2}\\++u[dD][c-fC-F][0-9a-fA-F]{2}|U(?:000[0-9a-fA-F]|0010)[0-9a-fA-F]{4}"
+    r"|x[0-9a-fA-F]{2}|u(?:00|0[3678]|1[1578]|2[0-8]|3164|[fF][eEfF])[0-9a-fA-F]{2})|\\\\"
 )
-"""An escaped backslash (passed over whole), or an escape :data:`_ESCAPE` decodes whose code may be of
-a character nobody sees (:data:`_INVISIBLE_CHARS`): ``\\u00``, ``\\u200b``, ``\\ufeff``, a
-surrogate pair, ``\\U``, ``\\x``; not Hangul's or CJK's (``\\ud64d``), which JSON text holds many of."""
+"""An escape :data:`_ESCAPE` decodes whose code may be of a character nobody sees
+(:data:`_INVISIBLE_CHARS`): ``\\u00``, ``\\u200b``, ``\\ufeff``, a surrogate pair, ``\\U``,
+``\\x``; not Hangul's or CJK's (``\\ud64d``), which JSON text holds many of; its backslash written
+twice or more too (``\\\\u200b``: a JSON string inside a JSON string, which :func:`unescaped`
+reads in two layers as the character), from the first backslash of a run only (one try a run, linear
+in a run of backslashes); else an escaped backslash (passed over whole)."""
+_BACKSLASHES = re.compile(r"\\+")
 
 
 def _unseen_escape(m: re.Match[str]) -> str:
     """A backslash escape of a character nobody sees as ``&###…`` (as long), any other as it is."""
     found = m.group()
-    if found != "\\\\" and _INVISIBLE.fullmatch(_escaped_char(m)):
+    if found == "\\\\":
+        return found
+    if found[1] == "\\":  # written twice or more: read as the escape written once
+        m = _ESCAPE.fullmatch(_BACKSLASHES.sub(r"\\", found)) or m
+    if _INVISIBLE.fullmatch(_escaped_char(m)):
         return "&" + "#" * (len(found) - 1)
     return found
 
