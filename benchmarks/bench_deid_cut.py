@@ -89,7 +89,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHILD = """
 import json, random, sys, time
 from dqm.findings import cut_head
-mb = int(sys.argv[1]) * 1_000_000
+mb = int(float(sys.argv[1]) * 1_000_000)
 rng = random.Random(1)
 fields = {
     "random_hex": "".join(rng.choice("0123456789abcdef") for _ in range(mb)),
@@ -123,15 +123,20 @@ print(json.dumps(row))
 """
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def sized_main(child: str, description: str, default_mb: float) -> int:
+    """Run ``child`` under ``--code``'s dqm on texts of ``--mb`` million characters; print its row."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument(
         "--code", type=Path, default=ROOT, help="the dqm checkout the command runs (before/after)"
     )
-    ap.add_argument("--mb", type=int, default=10, help="each field's size in millions of characters")
+    ap.add_argument("--mb", type=float, default=default_mb, help="each text's size in millions of characters")
     args = ap.parse_args()
-    print(json.dumps(child_row(CHILD, Path(str(args.mb)), args.code), ensure_ascii=False))
+    print(json.dumps(child_row(child, Path(str(args.mb)), args.code), ensure_ascii=False))
     return 0
+
+
+def main() -> int:
+    return sized_main(CHILD, __doc__.splitlines()[0], 10)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from itertools import accumulate, pairwise
 from pathlib import Path
 from typing import Any, Literal
@@ -2485,7 +2485,7 @@ def _unseen_as_separators(text: str) -> str:
 
 
 _MAY_BE_UNSEEN = re.compile(
-    r"(?<!\\)\\++(?:u[dD][89abAB][0-9a-fA-F]{2}\\++u[dD][c-fC-F][0-9a-fA-F]{2}|U(?:000[0-9a-fA-F]|0010)[0-9a-fA-F]{4}"
+    r"\\(?<!\\\\)\\*+(?:u[dD][89abAB][0-9a-fA-F]{2}\\++u[dD][c-fC-F][0-9a-fA-F]{2}|U(?:000[0-9a-fA-F]|0010)[0-9a-fA-F]{4}"
     r"|x[0-9a-fA-F]{2}|u(?:00|0[3678]|1[1578]|2[0-8]|3164|[fF][eEfF])[0-9a-fA-F]{2})|\\\\"
 )
 """An escape :data:`_ESCAPE` decodes whose code may be of a character nobody sees
@@ -2499,12 +2499,18 @@ _BACKSLASHES = re.compile(r"\\+")
 
 def _unseen_escape(m: re.Match[str]) -> str:
     """A backslash escape of a character nobody sees as ``&###…`` (as long), any other as it is."""
-    found = m.group()
+    return _unseen_written(m.group())
+
+
+@lru_cache(maxsize=4096)
+def _unseen_written(found: str) -> str:
+    """:func:`_unseen_escape` of the escape ``found`` (a text holds few distinct ones: read once
+    each, not once a place)."""
     if found == "\\\\":
         return found
-    if found[1] == "\\":  # written twice or more: read as the escape written once
-        m = _ESCAPE.fullmatch(_BACKSLASHES.sub(r"\\", found)) or m
-    if _INVISIBLE.fullmatch(_escaped_char(m)):
+    # written twice or more: read as the escape written once
+    m = _ESCAPE.fullmatch(_BACKSLASHES.sub(r"\\", found) if found[1] == "\\" else found)
+    if m is not None and _INVISIBLE.fullmatch(_escaped_char(m)):
         return "&" + "#" * (len(found) - 1)
     return found
 
