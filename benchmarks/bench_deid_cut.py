@@ -73,6 +73,20 @@ numbers 204, 201 / 260, 197; spaces 125, 116 / 134, 121; digits 74, 91 / 89, 72;
 runs 711, 676 / 967, 987 (the one field higher in both: a pass of the invisible characters' class
 over each 5 MB run of spaces the cut decodes, about +300 ms for 10 MB); escaped newlines 101, 116
 / 92, 119; commas in the name 97, 98 / 95, 127. Every field keeps the same last characters.
+
+Task deid9 (session 25: an invisible character's escape written twice, ``\\\\u200b``, read as one in
+the cut's look-back; each distinct escape read once) added three fields: ``RRN 900101``, 10 MB of
+``\\u200b`` or of ``\\\\u200b``, ``-1234567``, cut in the middle; and 10 MB of backslashes.
+2f8f11f / deid9, ``nice -n 10`` on the loaded 2-core machine (a load of other helpers' probes: the
+wall column moved 2x between runs), CPU ms, one run of all fields: random hex 955 / 866, random
+digits 374 / 402, list of numbers 737 / 862, spaces 388 / 455, digits 340 / 336, digits and
+dashes 436 / 416, prose 530 / 462, keyword far before its name 788 / 878, colon between runs 1,357
+/ 1,578, escaped newlines 690 / 1,212, commas 504 / 533, backslashes 4,599 / 5,124, the
+``\\u200b`` field 8,062 / 8,289 (before the escapes were cached), the escaped-twice field 1,770
+keeping ``RRN 900101`` (the leak) / 12,440 keeping ``RRN``. Then those three fields alone
+(this child on those fields only, two interleaved pairs, the cache in): ``\\u200b`` 10,297, 7,755 /
+3,596, 3,348; escaped twice 1,709, 1,877 (leaking) / 3,873, 4,353; escaped newlines 736, 724 /
+830, 886 (the escape regex's look-behind for a run's first backslash: +0.1 s a 10 MB run).
 """
 
 from __future__ import annotations

@@ -2474,9 +2474,9 @@ def _unseen_as_separators(text: str) -> str:
     """``text`` with each character nobody sees (:data:`_INVISIBLE`) as ``&``: the same length, a
     run of them to :func:`_search_pieces` a run of separators it reaches back over however long
     (``RRN 900101``, 3,000 U+200B, ``-1234567`` reads as one resident number, and a cut after the
-    U+200B must see its start); a backslash escape of one (``\\u200b``, as JSON text holds it, read
-    as nothing as the masker reads it) as ``&`` and as many ``#`` as it is long, its period
-    kept. ``text`` itself where it holds none."""
+    U+200B must see its start); a backslash escape of one (``\\u200b``, as JSON text holds it, or
+    ``\\\\u200b``, a JSON string inside one: read as nothing as the masker reads it) as ``&`` and as
+    many ``#`` as it is long, its period kept. ``text`` itself where it holds none."""
     if "\\" in text:
         text = _MAY_BE_UNSEEN.sub(_unseen_escape, text)
     if _INVISIBLE.search(text) is None:
