@@ -390,7 +390,8 @@ class SlideProbe:
     (:attr:`Taken.unread`; ``slide.format``'s ``SLIDE_PART_UNREADABLE``). A probe with any is not
     kept (:func:`probe_slide_cached`): the error may pass. None where no file beside the slide
     counts: its folder was not walked for its series (:attr:`Taken.unread`), or the slide was
-    refused before OpenSlide opened anything (a FIFO or a link out of the batch beside it)."""
+    refused before OpenSlide opened anything (a FIFO or a link out of the batch beside it), or the
+    OpenSlide loaded reads no DICOM (:func:`openslide_reads_dicom`)."""
     unsettled: bool = False
     """Whether the facts are of a passing state: the slide's DICOM folder could not be listed at the
     take (:attr:`Taken.unread_failed`), or its files changed while it was checked (its
@@ -1207,6 +1208,25 @@ def keep_freed_memory() -> None:
     mallopt(_M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD)
 
 
+OPENSLIDE_DICOM_SINCE = (4, 0)
+"""The OpenSlide C library that first reads DICOM (4.0.0, ``openslide-vendor-dicom.c``): one older
+never opens a DICOM slide's folder, so no file there that cannot be read is left out of a slide."""
+
+
+def openslide_reads_dicom() -> bool:
+    """Whether the OpenSlide C library ``openslide`` loads reads DICOM slides (their series' other
+    files: ``SLIDE_PART_UNREADABLE`` says one of them could not be read): its
+    ``openslide.__library_version__`` at least :data:`OPENSLIDE_DICOM_SINCE`. A version that does
+    not read as numbers is taken as one that does (a part missed unsaid is the costlier error);
+    no library at all reads nothing. Asked at each probe (an attribute read once imported)."""
+    try:
+        import openslide
+    except Exception:  # not installed, no library found (ModuleNotFoundError, OSError)
+        return False
+    found = re.match(r"(\d+)\.(\d+)", str(getattr(openslide, "__library_version__", "")))
+    return found is None or (int(found[1]), int(found[2])) >= OPENSLIDE_DICOM_SINCE
+
+
 def import_decoders() -> None:
     """Import the libraries a probe decodes and measures with (OpenSlide, tifffile, Pillow, scipy's
     ``ndimage``, the perceptual hash; about 0.17 s of CPU), for a process about to fork the workers
@@ -1427,7 +1447,7 @@ def probe_slide(
         probe.unsettled = taken.unread_failed
         if probe.open_error is not None:  # before OpenSlide opens what it names: none left out
             return probe
-        probe.parts_unread = taken.unread
+        probe.parts_unread = taken.unread if openslide_reads_dicom() else None
         name, own = openslide_name(path, fd), _fd_name(path, fd)
         if not _probe_openslide(path, probe, options, clock, name, fd):
             _probe_pillow(Path(own), probe, options, clock)  # the file the checks read

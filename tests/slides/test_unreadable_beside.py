@@ -321,3 +321,29 @@ def test_a_record_whose_unread_files_are_not_its_keys_is_not_cached(
         with pytest.MonkeyPatch.context() as mp:
             _unreadable(mp, "zz_bad.bin", errno.EIO)
             assert unread(audit(root, profile, tmp_path / "cache")) == ["boxes_0", "boxes_1"]
+
+
+@pytest.mark.parametrize(
+    ("library", "warned"), [("3.4.1", False), ("4.0.0", True), ("4.0.1", True), ("", True)]
+)
+def test_a_file_beside_a_dicom_slide_is_warned_of_only_where_the_loaded_openslide_reads_dicom(
+    real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, library: str, warned: bool
+) -> None:
+    """OpenSlide reads DICOM since 4.0.0 (``openslide-vendor-dicom.c``): one older (a system's
+    3.4.1) never opens a DICOM slide's folder, so a file there that cannot be read leaves nothing
+    out of what it reads, and ``SLIDE_PART_UNREADABLE`` said it did. The probe asks the library
+    actually loaded (``openslide.__library_version__``); a version it cannot read is taken as one
+    that reads DICOM (the warning kept: a missed part is the costlier error). Session 25, task
+    cache2, 1."""
+    import openslide
+
+    from dqm.slide_io import probe_slide
+    from tests.test_cache import boxes_batch
+
+    root = boxes_batch(real_data, tmp_path / "b")
+    (root / "zz_bad.bin").write_bytes(b"\0" * 300)
+    monkeypatch.setattr(openslide, "__library_version__", library)
+    _unreadable(monkeypatch, "zz_bad.bin", errno.EIO)
+    probe = probe_slide(root / "boxes_0.dcm", "boxes_0.dcm")
+    assert bool(probe.parts_unread) is warned, probe.parts_unread
+    assert (probe.facts().parts_unread_digest is not None) is warned
