@@ -399,23 +399,26 @@ def _readable_name(name: str, tool: bool = False) -> bool:
     return ext in SLIDE_SUFFIXES or (ext in ANNOTATION_SUFFIXES and not (tool and ext in TOOL_SETTINGS))
 
 
-TOOL_STORES = frozenset({"annex", "objects"})
+TOOL_STORES = frozenset({"annex", "objects", "cache"})
 """Folders of a tool's folder that are its content stores, not looked through: git-annex's and
 DataLad's ``.git/annex/objects/Xk/3Q/SHA256E-s5--ab.svs/SHA256E-s5--ab.svs`` (the key keeps the
 file's extension; the batch's ``a.svs`` is a link to it), a subdataset's
-``.git/modules/x/annex/``, git's ``.git/objects`` and DataLad's ``.datalad/metadata/objects``."""
+``.git/modules/x/annex/``, git's ``.git/objects``, DataLad's ``.datalad/metadata/objects`` and
+DVC's ``.dvc/cache/files/md5/12/3456…`` (a file per version of each tracked file, named by its
+digest: past :data:`HIDDEN_SCAN_LIMIT` in any DVC dataset of size)."""
 
 SYSTEM_FOLDERS = frozenset({".Trashes", ".Spotlight-V100", ".fseventsd"})
 """Hidden folders the system writes and may not let a user list (macOS's trash, search index and
 event log): one that cannot be listed is quiet."""
 
 
-def _holds_readable(path: str, tool: bool) -> bool:
+def _holds_readable(path: str, tool: bool) -> bool | None:
     """Whether a hidden folder holds a file named as a slide or an annotation, looking at no more
     than :data:`HIDDEN_SCAN_LIMIT` entries. One it cannot list, or with a folder it cannot list
     (no permission, a name too long), may hold one: it is taken as holding one, except the
     system's (:data:`SYSTEM_FOLDERS`). A folder too large to look through is taken as holding one,
-    except a tool's (a ``.git`` of many objects)."""
+    except a tool's (a ``.git`` of many refs): None, none found among the entries looked at (what
+    lies past them is unknown, and named: :func:`_hidden_folder`)."""
     pending, seen = [path], 0
     while pending:
         try:
@@ -423,7 +426,7 @@ def _holds_readable(path: str, tool: bool) -> bool:
                 for entry in it:
                     seen += 1
                     if seen > HIDDEN_SCAN_LIMIT:
-                        return not tool
+                        return None if tool else True
                     try:
                         if entry.is_dir(follow_symlinks=False):
                             if not (tool and entry.name in TOOL_STORES):
@@ -442,14 +445,25 @@ def _holds_readable(path: str, tool: bool) -> bool:
 def _hidden_folder(entry: os.DirEntry[str], prefix: str, issues: list[DiscoveryIssue]) -> None:
     """A hidden folder is not walked; one that holds a slide or an annotation is a finding, never
     skipped in silence: a slide moved into ``.old/`` leaves the batch unseen. One holding none
-    (``.ipynb_checkpoints``, ``.fseventsd``, ``.git``) stays quiet."""
+    (``.ipynb_checkpoints``, ``.fseventsd``, ``.git``) stays quiet. A tool's folder too large to
+    look through (:data:`HIDDEN_SCAN_LIMIT`) with none among the entries looked at is named too,
+    saying how far it was looked through: a slide past them was never seen, without a word."""
     tool = entry.name in TOOL_FOLDERS
     # a link is not followed (it may lead out of the batch): what it holds is unknown
-    if (not tool) if entry.is_symlink() else _holds_readable(entry.path, tool):
+    holds = (not tool) if entry.is_symlink() else _holds_readable(entry.path, tool)
+    if holds is None:
+        why = msg(
+            "a tool's hidden folder too large to look through: only the first {limit:,} of its entries "
+            "were looked at for slides and annotations (none found); files past them are not checked",
+            limit=HIDDEN_SCAN_LIMIT,
+        )
+    elif holds:
         why = msg(
             "a hidden folder is not read: its files are not checked; move them out of it, or it out of the batch"
         )
-        issues.append(DiscoveryIssue("FILE_NOT_READ", why, file=_shown(prefix + entry.name) + "/"))
+    else:
+        return
+    issues.append(DiscoveryIssue("FILE_NOT_READ", why, file=_shown(prefix + entry.name) + "/"))
 
 
 def _hidden_file(entry: os.DirEntry[str], prefix: str, issues: list[DiscoveryIssue]) -> None:

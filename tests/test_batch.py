@@ -480,3 +480,29 @@ def test_manifest_rows_far_past_the_batchs_files_are_counted_not_read(tmp_path, 
     (cut,) = [i for i in disc.issues if i.code == "MANIFEST_BAD_ROW" and "not read" in i.message]
     assert cut.row == 8 and cut.message.startswith("15 rows from here on are not read")
     assert "(2)" in cut.message
+
+
+def _many(folder: Path, count: int) -> None:
+    folder.mkdir(parents=True)
+    for n in range(count):
+        (folder / f"{n:05d}").write_bytes(b"")
+
+
+def test_a_tool_folder_too_large_to_look_through_is_named_with_how_far_it_was_looked(tmp_path):
+    """A tool's folder of more than HIDDEN_SCAN_LIMIT entries (20,050 here) was looked through only
+    that far and then taken as holding nothing: a slide among the entries past it (``scandir``'s
+    order) was never seen, in silence. It is named now, saying how many entries were looked
+    through; DVC's content store (``.dvc/cache``, files named by their digest, no extension) is not
+    looked through, as git's ``objects`` (session 25, task cache2, 4)."""
+    from dqm.batch import HIDDEN_SCAN_LIMIT
+
+    assert HIDDEN_SCAN_LIMIT == 20_000
+    _touch(tmp_path, "a.svs", "a.json")
+    (tmp_path / "manifest.csv").write_text("slide_id,image_path,annotation_path\nA,a.svs,a.json\n")
+    _many(tmp_path / ".dvc/cache/files/md5/12", HIDDEN_SCAN_LIMIT + 50)
+    _many(tmp_path / ".ipynb_checkpoints", 10)
+    assert [(i.code, i.file) for i in discover(tmp_path).issues] == []  # a content store: quiet
+    _many(tmp_path / ".git/refs/tags", HIDDEN_SCAN_LIMIT + 50)
+    (issue,) = discover(tmp_path).issues
+    assert (issue.code, issue.file) == ("FILE_NOT_READ", ".git/")
+    assert "only the first 20,000 of its entries" in issue.message, issue.message
