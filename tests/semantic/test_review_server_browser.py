@@ -471,3 +471,42 @@ def test_a_refused_comment_does_not_keep_the_reviewer_on_the_slide(
         page.keyboard.press("Escape")  # saved now
         verdicts_once(page, base, lambda v: v[str(start)].get("comment") == "tumour outline too wide")
         wait_until(page, "document.getElementById('unsaved').hidden")
+
+
+def test_c_on_a_slide_whose_record_failed_for_good_does_not_trap_the_keys(
+    served: tuple[str, Path, dict[str, str]],
+) -> None:
+    """A record that failed for good (a 404: not asked again) leaves nothing to comment on, but
+    ``c`` held every key after it for a comment box that would never open: ``j`` to move on was
+    typed into it, and the page said nothing of why the keys did nothing until ``Esc``. ``c`` there
+    says there is nothing to comment on and the keys stay shortcuts; ``c`` pressed while the record
+    loads and then fails for good drops what was held (saying so, with its text) and frees the keys
+    too. Nothing is sent either way (session 25, task cache2, 3)."""
+    base, _, tokens = served
+    gone = json.dumps({"error": "no such slide"})
+    with reviewing(tokens["Dr. Kim"], ("404",)) as (page, posted):
+        start = page.evaluate("window.dqmReview.current()")
+        before = verdicts(page, base)
+        page.route(
+            f"**/api/slides/{start + 1}",
+            lambda r: r.fulfill(status=404, content_type="application/json", body=gone),
+        )
+        page.keyboard.press("j")
+        wait_until(page, "!document.getElementById('viewer-error').hidden")
+        page.keyboard.press("c")
+        wait_until(page, "document.getElementById('saved').textContent.includes('nothing to comment')")
+        page.keyboard.press("k")  # a shortcut again: back to the slide before
+        wait_until(page, on_screen(start))
+        # c while the record loads, the record then failing for good: what was held is dropped, said
+        page.unroute(f"**/api/slides/{start + 1}")
+        held = hold_next(page)
+        page.keyboard.press("c")
+        page.keyboard.type("ab")
+        for route in held:
+            route.fulfill(status=404, content_type="application/json", body=gone)  # type: ignore[attr-defined]
+        wait_until(page, "!document.getElementById('viewer-error').hidden")
+        wait_until(page, "document.getElementById('saved').textContent.includes('ab')")
+        assert "nothing to comment" in (page.text_content("#saved") or "")
+        page.keyboard.press("k")
+        wait_until(page, on_screen(start))
+        assert (posted, verdicts(page, base)) == ([], before)

@@ -53,6 +53,13 @@ SCRIPT_WORDS = {
     "no_verdict": N_("no verdict yet"),
     "not_saved": N_("not saved: {error}"),
     "comment_not_saved": N_("comment on slide {slide} not saved ({error}), kept here: {comment}"),
+    "nothing_to_comment": N_(
+        "nothing to comment on: this slide's record did not load. Move to another slide and back to ask again."
+    ),
+    "comment_not_kept": N_(
+        "comment not kept, nothing to comment on: this slide's record did not load. Move to another slide "
+        "and back to ask again. Typed: {comment}"
+    ),
     "start_failed": N_("cannot start: {error}"),
     "none_yet": N_("none yet"),
     "pass": N_("PASS"),

@@ -30,6 +30,10 @@
   // focus and the text when the record comes; meanwhile no key typed runs a shortcut ("pass" after
   // "c" stored a PASS, "ok" sent the page back a slide). Escape drops it.
   let commentWanted = null;
+  // The load whose record failed for good (a 4xx, or no answer after every retry): nothing will come
+  // to comment on, so "c" holds no key for the comment box there (each was typed into a box that
+  // never opened, "j" to move on too, until Escape), and says so.
+  let failedToken = 0;
   const unsaved = new Map(); // slide number -> {text, error}: a comment the server refused, kept on screen
   const LOAD_RETRIES = 3; // a record that failed (500, no network) is asked again after 1, 2, 4 s
 
@@ -260,6 +264,12 @@
       if (err.retryAfter) wait = Math.min(60, Math.max(1, err.retryAfter));
       else if ((!err.status || err.status >= 500) && retry < LOAD_RETRIES) wait = 2 ** retry++;
       showViewerError(word(wait ? "load_retrying" : "load_failed", { error: err.message, seconds: wait }));
+      if (!wait) failedToken = token;
+      if (!wait && commentWanted && commentWanted.token === token) {
+        const typed = commentWanted.text;
+        commentWanted = null; // the keys are shortcuts again
+        say(typed ? word("comment_not_kept", { comment: typed }) : word("nothing_to_comment"));
+      }
       if (wait) setTimeout(() => (token === loadToken ? load(n, token, retry).catch(report) : null), wait * 1000);
       return;
     }
@@ -394,6 +404,7 @@
     n: () => nextOpen(),
     c: () => {
       if (judgeable()) $("comment").focus();
+      else if (failedToken === loadToken) say(word("nothing_to_comment"));
       else commentWanted = { token: loadToken, text: "" };
     },
     o: () => {
@@ -454,7 +465,12 @@
   }
 
   function report(err) {
-    $("saved").textContent = word("not_saved", { error: err.message });
+    say(word("not_saved", { error: err.message }));
+  }
+
+  // A warning in the save line (what was not saved, or why nothing can be).
+  function say(text) {
+    $("saved").textContent = text;
     $("saved").classList.add("warn");
   }
 
