@@ -52,6 +52,7 @@ leaves the run uncached, with a warning.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.util
@@ -192,16 +193,34 @@ def _besides(root: Path, slide: list[Any]) -> list[list[Any]]:
 CROWDED = "too many files besides the slide to read: keyed by their stat"
 """The last entry of :func:`_besides` past :data:`MAX_PRINTED_BESIDES` (with how many more)."""
 
+SERIES_REMEMBERED_PAST = MAX_PARTS
+"""A DICOM folder of more entries than this has its series (:func:`_series_digest`: every entry's
+header) remembered by the cache under the stats of all its entries (:func:`_listing`), and read
+again only when one of them changes (:meth:`RecordCache._dicom_folder`): past
+:data:`~dqm.slide_refs.MAX_PARTS` a file is known by its stat alone already (neither printed nor
+hashed: :func:`dqm.runner.crowded_message`). A folder of 1,050 files read 1,050 headers at every
+warm run (``benchmarks/bench_crowded_series.py``). Within it every header is read each run: a file
+rewritten to join a series with its size, times and inode kept (a file system whose change time
+does not move) is caught there, and so is a file that starts failing (EIO) with its stat unchanged,
+which past it is not (a record without ``SLIDE_PART_UNREADABLE`` served until a stat moves). A folder
+where a header could not be read is not remembered, nor one of an entry whose stat may not move
+when it is rewritten (:func:`_racy`)."""
+SERIES_ROW = "dicom series:"
+"""The start of the ``tables`` rows' keys that remember a crowded DICOM folder's series."""
 
-def _listing_digest(folder: str, root: Path) -> str:
+
+def _listing(folder: str, root: Path) -> tuple[str, int, bool]:
     """SHA-256 of each entry of ``folder`` by name: its size, modification and change time and
     inode (links followed), or the error of its stat; or the error of the listing. A link out of
     the batch folder ``root`` by its name alone, never followed (the take refuses the slide for it:
     :data:`~dqm.slide_refs.OUTSIDE`): its stat was of a file outside the batch) and whether the
     take's rule refuses the slide for it (:func:`~dqm.slide_refs.refused_beside`: a link to a
     folder is not, to a file or to nothing is): keyed by its name alone, a target made a folder or a
-    file between two runs served the first run's refusal, or its finding of none."""
+    file between two runs served the first run's refusal, or its finding of none. With it, how many
+    entries were listed and whether one of them may change without its stat changing (:func:`_racy`:
+    its times whole seconds and recent)."""
     entries: list[Any] = []
+    racy, now = False, time.time_ns()
     real_root = os.path.realpath(root)
     try:
         with os.scandir(folder) as found:
@@ -212,11 +231,12 @@ def _listing_digest(folder: str, root: Path) -> str:
                 try:
                     st = os.stat(entry.path)
                     entries.append([entry.name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
+                    racy = racy or _racy([*entries[-1], None], now)
                 except OSError as exc:  # a link to nothing, a loop: OpenSlide fails on it alike
                     entries.append([entry.name, type(exc).__name__])
     except OSError as exc:
         entries.append(type(exc).__name__)
-    return hashlib.sha256(json.dumps(entries).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(entries).encode()).hexdigest(), len(entries), racy
 
 
 def _today() -> int:
@@ -227,7 +247,7 @@ def _today() -> int:
 def _series_digest(folder: str, root: Path) -> tuple[str, dict[str, str]]:
     """SHA-256 of each entry of the DICOM folder ``folder`` by name with its series as OpenSlide
     reads it (:func:`dqm.slide_refs.folder_series`): which files a slide of it is made of. The
-    listing's stats (:func:`_listing_digest`) missed a file of another series rewritten to join a
+    listing's stats (:func:`_listing`) missed a file of another series rewritten to join a
     slide's with its size, times and inode kept (a file system without change times of its own),
     and the record of the slide without it was served. With it, the entries that could not be
     read (:data:`~dqm.slide_refs.SERIES_UNREAD`) by batch path with the system's words, as the take
@@ -624,6 +644,11 @@ class RecordCache:
         self._saw_unread: dict[str, str] = {}
         """The keys taken while a file beside their DICOM slide could not be read, with those files'
         :func:`~dqm.model.unread_digest` (batch path, the system's words; :meth:`as_keyed`)."""
+        self._series_known: dict[str, str] = {}
+        """The series of crowded DICOM folders remembered by earlier runs, by :meth:`_series_key`
+        (:data:`SERIES_REMEMBERED_PAST`), read when the cache is opened (the keys are taken in threads)."""
+        self._series_new: dict[str, str] = {}
+        """Those this run read, written when it closes."""
         self._folders_lock = threading.Lock()
         """Held while a folder is looked up and listed (:meth:`keys` keys in threads)."""
         self._refused = False
@@ -651,6 +676,9 @@ class RecordCache:
             db.execute("CREATE INDEX IF NOT EXISTS records_used ON records (used)")
             db.execute("CREATE TABLE IF NOT EXISTS tables (key TEXT PRIMARY KEY, outcome BLOB NOT NULL)")
             self._db = db
+            bounds = (SERIES_ROW, SERIES_ROW[:-1] + chr(ord(SERIES_ROW[-1]) + 1))
+            rows = db.execute("SELECT key, outcome FROM tables WHERE key >= ? AND key < ?", bounds)
+            self._series_known = {key: str(series) for key, series in rows}
         except (OSError, sqlite3.Error) as exc:
             warn(f"the result cache in {folder} cannot be used ({self._reason(exc)}); every item is checked")
 
@@ -733,15 +761,30 @@ class RecordCache:
         folder = os.path.dirname(path)
         with self._folders_lock:
             if (known := self._folders.get(folder)) is None:
-                series, unread = _series_digest(folder, self.root)
+                listing, entries, racy = _listing(folder, self.root)
+                remembered = self._series_key(folder, listing) if entries > SERIES_REMEMBERED_PAST else None
+                unread: dict[str, str] = {}
+                if remembered is not None and remembered in self._series_known:
+                    series = self._series_known[remembered]
+                else:
+                    series, unread = _series_digest(folder, self.root)
+                    if remembered is not None and not unread and not racy:  # an error may pass: asked again
+                        self._series_new[remembered] = series
                 ordered = tuple(sorted(unread.items()))
                 self._folders[folder] = known = _Folder(
-                    [["dicom folder", _listing_digest(folder, self.root)], ["dicom series", series]],
+                    [["dicom folder", listing], ["dicom series", series]],
                     unread,
                     ordered,
                     unread_digest(ordered),
                 )
         return known
+
+    def _series_key(self, folder: str, listing: str) -> str:
+        """The ``tables`` key a crowded DICOM folder's series are remembered under: the folder
+        (batch path), the stats of all its entries (:func:`_listing`) and the run's context (the
+        code that reads headers among it)."""
+        where = os.path.relpath(folder, self.root)
+        return SERIES_ROW + self._digest(f"dicom series\n{where}\n{listing}\n{self.context}")
 
     def keys(self, items: Sequence[Item], listed: frozenset[str] | set[str] = frozenset()) -> Keys:
         """:meth:`key` of every item, in order. Threads compute them: a key is mostly a stat and
@@ -981,6 +1024,11 @@ class RecordCache:
             return
         try:
             self._commit()
+            if self._series_new and not self._refused:
+                with contextlib.suppress(sqlite3.Error), self._db:  # not remembered: read again next run
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO tables (key, outcome) VALUES (?, ?)", self._series_new.items()
+                    )
             # only a run that wrote (stored or marked entries used) prunes: a read-only cache
             # cannot delete and would warn every run; in statements of PRUNE_STEP rows, each its
             # own short transaction, so a run sharing the cache waits for one, never for all

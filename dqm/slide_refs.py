@@ -572,7 +572,7 @@ def refused_beside(target: str, real_root: str) -> str | None:
     """Why the entry ``target`` beside a DICOM slide makes the slide refused (:func:`_dicom_folder`):
     :func:`_refused`'s reason, but for a link out of the batch to a folder (OpenSlide's read of it
     fails at once, nothing is read). The result cache keys such a link by this alone
-    (:func:`dqm.cache._listing_digest`): a target made a file, or a folder, since flips it."""
+    (:func:`dqm.cache._listing`): a target made a file, or a folder, since flips it."""
     why = _refused(target, real_root)
     return None if why == OUTSIDE and os.path.isdir(target) else why
 
