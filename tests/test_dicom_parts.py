@@ -379,7 +379,7 @@ def test_certify_hashes_the_other_files_of_a_dicom_slides_series(tmp_path, profi
     """A file of the series rewritten in place, its size, modification time and inode kept (a
     file system without change times of its own, where the folder's listing does not change):
     --certify hashed the ``.dcm`` and its annotation alone and served the stale record."""
-    monkeypatch.setattr(dqm.cache, "_listing_digest", lambda folder, root: "blind")
+    monkeypatch.setattr(dqm.cache, "_listing", lambda folder, root: ("blind", 3, False))
     frames = _batch(tmp_path / "b")
     certify = RunOptions(workers=1, clinical=False, certify=True)
     first, _ = audit(tmp_path / "b", profile, tmp_path / "cache", certify)
@@ -407,7 +407,7 @@ def test_a_file_of_another_series_rewritten_to_join_the_slides_is_no_cache_hit(
     --certify, did not name it), although OpenSlide now reads its images as the slide's. The key
     now holds the series each file of the folder is of, read from its header: the item is checked
     again and the file is one of its parts."""
-    monkeypatch.setattr(dqm.cache, "_listing_digest", lambda folder, root: "blind")
+    monkeypatch.setattr(dqm.cache, "_listing", lambda folder, root: ("blind", 3, False))
     root = tmp_path / "b"
     _batch(root)
     other = SERIES[:-1] + "7"  # as long as the slide's: the file keeps its size
