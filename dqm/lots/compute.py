@@ -27,6 +27,7 @@ from dqm.semantic.iso2859 import plan_iso2859
 from dqm.semantic.planfile import stratum_value
 from dqm.semantic.switching import SchemeState
 from dqm.syntactic.accuracy import syntactic_result
+from dqm.syntactic.subset import ItemRows, part_run
 
 METHOD = N_(
     "Each lot is judged on its own: its syntactic figures count its items' files and values (and its "
@@ -74,65 +75,6 @@ def lot_names(run: Run, field: str, order_lots: Mapping[int, str] | None = None)
         if f.code == NOT_DELIVERED:
             lots.setdefault((order_lots or {}).get(f.location.line or 0, NOT_DELIVERED_LOT), [])
     return dict(sorted(lots.items()))
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Rows:
-    """Where the rows of a run's clinical table and its batch findings are, by item: found in one
-    pass over the batch, not one a lot (500 lots of a million items)."""
-
-    table: dict[tuple[str, int | None], list[int]]
-    """(item id, manifest row) -> indexes of the clinical table's sources."""
-    batch_findings: dict[str, list[int]]
-    """Item id -> indexes of the run's batch findings."""
-    undelivered: dict[str, list[int]]
-    """Lot name -> indexes of the run's findings of items ordered and not delivered (their item
-    id is the order list's, in no lot of the batch's items)."""
-
-    @classmethod
-    def of(cls, run: Run, order_lots: Mapping[int, str]) -> _Rows:
-        table: dict[tuple[str, int | None], list[int]] = {}
-        for i, s in enumerate(run.table.sources if run.table is not None else ()):
-            table.setdefault((s.item_id, s.row), []).append(i)
-        findings: dict[str, list[int]] = {}
-        undelivered: dict[str, list[int]] = {}
-        for i, f in enumerate(run.batch_findings):
-            if f.code == NOT_DELIVERED:
-                lot = order_lots.get(f.location.line or 0, NOT_DELIVERED_LOT)
-                undelivered.setdefault(lot, []).append(i)
-            else:
-                findings.setdefault(f.item_id, []).append(i)
-        return cls(table, findings, undelivered)
-
-
-def lot_run(run: Run, name: str, indices: list[int], manifest_rows: int, where: _Rows) -> Run:
-    """The part of ``run`` that belongs to the lot ``name`` (see the module docstring): its
-    items ``indices`` and the items of the order list not delivered in it; ``manifest_rows``
-    is the number of the batch's items that have a manifest row, ``where`` the run's rows by item."""
-    outcomes = run.outcomes.take(indices)  # the lot's rows of each column: no record built
-    summaries = outcomes.summaries()
-    slide_ids, manifest_row = summaries.column("slide_id"), summaries.column("row")
-    ids = set(slide_ids)
-    disc = run.discovery
-    lot_rows = sum(row is not None for row in manifest_row)
-    cells = disc.manifest_cells // manifest_rows * lot_rows if manifest_rows else 0
-    table = run.table
-    if table is not None:
-        rows = set(zip(slide_ids, manifest_row, strict=True))  # a slide id may repeat
-        keep = sorted(i for key in rows for i in where.table.get(key, ()))
-        table = dataclasses.replace(
-            table, frame=table.frame.iloc[keep], sources=[table.sources[i] for i in keep]
-        )
-    found = sorted(i for s in ids for i in where.batch_findings.get(s, ()))
-    found += where.undelivered.get(name, [])
-    return dataclasses.replace(
-        run,
-        outcomes=outcomes,
-        batch_findings=[run.batch_findings[i] for i in found],
-        discovery=dataclasses.replace(disc, manifest_cells=cells, issues=[]),
-        table=table,
-        ordered=None,  # a lot's figures are the value-weighted ones, and it is judged on what it shows
-    )
 
 
 def without(run: Run, waived: set[str]) -> Run:
@@ -190,10 +132,10 @@ def lots_result(
     decisions = decisions or {}
     lots = []
     manifest_rows = sum(item.row is not None for item in run.discovery.items)
-    where = _Rows.of(run, order_lots or {})
+    where = ItemRows.of(run, order_lots or {})
     keys = {f.model_dump_json() for f in waived}
     for name, indices in lot_names(run, field, order_lots).items():
-        part = lot_run(run, name, indices, manifest_rows, where)
+        part = part_run(run, name, indices, manifest_rows, where)
         s = syntactic_result(without(part, keys))
         state = states.get(name, SchemeState())
         decision = decisions.get(name)
