@@ -31,8 +31,9 @@ from pydantic import BaseModel
 
 from dqm.decided import DecidedFigure
 from dqm.i18n import N_, gettext, render
+from dqm.order import NOT_DELIVERED, NOT_ORDERED
 from dqm.results import DIMENSIONS, OrderInfo, QualityResult, Ratio
-from dqm.tolerance import fmt_value, fmt_value_target, reaches
+from dqm.tolerance import count_reaches, fmt_value, fmt_value_target, reaches
 
 State = Literal["passed", "failed", "pending", "missing"]
 
@@ -152,19 +153,35 @@ def order_line(order: OrderInfo | None, lang: str = "en", syntactic: Any = None)
             {"items": ordered.items, **_ordered_figures(ordered, syntactic.gates)},
             lang,
         )
+        if ordered.structure_without_unordered is not None:
+            line += "; " + render(
+                N_(
+                    "without the items not ordered: structure accuracy {structure}, format accuracy "
+                    "{format} (value-weighted; padding the batch with items not ordered never raises "
+                    "them, and the value gates are judged on these too)"
+                ),
+                _ordered_figures(ordered, syntactic.gates, "_without_unordered"),
+                lang,
+            )
     return line
 
 
-def _ordered_figures(ordered: Any, gates: list[Ratio]) -> dict[str, str]:
-    """The structure and format figures over the items ordered, each beside its gate's target and
-    decision (never shown reaching a target it misses)."""
+def _ordered_figures(ordered: Any, gates: list[Ratio], which: str = "_accuracy") -> dict[str, str]:
+    """The structure and format figures over the items ordered (``which``: ``_accuracy``; or
+    ``_without_unordered``, the value-weighted ones without the items not ordered), each beside its
+    gate's target and whether it reaches it when the gate is judged on it (never shown reaching a
+    target it misses, nor missing one it reaches)."""
     gate = {g.name: g for g in gates}
-    judged = ordered.judged  # else shown, not judged on
     shown = {}
     for key in ("structure", "format"):
         g = gate.get(f"{key}_accuracy")
-        target, passed = (g.target, g.passed if judged else None) if g is not None else (None, None)
-        shown[key] = fmt_value(getattr(ordered, f"{key}_accuracy"), True, target, passed)
+        value = getattr(ordered, f"{key}{which}")
+        value = getattr(value, "value", value)  # a Ratio's, or the figure itself
+        target = g.target if g is not None else None
+        passed = None  # shown, not judged on
+        if ordered.judged and target is not None and value is not None:
+            passed = count_reaches(value, target)
+        shown[key] = fmt_value(value, True, target, passed)
     return shown
 
 
@@ -209,9 +226,12 @@ def contradictions(result: QualityResult, dim: str) -> list[Gate]:
     model = getattr(result, dim, None)
     if model is None or not bool(getattr(model, "passed", False)):
         return []
+    gates = dimension_gates(result, dim)
+    if dim == "syntactic" and edited_order(result):  # the figures over the items ordered edited
+        return [g for g in gates if ordered_name(g.name)] or gates
     return [
         g
-        for g in dimension_gates(result, dim)
+        for g in gates
         if g.passed is False
         or (g.passed is True and g.target is not None and not reaches_ordered(model, g.name, g.target))
         # below its target by more than rounding (dqm.tolerance.reaches, the gates' own rule): 15
@@ -226,17 +246,57 @@ def contradictions(result: QualityResult, dim: str) -> list[Gate]:
     ]
 
 
+def edited_order(result: QualityResult) -> list[str]:
+    """The members of ``syntactic.ordered`` that disagree with the rest of ``result`` (its
+    findings, items, waivers and ``order``), each as ``member: why``: empty for a result dqm
+    wrote (:func:`dqm.syntactic.accuracy.ordered_edits`). A result holding an order list
+    (``order``) and findings of items not delivered or not ordered, but no ``syntactic.ordered``,
+    had it deleted (dqm writes it with every order list since 1.19)."""
+    from dqm.syntactic.accuracy import ordered_edits
+
+    syntactic = result.syntactic
+    if syntactic is None:
+        return []
+    if syntactic.ordered is None:
+        if _version(result.schema_version) < (1, 19):  # written before syntactic.ordered
+            return []
+        listed = any(f.code in (NOT_DELIVERED, NOT_ORDERED) for f in result.findings)
+        return ["ordered: missing, the findings list items not delivered or not ordered"] if listed else []
+    waived = result.waivers.waived if result.waivers is not None else ()
+    order = result.order
+    count = order.ordered if order is not None else None
+    out = ordered_edits(syntactic, result.findings, [i.slide_id for i in result.items], waived, count)
+    if order is not None:
+        missing = sum(f.code == NOT_DELIVERED for f in result.findings)
+        if order.ordered - order.delivered != missing:
+            out.append(
+                f"order.delivered: {order.delivered} of {order.ordered}, the findings list {missing} {NOT_DELIVERED}"
+            )
+    return out
+
+
+def _version(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split("."))
+    except ValueError:
+        return ()
+
+
+def ordered_name(name: str) -> bool:
+    """Whether the gate ``name`` is a value gate judged on the figures over the items ordered too."""
+    return name in ("structure_accuracy", "format_accuracy")
+
+
 def ordered_figure(syntactic: Any, name: str) -> float | None:
     """The figure over the items ordered a value gate ``name`` of ``syntactic`` is judged on too
     (:func:`dqm.syntactic.accuracy._judged_on`: the delivery not the order list exactly);
     None when it is judged on the value-weighted figure alone."""
     ordered = getattr(syntactic, "ordered", None)
-    if ordered is None or name not in ("structure_accuracy", "format_accuracy"):
+    if ordered is None or not ordered_name(name):
         return None
     if not ordered.judged:
         return None
-    value = getattr(ordered, name)
-    return value if isinstance(value, float | int) else None
+    return ordered.bound(name)
 
 
 def reaches_ordered(model: Any, name: str, target: float) -> bool:

@@ -17,6 +17,7 @@ from dqm.figures import (
     contradictions,
     dimension_gates,
     dimension_state,
+    edited_order,
     fmt_value,
     ordered_figure,
     unfinished,
@@ -121,6 +122,8 @@ def gate(
             why = gettext(CONTRADICTED if odd else N_("failed"), lang)
             plain = f"FAIL     {dim}: {why}" if odd else f"FAIL     {dim}"
             lines.append(f"WARN     {dim}: {_warn_only(why, lang)}" if soft else plain)
+            if odd and dim == "syntactic":
+                lines.extend(f"           {line}" for line in _order_edits(result, lang))
         else:
             if state == "pending":
                 why = gettext(N_("pending (not finished)"), lang)
@@ -136,8 +139,8 @@ def gate(
         for g in dimension_gates(result, dim):
             if g.value is not None or g.target is not None:
                 lines.append(f"           {g.describe(lang)}")
-                if dim == "syntactic" and (why_ordered := _ordered_fail(result, g, lang)) is not None:
-                    lines.append(f"             {why_ordered}")
+                if dim == "syntactic":
+                    lines.extend(f"             {why}" for why in _ordered_fail(result, g, lang))
     if not held:  # a result holding no dimension (dqm writes none): nothing passed, warn-only or not
         missing.extend(d for d in DIMENSIONS if d not in missing)
         lines.append(f"MISSING  {gettext(NOTHING_GATED, lang)}")
@@ -160,21 +163,48 @@ def gate(
     return GateOutcome(code, lines, required, failed, missing, warned, crashed)
 
 
-def _ordered_fail(result: QualityResult, g: Gate, lang: str) -> str | None:
-    """Why a value gate failed though its value-weighted figure reaches its target: the figure
-    over the items ordered (``syntactic.ordered``) it is judged on too misses it; None otherwise."""
-    value = ordered_figure(result.syntactic, g.name)
-    if value is None or g.target is None or g.passed is not False or count_reaches(value, g.target):
-        return None
-    shown = fmt_value(value, True, g.target, False)
-    return render(
-        N_(
-            "fails on the figure over the items ordered, {value} (each ordered item's share of "
-            "accurate values, an item not delivered 0: syntactic.ordered)"
+def _ordered_fail(result: QualityResult, g: Gate, lang: str) -> list[str]:
+    """Why a value gate failed though its value-weighted figure reaches its target (or is said to
+    pass, edited, though it misses): a figure it is judged on too misses it, over the items ordered
+    or without the items not ordered (``syntactic.ordered``); one line each (none otherwise)."""
+    ordered = getattr(result.syntactic, "ordered", None)
+    if ordered_figure(result.syntactic, g.name) is None or g.target is None or g.passed is None:
+        return []
+    key = g.name.removesuffix("_accuracy")
+    figures = (
+        (
+            getattr(ordered, g.name),
+            N_(
+                "fails on the figure over the items ordered, {value} (each ordered item's share of "
+                "accurate values, an item not delivered 0: syntactic.ordered)"
+            ),
         ),
-        {"value": shown},
-        lang,
+        (
+            getattr(getattr(ordered, f"{key}_without_unordered"), "value", None),
+            N_(
+                "fails on the value-weighted figure without the items not ordered, {value} (padding "
+                "the batch with items not ordered never raises it: syntactic.ordered)"
+            ),
+        ),
     )
+    return [
+        render(template, {"value": fmt_value(value, True, g.target, False)}, lang)
+        for value, template in figures
+        if value is not None and not count_reaches(value, g.target)
+    ]
+
+
+def _order_edits(result: QualityResult, lang: str) -> list[str]:
+    """Why an edited result's syntactic accuracy is a contradiction when its figures over the items
+    ordered disagree with its findings (:func:`dqm.figures.edited_order`): one line a member."""
+    return [
+        render(
+            N_("syntactic.ordered disagrees with the rest of the result (edited): {member}"),
+            {"member": member},
+            lang,
+        )
+        for member in edited_order(result)
+    ]
 
 
 MAX_NEW_LINES = 20

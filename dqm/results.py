@@ -503,6 +503,8 @@ ADDED_1_19: tuple[tuple[str, ...], ...] = (
     ("items", "[]", "slide", "mpp_source"),
     ("items", "[]", "slide", "colour_pen_share"),
     ("syntactic", "ordered"),
+    ("syntactic", "ordered", "structure_without_unordered"),
+    ("syntactic", "ordered", "format_without_unordered"),
 )
 """The members schema 1.19 added (each in :data:`NEWER_MEMBERS`): a member of a model of
 ``results.json`` added while 1.19 is the newest version goes here."""

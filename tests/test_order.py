@@ -1022,3 +1022,195 @@ def test_an_item_whose_check_crashed_leaves_a_complete_delivery_judged_as_withou
     assert crashed.unreadable_items == [] and not crashed.judged
     missing = figures_over_order(ids, n, bad, [_finding("B", "ANNOTATION_MISSING", "structure")], 3)
     assert missing.unreadable_items == [1] and missing.judged
+
+
+def _audited_loose(batch: Path, tmp_path: Path, profile: Profile) -> tuple[Path, Path]:
+    """The item of many failing values deleted from a copy of ``batch``, audited (syntactic only)
+    against the order list of every item under a profile whose value targets are the copy's
+    value-weighted figures (which the deletion raised): the value gates fail on the figures over
+    the items ordered alone. The results.json and the order list."""
+    import yaml
+
+    inflated, worst = _many_failing_values(batch, tmp_path)
+    order = _ordered_all(inflated, tmp_path)
+    copy, _, _ = _deleted(inflated, tmp_path / "deleted", worst)
+    _, s, _ = _run(copy, profile, order)
+    assert s.ordered is not None and s.ordered.structure_accuracy < s.structure.values.value
+    built_in = Path(__file__).parents[1] / "dqm" / "profiles" / "dermatopathology.yaml"
+    data = yaml.safe_load(built_in.read_text(encoding="utf-8"))
+    data["thresholds"].update(
+        file_accuracy=0.0, structure_accuracy=s.structure.values.value, format_accuracy=s.format.values.value
+    )
+    path = tmp_path / "loose.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["audit", str(copy), "--out", str(out), "-j", "1", "--no-cache", "--stages", "syntactic"]
+    res = runner.invoke(app, [*args, "--profile", str(path), "--expect", str(order)])
+    assert res.exit_code == 1, res.output
+    return out / "results.json", order
+
+
+def _resealed(path: Path, edit) -> Path:  # type: ignore[no-untyped-def]
+    """``path``'s results.json edited by ``edit`` to pass its syntactic gates (each said to pass,
+    its note gone) and its digest computed again, as anyone can."""
+    from dqm.digest import seal_results
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data.pop("digest")
+    syntactic = data["syntactic"]
+    for g in syntactic["gates"]:
+        g.update(passed=True, note="")
+    syntactic["passed"] = True
+    data["verdict"].update(status="certified", failed=[])
+    edit(data)
+    text, _, _ = seal_results(json.dumps(data))
+    out = path.with_name("edited.json")
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+def _undelivered_hidden(data: dict) -> None:  # type: ignore[type-arg]
+    data["syntactic"]["ordered"]["not_delivered"] = 0  # the gates then not judged on the figures
+
+
+def _figures_raised(data: dict) -> None:  # type: ignore[type-arg]
+    data["syntactic"]["ordered"].update(value_accuracy=1.0, structure_accuracy=1.0, format_accuracy=1.0)
+
+
+def _order_line_edited(data: dict) -> None:  # type: ignore[type-arg]
+    _undelivered_hidden(data)
+    data["order"]["delivered"] = data["order"]["ordered"]
+
+
+def _missing_file_hidden(data: dict) -> None:  # type: ignore[type-arg]
+    _undelivered_hidden(data)
+    data["syntactic"]["ordered"]["item_values"][0] = 0  # as if its annotation file were missing...
+    # ...but not listed among the unreadable items
+
+
+def _ordered_deleted(data: dict) -> None:  # type: ignore[type-arg]
+    data["syntactic"]["ordered"] = None
+
+
+@pytest.mark.parametrize(
+    ("edit", "member"),
+    [
+        (_undelivered_hidden, "not_delivered: 0, the findings list 1 ITEM_NOT_DELIVERED"),
+        (_figures_raised, "structure_accuracy: 1.0, the findings give"),
+        (_order_line_edited, "order.delivered"),
+        (_missing_file_hidden, "unreadable_items"),
+        (_ordered_deleted, "ordered: missing"),
+    ],
+)
+def test_an_edited_result_hiding_an_undelivered_item_fails_the_gate_and_says_why(
+    batch: Path, tmp_path: Path, profile: Profile, edit, member: str
+) -> None:  # type: ignore[no-untyped-def]
+    """A results.json of a delivery missing an item, whose value gates failed on the figures over
+    the items ordered, edited to pass (each gate said to pass, the digest computed again) and to
+    hide the item not delivered: ``not_delivered: 0`` (then its gates are not judged on them) with
+    the findings still listing ``ITEM_NOT_DELIVERED``, the figures raised, the order line made
+    whole, a missing annotation file not listed, ``syntactic.ordered`` deleted. The gate computes
+    again from the findings what it can, fails the result as a contradiction and says which member
+    disagrees (a third review: an edited ``not_delivered`` passed, and a caught gate's line had no
+    note saying why)."""
+    results, _ = _audited_loose(batch, tmp_path, profile)
+    res = runner.invoke(app, ["gate", str(results), "--require", "syntactic"])
+    assert res.exit_code == 1 and "over the items ordered" in res.output, res.output
+    edited = _resealed(results, edit)
+    res = runner.invoke(app, ["gate", str(edited), "--require", "syntactic"])
+    assert res.exit_code == 1, res.output
+    text = " ".join(res.output.split())
+    assert "FAIL syntactic: the result says it passed" in text
+    assert f"syntactic.ordered disagrees with the rest of the result (edited): {member}" in text
+
+
+def test_an_unedited_result_with_an_order_list_has_no_disagreement(
+    batch: Path, tmp_path: Path, profile: Profile
+) -> None:
+    """What dqm writes (a delivery missing an item, one padded with items not ordered, and both
+    decided again with a waiver file) holds no member the gate's check says was edited."""
+    from dqm.figures import edited_order
+    from dqm.results import load_result as load_results
+
+    results, _ = _audited_loose(batch, tmp_path, profile)
+    assert edited_order(load_results(results)) == []
+    ids = [r["slide_id"] for r in _rows(batch)]
+    padded = _copies(batch, tmp_path / "padded", ids[1], [f"{ids[1]}c{k}" for k in range(3)])
+    out = tmp_path / "padded-out"
+    order = _order(tmp_path, "slide_id\n" + "".join(f"{i}\n" for i in ids[2:]) + "GONE\n", "part.csv")
+    args = ["audit", str(padded), "--out", str(out), "-j", "1", "--no-cache", "--stages", "syntactic"]
+    res = runner.invoke(app, [*args, "--expect", str(order)])
+    assert res.exit_code == 1, res.output
+    result = load_results(out / "results.json")
+    assert result.syntactic is not None and result.syntactic.ordered is not None
+    assert result.syntactic.ordered.not_ordered == 5 and result.syntactic.ordered.not_delivered == 1
+    assert edited_order(result) == []
+
+
+def test_padding_with_good_items_not_ordered_never_turns_a_failing_value_gate_into_a_pass(
+    batch: Path, tmp_path: Path, profile: Profile
+) -> None:
+    """A complete delivery failing its format gate on the value-weighted figure, though the figure
+    over the items ordered reaches the target (the failing values are in few items), padded with
+    twelve copies of a good item under ids not ordered: the value-weighted figure rises past the
+    target, and the gate was judged on it and on the figure over the items ordered, both reached
+    (a third review: padding passed). The value-weighted figures without the items not ordered are
+    those of the complete delivery, and the gate is judged on them too: it fails as before."""
+    inflated, _ = _many_failing_values(batch, tmp_path)
+    order = _ordered_all(inflated, tmp_path)
+    run0, complete, _ = _run(inflated, profile, None)
+    good = next(i.slide_id for i in run0.outcomes.summaries() if not i.errors)
+    padded = _copies(inflated, tmp_path / "padded", good, [f"{good}c{k}" for k in range(12)])
+    _, measured, _ = _run(padded, profile, order)
+    assert measured.ordered is not None and measured.ordered.not_ordered == 12
+    low, high = complete.format.values.value, measured.format.values.value
+    assert low < high and low < measured.ordered.format_accuracy
+    target = (low + min(high, measured.ordered.format_accuracy)) / 2
+    strict = profile.model_copy(
+        update={"thresholds": profile.thresholds.model_copy(update={"format_accuracy": target})}
+    )
+    _, without, _ = _run(inflated, strict, None)
+    _, with_list, _ = _run(inflated, strict, order)
+    assert [g.passed for g in without.gates if g.name == "format_accuracy"] == [False]
+    assert with_list.gates == without.gates  # a complete delivery: judged as without the list
+    _, judged, _ = _run(padded, strict, order)
+    assert judged.ordered is not None
+    for key in ("structure", "format"):
+        alone = getattr(judged.ordered, f"{key}_without_unordered")
+        plain = getattr(complete, key).values
+        assert (alone.numerator, alone.denominator) == (plain.numerator, plain.denominator), key
+    (gate,) = [g for g in judged.gates if g.name == "format_accuracy"]
+    assert count_reaches(gate.value, target) and gate.passed is False
+    assert "without the items not ordered" in gate.note
+    assert judged.passed is False
+
+
+def test_waivers_move_the_figures_without_the_items_not_ordered_and_back(
+    batch: Path, tmp_path: Path, profile: Profile
+) -> None:
+    """A padded delivery decided with a waiver of every error of the ordered items: the value-
+    weighted figures without the items not ordered rise as the value-weighted ones do, and decided
+    again without it they are as measured; an edit of them the gate can check is caught."""
+    from dqm.syntactic.accuracy import ordered_edits, rewaived
+
+    inflated, _ = _many_failing_values(batch, tmp_path)
+    run0, _, _ = _run(inflated, profile, None)
+    good = next(i.slide_id for i in run0.outcomes.summaries() if not i.errors)
+    padded = _copies(inflated, tmp_path / "padded", good, [f"{good}c{k}" for k in range(3)])
+    run, s, _ = _run(padded, profile, _ordered_all(inflated, tmp_path))
+    assert s.ordered is not None and s.ordered.structure_without_unordered is not None
+    findings = run.findings
+    ids = list(run.outcomes.summaries().column("slide_id"))
+    assert ordered_edits(s, findings, ids, (), 8) == []
+    waived = {k for k, f in enumerate(findings) if f.severity.value == "error" and f.code != NOT_DELIVERED}
+    again = rewaived(s, findings, set(), waived, 0, ids)
+    assert again.ordered is not None and again.ordered.structure_without_unordered is not None
+    was, now = s.ordered.structure_without_unordered, again.ordered.structure_without_unordered
+    assert now.denominator == was.denominator and now.numerator > was.numerator
+    assert now.numerator == now.denominator  # every failing value waived
+    assert ordered_edits(again, findings, ids, waived, 8) == []
+    back = rewaived(again, findings, waived, set(), 0, ids)
+    assert back.ordered == s.ordered
+    raised = s.ordered.model_copy(update={"format_without_unordered": None})
+    edited = s.model_copy(update={"ordered": raised})
+    assert any("format_without_unordered: missing" in e for e in ordered_edits(edited, findings, ids, (), 8))

@@ -37,6 +37,7 @@ not evaluated
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -47,13 +48,14 @@ from dqm.batch import Discovery, discover, jailed, normalise
 from dqm.facts import Ratio
 from dqm.findings import CHECK_CRASHED, SYNTACTIC_ASPECTS, Aspect, Finding, Severity, not_evaluated
 from dqm.model import Item
-from dqm.order import NOT_DELIVERED, NOT_ORDERED
+from dqm.order import NOT_DELIVERED, NOT_DELIVERED_LOT, NOT_ORDERED
 from dqm.profile import Profile
 from dqm.readers import read_bytes
 from dqm.runner import Run, file_stat
 from dqm.slide_io import fingerprint as slide_print
 from dqm.slide_refs import part_name, parts_of
 from dqm.syntactic.models import Breakdown, Grains, OrderedValues, SyntacticResult
+from dqm.syntactic.subset import ItemRows, part_run
 from dqm.tolerance import count_reaches
 
 METHOD = (
@@ -336,21 +338,29 @@ def _judged_on(gates: list[Ratio], ordered: OrderedValues | None) -> list[Ratio]
     and nothing else is judged as without an order list."""
     if ordered is None or not ordered.judged:
         return gates
-    bound = {"structure_accuracy": ordered.structure_accuracy, "format_accuracy": ordered.format_accuracy}
 
     def judged(g: Ratio) -> Ratio:
-        if g.name not in bound or g.target is None or g.passed is False:
+        if g.target is None or g.passed is False:
             return g
-        value = bound[g.name]
+        value = ordered.bound(g.name)
         if value is None or count_reaches(value, g.target):
             return g
-        return g.model_copy(update={"passed": False, "note": ORDERED_NOTE})
+        item_weighted = getattr(ordered, g.name)
+        note = (
+            ORDERED_NOTE
+            if item_weighted is None or not count_reaches(item_weighted, g.target)
+            else PADDED_NOTE
+        )
+        return g.model_copy(update={"passed": False, "note": note})
 
     return [judged(g) for g in gates]
 
 
 ORDERED_NOTE = "failed on the figure over the items ordered (syntactic.ordered)"
 """The note of a value gate the figure over the items ordered (:class:`OrderedValues`, ``--expect``) fails."""
+PADDED_NOTE = "failed on the value-weighted figure without the items not ordered (syntactic.ordered)"
+"""The note of a value gate the figure over the items ordered reaches but the value-weighted one
+without the items not ordered (:attr:`OrderedValues.structure_without_unordered`) misses."""
 
 
 def syntactic_result(run: Run) -> SyntacticResult:
@@ -367,6 +377,8 @@ def syntactic_result(run: Run) -> SyntacticResult:
     t = run.profile.thresholds
     file_ratio = Ratio.of("file_accuracy", "files", files_valid, len(files), t.file_accuracy)
     ordered = ordered_values(run, run.ordered) if run.ordered is not None else None
+    if ordered is not None and ordered.not_ordered:
+        ordered = _without_unordered(run, ordered)
     gates = _judged_on([file_ratio, structure.values, fmt.values], ordered)
     crashed = sum(f.code == CHECK_CRASHED for f in findings)
     items, _ = not_evaluated(findings)
@@ -390,6 +402,38 @@ def syntactic_result(run: Run) -> SyntacticResult:
         passed=all(g.passed is not False for g in gates),
         method=METHOD,
         ordered=ordered,
+    )
+
+
+def _without_unordered(run: Run, ordered: OrderedValues) -> OrderedValues:
+    """``ordered`` with the value-weighted figures of ``run`` without its items not ordered
+    (:attr:`OrderedValues.structure_without_unordered`): those of the part of the run holding the
+    other items (:func:`dqm.syntactic.subset.part_run`: their files, manifest cells and table
+    rows, the findings on them, the order list's items not delivered, the batch's own findings);
+    of an id delivered more than once, the first copies, as many as the order list's lines it
+    matched."""
+    not_ordered = Counter(f.item_id for f in run.batch_findings if f.code == NOT_ORDERED and f.item_id)
+    summaries = run.outcomes.summaries()
+    ids = list(summaries.column("slide_id"))
+    lines = {i: n - not_ordered[i] for i, n in Counter(ids).items()}
+    keep = []
+    for k, slide_id in enumerate(ids):
+        if lines[slide_id] > 0:
+            lines[slide_id] -= 1
+            keep.append(k)
+    where = ItemRows.of(run, {})
+    rows = sum(row is not None for row in summaries.column("row"))
+    part = part_run(run, NOT_DELIVERED_LOT, keep, rows, where)
+    delivered = set(ids)
+    batch_wide = [
+        run.batch_findings[i] for key, at in where.batch_findings.items() if key not in delivered for i in at
+    ]
+    part = dataclasses.replace(part, batch_findings=[*part.batch_findings, *batch_wide])
+    values, table_rows = _value_slots(part)
+    unreadable = sum(part.outcomes.unreadable())
+    structure, fmt, _ = _grains(set(), values, part.findings, table_rows, unreadable, run.profile)
+    return ordered.model_copy(
+        update={"structure_without_unordered": structure.values, "format_without_unordered": fmt.values}
     )
 
 
@@ -595,6 +639,8 @@ def rewaived(
     # value-weighted figures, and the gates stay judged on the figures over the items ordered too
     kept = [f for i, f in enumerate(findings) if i not in after or f.code in (NOT_ORDERED, NOT_DELIVERED)]
     ordered = _ordered_again(syntactic.ordered, kept, ids)
+    if ordered is not None and syntactic.ordered is not None:
+        ordered = _unpadded_again(syntactic.ordered, ordered, findings, before, after, table_rows, ids)
     gates = _judged_on([redone.get(g.name, g) for g in syntactic.gates], ordered)
     return syntactic.model_copy(
         update={
@@ -626,7 +672,124 @@ def _ordered_again(
     return figures_over_order(ids, ordered.item_values, unreadable, kept, ordered.items)
 
 
+def _unpadded_again(
+    was: OrderedValues,
+    ordered: OrderedValues,
+    findings: list[Finding],
+    before: set[int],
+    after: set[int],
+    table_rows: int,
+    ids: Sequence[str],
+) -> OrderedValues:
+    """``ordered`` (computed again with the waivers ``after``) with the value-weighted figures
+    without the items not ordered of ``was`` (:attr:`OrderedValues.structure_without_unordered`,
+    decided with the waivers ``before``) moved as :func:`rewaived` moves the value-weighted ones,
+    by the findings of the items they hold (``ids``: the items' ids; an id no line of the order list
+    matched is not one of them; a repeated row's findings move them as its first copy's do)."""
+    s, fm = was.structure_without_unordered, was.format_without_unordered
+    if s is None or fm is None:
+        return ordered
+    times = Counter(f.item_id for f in findings if f.code == NOT_ORDERED)
+    rows = Counter(ids)
+    out = {item for item, n in times.items() if rows[item] <= n}  # never matched a line of the list
+
+    def held(skip: set[int]) -> list[Finding]:
+        return [g for i, g in enumerate(findings) if i not in skip and g.item_id not in out]
+
+    then, now = _bad_counts(held(before), table_rows), _bad_counts(held(after), table_rows)
+    ok = max(s.numerator + then["s_values"] - now["s_values"], 0)
+    return ordered.model_copy(
+        update={
+            "structure_without_unordered": Ratio.of(s.name, s.unit, ok, s.denominator, s.target),
+            "format_without_unordered": Ratio.of(
+                fm.name, fm.unit, max(ok - now["f_values"], 0), ok, fm.target
+            ),
+        }
+    )
+
+
 def _again(ratios: list[Ratio], name: str, numerator: int, denominator: int) -> Ratio:
     """The ratio called ``name`` among ``ratios`` with new counts (its unit, target and note kept)."""
     old = next(r for r in ratios if r.name == name)
     return Ratio.of(old.name, old.unit, numerator, denominator, old.target, old.note)
+
+
+ORDERED_UNCHECKED = (
+    "waivers.waived (which findings a waiver covers: the waiver file is not in results.json)",
+    "item_values (each item's value slots: only their sum is bounded, by values_total)",
+    "unreadable_items (which items' annotation files were unreadable or missing: only their "
+    "positions are checked)",
+    "structure_without_unordered, format_without_unordered (the value-weighted figures without "
+    "the items not ordered: their counts need the items' own value slots; only their presence, "
+    "arithmetic and denominator are checked)",
+    "findings deleted from the list with every count that names them (by_code, errors, "
+    "order.delivered) edited alike",
+)
+"""What :func:`ordered_edits` cannot check from ``results.json`` alone."""
+
+_TOLERANCE = 1e-9
+"""A figure read back from JSON equals the one written (floats round-trip); the rest is rounding."""
+
+
+def ordered_edits(
+    syntactic: SyntacticResult,
+    findings: list[Finding],
+    ids: Sequence[str],
+    waived: Iterable[int] = (),
+    ordered_count: int | None = None,
+) -> list[str]:
+    """The members of ``syntactic.ordered`` that disagree with the rest of a ``results.json``
+    (empty: none found), each as ``member: why``. A result dqm wrote has none; one edited to pass
+    (``not_delivered: 0`` with the findings still listing ``ITEM_NOT_DELIVERED``, a figure raised)
+    has some. Computed again from what the file holds: the findings not waived (``waived``: their
+    indexes; a waived ``ITEM_NOT_DELIVERED`` or ``ITEM_NOT_ORDERED`` counts as ever), the items'
+    ids ``ids`` in the file's order, and the file's own ``item_values`` and ``unreadable_items``;
+    ``ordered_count``: the items the order list names (``order.ordered``). What cannot be checked
+    so: :data:`ORDERED_UNCHECKED`."""
+    ordered = syntactic.ordered
+    if ordered is None:
+        return []
+    out: list[str] = []
+    if ordered_count is not None and ordered.items != ordered_count:
+        out.append(f"items: {ordered.items}, the order list names {ordered_count} (order.ordered)")
+    if len(ordered.item_values) != len(ids):
+        out.append(f"item_values: {len(ordered.item_values)} counts for {len(ids)} items")
+        return out
+    if any(not 0 <= k < len(ids) for k in ordered.unreadable_items):
+        out.append("unreadable_items: a position past the items")
+        return out
+    slots = sum(ordered.item_values) + ordered.not_delivered
+    if slots > syntactic.values_total:
+        out.append(f"item_values: {slots} value slots, more than values_total {syntactic.values_total}")
+    skip = set(waived)
+    kept = [f for i, f in enumerate(findings) if i not in skip or f.code in (NOT_ORDERED, NOT_DELIVERED)]
+    again = _ordered_again(ordered, kept, ids)
+    assert again is not None  # the same number of items: computed again
+    for name in ("not_delivered", "not_ordered"):
+        if getattr(ordered, name) != getattr(again, name):
+            code = NOT_DELIVERED if name == "not_delivered" else NOT_ORDERED
+            out.append(f"{name}: {getattr(ordered, name)}, the findings list {getattr(again, name)} {code}")
+    for name in ("structure_without_unordered", "format_without_unordered"):
+        ratio = getattr(ordered, name)
+        if (ratio is None) != (again.not_ordered == 0):
+            out.append(
+                f"{name}: {'missing' if ratio is None else 'present'}, the findings list {again.not_ordered} {NOT_ORDERED}"
+            )
+        elif ratio is not None and (
+            ratio.numerator > ratio.denominator
+            or ratio.denominator > syntactic.values_total
+            or ratio.value != (ratio.numerator / ratio.denominator if ratio.denominator else None)
+        ):
+            out.append(
+                f"{name}: {ratio.numerator} of {ratio.denominator} value slots, values_total {syntactic.values_total}"
+            )
+    if set(again.unreadable_items) != set(ordered.unreadable_items):
+        # an item of no value slot (its annotation file missing, no check crashed) is one
+        out.append(f"unreadable_items: {ordered.unreadable_items}, the items give {again.unreadable_items}")
+    for name in ("value_accuracy", "structure_accuracy", "format_accuracy"):
+        said, real = getattr(ordered, name), getattr(again, name)
+        if (said is None) != (real is None) or (
+            said is not None and real is not None and abs(said - real) > _TOLERANCE
+        ):
+            out.append(f"{name}: {said}, the findings give {real}")
+    return out

@@ -52,6 +52,27 @@ class OrderedValues(Frozen):
     """The positions in ``items[]`` of the items whose annotation file could not be read (its one
     value slot failing) or is missing (no value slot; an item whose check crashed is not one)."""
 
+    structure_without_unordered: Ratio | None = None
+    """The structure value-weighted figure without the items not ordered (their annotation files'
+    values, their manifest rows' cells and their rows of the clinical table left out; an id
+    delivered more than once keeps the copies the order list matched): what padding the batch with
+    good items not ordered cannot raise; the structure value gate is judged on it too. None when no
+    item is not ordered."""
+    format_without_unordered: Ratio | None = None
+    """The format value-weighted figure without the items not ordered (as
+    :attr:`structure_without_unordered`)."""
+
+    def bound(self, name: str) -> float | None:
+        """The lowest of the figures the value gate ``name`` (``structure_accuracy`` or
+        ``format_accuracy``) is judged on besides the value-weighted one, when :attr:`judged`: the
+        figure over the items ordered and the value-weighted one without the items not ordered."""
+        key = name.removesuffix("_accuracy")
+        if key not in ("structure", "format"):
+            return None
+        figures = [getattr(self, name), getattr(getattr(self, f"{key}_without_unordered"), "value", None)]
+        known = [v for v in figures if v is not None]
+        return min(known) if known else None
+
     @property
     def judged(self) -> bool:
         """Whether the structure and format value gates are judged on these figures too: the

@@ -181,19 +181,36 @@ def test_markup_like_text_in_a_message_is_printed_verbatim(tmp_path: Path):
     assert res.exit_code == 2 and "[bold]x[/].json" in "".join(res.output.split())
 
 
-def _with_ordered(r, figure: float, not_delivered: int = 1, fail_on_it: bool = False):
-    """``r`` with figures over the items ordered of ``figure`` (a delivery missing ``not_delivered``
-    items); ``fail_on_it``: its structure gate failed on them, as dqm writes it."""
-    from dqm.syntactic.accuracy import ORDERED_NOTE
-    from dqm.syntactic.models import OrderedValues
+def _with_ordered(r, bad: int, not_delivered: int = 1, not_ordered: int = 0, fail_on_it: bool = False):
+    """``r`` (20 items of 10 value slots) with ``bad`` structure errors in each item's annotation
+    file, ``not_delivered`` items of the order list not delivered and ``not_ordered`` of its items
+    not ordered, and the figures over the items ordered dqm computes from them; ``fail_on_it``:
+    its structure gate failed on them, as dqm writes it."""
+    from dqm.facts import Ratio
+    from dqm.order import NOT_DELIVERED, NOT_ORDERED
+    from dqm.syntactic.accuracy import ORDERED_NOTE, figures_over_order
 
-    ordered = OrderedValues(
-        items=10,
-        not_delivered=not_delivered,
-        value_accuracy=figure,
-        structure_accuracy=figure,
-        format_accuracy=figure,
-    )
+    ids = [i.slide_id for i in r.items]
+    findings = [
+        *r.findings,
+        *(finding(i, "X", aspect="structure", pointer=f"/v/{j}") for i in ids for j in range(bad)),
+        *(
+            finding(f"GONE{k}", NOT_DELIVERED, aspect="file", file="order.csv", line=k)
+            for k in range(not_delivered)
+        ),
+        *(finding(i, NOT_ORDERED, "warning", aspect="file") for i in ids[:not_ordered]),
+    ]
+    entries = len(ids) - not_ordered + not_delivered
+    ordered = figures_over_order(ids, [10] * len(ids), [0] * len(ids), findings, entries)
+    if not_ordered:  # the value-weighted figures without them, as dqm gives them
+        slots = 10 * (len(ids) - not_ordered)
+        ok = slots - bad * (len(ids) - not_ordered)
+        ordered = ordered.model_copy(
+            update={
+                "structure_without_unordered": Ratio.of("structure_accuracy", "values", ok, slots, 0.995),
+                "format_without_unordered": Ratio.of("format_accuracy", "values", ok, ok, 0.995),
+            }
+        )
     s = r.syntactic
     gates = [
         g.model_copy(update={"passed": False, "note": ORDERED_NOTE})
@@ -203,7 +220,10 @@ def _with_ordered(r, figure: float, not_delivered: int = 1, fail_on_it: bool = F
     ]
     passed = all(g.passed is not False for g in gates)
     return r.model_copy(
-        update={"syntactic": s.model_copy(update={"ordered": ordered, "gates": gates, "passed": passed})}
+        update={
+            "findings": findings,
+            "syntactic": s.model_copy(update={"ordered": ordered, "gates": gates, "passed": passed}),
+        }
     )
 
 
@@ -214,19 +234,48 @@ def test_a_value_gate_passed_below_its_figure_over_the_items_ordered_is_a_contra
 
     r = complete()
     assert gate(r, ALL).exit_code == EXIT_OK
-    edited = _with_ordered(r, 0.5)
+    edited = _with_ordered(r, 5)
     assert edited.syntactic.passed
     assert [g.name for g in contradictions(edited, "syntactic")] == ["structure_accuracy", "format_accuracy"]
     assert dimension_state(edited, "syntactic") == "failed"
     assert gate(edited, ALL).exit_code == EXIT_FAILED
     # a delivery of the order list exactly is judged on the value-weighted figures alone
-    assert not contradictions(_with_ordered(r, 0.5, not_delivered=0), "syntactic")
-    assert not contradictions(_with_ordered(r, 1.0), "syntactic")
+    assert not contradictions(_with_ordered(r, 5, not_delivered=0), "syntactic")
+    # judged on them (an item not ordered), which reach the target
+    assert not contradictions(_with_ordered(r, 0, not_delivered=0, not_ordered=1), "syntactic")
 
 
 def test_the_gate_says_a_value_gate_failed_on_the_figure_over_the_items_ordered():
-    r = _with_ordered(complete(), 0.5, fail_on_it=True)
+    r = _with_ordered(complete(), 5, fail_on_it=True)
     out = gate(with_verdict(r), ALL)
     assert out.exit_code == EXIT_FAILED
-    (line,) = [ln for ln in out.lines if "over the items ordered" in ln]
-    assert "50.00 %" in line and "syntactic.ordered" in line
+    # the structure gate (20 items of 0.5, 1 of 0, over 21), and the format gate said to pass below
+    # its figure (every structurally accurate value accurate, 20 of 21): a contradiction, said why too
+    lines = [ln for ln in out.lines if "over the items ordered" in ln]
+    assert len(lines) == 2 and all("syntactic.ordered" in ln for ln in lines)
+    assert "47.62 %" in lines[0] and "95.24 %" in lines[1]
+
+
+def test_the_gate_says_a_value_gate_failed_on_the_figure_without_the_items_not_ordered():
+    """A padded delivery (an item not ordered) whose value-weighted structure figure without it
+    misses the target, though the figure over the items ordered reaches it: the gate's line says
+    which figure failed it."""
+    from dqm.facts import Ratio
+    from dqm.syntactic.accuracy import PADDED_NOTE
+
+    r = _with_ordered(complete(), 0, not_delivered=0, not_ordered=1)
+    s = r.syntactic
+    low = Ratio.of("structure_accuracy", "values", 180, 190, 0.995)
+    gates = [
+        g.model_copy(update={"passed": False, "note": PADDED_NOTE}) if g.name == low.name else g
+        for g in s.gates
+    ]
+    ordered = s.ordered.model_copy(update={"structure_without_unordered": low})
+    r = r.model_copy(
+        update={"syntactic": s.model_copy(update={"ordered": ordered, "gates": gates, "passed": False})}
+    )
+    out = gate(with_verdict(r), ALL)
+    assert out.exit_code == EXIT_FAILED
+    (line,) = [ln for ln in out.lines if "not ordered" in ln and "fails" in ln]
+    assert "without the items not ordered, 94.74 %" in line
+    assert not any("disagrees" in ln for ln in out.lines)
