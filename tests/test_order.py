@@ -1175,14 +1175,14 @@ def test_padding_with_good_items_not_ordered_never_turns_a_failing_value_gate_in
     assert with_list.gates == without.gates  # a complete delivery: judged as without the list
     _, judged, _ = _run(padded, strict, order)
     assert judged.ordered is not None
-    for key in ("structure", "format"):
-        alone = getattr(judged.ordered, f"{key}_without_unordered")
-        plain = getattr(complete, key).values
-        assert (alone.numerator, alone.denominator) == (plain.numerator, plain.denominator), key
     (gate,) = [g for g in judged.gates if g.name == "format_accuracy"]
     assert count_reaches(gate.value, target) and gate.passed is False
     assert "without the items not ordered" in gate.note
     assert judged.passed is False
+    for key in ("structure", "format"):
+        alone = getattr(judged.ordered, f"{key}_without_unordered")
+        plain = getattr(complete, key).values
+        assert (alone.numerator, alone.denominator) == (plain.numerator, plain.denominator), key
 
 
 def test_waivers_move_the_figures_without_the_items_not_ordered_and_back(
