@@ -142,6 +142,17 @@ class Discovery:
     """Checksums the manifest's rows give (read with the manifest, merged by discovery)."""
     manifest_unlisted: list[str] = field(default_factory=list)
     """Paths of manifest rows whose checksum cell is blank."""
+    manifest_unread: list[tuple[int | None, str]] = field(default_factory=list)
+    """The manifest's text no item holds, for ``deid.manifest_text`` to search for identifiers:
+    ``(row, text)`` for the cells of a row read that no column takes (past the header's width, under
+    a blank or repeated column name), ``(first row, text)`` for the rows left unread, ``(None,
+    text)`` for a manifest not used (refused or undecodable: its bytes as UTF-8 and CP949, bad bytes
+    replaced). At most :data:`MANIFEST_UNREAD_CHARS` characters in all."""
+    manifest_unread_cut: bool = False
+    """Whether manifest text no item holds was left out of :attr:`manifest_unread` (past its
+    bound, or a manifest that could not be read at all)."""
+    manifest_unread_chars: int = 0
+    """Characters :attr:`manifest_unread` holds."""
 
 
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
@@ -155,6 +166,9 @@ MANIFEST_ROWS_PAST_FILES = 10_000
 are not there (100 KB: 5 minutes, 2.7 GB, a results.json of 405 MB) must not scale to the 256 MB
 a manifest may hold. A manifest is read whole unless it has 10,000 rows more than the batch has
 files."""
+MANIFEST_UNREAD_CHARS = 8_000_000
+"""Characters of the manifest's text no item holds kept for the search for identifiers (the budget
+of one annotation file's text, :data:`dqm.identifiers.MAX_SEARCHED_CHARS`)."""
 MAX_MANIFEST_COLUMNS = 1024
 """Columns of the manifest read: the ones past it are left out, reported (each item kept a value
 of every column, and every column was checked for every item: a header of a million repeated
@@ -795,7 +809,9 @@ def _unlisted(disc: Discovery, sums: bool) -> None:
 
 
 def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: list[str]) -> bool:
-    """Items from the manifest; False when it cannot be used (the caller pairs by stem)."""
+    """Items from the manifest; False when it cannot be used (the caller pairs by stem): its text
+    is then kept for the search for identifiers (:attr:`Discovery.manifest_unread`)."""
+    data, text = b"", None
     try:
         with path.open("rb") as fh:
             if (found := sparse_of(fh.fileno())) is not None:  # holes: not read, as over the limit
@@ -803,6 +819,7 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
             fh.seek(0)
             data = fh.read(MAX_MANIFEST_BYTES + 1)
         if len(data) > MAX_MANIFEST_BYTES:
+            _keep_refused(disc, data)
             disc.issues.append(
                 DiscoveryIssue(
                     "MANIFEST_UNREADABLE",
@@ -816,9 +833,13 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
             return False
         disc.manifest_sha256 = hashlib.sha256(data).hexdigest()
         text = _manifest_text(data, disc)
-        del data
-        return _manifest_items(text, disc, slides, annotations)
+        data = b""  # freed: the text is what is read from here on
+        if _manifest_items(text, disc, slides, annotations):
+            return True
+        _keep_unread(disc, None, text)  # no slide_id column, no header: no cell is an item's
+        return False
     except NotKorean as refused:
+        _keep_refused(disc, data)
         disc.issues.append(
             DiscoveryIssue(
                 "MANIFEST_UNREADABLE",
@@ -834,6 +855,12 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
         )
         return False
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        if isinstance(exc, csv.Error) and text is not None:
+            _keep_unread(disc, None, text)
+        elif isinstance(exc, UnicodeDecodeError):
+            _keep_refused(disc, data)
+        else:  # not read (holes, an I/O error): not searched either
+            disc.manifest_unread_cut = True
         disc.issues.append(
             DiscoveryIssue(
                 "MANIFEST_UNREADABLE",
@@ -842,6 +869,31 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
             )
         )
         return False
+
+
+def _keep_refused(disc: Discovery, data: bytes) -> None:
+    """Keep the bytes of a manifest no codec reads (or too large to read), as text to search for
+    identifiers: UTF-8 with its bad bytes replaced (an identifier in ASCII survives any encoding),
+    NULs dropped (UTF-16 without its mark), and where bytes were bad its CP949 reading after it (a
+    Korean name saved on a Korean Windows); its first :data:`MANIFEST_UNREAD_CHARS` bytes only."""
+    head = data[:MANIFEST_UNREAD_CHARS]
+    text = head.decode("utf-8", "replace").replace("\x00", "")
+    if "\ufffd" in text:
+        text += "\n" + head.decode(KOREAN_LEGACY, "replace").replace("\x00", "")
+    _keep_unread(disc, None, text)
+    disc.manifest_unread_cut |= len(data) > len(head)
+
+
+def _keep_unread(disc: Discovery, row: int | None, text: str) -> None:
+    """Keep ``text`` of the manifest, which no item holds, for the search for identifiers, within
+    :data:`MANIFEST_UNREAD_CHARS` in all."""
+    left = MANIFEST_UNREAD_CHARS - disc.manifest_unread_chars
+    if len(text) > left:
+        disc.manifest_unread_cut = True
+        text = text[: max(left, 0)]
+    if text.strip():
+        disc.manifest_unread.append((row, text))
+        disc.manifest_unread_chars += len(text)
 
 
 WIDE_BOMS = (
@@ -1289,6 +1341,8 @@ def _undo(disc: Discovery, mark: tuple[int, int, int, int]) -> None:
     """Forget the items, issues and checksums a manifest reading added after ``mark``."""
     del disc.items[mark[0] :], disc.issues[mark[1] :]
     del disc.manifest_listed[mark[2] :], disc.manifest_unlisted[mark[3] :]
+    disc.manifest_unread.clear()
+    disc.manifest_unread_cut, disc.manifest_unread_chars = False, 0
     disc.manifest_cells = 0
     disc.manifest_header = ()
 
@@ -1380,15 +1434,19 @@ def _manifest_rows(
     ]
     most = len(slides) + len(annotations) + MANIFEST_ROWS_PAST_FILES
     id_at = header.index("slide_id")
+    unnamed = [i for i, h in enumerate(header) if not h]  # blank or repeated: no item holds its cells
     read = 0
     for n, cells in enumerate(rows, start=1):
         if not "".join(cells).strip():
             continue  # blank line
         if read == most:
-            _rows_not_read(disc, n, rows, len(slides) + len(annotations))
+            _rows_not_read(disc, n, chain((cells,), rows), len(slides) + len(annotations))
             break
         read += 1
         have = len(cells)
+        if have > len(header) or unnamed:
+            left = [cells[i] for i in unnamed if i < have] + cells[len(header) :]
+            _keep_unread(disc, n, ",".join(left))
         if id_at < have and cells[id_at].strip() == "slide_id" and _header_again(cells, disc.manifest_header):
             disc.issues.append(
                 DiscoveryIssue(
@@ -1549,7 +1607,15 @@ def _unusable_cells(disc: Discovery, item: Item) -> None:
 
 def _rows_not_read(disc: Discovery, first: int, rest: Iterator[list[str]], files: int) -> None:
     """One issue for the rows from ``first`` on, which :data:`MANIFEST_ROWS_PAST_FILES` leaves out."""
-    left = 1 + sum(1 for cells in rest if "".join(cells).strip())
+    texts: list[str] = []
+    kept = left = 0
+    for cells in rest:
+        if "".join(cells).strip():
+            left += 1
+            if kept <= MANIFEST_UNREAD_CHARS:  # their text kept for the search for identifiers
+                texts.append(",".join(cells))
+                kept += len(texts[-1]) + 1
+    _keep_unread(disc, first, "\n".join(texts))
     disc.issues.append(
         DiscoveryIssue(
             "MANIFEST_BAD_ROW",

@@ -646,6 +646,9 @@ CODES_SINCE: dict[str, tuple[int, int]] = {
             (
                 "ANNOTATION_MPP_UNUSED",
                 "DEID_FILENAME_DATES",
+                "DEID_MANIFEST_IDENTIFIER",
+                "DEID_MANIFEST_QUASI",
+                "DEID_MANIFEST_UNSEARCHED",
                 "DEID_OTHER_NAME_IDENTIFIER",
                 "DEID_OTHER_NAME_QUASI",
                 "SLIDE_PART_UNREADABLE",

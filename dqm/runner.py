@@ -1387,6 +1387,8 @@ def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:
         discovery_issues=run.discovery.issues,
         files=(*run.discovery.slide_files, *run.discovery.annotation_files, *run.discovery.other_files),
         manifest_header=run.discovery.manifest_header,
+        manifest_unread=run.discovery.manifest_unread,
+        manifest_unread_cut=run.discovery.manifest_unread_cut,
         table=run.table,
         earlier=run.earlier,
         checksums=run.discovery.checksums,

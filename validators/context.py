@@ -141,6 +141,11 @@ class BatchView:
     DICOM series' other files among them, which no issue names."""
     manifest_header: tuple[str, ...] = ()
     """The manifest's column names (empty without a manifest)."""
+    manifest_unread: list[tuple[int | None, str]] = field(default_factory=list)
+    """The manifest's text no item holds, by row (None: a manifest not used), searched for
+    identifiers (:attr:`dqm.batch.Discovery.manifest_unread`)."""
+    manifest_unread_cut: bool = False
+    """Whether some of that text was not kept, so not searched."""
     table: TableValidation | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     earlier: EarlierRelease | None = None

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
-from dqm.batch import PATH_COLUMNS, STATED_COLUMNS, shown_korean_name
+from dqm.batch import MANIFEST_UNREAD_CHARS, PATH_COLUMNS, STATED_COLUMNS, shown_korean_name
 from dqm.checksums import MANIFEST_COLUMNS
 from dqm.clinical_table import IDENTIFYING
 from dqm.findings import Aspect, Finding, Severity
@@ -808,6 +808,54 @@ def manifest_columns(batch: BatchView, params: NoParams, ctx: CheckContext) -> l
             name, "clinical", "DEID_COLUMN", (N_("a column name"), None), ctx, settings,
             file="manifest.csv", column=shown_column(name, header, batch.profile),
         )  # fmt: skip
+    return out
+
+
+@check(
+    "deid.manifest_text",
+    aspect=Aspect.DEID,
+    scope="batch",
+    codes={
+        "DEID_MANIFEST_IDENTIFIER": "manifest text no item holds (a manifest not used, cells past the header or "
+        "under no column name, rows not read) holds a personal identifier",
+        "DEID_MANIFEST_QUASI": "manifest text no item holds may identify (a date, phone number or address)",
+        "DEID_MANIFEST_UNSEARCHED": "manifest text no item holds was not all searched for identifiers",
+    },
+    code_severity={"DEID_MANIFEST_QUASI": Severity.WARNING, "DEID_MANIFEST_UNSEARCHED": Severity.WARNING},
+)
+def manifest_text(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """The manifest's text that no item's record holds has no identifier: a manifest refused (not
+    decodable, too large, not CSV, no ``slide_id`` column), read as UTF-8 and CP949; the cells of a
+    row past the header's width or under a blank or repeated column name; the rows past those read.
+    No other check searches them, and the batch delivers them. All of it is searched at once, then,
+    where it holds any, row by row to say where (:data:`dqm.batch.MANIFEST_UNREAD_CHARS` in all)."""
+    settings = batch.profile.deid
+    if not settings.enabled:
+        return []
+    where = (N_("manifest text no item reads"), None)
+    out: list[Finding] = []
+    if find("\n".join(text for _, text in batch.manifest_unread), settings, "clinical"):
+        for row, text in batch.manifest_unread:
+            out += _value_findings(
+                text, "clinical", "DEID_MANIFEST", where, ctx, settings, file="manifest.csv", row=row
+            )
+        if not out:  # a run only the texts joined make: said without a row
+            joined = "\n".join(text for _, text in batch.manifest_unread)
+            out += _value_findings(
+                joined, "clinical", "DEID_MANIFEST", where, ctx, settings, file="manifest.csv"
+            )
+    if batch.manifest_unread_cut:
+        out.append(
+            ctx.finding(
+                "DEID_MANIFEST_UNSEARCHED",
+                msg(
+                    "the manifest holds text no item reads that was not searched for identifiers (a manifest not "
+                    "read, or past the {chars:,} characters searched): check it before release",
+                    chars=MANIFEST_UNREAD_CHARS,
+                ),
+                file="manifest.csv",
+            )
+        )
     return out
 
 

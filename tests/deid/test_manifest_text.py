@@ -1,0 +1,119 @@
+"""Manifest text that no item's record holds is searched for identifiers (``deid.manifest_text``):
+before it, an RRN in a manifest refused as undecodable, too large or not CSV, in a cell past the
+header's width, under a blank or repeated column name, or in the rows left unread appeared in no
+finding: the batch delivered it and passed de-identification."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import dqm.batch
+from dqm.batch import discover
+from dqm.profile import Profile
+from dqm.runner import RunOptions, run_batch
+from tests.helpers import write_tiny_batch
+
+RRN = "900101-1234567"
+
+
+def _edit(root: Path, edit) -> Path:  # type: ignore[no-untyped-def]
+    manifest = root / "manifest.csv"
+    lines = manifest.read_text().splitlines()
+    edit(lines)
+    manifest.write_text("\n".join(lines) + "\n")
+    return root
+
+
+def _extra_cell(lines: list[str]) -> None:
+    lines[1] += f",{RRN}"  # one cell more than the header: MANIFEST_BAD_ROW, the cell read by no one
+
+
+def _blank_column(lines: list[str]) -> None:
+    lines[0] += ","  # a column with no name: its cells were never read
+    for k in range(1, len(lines)):
+        lines[k] += f",Kim {RRN}" if k == 2 else ","
+
+
+def _repeated_column(lines: list[str]) -> None:
+    lines[0] += ",site"  # the second 'site' is ignored, the first holds the value
+    for k in range(1, len(lines)):
+        lines[k] += f",{RRN}" if k == 1 else ",x"
+
+
+def _no_slide_id(lines: list[str]) -> None:
+    lines[0] = lines[0].replace("slide_id", "case")  # the manifest is not used: paired by name
+    lines[1] += f" {RRN}"
+
+
+def _not_csv(lines: list[str]) -> None:
+    lines[1] += f" {RRN}"
+    lines.append('"' + "x" * 200_000)  # a cell past the CSV reader's limit: the manifest is refused
+
+
+CASES = {
+    "extra cell": (_extra_cell, 1),
+    "blank column": (_blank_column, 2),
+    "repeated column": (_repeated_column, 1),
+    "no slide_id": (_no_slide_id, None),
+    "not CSV": (_not_csv, None),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_manifest_text_no_item_holds_is_searched(tmp_path: Path, profile: Profile, case: str) -> None:
+    edit, row = CASES[case]
+    root = _edit(write_tiny_batch(tmp_path / "b"), edit)
+    run = run_batch(root, profile, RunOptions(workers=1))
+    found = [f for f in run.findings if f.code == "DEID_MANIFEST_IDENTIFIER"]
+    assert found, sorted({f.code for f in run.findings})
+    assert {f.location.row for f in found} == {row}
+    assert all("90************" in f.message and RRN not in f.message for f in found)
+    assert not [f for f in run.findings if f.code == "CHECK_CRASHED"]
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp949", "utf-16-le"])
+def test_an_undecodable_manifest_is_searched_as_its_bytes_read(
+    tmp_path: Path, profile: Profile, encoding: str
+) -> None:
+    root = write_tiny_batch(tmp_path / "b")
+    manifest = root / "manifest.csv"
+    # a French note in Latin-1, a Korean one CP949 reads as no Korean file, UTF-16 without its mark
+    note = {"latin-1": "été \xff", "cp949": "\uac00\ua000", "utf-16-le": "note"}[encoding]
+    text = manifest.read_text().replace("trunk", f"{note} {RRN}", 1)
+    manifest.write_bytes(text.encode(encoding, "replace") + b"\xff\xfe\xff")
+    run = run_batch(root, profile, RunOptions(workers=1))
+    assert "MANIFEST_UNREADABLE" in {f.code for f in run.findings}
+    assert [f for f in run.findings if f.code == "DEID_MANIFEST_IDENTIFIER"]
+
+
+def test_a_korean_name_in_a_refused_cp949_manifest_is_read_as_cp949(tmp_path: Path) -> None:
+    root = write_tiny_batch(tmp_path / "b")
+    manifest = root / "manifest.csv"
+    manifest.write_bytes(manifest.read_bytes() + "환자명 홍길동\n".encode("cp949") + b"\x80\xff")
+    disc = discover(root)
+    assert any("홍길동" in text for _, text in disc.manifest_unread)
+
+
+def test_rows_not_read_and_text_past_the_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write_tiny_batch(tmp_path / "b")
+    manifest = root / "manifest.csv"
+    rows = [f"X{k},slides/X{k}.png,,Seoul-A,BCC,40,F,trunk" for k in range(30)]
+    rows[20] += f" {RRN}"
+    manifest.write_text(manifest.read_text() + "\n".join(rows) + "\n")
+    monkeypatch.setattr(dqm.batch, "MANIFEST_ROWS_PAST_FILES", 5)
+    disc = discover(root)
+    assert any(RRN in text for _, text in disc.manifest_unread)
+    assert not disc.manifest_unread_cut
+    monkeypatch.setattr(dqm.batch, "MANIFEST_UNREAD_CHARS", 100)
+    disc = discover(root)
+    assert disc.manifest_unread_cut and sum(len(t) for _, t in disc.manifest_unread) <= 100
+
+
+def test_a_clean_manifest_keeps_no_text(tmp_path: Path, profile: Profile) -> None:
+    root = write_tiny_batch(tmp_path / "b")
+    disc = discover(root)
+    assert disc.manifest_unread == [] and not disc.manifest_unread_cut
+    run = run_batch(root, profile, RunOptions(workers=1))
+    assert not [f for f in run.findings if f.check == "deid.manifest_text"]
