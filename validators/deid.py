@@ -824,11 +824,13 @@ def manifest_columns(batch: BatchView, params: NoParams, ctx: CheckContext) -> l
     code_severity={"DEID_MANIFEST_QUASI": Severity.WARNING, "DEID_MANIFEST_UNSEARCHED": Severity.WARNING},
 )
 def manifest_text(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
-    """The manifest's text that no item's record holds has no identifier: a manifest refused (not
-    decodable, too large, not CSV, no ``slide_id`` column), read as UTF-8 and CP949; the cells of a
-    row past the header's width or under a blank or repeated column name; the rows past those read.
-    No other check searches them, and the batch delivers them. All of it is searched at once, then,
-    where it holds any, row by row to say where (:data:`dqm.batch.MANIFEST_UNREAD_CHARS` in all)."""
+    """The manifest's text that no item's record holds has no identifier.
+
+    That is a manifest refused (not decodable, too large, not CSV, no ``slide_id`` column), read as
+    UTF-8 and CP949; the cells of a row past the header's width or under a blank or repeated column
+    name; the rows past those read. No other check searches them, and the batch delivers them. All
+    of it is searched at once, then, where it holds any, row by row to say where
+    (:data:`dqm.batch.MANIFEST_UNREAD_CHARS` in all)."""
     settings = batch.profile.deid
     if not settings.enabled:
         return []
