@@ -651,6 +651,7 @@ CODES_SINCE: dict[str, tuple[int, int]] = {
                 "DEID_MANIFEST_UNSEARCHED",
                 "DEID_OTHER_NAME_IDENTIFIER",
                 "DEID_OTHER_NAME_QUASI",
+                "SLIDE_ALL_INK",
                 "SLIDE_PART_UNREADABLE",
                 "STAIN_NOT_COMPARED",
             ),

@@ -106,8 +106,10 @@ class ArtefactParams(BaseModel):
         "ARTEFACT_NOT_MEASURED": "folds were not measured: the resolution the probe took (the header's, the "
         "annotation's, the manifest's or the objective's) is implausible, or leaves too few pixels at the fold "
         "rules' scale",
+        "SLIDE_ALL_INK": "the whole image reads as pen ink (a black, blue or green image of one colour): no section "
+        "to judge",
     },
-    code_severity={"ARTEFACT_NOT_MEASURED": Severity.ERROR},
+    code_severity={"ARTEFACT_NOT_MEASURED": Severity.ERROR, "SLIDE_ALL_INK": Severity.ERROR},
 )
 def slide_artefacts(view: ItemView, params: ArtefactParams, ctx: CheckContext) -> list[Finding]:
     """The slide's pen marks, folds, bubbles, debris and blur stay under the profile's shares."""
@@ -115,6 +117,13 @@ def slide_artefacts(view: ItemView, params: ArtefactParams, ctx: CheckContext) -
     found = probe.artefacts if probe is not None else None
     if probe is None or found is None or not found.tissue_px:
         return []
+    if all_ink(found):
+        text = msg(
+            "the whole image reads as pen ink ({colours}): a black or one-colour image, not a scanned "
+            "section; its artefacts and its lesions' place are not judged (rescan or replace it)",
+            colours=", ".join(f"{c} {s:.1%}" for c, s in found.pens.items() if s),
+        )
+        return [ctx.finding("SLIDE_ALL_INK", text, file=probe.path)]
     out = []
     for kind in SLIDE_KINDS:
         if kind in found.unmeasured:
@@ -144,6 +153,21 @@ def slide_artefacts(view: ItemView, params: ArtefactParams, ctx: CheckContext) -
             text = msg(_SLIDE_MESSAGES[kind], share=share, limit=limit)
         out.append(ctx.finding(CODES[kind], text, file=probe.path))
     return out
+
+
+ALL_INK = 0.99
+"""Share of the whole working image that tissue and, of it, pen ink must each reach for the slide to
+be :func:`all_ink`. Hand-set as a guard, not a tuned threshold: no image of the stored shares
+(sets 3 to 5, clean and injected) reaches a pen share of 0.93, and a section leaves some glass."""
+
+
+def all_ink(found: Artefacts) -> bool:
+    """Whether the slide's image is pen ink throughout (an all-black, all-blue or all-green image):
+    its "tissue" is the ink, so every share, and every lesion, would read 100 % on pen marks (an
+    all-black slide's lesion was said to lie 100 % on pen marks, the slide 100 % pen)."""
+    return bool(found.flags.size) and (
+        found.tissue_px >= ALL_INK * found.flags.size and found.shares["pen"] >= ALL_INK
+    )
 
 
 _SLIDE_MESSAGES = {
@@ -778,8 +802,8 @@ def lesion_on_artefact(view: ItemView, params: LesionArtefactParams, ctx: CheckC
     """Lesions do not lie on pen marks, folds, air bubbles or debris (a labelling problem)."""
     probe, ann = view.slide, view.annotation
     found = probe.artefacts if probe is not None else None
-    if probe is None or found is None or ann is None:
-        return []
+    if probe is None or found is None or ann is None or all_ink(found):
+        return []  # an image of ink alone: artefacts.slide's SLIDE_ALL_INK says so, no lesion is on "pen"
     said = []  # only folds go unmeasured (dqm.pixels.artefacts._scale); no tissue: nothing to say
     if (
         found.tissue_px
