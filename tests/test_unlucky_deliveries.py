@@ -778,32 +778,43 @@ def test_a_one_cell_korean_manifest_of_a_syllable_only_a_hanja_reads_is_read(
 
 
 @pytest.mark.parametrize(
-    ("codec", "cell", "read"),
+    "word",
     [
-        ("gbk", "冰冻", "깥떨"),
-        ("gbk", "陈静", "냈쓰"),
-        ("gbk", "腹部", "많꼬"),
-        ("gbk", "昆明", "웹츠"),
-        ("euc-jp", "土屋", "텔껐"),
+        *("메스", "핀셋", "들것", "메디", "헬스", "빌딩", "늘봄", "둘째", "셋째", "넷째", "큰딸", "멍멍"),
+        *("따끔", "히히", "딱딱함", "카페", "셔츠", "깁스", "깜짝", "쿠션"),
     ],
 )
-def test_a_two_character_foreign_cell_read_as_syllables_korean_never_writes_together_is_refused(
-    tmp_path: Path, codec: str, cell: str, read: str
+def test_a_one_cell_korean_manifest_of_a_two_syllable_loanword_ordinal_or_pure_word_is_read(
+    tmp_path: Path, word: str
 ) -> None:
-    """A Chinese or Japanese word of two characters alone in a manifest, read by CP949 as two
-    syllables that software's Korean writes often ('깥' of 바깥, '떨' of 떨어), so that the manifest
-    was taken for Korean and its cell read wrong. Korean never writes them side by side: a
-    reading of two distinct syllables must write its pairs of pure Korean or loanwords' syllables
-    as the catalogues do (``PAIR_SYLLABLES``); refused, with that reason, in English and Korean."""
+    """A Korean manifest whose only Korean is a loanword, an ordinal, a pure Korean word or an
+    onomatopoeia of two syllables, a pair the catalogues never write side by side: the pair rule
+    (``PAIR_SYLLABLES`` at 2) refused it, paired by name, as if a Chinese word's reading ('冰冻'
+    reads '깥떨'). Its syllables are common, and Korean writes such pairs (29 of the 298 words of
+    ``tests/fixtures/cp949_guess/pairs25.txt`` the CV counts were refused so): the rule is off."""
     root = write_tiny_batch(tmp_path / "b")
-    (root / "manifest.csv").write_bytes(_manifest(root).replace("Seoul-A", cell, 1).encode(codec))
-    assert (root / "manifest.csv").read_bytes().decode("cp949").count(read) == 1
+    (root / "manifest.csv").write_bytes(_manifest(root).replace("Seoul-A", word, 1).encode("cp949"))
     disc = discover(root)
-    codes = [i.code for i in disc.issues if i.code.startswith("MANIFEST")]
-    assert "MANIFEST_UNREADABLE" in codes and "MANIFEST_ENCODING" not in codes
+    assert [i.code for i in disc.issues if i.code.startswith("MANIFEST")] == ["MANIFEST_ENCODING"]
+    assert any(word in i.record.values() for i in disc.items)
+
+
+def test_the_pair_rule_when_set_on_refuses_a_two_character_chinese_cell_with_its_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pair rule is off as shipped; the CV tries it (``PAIR_SYLLABLES``, ``PAIR_RANK``). Set
+    on, GBK '冰冻', read '깥떨', is refused with its reason, which says what the rule knows (the
+    catalogues dqm counts never write the pair), in English and Korean; '메스' is refused so too."""
+    monkeypatch.setattr("dqm.batch.PAIR_SYLLABLES", 2)
+    root = write_tiny_batch(tmp_path / "b")
+    manifest = _manifest(root)
+    (root / "manifest.csv").write_bytes(manifest.replace("Seoul-A", "冰冻", 1).encode("gbk"))
+    disc = discover(root)
     (issue,) = (i for i in disc.issues if i.code == "MANIFEST_UNREADABLE")
-    assert "never writes side by side" in issue.message.rendered("en")
+    assert "catalogues dqm counts never write side by side" in issue.message.rendered("en")
     assert "나란히" in issue.message.rendered("ko")
+    (root / "manifest.csv").write_bytes(manifest.replace("Seoul-A", "메스", 1).encode("cp949"))
+    assert "MANIFEST_UNREADABLE" in [i.code for i in discover(root).issues]
 
 
 def _fresh25() -> dict[str, list[str]]:
@@ -820,11 +831,14 @@ def _fresh25() -> dict[str, list[str]]:
 
 
 def test_fresh_one_cell_words_korean_read_and_foreign_mostly_refused() -> None:
-    """Words written for the fixture, which no constant was chosen on (the CV's folds by source
-    score it held out): every Korean name, hospital and pathology word alone in a one-cell
-    manifest is taken for CP949 (BASE refused '이흠'), and of 148 GBK, Big5 and EUC-JP hospital
-    and pathology words 6 at most are (BASE took 8: '淋巴', '間質' now refused; ``--by-source``
-    counts 116, leaving out the words other sources hold)."""
+    """Words written for the fixture: every Korean name, hospital and pathology word alone in a
+    one-cell manifest is taken for CP949 (session 24 refused '이흠'), and of 148 GBK, Big5 and
+    EUC-JP hospital and pathology words 10 at most are. In sample: the CV by source
+    (``benchmarks/cp949_guess_cv.py --by-source``) holds the fixture out in one fold only, and the
+    shipped constants are the other folds' choice, made with it among their training words; held
+    out, 6 of the 116 its fold counts (leaving out the words other sources hold) were taken. The
+    shipped rank 1,037 and no pair rule take 10 ('淋巴', '陽性', '結節', '血管腫');
+    c8474b2's rank 953 and pair rule took 6, session 24's guess 8."""
     from dqm.batch import KOREAN_LEGACY, _reads_as_korean
 
     def taken(word: str, codec: str) -> bool | None:
@@ -845,4 +859,4 @@ def test_fresh_one_cell_words_korean_read_and_foreign_mostly_refused() -> None:
     assert [w for w in korean if not taken(w, "cp949")] == []
     foreign = [(w, codec) for codec, ws in words.items() for w in ws]
     assert len(foreign) >= 100
-    assert len([w for w, codec in foreign if taken(w, codec)]) <= 6
+    assert len([w for w, codec in foreign if taken(w, codec)]) <= 10
