@@ -13,7 +13,7 @@ one to take where it does not fit) and decides inside its one open, once it has 
 size and header and before it measures anything in µm (:func:`dqm.slide_io.resolved`): a misfit
 costs no second probe. One rule (:func:`for_probe`, ``AnnotationFit.misfit``) decides for the
 probe, for the areas in µm² (:attr:`validators.context.ItemView.mpp`) and for the runner's record
-of it; where no image's size is known (``--no-slides``, a size not read) no fit is judged and a
+of it; where no image's size is known (``dqm validate --annotations-only``, a size not read) no fit is judged and a
 plausible declared value is taken.
 """
 
@@ -101,7 +101,7 @@ def for_probe(
 ) -> ProbeResolution:
     """The resolution of an image of ``size`` whose header states none: the annotation's declared
     one when plausible and the annotation fits the image, else the manifest's, else the profile's.
-    ``size`` ``None``: not known (``--no-slides``, an image not opened, a size not read): no fit is
+    ``size`` ``None``: not known (``dqm validate --annotations-only``, an image not opened, a size not read): no fit is
     judged. An implausible declared one is unused (``MPP_IMPLAUSIBLE``, ``slide.header``), one that
     does not fit too (``ANNOTATION_MPP_UNUSED``, ``slide.annotation_agrees``), the reason in
     ``unused``; ``tolerance_px``: how far a lesion may reach past the image's edge
