@@ -267,3 +267,17 @@ def test_the_scanners_find_a_planted_wrong_name(tmp_path: Path) -> None:
     assert check_table_problems("stale.md", text) == [
         "stale.md:7: slide.annotation_agrees declares no MPP_MISSING_NOW"
     ]
+
+
+def test_the_require_help_of_gate_and_audit_states_their_defaults_as_report_md_does() -> None:
+    """Without --require ``dqm gate`` requires every dimension and ``dqm audit`` those it ran
+    (docs/report.md); each one's --help says its own default (the gate's once said the audit's)."""
+    groups = getattr(typer.main.get_command(app), "commands", {})
+
+    def require_help(command: str) -> str:
+        return next(p.help or "" for p in groups[command].params if p.name == "require")
+
+    assert "default: every dimension" in require_help("gate")
+    assert "default: those evaluated" in require_help("audit")
+    report = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
+    assert "`--require` defaults to **every dimension**" in report

@@ -78,6 +78,13 @@ Require = Annotated[
         "(default: those evaluated)."
     ),
 ]
+GateRequire = Annotated[
+    str | None,
+    typer.Option(
+        help="Comma-separated dimensions that must pass: syntactic,semantic,diversity,validity "
+        "(default: every dimension, so an incomplete result exits 3)."
+    ),
+]
 WarnOnly = Annotated[
     str | None, typer.Option(help="Comma-separated dimensions reported but never failing the gate.")
 ]
@@ -1008,7 +1015,7 @@ def _without_labels(result: Any) -> Any:
 @app.command("gate")
 def gate_command(
     results: Annotated[Path, typer.Argument(help="A results.json written by dqm audit.")],
-    require: Require = None,
+    require: GateRequire = None,
     warn_only: WarnOnly = None,
     lots: Annotated[
         bool,
