@@ -7,6 +7,7 @@ behind silently."""
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 
@@ -194,6 +195,46 @@ def name_problems(name: str, text: str, known: set[str] | frozenset[str]) -> lis
     ]
 
 
+JUNIT_NAMES = frozenset({"dqm.run_id"})
+"""Dotted names the docs give that are junit.xml's properties, not Python's."""
+
+
+def _resolves(dotted: str) -> bool:
+    """``dqm.results.NEWER_MEMBERS``: the longest importable module, then attributes."""
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        try:
+            for part in parts[i:]:
+                obj = getattr(obj, part)
+        except AttributeError:
+            return False
+        return True
+    return False
+
+
+def dotted_problems(name: str, text: str) -> list[str]:
+    """A code span's ``dqm.module.name`` (``validators.…``, ``reports.…``) can be imported; names
+    in quotes (junit.xml's ``classname="dqm.syntactic.checks"``) and file names are not Python's."""
+    found = [
+        (n, dotted)
+        for n, line, _ in _lines(text)
+        for span in re.findall(r"`([^`]+)`", line)
+        for dotted in re.findall(
+            r"(?<![\w./\"-])((?:dqm|validators|reports)(?:\.[A-Za-z_]\w*)+)(?![\w/\"-])", span
+        )
+    ]
+    files = (".py", ".json", ".yaml", ".md", ".sqlite", ".pot", ".po", ".mo", ".html", ".key")
+    return [
+        f"{name}:{n}: {dotted} cannot be imported"
+        for n, dotted in found
+        if not dotted.endswith(files) and dotted not in JUNIT_NAMES and not _resolves(dotted)
+    ]
+
+
 def _docs() -> list[tuple[Path, str]]:
     return [(doc, doc.read_text(encoding="utf-8")) for doc in DOCS]
 
@@ -217,6 +258,11 @@ def test_every_relative_link_and_repository_path_resolves() -> None:
 
 def test_every_check_table_row_names_a_check_and_its_codes() -> None:
     problems = [p for doc, text in _docs() for p in check_table_problems(doc.name, text)]
+    assert not problems, "\n".join(problems)
+
+
+def test_every_dotted_python_name_the_docs_give_imports() -> None:
+    problems = [p for doc, text in _docs() for p in dotted_problems(doc.name, text)]
     assert not problems, "\n".join(problems)
 
 
@@ -264,6 +310,10 @@ def test_the_scanners_find_a_planted_wrong_name(tmp_path: Path) -> None:
         "MPP_MISSING_NOW is named nowhere in the code",
     ]
     assert len(link_problems(doc, text, ROOT)) == 3
+    assert dotted_problems("stale.md", "`dqm.results.NO_SUCH_NAME`, `dqm.nomodule.x`, `dqm.run_id`") == [
+        "stale.md:1: dqm.results.NO_SUCH_NAME cannot be imported",
+        "stale.md:1: dqm.nomodule.x cannot be imported",
+    ]
     assert check_table_problems("stale.md", text) == [
         "stale.md:7: slide.annotation_agrees declares no MPP_MISSING_NOW"
     ]
