@@ -1056,7 +1056,7 @@ do (:func:`_unseen_pair`). 0: the rule is off, as shipped. Chinese two-character
 syllables that software's Korean writes, but never one after the other (GBK ``冰冻`` reads ``깥떨``,
 ``陈静`` ``냈쓰``, EUC-JP ``土屋`` ``텔껐``), and so do Korean's two-syllable loanwords, pure words,
 ordinals and onomatopoeia (``메스``, ``핀셋``, ``둘째``, ``멍멍``): at 2 the rule refused 29 of 298
-such words to refuse 14 foreign ones of about 1,100. Cross-validation with folds by word source
+such words to refuse 14 foreign ones of 910. Cross-validation with folds by word source
 (``benchmarks/cp949_guess_cv.py --by-source``, a fold of such words among them) set it off on four
 folds of five; the fifth, held out, refused 26 more of them."""
 PAIR_RANK = 0
