@@ -2233,8 +2233,13 @@ _NOT_IN_HEX_RUNS = frozenset(DEFAULT_PATTERNS[name].regex for name in ("date_in_
 phone number beside one (``2024-03-01_<uuid>``, ``20240301-<uuid>``) is still found."""
 
 
-def _in_hex_run(start: int, end: int, runs: list[tuple[int, int]]) -> bool:
-    return any(lo <= start and end <= hi for lo, hi in runs)
+def _in_hex_run(start: int, end: int, runs: tuple[list[int], list[int]]) -> bool:
+    """Whether ``start:end`` lies wholly inside one of ``runs`` (their starts and their ends, each
+    sorted: the runs part no character): the last run that starts at ``start`` or before it,
+    found by bisection, so a text of thousands of runs and matches is linear, not their product."""
+    starts, ends = runs
+    k = bisect_right(starts, start) - 1
+    return k >= 0 and end <= ends[k]
 
 
 def _matches(text: str, patterns: Patterns) -> Iterator[tuple[int, int, int, int, str]]:
@@ -2242,7 +2247,7 @@ def _matches(text: str, patterns: Patterns) -> Iterator[tuple[int, int, int, int
     match), where its match starts and ends (the context a pattern needs around it included), and
     the pattern's name. A date or a phone number wholly inside a UUID or a hex digest
     (:data:`_HEX_RUN`) is none; the runs are looked for only where such a pattern matches."""
-    hex_runs: list[tuple[int, int]] | None = None
+    hex_runs: tuple[list[int], list[int]] | None = None
     for name, rx, pat in patterns:
         id_group = rx.groupindex.get("id", 0)  # by index: an RE2 match takes no group name
         for m, base in _scan(rx, text):
@@ -2250,7 +2255,8 @@ def _matches(text: str, patterns: Patterns) -> Iterator[tuple[int, int, int, int
                 continue
             if pat.regex in _NOT_IN_HEX_RUNS:
                 if hex_runs is None:
-                    hex_runs = [run.span() for run in _HEX_RUN.finditer(text)]
+                    spans = [run.span() for run in _HEX_RUN.finditer(text)]
+                    hex_runs = ([lo for lo, _ in spans], [hi for _, hi in spans])
                 if _in_hex_run(m.start(base), m.end(base), hex_runs):
                     continue
             group = base + (id_group if id_group and m.group(base + id_group) else 0)

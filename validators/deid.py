@@ -976,11 +976,12 @@ def file_name_dates(batch: BatchView, params: NoParams, ctx: CheckContext) -> li
             read = shown_korean_name(part) or part
             if (
                 read.isascii()
+                and read.isprintable()  # ``find`` reads past a control character (``2024\x01-03-01``)
                 and "&" not in read
                 and "\\" not in read
                 and not any(rx.search(read) for rx in kinds.values())
             ):
-                continue  # no reading of it holds one (an escape or a reference aside): not searched again
+                continue  # no reading of it holds one (an escape, a reference, a control aside): not searched again
             for hit in find(read, settings, "filename"):
                 if hit.name in kinds and counted_once(hit, settings):
                     names[hit.name] += 1
@@ -1011,11 +1012,14 @@ def file_name_dates(batch: BatchView, params: NoParams, ctx: CheckContext) -> li
 
 def _dates_masked(path: str, rx: Regex) -> str:
     """``path`` with each match of ``rx`` masked as a finding masks it (``2024-03-01`` as
-    ``20********``)."""
+    ``20********``); every digit masked where ``rx`` matches none of it (:func:`find` read the
+    date across a control character, ``2024\x01-03-01``, which the pattern alone does not)."""
     out, at = [], 0
     for m in rx.finditer(path):  # a profile's pattern runs on RE2, which has no ``sub``
         out += [path[at : m.start()], mask(m.group())]
         at = m.end()
+    if not out:
+        return "".join("*" if c.isdigit() else c for c in path)
     return "".join(out) + path[at:]
 
 
