@@ -9,7 +9,9 @@ software (as ``benchmarks/hangul_frequency.py`` reads them), dqm's Korean catalo
 well-known people's names (sportsmen, actors, writers, fictional heroes), none of the supplement's
 given names, two-syllable surnames among them.
 
-    PYTHONPATH=. /work/main/.venv/bin/python benchmarks/korean_name_words.py
+    PYTHONPATH=. /work/main/.venv/bin/python benchmarks/korean_name_words.py [--by-source]
+
+``--by-source``: would a list of ordinary words carry over from one source to another (deidkof)?
 """
 
 from __future__ import annotations
@@ -101,8 +103,11 @@ def main() -> None:
     words = {w for w in re.findall("[가-힣]+", text + "\n" + vocabulary) if 2 <= len(w) <= 4}
     vocab = {w for w in vocabulary.split() if 2 <= len(w) <= 4}
 
-    def named(value: str, place: str = "clinical") -> bool:
-        return any(hit.name == "person_name" for hit in find(value, settings, place))  # type: ignore[arg-type]
+    def named(value: str, place: str = "clinical", level: str = "identifier") -> bool:
+        return any(
+            hit.name in ("person_name", "possible_name") and hit.level == level
+            for hit in find(value, settings, place)  # type: ignore[arg-type]
+        )
 
     given = "".join(sorted(set("".join(GIVEN_NAMES))))
     shapes = {
@@ -116,12 +121,17 @@ def main() -> None:
         taken = sum(bool(shape.fullmatch(w)) for w in words)
         names = sum(bool(shape.fullmatch(w)) for w in NAMES)
         print(f"  shape {label}: {taken:,} words ({taken / len(words):.0%}), names {names}/{len(NAMES)}")
-    for keyword in ("환자 ", "환자명_", "pt_", "피검자:"):
-        taken = sorted(w for w in words if named(keyword + w))
-        names = sum(named(keyword + w) for w in NAMES)
-        print(
-            f"  after {keyword!r}: {len(taken):,} words ({len(taken) / len(words):.0%}), names {names}/{len(NAMES)}"
-        )
+    for keyword in ("환자 ", "환자명_", "pt_", "피검자:", "환자:"):
+        for level in ("identifier", "quasi"):
+            taken = sorted(w for w in words if named(keyword + w, level=level))
+            names = sum(named(keyword + w, level=level) for w in NAMES)
+            glued = sum(named(keyword + w + "에게서", level=level) for w in NAMES)
+            print(
+                f"  after {keyword!r} as {level}: {len(taken):,} words ({len(taken) / len(words):.0%}),"
+                f" names {names}/{len(NAMES)}, with '에게서' {glued}/{len(NAMES)}"
+            )
+    if "--by-source" in sys.argv:
+        by_source(text)
     for length in (2, 3, 4):
         of = [w for w in vocab if len(w) == length]
         taken = [w for w in of if shapes["surname + any syllables"].fullmatch(w)]
@@ -136,10 +146,28 @@ def main() -> None:
         f"{sum(named(f'{w}_H&E.svs', 'filename') for w in NAMES)}/{len(NAMES)} names"
     )
     phrases = re.findall(r"(?:환자|피검자)(?:명)?[ _:=-]+[가-힣]+", text)
-    flagged = [p for p in phrases if named(p)]
+    flagged = [p for p in phrases if named(p) or named(p, level="quasi")]
     print(
         f"  catalogue phrases '환자/피검자 + word': {len(phrases)}, flagged {len(flagged)}: {sorted(set(flagged))}"
     )
+
+
+def by_source(text: str) -> None:
+    """Whether a list of ordinary words to leave out would carry over: for each source (the
+    catalogues; each of the supplement's manifest lists), how many of its surname-led words of 2
+    to 4 syllables the other sources' words hold (a list derived from those)."""
+    shape = re.compile(f"[{_KO_SURNAMES}][가-힣]{{1,3}}")
+    sources = {
+        "catalogues": {w for w in re.findall("[가-힣]+", text) if 2 <= len(w) <= 4 and shape.fullmatch(w)}
+    }
+    for name, words in LISTS.items():
+        if name not in ("surnames", "given names"):
+            sources[name] = {w for w in words if 2 <= len(w) <= 4 and shape.fullmatch(w)}
+    for name, own in sources.items():
+        others = set().union(*(words for other, words in sources.items() if other != name))
+        print(f"  {name}: {len(own & others)}/{len(own)} of its surname-led words in the others' list")
+    every = set().union(*sources.values())
+    print(f"  real names among all sources' words: {[n for n in NAMES if n in every]}")
 
 
 if __name__ == "__main__":

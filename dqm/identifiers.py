@@ -248,27 +248,55 @@ _KO_RECORD_WORDS = (
     "정보", "목록", "기록", "조회", "선택", "정렬", "안전", "이동", "이름", "구분", "유형", "명단", "명부",
     "전원", "경과", "동의", "동의서", "고유번호", "사진", "서명", "신원", "신상", "표본", "조직", "시료",
     "기본정보", "임상정보", "유래", "지원", "현황", "전체", "선별", "수술", "치료", "방문", "정정", "변경",
+    "나이", "연령", "성별", "여성", "남성", "신장",
 )  # fmt: skip
 """Words that start with a surname's syllable and follow ``환자`` in a record or in dqm's own Korean
-messages (``환자 정보 없음``, which the masker would have masked in a Korean report): no name."""
+messages (``환자 정보 없음``, which the masker would have masked in a Korean report), and a record's
+header words (``환자 나이``, ``환자 성별``, ``환자 여성``, ``환자 신장 170``): no name."""
+_KO_SPACE = "[ \t\u00a0\u3000]"
+"""What parts a Korean keyword from its name (a space, a tab, a no-break or an ideographic space)."""
+_KO_GAP = 64
+"""The most of :data:`_KO_SPACE` a Korean keyword and its name are parted by (a fixed-width export
+pads a column with a few dozen): the whole match stays shorter than a masker's window overlap, so
+the masker masks each name :func:`find` flags (``환자`` and 5,000 spaces before a name: neither)."""
+_KO_TAIL = "(?:님|씨)?(?:에게서|에게|께서|께|한테서|한테|에서|에|은|는|이|가|을|를|의|와|과|도|만|으로|로)?"
+"""An honorific (``님``, ``씨``) and a particle that may follow a Korean name glued (``홍길동에게서``,
+``남궁민수님``, ``김철수님은``): the word is judged without them."""
+_KO_NAME_AHEAD = (
+    rf"(?=[{_KO_SURNAMES}][가-힣]{{1,3}}{_KO_TAIL}(?![가-힣]))"
+    rf"(?!(?:{'|'.join(_KO_RECORD_WORDS)}){_KO_TAIL}(?![가-힣]))"
+)
+"""What a Korean keyword must be followed by: a surname's syllable (:data:`_KO_SURNAMES`) and 1 to
+3 more, then maybe a particle (:data:`_KO_TAIL`), one word; no record word (:data:`_KO_RECORD_WORDS`)."""
 _KO_KEYWORD = (
-    r"(?:(?:환자|피검자)(?:\s*명)?|성명|이름|(?<![A-Za-z])(?i:pt))"
-    r"(?:[ \t\u00a0\u3000]*[:=][ \t\u00a0\u3000]*|[_-]|[ \t\u00a0\u3000]+)"
-    rf"(?=[{_KO_SURNAMES}][가-힣]{{1,3}}(?![가-힣]))(?!(?:{'|'.join(_KO_RECORD_WORDS)})(?![가-힣]))"
+    rf"(?:(?:(?:환자|피검자)\s{{0,{_KO_GAP}}}명|성명|이름)"
+    rf"(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=]{_KO_SPACE}{{0,{_KO_GAP}}}|[_-]|{_KO_SPACE}{{1,{_KO_GAP}}})"
+    rf"|(?:환자|피검자|(?<![A-Za-z])(?i:pt)){_KO_SPACE}{{0,{_KO_GAP}}}[:=]{_KO_SPACE}{{0,{_KO_GAP}}})"
+    + _KO_NAME_AHEAD
 )
 """A Korean keyword the ``person_name`` pattern's own (:data:`_NAME_KEYWORD`) lacks before a Korean
-name: ``환자`` or ``피검자`` alone, ``pt``, or any of them with ``명``, ``성명`` or ``이름`` joined to
-the name by a space, a ``:``, a ``=``, a ``_`` or a ``-`` (``환자 김철수``, ``환자명_김철수``,
-``환자:김철수``, ``pt_김철수``, ``피검자-김철수``). The name must start with a surname
-(:data:`_KO_SURNAMES`) and be one word of 2 to 4 syllables. ``benchmarks/korean_name_words.py``
+name, one that labels a name: ``환자명``, ``피검자명``, ``성명`` or ``이름`` joined to the name by
+a space, a ``:``, a ``=``, a ``_`` or a ``-`` (``환자명_김철수``, ``피검자명 김철수``), or
+``환자``, ``피검자`` or ``pt`` followed by ``:`` or ``=`` (``환자:김철수``, ``pt: 김철수``): an
+identifier. ``환자``, ``피검자`` or ``pt`` before a word with no ``:`` (``환자 김철수``,
+``pt_김철수``) labels a word as often as a name: :data:`_KO_WORD_KEYWORD`, a quasi-identifier.
+The name must start with a surname (:data:`_KO_SURNAMES`) and be one word of 2 to 4 syllables,
+a particle or an honorific aside (:data:`_KO_TAIL`). ``benchmarks/korean_name_words.py``
 measured it on every Korean word this machine holds: after a keyword it takes 36 % of the
-ordinary words of 2 to 4 syllables (5,075 of 14,154; none of the 8 phrases ``환자`` and a word of
-the catalogues, which :data:`_KO_RECORD_WORDS` leaves out: 4 were), all 54 real names of its list; given-name syllables
-alone (87 of a list of common names) took 4 % of the words and missed 22 of 54 names (``손흥민``,
-``이몽룡``). A missed name is a leak, a word taken a masked false positive: the keyword is what
-tells them apart. A word with no keyword is no name, even as a file name's first word
-(``김철수_H&E.svs``): 49 % of a manifest's 3-syllable words (``전립선``, ``손바닥``) start with a
-surname."""
+ordinary words of 2 to 4 syllables (5,075 of 14,154), all 54 real names of its list; given-name
+syllables alone (87 of a list of common names) took 4 % of the words and missed 22 of 54 names
+(``손흥민``, ``이몽룡``). A list of ordinary words to leave out does not carry over: of the
+surname-led words of one source (the software catalogues, the manifest's body sites, diagnoses,
+places, hospital words) 0 to 6 % are in the others' (``--by-source``). A word with no keyword is
+no name, even as a file name's first word (``김철수_H&E.svs``): 49 % of a manifest's 3-syllable
+words (``전립선``, ``손바닥``) start with a surname."""
+_KO_WORD_KEYWORD = (
+    rf"(?:환자|피검자|(?<![A-Za-z])(?i:pt))(?:[_-]|{_KO_SPACE}{{1,{_KO_GAP}}})(?!명)" + _KO_NAME_AHEAD
+)
+"""``환자``, ``피검자`` or ``pt`` joined to a surname-led word by a space, a ``_`` or a ``-``
+(``환자 김철수``, ``pt_김철수``, and as often ``환자 여성``, ``환자 조직검사``, ``pt_전립선.svs``):
+the ``possible_name`` pattern, a quasi-identifier (a warning; masked wherever dqm shows it). Not
+before ``명``: ``환자 명홍길동`` is ``person_name``'s ``환자 명`` and its name."""
 _PENDING_NAME = re.compile(
     "[pP성환이](?<=(?="  # run after a keyword's first character, as :func:`_skipping` runs a pattern
     + _NAME_KEYWORD
@@ -381,6 +409,11 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
             starts="pP성환이피",
         ),
         what=N_("person name"),
+    ),
+    "possible_name": DeidPattern(
+        regex=_built_in_regex(rf"{_KO_WORD_KEYWORD}(?P<id>{_NAME})", starts="환피pP"),
+        what=N_("possible person name (a Korean word after 환자 or pt)"),
+        level="quasi",
     ),
     "phone_number": DeidPattern(
         # As for the RRN: next to letters, ``_``, ``-`` and an extension, not inside a longer number.
