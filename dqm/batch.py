@@ -413,17 +413,37 @@ def _readable_name(name: str, tool: bool = False) -> bool:
     return ext in SLIDE_SUFFIXES or (ext in ANNOTATION_SUFFIXES and not (tool and ext in TOOL_SETTINGS))
 
 
-TOOL_STORES = frozenset({"annex", "objects", "cache"})
-"""Folders of a tool's folder that are its content stores, not looked through: git-annex's and
-DataLad's ``.git/annex/objects/Xk/3Q/SHA256E-s5--ab.svs/SHA256E-s5--ab.svs`` (the key keeps the
-file's extension; the batch's ``a.svs`` is a link to it), a subdataset's
-``.git/modules/x/annex/``, git's ``.git/objects``, DataLad's ``.datalad/metadata/objects`` and
-DVC's ``.dvc/cache/files/md5/12/3456…`` (a file per version of each tracked file, named by its
-digest: past :data:`HIDDEN_SCAN_LIMIT` in any DVC dataset of size)."""
+TOOL_STORES = {
+    ".git": frozenset({"objects", "annex", "lfs/objects"}),
+    ".datalad": frozenset({"metadata/objects"}),
+    ".dvc": frozenset({"cache"}),
+    ".hg": frozenset({"store"}),
+    ".svn": frozenset({"pristine"}),
+}
+"""Each tool's content stores (paths in its folder), not looked through: files named by their
+digest, a file per version of each tracked one, past :data:`HIDDEN_SCAN_LIMIT` in any repository of
+size. Git's ``.git/objects``, Git LFS's ``.git/lfs/objects``, git-annex's and DataLad's
+``.git/annex/objects/Xk/3Q/SHA256E-s5--ab.svs/SHA256E-s5--ab.svs`` (the key keeps the file's
+extension; the batch's ``a.svs`` is a link to it), the same in a submodule's
+``.git/modules/x/`` (:func:`_tool_store`), DataLad's ``.datalad/metadata/objects``, DVC's
+``.dvc/cache/files/md5/12/3456…``, Mercurial's ``.hg/store/data/*.i`` and Subversion's
+``.svn/pristine/12/1234….svn-base``. Only there: a ``cache`` folder of an editor's
+(``.vscode/cache/a.svs``) is looked through as any other."""
 
 SYSTEM_FOLDERS = frozenset({".Trashes", ".Spotlight-V100", ".fseventsd"})
 """Hidden folders the system writes and may not let a user list (macOS's trash, search index and
 event log): one that cannot be listed is quiet."""
+
+
+def _tool_store(tool: str, rel: str) -> bool:
+    """Whether the folder ``rel`` (its path in the tool's folder ``tool``, ``.git``) is one of the
+    tool's content stores (:data:`TOOL_STORES`); a submodule's git folder
+    (``.git/modules/x/modules/y/``) is a git folder too."""
+    parts = rel.split(os.sep)
+    if tool == ".git":
+        while len(parts) > 2 and parts[0] == "modules":
+            parts = parts[2:]
+    return "/".join(parts) in TOOL_STORES.get(tool, frozenset())
 
 
 def _holds_readable(path: str, tool: bool) -> bool | None:
@@ -433,7 +453,7 @@ def _holds_readable(path: str, tool: bool) -> bool | None:
     system's (:data:`SYSTEM_FOLDERS`). A folder too large to look through is taken as holding one,
     except a tool's (a ``.git`` of many refs): None, none found among the entries looked at (what
     lies past them is unknown, and named: :func:`_hidden_folder`)."""
-    pending, seen = [path], 0
+    pending, seen, name = [path], 0, os.path.basename(path)
     while pending:
         try:
             with os.scandir(pending.pop()) as it:
@@ -443,7 +463,7 @@ def _holds_readable(path: str, tool: bool) -> bool | None:
                         return None if tool else True
                     try:
                         if entry.is_dir(follow_symlinks=False):
-                            if not (tool and entry.name in TOOL_STORES):
+                            if not (tool and _tool_store(name, os.path.relpath(entry.path, path))):
                                 pending.append(entry.path)
                             continue
                     except OSError:

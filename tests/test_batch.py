@@ -506,3 +506,52 @@ def test_a_tool_folder_too_large_to_look_through_is_named_with_how_far_it_was_lo
     (issue,) = discover(tmp_path).issues
     assert (issue.code, issue.file) == ("FILE_NOT_READ", ".git/")
     assert "only the first 20,000 of its entries" in issue.message, issue.message
+
+
+@pytest.mark.parametrize(
+    "store",
+    [
+        ".git/objects/12",
+        ".git/lfs/objects/ab/cd",
+        ".git/annex/objects/Xk/3Q",
+        ".git/modules/sub/objects/12",
+        ".git/modules/sub/modules/deeper/annex/objects",
+        ".datalad/metadata/objects/ab",
+        ".dvc/cache/files/md5/12",
+        ".hg/store/data",
+        ".svn/pristine/12",
+    ],
+)
+def test_each_tools_content_store_is_not_looked_through(tmp_path, monkeypatch, store):
+    """Each tool's own content store, past the limit, stays quiet; Mercurial's ``.hg/store`` and
+    Subversion's ``.svn/pristine`` were named (``FILE_NOT_READ``) in every large repository of
+    either (session 25, task cache2f, 4)."""
+    import dqm.batch
+
+    monkeypatch.setattr(dqm.batch, "HIDDEN_SCAN_LIMIT", 40)
+    _touch(tmp_path, "a.svs", "a.json")
+    _many(tmp_path / store, 50)
+    assert [(i.code, i.file) for i in discover(tmp_path).issues] == []
+
+
+@pytest.mark.parametrize(
+    "folder",
+    [".vscode/cache", ".idea/objects", ".hg/cache", ".git/store", ".svn/annex", ".git/refs/objects"],
+)
+def test_a_store_named_folder_of_another_tool_or_place_is_looked_through(tmp_path, monkeypatch, folder):
+    """A store's name is a store only in its own tool's folder, at its own place: ``cache`` was
+    skipped at any depth of any tool's folder, and ``.vscode/cache/x.svs`` went unseen; past the
+    limit such a folder is named as any other (session 25, task cache2f, 4)."""
+    import dqm.batch
+
+    monkeypatch.setattr(dqm.batch, "HIDDEN_SCAN_LIMIT", 40)
+    _touch(tmp_path, "a.svs", "a.json")
+    (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / folder / "x.svs").write_bytes(b"")
+    (issue,) = discover(tmp_path).issues
+    assert (issue.code, issue.file) == ("FILE_NOT_READ", folder.split("/")[0] + "/")
+    assert "hidden folder is not read" in issue.message
+    (tmp_path / folder / "x.svs").unlink()
+    _many(tmp_path / folder / "many", 50)
+    (issue,) = discover(tmp_path).issues
+    assert "only the first 40 of its entries" in issue.message, issue.message
