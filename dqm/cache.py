@@ -62,6 +62,7 @@ import sqlite3
 import threading
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -83,6 +84,8 @@ from dqm.slide_io import stat_and_print
 from dqm.slide_refs import (
     MAX_PARTS,
     OUTSIDE,
+    SERIES_UNREAD,
+    UNKNOWN_SERIES,
     _maybe_link,
     folder_series,
     may_be_dicom,
@@ -194,9 +197,12 @@ CROWDED = "too many files besides the slide to read: keyed by their stat"
 """The last entry of :func:`_besides` past :data:`MAX_PRINTED_BESIDES` (with how many more)."""
 
 SERIES_REMEMBERED_PAST = MAX_PARTS
-"""A DICOM folder of more entries than this has its series (:func:`_series_digest`: every entry's
+"""A DICOM folder whose largest series has more files than this (:func:`_largest_series`; a
+folder of fewer entries is not looked up) has its series (:func:`_series_digest`: every entry's
 header) remembered by the cache under the stats of all its entries (:func:`_listing`), and read
-again only when one of them changes (:meth:`RecordCache._dicom_folder`): past
+again only when one of them changes (:meth:`RecordCache._dicom_folder`), one row a folder (the
+last read); a run with full hashes (``--certify``) reads every header, takes none remembered and
+stores none: a file rewritten to join the series with its stat kept is what it catches. Past
 :data:`~dqm.slide_refs.MAX_PARTS` a file is known by its stat alone already (neither printed nor
 hashed: :func:`dqm.runner.crowded_message`). A folder of 1,050 files read 1,050 headers at every
 warm run (``benchmarks/bench_crowded_series.py``). Within it every header is read each run: a file
@@ -244,7 +250,7 @@ def _today() -> int:
     return int(time.time() // 86_400)
 
 
-def _series_digest(folder: str, root: Path) -> tuple[str, dict[str, str]]:
+def _series_digest(folder: str, root: Path) -> tuple[str, dict[str, str], int]:
     """SHA-256 of each entry of the DICOM folder ``folder`` by name with its series as OpenSlide
     reads it (:func:`dqm.slide_refs.folder_series`): which files a slide of it is made of. The
     listing's stats (:func:`_listing`) missed a file of another series rewritten to join a
@@ -253,12 +259,33 @@ def _series_digest(folder: str, root: Path) -> tuple[str, dict[str, str]]:
     read (:data:`~dqm.slide_refs.SERIES_UNREAD`) by batch path with the system's words, as the take
     names them (:attr:`dqm.slide_io.SlideProbe.parts_unread`), in the digest too: a record is stored
     only where its probe saw those (:meth:`RecordCache.as_keyed`), and served only where the key
-    sees them again, the same files for the same reason."""
+    sees them again, the same files for the same reason. With it, how many files the largest
+    series has (:func:`_largest_series`)."""
     unread: dict[str, str] = {}
     series = folder_series(folder, root, unread)
     seen = [series, sorted(unread.items())]
     digest = hashlib.sha256(json.dumps(seen).encode("utf-8", "surrogatepass")).hexdigest()
-    return digest, unread
+    return digest, unread, _largest_series(series)
+
+
+def _largest_series(series: list[tuple[str, str | None]]) -> int:
+    """How many of a folder's entries (:func:`dqm.slide_refs.folder_series`) the largest slide
+    there is made of: those of one series, with those whose series is in doubt
+    (:data:`~dqm.slide_refs.UNKNOWN_SERIES`, taken into any slide's, as
+    :func:`~dqm.slide_refs.parts_of` takes them). Files OpenSlide skips, links out of the batch
+    and unread files are no slide's."""
+    counts = Counter(s for _, s in series if s is not None and s not in (OUTSIDE, SERIES_UNREAD))
+    doubt = counts.pop(UNKNOWN_SERIES, 0)
+    return max(counts.values(), default=0) + doubt
+
+
+def _full_hashes(context: str) -> bool:
+    """Whether the run of :func:`context_key` ``context`` hashes whole files (``--certify``,
+    ``--full-hashes``); False for a context of another form."""
+    try:
+        return json.loads(context)["options"]["full_hashes"] is True
+    except (ValueError, TypeError, KeyError):
+        return False
 
 
 def _racy(key: list[Any], now: int) -> bool:
@@ -648,7 +675,9 @@ class RecordCache:
         """The series of crowded DICOM folders remembered by earlier runs, by :meth:`_series_key`
         (:data:`SERIES_REMEMBERED_PAST`), read when the cache is opened (the keys are taken in threads)."""
         self._series_new: dict[str, str] = {}
-        """Those this run read, written when it closes."""
+        """Those this run read, written when it closes (each replacing its folder's earlier one)."""
+        self._full_hashes = _full_hashes(context)
+        """Whether the run hashes whole files (``--certify``): no series is taken as remembered."""
         self._folders_lock = threading.Lock()
         """Held while a folder is looked up and listed (:meth:`keys` keys in threads)."""
         self._refused = False
@@ -762,13 +791,23 @@ class RecordCache:
         with self._folders_lock:
             if (known := self._folders.get(folder)) is None:
                 listing, entries, racy = _listing(folder, self.root)
-                remembered = self._series_key(folder, listing) if entries > SERIES_REMEMBERED_PAST else None
+                # --certify reads every header: a file rewritten to join the series with its stat
+                # kept is what it catches; a folder of fewer entries has fewer members
+                crowded = entries > SERIES_REMEMBERED_PAST and not self._full_hashes
+                remembered = self._series_key(folder, listing) if crowded else None
                 unread: dict[str, str] = {}
                 if remembered is not None and remembered in self._series_known:
                     series = self._series_known[remembered]
                 else:
-                    series, unread = _series_digest(folder, self.root)
-                    if remembered is not None and not unread and not racy:  # an error may pass: asked again
+                    series, unread, members = _series_digest(folder, self.root)
+                    # an error may pass, a racy stat may not move: asked again; a small series
+                    # among many other files is read whole each run, as one within MAX_PARTS is
+                    if (
+                        remembered is not None
+                        and not unread
+                        and not racy
+                        and members > SERIES_REMEMBERED_PAST
+                    ):
                         self._series_new[remembered] = series
                 ordered = tuple(sorted(unread.items()))
                 self._folders[folder] = known = _Folder(
@@ -781,10 +820,16 @@ class RecordCache:
 
     def _series_key(self, folder: str, listing: str) -> str:
         """The ``tables`` key a crowded DICOM folder's series are remembered under: the folder
-        (batch path), the stats of all its entries (:func:`_listing`) and the run's context (the
-        code that reads headers among it)."""
+        (batch path), then the stats of all its entries (:func:`_listing`) and the run's context
+        (the code that reads headers among it). The folder's part (:meth:`_series_folder`) comes
+        first: a run keeps one row a folder (:meth:`close`), the last read."""
+        rest = self._digest(f"dicom series\n{listing}\n{self.context}")
+        return f"{self._series_folder(folder)}{rest}"
+
+    def _series_folder(self, folder: str) -> str:
+        """The start of the keys of ``folder``'s remembered series (:meth:`_series_key`)."""
         where = os.path.relpath(folder, self.root)
-        return SERIES_ROW + self._digest(f"dicom series\n{where}\n{listing}\n{self.context}")
+        return SERIES_ROW + self._digest("dicom folder\n" + where) + ":"
 
     def keys(self, items: Sequence[Item], listed: frozenset[str] | set[str] = frozenset()) -> Keys:
         """:meth:`key` of every item, in order. Threads compute them: a key is mostly a stat and
@@ -1026,8 +1071,14 @@ class RecordCache:
             self._commit()
             if self._series_new and not self._refused:
                 with contextlib.suppress(sqlite3.Error), self._db:  # not remembered: read again next run
+                    # one row a folder: each listing of a folder changing every run left its own
+                    starts = [key[: key.rindex(":") + 1] for key in self._series_new]
                     self._db.executemany(
-                        "INSERT OR REPLACE INTO tables (key, outcome) VALUES (?, ?)", self._series_new.items()
+                        "DELETE FROM tables WHERE key >= ? AND key < ?",
+                        [(start, start[:-1] + chr(ord(start[-1]) + 1)) for start in starts],
+                    )
+                    self._db.executemany(
+                        "INSERT INTO tables (key, outcome) VALUES (?, ?)", self._series_new.items()
                     )
             # only a run that wrote (stored or marked entries used) prunes: a read-only cache
             # cannot delete and would warn every run; in statements of PRUNE_STEP rows, each its

@@ -7,17 +7,24 @@ remembered by the cache under the stats of every entry, and read again only when
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from dqm import cache as cache_module
 from dqm import slide_refs
 from dqm.profile import Profile
+from dqm.runner import RunOptions
 from tests.test_cache import audit
+from tests.test_cache_certify import audit as certify_audit
 from tests.test_dicom_parts import dicom
 
 BOUND = 20
@@ -96,3 +103,129 @@ def test_a_folder_within_max_parts_is_still_read_whole_every_run(
     header_reads[0] = 0
     audit(root, profile, folder)
     assert header_reads[0] >= MEMBERS
+
+
+def _series_rows(folder: Path) -> int:
+    with closing(sqlite3.connect(folder / cache_module.DB_NAME)) as db:
+        rows = db.execute("SELECT key FROM tables").fetchall()
+    return sum(key.startswith(cache_module.SERIES_ROW) for (key,) in rows)
+
+
+def test_certify_reads_every_header_of_a_crowded_folder(
+    real_data: Path, tmp_path: Path, profile: Profile, header_reads: list[int]
+) -> None:
+    """--certify is what catches a file rewritten to join the slide's series with its size,
+    times and inode kept (docs/formats.md): a remembered series, keyed by those stats, served the
+    slide's parts without it (session 25, task cache2f, 1)."""
+    root = tmp_path / "b"
+    series = _crowded(real_data, root)
+    other = series[:-1] + ("7" if series[-1] != "7" else "8")
+    alien = root / "s" / "a_alien"  # first by name: among the parts the record prints
+    alien.write_bytes(dicom(other))
+    folder = tmp_path / "cache"
+    certify = RunOptions(workers=1, clinical=False, certify=True)
+    # a file system whose change time does not move: the listing's stats stay those of before
+    real_listing = cache_module._listing
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cache_module, "_listing", lambda f, r: ("same", real_listing(f, r)[1], False))
+        first = certify_audit(root, profile, folder, certify)[0]
+        assert [p for p in first.outcomes.parts_of(0) if p.endswith("a_alien")] == []
+        header_reads[0] = 0
+        certify_audit(root, profile, folder, certify)
+        assert header_reads[0] >= MEMBERS  # nothing changed, and still every header read
+        assert _series_rows(folder) == 0  # nor stored: no certifying run takes it
+        st = alien.stat()
+        alien.write_bytes(alien.read_bytes().replace(other.encode(), series.encode()))
+        os.utime(alien, ns=(st.st_atime_ns, st.st_mtime_ns))
+        again, cache = certify_audit(root, profile, folder, certify)
+    assert cache.hits == 0  # the key saw it join: the slide checked again
+    assert [p for p in again.outcomes.parts_of(0) if p.endswith("a_alien")] != []
+
+
+def test_a_small_series_among_many_files_is_read_every_run(
+    real_data: Path, tmp_path: Path, profile: Profile, header_reads: list[int]
+) -> None:
+    """Past MAX_PARTS entries but not members: a 3-file series beside many other files keeps its
+    per-run header read (its parts are hashed and printed whole, a rewrite keeping the stats is
+    caught); only a series of more than MAX_PARTS files is remembered."""
+    from tests.helpers import native_doc
+
+    root = tmp_path / "b"
+    (root / "s").mkdir(parents=True)
+    shutil.copy(real_data / "slides" / "boxes_0.dcm", root / "s" / "boxes_0.dcm")
+    series = slide_refs.series_of(str(root / "s" / "boxes_0.dcm"), kept=False)
+    assert series
+    for i in range(2):
+        (root / "s" / f"m{i:04d}").write_bytes(dicom(series))
+    for i in range(MEMBERS):  # not DICOM: no series
+        (root / "s" / f"note{i:04d}.txt").write_text("not a slide\n")
+    (root / "s" / "boxes_0.json").write_text(
+        json.dumps(native_doc(file="s/boxes_0.dcm", width=16, height=16))
+    )
+    folder = tmp_path / "cache"
+    audit(root, profile, folder)
+    header_reads[0] = 0
+    audit(root, profile, folder)
+    assert header_reads[0] >= 3
+    assert _series_rows(folder) == 0
+
+
+def test_a_folder_with_an_unread_file_is_not_remembered(
+    real_data: Path, tmp_path: Path, profile: Profile, header_reads: list[int]
+) -> None:
+    """A header that failed (EIO) may read next time: the series is read again, not taken as it
+    was when the file failed (the guard ``not unread``)."""
+    root = tmp_path / "b"
+    _crowded(real_data, root)
+    folder = tmp_path / "cache"
+    real_open = os.open
+
+    def failing(path: Any, *args: Any, **kwargs: Any) -> int:
+        if isinstance(path, (str, bytes, os.PathLike)) and os.path.basename(os.fsdecode(path)) == "m0005":
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_open(path, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os, "open", failing)
+        audit(root, profile, folder)
+    assert _series_rows(folder) == 0
+    header_reads[0] = 0
+    audit(root, profile, folder)
+    assert header_reads[0] >= MEMBERS
+    assert _series_rows(folder) == 1  # read whole, this time remembered
+
+
+def test_a_folder_of_a_racy_stat_is_not_remembered(
+    real_data: Path, tmp_path: Path, profile: Profile, header_reads: list[int]
+) -> None:
+    """An entry whose whole-second times are recent may be rewritten within the second, its stat
+    kept (:func:`dqm.cache._racy`): the series read is not remembered (the guard ``not racy``)."""
+    root = tmp_path / "b"
+    _crowded(real_data, root)
+    folder = tmp_path / "cache"
+    real_listing = cache_module._listing
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cache_module, "_listing", lambda f, r: (*real_listing(f, r)[:2], True))
+        audit(root, profile, folder)
+    assert _series_rows(folder) == 0
+    header_reads[0] = 0
+    audit(root, profile, folder)
+    assert header_reads[0] >= MEMBERS
+
+
+def test_a_folder_keeps_one_remembered_series(
+    real_data: Path, tmp_path: Path, profile: Profile, header_reads: list[int]
+) -> None:
+    """Each state of a crowded folder left its row, read at every opening of the cache and never
+    deleted: a folder whose files change every run grew the cache by a row a run. The last read
+    replaces its folder's earlier one (session 25, task cache2f, 6)."""
+    root = tmp_path / "b"
+    _crowded(real_data, root)
+    folder = tmp_path / "cache"
+    for i in range(3):
+        (root / "s" / "m0003").write_bytes(dicom(f"1.2.3.{i}"))  # its stat changes each run
+        audit(root, profile, folder)
+        assert _series_rows(folder) == 1
+    header_reads[0] = 0
+    audit(root, profile, folder)
+    assert header_reads[0] == 0  # the row kept is the last one, the one that serves
