@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from dqm import slide_refs  # noqa: E402
 from dqm.cache import RecordCache, context_key  # noqa: E402
+from dqm.file_digests import RACY_NS  # noqa: E402
 from dqm.profile import load_profile  # noqa: E402
 from dqm.runner import RunOptions, run_batch  # noqa: E402
 from tests.helpers import native_doc  # noqa: E402
@@ -56,7 +57,10 @@ def main() -> None:
 
     slide_refs._series = counted  # type: ignore[assignment]
     profile, options = load_profile(), RunOptions(workers=1, clinical=False)
-    time.sleep(1.1)  # past the racy window of whole-second file times
+    # past the racy window of whole-second file times (dqm.file_digests.RACY_NS, 3 s): a file
+    # system of whole-second times (ext3, FAT, some network mounts) has the batch's cold run
+    # remember nothing within it
+    time.sleep(RACY_NS / 1e9 + 0.1)
     print(f"{members} files of the series beside the slide (MAX_PARTS {slide_refs.MAX_PARTS})")
     for label in ("cold", "warm", "warm again"):
         reads[0] = 0
