@@ -510,3 +510,37 @@ def test_c_on_a_slide_whose_record_failed_for_good_does_not_trap_the_keys(
         page.keyboard.press("k")
         wait_until(page, on_screen(start))
         assert (posted, verdicts(page, base)) == ([], before)
+
+
+def test_c_before_the_first_record_is_asked_does_not_say_it_failed(
+    served: tuple[str, Path, dict[str, str]],
+) -> None:
+    """The failed load's token started at 0, as the load's does before the first slide is asked:
+    ``c`` pressed while an adjudicator's disagreements load said the record had failed to load,
+    with nothing asked yet (session 25, task cache2f, 5)."""
+    from playwright.sync_api import sync_playwright
+
+    _, _, tokens = served
+    problems: list[str] = []
+    held: list[Any] = []
+    with sync_playwright() as p:
+        browser = _launch(p)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.route("**/api/disagreements", lambda route: held.append(route))
+        page.goto(tokens["Dr. Park"])
+        page.wait_for_url("**/")
+        deadline = time.monotonic() + 15
+        while not held:
+            assert time.monotonic() < deadline, "the disagreements were not asked for"
+            page.wait_for_timeout(50)
+        page.keyboard.press("c")
+        said = page.text_content("#saved") or ""
+        for route in held:
+            route.continue_()
+        wait_until(page, "window.dqmReview && window.dqmReview.loaded()")
+        context.close()
+        browser.close()
+    assert "nothing to comment" not in said, said
+    assert not problems, problems

@@ -33,7 +33,7 @@
   // The load whose record failed for good (a 4xx, or no answer after every retry): nothing will come
   // to comment on, so "c" holds no key for the comment box there (each was typed into a box that
   // never opened, "j" to move on too, until Escape), and says so.
-  let failedToken = 0;
+  let failedToken = -1; // no load has the token -1 (loadToken starts at 0, before the first slide asked)
   const unsaved = new Map(); // slide number -> {text, error}: a comment the server refused, kept on screen
   const LOAD_RETRIES = 3; // a record that failed (500, no network) is asked again after 1, 2, 4 s
 
