@@ -438,12 +438,12 @@ event log): one that cannot be listed is quiet."""
 def _tool_store(tool: str, rel: str) -> bool:
     """Whether the folder ``rel`` (its path in the tool's folder ``tool``, ``.git``) is one of the
     tool's content stores (:data:`TOOL_STORES`); a submodule's git folder
-    (``.git/modules/x/modules/y/``) is a git folder too."""
-    parts = rel.split(os.sep)
-    if tool == ".git":
-        while len(parts) > 2 and parts[0] == "modules":
-            parts = parts[2:]
-    return "/".join(parts) in TOOL_STORES.get(tool, frozenset())
+    (``.git/modules/libs/x/``, ``.git/modules/x/modules/y/``) is a git folder too."""
+    parts, stores = rel.split(os.sep), TOOL_STORES.get(tool, frozenset())
+    if tool == ".git" and parts[0] == "modules":
+        # a submodule's git folder is named by its path (``modules/libs/foo/``), however deep
+        return any("/".join(parts[i:]) in stores for i in range(2, len(parts)))
+    return "/".join(parts) in stores
 
 
 def _holds_readable(path: str, tool: bool) -> bool | None:

@@ -197,7 +197,7 @@ CROWDED = "too many files besides the slide to read: keyed by their stat"
 """The last entry of :func:`_besides` past :data:`MAX_PRINTED_BESIDES` (with how many more)."""
 
 SERIES_REMEMBERED_PAST = MAX_PARTS
-"""A DICOM folder whose largest series has more files than this (:func:`_largest_series`; a
+"""A DICOM folder whose every series has more files than this (:func:`_smallest_series`; a
 folder of fewer entries is not looked up) has its series (:func:`_series_digest`: every entry's
 header) remembered by the cache under the stats of all its entries (:func:`_listing`), and read
 again only when one of them changes (:meth:`RecordCache._dicom_folder`), one row a folder (the
@@ -259,24 +259,26 @@ def _series_digest(folder: str, root: Path) -> tuple[str, dict[str, str], int]:
     read (:data:`~dqm.slide_refs.SERIES_UNREAD`) by batch path with the system's words, as the take
     names them (:attr:`dqm.slide_io.SlideProbe.parts_unread`), in the digest too: a record is stored
     only where its probe saw those (:meth:`RecordCache.as_keyed`), and served only where the key
-    sees them again, the same files for the same reason. With it, how many files the largest
-    series has (:func:`_largest_series`)."""
+    sees them again, the same files for the same reason. With it, how many files the smallest
+    series has (:func:`_smallest_series`)."""
     unread: dict[str, str] = {}
     series = folder_series(folder, root, unread)
     seen = [series, sorted(unread.items())]
     digest = hashlib.sha256(json.dumps(seen).encode("utf-8", "surrogatepass")).hexdigest()
-    return digest, unread, _largest_series(series)
+    return digest, unread, _smallest_series(series)
 
 
-def _largest_series(series: list[tuple[str, str | None]]) -> int:
-    """How many of a folder's entries (:func:`dqm.slide_refs.folder_series`) the largest slide
+def _smallest_series(series: list[tuple[str, str | None]]) -> int:
+    """How many of a folder's entries (:func:`dqm.slide_refs.folder_series`) the smallest slide
     there is made of: those of one series, with those whose series is in doubt
     (:data:`~dqm.slide_refs.UNKNOWN_SERIES`, taken into any slide's, as
     :func:`~dqm.slide_refs.parts_of` takes them). Files OpenSlide skips, links out of the batch
-    and unread files are no slide's."""
+    and unread files are no slide's. The smallest, not the largest: a slide of a small series
+    beside a large one is read whole each run, as a series within the bound is (a file of the
+    large one rewritten to join it with its stat kept is seen)."""
     counts = Counter(s for _, s in series if s is not None and s not in (OUTSIDE, SERIES_UNREAD))
     doubt = counts.pop(UNKNOWN_SERIES, 0)
-    return max(counts.values(), default=0) + doubt
+    return min(counts.values(), default=0) + doubt
 
 
 def _full_hashes(context: str) -> bool:

@@ -515,6 +515,8 @@ def test_a_tool_folder_too_large_to_look_through_is_named_with_how_far_it_was_lo
         ".git/lfs/objects/ab/cd",
         ".git/annex/objects/Xk/3Q",
         ".git/modules/sub/objects/12",
+        ".git/modules/libs/foo/objects/12",  # a submodule at libs/foo
+        ".git/modules/libs/foo/annex/objects",
         ".git/modules/sub/modules/deeper/annex/objects",
         ".datalad/metadata/objects/ab",
         ".dvc/cache/files/md5/12",
