@@ -31,7 +31,7 @@ from pydantic import BaseModel
 
 from dqm.decided import DecidedFigure
 from dqm.i18n import N_, gettext, render
-from dqm.order import NOT_DELIVERED, NOT_ORDERED
+from dqm.order import NOT_DELIVERED, NOT_ORDERED, ORDER_CHECK
 from dqm.results import DIMENSIONS, OrderInfo, QualityResult, Ratio
 from dqm.tolerance import count_reaches, fmt_value, fmt_value_target, reaches
 
@@ -249,29 +249,40 @@ def contradictions(result: QualityResult, dim: str) -> list[Gate]:
 def edited_order(result: QualityResult) -> list[str]:
     """The members of ``syntactic.ordered`` that disagree with the rest of ``result`` (its
     findings, items, waivers and ``order``), each as ``member: why``: empty for a result dqm
-    wrote (:func:`dqm.syntactic.accuracy.ordered_edits`). A result holding an order list
-    (``order``) and findings of items not delivered or not ordered, but no ``syntactic.ordered``,
-    had it deleted (dqm writes it with every order list since 1.19)."""
+    wrote (:func:`dqm.syntactic.accuracy.ordered_edits`). dqm writes ``syntactic.ordered`` with
+    every order list since 1.19, and only with one: a result holding one without the other had it
+    deleted. With the ``order.list`` check disabled in the profile no finding lists the items not
+    delivered or not ordered, and nothing is checked against those findings."""
     from dqm.syntactic.accuracy import ordered_edits
 
     syntactic = result.syntactic
     if syntactic is None:
         return []
+    order = result.order
+    listed = ORDER_CHECK not in result.disabled_checks  # the order list's findings are there
     if syntactic.ordered is None:
         if _version(result.schema_version) < (1, 19):  # written before syntactic.ordered
             return []
-        listed = any(f.code in (NOT_DELIVERED, NOT_ORDERED) for f in result.findings)
-        return ["ordered: missing, the findings list items not delivered or not ordered"] if listed else []
+        if order is not None:
+            return ["ordered: missing, the result holds an order list (order)"]
+        found = listed and any(f.code in (NOT_DELIVERED, NOT_ORDERED) for f in result.findings)
+        return ["ordered: missing, the findings list items not delivered or not ordered"] if found else []
     waived = result.waivers.waived if result.waivers is not None else ()
-    order = result.order
     count = order.ordered if order is not None else None
-    out = ordered_edits(syntactic, result.findings, [i.slide_id for i in result.items], waived, count)
-    if order is not None:
-        missing = sum(f.code == NOT_DELIVERED for f in result.findings)
-        if order.ordered - order.delivered != missing:
-            out.append(
-                f"order.delivered: {order.delivered} of {order.ordered}, the findings list {missing} {NOT_DELIVERED}"
-            )
+    ids = [i.slide_id for i in result.items]
+    out = ordered_edits(syntactic, result.findings, ids, waived, count, listed)
+    if order is None:
+        out.append("order: missing, syntactic.ordered holds the figures over an order list")
+        return out
+    if order.delivered + order.not_ordered != len(ids):
+        out.append(
+            f"order.delivered: {order.delivered} and not_ordered {order.not_ordered}, for {len(ids)} items delivered"
+        )
+    missing = sum(f.code == NOT_DELIVERED for f in result.findings)
+    if listed and order.ordered - order.delivered != missing:
+        out.append(
+            f"order.delivered: {order.delivered} of {order.ordered}, the findings list {missing} {NOT_DELIVERED}"
+        )
     return out
 
 

@@ -440,7 +440,13 @@ def with_waivers(
     if syntactic is not None:
         measured = result.waivers.measured if result.waivers is not None else list(syntactic.gates)
         syntactic = rewaived(
-            syntactic, findings, before, set(waived), table_rows(result), [i.slide_id for i in result.items]
+            syntactic,
+            findings,
+            before,
+            set(waived),
+            table_rows(result),
+            [i.slide_id for i in result.items],
+            [(i.image_path, i.annotation_path, i.row) for i in result.items],
         )
     section = WaiverSection(
         source=source,

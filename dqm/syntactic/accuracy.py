@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from dqm.batch import Discovery, discover, jailed, normalise
+from dqm.batch import Discovery, as_read, discover, jailed, normalise
 from dqm.facts import Ratio
 from dqm.findings import CHECK_CRASHED, SYNTACTIC_ASPECTS, Aspect, Finding, Severity, not_evaluated
 from dqm.model import Item
@@ -405,22 +405,35 @@ def syntactic_result(run: Run) -> SyntacticResult:
     )
 
 
+def unordered_rows(findings: Iterable[Finding], ids: Sequence[str], images: Sequence[str | None]) -> set[int]:
+    """The positions of the items (their ids ``ids`` and slide files ``images``, batch paths) no
+    line of the order list matched: one a ``ITEM_NOT_ORDERED`` finding, the item of its id whose
+    slide file the finding names, else one of its id; of copies alike, the last (a line matches the
+    first copy of an id or a path not matched yet: :func:`dqm.order.delivered`)."""
+    by_id: dict[str, list[int]] = defaultdict(list)
+    for k, slide_id in enumerate(ids):
+        by_id[slide_id].append(k)
+    out: set[int] = set()
+    for f in findings:
+        if f.code != NOT_ORDERED or not f.item_id:
+            continue
+        left = [k for k in by_id.get(f.item_id, ()) if k not in out]
+        named = [k for k in left if k < len(images) and as_read(images[k]) == f.location.file]
+        if named or left:
+            out.add((named or left)[-1])
+    return out
+
+
 def _without_unordered(run: Run, ordered: OrderedValues) -> OrderedValues:
     """``ordered`` with the value-weighted figures of ``run`` without its items not ordered
     (:attr:`OrderedValues.structure_without_unordered`): those of the part of the run holding the
     other items (:func:`dqm.syntactic.subset.part_run`: their files, manifest cells and table
     rows, the findings on them, the order list's items not delivered, the batch's own findings);
-    of an id delivered more than once, the first copies, as many as the order list's lines it
-    matched."""
-    not_ordered = Counter(f.item_id for f in run.batch_findings if f.code == NOT_ORDERED and f.item_id)
+    of an id delivered more than once, the copies the order list matched (:func:`unordered_rows`)."""
     summaries = run.outcomes.summaries()
     ids = list(summaries.column("slide_id"))
-    lines = {i: n - not_ordered[i] for i, n in Counter(ids).items()}
-    keep = []
-    for k, slide_id in enumerate(ids):
-        if lines[slide_id] > 0:
-            lines[slide_id] -= 1
-            keep.append(k)
+    out = unordered_rows(run.batch_findings, ids, summaries.column("image_path"))
+    keep = [k for k in range(len(ids)) if k not in out]
     where = ItemRows.of(run, {})
     rows = sum(row is not None for row in summaries.column("row"))
     part = part_run(run, NOT_DELIVERED_LOT, keep, rows, where)
@@ -603,6 +616,7 @@ def rewaived(
     after: set[int],
     table_rows: int,
     ids: Sequence[str] = (),
+    places: Sequence[tuple[str | None, str | None, int | None]] = (),
 ) -> SyntacticResult:
     """``syntactic``, decided with the findings at indexes ``before`` waived, decided again with
     those at ``after`` waived: a waived finding makes no file or value inaccurate. The counts move
@@ -610,7 +624,9 @@ def rewaived(
     per-group breakdowns and the finding counts stay as measured, and a crashed check is never
     waived. ``table_rows``: the clinical table's rows (a whole missing column counts one value per
     row). ``ids``: the items' ids, in the result's order: the figures over the items ordered
-    (``syntactic.ordered``) are computed again from them and the findings not waived."""
+    (``syntactic.ordered``) are computed again from them and the findings not waived; ``places``:
+    each item's slide and annotation files and table row (the items no line of the order list matched are told
+    by them; without them, every item has a row when the table has any)."""
     was = _bad_counts([f for i, f in enumerate(findings) if i not in before], table_rows)
     now = _bad_counts([f for i, f in enumerate(findings) if i not in after], table_rows)
 
@@ -640,7 +656,9 @@ def rewaived(
     kept = [f for i, f in enumerate(findings) if i not in after or f.code in (NOT_ORDERED, NOT_DELIVERED)]
     ordered = _ordered_again(syntactic.ordered, kept, ids)
     if ordered is not None and syntactic.ordered is not None:
-        ordered = _unpadded_again(syntactic.ordered, ordered, findings, before, after, table_rows, ids)
+        row = 0 if table_rows else None
+        placed = [(i, *at) for i, at in zip(ids, places or [(None, None, row)] * len(ids), strict=True)]
+        ordered = _unpadded_again(syntactic.ordered, ordered, findings, before, after, placed)
     gates = _judged_on([redone.get(g.name, g) for g in syntactic.gates], ordered)
     return syntactic.model_copy(
         update={
@@ -678,26 +696,37 @@ def _unpadded_again(
     findings: list[Finding],
     before: set[int],
     after: set[int],
-    table_rows: int,
-    ids: Sequence[str],
+    items: Sequence[tuple[str, str | None, str | None, int | None]],
 ) -> OrderedValues:
     """``ordered`` (computed again with the waivers ``after``) with the value-weighted figures
     without the items not ordered of ``was`` (:attr:`OrderedValues.structure_without_unordered`,
     decided with the waivers ``before``) moved as :func:`rewaived` moves the value-weighted ones,
-    by the findings of the items they hold (``ids``: the items' ids; an id no line of the order list
-    matched is not one of them; a repeated row's findings move them as its first copy's do)."""
+    by the findings of the items they hold: ``items`` (each item's id, slide and annotation files
+    and table row) but those no line of the order list matched (:func:`unordered_rows`), a whole missing column
+    counting one value a row of theirs; never past their value slots."""
     s, fm = was.structure_without_unordered, was.format_without_unordered
     if s is None or fm is None:
         return ordered
-    times = Counter(f.item_id for f in findings if f.code == NOT_ORDERED)
-    rows = Counter(ids)
-    out = {item for item, n in times.items() if rows[item] <= n}  # never matched a line of the list
+    ids = [item[0] for item in items]
+    out = unordered_rows(findings, ids, [item[1] for item in items])
+    kept = [item for k, item in enumerate(items) if k not in out]
+    gone = set(ids) - {item[0] for item in kept}  # ids no line matched
+
+    def files(of: Iterable[tuple[str, str | None, str | None, int | None]]) -> set[tuple[str, str | None]]:
+        return {(i, as_read(path)) for i, *paths, _ in of for path in paths if path}
+
+    dropped = files(item for k, item in enumerate(items) if k in out) - files(kept)
 
     def held(skip: set[int]) -> list[Finding]:
-        return [g for i, g in enumerate(findings) if i not in skip and g.item_id not in out]
+        return [
+            g
+            for i, g in enumerate(findings)
+            if i not in skip and g.item_id not in gone and (g.item_id, g.location.file) not in dropped
+        ]
 
-    then, now = _bad_counts(held(before), table_rows), _bad_counts(held(after), table_rows)
-    ok = max(s.numerator + then["s_values"] - now["s_values"], 0)
+    rows = sum(item[3] is not None for item in kept)
+    then, now = _bad_counts(held(before), rows), _bad_counts(held(after), rows)
+    ok = min(max(s.numerator + then["s_values"] - now["s_values"], 0), s.denominator)
     return ordered.model_copy(
         update={
             "structure_without_unordered": Ratio.of(s.name, s.unit, ok, s.denominator, s.target),
@@ -724,6 +753,10 @@ ORDERED_UNCHECKED = (
     "arithmetic and denominator are checked)",
     "findings deleted from the list with every count that names them (by_code, errors, "
     "order.delivered) edited alike",
+    "items, the ITEM_NOT_DELIVERED and ITEM_NOT_ORDERED findings, order and ordered.items "
+    "edited alike (an item deleted from the items with its findings and every count)",
+    "disabled_checks (with order.list in it nothing is checked against the order list's "
+    "findings; the gate prints the checks disabled)",
 )
 """What :func:`ordered_edits` cannot check from ``results.json`` alone."""
 
@@ -737,6 +770,7 @@ def ordered_edits(
     ids: Sequence[str],
     waived: Iterable[int] = (),
     ordered_count: int | None = None,
+    listed: bool = True,
 ) -> list[str]:
     """The members of ``syntactic.ordered`` that disagree with the rest of a ``results.json``
     (empty: none found), each as ``member: why``. A result dqm wrote has none; one edited to pass
@@ -744,8 +778,10 @@ def ordered_edits(
     has some. Computed again from what the file holds: the findings not waived (``waived``: their
     indexes; a waived ``ITEM_NOT_DELIVERED`` or ``ITEM_NOT_ORDERED`` counts as ever), the items'
     ids ``ids`` in the file's order, and the file's own ``item_values`` and ``unreadable_items``;
-    ``ordered_count``: the items the order list names (``order.ordered``). What cannot be checked
-    so: :data:`ORDERED_UNCHECKED`."""
+    ``ordered_count``: the items the order list names (``order.ordered``); ``listed``: whether
+    the ``order.list`` check ran (disabled, no finding lists the items not delivered or not
+    ordered, and nothing is checked against those findings). What cannot be checked so:
+    :data:`ORDERED_UNCHECKED`."""
     ordered = syntactic.ordered
     if ordered is None:
         return []
@@ -765,7 +801,15 @@ def ordered_edits(
     kept = [f for i, f in enumerate(findings) if i not in skip or f.code in (NOT_ORDERED, NOT_DELIVERED)]
     again = _ordered_again(ordered, kept, ids)
     assert again is not None  # the same number of items: computed again
-    for name in ("not_delivered", "not_ordered"):
+    # each line of the list matched one item delivered, or none (ITEM_NOT_DELIVERED); each item
+    # delivered was matched by one line, or not ordered (ITEM_NOT_ORDERED)
+    lines = len(ids) - again.not_ordered + again.not_delivered
+    if listed and ordered.items != lines:
+        out.append(
+            f"items: {ordered.items}, the items and findings give {lines} ({len(ids)} delivered, "
+            f"{again.not_ordered} {NOT_ORDERED}, {again.not_delivered} {NOT_DELIVERED})"
+        )
+    for name in ("not_delivered", "not_ordered") if listed else ():
         if getattr(ordered, name) != getattr(again, name):
             code = NOT_DELIVERED if name == "not_delivered" else NOT_ORDERED
             out.append(f"{name}: {getattr(ordered, name)}, the findings list {getattr(again, name)} {code}")

@@ -188,6 +188,7 @@ def _with_ordered(r, bad: int, not_delivered: int = 1, not_ordered: int = 0, fai
     its structure gate failed on them, as dqm writes it."""
     from dqm.facts import Ratio
     from dqm.order import NOT_DELIVERED, NOT_ORDERED
+    from dqm.results import OrderInfo
     from dqm.syntactic.accuracy import ORDERED_NOTE, figures_over_order
 
     ids = [i.slide_id for i in r.items]
@@ -219,10 +220,14 @@ def _with_ordered(r, bad: int, not_delivered: int = 1, not_ordered: int = 0, fai
         for g in s.gates
     ]
     passed = all(g.passed is not False for g in gates)
+    order = OrderInfo(
+        sha256="0" * 64, ordered=entries, delivered=len(ids) - not_ordered, not_ordered=not_ordered
+    )
     return r.model_copy(
         update={
             "findings": findings,
             "syntactic": s.model_copy(update={"ordered": ordered, "gates": gates, "passed": passed}),
+            "order": order,
         }
     )
 

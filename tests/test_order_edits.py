@@ -1,0 +1,169 @@
+"""The figures without the items not ordered under waivers and by-file lists, and the edits to
+``order`` and ``syntactic.ordered`` the gate finds (:func:`dqm.figures.edited_order`)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dqm.cli import app  # noqa: F401  (registers the checks)
+from dqm.order import ORDER_CHECK, read_order
+from dqm.profile import Profile, load_profile
+from dqm.runner import RunOptions, run_batch
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """8 small slides, half of them with an injected defect."""
+    from dqm.synth import build_batch
+
+    out = tmp_path_factory.mktemp("edits") / "batch"
+    build_batch(out, 8, seed=3, defect_rate=0.5, max_size=256)
+    return out
+
+
+def _rows(batch: Path) -> list[dict[str, str]]:
+    with (batch / "manifest.csv").open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _write(batch: Path, rows: list[dict[str, str]], fields: list[str]) -> None:
+    with (batch / "manifest.csv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _padded(batch: Path, like: dict[str, str], ids: list[str]) -> list[dict[str, str]]:
+    """Rows of copies of the item ``like``'s files, one a name of ``ids`` (files named after
+    their position, so that an id may repeat)."""
+    out = []
+    for k, new in enumerate(ids):
+        row = dict(like, slide_id=new)
+        for col in ("image_path", "annotation_path"):
+            old = Path(like[col])
+            path = old.parent / f"pad{k}_{old.name}"
+            (batch / path).write_bytes((batch / old).read_bytes())
+            row[col] = str(path)
+        out.append(row)
+    return out
+
+
+def _result(batch: Path, order: Path, profile: Profile | None = None):  # type: ignore[no-untyped-def]
+    from dqm.audit import build_result, with_order
+
+    run = run_batch(batch, profile or load_profile(), RunOptions(workers=1))
+    info = with_order(run, read_order(order))
+    return build_result(run, ["audit"], order=info)
+
+
+def _by_id(tmp_path: Path, ids: list[str]) -> Path:
+    path = tmp_path / "order.csv"
+    path.write_text("slide_id\n" + "".join(f"{i}\n" for i in ids), encoding="utf-8")
+    return path
+
+
+def test_waiving_a_missing_column_frees_one_value_a_row_of_the_items_ordered_only(
+    batch: Path, tmp_path: Path
+):
+    """A waived whole missing column frees its values in the rows of the items the list matched,
+    never those of the items padded in: the figure without them stays exact (it once counted every
+    row of the table, past its value slots: a Ratio over 1 and no result)."""
+    from dqm.delivery import Waiver
+    from dqm.waivers import with_waivers
+
+    copy = tmp_path / "batch"
+    shutil.copytree(batch, copy)
+    rows = _rows(copy)
+    ids = [r["slide_id"] for r in rows]
+    pads = _padded(copy, rows[0], [f"PAD{k}" for k in range(4)])
+    _write(copy, rows + pads, [c for c in rows[0] if c != "age"])
+    result = _result(copy, _by_id(tmp_path, ids))
+    before = result.syntactic.ordered.structure_without_unordered
+    assert result.syntactic.by_code.get("CLINICAL_MISSING_COLUMN") == 1
+    waiver = Waiver(
+        code="CLINICAL_MISSING_COLUMN", item="*", reason="r", approved_by="x", expires=dt.date(2099, 1, 1)
+    )
+    again = with_waivers(result, [waiver], "w.yaml").syntactic.ordered.structure_without_unordered
+    assert again.denominator == before.denominator
+    assert again.numerator == before.numerator + len(ids)  # one `age` a row ordered, not 12
+
+
+def test_a_pad_reusing_a_bad_items_id_before_it_leaves_the_figure_without_the_items_not_ordered(
+    batch: Path, tmp_path: Path
+):
+    """With a by-file list, the figure without the items not ordered keeps the copy the list
+    matched, not the first row of its id: a good pad named like a bad item, placed before it, does
+    not raise it (docs/batch-format.md)."""
+    from dqm.audit import with_order
+    from dqm.syntactic.accuracy import syntactic_result
+
+    rows = _rows(batch)
+    order = tmp_path / "order.csv"
+    order.write_text("file_name\n" + "".join(f"{r['image_path']}\n" for r in rows), encoding="utf-8")
+    run = run_batch(batch, load_profile(), RunOptions(workers=1))
+    good = next(i.slide_id for i in run.outcomes.summaries() if not i.errors)
+    bad = next(i.slide_id for i in run.outcomes.summaries() if i.errors and i.image_path)
+    with_order(run, read_order(order))
+    complete = syntactic_result(run)
+    copy = tmp_path / "batch"
+    shutil.copytree(batch, copy)
+    pads = _padded(copy, next(r for r in rows if r["slide_id"] == good), [bad, bad])
+    _write(copy, pads[:1] + rows + pads[1:], list(rows[0]))
+    run = run_batch(copy, load_profile(), RunOptions(workers=1))
+    with_order(run, read_order(order))
+    padded = syntactic_result(run).ordered
+    assert padded.not_ordered == 2
+    assert padded.structure_without_unordered == complete.structure.values
+    assert padded.format_without_unordered == complete.format.values
+
+
+@pytest.fixture(scope="module")
+def one_missing(batch: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A result of ``batch`` with an order list naming one item more (not delivered)."""
+    tmp = tmp_path_factory.mktemp("missing")
+    ids = [r["slide_id"] for r in _rows(batch)]
+    return _result(batch, _by_id(tmp, [*ids, "GONE"]))
+
+
+def test_an_unedited_result_with_the_order_check_disabled_is_not_called_edited(batch: Path, tmp_path: Path):
+    from dqm.figures import edited_order
+    from dqm.profile import CheckSetting
+
+    profile = load_profile()
+    off = profile.model_copy(update={"checks": {**profile.checks, ORDER_CHECK: CheckSetting(enabled=False)}})
+    ids = [r["slide_id"] for r in _rows(batch)]
+    result = _result(batch, _by_id(tmp_path, [*ids, "GONE"]), off)
+    assert ORDER_CHECK in result.disabled_checks
+    assert result.order is not None and result.order.delivered == len(ids)
+    assert edited_order(result) == []
+
+
+def test_the_order_counts_edited_together_with_the_figures_are_found(one_missing):  # type: ignore[no-untyped-def]
+    """``order.ordered``, ``order.delivered`` and ``ordered.items`` lowered by one together (the
+    item not delivered's figures recomputed) disagree with the items and findings; so does
+    ``ordered`` without ``order``, and ``order`` without ``ordered``."""
+    from dqm.figures import edited_order
+    from dqm.syntactic.accuracy import figures_over_order
+
+    result = one_missing
+    assert edited_order(result) == []
+    o = result.syntactic.ordered
+    n = len(result.items)
+    unreadable = [int(k in o.unreadable_items) for k in range(n)]
+    again = figures_over_order(
+        [i.slide_id for i in result.items], o.item_values, unreadable, result.findings, n
+    )
+    syntactic = result.syntactic.model_copy(update={"ordered": again})
+    order = result.order.model_copy(update={"ordered": n, "delivered": n - 1})
+    edited = result.model_copy(update={"syntactic": syntactic, "order": order})
+    found = edited_order(edited)
+    assert any(e.startswith("items: ") for e in found)
+    assert any(e.startswith("order.delivered: ") for e in found)
+    assert edited_order(edited.model_copy(update={"order": None}))
+    deleted = result.model_copy(update={"syntactic": result.syntactic.model_copy(update={"ordered": None})})
+    assert edited_order(deleted) == ["ordered: missing, the result holds an order list (order)"]
