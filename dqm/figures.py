@@ -30,7 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from dqm.decided import DecidedFigure
-from dqm.i18n import N_, gettext, render
+from dqm.i18n import N_, Message, gettext, msg, render
 from dqm.order import NOT_DELIVERED, NOT_ORDERED, ORDER_CHECK
 from dqm.results import DIMENSIONS, OrderInfo, QualityResult, Ratio
 from dqm.tolerance import count_reaches, fmt_value, fmt_value_target, reaches
@@ -246,7 +246,7 @@ def contradictions(result: QualityResult, dim: str) -> list[Gate]:
     ]
 
 
-def edited_order(result: QualityResult) -> list[str]:
+def edited_order(result: QualityResult) -> list[Message]:
     """The members of ``syntactic.ordered`` that disagree with the rest of ``result`` (its
     findings, items, waivers and ``order``), each as ``member: why``: empty for a result dqm
     wrote (:func:`dqm.syntactic.accuracy.ordered_edits`). dqm writes ``syntactic.ordered`` with
@@ -264,24 +264,37 @@ def edited_order(result: QualityResult) -> list[str]:
         if _version(result.schema_version) < (1, 19):  # written before syntactic.ordered
             return []
         if order is not None:
-            return ["ordered: missing, the result holds an order list (order)"]
+            return [msg("ordered: missing, the result holds an order list (order)")]
         found = listed and any(f.code in (NOT_DELIVERED, NOT_ORDERED) for f in result.findings)
-        return ["ordered: missing, the findings list items not delivered or not ordered"] if found else []
+        return (
+            [msg("ordered: missing, the findings list items not delivered or not ordered")] if found else []
+        )
     waived = result.waivers.waived if result.waivers is not None else ()
     count = order.ordered if order is not None else None
     ids = [i.slide_id for i in result.items]
     out = ordered_edits(syntactic, result.findings, ids, waived, count, listed)
     if order is None:
-        out.append("order: missing, syntactic.ordered holds the figures over an order list")
+        out.append(msg("order: missing, syntactic.ordered holds the figures over an order list"))
         return out
     if order.delivered + order.not_ordered != len(ids):
         out.append(
-            f"order.delivered: {order.delivered} and not_ordered {order.not_ordered}, for {len(ids)} items delivered"
+            msg(
+                "order.delivered: {n} and not_ordered {m}, for {items} items delivered",
+                n=order.delivered,
+                m=order.not_ordered,
+                items=len(ids),
+            )
         )
     missing = sum(f.code == NOT_DELIVERED for f in result.findings)
     if listed and order.ordered - order.delivered != missing:
         out.append(
-            f"order.delivered: {order.delivered} of {order.ordered}, the findings list {missing} {NOT_DELIVERED}"
+            msg(
+                "order.delivered: {n} of {m}, the findings list {missing} {code}",
+                n=order.delivered,
+                m=order.ordered,
+                missing=missing,
+                code=NOT_DELIVERED,
+            )
         )
     return out
 

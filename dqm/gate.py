@@ -200,7 +200,7 @@ def _order_edits(result: QualityResult, lang: str) -> list[str]:
     return [
         render(
             N_("syntactic.ordered disagrees with the rest of the result (edited): {member}"),
-            {"member": member},
+            {"member": member.rendered(lang)},
             lang,
         )
         for member in edited_order(result)

@@ -167,3 +167,20 @@ def test_the_order_counts_edited_together_with_the_figures_are_found(one_missing
     assert edited_order(edited.model_copy(update={"order": None}))
     deleted = result.model_copy(update={"syntactic": result.syntactic.model_copy(update={"ordered": None})})
     assert edited_order(deleted) == ["ordered: missing, the result holds an order list (order)"]
+
+
+def test_the_gate_says_which_member_was_edited_in_korean(one_missing):  # type: ignore[no-untyped-def]
+    """Under ``--lang ko`` each disagreeing member's line is Korean, not English."""
+    from dqm.gate import EXIT_FAILED, gate
+
+    result = one_missing
+    syntactic = result.syntactic.model_copy(
+        update={"passed": True, "ordered": result.syntactic.ordered.model_copy(update={"not_delivered": 0})}
+    )
+    edited = result.model_copy(update={"syntactic": syntactic})
+    out = gate(edited, ["syntactic"], lang="ko")
+    assert out.exit_code == EXIT_FAILED
+    lines = [ln for ln in out.lines if "syntactic.ordered" in ln and "(편집됨)" in ln]
+    assert lines
+    assert any("not_delivered: 0, 발견 사항의 ITEM_NOT_DELIVERED는 1개" in ln for ln in lines)
+    assert not any("the findings list" in ln for ln in out.lines)

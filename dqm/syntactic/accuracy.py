@@ -47,6 +47,7 @@ from pathlib import Path
 from dqm.batch import Discovery, as_read, discover, jailed, normalise
 from dqm.facts import Ratio
 from dqm.findings import CHECK_CRASHED, SYNTACTIC_ASPECTS, Aspect, Finding, Severity, not_evaluated
+from dqm.i18n import N_, Message, msg
 from dqm.model import Item
 from dqm.order import NOT_DELIVERED, NOT_DELIVERED_LOT, NOT_ORDERED
 from dqm.profile import Profile
@@ -771,7 +772,7 @@ def ordered_edits(
     waived: Iterable[int] = (),
     ordered_count: int | None = None,
     listed: bool = True,
-) -> list[str]:
+) -> list[Message]:
     """The members of ``syntactic.ordered`` that disagree with the rest of a ``results.json``
     (empty: none found), each as ``member: why``. A result dqm wrote has none; one edited to pass
     (``not_delivered: 0`` with the findings still listing ``ITEM_NOT_DELIVERED``, a figure raised)
@@ -785,18 +786,22 @@ def ordered_edits(
     ordered = syntactic.ordered
     if ordered is None:
         return []
-    out: list[str] = []
+    out: list[Message] = []
     if ordered_count is not None and ordered.items != ordered_count:
-        out.append(f"items: {ordered.items}, the order list names {ordered_count} (order.ordered)")
+        out.append(
+            msg("items: {n}, the order list names {m} (order.ordered)", n=ordered.items, m=ordered_count)
+        )
     if len(ordered.item_values) != len(ids):
-        out.append(f"item_values: {len(ordered.item_values)} counts for {len(ids)} items")
+        out.append(msg("item_values: {n} counts for {m} items", n=len(ordered.item_values), m=len(ids)))
         return out
     if any(not 0 <= k < len(ids) for k in ordered.unreadable_items):
-        out.append("unreadable_items: a position past the items")
+        out.append(msg("unreadable_items: a position past the items"))
         return out
     slots = sum(ordered.item_values) + ordered.not_delivered
     if slots > syntactic.values_total:
-        out.append(f"item_values: {slots} value slots, more than values_total {syntactic.values_total}")
+        out.append(
+            msg("item_values: {n} value slots, more than values_total {m}", n=slots, m=syntactic.values_total)
+        )
     skip = set(waived)
     kept = [f for i, f in enumerate(findings) if i not in skip or f.code in (NOT_ORDERED, NOT_DELIVERED)]
     again = _ordered_again(ordered, kept, ids)
@@ -806,18 +811,42 @@ def ordered_edits(
     lines = len(ids) - again.not_ordered + again.not_delivered
     if listed and ordered.items != lines:
         out.append(
-            f"items: {ordered.items}, the items and findings give {lines} ({len(ids)} delivered, "
-            f"{again.not_ordered} {NOT_ORDERED}, {again.not_delivered} {NOT_DELIVERED})"
+            msg(
+                "items: {n}, the items and findings give {m} ({delivered} delivered, {unordered} {code}, "
+                "{missing} {code2})",
+                n=ordered.items,
+                m=lines,
+                delivered=len(ids),
+                unordered=again.not_ordered,
+                code=NOT_ORDERED,
+                missing=again.not_delivered,
+                code2=NOT_DELIVERED,
+            )
         )
     for name in ("not_delivered", "not_ordered") if listed else ():
         if getattr(ordered, name) != getattr(again, name):
             code = NOT_DELIVERED if name == "not_delivered" else NOT_ORDERED
-            out.append(f"{name}: {getattr(ordered, name)}, the findings list {getattr(again, name)} {code}")
+            out.append(
+                msg(
+                    "{member}: {n}, the findings list {m} {code}",
+                    member=name,
+                    n=getattr(ordered, name),
+                    m=getattr(again, name),
+                    code=code,
+                )
+            )
     for name in ("structure_without_unordered", "format_without_unordered"):
         ratio = getattr(ordered, name)
         if (ratio is None) != (again.not_ordered == 0):
             out.append(
-                f"{name}: {'missing' if ratio is None else 'present'}, the findings list {again.not_ordered} {NOT_ORDERED}"
+                msg(
+                    N_("{member}: missing, the findings list {n} {code}")
+                    if ratio is None
+                    else N_("{member}: present, the findings list {n} {code}"),
+                    member=name,
+                    n=again.not_ordered,
+                    code=NOT_ORDERED,
+                )
             )
         elif ratio is not None and (
             ratio.numerator > ratio.denominator
@@ -825,15 +854,27 @@ def ordered_edits(
             or ratio.value != (ratio.numerator / ratio.denominator if ratio.denominator else None)
         ):
             out.append(
-                f"{name}: {ratio.numerator} of {ratio.denominator} value slots, values_total {syntactic.values_total}"
+                msg(
+                    "{member}: {n} of {m} value slots, values_total {total}",
+                    member=name,
+                    n=ratio.numerator,
+                    m=ratio.denominator,
+                    total=syntactic.values_total,
+                )
             )
     if set(again.unreadable_items) != set(ordered.unreadable_items):
         # an item of no value slot (its annotation file missing, no check crashed) is one
-        out.append(f"unreadable_items: {ordered.unreadable_items}, the items give {again.unreadable_items}")
+        out.append(
+            msg(
+                "unreadable_items: {said}, the items give {real}",
+                said=str(ordered.unreadable_items),
+                real=str(again.unreadable_items),
+            )
+        )
     for name in ("value_accuracy", "structure_accuracy", "format_accuracy"):
         said, real = getattr(ordered, name), getattr(again, name)
         if (said is None) != (real is None) or (
             said is not None and real is not None and abs(said - real) > _TOLERANCE
         ):
-            out.append(f"{name}: {said}, the findings give {real}")
+            out.append(msg("{member}: {said}, the findings give {real}", member=name, said=said, real=real))
     return out
