@@ -184,3 +184,42 @@ def test_the_gate_says_which_member_was_edited_in_korean(one_missing):  # type: 
     assert lines
     assert any("not_delivered: 0, 발견 사항의 ITEM_NOT_DELIVERED는 1개" in ln for ln in lines)
     assert not any("the findings list" in ln for ln in out.lines)
+
+
+def test_a_waiver_moves_the_figure_without_the_items_not_ordered_by_the_findings_of_the_items_kept(
+    batch: Path, tmp_path: Path
+):
+    """A bad item's files padded in under a good item's id, after it (so not ordered): waiving the
+    bad item's own format findings raises the figure without the items not ordered as it raises
+    the value-weighted one, the pad's findings (the same, on its copied files) counting in neither
+    move; they once counted against it as the first copy's would."""
+    from dqm.delivery import Waiver
+    from dqm.waivers import with_waivers
+
+    copy = tmp_path / "batch"
+    shutil.copytree(batch, copy)
+    rows = _rows(copy)
+    run = run_batch(copy, load_profile(), RunOptions(workers=1))
+    good = next(i.slide_id for i in run.outcomes.summaries() if not i.errors)
+    bad = next(i for i in run.outcomes.summaries() if i.errors and i.annotation_path)
+    (pad,) = _padded(copy, next(r for r in rows if r["slide_id"] == bad.slide_id), [good])
+    _write(copy, [*rows, pad], list(rows[0]))
+    result = _result(copy, _by_id(tmp_path, [r["slide_id"] for r in rows]))
+    ordered = result.syntactic.ordered
+    assert ordered.not_ordered == 1
+    codes = {
+        f.code
+        for f in result.findings
+        if f.severity == "error" and f.aspect == "format" and f.location.file == pad["annotation_path"]
+    }
+    assert codes  # the pad's copy of the bad item's format errors
+    waivers = [
+        Waiver(code=code, file=bad.annotation_path, reason="r", approved_by="x", expires=dt.date(2099, 1, 1))
+        for code in sorted(codes)
+    ]
+    again = with_waivers(result, waivers, "w.yaml").syntactic
+    rise = again.format.values.numerator - result.syntactic.format.values.numerator
+    assert rise > 0
+    assert (
+        again.ordered.format_without_unordered.numerator == ordered.format_without_unordered.numerator + rise
+    )
