@@ -162,6 +162,39 @@ def _masked(data: str | bytes, mask: Mask | None) -> bytes:
     return mask(data.decode("utf-8")).encode("utf-8")
 
 
+NOT_REPLACEABLE = N_("it is not a regular file: dqm never replaces a device, a FIFO, a socket, a folder or a link")
+
+
+class NotReplaceable(OSError):
+    """The name an output would take is held by something that is not a regular file: a device
+    (``-o /dev/full``, run as root, once replaced the device by a file), a FIFO, a socket, a
+    folder or a symbolic link (never written through nor replaced, as the folders of an output
+    set are never followed). Refused as a write the system refused is (exit 4, the path named)."""
+
+
+def refuse_unless_replaceable(path: Path) -> None:
+    """Raise :class:`NotReplaceable` when ``path`` exists (``lstat``: a link is not followed) and
+    is not a regular file; an output may take the place of a regular file or of nothing."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        raise NotReplaceable(errno.EEXIST, NOT_REPLACEABLE, str(path))
+
+
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """An OSError raised while writing ``path`` names it: a full disk (``ENOSPC`` from ``write``
+    or ``fsync``) carries no file name, and the CLI's one line must say which output was refused."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
+
+
 def _temporary_beside(path: Path, private: bool = False) -> tuple[int, Path]:
     """A new, empty hidden file next to ``path``, open for writing. Created with mode 0o666 less
     the umask, as a plain ``open(path, "w")`` would (``mkstemp``'s 0o600 would leave every output
@@ -200,13 +233,15 @@ def write_file(
     payload = _payload(data, mask, binary)
     if compress:
         payload = gzip.compress(payload, compresslevel=6, mtime=0)
+    refuse_unless_replaceable(path)
     fd, tmp = _temporary_beside(path, private)
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with _naming(path), os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             if durable:
                 fh.flush()
                 _fsync(fh.fileno())
+        refuse_unless_replaceable(path)  # again: it may have appeared while the data was written
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -240,11 +275,13 @@ class FileBatch:
         """Write ``data`` (masked and encoded as :func:`write_file` does) to take the name ``path``."""
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = _payload(data, mask, binary)
+        refuse_unless_replaceable(path)
         fd, tmp = _temporary_beside(path)
         try:
             view = memoryview(payload)
-            while view:
-                view = view[os.write(fd, view) :]
+            with _naming(path):
+                while view:
+                    view = view[os.write(fd, view) :]
         except BaseException:
             os.close(fd)
             with contextlib.suppress(OSError):
@@ -271,6 +308,7 @@ class FileBatch:
                 for fd, _, _ in pending:
                     os.close(fd)
             for _, tmp, path in pending:
+                refuse_unless_replaceable(path)
                 os.replace(tmp, path)
                 moved += 1
         finally:
@@ -452,6 +490,8 @@ class OutputSet:
             if kind is None:
                 moves = list(dict.fromkeys(self._names))
                 removes = [n for n in dict.fromkeys(self._stale) if n not in moves]
+                for name in moves:  # before the record: a refused name leaves the previous set whole
+                    refuse_unless_replaceable(self.folder / name)
                 _flush_staged(staging, moves)
                 with _signals_held(), _commit_lock(self.folder):
                     _write_record(staging, moves, removes)

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -204,3 +205,53 @@ def test_a_write_the_system_refuses_is_said_plainly_not_as_an_internal_error(
     assert os.strerror(number) in line and "no results were written" in line
     assert not (out / "results.json").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging left
+
+
+def _schema_to(target: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setattr(sys, "argv", ["dqm", "schema", "results", "-o", str(target)])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    return int(exit_info.value.code or 0)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "link to a FIFO", "link to a file"])
+def test_an_output_never_replaces_what_is_not_a_regular_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    """``dqm diff A B -o /dev/full``, run as root, replaced the device by a regular file and exited 0
+    (the atomic write renames over the name). A FIFO here stands for every special file (a test
+    never touches /dev); a link is neither written through nor replaced, as the folders of an
+    output set are never followed."""
+    target, fifo, kept = tmp_path / "out.json", tmp_path / "fifo", tmp_path / "kept.json"
+    os.mkfifo(fifo)
+    kept.write_text("kept")
+    {"fifo": lambda: os.mkfifo(target), "folder": target.mkdir}.get(
+        kind, lambda: target.symlink_to(fifo if "FIFO" in kind else kept)
+    )()
+    before = os.lstat(target)
+    assert _schema_to(target, monkeypatch) == 4
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"dqm: {target} could not be written (it is not a regular file")
+    assert "internal error" not in line
+    after = os.lstat(target)
+    assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and kept.read_text() == "kept"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out.json", "fifo", "kept.json"])
+
+
+def test_a_full_disk_names_the_file_being_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ENOSPC from ``write`` or ``fsync`` carries no file name (``-o /dev/full`` said "a file could
+    not be written"): the writer knows its target and names it, as the README says."""
+    import errno
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("dqm.output._fsync", full)
+    target = tmp_path / "schema.json"
+    assert _schema_to(target, monkeypatch) == 4
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == f"dqm: {target} could not be written ({os.strerror(errno.ENOSPC)}); no results were written"
+    assert list(tmp_path.iterdir()) == []

@@ -307,3 +307,27 @@ def test_a_file_batch_flushes_each_group_once_and_keeps_what_was_written(
         first = next(i for i, (kind, p) in enumerate(events) if kind == "fsync" and f".{k}.json." in p)
         assert first < events.index(("rename", name))
     assert flushed.count(str(out)) == 3
+
+
+def test_no_writer_replaces_a_fifo_and_an_output_set_keeps_its_previous_set(tmp_path: Path) -> None:
+    """write_file, a FileBatch and an OutputSet each refuse a name held by a FIFO (a device, a
+    socket, a folder or a link alike), raising NotReplaceable with the name and leaving it as it is."""
+    from dqm.output import FileBatch, NotReplaceable
+
+    fifo = tmp_path / "x.json"
+    os.mkfifo(fifo)
+    with pytest.raises(NotReplaceable) as refused:
+        write_file(fifo, "{}")
+    assert refused.value.filename == str(fifo)
+    with pytest.raises(NotReplaceable), FileBatch() as batch:
+        batch.write(fifo, "{}")
+    out = tmp_path / "out"
+    with OutputSet(out) as first:
+        first.write("results.json", "1")
+    os.mkfifo(out / "report.html")
+    with pytest.raises(NotReplaceable), OutputSet(out) as second:
+        second.write("results.json", "2")
+        second.write("report.html", "<p>")
+    assert (out / "results.json").read_text() == "1" and stat.S_ISFIFO(os.lstat(out / "report.html").st_mode)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "x.json"]

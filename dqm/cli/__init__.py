@@ -41,7 +41,7 @@ from dqm.cli.common import (
 )
 from dqm.cli.lots import lots_app
 from dqm.i18n import Message, msg
-from dqm.output import not_utf8
+from dqm.output import NOT_REPLACEABLE, NotReplaceable, not_utf8
 
 app.add_typer(lots_app, name="lots")
 
@@ -106,7 +106,7 @@ def _refused_write(exc: OSError) -> int:
         text = msg(
             "dqm: {path} could not be written ({error}); no results were written",
             path=path,
-            error=exc.strerror,
+            error=msg(NOT_REPLACEABLE) if isinstance(exc, NotReplaceable) else exc.strerror,
         )
     else:
         text = msg("dqm: a file could not be written ({error}); no results were written", error=exc.strerror)
@@ -144,7 +144,8 @@ def main() -> None:
     except USAGE_ERRORS as exc:  # usage errors of the command line itself
         code = show_usage_error(exc)
     except OSError as exc:
-        code = _refused_write(exc) if exc.errno in REFUSED_WRITES else _internal_error(exc)
+        refused = exc.errno in REFUSED_WRITES or isinstance(exc, NotReplaceable)
+        code = _refused_write(exc) if refused else _internal_error(exc)
     except Exception as exc:  # a bug of dqm: exit 4, never 1 ("a dimension failed")
         code = _internal_error(exc)
     if code == EXIT_INTERRUPTED and not INTERRUPT_EXPLAINED:
