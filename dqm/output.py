@@ -162,7 +162,9 @@ def _masked(data: str | bytes, mask: Mask | None) -> bytes:
     return mask(data.decode("utf-8")).encode("utf-8")
 
 
-NOT_REPLACEABLE = N_("it is not a regular file: dqm never replaces a device, a FIFO, a socket, a folder or a link")
+NOT_REPLACEABLE = N_(
+    "it is not a regular file: dqm never replaces a device, a FIFO, a socket, a folder or a link"
+)
 
 
 class NotReplaceable(OSError):

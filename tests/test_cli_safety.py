@@ -253,5 +253,7 @@ def test_a_full_disk_names_the_file_being_written(
     target = tmp_path / "schema.json"
     assert _schema_to(target, monkeypatch) == 4
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert line == f"dqm: {target} could not be written ({os.strerror(errno.ENOSPC)}); no results were written"
+    assert (
+        line == f"dqm: {target} could not be written ({os.strerror(errno.ENOSPC)}); no results were written"
+    )
     assert list(tmp_path.iterdir()) == []
