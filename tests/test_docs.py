@@ -7,6 +7,8 @@ behind silently."""
 
 from __future__ import annotations
 
+import ast
+import functools
 import importlib
 import re
 from pathlib import Path
@@ -31,9 +33,12 @@ OTHER_NAMES = frozenset({
     "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY",  # dask's settings
     "ALLOWED_HOSTS",  # Django's, for comparison
     "DEBRIS_DUST", "DEBRIS_CORE", "DEBRIS_MIN_COLOUR", "ISO_YEAR_NUMBERS",  # named as replaced or gone
+    "PIM_DP_UFS_BARCODE",  # a Philips slide property the identifier scan reads
+    "PATIENT_IDENTITY",  # an example of a key the identifier scan matches
 })  # fmt: skip
-"""Capitalised names the docs use that are not dqm's: other programs' settings, and former
-constants a doc names as replaced (formats.md's history of the debris rule and the standards list)."""
+"""Capitalised names the docs use that are not dqm's: other programs' settings, a scanner's
+vendor property and example key, and former constants a doc names as replaced (formats.md's
+history of the debris rule and the standards list)."""
 
 
 def _lines(text: str) -> list[tuple[int, str, bool]]:
@@ -65,10 +70,33 @@ def _commands() -> dict[tuple[str, ...], frozenset[str]]:
     return found
 
 
-_DQM_CALL = re.compile(r"(?:^\s*(?:[A-Z_]+=\S+\s+)*|[|;&(]\s*)dqm\s+([a-z][a-z-]*)(?:\s+([a-z][a-z-]*))?")
-"""``dqm`` where a command starts (after environment settings, a pipe, ``;``, ``&&``), not as a
-path (``pybabel extract … dqm validators``)."""
+_PREFIX = r"(?:[A-Z_]+=\S+\s+|(?:time|env|nice|sudo|exec|command)\s+|timeout\s+\S+\s+|-n\s+\d+\s+)*"
+"""What may stand before a command: environment settings and the programs that run one
+(``time dqm …``, ``env DQM_LANG=ko dqm …``, ``timeout 60 dqm …``)."""
+_DQM_CALL = re.compile(rf"(?:^\s*|[|;&(]\s*){_PREFIX}dqm\s+([a-z][a-z-]*)(?:\s+([a-z][a-z-]*))?")
+"""``dqm`` where a command starts (after environment settings, ``time``, a pipe, ``;``, ``&&``),
+not as a path (``pybabel extract … dqm validators``)."""
 _FLAG = re.compile(r"(?<![\w./-])(--?[a-zA-Z][\w-]*)")
+
+
+def _logical_lines(text: str) -> list[tuple[int, str, bool]]:
+    """:func:`_lines`, a code block's lines ending in ``\\`` joined to the next (numbered by the
+    first): a flag on a continuation line belongs to the command above it."""
+    out: list[tuple[int, str, bool]] = []
+    carry: tuple[int, str] | None = None
+    for n, line, fenced in _lines(text):
+        if carry is not None and fenced:
+            n, line = carry[0], carry[1] + " " + line
+        elif carry is not None:
+            out.append((carry[0], carry[1], True))
+        carry = None
+        if fenced and line.rstrip().endswith("\\"):
+            carry = (n, line.rstrip()[:-1])
+            continue
+        out.append((n, line, fenced))
+    if carry is not None:
+        out.append((carry[0], carry[1], True))
+    return out
 
 
 def command_problems(name: str, text: str, commands: dict[tuple[str, ...], frozenset[str]]) -> list[str]:
@@ -76,7 +104,7 @@ def command_problems(name: str, text: str, commands: dict[tuple[str, ...], froze
     flag one of its options (up to a ``#`` comment or the next ``dqm``)."""
     groups = {path[0] for path in commands if len(path) > 1}
     problems = []
-    for n, line, fenced in _lines(text):
+    for n, line, fenced in _logical_lines(text):
         chunks = [re.split(r"(?:^|\s)#", line)[0]] if fenced else re.findall(r"`([^`]+)`", line)
         for chunk in chunks:
             for m in _DQM_CALL.finditer(chunk):
@@ -156,10 +184,11 @@ def link_problems(path: Path, text: str, root: Path) -> list[str]:
 
 
 def check_table_problems(name: str, text: str) -> list[str]:
-    """A table row ``| `check.id` | `CODE` … |`` names a registered check that declares each code."""
+    """A table row ``| `check.id` | `CODE` … |`` (or ``| `check.id` (batch) | …``, a note after the
+    id) names a registered check that declares each code."""
     problems = []
     for n, line, _ in _lines(text):
-        m = re.match(r"\|\s*`([a-z_]+\.[a-z_]+)`\s*\|([^|]*)\|", line)
+        m = re.match(r"\|\s*`([a-z_]+\.[a-z_]+)`(?:\s*\([^)|]*\))?\s*\|([^|]*)\|", line)
         if m is None:
             continue
         check, codes = m.group(1), re.findall(r"`([A-Z][A-Z0-9_]+)`", m.group(2))
@@ -173,14 +202,57 @@ def check_table_problems(name: str, text: str) -> list[str]:
     return problems
 
 
-def _code_names() -> set[str]:
-    """Capitalised names (finding codes, constants, environment variables) in dqm's code."""
+_CAPITALISED = re.compile(r"[A-Z][A-Z0-9]*_[A-Z0-9_]+")
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    """The ids of a module's, class's and function's docstring nodes, and of every string that is
+    a statement by itself (the attribute docstrings after a constant)."""
+    return {
+        id(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    }
+
+
+def code_names_in(source: str) -> set[str]:
+    """The capitalised names a module uses as code: identifiers (``MAX_PARTS``, ``CODES_SINCE``) and
+    string values that are one name (a finding code ``"VERDICT_MISSING"``, ``"DQM_SCHEDULER"``).
+    Docstrings, comments and prose are not code: a code renamed where it is emitted but still
+    named in a docstring is gone."""
+    tree = ast.parse(source)
+    skipped = _docstrings(tree)
     names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            names.add(node.attr)
+        elif isinstance(node, ast.alias):
+            names.add(node.asname or node.name.rsplit(".", 1)[-1])
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skipped:
+            names.add(node.value.strip())
+    return {name for name in names if _CAPITALISED.fullmatch(name)}
+
+
+@functools.cache
+def _code_names() -> frozenset[str]:
+    """Capitalised names (finding codes, constants, environment variables) dqm's code uses, and
+    the codes each registered check declares."""
+    names = {code for check in REGISTRY.values() for code in check.codes}
     files = [*(ROOT / "dqm").rglob("*.py"), *(ROOT / "validators").rglob("*.py")]
-    files += [*(ROOT / "benchmarks").rglob("*.py"), ROOT / "tests" / "conftest.py"]
+    files += [
+        *(ROOT / "reports").rglob("*.py"),
+        *(ROOT / "benchmarks").rglob("*.py"),
+        ROOT / "tests" / "conftest.py",
+    ]
     for py in files:
-        names |= set(re.findall(r"\b([A-Z][A-Z0-9]*_[A-Z0-9_]+)\b", py.read_text(encoding="utf-8")))
-    return names
+        names |= code_names_in(py.read_text(encoding="utf-8"))
+    return frozenset(names)
 
 
 def name_problems(name: str, text: str, known: set[str] | frozenset[str]) -> list[str]:
@@ -331,3 +403,31 @@ def test_the_require_help_of_gate_and_audit_states_their_defaults_as_report_md_d
     assert "default: those evaluated" in require_help("audit")
     report = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
     assert "`--require` defaults to **every dimension**" in report
+
+
+def test_a_stale_flag_a_continuation_line_or_time_hides_a_noted_row_and_a_docstring_code_are_caught() -> None:
+    """Copies of the real docs, each made stale one way the scanners once missed: a flag on a
+    ``\\`` continuation line (semantic.md's ``dqm review serve``), after ``time dqm``, a code in a
+    check-table row with a note after its id (formats.md's ``(batch)``), and a finding code renamed
+    where it is emitted (dqm/semantic/ingest.py) but still named in a docstring there."""
+    commands = _commands()
+    semantic = (ROOT / "docs" / "semantic.md").read_text(encoding="utf-8")
+    assert command_problems("semantic.md", semantic, commands) == []
+    stale = semantic.replace("    --allowed-host review.pathology.example \\", "    --lot-review x \\", 1)
+    (problem,) = command_problems("semantic.md", stale, commands)
+    assert problem.endswith("dqm review serve has no option --lot-review")
+    timed = "`time dqm sample LOT --out X --no-such-flag`, `nice -n 10 dqm audit B --no-slides`"
+    assert [p.rsplit(" ", 1)[1] for p in command_problems("x.md", timed, commands)] == [
+        "--no-such-flag",
+        "--no-slides",
+    ]
+    formats = (ROOT / "docs" / "formats.md").read_text(encoding="utf-8")
+    row = "| `format.unmapped_classes` (batch) | `CLASS_UNMAPPED` |"
+    assert row in formats and check_table_problems("formats.md", formats) == []
+    (problem,) = check_table_problems("formats.md", formats.replace(row, row.replace("CLASS_", "COCO_"), 1))
+    assert problem.endswith("format.unmapped_classes declares no COCO_UNMAPPED")
+    ingest = (ROOT / "dqm" / "semantic" / "ingest.py").read_text(encoding="utf-8")
+    renamed = ingest.replace('code="VERDICT_MISSING"', 'code="VERDICT_ABSENT"')
+    assert renamed != ingest and "VERDICT_MISSING" in renamed  # its docstrings still name it
+    assert "VERDICT_MISSING" in code_names_in(ingest)
+    assert "VERDICT_MISSING" not in code_names_in(renamed) and "VERDICT_ABSENT" in code_names_in(renamed)
