@@ -163,24 +163,30 @@ def _masked(data: str | bytes, mask: Mask | None) -> bytes:
 
 
 NOT_REPLACEABLE = N_(
-    "it is not a regular file: dqm never replaces a device, a FIFO, a socket, a folder or a link"
+    "it is not a regular file: dqm never replaces a device, a FIFO, a socket or a folder, nor a link to one"
 )
 
 
 class NotReplaceable(OSError):
     """The name an output would take is held by something that is not a regular file: a device
     (``-o /dev/full``, run as root, once replaced the device by a file), a FIFO, a socket, a
-    folder or a symbolic link (never written through nor replaced, as the folders of an output
-    set are never followed). Refused as a write the system refused is (exit 4, the path named)."""
+    folder, or a link to one of these (``-o /dev/stdout``). Refused as a write the system refused
+    is (exit 4, the path named)."""
 
 
 def refuse_unless_replaceable(path: Path) -> None:
-    """Raise :class:`NotReplaceable` when ``path`` exists (``lstat``: a link is not followed) and
-    is not a regular file; an output may take the place of a regular file or of nothing."""
+    """Raise :class:`NotReplaceable` unless ``path`` is a regular file, nothing, or a link to a
+    regular file or to nothing. A link is replaced by the new file, never written through (as
+    dqm always did: ``dqm validity corrupt`` replaces the copy's linked manifest.csv so), but a
+    link to a device, a FIFO, a socket or a folder names something a file cannot stand for."""
     try:
         mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return
+        if stat.S_ISLNK(mode):
+            mode = os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+            return  # nothing there, or a link that leads nowhere
+        raise
     if not stat.S_ISREG(mode):
         raise NotReplaceable(errno.EEXIST, NOT_REPLACEABLE, str(path))
 

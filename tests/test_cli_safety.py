@@ -214,19 +214,18 @@ def _schema_to(target: Path, monkeypatch: pytest.MonkeyPatch) -> int:
     return int(exit_info.value.code or 0)
 
 
-@pytest.mark.parametrize("kind", ["fifo", "folder", "link to a FIFO", "link to a file"])
+@pytest.mark.parametrize("kind", ["fifo", "folder", "link to a FIFO", "link to a folder"])
 def test_an_output_never_replaces_what_is_not_a_regular_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], kind: str
 ) -> None:
     """``dqm diff A B -o /dev/full``, run as root, replaced the device by a regular file and exited 0
     (the atomic write renames over the name). A FIFO here stands for every special file (a test
-    never touches /dev); a link is neither written through nor replaced, as the folders of an
-    output set are never followed."""
-    target, fifo, kept = tmp_path / "out.json", tmp_path / "fifo", tmp_path / "kept.json"
+    never touches /dev); a link to one (``-o /dev/stdout``) is refused too."""
+    target, fifo, folder = tmp_path / "out.json", tmp_path / "fifo", tmp_path / "folder"
     os.mkfifo(fifo)
-    kept.write_text("kept")
+    folder.mkdir()
     {"fifo": lambda: os.mkfifo(target), "folder": target.mkdir}.get(
-        kind, lambda: target.symlink_to(fifo if "FIFO" in kind else kept)
+        kind, lambda: target.symlink_to(fifo if "FIFO" in kind else folder)
     )()
     before = os.lstat(target)
     assert _schema_to(target, monkeypatch) == 4
@@ -235,8 +234,23 @@ def test_an_output_never_replaces_what_is_not_a_regular_file(
     assert "internal error" not in line
     after = os.lstat(target)
     assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino)
-    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and kept.read_text() == "kept"
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out.json", "fifo", "kept.json"])
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and list(folder.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "folder", "out.json"]
+
+
+def test_a_link_to_a_file_or_to_nothing_is_replaced_never_written_through(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As dqm always did (``dqm validity corrupt`` replaces a copy's linked manifest.csv so): the
+    link gives way to the new file; the file it led to is left as it was."""
+    kept, target, dangling = tmp_path / "kept.json", tmp_path / "out.json", tmp_path / "dangling.json"
+    kept.write_text("kept")
+    target.symlink_to(kept)
+    dangling.symlink_to(tmp_path / "nowhere")
+    assert _schema_to(target, monkeypatch) == 0 and _schema_to(dangling, monkeypatch) == 0
+    assert kept.read_text() == "kept" and not (tmp_path / "nowhere").exists()
+    for written in (target, dangling):
+        assert stat.S_ISREG(os.lstat(written).st_mode) and written.read_text().startswith("{")
 
 
 def test_a_full_disk_names_the_file_being_written(

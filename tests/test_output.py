@@ -311,7 +311,7 @@ def test_a_file_batch_flushes_each_group_once_and_keeps_what_was_written(
 
 def test_no_writer_replaces_a_fifo_and_an_output_set_keeps_its_previous_set(tmp_path: Path) -> None:
     """write_file, a FileBatch and an OutputSet each refuse a name held by a FIFO (a device, a
-    socket, a folder or a link alike), raising NotReplaceable with the name and leaving it as it is."""
+    socket, a folder or a link to one alike), raising NotReplaceable with the name and leaving it as it is."""
     from dqm.output import FileBatch, NotReplaceable
 
     fifo = tmp_path / "x.json"

@@ -101,12 +101,18 @@ REFUSED_WRITES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG
 def _refused_write(exc: OSError) -> int:
     """Say in one line which write the system refused and why (no traceback: dqm has no bug to
     report); the outputs were staged, so the previous set stays."""
-    if exc.filename is not None:
+    if isinstance(exc, NotReplaceable):  # dqm's own refusal: its reason is a msgid, translated
+        text = msg(
+            "dqm: {path} could not be written ({_why}); no results were written",
+            path=os.fsdecode(exc.filename),
+            _why=NOT_REPLACEABLE,
+        )
+    elif exc.filename is not None:
         path = os.fsdecode(exc.filename)
         text = msg(
             "dqm: {path} could not be written ({error}); no results were written",
             path=path,
-            error=msg(NOT_REPLACEABLE) if isinstance(exc, NotReplaceable) else exc.strerror,
+            error=exc.strerror,
         )
     else:
         text = msg("dqm: a file could not be written ({error}); no results were written", error=exc.strerror)
