@@ -392,15 +392,20 @@ def test_the_scanners_find_a_planted_wrong_name(tmp_path: Path) -> None:
 
 
 def test_the_require_help_of_gate_and_audit_states_their_defaults_as_report_md_does() -> None:
-    """Without --require ``dqm gate`` requires every dimension and ``dqm audit`` those it ran
-    (docs/report.md); each one's --help says its own default (the gate's once said the audit's)."""
+    """Without --require ``dqm gate`` requires every dimension and ``dqm audit`` those it ran, those
+    its verdict lists as failed or pending and those whose stage crashed (docs/report.md); each
+    one's --help says its own default (the gate's once said the audit's)."""
     groups = getattr(typer.main.get_command(app), "commands", {})
 
     def require_help(command: str) -> str:
         return next(p.help or "" for p in groups[command].params if p.name == "require")
 
     assert "default: every dimension" in require_help("gate")
-    assert "default: those evaluated" in require_help("audit")
+    audit_help = require_help("audit")
+    assert "default: those evaluated" in audit_help
+    # the audit also requires what its verdict lists as pending (a review not yet ingested) and a
+    # crashed stage's dimension (dqm/gate.py): its help once left them out
+    assert "pending" in audit_help and "stage crashed" in audit_help
     report = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
     assert "`--require` defaults to **every dimension**" in report
 

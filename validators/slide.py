@@ -231,7 +231,7 @@ def annotation_agrees(view: ItemView, params: AgreementParams, ctx: CheckContext
 def _says_implausible(view: ItemView) -> bool:
     """Whether ``slide.header`` reports the annotation's implausible resolution (``MPP_IMPLAUSIBLE``:
     enabled, the slide opened and its header stating none); where it does not (disabled,
-    ``--no-slides``, an image not opened) ``ANNOTATION_MPP_UNUSED`` says why the value was not used."""
+    ``dqm validate --annotations-only``, an image not opened) ``ANNOTATION_MPP_UNUSED`` says why the value was not used."""
     setting = view.profile.checks.get("slide.header")
     probe = view.slide
     enabled = setting is None or setting.enabled

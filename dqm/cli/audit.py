@@ -75,7 +75,8 @@ Require = Annotated[
     str | None,
     typer.Option(
         help="Comma-separated dimensions that must pass: syntactic,semantic,diversity,validity "
-        "(default: those evaluated)."
+        "(default: those evaluated, syntactic, those the verdict lists as failed or pending, "
+        "and those whose stage crashed)."
     ),
 ]
 GateRequire = Annotated[
