@@ -1260,7 +1260,7 @@ def _manifest_items(text: str, disc: Discovery, slides: list[str], annotations: 
     with what this read added undone."""
     delimiter = _delimiter(text, disc)
     mark = (len(disc.items), len(disc.issues), len(disc.manifest_listed), len(disc.manifest_unlisted))
-    long: list[tuple[int, int]] = []
+    long: list[tuple[int, int, str]] = []
     try:
         rows = csv.reader(_lines(text, long), strict=True, delimiter=delimiter)
         read = _manifest_rows(rows, disc, slides, annotations)
@@ -1323,9 +1323,10 @@ def _names_slide_id(line: str, delimiter: str) -> bool:
         return False
 
 
-def _lines(text: str, long: list[tuple[int, int]] | None = None) -> Iterator[str]:
+def _lines(text: str, long: list[tuple[int, int, str]] | None = None) -> Iterator[str]:
     """The manifest's physical lines for the CSV reader, a line longer than
-    :data:`MAX_MANIFEST_LINE` given as an empty one, its number and length put in ``long``."""
+    :data:`MAX_MANIFEST_LINE` given as an empty one, its number, length and head (to search for
+    identifiers) put in ``long``."""
     if len(text) <= MAX_MANIFEST_LINE:  # no line can be too long: the reader takes them as they are
         return io.StringIO(text, newline="")
     return _cut_long(text, [] if long is None else long)
@@ -1335,11 +1336,11 @@ _LINE_END = re.compile(r"\r\n|\r|\n")
 """Where a line ends, as ``io.StringIO(text, newline="")`` splits (the CSV module's reading)."""
 
 
-def _cut_long(text: str, long: list[tuple[int, int]]) -> Iterator[str]:
+def _cut_long(text: str, long: list[tuple[int, int, str]]) -> Iterator[str]:
     """The lines of a large manifest, sliced from ``text`` by their ends: a StringIO holds a copy
-    of four bytes a character (a manifest of one 200 MB line peaked at 1.2 GB), and a line too long
-    to read is never copied."""
-    start = 0
+    of four bytes a character (a manifest of one 200 MB line peaked at 1.2 GB), and of a line too
+    long to read only its head, within :data:`MANIFEST_UNREAD_CHARS` for all such lines, is copied."""
+    start = kept = 0
     ends = chain((m.end() for m in _LINE_END.finditer(text)), [len(text)])
     for number, end in enumerate(ends, start=1):
         if end == start:  # the text ends with a line end: no last line after it
@@ -1347,14 +1348,20 @@ def _cut_long(text: str, long: list[tuple[int, int]]) -> Iterator[str]:
         if end - start <= MAX_MANIFEST_LINE:
             yield text[start:end]
         else:
-            long.append((number, end - start))
+            head = text[start : start + max(MANIFEST_UNREAD_CHARS - kept, 0)]
+            kept += len(head)
+            long.append((number, end - start, head))
             yield "\n"
         start = end
 
 
-def _long_lines(disc: Discovery, long: list[tuple[int, int]]) -> None:
-    """One issue for each line :func:`_lines` left out."""
-    for number, n in long:
+def _long_lines(disc: Discovery, long: list[tuple[int, int, str]]) -> None:
+    """One issue for each line :func:`_lines` left out, its head kept for the search for
+    identifiers (no item holds its cells); the manifest's text is marked not all searched where
+    the head is not the whole line."""
+    for number, n, head in long:
+        _keep_unread(disc, None, head)
+        disc.manifest_unread_cut |= len(head) < n
         disc.issues.append(
             DiscoveryIssue(
                 "MANIFEST_BAD_ROW",
@@ -1415,6 +1422,7 @@ def _manifest_rows(
                 row=0,
             )
         )
+        _keep_unread(disc, 0, ",".join(cells[MAX_MANIFEST_COLUMNS:]))  # names no item holds: searched
     header = [c.strip() for c in cells[:MAX_MANIFEST_COLUMNS]]
     disc.manifest_header = tuple(header)
     first: dict[str, int] = {}
@@ -1680,9 +1688,13 @@ def _row_checksums(
     unlisted, a cell that is not a SHA-256 is ``CHECKSUM_MALFORMED``."""
     for column in MANIFEST_COLUMNS:
         path = image if column == SLIDE_COLUMN else annotation
-        if column not in record or path is None:
+        if column not in record:
             continue
         cell = (record[column] or "").strip()
+        if cell and not is_sha256(cell):  # no other check reads it: searched for identifiers
+            _keep_unread(disc, n, cell)
+        if path is None:
+            continue
         if not cell:
             disc.manifest_unlisted.append(path)
         elif is_sha256(cell):

@@ -828,7 +828,8 @@ def manifest_text(batch: BatchView, params: NoParams, ctx: CheckContext) -> list
 
     That is a manifest refused (not decodable, too large, not CSV, no ``slide_id`` column), read as
     UTF-8 and CP949; the cells of a row past the header's width or under a blank or repeated column
-    name; the rows past those read. No other check searches them, and the batch delivers them. All
+    name; the rows past those read; a line too long to read (its head); the header's names past the
+    columns read; a checksum cell that is not a SHA-256. No other check searches them, and the batch delivers them. All
     of it is searched at once, then, where it holds any, row by row to say where
     (:data:`dqm.batch.MANIFEST_UNREAD_CHARS` in all)."""
     settings = batch.profile.deid

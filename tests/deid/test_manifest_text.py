@@ -117,3 +117,52 @@ def test_a_clean_manifest_keeps_no_text(tmp_path: Path, profile: Profile) -> Non
     assert disc.manifest_unread == [] and not disc.manifest_unread_cut
     run = run_batch(root, profile, RunOptions(workers=1))
     assert not [f for f in run.findings if f.check == "deid.manifest_text"]
+
+
+def _long_line(lines: list[str]) -> None:
+    lines.append(f"note {RRN} " + "y" * 400)  # past MAX_MANIFEST_LINE (set to 200): the line is not read
+
+
+def _wide_header(lines: list[str]) -> None:
+    lines[0] += ",c9,c10," + RRN  # past MAX_MANIFEST_COLUMNS (set to 8): the names are not read
+
+
+def _checksum_cell(lines: list[str]) -> None:
+    lines[0] += ",sha256"  # a cell that is not a SHA-256: CHECKSUM_MALFORMED, read by no one else
+    for k in range(1, len(lines)):
+        lines[k] += f",Hong Gildong {RRN}" if k == 1 else ","
+
+
+TEXT_CASES = {
+    "a line over the limit": (_long_line, {"MAX_MANIFEST_LINE": 200}, None),
+    "header names past the limit": (_wide_header, {"MAX_MANIFEST_COLUMNS": 8}, 0),
+    "a malformed checksum cell": (_checksum_cell, {}, 1),
+}
+
+
+@pytest.mark.parametrize("case", list(TEXT_CASES))
+def test_text_no_check_reads_is_searched(
+    tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    """Before, a line over the limit, header names past the column limit and a checksum cell that is
+    not a SHA-256 were reported (MANIFEST_BAD_ROW, CHECKSUM_MALFORMED) but searched by no check."""
+    edit, limits, row = TEXT_CASES[case]
+    for name, value in limits.items():
+        monkeypatch.setattr(dqm.batch, name, value)
+    root = _edit(write_tiny_batch(tmp_path / "b"), edit)
+    run = run_batch(root, profile, RunOptions(workers=1))
+    found = [f for f in run.findings if f.code == "DEID_MANIFEST_IDENTIFIER"]
+    assert found, sorted({f.code for f in run.findings})
+    assert {f.location.row for f in found} == {row}
+    assert all(RRN not in f.message for f in run.findings)
+
+
+def test_a_long_line_past_the_bound_is_said_unsearched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dqm.batch, "MAX_MANIFEST_LINE", 200)
+    monkeypatch.setattr(dqm.batch, "MANIFEST_UNREAD_CHARS", 300)
+    root = _edit(write_tiny_batch(tmp_path / "b"), _long_line)
+    disc = discover(root)
+    assert disc.manifest_unread_cut and any(RRN in text for _, text in disc.manifest_unread)
+    assert sum(len(t) for _, t in disc.manifest_unread) <= 300
