@@ -41,7 +41,7 @@ from dqm.pixels.stain_batch import (
 from dqm.profile import Profile
 from validators.context import BatchView, ItemView
 from validators.registry import CheckContext, NoParams, check
-from validators.slide import ITEM_TESTS, SampleBudget, sample_grid, sampled_shares
+from validators.slide import ITEM_TESTS, SampleBudget, all_ink, sample_grid, sampled_shares
 
 CODES = {
     "pen": "PEN_MARKS",
@@ -121,7 +121,7 @@ def slide_artefacts(view: ItemView, params: ArtefactParams, ctx: CheckContext) -
         text = msg(
             "the whole image reads as pen ink ({colours}): a black or one-colour image, not a scanned "
             "section; its artefacts and its lesions' place are not judged (rescan or replace it)",
-            colours=", ".join(f"{c} {s:.1%}" for c, s in found.pens.items() if s),
+            colours=_ink_shares(found),
         )
         return [ctx.finding("SLIDE_ALL_INK", text, file=probe.path)]
     out = []
@@ -155,19 +155,10 @@ def slide_artefacts(view: ItemView, params: ArtefactParams, ctx: CheckContext) -
     return out
 
 
-ALL_INK = 0.99
-"""Share of the whole working image that tissue and, of it, pen ink must each reach for the slide to
-be :func:`all_ink`. Hand-set as a guard, not a tuned threshold: no image of the stored shares
-(sets 3 to 5, clean and injected) reaches a pen share of 0.93, and a section leaves some glass."""
-
-
-def all_ink(found: Artefacts) -> bool:
-    """Whether the slide's image is pen ink throughout (an all-black, all-blue or all-green image):
-    its "tissue" is the ink, so every share, and every lesion, would read 100 % on pen marks (an
-    all-black slide's lesion was said to lie 100 % on pen marks, the slide 100 % pen)."""
-    return bool(found.flags.size) and (
-        found.tissue_px >= ALL_INK * found.flags.size and found.shares["pen"] >= ALL_INK
-    )
+def _ink_shares(found: Artefacts) -> str:
+    """The pen colours' shares of an :func:`all_ink` slide, and its near-black tissue's."""
+    shares = {**found.pens, "near-black": found.shares["overstain"]}
+    return ", ".join(f"{c} {s:.1%}" for c, s in shares.items() if s)
 
 
 _SLIDE_MESSAGES = {

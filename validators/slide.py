@@ -17,6 +17,7 @@ from dqm.coords import usable_mpp
 from dqm.findings import Aspect, Finding, Severity, clip
 from dqm.i18n import N_, Message, msg
 from dqm.model import Annotation
+from dqm.pixels.artefacts import Artefacts
 from dqm.probe_mpp import mpp_range
 from dqm.raster import edge_ys
 from validators.context import ItemView
@@ -688,6 +689,25 @@ class SampleBudget:
         return True
 
 
+ALL_INK = 0.99
+"""Share of the whole working image that tissue and, of it, pen ink or near-black (over-stained)
+pixels must each reach for the slide to be :func:`all_ink`. Hand-set as a guard, not a tuned
+threshold: no image of the stored shares (sets 3 to 5, clean and injected) reaches a pen and
+over-stained share of 0.94 together, and a section leaves some glass."""
+
+
+def all_ink(found: Artefacts) -> bool:
+    """Whether the slide's image is pen ink throughout (an all-black, all-blue or all-green image):
+    its "tissue" is the ink, so every share, and every lesion, would read 100 % on pen marks (an
+    all-black slide's lesion was said to lie 100 % on pen marks, the slide 100 % pen). A dark frame
+    with noise (each channel 0 to 20) reads partly as black ink, partly as near-black tissue: the two
+    count together (it was said 86 % black pen, its lesion 87 % on pen marks)."""
+    return bool(found.flags.size) and (
+        found.tissue_px >= ALL_INK * found.flags.size
+        and bool(np.count_nonzero(found.mask("pen", "overstain")) >= ALL_INK * found.tissue_px)
+    )
+
+
 @check(
     "slide.lesion_tissue",
     aspect=Aspect.FORMAT,
@@ -704,6 +724,8 @@ def lesion_tissue(view: ItemView, params: TissueParams, ctx: CheckContext) -> li
     probe, ann = view.slide, view.annotation
     if probe is None or probe.tissue is None:
         return []
+    if probe.artefacts is not None and all_ink(probe.artefacts):
+        return []  # no section: artefacts.slide's SLIDE_ALL_INK says so, and no lesion's place is judged
     if not probe.tissue.mask.any():
         return [
             ctx.finding(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -30,7 +31,20 @@ def test_an_image_of_ink_alone_is_said_unusable_not_drawn_on_pen(
     Image.new("RGB", (400, 300), colour).save(root / "slides" / "S1.png")
     codes = _codes(root, profile)["S1"]
     assert "SLIDE_ALL_INK" in codes
-    assert not codes & {"LESION_ON_ARTEFACT", "PEN_MARKS"}, codes
+    assert not codes & {"LESION_ON_ARTEFACT", "PEN_MARKS", "NO_TISSUE", "LESION_ON_BACKGROUND"}, codes
+
+
+@pytest.mark.parametrize("top", [4, 9, 21])
+def test_a_dark_frame_with_noise_is_all_ink(tmp_path: Path, profile: Profile, top: int) -> None:
+    """Each channel 0 to ``top - 1`` (black to the eye) read partly as black ink, partly as near-black
+    tissue: before, only an image of exactly one colour was all ink, and this one was said 86 % black
+    pen with its lesion 87 % on pen marks."""
+    root = write_tiny_batch(tmp_path / "b")
+    pixels = np.random.default_rng(0).integers(0, top, (300, 400, 3)).astype(np.uint8)
+    Image.fromarray(pixels).save(root / "slides" / "S1.png")
+    codes = _codes(root, profile)["S1"]
+    assert "SLIDE_ALL_INK" in codes
+    assert not codes & {"LESION_ON_ARTEFACT", "PEN_MARKS", "NO_TISSUE", "LESION_ON_BACKGROUND"}, codes
 
 
 def test_a_slide_with_tissue_and_a_pen_stroke_is_not_all_ink(tmp_path: Path, profile: Profile) -> None:
