@@ -831,22 +831,24 @@ def manifest_text(batch: BatchView, params: NoParams, ctx: CheckContext) -> list
     name; the rows past those read; a line too long to read (its head); the header's names past the
     columns read; a checksum cell that is not a SHA-256. No other check searches them, and the batch delivers them. All
     of it is searched at once, then, where it holds any, row by row to say where
-    (:data:`dqm.batch.MANIFEST_UNREAD_CHARS` in all)."""
+    (:data:`dqm.batch.MANIFEST_UNREAD_CHARS` in all); one text alone (a manifest refused) is searched
+    once."""
     settings = batch.profile.deid
     if not settings.enabled:
         return []
     where = (N_("manifest text no item reads"), None)
     out: list[Finding] = []
-    if find("\n".join(text for _, text in batch.manifest_unread), settings, "clinical"):
-        for row, text in batch.manifest_unread:
+    texts = batch.manifest_unread
+    # several texts are searched joined first, to search them one by one only where they hold one;
+    # one text alone (a manifest refused) is searched once
+    hits = find("\n".join(text for _, text in texts), settings, "clinical") if len(texts) > 1 else None
+    if hits is None or hits:
+        for row, text in texts:
             out += _value_findings(
                 text, "clinical", "DEID_MANIFEST", where, ctx, settings, file="manifest.csv", row=row
             )
-        if not out:  # a run only the texts joined make: said without a row
-            joined = "\n".join(text for _, text in batch.manifest_unread)
-            out += _value_findings(
-                joined, "clinical", "DEID_MANIFEST", where, ctx, settings, file="manifest.csv"
-            )
+    if hits and not out:  # a run only the texts joined make: said without a row
+        out += _hit_findings(hits, where, ctx, "DEID_MANIFEST", file="manifest.csv")
     if batch.manifest_unread_cut:
         out.append(
             ctx.finding(
