@@ -895,11 +895,14 @@ def _keep_refused(disc: Discovery, data: bytes) -> None:
     """Keep the bytes of a manifest no codec reads (or too large to read), as text to search for
     identifiers: UTF-8 with its bad bytes replaced (an identifier in ASCII survives any encoding),
     NULs dropped (UTF-16 without its mark), and where bytes were bad its CP949 reading after it (a
-    Korean name saved on a Korean Windows); its first :data:`MANIFEST_UNREAD_CHARS` bytes only."""
+    Korean name saved on a Korean Windows); its first :data:`MANIFEST_UNREAD_CHARS` bytes only, and
+    of a text read both ways, half of them read each way (the CP949 reading was cut from the budget
+    the UTF-8 reading had filled)."""
     head = data[:MANIFEST_UNREAD_CHARS]
     text = head.decode("utf-8", "replace").replace("\x00", "")
     if "\ufffd" in text:
-        text += "\n" + head.decode(KOREAN_LEGACY, "replace").replace("\x00", "")
+        head = head[: MANIFEST_UNREAD_CHARS // 2]
+        text = "\n".join(head.decode(c, "replace").replace("\x00", "") for c in ("utf-8", KOREAN_LEGACY))
     _keep_unread(disc, None, text)
     disc.manifest_unread_cut |= len(data) > len(head)
 

@@ -96,6 +96,19 @@ def test_a_korean_name_in_a_refused_cp949_manifest_is_read_as_cp949(tmp_path: Pa
     assert any("홍길동" in text for _, text in disc.manifest_unread)
 
 
+def test_a_refused_manifest_is_read_both_ways_within_the_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CP949 reading came after the UTF-8 one in the same budget: past it, cut away."""
+    monkeypatch.setattr(dqm.batch, "MANIFEST_UNREAD_CHARS", 400)
+    root = write_tiny_batch(tmp_path / "b")
+    manifest = root / "manifest.csv"
+    manifest.write_bytes("환자명 홍길동\n".encode("cp949") + b"\x80\xff" + manifest.read_bytes() * 4)
+    disc = discover(root)
+    assert any("홍길동" in text for _, text in disc.manifest_unread)
+    assert disc.manifest_unread_cut and sum(len(t) for _, t in disc.manifest_unread) <= 400
+
+
 def test_rows_not_read_and_text_past_the_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = write_tiny_batch(tmp_path / "b")
     manifest = root / "manifest.csv"
