@@ -118,13 +118,21 @@ def _kw(words: str) -> str:
     return rf"(?i:{words})\s*(?:(?:no\.?|number|#)\s*)?(?:[:=#]\s*)?"
 
 
-_INVISIBLE_CHARS = (
+_IN_WORD = "\u00ad\u034f\u180b-\u180e\u200c\u200d\u2060\ufe00-\ufe0f\ufeff"
+"""The characters nobody sees that are written inside a word, never between two: a soft hyphen
+(a place a word may break at: ``DIAG<U+00AD>NOSIS``), the joiners (U+200C, U+200D, the word joiner
+U+2060, the combining grapheme joiner U+034F, the zero-width no-break space U+FEFF), the variation
+selectors. No name's words are parted by one (:data:`_NAME_GAP`)."""
+_UNSEEN_GAPS = (
     "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"  # controls, less the gaps and line ends a pattern reads
-    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
-    "\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb"
+    "\u061c\u115f\u1160\u17b4\u17b5\u180f\u200b\u200e\u200f\u202a-\u202e"
+    "\u2061-\u206f\u2800\u3164\uffa0\ufff0-\ufffb"
     "\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\U000110bd\U000110cd\U00013430-\U0001343f"
     "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
 )
+"""The other characters nobody sees (the zero-width space, the bidirectional marks, the controls,
+the fillers, the tag characters): one may stand where a space would (``HONG<U+200B>GILDONG``)."""
+_INVISIBLE_CHARS = _UNSEEN_GAPS + _IN_WORD
 """The characters a reader does not see, which :func:`unescaped` drops after the escapes: Unicode's
 Default_Ignorable_Code_Point (a soft hyphen, the zero-width ones, the bidirectional marks, the
 variation selectors, the Hangul fillers, the tag characters), every other format character (Cf:
@@ -133,11 +141,18 @@ pattern reads as a gap or a line's end (``\t``, ``\n``, ``\r``, ``\x0b``, ``\x0c
 U+001F, U+0085). ``RRN 900101&#8203;-1234567``, ``M\u200bRN 12345678``, ``RRN 900101<U+0001>-1234567``
 read as a person reads them."""
 
-_NAME_KEYWORD = r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|환자\s*명|이름)\s*(?:[:=]\s*)?"
+_KEYWORD_SPACE = rf"[\s{_INVISIBLE_CHARS}]*"
+"""What parts a name's keyword, its ``:`` and its name: spaces and characters nobody sees
+(``Patient name:<U+200B>HONG<U+200B>GILDONG``, where the reading that keeps them sees the name)."""
+_NAME_KEYWORD = (
+    r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|환자\s*명|이름)"
+    + _KEYWORD_SPACE
+    + f"(?:[:=]{_KEYWORD_SPACE})?"
+)
 """The ``person_name`` pattern's keyword, its ``:`` or ``=`` and the spaces around them."""
 _NAME_GAP = (
     "[ \t\x0b\x0c\x1c-\x1f,^\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-    + _INVISIBLE_CHARS
+    + _UNSEEN_GAPS
     + "]"
 )
 """What a name's words are parted by: a space or a tab (a no-break space too, ``&nbsp;`` and
@@ -197,7 +212,7 @@ Collection<U+200B>Date`` where the character is kept, :func:`_unseen_runs`)."""
 _GIVEN_NAME = rf"(?!{_LATIN_HEADER}|{_HEADER_TAIL})(?:[A-Z][a-z]++|[A-Z]{{2,}}+)"
 _GIVEN_NAMES_END = (
     rf"(?:,{_SPACES}*+|{_SPACES}++){_GIVEN_NAME}(?:[ ,^]++{_GIVEN_NAME}){{0,2}}+"
-    rf"(?!{_AFTER_GIVEN}*+(?:{_LATIN_HEADER}|(?i:{_PHRASE_TAIL})(?![A-Za-z]))|[ ,]*+\t[ \t]*+{_LATIN_HEADER})"
+    rf"(?!{_AFTER_GIVEN}*+(?:{_LATIN_HEADER}|(?i:{_PHRASE_TAIL})(?![A-Za-z]))|[ ,{_INVISIBLE_CHARS}]*+\t[ \t{_INVISIBLE_CHARS}]*+{_LATIN_HEADER})"
 )
 """After a surname that is a header's word, right after a tab or two spaces: its given names,
 each no header's word, then no header's word (``Patient Name<TAB>Sample Joe``, followed by
@@ -208,7 +223,7 @@ Descriptor<TAB>Age``) is none. Whatever follows the given names is looked at onl
 header's word, so a value reads the same alone (:func:`find`) as written in any output."""
 _NOT_HEADER = (
     f"(?!(?:(?<=\t)|(?<=\\s\\s)){_LATIN_HEADER}(?!\\^|{_GIVEN_NAMES_END})"
-    f"|{_LATIN_HEADER}(?:[ \t,]*\t|{_NAME_GAP}+{_LATIN_HEADER})|(?:"
+    f"|{_LATIN_HEADER}(?:[ \t,{_INVISIBLE_CHARS}]*\t|{_NAME_GAP}+{_LATIN_HEADER})|(?:"
     + "|".join(word for word in HEADER_WORDS if not word.isascii())
     + ")(?![가-힣]))"
 )
@@ -346,11 +361,17 @@ the dashes that look like it, as a word processor, a spreadsheet or a hospital s
 writes them (Unicode's hyphen, non-breaking hyphen, figure dash, en dash, em dash, horizontal bar,
 the minus sign U+2212, the small and the full-width hyphen-minus of a Korean IME)."""
 _DASH = re.compile(f"[{_DASHES}]")
-_RRN_GAP = rf"(?:\s?[{_DASHES}]\s?|\t{{1,2}}| {{2,4}})"
-"""Between an RRN's two groups: a dash with a space or a tab around it or none, a tab or two (a
-spreadsheet that holds the groups in two columns, copied out), or two to four spaces (a text laid
-out in columns). A single space is none: two numbers in prose or a table's row (the birth date
-:func:`valid_rrn` checks lets about one six-digit number in thirty through)."""
+_RRN_GAP = rf"(?:\s?[{_DASHES}]\s?)"
+"""Between an RRN's two groups: a dash with a space or a tab around it or none."""
+_RRN_SPACED = r"(?:\t{1,2}| {2,4})"
+"""Between an RRN's two groups after its keyword (:data:`_RRN_KEYWORD`) only, as well as
+:data:`_RRN_GAP`: a tab or two (a spreadsheet that holds the groups in two columns, copied out), or
+two to four spaces (a text laid out in columns). Without the keyword a date column and a 7-digit
+accession column read so (``slide<TAB>210315<TAB>2345678``, ``scan date 210315  1234567``: the
+birth date :func:`valid_rrn` checks lets any YYMMDD date through); a single space is none anywhere
+(two numbers in prose or a table's row)."""
+_RRN_KEYWORD = r"(?i:(?<![A-Za-z])rrn(?![A-Za-z])|주민(?:등록)?(?:번호)?)"
+"""What names a resident number: ``RRN`` (any case, as a word), ``주민``, ``주민번호``, ``주민등록번호``."""
 
 DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     "korean_rrn": DeidPattern(
@@ -359,8 +380,9 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
         # groups parted as :data:`_RRN_GAP` says, its digits full-width too (``９００１０１－１２３４５６７``);
         # only an ASCII ``-`` or ``.`` glues a longer number to it (``2021_12_31–900101-1234567`` is one).
         regex=_built_in_regex(
-            rf"(?<!\d)(?<!\d[.-])\d{{6}}{_RRN_GAP}[1-8\uff11-\uff18]\d{{6}}(?!\d)(?![.-]\d)",
-            starts=r"\d",
+            rf"(?:{_RRN_KEYWORD}[\s:=#]{{0,8}}+(?=\d{{6}}{_RRN_SPACED})|(?<!\d)(?<!\d[.-])(?=\d{{6}}{_RRN_GAP}))"
+            rf"(?P<id>\d{{6}}(?:{_RRN_GAP}|{_RRN_SPACED})[1-8\uff11-\uff18]\d{{6}})(?!\d)(?![.-]\d)",
+            starts=r"\drR주",
         ),
         what=N_("Korean resident registration number"),
         validate_as="rrn",
@@ -2040,14 +2062,15 @@ layer is taken in by what it decodes to, ``&`` or ``#``, not listed by its spell
 
 _DIGITS_ESCAPED = re.compile(
     _LAYERED_HASH + r"[xX0-9]|\\(?<=[0-9]\\)\\*(?:u003|x3|U0000003)[0-9]"
-    r"|\\+(?:u[0-9a-fA-F]{3}|x[0-9a-fA-F]|U[0-9a-fA-F]{7})[0-9](?=[^\w\\]{0,3}[0-9])"
+    r"|(?<!\\)\\+(?:u[0-9a-fA-F]{3}|x[0-9a-fA-F]|U[0-9a-fA-F]{7})[0-9](?=[^\w\\]{0,3}[0-9])"
 )
 """Where an identifier as written may take in an escape's digits, which the text read does not
 show as digits: a numeric character reference (``&#900101-1234567``: a browser reads
 ``&#900101`` as one character, and only ``-1234567`` is left; its ``&`` or ``#`` escaped again in
 any way, ``&amp;#900101``, ``&AMP;#``, ``&amp#``, ``&#38;#``, ``&amp;&#35;``, as a reader that
 decodes it twice reads it: :data:`_LAYERED_HASH`), an escape whose last character is
-a decimal digit with digits after it (``\\u900101-1234567``), and a digit before an escape of one
+a decimal digit with digits after it (``\\u900101-1234567``; from a run of backslashes' first only: each later one tried again
+was quadratic, 40,000 backslashes held a cut 4.9 s), and a digit before an escape of one
 (``900101-1234567\\u0030`` reads as fourteen digits, no resident number). A person reading the
 text as written (results.json; the report, which shows a reference as written) sees those
 digits: such a text is searched as written too (:func:`_readings`)."""
@@ -2063,7 +2086,7 @@ def _readings(text: str, plain: str) -> tuple[str, ...]:
 
 
 _WRITTEN_ESCAPE = re.compile(
-    r"""\\+(?:u[0-9a-fA-F]{4}|U(?:000[0-9a-fA-F]|0010)[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[tnrfbv"'/\\])"""
+    r"""(?<!\\)\\+(?:u[0-9a-fA-F]{4}|U(?:000[0-9a-fA-F]|0010)[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[tnrfbv"'/\\])"""
     + "|"
     + _LAYERED_HASH
     + "(?:[0-9]+|[xX][0-9a-fA-F]+);?|&(?:amp;){0,2}(?:"
@@ -2073,7 +2096,7 @@ _WRITTEN_ESCAPE = re.compile(
 """An escape or a character reference as written, escaped again up to the levels :func:`unescaped`
 reads (``\\\\u9001``, ``&amp;#32;``), a numeric one behind an ``&`` or a ``#`` escaped any times
 (:data:`_LAYERED_HASH`: ``&#38;#900101``): the characters of a text as written that a reading of it
-decodes."""
+decodes. A backslash escape from a run's first backslash only (linear in a run of them)."""
 
 
 def _written_runs(
@@ -2425,6 +2448,12 @@ def cut_outside_identifiers(text: str, at: int) -> int:
             for start, end, _, match_end, _ in _matches(window, _cut_patterns())
         ]
         written = [run[:2] for _, run in _written_runs(window, found, read)]
+    kept, at_kept = _decoded(window) if where is not None else (window, None)
+    if where is not None and _INVISIBLE.search(kept) is not None:
+        # the invisible characters kept too, as :func:`find` reads them (``HONG<U+200B>GILDONG``)
+        for start, end, _, match_end, _ in _matches(kept, _cut_patterns()):
+            last = max(end, match_end)
+            written.append((start, last) if at_kept is None else (at_kept[start], at_kept[last]))
     spans = [(in_text(start), in_text(last - 1) + 1 if last else 0) for start, last in [*read, *written]]
     cut, moved = at, True
     while moved:  # a cut moved to the start of one identifier may fall inside another
@@ -2538,13 +2567,21 @@ _BACKSLASHES = re.compile(r"\\+")
 
 def _unseen_escape(m: re.Match[str]) -> str:
     """A backslash escape of a character nobody sees as ``&###…`` (as long), any other as it is."""
-    return _unseen_written(m.group())
+    found = m.group()
+    if len(found) > _CACHED_ESCAPE:  # a long run of backslashes: read, not kept (the cache's memory bounded)
+        return _unseen_written.__wrapped__(found)
+    return _unseen_written(found)
+
+
+_CACHED_ESCAPE = 64
+"""The longest escape :func:`_unseen_written` keeps in its cache: a match may hold a run of
+backslashes of any length, and 4,096 of them would hold that many long texts."""
 
 
 @lru_cache(maxsize=4096)
 def _unseen_written(found: str) -> str:
     """:func:`_unseen_escape` of the escape ``found`` (a text holds few distinct ones: read once
-    each, not once a place)."""
+    each, not once a place; those up to :data:`_CACHED_ESCAPE` characters kept)."""
     if found == "\\\\":
         return found
     # written twice or more: read as the escape written once

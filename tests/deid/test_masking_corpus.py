@@ -111,8 +111,12 @@ def _first_characters(items: Any, flags: int, state: Any) -> list[re.Pattern[str
             _, add, drop, sub = av
             got = _first_characters(sub, (flags | add) & ~drop, state)
         elif op is c.BRANCH:
-            branches = [_first_characters(branch, flags, state) for branch in av[1]]
+            asserting = [all(o in (c.ASSERT, c.ASSERT_NOT, c.AT) for o, _ in branch) for branch in av[1]]
+            branches = [_first_characters(b, flags, state) for b, zero in zip(av[1], asserting) if not zero]
             got = None if None in branches else [rx for b in branches for rx in b or ()]
+            if got is not None and any(asserting):  # a branch that only asserts: what follows may start it
+                out += got
+                continue
         elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
             low, _, sub = av
             got = _first_characters(sub, flags, state)
