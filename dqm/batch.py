@@ -1351,7 +1351,7 @@ def _cut_long(text: str, long: list[tuple[int, int, str]]) -> Iterator[str]:
         if end - start <= MAX_MANIFEST_LINE:
             yield text[start:end]
         else:
-            head = text[start : start + max(MANIFEST_UNREAD_CHARS - kept, 0)]
+            head = text[start : min(end, start + max(MANIFEST_UNREAD_CHARS - kept, 0))]
             kept += len(head)
             long.append((number, end - start, head))
             yield "\n"

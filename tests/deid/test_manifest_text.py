@@ -181,6 +181,22 @@ def test_a_long_line_past_the_bound_is_said_unsearched(
     assert sum(len(t) for _, t in disc.manifest_unread) <= 300
 
 
+def test_a_long_line_keeps_only_its_own_head(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long line before others: its head ends where it ends (a second review: the head ran on
+    into the lines after it, whose cells were then reported twice and spent the bound)."""
+    monkeypatch.setattr(dqm.batch, "MAX_MANIFEST_LINE", 200)
+    monkeypatch.setattr(dqm.batch, "MANIFEST_UNREAD_CHARS", 100_000)
+
+    def long_line_first(lines: list[str]) -> None:
+        lines.insert(1, "note " + "y" * 400)
+
+    root = _edit(write_tiny_batch(tmp_path / "b"), long_line_first)
+    disc = discover(root)
+    heads = [text for _, text in disc.manifest_unread if text.startswith("note")]
+    assert heads and all(len(text) <= len("note ") + 400 + 2 for text in heads)
+    assert not disc.manifest_unread_cut
+
+
 def test_a_refused_manifest_is_searched_once(
     tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch
 ) -> None:
