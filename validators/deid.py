@@ -11,6 +11,7 @@ The slide's label and macro photographs are ``deid.associated_images``.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any
@@ -977,19 +978,23 @@ def file_name_dates(batch: BatchView, params: NoParams, ctx: CheckContext) -> li
                 continue
             seen.add(part)
             read = shown_korean_name(part) or part
-            if (
+            as_written = (  # no other reading of it (an escape, a reference, a control aside)
                 read.isascii()
                 and read.isprintable()  # ``find`` reads past a control character (``2024\x01-03-01``)
                 and "&" not in read
                 and "\\" not in read
-                and not any(rx.search(read) for rx in kinds.values())
-            ):
-                continue  # no reading of it holds one (an escape, a reference, a control aside): not searched again
-            for hit in find(read, settings, "filename"):
+            )
+            if as_written and not any(rx.search(read) for rx in kinds.values()):
+                continue  # no reading of it holds one: not searched again
+            hits = find(read, settings, "filename")
+            for hit in hits:
                 if hit.name in kinds and counted_once(hit, settings):
                     names[hit.name] += 1
                     if len(counted[hit.name]) < MAX_DATED_SHOWN:
-                        counted[hit.name].append(_dates_masked(path, kinds[hit.name]))
+                        flagged = Counter(other.masked for other in hits if other.name == hit.name)
+                        raw = Counter(mask(m.group()) for m in kinds[hit.name].finditer(read))
+                        plain = as_written and read == part and flagged <= raw
+                        counted[hit.name].append(_dates_masked(path, kinds[hit.name], plain))
                     first.setdefault(hit.name, path)
     out: list[Finding] = []
     for name, examples in counted.items():
@@ -1013,15 +1018,17 @@ def file_name_dates(batch: BatchView, params: NoParams, ctx: CheckContext) -> li
     return out
 
 
-def _dates_masked(path: str, rx: Regex) -> str:
+def _dates_masked(path: str, rx: Regex, plain: bool) -> str:
     """``path`` with each match of ``rx`` masked as a finding masks it (``2024-03-01`` as
-    ``20********``); every digit masked where ``rx`` matches none of it (:func:`find` read the
-    date across a control character, ``2024\x01-03-01``, which the pattern alone does not)."""
+    ``20********``) where :func:`find` read the part it flagged as written and flagged nothing
+    there that ``rx`` does not match (``plain``); every digit masked otherwise: ``find`` read a date across a control character (``2024\x01-03-01``) that
+    the pattern alone misses, beside one it matches (``2024-03-01_2024\x01-03-02``) or a UUID's
+    date-shaped digits that ``find`` passes over (``…-2024-0101-…_2024\x01-03-05``)."""
     out, at = [], 0
     for m in rx.finditer(path):  # a profile's pattern runs on RE2, which has no ``sub``
         out += [path[at : m.start()], mask(m.group())]
         at = m.end()
-    if not out:
+    if not plain:
         return "".join("*" if c.isdigit() else c for c in path)
     return "".join(out) + path[at:]
 
