@@ -242,9 +242,22 @@ whose second word is in neither list (``Patient Name<TAB>Date Drawn``) reads as 
 masked: a false positive masked, where a rule that told them apart by what follows them left the
 name in clear in the outputs that quote it. A name whose first word is not a header's (``Patient
 Name<TAB>Hong Gildong``) is a name wherever it stands. A Korean one starts none: a Korean name is one word."""
+_KO_TAIL = "(?:님|씨)?(?:에게서|에게|께서|께|한테서|한테|에서|에|은|는|이|가|을|를|의|와|과|도|만|으로|로)?"
+"""An honorific (``님``, ``씨``) and a particle that may follow a Korean name glued (``홍길동에게서``,
+``남궁민수님``, ``김철수님은``): the word is judged without them, and the name ends before them
+(:data:`_KO_NAME`)."""
+_KO_NAME = rf"(?:[가-힣]{{3}}|[가-힣]{{2}}|[가-힣]{{4}})(?<![님씨])(?={_KO_TAIL}(?![가-힣]))|[가-힣]{{2,4}}"
+"""A Korean name, its honorific and particle left out (:data:`_KO_TAIL`), so that one name is
+masked as one token wherever it stands (``김철수``, ``김철수님``, ``김철수에게서``) and no part of
+its word is left in clear (``김철수에`` masked and ``게서`` shown before). Three syllables first
+(most Korean names: ``김지은`` is a name, not ``김지`` and ``은``), then two (``김철에게``), then
+four (``남궁민수님``); never ending in ``님`` or ``씨``. A word that two syllables' reading with a
+particle fits too (``김철은``, ``남궁지은``) is read the first way that fits: ``김철은`` whole,
+``남궁지`` and ``은``. A word longer than a name and a particle (``성명: 홍길동입니다``): its
+first four syllables, as before."""
 _NAME = (
     rf"{_NOT_HEADER}(?:[A-Z][a-z]+(?:{_NAME_GAP}+[A-Z][a-z]+){{1,3}}"
-    rf"|[A-Z]{{2,}}(?:{_NAME_GAP}+[A-Z]{{2,}}){{1,3}}|[가-힣]{{2,4}})"
+    rf"|[A-Z]{{2,}}(?:{_NAME_GAP}+[A-Z]{{2,}}){{1,3}}|{_KO_NAME})"
 )
 """A person's name as the ``person_name`` pattern takes one after its keyword (``Hong Gildong``,
 ``HONG^GILDONG``, ``홍길동``), each word however long (``Wolfeschlegelsteinhausenbergerdorff``, 35
@@ -274,9 +287,6 @@ _KO_GAP = 64
 """The most of :data:`_KO_SPACE` a Korean keyword and its name are parted by (a fixed-width export
 pads a column with a few dozen): the whole match stays shorter than a masker's window overlap, so
 the masker masks each name :func:`find` flags (``환자`` and 5,000 spaces before a name: neither)."""
-_KO_TAIL = "(?:님|씨)?(?:에게서|에게|께서|께|한테서|한테|에서|에|은|는|이|가|을|를|의|와|과|도|만|으로|로)?"
-"""An honorific (``님``, ``씨``) and a particle that may follow a Korean name glued (``홍길동에게서``,
-``남궁민수님``, ``김철수님은``): the word is judged without them."""
 _KO_NAME_AHEAD = (
     rf"(?=[{_KO_SURNAMES}][가-힣]{{1,3}}{_KO_TAIL}(?![가-힣]))"
     rf"(?!(?:{'|'.join(_KO_RECORD_WORDS)}){_KO_TAIL}(?![가-힣]))"
@@ -284,17 +294,16 @@ _KO_NAME_AHEAD = (
 """What a Korean keyword must be followed by: a surname's syllable (:data:`_KO_SURNAMES`) and 1 to
 3 more, then maybe a particle (:data:`_KO_TAIL`), one word; no record word (:data:`_KO_RECORD_WORDS`)."""
 _KO_KEYWORD = (
-    rf"(?:(?:(?:환자|피검자)\s{{0,{_KO_GAP}}}명|성명|이름)"
+    rf"(?:(?:환자|피검자)\s{{0,{_KO_GAP}}}명|성명|이름)"
     rf"(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=]{_KO_SPACE}{{0,{_KO_GAP}}}|[_-]|{_KO_SPACE}{{1,{_KO_GAP}}})"
-    rf"|(?:환자|피검자|(?<![A-Za-z])(?i:pt)){_KO_SPACE}{{0,{_KO_GAP}}}[:=]{_KO_SPACE}{{0,{_KO_GAP}}})"
     + _KO_NAME_AHEAD
 )
 """A Korean keyword the ``person_name`` pattern's own (:data:`_NAME_KEYWORD`) lacks before a Korean
 name, one that labels a name: ``환자명``, ``피검자명``, ``성명`` or ``이름`` joined to the name by
-a space, a ``:``, a ``=``, a ``_`` or a ``-`` (``환자명_김철수``, ``피검자명 김철수``), or
-``환자``, ``피검자`` or ``pt`` followed by ``:`` or ``=`` (``환자:김철수``, ``pt: 김철수``): an
-identifier. ``환자``, ``피검자`` or ``pt`` before a word with no ``:`` (``환자 김철수``,
-``pt_김철수``) labels a word as often as a name: :data:`_KO_WORD_KEYWORD`, a quasi-identifier.
+a space, a ``:``, a ``=``, a ``_`` or a ``-`` (``환자명_김철수``, ``피검자명 김철수``): an
+identifier. ``환자``, ``피검자`` or ``pt`` before a word, with a ``:`` or not (``환자 김철수``,
+``환자:김철수``, ``pt_김철수``), labels a word as often as a name (``환자: 정상``, ``PT=연장``,
+prothrombin time): :data:`_KO_WORD_KEYWORD`, a quasi-identifier.
 The name must start with a surname (:data:`_KO_SURNAMES`) and be one word of 2 to 4 syllables,
 a particle or an honorific aside (:data:`_KO_TAIL`). ``benchmarks/korean_name_words.py``
 measured it on every Korean word this machine holds: after a keyword it takes 36 % of the
@@ -306,12 +315,15 @@ places, hospital words) 0 to 6 % are in the others' (``--by-source``). A word wi
 no name, even as a file name's first word (``김철수_H&E.svs``): 49 % of a manifest's 3-syllable
 words (``전립선``, ``손바닥``) start with a surname."""
 _KO_WORD_KEYWORD = (
-    rf"(?:환자|피검자|(?<![A-Za-z])(?i:pt))(?:[_-]|{_KO_SPACE}{{1,{_KO_GAP}}})(?!명)" + _KO_NAME_AHEAD
+    rf"(?:환자|피검자|(?<![A-Za-z])(?i:pt))"
+    rf"(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=]{_KO_SPACE}{{0,{_KO_GAP}}}|(?:[_-]|{_KO_SPACE}{{1,{_KO_GAP}}})(?!명))"
+    + _KO_NAME_AHEAD
 )
-"""``환자``, ``피검자`` or ``pt`` joined to a surname-led word by a space, a ``_`` or a ``-``
-(``환자 김철수``, ``pt_김철수``, and as often ``환자 여성``, ``환자 조직검사``, ``pt_전립선.svs``):
+"""``환자``, ``피검자`` or ``pt`` joined to a surname-led word by a space, a ``_``, a ``-``, a
+``:`` or a ``=`` (``환자 김철수``, ``pt_김철수``, ``환자: 김철수``, and as often ``환자 여성``,
+``환자 조직검사``, ``pt_전립선.svs``, ``환자: 정상``, ``피검자: 성인``, ``PT: 정상``, ``PT=연장``):
 the ``possible_name`` pattern, a quasi-identifier (a warning; masked wherever dqm shows it). Not
-before ``명``: ``환자 명홍길동`` is ``person_name``'s ``환자 명`` and its name."""
+``명`` after a space, ``_`` or ``-``: ``환자 명홍길동`` is ``person_name``'s ``환자 명`` and its name."""
 _PENDING_NAME = re.compile(
     "[pP성환이](?<=(?="  # run after a keyword's first character, as :func:`_skipping` runs a pattern
     + _NAME_KEYWORD

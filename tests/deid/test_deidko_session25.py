@@ -77,8 +77,8 @@ def test_a_phone_like_run_inside_a_uuid_is_not_masked() -> None:
     [
         ("환자 김철수", "possible_name"),  # no ``:``: as often a word (deidkof), a quasi-identifier
         ("환자명_김철수", "person_name"),
-        ("환자:김철수", "person_name"),
-        ("환자 : 김철수", "person_name"),
+        ("환자:김철수", "possible_name"),
+        ("환자 : 김철수", "possible_name"),
         ("환자-김철수", "possible_name"),
         ("pt_김철수", "possible_name"),
         ("PT 김철수", "possible_name"),

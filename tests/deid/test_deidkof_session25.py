@@ -135,7 +135,7 @@ def test_a_word_after_pt_in_a_file_name_is_a_warning(name: str) -> None:
         ("환자 홍길동에게서 채취", "possible_name", "홍길동"),
         ("환자 남궁민수님", "possible_name", "남궁민수"),
         ("환자 김철수님은 내원", "possible_name", "김철수"),
-        ("환자: 홍길동에게서 채취", "person_name", "홍길동"),
+        ("환자: 홍길동에게서 채취", "possible_name", "홍길동"),
         ("환자명: 남궁민수님", "person_name", "남궁민수"),
         ("피검자명_이몽룡씨의 검체", "person_name", "이몽룡"),
     ],
