@@ -21,7 +21,9 @@ and 099ccc7 and deidf2 (session 24: window overlap and cut look-back measured as
 pairs, header phrases' second words). Task deid9 (session 25: look-alike dashes, full-width digits,
 a tab between an RRN's groups, invisible characters in a name's gap): 2f8f11f and deid9 the same,
 byte for byte (18 files, 17 read, 19 findings); so do 4ba2dd1 and deid9f (session 25: the cut reads
-invisible characters kept, joiners part no name, an RRN's tab gap after its keyword only).
+invisible characters kept, joiners part no name, an RRN's tab gap after its keyword only), and
+4cca123 and deidkof2 (session 25: ``환자:`` a quasi keyword, a Korean name masked without its
+particle, dates in a file name's example).
 """
 
 from __future__ import annotations
