@@ -202,7 +202,7 @@ def test_a_write_the_system_refuses_is_said_plainly_not_as_an_internal_error(
     assert exit_info.value.code == 4
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert "internal error" not in line and "Traceback" not in line and ".log" not in line
-    assert os.strerror(number) in line and "no results were written" in line
+    assert os.strerror(number) in line and "only outputs already reported as written were written" in line
     assert not (out / "results.json").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging left
 
@@ -268,6 +268,7 @@ def test_a_full_disk_names_the_file_being_written(
     assert _schema_to(target, monkeypatch) == 4
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert (
-        line == f"dqm: {target} could not be written ({os.strerror(errno.ENOSPC)}); no results were written"
+        line
+        == f"dqm: {target} could not be written ({os.strerror(errno.ENOSPC)}); only outputs already reported as written were written"
     )
     assert list(tmp_path.iterdir()) == []

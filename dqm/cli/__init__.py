@@ -100,22 +100,27 @@ REFUSED_WRITES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG
 
 def _refused_write(exc: OSError) -> int:
     """Say in one line which write the system refused and why (no traceback: dqm has no bug to
-    report); the outputs were staged, so the previous set stays."""
+    report). An audit's outputs are staged, so the previous set stays whole; a command that writes
+    its files one by one (``dqm report``'s several outputs, ``dqm convert``) keeps those it has
+    already said it wrote (a review: "no results were written" followed a report it had written)."""
     if isinstance(exc, NotReplaceable):  # dqm's own refusal: its reason is a msgid, translated
         text = msg(
-            "dqm: {path} could not be written ({_why}); no results were written",
+            "dqm: {path} could not be written ({_why}); only outputs already reported as written were written",
             path=os.fsdecode(exc.filename),
             _why=NOT_REPLACEABLE,
         )
     elif exc.filename is not None:
         path = os.fsdecode(exc.filename)
         text = msg(
-            "dqm: {path} could not be written ({error}); no results were written",
+            "dqm: {path} could not be written ({error}); only outputs already reported as written were written",
             path=path,
             error=exc.strerror,
         )
     else:
-        text = msg("dqm: a file could not be written ({error}); no results were written", error=exc.strerror)
+        text = msg(
+            "dqm: a file could not be written ({error}); only outputs already reported as written were written",
+            error=exc.strerror,
+        )
     line = tr(text)
     print(console.mask(line) if console.mask is not None else line, file=sys.stderr)
     return EXIT_INTERNAL
