@@ -538,7 +538,15 @@ def test_each_tools_content_store_is_not_looked_through(tmp_path, monkeypatch, s
 
 @pytest.mark.parametrize(
     "folder",
-    [".vscode/cache", ".idea/objects", ".hg/cache", ".git/store", ".svn/annex", ".git/refs/objects"],
+    [
+        ".vscode/cache",
+        ".idea/objects",
+        ".hg/cache",
+        ".git/store",
+        ".svn/annex",
+        ".git/refs/objects",
+        ".git/modules/sub/refs/heads/objects",  # a branch named objects in a submodule
+    ],
 )
 def test_a_store_named_folder_of_another_tool_or_place_is_looked_through(tmp_path, monkeypatch, folder):
     """A store's name is a store only in its own tool's folder, at its own place: ``cache`` was
