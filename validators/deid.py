@@ -978,23 +978,19 @@ def file_name_dates(batch: BatchView, params: NoParams, ctx: CheckContext) -> li
                 continue
             seen.add(part)
             read = shown_korean_name(part) or part
-            as_written = (  # no other reading of it (an escape, a reference, a control aside)
-                read.isascii()
-                and read.isprintable()  # ``find`` reads past a control character (``2024\x01-03-01``)
-                and "&" not in read
-                and "\\" not in read
-            )
-            if as_written and not any(rx.search(read) for rx in kinds.values()):
+            if _as_written(read) and not any(rx.search(read) for rx in kinds.values()):
                 continue  # no reading of it holds one: not searched again
             hits = find(read, settings, "filename")
             for hit in hits:
                 if hit.name in kinds and counted_once(hit, settings):
                     names[hit.name] += 1
-                    if len(counted[hit.name]) < MAX_DATED_SHOWN:
-                        flagged = Counter(other.masked for other in hits if other.name == hit.name)
-                        raw = Counter(mask(m.group()) for m in kinds[hit.name].finditer(read))
-                        plain = as_written and read == part and flagged <= raw
-                        counted[hit.name].append(_dates_masked(path, kinds[hit.name], plain))
+                    shown = counted[hit.name]
+                    if len(shown) < MAX_DATED_SHOWN:
+                        rx = kinds[hit.name]
+                        plain = all(_plain_part(p, hit.name, rx, settings) for p in PurePosixPath(path).parts)
+                        example = _dates_masked(path, rx, plain)
+                        if example not in shown:  # a path of two dated parts: shown once
+                            shown.append(example)
                     first.setdefault(hit.name, path)
     out: list[Finding] = []
     for name, examples in counted.items():
@@ -1016,6 +1012,24 @@ def file_name_dates(batch: BatchView, params: NoParams, ctx: CheckContext) -> li
             )
         )
     return out
+
+
+def _as_written(read: str) -> bool:
+    """Whether ``find`` reads the name part ``read`` only as written: no escape, reference or
+    control character (``find`` reads past one: ``2024\x01-03-01``) gives it another reading."""
+    return read.isascii() and read.isprintable() and "&" not in read and "\\" not in read
+
+
+def _plain_part(part: str, name: str, rx: Regex, settings: DeidSettings) -> bool:
+    """Whether the path part ``part`` may be shown with only ``rx``'s matches masked: read as
+    written, and whatever :func:`find` flags of ``name`` in it is one of those matches (a second
+    review: a plain part decided for the whole path, whose other part held a date read across a
+    control character, shown in clear)."""
+    read = shown_korean_name(part) or part
+    if read != part or not _as_written(read):
+        return False
+    flagged = Counter(hit.masked for hit in find(read, settings, "filename") if hit.name == name)
+    return flagged <= Counter(mask(m.group()) for m in rx.finditer(read))
 
 
 def _dates_masked(path: str, rx: Regex, plain: bool) -> str:

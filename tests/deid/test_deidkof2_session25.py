@@ -84,6 +84,25 @@ def test_a_date_beside_one_the_pattern_finds_is_masked(name: str) -> None:
     assert not re.search(r"\d", shown), shown
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "slides/2024-03-01/2024\x01-03-02.svs",
+        "slides/2024\x01-03-02/case_2024-03-01.svs",
+        "slides/2024-03-01/scan&#50;024-03-02.svs",
+        "slides/2024-03-01/2024\u200b-03-02.svs",
+    ],
+)
+def test_a_date_in_another_part_of_the_path_is_masked(path: str) -> None:
+    """A part read only as written does not make the whole path plain (a second review: the dated
+    folder was shown ``20********``, the file's date read across a control character in clear),
+    and a path of two dated parts is shown once."""
+    (found,) = _batch_check("deid.file_name_dates", files=(path,))
+    examples = found.message.rsplit(": ", 1)[1]
+    assert not re.search(r"\d", examples), examples
+    assert examples.count("slides/") == 1, examples
+
+
 def test_a_date_the_pattern_finds_is_masked_as_before() -> None:
     (found,) = _batch_check("deid.file_name_dates", files=("slides/case_2024-03-01.svs",))
     assert found.message.endswith("slides/case_20********.svs")
