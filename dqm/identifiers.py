@@ -242,10 +242,12 @@ whose second word is in neither list (``Patient Name<TAB>Date Drawn``) reads as 
 masked: a false positive masked, where a rule that told them apart by what follows them left the
 name in clear in the outputs that quote it. A name whose first word is not a header's (``Patient
 Name<TAB>Hong Gildong``) is a name wherever it stands. A Korean one starts none: a Korean name is one word."""
-_KO_TAIL = "(?:님|씨)?(?:에게서|에게|께서|께|한테서|한테|에서|에|은|는|이|가|을|를|의|와|과|도|만|으로|로)?"
+_KO_TAIL = "(?:님|씨)?(?:에게서|에게|께서|께|한테서|한테|에서|에|은|는|이|가|을|를|의|와|과|도|만|으로|로)?(?:는|은|의|도|만|부터)?"
 """An honorific (``님``, ``씨``) and a particle that may follow a Korean name glued (``홍길동에게서``,
-``남궁민수님``, ``김철수님은``): the word is judged without them, and the name ends before them
-(:data:`_KO_NAME`)."""
+``남궁민수님``, ``김철수님은``), and a second particle after the first (``김철수에게는``,
+``김철수와의``, ``김철수님께서는``, ``김철수로부터``: a second review found the name masked and
+``의`` or ``게는`` left, or the word not read as a name): the word is judged without them, and the
+name ends before them (:data:`_KO_NAME`)."""
 _KO_NAME = rf"(?:[가-힣]{{3}}|[가-힣]{{2}}|[가-힣]{{4}})(?<![님씨])(?={_KO_TAIL}(?![가-힣]))|[가-힣]{{2,4}}"
 """A Korean name, its honorific and particle left out (:data:`_KO_TAIL`), so that one name is
 masked as one token wherever it stands (``김철수``, ``김철수님``, ``김철수에게서``) and no part of

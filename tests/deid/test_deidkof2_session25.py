@@ -136,3 +136,20 @@ def test_one_name_one_token_and_no_fragment(texts: list[str], tails: list[str]) 
         word = re.split("[ :_]+", text)[-1]
         (hit,) = [hit for hit in find(text, S, "clinical") if hit.name in ("person_name", "possible_name")]
         assert hit.length == len(word) - len(tail)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "환자 김철수에게는",
+        "환자 김철수와의",
+        "환자 김철수님께서는",
+        "환자 김철수로부터",
+        "성명: 김철수에게는",
+    ],
+)
+def test_a_name_with_two_particles_is_one_token_and_leaves_none(text: str) -> None:
+    masked = MASK(text)
+    assert "김철수" not in masked and _token(text) == _token("환자 김철수")
+    tail = text.split("김철수", 1)[1]
+    assert masked.endswith("]" + tail), masked  # the particles kept whole after the token
