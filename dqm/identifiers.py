@@ -108,6 +108,13 @@ def _compiled(source: str) -> Regex:
     return re.compile(source) if source in _BUILT_IN else LinearPattern(source)
 
 
+def _kw_tail(colons: str = ":=#", most: str = "") -> str:
+    """What follows a keyword: an optional ``no``/``number``/``#`` and one of ``colons``, each run
+    of spaces at most ``most`` long (unbounded where it is empty)."""
+    spaces = rf"\s{{0,{most}}}+" if most else r"\s*"
+    return rf"{spaces}(?:(?:no\.?|number|#){spaces})?(?:[{colons}]{spaces})?"
+
+
 def _kw(words: str) -> str:
     """A case-insensitive keyword group followed by an optional ``no``/``#`` and ``:``/``=``.
 
@@ -115,22 +122,25 @@ def _kw(words: str) -> str:
     of spaces is one pass: three optional runs side by side (``\\s*(?:no)?\\s*[:=#]?\\s*``)
     backtrack over every way to split the spaces, cubic in their length (3,000 spaces after
     ``dob`` in a class name held an audit for over five minutes)."""
-    return rf"(?i:{words})\s*(?:(?:no\.?|number|#)\s*)?(?:[:=#]\s*)?"
+    return rf"(?i:{words}){_kw_tail()}"
 
 
-_IN_WORD = "\u00ad\u034f\u180b-\u180e\u200c\u200d\u2060\ufe00-\ufe0f\ufeff"
+_IN_WORD = "\u00ad\u034f\u180b-\u180e\u200c-\u200f\u2060-\u206f\ufe00-\ufe0f\ufeff"
 """The characters nobody sees that are written inside a word, never between two: a soft hyphen
 (a place a word may break at: ``DIAG<U+00AD>NOSIS``), the joiners (U+200C, U+200D, the word joiner
 U+2060, the combining grapheme joiner U+034F, the zero-width no-break space U+FEFF), the variation
-selectors. No name's words are parted by one (:data:`_NAME_GAP`)."""
+selectors, the left-to-right and right-to-left marks (U+200E, U+200F) and the invisible operators,
+isolates and deprecated formats (U+2061 to U+206F), which mark a direction or a meaning and never
+stand for a space (``DIAG<U+200E>NOSIS``). No name's words are parted by one alone
+(:data:`_NAME_GAPS`)."""
 _UNSEEN_GAPS = (
     "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"  # controls, less the gaps and line ends a pattern reads
-    "\u061c\u115f\u1160\u17b4\u17b5\u180f\u200b\u200e\u200f\u202a-\u202e"
-    "\u2061-\u206f\u2800\u3164\uffa0\ufff0-\ufffb"
+    "\u061c\u115f\u1160\u17b4\u17b5\u180f\u200b\u202a-\u202e"
+    "\u2800\u3164\uffa0\ufff0-\ufffb"
     "\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\U000110bd\U000110cd\U00013430-\U0001343f"
     "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
 )
-"""The other characters nobody sees (the zero-width space, the bidirectional marks, the controls,
+"""The other characters nobody sees (the zero-width space, the bidirectional embeddings, the controls,
 the fillers, the tag characters): one may stand where a space would (``HONG<U+200B>GILDONG``)."""
 _INVISIBLE_CHARS = _UNSEEN_GAPS + _IN_WORD
 """The characters a reader does not see, which :func:`unescaped` drops after the escapes: Unicode's
@@ -144,11 +154,8 @@ read as a person reads them."""
 _KEYWORD_SPACE = rf"[\s{_INVISIBLE_CHARS}]*"
 """What parts a name's keyword, its ``:`` and its name: spaces and characters nobody sees
 (``Patient name:<U+200B>HONG<U+200B>GILDONG``, where the reading that keeps them sees the name)."""
-_NAME_KEYWORD = (
-    r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|환자\s*명|이름)"
-    + _KEYWORD_SPACE
-    + f"(?:[:=]{_KEYWORD_SPACE})?"
-)
+_NAME_WORDS = r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|환자\s*명|이름)"
+_NAME_KEYWORD = _NAME_WORDS + _KEYWORD_SPACE + f"(?:[:=]{_KEYWORD_SPACE})?"
 """The ``person_name`` pattern's keyword, its ``:`` or ``=`` and the spaces around them."""
 _NAME_GAP = (
     "[ \t\x0b\x0c\x1c-\x1f,^\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -160,6 +167,11 @@ _NAME_GAP = (
 U+001C to U+001F, U+0085, U+2028, U+2029), a comma or DICOM's ``^``, or a character nobody sees
 (:data:`_INVISIBLE_CHARS`: ``HONG<U+200B>GILDONG``, which the reading that drops it takes for one
 word, is two where it is kept, :func:`_unseen_runs`); a line feed or carriage return ends a name."""
+_NAME_GAPS = rf"[{_IN_WORD}]*+(?:{_NAME_GAP}[{_IN_WORD}]*+)++"
+"""A run of :data:`_NAME_GAP` and :data:`_IN_WORD` characters that holds one of the first: what
+parts a name's words (``HONG<U+200B><U+00AD>GILDONG``, where a soft hyphen alone parts none)."""
+_NAME_GAPS_AT_END = f"[{_NAME_GAP[1:-1]}{_IN_WORD}]*+"
+"""What may follow a name's last word at a text's end, where more of its gap may come after."""
 HEADER_WORDS = (
     "age", "sex", "gender", "dob", "birth", "birthday", "date", "id", "mrn", "rrn", "hospital",
     "diagnosis", "specimen", "sample", "slide", "site", "stage", "grade", "type", "status", "result",
@@ -223,7 +235,7 @@ Descriptor<TAB>Age``) is none. Whatever follows the given names is looked at onl
 header's word, so a value reads the same alone (:func:`find`) as written in any output."""
 _NOT_HEADER = (
     f"(?!(?:(?<=\t)|(?<=\\s\\s)){_LATIN_HEADER}(?!\\^|{_GIVEN_NAMES_END})"
-    f"|{_LATIN_HEADER}(?:[ \t,{_INVISIBLE_CHARS}]*\t|{_NAME_GAP}+{_LATIN_HEADER})|(?:"
+    f"|{_LATIN_HEADER}(?:[ \t,{_INVISIBLE_CHARS}]*\t|{_NAME_GAPS}{_LATIN_HEADER})|(?:"
     + "|".join(word for word in HEADER_WORDS if not word.isascii())
     + ")(?![가-힣]))"
 )
@@ -242,6 +254,21 @@ whose second word is in neither list (``Patient Name<TAB>Date Drawn``) reads as 
 masked: a false positive masked, where a rule that told them apart by what follows them left the
 name in clear in the outputs that quote it. A name whose first word is not a header's (``Patient
 Name<TAB>Hong Gildong``) is a name wherever it stands. A Korean one starts none: a Korean name is one word."""
+_HEADER_CELL_AHEAD = (
+    rf"(?!(?![{_INVISIBLE_CHARS}]*+(?:[^\S\t][{_INVISIBLE_CHARS}]*+)?+(?![\s{_INVISIBLE_CHARS}]))"
+    rf"[\s{_INVISIBLE_CHARS}]*+{_LATIN_HEADER}(?!\^|{_GIVEN_NAMES_END}))"
+)
+"""Where a name's keyword (or its ``:``) ends: not a tab, or two spaces, and a header's word, where
+characters nobody sees stand among the spaces or after them (``PATIENT NAME<TAB><U+200E>DATE OF
+BIRTH``, ``Patient Name  <U+200B>Date Collected``): :data:`_NOT_HEADER`'s first rule, which looks
+at the one or two characters before a name's first word only, as the reading that drops those
+characters reads it. A header's word followed by given names (:data:`_GIVEN_NAMES_END`) or a
+``^`` is a surname as there (``Patient Name<TAB><U+200B>Sample Joe``)."""
+_NAME_KEYWORD_BEFORE_NAME = (
+    _NAME_WORDS + _HEADER_CELL_AHEAD + _KEYWORD_SPACE + f"(?:[:=]{_HEADER_CELL_AHEAD}{_KEYWORD_SPACE})?"
+)
+""":data:`_NAME_KEYWORD` as the ``person_name`` pattern reads it before a name: no header's cell
+after it (:data:`_HEADER_CELL_AHEAD`)."""
 _KO_TAIL = "(?:님|씨)?(?:에게서|에게|께서|께|한테서|한테|에서|에|은|는|이|가|을|를|의|와|과|도|만|으로|로)?(?:는|은|의|도|만|부터)?"
 """An honorific (``님``, ``씨``) and a particle that may follow a Korean name glued (``홍길동에게서``,
 ``남궁민수님``, ``김철수님은``), and a second particle after the first (``김철수에게는``,
@@ -258,8 +285,8 @@ particle fits too (``김철은``, ``남궁지은``) is read the first way that f
 ``남궁지`` and ``은``. A word longer than a name and a particle (``성명: 홍길동입니다``): its
 first four syllables, as before."""
 _NAME = (
-    rf"{_NOT_HEADER}(?:[A-Z][a-z]+(?:{_NAME_GAP}+[A-Z][a-z]+){{1,3}}"
-    rf"|[A-Z]{{2,}}(?:{_NAME_GAP}+[A-Z]{{2,}}){{1,3}}|{_KO_NAME})"
+    rf"{_NOT_HEADER}(?:[A-Z][a-z]+(?:{_NAME_GAPS}[A-Z][a-z]+){{1,3}}"
+    rf"|[A-Z]{{2,}}(?:{_NAME_GAPS}[A-Z]{{2,}}){{1,3}}|{_KO_NAME})"
 )
 """A person's name as the ``person_name`` pattern takes one after its keyword (``Hong Gildong``,
 ``HONG^GILDONG``, ``홍길동``), each word however long (``Wolfeschlegelsteinhausenbergerdorff``, 35
@@ -329,8 +356,8 @@ the ``possible_name`` pattern, a quasi-identifier (a warning; masked wherever dq
 _PENDING_NAME = re.compile(
     "[pP성환이](?<=(?="  # run after a keyword's first character, as :func:`_skipping` runs a pattern
     + _NAME_KEYWORD
-    + rf"(?:[A-Z][a-z]*+(?:{_NAME_GAP}++[A-Z][a-z]*+){{0,3}}{_NAME_GAP}*+|[A-Z]++(?:{_NAME_GAP}++[A-Z]++){{0,3}}"
-    rf"{_NAME_GAP}*+|[가-힣]{{1,3}})?\Z)[\s\S])"
+    + rf"(?:[A-Z][a-z]*+(?:{_NAME_GAPS}[A-Z][a-z]*+){{0,3}}{_NAME_GAPS_AT_END}|[A-Z]++(?:{_NAME_GAPS}[A-Z]++){{0,3}}"
+    rf"{_NAME_GAPS_AT_END}|[가-힣]{{1,3}})?\Z)[\s\S])"
 )
 """The ``person_name`` pattern's start up to the end of a text: its keyword and what may be the
 first letters of a name, a name that may go on past the text's end (a masker's window, a cut's
@@ -384,8 +411,15 @@ two to four spaces (a text laid out in columns). Without the keyword a date colu
 accession column read so (``slide<TAB>210315<TAB>2345678``, ``scan date 210315  1234567``: the
 birth date :func:`valid_rrn` checks lets any YYMMDD date through); a single space is none anywhere
 (two numbers in prose or a table's row)."""
-_RRN_KEYWORD = r"(?i:(?<![A-Za-z])rrn(?![A-Za-z])|주민(?:등록)?(?:번호)?)"
-"""What names a resident number: ``RRN`` (any case, as a word), ``주민``, ``주민번호``, ``주민등록번호``."""
+_RRN_KEYWORD = (
+    r"(?i:(?<![A-Za-z])rrn(?![A-Za-z])|주민(?:등록)?(?:번호)?)"
+    r"(?:\s{0,8}+[(（][^()（）\n]{0,24}+[)）])?(?:[은는이가의])?" + f"(?i:{_kw_tail(':=#：', '8')})"
+)
+"""What names a resident number: ``RRN`` (any case, as a word), ``주민``, ``주민번호``, ``주민등록번호``,
+a word in brackets after it (``RRN(주민번호)``), a particle (``주민번호는``), then :func:`_kw`'s
+``no``/``number``/``#`` and ``:`` (a full-width ``：`` too): ``RRN No. 900101<TAB>1234567``,
+``주민등록번호：900101<TAB>1234567``. Each run of spaces at most 8 long, so the whole stays far
+shorter than a masker's window overlap."""
 
 DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     "korean_rrn": DeidPattern(
@@ -394,7 +428,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
         # groups parted as :data:`_RRN_GAP` says, its digits full-width too (``９００１０１－１２３４５６７``);
         # only an ASCII ``-`` or ``.`` glues a longer number to it (``2021_12_31–900101-1234567`` is one).
         regex=_built_in_regex(
-            rf"(?:{_RRN_KEYWORD}[\s:=#]{{0,8}}+(?=\d{{6}}{_RRN_SPACED})|(?<!\d)(?<!\d[.-])(?=\d{{6}}{_RRN_GAP}))"
+            rf"(?:{_RRN_KEYWORD}(?=\d{{6}}{_RRN_SPACED})|(?<!\d)(?<!\d[.-])(?=\d{{6}}{_RRN_GAP}))"
             rf"(?P<id>\d{{6}}(?:{_RRN_GAP}|{_RRN_SPACED})[1-8\uff11-\uff18]\d{{6}})(?!\d)(?![.-]\d)",
             starts=r"\drR주",
         ),
@@ -441,7 +475,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     ),
     "person_name": DeidPattern(
         regex=_built_in_regex(
-            rf"(?:{_NAME_KEYWORD}|{_KO_KEYWORD})(?P<id>{_NAME})",
+            rf"(?:{_NAME_KEYWORD_BEFORE_NAME}|{_KO_KEYWORD})(?P<id>{_NAME})",
             starts="pP성환이피",
         ),
         what=N_("person name"),
@@ -2519,9 +2553,9 @@ def _before_a_long_name(text: str, cut: int) -> int:
     return keyword.end() if name is not None and name.end() > cut else cut
 
 
-_NOT_NAME_RUN = re.compile(f"[^A-Za-z{_NAME_GAP[1:-1]}]")
+_NOT_NAME_RUN = re.compile(f"[^A-Za-z{_NAME_GAP[1:-1]}{_IN_WORD}]")
 """A character no name's word nor what parts its words holds (:data:`_NAME`'s Latin forms)."""
-_NOT_NAME_NOR_REFERENCE = re.compile(f"[^A-Za-z0-9&#;{_NAME_GAP[1:-1]}]")
+_NOT_NAME_NOR_REFERENCE = re.compile(f"[^A-Za-z0-9&#;{_NAME_GAP[1:-1]}{_IN_WORD}]")
 """A character neither :data:`_NOT_NAME_RUN` lets through nor one of a reference (``&#32;``)."""
 _REFERENCE_TAIL = re.compile("[#0-9A-Za-z]*;?")
 """What is left of a reference whose ``&`` a slice cut off (``bsp;``, ``00032;``)."""
@@ -2529,7 +2563,7 @@ _NAME_RUN_BYTES = bytes(c for c in range(128) if _NOT_NAME_RUN.match(chr(c)) is 
 _LETTER = re.compile("[A-Za-z]")
 _NAME_KEYWORD_RX = re.compile(_NAME_KEYWORD)
 _NAME_GAP_RX = re.compile(_NAME_GAP)
-_NAME_FOUND = re.compile(_NAME_KEYWORD + rf"(?:{_NAME})")
+_NAME_FOUND = re.compile(_NAME_KEYWORD_BEFORE_NAME + rf"(?:{_NAME})")
 """The ``person_name`` pattern as :func:`find` runs it (its keyword, then :data:`_NAME`)."""
 _KEYWORD_SPAN = 64
 """Characters before a long name's run its keyword is looked for in (``patient's name =``)."""

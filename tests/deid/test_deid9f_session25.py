@@ -18,7 +18,7 @@ UNSEEN = [
     "\u200b",
     "\u200b\u200b",
     "\x01",
-    "\u200e\u200e",
+    "\u200b\u200e",  # a mark beside a zero-width space (a mark alone parts no words: deid9f2)
     "\\u200b",  # JSON-escaped once
     "\\\\u200b",  # twice: a JSON string inside one
     "&#8203;",
