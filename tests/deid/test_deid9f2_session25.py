@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from dqm import identifiers
 from dqm.findings import clip
 from tests.deid.deid_helpers import assert_no_name, default_masker, kinds_found
 
@@ -103,3 +104,13 @@ def test_an_rrn_after_its_keyword_in_other_spellings(text: str) -> None:
 )
 def test_no_rrn_keyword_too_far_from_its_groups(text: str) -> None:
     assert kinds_found(text) == []
+
+
+@pytest.mark.parametrize("keyword", ["RRN (주민번호) No. : ", "주민등록번호는：  "])
+@pytest.mark.parametrize("shift", range(-40, 8, 4))
+def test_a_long_rrn_keyword_across_a_window_boundary(keyword: str, shift: int) -> None:
+    head = "y" * (identifiers.MASK_SCAN_CHARS // 2 + shift)
+    text = head + " " + keyword + "900101\t1234567 end " + "z" * identifiers.MASK_SCAN_CHARS * 2
+    assert kinds_found(text) == ["korean_rrn"]
+    masked = default_masker()(text)
+    assert "900101" not in masked and "1234567" not in masked
