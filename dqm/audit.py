@@ -199,14 +199,14 @@ def order_findings(run: Run, order: OrderList) -> tuple[list[Finding], OrderInfo
     from validators.engine import configure, run_checks
 
     summaries = run.outcomes.summaries()
-    ids, images = summaries.column("slide_id"), summaries.column("image_path")
+    ids, images, rows = summaries.column("slide_id"), summaries.column("image_path"), summaries.column("row")
     matches = delivered(order, ids, images)
     if (refused := header_not_known(order, matches)) is not None:
         raise refused
     hashed, sparse = _slide_hashes(run, order, matches, images)
     view = BatchView(
         profile=run.profile,
-        items=[ItemFacts(i, None, image, None) for i, image in zip(ids, images, strict=True)],
+        items=[ItemFacts(i, row, image, None) for i, row, image in zip(ids, rows, images, strict=True)],
         manifest=run.discovery.manifest,
         hashed=hashed,
         sparse=sparse,

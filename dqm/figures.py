@@ -252,7 +252,8 @@ def edited_order(result: QualityResult) -> list[Message]:
     wrote (:func:`dqm.syntactic.accuracy.ordered_edits`). dqm writes ``syntactic.ordered`` with
     every order list since 1.19, and only with one: a result holding one without the other had it
     deleted. With the ``order.list`` check disabled in the profile no finding lists the items not
-    delivered or not ordered, and nothing is checked against those findings."""
+    delivered or not ordered, and nothing is checked against those findings; a result listing it
+    disabled that still holds its findings was edited so (``disabled_checks: …``)."""
     from dqm.syntactic.accuracy import ordered_edits
 
     syntactic = result.syntactic
@@ -260,6 +261,10 @@ def edited_order(result: QualityResult) -> list[Message]:
         return []
     order = result.order
     listed = ORDER_CHECK not in result.disabled_checks  # the order list's findings are there
+    if not listed and any(f.check == ORDER_CHECK for f in result.findings):
+        # a check disabled finds nothing: its findings there, it ran (disabled_checks edited to
+        # skip the checks below against them)
+        return [msg("disabled_checks: {check} is listed, the findings hold its findings", check=ORDER_CHECK)]
     if syntactic.ordered is None:
         if _version(result.schema_version) < (1, 19):  # written before syntactic.ordered
             return []

@@ -53,6 +53,22 @@ def _padded(batch: Path, like: dict[str, str], ids: list[str]) -> list[dict[str,
     return out
 
 
+def _two_pads(batch: Path, tmp_path: Path, order: Path):  # type: ignore[no-untyped-def]
+    """The syntactic result of ``batch`` with ``order``, a copy of the batch, and the rows of two
+    pads in it: copies of a good item's files under a bad item's id (not yet in its manifest)."""
+    from dqm.audit import with_order
+    from dqm.syntactic.accuracy import syntactic_result
+
+    run = run_batch(batch, load_profile(), RunOptions(workers=1))
+    good = next(i.slide_id for i in run.outcomes.summaries() if not i.errors)
+    bad = next(i.slide_id for i in run.outcomes.summaries() if i.errors and i.image_path)
+    with_order(run, read_order(order))
+    complete = syntactic_result(run)
+    copy = tmp_path / "batch"
+    shutil.copytree(batch, copy)
+    return complete, copy, _padded(copy, next(r for r in _rows(batch) if r["slide_id"] == good), [bad, bad])
+
+
 def _result(batch: Path, order: Path, profile: Profile | None = None):  # type: ignore[no-untyped-def]
     from dqm.audit import build_result, with_order
 
@@ -105,14 +121,7 @@ def test_a_pad_reusing_a_bad_items_id_before_it_leaves_the_figure_without_the_it
     rows = _rows(batch)
     order = tmp_path / "order.csv"
     order.write_text("file_name\n" + "".join(f"{r['image_path']}\n" for r in rows), encoding="utf-8")
-    run = run_batch(batch, load_profile(), RunOptions(workers=1))
-    good = next(i.slide_id for i in run.outcomes.summaries() if not i.errors)
-    bad = next(i.slide_id for i in run.outcomes.summaries() if i.errors and i.image_path)
-    with_order(run, read_order(order))
-    complete = syntactic_result(run)
-    copy = tmp_path / "batch"
-    shutil.copytree(batch, copy)
-    pads = _padded(copy, next(r for r in rows if r["slide_id"] == good), [bad, bad])
+    complete, copy, pads = _two_pads(batch, tmp_path, order)
     _write(copy, pads[:1] + rows + pads[1:], list(rows[0]))
     run = run_batch(copy, load_profile(), RunOptions(workers=1))
     with_order(run, read_order(order))
@@ -223,3 +232,71 @@ def test_a_waiver_moves_the_figure_without_the_items_not_ordered_by_the_findings
     assert (
         again.ordered.format_without_unordered.numerator == ordered.format_without_unordered.numerator + rise
     )
+
+
+@pytest.mark.parametrize(
+    ("by", "places"),
+    [
+        ("file", "before"),  # the review's case: the pad's finding names the manifest
+        ("file", "after"),
+        ("file", "both"),
+        ("id", "before"),  # the pad, the id's first copy, is the one the list matched
+    ],
+)
+def test_a_pad_without_a_slide_file_is_kept_out_by_its_row_not_in_place_of_the_copy_matched(
+    batch: Path, tmp_path: Path, by: str, places: str
+):
+    """A good pad with a bad item's id and no slide file (its ``ITEM_NOT_ORDERED`` finding names
+    the manifest, as no copy's slide): the items kept out of the figure without the items not
+    ordered are exactly those no line of the list matched (:func:`dqm.order.delivered`), in the
+    run and in its result; with a by-file list the figure is the complete delivery's (the bad item
+    was once kept out in the pad's place: 70.87 -> 97.63 %)."""
+    from dqm.audit import with_order
+    from dqm.order import delivered
+    from dqm.syntactic.accuracy import syntactic_result, unordered_rows
+
+    rows = _rows(batch)
+    order = tmp_path / "order.csv"
+    if by == "file":
+        order.write_text("file_name\n" + "".join(f"{r['image_path']}\n" for r in rows), encoding="utf-8")
+    else:
+        order = _by_id(tmp_path, [r["slide_id"] for r in rows])
+    complete, copy, pads = _two_pads(batch, tmp_path, order)
+    for pad in pads:
+        pad["image_path"] = ""
+    before, after = {"before": (pads[:1], []), "after": ([], pads[1:]), "both": (pads[:1], pads[1:])}[places]
+    _write(copy, [*before, *rows, *after], list(rows[0]))
+    run = run_batch(copy, load_profile(), RunOptions(workers=1))
+    with_order(run, read_order(order))
+    summaries = run.outcomes.summaries()
+    ids, images, at = (summaries.column(c) for c in ("slide_id", "image_path", "row"))
+    matched = {k for k in delivered(read_order(order), ids, images) if k is not None}
+    unmatched = set(range(len(ids))) - matched
+    assert len(unmatched) == len(before) + len(after)
+    # by id the pad before the bad item is its id's first copy, the one matched: the bad copy is out
+    assert all(bool(images[k]) == (by == "id") for k in unmatched)
+    assert unordered_rows(run.batch_findings, ids, images, at) == unmatched
+    if by == "file":
+        padded = syntactic_result(run).ordered
+        assert padded.structure_without_unordered == complete.structure.values
+        assert padded.format_without_unordered == complete.format.values
+    result = _result(copy, order)
+    items = result.items
+    kept_out = unordered_rows(
+        result.findings, [i.slide_id for i in items], [i.image_path for i in items], [i.row for i in items]
+    )
+    assert kept_out == unmatched
+
+
+def test_order_list_disabled_by_an_edit_while_its_findings_stay_is_found(one_missing):  # type: ignore[no-untyped-def]
+    """``order.list`` added to ``disabled_checks`` of a result holding its findings (so that no
+    count is checked against them) is an edit: a disabled check finds nothing."""
+    from dqm.figures import edited_order
+
+    result = one_missing
+    assert any(f.check == ORDER_CHECK for f in result.findings)
+    assert edited_order(result) == []
+    edited = result.model_copy(update={"disabled_checks": sorted({*result.disabled_checks, ORDER_CHECK})})
+    assert edited_order(edited) == [
+        f"disabled_checks: {ORDER_CHECK} is listed, the findings hold its findings"
+    ]

@@ -68,8 +68,13 @@ def order_list(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Fi
             text = msg(
                 "{id!r} is delivered but not in the order list {file}", id=item.slide_id, file=order.name
             )
-            where = _batch_path(item.image_path) or batch.manifest
-            out.append(ctx.finding(NOT_ORDERED, text, item_id=item.slide_id, file=where))
+            slide = _batch_path(item.image_path)
+            # an item without a slide file is told by its manifest row: its copies share its id
+            # (dqm.syntactic.accuracy.unordered_rows keeps out exactly the items no line matched)
+            row = item.row if slide is None else None
+            out.append(
+                ctx.finding(NOT_ORDERED, text, item_id=item.slide_id, file=slide or batch.manifest, row=row)
+            )
     return out
 
 

@@ -406,22 +406,35 @@ def syntactic_result(run: Run) -> SyntacticResult:
     )
 
 
-def unordered_rows(findings: Iterable[Finding], ids: Sequence[str], images: Sequence[str | None]) -> set[int]:
-    """The positions of the items (their ids ``ids`` and slide files ``images``, batch paths) no
-    line of the order list matched: one a ``ITEM_NOT_ORDERED`` finding, the item of its id whose
-    slide file the finding names, else one of its id; of copies alike, the last (a line matches the
-    first copy of an id or a path not matched yet: :func:`dqm.order.delivered`)."""
+def unordered_rows(
+    findings: Iterable[Finding], ids: Sequence[str], images: Sequence[str | None], rows: Sequence[int | None]
+) -> set[int]:
+    """The positions of the items (their ids ``ids``, slide files ``images``, batch paths, and
+    manifest rows ``rows``) no line of the order list matched: one a ``ITEM_NOT_ORDERED`` finding,
+    the item of its id whose slide file the finding names or, for an item without one (the finding
+    names the manifest), the one at the finding's row. Of copies alike (one id, one slide file)
+    the last: a line matches the first copy of an id or a path not matched yet
+    (:func:`dqm.order.delivered`). A finding that names no copy (one of a result written before
+    its row was kept: the copies without a slide file) never keeps out a copy with another slide."""
     by_id: dict[str, list[int]] = defaultdict(list)
     for k, slide_id in enumerate(ids):
         by_id[slide_id].append(k)
+
+    def slide(k: int) -> str | None:
+        return as_read(images[k]) if k < len(images) else None
+
     out: set[int] = set()
     for f in findings:
         if f.code != NOT_ORDERED or not f.item_id:
             continue
         left = [k for k in by_id.get(f.item_id, ()) if k not in out]
-        named = [k for k in left if k < len(images) and as_read(images[k]) == f.location.file]
-        if named or left:
-            out.add((named or left)[-1])
+        at = f.location.row
+        if at is not None:
+            named = [k for k in left if slide(k) is None and k < len(rows) and rows[k] == at]
+        else:
+            named = [k for k in left if slide(k) == f.location.file] or [k for k in left if slide(k) is None]
+        if named:
+            out.add(named[-1])
     return out
 
 
@@ -433,7 +446,7 @@ def _without_unordered(run: Run, ordered: OrderedValues) -> OrderedValues:
     of an id delivered more than once, the copies the order list matched (:func:`unordered_rows`)."""
     summaries = run.outcomes.summaries()
     ids = list(summaries.column("slide_id"))
-    out = unordered_rows(run.batch_findings, ids, summaries.column("image_path"))
+    out = unordered_rows(run.batch_findings, ids, summaries.column("image_path"), summaries.column("row"))
     keep = [k for k in range(len(ids)) if k not in out]
     where = ItemRows.of(run, {})
     rows = sum(row is not None for row in summaries.column("row"))
@@ -709,7 +722,7 @@ def _unpadded_again(
     if s is None or fm is None:
         return ordered
     ids = [item[0] for item in items]
-    out = unordered_rows(findings, ids, [item[1] for item in items])
+    out = unordered_rows(findings, ids, [item[1] for item in items], [item[3] for item in items])
     kept = [item for k, item in enumerate(items) if k not in out]
     gone = set(ids) - {item[0] for item in kept}  # ids no line matched
 
@@ -756,8 +769,8 @@ ORDERED_UNCHECKED = (
     "order.delivered) edited alike",
     "items, the ITEM_NOT_DELIVERED and ITEM_NOT_ORDERED findings, order and ordered.items "
     "edited alike (an item deleted from the items with its findings and every count)",
-    "disabled_checks (with order.list in it nothing is checked against the order list's "
-    "findings; the gate prints the checks disabled)",
+    "disabled_checks (with order.list in it and none of its findings, nothing is checked against "
+    "the order list's findings; the gate prints the checks disabled)",
 )
 """What :func:`ordered_edits` cannot check from ``results.json`` alone."""
 
