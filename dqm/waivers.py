@@ -447,6 +447,7 @@ def with_waivers(
             table_rows(result),
             [i.slide_id for i in result.items],
             [(i.image_path, i.annotation_path, i.row) for i in result.items],
+            result.batch.manifest,
         )
     section = WaiverSection(
         source=source,

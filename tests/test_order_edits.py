@@ -300,3 +300,30 @@ def test_order_list_disabled_by_an_edit_while_its_findings_stay_is_found(one_mis
     assert edited_order(edited) == [
         f"disabled_checks: {ORDER_CHECK} is listed, the findings hold its findings"
     ]
+
+
+def test_a_repeated_ids_copy_not_ordered_takes_its_manifest_rows_findings_out_with_it(
+    batch: Path, tmp_path: Path
+):
+    """A copy of an item under its id, after it (so not ordered by an id list), with bad manifest
+    cells: the findings at its manifest row leave the figures without the items not ordered with
+    it, as measured and under a waiver file (they once stayed: docs/batch-format.md)."""
+    from dqm.waivers import with_waivers
+
+    copy = tmp_path / "batch"
+    shutil.copytree(batch, copy)
+    rows = _rows(copy)
+    truth = _result(copy, _by_id(tmp_path, [r["slide_id"] for r in rows])).syntactic
+    (pad,) = _padded(copy, rows[0], [rows[0]["slide_id"]])
+    pad.update(acquired_on="2020-13-45", sex="Q")
+    _write(copy, [*rows, pad], list(rows[0]))
+    result = _result(copy, _by_id(tmp_path, [r["slide_id"] for r in rows]))
+    at_pad = [
+        f for f in result.findings if f.location.file == "manifest.csv" and f.location.row == len(rows) + 1
+    ]
+    assert {f.aspect for f in at_pad} >= {"format"}
+    for syntactic in (result.syntactic, with_waivers(result, [], "w.yaml").syntactic):
+        ordered = syntactic.ordered
+        assert ordered.not_ordered == 1
+        assert ordered.structure_without_unordered.numerator == truth.structure.values.numerator
+        assert ordered.format_without_unordered.numerator == truth.format.values.numerator

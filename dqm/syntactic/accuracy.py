@@ -631,6 +631,7 @@ def rewaived(
     table_rows: int,
     ids: Sequence[str] = (),
     places: Sequence[tuple[str | None, str | None, int | None]] = (),
+    manifest: str | None = None,
 ) -> SyntacticResult:
     """``syntactic``, decided with the findings at indexes ``before`` waived, decided again with
     those at ``after`` waived: a waived finding makes no file or value inaccurate. The counts move
@@ -640,7 +641,8 @@ def rewaived(
     row). ``ids``: the items' ids, in the result's order: the figures over the items ordered
     (``syntactic.ordered``) are computed again from them and the findings not waived; ``places``:
     each item's slide and annotation files and table row (the items no line of the order list matched are told
-    by them; without them, every item has a row when the table has any)."""
+    by them; without them, every item has a row when the table has any); ``manifest``: the batch's
+    manifest, whose rows of the items not ordered hold findings of theirs."""
     was = _bad_counts([f for i, f in enumerate(findings) if i not in before], table_rows)
     now = _bad_counts([f for i, f in enumerate(findings) if i not in after], table_rows)
 
@@ -672,7 +674,7 @@ def rewaived(
     if ordered is not None and syntactic.ordered is not None:
         row = 0 if table_rows else None
         placed = [(i, *at) for i, at in zip(ids, places or [(None, None, row)] * len(ids), strict=True)]
-        ordered = _unpadded_again(syntactic.ordered, ordered, findings, before, after, placed)
+        ordered = _unpadded_again(syntactic.ordered, ordered, findings, (before, after), placed, manifest)
     gates = _judged_on([redone.get(g.name, g) for g in syntactic.gates], ordered)
     return syntactic.model_copy(
         update={
@@ -708,16 +710,18 @@ def _unpadded_again(
     was: OrderedValues,
     ordered: OrderedValues,
     findings: list[Finding],
-    before: set[int],
-    after: set[int],
+    waived: tuple[set[int], set[int]],
     items: Sequence[tuple[str, str | None, str | None, int | None]],
+    manifest: str | None = None,
 ) -> OrderedValues:
-    """``ordered`` (computed again with the waivers ``after``) with the value-weighted figures
+    """``ordered`` (computed again with the waivers ``waived[1]``) with the value-weighted figures
     without the items not ordered of ``was`` (:attr:`OrderedValues.structure_without_unordered`,
-    decided with the waivers ``before``) moved as :func:`rewaived` moves the value-weighted ones,
+    decided with the waivers ``waived[0]``) moved as :func:`rewaived` moves the value-weighted ones,
     by the findings of the items they hold: ``items`` (each item's id, slide and annotation files
     and table row) but those no line of the order list matched (:func:`unordered_rows`), a whole missing column
-    counting one value a row of theirs; never past their value slots."""
+    counting one value a row of theirs; never past their value slots. The findings at the rows of
+    ``manifest`` of the items not matched are theirs, their id repeated or not."""
+    before, after = waived
     s, fm = was.structure_without_unordered, was.format_without_unordered
     if s is None or fm is None:
         return ordered
@@ -730,12 +734,16 @@ def _unpadded_again(
         return {(i, as_read(path)) for i, *paths, _ in of for path in paths if path}
 
     dropped = files(item for k, item in enumerate(items) if k in out) - files(kept)
+    rows_out = {item[3] for k, item in enumerate(items) if k in out} - {item[3] for item in kept} - {None}
 
     def held(skip: set[int]) -> list[Finding]:
         return [
             g
             for i, g in enumerate(findings)
-            if i not in skip and g.item_id not in gone and (g.item_id, g.location.file) not in dropped
+            if i not in skip
+            and g.item_id not in gone
+            and (g.item_id, g.location.file) not in dropped
+            and not (manifest is not None and g.location.file == manifest and g.location.row in rows_out)
         ]
 
     rows = sum(item[3] is not None for item in kept)

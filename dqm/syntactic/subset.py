@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from dqm.findings import Finding
 from dqm.order import NOT_DELIVERED, NOT_DELIVERED_LOT
 from dqm.runner import Run
 
@@ -59,7 +60,14 @@ def part_run(run: Run, name: str, indices: list[int], manifest_rows: int, where:
         table = dataclasses.replace(
             table, frame=table.frame.iloc[keep], sources=[table.sources[i] for i in keep]
         )
-    found = sorted(i for s in ids for i in where.batch_findings.get(s, ()))
+    # a repeated id's findings at the manifest row of a copy outside the part stay with that copy
+    others = set(run.outcomes.summaries().column("row")) - set(manifest_row) - {None}
+    found = sorted(
+        i
+        for s in ids
+        for i in where.batch_findings.get(s, ())
+        if not _at_row(run.batch_findings[i], disc.manifest, others)
+    )
     found += where.undelivered.get(name, [])
     return dataclasses.replace(
         run,
@@ -69,3 +77,8 @@ def part_run(run: Run, name: str, indices: list[int], manifest_rows: int, where:
         table=table,
         ordered=None,  # a lot's figures are the value-weighted ones, and it is judged on what it shows
     )
+
+
+def _at_row(f: Finding, manifest: str | None, rows: set[int]) -> bool:
+    """Whether ``f`` is at one of the manifest's rows ``rows``."""
+    return manifest is not None and f.location.file == manifest and f.location.row in rows
