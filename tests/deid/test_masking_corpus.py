@@ -112,7 +112,11 @@ def _first_characters(items: Any, flags: int, state: Any) -> list[re.Pattern[str
             got = _first_characters(sub, (flags | add) & ~drop, state)
         elif op is c.BRANCH:
             asserting = [all(o in (c.ASSERT, c.ASSERT_NOT, c.AT) for o, _ in branch) for branch in av[1]]
-            branches = [_first_characters(b, flags, state) for b, zero in zip(av[1], asserting) if not zero]
+            branches = [
+                _first_characters(b, flags, state)
+                for b, zero in zip(av[1], asserting, strict=True)
+                if not zero
+            ]
             got = None if None in branches else [rx for b in branches for rx in b or ()]
             if got is not None and any(asserting):  # a branch that only asserts: what follows may start it
                 out += got
