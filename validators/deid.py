@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -898,20 +898,27 @@ def other_names(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[F
         for part in PurePosixPath(path).parts
     }
     out: list[Finding] = []
+    for path, read in _name_parts((), batch, seen):
+        hits = [hit for hit in find(read, settings, "filename") if not counted_once(hit, settings)]
+        out += _hit_findings(hits, (N_("the file name"), None), ctx, "DEID_OTHER_NAME", file=path)
+    return out
+
+
+def _name_parts(own: Iterable[str | None], batch: BatchView, seen: set[str]) -> Iterator[tuple[str, str]]:
+    """Each file or folder name of ``own`` paths, then of those the batch's layout reports and of
+    the files it lists, once (at the first path holding it, ``seen`` left out and filled), with
+    its path and how it reads: a name written on a Korean Windows as it reads there
+    (``NAME_NOT_UTF8`` says so), since its ``\\xNN`` form hides a name or a birth date from every
+    pattern. The manifest's own name is no delivered name."""
     named = (issue.file for issue in batch.discovery_issues)
-    for path in dict.fromkeys((*named, *batch.files)):
+    for path in dict.fromkeys((*own, *named, *batch.files)):
         if not path or path == batch.manifest:
             continue
         for part in PurePosixPath(path).parts:
             if part in seen:
                 continue
             seen.add(part)
-            # a name written on a Korean Windows is searched as it reads there (NAME_NOT_UTF8 says so):
-            # its \xNN form hides a name or a birth date from every pattern
-            read = shown_korean_name(part) or part
-            hits = [hit for hit in find(read, settings, "filename") if not counted_once(hit, settings)]
-            out += _hit_findings(hits, (N_("the file name"), None), ctx, "DEID_OTHER_NAME", file=path)
-    return out
+            yield path, shown_korean_name(part) or part
 
 
 def counted_once(hit: Hit, settings: DeidSettings) -> bool:
@@ -967,31 +974,22 @@ def file_name_dates(batch: BatchView, params: NoParams, ctx: CheckContext) -> li
     counted: dict[str, list[str]] = {name: [] for name in kinds}  # the first paths, dates masked
     first: dict[str, str] = {}  # the first path, as it is: the finding's file
     names: dict[str, int] = {name: 0 for name in kinds}
-    seen: set[str] = set()
     own = (path for item in batch.items for path in (item.image_path, item.annotation_path))
-    named = (issue.file for issue in batch.discovery_issues)
-    for path in dict.fromkeys((*own, *named, *batch.files)):
-        if not path or path == batch.manifest:
-            continue
-        for part in PurePosixPath(path).parts:
-            if part in seen:
-                continue
-            seen.add(part)
-            read = shown_korean_name(part) or part
-            if _as_written(read) and not any(rx.search(read) for rx in kinds.values()):
-                continue  # no reading of it holds one: not searched again
-            hits = find(read, settings, "filename")
-            for hit in hits:
-                if hit.name in kinds and counted_once(hit, settings):
-                    names[hit.name] += 1
-                    shown = counted[hit.name]
-                    if len(shown) < MAX_DATED_SHOWN:
-                        rx = kinds[hit.name]
-                        plain = all(_plain_part(p, hit.name, rx, settings) for p in PurePosixPath(path).parts)
-                        example = _dates_masked(path, rx, plain)
-                        if example not in shown:  # a path of two dated parts: shown once
-                            shown.append(example)
-                    first.setdefault(hit.name, path)
+    for path, read in _name_parts(own, batch, set()):
+        if _as_written(read) and not any(rx.search(read) for rx in kinds.values()):
+            continue  # no reading of it holds one: not searched again
+        hits = find(read, settings, "filename")
+        for hit in hits:
+            if hit.name in kinds and counted_once(hit, settings):
+                names[hit.name] += 1
+                shown = counted[hit.name]
+                if len(shown) < MAX_DATED_SHOWN:
+                    rx = kinds[hit.name]
+                    plain = all(_plain_part(p, hit.name, rx, settings) for p in PurePosixPath(path).parts)
+                    example = _dates_masked(path, rx, plain)
+                    if example not in shown:  # a path of two dated parts: shown once
+                        shown.append(example)
+                first.setdefault(hit.name, path)
     out: list[Finding] = []
     for name, examples in counted.items():
         if not names[name]:
