@@ -435,20 +435,18 @@ SYSTEM_FOLDERS = frozenset({".Trashes", ".Spotlight-V100", ".fseventsd"})
 event log): one that cannot be listed is quiet."""
 
 
-_GIT_OWN = frozenset({"refs", "logs", "hooks", "info", "objects", "lfs", "annex", "worktrees"})
-"""Folders of a git folder itself: a path through one of them is no submodule's name."""
-
-
-def _tool_store(tool: str, rel: str) -> bool:
-    """Whether the folder ``rel`` (its path in the tool's folder ``tool``, ``.git``) is one of the
-    tool's content stores (:data:`TOOL_STORES`); a submodule's git folder
-    (``.git/modules/libs/x/``, ``.git/modules/x/modules/y/``) is a git folder too."""
+def _tool_store(tool: str, rel: str, folder: str) -> bool:
+    """Whether the folder ``rel`` (its path in the tool's folder ``folder``, named ``tool``:
+    ``.git``) is one of the tool's content stores (:data:`TOOL_STORES`); a submodule's git folder
+    (``.git/modules/libs/x/``, ``.git/modules/x/modules/y/``, a folder holding ``HEAD``) is a git
+    folder too."""
     parts, stores = rel.split(os.sep), TOOL_STORES.get(tool, frozenset())
     if tool == ".git" and parts[0] == "modules":
-        # a submodule's git folder is named by its path (``modules/libs/foo/``), however deep; a
-        # git folder's own folders (``refs/heads/objects``: a branch) name no submodule
+        # a submodule's git folder is named by its path (``modules/libs/foo/``, ``modules/logs/``),
+        # however deep, and holds HEAD; a path through a git folder's own folders does not
+        # (``modules/sub/refs/heads/objects``: a branch)
         return any(
-            "/".join(parts[i:]) in stores and not _GIT_OWN.intersection(parts[1:i])
+            "/".join(parts[i:]) in stores and os.path.isfile(os.path.join(folder, *parts[:i], "HEAD"))
             for i in range(2, len(parts))
         )
     return "/".join(parts) in stores
@@ -471,7 +469,7 @@ def _holds_readable(path: str, tool: bool) -> bool | None:
                         return None if tool else True
                     try:
                         if entry.is_dir(follow_symlinks=False):
-                            if not (tool and _tool_store(name, os.path.relpath(entry.path, path))):
+                            if not (tool and _tool_store(name, os.path.relpath(entry.path, path), path)):
                                 pending.append(entry.path)
                             continue
                     except OSError:

@@ -103,7 +103,7 @@ def test_a_git_annex_store_is_not_named_as_slides_hidden_in_git(tmp_path):
     _touch(
         tmp_path, f".git/annex/objects/Xk/3Q/{key}/{key}", f".git/modules/sub/annex/objects/Q/W/{key}/{key}"
     )
-    _touch(tmp_path, ".datalad/metadata/objects/ab/cn-1.svs", "a.json")
+    _touch(tmp_path, ".datalad/metadata/objects/ab/cn-1.svs", "a.json", ".git/modules/sub/HEAD")
     (tmp_path / "a.svs").symlink_to(store / key)
     (tmp_path / "manifest.csv").write_text("slide_id,image_path,annotation_path\nA,a.svs,a.json\n")
     assert [(i.code, i.file) for i in discover(tmp_path).issues] == []
@@ -517,6 +517,8 @@ def test_a_tool_folder_too_large_to_look_through_is_named_with_how_far_it_was_lo
         ".git/modules/sub/objects/12",
         ".git/modules/libs/foo/objects/12",  # a submodule at libs/foo
         ".git/modules/libs/foo/annex/objects",
+        ".git/modules/logs/objects/12",  # a submodule at logs
+        ".git/modules/docs/info/objects/12",  # at docs/info
         ".git/modules/sub/modules/deeper/annex/objects",
         ".datalad/metadata/objects/ab",
         ".dvc/cache/files/md5/12",
@@ -533,7 +535,25 @@ def test_each_tools_content_store_is_not_looked_through(tmp_path, monkeypatch, s
     monkeypatch.setattr(dqm.batch, "HIDDEN_SCAN_LIMIT", 40)
     _touch(tmp_path, "a.svs", "a.json")
     _many(tmp_path / store, 50)
+    _submodule_heads(tmp_path, store)
     assert [(i.code, i.file) for i in discover(tmp_path).issues] == []
+
+
+def _submodule_heads(root, path: str) -> None:
+    """The HEAD file of each submodule's git folder on ``path`` (``.git/modules/sub/modules/deeper/``):
+    a git folder is one that holds HEAD."""
+    parts = path.split("/")
+    for k in range(2, len(parts)):
+        if parts[k - 1] == "modules" and parts[0] == ".git":
+            name_end = next(
+                (
+                    j
+                    for j in range(k + 1, len(parts) + 1)
+                    if j == len(parts) or parts[j] in ("objects", "annex", "lfs", "modules", "refs")
+                ),
+                len(parts),
+            )
+            (root.joinpath(*parts[:name_end]) / "HEAD").write_text("ref: refs/heads/main\n")
 
 
 @pytest.mark.parametrize(
@@ -557,6 +577,7 @@ def test_a_store_named_folder_of_another_tool_or_place_is_looked_through(tmp_pat
     monkeypatch.setattr(dqm.batch, "HIDDEN_SCAN_LIMIT", 40)
     _touch(tmp_path, "a.svs", "a.json")
     (tmp_path / folder).mkdir(parents=True)
+    _submodule_heads(tmp_path, folder)
     (tmp_path / folder / "x.svs").write_bytes(b"")
     (issue,) = discover(tmp_path).issues
     assert (issue.code, issue.file) == ("FILE_NOT_READ", folder.split("/")[0] + "/")
