@@ -950,8 +950,9 @@ masked), the first in the batch's order."""
     code_severity={"DEID_FILENAME_DATES": Severity.WARNING},
 )
 def file_name_dates(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
-    """The names of the batch's files and folders hold no date: one warning for the delivery per
-    kind (a profile's own file-name-only quasi-identifier is counted apart), however many.
+    """The names of the batch's files and folders hold no date: one warning a delivery per kind.
+
+    A profile's own file-name-only quasi-identifier is counted apart from the dates, however many.
 
     Each file or folder name is counted once, at the first path holding it, as :func:`other_names`
     counts them: the items' own files, then the files the batch layout names and lists. A name
