@@ -8,6 +8,14 @@ from dqm.identifiers import DeidSettings, Masker, find
 
 SETTINGS = DeidSettings()
 RRN = "900101-1234567"
+CUT_CASES = [
+    ("RRN 900101", "-1234567 end", "korean_rrn"),
+    ("MRN 1234", "5678 end", "hospital_record_number"),
+    ("010-1234", "-5678 end", "phone_number"),
+    ("Patient name: Hong", " Gildong end", "person_name"),
+    ("성명: 홍", "길동 end", "person_name"),
+]
+"""An identifier's head and tail, and its kind: a cut between them must keep neither half."""
 
 
 def default_masker() -> Masker:

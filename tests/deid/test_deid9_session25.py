@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from dqm.findings import clip
-from tests.deid.deid_helpers import assert_no_name, default_masker, kinds_found
+from tests.deid.deid_helpers import CUT_CASES, assert_no_name, default_masker, kinds_found
 
 TOKEN = {
     "korean_rrn": "[KOREAN_RRN-",
@@ -43,13 +43,7 @@ TWICE = [
 @pytest.mark.parametrize("esc", TWICE)
 @pytest.mark.parametrize(
     ("head", "tail", "kind"),
-    [
-        ("RRN 900101", "-1234567 end", "korean_rrn"),
-        ("MRN 1234", "5678 end", "hospital_record_number"),
-        ("010-1234", "-5678 end", "phone_number"),
-        ("Patient name: Hong", " Gildong end", "person_name"),
-        ("성명: 홍", "길동 end", "person_name"),
-    ],
+    CUT_CASES,
 )
 def test_cut_inside_a_run_of_escapes_written_twice(
     head: str, tail: str, kind: str, esc: str, count: int

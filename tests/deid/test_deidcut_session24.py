@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from dqm.findings import clip
-from tests.deid.deid_helpers import default_masker, kinds_found
+from tests.deid.deid_helpers import CUT_CASES, default_masker, kinds_found
 
 ESC = "\\u200b"  # a backslash, then u200b: as JSON text holds it
 
@@ -17,13 +17,7 @@ ESC = "\\u200b"  # a backslash, then u200b: as JSON text holds it
 @pytest.mark.parametrize("count", [300, 1100, 3000])
 @pytest.mark.parametrize(
     ("head", "tail", "kind"),
-    [
-        ("RRN 900101", "-1234567 end", "korean_rrn"),
-        ("MRN 1234", "5678 end", "hospital_record_number"),
-        ("010-1234", "-5678 end", "phone_number"),
-        ("Patient name: Hong", " Gildong end", "person_name"),
-        ("성명: 홍", "길동 end", "person_name"),
-    ],
+    CUT_CASES,
 )
 def test_cut_inside_a_run_of_escaped_invisible_characters(
     head: str, tail: str, kind: str, count: int

@@ -145,26 +145,32 @@ def test_certify_reads_every_header_of_a_crowded_folder(
     assert [p for p in again.outcomes.parts_of(0) if p.endswith("a_alien")] != []
 
 
-def test_a_small_series_among_many_files_is_read_every_run(
-    real_data: Path, tmp_path: Path, profile: Profile, header_reads: list[int]
-) -> None:
-    """Past MAX_PARTS entries but not members: a 3-file series beside many other files keeps its
-    per-run header read (its parts are hashed and printed whole, a rewrite keeping the stats is
-    caught); only a series of more than MAX_PARTS files is remembered."""
+def _small_series(real_data: Path, root: Path) -> str:
+    """A 3-file DICOM slide (``s/boxes_0.dcm`` and two members) with its annotation, in ``root``."""
     from tests.helpers import native_doc
 
-    root = tmp_path / "b"
     (root / "s").mkdir(parents=True)
     shutil.copy(real_data / "slides" / "boxes_0.dcm", root / "s" / "boxes_0.dcm")
     series = slide_refs.series_of(str(root / "s" / "boxes_0.dcm"), kept=False)
     assert series
     for i in range(2):
         (root / "s" / f"m{i:04d}").write_bytes(dicom(series))
-    for i in range(MEMBERS):  # not DICOM: no series
-        (root / "s" / f"note{i:04d}.txt").write_text("not a slide\n")
     (root / "s" / "boxes_0.json").write_text(
         json.dumps(native_doc(file="s/boxes_0.dcm", width=16, height=16))
     )
+    return series
+
+
+def test_a_small_series_among_many_files_is_read_every_run(
+    real_data: Path, tmp_path: Path, profile: Profile, header_reads: list[int]
+) -> None:
+    """Past MAX_PARTS entries but not members: a 3-file series beside many other files keeps its
+    per-run header read (its parts are hashed and printed whole, a rewrite keeping the stats is
+    caught); only a series of more than MAX_PARTS files is remembered."""
+    root = tmp_path / "b"
+    _small_series(real_data, root)
+    for i in range(MEMBERS):  # not DICOM: no series
+        (root / "s" / f"note{i:04d}.txt").write_text("not a slide\n")
     folder = tmp_path / "cache"
     audit(root, profile, folder)
     header_reads[0] = 0
@@ -184,23 +190,13 @@ def test_a_small_series_beside_a_large_one_is_read_every_run(
     smallest series is within the bound), so a file of the large series rewritten to join the
     slide's with its stat kept is seen (a second review: the largest series decided, and the
     record without it was served)."""
-    from tests.helpers import native_doc
-
     root = tmp_path / "b"
-    (root / "s").mkdir(parents=True)
-    shutil.copy(real_data / "slides" / "boxes_0.dcm", root / "s" / "boxes_0.dcm")
-    series = slide_refs.series_of(str(root / "s" / "boxes_0.dcm"), kept=False)
-    assert series
-    for i in range(2):
-        (root / "s" / f"m{i:04d}").write_bytes(dicom(series))
+    series = _small_series(real_data, root)
     other = "1.2.3.77"
     for i in range(MEMBERS):
         (root / "s" / f"o{i:04d}").write_bytes(dicom(other))
     alien = root / "s" / "a_alien"
     alien.write_bytes(dicom(other))
-    (root / "s" / "boxes_0.json").write_text(
-        json.dumps(native_doc(file="s/boxes_0.dcm", width=16, height=16))
-    )
     folder = tmp_path / "cache"
     real_listing = cache_module._listing
     # the listing's stats kept whatever changes (a file system without change times of its own)
