@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hangul_frequency import _texts
 from hangul_supplement import GIVEN_NAMES, LISTS
 
-from dqm.identifiers import _KO_SURNAMES, DeidSettings, find
+from dqm.identifiers import _KO_DOUBLE_SURNAMES, _KO_SURNAMES, DeidSettings, Masker, find
 
 NAMES = [
     "김철수",
@@ -144,6 +144,23 @@ def main() -> None:
     print(
         f"  as shipped, '<word>_H&E.svs' flagged: {in_files} words; '<name>_H&E.svs': "
         f"{sum(named(f'{w}_H&E.svs', 'filename') for w in NAMES)}/{len(NAMES)} names"
+    )
+    glued = {keyword: sum(named(keyword + w) for w in words) for keyword in ("이름", "성명", "환자명")}
+    print(
+        f"  a word glued to a keyword as a name: {glued};"
+        f" names {sum(named('이름' + w) for w in NAMES if len(w) >= 3)}/{sum(len(w) >= 3 for w in NAMES)} of 3-4 syllables"
+    )
+    masker = Masker(settings, b"k" * 32)
+    cut = sorted(w for w in words if re.search(r"\][가-힣]", masker("성명: " + w)))
+    double = [w for w in words if re.match(f"(?:{_KO_DOUBLE_SURNAMES})[가-힣]{{2}}$", w)]
+    print(
+        f"  after '성명: ' syllables left after the name (a particle): {len(cut):,} words;"
+        f" two-syllable surname + 2 syllables: {len(double)} words, {sum(w in cut for w in double)} cut"
+    )
+    myeong = [w for w in words if w.startswith("명")]
+    print(
+        f"  after '환자 ' words starting 명: {sum(named('환자 ' + w, level='quasi') for w in myeong)}"
+        f"/{len(myeong)} quasi, {sum(named('환자 ' + w) for w in myeong)} identifier"
     )
     phrases = re.findall(r"(?:환자|피검자)(?:명)?[ _:=-]+[가-힣]+", text)
     flagged = [p for p in phrases if named(p) or named(p, level="quasi")]

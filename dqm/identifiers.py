@@ -269,21 +269,58 @@ _NAME_KEYWORD_BEFORE_NAME = (
 )
 """:data:`_NAME_KEYWORD` as the ``person_name`` pattern reads it before a name: no header's cell
 after it (:data:`_HEADER_CELL_AHEAD`)."""
-_KO_TAIL = "(?:님|씨)?(?:에게서|에게|께서|께|한테서|한테|에서|에|은|는|이|가|을|를|의|와|과|도|만|으로|로)?(?:는|은|의|도|만|부터)?"
-"""An honorific (``님``, ``씨``) and a particle that may follow a Korean name glued (``홍길동에게서``,
-``남궁민수님``, ``김철수님은``), and a second particle after the first (``김철수에게는``,
+_KO_SURNAMES = (
+    "김이박최정강조윤장임한오서신권황안송전홍유고문양손배백허남심노하곽성차주우구민류나진지엄채원천방공현함변"
+    "염여추도소석선설마길연위표명기반라왕금옥육인맹제모탁국어은편용예경봉사부가복태목형피두감호빈동온시독"
+)
+"""The first syllables of about 110 common Korean surnames (``benchmarks/hangul_supplement.py``'s
+list: the single-syllable ones, and ``독`` of 독고; 남궁, 황보, 제갈, 선우, 사공, 서문, 동방 start
+with one of the others)."""
+_KO_TAIL = "(?:님|씨|환자)?(?:에게서|에게|께서|께|한테서|한테|에서|에|은|는|이|가|을|를|의|와|과|도|만|으로|로)?(?:는|은|의|도|만|부터)?"
+"""An honorific (``님``, ``씨``, ``환자``: ``홍길동환자``) and a particle that may follow a Korean
+name glued (``홍길동에게서``, ``남궁민수님``, ``김철수님은``), and a second particle after the first (``김철수에게는``,
 ``김철수와의``, ``김철수님께서는``, ``김철수로부터``: a second review found the name masked and
 ``의`` or ``게는`` left, or the word not read as a name): the word is judged without them, and the
 name ends before them (:data:`_KO_NAME`)."""
-_KO_NAME = rf"(?:[가-힣]{{3}}|[가-힣]{{2}}|[가-힣]{{4}})(?<![님씨])(?={_KO_TAIL}(?![가-힣]))|[가-힣]{{2,4}}"
+_KO_DOUBLE_SURNAMES = "남궁|황보|제갈|선우|독고|사공|서문|동방|어금|망절|소봉"
+"""The two-syllable Korean surnames: one of them and two syllables is a name of four (``남궁지은``),
+not a surname of one, a given name and a particle (``남궁지`` and ``은``)."""
+_KO_GLUED = (
+    rf"(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[가-힣]{{2,3}}(?<![은는이가을를의와과도만에로서])"
+    rf"{_KO_TAIL}(?![가-힣])"
+)
+"""A name glued to a Korean keyword (``이름홍길동``, ``환자명홍길동``, ``성명홍길동에게``): a surname
+and two or three more syllables not ending in a particle's, then maybe an honorific and a particle.
+The keyword glued to a word is more often a word of its own (``이름으로``, ``이름표를``,
+``성명서를``, ``이름바꾸기``, ``이름변경을``, ``환자 명희님``: ``희님``): those were identifiers."""
+_HANJA = "[\u4e00-\u9fff\uf900-\ufaff]"
+"""A CJK ideograph, as a name is written in Hanja (``洪吉童``)."""
+_KO_SPACED = (
+    rf"(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[ \u00b7\u2027\u30fb\u318d\uff65]"
+    rf"(?!(?:{'|'.join(word for word in HEADER_WORDS if not word.isascii())})(?![가-힣]))"
+    rf"[가-힣]{{1,2}}(?<![님씨])(?={_KO_TAIL}(?![가-힣]))"
+)
+"""A Korean name whose surname a space or a middle dot parts from its given name (``홍 길동``,
+``홍·길동``, ``남궁 민수``), after a name's keyword only (``성명: 홍 길동``): after ``환자`` a
+surname's syllable alone is a word as often (``환자 안 좋음``). Its given name no header's word
+(``성명: 김 나이 45``)."""
+_KO_NAME = (
+    rf"(?:(?<![가-힣])|(?={_KO_GLUED}))"
+    rf"(?:(?:{_KO_DOUBLE_SURNAMES})[가-힣]{{2}}(?<![님씨])(?={_KO_TAIL}(?![가-힣]))|{_KO_SPACED}"
+    rf"|(?:[가-힣]{{3}}|[가-힣]{{2}}|[가-힣]{{4}})(?<![님씨])(?={_KO_TAIL}(?![가-힣]))|[가-힣]{{2,4}})"
+    rf"|{_HANJA}{{2,4}}(?!{_HANJA})"
+)
 """A Korean name, its honorific and particle left out (:data:`_KO_TAIL`), so that one name is
 masked as one token wherever it stands (``김철수``, ``김철수님``, ``김철수에게서``) and no part of
-its word is left in clear (``김철수에`` masked and ``게서`` shown before). Three syllables first
-(most Korean names: ``김지은`` is a name, not ``김지`` and ``은``), then two (``김철에게``), then
-four (``남궁민수님``); never ending in ``님`` or ``씨``. A word that two syllables' reading with a
-particle fits too (``김철은``, ``남궁지은``) is read the first way that fits: ``김철은`` whole,
-``남궁지`` and ``은``. A word longer than a name and a particle (``성명: 홍길동입니다``): its
-first four syllables, as before."""
+its word is left in clear (``김철수에`` masked and ``게서`` shown before). A two-syllable surname
+and two syllables first (``남궁지은``, ``남궁민수님``: four, not ``남궁지`` and ``은``), a name a
+space or a middle dot parts (:data:`_KO_SPACED`), then three syllables (most Korean names:
+``김지은`` is a name, not ``김지`` and ``은``), then two (``김철에게``), then four; never ending
+in ``님`` or ``씨``. A word that two syllables' reading with a particle fits too (``김철은``,
+``남궁민은``) is read the first way that fits: ``김철은`` and ``남궁민은`` whole. A word longer
+than a name and a particle (``성명: 홍길동입니다``): its first four syllables, as before. Glued
+to a Korean keyword, only a name of :data:`_KO_GLUED`'s shape. In Hanja, two to four ideographs
+(``성명: 洪吉童``)."""
 _NAME = (
     rf"{_NOT_HEADER}(?:[A-Z][a-z]+(?:{_NAME_GAPS}[A-Z][a-z]+){{1,3}}"
     rf"|[A-Z]{{2,}}(?:{_NAME_GAPS}[A-Z]{{2,}}){{1,3}}|{_KO_NAME})"
@@ -294,22 +331,16 @@ letters). A name longer than a window's overlap (a word of 10,000 letters, or th
 between its words) is masked whole too: a window that ends where the name may still go on
 (:data:`_PENDING_NAME`) is scanned again twice as long, so what :func:`find` flags the masker
 masks. A column header's word right after the keyword (:data:`HEADER_WORDS`) starts none."""
-_KO_SURNAMES = (
-    "김이박최정강조윤장임한오서신권황안송전홍유고문양손배백허남심노하곽성차주우구민류나진지엄채원천방공현함변"
-    "염여추도소석선설마길연위표명기반라왕금옥육인맹제모탁국어은편용예경봉사부가복태목형피두감호빈동온시독"
-)
-"""The first syllables of about 110 common Korean surnames (``benchmarks/hangul_supplement.py``'s
-list: the single-syllable ones, and ``독`` of 독고; 남궁, 황보, 제갈, 선우, 사공, 서문, 동방 start
-with one of the others)."""
 _KO_RECORD_WORDS = (
     "정보", "목록", "기록", "조회", "선택", "정렬", "안전", "이동", "이름", "구분", "유형", "명단", "명부",
     "전원", "경과", "동의", "동의서", "고유번호", "사진", "서명", "신원", "신상", "표본", "조직", "시료",
     "기본정보", "임상정보", "유래", "지원", "현황", "전체", "선별", "수술", "치료", "방문", "정정", "변경",
-    "나이", "연령", "성별", "여성", "남성", "신장",
+    "나이", "연령", "성별", "여성", "남성", "신장", "성명", "성함",
 )  # fmt: skip
 """Words that start with a surname's syllable and follow ``환자`` in a record or in dqm's own Korean
 messages (``환자 정보 없음``, which the masker would have masked in a Korean report), and a record's
-header words (``환자 나이``, ``환자 성별``, ``환자 여성``, ``환자 신장 170``): no name."""
+header words (``환자 나이``, ``환자 성별``, ``환자 여성``, ``환자 신장 170``), and a name's keywords
+(``환자 성명: 홍길동``, ``pt 성함 홍길동``: ``person_name`` takes the name): no name."""
 _KO_SPACE = "[ \t\u00a0\u3000]"
 """What parts a Korean keyword from its name (a space, a tab, a no-break or an ideographic space)."""
 _KO_GAP = 64
@@ -317,19 +348,22 @@ _KO_GAP = 64
 pads a column with a few dozen): the whole match stays shorter than a masker's window overlap, so
 the masker masks each name :func:`find` flags (``환자`` and 5,000 spaces before a name: neither)."""
 _KO_NAME_AHEAD = (
-    rf"(?=[{_KO_SURNAMES}][가-힣]{{1,3}}{_KO_TAIL}(?![가-힣]))"
+    rf"(?=(?:[{_KO_SURNAMES}]|망절)[가-힣]{{1,3}}{_KO_TAIL}(?![가-힣]))"
     rf"(?!(?:{'|'.join(_KO_RECORD_WORDS)}){_KO_TAIL}(?![가-힣]))"
 )
 """What a Korean keyword must be followed by: a surname's syllable (:data:`_KO_SURNAMES`) and 1 to
 3 more, then maybe a particle (:data:`_KO_TAIL`), one word; no record word (:data:`_KO_RECORD_WORDS`)."""
+_KO_OPEN = rf"[(（\[]{_KO_SPACE}{{0,4}}"
+"""A bracket that opens before a name (``성명(홍길동)``, ``환자 (홍길동)``, ``성명: [홍길동]``)."""
 _KO_KEYWORD = (
-    rf"(?:(?:환자|피검자)\s{{0,{_KO_GAP}}}명|성명|이름)"
-    rf"(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=]{_KO_SPACE}{{0,{_KO_GAP}}}|[_-]|{_KO_SPACE}{{1,{_KO_GAP}}})"
-    + _KO_NAME_AHEAD
+    rf"(?:(?:환자|피검자)\s{{0,{_KO_GAP}}}명|성명|성함|이름)"
+    rf"(?:(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=]{_KO_SPACE}{{0,{_KO_GAP}}}|[_-]|{_KO_SPACE}{{1,{_KO_GAP}}})(?:{_KO_OPEN})?"
+    rf"|{_KO_OPEN})(?:{_KO_NAME_AHEAD}|(?={_KO_SPACED}|{_HANJA}))"
 )
 """A Korean keyword the ``person_name`` pattern's own (:data:`_NAME_KEYWORD`) lacks before a Korean
-name, one that labels a name: ``환자명``, ``피검자명``, ``성명`` or ``이름`` joined to the name by
-a space, a ``:``, a ``=``, a ``_`` or a ``-`` (``환자명_김철수``, ``피검자명 김철수``): an
+name, one that labels a name: ``환자명``, ``피검자명``, ``성명``, ``성함`` or ``이름`` joined to the
+name by a space, a ``:``, a ``=``, a ``_`` or a ``-``, a bracket after them or alone
+(``환자명_김철수``, ``피검자명 김철수``, ``성함(홍길동)``, ``성명: (洪吉童)``, ``성함 홍 길동``): an
 identifier. ``환자``, ``피검자`` or ``pt`` before a word, with a ``:`` or not (``환자 김철수``,
 ``환자:김철수``, ``pt_김철수``), labels a word as often as a name (``환자: 정상``, ``PT=연장``,
 prothrombin time): :data:`_KO_WORD_KEYWORD`, a quasi-identifier.
@@ -345,14 +379,19 @@ no name, even as a file name's first word (``김철수_H&E.svs``): 49 % of a man
 words (``전립선``, ``손바닥``) start with a surname."""
 _KO_WORD_KEYWORD = (
     rf"(?:환자|피검자|(?<![A-Za-z])(?i:pt))"
-    rf"(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=]{_KO_SPACE}{{0,{_KO_GAP}}}|(?:[_-]|{_KO_SPACE}{{1,{_KO_GAP}}})(?!명))"
+    rf"(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=]{_KO_SPACE}{{0,{_KO_GAP}}}(?:{_KO_OPEN})?"
+    rf"|(?:(?:[_-]|{_KO_SPACE}{{1,{_KO_GAP}}})(?:{_KO_OPEN})?|{_KO_OPEN})(?!명{_KO_TAIL}(?![가-힣])|명{_KO_GLUED}))"
     + _KO_NAME_AHEAD
 )
 """``환자``, ``피검자`` or ``pt`` joined to a surname-led word by a space, a ``_``, a ``-``, a
 ``:`` or a ``=`` (``환자 김철수``, ``pt_김철수``, ``환자: 김철수``, and as often ``환자 여성``,
 ``환자 조직검사``, ``pt_전립선.svs``, ``환자: 정상``, ``피검자: 성인``, ``PT: 정상``, ``PT=연장``):
-the ``possible_name`` pattern, a quasi-identifier (a warning; masked wherever dqm shows it). Not
-``명`` after a space, ``_`` or ``-``: ``환자 명홍길동`` is ``person_name``'s ``환자 명`` and its name."""
+the ``possible_name`` pattern, a quasi-identifier (a warning; masked wherever dqm shows it); a
+bracket after them too (``환자 (홍길동)``). A word starting ``명`` after a space, ``_`` or ``-`` is
+one (``환자 명희``, which a rule that took every ``명`` there for ``환자명``'s missed), but ``명``
+alone or with a particle (``환자 명은 홍길동``, ``환자 명의 검체``: ``환자명``'s) and ``명`` before a
+name ``person_name`` reads after ``환자 명`` (``환자 명홍길동``, :data:`_KO_GLUED`). A counter
+(``환자 3명``) is none: a digit is no keyword's gap."""
 _PENDING_NAME = re.compile(
     "[pP성환이](?<=(?="  # run after a keyword's first character, as :func:`_skipping` runs a pattern
     + _NAME_KEYWORD
