@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dqm.identifiers import DeidSettings, Masker, find
+from dqm.identifiers import MASK_SCAN_CHARS, DeidSettings, Masker, find
 from dqm.profile import load_profile
 from dqm.runner import RunOptions, run_batch
 from tests.helpers import write_tiny_batch
@@ -168,3 +168,18 @@ def test_a_cp949_manifest_s_korean_names_are_found_and_masked(tmp_path: Path) ->
     assert len(quoted) == 3
     for name in ("지은", "명희", "홍길동"):
         assert not any(name in text for text in quoted), quoted
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"), [("洪吉童", "吉童"), ("홍 길동", "길동"), ("(홍길동)", "홍길동")]
+)
+@pytest.mark.parametrize("gap", [1, 300, 5_000])
+def test_find_and_the_masker_agree_on_the_new_shapes_across_windows(name: str, secret: str, gap: int) -> None:
+    """A Hanja, a spaced or a bracketed name after ``성명:`` and any gap: found and masked wherever
+    it falls on the masker's windows (a window's end inside the name or its gap); a bracket only
+    within the Korean keywords' gap of 64 spaces (``_KO_GAP``), as ``환자`` and its name are."""
+    for before in range(MASK_SCAN_CHARS - 300, MASK_SCAN_CHARS + 1, 29):
+        text = "." * before + "성명:" + " " * gap + name + " 끝"
+        found = bool(_named(text))
+        assert found == (secret not in MASK(text)), before
+        assert found == (gap <= 64 or not name.startswith("(")), before
