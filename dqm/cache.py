@@ -19,6 +19,8 @@ from, nothing more), stored under a key made of:
 Each entry keeps the day it was last stored or served; entries no run has used for
 :data:`KEEP_DAYS` are deleted when a run closes the cache, so a cache re-audits of changing
 batches share does not grow for ever (SQLite reuses the freed pages; the file is not shrunk).
+The remembered series of crowded DICOM folders (:data:`SERIES_REMEMBERED_PAST`) are bounded
+alike: one row a batch, folder and context, a few contexts a folder, deleted with their folder.
 
 A file whose times are whole seconds (a filesystem that keeps no finer ones) and as recent as
 :data:`~dqm.file_digests.RACY_NS` could still be written again within the same second, keeping
@@ -198,10 +200,14 @@ CROWDED = "too many files besides the slide to read: keyed by their stat"
 
 SERIES_REMEMBERED_PAST = MAX_PARTS
 """A DICOM folder whose every series has more files than this (:func:`_smallest_series`; a
-folder of fewer entries is not looked up) has its series (:func:`_series_digest`: every entry's
-header) remembered by the cache under the stats of all its entries (:func:`_listing`), and read
-again only when one of them changes (:meth:`RecordCache._dicom_folder`), one row a folder (the
-last read); a run with full hashes (``--certify``) reads every header, takes none remembered and
+folder of fewer entries is not looked up), or, in a run of the whole batch, every series one of
+the batch's items' slides there is of (a stray series no item is a slide of is no record's
+parts), has its series (:func:`_series_digest`: every entry's header) remembered by the cache
+under the stats of all its entries (:func:`_listing`) and those slides' names, and read again
+only when one of them changes (:meth:`RecordCache._read_folder`): one row a batch, folder and
+context (:data:`SERIES_TABLE`, at most :data:`SERIES_CONTEXTS` contexts a folder), deleted by a
+run of the batch where the folder is gone or no longer crowded, or after :data:`KEEP_DAYS`
+unused. A run with full hashes (``--certify``) reads every header, takes none remembered and
 stores none: a file rewritten to join the series with its stat kept is what it catches. Past
 :data:`~dqm.slide_refs.MAX_PARTS` a file is known by its stat alone already (neither printed nor
 hashed: :func:`dqm.runner.crowded_message`). A folder of 1,050 files read 1,050 headers at every
@@ -210,9 +216,28 @@ rewritten to join a series with its size, times and inode kept (a file system wh
 does not move) is caught there, and so is a file that starts failing (EIO) with its stat unchanged,
 which past it is not (a record without ``SLIDE_PART_UNREADABLE`` served until a stat moves). A folder
 where a header could not be read is not remembered, nor one of an entry whose stat may not move
-when it is rewritten (:func:`_racy`)."""
+when it is rewritten (:func:`_racy`); nor one where a slide of a small series is keyed without its
+batch (:meth:`RecordCache.key` alone: the batch's slides are not known)."""
 SERIES_ROW = "dicom series:"
-"""The start of the ``tables`` rows' keys that remember a crowded DICOM folder's series."""
+"""The start of the ``tables`` rows' keys that remembered a crowded DICOM folder's series before
+session 26 (both of their key formats): never read now, deleted by a run that writes the cache
+(:meth:`RecordCache.close`)."""
+SERIES_CONTEXTS = 4
+"""Run contexts (:func:`context_key`: profile, options, code) a crowded DICOM folder's series are
+remembered under at once, the least recently used dropped past them: two profiles, or runs with
+and without ``--hash-files``, alternating on one cache each kept their own row (one row a folder
+had each delete the other's, every header read at every run)."""
+EVERY_SERIES = "every series"
+"""The state part of a remembered folder whose every series passes the bound (any slide of it may
+be keyed from it, one of :meth:`RecordCache.key` alone too); else the names of the batch's slides
+in it (:func:`_smallest_series`)."""
+SERIES_TABLE = (
+    "CREATE TABLE IF NOT EXISTS series (batch TEXT, folder TEXT, context TEXT, state TEXT NOT NULL, "
+    "series TEXT NOT NULL, used INTEGER NOT NULL, PRIMARY KEY (batch, folder, context))"
+)
+"""The remembered series of crowded DICOM folders: one row a batch (its real path), folder (batch
+path) and context (each an HMAC under the masking key, or a SHA-256), with the state it was read in
+(:meth:`RecordCache._series_state`) and when a run last used it (ns since 1970)."""
 
 
 def _listing(folder: str, root: Path) -> tuple[str, int, bool]:
@@ -250,7 +275,9 @@ def _today() -> int:
     return int(time.time() // 86_400)
 
 
-def _series_digest(folder: str, root: Path) -> tuple[str, dict[str, str], int]:
+def _series_digest(
+    folder: str, root: Path, slides: frozenset[str] | None = None
+) -> tuple[str, dict[str, str], int, int]:
     """SHA-256 of each entry of the DICOM folder ``folder`` by name with its series as OpenSlide
     reads it (:func:`dqm.slide_refs.folder_series`): which files a slide of it is made of. The
     listing's stats (:func:`_listing`) missed a file of another series rewritten to join a
@@ -260,25 +287,32 @@ def _series_digest(folder: str, root: Path) -> tuple[str, dict[str, str], int]:
     names them (:attr:`dqm.slide_io.SlideProbe.parts_unread`), in the digest too: a record is stored
     only where its probe saw those (:meth:`RecordCache.as_keyed`), and served only where the key
     sees them again, the same files for the same reason. With it, how many files the smallest
-    series has (:func:`_smallest_series`)."""
+    series has, and the smallest of those of ``slides`` (:func:`_smallest_series`; 0 without)."""
     unread: dict[str, str] = {}
     series = folder_series(folder, root, unread)
     seen = [series, sorted(unread.items())]
     digest = hashlib.sha256(json.dumps(seen).encode("utf-8", "surrogatepass")).hexdigest()
-    return digest, unread, _smallest_series(series)
+    mine = 0 if slides is None else _smallest_series(series, slides)
+    return digest, unread, _smallest_series(series), mine
 
 
-def _smallest_series(series: list[tuple[str, str | None]]) -> int:
+def _smallest_series(series: list[tuple[str, str | None]], slides: frozenset[str] | None = None) -> int:
     """How many of a folder's entries (:func:`dqm.slide_refs.folder_series`) the smallest slide
     there is made of: those of one series, with those whose series is in doubt
     (:data:`~dqm.slide_refs.UNKNOWN_SERIES`, taken into any slide's, as
     :func:`~dqm.slide_refs.parts_of` takes them). Files OpenSlide skips, links out of the batch
     and unread files are no slide's. The smallest, not the largest: a slide of a small series
     beside a large one is read whole each run, as a series within the bound is (a file of the
-    large one rewritten to join it with its stat kept is seen)."""
+    large one rewritten to join it with its stat kept is seen). With ``slides`` (the names of the
+    folder's entries that are the batch's items' slides), the smallest of their series alone: a
+    stray series no item is a slide of is no record's parts (0 where one of them is no series',
+    or in doubt)."""
     counts = Counter(s for _, s in series if s is not None and s not in (OUTSIDE, SERIES_UNREAD))
     doubt = counts.pop(UNKNOWN_SERIES, 0)
-    return min(counts.values(), default=0) + doubt
+    if slides is None:
+        return min(counts.values(), default=0) + doubt
+    of = {name: s for name, s in series if s is not None}
+    return min((counts[of[n]] + doubt if of.get(n, "") in counts else 0 for n in slides), default=0)
 
 
 def _full_hashes(context: str) -> bool:
@@ -673,11 +707,22 @@ class RecordCache:
         self._saw_unread: dict[str, str] = {}
         """The keys taken while a file beside their DICOM slide could not be read, with those files'
         :func:`~dqm.model.unread_digest` (batch path, the system's words; :meth:`as_keyed`)."""
-        self._series_known: dict[str, str] = {}
-        """The series of crowded DICOM folders remembered by earlier runs, by :meth:`_series_key`
-        (:data:`SERIES_REMEMBERED_PAST`), read when the cache is opened (the keys are taken in threads)."""
-        self._series_new: dict[str, str] = {}
-        """Those this run read, written when it closes (each replacing its folder's earlier one)."""
+        self._series_known: dict[str, tuple[str, str]] = {}
+        """The series of crowded DICOM folders remembered by earlier runs under this run's batch and
+        context, by folder (:meth:`_series_folder`): the state they were read in
+        (:meth:`_series_state`) and their digest (:data:`SERIES_REMEMBERED_PAST`), read when the
+        cache is opened (the keys are taken in threads)."""
+        self._series_new: dict[str, tuple[str, str]] = {}
+        """Those this run read or took (as :attr:`_series_known`), written when it closes (each
+        replacing its folder's earlier one of this context, and marked used)."""
+        self._crowded_seen: set[str] = set()
+        """The folders (:meth:`_series_folder`) this run listed with more entries than the bound."""
+        self._slides: dict[str, frozenset[str]] | None = None
+        """The names of the batch's items' slides by folder, where the run keyed its whole batch
+        (:meth:`keys` with ``batch``): a remembered folder of this batch not among
+        :attr:`_crowded_seen` is deleted when the run closes."""
+        self._batch = self._digest("batch\n" + os.path.realpath(root))
+        self._context_id = self._digest("context\n" + context)
         self._full_hashes = _full_hashes(context)
         """Whether the run hashes whole files (``--certify``): no series is taken as remembered."""
         self._folders_lock = threading.Lock()
@@ -706,10 +751,13 @@ class RecordCache:
                         raise
             db.execute("CREATE INDEX IF NOT EXISTS records_used ON records (used)")
             db.execute("CREATE TABLE IF NOT EXISTS tables (key TEXT PRIMARY KEY, outcome BLOB NOT NULL)")
+            db.execute(SERIES_TABLE)
             self._db = db
-            bounds = (SERIES_ROW, SERIES_ROW[:-1] + chr(ord(SERIES_ROW[-1]) + 1))
-            rows = db.execute("SELECT key, outcome FROM tables WHERE key >= ? AND key < ?", bounds)
-            self._series_known = {key: str(series) for key, series in rows}
+            rows = db.execute(
+                "SELECT folder, state, series FROM series WHERE batch = ? AND context = ?",
+                (self._batch, self._context_id),
+            ).fetchall()
+            self._series_known = {folder: (str(state), str(series)) for folder, state, series in rows}
         except (OSError, sqlite3.Error) as exc:
             warn(f"the result cache in {folder} cannot be used ({self._reason(exc)}); every item is checked")
 
@@ -792,51 +840,71 @@ class RecordCache:
         folder = os.path.dirname(path)
         with self._folders_lock:
             if (known := self._folders.get(folder)) is None:
-                listing, entries, racy = _listing(folder, self.root)
-                # --certify reads every header: a file rewritten to join the series with its stat
-                # kept is what it catches; a folder of fewer entries has fewer members
-                crowded = entries > SERIES_REMEMBERED_PAST and not self._full_hashes
-                remembered = self._series_key(folder, listing) if crowded else None
-                unread: dict[str, str] = {}
-                if remembered is not None and remembered in self._series_known:
-                    series = self._series_known[remembered]
-                else:
-                    series, unread, members = _series_digest(folder, self.root)
-                    # an error may pass, a racy stat may not move: asked again; a small series
-                    # among many other files is read whole each run, as one within MAX_PARTS is
-                    if (
-                        remembered is not None
-                        and not unread
-                        and not racy
-                        and members > SERIES_REMEMBERED_PAST
-                    ):
-                        self._series_new[remembered] = series
-                ordered = tuple(sorted(unread.items()))
-                self._folders[folder] = known = _Folder(
-                    [["dicom folder", listing], ["dicom series", series]],
-                    unread,
-                    ordered,
-                    unread_digest(ordered),
-                )
+                self._folders[folder] = known = self._read_folder(folder)
         return known
 
-    def _series_key(self, folder: str, listing: str) -> str:
-        """The ``tables`` key a crowded DICOM folder's series are remembered under: the folder
-        (batch path), then the stats of all its entries (:func:`_listing`) and the run's context
-        (the code that reads headers among it). The folder's part (:meth:`_series_folder`) comes
-        first: a run keeps one row a folder (:meth:`close`), the last read."""
-        rest = self._digest(f"dicom series\n{listing}\n{self.context}")
-        return f"{self._series_folder(folder)}{rest}"
+    def _read_folder(self, folder: str) -> _Folder:
+        """:meth:`_dicom_folder` of ``folder``, listed (and its headers read) now: taken from the
+        series an earlier run remembered in the same state, or read, and remembered where that is
+        safe (:data:`SERIES_REMEMBERED_PAST`)."""
+        listing, entries, racy = _listing(folder, self.root)
+        where = self._series_folder(folder) if entries > SERIES_REMEMBERED_PAST else None
+        if where is not None:
+            self._crowded_seen.add(where)
+        # --certify reads every header: a file rewritten to join the series with its stat kept is
+        # what it catches; a folder of fewer entries has fewer members
+        where = None if self._full_hashes else where
+        slides = None if self._slides is None else self._slides.get(folder, frozenset())
+        states = [] if where is None else [self._series_state(listing, None)]
+        if where is not None and slides is not None:
+            states.append(self._series_state(listing, slides))
+        unread: dict[str, str] = {}
+        if where is not None and (was := self._series_known.get(where)) is not None and was[0] in states:
+            series = was[1]
+            self._series_new[where] = was  # marked used
+        else:
+            series, unread, members, mine = _series_digest(folder, self.root, slides)
+            # an error may pass, a racy stat may not move: asked again; a small series among many
+            # other files is read whole each run, as one within MAX_PARTS is, where it is a slide's
+            if where is not None and not unread and not racy:
+                if members > SERIES_REMEMBERED_PAST:
+                    self._series_new[where] = (states[0], series)
+                elif mine > SERIES_REMEMBERED_PAST:
+                    self._series_new[where] = (states[1], series)
+        ordered = tuple(sorted(unread.items()))
+        return _Folder(
+            [["dicom folder", listing], ["dicom series", series]], unread, ordered, unread_digest(ordered)
+        )
+
+    def _series_state(self, listing: str, slides: frozenset[str] | None) -> str:
+        """The state a crowded DICOM folder's series are remembered in: the stats of all its
+        entries (:func:`_listing`), and :data:`EVERY_SERIES` or the names of the batch's slides in
+        it (``slides``: :func:`_smallest_series`)."""
+        said = EVERY_SERIES if slides is None else json.dumps(sorted(slides))
+        return self._digest(f"dicom series\n{listing}\n{said}")
 
     def _series_folder(self, folder: str) -> str:
-        """The start of the keys of ``folder``'s remembered series (:meth:`_series_key`)."""
-        where = os.path.relpath(folder, self.root)
-        return SERIES_ROW + self._digest("dicom folder\n" + where) + ":"
+        """The id of ``folder`` (its batch path) among its batch's remembered series."""
+        return self._digest("dicom folder\n" + os.path.relpath(folder, self.root))
 
-    def keys(self, items: Sequence[Item], listed: frozenset[str] | set[str] = frozenset()) -> Keys:
+    def keys(
+        self, items: Sequence[Item], listed: frozenset[str] | set[str] = frozenset(), batch: bool = False
+    ) -> Keys:
         """:meth:`key` of every item, in order. Threads compute them: a key is mostly a stat and
         a read of the file's ends, waiting on the filesystem (a network one above all), which
-        threads overlap; the keys are kept as 32 bytes each, not as a million strings."""
+        threads overlap; the keys are kept as 32 bytes each, not as a million strings. ``batch``:
+        ``items`` are the batch's every item (discovery's): a crowded DICOM folder may be
+        remembered where every series its items' slides are of passes the bound
+        (:func:`_smallest_series`), and the remembered series of a folder of this batch that is
+        gone or no longer crowded are deleted when the cache is closed."""
+        if batch:
+            slides: dict[str, set[str]] = {}
+            for item in items:
+                norm, outside = normalise(item.image_path) if item.image_path else ("", True)
+                if norm and not outside:
+                    path = os.path.join(self.root, norm)
+                    slides.setdefault(os.path.dirname(path), set()).add(os.path.basename(path))
+            self._slides = {folder: frozenset(names) for folder, names in slides.items()}
 
         def chunk(start: int) -> bytes:
             return b"".join(
@@ -1071,17 +1139,12 @@ class RecordCache:
             return
         try:
             self._commit()
-            if self._series_new and not self._refused:
-                with contextlib.suppress(sqlite3.Error), self._db:  # not remembered: read again next run
-                    # one row a folder: each listing of a folder changing every run left its own
-                    starts = [key[: key.rindex(":") + 1] for key in self._series_new]
-                    self._db.executemany(
-                        "DELETE FROM tables WHERE key >= ? AND key < ?",
-                        [(start, start[:-1] + chr(ord(start[-1]) + 1)) for start in starts],
-                    )
-                    self._db.executemany(
-                        "INSERT INTO tables (key, outcome) VALUES (?, ?)", self._series_new.items()
-                    )
+            # a run that keyed its batch prunes its gone folders' rows, whatever else it wrote
+            if not self._refused and (
+                self.stored or self._marked or self._series_new or self._slides is not None
+            ):
+                with contextlib.suppress(sqlite3.Error):  # not remembered: read again next run
+                    self._close_series()
             # only a run that wrote (stored or marked entries used) prunes: a read-only cache
             # cannot delete and would warn every run; in statements of PRUNE_STEP rows, each its
             # own short transaction, so a run sharing the cache waits for one, never for all
@@ -1099,6 +1162,37 @@ class RecordCache:
         finally:
             self._db.close()
             self._db = None
+
+    def _close_series(self) -> None:
+        """Write the crowded folders' series this run read or took (:attr:`_series_new`), each
+        replacing its folder's row of this context and keeping at most :data:`SERIES_CONTEXTS` a
+        folder (the least recently used go), and delete: the rows of the format before session 26
+        (:data:`SERIES_ROW`), rows no run used for :data:`KEEP_DAYS`, and, where the run keyed its
+        whole batch, those of its folders gone or no longer crowded (:attr:`_crowded_seen`). Each
+        statement its own short transaction (a run sharing the cache waits for one)."""
+        assert self._db is not None
+        now, db, batch, context = time.time_ns(), self._db, self._batch, self._context_id
+        db.executemany(
+            "INSERT OR REPLACE INTO series (batch, folder, context, state, series, used) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (batch, where, context, state, series, now)
+                for where, (state, series) in self._series_new.items()
+            ],
+        )
+        db.executemany(
+            "DELETE FROM series WHERE batch = ? AND folder = ? AND context NOT IN (SELECT context FROM series "
+            "WHERE batch = ? AND folder = ? ORDER BY used DESC, context = ? DESC LIMIT ?)",
+            [(batch, where, batch, where, context, SERIES_CONTEXTS) for where in self._series_new],
+        )
+        if self._slides is not None:
+            kept = db.execute("SELECT DISTINCT folder FROM series WHERE batch = ?", (batch,)).fetchall()
+            gone = [(batch, where) for (where,) in kept if where not in self._crowded_seen]
+            db.executemany("DELETE FROM series WHERE batch = ? AND folder = ?", gone)
+        db.execute("DELETE FROM series WHERE used < ?", (now - KEEP_DAYS * 86_400 * 10**9,))
+        db.execute(
+            "DELETE FROM tables WHERE key >= ? AND key < ?",
+            (SERIES_ROW, SERIES_ROW[:-1] + chr(ord(SERIES_ROW[-1]) + 1)),
+        )
 
     def __enter__(self) -> RecordCache:
         return self

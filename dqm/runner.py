@@ -1030,7 +1030,7 @@ def run_batch(
     hits = 0
     if cache is not None and cache.usable:
         listed = {*discovery.slide_files, *discovery.annotation_files}  # jailed by the walk already
-        keys = cache.keys(items, listed)
+        keys = cache.keys(items, listed, batch=True)
         del listed
         for start in range(0, total, LOOKUP_ITEMS):  # a few whole records at a time, kept compacted
             found = cache.lookup_all(keys[start : start + LOOKUP_ITEMS], items[start : start + LOOKUP_ITEMS])
