@@ -717,8 +717,8 @@ class RecordCache:
         replacing its folder's earlier one of this context, and marked used)."""
         self._crowded_seen: set[str] = set()
         """The folders (:meth:`_series_folder`) this run listed with more entries than the bound."""
-        self._slides: dict[str, frozenset[str]] | None = None
-        """The names of the batch's items' slides by folder, where the run keyed its whole batch
+        self._slides: set[str] | None = None
+        """The batch paths of the batch's items' slides, where the run keyed its whole batch
         (:meth:`keys` with ``batch``): a remembered folder of this batch not among
         :attr:`_crowded_seen` is deleted when the run closes."""
         self._batch = self._digest("batch\n" + os.path.realpath(root))
@@ -854,7 +854,7 @@ class RecordCache:
         # --certify reads every header: a file rewritten to join the series with its stat kept is
         # what it catches; a folder of fewer entries has fewer members
         where = None if self._full_hashes else where
-        slides = None if self._slides is None else self._slides.get(folder, frozenset())
+        slides = None if self._slides is None or where is None else self._slides_in(folder)
         states = [] if where is None else [self._series_state(listing, None)]
         if where is not None and slides is not None:
             states.append(self._series_state(listing, slides))
@@ -875,6 +875,17 @@ class RecordCache:
         return _Folder(
             [["dicom folder", listing], ["dicom series", series]], unread, ordered, unread_digest(ordered)
         )
+
+    def _slides_in(self, folder: str) -> frozenset[str]:
+        """The names of the entries of the crowded ``folder`` that are the batch's items' slides
+        (:attr:`_slides`), looked up by name only for such a folder (none where it cannot be listed)."""
+        assert self._slides is not None
+        rel = os.path.relpath(folder, self.root)
+        head = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        try:
+            return frozenset(name for name in os.listdir(folder) if head + name in self._slides)
+        except OSError:
+            return frozenset()
 
     def _series_state(self, listing: str, slides: frozenset[str] | None) -> str:
         """The state a crowded DICOM folder's series are remembered in: the stats of all its
@@ -897,14 +908,12 @@ class RecordCache:
         remembered where every series its items' slides are of passes the bound
         (:func:`_smallest_series`), and the remembered series of a folder of this batch that is
         gone or no longer crowded are deleted when the cache is closed."""
-        if batch:
-            slides: dict[str, set[str]] = {}
+        if batch:  # the items' own strings where already normal: a million slides in one folder each
+            slides = set()
             for item in items:
-                norm, outside = normalise(item.image_path) if item.image_path else ("", True)
-                if norm and not outside:
-                    path = os.path.join(self.root, norm)
-                    slides.setdefault(os.path.dirname(path), set()).add(os.path.basename(path))
-            self._slides = {folder: frozenset(names) for folder, names in slides.items()}
+                if (path := item.image_path) and (norm := normalise(path))[0] and not norm[1]:
+                    slides.add(path if norm[0] == path else norm[0])
+            self._slides = slides
 
         def chunk(start: int) -> bytes:
             return b"".join(
