@@ -167,11 +167,46 @@ NOT_REPLACEABLE = N_(
 )
 
 
-class NotReplaceable(OSError):
+class WriteRefused(OSError):
+    """An output could not be written: ``filename`` is the output as the user named it (never the
+    temporary file beside it nor its place in a staging folder), ``strerror`` the system's reason,
+    ``where`` the folder on its way that the system named (a plain file where a folder must be, a
+    folder that cannot be made) or None, ``why`` dqm's own reason (a msgid) or None. Whatever the
+    errno (a full disk, a read-only or unwritable folder, a name too long), the command ends with
+    one line naming the output and the reason, exit 4 (:mod:`dqm.cli`), never as an internal
+    error."""
+
+    where: str | None = None
+    why: str | None = None
+    params: dict[str, object] = {}  # noqa: RUF012  # never mutated: replaced whole
+
+
+class HalfMoved(WriteRefused):
+    """An output set could not all be moved into place (a rename or a flush of the folder failed
+    after its commit record was written): some of its files may be in place, the record stays,
+    and the next run into the folder finishes the moves (:func:`settle`); a reader refuses the
+    folder until then."""
+
+
+class NotReplaceable(WriteRefused):
     """The name an output would take is held by something that is not a regular file: a device
     (``-o /dev/full``, run as root, once replaced the device by a file), a FIFO, a socket, a
     folder, or a link to one of these (``-o /dev/stdout``). Refused as a write the system refused
     is (exit 4, the path named)."""
+
+    why = NOT_REPLACEABLE
+
+
+def _refused(path: Path, exc: OSError) -> WriteRefused:
+    """``exc``, raised while ``path`` was written, as the :class:`WriteRefused` naming ``path``: the
+    name the system gave is kept as ``where`` only when it is a folder on the way to ``path``."""
+    refused = (NotReplaceable if isinstance(exc, NotReplaceable) else WriteRefused)(
+        exc.errno, exc.strerror, str(path)
+    )
+    where = exc.where if isinstance(exc, WriteRefused) else exc.filename
+    if where is not None and Path(os.fsdecode(where)) in path.parents:
+        refused.where = os.fsdecode(where)
+    return refused
 
 
 def refuse_unless_replaceable(path: Path) -> None:
@@ -193,22 +228,41 @@ def refuse_unless_replaceable(path: Path) -> None:
 
 @contextlib.contextmanager
 def _naming(path: Path) -> Iterator[None]:
-    """An OSError raised while writing ``path`` names it: a full disk (``ENOSPC`` from ``write``
-    or ``fsync``) carries no file name, and the CLI's one line must say which output was refused."""
+    """Any OSError raised while writing ``path`` is a :class:`WriteRefused` naming ``path``: a
+    full disk (``ENOSPC`` from ``write`` or ``fsync``) carries no file name, a folder on the way
+    that is a plain file or cannot be made names the folder, a temporary or staged file names
+    itself; the CLI's one line must say which output was refused, and why."""
     try:
         yield
     except OSError as exc:
-        if exc.filename is None:
-            raise OSError(exc.errno, exc.strerror, str(path)) from exc
-        raise
+        if isinstance(exc, WriteRefused) and exc.filename == str(path):
+            raise
+        raise _refused(path, exc) from exc
+
+
+def _make_folder(folder: Path) -> None:
+    """``folder`` and the folders above it made where missing. A plain file on the way (``--junit
+    FILE/j.xml``) is said as such (``ENOTDIR``, naming that file), never as ``FileExistsError``."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        ways = [*reversed(folder.parents), folder]
+        blocking = next((p for p in ways if os.path.lexists(p) and not p.is_dir()), folder)
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(blocking)) from None
+
+
+_NAME_MAX = 255
+"""Bytes in one name on the file systems dqm writes to (ext4, XFS, btrfs, APFS, NTFS)."""
 
 
 def _temporary_beside(path: Path, private: bool = False) -> tuple[int, Path]:
     """A new, empty hidden file next to ``path``, open for writing. Created with mode 0o666 less
     the umask, as a plain ``open(path, "w")`` would (``mkstemp``'s 0o600 would leave every output
     readable by its owner alone); ``private``: 0o600 whatever the umask."""
+    # the name cut so that ".NAME.XXXXXXXX.part" fits where NAME itself fits (a 250-byte name)
+    stem = os.fsencode(path.name)[: _NAME_MAX - 15].decode("utf-8", "ignore") or "x"
     while True:
-        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.part"
+        tmp = path.parent / f".{stem}.{secrets.token_hex(4)}.part"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
         except FileExistsError:
@@ -226,6 +280,7 @@ def write_file(
     private: bool = False,
     compress: bool = False,
     durable: bool = True,
+    named: Path | None = None,
 ) -> Path:
     """Write ``data`` (text, or UTF-8 bytes of text; ``binary`` bytes are never masked) to ``path``
     atomically, creating its folder; ``private``: readable by its owner alone (0o600); ``compress``:
@@ -236,29 +291,43 @@ def write_file(
     returns (``durable``): the temporary file is flushed (``fsync``) before the rename and the
     folder after it. Without that, a power cut soon after could leave an empty file under the
     final name (the rename reached the disk before the data). :class:`OutputSet` stages its files
-    with ``durable=False`` and flushes them all at once before its commit record names them."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with ``durable=False`` and flushes them all at once before its commit record names them.
+
+    Any failure raises :class:`WriteRefused` naming ``named`` (the output as the user knows it; a
+    staged file is named by its place in the output folder), or ``path``; the temporary file is
+    removed."""
     payload = _payload(data, mask, binary)
     if compress:
         payload = gzip.compress(payload, compresslevel=6, mtime=0)
-    refuse_unless_replaceable(path)
-    fd, tmp = _temporary_beside(path, private)
-    try:
-        with _naming(path), os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            if durable:
-                fh.flush()
-                _fsync(fh.fileno())
-        refuse_unless_replaceable(path)  # again: it may have appeared while the data was written
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    if durable:
-        with contextlib.suppress(OSError):  # a folder that cannot be opened to be flushed
-            _fsync_path(path.parent, folder=True)
+    with _naming(named or path):
+        _make_folder(path.parent)
+        refuse_unless_replaceable(path)
+        fd, tmp = _temporary_beside(path, private)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+                if durable:
+                    fh.flush()
+                    _fsync(fh.fileno())
+            _replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        if durable:
+            _fsync_folder(path.parent)
     return path
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    """Rename ``tmp`` over ``path``, once ``path`` is seen again to be a regular file, nothing, or a
+    link (:func:`refuse_unless_replaceable`): a FIFO or a device may have taken the name while the
+    data was written. The window left is the few microseconds between that ``lstat`` and the
+    ``rename``: POSIX has no rename that refuses a special file only (Linux's ``RENAME_NOREPLACE``
+    refuses the regular file dqm must replace too). A folder taking the name in that window is
+    refused by ``rename`` itself (``EISDIR``)."""
+    refuse_unless_replaceable(path)
+    os.replace(tmp, path)
 
 
 class FileBatch:
@@ -281,10 +350,11 @@ class FileBatch:
 
     def write(self, path: Path, data: str | bytes, mask: Mask | None = None, binary: bool = False) -> Path:
         """Write ``data`` (masked and encoded as :func:`write_file` does) to take the name ``path``."""
-        path.parent.mkdir(parents=True, exist_ok=True)
         payload = _payload(data, mask, binary)
-        refuse_unless_replaceable(path)
-        fd, tmp = _temporary_beside(path)
+        with _naming(path):
+            _make_folder(path.parent)
+            refuse_unless_replaceable(path)
+            fd, tmp = _temporary_beside(path)
         try:
             view = memoryview(payload)
             with _naming(path):
@@ -311,21 +381,20 @@ class FileBatch:
         try:
             try:
                 with ThreadPoolExecutor(max_workers=min(self.threads, len(pending))) as pool:
-                    list(pool.map(_fsync, [fd for fd, _, _ in pending]))
+                    list(pool.map(_fsync_named, pending))
             finally:
                 for fd, _, _ in pending:
                     os.close(fd)
             for _, tmp, path in pending:
-                refuse_unless_replaceable(path)
-                os.replace(tmp, path)
+                with _naming(path):
+                    _replace(tmp, path)
                 moved += 1
         finally:
             for _, tmp, _ in pending[moved:]:  # not renamed (an error, Ctrl-C): no name half written
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
             for folder in {path.parent for _, _, path in pending[:moved]}:
-                with contextlib.suppress(OSError):  # a folder that cannot be opened to be flushed
-                    _fsync_path(folder, folder=True)
+                _fsync_folder(folder)
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -347,8 +416,9 @@ def run_lock(folder: Path) -> Iterator[None]:
     the lock with the process)."""
     import fcntl
 
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    with _naming(folder):  # a folder that cannot be made or written in: said as a refused write
+        _make_folder(folder)
+        fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -446,16 +516,25 @@ class OutputSet:
         self._stale: list[str] = []
 
     def __enter__(self) -> OutputSet:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        with _naming(self.folder):
+            _make_folder(self.folder)
         _remove_legacy_staging(self.folder)
-        with _commit_lock(self.folder):
+        with _naming(self.folder), _commit_lock(self.folder):
             _finish_recorded(self.folder)
             _remove_abandoned(self.folder)
             # made, held and marked under the commit lock: another run's clean-up (which takes it)
             # never sees this folder made but not yet held
             self._staging = _new_staging(self.folder)
             self._held = _hold(self._staging)
-            (self._staging / STAGING_MARK).touch()
+            try:
+                (self._staging / STAGING_MARK).touch()
+            except BaseException:  # never a staging folder left behind
+                shutil.rmtree(self._staging, ignore_errors=True)
+                self._staging = None
+                if self._held is not None:
+                    os.close(self._held)
+                    self._held = None
+                raise
         _empty_trash(self.folder)
         return self
 
@@ -469,7 +548,10 @@ class OutputSet:
     def write(self, name: str, data: str | bytes, binary: bool = False, compress: bool = False) -> Path:
         """Stage one file (``name`` relative to the folder; ``compress``: gzip it after masking);
         returns where it will be."""
-        write_file(self._staged(name), data, self.mask, binary, compress=compress, durable=False)
+        staged = self._staged(name)
+        write_file(
+            staged, data, self.mask, binary, compress=compress, durable=False, named=self.folder / name
+        )
         self._names.append(name)
         return self.folder / name
 
@@ -480,6 +562,13 @@ class OutputSet:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._names.append(name)
         return path
+
+    @contextlib.contextmanager
+    def naming(self, name: str) -> Iterator[None]:
+        """An OSError raised inside the block (a caller writing what :meth:`stage` gave) names
+        ``name`` in the output folder, the output the user knows, never its staging path."""
+        with _naming(self.folder / name):
+            yield
 
     def discard(self, name: str) -> None:
         """Remove ``name`` from the folder when the set moves into place: a file an earlier run
@@ -498,12 +587,21 @@ class OutputSet:
             if kind is None:
                 moves = list(dict.fromkeys(self._names))
                 removes = [n for n in dict.fromkeys(self._stale) if n not in moves]
-                for name in moves:  # before the record: a refused name leaves the previous set whole
+                for name in moves:  # before the work of flushing: refused early
                     refuse_unless_replaceable(self.folder / name)
-                _flush_staged(staging, moves)
+                _flush_staged(staging, moves, self.folder)
                 with _signals_held(), _commit_lock(self.folder):
+                    # again, right before the record: a refused name leaves the previous set whole
+                    for name in moves:
+                        with _naming(self.folder / name):
+                            refuse_unless_replaceable(self.folder / name)
                     _write_record(staging, moves, removes)
-                    _roll_forward(self.folder, staging.name)
+                    try:
+                        _roll_forward(self.folder, staging.name)
+                    except _Refused as refused:
+                        half = HalfMoved(errno.EIO, None, str(self.folder))
+                        half.why, half.params = refused.why, refused.params
+                        raise half from None
         finally:
             # a record left (a move failed) stays for the next run to finish: never a half-moved set
             if not os.path.lexists(staging / COMMIT_RECORD):
@@ -577,19 +675,53 @@ def _commit_lock(folder: Path) -> Iterator[None]:
         os.close(fd)
 
 
+FSYNC_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS})
+"""The errnos of an ``fsync`` that says this kind of file cannot be flushed, not that the data is
+lost: ``EINVAL`` (fsync(2): a file "which does not support synchronization"; some file systems
+say so of a folder), ``ENOTSUP``/``EOPNOTSUPP`` and ``ENOSYS`` (FUSE and network file systems that
+have no flush of a folder). Ignored: the data went as far as that file system takes it. Every other
+error (``ENOSPC``, ``EDQUOT`` and ``EIO``: the data did not reach the disk) fails the write."""
+
+
 def _fsync(fd: int) -> None:
-    with contextlib.suppress(OSError):  # a folder on a file system that cannot (EINVAL), or Windows
+    try:
         os.fsync(fd)
+    except OSError as exc:
+        if exc.errno in FSYNC_UNSUPPORTED or (os.name == "nt" and exc.errno in (errno.EBADF, errno.EACCES)):
+            return  # Windows flushes no folder and no file opened read-only
+        raise
 
 
-def _flush_staged(staging: Path, names: list[str]) -> None:
-    """Every staged file and the folders holding them on the disk before the record names them."""
+def _fsync_named(entry: tuple[int, Path, Path]) -> None:
+    fd, _, path = entry
+    with _naming(path):
+        _fsync(fd)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Flush ``folder`` (the names it holds) to the disk; a folder that cannot be opened to be
+    flushed (no read permission, Windows) is left as it is, a flush that fails raises."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_CLOEXEC | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        _fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _flush_staged(staging: Path, names: list[str], folder: Path) -> None:
+    """Every staged file and the folders holding them on the disk before the record names them (a
+    failure names the output in ``folder``)."""
     folders = {staging}
     for name in names:
-        _fsync_path(staging / name)
+        with _naming(folder / name):
+            _fsync_path(staging / name)
         folders.update(p for p in (staging / name).parents if staging in p.parents)
-    for folder in folders:
-        _fsync_path(folder, folder=True)
+    for held in folders:
+        with _naming(folder):
+            _fsync_path(held, folder=True)
 
 
 def _record_mac(moves: object, removes: object) -> str | None:

@@ -153,7 +153,8 @@ def write_rendered(
     without one: it would sign other content)."""
     with OutputSet(out, mask) as outputs:
         target = outputs.stage(OUTPUTS["results"])
-        digest, canonical = write_results(result, target, mask, keep_canonical=signer is not None)
+        with outputs.naming(OUTPUTS["results"]):  # a full disk names results.json, not its staged copy
+            digest, canonical = write_results(result, target, mask, keep_canonical=signer is not None)
         paths = {"results": out / OUTPUTS["results"]}
         for role, data in rendered.items():
             if role in OUTPUTS and role != "results":

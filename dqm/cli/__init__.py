@@ -3,8 +3,9 @@
 Exit codes: 0 passed, 1 a gated threshold failed (or validation found errors), 2 usage error
 (no such folder, invalid profile, bad arguments, an output folder in use by another run), 3 a
 required dimension was not evaluated, 4 an internal error of dqm (one line names the log file
-holding the traceback) or a write the system refused (a full disk or quota, a read-only folder:
-one line names the file and the reason), 130 interrupted (Ctrl-C or SIGTERM; a validity run keeps a checkpoint:
+holding the traceback) or a write refused (a full disk or quota, a read-only or unwritable folder,
+a plain file where a folder must be: :class:`dqm.output.WriteRefused`; one line names the output
+and the reason), 130 interrupted (Ctrl-C or SIGTERM; a validity run keeps a checkpoint:
 resume with --resume).
 """
 
@@ -41,7 +42,7 @@ from dqm.cli.common import (
 )
 from dqm.cli.lots import lots_app
 from dqm.i18n import Message, msg
-from dqm.output import NOT_REPLACEABLE, NotReplaceable, not_utf8
+from dqm.output import HalfMoved, WriteRefused, not_utf8, visible
 
 app.add_typer(lots_app, name="lots")
 
@@ -95,30 +96,51 @@ def _internal_error(exc: BaseException) -> int:
 
 
 REFUSED_WRITES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
-"""What a write the system refuses raises: the machine's state, not a bug of dqm."""
+"""What a write the system refuses raises: the machine's state, not a bug of dqm. Every failure of
+dqm's writer (:class:`dqm.output.WriteRefused`: a plain file where a folder must be, a folder not
+writable, a name too long, whatever the errno) is said so too, naming the output."""
 
 
 def _refused_write(exc: OSError) -> int:
     """Say in one line which write the system refused and why (no traceback: dqm has no bug to
     report). An audit's outputs are staged, so the previous set stays whole; a command that writes
     its files one by one (``dqm report``'s several outputs, ``dqm convert``) keeps those it has
-    already said it wrote (a review: "no results were written" followed a report it had written)."""
-    if isinstance(exc, NotReplaceable):  # dqm's own refusal: its reason is a msgid, translated
+    already said it wrote (a review: "no results were written" followed a report it had written);
+    a set that could not all be moved into place is finished by the next run into its folder."""
+    why, where, params = (
+        (exc.why, exc.where, exc.params) if isinstance(exc, WriteRefused) else (None, None, {})
+    )
+    reason: dict[str, object] = {"_why": why, **params} if why else {"error": exc.strerror}
+    if isinstance(exc, HalfMoved):
+        text = msg(
+            "dqm: the outputs could not all be moved into {path} ({_why}); the next dqm run into that "
+            "folder finishes the move, and until then no command reads it as one set",
+            path=visible(os.fsdecode(exc.filename)),
+            **reason,
+        )
+    elif exc.filename is None:
+        text = msg(
+            "dqm: a file could not be written ({error}); only outputs already reported as written were written",
+            error=exc.strerror,
+        )
+    elif where is not None:
+        text = msg(
+            "dqm: {path} could not be written ({error}: {where}); only outputs already reported as "
+            "written were written",
+            path=visible(os.fsdecode(exc.filename)),
+            where=visible(where),
+            error=exc.strerror,
+        )
+    elif why:
         text = msg(
             "dqm: {path} could not be written ({_why}); only outputs already reported as written were written",
-            path=os.fsdecode(exc.filename),
-            _why=NOT_REPLACEABLE,
-        )
-    elif exc.filename is not None:
-        path = os.fsdecode(exc.filename)
-        text = msg(
-            "dqm: {path} could not be written ({error}); only outputs already reported as written were written",
-            path=path,
-            error=exc.strerror,
+            path=visible(os.fsdecode(exc.filename)),
+            **reason,
         )
     else:
         text = msg(
-            "dqm: a file could not be written ({error}); only outputs already reported as written were written",
+            "dqm: {path} could not be written ({error}); only outputs already reported as written were written",
+            path=visible(os.fsdecode(exc.filename)),
             error=exc.strerror,
         )
     line = tr(text)
@@ -155,7 +177,7 @@ def main() -> None:
     except USAGE_ERRORS as exc:  # usage errors of the command line itself
         code = show_usage_error(exc)
     except OSError as exc:
-        refused = exc.errno in REFUSED_WRITES or isinstance(exc, NotReplaceable)
+        refused = exc.errno in REFUSED_WRITES or isinstance(exc, WriteRefused)
         code = _refused_write(exc) if refused else _internal_error(exc)
     except Exception as exc:  # a bug of dqm: exit 4, never 1 ("a dimension failed")
         code = _internal_error(exc)
