@@ -58,10 +58,18 @@ def print_pdf(html: Path, pdf: Path, chromium: str, timeout: float = TIMEOUT_S) 
     ------
     PdfError
         Chromium failed, timed out, or wrote no PDF.
+    dqm.output.WriteRefused
+        The PDF printed could not take its name (:func:`dqm.output.write_file`: Chromium prints into
+        a folder of its own, never onto ``pdf``, which may be a FIFO or a device, and a failed print
+        leaves an earlier PDF as it was).
     """
-    pdf = pdf.resolve()
-    pdf.unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory(prefix="dqm-chromium-") as profile:
+    from dqm.output import write_file
+
+    with (
+        tempfile.TemporaryDirectory(prefix="dqm-chromium-") as profile,
+        tempfile.TemporaryDirectory(prefix="dqm-pdf-") as printed_in,
+    ):
+        printed = Path(printed_in) / "print.pdf"
         args = [
             chromium,
             "--headless",
@@ -71,7 +79,7 @@ def print_pdf(html: Path, pdf: Path, chromium: str, timeout: float = TIMEOUT_S) 
             "--no-first-run",
             "--no-pdf-header-footer",
             f"--user-data-dir={profile}",
-            f"--print-to-pdf={pdf}",
+            f"--print-to-pdf={printed}",
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             args.append("--no-sandbox")  # Chromium refuses to start as root with its sandbox
@@ -82,6 +90,8 @@ def print_pdf(html: Path, pdf: Path, chromium: str, timeout: float = TIMEOUT_S) 
             raise PdfError(f"{chromium} did not finish printing within {timeout:.0f} s") from None
         except OSError as exc:
             raise PdfError(f"cannot run {chromium}: {exc}") from None
-    if not pdf.is_file() or pdf.stat().st_size == 0 or pdf.read_bytes()[:5] != b"%PDF-":
+        data = printed.read_bytes() if printed.is_file() else b""
+    if data[:5] != b"%PDF-":
         tail = "\n".join((proc.stderr or "").strip().splitlines()[-5:])
         raise PdfError(f"{chromium} wrote no PDF (exit {proc.returncode}){': ' + tail if tail else ''}")
+    write_file(pdf, data, binary=True)

@@ -313,3 +313,27 @@ def test_a_staging_folder_that_cannot_be_marked_is_removed(
     with pytest.raises(WriteRefused) as refused, OutputSet(out):
         pass
     assert refused.value.filename == str(out) and _leftovers(tmp_path) == []
+
+
+def test_a_pdf_is_printed_aside_and_never_replaces_a_special_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``dqm report --pdf`` removed what held the PDF's name (a FIFO too) and had Chromium print
+    onto it; it prints into a folder of its own now and writes the PDF as every output is."""
+    chromium = tmp_path / "fake-chromium"
+    chromium.write_text(
+        "#!/bin/sh\nfor a; do case $a in --print-to-pdf=*) printf '%%PDF-1.4 fake' > \"${a#*=}\";; esac; done\n"
+    )
+    chromium.chmod(0o755)
+    results = tmp_path / "results.json"
+    _result().dump(results)
+    html, pdf = tmp_path / "r.html", tmp_path / "r.pdf"
+    argv = ["report", str(results), "-o", str(html), "--pdf", "--chromium", str(chromium)]
+    assert _dqm(argv, monkeypatch) == 0 and pdf.read_bytes() == b"%PDF-1.4 fake"
+    pdf.unlink()
+    os.mkfifo(pdf)
+    capsys.readouterr()
+    assert _dqm(argv, monkeypatch) == 4
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"dqm: {pdf} could not be written (it is not a regular file")
+    assert stat.S_ISFIFO(os.lstat(pdf).st_mode) and _leftovers(tmp_path) == []
