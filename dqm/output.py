@@ -240,6 +240,11 @@ def _naming(path: Path) -> Iterator[None]:
         raise _refused(path, exc) from exc
 
 
+writing = _naming
+"""For a writer outside this module (a checkpoint ``torch.save`` writes): its failures are a
+:class:`WriteRefused` naming the file it writes."""
+
+
 def _make_folder(folder: Path) -> None:
     """``folder`` and the folders above it made where missing. A plain file on the way (``--junit
     FILE/j.xml``) is said as such (``ENOTDIR``, naming that file), never as ``FileExistsError``."""

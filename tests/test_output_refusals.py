@@ -337,3 +337,22 @@ def test_a_pdf_is_printed_aside_and_never_replaces_a_special_file(
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith(f"dqm: {pdf} could not be written (it is not a regular file")
     assert stat.S_ISFIFO(os.lstat(pdf).st_mode) and _leftovers(tmp_path) == []
+
+
+def test_a_checkpoint_that_cannot_be_written_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while ``torch.save`` wrote a validity checkpoint left ``CHECKPOINT.tmp`` and named it."""
+    torch = pytest.importorskip("torch")
+    from dqm.validity.train import save_checkpoint
+
+    def full(state: object, where: Path) -> None:
+        Path(where).write_bytes(b"PK half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(torch, "save", full)
+    target = tmp_path / "checkpoints" / "model.pt"
+    with pytest.raises(WriteRefused) as refused:
+        save_checkpoint(target, {"format": 1})
+    assert (refused.value.errno, refused.value.filename) == (errno.ENOSPC, str(target))
+    assert list((tmp_path / "checkpoints").iterdir()) == []

@@ -213,13 +213,21 @@ def checkpoint_key(profile: ValidityProfile, fold: str, train: Sequence[str], cl
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Write atomically: a Ctrl-C while writing leaves the previous checkpoint intact."""
+    """Write atomically: a Ctrl-C while writing leaves the previous checkpoint intact, and any
+    failure (a full disk) leaves no temporary file and names ``path`` (:func:`dqm.output.writing`)."""
     import torch
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from dqm.output import writing
+
     tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            torch.save(state, tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 def checkpoint_limit(net: Any) -> int:
