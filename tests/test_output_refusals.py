@@ -59,6 +59,7 @@ COMMANDS: dict[str, Callable[[Path, Path], list[str]]] = {
         *("--quality-table", str(t.with_suffix(".xlsx"))),
     ],
     "keygen": lambda r, t: ["keygen", str(t)],
+    "validate --json": lambda r, t: ["validate", str(r.parent / "empty"), "--json", str(t)],
 }
 
 
@@ -72,6 +73,7 @@ def test_an_output_under_a_plain_file_is_refused_by_name(
     _result().dump(results)
     plain = tmp_path / "FILE"
     plain.write_text("kept")
+    (tmp_path / "empty").mkdir()  # a batch of nothing, for validate
     argv = COMMANDS[command](results, plain / "out.x")
     target = Path(argv[-1])
     capsys.readouterr()
