@@ -199,6 +199,11 @@ class SlideSummary(Frozen):
     ink left out: its rule marks over-stained tissue too): past the profile's ``artefacts.slide``
     pen share ``artefacts.stain`` judges the slide on its mean density alone (ink raises its nuclei's
     density, ``h_p99``); None as above."""
+    all_ink: bool | None = None
+    """True when the slide's image is ink alone (:mod:`dqm.pixels.ink`: pen ink, or a colour with a
+    channel near 0, over nearly all of what is not glass): no section, so ``slide.lesion_tissue``
+    says ``SLIDE_ALL_INK`` and no check judges its pixels (``artefacts.stain`` leaves it out);
+    None: not measured (no tissue, artefacts off, or a record written before it was kept here)."""
     artefact_scale_unknown: bool | None = None
     """True when the artefact measure had no resolution for the slide (:mod:`dqm.pixels.artefacts`:
     its folds judged at the working image's scale, ``artefacts.scale`` counts such slides); None:

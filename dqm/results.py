@@ -103,7 +103,9 @@ on, so that every output prints it on its own side of them), ``semantic.refused`
 review server refused as no longer the audited file, left without a counted verdict) and
 ``items[].slide.mpp_source`` (where the resolution the probe used came from) and
 ``items[].slide.colour_pen_share`` (the share of the tissue under blue, green or red pen ink, which
-``artefacts.stain`` reads) and ``syntactic.ordered`` (with ``--expect``, the value figures over
+``artefacts.stain`` reads) and ``items[].slide.all_ink`` (the slide's image is ink alone, no
+section: :mod:`dqm.pixels.ink`, which ``slide.lesion_tissue``'s ``SLIDE_ALL_INK`` and every pixel
+check read) and ``syntactic.ordered`` (with ``--expect``, the value figures over
 the items ordered, an item not delivered counting 0, which the value gates are then judged on;
 :data:`ADDED_1_19`),
 and the codes ``STAIN_NOT_COMPARED`` (a batch too small to judge under-staining against) and
@@ -502,6 +504,7 @@ ADDED_1_19: tuple[tuple[str, ...], ...] = (
     ("semantic", "refused"),
     ("items", "[]", "slide", "mpp_source"),
     ("items", "[]", "slide", "colour_pen_share"),
+    ("items", "[]", "slide", "all_ink"),
     ("syntactic", "ordered"),
     ("syntactic", "ordered", "structure_without_unordered"),
     ("syntactic", "ordered", "format_without_unordered"),

@@ -24,6 +24,7 @@ from dqm.pixels.artefacts import (
     fold_blocks,
     plausible,
 )
+from dqm.pixels.ink import all_ink
 from dqm.pixels.stain import OD_MIN
 from dqm.pixels.stain_batch import (
     EXTREME_OD,
@@ -41,7 +42,7 @@ from dqm.pixels.stain_batch import (
 from dqm.profile import Profile
 from validators.context import BatchView, ItemView
 from validators.registry import CheckContext, NoParams, check
-from validators.slide import ITEM_TESTS, SampleBudget, all_ink, sample_grid, sampled_shares
+from validators.slide import ITEM_TESTS, SampleBudget, sample_grid, sampled_shares
 
 CODES = {
     "pen": "PEN_MARKS",
@@ -106,24 +107,15 @@ class ArtefactParams(BaseModel):
         "ARTEFACT_NOT_MEASURED": "folds were not measured: the resolution the probe took (the header's, the "
         "annotation's, the manifest's or the objective's) is implausible, or leaves too few pixels at the fold "
         "rules' scale",
-        "SLIDE_ALL_INK": "the whole image reads as pen ink (a black, blue or green image of one colour): no section "
-        "to judge",
     },
-    code_severity={"ARTEFACT_NOT_MEASURED": Severity.ERROR, "SLIDE_ALL_INK": Severity.ERROR},
+    code_severity={"ARTEFACT_NOT_MEASURED": Severity.ERROR},
 )
 def slide_artefacts(view: ItemView, params: ArtefactParams, ctx: CheckContext) -> list[Finding]:
     """The slide's pen marks, folds, bubbles, debris and blur stay under the profile's shares."""
     probe = view.slide
     found = probe.artefacts if probe is not None else None
-    if probe is None or found is None or not found.tissue_px:
-        return []
-    if all_ink(found):
-        text = msg(
-            "the whole image reads as pen ink ({colours}): a black or one-colour image, not a scanned "
-            "section; its artefacts and its lesions' place are not judged (rescan or replace it)",
-            colours=_ink_shares(found),
-        )
-        return [ctx.finding("SLIDE_ALL_INK", text, file=probe.path)]
+    if probe is None or found is None or not found.tissue_px or all_ink(found):
+        return []  # ink alone: slide.lesion_tissue's SLIDE_ALL_INK says so, no artefact is judged on it
     out = []
     for kind in SLIDE_KINDS:
         if kind in found.unmeasured:
@@ -153,12 +145,6 @@ def slide_artefacts(view: ItemView, params: ArtefactParams, ctx: CheckContext) -
             text = msg(_SLIDE_MESSAGES[kind], share=share, limit=limit)
         out.append(ctx.finding(CODES[kind], text, file=probe.path))
     return out
-
-
-def _ink_shares(found: Artefacts) -> str:
-    """The pen colours' shares of an :func:`all_ink` slide, and its near-black tissue's."""
-    shares = {**found.pens, "near-black": found.shares["overstain"]}
-    return ", ".join(f"{c} {s:.1%}" for c, s in shares.items() if s)
 
 
 _SLIDE_MESSAGES = {
@@ -321,7 +307,8 @@ class StainParams(BaseModel):
 def stain_outliers(batch: BatchView, params: StainParams, ctx: CheckContext) -> list[Finding]:
     """No slide is stained far darker or paler than its institution (or batch), nor a whole group."""
     limits = _slide_params(batch.profile)
-    slides = [f.slide for f in batch.items]
+    # a slide of ink alone (dqm.pixels.ink) has no stain: slide.lesion_tissue's SLIDE_ALL_INK says so
+    slides = [f.slide if f.slide is None or not f.slide.all_ink else None for f in batch.items]
     institutions, names = group_keys(f.clinical.get(params.institution_column) for f in batch.items)
     ods = [
         od_of(s.stain.od_mean if s.stain is not None else None, s.understain_share) if s is not None else None
@@ -794,7 +781,7 @@ def lesion_on_artefact(view: ItemView, params: LesionArtefactParams, ctx: CheckC
     probe, ann = view.slide, view.annotation
     found = probe.artefacts if probe is not None else None
     if probe is None or found is None or ann is None or all_ink(found):
-        return []  # an image of ink alone: artefacts.slide's SLIDE_ALL_INK says so, no lesion is on "pen"
+        return []  # an image of ink alone: slide.lesion_tissue's SLIDE_ALL_INK says so, no lesion is on "pen"
     said = []  # only folds go unmeasured (dqm.pixels.artefacts._scale); no tissue: nothing to say
     if (
         found.tissue_px

@@ -18,6 +18,7 @@ from dqm.findings import Aspect, Finding, Severity, clip
 from dqm.i18n import N_, Message, msg
 from dqm.model import Annotation
 from dqm.pixels.artefacts import Artefacts
+from dqm.pixels.ink import all_ink, ink_share
 from dqm.probe_mpp import mpp_range
 from dqm.raster import edge_ys
 from validators.context import ItemView
@@ -689,25 +690,6 @@ class SampleBudget:
         return True
 
 
-ALL_INK = 0.99
-"""Share of the whole working image that tissue and, of it, pen ink or near-black (over-stained)
-pixels must each reach for the slide to be :func:`all_ink`. Hand-set as a guard, not a tuned
-threshold: no image of the stored shares (sets 3 to 5, clean and injected) reaches a pen and
-over-stained share of 0.94 together, and a section leaves some glass."""
-
-
-def all_ink(found: Artefacts) -> bool:
-    """Whether the slide's image is pen ink throughout (an all-black, all-blue or all-green image):
-    its "tissue" is the ink, so every share, and every lesion, would read 100 % on pen marks (an
-    all-black slide's lesion was said to lie 100 % on pen marks, the slide 100 % pen). A dark frame
-    with noise (each channel 0 to 20) reads partly as black ink, partly as near-black tissue: the two
-    count together (it was said 86 % black pen, its lesion 87 % on pen marks)."""
-    return bool(found.flags.size) and (
-        found.tissue_px >= ALL_INK * found.flags.size
-        and bool(np.count_nonzero(found.mask("pen", "overstain")) >= ALL_INK * found.tissue_px)
-    )
-
-
 @check(
     "slide.lesion_tissue",
     aspect=Aspect.FORMAT,
@@ -717,15 +699,22 @@ def all_ink(found: Artefacts) -> bool:
         "LESION_ON_BACKGROUND": "most of a lesion lies over glass (background), not tissue",
         "NO_TISSUE": "the slide's tissue mask finds no tissue at all",
         "TISSUE_UNMEASURED": "lesions past the slide's sampling budget were not measured for tissue",
+        "SLIDE_ALL_INK": "the image is ink alone (pen ink, or a colour with a channel near 0, over nearly "
+        "all of what is not glass): no section a lesion could lie on",
     },
+    code_severity={"SLIDE_ALL_INK": Severity.ERROR},
 )
 def lesion_tissue(view: ItemView, params: TissueParams, ctx: CheckContext) -> list[Finding]:
-    """Lesions lie over tissue (a low-resolution saturation mask of the slide), not over glass."""
+    """Lesions lie over tissue (a low-resolution saturation mask of the slide), not over glass; a
+    slide has some tissue (not blank glass, not ink alone)."""
     probe, ann = view.slide, view.annotation
-    if probe is None or probe.tissue is None:
+    if probe is None:
         return []
-    if probe.artefacts is not None and all_ink(probe.artefacts):
-        return []  # no section: artefacts.slide's SLIDE_ALL_INK says so, and no lesion's place is judged
+    if all_ink(probe.artefacts):
+        # said here, whichever other check is enabled: no other check judges this slide's pixels
+        return [ctx.finding("SLIDE_ALL_INK", _all_ink_message(probe.artefacts), file=probe.path)]
+    if probe.tissue is None:
+        return []
     if not probe.tissue.mask.any():
         return [
             ctx.finding(
@@ -777,3 +766,20 @@ def lesion_tissue(view: ItemView, params: TissueParams, ctx: CheckContext) -> li
         )
         out.append(ctx.finding("TISSUE_UNMEASURED", said, file=ann.path if ann is not None else probe.path))
     return out
+
+
+def _all_ink_message(found: Artefacts | None) -> Message:
+    """``SLIDE_ALL_INK``'s text: the ink's share of what is not glass, by colour."""
+    pens = found.pens if found is not None else {}
+    dark = found.shares.get("overstain", 0.0) if found is not None else 0.0
+    parts = [
+        *(f"{c} {s:.1%}" for c, s in pens.items() if s),
+        *([f"near 0 in a channel {dark:.1%}"] if dark else []),
+    ]
+    return msg(
+        "the image is ink alone: {share:.1%} of what is not glass is pen ink or a colour with a channel near 0 "
+        "({colours}), not a scanned section; its artefacts, staining and lesions' place are not judged "
+        "(rescan or replace it)",
+        share=ink_share(found) or 0.0,
+        colours=", ".join(parts),
+    )
