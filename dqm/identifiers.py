@@ -125,23 +125,27 @@ def _kw(words: str) -> str:
     return rf"(?i:{words}){_kw_tail()}"
 
 
-_IN_WORD = "\u00ad\u034f\u180b-\u180e\u200c-\u200f\u2060-\u206f\ufe00-\ufe0f\ufeff"
+_IN_WORD = "\u00ad\u034f\u180b-\u180e\u200c-\u200f\u2060-\u2065\u206a-\u206f\ufe00-\ufe0f\ufeff"
 """The characters nobody sees that are written inside a word, never between two: a soft hyphen
 (a place a word may break at: ``DIAG<U+00AD>NOSIS``), the joiners (U+200C, U+200D, the word joiner
 U+2060, the combining grapheme joiner U+034F, the zero-width no-break space U+FEFF), the variation
-selectors, the left-to-right and right-to-left marks (U+200E, U+200F) and the invisible operators,
-isolates and deprecated formats (U+2061 to U+206F), which mark a direction or a meaning and never
-stand for a space (``DIAG<U+200E>NOSIS``). No name's words are parted by one alone
+selectors, the left-to-right and right-to-left marks (U+200E, U+200F) and the invisible operators
+and deprecated formats (U+2061 to U+2065, U+206A to U+206F), which mark a direction or a meaning and
+never stand for a space (``DIAG<U+200E>NOSIS``). Not the bidirectional isolates (U+2066 to U+2069),
+which open or close a run of text as the embeddings and overrides (U+202A to U+202E) do: between two
+words they part them (:data:`_UNSEEN_GAPS`: ``HONG<U+2066>GILDONG`` is a name, as
+``HONG<U+202E>GILDONG`` was). No name's words are parted by one alone
 (:data:`_NAME_GAPS`)."""
 _UNSEEN_GAPS = (
     "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"  # controls, less the gaps and line ends a pattern reads
-    "\u061c\u115f\u1160\u17b4\u17b5\u180f\u200b\u202a-\u202e"
+    "\u061c\u115f\u1160\u17b4\u17b5\u180f\u200b\u202a-\u202e\u2066-\u2069"
     "\u2800\u3164\uffa0\ufff0-\ufffb"
     "\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\U000110bd\U000110cd\U00013430-\U0001343f"
     "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
 )
-"""The other characters nobody sees (the zero-width space, the bidirectional embeddings, the controls,
-the fillers, the tag characters): one may stand where a space would (``HONG<U+200B>GILDONG``)."""
+"""The other characters nobody sees (the zero-width space, the bidirectional embeddings, overrides and
+isolates, the controls, the fillers, the tag characters): one may stand where a space would
+(``HONG<U+200B>GILDONG``)."""
 _INVISIBLE_CHARS = _UNSEEN_GAPS + _IN_WORD
 """The characters a reader does not see, which :func:`unescaped` drops after the escapes: Unicode's
 Default_Ignorable_Code_Point (a soft hyphen, the zero-width ones, the bidirectional marks, the
@@ -221,9 +225,13 @@ _AFTER_GIVEN = "[,^" + _INVISIBLE_CHARS + _SPACES[1:]
 """What parts a given name from a header's word after it: a space of any width (``Sample
 Collection&nbsp;Date``), a comma, a ``^`` or a character nobody sees (``Sample
 Collection<U+200B>Date`` where the character is kept, :func:`_unseen_runs`)."""
+_GIVEN_GAP = "[" + _SPACES[1:-1] + _UNSEEN_GAPS + "]"
+"""What parts a surname that is a header's word from its given names: a space of any width or a
+character nobody sees that may stand for one (``Patient Name<TAB>SAMPLE<U+200B>JOE<TAB>45``, a name
+:data:`_NAME_GAPS` reads as two words); not one written inside a word (:data:`_IN_WORD`)."""
 _GIVEN_NAME = rf"(?!{_LATIN_HEADER}|{_HEADER_TAIL})(?:[A-Z][a-z]++|[A-Z]{{2,}}+)"
 _GIVEN_NAMES_END = (
-    rf"(?:,{_SPACES}*+|{_SPACES}++){_GIVEN_NAME}(?:[ ,^]++{_GIVEN_NAME}){{0,2}}+"
+    rf"(?:,{_GIVEN_GAP}*+|{_GIVEN_GAP}++){_GIVEN_NAME}(?:[ ,^]++{_GIVEN_NAME}){{0,2}}+"
     rf"(?!{_AFTER_GIVEN}*+(?:{_LATIN_HEADER}|(?i:{_PHRASE_TAIL})(?![A-Za-z]))|[ ,{_INVISIBLE_CHARS}]*+\t[ \t{_INVISIBLE_CHARS}]*+{_LATIN_HEADER})"
 )
 """After a surname that is a header's word, right after a tab or two spaces: its given names,
@@ -797,6 +805,52 @@ def find(text: str, settings: DeidSettings, place: Place) -> list[Hit]:
                 named |= kinds
                 runs_named.add(name)
     return sorted(hits, key=lambda hit: order[hit.name])
+
+
+class _NameHits:
+    """The hits of file and folder names as :func:`find` gives them, kept for one set of patterns
+    (a profile's :class:`CompiledDeid`, held so no other takes its place): a name that a delivery's
+    dated-names count (:func:`validators.deid.file_name_dates`) searches after the name checks
+    searched it in the same process is searched once. All forgotten past :data:`MAX_KEPT_NAMES`
+    names or :data:`MAX_KEPT_NAME_CHARS` characters of them, or when the patterns change."""
+
+    __slots__ = ("_chars", "_for", "_held")
+
+    def __init__(self) -> None:
+        self._for: CompiledDeid | None = None
+        self._held: dict[str, tuple[Hit, ...]] = {}
+        self._chars = 0
+
+    def get(self, name: str, settings: DeidSettings) -> tuple[Hit, ...]:
+        """``find(name, settings, "filename")``, worked out once a name."""
+        compiled = settings.compiled if settings.enabled else None
+        held = self._held
+        if compiled is not self._for:
+            held = self._held = {}
+            self._for, self._chars = compiled, 0
+        done = held.get(name)  # one look: another thread may clear it between two
+        if done is not None:
+            return done
+        if len(held) >= MAX_KEPT_NAMES or self._chars + len(name) > MAX_KEPT_NAME_CHARS:
+            held.clear()
+            self._chars = 0
+        done = held[name] = tuple(find(name, settings, "filename"))
+        self._chars += len(name)
+        return done
+
+
+MAX_KEPT_NAMES = 200_000
+"""The most file and folder names whose hits :func:`file_name_hits` keeps."""
+MAX_KEPT_NAME_CHARS = 8_000_000
+"""The most characters of such names kept (a name part is at most 255 bytes where it is a file's)."""
+_NAME_HITS = _NameHits()
+
+
+def file_name_hits(name: str, settings: DeidSettings) -> tuple[Hit, ...]:
+    """What :func:`find` flags in a file or folder name (``place`` ``filename``), searched once in a
+    process however many checks read it (:class:`_NameHits`: 34,000 dated names were searched by
+    the name checks and again by the dated-names count)."""
+    return _NAME_HITS.get(name, settings)
 
 
 def is_blank(value: Any, settings: DeidSettings) -> bool:
@@ -1407,11 +1461,15 @@ def _names_more_than_a_kind(held: Any) -> bool:
 
 
 _KIND = re.compile(
-    r"(.+?)(?:[-_. ]|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]))(?i:format|type|kind|source|system|scheme|length)"
+    r"(?:[-_. ]|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]))(?i:format|type|kind|source|system|scheme|length)\Z"
 )
-"""A key that is an identifier key's word and a word for what kind of identifier it is: only words
-that cannot hold the identifier itself (``dob_estimated: "1990-01-01"``, ``patient_id_verified:
-87654321`` hold one: a review of the first list found them passed over)."""
+"""The end of a key that is an identifier key's word and a word for what kind of identifier it is:
+only words that cannot hold the identifier itself (``dob_estimated: "1990-01-01"``,
+``patient_id_verified: 87654321`` hold one: a review of the first list found them passed over).
+The kind word is searched for at the key's end, the word before it is what precedes the match: a
+pass over the key however it is called (a lazy ``(.+?)`` before the kind word, searched rather than
+matched whole, tried every place: 15.5 s a key of 20,000 backslashes; keys are as long as the
+file's text allows: a JSON key, a CSV header of up to 131,072 characters)."""
 _NAME_WORD = re.compile(r"(?i)name|성명|환자.?명|^patient$")
 """The words of :data:`DEFAULT_IDENTIFIER_KEYS` that name a person: no kind word makes their value
 nobody's (``patient_name_type: "Hong Gildong"``)."""
@@ -1425,8 +1483,9 @@ def names_a_kind(key: str, search: Callable[[str], Any]) -> bool:
     (:func:`looks_identifying`, ``"Patient ID Type": "Hong Gildong"``). Not ``_hash``: an unkeyed hash of a record number is reversed by
     trying every number. ``patient_id_Hong_type`` is still an identifier key (``patient_id_Hong`` is
     more than the word)."""
-    kind = _KIND.fullmatch(key)
-    return kind is not None and not _NAME_WORD.search(kind[1]) and whole_key(kind[1], search)
+    kind = _KIND.search(key)
+    word = key[: kind.start()] if kind else ""
+    return bool(word) and "\n" not in word and not _NAME_WORD.search(word) and whole_key(word, search)
 
 
 def quasi_key(key: str, settings: DeidSettings) -> bool:
@@ -2363,14 +2422,17 @@ def _masked_patterns(settings: DeidSettings) -> Patterns:
 
 
 _HEX_RUN = re.compile(
-    r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
-    r"|(?=[0-9]*[A-Fa-f])[0-9A-Fa-f]{32,})(?![0-9A-Fa-f])"
+    r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{8,}+-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12,}+"
+    r"|(?=[0-9]*+[A-Fa-f])[0-9A-Fa-f]{32,}+)(?![0-9A-Fa-f])"
 )
 """A UUID (``3f2a1b9c-2024-0101-8abc-0123456789ab``, any case) or a run of 32 hex digits or more
 holding a hex letter (a UUID without its dashes, an MD5 or SHA digest), bounded by characters that
 are no hex digit: a random identifier, whose digits read as a date or a phone number about once
 in 1,400 UUIDs (24 of 34,000 file names; ``2024-0101`` across two groups, ``010-1234-5678``
-across three, a first group of eight digits)."""
+across three, a first group of eight digits). A UUID glued to more hex digits before or after it
+(``ff3f2a1b9c-2024-0101-…``, ``…-0123456789abff``: a prefix or a checksum written on) is one run
+with them. Each run is tried only where hex digits start (the look-behind), and each of its
+repeats is possessive: a text of hex digits and dashes is scanned once, not once a place."""
 _NOT_IN_HEX_RUNS = frozenset(DEFAULT_PATTERNS[name].regex for name in ("date_in_filename", "phone_number"))
 """The built-in patterns a match of which wholly inside a :data:`_HEX_RUN` is none: a date or a
 phone number beside one (``2024-03-01_<uuid>``, ``20240301-<uuid>``) is still found."""

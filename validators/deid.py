@@ -30,6 +30,7 @@ from dqm.identifiers import (
     Place,
     Regex,
     TextBudget,
+    file_name_hits,
     find,
     flat_text,
     glues_a_name,
@@ -328,7 +329,7 @@ def file_names(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Find
             continue
         seen.add(path)
         for part in PurePosixPath(path).parts:
-            hits = [hit for hit in find(part, settings, "filename") if not counted_once(hit, settings)]
+            hits = [hit for hit in file_name_hits(part, settings) if not counted_once(hit, settings)]
             found = _hit_findings(hits, (N_("the file name"), None), ctx, "DEID_FILENAME", file=path)
             if found:
                 out.extend(found)
@@ -899,7 +900,7 @@ def other_names(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[F
     }
     out: list[Finding] = []
     for path, read in _name_parts((), batch, seen):
-        hits = [hit for hit in find(read, settings, "filename") if not counted_once(hit, settings)]
+        hits = [hit for hit in file_name_hits(read, settings) if not counted_once(hit, settings)]
         out += _hit_findings(hits, (N_("the file name"), None), ctx, "DEID_OTHER_NAME", file=path)
     return out
 
@@ -979,7 +980,7 @@ def file_name_dates(batch: BatchView, params: NoParams, ctx: CheckContext) -> li
     for path, read in _name_parts(own, batch, set()):
         if _as_written(read) and not any(rx.search(read) for rx in kinds.values()):
             continue  # no reading of it holds one: not searched again
-        hits = find(read, settings, "filename")
+        hits = file_name_hits(read, settings)
         for hit in hits:
             if hit.name in kinds and counted_once(hit, settings):
                 names[hit.name] += 1
@@ -1027,7 +1028,7 @@ def _plain_part(part: str, name: str, rx: Regex, settings: DeidSettings) -> bool
     read = shown_korean_name(part) or part
     if read != part or not _as_written(read):
         return False
-    flagged = Counter(hit.masked for hit in find(read, settings, "filename") if hit.name == name)
+    flagged = Counter(hit.masked for hit in file_name_hits(read, settings) if hit.name == name)
     return flagged <= Counter(mask(m.group()) for m in rx.finditer(read))
 
 

@@ -139,7 +139,30 @@ def load_profile_or_exit(profile: str | None) -> Any:
         configure(prof)
     except ProfileError as exc:
         raise usage_error(reason(exc)) from None
+    _warn_patterns_off(prof.deid)
     return prof
+
+
+def _warn_patterns_off(deid: Any) -> None:
+    """A warning for each built-in de-identification pattern the profile turns off (``enabled:
+    false``): the profile's choice, but a profile written before a pattern was added
+    (``possible_name``) keeps it by the merge, and one that turns it off should say so aloud."""
+    from dqm.identifiers import DEFAULT_PATTERNS
+
+    if not deid.enabled:
+        return
+    for name in DEFAULT_PATTERNS:
+        if not deid.patterns[name].enabled:
+            warning(
+                msg(
+                    N_(
+                        "the profile turns off the built-in de-identification pattern {name} ({level}): "
+                        "what it finds is not looked for"
+                    ),
+                    name=name,
+                    level=DEFAULT_PATTERNS[name].level,
+                )
+            )
 
 
 def start_masking(deid: Any, key_file: Path | None) -> Any:

@@ -63,7 +63,8 @@ def test_a_mixed_run_of_invisible_characters_parts_a_name(run: str) -> None:
 
 
 # 3. The directional marks and the invisible operators stand for no space
-@pytest.mark.parametrize("mark", ["\u200e", "\u200f", "\u2061", "\u2066", "\u206f"])
+# (not the isolates U+2066 to U+2069 since deid10: they part words as the embeddings do)
+@pytest.mark.parametrize("mark", ["\u200e", "\u200f", "\u2061", "\u2064", "\u206f"])
 def test_a_directional_mark_inside_a_word_starts_no_name(mark: str) -> None:
     assert_no_name(f"PATIENT NAME\tDIAG{mark}NOSIS\tAGE")
     assert_no_name(f"Patient name: HONG{mark}GILDONG end")
