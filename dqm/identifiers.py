@@ -814,21 +814,20 @@ class _NameHits:
     searched it in the same process is searched once. All forgotten past :data:`MAX_KEPT_NAMES`
     names or :data:`MAX_KEPT_NAME_CHARS` characters of them, or when the patterns change."""
 
-    __slots__ = ("_chars", "_for", "_held")
+    __slots__ = ("_chars", "_state")
 
     def __init__(self) -> None:
-        self._for: CompiledDeid | None = None
-        self._held: dict[str, tuple[Hit, ...]] = {}
+        self._state: tuple[CompiledDeid | None, dict[str, tuple[Hit, ...]]] = (None, {})
         self._chars = 0
 
     def get(self, name: str, settings: DeidSettings) -> tuple[Hit, ...]:
         """``find(name, settings, "filename")``, worked out once a name."""
         compiled = settings.compiled if settings.enabled else None
-        held = self._held
-        if compiled is not self._for:
-            held = self._held = {}
-            self._for, self._chars = compiled, 0
-        done = held.get(name)  # one look: another thread may clear it between two
+        kept_for, held = self._state  # one look: the patterns and their names replaced together
+        if compiled is not kept_for:
+            held = {}
+            self._state, self._chars = (compiled, held), 0
+        done = held.get(name)
         if done is not None:
             return done
         if len(held) >= MAX_KEPT_NAMES or self._chars + len(name) > MAX_KEPT_NAME_CHARS:

@@ -207,3 +207,36 @@ def test_a_profile_turning_off_a_built_in_pattern_is_warned_of(tmp_path: Path) -
     assert "built-in de-identification pattern possible_name (quasi)" in said, res.output
     assert "built-in de-identification pattern email (quasi)" in said
     assert "korean_rrn" not in said
+
+
+def test_dated_names_are_searched_once_by_the_name_checks_and_the_count(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dqm.profile import load_profile
+    from validators import REGISTRY
+    from validators.context import BatchView
+    from validators.engine import configure
+    from validators.registry import CheckContext
+
+    searched: list[str] = []
+    real = identifiers.find
+
+    def counted(text: str, settings: object, place: str) -> list:
+        searched.append(text)
+        return real(text, settings, place)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(identifiers, "find", counted)
+    monkeypatch.setattr(identifiers, "_NAME_HITS", identifiers._NameHits())
+    files = tuple(f"slides/2024-03-{day:02d}_S{day}.svs" for day in range(1, 21))
+    profile = load_profile()
+    configured = {c.id: c for c in configure(profile)}
+    found = {}
+    for check in ("deid.other_names", "deid.file_name_dates"):
+        spec, cfg = REGISTRY[check], configured[check]
+        view = BatchView(profile, [], "manifest.csv", files=files)
+        found[check] = spec.func(
+            view, cfg.params, CheckContext(spec, "batch", cfg.severities, "manifest.csv")
+        )
+    assert [f.code for f in found["deid.file_name_dates"]] == ["DEID_FILENAME_DATES"]
+    assert "20 file and folder names" in found["deid.file_name_dates"][0].text("en")
+    assert sorted(searched) == sorted({"slides", *(f.split("/")[1] for f in files)})  # each name once
