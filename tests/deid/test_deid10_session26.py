@@ -160,10 +160,19 @@ def test_what_dqm_prints_of_a_bidi_identifier_is_masked_and_escaped(bidi_batch: 
     doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
     codes = {f["code"] for f in doc["findings"] if f["code"].startswith("DEID_")}
     assert {"DEID_FILENAME_IDENTIFIER", "DEID_CLINICAL_IDENTIFIER"} <= codes
-    printed = CliRunner().invoke(app, ["report", str(out / "results.json"), "--out", str(tmp_path / "r")])
+    printed = CliRunner().invoke(
+        app,
+        [
+            "report",
+            str(out / "results.json"),
+            "-o",
+            str(tmp_path / "r" / "page.html"),
+            "--summary",
+            str(tmp_path / "r" / "s.md"),
+        ],
+    )
     assert printed.exit_code in (0, 1), printed.output
-    pages = [*out.glob("*.html"), *(tmp_path / "r").glob("*.html"), out / "summary.md"]
-    assert len(pages) >= 3
+    pages = [*out.glob("*.html"), tmp_path / "r" / "page.html", tmp_path / "r" / "s.md", out / "summary.md"]
     for text in (res.output, printed.output, *(page.read_text(encoding="utf-8") for page in pages)):
         _no_bidi(text)
         assert "GILDONG" not in text and "1234567" not in text
