@@ -17,6 +17,12 @@ off (BASE 1706a01's guess).
     /work/main/.venv/bin/python benchmarks/cp949_guess_cv.py [--before] [--weights]
     /work/main/.venv/bin/python benchmarks/cp949_guess_cv.py --by-source   (session 25, 60 s)
 
+``--lead`` (session 26, 1 min): the same folds choose ``LEAD_RANK`` (a reading of two syllables
+with one rare one, taken where the other is among the most frequent), the GBK and EUC-JP readings
+as a refusal (``OTHER_RANK``, ``OTHER_SYLLABLES``; never chosen) and then as a note on what is taken
+(a Korean word noted costing as much as a foreign one taken unnoted), and measure Shift_JIS and
+UTF-16 LE without a mark; held-out figures in ``dqm.batch.LEAD_RANK``'s and ``OTHER_RANK``'s docstrings.
+
 ``--by-source`` (session 25): every word alone in a one-cell manifest; the folds are the word
 sources (``word_sources``: ``cv24`` this file's lists, ``memory24`` session 24's hand-written lists
 but the body sites, ``review24`` its second review's fresh lists, ``fresh25`` the fixture
@@ -397,7 +403,7 @@ SHIPPED = (batch.COMMON_RANK, batch.COMMON_SHARE, batch.COMMON_SUPPLEMENT)
 BEFORE = (953, 0.6, "")
 """The guess before the supplement (4f2602d): its rank and share, no supplement."""
 
-if __name__ == "__main__" and "--by-source" not in sys.argv:
+if __name__ == "__main__" and not {"--by-source", "--lead"} & set(sys.argv):
     main()
 
 
@@ -595,3 +601,100 @@ def by_source() -> None:
 if __name__ == "__main__" and "--by-source" in sys.argv:
     by_source()
     sys.exit(0)
+
+
+# --- session 26: a word of two syllables, and the other readings ------------------------------
+
+LEAD_GRID = (0, 50, 100, 200, 300, 400, 600)
+"""``LEAD_RANK``s tried (0: off)."""
+OTHER_GRID = (0, 300, 600, 1000, 1500)
+"""``OTHER_RANK``s tried, as a refusal (0: off) and as a note."""
+SYLLABLE_GRID = (2, 3, 99)
+"""``OTHER_SYLLABLES`` tried (99: no limit)."""
+
+
+def _one_cell(word: str, codec: str) -> bytes:
+    return f"slide_id,slide_path,note\nS0,slides/S0.svs,{word}\n".encode(codec)
+
+
+def _thin_other(word: str, codec: str, syllables: int) -> bool:
+    """Whether ``word``'s one-cell manifest, read as CP949, writes ``syllables`` distinct syllables
+    of KS X 1001 or fewer and reads as GBK or EUC-JP of frequent characters (``OTHER_RANK`` set)."""
+    data = _one_cell(word, codec)
+    text = data.decode(batch.KOREAN_LEGACY)
+    return sum(1 for c in set(text) if batch._ks_x_1001(c)) <= syllables and bool(batch._other_reading(data))
+
+
+def lead_confusion(lead: int, other: int, syllables: int, by_codec) -> dict[str, tuple[list[str], int]]:
+    """:func:`confusion` at ``LEAD_RANK`` ``lead``, a reading of ``syllables`` or fewer refused where
+    its other reading is plausible at ``OTHER_RANK`` ``other`` (0: never)."""
+    batch.LEAD_RANK, batch.OTHER_RANK = lead, other
+    out = {}
+    for codec, (wrong, total) in confusion(SHIPPED25, by_codec).items():
+        if other:
+            if codec == "cp949":
+                read = [w for w in by_codec[codec] if w not in wrong]
+                wrong = wrong + [w for w in read if _thin_other(w, codec, syllables)]
+            else:
+                wrong = [w for w in wrong if not _thin_other(w, codec, syllables)]
+        out[codec] = (wrong, total)
+    return out
+
+
+def lead() -> None:
+    """Cross-validate ``LEAD_RANK`` with the other reading as a refusal (``OTHER_RANK``,
+    ``OTHER_SYLLABLES``; weight 5), then ``OTHER_RANK`` and ``OTHER_SYLLABLES`` as a note on what is
+    taken (a Korean word noted costs as much as a foreign one taken unnoted); held-out figures."""
+    shipped = (batch.LEAD_RANK, batch.OTHER_RANK, batch.OTHER_SYLLABLES)
+    sources = word_sources()
+    grid = [(lr, o, n) for lr in LEAD_GRID for o in OTHER_GRID for n in (SYLLABLE_GRID if o else (2,))]
+    scored = {(g, s): lead_confusion(*g, sources[s]) for g in grid for s in sources}
+    base = (0, 0, 2)
+    print("held out: chosen (LEAD_RANK, OTHER_RANK as a refusal, OTHER_SYLLABLES); wrong, base -> chosen")
+    for held in sources:
+        train = [s for s in sources if s != held]
+        chosen = min(grid, key=lambda g: (source_cost([scored[g, s] for s in train]), g[0], -g[1], g[2]))
+        print(f"  {held}: {chosen}")
+        for codec, (wrong, total) in scored[chosen, held].items():
+            what = "refused" if codec == "cp949" else "taken"
+            before = scored[base, held][codec][0]
+            print(f"    {codec:<8} {what:<8} {len(before):>3} -> {len(wrong):>3} of {total}")
+    batch.LEAD_RANK = shipped[0]
+    batch.OTHER_RANK = 0
+    taken_ = {(s, c): one_word(c, words) for s, by_codec in sources.items() for c, words in by_codec.items()}
+    notes = [(o, n) for o in OTHER_GRID[1:] for n in SYLLABLE_GRID]
+    noted = {}
+    for o, n in notes:
+        batch.OTHER_RANK = o
+        for (s, c), words in taken_.items():
+            noted[(o, n), s, c] = ([w for w in words if _thin_other(w, c, n)], len(words))
+
+    def note_cost(g, train) -> float:
+        ko = [noted[g, s, c] for s in train for c in sources[s] if c == "cp949"]
+        fo = [noted[g, s, c] for s in train for c in sources[s] if c != "cp949"]
+        korean = sum(len(w) for w, _ in ko) / max(1, sum(n for _, n in ko))
+        return korean + 1 - sum(len(w) for w, _ in fo) / max(1, sum(n for _, n in fo))
+
+    print(
+        f"the note, at LEAD_RANK {shipped[0]}: chosen (OTHER_RANK, OTHER_SYLLABLES); held out, noted of taken"
+    )
+    for held in sources:
+        chosen = min(notes, key=lambda g: (note_cost(g, [s for s in sources if s != held]), g))
+        counts = ", ".join(
+            f"{c} {len(noted[chosen, held, c][0])}/{noted[chosen, held, c][1]}" for c in sources[held]
+        )
+        print(f"  {held}: {chosen}: {counts}")
+    batch.LEAD_RANK, batch.OTHER_RANK, batch.OTHER_SYLLABLES = shipped
+    print("as shipped, other encodings (one cell, each word of the folds' lists; before: LEAD_RANK 0): taken")
+    japanese = [w for by_codec in sources.values() for w in by_codec.get("euc-jp", [])]
+    korean = [w for by_codec in sources.values() for w in by_codec.get("cp949", [])]
+    for codec, words in (("shift_jis", japanese), ("utf-16-le", korean)):
+        after = one_word(codec, words)
+        batch.LEAD_RANK = 0
+        before = one_word(codec, words)
+        batch.LEAD_RANK = shipped[0]
+        print(f"  {codec:<10} {len(before):>3} -> {len(after):>3} of {len(words)}: {' '.join(after[:20])}")
+
+
+if __name__ == "__main__" and "--lead" in sys.argv:
+    lead()

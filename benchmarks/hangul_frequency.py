@@ -84,9 +84,18 @@ def hanja_readings() -> Counter[str]:
 
 
 def _texts() -> tuple[list[str], list[str]]:
+    used, texts = catalogue_texts(CATALOGUES)
+    po = DQM_KO.read_text(encoding="utf-8")
+    texts.extend(line for line in po.splitlines() if line.startswith(("msgstr", '"')))
+    used.append(str(DQM_KO.relative_to(DQM_KO.parents[3])))
+    return used, texts
+
+
+def catalogue_texts(patterns: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """The message catalogues ``patterns`` match that read, and their translations."""
     used: list[str] = []
     texts: list[str] = []
-    for pattern in CATALOGUES:
+    for pattern in patterns:
         for path in sorted(glob.glob(pattern)):
             try:
                 with open(path, "rb") as fh:
@@ -95,9 +104,6 @@ def _texts() -> tuple[list[str], list[str]]:
                 continue
             texts.extend(str(value) for value in catalogue._catalog.values())  # type: ignore[attr-defined]
             used.append(path)
-    po = DQM_KO.read_text(encoding="utf-8")
-    texts.extend(line for line in po.splitlines() if line.startswith(("msgstr", '"')))
-    used.append(str(DQM_KO.relative_to(DQM_KO.parents[3])))
     return used, texts
 
 

@@ -34,6 +34,7 @@ from dqm.checksums import (
     parse_sums,
 )
 from dqm.coords import MAX_MPP, MIN_MPP
+from dqm.han_characters import JA_RANKED, ZH_RANKED
 from dqm.hangul_syllables import PAIRS, RANKED, SUPPLEMENT
 from dqm.i18n import N_, msg
 from dqm.model import DiscoveryIssue, Item
@@ -1068,14 +1069,81 @@ def _common_syllables(counts: Counter[str], text: str) -> bool:
     pairs read as syllables drawn almost at random from the 2,350 (``北京`` reads ``굇쑴``, EUC-JP
     ``佐藤`` ``병튁``, Big5 ``腺癌`` ``륭쟬``), most of them rare. Distinct ones are counted: a
     manifest repeats its few cells. A syllable alone between two ASCII capitals
-    (:data:`_BETWEEN_LATIN`) counts as rare, however common (``ÇÃ`` reads ``플``)."""
+    (:data:`_BETWEEN_LATIN`) counts as rare, however common (``ÇÃ`` reads ``플``). Two distinct
+    syllables, one common and among the :data:`LEAD_RANK` most frequent, pass (``김밥``)."""
     if not COMMON_SHARE:
         return True
     common = _common(COMMON_RANK, COMMON_SUPPLEMENT) - {
         match.group() for match in _BETWEEN_LATIN.finditer(text)
     }
     syllables = [char for char in counts if _ks_x_1001(char)]
-    return sum(char in common for char in syllables) >= COMMON_SHARE * len(syllables)
+    votes = sum(char in common for char in syllables)
+    if len(syllables) == 2 and votes == 1 and _common(LEAD_RANK, "") & common & set(syllables):
+        return True  # a word of two syllables, one of them among the most frequent
+    return votes >= COMMON_SHARE * len(syllables)
+
+
+LEAD_RANK = 400
+"""A reading of two distinct syllables of KS X 1001 with one rare syllable is taken where the other
+is among the 400 most frequent (:func:`_common_syllables`): pure Korean and loanwords of two
+syllables write one rare syllable beside a frequent one (``김밥``, ``칫솔``, ``댄스``), and at
+:data:`COMMON_SHARE` one rare syllable of two refused them (60 of ``pairs25``'s 298). 0: off.
+Cross-validation with folds by word source (``benchmarks/cp949_guess_cv.py --lead``, ranks 0 to
+600) chose 400 on two folds, 600 on two, 50 on ``pairs25`` held out (the others hold few such
+words); held out, Korean one-cell words refused 3 → 3 of 294, 18 → 3 of 400, 0 → 0 of 124,
+60 → 53 of 298, at the cost of more short Chinese and Japanese words taken (GBK 18 → 26 of 148,
+11 → 19 of 121, 4 → 8 of 70; EUC-JP 11 → 21, 19 → 45, 2 → 3): a manifest of one such cell, since a
+reading of more cells writes more syllables. Such a reading is said to read as Chinese or
+Japanese as well where it does (:func:`_other_reading`)."""
+OTHER_RANK = 1500
+"""How many of the Han characters Chinese and Japanese software writes most
+(:mod:`dqm.han_characters`) make a GBK or EUC-JP reading of a manifest taken for CP949 plausible
+(:func:`_other_reading`): its ``MANIFEST_ENCODING`` finding then says the manifest reads as that
+too. Chosen by cross-validation with folds by word source (``benchmarks/cp949_guess_cv.py
+--lead``, 300 to 1,500, a Korean word noted costing as much as a foreign word taken unnoted) on
+every fold. As a refusal (a reading of two syllables or fewer refused where the other reading is
+plausible) it was a loss at every rank: 300 refused 14 more Korean one-cell words of 1,584 to
+refuse 6 foreign ones of 910, 1,000 181 for 32; the folds chose it off."""
+OTHER_SYLLABLES = 2
+"""Up to how many distinct syllables of KS X 1001 a reading taken for CP949 writes for its other
+readings to be tried (:data:`OTHER_RANK`): past a word of two, a reading has enough syllables for
+its share of common ones (:data:`COMMON_SHARE`) to tell. The cross-validation's folds chose 2
+twice, 3 once and no limit twice; 2 notes the fewest Korean manifests."""
+OTHER_READINGS = ((("gbk", ZH_RANKED), "GBK"), (("euc_jp", JA_RANKED), "EUC-JP"))
+"""The encodings a short CP949 reading is tried in, with their languages' frequent characters."""
+_HAN = re.compile("[\u4e00-\u9fff]")
+
+
+def _other_reading(data: bytes) -> str | None:
+    """The encoding (:data:`OTHER_READINGS`) whose reading of ``data`` writes Han characters, all of
+    them among the :data:`OTHER_RANK` its language's software writes most
+    (:mod:`dqm.han_characters`), or None. CP949's Hangul syllables are common hanzi in GBK and
+    level-1 kanji in EUC-JP: every CP949 manifest decodes three ways, and only which characters
+    are read tells them apart."""
+    if not OTHER_RANK:
+        return None
+    for (codec, ranked), name in OTHER_READINGS:
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        han = set(_HAN.findall(text))
+        if han and han <= _frequent(ranked, OTHER_RANK):
+            return name
+    return None
+
+
+def _thin_other_reading(data: bytes, text: str) -> str | None:
+    """:func:`_other_reading` of a manifest whose CP949 reading ``text`` writes
+    :data:`OTHER_SYLLABLES` distinct syllables of KS X 1001 or fewer, else None."""
+    if sum(1 for char in set(text) if _ks_x_1001(char)) > OTHER_SYLLABLES:
+        return None
+    return _other_reading(data)
+
+
+@functools.lru_cache(maxsize=4)
+def _frequent(ranked: str, rank: int) -> frozenset[str]:
+    return frozenset(ranked[:rank])
 
 
 PAIR_SYLLABLES = 0
@@ -1256,6 +1324,16 @@ def _manifest_text(data: bytes, disc: Discovery) -> str:
                 byte=data[exc.start],
                 offset=exc.start,
             )
+            if (other := _thin_other_reading(data, text)) is not None:
+                why = msg(
+                    "the manifest is not UTF-8 (byte 0x{byte:02x} at offset {offset:,}); read as CP949 "
+                    "(Korean Windows and Excel, which EUC-KR is part of), a guess on a word or two of "
+                    "Hangul: it reads as well as {encoding} (Chinese or Japanese) of frequent "
+                    "characters; check which its text is and save it as UTF-8",
+                    byte=data[exc.start],
+                    offset=exc.start,
+                    encoding=other,
+                )
     disc.issues.append(DiscoveryIssue("MANIFEST_ENCODING", why, file=MANIFEST))
     return text
 

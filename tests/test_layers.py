@@ -60,6 +60,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.image_text",  # the text an image carries besides its pixels (identifier checks)
             "dqm.pixels",
             "dqm.hangul_syllables",  # Hangul syllables by frequency (generated), for the manifests' CP949 guess
+            "dqm.han_characters",  # Chinese and Japanese Han characters by frequency (generated), the same guess
             "dqm.batch",
             "dqm.checksums",
             "dqm.order",  # the buyer's order list (--expect), read as untrusted input
