@@ -694,6 +694,15 @@ def lead() -> None:
         before = one_word(codec, words)
         batch.LEAD_RANK = shipped[0]
         print(f"  {codec:<10} {len(before):>3} -> {len(after):>3} of {len(words)}: {' '.join(after[:20])}")
+    print("the supplement's hand-written body-site syllables, as shipped: wrong without them -> with")
+    readings = (*SHIPPED25[:2], "".join(sorted(READINGS)), *SHIPPED25[3:])
+    for source, by_codec in sources.items():
+        without, with_ = confusion(readings, by_codec), confusion(SHIPPED25, by_codec)
+        for codec, (wrong, total) in with_.items():
+            lost = [w for w in without[codec][0] if w not in wrong]
+            print(
+                f"  {source:<9} {codec:<8} {len(without[codec][0]):>3} -> {len(wrong):>3} of {total}: {' '.join(lost)}"
+            )
 
 
 if __name__ == "__main__" and "--lead" in sys.argv:

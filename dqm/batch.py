@@ -1049,7 +1049,11 @@ COMMON_SUPPLEMENT = SUPPLEMENT
 hanja Korean writes reads (KS X 1001's, as Perl's Unicode::Collate lists their readings), and those
 of a hand-written list of pure Korean body sites (``무릎``, ``뺨``: no text on the machine holds
 them). Korean names, hospitals, diagnoses and places are Sino-Korean, and the catalogues ranked
-lack many of their syllables (``최훈``, ``맹장``, ``강릉``, ``이흠``)."""
+lack many of their syllables (``최훈``, ``맹장``, ``강릉``, ``이흠``). The body sites' 31 syllables, still
+the one list written from memory (no text on the machine, no installed package, holds such words),
+were measured in session 26 (``benchmarks/cp949_guess_cv.py --lead``): with :data:`LEAD_RANK` they
+read 2 one-word manifests of 1,584 that the readings alone refuse (``젖샘``, ``콧물``) and change no
+foreign word's fate; kept, a marginal help."""
 
 
 @functools.lru_cache(maxsize=4)
