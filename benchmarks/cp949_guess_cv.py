@@ -18,8 +18,9 @@ off (BASE 1706a01's guess).
     /work/main/.venv/bin/python benchmarks/cp949_guess_cv.py --by-source   (session 25, 60 s)
 
 ``--lead`` (session 26, 1 min): the same folds choose ``LEAD_RANK`` (a reading of two syllables
-with one rare one, taken where the other is among the most frequent), the GBK and EUC-JP readings
-as a refusal (``OTHER_RANK``, ``OTHER_SYLLABLES``; never chosen) and then as a note on what is taken
+with one rare one, taken where the other is among the most frequent) with its veto where GBK or
+EUC-JP reads the bytes as frequent characters (``LEAD_OTHER_RANK``), the GBK and EUC-JP readings
+as a refusal of every short reading (``OTHER_RANK``, ``OTHER_SYLLABLES``; never chosen) and then as a note on what is taken
 (a Korean word noted costing as much as a foreign one taken unnoted), and measure Shift_JIS and
 UTF-16 LE without a mark; held-out figures in ``dqm.batch.LEAD_RANK``'s and ``OTHER_RANK``'s docstrings.
 
@@ -625,10 +626,13 @@ def _thin_other(word: str, codec: str, syllables: int) -> bool:
     return sum(1 for c in set(text) if batch._ks_x_1001(c)) <= syllables and bool(batch._other_reading(data))
 
 
-def lead_confusion(lead: int, other: int, syllables: int, by_codec) -> dict[str, tuple[list[str], int]]:
-    """:func:`confusion` at ``LEAD_RANK`` ``lead``, a reading of ``syllables`` or fewer refused where
-    its other reading is plausible at ``OTHER_RANK`` ``other`` (0: never)."""
-    batch.LEAD_RANK, batch.OTHER_RANK = lead, other
+def lead_confusion(
+    lead: int, lead_other: int, other: int, syllables: int, by_codec
+) -> dict[str, tuple[list[str], int]]:
+    """:func:`confusion` at ``LEAD_RANK`` ``lead`` and ``LEAD_OTHER_RANK`` ``lead_other``, a reading
+    of ``syllables`` or fewer refused where its other reading is plausible at ``OTHER_RANK``
+    ``other`` (0: never)."""
+    batch.LEAD_RANK, batch.LEAD_OTHER_RANK, batch.OTHER_RANK = lead, lead_other, other
     out = {}
     for codec, (wrong, total) in confusion(SHIPPED25, by_codec).items():
         if other:
@@ -645,22 +649,28 @@ def lead() -> None:
     """Cross-validate ``LEAD_RANK`` with the other reading as a refusal (``OTHER_RANK``,
     ``OTHER_SYLLABLES``; weight 5), then ``OTHER_RANK`` and ``OTHER_SYLLABLES`` as a note on what is
     taken (a Korean word noted costs as much as a foreign one taken unnoted); held-out figures."""
-    shipped = (batch.LEAD_RANK, batch.OTHER_RANK, batch.OTHER_SYLLABLES)
+    shipped = (batch.LEAD_RANK, batch.LEAD_OTHER_RANK, batch.OTHER_RANK, batch.OTHER_SYLLABLES)
     sources = word_sources()
-    grid = [(lr, o, n) for lr in LEAD_GRID for o in OTHER_GRID for n in (SYLLABLE_GRID if o else (2,))]
+    grid = [(lr, lo, 0, 2) for lr in LEAD_GRID for lo in OTHER_GRID if lr or not lo] + [
+        (lr, 0, o, n) for lr in LEAD_GRID for o in OTHER_GRID[1:] for n in SYLLABLE_GRID
+    ]
     scored = {(g, s): lead_confusion(*g, sources[s]) for g in grid for s in sources}
-    base = (0, 0, 2)
-    print("held out: chosen (LEAD_RANK, OTHER_RANK as a refusal, OTHER_SYLLABLES); wrong, base -> chosen")
+    base = (0, 0, 0, 2)
+    print(
+        "held out: chosen (LEAD_RANK, LEAD_OTHER_RANK, OTHER_RANK as a refusal, OTHER_SYLLABLES); "
+        "wrong, base -> chosen"
+    )
     for held in sources:
         train = [s for s in sources if s != held]
-        chosen = min(grid, key=lambda g: (source_cost([scored[g, s] for s in train]), g[0], -g[1], g[2]))
+        chosen = min(
+            grid, key=lambda g: (source_cost([scored[g, s] for s in train]), g[0], -g[1], -g[2], g[3])
+        )
         print(f"  {held}: {chosen}")
         for codec, (wrong, total) in scored[chosen, held].items():
             what = "refused" if codec == "cp949" else "taken"
             before = scored[base, held][codec][0]
             print(f"    {codec:<8} {what:<8} {len(before):>3} -> {len(wrong):>3} of {total}")
-    batch.LEAD_RANK = shipped[0]
-    batch.OTHER_RANK = 0
+    batch.LEAD_RANK, batch.LEAD_OTHER_RANK, batch.OTHER_RANK = shipped[0], shipped[1], 0
     taken_ = {(s, c): one_word(c, words) for s, by_codec in sources.items() for c, words in by_codec.items()}
     notes = [(o, n) for o in OTHER_GRID[1:] for n in SYLLABLE_GRID]
     noted = {}
@@ -684,7 +694,7 @@ def lead() -> None:
             f"{c} {len(noted[chosen, held, c][0])}/{noted[chosen, held, c][1]}" for c in sources[held]
         )
         print(f"  {held}: {chosen}: {counts}")
-    batch.LEAD_RANK, batch.OTHER_RANK, batch.OTHER_SYLLABLES = shipped
+    batch.LEAD_RANK, batch.LEAD_OTHER_RANK, batch.OTHER_RANK, batch.OTHER_SYLLABLES = shipped
     print("as shipped, other encodings (one cell, each word of the folds' lists; before: LEAD_RANK 0): taken")
     japanese = [w for by_codec in sources.values() for w in by_codec.get("euc-jp", [])]
     korean = [w for by_codec in sources.values() for w in by_codec.get("cp949", [])]

@@ -1002,6 +1002,10 @@ NOT_KOREAN_LETTERS = N_(
 NOT_KOREAN_RARE = N_(
     "as CP949 its Hangul syllables are rare ones, as short Chinese, Japanese or Latin-1 text reads"
 )
+NOT_KOREAN_OTHER = N_(
+    "as CP949 it is a word of two Hangul syllables, one of them rare, and it reads as well as "
+    "Chinese GBK or Japanese EUC-JP text of characters those languages write often"
+)
 NOT_KOREAN_PAIR = N_(
     "as CP949 it is a word of two Hangul syllables that the Korean message catalogues dqm counts never "
     "write side by side, as a short Chinese or Japanese word reads"
@@ -1026,7 +1030,10 @@ def _not_korean(data: bytes, text: str, *, name: bool = False) -> str | None:
     if name:
         return None
     if not _common_syllables(counts, text):
-        return NOT_KOREAN_RARE
+        if not _lead_word(counts, text):
+            return NOT_KOREAN_RARE
+        if _other_reading(data, LEAD_OTHER_RANK):
+            return NOT_KOREAN_OTHER
     return NOT_KOREAN_PAIR if _unseen_pair(counts, text) else None
 
 
@@ -1073,81 +1080,95 @@ def _common_syllables(counts: Counter[str], text: str) -> bool:
     pairs read as syllables drawn almost at random from the 2,350 (``北京`` reads ``굇쑴``, EUC-JP
     ``佐藤`` ``병튁``, Big5 ``腺癌`` ``륭쟬``), most of them rare. Distinct ones are counted: a
     manifest repeats its few cells. A syllable alone between two ASCII capitals
-    (:data:`_BETWEEN_LATIN`) counts as rare, however common (``ÇÃ`` reads ``플``). Two distinct
-    syllables, one common and among the :data:`LEAD_RANK` most frequent, pass (``김밥``)."""
+    (:data:`_BETWEEN_LATIN`) counts as rare, however common (``ÇÃ`` reads ``플``)."""
     if not COMMON_SHARE:
         return True
     common = _common(COMMON_RANK, COMMON_SUPPLEMENT) - {
         match.group() for match in _BETWEEN_LATIN.finditer(text)
     }
     syllables = [char for char in counts if _ks_x_1001(char)]
-    votes = sum(char in common for char in syllables)
-    if len(syllables) == 2 and votes == 1 and _common(LEAD_RANK, "") & common & set(syllables):
-        return True  # a word of two syllables, one of them among the most frequent
-    return votes >= COMMON_SHARE * len(syllables)
+    return sum(char in common for char in syllables) >= COMMON_SHARE * len(syllables)
 
 
-LEAD_RANK = 400
-"""A reading of two distinct syllables of KS X 1001 with one rare syllable is taken where the other
-is among the 400 most frequent (:func:`_common_syllables`): pure Korean and loanwords of two
-syllables write one rare syllable beside a frequent one (``김밥``, ``칫솔``, ``댄스``), and at
-:data:`COMMON_SHARE` one rare syllable of two refused them (60 of ``pairs25``'s 298). 0: off.
-Cross-validation with folds by word source (``benchmarks/cp949_guess_cv.py --lead``, ranks 0 to
-600) chose 400 on two folds, 600 on two, 50 on ``pairs25`` held out (the others hold few such
-words); held out, Korean one-cell words refused 3 → 3 of 294, 18 → 3 of 400, 0 → 0 of 124,
-60 → 53 of 298, at the cost of more short Chinese and Japanese words taken (GBK 18 → 26 of 148,
-11 → 19 of 121, 4 → 8 of 70; EUC-JP 11 → 21, 19 → 45, 2 → 3): a manifest of one such cell, since a
-reading of more cells writes more syllables. Such a reading is said to read as Chinese or
-Japanese as well where it does (:func:`_other_reading`)."""
+def _lead_word(counts: Counter[str], text: str) -> bool:
+    """Whether ``text`` writes two distinct syllables of KS X 1001, one of them common and among
+    the :data:`LEAD_RANK` most frequent (``김밥``'s ``김``, ``댄스``'s ``스``): a word of two syllables
+    with one rare one (:data:`LEAD_RANK`)."""
+    syllables = [char for char in counts if _ks_x_1001(char)]
+    lead = _common(LEAD_RANK, "") - {match.group() for match in _BETWEEN_LATIN.finditer(text)}
+    return bool(LEAD_RANK) and len(syllables) == 2 and bool(lead & set(syllables))
+
+
+LEAD_RANK = 600
+"""A reading of two distinct syllables of KS X 1001, one of them rare, is taken where the other
+is among the 600 most frequent (:func:`_lead_word`) and neither GBK nor EUC-JP reads the bytes as
+characters among the :data:`LEAD_OTHER_RANK` their software writes most (:func:`_other_reading`):
+pure Korean and loanwords of two syllables write one rare syllable beside a frequent one
+(``김밥``, ``댄스``, ``뱃살``), and at :data:`COMMON_SHARE` one rare syllable of two refused them
+(60 of ``pairs25``'s 298). 0: off. Cross-validation with folds by word source
+(``benchmarks/cp949_guess_cv.py --lead``: ranks 0 to 600, the other readings' rank 0 to 1,500)
+chose 600 and 1,000 on four folds, 600 and 600 on one; held out, Korean one-cell words refused
+3 → 2 of 294, 0 → 0 of 468, 18 → 4 of 400, 0 → 0 of 124, 60 → 36 of 298, at the cost of more
+short Chinese and Japanese words taken (GBK 18 → 25 of 148, 11 → 18 of 121, 4 → 7 of 70; Big5
+3 → 6, 4 → 7, 0 → 2; EUC-JP 11 → 16, 19 → 44, 2 → 2): a manifest of one such cell, since a reading
+of more cells writes more syllables. Without the veto (:data:`LEAD_OTHER_RANK` 0) the folds chose
+400 and 600, and held out took more (EUC-JP 11 → 21 of 107, 2 → 3 of 22) and read fewer Korean
+words (60 → 53 of ``pairs25``)."""
+LEAD_OTHER_RANK = 1000
+"""The :data:`OTHER_RANK` of the veto on :data:`LEAD_RANK`'s words (0: none), chosen with it."""
 OTHER_RANK = 1500
 """How many of the Han characters Chinese and Japanese software writes most
 (:mod:`dqm.han_characters`) make a GBK or EUC-JP reading of a manifest taken for CP949 plausible
 (:func:`_other_reading`): its ``MANIFEST_ENCODING`` finding then says the manifest reads as that
 too. Chosen by cross-validation with folds by word source (``benchmarks/cp949_guess_cv.py
 --lead``, 300 to 1,500, a Korean word noted costing as much as a foreign word taken unnoted) on
-every fold. As a refusal (a reading of two syllables or fewer refused where the other reading is
-plausible) it was a loss at every rank: 300 refused 14 more Korean one-cell words of 1,584 to
-refuse 6 foreign ones of 910, 1,000 181 for 32; the folds chose it off."""
-OTHER_SYLLABLES = 2
-"""Up to how many distinct syllables of KS X 1001 a reading taken for CP949 writes for its other
-readings to be tried (:data:`OTHER_RANK`): past a word of two, a reading has enough syllables for
-its share of common ones (:data:`COMMON_SHARE`) to tell. The cross-validation's folds chose 2
-twice, 3 once and no limit twice; 2 notes the fewest Korean manifests."""
+every fold. As a refusal of every short reading (two syllables or fewer, or three, or any) where
+the other reading is plausible it was a loss at every rank: 300 refused 14 more Korean one-cell
+words of 1,584 to refuse 6 foreign ones of 910, 1,000 181 for 32; the folds chose it off. As a
+veto on :data:`LEAD_RANK`'s words only it was chosen (:data:`LEAD_OTHER_RANK`)."""
+OTHER_SYLLABLES: int | None = None
+"""Up to how many distinct syllables of KS X 1001 a reading taken for CP949 may write for its
+other readings to be tried (:data:`OTHER_RANK`; None: any number). The cross-validation's folds
+(``--lead``: 2, 3 or none) chose none on four folds, 3 on one. A reading of many cells rarely
+reads as frequent characters only: the note comes with short manifests."""
 OTHER_READINGS = ((("gbk", ZH_RANKED), "GBK"), (("euc_jp", JA_RANKED), "EUC-JP"))
 """The encodings a short CP949 reading is tried in, with their languages' frequent characters."""
 _HAN = re.compile("[\u4e00-\u9fff]")
 
 
-def _other_reading(data: bytes) -> str | None:
+def _other_reading(data: bytes, rank: int | None = None) -> str | None:
     """The encoding (:data:`OTHER_READINGS`) whose reading of ``data`` writes Han characters, all of
-    them among the :data:`OTHER_RANK` its language's software writes most
+    them among the ``rank`` (:data:`OTHER_RANK` where None) its language's software writes most
     (:mod:`dqm.han_characters`), or None. CP949's Hangul syllables are common hanzi in GBK and
     level-1 kanji in EUC-JP: every CP949 manifest decodes three ways, and only which characters
     are read tells them apart."""
-    if not OTHER_RANK:
+    rank = OTHER_RANK if rank is None else rank
+    if not rank:
         return None
     for (codec, ranked), name in OTHER_READINGS:
         try:
             text = data.decode(codec)
         except UnicodeDecodeError:
             continue
-        han = set(_HAN.findall(text))
-        if han and han <= _frequent(ranked, OTHER_RANK):
+        # the frequent characters deleted in C (translate): no copy of the text's Han characters
+        if _HAN.search(text) and not _HAN.search(text.translate(_frequent(ranked, rank))):
             return name
     return None
 
 
 def _thin_other_reading(data: bytes, text: str) -> str | None:
     """:func:`_other_reading` of a manifest whose CP949 reading ``text`` writes
-    :data:`OTHER_SYLLABLES` distinct syllables of KS X 1001 or fewer, else None."""
-    if sum(1 for char in set(text) if _ks_x_1001(char)) > OTHER_SYLLABLES:
+    :data:`OTHER_SYLLABLES` distinct syllables of KS X 1001 or fewer (any number where None), else
+    None."""
+    if OTHER_SYLLABLES is not None and sum(1 for char in set(text) if _ks_x_1001(char)) > OTHER_SYLLABLES:
         return None
     return _other_reading(data)
 
 
-@functools.lru_cache(maxsize=4)
-def _frequent(ranked: str, rank: int) -> frozenset[str]:
-    return frozenset(ranked[:rank])
+@functools.lru_cache(maxsize=8)
+def _frequent(ranked: str, rank: int) -> dict[int, None]:
+    """A :meth:`str.translate` table that deletes the ``rank`` first characters of ``ranked``."""
+    return dict.fromkeys(map(ord, ranked[:rank]))
 
 
 PAIR_SYLLABLES = 0
@@ -1331,9 +1352,9 @@ def _manifest_text(data: bytes, disc: Discovery) -> str:
             if (other := _thin_other_reading(data, text)) is not None:
                 why = msg(
                     "the manifest is not UTF-8 (byte 0x{byte:02x} at offset {offset:,}); read as CP949 "
-                    "(Korean Windows and Excel, which EUC-KR is part of), a guess on a word or two of "
-                    "Hangul: it reads as well as {encoding} (Chinese or Japanese) of frequent "
-                    "characters; check which its text is and save it as UTF-8",
+                    "(Korean Windows and Excel, which EUC-KR is part of), a guess: it reads as well as "
+                    "{encoding} (Chinese or Japanese) of frequent characters; check which its text is "
+                    "and save it as UTF-8",
                     byte=data[exc.start],
                     offset=exc.start,
                     encoding=other,
