@@ -743,6 +743,16 @@ def test_the_cp949_guess_never_raises_on_any_bytes() -> None:
     guess()
 
 
+def _assert_one_cell_read_as_cp949(tmp_path: Path, word: str) -> None:
+    """A tiny batch whose manifest's one cell beyond ASCII is ``word``, in CP949, is read as CP949
+    (``MANIFEST_ENCODING`` alone) and ``word`` reaches an item's record."""
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "manifest.csv").write_bytes(_manifest(root).replace("Seoul-A", word, 1).encode("cp949"))
+    disc = discover(root)
+    assert [i.code for i in disc.issues if i.code.startswith("MANIFEST")] == ["MANIFEST_ENCODING"]
+    assert any(word in i.record.values() for i in disc.items)
+
+
 @pytest.mark.parametrize(
     "word",
     ["최훈", "서혜숙", "맹장", "얼굴", "강릉", "가톨릭", "김말녀", "최옥녀", "박샛별", "호미곶", "혓바닥"],
@@ -755,11 +765,7 @@ def test_a_one_cell_korean_manifest_of_a_name_body_site_or_place_is_read(tmp_pat
     and pure Korean body sites'); a name or
     word of three syllables with one rare one ('녀', '샛', '곶', '혓') passes at two of three
     (``COMMON_SHARE``: at 0.75 it was refused)."""
-    root = write_tiny_batch(tmp_path / "b")
-    (root / "manifest.csv").write_bytes(_manifest(root).replace("Seoul-A", word, 1).encode("cp949"))
-    disc = discover(root)
-    assert [i.code for i in disc.issues if i.code.startswith("MANIFEST")] == ["MANIFEST_ENCODING"]
-    assert any(word in i.record.values() for i in disc.items)
+    _assert_one_cell_read_as_cp949(tmp_path, word)
 
 
 @pytest.mark.parametrize("word", ["이흠", "신촌", "둔촌", "등촌"])
@@ -770,11 +776,7 @@ def test_a_one_cell_korean_manifest_of_a_syllable_only_a_hanja_reads_is_read(
     nor the hand-written supplement ('흠' of 欽, '촌' of 村): refused, paired by name. The
     supplement is now every syllable a hanja of KS X 1001 reads (Perl's Unicode::Collate readings,
     ``benchmarks/hangul_frequency.py``): Korean names and places are Sino-Korean."""
-    root = write_tiny_batch(tmp_path / "b")
-    (root / "manifest.csv").write_bytes(_manifest(root).replace("Seoul-A", word, 1).encode("cp949"))
-    disc = discover(root)
-    assert [i.code for i in disc.issues if i.code.startswith("MANIFEST")] == ["MANIFEST_ENCODING"]
-    assert any(word in i.record.values() for i in disc.items)
+    _assert_one_cell_read_as_cp949(tmp_path, word)
 
 
 @pytest.mark.parametrize(
@@ -792,11 +794,7 @@ def test_a_one_cell_korean_manifest_of_a_two_syllable_loanword_ordinal_or_pure_w
     (``PAIR_SYLLABLES`` at 2) refused it, paired by name, as if a Chinese word's reading ('冰冻'
     reads '깥떨'). Its syllables are common, and Korean writes such pairs (29 of the 298 words of
     ``tests/fixtures/cp949_guess/pairs25.txt`` the CV counts were refused so): the rule is off."""
-    root = write_tiny_batch(tmp_path / "b")
-    (root / "manifest.csv").write_bytes(_manifest(root).replace("Seoul-A", word, 1).encode("cp949"))
-    disc = discover(root)
-    assert [i.code for i in disc.issues if i.code.startswith("MANIFEST")] == ["MANIFEST_ENCODING"]
-    assert any(word in i.record.values() for i in disc.items)
+    _assert_one_cell_read_as_cp949(tmp_path, word)
 
 
 @pytest.mark.parametrize("word", ["김밥", "댄스", "뱃살", "맑은", "아홉", "으뜸", "뻐근", "새싹", "울컥"])
@@ -808,11 +806,7 @@ def test_a_one_cell_korean_manifest_of_two_syllables_one_rare_beside_a_frequent_
     three (``COMMON_SHARE``) one rare syllable of two refused it, paired by name (60 of the 298
     words of ``tests/fixtures/cp949_guess/pairs25.txt``). A frequent syllable beside it now carries
     the word (``LEAD_RANK``) unless GBK or EUC-JP reads it as frequent characters."""
-    root = write_tiny_batch(tmp_path / "b")
-    (root / "manifest.csv").write_bytes(_manifest(root).replace("Seoul-A", word, 1).encode("cp949"))
-    disc = discover(root)
-    assert [i.code for i in disc.issues if i.code.startswith("MANIFEST")] == ["MANIFEST_ENCODING"]
-    assert any(word in i.record.values() for i in disc.items)
+    _assert_one_cell_read_as_cp949(tmp_path, word)
 
 
 @pytest.mark.parametrize(
