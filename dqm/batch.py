@@ -1059,7 +1059,7 @@ them). Korean names, hospitals, diagnoses and places are Sino-Korean, and the ca
 lack many of their syllables (``최훈``, ``맹장``, ``강릉``, ``이흠``). The body sites' 31 syllables, still
 the one list written from memory (no text on the machine, no installed package, holds such words),
 were measured in session 26 (``benchmarks/cp949_guess_cv.py --lead``): with :data:`LEAD_RANK` they
-read 2 one-word manifests of 1,584 that the readings alone refuse (``젖샘``, ``콧물``) and change no
+read 2 one-word manifests of 1,584 that the readings alone refuse (``콧등``, ``젖샘``) and change no
 foreign word's fate; kept, a marginal help."""
 
 
