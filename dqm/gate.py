@@ -35,6 +35,14 @@ CONTRADICTED = N_(
 )
 
 
+ROWLESS = N_(
+    "syntactic.ordered: an ITEM_NOT_ORDERED finding names the manifest without a row while its id has "
+    "several items without a slide file (a result written before dqm kept that row): which copy was "
+    "kept out cannot be told, so the figures without the items not ordered are as measured, not moved "
+    "by the waivers"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class GateOutcome:
     exit_code: int
@@ -141,6 +149,8 @@ def gate(
                 lines.append(f"           {g.describe(lang)}")
                 if dim == "syntactic":
                     lines.extend(f"             {why}" for why in _ordered_fail(result, g, lang))
+        if dim == "syntactic" and _rowless(result):
+            lines.append(f"NOTE     {gettext(ROWLESS, lang)}")
     if not held:  # a result holding no dimension (dqm writes none): nothing passed, warn-only or not
         missing.extend(d for d in DIMENSIONS if d not in missing)
         lines.append(f"MISSING  {gettext(NOTHING_GATED, lang)}")
@@ -192,6 +202,20 @@ def _ordered_fail(result: QualityResult, g: Gate, lang: str) -> list[str]:
         for value, template in figures
         if value is not None and not count_reaches(value, g.target)
     ]
+
+
+def _rowless(result: QualityResult) -> bool:
+    """Whether the result's figures without the items not ordered cannot be moved by waivers
+    (:func:`dqm.syntactic.accuracy.rowless_unordered`)."""
+    from dqm.syntactic.accuracy import rowless_unordered
+
+    ordered = getattr(result.syntactic, "ordered", None)
+    if ordered is None or ordered.structure_without_unordered is None:
+        return False
+    items = result.items
+    return rowless_unordered(
+        result.findings, [i.slide_id for i in items], [i.image_path for i in items], result.batch.manifest
+    )
 
 
 def _order_edits(result: QualityResult, lang: str) -> list[str]:

@@ -11,7 +11,8 @@ path, or a bare file name matched against the slides' names), and optionally ``s
 slide file's expected SHA-256 (the slides the column gives a hash for are hashed whole). Header
 names are matched after :func:`column_name` (case, spaces, ``-`` and ``_`` aside); another column
 named like ``--lot-by``'s field gives the lot of an item not delivered (:meth:`OrderList.lots`).
-Names are compared in Unicode NFC, and an item matches one line at most (:func:`delivered`).
+Names are compared in Unicode NFC (a list naming one in both forms repeats it), and an item matches
+one line at most (:func:`delivered`).
 
 The list is read as untrusted input: size and entry caps, UTF-8 (a byte-order mark tolerated) or
 UTF-16/32 by their marks, blank lines skipped, quotes as CSV's. A list that cannot be read, or
@@ -21,8 +22,9 @@ one with a malformed line (a repeated id, a row of the wrong width, a bad hash),
 The ``order.list`` check (:mod:`validators.order`, run by :func:`dqm.audit.with_order`) turns the list into findings: an item ordered
 and not delivered (``ITEM_NOT_DELIVERED``, an error at the order list's line, counted by syntactic
 accuracy as the item's missing slide and annotation files and one missing value:
-:mod:`dqm.syntactic.accuracy`), one delivered and not ordered (``ITEM_NOT_ORDERED``, a warning),
-and a slide whose SHA-256 is not the one ordered (``ORDER_CHECKSUM_MISMATCH``).
+:mod:`dqm.syntactic.accuracy`), one delivered and not ordered (``ITEM_NOT_ORDERED``, a warning;
+``ITEM_DELIVERED_AGAIN`` too when a line names it as well as the item it matched:
+:func:`delivered_again`), and a slide whose SHA-256 is not the one ordered (``ORDER_CHECKSUM_MISMATCH``).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from dqm.output import read_named
 ORDER_CHECK = "order.list"
 NOT_DELIVERED = "ITEM_NOT_DELIVERED"
 NOT_ORDERED = "ITEM_NOT_ORDERED"
+AGAIN = "ITEM_DELIVERED_AGAIN"
 MISMATCH = "ORDER_CHECKSUM_MISMATCH"
 ID_COLUMNS = ("slide_id", "item_id", "id")
 """Header names of the column that names each item by its id, the first present taken."""
@@ -204,7 +207,7 @@ def parse_order(text: str, where: str) -> tuple[bool, list[Ordered], tuple[str, 
             key = cells[at].strip()
             sha = cells[sha_at].strip().lower() if sha_at is not None else ""
             entry = _entry(key, sha, line, by_file, where, tuple(cells) if len(header) > 1 else ())
-            if (before := seen.get(entry.key)) is not None:
+            if (before := seen.get(_nfc(entry.key))) is not None:
                 raise _bad(
                     where,
                     line,
@@ -212,7 +215,7 @@ def parse_order(text: str, where: str) -> tuple[bool, list[Ordered], tuple[str, 
                 )
             if len(entries) >= MAX_ORDERED:
                 raise _bad(where, line, msg("more than {limit:,} items ordered", limit=MAX_ORDERED))
-            seen[entry.key] = line
+            seen[_nfc(entry.key)] = line
             entries.append(entry)
     except csv.Error as exc:
         raise _bad(where, rows.line_num, msg("not CSV: {reason}", reason=exc)) from None
@@ -331,6 +334,37 @@ def delivered(order: OrderList, slide_ids: Sequence[str], images: Sequence[str |
     return out
 
 
+def delivered_again(
+    order: OrderList, slide_ids: Sequence[str], images: Sequence[str | None], matches: Sequence[int | None]
+) -> dict[int, int]:
+    """The items no line matched (``matches``: :func:`delivered`) that a line naming a delivered
+    item names too, each with that item: copies alike, of which the line could have matched either
+    (an id, or a slide file's path or bare name, the same but for case, Unicode form and spacing:
+    :func:`lot_key`). Which copy a line matched is the batch's order, the supplier's choice: a
+    good copy put first would leave a bad one out of the figures as not ordered, so both are
+    judged (``ITEM_DELIVERED_AGAIN``, :func:`dqm.syntactic.accuracy.repeated_rows`)."""
+    taken = {k for k in matches if k is not None}
+    named: dict[str, int] = {}
+    for entry, k in zip(order.entries, matches, strict=True):
+        if k is not None:
+            named.setdefault(lot_key(entry.key), k)
+    out: dict[int, int] = {}
+    for k, (slide_id, image) in enumerate(zip(slide_ids, images, strict=True)):
+        if k in taken:
+            continue
+        if not order.by_file:
+            keys = [lot_key(slide_id)]
+        elif image:
+            path = lot_key(normalise(image)[0])
+            keys = [path, posixpath.basename(path)]
+        else:
+            keys = []
+        twin = next((named[key] for key in keys if key in named), None)
+        if twin is not None:
+            out[k] = twin
+    return out
+
+
 HEADER_LIKE = re.compile(r"[^\W\d]+(?:[\s_-]+[^\W\d]+)*")
 """A first line that looks like a column name: words of letters (no digit), joined by spaces,
 ``_`` or ``-`` (``case_id``, ``Slide ID``, ``patient``)."""
@@ -368,6 +402,9 @@ def header_refused(
     return header_not_known(order, delivered(order, slide_ids, images))
 
 
-def _nfc(name: str) -> str:
+def nfc(name: str) -> str:
     """``name`` in Unicode NFC (ASCII as it is, without a copy)."""
     return name if name.isascii() else unicodedata.normalize("NFC", name)
+
+
+_nfc = nfc

@@ -108,8 +108,10 @@ section: :mod:`dqm.pixels.ink`, which ``slide.lesion_tissue``'s ``SLIDE_ALL_INK`
 check read) and ``syntactic.ordered`` (with ``--expect``, the value figures over
 the items ordered, an item not delivered counting 0, which the value gates are then judged on;
 :data:`ADDED_1_19`),
-and the codes ``STAIN_NOT_COMPARED`` (a batch too small to judge under-staining against) and
-``ANNOTATION_MPP_UNUSED`` (an annotation's resolution that does not fit its image, not used)."""
+and the codes ``STAIN_NOT_COMPARED`` (a batch too small to judge under-staining against),
+``ANNOTATION_MPP_UNUSED`` (an annotation's resolution that does not fit its image, not used) and
+``ITEM_DELIVERED_AGAIN`` (an item not ordered that an order list's line names as well as the item
+it matched: both judged)."""
 
 SLIDE_PARTS_FROM = (1, 15)
 """The first schema version whose fingerprint covers the files besides each slide."""
@@ -654,6 +656,7 @@ CODES_SINCE: dict[str, tuple[int, int]] = {
                 "DEID_MANIFEST_UNSEARCHED",
                 "DEID_OTHER_NAME_IDENTIFIER",
                 "DEID_OTHER_NAME_QUASI",
+                "ITEM_DELIVERED_AGAIN",
                 "SLIDE_ALL_INK",
                 "SLIDE_PART_UNREADABLE",
                 "STAIN_NOT_COMPARED",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dqm.checksums import Listed
 from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
-from dqm.order import MISMATCH, NOT_DELIVERED, NOT_ORDERED, ORDER_CHECK
+from dqm.order import AGAIN, MISMATCH, NOT_DELIVERED, NOT_ORDERED, ORDER_CHECK, delivered_again
 from validators.checksum import not_hashed
 from validators.context import BatchView
 from validators.registry import CheckContext, NoParams, check
@@ -21,8 +21,11 @@ from validators.registry import CheckContext, NoParams, check
         "and annotation files missing",
         NOT_ORDERED: "an item of the batch is not in the order list (--expect)",
         MISMATCH: "a slide's SHA-256 differs from the one the order list (--expect) gives",
+        AGAIN: "an item not in the order list (--expect) is a copy alike of an item a line names (its id, "
+        "or its slide's path or name, but for case, Unicode form and spacing): both are judged, "
+        "every value of each failing in the figures without the items not ordered",
     },
-    code_severity={NOT_ORDERED: Severity.WARNING},
+    code_severity={NOT_ORDERED: Severity.WARNING, AGAIN: Severity.WARNING},
 )
 def order_list(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """Every item of the order list (--expect) is delivered, with the SHA-256 it gives, and nothing else is."""
@@ -63,6 +66,8 @@ def order_list(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Fi
         )
         out.append(ctx.finding(MISMATCH, text, item_id=item.slide_id, file=rel or order.name))
     ordered = {k for k in batch.order_matches if k is not None}
+    ids = [item.slide_id for item in batch.items]
+    again = delivered_again(order, ids, [item.image_path for item in batch.items], batch.order_matches)
     for k, item in enumerate(batch.items):
         if k not in ordered:
             text = msg(
@@ -72,9 +77,17 @@ def order_list(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Fi
             # an item without a slide file is told by its manifest row: its copies share its id
             # (dqm.syntactic.accuracy.unordered_rows keeps out exactly the items no line matched)
             row = item.row if slide is None else None
-            out.append(
-                ctx.finding(NOT_ORDERED, text, item_id=item.slide_id, file=slide or batch.manifest, row=row)
-            )
+            where = {"item_id": item.slide_id, "file": slide or batch.manifest, "row": row}
+            out.append(ctx.finding(NOT_ORDERED, text, **where))
+            if k in again:
+                text = msg(
+                    "{id!r} is not in the order list {file}, but a copy alike of {twin!r}, which a line "
+                    "names: both are judged (each value of both failing without the items not ordered)",
+                    id=item.slide_id,
+                    file=order.name,
+                    twin=ids[again[k]],
+                )
+                out.append(ctx.finding(AGAIN, text, **where))
     return out
 
 

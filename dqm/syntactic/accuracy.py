@@ -49,7 +49,7 @@ from dqm.facts import Ratio
 from dqm.findings import CHECK_CRASHED, SYNTACTIC_ASPECTS, Aspect, Finding, Severity, not_evaluated
 from dqm.i18n import N_, Message, msg
 from dqm.model import Item
-from dqm.order import NOT_DELIVERED, NOT_DELIVERED_LOT, NOT_ORDERED
+from dqm.order import AGAIN, NOT_DELIVERED, NOT_DELIVERED_LOT, NOT_ORDERED, lot_key, nfc
 from dqm.profile import Profile
 from dqm.readers import read_bytes
 from dqm.runner import Run, file_stat
@@ -278,6 +278,14 @@ def ordered_values(run: Run, entries: int) -> OrderedValues:
     )
 
 
+def _by_form(counts: Counter[str]) -> Counter[str]:
+    """``counts`` by id in Unicode NFC (:func:`dqm.order.nfc`), the forms of one id summed."""
+    out: Counter[str] = Counter()
+    for key, n in counts.items():
+        out[nfc(key)] += n
+    return out
+
+
 def figures_over_order(
     ids: Sequence[str],
     n_values: Sequence[int],
@@ -294,11 +302,13 @@ def figures_over_order(
     rise. Manifest and clinical-table cells are not an item's (as in the per-group breakdowns)."""
     findings = list(findings)
     s_bad, f_bad = _item_bad(findings, Aspect.STRUCTURE), _item_bad(findings, Aspect.FORMAT)
-    not_ordered = Counter(f.item_id for f in findings if f.code == NOT_ORDERED and f.item_id)
+    # an id in two Unicode forms is one id, as the order list matches it (dqm.order.delivered)
+    s_bad, f_bad = _by_form(s_bad), _by_form(f_bad)
+    not_ordered = _by_form(Counter(f.item_id for f in findings if f.code == NOT_ORDERED and f.item_id))
     crashed = {f.item_id for f in findings if f.code == CHECK_CRASHED}
     worst: dict[str, list[float]] = {}
     rows: Counter[str] = Counter()
-    for slide_id, n, bad in zip(ids, n_values, unreadable, strict=True):
+    for slide_id, n, bad in zip(map(nfc, ids), n_values, unreadable, strict=True):
         s_ok = max(n - s_bad[slide_id] - bad, 0)
         f_ok = max(s_ok - f_bad[slide_id], 0)
         share = [f_ok / n if n else 0.0, s_ok / n if n else 0.0, f_ok / s_ok if s_ok else 0.0]
@@ -407,7 +417,11 @@ def syntactic_result(run: Run) -> SyntacticResult:
 
 
 def unordered_rows(
-    findings: Iterable[Finding], ids: Sequence[str], images: Sequence[str | None], rows: Sequence[int | None]
+    findings: Iterable[Finding],
+    ids: Sequence[str],
+    images: Sequence[str | None],
+    rows: Sequence[int | None],
+    code: str = NOT_ORDERED,
 ) -> set[int]:
     """The positions of the items (their ids ``ids``, slide files ``images``, batch paths, and
     manifest rows ``rows``) no line of the order list matched: one a ``ITEM_NOT_ORDERED`` finding,
@@ -415,7 +429,9 @@ def unordered_rows(
     names the manifest), the one at the finding's row. Of copies alike (one id, one slide file)
     the last: a line matches the first copy of an id or a path not matched yet
     (:func:`dqm.order.delivered`). A finding that names no copy (one of a result written before
-    its row was kept: the copies without a slide file) never keeps out a copy with another slide."""
+    its row was kept: the copies without a slide file) never keeps out a copy with another slide.
+    ``code``: :data:`~dqm.order.AGAIN` for the copies alike of an item a line matched
+    (:func:`repeated_rows`), located as their ``ITEM_NOT_ORDERED``."""
     by_id: dict[str, list[int]] = defaultdict(list)
     for k, slide_id in enumerate(ids):
         by_id[slide_id].append(k)
@@ -425,7 +441,7 @@ def unordered_rows(
 
     out: set[int] = set()
     for f in findings:
-        if f.code != NOT_ORDERED or not f.item_id:
+        if f.code != code or not f.item_id:
             continue
         left = [k for k in by_id.get(f.item_id, ()) if k not in out]
         at = f.location.row
@@ -438,6 +454,50 @@ def unordered_rows(
     return out
 
 
+def repeated_rows(
+    findings: Iterable[Finding],
+    ids: Sequence[str],
+    images: Sequence[str | None],
+    rows: Sequence[int | None],
+    out: set[int],
+) -> set[int]:
+    """The positions of the copies alike (``ITEM_DELIVERED_AGAIN``: :func:`dqm.order.delivered_again`)
+    and of the items kept (not in ``out``, :func:`unordered_rows`) of the same id or slide file name
+    (but for case, Unicode form and spacing): one ordered line's deliveries, of which the list
+    cannot tell the ordered one. Every value of each fails in the figures without the items not
+    ordered (:func:`_without_unordered`): a good copy put first never leaves a bad one out."""
+    copies = unordered_rows(findings, ids, images, rows, AGAIN)
+    if not copies:
+        return set()
+
+    def keys(k: int) -> set[tuple[str, str]]:
+        image = images[k] if k < len(images) else None
+        name = lot_key(as_read(image) or "").rsplit("/", 1)[-1]
+        return {("id", lot_key(ids[k])), *((("file", name),) if name else ())}
+
+    alike: set[tuple[str, str]] = set().union(*(keys(k) for k in copies))
+    return copies | {k for k in range(len(ids)) if k not in out and keys(k) & alike}
+
+
+def rowless_unordered(
+    findings: Iterable[Finding], ids: Sequence[str], images: Sequence[str | None], manifest: str | None
+) -> bool:
+    """Whether an ``ITEM_NOT_ORDERED`` finding names the ``manifest`` without a row while its id
+    has several items without a slide file (``ids``, ``images``): a result written before such
+    a finding kept its item's row, in which the copy kept out cannot be told. Its figures without
+    the items not ordered are not moved by a waiver file (``dqm gate`` says so: :func:`dqm.gate.gate`)."""
+    if manifest is None:
+        return False
+    slideless = Counter(i for i, image in zip(ids, images, strict=False) if not image)
+    return any(
+        f.code == NOT_ORDERED
+        and f.location.file == manifest
+        and f.location.row is None
+        and slideless[f.item_id] > 1
+        for f in findings
+    )
+
+
 def _without_unordered(run: Run, ordered: OrderedValues) -> OrderedValues:
     """``ordered`` with the value-weighted figures of ``run`` without its items not ordered
     (:attr:`OrderedValues.structure_without_unordered`): those of the part of the run holding the
@@ -446,22 +506,33 @@ def _without_unordered(run: Run, ordered: OrderedValues) -> OrderedValues:
     of an id delivered more than once, the copies the order list matched (:func:`unordered_rows`)."""
     summaries = run.outcomes.summaries()
     ids = list(summaries.column("slide_id"))
-    out = unordered_rows(run.batch_findings, ids, summaries.column("image_path"), summaries.column("row"))
-    keep = [k for k in range(len(ids)) if k not in out]
+    images, at = summaries.column("image_path"), summaries.column("row")
+    out = unordered_rows(run.batch_findings, ids, images, at)
+    alike = repeated_rows(run.batch_findings, ids, images, at, out)
     where = ItemRows.of(run, {})
-    rows = sum(row is not None for row in summaries.column("row"))
-    part = part_run(run, NOT_DELIVERED_LOT, keep, rows, where)
+    rows = sum(row is not None for row in at)
     delivered = set(ids)
     batch_wide = [
         run.batch_findings[i] for key, at in where.batch_findings.items() if key not in delivered for i in at
     ]
-    part = dataclasses.replace(part, batch_findings=[*part.batch_findings, *batch_wide])
-    values, table_rows = _value_slots(part)
-    unreadable = sum(part.outcomes.unreadable())
-    structure, fmt, _ = _grains(set(), values, part.findings, table_rows, unreadable, run.profile)
-    return ordered.model_copy(
-        update={"structure_without_unordered": structure.values, "format_without_unordered": fmt.values}
-    )
+
+    def grains(keep: list[int]) -> tuple[Grains, Grains]:
+        part = part_run(run, NOT_DELIVERED_LOT, keep, rows, where)
+        part = dataclasses.replace(part, batch_findings=[*part.batch_findings, *batch_wide])
+        values, table_rows = _value_slots(part)
+        unreadable = sum(part.outcomes.unreadable())
+        structure, fmt, _ = _grains(set(), values, part.findings, table_rows, unreadable, run.profile)
+        return structure, fmt
+
+    structure, fmt = grains([k for k in range(len(ids)) if k not in out or k in alike])
+    s, f = structure.values, fmt.values
+    if alike:  # each value of the copies alike fails: those of the other items over all slots
+        base_s, base_f = grains([k for k in range(len(ids)) if k not in out and k not in alike])
+        num = min(base_s.values.numerator, s.denominator)
+        s = Ratio.of(s.name, s.unit, num, s.denominator, s.target, s.note)
+        den = max(f.denominator, base_f.values.numerator)
+        f = Ratio.of(f.name, f.unit, base_f.values.numerator, den, f.target, f.note)
+    return ordered.model_copy(update={"structure_without_unordered": s, "format_without_unordered": f})
 
 
 def fingerprint(run: Run) -> str:
@@ -726,7 +797,11 @@ def _unpadded_again(
     if s is None or fm is None:
         return ordered
     ids = [item[0] for item in items]
-    out = unordered_rows(findings, ids, [item[1] for item in items], [item[3] for item in items])
+    if rowless_unordered(findings, ids, [item[1] for item in items], manifest):
+        return ordered.model_copy(update={"structure_without_unordered": s, "format_without_unordered": fm})
+    images, at = [item[1] for item in items], [item[3] for item in items]
+    out = unordered_rows(findings, ids, images, at)
+    out |= repeated_rows(findings, ids, images, at, out)  # copies alike: their findings move nothing
     kept = [item for k, item in enumerate(items) if k not in out]
     gone = set(ids) - {item[0] for item in kept}  # ids no line matched
 
@@ -749,11 +824,12 @@ def _unpadded_again(
     rows = sum(item[3] is not None for item in kept)
     then, now = _bad_counts(held(before), rows), _bad_counts(held(after), rows)
     ok = min(max(s.numerator + then["s_values"] - now["s_values"], 0), s.denominator)
+    alike = max(fm.denominator - s.numerator, 0)  # the copies alike's structure slots (0 without)
     return ordered.model_copy(
         update={
             "structure_without_unordered": Ratio.of(s.name, s.unit, ok, s.denominator, s.target),
             "format_without_unordered": Ratio.of(
-                fm.name, fm.unit, max(ok - now["f_values"], 0), ok, fm.target
+                fm.name, fm.unit, max(ok - now["f_values"], 0), ok + alike, fm.target
             ),
         }
     )
