@@ -462,21 +462,31 @@ def repeated_rows(
     out: set[int],
 ) -> set[int]:
     """The positions of the copies alike (``ITEM_DELIVERED_AGAIN``: :func:`dqm.order.delivered_again`)
-    and of the items kept (not in ``out``, :func:`unordered_rows`) of the same id or slide file name
-    (but for case, Unicode form and spacing): one ordered line's deliveries, of which the list
+    and of the items kept (not in ``out``, :func:`unordered_rows`) of a copy's id or, none of that
+    id kept, of its slide file's name (but for case, Unicode form and spacing: an item of another
+    id whose slide in another folder is named alike is not taken with a copy of a list by id): one
+    ordered line's deliveries, of which the list
     cannot tell the ordered one. Every value of each fails in the figures without the items not
     ordered (:func:`_without_unordered`): a good copy put first never leaves a bad one out."""
     copies = unordered_rows(findings, ids, images, rows, AGAIN)
     if not copies:
         return set()
 
-    def keys(k: int) -> set[tuple[str, str]]:
+    def name(k: int) -> str:
         image = images[k] if k < len(images) else None
-        name = lot_key(as_read(image) or "").rsplit("/", 1)[-1]
-        return {("id", lot_key(ids[k])), *((("file", name),) if name else ())}
+        return lot_key(as_read(image) or "").rsplit("/", 1)[-1]
 
-    alike: set[tuple[str, str]] = set().union(*(keys(k) for k in copies))
-    return copies | {k for k in range(len(ids)) if k not in out and keys(k) & alike}
+    kept = [k for k in range(len(ids)) if k not in out]
+    by_id: dict[str, list[int]] = defaultdict(list)
+    by_name: dict[str, list[int]] = defaultdict(list)
+    for k in kept:
+        by_id[lot_key(ids[k])].append(k)
+        if name(k):
+            by_name[name(k)].append(k)
+    group = set(copies)
+    for k in copies:  # the item its line matched: of its id (a list by id), else of its slide's name
+        group.update(by_id.get(lot_key(ids[k])) or (by_name.get(name(k), []) if name(k) else []))
+    return group
 
 
 def rowless_unordered(
