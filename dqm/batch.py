@@ -154,6 +154,10 @@ class Discovery:
     bound, or a manifest that could not be read at all)."""
     manifest_unread_chars: int = 0
     """Characters :attr:`manifest_unread` holds."""
+    sums_unread: KeptText = field(default_factory=lambda: KeptText())
+    """The text of ``SHA256SUMS`` that names no file of the batch, for ``deid.checksum_text`` to search
+    for identifiers: its comments, the lines that are no entry, the paths listed that are not there
+    or leave the batch, a list not decodable or too large (its head, read as a refused manifest is)."""
 
 
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
@@ -170,6 +174,28 @@ files."""
 MANIFEST_UNREAD_CHARS = 8_000_000
 """Characters of the manifest's text no item holds kept for the search for identifiers (the budget
 of one annotation file's text, :data:`dqm.identifiers.MAX_SEARCHED_CHARS`)."""
+
+
+@dataclass(slots=True)
+class KeptText:
+    """Text a batch delivers that no other check searches, kept by line for the search for
+    identifiers: at most :data:`MANIFEST_UNREAD_CHARS` characters, the rest left out (``cut``)."""
+
+    texts: list[tuple[int | None, str]] = field(default_factory=list)
+    chars: int = 0
+    cut: bool = False
+
+    def keep(self, line: int | None, text: str) -> None:
+        """Keep ``text`` (at ``line``, None: the whole file) within the bound."""
+        left = MANIFEST_UNREAD_CHARS - self.chars
+        if len(text) > left:
+            self.cut = True
+            text = text[: max(left, 0)]
+        if text.strip():
+            self.texts.append((line, text))
+            self.chars += len(text)
+
+
 MAX_MANIFEST_COLUMNS = 1024
 """Columns of the manifest read: the ones past it are left out, reported (each item kept a value
 of every column, and every column was checked for every item: a header of a million repeated
@@ -728,6 +754,7 @@ def _checksums(disc: Discovery) -> None:
         norm, outside = normalise(e.path)
         first = disc.checksums.get(norm)
         if outside or not norm:
+            _keep_listed(disc, e)
             _listing_issue(
                 disc,
                 e,
@@ -749,6 +776,7 @@ def _checksums(disc: Discovery) -> None:
         else:
             path, why = jailed(root, norm)
             if path is None:
+                _keep_listed(disc, e)
                 text = (
                     msg(
                         "{path!r} is listed ({_where}) but is not in the batch", path=norm, **e.where_params()
@@ -768,6 +796,13 @@ def _checksums(disc: Discovery) -> None:
         item.listed = tuple(sorted(files & disc.checksums.keys()))
         of_items.update(item.listed)
     disc.checksum_others = sorted(disc.checksums.keys() - of_items)
+
+
+def _keep_listed(disc: Discovery, e: Listed) -> None:
+    """Keep a path ``SHA256SUMS`` lists that no file of the batch has (not there, or leaving the
+    batch) for the search for identifiers: no check of file names reads it."""
+    if e.line is not None:
+        disc.sums_unread.keep(e.line, e.path)
 
 
 def _listing_issue(disc: Discovery, e: Listed, code: str, message: str, item_id: str | None = None) -> None:
@@ -798,9 +833,13 @@ def _read_sums(disc: Discovery) -> list[Listed]:
                     file=SUMS_FILE,
                 )
             )
+            disc.sums_unread.keep(None, _refused_reading(data)[0])
+            disc.sums_unread.cut = True
             return []
         text = data.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
+        if isinstance(exc, UnicodeDecodeError):
+            disc.sums_unread.keep(None, _refused_reading(data)[0])
         reason = (
             msg("{file} cannot be read ({_why}): no file is checked against it", file=SUMS_FILE, _why=why)
             if path is None and why is not None
@@ -810,7 +849,7 @@ def _read_sums(disc: Discovery) -> list[Listed]:
         )
         disc.issues.append(DiscoveryIssue("CHECKSUM_LIST_UNREADABLE", reason, file=SUMS_FILE))
         return []
-    entries, malformed = parse_sums(text)
+    entries, malformed = parse_sums(text, keep=disc.sums_unread.keep)
     for bad in malformed:
         disc.issues.append(DiscoveryIssue("CHECKSUM_MALFORMED", bad.why, file=SUMS_FILE, line=bad.line))
     return entries
@@ -900,30 +939,33 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
 
 def _keep_refused(disc: Discovery, data: bytes) -> None:
     """Keep the bytes of a manifest no codec reads (or too large to read), as text to search for
-    identifiers: UTF-8 with its bad bytes replaced (an identifier in ASCII survives any encoding),
-    NULs dropped (UTF-16 without its mark), and where bytes were bad its CP949 reading after it (a
-    Korean name saved on a Korean Windows); its first :data:`MANIFEST_UNREAD_CHARS` bytes only, and
-    of a text read both ways, half of them read each way (the CP949 reading was cut from the budget
-    the UTF-8 reading had filled)."""
+    identifiers (:func:`_refused_reading`)."""
+    text, read = _refused_reading(data)
+    _keep_unread(disc, None, text)
+    disc.manifest_unread_cut |= len(data) > read
+
+
+def _refused_reading(data: bytes) -> tuple[str, int]:
+    """The bytes of a file no codec reads (or too large to read) as text to search for identifiers,
+    and how many bytes it reads: UTF-8 with its bad bytes replaced (an identifier in ASCII survives
+    any encoding), NULs dropped (UTF-16 without its mark), and where bytes were bad its CP949
+    reading after it (a Korean name saved on a Korean Windows); its first
+    :data:`MANIFEST_UNREAD_CHARS` bytes only, and of a text read both ways, half of them read each
+    way (the CP949 reading was cut from the budget the UTF-8 reading had filled)."""
     head = data[:MANIFEST_UNREAD_CHARS]
     text = head.decode("utf-8", "replace").replace("\x00", "")
     if "\ufffd" in text:
         head = head[: MANIFEST_UNREAD_CHARS // 2]
         text = "\n".join(head.decode(c, "replace").replace("\x00", "") for c in ("utf-8", KOREAN_LEGACY))
-    _keep_unread(disc, None, text)
-    disc.manifest_unread_cut |= len(data) > len(head)
+    return text, len(head)
 
 
 def _keep_unread(disc: Discovery, row: int | None, text: str) -> None:
     """Keep ``text`` of the manifest, which no item holds, for the search for identifiers, within
     :data:`MANIFEST_UNREAD_CHARS` in all."""
-    left = MANIFEST_UNREAD_CHARS - disc.manifest_unread_chars
-    if len(text) > left:
-        disc.manifest_unread_cut = True
-        text = text[: max(left, 0)]
-    if text.strip():
-        disc.manifest_unread.append((row, text))
-        disc.manifest_unread_chars += len(text)
+    kept = KeptText(disc.manifest_unread, disc.manifest_unread_chars, disc.manifest_unread_cut)
+    kept.keep(row, text)  # its list is the manifest's
+    disc.manifest_unread_chars, disc.manifest_unread_cut = kept.chars, kept.cut
 
 
 WIDE_BOMS = (

@@ -16,7 +16,7 @@ Parsing here reads nothing but the list: paths are cleaned and jailed by discove
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from dqm.i18n import N_, msg
@@ -117,17 +117,25 @@ def _split_lines(text: str) -> Iterator[str]:
     yield text[start:]
 
 
-def parse_sums(text: str, source: str = SUMS_FILE) -> tuple[list[Listed], list[Malformed]]:
+def parse_sums(
+    text: str, source: str = SUMS_FILE, keep: Callable[[int, str], None] | None = None
+) -> tuple[list[Listed], list[Malformed]]:
     """The entries of a ``SHA256SUMS`` text and the lines that are not entries, in file order.
 
     Paths come back as written (unescaped, not yet cleaned or jailed); hashes in lower case.
+    ``keep`` is given each comment and each line that is no entry (its number and text): the text
+    no file of the batch is named by, for the search for identifiers.
     """
     entries: list[Listed] = []
     malformed: list[Malformed] = []
     more, first_more = 0, 0
     for n, raw in enumerate(_split_lines(text), start=1):
         line = raw.removesuffix("\r")
-        if not line.strip() or line.startswith("#"):
+        if not line.strip():
+            continue
+        if line.startswith("#"):
+            if keep is not None:
+                keep(n, line)
             continue
         escaped = line.startswith("\\")
         body = line[1:] if escaped else line
@@ -137,7 +145,10 @@ def parse_sums(text: str, source: str = SUMS_FILE) -> tuple[list[Listed], list[M
             path = _unescape(match["path"]) if escaped else match["path"]
         if match is not None and path is not None:
             entries.append(Listed(path, match["hash"].lower(), f"{source} line {n}", line=n, source=source))
-        elif len(malformed) < MAX_MALFORMED:
+            continue
+        if keep is not None:
+            keep(n, line)
+        if len(malformed) < MAX_MALFORMED:
             why = NOT_AN_ENTRY if match is None else UNKNOWN_ESCAPE
             malformed.append(Malformed(n, msg(why)))
         else:

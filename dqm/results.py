@@ -650,6 +650,9 @@ CODES_SINCE: dict[str, tuple[int, int]] = {
             (1, 19),
             (
                 "ANNOTATION_MPP_UNUSED",
+                "DEID_CHECKSUM_TEXT_IDENTIFIER",
+                "DEID_CHECKSUM_TEXT_QUASI",
+                "DEID_CHECKSUM_TEXT_UNSEARCHED",
                 "DEID_FILENAME_DATES",
                 "DEID_MANIFEST_IDENTIFIER",
                 "DEID_MANIFEST_QUASI",

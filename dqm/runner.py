@@ -1391,6 +1391,8 @@ def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:
         manifest_header=run.discovery.manifest_header,
         manifest_unread=run.discovery.manifest_unread,
         manifest_unread_cut=run.discovery.manifest_unread_cut,
+        sums_unread=run.discovery.sums_unread.texts,
+        sums_unread_cut=run.discovery.sums_unread.cut,
         table=run.table,
         earlier=run.earlier,
         checksums=run.discovery.checksums,

@@ -146,6 +146,11 @@ class BatchView:
     identifiers (:attr:`dqm.batch.Discovery.manifest_unread`)."""
     manifest_unread_cut: bool = False
     """Whether some of that text was not kept, so not searched."""
+    sums_unread: list[tuple[int | None, str]] = field(default_factory=list)
+    """The text of ``SHA256SUMS`` that names no file of the batch, by line (None: a list not read),
+    searched for identifiers (:attr:`dqm.batch.Discovery.sums_unread`)."""
+    sums_unread_cut: bool = False
+    """Whether some of that text was not kept, so not searched."""
     table: TableValidation | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     earlier: EarlierRelease | None = None

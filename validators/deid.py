@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from dqm.batch import MANIFEST_UNREAD_CHARS, PATH_COLUMNS, STATED_COLUMNS, shown_korean_name
-from dqm.checksums import MANIFEST_COLUMNS
+from dqm.checksums import MANIFEST_COLUMNS, SUMS_FILE
 from dqm.clinical_table import IDENTIFYING
 from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
@@ -839,18 +839,7 @@ def manifest_text(batch: BatchView, params: NoParams, ctx: CheckContext) -> list
     if not settings.enabled:
         return []
     where = (N_("manifest text no item reads"), None)
-    out: list[Finding] = []
-    texts = batch.manifest_unread
-    # several texts are searched joined first, to search them one by one only where they hold one;
-    # one text alone (a manifest refused) is searched once
-    hits = find("\n".join(text for _, text in texts), settings, "clinical") if len(texts) > 1 else None
-    if hits is None or hits:
-        for row, text in texts:
-            out += _value_findings(
-                text, "clinical", "DEID_MANIFEST", where, ctx, settings, file="manifest.csv", row=row
-            )
-    if hits and not out:  # a run only the texts joined make: said without a row
-        out += _hit_findings(hits, where, ctx, "DEID_MANIFEST", file="manifest.csv")
+    out = _kept_findings(batch.manifest_unread, "DEID_MANIFEST", where, ctx, settings, "manifest.csv", "row")
     if batch.manifest_unread_cut:
         out.append(
             ctx.finding(
@@ -861,6 +850,85 @@ def manifest_text(batch: BatchView, params: NoParams, ctx: CheckContext) -> list
                     chars=MANIFEST_UNREAD_CHARS,
                 ),
                 file="manifest.csv",
+            )
+        )
+    return out
+
+
+MAX_KEPT_ONE_BY_ONE = 1000
+"""Texts of a file searched one by one to name their line (``SHA256SUMS``' lines): the rest are
+searched joined, at the first of them (a list of a million lines each holding an RRN made a million
+findings)."""
+
+
+def _kept_findings(
+    texts: Sequence[tuple[int | None, str]],
+    prefix: str,
+    where: tuple[str, str | None],
+    ctx: CheckContext,
+    settings: DeidSettings,
+    file: str,
+    key: str,
+) -> list[Finding]:
+    """Findings of the kept texts of ``file`` no other check reads, each at its ``key`` (``row`` or
+    ``line``). Several texts are searched joined first, to search them one by one only where they
+    hold one; one text alone (a file refused) is searched once; past :data:`MAX_KEPT_ONE_BY_ONE`
+    texts, the rest joined as one, at the first of them."""
+    if len(texts) > MAX_KEPT_ONE_BY_ONE:
+        rest = texts[MAX_KEPT_ONE_BY_ONE:]
+        texts = [*texts[:MAX_KEPT_ONE_BY_ONE], (rest[0][0], "\n".join(text for _, text in rest))]
+    out: list[Finding] = []
+    hits = find("\n".join(text for _, text in texts), settings, "clinical") if len(texts) > 1 else None
+    if hits is None or hits:
+        for at, text in texts:
+            out += _value_findings(text, "clinical", prefix, where, ctx, settings, file=file, **{key: at})
+    if hits and not out:  # a run only the texts joined make: said without a row
+        out += _hit_findings(hits, where, ctx, prefix, file=file)
+    return out
+
+
+@check(
+    "deid.checksum_text",
+    aspect=Aspect.DEID,
+    scope="batch",
+    codes={
+        "DEID_CHECKSUM_TEXT_IDENTIFIER": "the text of SHA256SUMS that names no file of the batch (a comment, a line "
+        "that is no entry, a path not there or leaving the batch) holds a personal identifier",
+        "DEID_CHECKSUM_TEXT_QUASI": "the text of SHA256SUMS that names no file of the batch may identify (a date, "
+        "phone number or address)",
+        "DEID_CHECKSUM_TEXT_UNSEARCHED": "the text of SHA256SUMS that names no file of the batch was not all "
+        "searched for identifiers",
+    },
+    code_severity={
+        "DEID_CHECKSUM_TEXT_QUASI": Severity.WARNING,
+        "DEID_CHECKSUM_TEXT_UNSEARCHED": Severity.WARNING,
+    },
+)
+def checksum_text(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """The text of ``SHA256SUMS`` that names no file of the batch has no identifier.
+
+    That is its comments, the lines that are no entry, the paths it lists that are not there or
+    leave the batch, and a list not decodable or too large (its head read as UTF-8 and CP949, as a
+    refused manifest is). The names of the files that are there are :func:`file_names`' and
+    :func:`other_names`'; no other check reads the rest, and the batch delivers it. Searched as
+    :func:`manifest_text` searches, line by line for the first :data:`MAX_KEPT_ONE_BY_ONE` lines,
+    :data:`dqm.batch.MANIFEST_UNREAD_CHARS` in all."""
+    settings = batch.profile.deid
+    if not settings.enabled:
+        return []
+    where = (N_("checksum list text naming no file of the batch"), None)
+    out = _kept_findings(batch.sums_unread, "DEID_CHECKSUM_TEXT", where, ctx, settings, SUMS_FILE, "line")
+    if batch.sums_unread_cut:
+        out.append(
+            ctx.finding(
+                "DEID_CHECKSUM_TEXT_UNSEARCHED",
+                msg(
+                    "{file} holds text naming no file of the batch that was not searched for identifiers (a list "
+                    "too large to read, or past the {chars:,} characters searched): check it before release",
+                    file=SUMS_FILE,
+                    chars=MANIFEST_UNREAD_CHARS,
+                ),
+                file=SUMS_FILE,
             )
         )
     return out
