@@ -517,7 +517,8 @@ def test_c_before_the_first_record_is_asked_does_not_say_it_failed(
 ) -> None:
     """The failed load's token started at 0, as the load's does before the first slide is asked:
     ``c`` pressed while an adjudicator's disagreements load said the record had failed to load,
-    with nothing asked yet (session 25, task cache2f, 5)."""
+    with nothing asked yet (session 25, task cache2f, 5); then it was dropped without a word (note25):
+    it says the page is still starting, and the keys stay shortcuts."""
     from playwright.sync_api import sync_playwright
 
     _, _, tokens = served
@@ -543,4 +544,5 @@ def test_c_before_the_first_record_is_asked_does_not_say_it_failed(
         context.close()
         browser.close()
     assert "nothing to comment" not in said, said
+    assert "still starting" in said, said
     assert not problems, problems

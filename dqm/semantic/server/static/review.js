@@ -404,6 +404,7 @@
     n: () => nextOpen(),
     c: () => {
       if (judgeable()) $("comment").focus();
+      else if (state.current < 0) say(word("not_started")); // no slide asked yet (an adjudicator's list loads)
       else if (failedToken === loadToken) say(word("nothing_to_comment"));
       else commentWanted = { token: loadToken, text: "" };
     },
