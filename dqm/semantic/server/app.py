@@ -56,7 +56,9 @@ SCRIPT_WORDS = {
     "nothing_to_comment": N_(
         "nothing to comment on: this slide's record did not load. Move to another slide and back to ask again."
     ),
-    "not_started": N_("no slide to comment on yet: the page is still starting. Press c again once a slide shows."),
+    "not_started": N_(
+        "no slide to comment on yet: the page is still starting. Press c again once a slide shows."
+    ),
     "comment_not_kept": N_(
         "comment not kept, nothing to comment on: this slide's record did not load. Move to another slide "
         "and back to ask again. Typed: {comment}"
