@@ -798,6 +798,50 @@ def _checksums(disc: Discovery) -> None:
     disc.checksum_others = sorted(disc.checksums.keys() - of_items)
 
 
+TEXT_SUFFIXES = frozenset(
+    {".txt", ".md", ".csv", ".tsv", ".log", ".xml", ".json", ".html", ".htm", ".yaml", ".yml", ".ini", ".cfg"}
+)
+"""Extensions of the files no item reads whose text :func:`delivered_texts` keeps (a note, a log, a
+sidecar beside the slides): other files (a PDF, a Word file) are named by ``FILE_NOT_READ`` only."""
+READMES = ("README.md", "README.txt")
+"""The batch's notes at its root: left out of the files it lists (:data:`IGNORED_NAMES`), read here."""
+MAX_TEXT_FILES = 10_000
+"""Files no item reads whose text is kept: the rest are left out (a delivery of a million notes)."""
+
+
+def delivered_texts(disc: Discovery) -> tuple[list[tuple[str, str]], bool]:
+    """The text of the files the batch delivers and no item reads, for ``deid.other_texts`` to
+    search for identifiers: the root's README, each file not read (``FILE_NOT_READ``) with a text
+    extension (:data:`TEXT_SUFFIXES`), each annotation file no item names (``ORPHAN_ANNOTATION``),
+    in that order, by batch path. Read as a refused manifest is (UTF-8, bad bytes replaced, NULs
+    dropped, and as CP949 where bytes were bad), at most :data:`MANIFEST_UNREAD_CHARS` characters in
+    all and :data:`MAX_TEXT_FILES` files; whether some text was left out, or a file could not be read."""
+    orphans = (i.file for i in disc.issues if i.code == "ORPHAN_ANNOTATION" and i.file)
+    notes = (f for f in disc.other_files if suffix(f) in TEXT_SUFFIXES)
+    names = [r for r in READMES if os.path.lexists(disc.root / r)]
+    kept: list[tuple[str, str]] = []
+    used, cut = 0, False
+    for rel in dict.fromkeys(chain(names, notes, orphans)):
+        path, _ = jailed(disc.root, rel)
+        if path is None:  # a link leaving the batch, a special file: its own finding says it is not read
+            continue
+        if used >= MANIFEST_UNREAD_CHARS or len(kept) >= MAX_TEXT_FILES:
+            cut = True
+            break
+        try:
+            with path.open("rb") as fh:
+                data = fh.read(MANIFEST_UNREAD_CHARS - used + 1)
+        except OSError:
+            cut = True
+            continue
+        text, read = _refused_reading(data[: MANIFEST_UNREAD_CHARS - used])
+        cut |= len(data) > read
+        if text.strip():
+            kept.append((rel, text))
+            used += len(text)
+    return kept, cut
+
+
 def _keep_listed(disc: Discovery, e: Listed) -> None:
     """Keep a path ``SHA256SUMS`` lists that no file of the batch has (not there, or leaving the
     batch) for the search for identifiers: no check of file names reads it."""

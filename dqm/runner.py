@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from dqm import file_digests, probe_mpp
-from dqm.batch import Discovery, discover, jailed, normalise
+from dqm.batch import Discovery, delivered_texts, discover, jailed, normalise
 from dqm.cache import RecordCache, entry
 from dqm.clinical_table import (
     IDENTIFYING,
@@ -1382,6 +1382,7 @@ def _hashed(run: Run) -> tuple[dict[str, str], dict[str, tuple[int, int]]]:
 def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:
     """The batch-scope checks over the whole run."""
     hashed, sparse = _hashed(run) if run.discovery.checksums else ({}, {})
+    texts, texts_cut = delivered_texts(run.discovery)
     view = BatchView(
         profile=run.profile,
         items=_facts(run),
@@ -1393,6 +1394,8 @@ def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:
         manifest_unread_cut=run.discovery.manifest_unread_cut,
         sums_unread=run.discovery.sums_unread.texts,
         sums_unread_cut=run.discovery.sums_unread.cut,
+        other_texts=texts,
+        other_texts_cut=texts_cut,
         table=run.table,
         earlier=run.earlier,
         checksums=run.discovery.checksums,

@@ -151,6 +151,11 @@ class BatchView:
     searched for identifiers (:attr:`dqm.batch.Discovery.sums_unread`)."""
     sums_unread_cut: bool = False
     """Whether some of that text was not kept, so not searched."""
+    other_texts: list[tuple[str, str]] = field(default_factory=list)
+    """The text of the files the batch delivers and no item reads (a README, a note, an orphan
+    annotation), by batch path, searched for identifiers (:func:`dqm.batch.delivered_texts`)."""
+    other_texts_cut: bool = False
+    """Whether some of that text was not kept, so not searched."""
     table: TableValidation | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     earlier: EarlierRelease | None = None

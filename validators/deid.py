@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
-from dqm.batch import MANIFEST_UNREAD_CHARS, PATH_COLUMNS, STATED_COLUMNS, shown_korean_name
+from dqm.batch import MANIFEST_UNREAD_CHARS, MAX_TEXT_FILES, PATH_COLUMNS, STATED_COLUMNS, shown_korean_name
 from dqm.checksums import MANIFEST_COLUMNS, SUMS_FILE
 from dqm.clinical_table import IDENTIFYING
 from dqm.findings import Aspect, Finding, Severity
@@ -862,12 +862,12 @@ findings)."""
 
 
 def _kept_findings(
-    texts: Sequence[tuple[int | None, str]],
+    texts: Sequence[tuple[int | str | None, str]],
     prefix: str,
     where: tuple[str, str | None],
     ctx: CheckContext,
     settings: DeidSettings,
-    file: str,
+    file: str | None,
     key: str,
 ) -> list[Finding]:
     """Findings of the kept texts of ``file`` no other check reads, each at its ``key`` (``row`` or
@@ -878,12 +878,13 @@ def _kept_findings(
         rest = texts[MAX_KEPT_ONE_BY_ONE:]
         texts = [*texts[:MAX_KEPT_ONE_BY_ONE], (rest[0][0], "\n".join(text for _, text in rest))]
     out: list[Finding] = []
+    whole = {"file": file} if file is not None else {}
     hits = find("\n".join(text for _, text in texts), settings, "clinical") if len(texts) > 1 else None
     if hits is None or hits:
         for at, text in texts:
-            out += _value_findings(text, "clinical", prefix, where, ctx, settings, file=file, **{key: at})
+            out += _value_findings(text, "clinical", prefix, where, ctx, settings, **{**whole, key: at})
     if hits and not out:  # a run only the texts joined make: said without a row
-        out += _hit_findings(hits, where, ctx, prefix, file=file)
+        out += _hit_findings(hits, where, ctx, prefix, **whole)
     return out
 
 
@@ -929,6 +930,48 @@ def checksum_text(batch: BatchView, params: NoParams, ctx: CheckContext) -> list
                     chars=MANIFEST_UNREAD_CHARS,
                 ),
                 file=SUMS_FILE,
+            )
+        )
+    return out
+
+
+@check(
+    "deid.other_texts",
+    aspect=Aspect.DEID,
+    scope="batch",
+    codes={
+        "DEID_OTHER_TEXT_IDENTIFIER": "the text of a file the batch delivers and no item reads (the root's README, a "
+        "note or sidecar not read, an orphan annotation) holds a personal identifier",
+        "DEID_OTHER_TEXT_QUASI": "the text of a file the batch delivers and no item reads may identify (a date, phone "
+        "number or address)",
+        "DEID_OTHER_TEXT_UNSEARCHED": "the text of files the batch delivers and no item reads was not all searched "
+        "for identifiers",
+    },
+    code_severity={"DEID_OTHER_TEXT_QUASI": Severity.WARNING, "DEID_OTHER_TEXT_UNSEARCHED": Severity.WARNING},
+)
+def other_texts(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """The text of the files the batch delivers and no item reads has no identifier.
+
+    That is the root's ``README.md`` and ``README.txt``, each file not read (``FILE_NOT_READ``)
+    with a text extension (:data:`dqm.batch.TEXT_SUFFIXES`: a ``.txt`` note, a ``.xml`` sidecar),
+    and each annotation file no item names (``ORPHAN_ANNOTATION``), read as a refused manifest is,
+    :data:`dqm.batch.MANIFEST_UNREAD_CHARS` characters in all. Searched as :func:`manifest_text`
+    searches, file by file for the first :data:`MAX_KEPT_ONE_BY_ONE` files."""
+    settings = batch.profile.deid
+    if not settings.enabled:
+        return []
+    where = (N_("a file no item reads"), None)
+    out = _kept_findings(batch.other_texts, "DEID_OTHER_TEXT", where, ctx, settings, None, "file")
+    if batch.other_texts_cut:
+        out.append(
+            ctx.finding(
+                "DEID_OTHER_TEXT_UNSEARCHED",
+                msg(
+                    "files no item reads hold text that was not searched for identifiers (past the {chars:,} "
+                    "characters or {files:,} files searched): check them before release",
+                    chars=MANIFEST_UNREAD_CHARS,
+                    files=MAX_TEXT_FILES,
+                ),
             )
         )
     return out
