@@ -874,9 +874,7 @@ def _kept_findings(
     ``line``). Several texts are searched joined first, to search them one by one only where they
     hold one; one text alone (a file refused) is searched once; past :data:`MAX_KEPT_ONE_BY_ONE`
     texts, the rest joined as one, at the first of them."""
-    if len(texts) > MAX_KEPT_ONE_BY_ONE:
-        rest = texts[MAX_KEPT_ONE_BY_ONE:]
-        texts = [*texts[:MAX_KEPT_ONE_BY_ONE], (rest[0][0], "\n".join(text for _, text in rest))]
+    texts, rest = texts[:MAX_KEPT_ONE_BY_ONE], texts[MAX_KEPT_ONE_BY_ONE:]
     out: list[Finding] = []
     whole = {"file": file} if file is not None else {}
     hits = find("\n".join(text for _, text in texts), settings, "clinical") if len(texts) > 1 else None
@@ -885,6 +883,9 @@ def _kept_findings(
             out += _value_findings(text, "clinical", prefix, where, ctx, settings, **{**whole, key: at})
     if hits and not out:  # a run only the texts joined make: said without a row
         out += _hit_findings(hits, where, ctx, prefix, **whole)
+    if rest:  # searched once, joined
+        joined = "\n".join(text for _, text in rest)
+        out += _value_findings(joined, "clinical", prefix, where, ctx, settings, **{**whole, key: rest[0][0]})
     return out
 
 
