@@ -272,3 +272,17 @@ def test_a_full_disk_names_the_file_being_written(
         == f"dqm: {target} could not be written ({os.strerror(errno.ENOSPC)}); only outputs already reported as written were written"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_whose_folder_is_a_plain_file_is_a_refused_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``dqm report --junit FILE/j.xml`` with FILE a plain file wrote the report, then said
+    "internal error (FileExistsError); no results were written" (note25): the folder that cannot
+    be made is a write refused, said as one, the output named."""
+    plain = tmp_path / "plain"
+    plain.write_text("x")
+    assert _schema_to(plain / "s.json", monkeypatch) == 4
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "internal error" not in line and ".log" not in line
+    assert str(plain / "s.json") in line and "only outputs already reported as written were written" in line
