@@ -37,6 +37,7 @@ from dqm.coords import MAX_MPP, MIN_MPP
 from dqm.han_characters import JA_RANKED, ZH_RANKED
 from dqm.hangul_syllables import PAIRS, RANKED, SUPPLEMENT
 from dqm.i18n import N_, msg
+from dqm.image_text import image_texts
 from dqm.model import DiscoveryIssue, Item
 from dqm.output import not_utf8
 from dqm.sparse_files import SparseFileError, sparse_of
@@ -812,11 +813,12 @@ MAX_TEXT_FILES = 10_000
 def delivered_texts(disc: Discovery) -> tuple[list[tuple[str, str]], bool]:
     """The text of the files the batch delivers and no item reads, for ``deid.other_texts`` to
     search for identifiers: the root's README, each file not read (``FILE_NOT_READ``) with a text
-    extension (:data:`TEXT_SUFFIXES`), each annotation file no item names (``ORPHAN_ANNOTATION``),
-    in that order, by batch path. Read as a refused manifest is (UTF-8, bad bytes replaced, NULs
+    extension (:data:`TEXT_SUFFIXES`), each annotation file no item names (``ORPHAN_ANNOTATION``)
+    and the text each slide no item names carries (``ORPHAN_SLIDE``: a TIFF's text tags, a PNG's
+    text chunks, :func:`dqm.image_text.image_texts`), in that order, by batch path. Read as a refused manifest is (UTF-8, bad bytes replaced, NULs
     dropped, and as CP949 where bytes were bad), at most :data:`MANIFEST_UNREAD_CHARS` characters in
     all and :data:`MAX_TEXT_FILES` files; whether some text was left out, or a file could not be read."""
-    orphans = (i.file for i in disc.issues if i.code == "ORPHAN_ANNOTATION" and i.file)
+    orphans = (i.file for i in disc.issues if i.code in ("ORPHAN_ANNOTATION", "ORPHAN_SLIDE") and i.file)
     notes = (f for f in disc.other_files if suffix(f) in TEXT_SUFFIXES)
     names = [r for r in READMES if os.path.lexists(disc.root / r)]
     kept: list[tuple[str, str]] = []
@@ -830,7 +832,10 @@ def delivered_texts(disc: Discovery) -> tuple[list[tuple[str, str]], bool]:
             break
         try:
             with path.open("rb") as fh:
-                data = fh.read(MANIFEST_UNREAD_CHARS - used + 1)
+                if rel in disc.slide_files:  # an orphan slide: the text it carries, never its pixels
+                    data = image_texts(fh).encode("utf-8")
+                else:
+                    data = fh.read(MANIFEST_UNREAD_CHARS - used + 1)
         except OSError:
             cut = True
             continue

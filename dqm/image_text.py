@@ -356,3 +356,16 @@ def pillow_texts(img: Any, header_only: bool = False, path: Any = None) -> list[
     if full and not any(k == UNREAD for k, _ in out):
         out.append((UNREAD, f"text values past the first {MAX_TEXTS}"))
     return out
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def image_texts(fh: BinaryIO) -> str:
+    """The text a TIFF (its text tags: :func:`tiff_texts`) or a PNG (its text chunks:
+    :func:`png_text_chunks`) carries, one value a line, for a slide no item reads (an orphan),
+    within their bounds; another file, none."""
+    fh.seek(0)
+    if fh.read(8) == PNG_SIGNATURE:
+        return "\n".join(f"{key} {value}" for key, value in png_text_chunks(fh)[0] if isinstance(value, str))
+    return "\n".join(text for values in tiff_texts(fh).values() for _, text in values)

@@ -918,21 +918,18 @@ def checksum_text(batch: BatchView, params: NoParams, ctx: CheckContext) -> list
     settings = batch.profile.deid
     if not settings.enabled:
         return []
-    where = (N_("checksum list text naming no file of the batch"), None)
-    out = _kept_findings(batch.sums_unread, "DEID_CHECKSUM_TEXT", where, ctx, settings, SUMS_FILE, "line")
+    out = _kept_findings(
+        batch.sums_unread, "DEID_CHECKSUM_TEXT", (N_("checksum list text naming no file of the batch"), None),
+        ctx, settings, SUMS_FILE, "line",
+    )  # fmt: skip
     if batch.sums_unread_cut:
-        out.append(
-            ctx.finding(
-                "DEID_CHECKSUM_TEXT_UNSEARCHED",
-                msg(
-                    "{file} holds text naming no file of the batch that was not searched for identifiers (a list "
-                    "too large to read, or past the {chars:,} characters searched): check it before release",
-                    file=SUMS_FILE,
-                    chars=MANIFEST_UNREAD_CHARS,
-                ),
-                file=SUMS_FILE,
-            )
+        unsearched = msg(
+            "{file} holds text naming no file of the batch that was not searched for identifiers (a list "
+            "too large to read, or past the {chars:,} characters searched): check it before release",
+            file=SUMS_FILE,
+            chars=MANIFEST_UNREAD_CHARS,
         )
+        out.append(ctx.finding("DEID_CHECKSUM_TEXT_UNSEARCHED", unsearched, file=SUMS_FILE))
     return out
 
 
@@ -942,7 +939,7 @@ def checksum_text(batch: BatchView, params: NoParams, ctx: CheckContext) -> list
     scope="batch",
     codes={
         "DEID_OTHER_TEXT_IDENTIFIER": "the text of a file the batch delivers and no item reads (the root's README, a "
-        "note or sidecar not read, an orphan annotation) holds a personal identifier",
+        "note or sidecar not read, an orphan annotation, an orphan slide's text tags) holds a personal identifier",
         "DEID_OTHER_TEXT_QUASI": "the text of a file the batch delivers and no item reads may identify (a date, phone "
         "number or address)",
         "DEID_OTHER_TEXT_UNSEARCHED": "the text of files the batch delivers and no item reads was not all searched "
@@ -955,7 +952,8 @@ def other_texts(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[F
 
     That is the root's ``README.md`` and ``README.txt``, each file not read (``FILE_NOT_READ``)
     with a text extension (:data:`dqm.batch.TEXT_SUFFIXES`: a ``.txt`` note, a ``.xml`` sidecar),
-    and each annotation file no item names (``ORPHAN_ANNOTATION``), read as a refused manifest is,
+    each annotation file no item names (``ORPHAN_ANNOTATION``) and the text tags and chunks of each
+    slide no item names (``ORPHAN_SLIDE``), read as a refused manifest is,
     :data:`dqm.batch.MANIFEST_UNREAD_CHARS` characters in all. Searched as :func:`manifest_text`
     searches, file by file for the first :data:`MAX_KEPT_ONE_BY_ONE` files."""
     settings = batch.profile.deid
@@ -963,19 +961,15 @@ def other_texts(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[F
         return []
     where = (N_("a file no item reads"), None)
     out = _kept_findings(batch.other_texts, "DEID_OTHER_TEXT", where, ctx, settings, None, "file")
-    if batch.other_texts_cut:
-        out.append(
-            ctx.finding(
-                "DEID_OTHER_TEXT_UNSEARCHED",
-                msg(
-                    "files no item reads hold text that was not searched for identifiers (past the {chars:,} "
-                    "characters or {files:,} files searched): check them before release",
-                    chars=MANIFEST_UNREAD_CHARS,
-                    files=MAX_TEXT_FILES,
-                ),
-            )
-        )
-    return out
+    if not batch.other_texts_cut:
+        return out
+    unsearched = msg(
+        "files no item reads hold text that was not searched for identifiers (past the {chars:,} "
+        "characters or {files:,} files searched): check them before release",
+        chars=MANIFEST_UNREAD_CHARS,
+        files=MAX_TEXT_FILES,
+    )
+    return [*out, ctx.finding("DEID_OTHER_TEXT_UNSEARCHED", unsearched)]
 
 
 @check(

@@ -54,3 +54,21 @@ def test_text_past_the_bound_is_said_unsearched(
     (root / "README.txt").write_text("x" * 50 + RRN)
     monkeypatch.setattr(dqm.batch, "MANIFEST_UNREAD_CHARS", 40)
     assert [f.code for f in _found(root, profile)] == ["DEID_OTHER_TEXT_UNSEARCHED"]
+
+
+@pytest.mark.parametrize("form", ["PNG", "TIFF"])
+def test_the_text_an_orphan_slide_carries_is_searched(tmp_path: Path, profile: Profile, form: str) -> None:
+    from PIL import Image, PngImagePlugin
+
+    root = write_tiny_batch(tmp_path / "b")
+    image = Image.new("RGB", (40, 30), (230, 170, 200))
+    if form == "PNG":
+        info = PngImagePlugin.PngInfo()
+        info.add_text("Comment", f"patient {RRN}")
+        image.save(root / "slides" / "S9.png", pnginfo=info)  # no manifest row names it
+    else:
+        image.save(root / "slides" / "S9.tif", description=f"patient {RRN}")
+    found = _found(root, profile)
+    assert [(f.code, f.location.file) for f in found] == [
+        ("DEID_OTHER_TEXT_IDENTIFIER", f"slides/S9.{'png' if form == 'PNG' else 'tif'}")
+    ]
