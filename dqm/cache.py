@@ -202,12 +202,13 @@ SERIES_REMEMBERED_PAST = MAX_PARTS
 """A DICOM folder whose every series has more files than this (:func:`_smallest_series`; a
 folder of fewer entries is not looked up), or, in a run of the whole batch, every series one of
 the batch's items' slides there is of (a stray series no item is a slide of is no record's
-parts), has its series (:func:`_series_digest`: every entry's header) remembered by the cache
-under the stats of all its entries (:func:`_listing`) and those slides' names, and read again
-only when one of them changes (:meth:`RecordCache._read_folder`): one row a batch, folder and
-context (:data:`SERIES_TABLE`, at most :data:`SERIES_CONTEXTS` contexts a folder), deleted by a
-run of the batch where the folder is gone or no longer crowded, or after :data:`KEEP_DAYS`
-unused. A run with full hashes (``--certify``) reads every header, takes none remembered and
+parts; its files' headers alone are read again each run, at most this many: :func:`_strays`), has
+its series (:func:`_series_digest`: every entry's header) remembered by the cache under the stats
+of all its entries (:func:`_listing`) and those slides' names, and read again only when one of
+them changes (:meth:`RecordCache._read_folder`): one row a batch, folder and context
+(:data:`SERIES_TABLE`, at most :data:`SERIES_CONTEXTS` contexts a folder and
+:data:`SERIES_BATCHES` batches), deleted by a run that keyed the whole batch where the folder is
+gone or no longer crowded, or after :data:`KEEP_DAYS` unused. A run with full hashes (``--certify``) reads every header, takes none remembered and
 stores none: a file rewritten to join the series with its stat kept is what it catches. Past
 :data:`~dqm.slide_refs.MAX_PARTS` a file is known by its stat alone already (neither printed nor
 hashed: :func:`dqm.runner.crowded_message`). A folder of 1,050 files read 1,050 headers at every
@@ -227,6 +228,11 @@ SERIES_CONTEXTS = 4
 remembered under at once, the least recently used dropped past them: two profiles, or runs with
 and without ``--hash-files``, alternating on one cache each kept their own row (one row a folder
 had each delete the other's, every header read at every run)."""
+SERIES_BATCHES = 16
+"""Batches (by real path) whose crowded DICOM folders' series a cache remembers at once, the least
+recently used batch's rows deleted past them: a delivery in a new folder each run added one batch
+of rows a run, kept for :data:`KEEP_DAYS` (``benchmarks/bench_series_rows.py --scene deliveries``).
+A batch's own rows are bounded by its crowded folders and :data:`SERIES_CONTEXTS`."""
 EVERY_SERIES = "every series"
 """The state part of a remembered folder whose every series passes the bound (any slide of it may
 be keyed from it, one of :meth:`RecordCache.key` alone too); else the names of the batch's slides
@@ -277,7 +283,7 @@ def _today() -> int:
 
 def _series_digest(
     folder: str, root: Path, slides: frozenset[str] | None = None
-) -> tuple[str, dict[str, str], int, int]:
+) -> tuple[str, dict[str, str], int, int, str | None]:
     """SHA-256 of each entry of the DICOM folder ``folder`` by name with its series as OpenSlide
     reads it (:func:`dqm.slide_refs.folder_series`): which files a slide of it is made of. The
     listing's stats (:func:`_listing`) missed a file of another series rewritten to join a
@@ -287,13 +293,40 @@ def _series_digest(
     names them (:attr:`dqm.slide_io.SlideProbe.parts_unread`), in the digest too: a record is stored
     only where its probe saw those (:meth:`RecordCache.as_keyed`), and served only where the key
     sees them again, the same files for the same reason. With it, how many files the smallest
-    series has, and the smallest of those of ``slides`` (:func:`_smallest_series`; 0 without)."""
+    series has, and the smallest of those of ``slides`` (:func:`_smallest_series`; 0 without), and
+    its small series' files (:func:`_strays`)."""
     unread: dict[str, str] = {}
     series = folder_series(folder, root, unread)
     seen = [series, sorted(unread.items())]
     digest = hashlib.sha256(json.dumps(seen).encode("utf-8", "surrogatepass")).hexdigest()
     mine = 0 if slides is None else _smallest_series(series, slides)
-    return digest, unread, _smallest_series(series), mine
+    return digest, unread, _smallest_series(series), mine, _strays(series)
+
+
+def _strays(series: list[tuple[str, str | None]]) -> str | None:
+    """The files of a DICOM folder's small series (:func:`dqm.slide_refs.folder_series`: each of
+    at most :data:`SERIES_REMEMBERED_PAST` files, with those in doubt, as :func:`_smallest_series`
+    counts them) as remembered with a folder where none is a slide's (:meth:`RecordCache._read_folder`):
+    the SHA-256 of their names and series (:func:`_strays_digest`) and their places in the folder's
+    name order (no name is kept: a batch's names may be identifiers), re-read at each run that
+    takes the folder as remembered (:meth:`RecordCache._strays_kept`): a stray rewritten to join a
+    slide's series with its stat kept is seen. None where they are more than the bound (the folder
+    is not remembered: every header read each run, as before session 26)."""
+    counts = Counter(s for _, s in series if s is not None and s not in (OUTSIDE, SERIES_UNREAD))
+    doubt = counts.pop(UNKNOWN_SERIES, 0)
+    small = [
+        i
+        for i, (_, s) in enumerate(series)
+        if isinstance(s, str) and s in counts and counts[s] + doubt <= SERIES_REMEMBERED_PAST
+    ]
+    if len(small) > SERIES_REMEMBERED_PAST:
+        return None
+    return _strays_digest([series[i] for i in small]) + " " + ",".join(map(str, small))
+
+
+def _strays_digest(strays: list[tuple[str, str | None]]) -> str:
+    """SHA-256 of the small series' files by name with their series (:func:`_strays`)."""
+    return hashlib.sha256(json.dumps(strays).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _smallest_series(series: list[tuple[str, str | None]], slides: frozenset[str] | None = None) -> int:
@@ -719,8 +752,11 @@ class RecordCache:
         """The folders (:meth:`_series_folder`) this run listed with more entries than the bound."""
         self._slides: set[str] | None = None
         """The batch paths of the batch's items' slides, where the run keyed its whole batch
-        (:meth:`keys` with ``batch``): a remembered folder of this batch not among
-        :attr:`_crowded_seen` is deleted when the run closes."""
+        (:meth:`keys` with ``batch``)."""
+        self._keyed_batch = False
+        """Whether :meth:`keys` with ``batch`` keyed the whole batch (not stopped by an error or an
+        interrupt): a remembered folder of this batch not among :attr:`_crowded_seen` is then
+        deleted when the run closes (one not reached is not gone)."""
         self._batch = self._digest("batch\n" + os.path.realpath(root))
         self._context_id = self._digest("context\n" + context)
         self._full_hashes = _full_hashes(context)
@@ -751,12 +787,16 @@ class RecordCache:
                         raise
             db.execute("CREATE INDEX IF NOT EXISTS records_used ON records (used)")
             db.execute("CREATE TABLE IF NOT EXISTS tables (key TEXT PRIMARY KEY, outcome BLOB NOT NULL)")
-            db.execute(SERIES_TABLE)
+            try:
+                db.execute(SERIES_TABLE)
+            except sqlite3.OperationalError:  # a cache of session 25 opened read-only: none remembered
+                rows = []
+            else:
+                rows = db.execute(
+                    "SELECT folder, state, series FROM series WHERE batch = ? AND context = ?",
+                    (self._batch, self._context_id),
+                ).fetchall()
             self._db = db
-            rows = db.execute(
-                "SELECT folder, state, series FROM series WHERE batch = ? AND context = ?",
-                (self._batch, self._context_id),
-            ).fetchall()
             self._series_known = {folder: (str(state), str(series)) for folder, state, series in rows}
         except (OSError, sqlite3.Error) as exc:
             warn(f"the result cache in {folder} cannot be used ({self._reason(exc)}); every item is checked")
@@ -859,21 +899,41 @@ class RecordCache:
         if where is not None and slides is not None:
             states.append(self._series_state(listing, slides))
         unread: dict[str, str] = {}
-        if where is not None and (was := self._series_known.get(where)) is not None and was[0] in states:
-            series = was[1]
+        was = None if where is None else self._series_known.get(where)
+        if where is not None and was is not None and was[0] in states and self._strays_kept(folder, was[1]):
+            series = was[1].split(" ")[0]
             self._series_new[where] = was  # marked used
         else:
-            series, unread, members, mine = _series_digest(folder, self.root, slides)
+            series, unread, members, mine, strays = _series_digest(folder, self.root, slides)
             # an error may pass, a racy stat may not move: asked again; a small series among many
-            # other files is read whole each run, as one within MAX_PARTS is, where it is a slide's
+            # other files is read whole each run, as one within MAX_PARTS is, where it is a slide's,
+            # and its files' headers alone where it is none's (each run: :meth:`_strays_kept`)
             if where is not None and not unread and not racy:
                 if members > SERIES_REMEMBERED_PAST:
                     self._series_new[where] = (states[0], series)
-                elif mine > SERIES_REMEMBERED_PAST:
-                    self._series_new[where] = (states[1], series)
+                elif mine > SERIES_REMEMBERED_PAST and strays is not None:
+                    self._series_new[where] = (states[1], f"{series} {strays}")
         ordered = tuple(sorted(unread.items()))
         return _Folder(
             [["dicom folder", listing], ["dicom series", series]], unread, ordered, unread_digest(ordered)
+        )
+
+    def _strays_kept(self, folder: str, remembered: str) -> bool:
+        """Whether the remembered series of ``folder`` (the series' digest, and for a folder with a
+        small series no slide is of, :func:`_strays`) still hold: those small series' files are
+        read again (their headers alone, at most :data:`SERIES_REMEMBERED_PAST`) and are of the
+        same series. The folder's every entry has its name and stat of then (the state matched)."""
+        parts = remembered.split(" ")
+        if len(parts) == 1:
+            return True
+        try:
+            names = sorted(os.listdir(folder))
+            strays = [names[int(i)] for i in parts[2].split(",") if i]
+        except (OSError, IndexError, ValueError):
+            return False
+        return (
+            len(parts) == 3
+            and _strays_digest(folder_series(folder, self.root, names=frozenset(strays))) == parts[1]
         )
 
     def _slides_in(self, folder: str) -> frozenset[str]:
@@ -891,7 +951,8 @@ class RecordCache:
         """The state a crowded DICOM folder's series are remembered in: the stats of all its
         entries (:func:`_listing`), and :data:`EVERY_SERIES` or the names of the batch's slides in
         it (``slides``: :func:`_smallest_series`)."""
-        said = EVERY_SERIES if slides is None else json.dumps(sorted(slides))
+        # the slides' state of session 26's first rows (their strays not re-read) is not this one
+        said = EVERY_SERIES if slides is None else json.dumps(["strays re-read", sorted(slides)])
         return self._digest(f"dicom series\n{listing}\n{said}")
 
     def _series_folder(self, folder: str) -> str:
@@ -921,7 +982,9 @@ class RecordCache:
             )
 
         with ThreadPoolExecutor(KEY_THREADS, thread_name_prefix="dqm-cache-keys") as pool:
-            return Keys(b"".join(pool.map(chunk, range(0, len(items), KEY_CHUNK))))
+            keys = Keys(b"".join(pool.map(chunk, range(0, len(items), KEY_CHUNK))))
+        self._keyed_batch = batch
+        return keys
 
     def lookup(self, key: str, item: Item) -> ItemRecord | None:
         """The record of ``item`` stored under ``key``; None when there is none or it cannot be read."""
@@ -1149,9 +1212,7 @@ class RecordCache:
         try:
             self._commit()
             # a run that keyed its batch prunes its gone folders' rows, whatever else it wrote
-            if not self._refused and (
-                self.stored or self._marked or self._series_new or self._slides is not None
-            ):
+            if not self._refused and (self.stored or self._marked or self._series_new or self._keyed_batch):
                 with contextlib.suppress(sqlite3.Error):  # not remembered: read again next run
                     self._close_series()
             # only a run that wrote (stored or marked entries used) prunes: a read-only cache
@@ -1176,8 +1237,9 @@ class RecordCache:
         """Write the crowded folders' series this run read or took (:attr:`_series_new`), each
         replacing its folder's row of this context and keeping at most :data:`SERIES_CONTEXTS` a
         folder (the least recently used go), and delete: the rows of the format before session 26
-        (:data:`SERIES_ROW`), rows no run used for :data:`KEEP_DAYS`, and, where the run keyed its
-        whole batch, those of its folders gone or no longer crowded (:attr:`_crowded_seen`). Each
+        (:data:`SERIES_ROW`), rows no run used for :data:`KEEP_DAYS`, those of batches past the
+        :data:`SERIES_BATCHES` most recently used, and, where the run keyed its whole batch
+        (:attr:`_keyed_batch`), those of its folders gone or no longer crowded (:attr:`_crowded_seen`). Each
         statement its own short transaction (a run sharing the cache waits for one)."""
         assert self._db is not None
         now, db, batch, context = time.time_ns(), self._db, self._batch, self._context_id
@@ -1193,11 +1255,16 @@ class RecordCache:
             "WHERE batch = ? AND folder = ? ORDER BY used DESC, context = ? DESC LIMIT ?)",
             [(batch, where, batch, where, context, SERIES_CONTEXTS) for where in self._series_new],
         )
-        if self._slides is not None:
+        if self._keyed_batch:
             kept = db.execute("SELECT DISTINCT folder FROM series WHERE batch = ?", (batch,)).fetchall()
             gone = [(batch, where) for (where,) in kept if where not in self._crowded_seen]
             db.executemany("DELETE FROM series WHERE batch = ? AND folder = ?", gone)
         db.execute("DELETE FROM series WHERE used < ?", (now - KEEP_DAYS * 86_400 * 10**9,))
+        db.execute(
+            "DELETE FROM series WHERE batch NOT IN (SELECT batch FROM series GROUP BY batch "
+            "ORDER BY max(used) DESC, batch = ? DESC LIMIT ?)",
+            (batch, SERIES_BATCHES),
+        )
         db.execute(
             "DELETE FROM tables WHERE key >= ? AND key < ?",
             (SERIES_ROW, SERIES_ROW[:-1] + chr(ord(SERIES_ROW[-1]) + 1)),

@@ -1250,7 +1250,7 @@ SERIES_UNREAD = "\0unread"
 
 
 def folder_series(
-    folder: str, root: Path, unread: dict[str, str] | None = None
+    folder: str, root: Path, unread: dict[str, str] | None = None, names: Collection[str] | None = None
 ) -> list[tuple[str, str | None]]:
     """Each entry of ``folder`` (a DICOM slide's, in the batch folder ``root``) by name, in name
     order, with what makes OpenSlide's DICOM reader take it or leave it: its
@@ -1266,12 +1266,15 @@ def folder_series(
     kilobytes each (:func:`series_of`; 115 µs a file of the real 5.5 KB ``boxes_0.dcm``:
     ``benchmarks/bench_dicom_parts.py --key-only``). ``unread``, given: each such file by the batch
     path it resolves to, with the system's words, as the take notes it (:func:`_dicom_series`): what
-    the run's ``SLIDE_PART_UNREADABLE`` would say of the folder now (:meth:`dqm.cache.RecordCache.as_keyed`)."""
+    the run's ``SLIDE_PART_UNREADABLE`` would say of the folder now (:meth:`dqm.cache.RecordCache.as_keyed`).
+    ``names``, given: those entries alone (a remembered folder's small series: :func:`dqm.cache._strays`)."""
     real_root = os.path.realpath(root)
     out: list[tuple[str, str | None]] = []
     try:
         with os.scandir(folder or ".") as entries:
-            listed = sorted((entry.name, _maybe_link(entry)) for entry in entries)
+            listed = sorted(
+                (entry.name, _maybe_link(entry)) for entry in entries if names is None or entry.name in names
+            )
     except OSError:
         return out
     for name, link in listed:
