@@ -8,14 +8,17 @@ it, as :func:`dqm.runner.run_batch` calls it), close it. A crowded folder is the
 * ``changing``: 50 runs over a batch whose crowded folder is renamed every run (a new delivery
   folder, the old one gone) and every fifth run one more file joins it: the remembered rows
   left in the cache and the database's size after each tenth run;
+* ``deliveries`` (cache3f): 50 runs, each over a new batch folder (a delivery in a new folder,
+  the last one deleted) holding one crowded folder: the rows left and the database's size after
+  each tenth run, and the headers a second run of the last delivery reads;
 * ``contexts``: two contexts (two profiles) alternating on one cache, six runs: headers read each;
 * ``stray``: a folder with one stray file of another series (no item's slide): headers read and
-  CPU time of a cold and two warm runs.
+  CPU time of a cold and two warm runs (since cache3f a warm run reads the stray's header again).
 
 Headers read are :func:`dqm.slide_refs._series` calls, counted. Runs on any dqm of session 25 or
 later (``PYTHONPATH=/path/to/checkout``) to compare.
 
-Usage: nice python benchmarks/bench_series_rows.py [--scene changing|contexts|stray] [--extra 50]
+Usage: nice python benchmarks/bench_series_rows.py [--scene changing|deliveries|contexts|stray] [--extra 50]
 """
 
 from __future__ import annotations
@@ -92,7 +95,7 @@ def rows(cache: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scene", choices=("changing", "contexts", "stray"), action="append")
+    parser.add_argument("--scene", choices=("changing", "deliveries", "contexts", "stray"), action="append")
     parser.add_argument("--extra", type=int, default=50)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--data", type=Path, default=Path("/tmp/bench-series-rows"))
@@ -100,24 +103,26 @@ def main() -> None:
     _counting()
     members = slide_refs.MAX_PARTS + args.extra
     print(f"dqm at {ROOT}; keys(batch=) {'yes' if BATCH_ARG else 'no'}; {members} members a folder")
-    for scene in args.scene or ["changing", "contexts", "stray"]:
+    for scene in args.scene or ["changing", "deliveries", "contexts", "stray"]:
         shutil.rmtree(args.data, ignore_errors=True)
         batch, cache = args.data / "batch", args.data / "cache"
         batch.mkdir(parents=True)
-        if scene == "changing":
+        if scene in ("changing", "deliveries"):
+            fresh = scene == "deliveries"  # a new batch folder each run, not a new folder of one batch
             for k in range(args.runs):
+                root, name = (args.data / f"delivery{k:03d}", "s") if fresh else (batch, f"d{k:03d}")
                 if k:
-                    shutil.rmtree(batch / f"d{k - 1:03d}")
-                crowded(batch, f"d{k:03d}", members + k // 5)
+                    shutil.rmtree(args.data / f"delivery{k - 1:03d}" if fresh else batch / f"d{k - 1:03d}")
+                crowded(root, name, members + (0 if fresh else k // 5))
                 # times of a past second, with nanoseconds: not racy (RACY_NS) on any file system
-                for entry in os.scandir(batch / f"d{k:03d}"):
+                for entry in os.scandir(root / name):
                     os.utime(entry.path, ns=(10**18 + 1, 10**18 + 1))
-                run(batch, cache)
+                run(root, cache)
                 if (k + 1) % 10 == 0:
                     size = (cache / DB_NAME).stat().st_size
-                    print(
-                        f"changing: after run {k + 1:3d}: {rows(cache):3d} series rows, database {size:,} B"
-                    )
+                    print(f"{scene}: after run {k + 1:3d}: {rows(cache):3d} series rows, database {size:,} B")
+            if fresh:
+                print(f"deliveries: the last one again: {run(root, cache)[0]} headers read")
         elif scene == "contexts":
             crowded(batch, "s", members)
             time.sleep(RACY_NS / 1e9 + 0.1)
