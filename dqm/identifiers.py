@@ -229,9 +229,14 @@ _GIVEN_GAP = "[" + _SPACES[1:-1] + _UNSEEN_GAPS + "]"
 """What parts a surname that is a header's word from its given names: a space of any width or a
 character nobody sees that may stand for one (``Patient Name<TAB>SAMPLE<U+200B>JOE<TAB>45``, a name
 :data:`_NAME_GAPS` reads as two words); not one written inside a word (:data:`_IN_WORD`)."""
+_GIVEN_GAPS = rf"(?:[{_IN_WORD}]*+{_GIVEN_GAP}[{_IN_WORD}]*+)++"
+"""A run of :data:`_GIVEN_GAP` and :data:`_IN_WORD` characters that holds one of the first, as
+:data:`_NAME_GAPS` reads a name's gap (``SAMPLE<U+200B><U+00AD>JOE``, ``SAMPLE<U+2066><U+200D>JOE``:
+a name's two words, where a header's word and a given name read as a header); each run of either
+kind is read once, so the run is one pass however long."""
 _GIVEN_NAME = rf"(?!{_LATIN_HEADER}|{_HEADER_TAIL})(?:[A-Z][a-z]++|[A-Z]{{2,}}+)"
 _GIVEN_NAMES_END = (
-    rf"(?:,{_GIVEN_GAP}*+|{_GIVEN_GAP}++){_GIVEN_NAME}(?:[ ,^]++{_GIVEN_NAME}){{0,2}}+"
+    rf"(?:,{_GIVEN_GAP}*+|{_GIVEN_GAPS}){_GIVEN_NAME}(?:[ ,^]++{_GIVEN_NAME}){{0,2}}+"
     rf"(?!{_AFTER_GIVEN}*+(?:{_LATIN_HEADER}|(?i:{_PHRASE_TAIL})(?![A-Za-z]))|[ ,{_INVISIBLE_CHARS}]*+\t[ \t{_INVISIBLE_CHARS}]*+{_LATIN_HEADER})"
 )
 """After a surname that is a header's word, right after a tab or two spaces: its given names,
