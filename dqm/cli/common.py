@@ -144,15 +144,17 @@ def load_profile_or_exit(profile: str | None) -> Any:
 
 
 def _warn_patterns_off(deid: Any) -> None:
-    """A warning for each built-in de-identification pattern the profile turns off (``enabled:
-    false``): the profile's choice, but a profile written before a pattern was added
-    (``possible_name``) keeps it by the merge, and one that turns it off should say so aloud."""
+    """A warning for each built-in de-identification pattern the profile turns off, whichever way
+    (``enabled: false``, an empty ``regex``, an empty ``places``: each leaves it out of
+    :func:`dqm.identifiers.find`): the profile's choice, but a profile written before a pattern was
+    added (``possible_name``) keeps it by the merge, and one that turns it off should say so aloud."""
     from dqm.identifiers import DEFAULT_PATTERNS
 
     if not deid.enabled:
         return
     for name in DEFAULT_PATTERNS:
-        if not deid.patterns[name].enabled:
+        pattern = deid.patterns[name]
+        if not (pattern.enabled and pattern.regex and pattern.places):
             warning(
                 msg(
                     N_(
