@@ -329,7 +329,8 @@ def file_names(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Find
             continue
         seen.add(path)
         for part in PurePosixPath(path).parts:
-            hits = [hit for hit in file_name_hits(part, settings) if not counted_once(hit, settings)]
+            read = _read_name(part)
+            hits = [hit for hit in file_name_hits(read, settings) if not counted_once(hit, settings)]
             found = _hit_findings(hits, (N_("the file name"), None), ctx, "DEID_FILENAME", file=path)
             if found:
                 out.extend(found)
@@ -1025,7 +1026,14 @@ def _name_parts(own: Iterable[str | None], batch: BatchView, seen: set[str]) -> 
             if part in seen:
                 continue
             seen.add(part)
-            yield path, shown_korean_name(part) or part
+            yield path, _read_name(part)
+
+
+def _read_name(part: str) -> str:
+    """How a file or folder name reads, the one text every name check searches it as (and
+    :func:`dqm.identifiers.file_name_hits` keeps it by): a name shown with its bad bytes as
+    ``\\xNN`` as it reads on a Korean Windows where it does, else as it is."""
+    return shown_korean_name(part) or part
 
 
 def counted_once(hit: Hit, settings: DeidSettings) -> bool:
@@ -1131,7 +1139,7 @@ def _plain_part(part: str, name: str, rx: Regex, settings: DeidSettings) -> bool
     written, and whatever :func:`find` flags of ``name`` in it is one of those matches (a second
     review: a plain part decided for the whole path, whose other part held a date read across a
     control character, shown in clear)."""
-    read = shown_korean_name(part) or part
+    read = _read_name(part)
     if read != part or not _as_written(read):
         return False
     flagged = Counter(hit.masked for hit in file_name_hits(read, settings) if hit.name == name)

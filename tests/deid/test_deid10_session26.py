@@ -152,8 +152,10 @@ def _no_bidi(text: str) -> None:
 
 
 def test_what_dqm_prints_of_a_bidi_identifier_is_masked_and_escaped(bidi_batch: Path, tmp_path: Path) -> None:
-    """The console and every page a person reads show a bidirectional control as its escape (the
-    bytes' order, not the displayed one) and the identifiers masked."""
+    """The console and every page a person reads show the identifiers masked, with the
+    bidirectional controls inside them (the masking takes them in: none is left to escape; a
+    control printed unmasked shows as its escape,
+    ``test_deid10f_session26.test_a_bidi_control_in_a_shown_path_is_printed_as_its_escape``)."""
     out = tmp_path / "out"
     res = CliRunner().invoke(app, ["audit", str(bidi_batch), "--out", str(out), "--workers", "1"])
     assert res.exit_code == 1, res.output
