@@ -220,15 +220,9 @@ def test_a_profile_turning_off_a_built_in_pattern_is_warned_of(tmp_path: Path) -
     assert "korean_rrn" not in said
 
 
-def test_dated_names_are_searched_once_by_the_name_checks_and_the_count(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from dqm.profile import load_profile
-    from validators import REGISTRY
-    from validators.context import BatchView
-    from validators.engine import configure
-    from validators.registry import CheckContext
-
+def count_searches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Each text :func:`dqm.identifiers.find` searches from now on, in order, the file-name cache
+    emptied."""
     searched: list[str] = []
     real = identifiers.find
 
@@ -238,6 +232,19 @@ def test_dated_names_are_searched_once_by_the_name_checks_and_the_count(
 
     monkeypatch.setattr(identifiers, "find", counted)
     monkeypatch.setattr(identifiers, "_NAME_HITS", identifiers._NameHits())
+    return searched
+
+
+def test_dated_names_are_searched_once_by_the_name_checks_and_the_count(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dqm.profile import load_profile
+    from validators import REGISTRY
+    from validators.context import BatchView
+    from validators.engine import configure
+    from validators.registry import CheckContext
+
+    searched = count_searches(monkeypatch)
     files = tuple(f"slides/2024-03-{day:02d}_S{day}.svs" for day in range(1, 21))
     profile = load_profile()
     configured = {c.id: c for c in configure(profile)}

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dqm import identifiers
 from dqm.cli import app
 from tests.deid.deid_helpers import assert_no_name, default_masker, kinds_found
-from tests.deid.test_deid10_session26 import _profile_with
+from tests.deid.test_deid10_session26 import _profile_with, count_searches
 from tests.helpers import write_tiny_batch
 
 
@@ -148,15 +147,7 @@ def test_a_name_shown_with_its_bad_bytes_is_searched_once_as_it_reads(
 
     from .test_deid import view_of
 
-    searched: list[str] = []
-    real = identifiers.find
-
-    def counted(text: str, settings: object, place: str) -> list:
-        searched.append(text)
-        return real(text, settings, place)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(identifiers, "find", counted)
-    monkeypatch.setattr(identifiers, "_NAME_HITS", identifiers._NameHits())
+    searched = count_searches(monkeypatch)
     shown = _cp949_shown("환자명_김철수_2024-03-01.svs")
     assert "\\x" in shown
     items = [Item("s1", f"slides/{shown}", "ann/s1.json", {}, None)]
