@@ -145,10 +145,15 @@ def main() -> None:
         f"  as shipped, '<word>_H&E.svs' flagged: {in_files} words; '<name>_H&E.svs': "
         f"{sum(named(f'{w}_H&E.svs', 'filename') for w in NAMES)}/{len(NAMES)} names"
     )
-    glued = {keyword: sum(named(keyword + w) for w in words) for keyword in ("이름", "성명", "환자명")}
+    glued = {
+        keyword: sum(named(keyword + w) for w in words) for keyword in ("이름", "성명", "환자명", "성함")
+    }
+    paired = [surname + given for surname in "김이박최정강조윤장임" for given in GIVEN_NAMES]
     print(
         f"  a word glued to a keyword as a name: {glued};"
-        f" names {sum(named('이름' + w) for w in NAMES if len(w) >= 3)}/{sum(len(w) >= 3 for w in NAMES)} of 3-4 syllables"
+        f" names {sum(named('이름' + w) for w in NAMES)}/{len(NAMES)} (of 2 syllables"
+        f" {sum(named('이름' + w) for w in NAMES if len(w) == 2)}/{sum(len(w) == 2 for w in NAMES)});"
+        f" 10 surnames x the supplement's given names {sum(named('이름' + w) for w in paired)}/{len(paired)}"
     )
     masker = Masker(settings, b"k" * 32)
     cut = sorted(w for w in words if re.search(r"\][가-힣]", masker("성명: " + w)))

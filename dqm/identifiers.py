@@ -158,7 +158,7 @@ read as a person reads them."""
 _KEYWORD_SPACE = rf"[\s{_INVISIBLE_CHARS}]*"
 """What parts a name's keyword, its ``:`` and its name: spaces and characters nobody sees
 (``Patient name:<U+200B>HONG<U+200B>GILDONG``, where the reading that keeps them sees the name)."""
-_NAME_WORDS = r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|환자\s*명|이름)"
+_NAME_WORDS = r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|성함|환자\s*명|이름)"
 _NAME_KEYWORD = _NAME_WORDS + _KEYWORD_SPACE + f"(?:[:=]{_KEYWORD_SPACE})?"
 """The ``person_name`` pattern's keyword, its ``:`` or ``=`` and the spaces around them."""
 _NAME_GAP = (
@@ -295,22 +295,45 @@ name glued (``홍길동에게서``, ``남궁민수님``, ``김철수님은``), a
 ``김철수와의``, ``김철수님께서는``, ``김철수로부터``: a second review found the name masked and
 ``의`` or ``게는`` left, or the word not read as a name): the word is judged without them, and the
 name ends before them (:data:`_KO_NAME`)."""
+_KO_PARTICLE = (
+    "(?:님|씨)?(?:(?:에게서|에게|께서|께|한테서|한테|에서|에|와|과|으로|로|만)(?:는|은|의|도|만|부터)?"
+    "|[은는이가을를의도])?"
+)
+"""A particle as Korean writes one after a word: :data:`_KO_TAIL`'s, but no ``은`` or ``는`` after
+``이``, ``가`` or ``도`` (``명가은``, ``명이은``, ``명도은`` are names, not ``명`` and two particles)."""
 _KO_DOUBLE_SURNAMES = "남궁|황보|제갈|선우|독고|사공|서문|동방|어금|망절|소봉"
 """The two-syllable Korean surnames: one of them and two syllables is a name of four (``남궁지은``),
 not a surname of one, a given name and a particle (``남궁지`` and ``은``)."""
+_KO_NO_FINAL = "".join(map(chr, range(0xAC00, 0xD7A4, 28)))
+"""The Hangul syllables with no final consonant (``지``, ``하``): after one, the particle is ``는``,
+not ``은``, so ``지은`` is a given name, not ``지`` and a particle."""
+_KO_NOT_PARTICLE = "[은는이가을를의와과도만에로서]"
+"""The syllables a particle ends in (``은``, ``를``, ``에서``): a name glued to what follows it ends in
+none of them but for :data:`_KO_GIVEN_END`'s."""
+_KO_GIVEN_END = rf"(?:[가-힣](?<!{_KO_NOT_PARTICLE})|(?<=[{_KO_NO_FINAL}])은|(?<![{_KO_NO_FINAL}면])서)"
+"""A given name's last syllable: no particle's (:data:`_KO_NOT_PARTICLE`), but ``은`` after a
+syllable with no final consonant (``지은``, ``하은``: the particle there is ``는``) and ``서`` after
+one with a final consonant but ``면`` (``민서``, ``윤서``; not ``에서``, ``해서``, ``하면서``)."""
+_KO_ENDING = "[고며면다야요어게된될됨할함히적]"
+"""The syllables a verb's or an adverb's ending is (``이고``, ``시되어``, ``백히``, ``시적``), no
+given name's last: a word glued to a keyword ending in one is no name (:data:`_KO_GLUED`)."""
 _KO_GLUED = (
-    rf"(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[가-힣]{{2,3}}(?<![은는이가을를의와과도만에로서])"
-    rf"{_KO_TAIL}(?![가-힣])"
+    rf"(?:(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[가-힣]{{1,2}}{_KO_GIVEN_END}(?<!{_KO_ENDING}){_KO_TAIL}"
+    rf"|[{_KO_SURNAMES}][가-힣](?<!{_KO_NOT_PARTICLE})(?<!{_KO_ENDING}))(?![가-힣])"
 )
 """A name glued to a Korean keyword (``이름홍길동``, ``환자명홍길동``, ``성명홍길동에게``): a surname
-and two or three more syllables not ending in a particle's, then maybe an honorific and a particle.
+and two or three more syllables, the last a given name's (:data:`_KO_GIVEN_END`: ``이름김지은``,
+``환자명김민서``), then maybe an honorific and a particle; or a surname and one syllable, no
+particle's, the word's end (``이름김철``).
 The keyword glued to a word is more often a word of its own (``이름으로``, ``이름표를``,
 ``성명서를``, ``이름바꾸기``, ``이름변경을``, ``환자 명희님``: ``희님``): those were identifiers."""
 _HANJA = "[\u4e00-\u9fff\uf900-\ufaff]"
 """A CJK ideograph, as a name is written in Hanja (``洪吉童``)."""
+_KO_DOT = "[ \u00b7\u2027\u30fb\u318d\uff65]"
+"""A space or a middle dot between a Korean surname and its given name (``홍 길동``, ``홍·길동``)."""
 _KO_SPACED = (
-    rf"(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[ \u00b7\u2027\u30fb\u318d\uff65]"
-    rf"(?!(?:{'|'.join(word for word in HEADER_WORDS if not word.isascii())})(?![가-힣]))"
+    rf"(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}]){_KO_DOT}"
+    rf"(?!(?:{'|'.join(word for word in HEADER_WORDS if not word.isascii())}|외|등|및|미상|모름|불명)(?![가-힣])|[없있])"
     rf"[가-힣]{{1,2}}(?<![님씨])(?={_KO_TAIL}(?![가-힣]))"
 )
 """A Korean name whose surname a space or a middle dot parts from its given name (``홍 길동``,
@@ -319,7 +342,7 @@ surname's syllable alone is a word as often (``환자 안 좋음``). Its given n
 (``성명: 김 나이 45``)."""
 _KO_NAME = (
     rf"(?:(?<![가-힣])|(?={_KO_GLUED}))"
-    rf"(?:(?:{_KO_DOUBLE_SURNAMES})[가-힣]{{2}}(?<![님씨])(?={_KO_TAIL}(?![가-힣]))|{_KO_SPACED}"
+    rf"(?:(?:{_KO_DOUBLE_SURNAMES})[가-힣]{_KO_GIVEN_END}(?<![님씨])(?={_KO_TAIL}(?![가-힣]))|{_KO_SPACED}"
     rf"|(?:[가-힣]{{3}}|[가-힣]{{2}}|[가-힣]{{4}})(?<![님씨])(?={_KO_TAIL}(?![가-힣]))|[가-힣]{{2,4}})"
     rf"|{_HANJA}{{2,4}}(?!{_HANJA})"
 )
@@ -329,8 +352,10 @@ its word is left in clear (``김철수에`` masked and ``게서`` shown before).
 and two syllables first (``남궁지은``, ``남궁민수님``: four, not ``남궁지`` and ``은``), a name a
 space or a middle dot parts (:data:`_KO_SPACED`), then three syllables (most Korean names:
 ``김지은`` is a name, not ``김지`` and ``은``), then two (``김철에게``), then four; never ending
-in ``님`` or ``씨``. A word that two syllables' reading with a particle fits too (``김철은``,
-``남궁민은``) is read the first way that fits: ``김철은`` and ``남궁민은`` whole. A word longer
+in ``님`` or ``씨``. A word that two syllables' reading with a particle fits too (``김철은``) is read
+the first way that fits: ``김철은`` whole; after a two-syllable surname the given name's last
+syllable is a given name's (:data:`_KO_GIVEN_END`), so ``황보라가`` is ``황보라`` and ``가``, one
+token with ``황보라``, and ``남궁민은`` is ``남궁민`` and ``은``. A word longer
 than a name and a particle (``성명: 홍길동입니다``): its first four syllables, as before. Glued
 to a Korean keyword, only a name of :data:`_KO_GLUED`'s shape. In Hanja, two to four ideographs
 (``성명: 洪吉童``)."""
@@ -393,7 +418,7 @@ words (``전립선``, ``손바닥``) start with a surname."""
 _KO_WORD_KEYWORD = (
     rf"(?:환자|피검자|(?<![A-Za-z])(?i:pt))"
     rf"(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=]{_KO_SPACE}{{0,{_KO_GAP}}}(?:{_KO_OPEN})?"
-    rf"|(?:(?:[_-]|{_KO_SPACE}{{1,{_KO_GAP}}})(?:{_KO_OPEN})?|{_KO_OPEN})(?!명{_KO_TAIL}(?![가-힣])|명{_KO_GLUED}))"
+    rf"|(?:(?:[_-]|{_KO_SPACE}{{1,{_KO_GAP}}})(?:{_KO_OPEN})?|{_KO_OPEN})(?!명{_KO_PARTICLE}(?![가-힣])|명{_KO_GLUED}))"
     + _KO_NAME_AHEAD
 )
 """``환자``, ``피검자`` or ``pt`` joined to a surname-led word by a space, a ``_``, a ``-``, a
@@ -409,11 +434,13 @@ _PENDING_NAME = re.compile(
     "[pP성환이](?<=(?="  # run after a keyword's first character, as :func:`_skipping` runs a pattern
     + _NAME_KEYWORD
     + rf"(?:[A-Z][a-z]*+(?:{_NAME_GAPS}[A-Z][a-z]*+){{0,3}}{_NAME_GAPS_AT_END}|[A-Z]++(?:{_NAME_GAPS}[A-Z]++){{0,3}}"
-    rf"{_NAME_GAPS_AT_END}|[가-힣]{{1,3}})?\Z)[\s\S])"
+    rf"{_NAME_GAPS_AT_END}|[가-힣]{{1,3}}|(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}]){_KO_DOT}[가-힣]{{0,2}}"
+    rf"|{_HANJA}{{1,4}})?\Z)[\s\S])"
 )
 """The ``person_name`` pattern's start up to the end of a text: its keyword and what may be the
 first letters of a name, a name that may go on past the text's end (a masker's window, a cut's
-head); possessive, so one try is linear in what it reads."""
+head): Latin words, Hangul syllables, a surname and the space or dot after it (``홍 길``,
+:data:`_KO_SPACED`) or Hanja (``洪吉``); possessive, so one try is linear in what it reads."""
 
 
 _DOB = (

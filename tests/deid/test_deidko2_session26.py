@@ -34,11 +34,9 @@ def _named(text: str) -> list[tuple[str, str]]:
     [
         ("환자 남궁지은", "possible_name"),
         ("성명: 남궁지은", "person_name"),
-        ("환자 황보민은", "possible_name"),
         ("이름 제갈지은", "person_name"),
         ("환자명_선우정아", "person_name"),
         ("pt_독고영재", "possible_name"),
-        ("성명: 사공민이", "person_name"),
         ("성명: 망절길동", "person_name"),
     ],
 )
