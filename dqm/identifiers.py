@@ -296,10 +296,10 @@ name glued (``홍길동에게서``, ``남궁민수님``, ``김철수님은``), a
 ``의`` or ``게는`` left, or the word not read as a name): the word is judged without them, and the
 name ends before them (:data:`_KO_NAME`)."""
 _KO_PARTICLE = (
-    "(?:님|씨)?(?:(?:에게서|에게|께서|께|한테서|한테|에서|에|와|과|으로|로|만)(?:는|은|의|도|만|부터)?"
+    "(?:님|씨|환자)?(?:(?:에게서|에게|께서|께|한테서|한테|에서|에|와|과|으로|로|만)(?:는|은|의|도|만|부터)?"
     "|[은는이가을를의도])?"
 )
-"""A particle as Korean writes one after a word: :data:`_KO_TAIL`'s, but no ``은`` or ``는`` after
+"""A particle as Korean writes one after a word (an honorific before it): :data:`_KO_TAIL`'s, but no ``은`` or ``는`` after
 ``이``, ``가`` or ``도`` (``명가은``, ``명이은``, ``명도은`` are names, not ``명`` and two particles)."""
 _KO_DOUBLE_SURNAMES = "남궁|황보|제갈|선우|독고|사공|서문|동방|어금|망절|소봉"
 """The two-syllable Korean surnames: one of them and two syllables is a name of four (``남궁지은``),
@@ -318,7 +318,7 @@ _KO_ENDING = "[고며면다야요어게된될됨할함히적]"
 """The syllables a verb's or an adverb's ending is (``이고``, ``시되어``, ``백히``, ``시적``), no
 given name's last: a word glued to a keyword ending in one is no name (:data:`_KO_GLUED`)."""
 _KO_GLUED = (
-    rf"(?:(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[가-힣]{{1,2}}{_KO_GIVEN_END}(?<!{_KO_ENDING}){_KO_TAIL}"
+    rf"(?!(?:성명|성함|이름)(?![가-힣]))(?:(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[가-힣]{{1,2}}{_KO_GIVEN_END}(?<!{_KO_ENDING}){_KO_TAIL}"
     rf"|[{_KO_SURNAMES}][가-힣](?<!{_KO_NOT_PARTICLE})(?<!{_KO_ENDING}))(?![가-힣])"
 )
 """A name glued to a Korean keyword (``이름홍길동``, ``환자명홍길동``, ``성명홍길동에게``): a surname
@@ -326,7 +326,8 @@ and two or three more syllables, the last a given name's (:data:`_KO_GIVEN_END`:
 ``환자명김민서``), then maybe an honorific and a particle; or a surname and one syllable, no
 particle's, the word's end (``이름김철``).
 The keyword glued to a word is more often a word of its own (``이름으로``, ``이름표를``,
-``성명서를``, ``이름바꾸기``, ``이름변경을``, ``환자 명희님``: ``희님``): those were identifiers."""
+``성명서를``, ``이름바꾸기``, ``이름변경을``, ``환자 명희님``: ``희님``): those were identifiers. A
+name's keyword is none (``환자 명성명:``)."""
 _HANJA = "[\u4e00-\u9fff\uf900-\ufaff]"
 """A CJK ideograph, as a name is written in Hanja (``洪吉童``)."""
 _KO_DOT = "[ \u00b7\u2027\u30fb\u318d\uff65]"
