@@ -316,10 +316,11 @@ syllable with no final consonant (``지은``, ``하은``: the particle there is 
 one with a final consonant but ``면`` (``민서``, ``윤서``; not ``에서``, ``해서``, ``하면서``)."""
 _KO_ENDING = "[고며면다야요어게된될됨할함히적]"
 """The syllables a verb's or an adverb's ending is (``이고``, ``시되어``, ``백히``, ``시적``), no
-given name's last: a word glued to a keyword ending in one is no name (:data:`_KO_GLUED`)."""
+given name's last: a word glued to a keyword ending in one is no name (:data:`_KO_GLUED`); nor
+are ``이나``, ``이자``, ``이라``, ``이지`` (``이름이나``: the copula's)."""
 _KO_GLUED = (
     rf"(?!(?:성명|성함|이름)(?![가-힣]))(?:(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[가-힣]{{1,2}}{_KO_GIVEN_END}(?<!{_KO_ENDING}){_KO_TAIL}"
-    rf"|[{_KO_SURNAMES}][가-힣](?<!{_KO_NOT_PARTICLE})(?<!{_KO_ENDING}))(?![가-힣])"
+    rf"|(?!이[나자라지])[{_KO_SURNAMES}][가-힣](?<!{_KO_NOT_PARTICLE})(?<!{_KO_ENDING}))(?![가-힣])"
 )
 """A name glued to a Korean keyword (``이름홍길동``, ``환자명홍길동``, ``성명홍길동에게``): a surname
 and two or three more syllables, the last a given name's (:data:`_KO_GIVEN_END`: ``이름김지은``,

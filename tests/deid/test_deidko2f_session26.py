@@ -55,6 +55,8 @@ def test_every_name_glued_to_a_keyword_is_found_and_masked_whole(keyword: str) -
         "이름정보는",
         "성명란에",
         "이름해서",
+        "이름이나",
+        "이름이고",
     ],
 )
 def test_a_keyword_glued_to_an_ordinary_word_stays_no_name(text: str) -> None:
