@@ -12,21 +12,11 @@ from pathlib import Path
 import pytest
 
 import dqm.identifiers as identifiers
-from dqm.identifiers import DeidSettings, Masker, find
+
+from .test_deidko2_session26 import MASK, _named
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from hangul_supplement import GIVEN_NAMES
-
-S = DeidSettings()
-MASK = Masker(S, b"k" * 32)
-
-
-def _named(text: str) -> list[tuple[str, str]]:
-    return [
-        (hit.name, hit.level)
-        for hit in find(text, S, "clinical")
-        if hit.name in ("person_name", "possible_name")
-    ]
 
 
 @pytest.mark.parametrize("keyword", ["이름", "성명", "환자명", "성함"])
@@ -83,11 +73,6 @@ def test_a_name_after_myeong_is_not_read_as_two_particles(text: str, kind: str, 
     assert "은" not in MASK(text).split("]")[-1]
 
 
-@pytest.mark.parametrize("text", ["환자 명은 홍길동", "환자 명의 검체", "환자 명에게는", "환자 3명"])
-def test_myeong_and_a_particle_or_a_counter_stay_no_name(text: str) -> None:
-    assert _named(text) == []
-
-
 @pytest.mark.parametrize(
     ("keyword", "name", "secret"),
     [
@@ -128,15 +113,22 @@ def test_a_window_end_inside_a_name_after_a_long_gap(
     assert cut_inside > 0
 
 
-@pytest.mark.parametrize("text", ["이름 이 없음", "이름 김 외 2명", "성명: 김 등", "이름 박 미상"])
-def test_a_surname_syllable_and_a_function_word_are_no_spaced_name(text: str) -> None:
-    assert _named(text) == []
-
-
-@pytest.mark.parametrize("text", ["성함홍길동", "성함홍길동님", "성함: 홍길동"])
-def test_seongham_glued_to_a_name_is_a_keyword(text: str) -> None:
-    assert _named(text) == [("person_name", "identifier")]
-    assert "길동" not in MASK(text)
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("이름 이 없음", ""),
+        ("이름 김 외 2명", ""),
+        ("성명: 김 등", ""),
+        ("환자 명에게는", ""),
+        ("성함홍길동", "길동"),
+        ("성함홍길동님", "길동"),
+        ("성함: 홍길동", "길동"),
+    ],
+)
+def test_a_function_word_is_no_given_name_and_seongham_glued_is_a_keyword(text: str, secret: str) -> None:
+    """``이름 이 없음`` was a name (``이`` and ``없음``), ``성함홍길동`` none (``성함`` was no glued keyword)."""
+    assert _named(text) == ([("person_name", "identifier")] if secret else [])
+    assert not secret or secret not in MASK(text)
 
 
 @pytest.mark.parametrize(
