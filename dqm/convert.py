@@ -32,7 +32,7 @@ import orjson
 from dqm.coords import Frame, usable_mpp
 from dqm.i18n import N_, msg
 from dqm.model import Annotation, Lesion
-from dqm.output import FileBatch, write_file
+from dqm.output import FileBatch, make_folder, write_file
 from dqm.profile import Profile
 from dqm.raster import painting_order, raster_crossings, rasterise
 from dqm.readers import mask, read_annotation, resolve_classes
@@ -287,7 +287,7 @@ def convert_file(
     result = Converted(str(src))
     annotations = read_annotation(src, src.name)
     many = len(annotations) > 1
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     for read in annotations:
         ann = resolve_classes(read, profile)  # one image's lesions built at a time (a COCO file holds many)
         if not ann.readable:

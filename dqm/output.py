@@ -197,6 +197,22 @@ class NotReplaceable(WriteRefused):
     why = NOT_REPLACEABLE
 
 
+_WRITTEN: list[str] = []
+"""The outputs this process has put in place, in order (:func:`write_file`, :func:`write_together`,
+:class:`FileBatch`, a committed :class:`OutputSet`): when a later write fails, the CLI's line says
+which were written before it (:func:`written_so_far`), never "nothing else"."""
+
+
+def written_so_far() -> list[str]:
+    """The outputs put in place so far by this process (see :data:`_WRITTEN`)."""
+    return list(_WRITTEN)
+
+
+def forget_written() -> None:
+    """A new command starts: no output of it is written yet."""
+    _WRITTEN.clear()
+
+
 def _refused(path: Path, exc: OSError) -> WriteRefused:
     """``exc``, raised while ``path`` was written, as the :class:`WriteRefused` naming ``path``: the
     name the system gave is kept as ``where`` only when it is a folder on the way to ``path``."""
@@ -256,6 +272,14 @@ def _make_folder(folder: Path) -> None:
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(blocking)) from None
 
 
+def make_folder(folder: Path) -> None:
+    """``folder``, an output folder a command writes into, made (with the folders above it) where
+    missing; a failure (a plain file on the way, a folder not writable, a name too long) is a
+    :class:`WriteRefused` naming ``folder`` (the CLI's one line, exit 4; never an internal error)."""
+    with _naming(folder):
+        _make_folder(folder)
+
+
 _NAME_MAX = 255
 """Bytes in one name on the file systems dqm writes to (ext4, XFS, btrfs, APFS, NTFS)."""
 
@@ -304,7 +328,25 @@ def write_file(
     payload = _payload(data, mask, binary)
     if compress:
         payload = gzip.compress(payload, compresslevel=6, mtime=0)
+    tmp = _stage_beside(path, payload, private, durable, named or path)
     with _naming(named or path):
+        try:
+            _replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        if named is None:  # a staged file is not in place yet: its set says when it is
+            _WRITTEN.append(str(path))
+        if durable:
+            _fsync_folder(path.parent)
+    return path
+
+
+def _stage_beside(path: Path, payload: bytes, private: bool, durable: bool, named: Path) -> Path:
+    """``payload`` in a new temporary file beside ``path`` (flushed to the disk when ``durable``),
+    not yet under its name; a failure names ``named`` and leaves no temporary file."""
+    with _naming(named):
         _make_folder(path.parent)
         refuse_unless_replaceable(path)
         fd, tmp = _temporary_beside(path, private)
@@ -314,14 +356,38 @@ def write_file(
                 if durable:
                     fh.flush()
                     _fsync(fh.fileno())
-            _replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-        if durable:
-            _fsync_folder(path.parent)
-    return path
+    return tmp
+
+
+def write_together(files: list[tuple[Path, bytes, bool]]) -> None:
+    """Files that belong together (``(path, bytes, private)``: a private key and its public half, a
+    review plan's JSON and CSV), each written as :func:`write_file` writes one, but every one
+    written and flushed beside its name before any takes it: a full disk, a quota or a name too
+    long leaves none of them (never a private key without its public half, which a rerun would then
+    refuse as existing). Only a rename failing between two (a folder made read-only meanwhile) can
+    leave the first ones in place: the CLI's line then names those (:func:`written_so_far`)."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, payload, private in files:
+            staged.append((_stage_beside(path, payload, private, True, path), path))
+        for n, (tmp, path) in enumerate(staged):
+            with _naming(path):
+                _replace(tmp, path)
+            _WRITTEN.append(str(path))
+            staged[n] = (path, path)  # in place: nothing to remove
+    except BaseException:
+        for tmp, path in staged:
+            if tmp != path:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+        raise
+    for folder in dict.fromkeys(path.parent for _, path in staged):
+        with _naming(folder):
+            _fsync_folder(folder)
 
 
 def _replace(tmp: Path, path: Path) -> None:
@@ -393,12 +459,18 @@ class FileBatch:
             for _, tmp, path in pending:
                 with _naming(path):
                     _replace(tmp, path)
+                _WRITTEN.append(str(path))
                 moved += 1
-        finally:
+        except BaseException:
             for _, tmp, _ in pending[moved:]:  # not renamed (an error, Ctrl-C): no name half written
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
             for folder in {path.parent for _, _, path in pending[:moved]}:
+                with contextlib.suppress(OSError):  # never in place of the error that stopped it
+                    _fsync_folder(folder)
+            raise
+        for folder in {path.parent for _, _, path in pending}:
+            with _naming(folder):
                 _fsync_folder(folder)
 
     def __exit__(
@@ -600,13 +672,15 @@ class OutputSet:
                     for name in moves:
                         with _naming(self.folder / name):
                             refuse_unless_replaceable(self.folder / name)
-                    _write_record(staging, moves, removes)
+                    with _naming(self.folder):  # a full disk here: the set, in its folder, named
+                        _write_record(staging, moves, removes)
                     try:
                         _roll_forward(self.folder, staging.name)
                     except _Refused as refused:
                         half = HalfMoved(errno.EIO, None, str(self.folder))
                         half.why, half.params = refused.why, refused.params
                         raise half from None
+                    _WRITTEN.extend(str(self.folder / name) for name in moves)
         finally:
             # a record left (a move failed) stays for the next run to finish: never a half-moved set
             if not os.path.lexists(staging / COMMIT_RECORD):
@@ -681,18 +755,22 @@ def _commit_lock(folder: Path) -> Iterator[None]:
 
 
 FSYNC_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS})
-"""The errnos of an ``fsync`` that says this kind of file cannot be flushed, not that the data is
-lost: ``EINVAL`` (fsync(2): a file "which does not support synchronization"; some file systems
-say so of a folder), ``ENOTSUP``/``EOPNOTSUPP`` and ``ENOSYS`` (FUSE and network file systems that
-have no flush of a folder). Ignored: the data went as far as that file system takes it. Every other
-error (``ENOSPC``, ``EDQUOT`` and ``EIO``: the data did not reach the disk) fails the write."""
+"""The errnos of an ``fsync`` of a *folder* that says folders cannot be flushed there, not that a
+name is lost: ``EINVAL`` (fsync(2): a file "which does not support synchronization"; some file
+systems say so of a folder), ``ENOTSUP``/``EOPNOTSUPP`` and ``ENOSYS`` (FUSE and network file
+systems that have no flush of a folder). Ignored for folders only: the names went as far as that
+file system takes them. A regular file's data must reach the disk before it takes its name, so
+any error flushing one (these included) fails the write, as every other error does (``ENOSPC``,
+``EDQUOT`` and ``EIO``: the data did not reach the disk)."""
 
 
-def _fsync(fd: int) -> None:
+def _fsync(fd: int, folder: bool = False) -> None:
     try:
         os.fsync(fd)
     except OSError as exc:
-        if exc.errno in FSYNC_UNSUPPORTED or (os.name == "nt" and exc.errno in (errno.EBADF, errno.EACCES)):
+        if (folder and exc.errno in FSYNC_UNSUPPORTED) or (
+            os.name == "nt" and exc.errno in (errno.EBADF, errno.EACCES)
+        ):
             return  # Windows flushes no folder and no file opened read-only
         raise
 
@@ -711,7 +789,7 @@ def _fsync_folder(folder: Path) -> None:
     except OSError:
         return
     try:
-        _fsync(fd)
+        _fsync(fd, folder=True)
     finally:
         os.close(fd)
 
@@ -754,10 +832,18 @@ def _write_record(staging: Path, moves: list[str], removes: list[str]) -> None:
     record = json.dumps({"dqm_output_set": 1, "move": moves, "remove": removes, "mac": mac}).encode("utf-8")
     fd = os.open(staging / COMMIT_RECORD, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     try:
-        os.write(fd, record)
-        _fsync(fd)
-    finally:
-        os.close(fd)
+        try:
+            if os.write(fd, record) != len(record):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            _fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        # no record, no move started: the staging folder goes, the previous set stands (an empty
+        # or partial record left would make readers refuse that intact set as half moved)
+        with contextlib.suppress(OSError):
+            os.unlink(staging / COMMIT_RECORD)
+        raise
     _fsync_path(staging, folder=True)
     _step(0)
 
@@ -765,7 +851,7 @@ def _write_record(staging: Path, moves: list[str], removes: list[str]) -> None:
 def _fsync_path(path: Path, folder: bool = False) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | (os.O_DIRECTORY if folder else os.O_NOFOLLOW))
     try:
-        _fsync(fd)
+        _fsync(fd, folder)
     finally:
         os.close(fd)
 
@@ -901,9 +987,9 @@ def _roll_forward(folder: Path, staging_name: str) -> bool:
                 done = _step(done + 1)
             for fd in [top, *targets.values()]:
                 if fd is not None:
-                    _fsync(fd)
+                    _fsync(fd, folder=True)
             os.unlink(COMMIT_RECORD, dir_fd=staging)
-            _fsync(staging)
+            _fsync(staging, folder=True)
             _step(done + 1)
             return True
         except OSError as exc:

@@ -61,15 +61,17 @@ def print_pdf(html: Path, pdf: Path, chromium: str, timeout: float = TIMEOUT_S) 
     dqm.output.WriteRefused
         The PDF printed could not take its name (:func:`dqm.output.write_file`: Chromium prints into
         a folder of its own, never onto ``pdf``, which may be a FIFO or a device, and a failed print
-        leaves an earlier PDF as it was).
+        leaves an earlier PDF as it was), or its folder cannot be made or written in.
     """
-    from dqm.output import write_file
+    from dqm.output import make_folder, write_file, writing
 
-    with (
-        tempfile.TemporaryDirectory(prefix="dqm-chromium-") as profile,
-        tempfile.TemporaryDirectory(prefix="dqm-pdf-") as printed_in,
-    ):
-        printed = Path(printed_in) / "print.pdf"
+    # The folder Chromium prints into is made inside the PDF's own folder, as the PDF once was
+    # printed there: a confined Chromium (Ubuntu's snap) cannot write into the host's /tmp.
+    make_folder(pdf.parent)
+    with writing(pdf):
+        printing = tempfile.TemporaryDirectory(prefix=".dqm-pdf-", dir=pdf.parent)
+    with tempfile.TemporaryDirectory(prefix="dqm-chromium-") as profile, printing as printed_in:
+        printed = Path(printed_in).resolve() / "print.pdf"
         args = [
             chromium,
             "--headless",

@@ -10,6 +10,7 @@ import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,8 +82,10 @@ def test_an_output_under_a_plain_file_is_refused_by_name(
     captured = capsys.readouterr()
     (line,) = captured.err.strip().splitlines()
     reason = f"{os.strerror(errno.ENOTDIR)}: {plain}"
-    assert line == f"dqm: {target} could not be written ({reason}); {TAIL}"
-    if "ok.html" in argv:  # the report was written and said so: the line's tail is true
+    written = any(arg.endswith("ok.html") for arg in argv)  # the report, said so too
+    tail = f"written before it: {tmp_path / 'ok.html'}" if written else TAIL
+    assert line == f"dqm: {target} could not be written ({reason}); {tail}"
+    if written:  # the report was written and said so
         assert (tmp_path / "ok.html").is_file() and f"report: {tmp_path / 'ok.html'}" in captured.out
     assert plain.read_text() == "kept" and _leftovers(tmp_path) == []
 
@@ -108,7 +111,8 @@ def test_a_folder_that_refuses_the_new_file_is_said_with_the_outputs_name(
     argv = ["report", str(results), "-o", str(tmp_path / "ok.html"), "--junit", str(junit)]
     assert _dqm(argv, monkeypatch) == 4
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert line == f"dqm: {junit} could not be written ({os.strerror(number)}); {TAIL}"
+    tail = f"written before it: {tmp_path / 'ok.html'}"  # the report, said so too
+    assert line == f"dqm: {junit} could not be written ({os.strerror(number)}); {tail}"
     assert (tmp_path / "ok.html").is_file() and _leftovers(tmp_path) == []
 
 
@@ -151,9 +155,17 @@ def test_a_flush_that_fails_fails_the_write(
 def test_a_file_system_that_cannot_flush_is_no_failure(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str
 ) -> None:
-    """A flush the file system does not offer (a folder on some FUSE or network file systems) is
-    ignored: the data went as far as that file system takes it (``dqm.output.FSYNC_UNSUPPORTED``)."""
-    monkeypatch.setattr(os, "fsync", _failing_fsync(getattr(errno, code)))
+    """A flush the file system does not offer for a folder (some FUSE or network file systems) is
+    ignored: the names went as far as that file system takes them (``dqm.output.FSYNC_UNSUPPORTED``).
+    A regular file's flush failing so fails the write (the test below)."""
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
     write_file(tmp_path / "out.json", "new")
     with OutputSet(tmp_path / "set") as outputs:
         outputs.write("a.txt", "a")
@@ -241,11 +253,11 @@ def test_a_set_that_cannot_all_be_moved_says_so(
     out = tmp_path / "out"
     real = output._fsync
 
-    def failing_after_the_record(fd: int) -> None:
+    def failing_after_the_record(fd: int, folder: bool = False) -> None:
         recorded = any(out.glob(f".dqm-staging.*/{output.COMMIT_RECORD}"))
         if recorded and os.path.samestat(os.fstat(fd), os.stat(out)):  # the folder, after the moves
             raise OSError(errno.EIO, os.strerror(errno.EIO))
-        real(fd)
+        real(fd, folder)
 
     monkeypatch.setattr(output, "_fsync", failing_after_the_record)
     with pytest.raises(HalfMoved) as half, OutputSet(out) as outputs:
@@ -271,7 +283,7 @@ def test_the_refusal_is_said_in_korean_with_lang_ko(
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line == (
         f"dqm: {junit}을(를) 쓸 수 없습니다({os.strerror(errno.ENOTDIR)}: {plain}). "
-        "쓴 것으로 이미 알린 출력만 쓰였습니다"
+        f"그 전에 쓴 출력: {tmp_path / 'ok.html'}"
     )
 
 
@@ -348,8 +360,8 @@ def test_a_checkpoint_that_cannot_be_written_leaves_no_temporary_file(
     torch = pytest.importorskip("torch")
     from dqm.validity.train import save_checkpoint
 
-    def full(state: object, where: Path) -> None:
-        Path(where).write_bytes(b"PK half")
+    def full(state: object, where: Any) -> None:
+        where.write(b"PK half")  # into the file dqm opened
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(torch, "save", full)
@@ -358,3 +370,247 @@ def test_a_checkpoint_that_cannot_be_written_leaves_no_temporary_file(
         save_checkpoint(target, {"format": 1})
     assert (refused.value.errno, refused.value.filename) == (errno.ENOSPC, str(target))
     assert list((tmp_path / "checkpoints").iterdir()) == []
+
+
+# session 26, writes2f: what the review of writes2 found
+
+
+@pytest.fixture(scope="module")
+def tiny_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from dqm.synth import build_batch
+
+    batch = tmp_path_factory.mktemp("tiny") / "batch"
+    build_batch(batch, 2, seed=5, defect_rate=0.0, max_size=128)
+    return batch
+
+
+def test_a_refused_identifier_map_names_the_audit_set_written_before_it(
+    tiny_batch: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``audit --out OUT --identifier-map FILE/map.json`` wrote OUT's set, then said "only outputs
+    already reported as written were written": the set had not been reported."""
+    monkeypatch.setenv("DQM_MASK_KEY", "a test key of at least 16 characters")
+    plain = tmp_path / "FILE"
+    plain.write_text("kept")
+    out = tmp_path / "out"
+    argv = ["audit", str(tiny_batch), "--out", str(out), "--identifier-map", str(plain / "map.json")]
+    capsys.readouterr()
+    assert _dqm([*argv, "--workers", "1"], monkeypatch) == 4
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"dqm: {plain / 'map.json'} could not be written (")
+    assert TAIL not in line and "; written before it: " in line and str(out / "results.json") in line
+    assert (out / "results.json").is_file() and _leftovers(tmp_path) == []
+
+
+def test_many_outputs_written_before_a_refused_one_are_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A command that wrote many files before one was refused (``dqm convert``) names the first few
+    and counts the rest: one line, never thousands of names."""
+    sources = []
+    for n in range(5):
+        source = tmp_path / f"s{n}.json"
+        source.write_text('{"lesions": []}')
+        sources.append(str(source))
+    Path(tmp_path / "out").mkdir()
+    (tmp_path / "out" / "s4.geojson").mkdir()  # the last one's name is taken by a folder
+    argv = ["convert", *sources, "--to", "qupath", "--out", str(tmp_path / "out"), "--force"]
+    capsys.readouterr()
+    code = _dqm(argv, monkeypatch)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 4, err
+    assert err[-1].endswith(" and 1 more") and "; written before it: " in err[-1]
+
+
+@pytest.mark.parametrize("second", [True, False])
+def test_a_key_pair_is_written_whole_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], second: bool
+) -> None:
+    """On a nearly full disk ``keygen K`` wrote the private key, failed on ``K.pub``, said only
+    reported outputs were written, and a rerun was refused as "K exists"."""
+    key = tmp_path / "k"
+    real, calls = os.fsync, []
+
+    def fsync(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == (2 if second else 1):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    capsys.readouterr()
+    assert _dqm(["keygen", str(key)], monkeypatch) == 4
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    failed = key.with_name("k.pub") if second else key
+    assert line == f"dqm: {failed} could not be written ({os.strerror(errno.ENOSPC)}); {TAIL}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    monkeypatch.setattr(os, "fsync", real)
+    assert _dqm(["keygen", str(key)], monkeypatch) == 0
+    assert key.is_file() and key.with_name("k.pub").is_file()
+
+
+def test_a_key_name_too_long_for_its_public_half_is_the_writers_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 252-byte key name (K.pub is 256 bytes, over the limit) ended as "internal error (OSError)"
+    from the check that K.pub does not exist yet."""
+    key = tmp_path / ("k" * 252)
+    capsys.readouterr()
+    assert _dqm(["keygen", str(key)], monkeypatch) == 4
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == f"dqm: {key}.pub could not be written ({os.strerror(errno.ENAMETOOLONG)}); {TAIL}"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_review_plan_is_written_as_a_pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sample`` wrote review_plan.json, then failed on review_plan.csv: a new JSON beside the
+    previous CSV. Neither is replaced now unless both are."""
+    from dqm.semantic.planfile import PLAN_CSV, PLAN_JSON, write_plan
+
+    (tmp_path / PLAN_JSON).write_text("previous")
+    (tmp_path / PLAN_CSV).write_text("previous")
+    real, calls = os.fsync, []
+
+    def fsync(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    plan = __import__("dqm.semantic.models", fromlist=["ReviewPlan"]).ReviewPlan.model_construct()
+    monkeypatch.setattr("dqm.semantic.planfile.plan_csv", lambda plan: "new")
+    monkeypatch.setattr(type(plan), "model_dump_json", lambda self, **_: "new")
+    with pytest.raises(WriteRefused) as refused:
+        write_plan(plan, tmp_path)
+    assert refused.value.filename == str(tmp_path / PLAN_CSV)
+    assert (tmp_path / PLAN_JSON).read_text() == (tmp_path / PLAN_CSV).read_text() == "previous"
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_full_disk_at_the_commit_record_keeps_the_previous_set_readable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while the commit record was written said "a file could not be written", naming
+    nothing; it left an empty ``.dqm-commit``, so readers refused the intact previous set as
+    "stopped while it moved its outputs"."""
+    from dqm.output import whole_set
+
+    out = tmp_path / "out"
+    with OutputSet(out) as outputs:
+        outputs.write("results.json", "previous")
+
+    def full(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", full)  # the record alone is written with os.write
+    with pytest.raises(WriteRefused) as refused, OutputSet(out) as outputs:
+        outputs.write("results.json", "new")
+    monkeypatch.undo()
+    assert (refused.value.errno, refused.value.filename) == (errno.ENOSPC, str(out))
+    assert sorted(p.name for p in out.iterdir()) == [".dqm-commit.lock", "results.json"]
+    with whole_set(out, wait=0.2):
+        assert (out / "results.json").read_text() == "previous"
+
+
+@pytest.mark.parametrize("command", ["convert", "validity", "synth"])
+def test_an_output_folder_under_a_plain_file_is_the_writers_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """``convert --out FILE/x``, ``validity --out FILE/x``, ``synth FILE/x`` ended as "internal error
+    (NotADirectoryError)"."""
+    plain = tmp_path / "FILE"
+    plain.write_text("kept")
+    target = plain / "x"
+    source = tmp_path / "a.json"
+    source.write_text('{"lesions": []}')
+    argv = {
+        "convert": ["convert", str(source), "--to", "qupath", "--out", str(target)],
+        "validity": ["validity", str(tmp_path / "empty"), "--out", str(target)],
+        "synth": ["synth", str(target)],
+    }[command]
+    (tmp_path / "empty").mkdir()
+    capsys.readouterr()
+    assert _dqm(argv, monkeypatch) == 4
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == f"dqm: {target} could not be written ({os.strerror(errno.ENOTDIR)}: {plain}); {TAIL}"
+    assert plain.read_text() == "kept"
+
+
+def test_a_pdf_is_printed_inside_its_own_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A confined Chromium (Ubuntu's snap) cannot write into the host's /tmp: writes2 had it print
+    into ``/tmp/dqm-pdf-*`` ("wrote no PDF"). It prints inside the PDF's folder again."""
+    chromium = tmp_path / "snap-chromium"
+    allowed = tmp_path / "home"
+    allowed.mkdir()
+    chromium.write_text(
+        "#!/bin/sh\nfor a; do case $a in --print-to-pdf=" + str(allowed) + "/*) "
+        "printf '%%PDF-1.4 fake' > \"${a#*=}\";; esac; done\n"
+    )
+    chromium.chmod(0o755)
+    results = tmp_path / "results.json"
+    _result().dump(results)
+    html, pdf = allowed / "r.html", allowed / "r.pdf"
+    argv = ["report", str(results), "-o", str(html), "--pdf", "--chromium", str(chromium)]
+    assert _dqm(argv, monkeypatch) == 0 and pdf.read_bytes() == b"%PDF-1.4 fake"
+    assert sorted(p.name for p in allowed.iterdir()) == ["r.html", "r.pdf"]
+
+
+def test_a_checkpoint_on_a_full_disk_is_named_with_the_systems_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a real full disk (a 64 KiB tmpfs, tried) ``torch.save`` raises ``RuntimeError('[enforce fail
+    at inline_container.cc:672] . unexpected pos 704 vs 598')`` whether given a path or a file: the
+    checkpoint was never named. The file's write failing so (ENOSPC), the real torch.save runs."""
+    torch = pytest.importorskip("torch")
+    import io
+
+    import dqm.validity.train as train
+
+    class FullDisk(io.FileIO):
+        def write(self, data: Any) -> int:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(train, "open", lambda path, mode: FullDisk(path, mode), raising=False)
+    target = tmp_path / "checkpoints" / "model.pt"
+    with pytest.raises(WriteRefused) as refused:
+        train.save_checkpoint(target, {"w": torch.zeros(1000)})
+    assert (refused.value.errno, refused.value.filename) == (errno.ENOSPC, str(target))
+    assert list((tmp_path / "checkpoints").iterdir()) == []
+
+
+def test_a_regular_file_that_cannot_be_flushed_is_not_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EINVAL/ENOTSUP from ``fsync`` were ignored for regular files too: data that never reached the
+    disk took its name. Only a folder's flush may be unsupported."""
+    target = tmp_path / "out.json"
+    target.write_text("previous")
+    monkeypatch.setattr(os, "fsync", _failing_fsync(errno.EINVAL))
+    with pytest.raises(WriteRefused) as refused:
+        write_file(target, "new")
+    assert refused.value.errno == errno.EINVAL and target.read_text() == "previous"
+
+
+def test_a_batch_whose_rename_fails_says_that_error_not_the_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``FileBatch.flush`` flushed the folders of the files moved in its ``finally``: a flush failing
+    there hid the error that had stopped the batch."""
+    import dqm.output as output
+
+    real_replace, moved = output._replace, []
+
+    def replace(tmp: Path, path: Path) -> None:
+        if moved:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        moved.append(path)
+        real_replace(tmp, path)
+
+    monkeypatch.setattr(output, "_replace", replace)
+    monkeypatch.setattr(output, "_fsync_folder", lambda folder: _failing_fsync(errno.EIO)(0))
+    with pytest.raises(WriteRefused) as refused, FileBatch() as batch:
+        batch.write(tmp_path / "a.txt", "a")
+        batch.write(tmp_path / "b.txt", "b")
+    assert (refused.value.errno, refused.value.filename) == (errno.EROFS, str(tmp_path / "b.txt"))
+    assert (tmp_path / "a.txt").read_text() == "a" and _leftovers(tmp_path) == []

@@ -42,7 +42,7 @@ from dqm.cli.common import (
 )
 from dqm.cli.lots import lots_app
 from dqm.i18n import Message, msg
-from dqm.output import HalfMoved, WriteRefused, not_utf8, visible
+from dqm.output import HalfMoved, WriteRefused, forget_written, not_utf8, visible, written_so_far
 
 app.add_typer(lots_app, name="lots")
 
@@ -112,40 +112,55 @@ def _refused_write(exc: OSError) -> int:
     )
     reason: dict[str, object] = {"_why": why, **params} if why else {"error": exc.strerror}
     if isinstance(exc, HalfMoved):
-        text = msg(
-            "dqm: the outputs could not all be moved into {path} ({_why}); the next dqm run into that "
-            "folder finishes the move, and until then no command reads it as one set",
-            path=visible(os.fsdecode(exc.filename)),
-            **reason,
+        line = tr(
+            msg(
+                "dqm: the outputs could not all be moved into {path} ({_why}); the next dqm run into that "
+                "folder finishes the move, and until then no command reads it as one set",
+                path=visible(os.fsdecode(exc.filename)),
+                **reason,
+            )
         )
-    elif exc.filename is None:
-        text = msg(
-            "dqm: a file could not be written ({error}); only outputs already reported as written were written",
-            error=exc.strerror,
+    else:
+        # the two halves joined as the language joins two sentences
+        line = tr(
+            msg("{head}; {tail}", head=tr(_refused_head(exc, why, where, reason)), tail=tr(_written_tail()))
         )
-    elif where is not None:
-        text = msg(
-            "dqm: {path} could not be written ({error}: {where}); only outputs already reported as "
-            "written were written",
-            path=visible(os.fsdecode(exc.filename)),
+    print(console.mask(line) if console.mask is not None else line, file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+def _refused_head(exc: OSError, why: str | None, where: str | None, reason: dict[str, object]) -> Message:
+    """What could not be written, and why."""
+    if exc.filename is None:
+        return msg("dqm: a file could not be written ({error})", error=exc.strerror)
+    path = visible(os.fsdecode(exc.filename))
+    if where is not None:
+        return msg(
+            "dqm: {path} could not be written ({error}: {where})",
+            path=path,
             where=visible(where),
             error=exc.strerror,
         )
-    elif why:
-        text = msg(
-            "dqm: {path} could not be written ({_why}); only outputs already reported as written were written",
-            path=visible(os.fsdecode(exc.filename)),
-            **reason,
-        )
-    else:
-        text = msg(
-            "dqm: {path} could not be written ({error}); only outputs already reported as written were written",
-            path=visible(os.fsdecode(exc.filename)),
-            error=exc.strerror,
-        )
-    line = tr(text)
-    print(console.mask(line) if console.mask is not None else line, file=sys.stderr)
-    return EXIT_INTERNAL
+    if why:
+        return msg("dqm: {path} could not be written ({_why})", path=path, **reason)
+    return msg("dqm: {path} could not be written ({error})", path=path, error=exc.strerror)
+
+
+_NAMED_WRITTEN = 3
+"""The outputs written before a refused one that its line names (the rest counted)."""
+
+
+def _written_tail() -> Message:
+    """Which outputs were written before the refused one: those dqm's writer put in place in this
+    command (:func:`dqm.output.written_so_far`; an audit's set, a key before its public half), never
+    a claim that only those already reported were, when others were."""
+    done = written_so_far()
+    if not done:
+        return msg("only outputs already reported as written were written")
+    shown = ", ".join(visible(p, newlines=False) for p in done[:_NAMED_WRITTEN])
+    if len(done) > _NAMED_WRITTEN:
+        return msg("written before it: {outputs} and {n} more", outputs=shown, n=len(done) - _NAMED_WRITTEN)
+    return msg("written before it: {outputs}", outputs=shown)
 
 
 def _argument_not_utf8() -> Message | None:
@@ -165,6 +180,7 @@ def _argument_not_utf8() -> Message | None:
 
 def main() -> None:
     """Entry point of the ``dqm`` script: exit codes as the module says, never a traceback."""
+    forget_written()
     signal.signal(signal.SIGTERM, _terminated)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
     if (bad := _argument_not_utf8()) is not None:

@@ -126,18 +126,19 @@ def keygen(
 ) -> None:
     """Make an Ed25519 key pair for signing certificates: the private key owner-only (0600), the
     public key in KEY.pub to hand to whoever verifies."""
-    from dqm.output import write_file
+    from dqm.output import write_together, writing
     from dqm.signing import generate_key_pair, private_key_id
 
     public = key.with_name(key.name + ".pub")
     for path in (key, public):
-        if path.exists() and not force:
-            raise usage_error(msg("{path} exists (--force replaces it)", path=path))
-        if path.is_dir():
-            raise usage_error(msg("{path} is a folder", path=path))
+        with writing(path):  # a name too long, a plain file on the way: the writer's line, naming it
+            if path.exists() and not force:
+                raise usage_error(msg("{path} exists (--force replaces it)", path=path))
+            if path.is_dir():
+                raise usage_error(msg("{path} is a folder", path=path))
     private_pem, public_pem = generate_key_pair()
-    write_file(key, private_pem, binary=True, private=True)
-    write_file(public, public_pem, binary=True)
+    # the pair as one: a full disk never leaves a private key whose public half a rerun must refuse
+    write_together([(key, private_pem, True), (public, public_pem, False)])
     out.print(
         tr(
             msg(

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from dqm import __version__
 from dqm.facts import ItemSummary
 from dqm.i18n import msg
-from dqm.output import Mask, read_named, spreadsheet_safe, write_file
+from dqm.output import Mask, read_named, spreadsheet_safe, write_together
 from dqm.semantic.intervals import precision_sample_size
 from dqm.semantic.iso2859 import plan_iso2859
 from dqm.semantic.models import (
@@ -377,10 +377,15 @@ def with_files(
 
 
 def write_plan(plan: ReviewPlan, out: Path) -> dict[str, Path]:
-    """Write ``review_plan.json`` and ``review_plan.csv`` into ``out`` (created)."""
+    """Write ``review_plan.json`` and ``review_plan.csv`` into ``out`` (created), as a pair: a full
+    disk leaves neither (:func:`dqm.output.write_together`), never a JSON beside an older CSV."""
     paths = {"json": out / PLAN_JSON, "csv": out / PLAN_CSV}
-    write_file(paths["json"], plan.model_dump_json(indent=2) + "\n")
-    write_file(paths["csv"], plan_csv(plan))
+    write_together(
+        [
+            (paths["json"], (plan.model_dump_json(indent=2) + "\n").encode("utf-8"), False),
+            (paths["csv"], plan_csv(plan).encode("utf-8"), False),
+        ]
+    )
     return paths
 
 

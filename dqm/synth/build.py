@@ -230,11 +230,16 @@ def build_batch(
     progress: Any = None,
 ) -> Plan:
     """Write a synthetic batch to ``out``; returns the plan (deliveries and defects)."""
+    from dqm.output import make_folder, writing
+
+    with writing(out):  # FILE itself, or a plain file on the way: the writer's line, naming ``out``
+        full = out.exists() and any(out.iterdir())
+    if full and not force:
+        raise FileExistsError(f"{out} exists and is not empty (use --force to replace it)")
     if out.exists():
-        if not force and any(out.iterdir()):
-            raise FileExistsError(f"{out} exists and is not empty (use --force to replace it)")
         shutil.rmtree(out)
-    (out / "slides").mkdir(parents=True)
+    make_folder(out)
+    (out / "slides").mkdir()
     (out / "annotations").mkdir()
     root_seq = np.random.SeedSequence(seed)
     cohort_seq, defect_seq, *slide_seqs = root_seq.spawn(2 + n_slides)

@@ -18,7 +18,7 @@ import numpy as np
 
 from dqm.coords import Frame
 from dqm.i18n import N_, msg
-from dqm.output import Mask, write_file
+from dqm.output import Mask, make_folder, write_file
 from dqm.profile import Profile
 from dqm.runner import Run
 from dqm.validity.data import (
@@ -351,7 +351,7 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
     colours = [dataset_profile.class_def(c).colour for c in classes]
     device = resolve_device(options.device or prof.device)
     out = options.out
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     rep = options.reporter
     t_start = time.perf_counter()
 

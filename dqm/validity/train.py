@@ -212,6 +212,24 @@ def checkpoint_key(profile: ValidityProfile, fold: str, train: Sequence[str], cl
     return h.hexdigest()
 
 
+class _Sink:
+    """The file a checkpoint is written into, as ``torch.save`` writes it: keeps the OSError of a
+    write that failed (torch reports it only as a RuntimeError of its own)."""
+
+    def __init__(self, fh: Any) -> None:
+        self.fh, self.error = fh, None
+
+    def write(self, data: Any) -> int:
+        try:
+            return int(self.fh.write(data))
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Write atomically: a Ctrl-C while writing leaves the previous checkpoint intact, and any
     failure (a full disk) leaves no temporary file and names ``path`` (:func:`dqm.output.writing`)."""
@@ -223,7 +241,19 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     with writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            torch.save(state, tmp)
+            # into a file dqm opened: on a full disk torch raises a RuntimeError ("[enforce fail at
+            # inline_container.cc:672] . unexpected pos"), the system's error lost; the write's own
+            # OSError (ENOSPC, EDQUOT, EIO), kept by the sink, is raised instead, and named
+            with open(tmp, "wb") as fh:
+                sink = _Sink(fh)
+                try:
+                    torch.save(state, sink)
+                except RuntimeError:
+                    if sink.error is None:
+                        raise
+                    raise sink.error from None
+                fh.flush()
+                os.fsync(fh.fileno())
             os.replace(tmp, path)
         except BaseException:
             tmp.unlink(missing_ok=True)
