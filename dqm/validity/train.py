@@ -217,7 +217,8 @@ class _Sink:
     write that failed (torch reports it only as a RuntimeError of its own)."""
 
     def __init__(self, fh: Any) -> None:
-        self.fh, self.error = fh, None
+        self.fh = fh
+        self.error: OSError | None = None
 
     def write(self, data: Any) -> int:
         try:
@@ -247,7 +248,7 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
             with open(tmp, "wb") as fh:
                 sink = _Sink(fh)
                 try:
-                    torch.save(state, sink)
+                    torch.save(state, sink)  # type: ignore[arg-type]  # a writer torch accepts (write, flush)
                 except RuntimeError:
                     if sink.error is None:
                         raise
