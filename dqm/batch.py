@@ -1183,11 +1183,17 @@ def _common_syllables(counts: Counter[str], text: str) -> bool:
 
 def _lead_word(counts: Counter[str], text: str) -> bool:
     """Whether ``text`` writes two distinct syllables of KS X 1001, one of them common and among
-    the :data:`LEAD_RANK` most frequent (``김밥``'s ``김``, ``댄스``'s ``스``): a word of two syllables
-    with one rare one (:data:`LEAD_RANK`)."""
+    the :data:`LEAD_RANK` most frequent (``김밥``'s ``김``, ``댄스``'s ``스``), side by side in one word
+    of two syllables: a word with one rare one (:data:`LEAD_RANK`). Two cells of one syllable each
+    are no such word: a GBK sex column ``男``/``女`` reads ``켕``/``큽``, EUC-JP ``肺``/``肝`` two
+    syllables too, one of them frequent (the rule took them in session 26's first round)."""
     syllables = [char for char in counts if _ks_x_1001(char)]
+    if not LEAD_RANK or len(syllables) != 2:
+        return False
+    if not any(len(run) == 2 and set(run) == set(syllables) for run in _HANGUL_RUN.findall(text)):
+        return False
     lead = _common(LEAD_RANK, "") - {match.group() for match in _BETWEEN_LATIN.finditer(text)}
-    return bool(LEAD_RANK) and len(syllables) == 2 and bool(lead & set(syllables))
+    return bool(lead & set(syllables))
 
 
 LEAD_RANK = 600

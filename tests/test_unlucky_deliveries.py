@@ -810,6 +810,33 @@ def test_a_one_cell_korean_manifest_of_two_syllables_one_rare_beside_a_frequent_
 
 
 @pytest.mark.parametrize(
+    ("codec", "column", "cells"),
+    [
+        ("gbk", "sex", ("男", "女", "男")),
+        ("euc-jp", "site", ("肺", "肝", "肺")),
+        ("gbk", "site", ("肺", "肝", "肝")),
+    ],
+)
+def test_a_column_of_one_character_chinese_or_japanese_cells_is_not_read_as_a_two_syllable_word(
+    tmp_path: Path, codec: str, column: str, cells: tuple[str, ...]
+) -> None:
+    """A GBK sex column '男'/'女' reads '켕'/'큽' as CP949, EUC-JP '肺'/'肝' two syllables too, one of
+    them frequent: ``LEAD_RANK``'s rule counted the manifest's two distinct syllables as a word of
+    two and took it, the records holding '켕' and '큽' (session 26's review). Cells of one syllable
+    each are no such word: unreadable, paired by name, as before the rule."""
+    root = write_tiny_batch(tmp_path / "b")
+    header, *rows = _manifest(root).splitlines()
+    at = header.split(",").index(column)
+    body = [
+        ",".join(cell if i == at else v for i, v in enumerate(row.split(",")))
+        for row, cell in zip(rows, cells, strict=True)
+    ]
+    (root / "manifest.csv").write_bytes("\n".join([header, *body, ""]).encode(codec))
+    (issue,) = (i for i in discover(root).issues if i.code.startswith("MANIFEST"))
+    assert issue.code == "MANIFEST_UNREADABLE"
+
+
+@pytest.mark.parametrize(
     ("codec", "cell", "read"),
     [("gbk", "内科", "코옰"), ("euc-jp", "田中", "탠충"), ("euc-jp", "生検", "으륫")],
 )
