@@ -21,8 +21,11 @@ off (BASE 1706a01's guess).
 with one rare one, taken where the other is among the most frequent) with its veto where GBK or
 EUC-JP reads the bytes as frequent characters (``LEAD_OTHER_RANK``), the GBK and EUC-JP readings
 as a refusal of every short reading (``OTHER_RANK``, ``OTHER_SYLLABLES``; never chosen) and then as a note on what is taken
-(a Korean word noted costing as much as a foreign one taken unnoted), and measure Shift_JIS and
+(the share of Korean words noted plus that of foreign words taken and not noted: one foreign word unnoted weighs some 30 Korean ones noted), and measure Shift_JIS and
 UTF-16 LE without a mark; held-out figures in ``dqm.batch.LEAD_RANK``'s and ``OTHER_RANK``'s docstrings.
+Since session 26's fix round (4 min under load) the folds hold each word of two or three letters
+also as a column of one-letter cells (``男|女``), Big5 is among the other readings, and the grids
+reach 1,000 and 2,000.
 
 ``--by-source`` (session 25): every word alone in a one-cell manifest; the folds are the word
 sources (``word_sources``: ``cv24`` this file's lists, ``memory24`` session 24's hand-written lists
@@ -98,6 +101,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import sys
 from pathlib import Path
 
@@ -321,12 +325,23 @@ def _label(g) -> str:
     return f"rank {g[0]}, share {g[1]}, supplement {'on' if g[2] else 'off'}"
 
 
+CELLS_SEP = "|"
+"""Parts a word of ``word_sources(cells=True)`` into a column of cells, one a row (``男|女``)."""
+
+
+def manifest_text(word: str) -> str:
+    """A manifest whose note column holds ``word``, or its parts (:data:`CELLS_SEP`) one a row."""
+    rows = "".join(f"S{at},slides/S{at}.svs,{cell}\n" for at, cell in enumerate(word.split(CELLS_SEP)))
+    return f"slide_id,slide_path,note\n{rows}"
+
+
 def one_word(codec: str, words: list[str]) -> list[str]:
-    """The words that, each alone in a one-cell manifest, the guess takes as Korean."""
+    """The words that, each alone in a one-cell manifest (its parts in a column), the guess takes
+    as Korean."""
     out = []
     for word in words:
         try:
-            data = f"slide_id,slide_path,note\nS0,slides/S0.svs,{word}\n".encode(codec)
+            data = manifest_text(word).encode(codec)
         except UnicodeEncodeError:
             continue
         if taken(data):
@@ -431,7 +446,7 @@ def _review24() -> dict[str, list[str]]:
     return {"cp949": [word for words in lists["KO"].values() for word in words], **lists["FO"]}
 
 
-def word_sources() -> dict[str, dict[str, list[str]]]:
+def word_sources(cells: bool = False) -> dict[str, dict[str, list[str]]]:
     """The test words by source, each a fold of ``--by-source``: this benchmark's held-out lists
     (session 24, ``cv24``), the hand-written lists that made the supplement in session 24
     (``memory24``: Korean only, less the body sites, which still make it), the second review's fresh lists
@@ -469,8 +484,17 @@ def word_sources() -> dict[str, dict[str, list[str]]]:
                 except UnicodeDecodeError:
                     kept.append(word)
             seen.update(kept)
-            out[source][codec] = kept
+            out[source][codec] = kept + (_columns(kept) if cells else [])
     return out
+
+
+def _columns(words: list[str]) -> list[str]:
+    """Each word of two or three letters, Hangul or Han, parted into a column of one-letter cells
+    (``男女`` -> ``男|女``, ``김밥`` -> ``김|밥``): manifests of short cells (sex, side, organ), where a
+    rule for one word of two syllables must not see one (session 26's review: GBK ``男``/``女``
+    reads ``켕``/``큽``, and was taken as a word of two)."""
+    letters = re.compile("[\uac00-\ud7a3\u4e00-\u9fff]{2,3}")
+    return [CELLS_SEP.join(word) for word in words if letters.fullmatch(word)]
 
 
 READINGS = hangul_frequency.hanja_readings()
@@ -606,16 +630,18 @@ if __name__ == "__main__" and "--by-source" in sys.argv:
 
 # --- session 26: a word of two syllables, and the other readings ------------------------------
 
-LEAD_GRID = (0, 50, 100, 200, 300, 400, 600)
+LEAD_GRID = (0, 50, 100, 200, 300, 400, 600, 800, 1000)
 """``LEAD_RANK``s tried (0: off)."""
-OTHER_GRID = (0, 300, 600, 1000, 1500)
-"""``OTHER_RANK``s tried, as a refusal (0: off) and as a note."""
+OTHER_GRID = (0, 300, 600, 1000, 1500, 2000)
+"""``OTHER_RANK``s tried, as a refusal (0: off) and as a note; 2,000 is every character of each
+table (``dqm.han_characters``: 1,940 GBK, 1,810 Big5, 1,104 EUC-JP). Session 26's first round
+stopped at 1,500 and 600, which every fold chose: widened in its fix round."""
 SYLLABLE_GRID = (2, 3, 99)
 """``OTHER_SYLLABLES`` tried (99: no limit)."""
 
 
 def _one_cell(word: str, codec: str) -> bytes:
-    return f"slide_id,slide_path,note\nS0,slides/S0.svs,{word}\n".encode(codec)
+    return manifest_text(word).encode(codec)
 
 
 def _thin_other(word: str, codec: str, syllables: int) -> bool:
@@ -648,9 +674,10 @@ def lead_confusion(
 def lead() -> None:
     """Cross-validate ``LEAD_RANK`` with the other reading as a refusal (``OTHER_RANK``,
     ``OTHER_SYLLABLES``; weight 5), then ``OTHER_RANK`` and ``OTHER_SYLLABLES`` as a note on what is
-    taken (a Korean word noted costs as much as a foreign one taken unnoted); held-out figures."""
+    taken (:func:`note_cost`'s rates); held-out figures. The folds hold each word of two or three
+    letters also parted into a column of one-letter cells (``word_sources(cells=True)``)."""
     shipped = (batch.LEAD_RANK, batch.LEAD_OTHER_RANK, batch.OTHER_RANK, batch.OTHER_SYLLABLES)
-    sources = word_sources()
+    sources = word_sources(cells=True)
     grid = [(lr, lo, 0, 2) for lr in LEAD_GRID for lo in OTHER_GRID if lr or not lo] + [
         (lr, 0, o, n) for lr in LEAD_GRID for o in OTHER_GRID[1:] for n in SYLLABLE_GRID
     ]
@@ -680,6 +707,10 @@ def lead() -> None:
             noted[(o, n), s, c] = ([w for w in words if _thin_other(w, c, n)], len(words))
 
     def note_cost(g, train) -> float:
+        """The share of the Korean words taken that get the note plus the share of the foreign
+        words taken that do not: rates, so one foreign word taken unnoted weighs as much as
+        (Korean taken) / (foreign taken) Korean words noted, about 30 on these folds (1,584
+        Korean words, some 50 foreign ones taken), not one."""
         ko = [noted[g, s, c] for s in train for c in sources[s] if c == "cp949"]
         fo = [noted[g, s, c] for s in train for c in sources[s] if c != "cp949"]
         korean = sum(len(w) for w, _ in ko) / max(1, sum(n for _, n in ko))

@@ -34,7 +34,7 @@ from dqm.checksums import (
     parse_sums,
 )
 from dqm.coords import MAX_MPP, MIN_MPP
-from dqm.han_characters import JA_RANKED, ZH_RANKED
+from dqm.han_characters import JA_RANKED, TW_RANKED, ZH_RANKED
 from dqm.hangul_syllables import PAIRS, RANKED, SUPPLEMENT
 from dqm.i18n import N_, msg
 from dqm.image_text import image_texts
@@ -1095,7 +1095,7 @@ NOT_KOREAN_RARE = N_(
 )
 NOT_KOREAN_OTHER = N_(
     "as CP949 it is a word of two Hangul syllables, one of them rare, and it reads as well as "
-    "Chinese GBK or Japanese EUC-JP text of characters those languages write often"
+    "Chinese GBK or Big5 or Japanese EUC-JP text of characters those languages write often"
 )
 NOT_KOREAN_PAIR = N_(
     "as CP949 it is a word of two Hangul syllables that the Korean message catalogues dqm counts never "
@@ -1196,56 +1196,81 @@ def _lead_word(counts: Counter[str], text: str) -> bool:
     return bool(lead & set(syllables))
 
 
-LEAD_RANK = 600
-"""A reading of two distinct syllables of KS X 1001, one of them rare, is taken where the other
-is among the 600 most frequent (:func:`_lead_word`) and neither GBK nor EUC-JP reads the bytes as
-characters among the :data:`LEAD_OTHER_RANK` their software writes most (:func:`_other_reading`):
-pure Korean and loanwords of two syllables write one rare syllable beside a frequent one
-(``김밥``, ``댄스``, ``뱃살``), and at :data:`COMMON_SHARE` one rare syllable of two refused them
-(60 of ``pairs25``'s 298). 0: off. Cross-validation with folds by word source
-(``benchmarks/cp949_guess_cv.py --lead``: ranks 0 to 600, the other readings' rank 0 to 1,500)
-chose 600 and 1,000 on four folds, 600 and 600 on one; held out, Korean one-cell words refused
-3 → 2 of 294, 0 → 0 of 468, 18 → 4 of 400, 0 → 0 of 124, 60 → 36 of 298, at the cost of more
-short Chinese and Japanese words taken (GBK 18 → 25 of 148, 11 → 18 of 121, 4 → 7 of 70; Big5
-3 → 6, 4 → 7, 0 → 2; EUC-JP 11 → 16, 19 → 44, 2 → 2): a manifest of one such cell, since a reading
-of more cells writes more syllables. Without the veto (:data:`LEAD_OTHER_RANK` 0) the folds chose
-400 and 600, and held out took more (EUC-JP 11 → 21 of 107, 2 → 3 of 22) and read fewer Korean
-words (60 → 53 of ``pairs25``)."""
+LEAD_RANK = 800
+"""A reading of two distinct syllables of KS X 1001, one of them rare, side by side in one word, is
+taken where the other is among the 800 most frequent (:func:`_lead_word`) and neither GBK, Big5
+nor EUC-JP reads the bytes as characters among the :data:`LEAD_OTHER_RANK` their software writes
+most (:func:`_other_reading`): pure Korean and loanwords of two syllables write one rare syllable
+beside a frequent one (``김밥``, ``댄스``, ``뱃살``), and at :data:`COMMON_SHARE` one rare syllable
+of two refused them. 0: off. Cross-validation with folds by word source
+(``benchmarks/cp949_guess_cv.py --lead``, session 26's fix round: ranks 0 to 1,000, the other
+readings' rank 0 to 2,000, every word of two or three letters also as a column of one-letter
+cells, Big5 among the other readings) chose 800 on four folds (LEAD_OTHER_RANK 1,000 on two of
+them, 300 and 600 on the others), 600 on one; held out, Korean refused 15 -> 14 of 512, 58 -> 58 of
+865, 53 -> 38 of 700, 0 -> 0 of 191, 154 -> 131 of 586 (one-cell words and columns), at the cost of
+more short Chinese and Japanese words taken (GBK 33 -> 38 of 266, 22 -> 32 of 234, 7 -> 12 of
+120; Big5 6 -> 9, 8 -> 9, 0 -> 2; EUC-JP 17 -> 24, 35 -> 67, 3 -> 3): manifests of one such cell.
+The first round counted the manifest's distinct syllables, and took columns of one-character
+cells (GBK ``男``/``女`` read ``켕``/``큽``: over random pairs of level-1 characters as two cells,
+GBK 331 -> 646 of 3,807 taken, EUC-JP 510 -> 1,034 of 3,736); now 331 and 510, as without the
+rule. Random two-character GBK words of level 1, one cell: 362 -> 780 of 3,807 taken (291 noted),
+EUC-JP 565 -> 1,291 of 3,740 (464 noted)."""
 LEAD_OTHER_RANK = 1000
 """The :data:`OTHER_RANK` of the veto on :data:`LEAD_RANK`'s words (0: none), chosen with it."""
-OTHER_RANK = 1500
+OTHER_RANK = 2000
 """How many of the Han characters Chinese and Japanese software writes most
-(:mod:`dqm.han_characters`) make a GBK or EUC-JP reading of a manifest taken for CP949 plausible
-(:func:`_other_reading`): its ``MANIFEST_ENCODING`` finding then says the manifest reads as that
-too. Chosen by cross-validation with folds by word source (``benchmarks/cp949_guess_cv.py
---lead``, 300 to 1,500, a Korean word noted costing as much as a foreign word taken unnoted) on
-every fold. As a refusal of every short reading (two syllables or fewer, or three, or any) where
-the other reading is plausible it was a loss at every rank: 300 refused 14 more Korean one-cell
-words of 1,584 to refuse 6 foreign ones of 910, 1,000 181 for 32; the folds chose it off. As a
-veto on :data:`LEAD_RANK`'s words only it was chosen (:data:`LEAD_OTHER_RANK`)."""
+(:mod:`dqm.han_characters`) make a GBK, Big5 or EUC-JP reading of a manifest taken for CP949
+plausible (:func:`_other_reading`): its ``MANIFEST_ENCODING`` finding then says the manifest reads
+as that too. 2,000 is every character the tables hold (1,940 GBK, 1,810 Big5, 1,104 EUC-JP: all
+the installed catalogues and Japanese manual pages write). Cross-validation with folds by word
+source (``benchmarks/cp949_guess_cv.py --lead``, 300 to 2,000; the cost: the share of Korean
+words taken that are noted plus the share of foreign words taken that are not, so one foreign
+word unnoted weighs about 30 Korean ones noted) chose 2,000 on every fold; session 26's first
+round tried up to 1,500 and every fold chose that, its largest. Held out, the note comes with 18
+of 38, 18 of 30, 6 of 12 GBK words taken, 3 of 9, 5 of 9, 2 of 2 Big5, 18 of 24, 23 of 48, 0 of 3
+EUC-JP, and with 0 to 38 % of the Korean ones read (``memory24`` 310 of 807, counting its words
+parted into columns). Of the one-cell words ``LEAD_RANK`` adds (GBK 18, Big5 6, EUC-JP 20), 7, 4
+and 5 get it (session 26's first round: 5 of 15, 0 of 8, 1 of 11): medical characters (``肺``,
+``肝``, ``癌``, ``男``) are in no installed text, so a diagnosis's reading goes unnoted. As a
+refusal of every short reading (two syllables or fewer, or three, or any) where the other reading
+is plausible it was a loss at every rank (first round: 300 refused 14 more Korean one-cell words of
+1,584 to refuse 6 foreign ones of 910); as a veto on :data:`LEAD_RANK`'s words only it was chosen
+(:data:`LEAD_OTHER_RANK`)."""
 OTHER_SYLLABLES: int | None = None
 """Up to how many distinct syllables of KS X 1001 a reading taken for CP949 may write for its
 other readings to be tried (:data:`OTHER_RANK`; None: any number). The cross-validation's folds
-(``--lead``: 2, 3 or none) chose none on four folds, 3 on one. A reading of many cells rarely
-reads as frequent characters only: the note comes with short manifests."""
-OTHER_READINGS = ((("gbk", ZH_RANKED), "GBK"), (("euc_jp", JA_RANKED), "EUC-JP"))
-"""The encodings a short CP949 reading is tried in, with their languages' frequent characters."""
+(``--lead``: 2, 3 or none) chose none on four folds, 3 on one in session 26's first round; in its
+fix round (Big5, columns of cells) 2 on three folds, 3 on one, none on one: left at none, not
+re-measured. A reading of many cells rarely reads as frequent characters only: the note comes
+with short manifests."""
+OTHER_READINGS = (
+    (("gbk", ZH_RANKED), "GBK"),
+    (("big5", TW_RANKED), "Big5"),
+    (("euc_jp", JA_RANKED), "EUC-JP"),
+)
+"""The encodings a short CP949 reading is tried in, with their languages' frequent characters
+(Big5 since session 26's fix round: its ``zh_TW`` catalogues were never counted)."""
 _HAN = re.compile("[\u4e00-\u9fff]")
 
 
 def _other_reading(data: bytes, rank: int | None = None) -> str | None:
     """The encoding (:data:`OTHER_READINGS`) whose reading of ``data`` writes Han characters, all of
     them among the ``rank`` (:data:`OTHER_RANK` where None) its language's software writes most
-    (:mod:`dqm.han_characters`), or None. CP949's Hangul syllables are common hanzi in GBK and
+    (:mod:`dqm.han_characters`), or None; of several, all of them, ``GBK / EUC-JP``: the note named
+    the first tried, GBK, for EUC-JP ``中村``. Which reads better is no rank's to say: the mean rank of
+    the characters read named EUC-JP for GBK ``南京`` (``掴奨``, 748 of 1,104, against ``南京``, 757
+    of 1,940) and GBK for EUC-JP ``中村`` (``面录``, software's words). CP949's Hangul syllables are common hanzi in GBK and
     level-1 kanji in EUC-JP: every CP949 manifest decodes three ways, and only which characters
     are read tells them apart."""
     rank = OTHER_RANK if rank is None else rank
     if not rank:
         return None
-    for (codec, ranked), name in OTHER_READINGS:
-        if _frequent_only(data, codec, _frequent(ranked, rank)):
-            return name
-    return None
+    names = [
+        name
+        for (codec, ranked), name in OTHER_READINGS
+        if _frequent_only(data, codec, _frequent(ranked, rank))
+    ]
+    return " / ".join(names) or None
 
 
 _OTHER_CHUNK = 1 << 16

@@ -797,7 +797,7 @@ def test_a_one_cell_korean_manifest_of_a_two_syllable_loanword_ordinal_or_pure_w
     _assert_one_cell_read_as_cp949(tmp_path, word)
 
 
-@pytest.mark.parametrize("word", ["김밥", "댄스", "뱃살", "맑은", "아홉", "으뜸", "뻐근", "새싹", "울컥"])
+@pytest.mark.parametrize("word", ["김밥", "댄스", "뱃살", "맑은", "아홉", "으뜸", "뻐근", "새싹"])
 def test_a_one_cell_korean_manifest_of_two_syllables_one_rare_beside_a_frequent_one_is_read(
     tmp_path: Path, word: str
 ) -> None:
@@ -805,7 +805,8 @@ def test_a_one_cell_korean_manifest_of_two_syllables_one_rare_beside_a_frequent_
     of them rare ('댄' of '댄스', '뱃' of '뱃살') beside one among the most frequent: at two of
     three (``COMMON_SHARE``) one rare syllable of two refused it, paired by name (60 of the 298
     words of ``tests/fixtures/cp949_guess/pairs25.txt``). A frequent syllable beside it now carries
-    the word (``LEAD_RANK``) unless GBK or EUC-JP reads it as frequent characters."""
+    the word (``LEAD_RANK``) unless GBK, Big5 or EUC-JP reads it as frequent characters ('울컥',
+    read at first, is refused since Big5 is tried: it reads as Big5 of frequent characters)."""
     _assert_one_cell_read_as_cp949(tmp_path, word)
 
 
@@ -854,14 +855,21 @@ def test_a_two_syllable_reading_with_one_rare_syllable_that_gbk_or_euc_jp_reads_
     disc = discover(root)
     (issue,) = (i for i in disc.issues if i.code.startswith("MANIFEST"))
     assert issue.code == "MANIFEST_UNREADABLE"
-    assert "reads as well as Chinese GBK or Japanese EUC-JP" in issue.message.rendered("en")
-    assert "중국어 GBK나 일본어 EUC-JP" in issue.message.rendered("ko")
+    assert "reads as well as Chinese GBK or Big5 or Japanese EUC-JP" in issue.message.rendered("en")
+    assert "중국어 GBK나 Big5 또는 일본어 EUC-JP" in issue.message.rendered("ko")
 
 
 @pytest.mark.parametrize(
     ("codec", "cell", "other"),
-    [("gbk", "南京", "GBK"), ("gbk", "青岛", "GBK"), ("gbk", "等待", "GBK"), ("cp949", "외과", "EUC-JP")],
-    ids=["gbk-city", "gbk-city-2", "gbk-word", "korean"],
+    [
+        ("gbk", "南京", "GBK / EUC-JP"),
+        ("gbk", "青岛", "GBK"),
+        ("gbk", "等待", "GBK"),
+        ("cp949", "외과", "EUC-JP"),
+        ("big5", "陽性", "Big5"),
+        ("euc-jp", "中村", "GBK / EUC-JP"),
+    ],
+    ids=["gbk-city", "gbk-city-2", "gbk-word", "korean", "big5", "euc-jp-named"],
 )
 def test_a_short_cp949_reading_that_chinese_or_japanese_reads_too_says_so(
     tmp_path: Path, codec: str, cell: str, other: str
@@ -869,8 +877,11 @@ def test_a_short_cp949_reading_that_chinese_or_japanese_reads_too_says_so(
     """A manifest of one short cell that CP949 reads as a word of two Hangul syllables, and GBK or
     EUC-JP as characters their software writes often ('南京' reads '켓쑴'; Korean '외과' reads as
     EUC-JP kanji): taken for Korean with the plain guess's words, or refused at BASE, it was
-    silently one guess of several. Now the finding names the other encoding, in English and Korean; a reading of three
-    syllables or more ('병리과') does not."""
+    silently one guess of several. Now the finding names the other encoding, in English and Korean,
+    every one that reads so: EUC-JP '中村' reads as frequent GBK characters too, and the note named
+    GBK alone (tried first); Big5 (its '陽性' reads '때㈙') was never tried. Korean of three syllables
+    or more gets the note too where its characters are frequent ('대장암' as EUC-JP); '병리과' gets
+    none because GBK, Big5 and EUC-JP read its bytes as characters their software writes rarely."""
     root = write_tiny_batch(tmp_path / "b")
     manifest = _manifest(root)
     (root / "manifest.csv").write_bytes(manifest.replace("Seoul-A", cell, 1).encode(codec))
@@ -927,7 +938,9 @@ def test_fresh_one_cell_words_korean_read_and_foreign_mostly_refused() -> None:
     ``LEAD_OTHER_RANK`` 1,000 (session 26: a word of two syllables, one rare, beside one of the 600
     most frequent) takes 16 ('南开', '坏疽', '弥漫', '馬偕', '萎縮'), 7 of them with the note that
     GBK or EUC-JP reads them too (``--lead`` held the fixture out: 7 of its 70 GBK words taken, 4
-    before)."""
+    before). Session 26's fix round: ``LEAD_RANK`` 800, chosen by the folds with columns of cells,
+    takes 18 ('复旦', '山大', '血管腫'), 12 of them noted now that Big5 is tried and the tables hold
+    every character."""
     from dqm.batch import KOREAN_LEGACY, _reads_as_korean
 
     def taken(word: str, codec: str) -> bool | None:
@@ -948,4 +961,4 @@ def test_fresh_one_cell_words_korean_read_and_foreign_mostly_refused() -> None:
     assert [w for w in korean if not taken(w, "cp949")] == []
     foreign = [(w, codec) for codec, ws in words.items() for w in ws]
     assert len(foreign) >= 100
-    assert len([w for w, codec in foreign if taken(w, codec)]) <= 16
+    assert len([w for w, codec in foreign if taken(w, codec)]) <= 18
