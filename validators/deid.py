@@ -329,8 +329,7 @@ def file_names(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Find
             continue
         seen.add(path)
         for part in PurePosixPath(path).parts:
-            read = _read_name(part)
-            hits = [hit for hit in file_name_hits(read, settings) if not counted_once(hit, settings)]
+            hits = [hit for hit in _part_hits(part, settings) if not counted_once(hit, settings)]
             found = _hit_findings(hits, (N_("the file name"), None), ctx, "DEID_FILENAME", file=path)
             if found:
                 out.extend(found)
@@ -1027,6 +1026,20 @@ def _name_parts(own: Iterable[str | None], batch: BatchView, seen: set[str]) -> 
                 continue
             seen.add(part)
             yield path, _read_name(part)
+
+
+def _part_hits(part: str, settings: DeidSettings) -> list[Hit]:
+    """What :func:`find` flags in an item's own path part: as it reads (:func:`_read_name`) and, where
+    that reading differs, as written too, a hit of the written form kept where the reading has no
+    hit of the same kind (a second review: ``Patient name Hong\\xa0Gildong_<CP949 김철수…>.svs`` read
+    as CP949 takes ``\\xa0G`` for one syllable and showed no name, where the written form has one;
+    no other check searches an item's own names)."""
+    read = _read_name(part)
+    hits = list(file_name_hits(read, settings))
+    if read != part:
+        kinds = {hit.name for hit in hits}
+        hits += [hit for hit in file_name_hits(part, settings) if hit.name not in kinds]
+    return hits
 
 
 def _read_name(part: str) -> str:

@@ -164,4 +164,28 @@ def test_a_name_shown_with_its_bad_bytes_is_searched_once_as_it_reads(
     dated = spec.func(batch, cfg.params, CheckContext(spec, "batch", cfg.severities, "manifest.csv"))
     assert [f.code for f in dated] == ["DEID_FILENAME_DATES"]
     assert sorted(searched) == sorted(set(searched)), searched  # each name once
-    assert "환자명_김철수_2024-03-01.svs" in searched and shown not in searched
+    assert "환자명_김철수_2024-03-01.svs" in searched  # as it reads; as written too (below), once
+
+
+def test_a_name_the_korean_reading_hides_is_found_as_written() -> None:
+    """A second review: ``file_names`` searched an item's ``\\xNN`` name only as it reads on a
+    Korean Windows, where ``\\xa0G`` became one syllable and ``Hong Gildong`` no name; the
+    written form is searched too (no other check searches an item's own names)."""
+    from dqm.model import Item
+    from dqm.output import not_utf8
+    from dqm.profile import load_profile
+    from validators import REGISTRY
+    from validators.engine import configure
+    from validators.registry import CheckContext
+
+    from .test_deid import view_of
+
+    raw = b"Patient name Hong\xa0Gildong_" + "김철수_조직검사_병리과".encode("cp949") + b".svs"
+    shown = not_utf8(os.fsdecode(raw))
+    profile = load_profile()
+    configured = {c.id: c for c in configure(profile)}
+    spec, cfg = REGISTRY["deid.file_names"], configured["deid.file_names"]
+    item = Item("s1", f"slides/{shown}", "ann/s1.json", {}, None)
+    own = spec.func(view_of(profile, item=item), cfg.params, CheckContext(spec, "item", cfg.severities, "x"))
+    assert [f.code for f in own] == ["DEID_FILENAME_IDENTIFIER"]
+    assert "Gildong" not in own[0].message
