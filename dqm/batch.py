@@ -1190,10 +1190,16 @@ def _lead_word(counts: Counter[str], text: str) -> bool:
     syllables = [char for char in counts if _ks_x_1001(char)]
     if not LEAD_RANK or len(syllables) != 2:
         return False
-    if not any(len(run) == 2 and set(run) == set(syllables) for run in _HANGUL_RUN.findall(text)):
+    if not any(_one_word_of_two(run, syllables) for run in _HANGUL_RUN.findall(text)):
         return False
     lead = _common(LEAD_RANK, "") - {match.group() for match in _BETWEEN_LATIN.finditer(text)}
     return bool(lead & set(syllables))
+
+
+def _one_word_of_two(run: str, syllables: list[str]) -> bool:
+    """Whether the Hangul run ``run`` is one word of the two ``syllables``, said once or doubled
+    (``김밥``, ``꿀꺽꿀꺽``: a second review found Korean's doubled words refused, ``김밥김밥`` too)."""
+    return len(run) % 2 == 0 and set(run[:2]) == set(syllables) and run == run[:2] * (len(run) // 2)
 
 
 LEAD_RANK = 800

@@ -810,6 +810,14 @@ def test_a_one_cell_korean_manifest_of_two_syllables_one_rare_beside_a_frequent_
     _assert_one_cell_read_as_cp949(tmp_path, word)
 
 
+@pytest.mark.parametrize("word", ["꿀꺽꿀꺽", "김밥김밥", "뻐근뻐근", "아홉아홉"])
+def test_a_one_cell_korean_manifest_of_a_doubled_two_syllable_word_is_read(tmp_path: Path, word: str) -> None:
+    """Korean doubles words ('꿀꺽꿀꺽'): the two-syllable rule asked for a run of exactly two
+    syllables and refused them where the word said once was read (a second review of session 26's
+    fix round); a run that says one two-syllable word again and again is that word."""
+    _assert_one_cell_read_as_cp949(tmp_path, word)
+
+
 @pytest.mark.parametrize(
     ("codec", "column", "cells"),
     [
