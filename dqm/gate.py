@@ -19,6 +19,7 @@ from dqm.figures import (
     dimension_state,
     edited_order,
     fmt_value,
+    forms_apart,
     ordered_figure,
     unfinished,
 )
@@ -40,6 +41,11 @@ ROWLESS = N_(
     "several items without a slide file (a result written before dqm kept that row): which copy was "
     "kept out cannot be told, so the figures without the items not ordered are as measured, not moved "
     "by the waivers"
+)
+FORMS_APART = N_(
+    "syntactic.ordered: an id is held in two Unicode forms (NFC and NFD), and the figures over the "
+    "items ordered count them as two ids, as a result written before dqm joined them: they are gated "
+    "as written, and an audit now may give lower ones"
 )
 
 
@@ -151,6 +157,8 @@ def gate(
                     lines.extend(f"             {why}" for why in _ordered_fail(result, g, lang))
         if dim == "syntactic" and _rowless(result):
             lines.append(f"NOTE     {gettext(ROWLESS, lang)}")
+        if dim == "syntactic" and forms_apart(result):
+            lines.append(f"NOTE     {gettext(FORMS_APART, lang)}")
     if not held:  # a result holding no dimension (dqm writes none): nothing passed, warn-only or not
         missing.extend(d for d in DIMENSIONS if d not in missing)
         lines.append(f"MISSING  {gettext(NOTHING_GATED, lang)}")

@@ -23,7 +23,7 @@ from validators.registry import CheckContext, NoParams, check
         MISMATCH: "a slide's SHA-256 differs from the one the order list (--expect) gives",
         AGAIN: "an item not in the order list (--expect) is a copy alike of an item a line names (its id, "
         "or its slide's path or name, but for case, Unicode form and spacing): both are judged, "
-        "every value of each failing in the figures without the items not ordered",
+        "the worst copy counting in the figures without the items not ordered",
     },
     code_severity={NOT_ORDERED: Severity.WARNING, AGAIN: Severity.WARNING},
 )
@@ -82,7 +82,7 @@ def order_list(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Fi
             if k in again:
                 text = msg(
                     "{id!r} is not in the order list {file}, but a copy alike of {twin!r}, which a line "
-                    "names: both are judged (each value of both failing without the items not ordered)",
+                    "names: both are judged (the worst copy counts without the items not ordered)",
                     id=item.slide_id,
                     file=order.name,
                     twin=ids[again[k]],

@@ -278,12 +278,21 @@ def ordered_values(run: Run, entries: int) -> OrderedValues:
     )
 
 
-def _by_form(counts: Counter[str]) -> Counter[str]:
-    """``counts`` by id in Unicode NFC (:func:`dqm.order.nfc`), the forms of one id summed."""
+def _by_form(counts: Counter[str], joined: bool = True) -> Counter[str]:
+    """``counts`` by id in Unicode NFC (:func:`dqm.order.nfc`), the forms of one id summed
+    (``joined``; else as they are)."""
+    if not joined:
+        return counts
     out: Counter[str] = Counter()
     for key, n in counts.items():
         out[nfc(key)] += n
     return out
+
+
+def two_forms(ids: Iterable[str]) -> bool:
+    """Whether one id is among ``ids`` in two Unicode forms (NFC and NFD)."""
+    seen = set(ids)
+    return len({nfc(i) for i in seen}) < len(seen)
 
 
 def figures_over_order(
@@ -292,6 +301,7 @@ def figures_over_order(
     unreadable: Sequence[int],
     findings: Iterable[Finding],
     entries: int,
+    joined: bool = True,
 ) -> OrderedValues:
     """The value figures over the ``entries`` lines of the order list: each line's delivered
     item's share of accurate annotation-file value slots (its unreadable file one failing slot;
@@ -299,16 +309,19 @@ def figures_over_order(
     ordered (``ITEM_NOT_ORDERED``) are not in it; an id delivered several times counts as the
     lines it matched, each with the worst share of its items. Deleting an item takes away its
     share (at most 1) and leaves a 0 in its place; adding one never adds a share: the figures never
-    rise. Manifest and clinical-table cells are not an item's (as in the per-group breakdowns)."""
+    rise. Manifest and clinical-table cells are not an item's (as in the per-group breakdowns).
+    ``joined``: the Unicode forms of an id are one id (False: apart, as results of 1.19 written
+    before they were joined computed them: :func:`ordered_edits`)."""
     findings = list(findings)
     s_bad, f_bad = _item_bad(findings, Aspect.STRUCTURE), _item_bad(findings, Aspect.FORMAT)
     # an id in two Unicode forms is one id, as the order list matches it (dqm.order.delivered)
-    s_bad, f_bad = _by_form(s_bad), _by_form(f_bad)
-    not_ordered = _by_form(Counter(f.item_id for f in findings if f.code == NOT_ORDERED and f.item_id))
+    s_bad, f_bad = _by_form(s_bad, joined), _by_form(f_bad, joined)
+    unordered = Counter(f.item_id for f in findings if f.code == NOT_ORDERED and f.item_id)
+    not_ordered = _by_form(unordered, joined)
     crashed = {f.item_id for f in findings if f.code == CHECK_CRASHED}
     worst: dict[str, list[float]] = {}
     rows: Counter[str] = Counter()
-    for slide_id, n, bad in zip(map(nfc, ids), n_values, unreadable, strict=True):
+    for slide_id, n, bad in zip(map(nfc, ids) if joined else ids, n_values, unreadable, strict=True):
         s_ok = max(n - s_bad[slide_id] - bad, 0)
         f_ok = max(s_ok - f_bad[slide_id], 0)
         share = [f_ok / n if n else 0.0, s_ok / n if n else 0.0, f_ok / s_ok if s_ok else 0.0]
@@ -431,7 +444,7 @@ def unordered_rows(
     (:func:`dqm.order.delivered`). A finding that names no copy (one of a result written before
     its row was kept: the copies without a slide file) never keeps out a copy with another slide.
     ``code``: :data:`~dqm.order.AGAIN` for the copies alike of an item a line matched
-    (:func:`repeated_rows`), located as their ``ITEM_NOT_ORDERED``."""
+    (:func:`repeated_groups`), located as their ``ITEM_NOT_ORDERED``."""
     by_id: dict[str, list[int]] = defaultdict(list)
     for k, slide_id in enumerate(ids):
         by_id[slide_id].append(k)
@@ -454,39 +467,66 @@ def unordered_rows(
     return out
 
 
-def repeated_rows(
+def repeated_groups(
     findings: Iterable[Finding],
     ids: Sequence[str],
     images: Sequence[str | None],
     rows: Sequence[int | None],
     out: set[int],
-) -> set[int]:
-    """The positions of the copies alike (``ITEM_DELIVERED_AGAIN``: :func:`dqm.order.delivered_again`)
-    and of the items kept (not in ``out``, :func:`unordered_rows`) of a copy's id or, none of that
-    id kept, of its slide file's name (but for case, Unicode form and spacing: an item of another
-    id whose slide in another folder is named alike is not taken with a copy of a list by id): one
-    ordered line's deliveries, of which the list
-    cannot tell the ordered one. Every value of each fails in the figures without the items not
-    ordered (:func:`_without_unordered`): a good copy put first never leaves a bad one out."""
+) -> list[list[int]]:
+    """One ordered line's deliveries a group, of which the list cannot tell the ordered one: the
+    item kept (not in ``out``, :func:`unordered_rows`) a line matched, first, and its copies alike
+    (``ITEM_DELIVERED_AGAIN``: :func:`dqm.order.delivered_again`). A copy's twin is the kept item
+    its finding names (``twin``); else, but for case, Unicode form and spacing, the kept item of
+    its id, else of its slide's path, else the one kept item of its slide's bare name: the line
+    the copy could stand for, never a kept item of another folder's file of that name when it is
+    not the only one, nor another id's item whose file is the copy's bare name when one of its id
+    is kept. Copies whose twin cannot be told stay in the groups on their own (judged)."""
+    findings = list(findings)
     copies = unordered_rows(findings, ids, images, rows, AGAIN)
     if not copies:
-        return set()
+        return []
 
-    def name(k: int) -> str:
+    def path(k: int) -> str:
         image = images[k] if k < len(images) else None
-        return lot_key(as_read(image) or "").rsplit("/", 1)[-1]
+        return lot_key(as_read(image) or "")
 
     kept = [k for k in range(len(ids)) if k not in out]
     by_id: dict[str, list[int]] = defaultdict(list)
+    by_path: dict[str, list[int]] = defaultdict(list)
     by_name: dict[str, list[int]] = defaultdict(list)
+    exact: dict[str, list[int]] = defaultdict(list)
     for k in kept:
+        exact[ids[k]].append(k)
         by_id[lot_key(ids[k])].append(k)
-        if name(k):
-            by_name[name(k)].append(k)
-    group = set(copies)
-    for k in copies:  # the item its line matched: of its id (a list by id), else of its slide's name
-        group.update(by_id.get(lot_key(ids[k])) or (by_name.get(name(k), []) if name(k) else []))
-    return group
+        if path(k):
+            by_path[path(k)].append(k)
+            by_name[path(k).rsplit("/", 1)[-1]].append(k)
+    said: dict[str, set[str]] = defaultdict(set)
+    for f in findings:
+        if f.code == AGAIN and f.item_id:
+            said[f.item_id].add(str(f.params.get("twin", "")))
+
+    def twin(k: int) -> int | None:
+        told = said.get(ids[k], set())
+        if len(told) == 1 and len(exact.get(next(iter(told)), ())) == 1:  # the item its line matched
+            return exact[next(iter(told))][0]
+        mine = by_id.get(lot_key(ids[k]), [])
+        if len(mine) > 1:  # several kept items of the id (a list by file): the one of its path
+            mine = [t for t in mine if path(k) and path(t) == path(k)]
+        if not mine and path(k):
+            mine = by_path.get(path(k), []) or by_name.get(path(k).rsplit("/", 1)[-1], [])
+        return mine[0] if len(mine) == 1 else None
+
+    groups: dict[int, list[int]] = {}
+    alone: list[list[int]] = []
+    for k in sorted(copies):
+        t = twin(k)
+        if t is None:
+            alone.append([k])
+        else:
+            groups.setdefault(t, [t]).append(k)
+    return [*groups.values(), *alone]
 
 
 def rowless_unordered(
@@ -513,12 +553,14 @@ def _without_unordered(run: Run, ordered: OrderedValues) -> OrderedValues:
     (:attr:`OrderedValues.structure_without_unordered`): those of the part of the run holding the
     other items (:func:`dqm.syntactic.subset.part_run`: their files, manifest cells and table
     rows, the findings on them, the order list's items not delivered, the batch's own findings);
-    of an id delivered more than once, the copies the order list matched (:func:`unordered_rows`)."""
+    of an id delivered more than once, the copies the order list matched (:func:`unordered_rows`).
+    Of one ordered line delivered several times (copies alike, :func:`repeated_groups`) the worst
+    copy: :func:`_worst_copy`."""
     summaries = run.outcomes.summaries()
     ids = list(summaries.column("slide_id"))
     images, at = summaries.column("image_path"), summaries.column("row")
     out = unordered_rows(run.batch_findings, ids, images, at)
-    alike = repeated_rows(run.batch_findings, ids, images, at, out)
+    groups = repeated_groups(run.batch_findings, ids, images, at, out)
     where = ItemRows.of(run, {})
     rows = sum(row is not None for row in at)
     delivered = set(ids)
@@ -526,23 +568,59 @@ def _without_unordered(run: Run, ordered: OrderedValues) -> OrderedValues:
         run.batch_findings[i] for key, at in where.batch_findings.items() if key not in delivered for i in at
     ]
 
-    def grains(keep: list[int]) -> tuple[Grains, Grains]:
+    def grains(keep: list[int]) -> tuple[Ratio, Ratio]:
         part = part_run(run, NOT_DELIVERED_LOT, keep, rows, where)
         part = dataclasses.replace(part, batch_findings=[*part.batch_findings, *batch_wide])
         values, table_rows = _value_slots(part)
         unreadable = sum(part.outcomes.unreadable())
         structure, fmt, _ = _grains(set(), values, part.findings, table_rows, unreadable, run.profile)
-        return structure, fmt
+        return structure.values, fmt.values
 
-    structure, fmt = grains([k for k in range(len(ids)) if k not in out or k in alike])
-    s, f = structure.values, fmt.values
-    if alike:  # each value of the copies alike fails: those of the other items over all slots
-        base_s, base_f = grains([k for k in range(len(ids)) if k not in out and k not in alike])
-        num = min(base_s.values.numerator, s.denominator)
-        s = Ratio.of(s.name, s.unit, num, s.denominator, s.target, s.note)
-        den = max(f.denominator, base_f.values.numerator)
-        f = Ratio.of(f.name, f.unit, base_f.values.numerator, den, f.target, f.note)
+    alike = {k for group in groups for k in group}
+    base = [k for k in range(len(ids)) if k not in out and k not in alike]
+    s, f = _worst_copy(grains, base, groups)
     return ordered.model_copy(update={"structure_without_unordered": s, "format_without_unordered": f})
+
+
+def _worst_copy(
+    grains: Callable[[list[int]], tuple[Ratio, Ratio]], base: list[int], groups: list[list[int]]
+) -> tuple[Ratio, Ratio]:
+    """The structure and format figures (``grains``: those of the items at the positions given)
+    of the items ``base`` and, of each group of copies alike (``groups``: one ordered line's
+    deliveries, which the list cannot tell apart), the worst copy: for each figure, the lowest of
+    those with one copy of each group delivered alone.
+
+    One group: each copy is tried, and each figure is the lowest of those (exact). Several: a
+    figure is ``(A + sum_g a_gc) / (B + sum_g b_gc)`` for a choice ``c`` of one copy a group
+    (``A/B`` the figure of ``base``, ``a_gc/b_gc`` what copy ``c`` of group ``g`` adds: each item's
+    value slots and the findings on them are its own), which has as many choices as the product of
+    the groups' sizes; the bound ``(A + sum_g min_c a_gc) / (B + sum_g max_c b_gc)`` is taken
+    instead. Its numerator is at most, and its denominator at least, those of any choice (the terms
+    are not negative), so it is never above any choice's figure; when a group's copies are
+    alike in what they add (byte-identical copies: ``a_gc`` and ``b_gc`` the same for every
+    ``c``), min and max are that one term, and the bound is the figure of any choice: exactly that
+    of the delivery without the copies. Each group costs one part run a copy."""
+    if not groups:
+        return grains(base)
+    if len(groups) == 1:
+        tried = [grains([*base, k]) for k in groups[0]]
+        return tuple(min((t[n] for t in tried), key=_order_key) for n in (0, 1))  # type: ignore[return-value]
+    first = grains(base)
+    num, den = [r.numerator for r in first], [r.denominator for r in first]
+    for group in groups:
+        tried = [grains([*base, k]) for k in group]
+        for n in (0, 1):
+            num[n] += min(t[n].numerator for t in tried) - first[n].numerator
+            den[n] += max(t[n].denominator for t in tried) - first[n].denominator
+    return tuple(  # type: ignore[return-value]
+        Ratio.of(r.name, r.unit, max(min(num[n], den[n]), 0), den[n], r.target, r.note)
+        for n, r in enumerate(first)
+    )
+
+
+def _order_key(ratio: Ratio) -> tuple[bool, float]:
+    """A figure's place from lowest: one without a value (no slot) last."""
+    return (ratio.value is None, ratio.value or 0.0)
 
 
 def fingerprint(run: Run) -> str:
@@ -776,7 +854,7 @@ def rewaived(
 
 
 def _ordered_again(
-    ordered: OrderedValues | None, kept: list[Finding], ids: Sequence[str]
+    ordered: OrderedValues | None, kept: list[Finding], ids: Sequence[str], joined: bool = True
 ) -> OrderedValues | None:
     """The figures over the items ordered (``ordered``) with the findings ``kept`` (those not
     waived), of the items ``ids``; as measured when they do not record the items' value slots."""
@@ -784,7 +862,7 @@ def _ordered_again(
         return ordered
     bad = set(ordered.unreadable_items)
     unreadable = [int(k in bad) for k in range(len(ids))]
-    return figures_over_order(ids, ordered.item_values, unreadable, kept, ordered.items)
+    return figures_over_order(ids, ordered.item_values, unreadable, kept, ordered.items, joined)
 
 
 def _unpadded_again(
@@ -811,7 +889,8 @@ def _unpadded_again(
         return ordered.model_copy(update={"structure_without_unordered": s, "format_without_unordered": fm})
     images, at = [item[1] for item in items], [item[3] for item in items]
     out = unordered_rows(findings, ids, images, at)
-    out |= repeated_rows(findings, ids, images, at, out)  # copies alike: their findings move nothing
+    # copies alike and their twins: their findings move nothing
+    out |= {k for group in repeated_groups(findings, ids, images, at, out) for k in group}
     kept = [item for k, item in enumerate(items) if k not in out]
     gone = set(ids) - {item[0] for item in kept}  # ids no line matched
 
@@ -833,14 +912,16 @@ def _unpadded_again(
 
     rows = sum(item[3] is not None for item in kept)
     then, now = _bad_counts(held(before), rows), _bad_counts(held(after), rows)
-    ok = min(max(s.numerator + then["s_values"] - now["s_values"], 0), s.denominator)
-    alike = max(fm.denominator - s.numerator, 0)  # the copies alike's structure slots (0 without)
+    # the others' structurally valid slots move by `freed`, their format-accurate ones by that
+    # and the format errors waived; the copies alike's (their worst copy's) stay as measured
+    freed = then["s_values"] - now["s_values"]
+    ok = min(max(s.numerator + freed, 0), s.denominator)
+    den = max(fm.denominator + freed, 0)
+    good = min(max(fm.numerator + freed + then["f_values"] - now["f_values"], 0), den)
     return ordered.model_copy(
         update={
             "structure_without_unordered": Ratio.of(s.name, s.unit, ok, s.denominator, s.target),
-            "format_without_unordered": Ratio.of(
-                fm.name, fm.unit, max(ok - now["f_values"], 0), ok + alike, fm.target
-            ),
+            "format_without_unordered": Ratio.of(fm.name, fm.unit, good, den, fm.target),
         }
     )
 
@@ -879,6 +960,7 @@ def ordered_edits(
     waived: Iterable[int] = (),
     ordered_count: int | None = None,
     listed: bool = True,
+    joined: bool = True,
 ) -> list[Message]:
     """The members of ``syntactic.ordered`` that disagree with the rest of a ``results.json``
     (empty: none found), each as ``member: why``. A result dqm wrote has none; one edited to pass
@@ -889,7 +971,9 @@ def ordered_edits(
     ``ordered_count``: the items the order list names (``order.ordered``); ``listed``: whether
     the ``order.list`` check ran (disabled, no finding lists the items not delivered or not
     ordered, and nothing is checked against those findings). What cannot be checked so:
-    :data:`ORDERED_UNCHECKED`."""
+    :data:`ORDERED_UNCHECKED`. ``joined``: the figures computed again with an id's Unicode forms
+    as one id (False: apart, as a result of 1.19 written before they were joined has them:
+    :func:`dqm.figures.edited_order` accepts those for a result holding an id in two forms)."""
     ordered = syntactic.ordered
     if ordered is None:
         return []
@@ -911,7 +995,7 @@ def ordered_edits(
         )
     skip = set(waived)
     kept = [f for i, f in enumerate(findings) if i not in skip or f.code in (NOT_ORDERED, NOT_DELIVERED)]
-    again = _ordered_again(ordered, kept, ids)
+    again = _ordered_again(ordered, kept, ids, joined)
     assert again is not None  # the same number of items: computed again
     # each line of the list matched one item delivered, or none (ITEM_NOT_DELIVERED); each item
     # delivered was matched by one line, or not ordered (ITEM_NOT_ORDERED)
