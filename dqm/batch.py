@@ -790,6 +790,8 @@ def _checksums(disc: Discovery) -> None:
                 _listing_issue(disc, e, "CHECKSUM_MISSING_FILE", text, norm)
             else:
                 disc.checksums[norm] = e
+                if any(part.startswith(".") for part in norm.split("/")):  # hidden: no name check sees it
+                    _keep_listed(disc, e)
     _unlisted(disc, sums)
     of_items: set[str] = set()
     for item in disc.items:
@@ -804,8 +806,9 @@ TEXT_SUFFIXES = frozenset(
 )
 """Extensions of the files no item reads whose text :func:`delivered_texts` keeps (a note, a log, a
 sidecar beside the slides): other files (a PDF, a Word file) are named by ``FILE_NOT_READ`` only."""
-READMES = ("README.md", "README.txt")
-"""The batch's notes at its root: left out of the files it lists (:data:`IGNORED_NAMES`), read here."""
+READMES = ("README", "README.md", "README.txt")
+"""The batch's notes at its root, read here: the last two left out of the files it lists
+(:data:`IGNORED_NAMES`), a ``README`` with no extension read as text too."""
 MAX_TEXT_FILES = 10_000
 """Files no item reads whose text is kept: the rest are left out (a delivery of a million notes)."""
 
@@ -821,6 +824,7 @@ def delivered_texts(disc: Discovery) -> tuple[list[tuple[str, str]], bool]:
     orphans = (i.file for i in disc.issues if i.code in ("ORPHAN_ANNOTATION", "ORPHAN_SLIDE") and i.file)
     notes = (f for f in disc.other_files if suffix(f) in TEXT_SUFFIXES)
     names = [r for r in READMES if os.path.lexists(disc.root / r)]
+    slides = set(disc.slide_files)  # looked up once a file: a list scanned made it quadratic
     kept: list[tuple[str, str]] = []
     used, cut = 0, False
     for rel in dict.fromkeys(chain(names, notes, orphans)):
@@ -832,7 +836,7 @@ def delivered_texts(disc: Discovery) -> tuple[list[tuple[str, str]], bool]:
             break
         try:
             with path.open("rb") as fh:
-                if rel in disc.slide_files:  # an orphan slide: the text it carries, never its pixels
+                if rel in slides:  # an orphan slide: the text it carries, never its pixels
                     data = image_texts(fh).encode("utf-8")
                 else:
                     data = fh.read(MANIFEST_UNREAD_CHARS - used + 1)
@@ -849,7 +853,8 @@ def delivered_texts(disc: Discovery) -> tuple[list[tuple[str, str]], bool]:
 
 def _keep_listed(disc: Discovery, e: Listed) -> None:
     """Keep a path ``SHA256SUMS`` lists that no file of the batch has (not there, or leaving the
-    batch) for the search for identifiers: no check of file names reads it."""
+    batch), or that is hidden (not walked), for the search for identifiers: no check of file names
+    reads it."""
     if e.line is not None:
         disc.sums_unread.keep(e.line, e.path)
 
@@ -888,7 +893,9 @@ def _read_sums(disc: Discovery) -> list[Listed]:
         text = data.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         if isinstance(exc, UnicodeDecodeError):
-            disc.sums_unread.keep(None, _refused_reading(data)[0])
+            text, read = _refused_reading(data)
+            disc.sums_unread.keep(None, text)
+            disc.sums_unread.cut |= len(data) > read  # a CP949 list read half way: its tail unsearched
         reason = (
             msg("{file} cannot be read ({_why}): no file is checked against it", file=SUMS_FILE, _why=why)
             if path is None and why is not None

@@ -1382,7 +1382,8 @@ def _hashed(run: Run) -> tuple[dict[str, str], dict[str, tuple[int, int]]]:
 def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:
     """The batch-scope checks over the whole run."""
     hashed, sparse = _hashed(run) if run.discovery.checksums else ({}, {})
-    texts, texts_cut = delivered_texts(run.discovery)
+    # read only for the search for identifiers: not at all when it is off
+    texts, texts_cut = delivered_texts(run.discovery) if run.profile.deid.enabled else ([], False)
     view = BatchView(
         profile=run.profile,
         items=_facts(run),

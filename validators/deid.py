@@ -857,8 +857,8 @@ def manifest_text(batch: BatchView, params: NoParams, ctx: CheckContext) -> list
 
 MAX_KEPT_ONE_BY_ONE = 1000
 """Texts of a file searched one by one to name their line (``SHA256SUMS``' lines): the rest are
-searched joined, at the first of them (a list of a million lines each holding an RRN made a million
-findings)."""
+searched joined, and halved to name the texts that hold one, at most this many more named (a list of a
+million lines each holding an RRN made a million findings): past them, said at no line."""
 
 
 def _kept_findings(
@@ -873,7 +873,7 @@ def _kept_findings(
     """Findings of the kept texts of ``file`` no other check reads, each at its ``key`` (``row`` or
     ``line``). Several texts are searched joined first, to search them one by one only where they
     hold one; one text alone (a file refused) is searched once; past :data:`MAX_KEPT_ONE_BY_ONE`
-    texts, the rest joined as one, at the first of them."""
+    texts, the rest joined as one, and halved to name each text that holds one (:func:`_halved`)."""
     texts, rest = texts[:MAX_KEPT_ONE_BY_ONE], texts[MAX_KEPT_ONE_BY_ONE:]
     out: list[Finding] = []
     whole = {"file": file} if file is not None else {}
@@ -883,10 +883,32 @@ def _kept_findings(
             out += _value_findings(text, "clinical", prefix, where, ctx, settings, **{**whole, key: at})
     if hits and not out:  # a run only the texts joined make: said without a row
         out += _hit_findings(hits, where, ctx, prefix, **whole)
-    if rest:  # searched once, joined
-        joined = "\n".join(text for _, text in rest)
-        out += _value_findings(joined, "clinical", prefix, where, ctx, settings, **{**whole, key: rest[0][0]})
+    hits = find("\n".join(text for _, text in rest), settings, "clinical") if rest else []
+    if hits:  # searched joined, then halved where a half holds one, to name each text that does
+        for at, held in _halved(rest, hits, settings, [MAX_KEPT_ONE_BY_ONE]):
+            out += _hit_findings(held, where, ctx, prefix, **whole, **({key: at} if at is not None else {}))
     return out
+
+
+def _halved(
+    texts: Sequence[tuple[int | str | None, str]], hits: list[Hit], settings: DeidSettings, left: list[int]
+) -> list[tuple[int | str | None, list[Hit]]]:
+    """Each text of ``texts`` with its hits, of texts whose join holds ``hits``: each half searched
+    joined, and halved again where it holds one (a hit in 1 text of n costs 2 log2 n searches of
+    ever smaller joins, not n). A run only the join makes (across two texts), and every hit past
+    the ``left`` texts named (a list of a million lines each holding an RRN), is said at no text."""
+    if left[0] <= 0:
+        return [(None, hits)]
+    if len(texts) == 1:
+        left[0] -= 1
+        return [(texts[0][0], hits)]
+    mid = len(texts) // 2
+    out: list[tuple[int | str | None, list[Hit]]] = []
+    for half in (texts[:mid], texts[mid:]):
+        held = find("\n".join(text for _, text in half), settings, "clinical")
+        if held:
+            out += _halved(half, held, settings, left)
+    return out or [(None, hits)]
 
 
 @check(
@@ -909,8 +931,8 @@ def _kept_findings(
 def checksum_text(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """The text of ``SHA256SUMS`` that names no file of the batch has no identifier.
 
-    That is its comments, the lines that are no entry, the paths it lists that are not there or
-    leave the batch, and a list not decodable or too large (its head read as UTF-8 and CP949, as a
+    That is its comments, the lines that are no entry, the paths it lists that are not there,
+    leave the batch or are hidden (a hidden file or folder is not walked), and a list not decodable or too large (its head read as UTF-8 and CP949, as a
     refused manifest is). The names of the files that are there are :func:`file_names`' and
     :func:`other_names`'; no other check reads the rest, and the batch delivers it. Searched as
     :func:`manifest_text` searches, line by line for the first :data:`MAX_KEPT_ONE_BY_ONE` lines,
@@ -950,7 +972,7 @@ def checksum_text(batch: BatchView, params: NoParams, ctx: CheckContext) -> list
 def other_texts(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """The text of the files the batch delivers and no item reads has no identifier.
 
-    That is the root's ``README.md`` and ``README.txt``, each file not read (``FILE_NOT_READ``)
+    That is the root's ``README``, ``README.md`` and ``README.txt``, each file not read (``FILE_NOT_READ``)
     with a text extension (:data:`dqm.batch.TEXT_SUFFIXES`: a ``.txt`` note, a ``.xml`` sidecar),
     each annotation file no item names (``ORPHAN_ANNOTATION``) and the text tags and chunks of each
     slide no item names (``ORPHAN_SLIDE``), read as a refused manifest is,

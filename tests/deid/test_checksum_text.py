@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import dqm.batch
+import validators.deid
 from dqm.profile import Profile
 from dqm.runner import RunOptions, run_batch
 from tests.helpers import write_tiny_batch
@@ -83,8 +84,48 @@ def test_a_list_too_large_is_searched_in_its_head_and_said_unsearched(
     assert codes == ["DEID_CHECKSUM_TEXT_IDENTIFIER", "DEID_CHECKSUM_TEXT_UNSEARCHED"]
 
 
-def test_many_lines_are_reported_bounded(tmp_path: Path, profile: Profile) -> None:
-    root = _batch(tmp_path, [f"# {RRN}"] * 1500)
+def test_many_lines_are_reported_bounded(
+    tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(validators.deid, "MAX_KEPT_ONE_BY_ONE", 10)
+    root = _batch(tmp_path, [f"# {RRN}"] * 40)
+    lines = [f.location.line for f in _deid(root, profile)]
+    named = [line for line in lines if line is not None]
+    assert len(named) == len(set(named)) == 20  # 10 one by one, 10 more halved to their line
+    assert 1 <= lines.count(None) <= 6  # the rest at no line, a few halves at most
+
+
+def test_a_line_past_those_searched_one_by_one_is_named(
+    tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each hit past the first texts is at its own line: they were all said at the first of them."""
+    monkeypatch.setattr(validators.deid, "MAX_KEPT_ONE_BY_ONE", 5)
+    extra = [f"# note {k}" + (f" {RRN}" if k in (3, 24, 31) else "") for k in range(40)]
+    root = _batch(tmp_path, extra)
+    first = len((root / "SHA256SUMS").read_text().splitlines()) - 40 + 1  # the line of extra[0]
     found = _deid(root, profile)
-    lines = [f.location.line for f in found]
-    assert len(found) == 1001 and len(set(lines)) == 1001  # 1,000 lines one by one, the rest at one line
+    assert sorted(f.location.line for f in found) == [first + 3, first + 24, first + 31]
+
+
+def test_a_large_cp949_list_s_tail_is_said_unsearched(
+    tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A list read as CP949 is read half way (each half of the bound read both ways): before, its
+    tail was left out without a word."""
+    monkeypatch.setattr(dqm.batch, "MANIFEST_UNREAD_CHARS", 2000)
+    names = [f"{HASH}  slides/홍길동{k}.png" for k in range(100)]
+    root = _batch(tmp_path, [*names, f"# {RRN}"], encoding="cp949")
+    assert (root / "SHA256SUMS").stat().st_size > 2000
+    assert [f.code for f in _deid(root, profile)] == ["DEID_CHECKSUM_TEXT_UNSEARCHED"]
+
+
+def test_a_listed_hidden_file_s_name_is_searched(tmp_path: Path, profile: Profile) -> None:
+    """A hidden file is not walked, so no name check saw the name the list gives it."""
+    root = _batch(tmp_path, [])
+    (root / ".x").mkdir()
+    (root / ".x" / f"{RRN}.txt").write_text("x")
+    with (root / "SHA256SUMS").open("a") as fh:
+        fh.write(f"{hashlib.sha256(b'x').hexdigest()}  .x/{RRN}.txt\n")
+    found = _deid(root, profile)
+    assert [f.code for f in found] == ["DEID_CHECKSUM_TEXT_IDENTIFIER"]
+    assert found[0].location.line == len((root / "SHA256SUMS").read_text().splitlines())

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import dqm.batch
+import validators.deid
 from dqm.batch import discover
 from dqm.profile import Profile
 from dqm.runner import RunOptions, run_batch
@@ -216,3 +217,17 @@ def test_a_refused_manifest_is_searched_once(
     run = run_batch(root, profile, RunOptions(workers=1))
     assert [f for f in run.findings if f.code == "DEID_MANIFEST_IDENTIFIER"]
     assert sum(RRN in text and "trunk" in text for text in searched) == 1
+
+
+def test_a_row_past_those_searched_one_by_one_is_named(tmp_path: Path, profile: Profile, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Each hit past the first rows is at its own row: they were all said at the first of them."""
+    monkeypatch.setattr(validators.deid, "MAX_KEPT_ONE_BY_ONE", 5)
+
+    def rows(lines: list[str]) -> None:
+        lines += [lines[1] + f",extra {k}" + (f" {RRN}" if k in (2, 20, 27) else "") for k in range(30)]
+
+    root = _edit(write_tiny_batch(tmp_path / "b"), rows)
+    first = len((root / "manifest.csv").read_text().splitlines()) - 30  # the row of the first extra
+    run = run_batch(root, profile, RunOptions(workers=1))
+    found = [f.location.row for f in run.findings if f.code == "DEID_MANIFEST_IDENTIFIER"]
+    assert sorted(found) == [first + 2, first + 20, first + 27]

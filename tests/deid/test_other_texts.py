@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 import dqm.batch
+import dqm.runner
+import validators.deid
 from dqm.profile import Profile
 from dqm.runner import RunOptions, run_batch
 from tests.helpers import write_tiny_batch
@@ -18,6 +20,7 @@ RRN = "900101-1234567"
 FILES = {
     "README.txt": f"delivered for 환자 {RRN}\n",
     "README.md": f"# notes\n{RRN}\n",
+    "README": f"notes for {RRN}\n",  # no extension: read as the others
     "slides/notes.md": f"re-scan of {RRN}\n",
     "logs/scan.log": f"2024 scanner log, patient {RRN}\n",
     "annotations/S9.json": '{"slide": {"file": "S9.png"}, "note": "' + RRN + '"}',  # no item names it
@@ -72,3 +75,28 @@ def test_the_text_an_orphan_slide_carries_is_searched(tmp_path: Path, profile: P
     assert [(f.code, f.location.file) for f in found] == [
         ("DEID_OTHER_TEXT_IDENTIFIER", f"slides/S9.{'png' if form == 'PNG' else 'tif'}")
     ]
+
+
+def test_a_file_past_those_searched_one_by_one_is_named(
+    tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hit past the first files is at its own file: it was said at the first of them."""
+    monkeypatch.setattr(validators.deid, "MAX_KEPT_ONE_BY_ONE", 4)
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "notes").mkdir()
+    for k in range(20):
+        (root / "notes" / f"n{k:02}.txt").write_text(f"patient {RRN}\n" if k == 15 else "clean\n")
+    assert [f.location.file for f in _found(root, profile)] == ["notes/n15.txt"]
+
+
+def test_nothing_is_read_for_a_search_that_is_off(
+    tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(disc: object) -> None:
+        raise AssertionError("read with deid off")
+
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "README.txt").write_text(f"patient {RRN}\n")
+    off = Profile.model_validate({**profile.model_dump(), "deid": {"enabled": False}})
+    monkeypatch.setattr(dqm.runner, "delivered_texts", refused)
+    assert _found(root, off) == []
