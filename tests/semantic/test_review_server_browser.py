@@ -546,3 +546,29 @@ def test_c_before_the_first_record_is_asked_does_not_say_it_failed(
     assert "nothing to comment" not in said, said
     assert "still starting" in said, said
     assert not problems, problems
+
+
+def test_c_after_the_page_failed_to_start_says_so(served: tuple[str, Path, dict[str, str]]) -> None:
+    """An adjudicator's disagreements that fail to load stop the page's start: ``c`` then said
+    "still starting, press c again" for good (session 26, review of redteam3, 6); it says the page
+    could not start."""
+    from playwright.sync_api import sync_playwright
+
+    _, _, tokens = served
+    failed = json.dumps({"error": "server down"})
+    with sync_playwright() as p:
+        browser = _launch(p)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.route(
+            "**/api/disagreements",
+            lambda r: r.fulfill(status=500, content_type="application/json", body=failed),
+        )
+        page.goto(tokens["Dr. Park"])
+        page.wait_for_url("**/")
+        wait_until(page, "!document.getElementById('viewer-error').hidden")
+        page.keyboard.press("c")
+        said = page.text_content("#saved") or ""
+        context.close()
+        browser.close()
+    assert "cannot start" in said and "still starting" not in said, said

@@ -59,6 +59,7 @@ SCRIPT_WORDS = {
     "not_started": N_(
         "no slide to comment on yet: the page is still starting. Press c again once a slide shows."
     ),
+    "no_slides": N_("no slide to comment on: this review holds no slides"),
     "comment_not_kept": N_(
         "comment not kept, nothing to comment on: this slide's record did not load. Move to another slide "
         "and back to ask again. Typed: {comment}"

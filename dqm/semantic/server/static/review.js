@@ -394,6 +394,15 @@
     }
   }
 
+  // whether start() ended (no slide asked then: the review holds none) or the error it failed
+  // with: c said "still starting, press c again" for good in both
+  let started = false;
+  let startError = null;
+  function notStartedWord() {
+    if (startError !== null) return word("start_failed", { error: startError });
+    return word(started ? "no_slides" : "not_started");
+  }
+
   const keys = {
     p: () => judge("pass"),
     f: () => judge("fail"),
@@ -404,7 +413,7 @@
     n: () => nextOpen(),
     c: () => {
       if (judgeable()) $("comment").focus();
-      else if (state.current < 0) say(word("not_started")); // no slide asked yet (an adjudicator's list loads)
+      else if (state.current < 0) say(notStartedWord()); // no slide asked yet: starting, none, or failed
       else if (failedToken === loadToken) say(word("nothing_to_comment"));
       else commentWanted = { token: loadToken, text: "" };
     },
@@ -523,6 +532,7 @@
     if (!(first >= 0 && first < state.slides.length)) first = 0;
     if (state.adjudicator) await loadDisagreements();
     await go(first);
+    started = true;
   }
 
   // read-only handles for scripted checks (the browser test) and the console
@@ -535,5 +545,8 @@
     current: () => state.current,
   };
 
-  start().catch((err) => showViewerError(word("start_failed", { error: err.message })));
+  start().catch((err) => {
+    startError = err.message;
+    showViewerError(word("start_failed", { error: err.message }));
+  });
 })();
