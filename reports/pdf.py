@@ -69,7 +69,7 @@ def print_pdf(html: Path, pdf: Path, chromium: str, timeout: float = TIMEOUT_S) 
     # printed there: a confined Chromium (Ubuntu's snap) cannot write into the host's /tmp.
     make_folder(pdf.parent)
     with writing(pdf):
-        printing = tempfile.TemporaryDirectory(prefix=".dqm-pdf-", dir=pdf.parent)
+        printing = tempfile.TemporaryDirectory(prefix="dqm-pdf-", dir=pdf.parent)
     with tempfile.TemporaryDirectory(prefix="dqm-chromium-") as profile, printing as printed_in:
         printed = Path(printed_in).resolve() / "print.pdf"
         args = [

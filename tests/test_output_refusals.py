@@ -537,14 +537,37 @@ def test_an_output_folder_under_a_plain_file_is_the_writers_line(
     assert plain.read_text() == "kept"
 
 
+def test_synth_into_a_link_to_a_folder_is_refused_by_the_writers_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``synth LINK`` and ``synth --force LINK``, LINK a link to a folder, ended as "internal error
+    (OSError: Cannot call rmtree on a symbolic link)" (a second review); dqm never replaces a link
+    to a folder, and what it points to is left as it was."""
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "kept.txt").write_text("kept")
+    link = tmp_path / "L"
+    link.symlink_to(target)
+    for argv, kept in ((["synth", str(link), "--force"], ["kept.txt"]), (["synth", str(link)], [])):
+        if not kept:  # without --force a link to an empty folder was removed by rmtree too
+            (target / "kept.txt").unlink()
+        capsys.readouterr()
+        assert _dqm(argv, monkeypatch) == 4
+        (line,) = capsys.readouterr().err.strip().splitlines()
+        assert line.startswith(f"dqm: {link} could not be written (it is not a regular file"), line
+        assert link.is_symlink() and [p.name for p in target.iterdir()] == kept
+
+
 def test_a_pdf_is_printed_inside_its_own_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A confined Chromium (Ubuntu's snap) cannot write into the host's /tmp: writes2 had it print
-    into ``/tmp/dqm-pdf-*`` ("wrote no PDF"). It prints inside the PDF's folder again."""
+    into ``/tmp/dqm-pdf-*`` ("wrote no PDF"). It prints inside the PDF's folder again, in a folder
+    not hidden (snap's ``home`` interface refuses hidden folders at the top of ``$HOME``: a second
+    review of ``.dqm-pdf-*``)."""
     chromium = tmp_path / "snap-chromium"
     allowed = tmp_path / "home"
     allowed.mkdir()
     chromium.write_text(
-        "#!/bin/sh\nfor a; do case $a in --print-to-pdf=" + str(allowed) + "/*) "
+        "#!/bin/sh\nfor a; do case $a in --print-to-pdf=" + str(allowed) + "/[!.]*) "
         "printf '%%PDF-1.4 fake' > \"${a#*=}\";; esac; done\n"
     )
     chromium.chmod(0o755)

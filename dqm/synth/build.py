@@ -10,6 +10,7 @@ a given ``--seed`` whatever the number of workers.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import shutil
@@ -230,12 +231,14 @@ def build_batch(
     progress: Any = None,
 ) -> Plan:
     """Write a synthetic batch to ``out``; returns the plan (deliveries and defects)."""
-    from dqm.output import make_folder, writing
+    from dqm.output import NOT_REPLACEABLE, NotReplaceable, make_folder, writing
 
     with writing(out):  # FILE itself, or a plain file on the way: the writer's line, naming ``out``
         full = out.exists() and any(out.iterdir())
     if full and not force:
         raise FileExistsError(f"{out} exists and is not empty (use --force to replace it)")
+    if out.is_symlink():  # a link to a folder: never replaced (rmtree refused it: an internal error)
+        raise NotReplaceable(errno.EEXIST, NOT_REPLACEABLE, str(out))
     if out.exists():
         shutil.rmtree(out)
     make_folder(out)
