@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dqm.pixels.artefacts import measure  # noqa: E402
-from dqm.pixels.ink import ALL_INK, ink_share  # noqa: E402
+from dqm.pixels.ink import ALL_INK, SECTION_LEVEL, SECTION_MIN, ink_share, section_share  # noqa: E402
 from dqm.slide_io import tissue_from_rgba  # noqa: E402
 
 SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -59,13 +59,20 @@ SETS = {
 }
 
 
-def share_of(rgb: np.ndarray) -> float | None:
-    """The ink and near-black share of what is not background, the probe's way (None: all glass)."""
+LEVELS = (60, 80, 100, 120)
+"""Brightest-channel levels the section measure is tried at (:data:`dqm.pixels.ink.SECTION_LEVEL`)."""
+
+
+def shares_of(rgb: np.ndarray) -> list[float]:
+    """The probe's way (at most 1,024 px a side, the saturation tissue mask): the ink and near-black
+    share of what is not background, then the stained-section share at each of :data:`LEVELS`
+    (all 0 where the image is all glass)."""
     small = Image.fromarray(np.ascontiguousarray(rgb[..., :3])).convert("RGBA")
     small.thumbnail((1024, 1024))
     rgba = np.asarray(small)
     mask, _ = tissue_from_rgba(rgba)
-    return ink_share(measure(rgba, mask, (1.0, 1.0)))
+    found = measure(rgba, mask, (1.0, 1.0))
+    return [ink_share(found) or 0.0, *(section_share(rgba, mask, found, level) or 0.0 for level in LEVELS)]
 
 
 def _read(path: Path) -> np.ndarray | None:
@@ -107,63 +114,85 @@ def ink_images() -> list[tuple[str, np.ndarray]]:
     rng = np.random.default_rng(0)
     out = [
         (f"dark frame 0-{top - 1}", rng.integers(0, top, (300, 400, 3)).astype(np.uint8))
-        for top in (4, 21, 31, 40)
+        for top in (4, 21, 31, 40, 50, 60, 70, 80, 90, 100)
     ]
-    for colour in ((0, 0, 0), (30, 40, 160), (20, 150, 40), (200, 0, 0)):
+    for colour in ((0, 0, 0), (30, 40, 160), (20, 150, 40), (200, 0, 0), (255, 255, 0), (0, 255, 255)):
         out.append((f"one colour {colour}", np.full((300, 400, 3), colour, np.uint8)))
         framed = np.full((300, 400, 3), colour, np.uint8)
         framed[:, :60] = 250
         framed[:25] = 250
         out.append((f"{colour} with white strips", framed))
+    stroke = np.full((300, 400, 3), 240, np.uint8)
+    stroke[100:200, 50:350] = 0
+    out.append(("black stroke on glass", stroke))
     return out
 
 
-INJECTED = {
-    "GlaS": Path("/tmp/final-glas.json"),
-    "set2": Path("/tmp/final-heldout.json"),
-    "set3": Path("/tmp/s22/set3.json"),
-    "set4": Path("/tmp/s23/set4.json"),
-    "set5": Path("/tmp/s23/set5.json"),
-}
-"""Stored shares of ``bench_artefacts.py`` (clean and injected slides of each source): an injected
-slide is a section too (an over-stained one most of all), so none may read as all ink."""
-
-
-def injected(clean: dict[str, list[tuple[str, float]]]) -> dict[str, list[tuple[str, float]]]:
-    """Each source's images with each stored injection's pen and near-black shares added (their sum:
-    at least the share of their union, which :func:`dqm.pixels.ink.ink_share` takes)."""
-    out = {src: list(rows) for src, rows in clean.items()}
-    for src, path in INJECTED.items():
-        if not path.is_file():
-            continue
-        for row in json.loads(path.read_text()):
-            for kind, shares in row.items():
-                if kind != "clean" and isinstance(shares, dict) and "pen" in shares and "overstain" in shares:
-                    out.setdefault(src, []).append(
-                        (f"{row['name']} +{kind}", shares["pen"] + shares["overstain"])
-                    )
+def section_images() -> list[tuple[str, np.ndarray]]:
+    """Sections made from a GlaS image that the rule must keep: a biopsy on glass beside a black
+    (unscanned, exported black) area, and the whole image darkened (gamma)."""
+    tis = _read(REAL / "segmentation" / "glas" / "images" / "testA_1.png")
+    assert tis is not None
+    out = []
+    for side in (60, 40):
+        patch = np.asarray(Image.fromarray(tis).resize((side, side * 3 // 4)))
+        for black in (0.5, 0.6, 0.8, 0.9):
+            img = np.full((300, 400, 3), 240, np.uint8)
+            img[:, 400 - int(400 * black) :] = 0
+            img[80 : 80 + patch.shape[0], 20 : 20 + side] = patch
+            out.append((f"{side} px biopsy + black {black:.0%}", img))
+    whole = np.asarray(Image.fromarray(tis).resize((400, 300))).astype(float)
+    for gamma in (2.5, 3.5, 5.0):
+        out.append((f"darkened gamma {gamma}", (255 * (whole / 255) ** gamma).astype(np.uint8)))
     return out
 
 
-def cross_validate(clean: dict[str, list[tuple[str, float]]], least_ink: float) -> list[str]:
-    """Each held-out source's threshold (from the others) and its figures against it."""
-    lines = [f"least inked image of ink alone: {least_ink:.4f}"]
-    for held in clean:
-        rest = max(s for src, rows in clean.items() if src != held for _, s in rows)
-        threshold = (rest + least_ink) / 2
-        rows = clean[held]
-        top = max((s for _, s in rows), default=0.0)
-        over = sum(s >= threshold for _, s in rows)
+INJECTIONS = ("overstain", "pen", "fold")
+"""``bench_artefacts.py``'s injections that darken or ink a section (an injected slide is a section
+too, an over-stained one most of all: none may read as all ink), re-measured here with the
+detectors as they are."""
+
+
+def cross_validate(
+    rows: dict[str, list[tuple[str, list[float]]]], ink: list[tuple[str, list[float]]], col: int, level: int
+) -> list[str]:
+    """Leave one source out on the section measure at ``level`` (column ``col``): each fold's floor
+    is the midpoint between the most stained image of ink alone and the least stained section of
+    the other sources; the held-out source's sections under it are counted."""
+    top_ink = max(v[col] for _, v in ink)
+    lines = [f"level {level}: image of ink alone at most {top_ink:.4f} stained"]
+    for held in rows:
+        rest = min(v[col] for src, rs in rows.items() if src != held for _, v in rs)
+        floor = (top_ink + rest) / 2
+        low = min(rows[held], key=lambda r: r[1][col])
+        under = sum(v[col] < floor for _, v in rows[held])
         lines.append(
-            f"held out {held} ({len(rows)} images): threshold {threshold:.4f} (others' max {rest:.4f}); "
-            f"its max {top:.4f}, all ink {over}, margin {threshold - top:+.4f}"
+            f"  held out {held} ({len(rows[held])}): floor {floor:.4f} (others' least {rest:.4f}); its least "
+            f"{low[1][col]:.4f} ({low[0]}), under the floor {under}, under SECTION_MIN {SECTION_MIN}: "
+            f"{sum(v[col] < SECTION_MIN for _, v in rows[held])}"
         )
-    every = max(s for rows in clean.values() for _, s in rows)
-    lines.append(
-        f"shipped ALL_INK {ALL_INK}: sections max {every:.4f} (margin {ALL_INK - every:+.4f}), "
-        f"ink alone min {least_ink:.4f} (margin {least_ink - ALL_INK:+.4f})"
-    )
     return lines
+
+
+def measure_all() -> dict:
+    """Every source's clean and injected images, the images of ink alone and the made sections."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_artefacts import inject
+
+    rng = np.random.default_rng(0)
+    sections: dict[str, list[tuple[str, list[float]]]] = {}
+    for src, images in clean_images().items():
+        rows = sections.setdefault(src, [])
+        for name, rgb in images:
+            rows.append((name, shares_of(rgb)))
+            for kind in INJECTIONS:
+                rows.append((f"{name} +{kind}", shares_of(inject(rgb, kind, rng)[0])))
+        print(src, len(rows), flush=True)
+    return {
+        "sections": sections,
+        "made": [(n, shares_of(a)) for n, a in section_images()],
+        "ink": [(n, shares_of(a)) for n, a in ink_images()],
+    }
 
 
 def main() -> None:
@@ -171,27 +200,33 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--shares", type=Path, help="re-tabulate a stored run instead of measuring")
     args = parser.parse_args()
-    if args.shares:
-        stored = json.loads(args.shares.read_text())
-    else:
-        clean = {src: [(n, share_of(a) or 0.0) for n, a in rows] for src, rows in clean_images().items()}
-        stored = {"clean": clean, "ink": [(n, share_of(a) or 0.0) for n, a in ink_images()]}
-        if args.out:
-            args.out.write_text(json.dumps(stored, indent=1))
-    for src, rows in stored["clean"].items():
-        near = sorted(rows, key=lambda r: -r[1])[:3]
-        print(f"{src}: {len(rows)} images, nearest: " + ", ".join(f"{n} {s:.3f}" for n, s in near))
-    for name, s in stored["ink"]:
-        print(f"  ink alone: {name}: {s:.4f}")
-    least = min(s for _, s in stored["ink"])
-    print("clean images alone:")
-    print("\n".join(cross_validate(stored["clean"], least)))
-    sections = injected(stored["clean"])
-    for src, rows in sections.items():
-        near = max(rows, key=lambda r: r[1])
-        print(f"{src} with injections: {len(rows)} images, most inked {near[0]} {near[1]:.3f}")
-    print("clean and injected images (the rule's data):")
-    print("\n".join(cross_validate(sections, least)))
+    stored = json.loads(args.shares.read_text()) if args.shares else measure_all()
+    if args.out and not args.shares:
+        args.out.write_text(json.dumps(stored, indent=1))
+    col = 1 + LEVELS.index(SECTION_LEVEL)
+    for src, rows in stored["sections"].items():
+        inked = max(rows, key=lambda r: r[1][0])
+        low = min(rows, key=lambda r: r[1][col])
+        print(
+            f"{src}: {len(rows)} images; most inked {inked[0]} {inked[1][0]:.3f}; least stained "
+            f"{low[0]} {low[1][col]:.4f}; all ink {sum(all_ink_rule(v[0], v[col]) for _, v in rows)}"
+        )
+    for group in ("made", "ink"):
+        for name, v in stored[group]:
+            print(
+                f"  {group}: {name}: ink {v[0]:.4f}, stained "
+                + ", ".join(f"{lv}: {x:.4f}" for lv, x in zip(LEVELS, v[1:], strict=True))
+                + f" -> all ink {all_ink_rule(v[0], v[col])}"
+            )
+    ink_least = min(v[0] for _, v in stored["ink"])
+    print(f"ink alone: least ink share {ink_least:.4f} (ALL_INK {ALL_INK})")
+    for i, level in enumerate(LEVELS):
+        print("\n".join(cross_validate(stored["sections"], stored["ink"], 1 + i, level)))
+
+
+def all_ink_rule(ink: float, stained: float) -> bool:
+    """:func:`dqm.pixels.ink.all_ink` on the two measures."""
+    return ink >= ALL_INK and stained < SECTION_MIN
 
 
 if __name__ == "__main__":

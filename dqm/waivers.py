@@ -110,11 +110,9 @@ def load_waivers(path: Path, max_errors: int = 5) -> list[Waiver]:
 MOVED_CODES: dict[tuple[str | None, str | None], str] = {
     ("artefacts.slide", "OVERSTAINED"): "artefacts.stain",
     ("artefacts.slide", "UNDERSTAINED"): "artefacts.stain",
-    ("artefacts.slide", "SLIDE_ALL_INK"): "slide.lesion_tissue",
 }
 """Codes a check no longer raises, by (check, code), with the check that raises them now (results
-1.18: over- and under-staining are judged against the batch; 1.19: a slide of ink alone is said by
-the check that says a slide has no tissue, whichever other check is enabled): a waiver naming the old pair would
+1.18: over- and under-staining are judged against the batch): a waiver naming the old pair would
 match nothing, so the waiver file is refused, saying what to name."""
 
 

@@ -24,7 +24,6 @@ from dqm.pixels.artefacts import (
     fold_blocks,
     plausible,
 )
-from dqm.pixels.ink import all_ink
 from dqm.pixels.stain import OD_MIN
 from dqm.pixels.stain_batch import (
     EXTREME_OD,
@@ -42,7 +41,7 @@ from dqm.pixels.stain_batch import (
 from dqm.profile import Profile
 from validators.context import BatchView, ItemView
 from validators.registry import CheckContext, NoParams, check
-from validators.slide import ITEM_TESTS, SampleBudget, sample_grid, sampled_shares
+from validators.slide import ALL_INK_CODE, ITEM_TESTS, SampleBudget, said_all_ink, sample_grid, sampled_shares
 
 CODES = {
     "pen": "PEN_MARKS",
@@ -107,15 +106,19 @@ class ArtefactParams(BaseModel):
         "ARTEFACT_NOT_MEASURED": "folds were not measured: the resolution the probe took (the header's, the "
         "annotation's, the manifest's or the objective's) is implausible, or leaves too few pixels at the fold "
         "rules' scale",
+        **ALL_INK_CODE,
     },
-    code_severity={"ARTEFACT_NOT_MEASURED": Severity.ERROR},
+    code_severity={"ARTEFACT_NOT_MEASURED": Severity.ERROR, "SLIDE_ALL_INK": Severity.ERROR},
 )
 def slide_artefacts(view: ItemView, params: ArtefactParams, ctx: CheckContext) -> list[Finding]:
     """The slide's pen marks, folds, bubbles, debris and blur stay under the profile's shares."""
     probe = view.slide
     found = probe.artefacts if probe is not None else None
-    if probe is None or found is None or not found.tissue_px or all_ink(found):
-        return []  # ink alone: slide.lesion_tissue's SLIDE_ALL_INK says so, no artefact is judged on it
+    if probe is None or found is None or not found.tissue_px:
+        return []
+    ink = said_all_ink(probe, ctx)
+    if ink is not None:
+        return ink  # no artefact is judged on ink alone (said once: slide.lesion_tissue's when enabled)
     out = []
     for kind in SLIDE_KINDS:
         if kind in found.unmeasured:
@@ -240,7 +243,8 @@ def unknown_scale(batch: BatchView, params: NoParams, ctx: CheckContext) -> list
     """Counts once per batch the slides whose folds were judged without a known or at a coarse resolution.
 
     The record's ``scale_note`` says so slide by slide."""
-    slides = [f.slide for f in batch.items if f.slide is not None]
+    # a slide of ink alone had no fold judged (its SLIDE_ALL_INK says so): not counted
+    slides = [f.slide for f in batch.items if f.slide is not None and not f.slide.all_ink]
     measured = [s.artefact_scale_unknown for s in slides]
     total = sum(1 for u in measured if u is not None)
     out = []
@@ -774,14 +778,19 @@ class LesionArtefactParams(BaseModel):
         "ARTEFACT_UNMEASURED": "lesions past the slide's sampling budget were not measured for artefacts",
         "LESION_KIND_UNMEASURED": "the slide's folds were not measured (artefacts.slide says why): its "
         "lesions were not checked against them",
+        **ALL_INK_CODE,
     },
+    code_severity={"SLIDE_ALL_INK": Severity.ERROR},
 )
 def lesion_on_artefact(view: ItemView, params: LesionArtefactParams, ctx: CheckContext) -> list[Finding]:
     """Lesions do not lie on pen marks, folds, air bubbles or debris (a labelling problem)."""
     probe, ann = view.slide, view.annotation
     found = probe.artefacts if probe is not None else None
-    if probe is None or found is None or ann is None or all_ink(found):
-        return []  # an image of ink alone: slide.lesion_tissue's SLIDE_ALL_INK says so, no lesion is on "pen"
+    if probe is None or found is None or ann is None:
+        return []
+    ink = said_all_ink(probe, ctx)
+    if ink is not None:
+        return ink  # no lesion lies on "pen" (said once: an earlier enabled check's when there is one)
     said = []  # only folds go unmeasured (dqm.pixels.artefacts._scale); no tissue: nothing to say
     if (
         found.tissue_px

@@ -70,6 +70,11 @@ RUN_ORDER = (
 ``checks`` list, as it was when checks were registered module by module. Kept so results read as
 before; a check not listed here runs after these, in id order (a new check needs no line here)."""
 
+ONCE_CODES = frozenset({"SLIDE_ALL_INK"})
+"""Codes that several checks say of one item so that one is said whichever of them is enabled
+(``SLIDE_ALL_INK``: ``slide.lesion_tissue``, ``artefacts.slide``, ``artefacts.lesion``): only the
+first enabled check's, in run order, is kept."""
+
 _RANK = {check_id: k for k, check_id in enumerate(RUN_ORDER)}
 
 
@@ -135,7 +140,9 @@ def run_checks(scope: Scope, view: ItemView | BatchView, checks: Iterable[Config
             continue
         ctx = CheckContext(spec, item_id, cfg.severities, file)
         try:
-            out.extend(spec.func(view, cfg.params, ctx))
+            said = spec.func(view, cfg.params, ctx)
+            once = {f.code for f in out if f.code in ONCE_CODES}
+            out.extend(f for f in said if f.code not in once)
         except Exception as exc:
             out.append(crash_finding(cfg.id, item_id, exc, file))
     return out

@@ -21,6 +21,7 @@ from dqm.pixels.artefacts import Artefacts
 from dqm.pixels.ink import all_ink, ink_share
 from dqm.probe_mpp import mpp_range
 from dqm.raster import edge_ys
+from dqm.slide_io import SlideProbe
 from validators.context import ItemView
 from validators.registry import CheckContext, NoParams, check
 
@@ -690,6 +691,21 @@ class SampleBudget:
         return True
 
 
+ALL_INK_CODE = {
+    "SLIDE_ALL_INK": "the image is ink alone (pen ink, or a colour with a channel near 0, over nearly all of "
+    "what is not glass): no section a lesion could lie on"
+}
+"""Said by ``slide.lesion_tissue``, else (disabled) ``artefacts.slide``, else ``artefacts.lesion``: once
+per slide whichever is enabled (:data:`validators.engine.ONCE_CODES`)."""
+
+
+def said_all_ink(probe: SlideProbe, ctx: CheckContext) -> list[Finding] | None:
+    """``SLIDE_ALL_INK`` when the slide's image is ink alone (:func:`dqm.pixels.ink.all_ink`), else None."""
+    if not all_ink(probe.artefacts):
+        return None
+    return [ctx.finding("SLIDE_ALL_INK", all_ink_message(probe.artefacts), file=probe.path)]
+
+
 @check(
     "slide.lesion_tissue",
     aspect=Aspect.FORMAT,
@@ -699,8 +715,7 @@ class SampleBudget:
         "LESION_ON_BACKGROUND": "most of a lesion lies over glass (background), not tissue",
         "NO_TISSUE": "the slide's tissue mask finds no tissue at all",
         "TISSUE_UNMEASURED": "lesions past the slide's sampling budget were not measured for tissue",
-        "SLIDE_ALL_INK": "the image is ink alone (pen ink, or a colour with a channel near 0, over nearly "
-        "all of what is not glass): no section a lesion could lie on",
+        **ALL_INK_CODE,
     },
     code_severity={"SLIDE_ALL_INK": Severity.ERROR},
 )
@@ -710,9 +725,9 @@ def lesion_tissue(view: ItemView, params: TissueParams, ctx: CheckContext) -> li
     probe, ann = view.slide, view.annotation
     if probe is None:
         return []
-    if all_ink(probe.artefacts):
-        # said here, whichever other check is enabled: no other check judges this slide's pixels
-        return [ctx.finding("SLIDE_ALL_INK", _all_ink_message(probe.artefacts), file=probe.path)]
+    ink = said_all_ink(probe, ctx)
+    if ink is not None:
+        return ink  # no other check judges this slide's pixels
     if probe.tissue is None:
         return []
     if not probe.tissue.mask.any():
@@ -768,18 +783,24 @@ def lesion_tissue(view: ItemView, params: TissueParams, ctx: CheckContext) -> li
     return out
 
 
-def _all_ink_message(found: Artefacts | None) -> Message:
-    """``SLIDE_ALL_INK``'s text: the ink's share of what is not glass, by colour."""
+def all_ink_message(found: Artefacts | None) -> Message:
+    """``SLIDE_ALL_INK``'s text: the ink's share of what is not glass, by pen colour and near-black."""
     pens = found.pens if found is not None else {}
     dark = found.shares.get("overstain", 0.0) if found is not None else 0.0
-    parts = [
-        *(f"{c} {s:.1%}" for c, s in pens.items() if s),
-        *([f"near 0 in a channel {dark:.1%}"] if dark else []),
-    ]
+    colours = ", ".join(f"{c} {s:.1%}" for c, s in pens.items() if s)
+    parts = (
+        N_("pen {colours}; near 0 in a channel {dark:.1%}")
+        if colours and dark
+        else N_("near 0 in a channel {dark:.1%}")
+        if dark
+        else N_("pen {colours}")
+    )
     return msg(
         "the image is ink alone: {share:.1%} of what is not glass is pen ink or a colour with a channel near 0 "
-        "({colours}), not a scanned section; its artefacts, staining and lesions' place are not judged "
+        "({_parts}), not a scanned section; its artefacts, staining and lesions' place are not judged "
         "(rescan or replace it)",
         share=ink_share(found) or 0.0,
-        colours=", ".join(parts),
+        _parts=parts,
+        colours=colours,
+        dark=dark,
     )

@@ -435,6 +435,9 @@ class Artefacts:
     """The plausible level-0 resolutions (µm per pixel) it was held to (the profile's
     ``slide.header`` range for the source, :func:`dqm.slide_io.plausible_mpp`): outside, folds
     are not measured."""
+    section: float | None = None
+    """Share of the tissue that is a stained section, not ink (:func:`dqm.pixels.ink.section_share`,
+    set by the probe; None: not measured)."""
 
     def mask(self, *kinds: str) -> np.ndarray:
         """The pixels that show any of ``kinds``."""

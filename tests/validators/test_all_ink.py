@@ -151,3 +151,85 @@ def test_a_slide_with_tissue_and_a_pen_stroke_is_not_all_ink(tmp_path: Path, pro
     codes = _codes(root, profile)["S1"]
     assert "SLIDE_ALL_INK" not in codes
     assert "PEN_MARKS" in codes and "LESION_ON_ARTEFACT" in codes
+
+
+def _section_patch(width: int) -> np.ndarray:
+    """A stained section's pixels: :func:`tests.pixels.test_stain.synthetic_he`'s tissue."""
+    from tests.pixels.test_stain import synthetic_he
+
+    rgba, _ = synthetic_he(side=width * 4 // 3)
+    return rgba[: width * 3 // 4, :width, :3]
+
+
+@pytest.mark.parametrize("black", [0.7, 0.8, 0.9])
+def test_a_section_beside_a_black_area_is_not_all_ink(tmp_path: Path, profile: Profile, black: float) -> None:
+    """A small biopsy on glass and an unscanned area exported black (60 % or 80 % of the image):
+    the black is 0.965 and 0.974 of what is not glass, but a stained section is there. Before, the
+    share alone made it SLIDE_ALL_INK and every lesion and artefact check went quiet."""
+    root = write_tiny_batch(tmp_path / "b")
+    pixels = np.full((300, 400, 3), 240, np.uint8)
+    pixels[:, 400 - int(400 * black) :] = 0
+    pixels[80:125, 20:80] = _section_patch(60)
+    Image.fromarray(pixels).save(root / "slides" / "S1.png")
+    codes = _codes(root, profile)["S1"]
+    assert "SLIDE_ALL_INK" not in codes and "PEN_MARKS" in codes, codes
+
+
+@pytest.mark.parametrize("top", [50, 60, 80])
+def test_a_brighter_dark_frame_is_all_ink(tmp_path: Path, profile: Profile, top: int) -> None:
+    """Each channel 0 to 49, 59 or 79 (mean 25 to 40, black to the eye): 0.966 to 0.911 ink, and no
+    pixel as bright as a stained section. Before, 0-59 was PEN_MARKS with its lesion on pen marks."""
+    root = write_tiny_batch(tmp_path / "b")
+    pixels = np.random.default_rng(0).integers(0, top, (300, 400, 3)).astype(np.uint8)
+    Image.fromarray(pixels).save(root / "slides" / "S1.png")
+    assert _codes(root, profile)["S1"] == {"SLIDE_ALL_INK"}
+
+
+@pytest.mark.parametrize(
+    "disabled",
+    [
+        (),
+        ("slide.lesion_tissue",),
+        ("slide.lesion_tissue", "artefacts.slide"),
+        ("slide.lesion_tissue", "artefacts.lesion"),
+        ("artefacts.slide", "artefacts.lesion"),
+    ],
+)
+def test_an_all_black_slide_is_said_once_whichever_check_is_enabled(
+    tmp_path: Path, profile: Profile, disabled: tuple[str, ...]
+) -> None:
+    """``slide.lesion_tissue`` says it; disabled, ``artefacts.slide``; that too, ``artefacts.lesion``.
+    Before, with ``slide.lesion_tissue`` off an all-black slide got no finding."""
+    off = profile.model_copy(
+        update={"checks": {**profile.checks, **{c: CheckSetting(enabled=False) for c in disabled}}}
+    )
+    root = write_tiny_batch(tmp_path / "b")
+    Image.new("RGB", (400, 300), (0, 0, 0)).save(root / "slides" / "S1.png")
+    run = run_batch(root, off, RunOptions(workers=1))
+    said = [f for f in run.findings if f.item_id == "S1"]
+    assert [f.code for f in said] == ["SLIDE_ALL_INK"], said
+    assert said[0].check not in disabled
+
+
+@pytest.mark.parametrize("top", [4, 30])
+def test_the_message_reads_whole_in_korean(tmp_path: Path, profile: Profile, top: int) -> None:
+    """Each part of the ink's make-up is a msgid (a dark frame reads partly black pen, partly near
+    0 in a channel): before, "near 0 in a channel" stayed English."""
+    root = write_tiny_batch(tmp_path / "b")
+    pixels = np.random.default_rng(0).integers(0, top, (300, 400, 3)).astype(np.uint8)
+    Image.fromarray(pixels).save(root / "slides" / "S1.png")
+    run = run_batch(root, profile, RunOptions(workers=1))
+    (finding,) = [f for f in run.findings if f.code == "SLIDE_ALL_INK"]
+    assert "near 0 in a channel" in finding.message.split("(")[1]
+    text = finding.text("ko")
+    assert "near 0" not in text and "pen " not in text and "0에 가까운 색 " in text, text
+
+
+def test_an_all_ink_slide_is_not_counted_for_its_fold_scale(tmp_path: Path, profile: Profile) -> None:
+    """``artefacts.scale`` counts the slides whose folds were judged at the working image's scale: a
+    slide of ink alone had none judged. Before, it was counted (2 of 3)."""
+    root = write_tiny_batch(tmp_path / "b")
+    Image.new("RGB", (400, 300), (0, 0, 0)).save(root / "slides" / "S1.png")
+    run = run_batch(root, profile, RunOptions(workers=1))
+    (finding,) = [f for f in run.findings if f.code == "ARTEFACT_SCALE_UNKNOWN"]
+    assert finding.message.startswith("1 of 2 "), finding.message
