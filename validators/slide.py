@@ -720,8 +720,9 @@ def said_all_ink(probe: SlideProbe, ctx: CheckContext) -> list[Finding] | None:
     code_severity={"SLIDE_ALL_INK": Severity.ERROR},
 )
 def lesion_tissue(view: ItemView, params: TissueParams, ctx: CheckContext) -> list[Finding]:
-    """Lesions lie over tissue (a low-resolution saturation mask of the slide), not over glass; a
-    slide has some tissue (not blank glass, not ink alone)."""
+    """Lesions lie over tissue, not glass, and a slide has some tissue (not blank, not ink alone).
+
+    Tissue is a low-resolution saturation mask of the slide."""
     probe, ann = view.slide, view.annotation
     if probe is None:
         return []
