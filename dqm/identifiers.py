@@ -319,13 +319,15 @@ _KO_ENDING = "[고며면다야요어게된될됨할함히적]"
 given name's last: a word glued to a keyword ending in one is no name (:data:`_KO_GLUED`); nor
 are ``이나``, ``이자``, ``이라``, ``이지`` (``이름이나``: the copula's)."""
 _KO_GLUED = (
-    rf"(?!(?:성명|성함|이름)(?![가-힣]))(?:(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[가-힣]{{1,2}}{_KO_GIVEN_END}(?<!{_KO_ENDING}){_KO_TAIL}"
-    rf"|(?!이[나자라지])[{_KO_SURNAMES}][가-힣](?<!{_KO_NOT_PARTICLE})(?<!{_KO_ENDING}))(?![가-힣])"
+    rf"(?!(?:성명|성함|이름)(?![가-힣]))(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[가-힣]{{1,2}}{_KO_GIVEN_END}"
+    rf"(?<!{_KO_ENDING}){_KO_TAIL}(?![가-힣])"
 )
 """A name glued to a Korean keyword (``이름홍길동``, ``환자명홍길동``, ``성명홍길동에게``): a surname
 and two or three more syllables, the last a given name's (:data:`_KO_GIVEN_END`: ``이름김지은``,
-``환자명김민서``), then maybe an honorific and a particle; or a surname and one syllable, no
-particle's, the word's end (``이름김철``).
+``환자명김민서``), then maybe an honorific and a particle. Any other surname-led word glued there
+(``이름김철``, ``이름김정은``, ``이름변경``) is a ``possible_name`` (:data:`_KO_GLUED_WORD`): a
+warning, masked whole; no syllable rule tells a glued name from a glued word (841 two-syllable
+words took the rule that took ``이름김철``)
 The keyword glued to a word is more often a word of its own (``이름으로``, ``이름표를``,
 ``성명서를``, ``이름바꾸기``, ``이름변경을``, ``환자 명희님``: ``희님``): those were identifiers. A
 name's keyword is none (``환자 명성명:``)."""
@@ -335,7 +337,7 @@ _KO_DOT = "[ \u00b7\u2027\u30fb\u318d\uff65]"
 """A space or a middle dot between a Korean surname and its given name (``홍 길동``, ``홍·길동``)."""
 _KO_SPACED = (
     rf"(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}]){_KO_DOT}"
-    rf"(?!(?:{'|'.join(word for word in HEADER_WORDS if not word.isascii())}|외|등|및|미상|모름|불명)(?![가-힣])|[없있])"
+    rf"(?!(?:{'|'.join(word for word in HEADER_WORDS if not word.isascii())}|외|등|및|미상|모름|불명|누락|다름|기재)(?![가-힣])|[없있])"
     rf"[가-힣]{{1,2}}(?<![님씨])(?={_KO_TAIL}(?![가-힣]))"
 )
 """A Korean name whose surname a space or a middle dot parts from its given name (``홍 길동``,
@@ -344,7 +346,7 @@ surname's syllable alone is a word as often (``환자 안 좋음``). Its given n
 (``성명: 김 나이 45``)."""
 _KO_NAME = (
     rf"(?:(?<![가-힣])|(?={_KO_GLUED}))"
-    rf"(?:(?:{_KO_DOUBLE_SURNAMES})[가-힣]{_KO_GIVEN_END}(?<![님씨])(?={_KO_TAIL}(?![가-힣]))|{_KO_SPACED}"
+    rf"(?:(?:{_KO_DOUBLE_SURNAMES})[가-힣](?:{_KO_GIVEN_END}|은)(?<![님씨])(?={_KO_TAIL}(?![가-힣]))|{_KO_SPACED}"
     rf"|(?:[가-힣]{{3}}|[가-힣]{{2}}|[가-힣]{{4}})(?<![님씨])(?={_KO_TAIL}(?![가-힣]))|[가-힣]{{2,4}})"
     rf"|{_HANJA}{{2,4}}(?!{_HANJA})"
 )
@@ -417,10 +419,26 @@ surname-led words of one source (the software catalogues, the manifest's body si
 places, hospital words) 0 to 6 % are in the others' (``--by-source``). A word with no keyword is
 no name, even as a file name's first word (``김철수_H&E.svs``): 49 % of a manifest's 3-syllable
 words (``전립선``, ``손바닥``) start with a surname."""
+_KO_NAME_SUFFIX = (
+    rf"(?:이름|성명|성함|(?:환자|피검자|(?<![A-Za-z])(?i:pt))(?:[_-]|{_KO_SPACE}{{0,{_KO_GAP}}})명)"
+)
+"""A Korean name's keyword a name may be glued to (``이름홍길동``, ``환자명홍길동``, ``환자_명홍길동``,
+``pt 명김지은``, ``피검자명김철``): ``명`` after ``환자``, ``피검자`` or ``pt`` however joined."""
+_KO_GLUED_WORD = (
+    rf"(?=(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[가-힣]{{1,3}}{_KO_TAIL}(?![가-힣]))"
+    rf"(?!{_KO_GLUED}|(?:성명|성함|이름){_KO_TAIL}(?![가-힣])|[가-힣]{_KO_TAIL}(?![가-힣])|(?:이[나자라지고며면다야요어죠네니]|인[데지가])(?![가-힣]))"
+    rf"[가-힣]{{2,12}}(?![가-힣])"
+)
+"""A surname-led word of 2 to 4 syllables, a particle aside, glued to a name's keyword
+(:data:`_KO_NAME_SUFFIX`) that :data:`_KO_GLUED`'s strict shape does not take: a name as often as a
+word (``이름김정은``, ``이름김철에게``, ``이름변경``, ``성명기재``), so the ``possible_name`` pattern
+takes it whole, particle and all (a warning; no name is shown in clear). A syllable and a particle
+is none (``이름표를``, ``성명서를``: ``표`` and ``를``), nor the copula's endings (``이름이나``,
+``이름이고``, ``이름인데``)."""
 _KO_WORD_KEYWORD = (
     rf"(?:환자|피검자|(?<![A-Za-z])(?i:pt))"
     rf"(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=]{_KO_SPACE}{{0,{_KO_GAP}}}(?:{_KO_OPEN})?"
-    rf"|(?:(?:[_-]|{_KO_SPACE}{{1,{_KO_GAP}}})(?:{_KO_OPEN})?|{_KO_OPEN})(?!명{_KO_PARTICLE}(?![가-힣])|명{_KO_GLUED}))"
+    rf"|(?:(?:[_-]|{_KO_SPACE}{{1,{_KO_GAP}}})(?:{_KO_OPEN})?|{_KO_OPEN})(?!명(?:{_KO_PARTICLE}(?![가-힣])|{_KO_GLUED}|{_KO_GLUED_WORD})))"
     + _KO_NAME_AHEAD
 )
 """``환자``, ``피검자`` or ``pt`` joined to a surname-led word by a space, a ``_``, a ``-``, a
@@ -556,13 +574,16 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     ),
     "person_name": DeidPattern(
         regex=_built_in_regex(
-            rf"(?:{_NAME_KEYWORD_BEFORE_NAME}|{_KO_KEYWORD})(?P<id>{_NAME})",
+            rf"(?:{_NAME_KEYWORD_BEFORE_NAME}|{_KO_KEYWORD}|{_KO_NAME_SUFFIX}(?={_KO_GLUED}))(?P<id>{_NAME})",
             starts="pP성환이피",
         ),
         what=N_("person name"),
     ),
     "possible_name": DeidPattern(
-        regex=_built_in_regex(rf"{_KO_WORD_KEYWORD}(?P<id>{_NAME})", starts="환피pP"),
+        regex=_built_in_regex(
+            rf"(?:{_KO_WORD_KEYWORD}|{_KO_NAME_SUFFIX}(?={_KO_GLUED_WORD}))(?P<id>(?<=[명름함]){_KO_GLUED_WORD}|{_NAME})",
+            starts="환피pP성이",
+        ),
         what=N_("possible person name (a Korean word after 환자 or pt)"),
         level="quasi",
     ),
