@@ -145,14 +145,23 @@ def main() -> None:
         f"  as shipped, '<word>_H&E.svs' flagged: {in_files} words; '<name>_H&E.svs': "
         f"{sum(named(f'{w}_H&E.svs', 'filename') for w in NAMES)}/{len(NAMES)} names"
     )
+
+    def either(value: str) -> bool:
+        return named(value) or named(value, level="quasi")
+
     glued = {
-        keyword: sum(named(keyword + w) for w in words) for keyword in ("이름", "성명", "환자명", "성함")
+        keyword: (
+            sum(named(keyword + w) for w in words),
+            sum(named(keyword + w, level="quasi") for w in words),
+        )
+        for keyword in ("이름", "성명", "환자명", "성함", "pt 명")
     }
     paired = [surname + given for surname in "김이박최정강조윤장임" for given in GIVEN_NAMES]
     print(
-        f"  a word glued to a keyword as a name: {glued};"
-        f" names {sum(named('이름' + w) for w in NAMES)}/{len(NAMES)} (of 2 syllables"
-        f" {sum(named('이름' + w) for w in NAMES if len(w) == 2)}/{sum(len(w) == 2 for w in NAMES)});"
+        f"  a word glued to a keyword (identifier, quasi): {glued};"
+        f" names, either level, {sum(either('이름' + w) for w in NAMES)}/{len(NAMES)} (of 2 syllables"
+        f" {sum(either('이름' + w) for w in NAMES if len(w) == 2)}/{sum(len(w) == 2 for w in NAMES)},"
+        f" identifiers {sum(named('이름' + w) for w in NAMES)});"
         f" 10 surnames x the supplement's given names {sum(named('이름' + w) for w in paired)}/{len(paired)}"
     )
     masker = Masker(settings, b"k" * 32)
