@@ -39,6 +39,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import itertools
+import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -481,7 +483,9 @@ def repeated_groups(
     its id, else of its slide's path, else the one kept item of its slide's bare name: the line
     the copy could stand for, never a kept item of another folder's file of that name when it is
     not the only one, nor another id's item whose file is the copy's bare name when one of its id
-    is kept. Copies whose twin cannot be told stay in the groups on their own (judged)."""
+    is kept. A copy whose twin cannot be told is in no group: it is left out of the figures as an
+    item not ordered is (:func:`_without_unordered`), so it adds nothing to them; judged on its own,
+    a good copy under a new id would raise them without the items not ordered."""
     findings = list(findings)
     copies = unordered_rows(findings, ids, images, rows, AGAIN)
     if not copies:
@@ -519,14 +523,11 @@ def repeated_groups(
         return mine[0] if len(mine) == 1 else None
 
     groups: dict[int, list[int]] = {}
-    alone: list[list[int]] = []
     for k in sorted(copies):
         t = twin(k)
-        if t is None:
-            alone.append([k])
-        else:
+        if t is not None:
             groups.setdefault(t, [t]).append(k)
-    return [*groups.values(), *alone]
+    return list(groups.values())
 
 
 def rowless_unordered(
@@ -555,11 +556,13 @@ def _without_unordered(run: Run, ordered: OrderedValues) -> OrderedValues:
     rows, the findings on them, the order list's items not delivered, the batch's own findings);
     of an id delivered more than once, the copies the order list matched (:func:`unordered_rows`).
     Of one ordered line delivered several times (copies alike, :func:`repeated_groups`) the worst
-    copy: :func:`_worst_copy`."""
+    copy: :func:`_worst_copy`. A copy alike whose twin cannot be told is left out as the items not
+    ordered are: the figures are those of the delivery without it, never raised by it."""
     summaries = run.outcomes.summaries()
     ids = list(summaries.column("slide_id"))
     images, at = summaries.column("image_path"), summaries.column("row")
     out = unordered_rows(run.batch_findings, ids, images, at)
+    again = unordered_rows(run.batch_findings, ids, images, at, AGAIN)  # every copy alike
     groups = repeated_groups(run.batch_findings, ids, images, at, out)
     where = ItemRows.of(run, {})
     rows = sum(row is not None for row in at)
@@ -577,7 +580,8 @@ def _without_unordered(run: Run, ordered: OrderedValues) -> OrderedValues:
         return structure.values, fmt.values
 
     alike = {k for group in groups for k in group}
-    base = [k for k in range(len(ids)) if k not in out and k not in alike]
+    skip = out | alike | again
+    base = [k for k in range(len(ids)) if k not in skip]
     s, f = _worst_copy(grains, base, groups)
     return ordered.model_copy(update={"structure_without_unordered": s, "format_without_unordered": f})
 
@@ -594,28 +598,61 @@ def _worst_copy(
     figure is ``(A + sum_g a_gc) / (B + sum_g b_gc)`` for a choice ``c`` of one copy a group
     (``A/B`` the figure of ``base``, ``a_gc/b_gc`` what copy ``c`` of group ``g`` adds: each item's
     value slots and the findings on them are its own), which has as many choices as the product of
-    the groups' sizes; the bound ``(A + sum_g min_c a_gc) / (B + sum_g max_c b_gc)`` is taken
-    instead. Its numerator is at most, and its denominator at least, those of any choice (the terms
-    are not negative), so it is never above any choice's figure; when a group's copies are
-    alike in what they add (byte-identical copies: ``a_gc`` and ``b_gc`` the same for every
-    ``c``), min and max are that one term, and the bound is the figure of any choice: exactly that
-    of the delivery without the copies. Each group costs one part run a copy."""
+    the groups' sizes. Up to :data:`CHOICES` of them, each is tried from those terms (no more part
+    runs) and each figure is the lowest (exact). Past that, the bound
+    ``(A + sum_g min_c a_gc) / (B + sum_g max_c b_gc)`` is taken instead. Its numerator is at
+    most, and its denominator at least, those of any choice (the terms are not negative), so it is
+    never above any choice's figure, but can be below all of them (a good copy under one line's id
+    and a byte-identical copy of another's: 253/259, the choices 256/259 and 253/256); when every
+    group's copies are alike in what they add (byte-identical copies: ``a_gc`` and ``b_gc`` the
+    same for every ``c``), it is exact. Each group costs one part run a copy."""
     if not groups:
         return grains(base)
     if len(groups) == 1:
         tried = [grains([*base, k]) for k in groups[0]]
         return tuple(min((t[n] for t in tried), key=_order_key) for n in (0, 1))  # type: ignore[return-value]
     first = grains(base)
-    num, den = [r.numerator for r in first], [r.denominator for r in first]
-    for group in groups:
-        tried = [grains([*base, k]) for k in group]
-        for n in (0, 1):
-            num[n] += min(t[n].numerator for t in tried) - first[n].numerator
-            den[n] += max(t[n].denominator for t in tried) - first[n].denominator
+    # what each copy of each group adds to each figure: (numerator, denominator)
+    adds = [
+        [
+            [(t[n].numerator - first[n].numerator, t[n].denominator - first[n].denominator) for n in (0, 1)]
+            for t in tried
+        ]
+        for tried in ([grains([*base, k]) for k in group] for group in groups)
+    ]
+
+    def figure(n: int, num: int, den: int) -> Ratio:
+        r = first[n]
+        return Ratio.of(r.name, r.unit, max(min(num, den), 0), den, r.target, r.note)
+
+    if math.prod(len(group) for group in groups) <= CHOICES:
+        return tuple(  # type: ignore[return-value]
+            min(
+                (
+                    figure(
+                        n,
+                        first[n].numerator + sum(c[n][0] for c in choice),
+                        first[n].denominator + sum(c[n][1] for c in choice),
+                    )
+                    for choice in itertools.product(*adds)
+                ),
+                key=_order_key,
+            )
+            for n in (0, 1)
+        )
     return tuple(  # type: ignore[return-value]
-        Ratio.of(r.name, r.unit, max(min(num[n], den[n]), 0), den[n], r.target, r.note)
-        for n, r in enumerate(first)
+        figure(
+            n,
+            first[n].numerator + sum(min(c[n][0] for c in group) for group in adds),
+            first[n].denominator + sum(max(c[n][1] for c in group) for group in adds),
+        )
+        for n in (0, 1)
     )
+
+
+CHOICES = 4096
+"""The most choices of one copy a group of copies alike :func:`_worst_copy` tries each of (a
+figure's sums over them: 4,096 of two groups of 64 copies, or of twelve pairs, take milliseconds)."""
 
 
 def _order_key(ratio: Ratio) -> tuple[bool, float]:
@@ -889,8 +926,11 @@ def _unpadded_again(
         return ordered.model_copy(update={"structure_without_unordered": s, "format_without_unordered": fm})
     images, at = [item[1] for item in items], [item[3] for item in items]
     out = unordered_rows(findings, ids, images, at)
-    # copies alike and their twins: their findings move nothing
-    out |= {k for group in repeated_groups(findings, ids, images, at, out) for k in group}
+    # copies alike (those whose twin cannot be told too) and their twins: their findings move
+    # nothing, but the twin's of a group whose copies' findings are its own (any copy is the worst)
+    again = unordered_rows(findings, ids, images, at, AGAIN)
+    groups = repeated_groups(findings, ids, images, at, out)
+    out |= again | {k for group in groups for k in group if not _same_findings(findings, items, group)}
     kept = [item for k, item in enumerate(items) if k not in out]
     gone = set(ids) - {item[0] for item in kept}  # ids no line matched
 
@@ -924,6 +964,33 @@ def _unpadded_again(
             "format_without_unordered": Ratio.of(fm.name, fm.unit, good, den, fm.target),
         }
     )
+
+
+def _same_findings(
+    findings: list[Finding], items: Sequence[tuple[str, str | None, str | None, int | None]], group: list[int]
+) -> bool:
+    """Whether the items of ``group`` (positions in ``items``, whose first field is the id) have
+    ids of their own and, each, the same structure and format errors (those of the value figures)
+    but for where they are (files and rows) and the order list's: then each copy adds the same to a
+    figure, and a waiver moves the worst copy's as it moves the first's (byte-identical copies). A
+    group two of whose items share an id cannot be told so: False."""
+    ids = [items[k][0] for k in group]
+    if len(set(ids)) < len(ids):
+        return False
+    said: dict[str, list[tuple[object, ...]]] = {i: [] for i in ids}
+    for f in findings:
+        if (
+            f.item_id in said
+            and _bad_in(f, {Aspect.STRUCTURE, Aspect.FORMAT})
+            and f.code not in (AGAIN, NOT_ORDERED)
+        ):
+            at = f.location
+            params = str(sorted(f.params.items()))
+            said[f.item_id].append(
+                (f.code, f.severity, f.aspect, at.pointer, at.column, at.lesion, at.vertex, params)
+            )
+    first = sorted(said[ids[0]])
+    return all(sorted(said[i]) == first for i in ids[1:])
 
 
 def _again(ratios: list[Ratio], name: str, numerator: int, denominator: int) -> Ratio:

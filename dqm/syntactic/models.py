@@ -57,8 +57,9 @@ class OrderedValues(Frozen):
     values, their manifest rows' cells and their rows of the clinical table left out; an id
     delivered more than once keeps the copies the order list matched; an ordered line delivered
     again, ``ITEM_DELIVERED_AGAIN``, counts its worst copy: the lowest figure with one copy
-    delivered alone, or with several such lines a bound never above any choice of copies and exact
-    for byte-identical ones, :func:`dqm.syntactic.accuracy._worst_copy`): what padding the batch
+    delivered alone, or with several such lines the lowest of each choice of copies (past 4,096
+    choices a bound never above any, exact for byte-identical ones),
+    :func:`dqm.syntactic.accuracy._worst_copy`; a copy whose line cannot be told left out): what padding the batch
     with good items not ordered cannot raise; the structure value gate is judged on it too. None
     when no item is not ordered."""
     format_without_unordered: Ratio | None = None
