@@ -1040,8 +1040,8 @@ def other_names(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[F
         for part in PurePosixPath(path).parts
     }
     out: list[Finding] = []
-    for path, read in _name_parts((), batch, seen):
-        hits = [hit for hit in file_name_hits(read, settings) if not counted_once(hit, settings)]
+    for path, part in _name_parts((), batch, seen):
+        hits = [hit for hit in _part_hits(part, settings) if not counted_once(hit, settings)]
         out += _hit_findings(hits, (N_("the file name"), None), ctx, "DEID_OTHER_NAME", file=path)
     return out
 
@@ -1049,9 +1049,10 @@ def other_names(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[F
 def _name_parts(own: Iterable[str | None], batch: BatchView, seen: set[str]) -> Iterator[tuple[str, str]]:
     """Each file or folder name of ``own`` paths, then of those the batch's layout reports and of
     the files it lists, once (at the first path holding it, ``seen`` left out and filled), with
-    its path and how it reads: a name written on a Korean Windows as it reads there
-    (``NAME_NOT_UTF8`` says so), since its ``\\xNN`` form hides a name or a birth date from every
-    pattern. The manifest's own name is no delivered name."""
+    its path; its checks search it as it reads (:func:`_read_name`: a name written on a Korean
+    Windows as it reads there, ``NAME_NOT_UTF8`` says so, since its ``\\xNN`` form hides a name or
+    a birth date from every pattern), and ``other_names`` as written too (:func:`_part_hits`).
+    The manifest's own name is no delivered name."""
     named = (issue.file for issue in batch.discovery_issues)
     for path in dict.fromkeys((*own, *named, *batch.files)):
         if not path or path == batch.manifest:
@@ -1060,15 +1061,15 @@ def _name_parts(own: Iterable[str | None], batch: BatchView, seen: set[str]) -> 
             if part in seen:
                 continue
             seen.add(part)
-            yield path, _read_name(part)
+            yield path, part
 
 
 def _part_hits(part: str, settings: DeidSettings) -> list[Hit]:
-    """What :func:`find` flags in an item's own path part: as it reads (:func:`_read_name`) and, where
+    """What :func:`find` flags in a path part: as it reads (:func:`_read_name`) and, where
     that reading differs, as written too, a hit of the written form kept where the reading has no
     hit of the same kind (a second review: ``Patient name Hong\\xa0Gildong_<CP949 김철수…>.svs`` read
     as CP949 takes ``\\xa0G`` for one syllable and showed no name, where the written form has one;
-    no other check searches an item's own names)."""
+    the same in a name no item reads, a last review)."""
     read = _read_name(part)
     hits = list(file_name_hits(read, settings))
     if read != part:
@@ -1139,7 +1140,8 @@ def file_name_dates(batch: BatchView, params: NoParams, ctx: CheckContext) -> li
     first: dict[str, str] = {}  # the first path, as it is: the finding's file
     names: dict[str, int] = {name: 0 for name in kinds}
     own = (path for item in batch.items for path in (item.image_path, item.annotation_path))
-    for path, read in _name_parts(own, batch, set()):
+    for path, part in _name_parts(own, batch, set()):
+        read = _read_name(part)
         if _as_written(read) and not any(rx.search(read) for rx in kinds.values()):
             continue  # no reading of it holds one: not searched again
         hits = file_name_hits(read, settings)

@@ -189,3 +189,25 @@ def test_a_name_the_korean_reading_hides_is_found_as_written() -> None:
     own = spec.func(view_of(profile, item=item), cfg.params, CheckContext(spec, "item", cfg.severities, "x"))
     assert [f.code for f in own] == ["DEID_FILENAME_IDENTIFIER"]
     assert "Gildong" not in own[0].message
+
+
+def test_a_name_no_item_reads_that_the_korean_reading_hides_is_found_as_written() -> None:
+    """A last review: ``other_names`` searched a name no item reads only as it reads on a Korean
+    Windows (``Patient name Hong\\xa0Gildong_<CP949>.txt`` under ``notes/``: only NAME_NOT_UTF8);
+    it is searched as written too, as an item's own names are."""
+    from dqm.output import not_utf8
+    from dqm.profile import load_profile
+    from validators import REGISTRY
+    from validators.context import BatchView
+    from validators.engine import configure
+    from validators.registry import CheckContext
+
+    raw = b"Patient name Hong\xa0Gildong_" + "김철수_조직검사_병리과".encode("cp949") + b".txt"
+    shown = f"notes/{not_utf8(os.fsdecode(raw))}"
+    profile = load_profile()
+    configured = {c.id: c for c in configure(profile)}
+    spec, cfg = REGISTRY["deid.other_names"], configured["deid.other_names"]
+    batch = BatchView(profile, [], "manifest.csv", files=(shown,))
+    found = spec.func(batch, cfg.params, CheckContext(spec, "batch", cfg.severities, "manifest.csv"))
+    assert [f.code for f in found] == ["DEID_OTHER_NAME_IDENTIFIER"], found
+    assert "Gildong" not in found[0].message
