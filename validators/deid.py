@@ -900,8 +900,8 @@ def _in_blocks(
 ) -> list[tuple[int | str | None, list[Hit]]]:
     """Each text of ``texts`` that holds a hit, with its hits: blocks of :data:`KEPT_BLOCK` texts
     searched joined, a block's texts one by one where it holds one, while ``left`` texts may still
-    be named. A run only a block's join makes (across two texts), and the hits of blocks past
-    the ``left`` texts named (a list of a million lines each holding an RRN), are said at no text."""
+    be named. A run only a block's join makes (across two texts, whether or not another text of the
+    block holds one: a last review), and the hits of blocks past the ``left`` texts named (a list of a million lines each holding an RRN), are said at no text."""
     out: list[tuple[int | str | None, list[Hit]]] = []
     unnamed: list[Hit] = []
     for start in range(0, len(texts), KEPT_BLOCK):
@@ -914,10 +914,11 @@ def _in_blocks(
             if left[0] > 0
             else []
         )
-        named, past = named[: max(left[0], 0)], named[max(left[0], 0) :]
+        named = named[: max(left[0], 0)]
         left[0] -= len(named)
         out += named
-        unnamed += [hit for _, hits in past for hit in hits] if named else held
+        said = {(hit.name, hit.masked) for _, hits in named for hit in hits}
+        unnamed += [hit for hit in held if (hit.name, hit.masked) not in said]  # past the named, or a join's
     once = list(
         {(hit.name, hit.masked): hit for hit in unnamed}.values()
     )  # one finding a value said at no text

@@ -129,3 +129,15 @@ def test_a_listed_hidden_file_s_name_is_searched(tmp_path: Path, profile: Profil
     found = _deid(root, profile)
     assert [f.code for f in found] == ["DEID_CHECKSUM_TEXT_IDENTIFIER"]
     assert found[0].location.line == len((root / "SHA256SUMS").read_text().splitlines())
+
+
+def test_a_run_only_a_blocks_join_makes_is_said_beside_a_named_line(
+    tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A last review: past the lines searched one by one, an RRN split over two lines of a block
+    (``900101-`` / ``1234567``) was dropped when another line of the block held one; it is said at no
+    line beside the named one."""
+    monkeypatch.setattr(validators.deid, "MAX_KEPT_ONE_BY_ONE", 2)
+    root = _batch(tmp_path, ["# a", "# b", "# 900101-", "1234567", "# x 850203-1234567"])
+    found = _deid(root, profile)
+    assert sorted((f.location.line is None) for f in found) == [False, True], found
