@@ -548,8 +548,13 @@ def test_synth_into_a_link_to_a_folder_is_refused_by_the_writers_line(
     (target / "kept.txt").write_text("kept")
     link = tmp_path / "L"
     link.symlink_to(target)
-    for argv, kept in ((["synth", str(link), "--force"], ["kept.txt"]), (["synth", str(link)], [])):
-        if not kept:  # without --force a link to an empty folder was removed by rmtree too
+    cases = (
+        (["synth", str(link), "--force"], ["kept.txt"]),
+        (["synth", str(link)], ["kept.txt"]),  # not "use --force", which is then refused (a last review)
+        (["synth", str(link)], []),  # a link to an empty folder was removed by rmtree too
+    )
+    for argv, kept in cases:
+        if not kept:
             (target / "kept.txt").unlink()
         capsys.readouterr()
         assert _dqm(argv, monkeypatch) == 4

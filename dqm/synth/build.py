@@ -233,12 +233,12 @@ def build_batch(
     """Write a synthetic batch to ``out``; returns the plan (deliveries and defects)."""
     from dqm.output import NOT_REPLACEABLE, NotReplaceable, make_folder, writing
 
+    if out.is_symlink():  # a link: never replaced, --force or not (rmtree refused it: an internal error)
+        raise NotReplaceable(errno.EEXIST, NOT_REPLACEABLE, str(out))
     with writing(out):  # FILE itself, or a plain file on the way: the writer's line, naming ``out``
         full = out.exists() and any(out.iterdir())
     if full and not force:
         raise FileExistsError(f"{out} exists and is not empty (use --force to replace it)")
-    if out.is_symlink():  # a link to a folder: never replaced (rmtree refused it: an internal error)
-        raise NotReplaceable(errno.EEXIST, NOT_REPLACEABLE, str(out))
     if out.exists():
         shutil.rmtree(out)
     make_folder(out)
