@@ -329,20 +329,28 @@ def test_a_staging_folder_that_cannot_be_marked_is_removed(
     assert refused.value.filename == str(out) and _leftovers(tmp_path) == []
 
 
+def _pdf_report(tmp_path: Path, folder: Path, prints_to: str) -> tuple[Path, list[str]]:
+    """A results.json, a fake Chromium that prints only to paths matching the shell pattern
+    ``prints_to``, and the ``dqm report --pdf`` arguments writing ``folder/r.html`` and ``r.pdf``
+    (the PDF's path, the arguments)."""
+    chromium = tmp_path / "fake-chromium"
+    chromium.write_text(
+        f"#!/bin/sh\nfor a; do case $a in --print-to-pdf={prints_to}) "
+        "printf '%%PDF-1.4 fake' > \"${a#*=}\";; esac; done\n"
+    )
+    chromium.chmod(0o755)
+    results = tmp_path / "results.json"
+    _result().dump(results)
+    html = folder / "r.html"
+    return folder / "r.pdf", ["report", str(results), "-o", str(html), "--pdf", "--chromium", str(chromium)]
+
+
 def test_a_pdf_is_printed_aside_and_never_replaces_a_special_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``dqm report --pdf`` removed what held the PDF's name (a FIFO too) and had Chromium print
     onto it; it prints into a folder of its own now and writes the PDF as every output is."""
-    chromium = tmp_path / "fake-chromium"
-    chromium.write_text(
-        "#!/bin/sh\nfor a; do case $a in --print-to-pdf=*) printf '%%PDF-1.4 fake' > \"${a#*=}\";; esac; done\n"
-    )
-    chromium.chmod(0o755)
-    results = tmp_path / "results.json"
-    _result().dump(results)
-    html, pdf = tmp_path / "r.html", tmp_path / "r.pdf"
-    argv = ["report", str(results), "-o", str(html), "--pdf", "--chromium", str(chromium)]
+    pdf, argv = _pdf_report(tmp_path, tmp_path, "*")
     assert _dqm(argv, monkeypatch) == 0 and pdf.read_bytes() == b"%PDF-1.4 fake"
     pdf.unlink()
     os.mkfifo(pdf)
@@ -568,18 +576,9 @@ def test_a_pdf_is_printed_inside_its_own_folder(tmp_path: Path, monkeypatch: pyt
     into ``/tmp/dqm-pdf-*`` ("wrote no PDF"). It prints inside the PDF's folder again, in a folder
     not hidden (snap's ``home`` interface refuses hidden folders at the top of ``$HOME``: a second
     review of ``.dqm-pdf-*``)."""
-    chromium = tmp_path / "snap-chromium"
     allowed = tmp_path / "home"
     allowed.mkdir()
-    chromium.write_text(
-        "#!/bin/sh\nfor a; do case $a in --print-to-pdf=" + str(allowed) + "/[!.]*) "
-        "printf '%%PDF-1.4 fake' > \"${a#*=}\";; esac; done\n"
-    )
-    chromium.chmod(0o755)
-    results = tmp_path / "results.json"
-    _result().dump(results)
-    html, pdf = allowed / "r.html", allowed / "r.pdf"
-    argv = ["report", str(results), "-o", str(html), "--pdf", "--chromium", str(chromium)]
+    pdf, argv = _pdf_report(tmp_path, allowed, str(allowed) + "/[!.]*")
     assert _dqm(argv, monkeypatch) == 0 and pdf.read_bytes() == b"%PDF-1.4 fake"
     assert sorted(p.name for p in allowed.iterdir()) == ["r.html", "r.pdf"]
 

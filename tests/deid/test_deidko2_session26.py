@@ -12,21 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from dqm.identifiers import MASK_SCAN_CHARS, DeidSettings, Masker, find
+from dqm.identifiers import MASK_SCAN_CHARS
 from dqm.profile import load_profile
 from dqm.runner import RunOptions, run_batch
+from tests.deid.test_deidkof2_session25 import MASK, _named
 from tests.helpers import write_tiny_batch
-
-S = DeidSettings()
-MASK = Masker(S, b"k" * 32)
-
-
-def _named(text: str) -> list[tuple[str, str]]:
-    return [
-        (hit.name, hit.level)
-        for hit in find(text, S, "clinical")
-        if hit.name in ("person_name", "possible_name")
-    ]
 
 
 @pytest.mark.parametrize(
