@@ -857,8 +857,9 @@ def manifest_text(batch: BatchView, params: NoParams, ctx: CheckContext) -> list
 
 MAX_KEPT_ONE_BY_ONE = 1000
 """Texts of a file searched one by one to name their line (``SHA256SUMS``' lines): the rest are
-searched in blocks (:func:`_in_blocks`) to name the texts that hold one, at most this many more named (a list of a
-million lines each holding an RRN made a million findings): past them, said at no line."""
+searched in blocks (:func:`_in_blocks`) to name the texts that hold one, at most this many more
+named (a list of a million lines each holding an RRN made a million findings): past them, said at
+no line."""
 
 
 def _kept_findings(
@@ -901,7 +902,8 @@ def _in_blocks(
     """Each text of ``texts`` that holds a hit, with its hits: blocks of :data:`KEPT_BLOCK` texts
     searched joined, a block's texts one by one where it holds one, while ``left`` texts may still
     be named. A run only a block's join makes (across two texts, whether or not another text of the
-    block holds one: a last review), and the hits of blocks past the ``left`` texts named (a list of a million lines each holding an RRN), are said at no text."""
+    block holds one: a last review), and the hits of blocks past the ``left`` texts named (a list
+    of a million lines each holding an RRN), are said at no text, each value once."""
     out: list[tuple[int | str | None, list[Hit]]] = []
     unnamed: list[Hit] = []
     for start in range(0, len(texts), KEPT_BLOCK):
@@ -919,9 +921,7 @@ def _in_blocks(
         out += named
         said = {(hit.name, hit.masked) for _, hits in named for hit in hits}
         unnamed += [hit for hit in held if (hit.name, hit.masked) not in said]  # past the named, or a join's
-    once = list(
-        {(hit.name, hit.masked): hit for hit in unnamed}.values()
-    )  # one finding a value said at no text
+    once = list({(hit.name, hit.masked): hit for hit in unnamed}.values())
     return out + ([(None, once)] if once else [])
 
 
