@@ -11,7 +11,8 @@ A waiver file (YAML, ``docs/delivery.md``)::
         expires: 2027-03-31          # the last day it holds
 
 A waiver covers a finding when its code (and/or check) is the finding's and its patterns match
-the finding's item and file. Patterns are matched as written and as the run's masker writes them,
+the finding's item and file (a code several checks say once, whichever is enabled, ``SLIDE_ALL_INK``, is
+covered with any of its checks named). Patterns are matched as written and as the run's masker writes them,
 so a waiver naming a slide id also covers it in a masked ``results.json``. A crashed check is
 never waived (the item was not verified). Waived findings stay in ``findings``; they no longer
 make a file or a value inaccurate, so syntactic accuracy and the verdict are decided again
@@ -38,6 +39,8 @@ from dqm.i18n import msg
 from dqm.output import read_named
 from dqm.profile import load_yaml
 from dqm.results import QualityResult
+from validators.engine import ONCE_CODES
+from validators.registry import REGISTRY
 
 MAX_WAIVER_BYTES = 1_000_000
 
@@ -138,12 +141,24 @@ def _hit(globs: tuple[str, ...] | None, value: str | None) -> bool:
     return value is not None and any(fnmatchcase(value, g) for g in globs)
 
 
+def _names_check(check: str, code: str | None, f: Finding) -> bool:
+    """Whether a waiver naming ``check`` (and ``code``) names ``f``'s check: the same check, or for a
+    code several checks say once whichever is enabled (:data:`validators.engine.ONCE_CODES`,
+    ``SLIDE_ALL_INK``), a waiver naming that code with any of its declarers covers it whichever said it."""
+    if check == f.check:
+        return True
+    if code != f.code or code not in ONCE_CODES:
+        return False
+    declares = REGISTRY.get(check)
+    return declares is not None and code in declares.codes
+
+
 def _covers(waiver: Waiver, items: tuple[str, ...] | None, files: tuple[str, ...] | None, f: Finding) -> bool:
     if f.aspect == Aspect.INTERNAL:
         return False
     if waiver.code is not None and waiver.code != f.code:
         return False
-    if waiver.check is not None and waiver.check != f.check:
+    if waiver.check is not None and not _names_check(waiver.check, waiver.code, f):
         return False
     return _hit(items, f.item_id) and _hit(files, f.location.file)
 
@@ -370,7 +385,7 @@ def _matches(
         if code is not None:
             candidates = by_code.get(code, [])
             if check is not None:
-                candidates = [i for i in candidates if findings[i].check == check]
+                candidates = [i for i in candidates if _names_check(check, code, findings[i])]
         else:
             candidates = by_check.get(check or "", [])
         if not candidates:

@@ -159,6 +159,29 @@ def test_what_a_waiver_covers(profile) -> None:  # type: ignore[no-untyped-def]
     assert not covers(waiver(code="CHECK_CRASHED"), crash)  # a crash is never waived
 
 
+def test_a_waiver_of_a_code_said_once_covers_it_whichever_check_said_it() -> None:
+    """``SLIDE_ALL_INK`` is said by ``slide.lesion_tissue``, else ``artefacts.slide``, else
+    ``artefacts.lesion`` (validators.engine.ONCE_CODES): a waiver naming it with one of them covers
+    the finding when another said it (the named one disabled); naming the check alone does not."""
+    f = Finding(
+        item_id="S1",
+        check="artefacts.slide",
+        code="SLIDE_ALL_INK",
+        severity=Severity.ERROR,
+        aspect=Aspect.IMAGE,
+        message="m",
+        location=Location(file="S1.svs"),
+    )
+    named = waiver(code="SLIDE_ALL_INK", check="slide.lesion_tissue")
+    assert covers(named, f)
+    assert covers(waiver(code="SLIDE_ALL_INK", check="artefacts.lesion"), f)
+    assert _matches([named], [f], None) == [[0]]
+    assert not covers(waiver(code="SLIDE_ALL_INK", check="slide.resolution"), f)  # no declarer
+    assert not covers(waiver(check="slide.lesion_tissue"), f)  # the check alone: its own findings
+    other = f.model_copy(update={"code": "PEN_MARKS", "check": "artefacts.slide"})
+    assert not covers(waiver(code="PEN_MARKS", check="slide.lesion_tissue"), other)
+
+
 def _without(run, drop: set[int]):  # type: ignore[no-untyped-def]
     """The run with the findings at ``drop`` (indexes into run.findings) left out."""
     index = 0
