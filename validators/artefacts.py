@@ -786,11 +786,15 @@ def lesion_on_artefact(view: ItemView, params: LesionArtefactParams, ctx: CheckC
     """Lesions do not lie on pen marks, folds, air bubbles or debris (a labelling problem)."""
     probe, ann = view.slide, view.annotation
     found = probe.artefacts if probe is not None else None
-    if probe is None or found is None or ann is None:
+    if probe is None or found is None:
         return []
     ink = said_all_ink(probe, ctx)
     if ink is not None:
-        return ink  # no lesion lies on "pen" (said once: an earlier enabled check's when there is one)
+        # no lesion lies on "pen" (said once: an earlier enabled check's when there is one); said of a
+        # slide with no annotation too, so that a slide of ink alone is said whichever check is enabled
+        return ink
+    if ann is None:
+        return []
     said = []  # only folds go unmeasured (dqm.pixels.artefacts._scale); no tissue: nothing to say
     if (
         found.tissue_px

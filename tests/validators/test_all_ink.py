@@ -217,6 +217,31 @@ def test_an_all_black_slide_is_said_once_whichever_check_is_enabled(
     assert said[0].check not in disabled
 
 
+def test_an_all_black_slide_with_no_annotation_is_said_by_artefacts_lesion_alone(
+    tmp_path: Path, profile: Profile
+) -> None:
+    """With ``slide.lesion_tissue`` and ``artefacts.slide`` off, ``artefacts.lesion`` is the one
+    enabled check that reads the slide's pixels: a slide of ink alone is unusable whether or not it
+    has an annotation (a negative slide, none drawn), so it says so. Before, it said nothing
+    without an annotation, and the slide passed."""
+    off = profile.model_copy(
+        update={
+            "checks": {
+                **profile.checks,
+                **{c: CheckSetting(enabled=False) for c in ("slide.lesion_tissue", "artefacts.slide")},
+            }
+        }
+    )
+    root = write_tiny_batch(tmp_path / "b")
+    Image.new("RGB", (400, 300), (0, 0, 0)).save(root / "slides" / "S1.png")
+    manifest = root / "manifest.csv"
+    manifest.write_text(manifest.read_text().replace("annotations/S1.json", ""))
+    (root / "annotations" / "S1.json").unlink()
+    run = run_batch(root, off, RunOptions(workers=1))
+    said = [f for f in run.findings if f.item_id == "S1" and f.code == "SLIDE_ALL_INK"]
+    assert [f.check for f in said] == ["artefacts.lesion"], run.findings
+
+
 @pytest.mark.parametrize("top", [4, 30])
 def test_the_message_reads_whole_in_korean(tmp_path: Path, profile: Profile, top: int) -> None:
     """Each part of the ink's make-up is a msgid (a dark frame reads partly black pen, partly near
