@@ -45,7 +45,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dqm.pixels.artefacts import measure  # noqa: E402
-from dqm.pixels.ink import ALL_INK, SECTION_LEVEL, SECTION_MIN, ink_share, section_share  # noqa: E402
+from dqm.pixels.ink import (  # noqa: E402
+    ALL_INK,
+    SECTION_LEVEL,
+    SECTION_MIN,
+    SECTION_REGION,
+    ink_share,
+    section_region,
+    section_share,
+)
 from dqm.slide_io import tissue_from_rgba  # noqa: E402
 
 SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -66,13 +74,17 @@ LEVELS = (60, 80, 100, 120)
 def shares_of(rgb: np.ndarray) -> list[float]:
     """The probe's way (at most 1,024 px a side, the saturation tissue mask): the ink and near-black
     share of what is not background, then the stained-section share at each of :data:`LEVELS`
-    (all 0 where the image is all glass)."""
+    and last the largest stained-section region in working pixels (all 0 where the image is all glass)."""
     small = Image.fromarray(np.ascontiguousarray(rgb[..., :3])).convert("RGBA")
     small.thumbnail((1024, 1024))
     rgba = np.asarray(small)
     mask, _ = tissue_from_rgba(rgba)
     found = measure(rgba, mask, (1.0, 1.0))
-    return [ink_share(found) or 0.0, *(section_share(rgba, mask, found, level) or 0.0 for level in LEVELS)]
+    return [
+        ink_share(found) or 0.0,
+        *(section_share(rgba, mask, found, level) or 0.0 for level in LEVELS),
+        float(section_region(rgba, mask, found) or 0),
+    ]
 
 
 def _read(path: Path) -> np.ndarray | None:
@@ -209,14 +221,15 @@ def main() -> None:
         low = min(rows, key=lambda r: r[1][col])
         print(
             f"{src}: {len(rows)} images; most inked {inked[0]} {inked[1][0]:.3f}; least stained "
-            f"{low[0]} {low[1][col]:.4f}; all ink {sum(all_ink_rule(v[0], v[col]) for _, v in rows)}"
+            f"{low[0]} {low[1][col]:.4f}; least region {min(_region(v) for _, v in rows):,.0f} px; all ink "
+            f"{sum(all_ink_rule(v[0], v[col], _region(v)) for _, v in rows)}"
         )
     for group in ("made", "ink"):
         for name, v in stored[group]:
             print(
                 f"  {group}: {name}: ink {v[0]:.4f}, stained "
                 + ", ".join(f"{lv}: {x:.4f}" for lv, x in zip(LEVELS, v[1:], strict=True))
-                + f" -> all ink {all_ink_rule(v[0], v[col])}"
+                + f", region {_region(v):,.0f} px -> all ink {all_ink_rule(v[0], v[col], _region(v))}"
             )
     ink_least = min(v[0] for _, v in stored["ink"])
     print(f"ink alone: least ink share {ink_least:.4f} (ALL_INK {ALL_INK})")
@@ -224,9 +237,14 @@ def main() -> None:
         print("\n".join(cross_validate(stored["sections"], stored["ink"], 1 + i, level)))
 
 
-def all_ink_rule(ink: float, stained: float) -> bool:
-    """:func:`dqm.pixels.ink.all_ink` on the two measures."""
-    return ink >= ALL_INK and stained < SECTION_MIN
+def _region(v: list[float]) -> float:
+    """The largest section region of a row (a run stored before session 27 has none: 0)."""
+    return v[1 + len(LEVELS)] if len(v) > 1 + len(LEVELS) else 0.0
+
+
+def all_ink_rule(ink: float, stained: float, region: float = 0.0) -> bool:
+    """:func:`dqm.pixels.ink.all_ink` on the three measures."""
+    return ink >= ALL_INK and stained < SECTION_MIN and region < SECTION_REGION
 
 
 if __name__ == "__main__":

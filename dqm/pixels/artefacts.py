@@ -438,6 +438,9 @@ class Artefacts:
     section: float | None = None
     """Share of the tissue that is a stained section, not ink (:func:`dqm.pixels.ink.section_share`,
     set by the probe; None: not measured)."""
+    section_region: int | None = None
+    """Pixels of the largest connected stained-section region at the working scale
+    (:func:`dqm.pixels.ink.section_region`, set by the probe; None: not measured)."""
 
     def mask(self, *kinds: str) -> np.ndarray:
         """The pixels that show any of ``kinds``."""

@@ -39,9 +39,24 @@ GLASS_LEVEL = 220
 
 SECTION_MIN = 0.01
 """Share of what is not background that is a stained section (:func:`section_share`) under which
-the slide may be ink alone. Dark frames with noise up to 0 to 99 and images of one ink, with or
+the slide may be ink alone (with :data:`SECTION_REGION`, which a small section passes). Dark frames with noise up to 0 to 99 and images of one ink, with or
 without white strips, read 0; a 60 px biopsy beside 60 to 80 % black reads 0.029 to 0.041, a GlaS
 section darkened by gamma 5 0.78."""
+
+
+SECTION_REGION = 64
+"""Pixels at the measure's working scale (:data:`dqm.pixels.artefacts.WORK_SIDE`, at most 512 a
+side) of one connected stained-section region (:func:`section_region`) that keep the slide from
+being ink alone, whatever its share. Measured (session 27, the probe's reading of each image as in
+``benchmarks/all_ink_sources.py``): a 40 px biopsy (40 x 30 px on a 400 x 300 image) beside 60 to
+90 % black reads 0.009 to 0.006 section, under :data:`SECTION_MIN`, but one region of 526 to 539 px;
+images of ink alone (dark frames 0 to 99, one-colour inks with and without white strips, a black
+stroke on glass) read at most 1 px (a red ink's rim by its white strip); the least of the real
+sources' sections reads 28,553 px (GlaS ``train_67``), the TCGA slide read whole 129,035 px. 64 (an
+8 x 8 px square) stands 64 times over the ink and 8 times under the 40 px biopsy; on a whole
+slide's 512 px working image (about 40 to 50 µm a pixel) it is 0.1 to 0.16 mm², under any biopsy
+core (a 2 mm punch reads about 2,000 px). A section darkened so that no pixel reaches
+:data:`SECTION_LEVEL` reads 0 here (the real sources darkened x3 all do): this rule cannot keep it."""
 
 
 def ink_share(found: Artefacts | None) -> float | None:
@@ -52,6 +67,21 @@ def ink_share(found: Artefacts | None) -> float | None:
     return min(1.0, float(np.count_nonzero(found.mask("pen", "overstain"))) / found.tissue_px)
 
 
+def _stained(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts, level: int | None) -> np.ndarray:
+    """The stained-section pixels at the measure's working scale (see :func:`section_share`)."""
+    fh, fw = found.flags.shape
+    h, w = tissue.shape
+    rows = (np.arange(fh) * h // fh)[:, None]
+    cols = (np.arange(fw) * w // fw)[None, :]
+    rgb = rgba[rows, cols, :3]
+    bright = rgb.max(axis=2) >= (SECTION_LEVEL if level is None else level)
+    return bright & (rgb.min(axis=2) < GLASS_LEVEL) & tissue[rows, cols] & ~found.mask("pen", "overstain")
+
+
+def _measurable(tissue: np.ndarray, found: Artefacts | None) -> bool:
+    return found is not None and found.tissue_px > 0 and found.flags.size > 0 and tissue.size > 0
+
+
 def section_share(
     rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None, level: int | None = None
 ) -> float | None:
@@ -60,22 +90,30 @@ def section_share(
     darkest one under :data:`GLASS_LEVEL` (the tissue mask's rim of glass is no section),
     read at the measure's working scale from ``rgba`` and its tissue mask (same shape); None where
     the measure did not run or found nothing but background."""
-    if found is None or found.tissue_px <= 0 or found.flags.size == 0 or tissue.size == 0:
+    if found is None or not _measurable(tissue, found):
         return None
-    fh, fw = found.flags.shape
-    h, w = tissue.shape
-    rows = (np.arange(fh) * h // fh)[:, None]
-    cols = (np.arange(fw) * w // fw)[None, :]
-    rgb = rgba[rows, cols, :3]
-    bright = rgb.max(axis=2) >= (SECTION_LEVEL if level is None else level)
-    stained = bright & (rgb.min(axis=2) < GLASS_LEVEL) & tissue[rows, cols] & ~found.mask("pen", "overstain")
-    return min(1.0, float(np.count_nonzero(stained)) / found.tissue_px)
+    return min(1.0, float(np.count_nonzero(_stained(rgba, tissue, found, level))) / found.tissue_px)
+
+
+def section_region(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None) -> int | None:
+    """The largest connected (8-neighbour) region of stained-section pixels (:func:`section_share`'s),
+    in pixels at the measure's working scale; None where the measure did not run or found nothing
+    but background."""
+    if found is None or not _measurable(tissue, found):
+        return None
+    from scipy import ndimage
+
+    labels, n = ndimage.label(_stained(rgba, tissue, found, None), structure=np.ones((3, 3), bool))
+    return int(np.bincount(labels.ravel())[1:].max()) if n else 0
 
 
 def all_ink(found: Artefacts | None) -> bool | None:
-    """Whether the slide's image is ink alone (:data:`ALL_INK` of what is not background); None
-    where the measure did not run or found nothing but background (blank glass: ``NO_TISSUE``)."""
+    """Whether the slide's image is ink alone: :data:`ALL_INK` of what is not background, under
+    :data:`SECTION_MIN` of it a stained section and no section region of :data:`SECTION_REGION`
+    pixels (either measure None: not taken into account); None where the measure did not run or found nothing but background (blank glass: ``NO_TISSUE``)."""
     share = ink_share(found)
-    if share is None:
+    if share is None or found is None:  # found is None gives no share: said for the type checker
         return None
-    return bool(share >= ALL_INK and (found is None or found.section is None or found.section < SECTION_MIN))
+    section = found.section is not None and found.section >= SECTION_MIN
+    region = found.section_region is not None and found.section_region >= SECTION_REGION
+    return bool(share >= ALL_INK and not section and not region)

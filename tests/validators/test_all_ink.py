@@ -175,6 +175,37 @@ def test_a_section_beside_a_black_area_is_not_all_ink(tmp_path: Path, profile: P
     assert "SLIDE_ALL_INK" not in codes and "PEN_MARKS" in codes, codes
 
 
+@pytest.mark.parametrize("black", [0.8, 0.9])
+def test_a_small_biopsy_beside_a_black_area_is_not_all_ink(
+    tmp_path: Path, profile: Profile, black: float
+) -> None:
+    """A 40 px biopsy (40 x 30 px) beside 60 % or 90 % black: 0.009 and 0.006 of what is not glass is
+    stained section, under SECTION_MIN, but one connected region of over 500 px, past
+    SECTION_REGION. Before, the share alone made it SLIDE_ALL_INK and its pen marks went unsaid."""
+    root = write_tiny_batch(tmp_path / "b")
+    pixels = np.full((300, 400, 3), 240, np.uint8)
+    pixels[:, 400 - int(400 * black) :] = 0
+    pixels[80:110, 20:60] = _section_patch(40)[:30]
+    Image.fromarray(pixels).save(root / "slides" / "S1.png")
+    codes = _codes(root, profile)["S1"]
+    assert "SLIDE_ALL_INK" not in codes and "PEN_MARKS" in codes, codes
+
+
+def test_the_section_region_is_the_largest_connected_one() -> None:
+    """Two stained patches of 25 and 100 px: the region is the larger, not their sum; scattered
+    single stained pixels are regions of 1."""
+    from dqm.pixels.ink import section_region
+
+    rgba = np.full((60, 60, 4), 245, np.uint8)  # glass
+    rgba[5:10, 5:10, :3] = (200, 120, 180)
+    rgba[30:40, 30:40, :3] = (200, 120, 180)
+    rgba[50:60:2, 0:60:2, :3] = (200, 120, 180)
+    tissue = rgba[..., 1] < 200
+    found = measure(rgba, tissue, (1.0, 1.0))
+    assert section_region(rgba, tissue, found) == 100
+    assert section_region(rgba, tissue, None) is None
+
+
 @pytest.mark.parametrize(("top", "all_of_it"), [(50, True), (60, False), (80, False)])
 def test_a_brighter_dark_frame_is_all_ink_up_to_the_documented_limit(
     tmp_path: Path, profile: Profile, top: int, all_of_it: bool
