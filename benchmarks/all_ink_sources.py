@@ -173,6 +173,7 @@ def cross_validate(
     the other sources; the held-out source's sections under it are counted."""
     top_ink = max(v[col] for _, v in ink)
     lines = [f"level {level}: image of ink alone at most {top_ink:.4f} stained"]
+    rows = {src: rs for src, rs in rows.items() if rs}
     for held in rows:
         rest = min(v[col] for src, rs in rows.items() if src != held for _, v in rs)
         floor = (top_ink + rest) / 2
@@ -217,6 +218,9 @@ def main() -> None:
         args.out.write_text(json.dumps(stored, indent=1))
     col = 1 + LEVELS.index(SECTION_LEVEL)
     for src, rows in stored["sections"].items():
+        if not rows:  # a set not on this machine
+            print(f"{src}: no images")
+            continue
         inked = max(rows, key=lambda r: r[1][0])
         low = min(rows, key=lambda r: r[1][col])
         print(
