@@ -29,6 +29,12 @@ injected), 0.870 (set 4), 0.856 (set 5), all over-staining. Ink alone at least 0
 smallest margin +0.091 (set 4). Shipped 0.96: sections at most 0.938 (margin +0.022), ink alone at
 least 0.985 (margin +0.025). Glass with one 20 px blue pen stroke reads 0.82 (the mask's rim of
 glass around it reads as pale tissue): pen marks, not all ink.
+
+Session 27 (the external sets not on the machine: GlaS and real only; ``--out /tmp/allink3/mine.json``): the
+largest stained-section region (:data:`dqm.pixels.ink.SECTION_REGION`) of every section, clean or injected, at
+least 2,097 px (GlaS ``train_36`` +overstain; real 14,985, CMU-1-Small-Region +overstain); images of ink alone
+at most 1 px; the made 40 px biopsy beside 50 to 90 % black 526 to 539 px (all ink before at 60 to 90 %, not now).
+Judged all ink: GlaS 0 and real 0, base and now.
 """
 
 from __future__ import annotations
@@ -232,7 +238,7 @@ def main() -> None:
         for name, v in stored[group]:
             print(
                 f"  {group}: {name}: ink {v[0]:.4f}, stained "
-                + ", ".join(f"{lv}: {x:.4f}" for lv, x in zip(LEVELS, v[1:], strict=True))
+                + ", ".join(f"{lv}: {x:.4f}" for lv, x in zip(LEVELS, v[1 : 1 + len(LEVELS)], strict=True))
                 + f", region {_region(v):,.0f} px -> all ink {all_ink_rule(v[0], v[col], _region(v))}"
             )
     ink_least = min(v[0] for _, v in stored["ink"])
