@@ -158,7 +158,9 @@ read as a person reads them."""
 _KEYWORD_SPACE = rf"[\s{_INVISIBLE_CHARS}]*"
 """What parts a name's keyword, its ``:`` and its name: spaces and characters nobody sees
 (``Patient name:<U+200B>HONG<U+200B>GILDONG``, where the reading that keeps them sees the name)."""
-_NAME_WORDS = r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|성함|환자\s*명|이름)"
+_NAME_WORDS = r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|성함|환자\s{0,64}명|이름)"
+"""The ``person_name`` pattern's own keywords; ``환자`` and ``명`` parted by at most 64 of any space
+(a line break too: :data:`_KO_GAP`), as every Korean keyword rule parts them (:data:`_KO_NAME_SUFFIX`)."""
 _NAME_KEYWORD = _NAME_WORDS + _KEYWORD_SPACE + f"(?:[:=]{_KEYWORD_SPACE})?"
 """The ``person_name`` pattern's keyword, its ``:`` or ``=`` and the spaces around them."""
 _NAME_GAP = (
@@ -419,15 +421,38 @@ surname-led words of one source (the software catalogues, the manifest's body si
 places, hospital words) 0 to 6 % are in the others' (``--by-source``). A word with no keyword is
 no name, even as a file name's first word (``김철수_H&E.svs``): 49 % of a manifest's 3-syllable
 words (``전립선``, ``손바닥``) start with a surname."""
-_KO_NAME_SUFFIX = (
-    rf"(?:이름|성명|성함|(?:환자|피검자|(?<![A-Za-z])(?i:pt))(?:[_-]|{_KO_SPACE}{{0,{_KO_GAP}}})명)"
+_KO_NO_NAME = "외|등|및|미상|모름|불명|누락|다름|기재|없음|확인|변경"
+"""Words that say a name is missing, wrong or more than one (``모름``, ``미상``, ``누락``, ``기재``
+안됨): what follows a keyword and a particle (:data:`_KO_PARTICLE_KEYWORD`) then is none."""
+_KO_PARTICLE_KEYWORD = (
+    rf"(?:환자|피검자)\s{{0,{_KO_GAP}}}명[은이]"
+    rf"(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=]{_KO_SPACE}{{0,{_KO_GAP}}}|{_KO_SPACE}{{1,{_KO_GAP}}})(?:{_KO_OPEN})?"
+    rf"(?!(?:{_KO_NO_NAME})(?![가-힣]))(?:{_KO_NAME_AHEAD}|(?={_KO_SPACED}|{_HANJA}))"
 )
+"""``환자명`` or ``피검자명`` and a particle, then the name as a word of its own (``환자 명은
+홍길동``, ``환자명이 김철수``): an identifier, as :data:`_KO_KEYWORD`'s; a word that says the name is
+missing none (``환자 명은 모름``, ``환자 명이 누락``, :data:`_KO_NO_NAME`)."""
+_KO_NAME_SUFFIX = rf"(?:이름|성명|성함|(?:환자|피검자|(?<![A-Za-z])(?i:pt))(?:[_-]|\s{{0,{_KO_GAP}}})명)"
 """A Korean name's keyword a name may be glued to (``이름홍길동``, ``환자명홍길동``, ``환자_명홍길동``,
-``pt 명김지은``, ``피검자명김철``): ``명`` after ``환자``, ``피검자`` or ``pt`` however joined."""
+``pt 명김지은``, ``피검자명김철``): ``명`` after ``환자``, ``피검자`` or ``pt`` however joined: a ``_``,
+a ``-`` or up to 64 of any space, a line break too (``환자\n명김정은``), as :data:`_NAME_WORDS` and
+:data:`_KO_KEYWORD` join ``환자`` and ``명``."""
+_KO_HONORIFIC_PARTICLE = (
+    "(?:님|씨|환자)(?:에게서|에게|께서|께|한테서|한테|에서|에|은|는|이|가|을|를|의|와|과|도|만|으로|로)?"
+)
+_KO_SYLLABLE_PARTICLE = (
+    rf"[가-힣](?:(?:{_KO_HONORIFIC_PARTICLE}|(?<=[{_KO_NO_FINAL}])[는가를와]|(?<![{_KO_NO_FINAL}])[은이을과]"
+    "|으로|로|에게서|에게|께서|께|한테서|한테|에서|에|의)(?:는|은|의|도|만|부터)?)?(?![가-힣])"
+)
+"""One syllable and a case particle that fits it (``표를``, ``서를``, ``김에게``: ``는``, ``가``,
+``를``, ``와`` after no final consonant, ``은``, ``이``, ``을``, ``과`` after one), a word and its
+particle, no name: not ``이은`` (``은`` after no final consonant is a given name's) nor ``김도``
+(``도``, ``만`` end a given name as often)."""
 _KO_GLUED_WORD = (
     rf"(?=(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[가-힣]{{1,3}}{_KO_TAIL}(?![가-힣]))"
-    rf"(?!{_KO_GLUED}|(?:성명|성함|이름){_KO_TAIL}(?![가-힣])|[가-힣]{_KO_TAIL}(?![가-힣])|(?:이[나자라지고며면다야요어죠네니]|인[데지가])(?![가-힣]))"
-    rf"[가-힣]{{2,12}}(?![가-힣])"
+    rf"(?!{_KO_GLUED}|(?:성명|성함|이름){_KO_TAIL}(?![가-힣])|{_KO_SYLLABLE_PARTICLE}|(?:이[나자라지고며면다야요어죠네니]|인[데지가])(?![가-힣]))"
+    rf"(?:(?:[가-힣]{{3}}(?<![의에])(?<![{_KO_NO_FINAL}][는가를와])(?<!(?<![{_KO_NO_FINAL}])[이을과])|[가-힣]{{2}}|[가-힣]{{4}})"
+    rf"(?<![님씨])(?={_KO_TAIL}(?![가-힣]))|[가-힣]{{2,12}}(?![가-힣]))"
 )
 """A surname-led word of 2 to 4 syllables, a particle aside, glued to a name's keyword
 (:data:`_KO_NAME_SUFFIX`) that :data:`_KO_GLUED`'s strict shape does not take: a name as often as a
@@ -574,7 +599,8 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     ),
     "person_name": DeidPattern(
         regex=_built_in_regex(
-            rf"(?:{_NAME_KEYWORD_BEFORE_NAME}|{_KO_KEYWORD}|{_KO_NAME_SUFFIX}(?={_KO_GLUED}))(?P<id>{_NAME})",
+            rf"(?:{_NAME_KEYWORD_BEFORE_NAME}|{_KO_KEYWORD}|{_KO_PARTICLE_KEYWORD}|{_KO_NAME_SUFFIX}(?={_KO_GLUED}))"
+            rf"(?P<id>{_NAME})",
             starts="pP성환이피",
         ),
         what=N_("person name"),
@@ -619,7 +645,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
 DEFAULT_IDENTIFIER_KEYS = _built_in_regex(
     r"(?i)(patient.?name|patient.?birth|birth.?date|date.?of.?birth"
     r"|(?:(?:^|[^A-Za-z])(?:dob|rrn|ssn)|(?-i:Dob|Rrn|Ssn|[a-z](?:DOB|RRN|SSN))|patient.?id)(?:$|[^A-Za-z]|(?-i:[A-Z]))"
-    r"|accession|resident.?(registration|number)|social.?security|주민|성명"
+    r"|accession|resident.?(registration|number)|social.?security|주민|성명|성함"
     r"|환자.?명|생년월일|(?:^|[./])patient$)"
 )
 """``patient`` alone too: an Aperio description's ``Patient`` field (``aperio.Patient``), a vendor's
@@ -1524,7 +1550,7 @@ The kind word is searched for at the key's end, the word before it is what prece
 pass over the key however it is called (a lazy ``(.+?)`` before the kind word, searched rather than
 matched whole, tried every place: 15.5 s a key of 20,000 backslashes; keys are as long as the
 file's text allows: a JSON key, a CSV header of up to 131,072 characters)."""
-_NAME_WORD = re.compile(r"(?i)name|성명|환자.?명|^patient$")
+_NAME_WORD = re.compile(r"(?i)name|성명|성함|환자.?명|^patient$")
 """The words of :data:`DEFAULT_IDENTIFIER_KEYS` that name a person: no kind word makes their value
 nobody's (``patient_name_type: "Hong Gildong"``)."""
 

@@ -31,16 +31,21 @@ def _masked_whole(keyword: str, text: str) -> bool:
 )
 def test_every_name_glued_to_a_keyword_is_flagged_and_masked_whole(keyword: str) -> None:
     """Given names ending like a particle (``정은``, ``예서``, ``수이``) and two-syllable names with
-    and without a particle (``김철에게``): 0/80 and 0/200 were found after deidko2f."""
+    and without a particle (``김철에게``): 0/80 and 0/200 were found after deidko2f. The particle is
+    shown after the name's mask, as ``person_name`` shows it, so one name is one token (deidko3)."""
     texts = [
         keyword + s + g
         for s in SURNAMES
         for g in ("정은", "영은", "경은", "성은", "승은", "예서", "지서", "수이")
     ]
-    texts += [
-        keyword + s + g + p for s in SURNAMES for g in "철준민훈" for p in ("", "에게", "의", "을", "과")
-    ]
+    texts += [keyword + s + g for s in SURNAMES for g in "철준민훈"]
     assert [text for text in texts if not _masked_whole(keyword, text)] == []
+    glued = [(s + g, p) for s in SURNAMES for g in "철준민훈" for p in ("에게", "의", "을", "과")]
+    assert [
+        name + p
+        for name, p in glued
+        if not _named(keyword + name + p) or MASK(keyword + name + p) != MASK(keyword + name) + p
+    ] == []
 
 
 @pytest.mark.parametrize(
