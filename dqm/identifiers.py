@@ -319,9 +319,16 @@ one with a final consonant but ``면`` (``민서``, ``윤서``; not ``에서``, 
 _KO_ENDING = "[고며면다야요어게된될됨할함히적]"
 """The syllables a verb's or an adverb's ending is (``이고``, ``시되어``, ``백히``, ``시적``), no
 given name's last: a word glued to a keyword ending in one is no name (:data:`_KO_GLUED`); nor
-are ``이나``, ``이자``, ``이라``, ``이지`` (``이름이나``: the copula's)."""
+are the copula's endings (:data:`_KO_COPULA`: ``이름이나``, ``이름이잖아``)."""
+_KO_COPULA = (
+    "이(?:[나자라지고며면다야요어죠네니든던]|라고|라는|라서|라면|라도|라며|에요|예요|었다|었고|었음|었는데|세요|지요|네요"
+    "|고요|구요|잖아|잖아요|든지|면서|니까)|인(?:[데지가]|가요|데요|지요|지는|데도)|입니[다까]|은요|은데|은데요"
+)
+"""The copula's endings and a particle and ``요`` glued to a name's keyword (``이름이나``, ``이름이라고``,
+``이름인데요``, ``이름입니다``, ``성함은요``, ``성함이요``): grammar, no name, each a whole word
+after the keyword; so ``이름이지은``, ``이름이나영`` (a surname ``이`` and a given name) stay names."""
 _KO_GLUED = (
-    rf"(?!(?:성명|성함|이름)(?![가-힣]))(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[가-힣]{{1,2}}{_KO_GIVEN_END}"
+    rf"(?!(?:성명|성함|이름|{_KO_COPULA})(?![가-힣]))(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[가-힣]{{1,2}}{_KO_GIVEN_END}"
     rf"(?<!{_KO_ENDING}){_KO_TAIL}(?![가-힣])"
 )
 """A name glued to a Korean keyword (``이름홍길동``, ``환자명홍길동``, ``성명홍길동에게``): a surname
@@ -450,16 +457,20 @@ particle, no name: not ``이은`` (``은`` after no final consonant is a given n
 (``도``, ``만`` end a given name as often)."""
 _KO_GLUED_WORD = (
     rf"(?=(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[가-힣]{{1,3}}{_KO_TAIL}(?![가-힣]))"
-    rf"(?!{_KO_GLUED}|(?:성명|성함|이름){_KO_TAIL}(?![가-힣])|{_KO_SYLLABLE_PARTICLE}|(?:이[나자라지고며면다야요어죠네니]|인[데지가])(?![가-힣]))"
+    rf"(?!{_KO_GLUED}|(?:성명|성함|이름){_KO_TAIL}(?![가-힣])|{_KO_SYLLABLE_PARTICLE}|(?:{_KO_COPULA})(?![가-힣]))"
     rf"(?:(?:[가-힣]{{3}}(?<![의에])(?<![{_KO_NO_FINAL}][는가를와])(?<!(?<![{_KO_NO_FINAL}])[이을과])|[가-힣]{{2}}|[가-힣]{{4}})"
     rf"(?<![님씨])(?={_KO_TAIL}(?![가-힣]))|[가-힣]{{2,12}}(?![가-힣]))"
 )
 """A surname-led word of 2 to 4 syllables, a particle aside, glued to a name's keyword
 (:data:`_KO_NAME_SUFFIX`) that :data:`_KO_GLUED`'s strict shape does not take: a name as often as a
 word (``이름김정은``, ``이름김철에게``, ``이름변경``, ``성명기재``), so the ``possible_name`` pattern
-takes it whole, particle and all (a warning; no name is shown in clear). A syllable and a particle
-is none (``이름표를``, ``성명서를``: ``표`` and ``를``), nor the copula's endings (``이름이나``,
-``이름이고``, ``이름인데``)."""
+takes it (a warning; no name is shown in clear), as :data:`_KO_NAME` reads a name: three syllables
+unless the third is a particle that fits the second (``이름김철을``: ``김철`` and ``을``), two, four,
+so a name is one token with its particle and without (``이름김철``, ``이름김철에게``: ``김철``, the
+particle shown after it); a longer word whole. A syllable and a case particle that fits it is none
+(``이름표를``, ``성명서를``: ``표`` and ``를``, :data:`_KO_SYLLABLE_PARTICLE`; ``이름이은``,
+``이름김도`` are names), nor the copula's endings (:data:`_KO_COPULA`:
+``이름이나``, ``이름이라고``, ``성함은요``)."""
 _KO_WORD_KEYWORD = (
     rf"(?:환자|피검자|(?<![A-Za-z])(?i:pt))"
     rf"(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=]{_KO_SPACE}{{0,{_KO_GAP}}}(?:{_KO_OPEN})?"

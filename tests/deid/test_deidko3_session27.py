@@ -111,3 +111,35 @@ def test_find_and_the_masker_agree_on_the_new_shapes_across_windows(text: str, s
         padded = "." * before + text + " 끝"
         assert _named(padded), before
         assert secret not in MASK(padded), before
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "이름이라고",
+        "이름이라는",
+        "이름이에요",
+        "이름이예요",
+        "성함은요",
+        "성함이요",
+        "이름이었다",
+        "이름이세요",
+        "이름인가요",
+        "이름인데요",
+        "이름이지요",
+        "이름이네요",
+        "이름이고요",
+        "이름이잖아",
+        "이름이라서",
+        "성명이라도",
+    ],
+)
+def test_the_copula_s_endings_glued_to_a_keyword_are_no_name(text: str) -> None:
+    """Session 26 made these quasi warnings (``이름이잖아`` an identifier) where its docs said the
+    copula's endings are no name."""
+    assert _named(text) == []
+
+
+@pytest.mark.parametrize("text", ["이름이지은", "이름이나영", "이름이다인", "성함이요한"])
+def test_a_name_starting_like_the_copula_stays_a_name(text: str) -> None:
+    assert [found for found, _ in _named(text)] == ["person_name"]
