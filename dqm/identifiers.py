@@ -320,6 +320,11 @@ _KO_ENDING = "[고며면다야요어게된될됨할함히적]"
 """The syllables a verb's or an adverb's ending is (``이고``, ``시되어``, ``백히``, ``시적``), no
 given name's last: a word glued to a keyword ending in one is no name (:data:`_KO_GLUED`); nor
 are the copula's endings (:data:`_KO_COPULA`: ``이름이나``, ``이름이잖아``)."""
+_KO_GLUED_RUN = "(?=[가-힣]{2,12}+(?![가-힣]))"
+"""A Hangul word of at most 12 syllables ahead, read possessively: the longest a glued name and its
+particle are (a two-syllable surname, three syllables, ``환자``, ``에게서``, ``부터``). :data:`_KO_GLUED`
+and :data:`_KO_GLUED_WORD` look at it first, so a keyword glued to a long run of Hangul (``이름`` a
+hundred thousand times) costs one look of 12 syllables, not every reading of a name and its particles."""
 _KO_COPULA = (
     "이(?:[나자라지고며면다야요어죠네니든던]|라고|라는|라서|라면|라도|라며|에요|예요|었다|었고|었음|었는데|세요|지요|네요"
     "|고요|구요|잖아|잖아요|든지|면서|니까)|인(?:[데지가]|가요|데요|지요|지는|데도)|입니[다까]|은요|은데|은데요"
@@ -328,7 +333,7 @@ _KO_COPULA = (
 ``이름인데요``, ``이름입니다``, ``성함은요``, ``성함이요``): grammar, no name, each a whole word
 after the keyword; so ``이름이지은``, ``이름이나영`` (a surname ``이`` and a given name) stay names."""
 _KO_GLUED = (
-    rf"(?!(?:성명|성함|이름|{_KO_COPULA})(?![가-힣]))(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[가-힣]{{1,2}}{_KO_GIVEN_END}"
+    rf"{_KO_GLUED_RUN}(?!(?:성명|성함|이름|{_KO_COPULA})(?![가-힣]))(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[가-힣]{{1,2}}{_KO_GIVEN_END}"
     rf"(?<!{_KO_ENDING}){_KO_TAIL}(?![가-힣])"
 )
 """A name glued to a Korean keyword (``이름홍길동``, ``환자명홍길동``, ``성명홍길동에게``): a surname
@@ -456,7 +461,7 @@ _KO_SYLLABLE_PARTICLE = (
 particle, no name: not ``이은`` (``은`` after no final consonant is a given name's) nor ``김도``
 (``도``, ``만`` end a given name as often)."""
 _KO_GLUED_WORD = (
-    rf"(?=(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[가-힣]{{1,3}}{_KO_TAIL}(?![가-힣]))"
+    rf"{_KO_GLUED_RUN}(?=(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[가-힣]{{1,3}}{_KO_TAIL}(?![가-힣]))"
     rf"(?!{_KO_GLUED}|(?:성명|성함|이름){_KO_TAIL}(?![가-힣])|{_KO_SYLLABLE_PARTICLE}|(?:{_KO_COPULA})(?![가-힣]))"
     rf"(?:(?:[가-힣]{{3}}(?<![의에])(?<![{_KO_NO_FINAL}][는가를와])(?<!(?<![{_KO_NO_FINAL}])[이을과])|[가-힣]{{2}}|[가-힣]{{4}})"
     rf"(?<![님씨])(?={_KO_TAIL}(?![가-힣]))|[가-힣]{{2,12}}(?![가-힣]))"
