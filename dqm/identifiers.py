@@ -362,7 +362,7 @@ _KO_NAME = (
     rf"(?:(?<![가-힣])|(?={_KO_GLUED}))"
     rf"(?:(?:{_KO_DOUBLE_SURNAMES})[가-힣](?:{_KO_GIVEN_END}|은)(?<![님씨])(?={_KO_TAIL}(?![가-힣]))|{_KO_SPACED}"
     rf"|(?:[가-힣]{{3}}|[가-힣]{{2}}|[가-힣]{{4}})(?<![님씨])(?={_KO_TAIL}(?![가-힣]))|[가-힣]{{2,4}})"
-    rf"|{_HANJA}{{2,4}}(?!{_HANJA})"
+    rf"|{_HANJA}(?:{_KO_DOT}{_HANJA}{{1,3}}|{_HANJA}{{1,11}}+)(?!{_HANJA})"
 )
 """A Korean name, its honorific and particle left out (:data:`_KO_TAIL`), so that one name is
 masked as one token wherever it stands (``김철수``, ``김철수님``, ``김철수에게서``) and no part of
@@ -375,8 +375,10 @@ the first way that fits: ``김철은`` whole; after a two-syllable surname the g
 syllable is a given name's (:data:`_KO_GIVEN_END`), so ``황보라가`` is ``황보라`` and ``가``, one
 token with ``황보라``, and ``남궁민은`` is ``남궁민`` and ``은``. A word longer
 than a name and a particle (``성명: 홍길동입니다``): its first four syllables, as before. Glued
-to a Korean keyword, only a name of :data:`_KO_GLUED`'s shape. In Hanja, two to four ideographs
-(``성명: 洪吉童``)."""
+to a Korean keyword, only a name of :data:`_KO_GLUED`'s shape. In Hanja, two to twelve ideographs
+(``성명: 洪吉童``, ``洪吉童先生``: a title after the name masked with it), or one, a space or a middle
+dot and one to three (``성명: 洪 吉童``); :data:`_PENDING_NAME` reads as far, so the masker masks
+what :func:`find` flags."""
 _NAME = (
     rf"{_NOT_HEADER}(?:[A-Z][a-z]+(?:{_NAME_GAPS}[A-Z][a-z]+){{1,3}}"
     rf"|[A-Z]{{2,}}(?:{_NAME_GAPS}[A-Z]{{2,}}){{1,3}}|{_KO_NAME})"
@@ -480,7 +482,7 @@ _KO_WORD_KEYWORD = (
     rf"(?:환자|피검자|(?<![A-Za-z])(?i:pt))"
     rf"(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=]{_KO_SPACE}{{0,{_KO_GAP}}}(?:{_KO_OPEN})?"
     rf"|(?:(?:[_-]|{_KO_SPACE}{{1,{_KO_GAP}}})(?:{_KO_OPEN})?|{_KO_OPEN})(?!명(?:{_KO_PARTICLE}(?![가-힣])|{_KO_GLUED}|{_KO_GLUED_WORD})))"
-    + _KO_NAME_AHEAD
+    + f"(?:{_KO_NAME_AHEAD}|(?={_HANJA}))"
 )
 """``환자``, ``피검자`` or ``pt`` joined to a surname-led word by a space, a ``_``, a ``-``, a
 ``:`` or a ``=`` (``환자 김철수``, ``pt_김철수``, ``환자: 김철수``, and as often ``환자 여성``,
@@ -489,14 +491,15 @@ the ``possible_name`` pattern, a quasi-identifier (a warning; masked wherever dq
 bracket after them too (``환자 (홍길동)``). A word starting ``명`` after a space, ``_`` or ``-`` is
 one (``환자 명희``, which a rule that took every ``명`` there for ``환자명``'s missed), but ``명``
 alone or with a particle (``환자 명은 홍길동``, ``환자 명의 검체``: ``환자명``'s) and ``명`` before a
-name ``person_name`` reads after ``환자 명`` (``환자 명홍길동``, :data:`_KO_GLUED`). A counter
+name ``person_name`` reads after ``환자 명`` (``환자 명홍길동``, :data:`_KO_GLUED`). A Hanja word
+too (``환자: 洪吉童``, :data:`_KO_NAME`). A counter
 (``환자 3명``) is none: a digit is no keyword's gap."""
 _PENDING_NAME = re.compile(
     "[pP성환이](?<=(?="  # run after a keyword's first character, as :func:`_skipping` runs a pattern
     + _NAME_KEYWORD
     + rf"(?:[A-Z][a-z]*+(?:{_NAME_GAPS}[A-Z][a-z]*+){{0,3}}{_NAME_GAPS_AT_END}|[A-Z]++(?:{_NAME_GAPS}[A-Z]++){{0,3}}"
     rf"{_NAME_GAPS_AT_END}|[가-힣]{{1,3}}|(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}]){_KO_DOT}[가-힣]{{0,2}}"
-    rf"|{_HANJA}{{1,4}})?\Z)[\s\S])"
+    rf"|{_HANJA}{{1,12}}|{_HANJA}{_KO_DOT}{_HANJA}{{0,3}})?\Z)[\s\S])"
 )
 """The ``person_name`` pattern's start up to the end of a text: its keyword and what may be the
 first letters of a name, a name that may go on past the text's end (a masker's window, a cut's

@@ -143,3 +143,29 @@ def test_the_copula_s_endings_glued_to_a_keyword_are_no_name(text: str) -> None:
 @pytest.mark.parametrize("text", ["이름이지은", "이름이나영", "이름이다인", "성함이요한"])
 def test_a_name_starting_like_the_copula_stays_a_name(text: str) -> None:
     assert [found for found, _ in _named(text)] == ["person_name"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "secret"),
+    [
+        ("성명: 洪 吉童", "person_name", "吉童"),
+        ("성명: 洪·吉童", "person_name", "吉童"),
+        ("성명: 洪吉童先生", "person_name", "吉童"),
+        ("성명: 諸葛孔明亮", "person_name", "孔明"),
+        ("환자: 洪吉童", "possible_name", "吉童"),
+        ("pt_洪吉童", "possible_name", "吉童"),
+    ],
+)
+def test_a_spaced_a_long_or_an_unlabelled_hanja_name_is_found(text: str, kind: str, secret: str) -> None:
+    """A Hanja name a space parts, one of 5 ideographs or more, and one after ``환자:`` were shown in clear."""
+    assert [found for found, _ in _named(text)] == [kind]
+    assert secret not in MASK(text)
+
+
+@pytest.mark.parametrize("name", ["洪 吉童", "洪吉童先生", "諸葛孔明亮漢字"])
+@pytest.mark.parametrize("gap", [1, 60])
+def test_find_and_the_masker_agree_on_hanja_names_across_windows(name: str, gap: int) -> None:
+    for before in range(MASK_SCAN_CHARS - 80, MASK_SCAN_CHARS + 1, 3):
+        text = "." * before + "성명:" + " " * gap + name + " 끝"
+        assert _named(text), before
+        assert name[-2:] not in MASK(text), before
