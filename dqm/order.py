@@ -343,7 +343,7 @@ def delivered_again(
     :func:`lot_key`). Which copy a line matched is the batch's order, the supplier's choice: a
     good copy put first would leave a bad one out of the figures as not ordered, so both are
     judged (``ITEM_DELIVERED_AGAIN``, :func:`dqm.syntactic.accuracy.repeated_groups`; a copy whose
-    line cannot be told is left out of the figures)."""
+    line cannot be told, the worst against each line it could stand for)."""
     taken = {k for k in matches if k is not None}
     named: dict[str, int] = {}
     for entry, k in zip(order.entries, matches, strict=True):

@@ -437,6 +437,7 @@ def unordered_rows(
     images: Sequence[str | None],
     rows: Sequence[int | None],
     code: str = NOT_ORDERED,
+    told: dict[int, str] | None = None,
 ) -> set[int]:
     """The positions of the items (their ids ``ids``, slide files ``images``, batch paths, and
     manifest rows ``rows``) no line of the order list matched: one a ``ITEM_NOT_ORDERED`` finding,
@@ -446,7 +447,8 @@ def unordered_rows(
     (:func:`dqm.order.delivered`). A finding that names no copy (one of a result written before
     its row was kept: the copies without a slide file) never keeps out a copy with another slide.
     ``code``: :data:`~dqm.order.AGAIN` for the copies alike of an item a line matched
-    (:func:`repeated_groups`), located as their ``ITEM_NOT_ORDERED``."""
+    (:func:`repeated_groups`), located as their ``ITEM_NOT_ORDERED``; ``told`` (when given) then
+    gets each copy's twin, the id of the item its line matched that its own finding names."""
     by_id: dict[str, list[int]] = defaultdict(list)
     for k, slide_id in enumerate(ids):
         by_id[slide_id].append(k)
@@ -466,6 +468,8 @@ def unordered_rows(
             named = [k for k in left if slide(k) == f.location.file] or [k for k in left if slide(k) is None]
         if named:
             out.add(named[-1])
+            if told is not None and f.params.get("twin") is not None:
+                told[named[-1]] = str(f.params["twin"])
     return out
 
 
@@ -479,21 +483,25 @@ def repeated_groups(
     """One ordered line's deliveries a group, of which the list cannot tell the ordered one: the
     item kept (not in ``out``, :func:`unordered_rows`) a line matched, first, and its copies alike
     (``ITEM_DELIVERED_AGAIN``: :func:`dqm.order.delivered_again`). A copy's twin is the kept item
-    its finding names (``twin``); else, but for case, Unicode form and spacing, the kept item of
-    its id, else of its slide's path, else the one kept item of its slide's bare name: the line
-    the copy could stand for, never a kept item of another folder's file of that name when it is
-    not the only one, nor another id's item whose file is the copy's bare name when one of its id
-    is kept. A copy whose twin cannot be told is in no group: it is left out of the figures as an
-    item not ordered is (:func:`_without_unordered`), so it adds nothing to them; judged on its own,
-    a good copy under a new id would raise them without the items not ordered."""
+    its own finding names (its row's: ``twin``, the id of the item its line matched; of several
+    kept items of that id, a list by file, those whose slide's path or bare name is the copy's,
+    but for case, Unicode form and spacing); without one (an edited result), the kept items of its
+    id, else of its slide's path, else of its bare name. A copy that could stand for several kept
+    items is in each one's group: judged as the worst against each line it could stand for
+    (:func:`_worst_copy` never takes one copy for two lines), so no copy, bad or good, raises the
+    figures. Only a copy no kept item could be the twin of (an edited result's) is in no group."""
     findings = list(findings)
-    copies = unordered_rows(findings, ids, images, rows, AGAIN)
+    told: dict[int, str] = {}
+    copies = unordered_rows(findings, ids, images, rows, AGAIN, told)
     if not copies:
         return []
 
     def path(k: int) -> str:
         image = images[k] if k < len(images) else None
         return lot_key(as_read(image) or "")
+
+    def name(k: int) -> str:
+        return path(k).rsplit("/", 1)[-1]
 
     kept = [k for k in range(len(ids)) if k not in out]
     by_id: dict[str, list[int]] = defaultdict(list)
@@ -505,27 +513,24 @@ def repeated_groups(
         by_id[lot_key(ids[k])].append(k)
         if path(k):
             by_path[path(k)].append(k)
-            by_name[path(k).rsplit("/", 1)[-1]].append(k)
-    said: dict[str, set[str]] = defaultdict(set)
-    for f in findings:
-        if f.code == AGAIN and f.item_id:
-            said[f.item_id].add(str(f.params.get("twin", "")))
+            by_name[name(k)].append(k)
 
-    def twin(k: int) -> int | None:
-        told = said.get(ids[k], set())
-        if len(told) == 1 and len(exact.get(next(iter(told)), ())) == 1:  # the item its line matched
-            return exact[next(iter(told))][0]
+    def twins(k: int) -> list[int]:
+        named = exact.get(told.get(k, ""), [])  # the item its line matched, by its own finding
+        if len(named) > 1:  # several kept items of that id (a list by file): those of its file
+            named = [t for t in named if path(k) and (path(t) == path(k) or name(t) == name(k))] or named
+        if named:
+            return named
         mine = by_id.get(lot_key(ids[k]), [])
-        if len(mine) > 1:  # several kept items of the id (a list by file): the one of its path
-            mine = [t for t in mine if path(k) and path(t) == path(k)]
+        if len(mine) > 1:
+            mine = [t for t in mine if path(k) and path(t) == path(k)] or mine
         if not mine and path(k):
-            mine = by_path.get(path(k), []) or by_name.get(path(k).rsplit("/", 1)[-1], [])
-        return mine[0] if len(mine) == 1 else None
+            mine = by_path.get(path(k), []) or by_name.get(name(k), [])
+        return mine
 
     groups: dict[int, list[int]] = {}
     for k in sorted(copies):
-        t = twin(k)
-        if t is not None:
+        for t in twins(k):
             groups.setdefault(t, [t]).append(k)
     return list(groups.values())
 
@@ -556,8 +561,8 @@ def _without_unordered(run: Run, ordered: OrderedValues) -> OrderedValues:
     rows, the findings on them, the order list's items not delivered, the batch's own findings);
     of an id delivered more than once, the copies the order list matched (:func:`unordered_rows`).
     Of one ordered line delivered several times (copies alike, :func:`repeated_groups`) the worst
-    copy: :func:`_worst_copy`. A copy alike whose twin cannot be told is left out as the items not
-    ordered are: the figures are those of the delivery without it, never raised by it."""
+    copy: :func:`_worst_copy`; a copy that could stand for several lines, the worst against each.
+    Delivering one more copy, bad or good, adds choices and never raises the figures."""
     summaries = run.outcomes.summaries()
     ids = list(summaries.column("slide_id"))
     images, at = summaries.column("image_path"), summaries.column("row")
@@ -599,42 +604,59 @@ def _worst_copy(
     (``A/B`` the figure of ``base``, ``a_gc/b_gc`` what copy ``c`` of group ``g`` adds: each item's
     value slots and the findings on them are its own), which has as many choices as the product of
     the groups' sizes. Up to :data:`CHOICES` of them, each is tried from those terms (no more part
-    runs) and each figure is the lowest (exact). Past that, the bound
+    runs; a copy in several groups, one that could stand for several lines, is taken for one line
+    a choice) and each figure is the lowest (exact). Past that, the bound
     ``(A + sum_g min_c a_gc) / (B + sum_g max_c b_gc)`` is taken instead. Its numerator is at
     most, and its denominator at least, those of any choice (the terms are not negative), so it is
     never above any choice's figure, but can be below all of them (a good copy under one line's id
     and a byte-identical copy of another's: 253/259, the choices 256/259 and 253/256); when every
     group's copies are alike in what they add (byte-identical copies: ``a_gc`` and ``b_gc`` the
-    same for every ``c``), it is exact. Each group costs one part run a copy."""
+    same for every ``c``), it is exact. Each copy costs one part run."""
     if not groups:
         return grains(base)
     if len(groups) == 1:
         tried = [grains([*base, k]) for k in groups[0]]
         return tuple(min((t[n] for t in tried), key=_order_key) for n in (0, 1))  # type: ignore[return-value]
     first = grains(base)
+    alone: dict[int, tuple[Ratio, Ratio]] = {}  # a copy in several groups: one part run
+    for k in dict.fromkeys(k for group in groups for k in group):
+        alone[k] = grains([*base, k])
     # what each copy of each group adds to each figure: (numerator, denominator)
     adds = [
         [
-            [(t[n].numerator - first[n].numerator, t[n].denominator - first[n].denominator) for n in (0, 1)]
-            for t in tried
+            [
+                (alone[k][n].numerator - first[n].numerator, alone[k][n].denominator - first[n].denominator)
+                for n in (0, 1)
+            ]
+            for k in group
         ]
-        for tried in ([grains([*base, k]) for k in group] for group in groups)
+        for group in groups
     ]
+    # a choice taking one copy for two lines (one that could stand for either) is none
+    choices = (
+        [
+            choice
+            for choice in itertools.product(*(range(len(group)) for group in groups))
+            if len({group[c] for group, c in zip(groups, choice, strict=True)}) == len(groups)
+        ]
+        if math.prod(len(group) for group in groups) <= CHOICES
+        else []
+    )
 
     def figure(n: int, num: int, den: int) -> Ratio:
         r = first[n]
         return Ratio.of(r.name, r.unit, max(min(num, den), 0), den, r.target, r.note)
 
-    if math.prod(len(group) for group in groups) <= CHOICES:
+    if choices:
         return tuple(  # type: ignore[return-value]
             min(
                 (
                     figure(
                         n,
-                        first[n].numerator + sum(c[n][0] for c in choice),
-                        first[n].denominator + sum(c[n][1] for c in choice),
+                        first[n].numerator + sum(adds[g][c][n][0] for g, c in enumerate(choice)),
+                        first[n].denominator + sum(adds[g][c][n][1] for g, c in enumerate(choice)),
                     )
-                    for choice in itertools.product(*adds)
+                    for choice in choices
                 ),
                 key=_order_key,
             )
@@ -926,11 +948,13 @@ def _unpadded_again(
         return ordered.model_copy(update={"structure_without_unordered": s, "format_without_unordered": fm})
     images, at = [item[1] for item in items], [item[3] for item in items]
     out = unordered_rows(findings, ids, images, at)
-    # copies alike (those whose twin cannot be told too) and their twins: their findings move
-    # nothing, but the twin's of a group whose copies' findings are its own (any copy is the worst)
+    # copies alike and their twins: their findings move nothing, but the twin's of a group whose
+    # copies' findings are its own, waived alike (any copy is the worst)
     again = unordered_rows(findings, ids, images, at, AGAIN)
     groups = repeated_groups(findings, ids, images, at, out)
-    out |= again | {k for group in groups for k in group if not _same_findings(findings, items, group)}
+    out |= again | {
+        k for group in groups for k in group if not _same_findings(findings, items, group, waived)
+    }
     kept = [item for k, item in enumerate(items) if k not in out]
     gone = set(ids) - {item[0] for item in kept}  # ids no line matched
 
@@ -967,18 +991,23 @@ def _unpadded_again(
 
 
 def _same_findings(
-    findings: list[Finding], items: Sequence[tuple[str, str | None, str | None, int | None]], group: list[int]
+    findings: list[Finding],
+    items: Sequence[tuple[str, str | None, str | None, int | None]],
+    group: list[int],
+    waived: tuple[set[int], set[int]] = (set(), set()),
 ) -> bool:
     """Whether the items of ``group`` (positions in ``items``, whose first field is the id) have
     ids of their own and, each, the same structure and format errors (those of the value figures)
-    but for where they are (files and rows) and the order list's: then each copy adds the same to a
+    but for where they are (files and rows) and the order list's, each waived alike (its index in
+    both sets of ``waived`` or in neither, as its twins' are): then each copy adds the same to a
     figure, and a waiver moves the worst copy's as it moves the first's (byte-identical copies). A
+    waiver naming the first item only, not its copy, leaves the copy's finding open: False. A
     group two of whose items share an id cannot be told so: False."""
     ids = [items[k][0] for k in group]
     if len(set(ids)) < len(ids):
         return False
     said: dict[str, list[tuple[object, ...]]] = {i: [] for i in ids}
-    for f in findings:
+    for i, f in enumerate(findings):
         if (
             f.item_id in said
             and _bad_in(f, {Aspect.STRUCTURE, Aspect.FORMAT})
@@ -986,8 +1015,9 @@ def _same_findings(
         ):
             at = f.location
             params = str(sorted(f.params.items()))
+            off = tuple(i in w for w in waived)
             said[f.item_id].append(
-                (f.code, f.severity, f.aspect, at.pointer, at.column, at.lesion, at.vertex, params)
+                (f.code, f.severity, f.aspect, at.pointer, at.column, at.lesion, at.vertex, params, off)
             )
     first = sorted(said[ids[0]])
     return all(sorted(said[i]) == first for i in ids[1:])

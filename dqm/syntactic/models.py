@@ -59,8 +59,8 @@ class OrderedValues(Frozen):
     again, ``ITEM_DELIVERED_AGAIN``, counts its worst copy: the lowest figure with one copy
     delivered alone, or with several such lines the lowest of each choice of copies (past 4,096
     choices a bound never above any, exact for byte-identical ones),
-    :func:`dqm.syntactic.accuracy._worst_copy`; a copy whose line cannot be told left out): what padding the batch
-    with good items not ordered cannot raise; the structure value gate is judged on it too. None
+    :func:`dqm.syntactic.accuracy._worst_copy`; a copy whose line cannot be told, the worst against
+    each line it could stand for): what padding the batch with items not ordered or copies cannot raise; the structure value gate is judged on it too. None
     when no item is not ordered."""
     format_without_unordered: Ratio | None = None
     """The format value-weighted figure without the items not ordered (as
