@@ -31,7 +31,7 @@ from pydantic import BaseModel
 
 from dqm.decided import DecidedFigure
 from dqm.i18n import N_, Message, gettext, msg, render
-from dqm.order import NOT_DELIVERED, NOT_ORDERED, ORDER_CHECK
+from dqm.order import AGAIN, NOT_DELIVERED, NOT_ORDERED, ORDER_CHECK
 from dqm.results import DIMENSIONS, OrderInfo, QualityResult, Ratio
 from dqm.tolerance import count_reaches, fmt_value, fmt_value_target, reaches
 
@@ -310,12 +310,16 @@ def forms_apart(result: QualityResult) -> bool:
     """Whether ``result``'s figures over the items ordered count an id held in two Unicode forms
     as two ids: they disagree with the findings computed with the forms joined (as dqm computes
     them now) and agree computed with them apart, as results of 1.19 written before the forms were
-    joined have them. Not an edit: ``dqm gate`` says so in a note (:func:`dqm.gate.gate`)."""
+    joined have them. Not an edit: ``dqm gate`` says so in a note (:func:`dqm.gate.gate`). A result
+    holding an ``ITEM_DELIVERED_AGAIN`` finding was written by a dqm that joins them (the code and
+    the join came together, and the form of an id not matched is such a copy alike): never."""
     from dqm.syntactic.accuracy import ordered_edits, two_forms
 
     syntactic = result.syntactic
     ids = [i.slide_id for i in result.items]
     if syntactic is None or syntactic.ordered is None or not two_forms(ids):
+        return False
+    if any(f.code == AGAIN for f in result.findings):
         return False
     waived = result.waivers.waived if result.waivers is not None else ()
     count = result.order.ordered if result.order is not None else None

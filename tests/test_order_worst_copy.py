@@ -19,7 +19,7 @@ from dqm.order import read_order
 from dqm.profile import load_profile
 from dqm.runner import RunOptions, run_batch
 
-LAYOUTS = 10
+LAYOUTS = [*range(8), 34]  # 34: a layout the figure rose in before (40 seeds tried)
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,7 @@ def _figures(batch: Path, order: Path) -> tuple[Fraction | None, Fraction | None
     return out[0], out[1]
 
 
-@pytest.mark.parametrize("seed", range(LAYOUTS))
+@pytest.mark.parametrize("seed", LAYOUTS)
 def test_an_extra_bad_copy_never_raises_the_figures_without_the_items_not_ordered(
     batch: Path, bad_ids: list[str], tmp_path: Path, seed: int
 ):
