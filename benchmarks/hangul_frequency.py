@@ -3,7 +3,8 @@ Korean text writes them, for the CP949 guess (``dqm.batch._reads_as_korean``).
 
 No Korean corpus is downloaded: the counts come from the Korean text this machine holds, the
 ``ko`` message catalogues of installed software (``/usr/share/locale/ko``, ``/usr/share/locale-
-langpack/ko``, vim's) and dqm's own Korean catalogue (``dqm/locale/ko``, the medical words).
+langpack/ko``, vim's) and dqm's own Korean catalogue (``dqm/locale/ko`` as ``DQM_KO_COMMIT`` holds
+it, the medical words).
 Bias: software messages (파일, 설정, 오류) and ISO 3166-2's place names (서울특별시, and foreign
 regions transliterated); few personal names and few medical words beyond dqm's. The table keeps
 the syllables met at least ``MIN_COUNT`` times, most frequent first; the guess only asks whether
@@ -30,7 +31,9 @@ from __future__ import annotations
 
 import gettext
 import glob
+import hashlib
 import itertools
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -51,7 +54,47 @@ MIN_HANJA = 1
 Session 25's first run, where every fold chose the rule, so chose 1 by its grid; in the fix round
 four folds of five, the rule off, chose 1 among 1 to 3 (the fifth chose the rule, so 1)."""
 KOREAN_HANJA = "/usr/share/perl/5.*/Unicode/Collate/CJK/Korean.pm"
-DQM_KO = Path(__file__).resolve().parents[1] / "dqm" / "locale" / "ko" / "LC_MESSAGES" / "dqm.po"
+DQM_KO = "dqm/locale/ko/LC_MESSAGES/dqm.po"
+DQM_KO_COMMIT = "d40e1ea29db05b438e67ed664f7905cebf9dfff8"
+"""The commit whose dqm Korean catalogue (``DQM_KO``) is counted, read with ``git show``: the
+catalogue grows every session, and the table counted from the working tree's changed with it (a
+table committed at one commit no longer regenerated at the next). Pinned to the commit the table
+was last regenerated in (session 25's fix round, d40e1ea); no commit's catalogue gives that table
+exactly (it counted an uncommitted one: 540,343 syllables), this one the nearest: of the 800 most
+frequent (``dqm.batch.LEAD_RANK``) ``펜`` came in (810th -> 767th) and ``섭`` went out (800th -> 801st).
+Session 27. Moving the pin is a decision to re-rank, made with the CV
+(``benchmarks/cp949_guess_cv.py``), not a side effect of translating a message."""
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def dqm_catalogue() -> str:
+    """dqm's Korean catalogue as ``DQM_KO_COMMIT`` holds it."""
+    return subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{DQM_KO_COMMIT}:{DQM_KO}"],
+        check=True,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+    ).stdout
+
+
+def input_paths() -> list[str]:
+    """The files on this machine that the table is counted from (the catalogues, Perl's hanja
+    readings), sorted: their digest (:func:`inputs_digest`) with the pinned ones' says whether a
+    run here can regenerate the committed table."""
+    paths = [path for pattern in CATALOGUES for path in sorted(glob.glob(pattern))]
+    return paths + sorted(glob.glob(KOREAN_HANJA))[-1:]
+
+
+def inputs_digest() -> str:
+    """SHA-256 of every input: each file's path and bytes (:func:`input_paths`), the pinned dqm
+    catalogue, the hand-written body sites and the generator's constants."""
+    digest = hashlib.sha256()
+    for path in input_paths():
+        digest.update(path.encode() + b"\0" + Path(path).read_bytes() + b"\0")
+    digest.update(dqm_catalogue().encode("utf-8") + b"\0")
+    digest.update(repr((sorted(BODY_SITES), MIN_COUNT, MIN_HANJA, CATALOGUES)).encode("utf-8"))
+    return digest.hexdigest()
 
 
 def _ks_x_1001(char: str) -> bool:
@@ -85,9 +128,9 @@ def hanja_readings() -> Counter[str]:
 
 def _texts() -> tuple[list[str], list[str]]:
     used, texts = catalogue_texts(CATALOGUES)
-    po = DQM_KO.read_text(encoding="utf-8")
+    po = dqm_catalogue()
     texts.extend(line for line in po.splitlines() if line.startswith(("msgstr", '"')))
-    used.append(str(DQM_KO.relative_to(DQM_KO.parents[3])))
+    used.append(f"{DQM_KO}@{DQM_KO_COMMIT[:8]}")
     return used, texts
 
 
@@ -121,6 +164,10 @@ def main() -> None:
     out.write("``benchmarks/hangul_frequency.py`` (generated: do not edit; run it again). Counted from\n")
     out.write(f"{total:,} syllables of {len(used)} Korean message catalogues (software's and dqm's own);\n")
     out.write(f'the {len(ranked):,} met {MIN_COUNT} times or more, of the 2,350."""\n\n')
+    out.write(f'INPUTS_SHA256 = "{inputs_digest()}"\n')
+    out.write(
+        '"""The digest of the inputs counted (``benchmarks/hangul_frequency.py``, ``inputs_digest``)."""\n\n'
+    )
     out.write("RANKED = (\n")
     for at in range(0, len(ranked), 40):
         out.write(f'    "{"".join(ranked[at : at + 40])}"\n')
