@@ -27,6 +27,9 @@ Since session 26's fix round (4 min under load) the folds hold each word of two 
 also as a column of one-letter cells (``男|女``), Big5 is among the other readings, and the grids
 reach 1,000 and 2,000.
 
+``--syllables`` (session 27, 1 min): ``OTHER_SYLLABLES`` alone at the shipped ranks, each fold's
+noted of taken at 2, 3 and none, and each held-out fold's choice (figures in its docstring).
+
 ``--by-source`` (session 25): every word alone in a one-cell manifest; the folds are the word
 sources (``word_sources``: ``cv24`` this file's lists, ``memory24`` session 24's hand-written lists
 but the body sites, ``review24`` its second review's fresh lists, ``fresh25`` the fixture
@@ -419,7 +422,7 @@ SHIPPED = (batch.COMMON_RANK, batch.COMMON_SHARE, batch.COMMON_SUPPLEMENT)
 BEFORE = (953, 0.6, "")
 """The guess before the supplement (4f2602d): its rank and share, no supplement."""
 
-if __name__ == "__main__" and not {"--by-source", "--lead"} & set(sys.argv):
+if __name__ == "__main__" and not {"--by-source", "--lead", "--syllables"} & set(sys.argv):
     main()
 
 
@@ -748,3 +751,36 @@ def lead() -> None:
 
 if __name__ == "__main__" and "--lead" in sys.argv:
     lead()
+
+
+def syllables() -> None:
+    """``OTHER_SYLLABLES`` alone (session 27), at the shipped ``LEAD_RANK`` and ``OTHER_RANK``: each
+    fold's words taken, and of them those noted, at every value of ``SYLLABLE_GRID`` (99: none), and
+    the value the other folds choose by :func:`lead`'s note cost."""
+    sources = word_sources(cells=True)
+    taken_ = {(s, c): one_word(c, words) for s, by_codec in sources.items() for c, words in by_codec.items()}
+    noted = {
+        (n, s, c): ([w for w in words if _thin_other(w, c, n)], len(words))
+        for n in SYLLABLE_GRID
+        for (s, c), words in taken_.items()
+    }
+
+    def note_cost(n, train) -> float:
+        ko = [noted[n, s, c] for s in train for c in sources[s] if c == "cp949"]
+        fo = [noted[n, s, c] for s in train for c in sources[s] if c != "cp949"]
+        korean = sum(len(w) for w, _ in ko) / max(1, sum(t for _, t in ko))
+        return korean + 1 - sum(len(w) for w, _ in fo) / max(1, sum(t for _, t in fo))
+
+    print(f"OTHER_SYLLABLES at LEAD_RANK {batch.LEAD_RANK}, OTHER_RANK {batch.OTHER_RANK}: noted of taken")
+    for held in sources:
+        chosen = min(SYLLABLE_GRID, key=lambda n: (note_cost(n, [s for s in sources if s != held]), n))
+        print(f"  {held}: chosen {chosen}")
+        for n in SYLLABLE_GRID:
+            counts = ", ".join(
+                f"{c} {len(noted[n, held, c][0])}/{noted[n, held, c][1]}" for c in sources[held]
+            )
+            print(f"    {n:>2}: {counts}")
+
+
+if __name__ == "__main__" and "--syllables" in sys.argv:
+    syllables()

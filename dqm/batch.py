@@ -1239,7 +1239,8 @@ the installed catalogues and Japanese manual pages write). Cross-validation with
 source (``benchmarks/cp949_guess_cv.py --lead``, 300 to 2,000; the cost: the share of Korean
 words taken that are noted plus the share of foreign words taken that are not, so one foreign
 word unnoted weighs about 30 Korean ones noted) chose 2,000 on every fold; session 26's first
-round tried up to 1,500 and every fold chose that, its largest. Held out, the note comes with 18
+round tried up to 1,500 and every fold chose that, its largest. Held out (at
+:data:`OTHER_SYLLABLES` none; at 2 since session 27, there), the note comes with 18
 of 38, 18 of 30, 6 of 12 GBK words taken, 3 of 9, 5 of 9, 2 of 2 Big5, 18 of 24, 23 of 48, 0 of 3
 EUC-JP, and with 0 to 38 % of the Korean ones read (``memory24`` 310 of 807, counting its words
 parted into columns). Of the one-cell words ``LEAD_RANK`` adds (GBK 18, Big5 6, EUC-JP 20), 7, 4
@@ -1249,13 +1250,19 @@ refusal of every short reading (two syllables or fewer, or three, or any) where 
 is plausible it was a loss at every rank (first round: 300 refused 14 more Korean one-cell words of
 1,584 to refuse 6 foreign ones of 910); as a veto on :data:`LEAD_RANK`'s words only it was chosen
 (:data:`LEAD_OTHER_RANK`)."""
-OTHER_SYLLABLES: int | None = None
+OTHER_SYLLABLES: int | None = 2
 """Up to how many distinct syllables of KS X 1001 a reading taken for CP949 may write for its
-other readings to be tried (:data:`OTHER_RANK`; None: any number). The cross-validation's folds
-(``--lead``: 2, 3 or none) chose none on four folds, 3 on one in session 26's first round; in its
-fix round (Big5, columns of cells) 2 on three folds, 3 on one, none on one: left at none, not
-re-measured. A reading of many cells rarely reads as frequent characters only: the note comes
-with short manifests."""
+other readings to be tried (:data:`OTHER_RANK`; None: any number). Session 27 re-measured it alone
+at the shipped ranks (``benchmarks/cp949_guess_cv.py --syllables``, the folds of ``--lead``: 2, 3
+or none): 2 on three folds, 3 on one (``cv24``), none on one (``review24``), as in session 26's
+fix round, where it was left at none. Held out, none -> 2, noted of taken: ``cv24`` Korean
+139 -> 87 of 498, GBK 19 -> 14 of 38, Big5 3 -> 3 of 9, EUC-JP 18 -> 18 of 24; ``memory24`` Korean
+327 -> 310 of 807; ``review24`` Korean 147 -> 85 of 661, GBK 18 -> 16 of 30, Big5 5 -> 5 of 9,
+EUC-JP 23 -> 21 of 48; ``fresh25`` Korean 35 -> 0 of 191, GBK 6 -> 6 of 12, Big5 2 -> 2 of 2,
+EUC-JP 3 -> 0 of 3; ``pairs25`` Korean 193 -> 185 of 461. Korean words of three syllables or more
+(``대장암``) read as frequent kanji no longer get the note (174 fewer of 2,618); foreign ones of
+three characters lose it too (12 of 97 noted of 175 taken). A reading of many cells rarely reads
+as frequent characters only: the note comes with short manifests."""
 OTHER_READINGS = (
     (("gbk", ZH_RANKED), "GBK"),
     (("big5", TW_RANKED), "Big5"),
@@ -1284,6 +1291,23 @@ def _other_reading(data: bytes, rank: int | None = None) -> str | None:
         if _frequent_only(data, codec, _frequent(ranked, rank))
     ]
     return " / ".join(names) or None
+
+
+_SHOWN_BYTES = 24
+"""How many bytes of the first run beyond ASCII :func:`_readings` shows in each encoding."""
+
+
+def _readings(data: bytes, other: str) -> str:
+    """The first run of bytes beyond ASCII in ``data`` (a word, a cell; its first
+    :data:`_SHOWN_BYTES` bytes) as CP949 and as each encoding ``other`` names
+    (:func:`_other_reading`'s ``GBK / EUC-JP``): ``CP949 '로갑', GBK '肺癌'``. The note said only
+    that another reading exists; the two readings side by side show which one is the text. The
+    finding is masked when it is written, as every output is."""
+    run = _BEYOND_ASCII.search(data)
+    shown = run.group()[:_SHOWN_BYTES] if run else b""
+    by_name = {name: codec for (codec, _), name in OTHER_READINGS}
+    readings = [("CP949", KOREAN_LEGACY)] + [(name, by_name[name]) for name in other.split(" / ")]
+    return ", ".join(f"{name} '{shown.decode(codec, 'replace')}'" for name, codec in readings)
 
 
 _OTHER_CHUNK = 1 << 16
@@ -1489,28 +1513,36 @@ def _manifest_text(data: bytes, disc: Discovery) -> str:
         try:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
+            # utf-8-sig's offsets are past its mark; a UTF-8 mark before CP949 (a tool that added
+            # one) read as CP949 made the header's first letter part of a hanja ('癤퓋lide_id')
+            mark = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+            at = exc.start + mark
+            if mark:
+                exc = UnicodeDecodeError(exc.encoding, data, at, exc.end + mark, exc.reason)
+            body = data[mark:] if mark else data  # a copy only after a mark
             try:
-                text = data.decode(KOREAN_LEGACY)
+                text = body.decode(KOREAN_LEGACY)
             except UnicodeDecodeError:
                 raise exc from None
-            if (why_not := _not_korean(data, text)) is not None:
-                raise NotKorean(data[exc.start], exc.start, why_not) from None
+            if (why_not := _not_korean(body, text)) is not None:
+                raise NotKorean(data[at], at, why_not) from None
             why = msg(
                 "the manifest is not UTF-8 (byte 0x{byte:02x} at offset {offset:,}); read as CP949 "
                 "(Korean Windows and Excel, which EUC-KR is part of), a guess: check its Korean text "
                 "and save it as UTF-8",
-                byte=data[exc.start],
-                offset=exc.start,
+                byte=data[at],
+                offset=at,
             )
-            if (other := _thin_other_reading(data, text)) is not None:
+            if (other := _thin_other_reading(body, text)) is not None:
                 why = msg(
                     "the manifest is not UTF-8 (byte 0x{byte:02x} at offset {offset:,}); read as CP949 "
                     "(Korean Windows and Excel, which EUC-KR is part of), a guess: it reads as well as "
-                    "{encoding} (Chinese or Japanese) of frequent characters; check which its text is "
-                    "and save it as UTF-8",
-                    byte=data[exc.start],
-                    offset=exc.start,
+                    "{encoding} (Chinese or Japanese) of frequent characters ({readings}); check which "
+                    "its text is and save it as UTF-8",
+                    byte=data[at],
+                    offset=at,
                     encoding=other,
+                    readings=_readings(body, other),
                 )
     disc.issues.append(DiscoveryIssue("MANIFEST_ENCODING", why, file=MANIFEST))
     return text

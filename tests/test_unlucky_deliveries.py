@@ -888,7 +888,7 @@ def test_a_short_cp949_reading_that_chinese_or_japanese_reads_too_says_so(
     silently one guess of several. Now the finding names the other encoding, in English and Korean,
     every one that reads so: EUC-JP '中村' reads as frequent GBK characters too, and the note named
     GBK alone (tried first); Big5 (its '陽性' reads '때㈙') was never tried. Korean of three syllables
-    or more gets the note too where its characters are frequent ('대장암' as EUC-JP); '병리과' gets
+    or more gets no note since session 27 (``OTHER_SYLLABLES`` 2: '대장암' read as EUC-JP); '병리과' gets
     none because GBK, Big5 and EUC-JP read its bytes as characters their software writes rarely."""
     root = write_tiny_batch(tmp_path / "b")
     manifest = _manifest(root)
