@@ -166,62 +166,104 @@ _WRONG_TYPE_AT_ROOT = {
 }
 
 
+MAX_SCHEMA_ISSUES_PER_CODE = 1000
+"""Schema errors reported one by one for each code; the rest of a code are counted in one issue
+without working out their messages or masked names (2,000,000 unknown keys, 25 MB, took 100 s and
+made as many issues before :func:`dqm.readers.within_limits` cut them to one)."""
+
+
+def _schema_code(kind: str, missing: bool, lesion: int | None, vertex: int | None) -> str:
+    """The issue code of a pydantic error of type ``kind``."""
+    if kind == "missing" or missing:
+        return "MISSING_KEY"
+    if kind == "extra_forbidden":
+        return "UNKNOWN_KEY"
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        return "UNSUPPORTED_GEOMETRY"
+    if kind in ("too_short", "too_long") and lesion is not None and vertex is not None:
+        return "BAD_VERTEX"
+    if kind == "literal_error":
+        return "WRONG_VALUE"
+    return "WRONG_TYPE"
+
+
 def _schema_issues(doc: Any, exc: ValidationError) -> tuple[list[ReadIssue], set[int], bool]:
     """Read issues for schema errors, the lesions whose outline is broken, and whether ``slide``
-    is broken."""
+    is broken. Past :data:`MAX_SCHEMA_ISSUES_PER_CODE` issues of a code, the rest of that code
+    are one issue counting them."""
     issues: list[ReadIssue] = []
     broken_lesions: set[int] = set()
     slide_broken = False
     seen: set[tuple[str, str]] = set()
     names = reader_keys()  # a key the format does not define by its position (#1): it may be a name
+    per_code: dict[str, int] = {}
+    more: dict[str, list[Any]] = {}  # code -> [first path, its lesion, count, value slots]
     for err in exc.errors():
-        path, missing = _resolve_loc(doc, tuple(err["loc"]))
-        shown = names.path(doc, [str(part) for part in path])
-        path = [part if isinstance(part, int) else name for part, name in zip(path, shown, strict=True)]
-        value_ptr, lesion, vertex = _value_pointer(path)
+        raw, missing = _resolve_loc(doc, tuple(err["loc"]))
+        value_ptr, lesion, vertex = _value_pointer(raw)
         kind = err["type"]
-        text: str
-        if kind == "missing" or missing:
-            code, text = "MISSING_KEY", msg("required key {key!r} is missing", key=path[-1])
-        elif kind == "extra_forbidden":
-            unknown = N_("unknown key {key}") if str(path[-1]).startswith("#") else N_("unknown key {key!r}")
-            code, text = "UNKNOWN_KEY", msg(unknown, key=path[-1])
-        elif kind in ("union_tag_invalid", "union_tag_not_found"):
-            code, text = (
-                "UNSUPPORTED_GEOMETRY",
-                msg("geometry type must be Polygon or MultiPolygon ({reason})", reason=err["msg"]),
-            )
-        elif kind in ("too_short", "too_long") and lesion is not None and vertex is not None:
-            code, text = "BAD_VERTEX", msg("a vertex must be [x, y]")
-        elif kind == "literal_error":
-            expected = err.get("ctx", {}).get("expected")
-            code, text = (
-                "WRONG_VALUE",
-                msg("Input should be {expected}", expected=expected) if expected else err["msg"],
-            )
-        else:
-            code, text = "WRONG_TYPE", _wrong_type(kind, pointer(*path), err["msg"])
-        if lesion is not None and len(path) > 2 and path[2] == "geometry":
+        code = _schema_code(kind, missing, lesion, vertex)
+        if lesion is not None and len(raw) > 2 and raw[2] == "geometry":
             broken_lesions.add(lesion)
-        if lesion is not None and len(path) == 2:
+        if lesion is not None and len(raw) == 2:
             broken_lesions.add(lesion)
-        if path and path[0] == "slide" and len(path) <= 1:
+        if raw and raw[0] == "slide" and len(raw) <= 1:
             slide_broken = True
         # Many errors inside one geometry are one broken value: report the first of each kind.
-        key = (value_ptr if code in ("WRONG_TYPE", "BAD_VERTEX") else pointer(*path), code)
+        key = (value_ptr if code in ("WRONG_TYPE", "BAD_VERTEX") else pointer(*raw), code)
         if key in seen:
             continue
         seen.add(key)
+        if per_code.get(code, 0) >= MAX_SCHEMA_ISSUES_PER_CODE:
+            counting = more.setdefault(code, [raw, lesion, 0, set()])
+            counting[2] += 1
+            counting[3].add(key[0])
+            continue
+        per_code[code] = per_code.get(code, 0) + 1
+        shown = names.path(doc, [str(part) for part in raw])
+        path = [part if isinstance(part, int) else name for part, name in zip(raw, shown, strict=True)]
+        value_ptr, lesion, vertex = _value_pointer(path)
         issues.append(
             ReadIssue(
                 code,
-                text,
+                _schema_text(code, kind, path, err),
                 pointer=value_ptr if lesion is not None else pointer(*path),
                 lesion=lesion,
                 vertex=vertex,
             )
         )
+    for code, (raw, lesion, n, slots) in more.items():
+        shown = names.path(doc, [str(part) for part in raw])
+        path = [part if isinstance(part, int) else name for part, name in zip(raw, shown, strict=True)]
+        value_ptr, lesion, _ = _value_pointer(path)
+        text = msg(
+            "{n:,} more {code} in this file from here on (the first {shown:,} are reported one by one)",
+            n=n,
+            code=code,
+            shown=MAX_SCHEMA_ISSUES_PER_CODE,
+        )
+        where = value_ptr if lesion is not None else pointer(*path)
+        issues.append(
+            ReadIssue(code, text, pointer=where, lesion=lesion, counted=n, counted_values=len(slots) - 1)
+        )
     return issues, broken_lesions, slide_broken
+
+
+def _schema_text(code: str, kind: str, path: list[int | str], err: Any) -> str:
+    """The message of a schema error of ``code`` at ``path`` (names as shown)."""
+    if code == "MISSING_KEY":
+        return msg("required key {key!r} is missing", key=path[-1])
+    if code == "UNKNOWN_KEY":
+        unknown = N_("unknown key {key}") if str(path[-1]).startswith("#") else N_("unknown key {key!r}")
+        return msg(unknown, key=path[-1])
+    if code == "UNSUPPORTED_GEOMETRY":
+        return msg("geometry type must be Polygon or MultiPolygon ({reason})", reason=err["msg"])
+    if code == "BAD_VERTEX":
+        return msg("a vertex must be [x, y]")
+    if code == "WRONG_VALUE":
+        expected = err.get("ctx", {}).get("expected")
+        return msg("Input should be {expected}", expected=expected) if expected else str(err["msg"])
+    return _wrong_type(kind, pointer(*path), err["msg"])
 
 
 def _wrong_type(kind: str, where: str, reason: str) -> str:

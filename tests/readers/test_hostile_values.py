@@ -265,3 +265,21 @@ def test_an_xml_files_declared_encoding_is_named_as_python_names_it() -> None:
         "iso8859-1",
         "ascii",
     ]
+
+
+def test_unknown_keys_past_the_cap_are_counted_by_the_reader_in_one_issue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """2,000,000 unknown keys (25 MB) made 2,000,000 issues, each with its message and masked
+    name, before the run's cap cut them to 1,000: the reader counts the rest itself."""
+    from dqm.readers import native
+
+    monkeypatch.setattr(native, "MAX_SCHEMA_ISSUES_PER_CODE", 3)
+    doc = native_doc()
+    doc.update({f"extra{k}": k for k in range(8)})
+    ann = _read(json.dumps(doc))
+    unknown = [i for i in ann.issues if i.code == "UNKNOWN_KEY"]
+    assert [i.pointer for i in unknown] == ["/#1", "/#2", "/#3", "/#4"]  # names masked
+    assert [i.counted for i in unknown] == [0, 0, 0, 5]
+    assert unknown[-1].counted_values == 4
+    assert unknown[-1].message.startswith("5 more UNKNOWN_KEY in this file from here on")
