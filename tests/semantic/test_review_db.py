@@ -104,3 +104,54 @@ def test_ingest_reads_the_database_like_a_verdict_file(db: ReviewDB, tmp_path: P
     sqlite3.connect(junk).execute("CREATE TABLE t (x)").connection.commit()
     bad = read_verdict_db(junk)
     assert not bad.records and bad.findings[0].code == "VERDICT_FILE_UNREADABLE"
+
+
+def _set_meta(path: Path, key: str, value: object) -> None:
+    con = sqlite3.connect(path)
+    con.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
+    con.commit()
+    con.close()
+
+
+@pytest.mark.parametrize("schema", ["2", "99", "", "1.5", "٢", 2])
+def test_a_database_of_an_unknown_schema_is_refused_for_writing_and_ingest(
+    tmp_path: Path, schema: object
+) -> None:
+    """A newer dqm's database was opened and written to as this dqm's schema, and ingested as if
+    its tables meant what this dqm's mean."""
+    path = tmp_path / "review.sqlite"
+    ReviewDB(path, "plan-1").close()
+    _set_meta(path, "schema", schema)
+    with pytest.raises(ReviewDBError, match="this dqm reads schema 1"):
+        ReviewDB(path, "plan-1")
+    (finding,) = read_verdict_db(path).findings
+    assert finding.code == "VERDICT_FILE_UNREADABLE" and "schema" in finding.message
+
+
+def test_a_session_key_that_is_not_hex_is_refused_when_the_database_opens(tmp_path: Path) -> None:
+    """``secret`` stopped the server at its first request with a ValueError."""
+    path = tmp_path / "review.sqlite"
+    ReviewDB(path, "plan-1").close()
+    _set_meta(path, "secret", "zz")
+    with pytest.raises(ReviewDBError, match="session key"):
+        ReviewDB(path, "plan-1")
+
+
+@pytest.mark.parametrize("bad_id", ["abc", 1.5, b"\x07"])
+def test_a_verdict_row_whose_id_is_no_integer_is_an_unreadable_file_not_a_crash(
+    tmp_path: Path, bad_id: object
+) -> None:
+    """Another program's table (SQLite keeps any type in a column declared without one) stopped
+    ``dqm review ingest`` with ``int()``'s ValueError."""
+    path = tmp_path / "review.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE meta (key TEXT, value TEXT)")
+    con.executemany("INSERT INTO meta VALUES (?, ?)", [("format", "dqm.review_db/1"), ("schema", "1")])
+    con.execute("CREATE TABLE reviewers (id, name, token_sha256, adjudicator, created_at)")
+    con.execute("INSERT INTO reviewers VALUES (1, 'r1', 'h', 0, 'now')")
+    con.execute("CREATE TABLE verdict_log (id, reviewer_id, slide_id, verdict, reasons, comment, created_at)")
+    con.execute("INSERT INTO verdict_log VALUES (?, 1, 'S1', 'pass', '', '', 'now')", (bad_id,))
+    con.commit()
+    con.close()
+    (finding,) = read_verdict_db(path).findings
+    assert finding.code == "VERDICT_FILE_UNREADABLE" and "not an integer" in finding.message

@@ -122,6 +122,7 @@ class ReviewDB:
             got = self._meta_rows()
             if got.get("format") != "dqm.review_db/1":
                 raise ReviewDBError(msg("{path} is not a dqm review database", path=path))
+            self._known_schema(got)
             return
         with self._write:  # executescript commits on its own: the schema is idempotent DDL
             self._con().executescript(_SCHEMA)
@@ -139,7 +140,9 @@ class ReviewDB:
                 )
             elif got.get("format") != "dqm.review_db/1":
                 raise ReviewDBError(msg("{path} is not a dqm review database", path=path))
-            elif plan_id and got.get("plan_id") and got["plan_id"] != plan_id:
+            else:
+                self._known_schema(got)
+            if got and plan_id and got.get("plan_id") and got["plan_id"] != plan_id:
                 raise ReviewDBError(
                     msg(
                         "{path} belongs to another review plan ({other}…, this plan {plan}…): "
@@ -149,8 +152,31 @@ class ReviewDB:
                         plan=plan_id[:12],
                     )
                 )
-            elif plan_id and not got.get("plan_id"):
+            elif got and plan_id and not got.get("plan_id"):
                 con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('plan_id', ?)", (plan_id,))
+
+    def _known_schema(self, got: dict[str, str]) -> None:
+        """Refuse a database of a schema this dqm does not know (a newer dqm's: its tables may
+        mean other things, and writing to it would mix two schemas) or whose cookie key is not
+        the hex this dqm writes (the server would stop at its first request)."""
+        schema = str(got.get("schema", ""))
+        if not (schema.isascii() and schema.isdigit() and 1 <= int(schema) <= SCHEMA_VERSION):
+            raise ReviewDBError(
+                msg(
+                    "{path} has review database schema {schema}: this dqm reads schema {known} "
+                    "(a newer dqm wrote it?)",
+                    path=self.path,
+                    schema=repr(clip(schema, 20)),
+                    known=SCHEMA_VERSION,
+                )
+            )
+        if not self.readonly:
+            try:
+                bytes.fromhex(str(got.get("secret", "")))
+            except ValueError:
+                raise ReviewDBError(
+                    msg("{path}: the review database's session key is not hexadecimal", path=self.path)
+                ) from None
 
     # ------------------------------------------------------------------ connections
     def _con(self) -> sqlite3.Connection:
@@ -504,6 +530,10 @@ def read_verdict_source(path: Path) -> VerdictFile:
 
 
 def _row(r: Sequence[Any]) -> LogRow:
+    if not isinstance(r[0], int):  # another program's table: SQLite keeps any type in any column
+        raise ReviewDBError(
+            msg("a verdict log row's id is not an integer: {id}", id=repr(clip(str(r[0]), 40)))
+        )
     return LogRow(int(r[0]), r[1], r[2], r[3], tuple(x for x in str(r[4]).split(";") if x), r[5], r[6])
 
 
