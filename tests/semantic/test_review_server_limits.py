@@ -1341,3 +1341,25 @@ def test_each_reviewers_network_holds_its_own_protected_places(
         assert len(flood.handshakes.of_reviewers) == 23
     finally:
         flood.close()
+
+
+@pytest.mark.parametrize("mpp", ["inf", "-1", "0", "nan", "1e999"])
+def test_a_slide_whose_vendor_mpp_lies_is_shown_without_a_scale(tmp_path: Path, mpp: str) -> None:
+    """An Aperio slide saying ``MPP = inf`` made the slide page's JSON not JSON (Starlette refuses
+    an infinite float): the page answered 500 and the slide could not be reviewed."""
+    import numpy as np
+    import tifffile
+    from starlette.responses import JSONResponse
+
+    from dqm.semantic.server.tiles import TileSource
+
+    description = (
+        f"Aperio Image Library v10.0.50\n512x512 [0,0 512x512] (256x256) RAW/RGB|AppMag = 20|MPP = {mpp}"
+    )
+    image = np.full((512, 512, 3), 200, np.uint8)
+    tifffile.imwrite(
+        tmp_path / "s.svs", image, tile=(256, 256), photometric="rgb", metadata=None, description=description
+    )
+    info = TileSource(tmp_path, {0: "s.svs"}).info(0)
+    assert info["mpp"] is None and info["width"] == 512
+    assert b'"mpp":null' in JSONResponse(info).body

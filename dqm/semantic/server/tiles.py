@@ -15,6 +15,7 @@ cache bounded in bytes, so a reviewer going back and forth does not re-encode.
 from __future__ import annotations
 
 import io
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
@@ -429,6 +430,8 @@ class TileSource:
                 mpp_value = float(mpp) if mpp is not None else None
             except ValueError:
                 mpp_value = None
+            if mpp_value is not None and not (math.isfinite(mpp_value) and mpp_value > 0):
+                mpp_value = None  # an Aperio 'MPP = inf' made the slide page's JSON fail (a 500)
             width, height = entry.dz.level_dimensions[-1]
             return {
                 "width": int(width),
