@@ -34,6 +34,7 @@ from dqm.checksums import (
     parse_sums,
 )
 from dqm.coords import MAX_MPP, MIN_MPP
+from dqm.doc_text import DOCUMENT_SUFFIXES, MAX_DOCUMENT_BYTES, UNREAD_SUFFIXES, document_text
 from dqm.han_characters import JA_RANKED, TW_RANKED, ZH_RANKED
 from dqm.hangul_syllables import PAIRS, RANKED, SUPPLEMENT
 from dqm.i18n import N_, msg
@@ -135,6 +136,9 @@ class Discovery:
     annotation_files: list[str] = field(default_factory=list)
     other_files: list[str] = field(default_factory=list)
     """Files that are neither (reported ``FILE_NOT_READ``)."""
+    notes: list[str] = field(default_factory=list)
+    """The ``README.md`` and ``README.txt`` files of any folder (:data:`IGNORED_NAMES`, left out of
+    the other lists), by batch path: their text and their folders' names are searched for identifiers."""
     checksums: dict[str, Listed] = field(default_factory=dict)
     """The files the batch's checksum list names (``SHA256SUMS`` or the manifest's ``sha256``
     columns) and that are there, by batch path: their expected SHA-256 (:mod:`dqm.checksums`)."""
@@ -332,7 +336,7 @@ def _walk_issue(root: Path, rel: str, is_dir: bool) -> DiscoveryIssue | None:
 
 
 def list_files(
-    root: Path, issues: list[DiscoveryIssue] | None = None
+    root: Path, issues: list[DiscoveryIssue] | None = None, notes: list[str] | None = None
 ) -> tuple[list[str], list[str], list[str]]:
     """Slide files, annotation files and the other files under ``root`` (relative POSIX paths,
     sorted; hidden files, :data:`IGNORED_NAMES` and MIRAX data folders left out of the last).
@@ -387,6 +391,8 @@ def list_files(
                 _hidden_file(entry, prefix, issues)
                 continue
             if name in IGNORED_NAMES:
+                if notes is not None and name in READMES:
+                    notes.append(prefix + name)  # a folder's README: its text and its path are searched
                 continue
             rel = prefix + name
             if (issue := _not_utf8(rel, is_dir=False)) is not None or (
@@ -637,13 +643,15 @@ def _clean(rel: str) -> bool:
 def discover(root: Path) -> Discovery:
     """List the batch and pair its files into items."""
     walk_issues: list[DiscoveryIssue] = []
-    slides, annotations, others = list_files(root, walk_issues)
+    notes: list[str] = []
+    slides, annotations, others = list_files(root, walk_issues, notes)
     disc = Discovery(
         root=root,
         items=[],
         slide_files=slides,
         annotation_files=annotations,
         other_files=others,
+        notes=notes,
         issues=walk_issues,
     )
     _form_collisions(disc)
@@ -802,53 +810,106 @@ def _checksums(disc: Discovery) -> None:
 
 
 TEXT_SUFFIXES = frozenset(
-    {".txt", ".md", ".csv", ".tsv", ".log", ".xml", ".json", ".html", ".htm", ".yaml", ".yml", ".ini", ".cfg"}
-)
+    {
+        ".txt", ".text", ".md", ".markdown", ".rst", ".rtf", ".csv", ".tsv", ".log", ".xml", ".json",
+        ".html", ".htm", ".yaml", ".yml", ".ini", ".cfg", ".nfo",
+    }
+)  # fmt: skip
 """Extensions of the files no item reads whose text :func:`delivered_texts` keeps (a note, a log, a
-sidecar beside the slides): other files (a PDF, a Word file) are named by ``FILE_NOT_READ`` only."""
+sidecar beside the slides); a PDF, a Word file or a ZIP is read by :func:`dqm.doc_text.document_text`,
+and one dqm cannot read (:data:`dqm.doc_text.UNREAD_SUFFIXES`) is named as not searched."""
 READMES = ("README", "README.md", "README.txt")
-"""The batch's notes at its root, read here: the last two left out of the files it lists
-(:data:`IGNORED_NAMES`), a ``README`` with no extension read as text too."""
+"""The batch's notes, read in any folder: the last two left out of the files it lists
+(:data:`IGNORED_NAMES`, kept in :attr:`Discovery.notes`); a file whose name starts with ``readme``
+in any case (``Readme``, ``README.rst``, ``readme.pdf``) is read as text where no reader of its
+kind is."""
 MAX_TEXT_FILES = 10_000
 """Files no item reads whose text is kept: the rest are left out (a delivery of a million notes)."""
+MAX_UNREAD_NAMED = 1_000
+"""Files not (all) searched that are named one by one (a delivery of a million ``.npy`` files): past
+them, one ``DEID_OTHER_TEXT_UNSEARCHED`` of the batch says how many are named."""
 
 
-def delivered_texts(disc: Discovery) -> tuple[list[tuple[str, str]], bool]:
+def _is_readme(rel: str) -> bool:
+    return rel.rsplit("/", 1)[-1][:6].lower() == "readme"
+
+
+@dataclass
+class DeliveredTexts:
+    """What :func:`delivered_texts` read."""
+
+    texts: list[tuple[str, str]] = field(default_factory=list)
+    """The text of each file, by batch path."""
+    cut: bool = False
+    """Whether some text was left out (past the bounds), or a file could not be read."""
+    unread_cut: bool = False
+    """Whether more files than :data:`MAX_UNREAD_NAMED` were not (all) searched: the rest not named."""
+    unread: list[tuple[str, str]] = field(default_factory=list)
+    """Files that may hold identifiers and were not (all) searched, by batch path, with why (a msgid):
+    a document dqm does not read (a ``.doc``, a ``.7z``), or one read in part (an encrypted member,
+    a member past the bound)."""
+
+
+def delivered_texts(disc: Discovery) -> DeliveredTexts:
     """The text of the files the batch delivers and no item reads, for ``deid.other_texts`` to
-    search for identifiers: the root's README, each file not read (``FILE_NOT_READ``) with a text
-    extension (:data:`TEXT_SUFFIXES`), each annotation file no item names (``ORPHAN_ANNOTATION``)
-    and the text each slide no item names carries (``ORPHAN_SLIDE``: a TIFF's text tags, a PNG's
-    text chunks, :func:`dqm.image_text.image_texts`), in that order, by batch path. Read as a refused manifest is (UTF-8, bad bytes replaced, NULs
-    dropped, and as CP949 where bytes were bad), at most :data:`MANIFEST_UNREAD_CHARS` characters in
-    all and :data:`MAX_TEXT_FILES` files; whether some text was left out, or a file could not be read."""
+    search for identifiers: each folder's README (:attr:`Discovery.notes`, a ``README`` or any name
+    starting ``readme``), each file not read (``FILE_NOT_READ``) with a text extension
+    (:data:`TEXT_SUFFIXES`) or a document's (:data:`dqm.doc_text.DOCUMENT_SUFFIXES`: a PDF's
+    strings, a Word file's XML, a ZIP's comment, names and text members), each annotation file no
+    item names (``ORPHAN_ANNOTATION``) and the text each slide no item names carries
+    (``ORPHAN_SLIDE``: a TIFF's text tags, a PNG's text chunks, a JPEG's comment and EXIF text,
+    :func:`dqm.image_text.image_texts`; an orphan DICOM file is in ``unread``), in that order, by batch path. Read as a refused manifest is (UTF-8, bad bytes replaced, NULs
+    dropped, and as CP949 where bytes were bad), at most :data:`MANIFEST_UNREAD_CHARS` characters
+    in all (a document's :data:`dqm.doc_text.MAX_DOCUMENT_BYTES` bytes read or inflated at most)
+    and :data:`MAX_TEXT_FILES` files. A document dqm does not read
+    (:data:`dqm.doc_text.UNREAD_SUFFIXES`) or reads in part is kept in ``unread``."""
+    out = DeliveredTexts()
     orphans = (i.file for i in disc.issues if i.code in ("ORPHAN_ANNOTATION", "ORPHAN_SLIDE") and i.file)
-    notes = (f for f in disc.other_files if suffix(f) in TEXT_SUFFIXES)
-    names = [r for r in READMES if os.path.lexists(disc.root / r)]
+    readable = TEXT_SUFFIXES | DOCUMENT_SUFFIXES
+    notes: list[str] = []
+    for f in disc.other_files:
+        ext = suffix(f)
+        if ext in UNREAD_SUFFIXES:  # a readme.doc too: its bytes are no text
+            out.unread.append((f, N_("a kind of file dqm does not read")))
+            out.unread_cut |= len(out.unread) > MAX_UNREAD_NAMED
+        elif ext in readable or _is_readme(f):
+            notes.append(f)
     slides = set(disc.slide_files)  # looked up once a file: a list scanned made it quadratic
-    kept: list[tuple[str, str]] = []
-    used, cut = 0, False
-    for rel in dict.fromkeys(chain(names, notes, orphans)):
+    used = 0
+    for rel in dict.fromkeys(chain(disc.notes, notes, orphans)):
         path, _ = jailed(disc.root, rel)
         if path is None:  # a link leaving the batch, a special file: its own finding says it is not read
             continue
-        if used >= MANIFEST_UNREAD_CHARS or len(kept) >= MAX_TEXT_FILES:
-            cut = True
+        if used >= MANIFEST_UNREAD_CHARS or len(out.texts) >= MAX_TEXT_FILES:
+            out.cut = True
             break
+        ext = suffix(rel)
         try:
             with path.open("rb") as fh:
+                if rel in slides and ext == ".dcm":  # its tags are not read without a DICOM reader
+                    out.unread.append((rel, N_("a DICOM file's tags are not read")))
+                    out.unread_cut |= len(out.unread) > MAX_UNREAD_NAMED
+                    continue
                 if rel in slides:  # an orphan slide: the text it carries, never its pixels
                     data = image_texts(fh).encode("utf-8")
+                elif ext in DOCUMENT_SUFFIXES:
+                    text, why = document_text(fh, ext, min(MAX_DOCUMENT_BYTES, MANIFEST_UNREAD_CHARS - used))
+                    if why is not None:
+                        out.unread.append((rel, why))
+                        out.unread_cut |= len(out.unread) > MAX_UNREAD_NAMED
+                    data = text.encode("utf-8")
                 else:
                     data = fh.read(MANIFEST_UNREAD_CHARS - used + 1)
         except OSError:
-            cut = True
+            out.cut = True
             continue
         text, read = _refused_reading(data[: MANIFEST_UNREAD_CHARS - used])
-        cut |= len(data) > read
+        out.cut |= len(data) > read
         if text.strip():
-            kept.append((rel, text))
+            out.texts.append((rel, text))
             used += len(text)
-    return kept, cut
+    out.unread = out.unread[:MAX_UNREAD_NAMED]
+    return out
 
 
 def _keep_listed(disc: Discovery, e: Listed) -> None:

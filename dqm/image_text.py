@@ -362,10 +362,21 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def image_texts(fh: BinaryIO) -> str:
-    """The text a TIFF (its text tags: :func:`tiff_texts`) or a PNG (its text chunks:
-    :func:`png_text_chunks`) carries, one value a line, for a slide no item reads (an orphan),
-    within their bounds; another file, none."""
+    """The text a TIFF (its text tags: :func:`tiff_texts`), a PNG (its text chunks:
+    :func:`png_text_chunks`) or a JPEG (its comment, XMP, ICC and EXIF text: :func:`pillow_texts`
+    of its header, never its pixels) carries, one value a line, for a slide no item reads (an
+    orphan), within their bounds; another file, none."""
     fh.seek(0)
-    if fh.read(8) == PNG_SIGNATURE:
+    head = fh.read(8)
+    if head == PNG_SIGNATURE:
         return "\n".join(f"{key} {value}" for key, value in png_text_chunks(fh)[0] if isinstance(value, str))
+    if head[:3] == b"\xff\xd8\xff":
+        from PIL import Image, UnidentifiedImageError
+
+        fh.seek(0)
+        try:
+            with Image.open(fh, formats=["JPEG"]) as img:  # the header only: no pixel is decoded
+                return "\n".join(f"{key} {text}" for key, text in pillow_texts(img, header_only=True))
+        except (OSError, ValueError, SyntaxError, UnidentifiedImageError, Image.DecompressionBombError):
+            return ""
     return "\n".join(text for values in tiff_texts(fh).values() for _, text in values)

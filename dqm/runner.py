@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from dqm import file_digests, probe_mpp
-from dqm.batch import Discovery, delivered_texts, discover, jailed, normalise
+from dqm.batch import DeliveredTexts, Discovery, delivered_texts, discover, jailed, normalise
 from dqm.cache import RecordCache, entry
 from dqm.clinical_table import (
     IDENTIFYING,
@@ -1383,20 +1383,27 @@ def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:
     """The batch-scope checks over the whole run."""
     hashed, sparse = _hashed(run) if run.discovery.checksums else ({}, {})
     # read only for the search for identifiers: not at all when it is off
-    texts, texts_cut = delivered_texts(run.discovery) if run.profile.deid.enabled else ([], False)
+    texts = delivered_texts(run.discovery) if run.profile.deid.enabled else DeliveredTexts()
     view = BatchView(
         profile=run.profile,
         items=_facts(run),
         manifest=run.discovery.manifest,
         discovery_issues=run.discovery.issues,
-        files=(*run.discovery.slide_files, *run.discovery.annotation_files, *run.discovery.other_files),
+        files=(
+            *run.discovery.slide_files,
+            *run.discovery.annotation_files,
+            *run.discovery.other_files,
+            *run.discovery.notes,  # a README's folder is a name delivered too
+        ),
         manifest_header=run.discovery.manifest_header,
         manifest_unread=run.discovery.manifest_unread,
         manifest_unread_cut=run.discovery.manifest_unread_cut,
         sums_unread=run.discovery.sums_unread.texts,
         sums_unread_cut=run.discovery.sums_unread.cut,
-        other_texts=texts,
-        other_texts_cut=texts_cut,
+        other_texts=texts.texts,
+        other_texts_cut=texts.cut,
+        other_texts_unread=texts.unread,
+        other_texts_unread_cut=texts.unread_cut,
         table=run.table,
         earlier=run.earlier,
         checksums=run.discovery.checksums,

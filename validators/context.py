@@ -156,6 +156,11 @@ class BatchView:
     annotation), by batch path, searched for identifiers (:func:`dqm.batch.delivered_texts`)."""
     other_texts_cut: bool = False
     """Whether some of that text was not kept, so not searched."""
+    other_texts_unread: list[tuple[str, str]] = field(default_factory=list)
+    """Files the batch delivers that may hold identifiers and were not (all) searched (a ``.doc``,
+    a ``.7z``, a ZIP member past the bound), by batch path, with why (a msgid)."""
+    other_texts_unread_cut: bool = False
+    """Whether more such files were not searched than are named there."""
     table: TableValidation | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     earlier: EarlierRelease | None = None

@@ -974,8 +974,9 @@ def checksum_text(batch: BatchView, params: NoParams, ctx: CheckContext) -> list
     aspect=Aspect.DEID,
     scope="batch",
     codes={
-        "DEID_OTHER_TEXT_IDENTIFIER": "the text of a file the batch delivers and no item reads (the root's README, a "
-        "note or sidecar not read, an orphan annotation, an orphan slide's text tags) holds a personal identifier",
+        "DEID_OTHER_TEXT_IDENTIFIER": "the text of a file the batch delivers and no item reads (a README, a note, "
+        "sidecar, document or archive not read, an orphan annotation, an orphan slide's text tags) holds a personal "
+        "identifier",
         "DEID_OTHER_TEXT_QUASI": "the text of a file the batch delivers and no item reads may identify (a date, phone "
         "number or address)",
         "DEID_OTHER_TEXT_UNSEARCHED": "the text of files the batch delivers and no item reads was not all searched "
@@ -986,17 +987,35 @@ def checksum_text(batch: BatchView, params: NoParams, ctx: CheckContext) -> list
 def other_texts(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """The text of the files the batch delivers and no item reads has no identifier.
 
-    That is the root's ``README``, ``README.md`` and ``README.txt``, each file not read (``FILE_NOT_READ``)
-    with a text extension (:data:`dqm.batch.TEXT_SUFFIXES`: a ``.txt`` note, a ``.xml`` sidecar),
-    each annotation file no item names (``ORPHAN_ANNOTATION``) and the text tags and chunks of each
-    slide no item names (``ORPHAN_SLIDE``), read as a refused manifest is,
+    That is each folder's ``README``, ``README.md`` and ``README.txt`` (and any name starting
+    ``readme``, in any case), each file not read (``FILE_NOT_READ``) with a text extension
+    (:data:`dqm.batch.TEXT_SUFFIXES`: a ``.txt`` note, a ``.xml`` sidecar) or a document's (a PDF's
+    strings, a Word or OpenDocument file's XML, a ZIP's comment, member names and text members:
+    :mod:`dqm.doc_text`), each annotation file no item names (``ORPHAN_ANNOTATION``) and the text
+    tags and chunks of each slide no item names (``ORPHAN_SLIDE``), read as a refused manifest is,
     :data:`dqm.batch.MANIFEST_UNREAD_CHARS` characters in all. Searched as :func:`manifest_text`
-    searches, file by file for the first :data:`MAX_KEPT_ONE_BY_ONE` files."""
+    searches, file by file for the first :data:`MAX_KEPT_ONE_BY_ONE` files. A document dqm does not
+    read (a ``.doc``, a ``.7z``, a ``.hwp``) or reads in part (an encrypted member, a member that
+    inflates past the bound, a PDF's text in a font's own codes) is a ``DEID_OTHER_TEXT_UNSEARCHED``
+    warning at its path."""
     settings = batch.profile.deid
     if not settings.enabled:
         return []
     where = (N_("a file no item reads"), None)
     out = _kept_findings(batch.other_texts, "DEID_OTHER_TEXT", where, ctx, settings, None, "file")
+    for path, why in batch.other_texts_unread:
+        unread = msg(
+            "this file may hold identifiers and was not all searched ({_why}): check it before release",
+            _why=why,
+        )
+        out.append(ctx.finding("DEID_OTHER_TEXT_UNSEARCHED", unread, file=path))
+    if batch.other_texts_unread_cut:
+        more = msg(
+            "more files that may hold identifiers were not searched than the {named:,} named: check them "
+            "before release",
+            named=len(batch.other_texts_unread),
+        )
+        out.append(ctx.finding("DEID_OTHER_TEXT_UNSEARCHED", more))
     if not batch.other_texts_cut:
         return out
     unsearched = msg(
@@ -1024,7 +1043,7 @@ def other_names(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[F
     """The names of files and folders no item reads hold no identifier.
 
     These are the entries the batch layout reports (an orphan slide, a ``.txt`` beside the slides,
-    a link, a name that is not UTF-8, searched as its CP949 reading where it is Korean, else as its
+    a folder's ``README.md``, whose folder may hold nothing else, a link, a name that is not UTF-8, searched as its CP949 reading where it is Korean, else as its
     ``\\xNN`` form) and the files it lists that no
     item names (a DICOM series' other files): delivered as the items' own files are. Each file or folder name once, at the first path holding it; the names of the
     items' own files are :func:`file_names`', searched by the same patterns. As there, the

@@ -1,0 +1,208 @@
+"""Text in a delivery that ``deid.other_texts`` did not search before session 27: a README below the
+root (``README.md`` was left out of every listing at any depth), a ``Readme`` or ``README.rst``, a
+folder holding only a README (its name never searched), a PDF's strings, a Word file's XML, a ZIP's
+comment, member names and members; and a ``.doc`` or a ``.7z``, which dqm cannot read, passed in
+silence: now it is named as not searched."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import dqm.batch
+from dqm.cli import app
+from dqm.doc_text import document_text
+from dqm.profile import Profile
+from dqm.runner import RunOptions, run_batch
+from tests.helpers import write_tiny_batch
+
+RRN = "900101-1234567"
+
+
+def _found(root: Path, profile: Profile, prefix: str = "DEID_OTHER_TEXT") -> list:  # type: ignore[type-arg]
+    run = run_batch(root, profile, RunOptions(workers=1))
+    assert not [f for f in run.findings if f.code == "CHECK_CRASHED"]
+    return [f for f in run.findings if f.code.startswith(prefix)]
+
+
+def _docx(text_runs: list[str], core_author: str = "x") -> bytes:
+    runs = "".join(f"<w:r><w:t>{t}</w:t></w:r>" for t in text_runs)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("word/document.xml", f"<w:document><w:body><w:p>{runs}</w:p></w:body></w:document>")
+        zf.writestr(
+            "docProps/core.xml",
+            f"<cp:coreProperties><dc:creator>{core_author}</dc:creator></cp:coreProperties>",
+        )
+        zf.writestr("word/media/image1.png", b"\x89PNG not read")
+    return buf.getvalue()
+
+
+def _zip(members: dict[str, bytes], comment: bytes = b"") -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+        zf.comment = comment
+    return buf.getvalue()
+
+
+def _pdf(content: bytes, info: bytes = b"(x)", flate: bool = False) -> bytes:
+    body = zlib.compress(content) if flate else content
+    filt = b"/Filter /FlateDecode " if flate else b""
+    return (
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n"
+        b"2 0 obj << /Author " + info + b" >> endobj\n"
+        b"3 0 obj << "
+        + filt
+        + b"/Length "
+        + str(len(body)).encode()
+        + b" >>\nstream\n"
+        + body
+        + b"\nendstream\nendobj\n"
+        b"trailer << /Root 1 0 R /Info 2 0 R >>\n%%EOF\n"
+    )
+
+
+SPLIT = ["900", "101-12", "34567"]
+FILES: dict[str, bytes] = {
+    "slides/README.md": f"scanned for {RRN}\n".encode(),  # a README below the root
+    "docs/README.txt": f"patient {RRN}\n".encode(),
+    "Readme": f"patient {RRN}\n".encode(),  # another case, no extension
+    "docs/readme": f"patient {RRN}\n".encode(),
+    "README.rst": f"patient {RRN}\n".encode(),
+    "notes/history.rst": f"patient {RRN}\n".encode(),
+    "notes/letter.rtf": b"{\\rtf1\\ansi patient " + RRN.encode() + b"}",
+    "report.docx": _docx(SPLIT),  # the RRN split over three Word runs
+    "author.docx": _docx(["clean"], core_author=f"RRN {RRN}"),
+    "letter.odt": _zip({"content.xml": f"<office:text><text:p>{RRN}</text:p></office:text>".encode()}),
+    "names.zip": _zip({f"scans/{RRN}.txt": b"clean"}),  # a member's name
+    "comment.zip": _zip({"a.txt": b"clean"}, comment=f"for {RRN}".encode()),
+    "member.zip": _zip({"notes/a.csv": f"id,{RRN}\n".encode()}),
+    "plain.pdf": _pdf(b"BT /F1 12 Tf (patient " + RRN.encode() + b") Tj ET"),
+    "info.pdf": _pdf(b"BT (clean) Tj ET", info=b"<FEFF" + RRN.encode("utf-16-be").hex().encode() + b">"),
+    "flate.pdf": _pdf(b"BT (patient " + RRN.encode() + b") Tj ET", flate=True),
+}
+
+
+@pytest.mark.parametrize("name", list(FILES))
+def test_a_file_no_check_searched_is_searched(tmp_path: Path, profile: Profile, name: str) -> None:
+    root = write_tiny_batch(tmp_path / "b")
+    (root / name).parent.mkdir(exist_ok=True)
+    (root / name).write_bytes(FILES[name])
+    found = _found(root, profile)
+    assert [(f.code, f.location.file) for f in found] == [("DEID_OTHER_TEXT_IDENTIFIER", name)], found
+    assert RRN not in found[0].message
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("scan.doc", b"\xd0\xcf\x11\xe0 any bytes"),  # a format dqm does not read
+        ("bundle.7z", b"7z\xbc\xaf\x27\x1c"),
+        ("notes.hwp", b"\xd0\xcf\x11\xe0"),
+        ("bad.zip", b"PK\x03\x04 truncated"),  # not a readable ZIP
+        ("pictures.zip", _zip({"a.png": b"\x89PNG"})),  # a member that is no text: not read
+        ("sealed.pdf", _pdf(b"BT (x) Tj ET").replace(b"/Type /Catalog", b"/Encrypt 9 0 R")),
+        ("fonts.pdf", _pdf(b"BT /F1 12 Tf <00120034> Tj ET")),  # text in a font's own codes
+    ],
+)
+def test_a_document_not_read_is_named_as_not_searched(
+    tmp_path: Path, profile: Profile, name: str, data: bytes
+) -> None:
+    root = write_tiny_batch(tmp_path / "b")
+    (root / name).write_bytes(data)
+    found = _found(root, profile)
+    assert [(f.code, f.location.file) for f in found] == [("DEID_OTHER_TEXT_UNSEARCHED", name)], found
+    assert found[0].severity.value == "warning"
+
+
+def test_a_member_inflating_past_the_bound_is_not_inflated(
+    tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A zip bomb: a member of 50 MB of zeros, inflated no further than the bound."""
+    bomb = _zip({"a.txt": b"0" * 50_000_000})
+    text, why = document_text(io.BytesIO(bomb), ".zip", 1000)
+    assert why == "a member past the bound read" and len(text) < 2000
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "bomb.zip").write_bytes(bomb)
+    monkeypatch.setattr(dqm.batch, "MAX_DOCUMENT_BYTES", 100_000)
+    found = [(f.code, f.location.file) for f in _found(root, profile)]
+    assert found == [("DEID_OTHER_TEXT_UNSEARCHED", "bomb.zip")], found
+
+
+def test_a_folder_holding_only_a_readme_is_a_name_searched(
+    tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``900102-1234567/README.md`` listed in SHA256SUMS: the folder's name is delivered, and the
+    ``.doc`` named as not searched has its path masked in the results."""
+    monkeypatch.setenv("DQM_MASK_KEY", "a test key of at least 16 characters")
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "900102-1234567").mkdir()
+    (root / "900102-1234567" / "README.md").write_text("clean\n")
+    (root / "scan 900103-1234567.doc").write_bytes(b"\xd0\xcf\x11\xe0")
+    out = tmp_path / "f.json"
+    res = CliRunner().invoke(app, ["validate", str(root), "--json", str(out), "--workers", "1"])
+    assert res.exit_code == 1, res.output
+    text = out.read_text()
+    assert "1234567" not in text and "1234567" not in res.output
+    found = [f for f in json.loads(text) if f["check"] in ("deid.other_names", "deid.other_texts")]
+    codes = sorted((f["code"], f["location"]["file"].endswith(".doc")) for f in found)
+    assert codes == [
+        ("DEID_OTHER_NAME_IDENTIFIER", False),  # the folder holding only a README
+        ("DEID_OTHER_NAME_IDENTIFIER", True),
+        ("DEID_OTHER_TEXT_UNSEARCHED", True),  # the .doc not read, its path masked
+    ], codes
+
+
+@pytest.mark.parametrize("field", ["comment", "exif"])
+def test_an_orphan_jpegs_text_is_searched(tmp_path: Path, profile: Profile, field: str) -> None:
+    """A JPEG no item names: its comment and EXIF text are read from its header (ORPHAN_SLIDE)."""
+    from PIL import Image
+
+    root = write_tiny_batch(tmp_path / "b")
+    image = Image.new("RGB", (40, 30), (230, 170, 200))
+    if field == "comment":
+        image.save(root / "slides" / "S9.jpg", comment=f"patient {RRN}".encode())
+    else:
+        exif = Image.Exif()
+        exif[0x010E] = f"patient {RRN}"  # ImageDescription
+        image.save(root / "slides" / "S9.jpg", exif=exif)
+    found = _found(root, profile)
+    assert [(f.code, f.location.file) for f in found] == [("DEID_OTHER_TEXT_IDENTIFIER", "slides/S9.jpg")], (
+        found
+    )
+
+
+def test_an_orphan_dicom_is_named_as_not_searched(tmp_path: Path, profile: Profile) -> None:
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "slides" / "S9.dcm").write_bytes(b"\0" * 128 + b"DICM")  # no item names it
+    found = _found(root, profile)
+    assert [(f.code, f.location.file) for f in found] == [("DEID_OTHER_TEXT_UNSEARCHED", "slides/S9.dcm")], (
+        found
+    )
+
+
+def test_files_not_read_are_named_within_a_bound(
+    tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A million ``.npy`` files are not a million findings: past the bound, the batch's one warning.
+    A ``readme.doc`` is a ``.doc`` (its bytes are no text to read)."""
+    monkeypatch.setattr(dqm.batch, "MAX_UNREAD_NAMED", 2)
+    root = write_tiny_batch(tmp_path / "b")
+    for name in ("a.npy", "b.npy", "c.npy", "readme.doc"):
+        (root / name).write_bytes(b"\x93NUMPY " + RRN.encode())
+    found = _found(root, profile)
+    assert [(f.code, f.location.file) for f in found] == [
+        ("DEID_OTHER_TEXT_UNSEARCHED", "a.npy"),
+        ("DEID_OTHER_TEXT_UNSEARCHED", "b.npy"),
+        ("DEID_OTHER_TEXT_UNSEARCHED", "manifest.csv"),  # the batch's: more not named
+    ], found
+    assert "2 named" in found[2].message
