@@ -133,15 +133,20 @@ def zip_text(fh: BinaryIO, limit: int, office: bool) -> tuple[str, str | None]:
 
 
 _STREAM = re.compile(rb"stream\r?\n")
-_LITERAL = re.compile(rb"\((?:\\.|[^\\()]|\((?:\\.|[^\\()])*\))*\)", re.S)
-_HEX_SHOWN = re.compile(rb"<[0-9A-Fa-f\s]+>\s*Tj|\[[^\]]*<[0-9A-Fa-f\s]+>[^\]]*\]\s*TJ")
+_LITERAL = re.compile(rb"\([^()]*+(?:\)|(?=\()|\Z)")
+"""A literal string, ended by its ``)`` or, unbalanced, by the next ``(`` or the end: a match never
+fails once started, so a run of 4 MB of ``(`` costs one pass, not one a start (an escaped ``\\)``
+ends it early: its text is searched all the same)."""
+_HEX_SHOWN = re.compile(rb"<[0-9A-Fa-f\s]{1,4096}+>\s*+(?:Tj|'|\"|\]\s*+TJ|-?[\d.]++\s*+[<(])")
+"""A hex string a page shows (``<0012> Tj``, the last of a ``TJ`` array or one kerned before the
+next): text in a font's own codes, which cannot be read without its map."""
 _HEX_UTF16 = re.compile(rb"<\s*FE\s*FF([0-9A-Fa-f\s]*)>")
 _ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
 
 
 def _literal(raw: bytes) -> str:
     """A PDF literal string's text (escapes read; UTF-16 where it has the byte-order mark)."""
-    body = raw[1:-1]
+    body = raw[1:-1] if raw.endswith(b")") else raw[1:]
     body = re.sub(
         rb"\\([0-7]{1,3}|.)",
         lambda m: (
@@ -157,9 +162,21 @@ def _literal(raw: bytes) -> str:
     return body.decode("latin-1")
 
 
-def _strings(data: bytes) -> list[str]:
-    out = [_literal(m.group()) for m in _LITERAL.finditer(data)]
+MAX_STRINGS = 200_000
+"""Strings of a PDF read at most (4 MB of ``(`` is 4 million empty strings): past them, the file is
+named as not all searched."""
+
+
+def _strings(data: bytes, room: int) -> list[str]:
+    """The literal and UTF-16 hex strings of ``data``, ``room`` at most."""
+    out: list[str] = []
+    for m in _LITERAL.finditer(data):
+        if len(out) > room:
+            return out
+        out.append(_literal(m.group()))
     for m in _HEX_UTF16.finditer(data):
+        if len(out) > room:
+            return out
         digits = re.sub(rb"\s", b"", m.group(1))
         try:
             out.append(bytes.fromhex(digits.decode("ascii")).decode("utf-16-be", errors="replace"))
@@ -215,7 +232,10 @@ def pdf_text(fh: BinaryIO, limit: int) -> tuple[str, str | None]:
     for chunk in plain:
         if _HEX_SHOWN.search(chunk):
             unread = unread or N_("text shown in a font's own codes")
-        parts.extend(_strings(chunk))
+        parts.extend(_strings(chunk, MAX_STRINGS - len(parts)))
+        if len(parts) > MAX_STRINGS:
+            unread = unread or N_("past the bound read")
+            break
     return "\n".join(p for p in parts if p.strip()), unread
 
 

@@ -206,3 +206,14 @@ def test_files_not_read_are_named_within_a_bound(
         ("DEID_OTHER_TEXT_UNSEARCHED", "manifest.csv"),  # the batch's: more not named
     ], found
     assert "2 named" in found[2].message
+
+
+@pytest.mark.parametrize("run", [b"(", b"(a", b"\\(", b"[<00", b"<FEFF"])
+def test_a_hostile_pdf_costs_one_pass(run: bytes) -> None:
+    """4 MB of one token: linear regular expressions, a bound on strings (a nested ``[`` pattern
+    took minutes on 200 KB before it was bounded)."""
+    import time
+
+    start = time.process_time()
+    _, why = document_text(io.BytesIO(b"%PDF-1.4\n" + run * (4_000_000 // len(run))), ".pdf", 4_000_000)
+    assert why is not None and time.process_time() - start < 10
