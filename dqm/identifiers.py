@@ -814,6 +814,37 @@ def mask(text: str) -> str:
     return text[:2] + "*" * (len(text) - 2)
 
 
+BUILT_IN_EXAMPLES: dict[str, tuple[str, ...]] = {
+    "korean_rrn": ("RRN 900101-1234567", "900101-2234567"),
+    "us_ssn": ("SSN 123-45-6789",),
+    "date_of_birth": ("DOB: 1990-01-01", "생년월일 1990.01.01"),
+    "hospital_record_number": ("MRN: 12345678",),
+    "person_name": ("Patient Name: John Smith",),
+    "possible_name": ("환자 김철수", "환자 남궁민수님"),
+    "phone_number": ("Tel 010-1234-5678",),
+    "email": ("john.smith@example.com",),
+    "date_in_filename": ("slide_2021-03-15.svs",),
+}
+"""Per built-in pattern, texts its own settings find (tests/deid hold the test that they do): a
+profile's settings of it that find none (:func:`built_in_patterns_finding_nothing`) look for nothing
+it was written for."""
+
+
+def built_in_patterns_finding_nothing(settings: DeidSettings) -> list[str]:
+    """The built-in patterns on in ``settings`` whose settings there (a profile's ``regex``,
+    ``validate_as``) find none of their :data:`BUILT_IN_EXAMPLES`: ``possible_name: {validate_as:
+    rrn}`` rejects every name, a ``regex`` written for another thing finds none of the built-in's."""
+    missed = []
+    for name, examples in BUILT_IN_EXAMPLES.items():
+        pattern = settings.patterns.get(name)
+        if pattern is None or not (pattern.enabled and pattern.regex and pattern.places):
+            continue  # off: :func:`dqm.cli.common._warn_patterns_off` says so
+        one: Patterns = [(name, _compiled(pattern.regex), pattern)]
+        if not any(next(_matches(text, one), None) for text in examples):
+            missed.append(name)
+    return missed
+
+
 def valid_rrn(match: str) -> bool:
     """A plausible resident registration number: a real YYMMDD date and gender digit 1-8."""
     digits = re.sub(r"\D", "", match)

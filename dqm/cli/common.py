@@ -147,8 +147,11 @@ def _warn_patterns_off(deid: Any) -> None:
     """A warning for each built-in de-identification pattern the profile turns off, whichever way
     (``enabled: false``, an empty ``regex``, an empty ``places``: each leaves it out of
     :func:`dqm.identifiers.find`): the profile's choice, but a profile written before a pattern was
-    added (``possible_name``) keeps it by the merge, and one that turns it off should say so aloud."""
-    from dqm.identifiers import DEFAULT_PATTERNS
+    added (``possible_name``) keeps it by the merge, and one that turns it off should say so aloud; and
+    one for each built-in pattern the profile's ``regex`` or ``validate_as`` leaves finding none of its
+    examples (:func:`dqm.identifiers.built_in_patterns_finding_nothing`: ``possible_name: {validate_as:
+    rrn}``). Warned, not refused: a profile may narrow a built-in pattern to its hospital's own format."""
+    from dqm.identifiers import DEFAULT_PATTERNS, built_in_patterns_finding_nothing
 
     if not deid.enabled:
         return
@@ -165,6 +168,17 @@ def _warn_patterns_off(deid: Any) -> None:
                     level=DEFAULT_PATTERNS[name].level,
                 )
             )
+    for name in built_in_patterns_finding_nothing(deid):
+        warning(
+            msg(
+                N_(
+                    "the profile's regex or validate_as of the built-in de-identification pattern {name} "
+                    "({level}) finds none of the identifiers it was written for: they are not looked for"
+                ),
+                name=name,
+                level=DEFAULT_PATTERNS[name].level,
+            )
+        )
 
 
 def start_masking(deid: Any, key_file: Path | None) -> Any:

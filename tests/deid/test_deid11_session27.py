@@ -1,0 +1,67 @@
+"""Session 27's de-identification leftovers: a profile's edit that leaves a built-in pattern
+finding none of what it was written for is warned of, a name never crosses a tab or a cell
+separator, and a header row's words parted by characters nobody sees are no name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dqm.cli import app
+from dqm.identifiers import (
+    BUILT_IN_EXAMPLES,
+    DEFAULT_PATTERNS,
+    DeidSettings,
+    built_in_patterns_finding_nothing,
+    find,
+)
+from tests.deid.test_deid10_session26 import _profile_with
+
+
+def test_every_built_in_pattern_finds_each_of_its_examples() -> None:
+    assert set(BUILT_IN_EXAMPLES) == set(DEFAULT_PATTERNS)
+    settings = DeidSettings()
+    for name, examples in BUILT_IN_EXAMPLES.items():
+        place = DEFAULT_PATTERNS[name].places[0]
+        for text in examples:
+            assert name in [hit.name for hit in find(text, settings, place)], (name, text)
+    assert built_in_patterns_finding_nothing(settings) == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "name"),
+    [
+        ("possible_name: {validate_as: rrn}", "possible_name"),
+        ("person_name: {validate_as: rrn}", "person_name"),
+        ("us_ssn: {validate_as: rrn}", "us_ssn"),
+        ("email: {regex: 'nobody@example[.]org'}", "email"),
+    ],
+)
+def test_an_edit_that_leaves_a_built_in_pattern_finding_nothing_is_warned_of(
+    tmp_path: Path, edit: str, name: str
+) -> None:
+    path = _profile_with(tmp_path, f"    {edit}\n")
+    annotation = tmp_path / "a.json"
+    annotation.write_text('{"slide": {"file": "x.png", "width": 4, "height": 3}, "lesions": []}')
+    res = CliRunner().invoke(app, ["validate", str(annotation), "--profile", str(path)])
+    said = " ".join(res.output.split())  # the console wraps its lines
+    level = DEFAULT_PATTERNS[name].level
+    assert f"built-in de-identification pattern {name} ({level}) finds none" in said, res.output
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "korean_rrn: {places: [filename, clinical]}",
+        "hospital_record_number: {level: quasi}",
+        r"phone_number: {regex: '0\d{1,2}-\d{3,4}-\d{4}'}",
+    ],
+)
+def test_an_edit_that_keeps_a_built_in_pattern_finding_is_not_warned_of(tmp_path: Path, edit: str) -> None:
+    path = _profile_with(tmp_path, f"    {edit}\n")
+    annotation = tmp_path / "a.json"
+    annotation.write_text('{"slide": {"file": "x.png", "width": 4, "height": 3}, "lesions": []}')
+    res = CliRunner().invoke(app, ["validate", str(annotation), "--profile", str(path)])
+    assert "finds none" not in " ".join(res.output.split()), res.output
