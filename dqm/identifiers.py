@@ -176,6 +176,17 @@ word, is two where it is kept, :func:`_unseen_runs`); a line feed or carriage re
 _NAME_GAPS = rf"[{_IN_WORD}]*+(?:{_NAME_GAP}[{_IN_WORD}]*+)++"
 """A run of :data:`_NAME_GAP` and :data:`_IN_WORD` characters that holds one of the first: what
 parts a name's words (``HONG<U+200B><U+00AD>GILDONG``, where a soft hyphen alone parts none)."""
+_CELL_ENDS = "\t\x1c-\x1f"
+"""What ends a table's cell: a tab and ASCII's file, group, record and unit separators."""
+_IN_CELL_GAP = "[" + _NAME_GAP[1:-1].replace("\t", "").replace("\x1c-\x1f", "") + "]"
+_IN_CELL_GAPS = rf"[{_IN_WORD}]*+(?:{_IN_CELL_GAP}[{_IN_WORD}]*+)++"
+""":data:`_NAME_GAPS` with no cell's end (:data:`_CELL_ENDS`): what parts a name's words in one cell.
+A name's words cross a cell's end only from a cell its first word stands alone in (a table that
+holds the surname and the given name in two columns, ``Patient name:<TAB>Hong<TAB>Gildong``), to
+a word no header's (:data:`_LATIN_HEADER`), and go on in that cell only: a name of two words or
+more in its cell ends there (``Patient Name<TAB>John Smith<TAB>Age`` masked ``Age`` too, session 27),
+and a header row's word that characters written inside a word join, read as one
+(``Patient Name<TAB>SAMPLE<U+00AD>JOE<TAB>AGE``), takes no next header's cell for a surname."""
 _NAME_GAPS_AT_END = f"[{_NAME_GAP[1:-1]}{_IN_WORD}]*+"
 """What may follow a name's last word at a text's end, where more of its gap may come after."""
 HEADER_WORDS = (
@@ -380,8 +391,10 @@ to a Korean keyword, only a name of :data:`_KO_GLUED`'s shape. In Hanja, two to 
 dot and one to three (``성명: 洪 吉童``); :data:`_PENDING_NAME` reads as far, so the masker masks
 what :func:`find` flags."""
 _NAME = (
-    rf"{_NOT_HEADER}(?:[A-Z][a-z]+(?:{_NAME_GAPS}[A-Z][a-z]+){{1,3}}"
-    rf"|[A-Z]{{2,}}(?:{_NAME_GAPS}[A-Z]{{2,}}){{1,3}}|{_KO_NAME})"
+    rf"{_NOT_HEADER}(?:[A-Z][a-z]+(?:{_IN_CELL_GAPS}[A-Z][a-z]+){{1,3}}"
+    rf"|[A-Z][a-z]+{_NAME_GAPS}(?!{_LATIN_HEADER})[A-Z][a-z]+(?:{_IN_CELL_GAPS}[A-Z][a-z]+){{0,2}}"
+    rf"|[A-Z]{{2,}}(?:{_IN_CELL_GAPS}[A-Z]{{2,}}){{1,3}}"
+    rf"|[A-Z]{{2,}}{_NAME_GAPS}(?!{_LATIN_HEADER})[A-Z]{{2,}}(?:{_IN_CELL_GAPS}[A-Z]{{2,}}){{0,2}}|{_KO_NAME})"
 )
 """A person's name as the ``person_name`` pattern takes one after its keyword (``Hong Gildong``,
 ``HONG^GILDONG``, ``홍길동``), each word however long (``Wolfeschlegelsteinhausenbergerdorff``, 35

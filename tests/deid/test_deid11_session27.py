@@ -65,3 +65,50 @@ def test_an_edit_that_keeps_a_built_in_pattern_finding_is_not_warned_of(tmp_path
     annotation.write_text('{"slide": {"file": "x.png", "width": 4, "height": 3}, "lesions": []}')
     res = CliRunner().invoke(app, ["validate", str(annotation), "--profile", str(path)])
     assert "finds none" not in " ".join(res.output.split()), res.output
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Patient Name\tJohn Smith\tAge\t45", "\tAge\t45"),
+        ("Patient Name\tJOHN SMITH\tAGE\tSEX", "\tAGE\tSEX"),
+        ("Patient Name\tHong Gildong\tDiagnosis\tStage", "\tDiagnosis\tStage"),
+        ("Patient Name: John Smith\x1fAge", "\x1fAge"),
+        ("Patient Name\tJohn Smith\tSample Joe", "\tSample Joe"),
+        ("Patient Name\tJo\u00adhn Smith\tAge", "\tAge"),
+    ],
+)
+def test_a_name_never_crosses_a_tab_or_a_cell_separator(text: str, kept: str) -> None:
+    from tests.deid.deid_helpers import default_masker
+
+    masked = default_masker()(text)
+    assert "[PERSON_NAME-" in masked and masked.endswith("]" + kept), masked
+    assert "John" not in masked and "JOHN" not in masked and "Hong" not in masked
+
+
+@pytest.mark.parametrize("joiner", ["\u00ad", "\u200d", "\u200c", "\u2060", "\ufeff"])
+def test_a_header_row_whose_words_a_character_written_inside_a_word_joins_is_no_name(joiner: str) -> None:
+    from tests.deid.deid_helpers import assert_no_name
+
+    assert_no_name(f"Patient Name\tSAMPLE{joiner}JOE\tAGE")
+    assert_no_name(f"Patient Name\tSAMPLE{joiner}ID\tAGE\tSEX")
+
+
+@pytest.mark.parametrize("joiner", ["\u00ad", "\u200d", "\u2060"])
+def test_a_real_name_with_a_character_written_inside_a_word_is_still_masked(joiner: str) -> None:
+    from tests.deid.deid_helpers import default_masker, kinds_found
+
+    text = f"Patient Name\tJo{joiner}hn Sm{joiner}ith\tAge"
+    assert kinds_found(text) == ["person_name"]
+    masked = default_masker()(text)
+    assert "Jo" not in masked and "ith" not in masked and masked.endswith("]\tAge"), masked
+
+
+@pytest.mark.parametrize("gap", ["\t", "\x1f", "&Tab;"])
+def test_a_surname_and_a_given_name_in_two_cells_are_still_one_name(gap: str) -> None:
+    from tests.deid.deid_helpers import default_masker, kinds_found
+
+    text = f"Patient name:\tHong{gap}Gildong\t45"
+    assert kinds_found(text) == ["person_name"]
+    masked = default_masker()(text)
+    assert "Hong" not in masked and "Gildong" not in masked and masked.endswith("]\t45"), masked
