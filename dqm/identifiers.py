@@ -577,6 +577,22 @@ a word in brackets after it (``RRN(주민번호)``), a particle (``주민번호�
 ``주민등록번호：900101<TAB>1234567``. Each run of spaces at most 8 long, so the whole stays far
 shorter than a masker's window overlap."""
 
+DIGIT_ZEROS = (
+    0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66, 0xDE6, 0xE50,
+    0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40,
+    0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10,
+)  # fmt: skip
+"""The zero of each run of ten decimal digits in the Basic Multilingual Plane (Unicode's Nd, what
+``re``'s ``\\d`` matches there; tests/deid/test_deid11_session27.py holds them to ``unicodedata``)."""
+_DIGITS_VALUED = {value: "".join(chr(zero + value) for zero in DIGIT_ZEROS) for value in range(10)}
+"""Per value, every decimal digit of the Basic Multilingual Plane that has it (what ``\\d`` matches:
+ASCII's, full-width ``１``, Arabic-Indic ``١``, Persian ``۱``, Devanagari ``१``...): a number typed in
+another script's digits is the same number (``RRN ٩٠٠١٠١-١٢٣٤٥٦٧``, ``Tel ٠١٠-١٢٣٤-٥٦٧٨`` were
+left in clear where ``\\d`` took their other digits, session 27)."""
+_ZERO_DIGITS = _DIGITS_VALUED[0]
+_GENDER_DIGITS = "".join(_DIGITS_VALUED[v] for v in range(1, 9))
+
+
 DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     "korean_rrn": DeidPattern(
         # Not inside a longer number or a decimal, but found next to letters, ``_``, ``-`` and an
@@ -585,7 +601,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
         # only an ASCII ``-`` or ``.`` glues a longer number to it (``2021_12_31–900101-1234567`` is one).
         regex=_built_in_regex(
             rf"(?:{_RRN_KEYWORD}(?=\d{{6}}{_RRN_SPACED})|(?<!\d)(?<!\d[.-])(?=\d{{6}}{_RRN_GAP}))"
-            rf"(?P<id>\d{{6}}(?:{_RRN_GAP}|{_RRN_SPACED})[1-8\uff11-\uff18]\d{{6}})(?!\d)(?![.-]\d)",
+            rf"(?P<id>\d{{6}}(?:{_RRN_GAP}|{_RRN_SPACED})[{_GENDER_DIGITS}]\d{{6}})(?!\d)(?![.-]\d)",
             starts=r"\drR주",
         ),
         what=N_("Korean resident registration number"),
@@ -651,8 +667,8 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
         # not by spaces or tabs: a table's zero-padded columns (``07<TAB>512<TAB>2048``) would read
         # as one.
         regex=_built_in_regex(
-            rf"(?<!\d)(?<!\d-)[0\uff10]\d{{1,2}}[{_DASHES}]\d{{3,4}}[{_DASHES}]\d{{4}}(?!\d)(?!-\d)",
-            starts="0\uff10",
+            rf"(?<!\d)(?<!\d-)[{_ZERO_DIGITS}]\d{{1,2}}[{_DASHES}]\d{{3,4}}[{_DASHES}]\d{{4}}(?!\d)(?!-\d)",
+            starts=_ZERO_DIGITS,
         ),
         what=N_("phone number"),
         level="quasi",

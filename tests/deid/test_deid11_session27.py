@@ -112,3 +112,45 @@ def test_a_surname_and_a_given_name_in_two_cells_are_still_one_name(gap: str) ->
     assert kinds_found(text) == ["person_name"]
     masked = default_masker()(text)
     assert "Hong" not in masked and "Gildong" not in masked and masked.endswith("]\t45"), masked
+
+
+def test_the_digit_zeros_are_unicodes() -> None:
+    import unicodedata
+
+    from dqm.identifiers import DIGIT_ZEROS
+
+    zeros = [c for c in range(0x10000) if unicodedata.decimal(chr(c), -1) == 0]
+    assert list(DIGIT_ZEROS) == zeros
+    assert all(unicodedata.decimal(chr(zero + v)) == v for zero in zeros for v in range(10))
+
+
+AR = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+FA = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+DEVA = str.maketrans("0123456789", "०१२३४५६७८९")
+
+
+@pytest.mark.parametrize("digits", [AR, FA, DEVA])
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("RRN 900101-1234567", "korean_rrn"),
+        ("id 900101-2234567 seen", "korean_rrn"),
+        ("slide_900101-1234567.svs", "korean_rrn"),
+        ("Tel 010-1234-5678", "phone_number"),
+    ],
+)
+def test_a_number_in_another_scripts_digits_is_found_and_masked(digits: dict, text: str, kind: str) -> None:
+    from tests.deid.deid_helpers import default_masker, kinds_found
+
+    written = text.translate(digits)
+    assert kinds_found(written) == [kind]
+    masked = default_masker()(written)
+    assert "[" + kind.upper() + "-" in masked, masked
+    assert not any(c.isdigit() for c in masked.split("[")[0] + masked.split("]")[-1]), masked  # none in clear
+
+
+@pytest.mark.parametrize("text", ["900101-9234567", "900101-0234567", "Tel 110-1234-5678"])
+def test_another_scripts_digits_take_no_number_the_ascii_one_is_not(text: str) -> None:
+    from tests.deid.deid_helpers import kinds_found
+
+    assert kinds_found(text.translate(AR)) == kinds_found(text) == []
