@@ -593,6 +593,12 @@ _ZERO_DIGITS = _DIGITS_VALUED[0]
 _GENDER_DIGITS = "".join(_DIGITS_VALUED[v] for v in range(1, 9))
 
 
+_NO_DIGIT_BEFORE = r"(?:(?<!\d)|(?<=%[0-9A-Fa-f]{2}))"
+"""No digit before, but a percent escape's (``%20``, a URL's space: ``Kim%20900101-1234567.svs``,
+``ssn%3D123-45-6789``, left in clear before session 27, its ``20`` and the number read as one
+longer number): where a number may stand in a URL or a percent-encoded name."""
+
+
 DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     "korean_rrn": DeidPattern(
         # Not inside a longer number or a decimal, but found next to letters, ``_``, ``-`` and an
@@ -600,7 +606,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
         # groups parted as :data:`_RRN_GAP` says, its digits full-width too (``９００１０１－１２３４５６７``);
         # only an ASCII ``-`` or ``.`` glues a longer number to it (``2021_12_31–900101-1234567`` is one).
         regex=_built_in_regex(
-            rf"(?:{_RRN_KEYWORD}(?=\d{{6}}{_RRN_SPACED})|(?<!\d)(?<!\d[.-])(?=\d{{6}}{_RRN_GAP}))"
+            rf"(?:{_RRN_KEYWORD}(?=\d{{6}}{_RRN_SPACED})|{_NO_DIGIT_BEFORE}(?<!\d[.-])(?=\d{{6}}{_RRN_GAP}))"
             rf"(?P<id>\d{{6}}(?:{_RRN_GAP}|{_RRN_SPACED})[{_GENDER_DIGITS}]\d{{6}})(?!\d)(?![.-]\d)",
             starts=r"\drR주",
         ),
@@ -610,7 +616,8 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     "us_ssn": DeidPattern(
         # Not inside a longer number, but found after a letter and ``-`` (``item-123-45-6789``).
         regex=_built_in_regex(
-            r"(?<!\d)(?<!\d-)(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!\d)(?!-\d)", starts=r"\d"
+            rf"{_NO_DIGIT_BEFORE}(?<!\d-)(?!000|666|9\d\d)\d{{3}}-(?!00)\d{{2}}-(?!0000)\d{{4}}(?!\d)(?!-\d)",
+            starts=r"\d",
         ),
         what=N_("US social security number"),
     ),
@@ -667,7 +674,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
         # not by spaces or tabs: a table's zero-padded columns (``07<TAB>512<TAB>2048``) would read
         # as one.
         regex=_built_in_regex(
-            rf"(?<!\d)(?<!\d-)[{_ZERO_DIGITS}]\d{{1,2}}[{_DASHES}]\d{{3,4}}[{_DASHES}]\d{{4}}(?!\d)(?!-\d)",
+            rf"{_NO_DIGIT_BEFORE}(?<!\d-)[{_ZERO_DIGITS}]\d{{1,2}}[{_DASHES}]\d{{3,4}}[{_DASHES}]\d{{4}}(?!\d)(?!-\d)",
             starts=_ZERO_DIGITS,
         ),
         what=N_("phone number"),

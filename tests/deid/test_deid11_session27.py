@@ -154,3 +154,27 @@ def test_another_scripts_digits_take_no_number_the_ascii_one_is_not(text: str) -
     from tests.deid.deid_helpers import kinds_found
 
     assert kinds_found(text.translate(AR)) == kinds_found(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "number"),
+    [
+        ("file:///data/Kim%20900101-1234567.svs", "korean_rrn", "900101-1234567"),
+        ("https://pacs/view?q=id%09900101-2234567&x=1", "korean_rrn", "900101-2234567"),
+        ("report?q=patient%20123-45-6789", "us_ssn", "123-45-6789"),
+        ("contact%20010-1234-5678", "phone_number", "010-1234-5678"),
+    ],
+)
+def test_a_number_after_a_percent_escape_is_found_and_masked(text: str, kind: str, number: str) -> None:
+    from tests.deid.deid_helpers import default_masker, kinds_found
+
+    assert kinds_found(text) == [kind]
+    masked = default_masker()(text)
+    assert number not in masked and f"[{kind.upper()}-" in masked, masked
+
+
+@pytest.mark.parametrize("text", ["a%2012345900101-1234567", "x%201900101-1234567", "v2.20900101-1234567"])
+def test_a_longer_number_after_a_percent_escape_is_still_none(text: str) -> None:
+    from tests.deid.deid_helpers import kinds_found
+
+    assert kinds_found(text) == []
