@@ -48,8 +48,9 @@ the entry of the record it made (:func:`entry`), and the main process inserts th
 finish, a few at a time in one short transaction (at least every :data:`COMMIT_EVERY_S` seconds),
 so an audit killed halfway loses at most the last moments of work, and two runs sharing a cache
 folder (two CI jobs) each wait only while the other's few inserts are written. An entry that cannot be read back is ignored with a warning (the item
-is checked again and its entry replaced); a database that cannot be opened, or is a symbolic link,
-leaves the run uncached, with a warning.
+is checked again and its entry replaced); a database that cannot be opened, or is a symbolic link
+or no regular file (a FIFO), or holds a trigger or a view (dqm makes neither), leaves the run
+uncached, with a warning.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ import importlib.util
 import json
 import os
 import sqlite3
+import stat
 import threading
 import time
 import warnings
@@ -304,20 +306,25 @@ def _series_digest(
 
 
 def _strays(series: list[tuple[str, str | None]]) -> str | None:
-    """The files of a DICOM folder's small series (:func:`dqm.slide_refs.folder_series`: each of
-    at most :data:`SERIES_REMEMBERED_PAST` files, with those in doubt, as :func:`_smallest_series`
-    counts them) as remembered with a folder where none is a slide's (:meth:`RecordCache._read_folder`):
-    the SHA-256 of their names and series (:func:`_strays_digest`) and their places in the folder's
-    name order (no name is kept: a batch's names may be identifiers), re-read at each run that
-    takes the folder as remembered (:meth:`RecordCache._strays_kept`): a stray rewritten to join a
-    slide's series with its stat kept is seen. None where they are more than the bound (the folder
-    is not remembered: every header read each run, as before session 26)."""
+    """The files of a DICOM folder that no large series holds (:func:`dqm.slide_refs.folder_series`):
+    those of its small series (each of at most :data:`SERIES_REMEMBERED_PAST` files, with those in
+    doubt, as :func:`_smallest_series` counts them), those OpenSlide skips (no DICOM, another class,
+    no series UID: None) and those in doubt (:data:`~dqm.slide_refs.UNKNOWN_SERIES`), as remembered
+    with a folder (:meth:`RecordCache._read_folder`): the SHA-256 of their names and series
+    (:func:`_strays_digest`) and their places in the folder's name order (no name is kept: a
+    batch's names may be identifiers), re-read at each run that takes the folder as remembered
+    (:meth:`RecordCache._strays_kept`): a stray, a file of no series or one in doubt rewritten to
+    join a slide's series (or one in doubt to leave it) with its stat kept is seen. Only the
+    header's first bytes of a file that is no DICOM are read (its magic at byte 128). Links out of
+    the batch are never read (their names are in the listing), unread files keep a folder from
+    being remembered. None where they are more than the bound (the folder is not remembered:
+    every header read each run, as before session 26)."""
     counts = Counter(s for _, s in series if s is not None and s not in (OUTSIDE, SERIES_UNREAD))
     doubt = counts.pop(UNKNOWN_SERIES, 0)
     small = [
         i
         for i, (_, s) in enumerate(series)
-        if isinstance(s, str) and s in counts and counts[s] + doubt <= SERIES_REMEMBERED_PAST
+        if s is None or s == UNKNOWN_SERIES or (s in counts and counts[s] + doubt <= SERIES_REMEMBERED_PAST)
     ]
     if len(small) > SERIES_REMEMBERED_PAST:
         return None
@@ -688,6 +695,54 @@ class _Folder:
 _NO_FOLDER = _Folder([], {}, (), unread_digest(()))
 
 
+_READ_ONLY_CODES = frozenset(
+    {sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+)
+"""SQLite's primary result codes that say a cache cannot be written now (opened read-only, a file
+not writable, another run holding the lock past :data:`BUSY_TIMEOUT_S`): it may still be read."""
+
+
+def _read_only(exc: sqlite3.Error) -> bool:
+    """Whether ``exc`` says the cache cannot be written (:data:`_READ_ONLY_CODES`), not that it is
+    damaged (``SQLITE_CORRUPT``, ``SQLITE_NOTADB``), failing (``SQLITE_IOERR``) or holds a schema
+    dqm never made (``SQLITE_ERROR``: an index or a view under a table's name)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in _READ_ONLY_CODES
+
+
+_CACHE_FILES = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm")
+
+
+def _refuse_unless_files(folder: Path) -> None:
+    """Raise OSError unless each of the cache's files in ``folder`` is a regular file or missing:
+    a symbolic link followed would have dqm write outside the folder it was given; a FIFO, a
+    device or a folder under the name is no database (SQLite said "disk I/O error" of a FIFO,
+    which named no cause)."""
+    for name in _CACHE_FILES:
+        try:
+            mode = os.lstat(folder / name).st_mode
+        except FileNotFoundError:
+            continue
+        if stat.S_ISLNK(mode):
+            raise OSError(f"{name} is a symbolic link")
+        if not stat.S_ISREG(mode):
+            raise OSError(f"{name} is not a regular file")
+
+
+def _refuse_foreign_schema(db: sqlite3.Connection) -> None:
+    """Raise :class:`sqlite3.DatabaseError` where the database holds a trigger or a view: dqm
+    makes neither, and a trigger planted in a shared cache would run at each of dqm's writes
+    (rewriting the records another run stores, or deleting them), a view under a table's name
+    would serve rows dqm never stored."""
+    with contextlib.closing(
+        db.execute("SELECT type, count(*) FROM sqlite_master WHERE type IN ('trigger', 'view') GROUP BY type")
+    ) as rows:
+        found = {str(kind): int(n) for kind, n in rows.fetchall()}
+    if found:
+        said = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in sorted(found.items()))
+        raise sqlite3.DatabaseError(f"it holds {said}, which dqm never makes")
+
+
 class RecordCache:
     """The item records of earlier runs, keyed by item, files and run context.
 
@@ -729,6 +784,9 @@ class RecordCache:
         """Slide ids of the items whose slide names more than :data:`MAX_PRINTED_BESIDES` files
         besides it (the run names them: :attr:`dqm.runner.Run.crowded`, and the command warns)."""
         self._db: sqlite3.Connection | None = None
+        self._day = _today()
+        """The day this run's entries are stored and marked used under, and pruned against: taken
+        once, so a clock set forward during the run never prunes the entries it stored earlier."""
         self._last_commit = time.monotonic()
         self._pending: list[tuple[str, bytes]] = []
         """Entries not yet written (:meth:`_commit`)."""
@@ -768,11 +826,12 @@ class RecordCache:
         try:
             # Owner-only: without a masker the records hold the batch's identifiers as read.
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            linked = [n for n in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm") if (folder / n).is_symlink()]
-            if linked:  # followed, dqm would write outside the folder it was given
-                raise OSError(f"{', '.join(linked)} is a symbolic link")
+            _refuse_unless_files(folder)
             # autocommit: a write takes the lock in its own short transaction (:meth:`_commit`)
             db = sqlite3.connect(folder / DB_NAME, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            # a planted schema's triggers and views call no function with side effects
+            db.execute("PRAGMA trusted_schema=OFF")
+            _refuse_foreign_schema(db)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             # the day before the record: read without walking a long record's overflow pages
@@ -789,7 +848,9 @@ class RecordCache:
             db.execute("CREATE TABLE IF NOT EXISTS tables (key TEXT PRIMARY KEY, outcome BLOB NOT NULL)")
             try:
                 db.execute(SERIES_TABLE)
-            except sqlite3.OperationalError:  # a cache of session 25 opened read-only: none remembered
+            except sqlite3.OperationalError as exc:  # a cache of session 25 opened read-only: none remembered
+                if not _read_only(exc):  # a damaged file, a disk error: said, never taken for read-only
+                    raise
                 rows = []
             else:
                 rows = db.execute(
@@ -908,10 +969,10 @@ class RecordCache:
             # an error may pass, a racy stat may not move: asked again; a small series among many
             # other files is read whole each run, as one within MAX_PARTS is, where it is a slide's,
             # and its files' headers alone where it is none's (each run: :meth:`_strays_kept`)
-            if where is not None and not unread and not racy:
+            if where is not None and not unread and not racy and strays is not None:
                 if members > SERIES_REMEMBERED_PAST:
-                    self._series_new[where] = (states[0], series)
-                elif mine > SERIES_REMEMBERED_PAST and strays is not None:
+                    self._series_new[where] = (states[0], f"{series} {strays}")
+                elif mine > SERIES_REMEMBERED_PAST:
                     self._series_new[where] = (states[1], f"{series} {strays}")
         ordered = tuple(sorted(unread.items()))
         return _Folder(
@@ -924,8 +985,8 @@ class RecordCache:
         read again (their headers alone, at most :data:`SERIES_REMEMBERED_PAST`) and are of the
         same series. The folder's every entry has its name and stat of then (the state matched)."""
         parts = remembered.split(" ")
-        if len(parts) == 1:
-            return True
+        if len(parts) == 3 and not parts[2]:  # none: the folder is not listed again
+            return parts[1] == _strays_digest([])
         try:
             names = sorted(os.listdir(folder))
             strays = [names[int(i)] for i in parts[2].split(",") if i]
@@ -951,8 +1012,9 @@ class RecordCache:
         """The state a crowded DICOM folder's series are remembered in: the stats of all its
         entries (:func:`_listing`), and :data:`EVERY_SERIES` or the names of the batch's slides in
         it (``slides``: :func:`_smallest_series`)."""
-        # the slides' state of session 26's first rows (their strays not re-read) is not this one
-        said = EVERY_SERIES if slides is None else json.dumps(["strays re-read", sorted(slides)])
+        # the states of session 26's rows (their files of no series or in doubt not re-read, nor
+        # the strays of the first ones) are not these ones
+        said = json.dumps(["others re-read", EVERY_SERIES if slides is None else sorted(slides)])
         return self._digest(f"dicom series\n{listing}\n{said}")
 
     def _series_folder(self, folder: str) -> str:
@@ -994,7 +1056,7 @@ class RecordCache:
         """:meth:`lookup` of each item under its key, read in a few queries (not one per item)."""
         stored: dict[str, bytes | str] = {}
         if self._db is not None:
-            today = _today()
+            today = self._day
             try:
                 for start in range(0, len(keys), LOOKUP_CHUNK):
                     chunk = keys[start : start + LOOKUP_CHUNK]
@@ -1188,7 +1250,7 @@ class RecordCache:
         try:
             with self._db:  # commits, or rolls back what an error left
                 self._db.execute("BEGIN IMMEDIATE")
-                today = _today()
+                today = self._day
                 self._db.executemany(
                     "INSERT OR REPLACE INTO records (key, record, used) VALUES (?, ?, ?)",
                     [(key, data, today) for key, data in pending],
@@ -1224,7 +1286,7 @@ class RecordCache:
                 deleted = self._db.execute(
                     "DELETE FROM records WHERE rowid IN "
                     "(SELECT rowid FROM records WHERE used IS NULL OR used < ? LIMIT ?)",
-                    (_today() - KEEP_DAYS, min(left, PRUNE_STEP)),
+                    (self._day - KEEP_DAYS, min(left, PRUNE_STEP)),
                 ).rowcount
                 left = left - deleted if deleted == min(left, PRUNE_STEP) else 0
         except sqlite3.Error as exc:
@@ -1238,7 +1300,9 @@ class RecordCache:
         replacing its folder's row of this context and keeping at most :data:`SERIES_CONTEXTS` a
         folder (the least recently used go), and delete: the rows of the format before session 26
         (:data:`SERIES_ROW`), rows no run used for :data:`KEEP_DAYS`, those of batches past the
-        :data:`SERIES_BATCHES` most recently used, and, where the run keyed its whole batch
+        :data:`SERIES_BATCHES` most recently used (this run's batch and context kept first, never
+        ranked by time: a clock set back since other rows were written left those later, and they
+        pushed this run's out), and, where the run keyed its whole batch
         (:attr:`_keyed_batch`), those of its folders gone or no longer crowded (:attr:`_crowded_seen`). Each
         statement its own short transaction (a run sharing the cache waits for one)."""
         assert self._db is not None
@@ -1252,7 +1316,7 @@ class RecordCache:
         )
         db.executemany(
             "DELETE FROM series WHERE batch = ? AND folder = ? AND context NOT IN (SELECT context FROM series "
-            "WHERE batch = ? AND folder = ? ORDER BY used DESC, context = ? DESC LIMIT ?)",
+            "WHERE batch = ? AND folder = ? ORDER BY context = ? DESC, used DESC LIMIT ?)",
             [(batch, where, batch, where, context, SERIES_CONTEXTS) for where in self._series_new],
         )
         if self._keyed_batch:
@@ -1262,7 +1326,7 @@ class RecordCache:
         db.execute("DELETE FROM series WHERE used < ?", (now - KEEP_DAYS * 86_400 * 10**9,))
         db.execute(
             "DELETE FROM series WHERE batch NOT IN (SELECT batch FROM series GROUP BY batch "
-            "ORDER BY max(used) DESC, batch = ? DESC LIMIT ?)",
+            "ORDER BY batch = ? DESC, max(used) DESC LIMIT ?)",
             (batch, SERIES_BATCHES),
         )
         db.execute(

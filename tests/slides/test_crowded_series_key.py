@@ -39,16 +39,17 @@ MEMBERS = BOUND + 50
 
 @pytest.fixture
 def header_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """Every DICOM header read (:func:`dqm.slide_refs._series`), counted; MAX_PARTS lowered to
+    """Every DICOM header read (:func:`dqm.slide_refs._dataset_series`: past the magic; a file of
+    no DICOM, whose magic alone is read, is not counted), counted; MAX_PARTS lowered to
     :data:`BOUND` (the folder is crowded as one of MAX_PARTS + 50 files is)."""
     reads = [0]
-    real = slide_refs._series
+    real = slide_refs._dataset_series
 
-    def counted(fh, strict):  # type: ignore[no-untyped-def]
+    def counted(fh, budget):  # type: ignore[no-untyped-def]
         reads[0] += 1
-        return real(fh, strict)
+        return real(fh, budget)
 
-    monkeypatch.setattr(slide_refs, "_series", counted)
+    monkeypatch.setattr(slide_refs, "_dataset_series", counted)
     monkeypatch.setattr(slide_refs, "MAX_PARTS", BOUND)
     monkeypatch.setattr(cache_module, "SERIES_REMEMBERED_PAST", BOUND, raising=False)
     yield reads
@@ -414,6 +415,64 @@ def test_a_stray_rewritten_to_join_the_slides_series_with_its_stat_kept_is_seen(
     stray.write_bytes(dicom(series))  # now of the slide's series
     header_reads[0] = 0
     assert _keys_of(root, folder) != cold  # read whole: the slide's parts are one more
+    assert header_reads[0] >= MEMBERS
+
+
+@pytest.mark.parametrize("stray", [False, True], ids=["every series", "beside a stray"])
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [(b"no DICOM at all", "slide"), ("doubt", "1.2.3.66")],
+    ids=["no series joins", "in doubt leaves"],
+)
+def test_a_file_of_no_series_or_in_doubt_rewritten_with_its_stat_kept_is_seen(
+    real_data: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    header_reads: list[int],
+    stray: bool,
+    before: bytes | str,
+    after: str,
+) -> None:
+    """A file OpenSlide skips (no DICOM) rewritten to join the slide's series, or one in doubt
+    (:data:`~dqm.slide_refs.UNKNOWN_SERIES`, taken into the slide's) rewritten to another series,
+    with its stat kept (a file system without change times of its own): the remembered folder
+    re-read its strays alone, never these, and the slide's key stayed (writescache, 3 and 6;
+    ``--certify`` alone caught it). Each is re-read with the strays at each warm run."""
+    root, folder = tmp_path / "b", tmp_path / "cache"
+    series = _crowded(real_data, root)
+    if stray:
+        (root / "s" / "zz_stray").write_bytes(dicom("1.2.3.55"))
+    other = root / "s" / "zz_other"
+    other.write_bytes(dicom("1." + "2" * 1100) if before == "doubt" else before)  # type: ignore[arg-type]
+    assert slide_refs.series_of(str(other), kept=False) == (
+        slide_refs.UNKNOWN_SERIES if before == "doubt" else None
+    )
+    real_listing = cache_module._listing
+    monkeypatch.setattr(cache_module, "_listing", lambda f, r: ("same", real_listing(f, r)[1], False))
+    cold = _keys_of(root, folder)
+    header_reads[0] = 0
+    assert _keys_of(root, folder) == cold and _series_rows(folder) == 1
+    assert header_reads[0] == stray + (before == "doubt")  # the strays and the file in doubt alone
+    other.write_bytes(dicom(series if after == "slide" else after))
+    assert _keys_of(root, folder) != cold  # read whole: the slide's parts are one more, or one fewer
+
+
+def test_a_row_without_its_others_is_not_taken(
+    real_data: Path, tmp_path: Path, header_reads: list[int]
+) -> None:
+    """A row of a folder whose every series passes the bound as session 26 wrote it (the series'
+    digest alone: its files of no series and in doubt never re-read) is not taken, even under this
+    state: the folder is read whole once and remembered anew."""
+    root, folder = tmp_path / "b", tmp_path / "cache"
+    _crowded(real_data, root)
+    _keyed(root, folder)
+    with closing(sqlite3.connect(folder / cache_module.DB_NAME)) as db, db:
+        ((state, series),) = db.execute("SELECT state, series FROM series").fetchall()
+        db.execute("UPDATE series SET series = ?", (series.split(" ")[0],))  # session 26's format
+    header_reads[0] = 0
+    with RecordCache(folder, root, "plain") as cache:
+        cache.keys(discover(root).items, batch=True)
+        assert next(iter(cache._series_new.values())) == (state, series)
     assert header_reads[0] >= MEMBERS
 
 
