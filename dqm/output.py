@@ -197,6 +197,23 @@ class NotReplaceable(WriteRefused):
     why = NOT_REPLACEABLE
 
 
+class NotFlushed(WriteRefused):
+    """An output is in place, whole and flushed, but the flush of the folder holding it failed
+    after the rename (``EIO`` from ``fsync`` of the folder): the file is written, but its name may
+    not survive a power cut. Said as such (:func:`dqm.cli._refused_write`), never as an output that
+    "could not be written": it is there, and a rerun that refuses existing outputs finds it.
+    ``filename`` is the output (the last one put in that folder where several were)."""
+
+
+def _flush_folder_of(path: Path) -> None:
+    """Flush the folder holding ``path``, an output already in place: a failure is a
+    :class:`NotFlushed` naming ``path``."""
+    try:
+        _fsync_folder(path.parent)
+    except OSError as exc:
+        raise NotFlushed(exc.errno, exc.strerror, str(path)) from exc
+
+
 _WRITTEN: list[str] = []
 """The outputs this process has put in place, in order (:func:`write_file`, :func:`write_together`,
 :class:`FileBatch`, a committed :class:`OutputSet`): when a later write fails, the CLI's line says
@@ -206,6 +223,14 @@ which were written before it (:func:`written_so_far`), never "nothing else"."""
 def written_so_far() -> list[str]:
     """The outputs put in place so far by this process (see :data:`_WRITTEN`)."""
     return list(_WRITTEN)
+
+
+def written(path: Path) -> None:
+    """Record ``path`` as put in place by this process though not by this module's writers (a
+    checkpoint ``torch.save`` wrote, a batch ``dqm synth`` made, the copy ``dqm validity corrupt``
+    made): a later write failing names it among those written before
+    (:func:`written_so_far`), never "only outputs already reported as written"."""
+    _WRITTEN.append(str(path))
 
 
 def forget_written() -> None:
@@ -338,8 +363,12 @@ def write_file(
             raise
         if named is None:  # a staged file is not in place yet: its set says when it is
             _WRITTEN.append(str(path))
-        if durable:
-            _fsync_folder(path.parent)
+    if durable:
+        if named is None:
+            _flush_folder_of(path)
+        else:  # staged: not in place, the set is not written
+            with _naming(named):
+                _fsync_folder(path.parent)
     return path
 
 
@@ -385,9 +414,8 @@ def write_together(files: list[tuple[Path, bytes, bool]]) -> None:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
         raise
-    for folder in dict.fromkeys(path.parent for _, path in staged):
-        with _naming(folder):
-            _fsync_folder(folder)
+    for last in {path.parent: path for _, path in staged}.values():
+        _flush_folder_of(last)
 
 
 def _replace(tmp: Path, path: Path) -> None:
@@ -469,9 +497,8 @@ class FileBatch:
                 with contextlib.suppress(OSError):  # never in place of the error that stopped it
                     _fsync_folder(folder)
             raise
-        for folder in {path.parent for _, _, path in pending}:
-            with _naming(folder):
-                _fsync_folder(folder)
+        for last in {path.parent: path for _, _, path in pending}.values():
+            _flush_folder_of(last)
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

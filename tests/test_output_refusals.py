@@ -642,3 +642,76 @@ def test_a_batch_whose_rename_fails_says_that_error_not_the_folders(
         batch.write(tmp_path / "b.txt", "b")
     assert (refused.value.errno, refused.value.filename) == (errno.EROFS, str(tmp_path / "b.txt"))
     assert (tmp_path / "a.txt").read_text() == "a" and _leftovers(tmp_path) == []
+
+
+def _folder_flush_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each flush of a folder fails with EIO (after the rename: the file is in place)."""
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+def test_a_folder_flush_failing_after_the_rename_says_the_file_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The flush of the folder after the rename failing said "out.json could not be written" of a
+    file in place, whole: now it says it is written and its name may not survive a power cut (exit
+    4 still), and lists it as written by no other output's line."""
+    from dqm.output import NotFlushed, write_together
+
+    _folder_flush_fails(monkeypatch)
+    target = tmp_path / "out.json"
+    with pytest.raises(NotFlushed) as refused:
+        write_file(target, "new")
+    assert refused.value.filename == str(target) and target.read_text() == "new"
+    with pytest.raises(NotFlushed) as refused:
+        write_together([(tmp_path / "k", b"key", True), (tmp_path / "k.pub", b"pub", False)])
+    assert refused.value.filename == str(tmp_path / "k.pub") and (tmp_path / "k").read_bytes() == b"key"
+    with pytest.raises(NotFlushed) as refused, FileBatch() as batch:
+        batch.write(tmp_path / "b" / "a.txt", "a")
+    assert refused.value.filename == str(tmp_path / "b" / "a.txt") and (tmp_path / "b" / "a.txt").exists()
+    assert _leftovers(tmp_path) == []
+    out = tmp_path / "schema.json"
+    assert _dqm(["schema", "results", "-o", str(out)], monkeypatch) == 4
+    line = "".join(capsys.readouterr().err.split())
+    assert "".join(f"dqm: {out} is written, but its folder could not be flushed to the disk".split()) in line
+    assert "couldnotbewritten" not in line and out.exists()
+    assert line.endswith("onlyoutputsalreadyreportedaswrittenwerewritten")
+
+
+def test_files_written_by_synth_and_corrupt_are_listed_as_written(tmp_path: Path) -> None:
+    """``dqm synth``'s files and ``dqm validity corrupt``'s copy were written outside dqm's writers:
+    a write failing after them said "only outputs already reported as written were written"."""
+    from dqm.output import forget_written, written_so_far
+    from dqm.synth import build_batch
+    from dqm.validity.corrupt import corrupt_batch
+
+    forget_written()
+    build_batch(tmp_path / "synth", 2, seed=1, max_size=256)
+    done = written_so_far()
+    assert str(tmp_path / "synth" / "manifest.csv") in done and str(tmp_path / "synth" / "README.md") in done
+    assert sum("/annotations/" in p for p in done) == 2
+    forget_written()
+    corrupt_batch(tmp_path / "synth", tmp_path / "copy", fraction=1.0)
+    assert written_so_far()[0] == str(tmp_path / "copy")
+    forget_written()
+
+
+def test_a_full_disk_while_synth_writes_names_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while ``dqm synth`` wrote a file raised an unnamed OSError."""
+    from dqm.synth import build_batch
+
+    def full(self: Path, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(WriteRefused) as refused:
+        build_batch(tmp_path / "synth", 2, seed=1, max_size=256)
+    assert refused.value.filename is not None and refused.value.filename.startswith(str(tmp_path / "synth"))

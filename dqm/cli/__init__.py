@@ -42,7 +42,7 @@ from dqm.cli.common import (
 )
 from dqm.cli.lots import lots_app
 from dqm.i18n import Message, msg
-from dqm.output import HalfMoved, WriteRefused, forget_written, not_utf8, visible, written_so_far
+from dqm.output import HalfMoved, NotFlushed, WriteRefused, forget_written, not_utf8, visible, written_so_far
 
 app.add_typer(lots_app, name="lots")
 
@@ -120,6 +120,15 @@ def _refused_write(exc: OSError) -> int:
                 **reason,
             )
         )
+    elif isinstance(exc, NotFlushed):
+        path = os.fsdecode(exc.filename)
+        head = msg(
+            "dqm: {path} is written, but its folder could not be flushed to the disk ({error}): "
+            "its name may not survive a power cut",
+            path=visible(path),
+            error=exc.strerror,
+        )
+        line = tr(msg("{head}; {tail}", head=tr(head), tail=tr(_written_tail(path))))
     else:
         # the two halves joined as the language joins two sentences
         line = tr(
@@ -150,11 +159,12 @@ _NAMED_WRITTEN = 3
 """The outputs written before a refused one that its line names (the rest counted)."""
 
 
-def _written_tail() -> Message:
+def _written_tail(but: str | None = None) -> Message:
     """Which outputs were written before the refused one: those dqm's writer put in place in this
     command (:func:`dqm.output.written_so_far`; an audit's set, a key before its public half), never
-    a claim that only those already reported were, when others were."""
-    done = written_so_far()
+    a claim that only those already reported were, when others were. ``but``: an output the line
+    has named already (one in place whose folder was not flushed)."""
+    done = [p for p in written_so_far() if p != but]
     if not done:
         return msg("only outputs already reported as written were written")
     shown = ", ".join(visible(p, newlines=False) for p in done[:_NAMED_WRITTEN])

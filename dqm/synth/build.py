@@ -23,6 +23,7 @@ import numpy as np
 import orjson
 from shapely.geometry import Polygon
 
+from dqm.output import writing, written
 from dqm.readers.native_schema import FORMAT_TAG
 from dqm.synth import render
 from dqm.synth.cohort import Record, cohort
@@ -172,6 +173,15 @@ def write_tiff(path: Path, image: np.ndarray, mpp: float) -> None:
                 break
 
 
+def _put(path: Path, data: bytes) -> None:
+    """``data`` written to ``path`` in the new batch folder, recorded as written
+    (:func:`dqm.output.written`): a failure (a full disk) names the file, and a later one names
+    those written before it."""
+    with writing(path):
+        path.write_bytes(data)
+    written(path)
+
+
 def corrupt_first_tile(path: Path) -> None:
     """Overwrite level 0's first tile with garbage: the file opens, reading it fails."""
     import tifffile
@@ -296,25 +306,27 @@ def build_batch(
         image_path = out / "slides" / d.image_name
         if d.write_image and d.image_turned and d.image_source is not None:
             seed_, diagnosis, size, _ = layouts[index[d.image_source]]
-            image_path.write_bytes(_render_one((seed_, diagnosis, size, d.image_kind), turned=True)[1])
+            _put(image_path, _render_one((seed_, diagnosis, size, d.image_kind), turned=True)[1])
         elif d.write_image:
             data = d.image_bytes if d.image_bytes is not None else images[d.image_source or d.slide_id]
-            image_path.write_bytes(data)
+            _put(image_path, data)
             if d.corrupt_tile:
                 corrupt_first_tile(image_path)
         if d.write_annotation:
             data = (
                 d.annotation_bytes if d.annotation_bytes is not None else orjson.dumps(d.doc, default=float)
             )
-            (out / "annotations" / d.annotation_name).write_bytes(data)
+            _put(out / "annotations" / d.annotation_name, data)
     for path, source in plan.extra_slides:
-        (out / path).write_bytes(images[source])
-    (out / "manifest.csv").write_text(_manifest_csv(plan), encoding="utf-8")
-    (out / "truth.csv").write_text(truth_csv(plan), encoding="utf-8")
-    (out / "README.md").write_text(
-        f"Synthetic dqm batch: {n_slides} slides, seed {seed}, defect rate {defect_rate}.\n"
-        "truth.csv lists each slide's injected defect (empty = clean) and the code dqm must report.\n",
-        encoding="utf-8",
+        _put(out / path, images[source])
+    _put(out / "manifest.csv", _manifest_csv(plan).encode("utf-8"))
+    _put(out / "truth.csv", truth_csv(plan).encode("utf-8"))
+    _put(
+        out / "README.md",
+        (
+            f"Synthetic dqm batch: {n_slides} slides, seed {seed}, defect rate {defect_rate}.\n"
+            "truth.csv lists each slide's injected defect (empty = clean) and the code dqm must report.\n"
+        ).encode(),
     )
     return plan
 

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from dqm.output import write_file
+from dqm.output import write_file, written
 from dqm.pixels.masks import shifted
 from dqm.profile import Profile, load_profile
 
@@ -304,6 +304,7 @@ def corrupt_batch(
     # links are copied as links (a link to /dev/zero was read for ever, one to a file outside the
     # batch copied that file in), FIFOs, sockets and devices are left out
     shutil.copytree(src, dst, symlinks=True, ignore=_special)
+    written(dst)  # the copy, then its files changed in place: a later refusal names it as written
     _relink(src, dst)
     manifest = dst / MANIFEST
     write_file(manifest, manifest_bytes, binary=True)  # a link there is replaced, never written through

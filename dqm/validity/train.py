@@ -236,7 +236,7 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     failure (a full disk) leaves no temporary file and names ``path`` (:func:`dqm.output.writing`)."""
     import torch
 
-    from dqm.output import writing
+    from dqm.output import writing, written
 
     tmp = path.with_suffix(path.suffix + ".tmp")
     with writing(path):
@@ -259,6 +259,7 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+    written(path)
 
 
 def checkpoint_limit(net: Any) -> int:
