@@ -55,7 +55,7 @@ def header_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     yield reads
 
 
-def _crowded(real_data: Path, root: Path) -> Path:
+def _crowded(real_data: Path, root: Path) -> str:
     (root / "s").mkdir(parents=True)
     shutil.copy(real_data / "slides" / "boxes_0.dcm", root / "s" / "boxes_0.dcm")
     series = slide_refs.series_of(str(root / "s" / "boxes_0.dcm"), kept=False)
