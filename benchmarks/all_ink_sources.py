@@ -59,6 +59,7 @@ from dqm.pixels.ink import (  # noqa: E402
     ink_share,
     section_region,
     section_share,
+    stained_section,
 )
 from dqm.slide_io import tissue_from_rgba  # noqa: E402
 
@@ -88,8 +89,8 @@ def shares_of(rgb: np.ndarray) -> list[float]:
     found = measure(rgba, mask, (1.0, 1.0))
     return [
         ink_share(found) or 0.0,
-        *(section_share(rgba, mask, found, level) or 0.0 for level in LEVELS),
-        float(section_region(rgba, mask, found) or 0),
+        *(section_share(stained_section(rgba, mask, found, level), found) or 0.0 for level in LEVELS),
+        float(section_region(stained_section(rgba, mask, found)) or 0),
     ]
 
 

@@ -52,7 +52,7 @@ from dqm.i18n import N_, Message, msg
 from dqm.image_text import UNREAD, pillow_texts, tiff_texts
 from dqm.model import UNSETTLED, Annotation, SlideFacts, unread_digest
 from dqm.pixels.artefacts import Artefacts, TileSource, decoded_pixels, measure
-from dqm.pixels.ink import section_region, section_share
+from dqm.pixels.ink import section_region, section_share, stained_section
 from dqm.pixels.masks import dilate, fill_holes
 from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptors
 from dqm.slide_refs import (
@@ -657,10 +657,9 @@ def _mask_from_image(
     mpp0, source = _level0_mpp(probe, pixels)
     bounds = plausible_mpp(source, pixels.options)
     measured = measure(rgba, mask, downsample, pixels.tiles, budget, mpp0, source, bounds)
+    stained = stained_section(rgba, mask, measured)
     probe.artefacts = dataclasses.replace(
-        measured,
-        section=section_share(rgba, mask, measured),
-        section_region=section_region(rgba, mask, measured),
+        measured, section=section_share(stained, measured), section_region=section_region(stained)
     )
 
 

@@ -39,9 +39,9 @@ GLASS_LEVEL = 220
 
 SECTION_MIN = 0.01
 """Share of what is not background that is a stained section (:func:`section_share`) under which
-the slide may be ink alone (with :data:`SECTION_REGION`, which a small section passes). Dark frames with noise up to 0 to 99 and images of one ink, with or
-without white strips, read 0; a 60 px biopsy beside 60 to 80 % black reads 0.029 to 0.041, a GlaS
-section darkened by gamma 5 0.78."""
+the slide may be ink alone (with :data:`SECTION_REGION`, which a small section passes). Dark
+frames with noise up to 0 to 99 and images of one ink, with or without white strips, read 0; a
+60 px biopsy beside 60 to 80 % black reads 0.029 to 0.041, a GlaS section darkened by gamma 5 0.78."""
 
 
 SECTION_REGION = 64
@@ -67,8 +67,16 @@ def ink_share(found: Artefacts | None) -> float | None:
     return min(1.0, float(np.count_nonzero(found.mask("pen", "overstain"))) / found.tissue_px)
 
 
-def _stained(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts, level: int | None) -> np.ndarray:
-    """The stained-section pixels at the measure's working scale (see :func:`section_share`)."""
+def stained_section(
+    rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None, level: int | None = None
+) -> np.ndarray | None:
+    """The stained-section pixels at the measure's working scale, read from ``rgba`` and its tissue
+    mask (same shape): tissue, not pen ink, not near-black, with a brightest channel of at least
+    ``level`` (default :data:`SECTION_LEVEL`) and a darkest one under :data:`GLASS_LEVEL` (the
+    tissue mask's rim of glass is no section). None where the measure did not run or found nothing
+    but background. Built once per slide: :func:`section_share` and :func:`section_region` read it."""
+    if found is None or found.tissue_px <= 0 or found.flags.size == 0 or tissue.size == 0:
+        return None
     fh, fw = found.flags.shape
     h, w = tissue.shape
     rows = (np.arange(fh) * h // fh)[:, None]
@@ -78,39 +86,36 @@ def _stained(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts, level: int 
     return bright & (rgb.min(axis=2) < GLASS_LEVEL) & tissue[rows, cols] & ~found.mask("pen", "overstain")
 
 
-def _measurable(tissue: np.ndarray, found: Artefacts | None) -> bool:
-    return found is not None and found.tissue_px > 0 and found.flags.size > 0 and tissue.size > 0
-
-
-def section_share(
-    rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None, level: int | None = None
-) -> float | None:
-    """The share of the slide's non-background pixels that are a stained section: not pen ink, not
-    near-black, with a brightest channel of at least ``level`` (default :data:`SECTION_LEVEL`) and a
-    darkest one under :data:`GLASS_LEVEL` (the tissue mask's rim of glass is no section),
-    read at the measure's working scale from ``rgba`` and its tissue mask (same shape); None where
-    the measure did not run or found nothing but background."""
-    if found is None or not _measurable(tissue, found):
+def section_share(stained: np.ndarray | None, found: Artefacts | None) -> float | None:
+    """The share of the slide's non-background pixels that are a stained section
+    (:func:`stained_section`'s pixels); None where the measure did not run or found nothing but
+    background."""
+    if stained is None or found is None or found.tissue_px <= 0:
         return None
-    return min(1.0, float(np.count_nonzero(_stained(rgba, tissue, found, level))) / found.tissue_px)
+    return min(1.0, float(np.count_nonzero(stained)) / found.tissue_px)
 
 
-def section_region(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None) -> int | None:
-    """The largest connected (8-neighbour) region of stained-section pixels (:func:`section_share`'s),
-    in pixels at the measure's working scale; None where the measure did not run or found nothing
-    but background."""
-    if found is None or not _measurable(tissue, found):
+def section_region(stained: np.ndarray | None) -> int | None:
+    """The largest connected (8-neighbour) region of stained-section pixels (:func:`stained_section`'s)
+    that have an interior, in pixels at the measure's working scale: a pixel counts only inside a
+    3 x 3 square wholly stained (a binary opening), so that a line or an outline 1 or 2 px wide in a
+    section's colour (a drawn line, a region-of-interest box, text) is no section. None where the
+    measure did not run or found nothing but background."""
+    if stained is None:
         return None
     from scipy import ndimage
 
-    labels, n = ndimage.label(_stained(rgba, tissue, found, None), structure=np.ones((3, 3), bool))
+    square = np.ones((3, 3), bool)
+    solid = ndimage.binary_opening(stained, structure=square)
+    labels, n = ndimage.label(solid, structure=square)
     return int(np.bincount(labels.ravel())[1:].max()) if n else 0
 
 
 def all_ink(found: Artefacts | None) -> bool | None:
     """Whether the slide's image is ink alone: :data:`ALL_INK` of what is not background, under
     :data:`SECTION_MIN` of it a stained section and no section region of :data:`SECTION_REGION`
-    pixels (either measure None: not taken into account); None where the measure did not run or found nothing but background (blank glass: ``NO_TISSUE``)."""
+    pixels (either measure None: not taken into account); None where the measure did not run or
+    found nothing but background (blank glass: ``NO_TISSUE``)."""
     share = ink_share(found)
     if share is None or found is None:  # found is None gives no share: said for the type checker
         return None

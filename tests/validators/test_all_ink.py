@@ -4,11 +4,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from dqm.pixels.artefacts import measure
 from dqm.pixels.ink import all_ink, ink_share
@@ -175,13 +176,14 @@ def test_a_section_beside_a_black_area_is_not_all_ink(tmp_path: Path, profile: P
     assert "SLIDE_ALL_INK" not in codes and "PEN_MARKS" in codes, codes
 
 
-@pytest.mark.parametrize("black", [0.8, 0.9])
+@pytest.mark.parametrize("black", [0.8, 0.9, 0.95])
 def test_a_small_biopsy_beside_a_black_area_is_not_all_ink(
     tmp_path: Path, profile: Profile, black: float
 ) -> None:
-    """A 40 px biopsy (40 x 30 px) beside 60 % or 90 % black: 0.009 and 0.006 of what is not glass is
-    stained section, under SECTION_MIN, but one connected region of over 500 px, past
-    SECTION_REGION. Before, the share alone made it SLIDE_ALL_INK and its pen marks went unsaid."""
+    """A 40 px biopsy (40 x 30 px) beside 80 %, 90 % or 95 % black: 0.011, 0.009 and 0.008 of what is
+    not glass is stained section (the last two under SECTION_MIN), but one connected region of 850 to
+    1,040 px with an interior, past SECTION_REGION. Before the region rule, 90 % and 95 % were
+    SLIDE_ALL_INK and their pen marks went unsaid; 80 % (over SECTION_MIN) guards the share."""
     root = write_tiny_batch(tmp_path / "b")
     pixels = np.full((300, 400, 3), 240, np.uint8)
     pixels[:, 400 - int(400 * black) :] = 0
@@ -193,17 +195,45 @@ def test_a_small_biopsy_beside_a_black_area_is_not_all_ink(
 
 def test_the_section_region_is_the_largest_connected_one() -> None:
     """Two stained patches of 25 and 100 px: the region is the larger, not their sum; scattered
-    single stained pixels are regions of 1."""
-    from dqm.pixels.ink import section_region
+    single stained pixels and a line 2 px wide have no interior and are no region."""
+    from dqm.pixels.ink import section_region, stained_section
 
     rgba = np.full((60, 60, 4), 245, np.uint8)  # glass
     rgba[5:10, 5:10, :3] = (200, 120, 180)
     rgba[30:40, 30:40, :3] = (200, 120, 180)
     rgba[50:60:2, 0:60:2, :3] = (200, 120, 180)
+    rgba[20:22, 0:60, :3] = (200, 120, 180)
     tissue = rgba[..., 1] < 200
     found = measure(rgba, tissue, (1.0, 1.0))
-    assert section_region(rgba, tissue, found) == 100
-    assert section_region(rgba, tissue, None) is None
+    assert section_region(stained_section(rgba, tissue, found)) == 100
+    assert stained_section(rgba, tissue, None) is None and section_region(None) is None
+
+
+def _line(im: Image.Image) -> None:
+    ImageDraw.Draw(im).line((20, 150, 380, 150), fill=(200, 120, 180), width=1)
+
+
+def _box(im: Image.Image) -> None:
+    ImageDraw.Draw(im).rectangle((100, 80, 300, 220), outline=(220, 150, 200), width=1)
+
+
+@pytest.mark.parametrize("noise", [False, True])
+@pytest.mark.parametrize("draw", [_line, _box], ids=["line", "box"])
+def test_a_line_in_a_section_colour_across_ink_alone_is_no_section(
+    tmp_path: Path, profile: Profile, draw: Callable[[Image.Image], None], noise: bool
+) -> None:
+    """A 1 px pink line (360 px) or a 1 px light-pink region-of-interest box outline on an all-black
+    image or a dark frame with noise (0 to 39): a drawing, not a section. Before, the line was one
+    connected stained region of 360 px, past SECTION_REGION, and the slide was said PEN_MARKS and
+    LESION_ON_ARTEFACT (OVERSTAINED too on the noise) instead of SLIDE_ALL_INK."""
+    root = write_tiny_batch(tmp_path / "b")
+    pixels = np.random.default_rng(0).integers(0, 40, (300, 400, 3)) if noise else np.zeros((300, 400, 3))
+    im = Image.fromarray(pixels.astype(np.uint8))
+    draw(im)
+    im.save(root / "slides" / "S1.png")
+    codes = _codes(root, profile)["S1"]
+    assert "SLIDE_ALL_INK" in codes
+    assert not codes & PIXEL_CLAIMS, codes
 
 
 @pytest.mark.parametrize(("top", "all_of_it"), [(50, True), (60, False), (80, False)])
