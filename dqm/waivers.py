@@ -39,8 +39,6 @@ from dqm.i18n import msg
 from dqm.output import read_named
 from dqm.profile import load_yaml
 from dqm.results import QualityResult
-from validators.engine import ONCE_CODES
-from validators.registry import REGISTRY
 
 MAX_WAIVER_BYTES = 1_000_000
 
@@ -147,7 +145,14 @@ def _names_check(check: str, code: str | None, f: Finding) -> bool:
     ``SLIDE_ALL_INK``), a waiver naming that code with any of its declarers covers it whichever said it."""
     if check == f.check:
         return True
-    if code != f.code or code not in ONCE_CODES:
+    if code is None or code != f.code:
+        return False
+    # imported here: the registry loads every check module (about 0.8 s), which a waivers file read
+    # for a stored results.json does not need unless a waiver names another check than the finding's
+    from validators.engine import ONCE_CODES
+    from validators.registry import REGISTRY
+
+    if code not in ONCE_CODES:
         return False
     declares = REGISTRY.get(check)
     return declares is not None and code in declares.codes
