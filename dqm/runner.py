@@ -46,7 +46,6 @@ from dqm.findings import MAX_NAME_CHARS, Finding, Severity, clip
 from dqm.i18n import Message, msg
 from dqm.identifiers import read_keys, use_profile_patterns
 from dqm.model import Annotation, Item, ItemRecord, ParsedAnnotation, ReadIssue
-from dqm.pixels.ink import all_ink
 from dqm.pixels.stain_batch import colour_pen_share, stain_share
 from dqm.profile import Profile
 from dqm.readers import (
@@ -685,7 +684,7 @@ def summarise(
             overstain_share=stain_share(probe.artefacts, "overstain"),
             understain_share=stain_share(probe.artefacts, "understain"),
             colour_pen_share=colour_pen_share(probe.artefacts),
-            all_ink=all_ink(probe.artefacts),
+            all_ink=probe.artefacts.all_ink if probe.artefacts is not None else None,
             artefact_scale_unknown=(
                 probe.artefacts.mpp is None
                 if probe.artefacts is not None and probe.artefacts.tissue_px

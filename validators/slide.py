@@ -18,7 +18,7 @@ from dqm.findings import Aspect, Finding, Severity, clip
 from dqm.i18n import N_, Message, msg
 from dqm.model import Annotation
 from dqm.pixels.artefacts import Artefacts
-from dqm.pixels.ink import all_ink, ink_share
+from dqm.pixels.ink import ink_share
 from dqm.probe_mpp import mpp_range
 from dqm.raster import edge_ys
 from dqm.slide_io import SlideProbe
@@ -700,8 +700,8 @@ per slide whichever is enabled (:data:`validators.engine.ONCE_CODES`)."""
 
 
 def said_all_ink(probe: SlideProbe, ctx: CheckContext) -> list[Finding] | None:
-    """``SLIDE_ALL_INK`` when the slide's image is ink alone (:func:`dqm.pixels.ink.all_ink`), else None."""
-    if not all_ink(probe.artefacts):
+    """``SLIDE_ALL_INK`` when the probe judged the slide's image ink alone (``Artefacts.all_ink``), else None."""
+    if probe.artefacts is None or not probe.artefacts.all_ink:
         return None
     return [ctx.finding("SLIDE_ALL_INK", all_ink_message(probe.artefacts), file=probe.path)]
 

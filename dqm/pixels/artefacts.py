@@ -441,6 +441,10 @@ class Artefacts:
     section_region: int | None = None
     """Pixels of the largest connected stained-section region at the working scale
     (:func:`dqm.pixels.ink.section_region`, set by the probe; None: not measured)."""
+    all_ink: bool | None = None
+    """Whether the slide's image is ink alone (:func:`dqm.pixels.ink.all_ink`), judged once by the probe
+    beside :attr:`section_region`: the checks (:func:`validators.slide.said_all_ink`) and the item
+    record (``items[].slide.all_ink``) read it (None: not judged, or nothing but background)."""
 
     def mask(self, *kinds: str) -> np.ndarray:
         """The pixels that show any of ``kinds``."""

@@ -4,10 +4,10 @@ An all-black, all-blue or all-green image, a dark frame with noise, or an image 
 strips at its borders reads to the artefact measure (:mod:`dqm.pixels.artefacts`) as "tissue"
 that is pen ink or near-black (over-stained) throughout. Every share judged on that tissue would
 read 100 % (pen marks, over-staining, blur), and every lesion would lie "on pen marks". The
-judgement is made here, once, from the measure: the item record keeps it
-(``items[].slide.all_ink``), and ``slide.lesion_tissue``, ``artefacts.slide``, ``artefacts.lesion``
-and ``artefacts.stain`` read it, so that such a slide gets one finding, ``SLIDE_ALL_INK``, and no
-pixel claim.
+judgement is made here, from the measure, once by the probe (``Artefacts.all_ink``): the item
+record keeps it (``items[].slide.all_ink``), and ``slide.lesion_tissue``, ``artefacts.slide``,
+``artefacts.lesion`` and ``artefacts.stain`` read it, so that such a slide gets one finding,
+``SLIDE_ALL_INK``, and no pixel claim.
 """
 
 from __future__ import annotations
@@ -46,17 +46,20 @@ frames with noise up to 0 to 99 and images of one ink, with or without white str
 
 SECTION_REGION = 64
 """Pixels at the measure's working scale (:data:`dqm.pixels.artefacts.WORK_SIDE`, at most 512 a
-side) of one connected stained-section region (:func:`section_region`) that keep the slide from
-being ink alone, whatever its share. Measured (session 27, the probe's reading of each image as in
-``benchmarks/all_ink_sources.py``): a 40 px biopsy (40 x 30 px on a 400 x 300 image) beside 60 to
-90 % black reads 0.009 to 0.006 section, under :data:`SECTION_MIN`, but one region of 526 to 539 px;
-images of ink alone (dark frames 0 to 99, one-colour inks with and without white strips, a black
-stroke on glass) read at most 1 px (a red ink's rim by its white strip); the least of the real
-sources' sections reads 28,553 px (GlaS ``train_67``), the TCGA slide read whole 129,035 px. 64 (an
-8 x 8 px square) stands 64 times over the ink and 8 times under the 40 px biopsy; on a whole
-slide's 512 px working image (about 40 to 50 µm a pixel) it is 0.1 to 0.16 mm², under any biopsy
-core (a 2 mm punch reads about 2,000 px). A section darkened so that no pixel reaches
-:data:`SECTION_LEVEL` reads 0 here (the real sources darkened x3 all do): this rule cannot keep it."""
+side) of one connected stained-section region with an interior (:func:`section_region`: a line 1
+or 2 px wide is none) that keep the slide from being ink alone, whatever its share. Measured
+(session 27, the probe's reading of each image as in ``benchmarks/all_ink_sources.py``): a 40 px
+biopsy (40 x 30 px on a 400 x 300 image) beside 50 to 90 % black reads 0.009 to 0.006 section,
+under :data:`SECTION_MIN`, but one region of 204 px (526 to 539 px before the interior was
+required); images of ink alone (dark frames 0 to 99, one-colour inks with and without white
+strips, a black stroke on glass) read 0 (at most 1 px before); a 1 px pink line or box outline
+across black reads 0 (360 px before, which cleared it); the least of the real sources' clean
+sections reads 27,759 px (GlaS ``train_20``), CMU-1-Small-Region 40,439 px, and with an injected
+artefact 551 px (CMU-1-Small-Region over-stained, whose share keeps it anyway). 64 (an 8 x 8 px
+square) stands 3 times under the 40 px biopsy; on a whole slide's 512 px working image (about 40
+to 50 µm a pixel) it is 0.1 to 0.16 mm², under any biopsy core (a 2 mm punch reads about 2,000
+px). A section darkened so that no pixel reaches :data:`SECTION_LEVEL` reads 0 here (the real
+sources darkened x3 all do): this rule cannot keep it."""
 
 
 def ink_share(found: Artefacts | None) -> float | None:

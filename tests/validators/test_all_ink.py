@@ -325,3 +325,28 @@ def test_an_all_ink_slide_is_not_counted_for_its_fold_scale(tmp_path: Path, prof
     run = run_batch(root, profile, RunOptions(workers=1))
     (finding,) = [f for f in run.findings if f.code == "ARTEFACT_SCALE_UNKNOWN"]
     assert finding.message.startswith("1 of 2 "), finding.message
+
+
+@pytest.mark.parametrize("judged", [True, False])
+def test_the_checks_read_the_probes_one_judgement(judged: bool) -> None:
+    """The probe judges all ink once (``Artefacts.all_ink``, beside its section region) and every check
+    reads that field: before, each of three checks recomputed it from the shares, so a judgement made
+    otherwise (a stored probe, a later rule) could disagree with the item record's."""
+    import dataclasses
+
+    from dqm.slide_io import SlideProbe
+    from validators import REGISTRY
+    from validators.registry import CheckContext
+    from validators.slide import said_all_ink
+
+    rgba = np.zeros((60, 80, 4), np.uint8)
+    rgba[..., 3] = 255
+    tissue = np.ones((60, 80), bool)
+    found = measure(rgba, tissue, (1.0, 1.0))
+    assert all_ink(found) is True  # by the shares: all black
+    probe = SlideProbe("S1.png", artefacts=dataclasses.replace(found, all_ink=judged))
+    spec = REGISTRY["slide.lesion_tissue"]
+    ctx = CheckContext(spec, "S1", {c: spec.severity_of(c) for c in spec.codes}, "default.json")
+    said = said_all_ink(probe, ctx)
+    assert (said is not None) is judged
+    assert said is None or [f.code for f in said] == ["SLIDE_ALL_INK"]
