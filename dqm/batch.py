@@ -1354,21 +1354,20 @@ def _other_reading(data: bytes, rank: int | None = None) -> str | None:
     return " / ".join(names) or None
 
 
-_SHOWN_BYTES = 24
-"""How many bytes of the first run beyond ASCII :func:`_readings` shows in each encoding."""
-
-
-def _readings(data: bytes, other: str) -> str:
-    """The first run of bytes beyond ASCII in ``data`` (a word, a cell; its first
-    :data:`_SHOWN_BYTES` bytes) as CP949 and as each encoding ``other`` names
-    (:func:`_other_reading`'s ``GBK / EUC-JP``): ``CP949 '로갑', GBK '肺癌'``. The note said only
-    that another reading exists; the two readings side by side show which one is the text. The
-    finding is masked when it is written, as every output is."""
-    run = _BEYOND_ASCII.search(data)
-    shown = run.group()[:_SHOWN_BYTES] if run else b""
-    by_name = {name: codec for (codec, _), name in OTHER_READINGS}
-    readings = [("CP949", KOREAN_LEGACY)] + [(name, by_name[name]) for name in other.split(" / ")]
-    return ", ".join(f"{name} '{shown.decode(codec, 'replace')}'" for name, codec in readings)
+def _where_beyond_ascii(body: bytes) -> tuple[int, int, int]:
+    """Where the first byte beyond ASCII in ``body`` is: its line (1-based, counted in bytes),
+    its column (1-based, cut at the header's separator, quotes as CSV reads them) and its byte
+    offset in ``body``. The other-reading note names the place, never the text: the text is a
+    cell, perhaps a patient's name (a GBK ``李明`` in ``patient_name`` read as GBK is the name), and
+    the masker cannot tell a name by its value alone. ``body``'s bytes before it are ASCII."""
+    run = _BEYOND_ASCII.search(body)
+    at = run.start() if run else len(body)
+    before = body[:at].decode("ascii")
+    line_start = before.rfind("\n") + 1
+    header = before[: before.find("\n")] if "\n" in before else before
+    delimiter = next((d for d in (",", ";", "\t") if d in header), ",")
+    cells = next(csv.reader([before[line_start:].rstrip("\r") + "x"], delimiter=delimiter), [])
+    return before.count("\n") + 1, max(len(cells), 1), at
 
 
 _OTHER_CHUNK = 1 << 16
@@ -1595,15 +1594,19 @@ def _manifest_text(data: bytes, disc: Discovery) -> str:
                 offset=at,
             )
             if (other := _thin_other_reading(body, text)) is not None:
+                line, column, first = _where_beyond_ascii(body)
                 why = msg(
                     "the manifest is not UTF-8 (byte 0x{byte:02x} at offset {offset:,}); read as CP949 "
                     "(Korean Windows and Excel, which EUC-KR is part of), a guess: it reads as well as "
-                    "{encoding} (Chinese or Japanese) of frequent characters ({readings}); check which "
-                    "its text is and save it as UTF-8",
+                    "{encoding} (Chinese or Japanese) of frequent characters (the first such text: line "
+                    "{line:,}, column {column:,}, byte offset {first:,}); check which its text is and "
+                    "save it as UTF-8",
                     byte=data[at],
                     offset=at,
                     encoding=other,
-                    readings=_readings(body, other),
+                    line=line,
+                    column=column,
+                    first=first + mark,
                 )
     disc.issues.append(DiscoveryIssue("MANIFEST_ENCODING", why, file=MANIFEST))
     return text
