@@ -80,21 +80,33 @@ def dqm_catalogue() -> str:
 
 def input_paths() -> list[str]:
     """The files on this machine that the table is counted from (the catalogues, Perl's hanja
-    readings), sorted: their digest (:func:`inputs_digest`) with the pinned ones' says whether a
-    run here can regenerate the committed table."""
+    readings), sorted: their digests (:func:`installed_digests`) with the repository's
+    (:func:`repository_digests`) say whether a run here can regenerate the committed table."""
     paths = [path for pattern in CATALOGUES for path in sorted(glob.glob(pattern))]
     return paths + sorted(glob.glob(KOREAN_HANJA))[-1:]
 
 
-def inputs_digest() -> str:
-    """SHA-256 of every input: each file's path and bytes (:func:`input_paths`), the pinned dqm
-    catalogue, the hand-written body sites and the generator's constants."""
-    digest = hashlib.sha256()
-    for path in input_paths():
-        digest.update(path.encode() + b"\0" + Path(path).read_bytes() + b"\0")
-    digest.update(dqm_catalogue().encode("utf-8") + b"\0")
-    digest.update(repr((sorted(BODY_SITES), MIN_COUNT, MIN_HANJA, CATALOGUES)).encode("utf-8"))
-    return digest.hexdigest()
+REPOSITORY_INPUTS = (f"{DQM_KO}@{DQM_KO_COMMIT[:8]}", "BODY_SITES, MIN_COUNT, MIN_HANJA, CATALOGUES")
+"""The names, in the table's ``INPUT_SHA256S``, of the inputs the repository holds (the pinned
+catalogue; the hand-written body sites and the generator's constants): the same on every machine
+with the pinned commit, unlike the installed files, which each machine's packages decide."""
+
+
+def installed_digests() -> dict[str, str]:
+    """SHA-256 of each installed input's bytes (:func:`input_paths`), by its path."""
+    return {path: hashlib.sha256(Path(path).read_bytes()).hexdigest() for path in input_paths()}
+
+
+def repository_digests() -> dict[str, str]:
+    """SHA-256 of each input the repository holds, by its name (:data:`REPOSITORY_INPUTS`).
+    Raises :class:`subprocess.CalledProcessError` where the pinned commit is not in the clone."""
+    catalogue, constants = REPOSITORY_INPUTS
+    return {
+        catalogue: hashlib.sha256(dqm_catalogue().encode("utf-8")).hexdigest(),
+        constants: hashlib.sha256(
+            repr((sorted(BODY_SITES), MIN_COUNT, MIN_HANJA, CATALOGUES)).encode("utf-8")
+        ).hexdigest(),
+    }
 
 
 def _ks_x_1001(char: str) -> bool:
@@ -164,9 +176,13 @@ def main() -> None:
     out.write("``benchmarks/hangul_frequency.py`` (generated: do not edit; run it again). Counted from\n")
     out.write(f"{total:,} syllables of {len(used)} Korean message catalogues (software's and dqm's own);\n")
     out.write(f'the {len(ranked):,} met {MIN_COUNT} times or more, of the 2,350."""\n\n')
-    out.write(f'INPUTS_SHA256 = "{inputs_digest()}"\n')
+    out.write("INPUT_SHA256S = {\n")
+    for name, digest in {**repository_digests(), **installed_digests()}.items():
+        out.write(f'    "{name}": "{digest}",\n')
+    out.write("}\n")
     out.write(
-        '"""The digest of the inputs counted (``benchmarks/hangul_frequency.py``, ``inputs_digest``)."""\n\n'
+        '"""The SHA-256 of each input counted, by its name (the repository\'s) or path (an installed\n'
+        'file\'s): ``benchmarks/hangul_frequency.py``, ``repository_digests`` and ``installed_digests``."""\n\n'
     )
     out.write("RANKED = (\n")
     for at in range(0, len(ranked), 40):
