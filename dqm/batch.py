@@ -1021,6 +1021,20 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
             return True
         _keep_unread(disc, None, text)  # no slide_id column, no header: no cell is an item's
         return False
+    except LooksWide as wide:
+        _keep_refused(disc, data)
+        disc.issues.append(
+            DiscoveryIssue(
+                "MANIFEST_UNREADABLE",
+                msg(
+                    "cannot read the manifest: it looks like UTF-16 {order} without a byte-order mark "
+                    "(a NUL byte at every other byte); files paired by name instead, save it as UTF-8",
+                    order=wide.order,
+                ),
+                file=MANIFEST,
+            )
+        )
+        return False
     except NotKorean as refused:
         _keep_refused(disc, data)
         disc.issues.append(
@@ -1549,6 +1563,34 @@ def _korean_share(counts: Counter[str]) -> bool:
     return hangul > 0 and hangul >= KOREAN_SHARE * letters
 
 
+_WIDE_SAMPLE = 4096
+"""How many bytes of a manifest without a byte-order mark :func:`_utf16_order` looks at."""
+
+
+def _utf16_order(sample: bytes) -> str | None:
+    """``LE`` or ``BE`` where ``sample`` looks like UTF-16 without a byte-order mark: a NUL byte
+    in at least a third of its odd (LE) or even (BE) positions, for ASCII's characters, and in
+    almost none of the others. UTF-8 and CP949 text holds no NUL; a UTF-16 file of Korean text
+    alone holds few, and is not told by this."""
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return None
+    even, odd = sample[0 : 2 * pairs : 2].count(0), sample[1 : 2 * pairs : 2].count(0)
+    if odd * 3 >= pairs and even * 20 <= pairs:
+        return "LE"
+    if even * 3 >= pairs and odd * 20 <= pairs:
+        return "BE"
+    return None
+
+
+class LooksWide(ValueError):
+    """A manifest without a byte-order mark whose NUL bytes say UTF-16 (its byte order)."""
+
+    def __init__(self, order: str) -> None:
+        super().__init__(order)
+        self.order = order
+
+
 class NotKorean(ValueError):
     """A manifest that is not UTF-8, which CP949 decodes but the guess refuses: its first bad
     byte, that byte's offset and why it is not taken for Korean (a msgid, :func:`_not_korean`)."""
@@ -1570,16 +1612,34 @@ def _manifest_text(data: bytes, disc: Discovery) -> str:
         text = data.decode(codec)  # the codec reads and drops the mark
         why = msg("the manifest is {encoding} text, not UTF-8 (read as {encoding})", encoding=codec.upper())
     else:
+        marks = 0
+        while data.startswith(codecs.BOM_UTF8, marks * len(codecs.BOM_UTF8)):
+            marks += 1
+        # every leading UTF-8 mark is dropped: a second one read as UTF-8 text before the header
+        # (or made CP949 read as "UTF-8 with a stray byte"); a mark before CP949 read as CP949
+        # made the header's first letter part of a hanja ('癤퓋lide_id')
+        mark = marks * len(codecs.BOM_UTF8)
+        if marks > 1:
+            disc.issues.append(
+                DiscoveryIssue(
+                    "MANIFEST_ENCODING",
+                    msg(
+                        "the manifest starts with {count} UTF-8 byte-order marks (a tool added one to a "
+                        "file that had one); all are dropped, save it with one or none",
+                        count=marks,
+                    ),
+                    file=MANIFEST,
+                )
+            )
+        if (order := _utf16_order(data[mark : mark + _WIDE_SAMPLE])) is not None:
+            raise LooksWide(order)
+        body = data[mark:] if mark else data  # a copy only after a mark
         try:
-            return data.decode("utf-8-sig")
+            return body.decode("utf-8")
         except UnicodeDecodeError as exc:
-            # utf-8-sig's offsets are past its mark; a UTF-8 mark before CP949 (a tool that added
-            # one) read as CP949 made the header's first letter part of a hanja ('癤퓋lide_id')
-            mark = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
-            at = exc.start + mark
+            at = exc.start + mark  # the file's offset, past its marks
             if mark:
                 exc = UnicodeDecodeError(exc.encoding, data, at, exc.end + mark, exc.reason)
-            body = data[mark:] if mark else data  # a copy only after a mark
             try:
                 text = body.decode(KOREAN_LEGACY)
             except UnicodeDecodeError:

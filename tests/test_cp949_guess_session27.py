@@ -98,3 +98,47 @@ def test_a_utf8_mark_before_cp949_is_read_as_cp949_without_the_mark(tmp_path: Pa
     at = data.index("서".encode("cp949"))
     assert f"(byte 0x{data[at]:02x} at offset {at:,})" in issues[0].message.rendered("en")
     assert any("서울대병원 병리과" in item.record.values() for item in disc.items)
+
+
+def test_every_leading_utf8_mark_is_dropped_and_the_finding_says_so(tmp_path: Path) -> None:
+    """Two UTF-8 byte-order marks before CP949: the second mark read as a well-formed UTF-8 run,
+    so the manifest was refused as "UTF-8 with a stray byte". Now every leading mark is dropped, a
+    finding says how many, and the CP949 rows are read with the file's offset."""
+    root = write_tiny_batch(tmp_path / "b")
+    manifest = (root / "manifest.csv").read_text().replace("Seoul-A", "서울대병원 병리과", 1)
+    data = 2 * b"\xef\xbb\xbf" + manifest.encode("cp949")
+    (root / "manifest.csv").write_bytes(data)
+    disc = discover(root)
+    issues = [i for i in disc.issues if i.code.startswith("MANIFEST")]
+    assert [i.code for i in issues] == ["MANIFEST_ENCODING", "MANIFEST_ENCODING"]
+    assert "starts with 2 UTF-8 byte-order marks" in issues[0].message.rendered("en")
+    assert "BOM) 2개로 시작합니다" in issues[0].message.rendered("ko")
+    at = data.index("서".encode("cp949"))
+    assert f"(byte 0x{data[at]:02x} at offset {at:,})" in issues[1].message.rendered("en")
+    assert any("서울대병원 병리과" in item.record.values() for item in disc.items)
+
+
+def test_two_utf8_marks_before_utf8_leave_no_mark_in_the_header(tmp_path: Path) -> None:
+    """Two marks before UTF-8: the second was read as text, before the header's ``slide_id``."""
+    root = write_tiny_batch(tmp_path / "b")
+    data = (root / "manifest.csv").read_bytes()
+    (root / "manifest.csv").write_bytes(2 * b"\xef\xbb\xbf" + data)
+    disc = discover(root)
+    issues = [i for i in disc.issues if i.code.startswith("MANIFEST")]
+    assert [i.code for i in issues] == ["MANIFEST_ENCODING"]
+    assert sorted(item.slide_id for item in disc.items) == ["S1", "S2", "S3"]
+
+
+@pytest.mark.parametrize(("codec", "order"), [("utf-16-le", "LE"), ("utf-16-be", "BE")])
+@pytest.mark.parametrize("cell", ["서울대병원", "Seoul-B"])
+def test_utf16_without_a_mark_is_named(tmp_path: Path, codec: str, order: str, cell: str) -> None:
+    """UTF-16 without a byte-order mark: the finding said only "'utf-8' codec can't decode byte
+    0xc1" (or, all ASCII, no header row). Its NUL bytes at every other byte now say UTF-16 and
+    which byte order."""
+    root = write_tiny_batch(tmp_path / "b")
+    manifest = (root / "manifest.csv").read_text().replace("Seoul-A", cell, 1)
+    (root / "manifest.csv").write_bytes(manifest.encode(codec))
+    (issue,) = (i for i in discover(root).issues if i.code.startswith("MANIFEST"))
+    assert issue.code == "MANIFEST_UNREADABLE"
+    assert f"it looks like UTF-16 {order} without a byte-order mark" in issue.message.rendered("en")
+    assert f"UTF-16 {order}로 보입니다" in issue.message.rendered("ko")
