@@ -99,14 +99,14 @@ def test_values_past_a_readers_cap_count_as_if_reported_one_by_one(tmp_path, pro
     """1,500 keys the format does not define in one file: the first 1,000 are reported one by one, the rest in one
     finding, and value accuracy counts 1,500 inaccurate values, exactly as a run without a cap
     (and one with a cap of 10) does; it once counted the rest as one value."""
-    import dqm.readers
+    import dqm.readers.common.base
 
     root = write_tiny_batch(tmp_path / "b")
     clean = syntactic_result(run_batch(root, profile, RunOptions(workers=1, slides=False)))
     _s1_with(root, ", ".join(f'"colour{k}": "red"' for k in range(1500)))
     figures, listed = {}, {}
-    for cap in (10**6, dqm.readers.MAX_ISSUES_PER_CODE, 10):
-        monkeypatch.setattr(dqm.readers, "MAX_ISSUES_PER_CODE", cap)
+    for cap in (10**6, dqm.readers.common.base.MAX_ISSUES_PER_CODE, 10):
+        monkeypatch.setattr(dqm.readers.common.base, "MAX_ISSUES_PER_CODE", cap)
         run = run_batch(root, profile, RunOptions(workers=1, slides=False))
         figures[cap] = _value_figures(run)
         listed[cap] = [f for f in run.findings if f.code == "UNKNOWN_KEY" and f.item_id == "S1"]
@@ -129,7 +129,7 @@ def test_repeated_keys_past_the_readers_cap_count_as_if_reported_one_by_one(tmp_
     _s1_with(root, '"notes": [' + ", ".join('{"k": 1, "k": 2}' for _ in range(1500)) + "]")
     figures, listed = [], []
     for cap in (10**6, 1000, 10):
-        monkeypatch.setattr(dqm.readers, "MAX_ISSUES_PER_CODE", cap)
+        monkeypatch.setattr(dqm.readers.common.base, "MAX_ISSUES_PER_CODE", cap)
         monkeypatch.setattr(dqm.readers.common.base, "MAX_DUPLICATE_KEYS", cap)
         run = run_batch(root, profile, RunOptions(workers=1, slides=False))
         figures.append(_value_figures(run))
@@ -144,7 +144,8 @@ def test_a_count_past_the_cap_never_exceeds_the_files_value_slots() -> None:
     the file has, whatever the reader met (5,000 bad vertices of three outlines are three values)."""
     from dqm.model import Annotation, ReadIssue
     from dqm.profile import Limits
-    from dqm.readers import MAX_ISSUES_PER_CODE, within_limits
+    from dqm.readers import within_limits
+    from dqm.readers.common.base import MAX_ISSUES_PER_CODE
 
     def counted(issues, values):
         ann = Annotation(path="a.json", format="dqm", n_values=values, issues=issues)

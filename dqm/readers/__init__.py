@@ -52,7 +52,7 @@ from dqm.identifiers import reading_keys, strings
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.profile import Limits, Profile
 from dqm.readers import asap, coco, dsa, halo, imagescope, mask, native, qupath
-from dqm.readers.common import bigjson, pieces, tally
+from dqm.readers.common import base, bigjson, pieces, tally
 from dqm.readers.common.base import decode, failed, parse_json, wide_text
 from dqm.readers.common.reader import FormatReader, limits, reading_within
 from dqm.readers.common.xmltree import (
@@ -799,7 +799,7 @@ def within_limits(ann: Annotation, limits: Limits) -> Annotation:
     """The annotation cut to the profile's limits, each exceeded limit a ``LIMIT_EXCEEDED``
     issue naming it: lesions past ``lesions_per_file`` are dropped with what the reader met in
     them, an outline of more than ``vertices_per_lesion`` vertices keeps no rings (nothing is
-    computed on it). What the reader met is reported for the first :data:`MAX_ISSUES_PER_CODE`
+    computed on it). What the reader met is reported for the first :data:`~dqm.readers.common.base.MAX_ISSUES_PER_CODE`
     issues of each code, the rest counted (:func:`_capped`).
 
     The input is not modified (parsed annotations may be shared by the parse cache).
@@ -853,17 +853,12 @@ def within_limits(ann: Annotation, limits: Limits) -> Annotation:
     return dataclasses.replace(ann, lesions=kept, issues=[*read, *issues])
 
 
-MAX_ISSUES_PER_CODE = 1000
-"""What a reader met in one file, reported one by one for the first issues of each code; the
-others of that code are counted in one more issue. An element a few bytes long can make an issue
-(an ASAP annotation of an unknown type: 8.4 MB of them made 100,000 findings, 96 s, 1.3 GB and a
-results.json of 98 MB), and a file may hold 512 MB."""
-
-
 def _capped(issues: list[ReadIssue], values: int) -> list[ReadIssue]:
-    """``issues`` with at most :data:`MAX_ISSUES_PER_CODE` of each code, then one issue a code
-    counting the rest, at the first of them; an issue that already counts others (a reader's own
-    cap) is kept as it is.
+    """``issues`` with at most :data:`~dqm.readers.common.base.MAX_ISSUES_PER_CODE` of each code, then one issue a code
+    counting the rest, at the first of them. An issue that already counts others (a reader's own
+    cap: the native reader counts the root's and each lesion's apart, so that the lesions past
+    ``lesions_per_file`` take their counts with them) goes into that one issue too, its count
+    kept whole.
 
     A counting issue names how many value slots the rest name that no issue kept names
     (``counted_values``): value-grain accuracy counts them as if they had been reported one by
@@ -874,32 +869,35 @@ def _capped(issues: list[ReadIssue], values: int) -> list[ReadIssue]:
     rest: dict[str, list[ReadIssue]] = {}
     for issue in issues:
         seen = counts.get(issue.code, 0)
-        if issue.counted or seen < MAX_ISSUES_PER_CODE:
-            counts[issue.code] = seen + (not issue.counted)
+        if not issue.counted and seen < base.MAX_ISSUES_PER_CODE:
+            counts[issue.code] = seen + 1
             kept.append(issue)
         else:
             rest.setdefault(issue.code, []).append(issue)
-    if not rest and not any(issue.counted_values for issue in kept):
+    if not rest:
         return kept
     named = {issue.pointer for issue in kept} | {more[0].pointer for more in rest.values()}
     budget = max(values - len(named), 0)
-    out = []
-    for issue in kept:
-        if issue.counted_values > budget:
-            issue = dataclasses.replace(issue, counted_values=budget)
-        budget -= issue.counted_values
-        out.append(issue)
+    out = kept
+    for code, more in list(rest.items()):
+        first = more[0]
+        if len(more) == 1 and first.counted:  # a reader's one count, first served: its own words
+            counted_values = min(first.counted_values, budget)
+            budget -= counted_values
+            out.append(dataclasses.replace(first, counted_values=counted_values))
+            del rest[code]
     for code, more in rest.items():
         first = more[0]
         slots = {issue.pointer for issue in more} - named
         named |= slots
+        n = sum(issue.counted or 1 for issue in more)
         message = msg(
             "{n:,} more {code} in this file from here on (the first {shown:,} are reported one by one)",
-            n=len(more),
+            n=n,
             code=code,
-            shown=MAX_ISSUES_PER_CODE,
+            shown=counts.get(code, 0),
         )
-        counted_values = min(len(slots), budget)
+        counted_values = min(len(slots) + sum(issue.counted_values for issue in more), budget)
         budget -= counted_values
         out.append(
             ReadIssue(
@@ -907,7 +905,7 @@ def _capped(issues: list[ReadIssue], values: int) -> list[ReadIssue]:
                 message,
                 pointer=first.pointer,
                 lesion=first.lesion,
-                counted=len(more),
+                counted=n,
                 counted_values=counted_values,
             )
         )

@@ -33,7 +33,7 @@ from dqm.coords import MAX_OBJECTIVE_POWER
 from dqm.i18n import N_, msg
 from dqm.identifiers import reader_keys
 from dqm.model import Annotation, ReadIssue
-from dqm.readers.common import pieces, tally
+from dqm.readers.common import base, pieces, tally
 from dqm.readers.common.base import (
     count_keys,
     count_slots,
@@ -166,12 +166,6 @@ _WRONG_TYPE_AT_ROOT = {
 }
 
 
-MAX_SCHEMA_ISSUES_PER_CODE = 1000
-"""Schema errors reported one by one for each code; the rest of a code are counted in one issue
-without working out their messages or masked names (2,000,000 unknown keys, 25 MB, took 100 s and
-made as many issues before :func:`dqm.readers.within_limits` cut them to one)."""
-
-
 def _schema_code(kind: str, missing: bool, lesion: int | None, vertex: int | None) -> str:
     """The issue code of a pydantic error of type ``kind``."""
     if kind == "missing" or missing:
@@ -189,15 +183,23 @@ def _schema_code(kind: str, missing: bool, lesion: int | None, vertex: int | Non
 
 def _schema_issues(doc: Any, exc: ValidationError) -> tuple[list[ReadIssue], set[int], bool]:
     """Read issues for schema errors, the lesions whose outline is broken, and whether ``slide``
-    is broken. Past :data:`MAX_SCHEMA_ISSUES_PER_CODE` issues of a code, the rest of that code
-    are one issue counting them."""
+    is broken.
+
+    Past :data:`~dqm.readers.common.base.MAX_ISSUES_PER_CODE` issues of a code, the rest of that code are
+    counted without working out their messages or masked names (2,000,000 unknown keys, 25 MB,
+    took 100 s and made as many issues before :func:`dqm.readers.within_limits` cut them to one):
+    one counting issue for the root and one for each lesion, so that ``within_limits`` drops the
+    counts of the lesions past ``lesions_per_file`` with them and merges the rest into one issue
+    a code."""
+    cap = base.MAX_ISSUES_PER_CODE
     issues: list[ReadIssue] = []
     broken_lesions: set[int] = set()
     slide_broken = False
     seen: set[tuple[str, str]] = set()
     names = reader_keys()  # a key the format does not define by its position (#1): it may be a name
     per_code: dict[str, int] = {}
-    more: dict[str, list[Any]] = {}  # code -> [first path, its lesion, count, value slots]
+    # (code, lesion or None) -> [first path, count, value slots]
+    more: dict[tuple[str, int | None], list[Any]] = {}
     for err in exc.errors():
         raw, missing = _resolve_loc(doc, tuple(err["loc"]))
         value_ptr, lesion, vertex = _value_pointer(raw)
@@ -214,10 +216,10 @@ def _schema_issues(doc: Any, exc: ValidationError) -> tuple[list[ReadIssue], set
         if key in seen:
             continue
         seen.add(key)
-        if per_code.get(code, 0) >= MAX_SCHEMA_ISSUES_PER_CODE:
-            counting = more.setdefault(code, [raw, lesion, 0, set()])
-            counting[2] += 1
-            counting[3].add(key[0])
+        if per_code.get(code, 0) >= cap:
+            counting = more.setdefault((code, lesion), [raw, 0, set()])
+            counting[1] += 1
+            counting[2].add(key[0])
             continue
         per_code[code] = per_code.get(code, 0) + 1
         shown = names.path(doc, [str(part) for part in raw])
@@ -232,7 +234,7 @@ def _schema_issues(doc: Any, exc: ValidationError) -> tuple[list[ReadIssue], set
                 vertex=vertex,
             )
         )
-    for code, (raw, lesion, n, slots) in more.items():
+    for (code, _), (raw, n, slots) in more.items():
         shown = names.path(doc, [str(part) for part in raw])
         path = [part if isinstance(part, int) else name for part, name in zip(raw, shown, strict=True)]
         value_ptr, lesion, _ = _value_pointer(path)
@@ -240,7 +242,7 @@ def _schema_issues(doc: Any, exc: ValidationError) -> tuple[list[ReadIssue], set
             "{n:,} more {code} in this file from here on (the first {shown:,} are reported one by one)",
             n=n,
             code=code,
-            shown=MAX_SCHEMA_ISSUES_PER_CODE,
+            shown=cap,
         )
         where = value_ptr if lesion is not None else pointer(*path)
         issues.append(

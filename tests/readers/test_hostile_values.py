@@ -272,9 +272,9 @@ def test_unknown_keys_past_the_cap_are_counted_by_the_reader_in_one_issue(
 ) -> None:
     """2,000,000 unknown keys (25 MB) made 2,000,000 issues, each with its message and masked
     name, before the run's cap cut them to 1,000: the reader counts the rest itself."""
-    from dqm.readers import native
+    import dqm.readers.common.base
 
-    monkeypatch.setattr(native, "MAX_SCHEMA_ISSUES_PER_CODE", 3)
+    monkeypatch.setattr(dqm.readers.common.base, "MAX_ISSUES_PER_CODE", 3)
     doc = native_doc()
     doc.update({f"extra{k}": k for k in range(8)})
     ann = _read(json.dumps(doc))
@@ -283,3 +283,29 @@ def test_unknown_keys_past_the_cap_are_counted_by_the_reader_in_one_issue(
     assert [i.counted for i in unknown] == [0, 0, 0, 5]
     assert unknown[-1].counted_values == 4
     assert unknown[-1].message.startswith("5 more UNKNOWN_KEY in this file from here on")
+
+
+@pytest.mark.parametrize("limit", [900, 1050, 5000])
+def test_counted_issues_past_the_cap_follow_lesions_per_file(limit: int) -> None:
+    """The reader's count past the cap once carried the lesion of its first issue and counted root
+    issues with lesion issues: a lower ``lesions_per_file`` dropped the root's unknown keys with
+    it (1,500 never reported at 900), or counted issues of lesions not checked. The figures are
+    those of the issues one by one, whatever the limit."""
+    from dqm.profile import Limits
+    from dqm.readers import within_limits
+
+    n = 1100
+    lesions = [
+        {"id": k, "class": 5, "zz": 1, "geometry": {"type": "Polygon", "coordinates": [square(10, 10, 5)]}}
+        for k in range(n)
+    ]
+    doc = native_doc(lesions=lesions)
+    doc.update({f"patient{k}": k for k in range(n)})
+    issues = within_limits(_read(json.dumps(doc)), Limits(lesions_per_file=limit)).issues
+    issues = [i for i in issues if i.code != "LIMIT_EXCEEDED"]
+    total: dict[str, int] = {}
+    for i in issues:
+        total[i.code] = total.get(i.code, 0) + (i.counted or 1)
+    checked = min(limit, n)
+    assert total == {"UNKNOWN_KEY": n + checked, "WRONG_TYPE": checked}  # the root's n keys too
+    assert len({i.pointer for i in issues}) + sum(i.counted_values for i in issues) == n + 2 * checked

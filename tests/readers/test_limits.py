@@ -48,9 +48,9 @@ def test_what_the_reader_met_in_lesions_past_the_limit_is_dropped_with_them():
 def test_read_issues_of_one_code_past_the_limit_are_counted_in_one(monkeypatch: pytest.MonkeyPatch) -> None:
     """An ASAP annotation of an unknown type is an issue of 84 bytes: 8.4 MB of them made 100,000
     findings (96 s, 1.3 GB, a results.json of 98 MB)."""
-    import dqm.readers
+    import dqm.readers.common.base
 
-    monkeypatch.setattr(dqm.readers, "MAX_ISSUES_PER_CODE", 3)
+    monkeypatch.setattr(dqm.readers.common.base, "MAX_ISSUES_PER_CODE", 3)
     weird = "".join(
         f'<Annotation Name="a{k}" Type="Weird" PartOfGroup="BCC"><Coordinates/></Annotation>'
         for k in range(8)

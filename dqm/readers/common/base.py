@@ -415,6 +415,14 @@ def count_keys(doc: Any) -> int:
     return n
 
 
+MAX_ISSUES_PER_CODE = 1000
+"""What a reader met in one file, reported one by one for the first issues of each code; the
+others of that code are counted in one more issue (:func:`dqm.readers.within_limits`; the native
+reader counts its schema errors past it itself). An element a few bytes long can make an issue
+(an ASAP annotation of an unknown type: 8.4 MB of them made 100,000 findings, 96 s, 1.3 GB and a
+results.json of 98 MB), and a file may hold 512 MB."""
+
+
 MAX_DUPLICATE_KEYS = 1000
 """Repeated keys of one file reported one by one; the others are counted in one more issue (200,000
 objects of 14 bytes, each repeating a key, made 200,000 findings: 87 s, 1.35 GB and a results.json
