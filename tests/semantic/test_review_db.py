@@ -155,3 +155,108 @@ def test_a_verdict_row_whose_id_is_no_integer_is_an_unreadable_file_not_a_crash(
     con.close()
     (finding,) = read_verdict_db(path).findings
     assert finding.code == "VERDICT_FILE_UNREADABLE" and "not an integer" in finding.message
+
+
+def _bytes_of(path: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(path.parent.iterdir())}
+
+
+def test_a_refused_database_is_left_as_it_was(tmp_path: Path) -> None:
+    """A newer dqm's database was refused only after this dqm had created its tables, index and
+    triggers in it (and switched it to WAL): refused, it was still written to."""
+    path = tmp_path / "review.sqlite"
+    ReviewDB(path, "plan-1").close()
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=DELETE")
+    con.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+    con.executescript("DROP TABLE sessions; DROP TRIGGER verdict_log_no_delete; DROP INDEX verdict_log_pair;")
+    con.commit()
+    con.close()
+    before = _bytes_of(path)
+    with pytest.raises(ReviewDBError, match="this dqm reads schema 1"):
+        ReviewDB(path, "plan-1")
+    assert _bytes_of(path) == before
+
+
+@pytest.mark.parametrize("meta", [False, True])
+def test_another_programs_sqlite_file_is_refused_and_left_as_it_was(tmp_path: Path, meta: bool) -> None:
+    """A foreign SQLite file (a table of its own, no dqm ``meta``) was opened without complaint
+    and turned into a review database."""
+    path = tmp_path / "review.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE t (x)")
+    if meta:
+        con.execute("CREATE TABLE meta (key TEXT, value TEXT)")
+        con.execute("INSERT INTO meta VALUES ('format', 'other/1')")
+    con.commit()
+    con.close()
+    before = _bytes_of(path)
+    with pytest.raises(ReviewDBError, match="not a dqm review database"):
+        ReviewDB(path, "plan-1")
+    assert _bytes_of(path) == before
+
+
+def test_an_empty_file_becomes_a_review_database(tmp_path: Path) -> None:
+    path = tmp_path / "review.sqlite"
+    path.touch()
+    db = ReviewDB(path, "plan-1")
+    assert db.meta("format") == "dqm.review_db/1" and len(db.secret) == 32
+    db.close()
+
+
+@pytest.mark.parametrize("secret", ["", "00", "ab cd", "0" * 63, "0" * 65, "0" * 64 + "\n", None])
+def test_a_session_key_not_of_64_hex_digits_is_refused(tmp_path: Path, secret: str | None) -> None:
+    """``bytes.fromhex`` took an empty, missing or 1-byte key: cookies signed with it."""
+    path = tmp_path / "review.sqlite"
+    ReviewDB(path, "plan-1").close()
+    if secret is None:
+        con = sqlite3.connect(path)
+        con.execute("DELETE FROM meta WHERE key = 'secret'")
+        con.commit()
+        con.close()
+    else:
+        _set_meta(path, "secret", secret)
+    with pytest.raises(ReviewDBError, match="session key"):
+        ReviewDB(path, "plan-1")
+
+
+def _foreign_log(path: Path, row: tuple[object, ...], refused: tuple[object, ...] | None = None) -> None:
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE meta (key TEXT, value TEXT)")
+    con.executemany("INSERT INTO meta VALUES (?, ?)", [("format", "dqm.review_db/1"), ("schema", "1")])
+    con.execute("CREATE TABLE reviewers (id, name, token_sha256, adjudicator, created_at)")
+    con.execute("INSERT INTO reviewers VALUES (1, 'r1', 'h', 0, 'now')")
+    con.execute("CREATE TABLE verdict_log (id, reviewer_id, slide_id, verdict, reasons, comment, created_at)")
+    con.execute("INSERT INTO verdict_log VALUES (1, 1, 'S0', 'pass', '', '', 'now')")  # a good row
+    con.execute("INSERT INTO verdict_log VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+    con.execute("CREATE TABLE not_reviewable (slide_id, reason, created_at)")
+    if refused:
+        con.execute("INSERT INTO not_reviewable VALUES (?, ?, ?)", refused)
+    con.commit()
+    con.close()
+
+
+@pytest.mark.parametrize(
+    ("row", "refused", "why"),
+    [
+        ((2, 1, "S1", "pass", "", "", 5), ("S1", "x", "2026"), "row 2: created_at is INTEGER"),
+        ((2, "1", "S1", "pass", "", "", "t"), None, "row 2: reviewer_id '1' names no reviewer"),
+        ((2, 7, "S1", "pass", "", "", "t"), None, "row 2: reviewer_id '7' names no reviewer"),
+        ((2, 1, "S1", "fail", None, "", "t"), None, "row 2: reasons is NULL"),
+        ((2, 1, b"\xff", "pass", "", "", "t"), None, "row 2: slide_id is BLOB"),
+        ((2, 1, "S1", 3, "", "", "t"), None, "row 2: verdict is INTEGER"),
+        ((2, 1, "S1", "pass", "", 5.5, "t"), None, "row 2: comment is REAL"),
+        ((2, 1, "S1", "pass", "", "", "t"), (7, "x", "t"), "not-reviewable row 1: slide_id is INTEGER"),
+    ],
+)
+def test_a_verdict_row_of_another_type_is_an_unreadable_row_not_a_crash_nor_a_silent_loss(
+    tmp_path: Path, row: tuple[object, ...], refused: tuple[object, ...] | None, why: str
+) -> None:
+    """An integer ``created_at`` of a refused slide stopped ``dqm review ingest`` with a TypeError;
+    a text ``reviewer_id`` dropped the verdict without a word; NULL reasons read as the reason
+    'None'. Each such row is named, the other rows are read."""
+    path = tmp_path / "review.sqlite"
+    _foreign_log(path, row, refused)
+    got = read_verdict_db(path)
+    assert [(f.code, why in f.message) for f in got.findings] == [("VERDICT_FILE_UNREADABLE", True)]
+    assert "S0" in [r.slide_id for r in got.records]

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,11 @@ CREATE TABLE IF NOT EXISTS sessions (
     seen INTEGER NOT NULL
 );
 """
+_OUR_TABLES = frozenset({"meta", "reviewers", "verdict_log", "not_reviewable", "sessions", "sqlite_sequence"})
+"""The tables :data:`_SCHEMA` makes (``sqlite_sequence`` is SQLite's, for ``AUTOINCREMENT``)."""
+_SECRET = re.compile(r"[0-9a-fA-F]{64}")
+"""The session key as dqm writes it (``secrets.token_hex(32)``): an empty or short key signs
+cookies anyone can forge."""
 
 
 class ReviewDBError(ValueError):
@@ -118,12 +124,15 @@ class ReviewDB:
         self._local = threading.local()
         self._write = threading.RLock()
         self._open: list[sqlite3.Connection] = []
+        self.unreadable: dict[str, None] = {}
+        """Why each row of another program's types was left out by the reads so far."""
         if readonly:
             got = self._meta_rows()
             if got.get("format") != "dqm.review_db/1":
                 raise ReviewDBError(msg("{path} is not a dqm review database", path=path))
             self._known_schema(got)
             return
+        self._refuse_foreign()  # before the first write: a refused file is left as it was
         with self._write:  # executescript commits on its own: the schema is idempotent DDL
             self._con().executescript(_SCHEMA)
         with self._tx() as con:
@@ -155,6 +164,39 @@ class ReviewDB:
             elif got and plan_id and not got.get("plan_id"):
                 con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('plan_id', ?)", (plan_id,))
 
+    def _refuse_foreign(self) -> None:
+        """Refuse, reading it read-only, an existing file that is not a review database of a schema
+        this dqm knows: a newer dqm's, or another program's SQLite file (tables of its own, no dqm
+        ``meta``). Creating our tables in it, or only switching it to WAL, would write to a file
+        that is not ours. An empty file, or one holding only our tables (a first open stopped before
+        its ``meta`` rows), is a new database."""
+        try:
+            if not self.path.exists() or self.path.stat().st_size == 0:
+                return
+        except OSError:
+            return  # the write connection reports it
+        try:
+            con = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        except sqlite3.DatabaseError as exc:
+            raise ReviewDBError(
+                msg("{path} cannot be opened as an SQLite database: {reason}", path=self.path, reason=exc)
+            ) from None
+        try:
+            tables = {str(r[0]) for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            got = dict(con.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
+        except sqlite3.DatabaseError as exc:
+            raise ReviewDBError(
+                msg("{path} is not a dqm review database: {reason}", path=self.path, reason=exc)
+            ) from None
+        finally:
+            con.close()
+        if got:
+            if got.get("format") != "dqm.review_db/1":
+                raise ReviewDBError(msg("{path} is not a dqm review database", path=self.path))
+            self._known_schema(got)
+        elif not tables <= _OUR_TABLES:
+            raise ReviewDBError(msg("{path} is not a dqm review database", path=self.path))
+
     def _known_schema(self, got: dict[str, str]) -> None:
         """Refuse a database of a schema this dqm does not know (a newer dqm's: its tables may
         mean other things, and writing to it would mix two schemas) or whose cookie key is not
@@ -170,13 +212,13 @@ class ReviewDB:
                     known=SCHEMA_VERSION,
                 )
             )
-        if not self.readonly:
-            try:
-                bytes.fromhex(str(got.get("secret", "")))
-            except ValueError:
-                raise ReviewDBError(
-                    msg("{path}: the review database's session key is not hexadecimal", path=self.path)
-                ) from None
+        if not self.readonly and not _SECRET.fullmatch(str(got.get("secret", ""))):
+            raise ReviewDBError(
+                msg(
+                    "{path}: the review database's session key is not the 64 hexadecimal digits dqm writes",
+                    path=self.path,
+                )
+            )
 
     # ------------------------------------------------------------------ connections
     def _con(self) -> sqlite3.Connection:
@@ -405,7 +447,23 @@ class ReviewDB:
             rows = self._con().execute("SELECT slide_id, reason, created_at FROM not_reviewable").fetchall()
         except sqlite3.OperationalError:
             return {}
-        return {str(sid): (str(why), str(at)) for sid, why, at in rows}
+        out = {}
+        for n, row in enumerate(rows, 1):
+            bad = next(
+                ((name, v) for name, v in zip(_REFUSED_COLUMNS, row, strict=True) if not isinstance(v, str)),
+                None,
+            )
+            if bad is None:
+                out[row[0]] = (row[1], row[2])
+            else:
+                why = msg(
+                    "not-reviewable row {n}: {column} is {kind}, not text: the row is not read",
+                    n=n,
+                    column=bad[0],
+                    kind=_kind(bad[1]),
+                )
+                self.unreadable[why] = None
+        return out
 
     def log(self, reviewer: Reviewer | None = None, slide_id: str | None = None) -> list[LogRow]:
         """Every row (of one reviewer on one slide, when given), oldest first: the audit trail."""
@@ -413,23 +471,36 @@ class ReviewDB:
             ("WHERE v.reviewer_id = ? AND v.slide_id = ?", (reviewer.id, slide_id)) if reviewer else ("", ())
         )
         rows = self._con().execute(
-            "SELECT v.id, r.name, v.slide_id, v.verdict, v.reasons, v.comment, v.created_at "
-            f"FROM verdict_log v JOIN reviewers r ON r.id = v.reviewer_id {where} ORDER BY v.id",
+            f"SELECT {_LOG_COLUMNS} "
+            f"FROM verdict_log v LEFT JOIN reviewers r ON r.id = v.reviewer_id {where} ORDER BY v.id",
             args,
         )
-        return [_row(r) for r in rows]
+        return self._rows(rows)
 
     def current(self, reviewer: Reviewer | None = None) -> list[LogRow]:
         """The latest row per reviewer and slide (of one reviewer, or all), withdrawn ones included."""
         where, args = ("WHERE v.reviewer_id = ?", (reviewer.id,)) if reviewer else ("", ())
         rows = self._con().execute(
-            "SELECT v.id, r.name, v.slide_id, v.verdict, v.reasons, v.comment, v.created_at "
-            "FROM verdict_log v JOIN reviewers r ON r.id = v.reviewer_id "
+            f"SELECT {_LOG_COLUMNS} "
+            "FROM verdict_log v LEFT JOIN reviewers r ON r.id = v.reviewer_id "
             "JOIN (SELECT reviewer_id, slide_id, MAX(id) AS last FROM verdict_log GROUP BY reviewer_id, slide_id) m "
             f"ON m.last = v.id {where} ORDER BY v.id",
             args,
         )
-        return [_row(r) for r in rows]
+        return self._rows(rows)
+
+    def _rows(self, rows: Iterable[Sequence[Any]]) -> list[LogRow]:
+        """The log rows whose columns have the types this dqm writes; each other row is named in
+        :attr:`unreadable` and left out (another program's table: SQLite keeps any type in any
+        column, and a verdict compared or joined as the wrong type was a crash or a silent loss)."""
+        out = []
+        for r in rows:
+            row = _row(r)
+            if isinstance(row, str):
+                self.unreadable[row] = None
+            else:
+                out.append(row)
+        return out
 
     def disagreements(self, slide_ids: Sequence[str]) -> list[dict[str, Any]]:
         """Slides on which at least two reviewers (adjudicators not counted) gave different verdicts."""
@@ -521,7 +592,12 @@ def read_verdict_db(path: Path) -> VerdictFile:
                 )
             ],
         )
-    return read_verdict_document(doc, str(path))
+    out = read_verdict_document(doc, str(path))
+    out.findings[:0] = [
+        ReviewFinding(code="VERDICT_FILE_UNREADABLE", severity="error", message=why, file=str(path))
+        for why in dict.fromkeys(db.unreadable)
+    ]
+    return out
 
 
 def read_verdict_source(path: Path) -> VerdictFile:
@@ -529,12 +605,38 @@ def read_verdict_source(path: Path) -> VerdictFile:
     return read_verdict_db(path) if is_sqlite(path) else read_verdict_file(path)
 
 
-def _row(r: Sequence[Any]) -> LogRow:
-    if not isinstance(r[0], int):  # another program's table: SQLite keeps any type in any column
-        raise ReviewDBError(
-            msg("a verdict log row's id is not an integer: {id}", id=repr(clip(str(r[0]), 40)))
+_LOG_COLUMNS = "v.id, v.reviewer_id, r.name, v.slide_id, v.verdict, v.reasons, v.comment, v.created_at"
+_REFUSED_COLUMNS = ("slide_id", "reason", "created_at")
+
+
+def _kind(value: object) -> str:
+    """The SQLite storage class of a value as read (``NULL``, ``INTEGER``, ``REAL``, ``TEXT``, ``BLOB``)."""
+    if value is None:
+        return "NULL"
+    return {int: "INTEGER", float: "REAL", str: "TEXT", bytes: "BLOB"}.get(type(value), type(value).__name__)
+
+
+def _row(r: Sequence[Any]) -> LogRow | str:
+    """A log row (``_LOG_COLUMNS``), or why it cannot be read: a column not of the type this dqm
+    writes (an integer ``created_at`` compared with a text one stopped ``dqm review ingest``), or a
+    ``reviewer_id`` that names no reviewer (the verdict was dropped in silence)."""
+    if not isinstance(r[0], int):
+        return msg("a verdict log row's id is not an integer: {id}", id=repr(clip(str(r[0]), 40)))
+    if not isinstance(r[1], int) or not isinstance(r[2], str):
+        return msg(
+            "verdict log row {id}: reviewer_id {value} names no reviewer: the row is not read",
+            id=r[0],
+            value=repr(clip(str(r[1]), 40)),
         )
-    return LogRow(int(r[0]), r[1], r[2], r[3], tuple(x for x in str(r[4]).split(";") if x), r[5], r[6])
+    for name, value in zip(("slide_id", "verdict", "reasons", "comment", "created_at"), r[3:], strict=True):
+        if not isinstance(value, str):
+            return msg(
+                "verdict log row {id}: {column} is {kind}, not text: the row is not read",
+                id=r[0],
+                column=name,
+                kind=_kind(value),
+            )
+    return LogRow(r[0], r[2], r[3], r[4], tuple(x for x in r[5].split(";") if x), r[6], r[7])
 
 
 def is_sqlite(path: Path) -> bool:
