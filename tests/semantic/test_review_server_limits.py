@@ -1343,10 +1343,11 @@ def test_each_reviewers_network_holds_its_own_protected_places(
         flood.close()
 
 
-@pytest.mark.parametrize("mpp", ["inf", "-1", "0", "nan", "1e999"])
+@pytest.mark.parametrize("mpp", ["inf", "-1", "0", "nan", "1e999", "1e-300", "1e300", "0.0009", "0.25"])
 def test_a_slide_whose_vendor_mpp_lies_is_shown_without_a_scale(tmp_path: Path, mpp: str) -> None:
     """An Aperio slide saying ``MPP = inf`` made the slide page's JSON not JSON (Starlette refuses
-    an infinite float): the page answered 500 and the slide could not be reviewed."""
+    an infinite float): the page answered 500 and the slide could not be reviewed. 1e-300 and
+    1e300, finite and positive, drew a scale bar of no meaning: the readers' bounds hold here."""
     import numpy as np
     import tifffile
     from starlette.responses import JSONResponse
@@ -1361,5 +1362,8 @@ def test_a_slide_whose_vendor_mpp_lies_is_shown_without_a_scale(tmp_path: Path, 
         tmp_path / "s.svs", image, tile=(256, 256), photometric="rgb", metadata=None, description=description
     )
     info = TileSource(tmp_path, {0: "s.svs"}).info(0)
+    if mpp == "0.25":
+        assert info["mpp"] == 0.25
+        return
     assert info["mpp"] is None and info["width"] == 512
     assert b'"mpp":null' in JSONResponse(info).body

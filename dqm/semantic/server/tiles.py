@@ -15,7 +15,6 @@ cache bounded in bytes, so a reviewer going back and forth does not re-encode.
 from __future__ import annotations
 
 import io
-import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from dqm.batch import jailed
+from dqm.coords import MAX_MPP, MIN_MPP
 from dqm.findings import clip
 from dqm.i18n import N_, msg
 
@@ -430,8 +430,10 @@ class TileSource:
                 mpp_value = float(mpp) if mpp is not None else None
             except ValueError:
                 mpp_value = None
-            if mpp_value is not None and not (math.isfinite(mpp_value) and mpp_value > 0):
-                mpp_value = None  # an Aperio 'MPP = inf' made the slide page's JSON fail (a 500)
+            if mpp_value is not None and not MIN_MPP <= mpp_value <= MAX_MPP:
+                # the readers' plausible bounds: an Aperio 'MPP = inf' made the slide page's JSON
+                # fail (a 500), 1e-300 or 1e300 drew a scale bar of no meaning
+                mpp_value = None
             width, height = entry.dz.level_dimensions[-1]
             return {
                 "width": int(width),
