@@ -181,6 +181,28 @@ def test_external_entity_is_refused(profile: Profile) -> None:
     assert not ann.readable and codes(ann) == ["XML_FORBIDDEN"]
 
 
+@pytest.mark.parametrize(
+    ("doctype", "forbidden"),
+    [
+        ('<!DOCTYPE a SYSTEM "http://example.org/a.dtd">', True),
+        ('<!DOCTYPE a PUBLIC "-//X//DTD A//EN" "a.dtd">', True),
+        ("<!DOCTYPE a>", False),
+        ("<!DOCTYPE a [<!ELEMENT a ANY>]>", False),
+    ],
+)
+def test_an_external_dtd_is_refused_like_an_external_entity(
+    profile: Profile, doctype: str, forbidden: bool
+) -> None:
+    """``<!DOCTYPE x SYSTEM "http://…">`` was read without a word: expat does not fetch it, but it
+    is an external reference as an external entity is."""
+    text = f'<?xml version="1.0"?>{doctype}<ASAP_Annotations><Annotations></Annotations></ASAP_Annotations>'
+    (ann,) = parse(text, profile, "d.xml")
+    if forbidden:
+        assert not ann.readable and codes(ann) == ["XML_FORBIDDEN"] and ".dtd" in ann.issues[0].message
+    else:
+        assert ann.readable and "XML_FORBIDDEN" not in codes(ann)
+
+
 def test_malformed_xml_has_a_line(profile: Profile) -> None:
     (ann,) = parse("<ASAP_Annotations>\n<Annotations>\n</ASAP_Annotations>", profile, "m.xml")
     assert codes(ann) == ["INVALID_XML"] and ann.issues[0].line == 3
