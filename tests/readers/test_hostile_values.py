@@ -309,3 +309,11 @@ def test_counted_issues_past_the_cap_follow_lesions_per_file(limit: int) -> None
     checked = min(limit, n)
     assert total == {"UNKNOWN_KEY": n + checked, "WRONG_TYPE": checked}  # the root's n keys too
     assert len({i.pointer for i in issues}) + sum(i.counted_values for i in issues) == n + 2 * checked
+
+
+@pytest.mark.parametrize("marks", [1, 2, 5])
+def test_a_file_with_several_utf8_byte_order_marks_is_read_with_one_finding(marks: int) -> None:
+    """Two BOMs (a file saved twice by an editor that adds one) made the file UNKNOWN_FORMAT."""
+    ann = _read(b"\xef\xbb\xbf" * marks + json.dumps(native_doc()).encode())
+    assert ann.format == "native" and ann.readable
+    assert [i.code for i in ann.issues] == ["UTF8_BOM"]

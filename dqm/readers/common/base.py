@@ -44,6 +44,7 @@ JSON_REASONS = (
 """The reasons Python's JSON parser gives, as msgids: an ``INVALID_JSON`` message's ``{_reason}``
 (another reason is shown as the parser words it)."""
 UTF8_BOM = b"\xef\xbb\xbf"
+_UTF8_BOMS = re.compile(b"(?:" + re.escape(UTF8_BOM) + b")+")
 WIDE_BOMS = (
     (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32"),
     (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32"),
@@ -257,7 +258,8 @@ def decode(data: bytes) -> Decoded:
     if wide is not None:
         return wide
     if data.startswith(UTF8_BOM):
-        data = data[len(UTF8_BOM) :]
+        # a file saved twice by a BOM-adding editor has two: all go, in one slice (not one a mark)
+        data = data[_UTF8_BOMS.match(data).end() :]  # type: ignore[union-attr]
         issues.append(ReadIssue("UTF8_BOM", msg("the file starts with a UTF-8 byte-order mark")))
     try:
         text = data.decode("utf-8")
