@@ -161,7 +161,7 @@ _KEYWORD_SPACE = rf"[\s{_INVISIBLE_CHARS}]*"
 _NAME_WORDS = r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|성함|환자\s{0,64}명|이름)"
 """The ``person_name`` pattern's own keywords; ``환자`` and ``명`` parted by at most 64 of any space
 (a line break too: :data:`_KO_GAP`), as every Korean keyword rule parts them (:data:`_KO_NAME_SUFFIX`)."""
-_NAME_KEYWORD = _NAME_WORDS + _KEYWORD_SPACE + f"(?:[:=]{_KEYWORD_SPACE})?"
+_NAME_KEYWORD = _NAME_WORDS + _KEYWORD_SPACE + f"(?:[:=\uff1a]{_KEYWORD_SPACE})?"
 """The ``person_name`` pattern's keyword, its ``:`` or ``=`` and the spaces around them."""
 _NAME_GAP = (
     "[ \t\x0b\x0c\x1c-\x1f,^\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -291,7 +291,7 @@ at the one or two characters before a name's first word only, as the reading tha
 characters reads it. A header's word followed by given names (:data:`_GIVEN_NAMES_END`) or a
 ``^`` is a surname as there (``Patient Name<TAB><U+200B>Sample Joe``)."""
 _NAME_KEYWORD_BEFORE_NAME = (
-    _NAME_WORDS + _HEADER_CELL_AHEAD + _KEYWORD_SPACE + f"(?:[:=]{_HEADER_CELL_AHEAD}{_KEYWORD_SPACE})?"
+    _NAME_WORDS + _HEADER_CELL_AHEAD + _KEYWORD_SPACE + f"(?:[:=\uff1a]{_HEADER_CELL_AHEAD}{_KEYWORD_SPACE})?"
 )
 """:data:`_NAME_KEYWORD` as the ``person_name`` pattern reads it before a name: no header's cell
 after it (:data:`_HEADER_CELL_AHEAD`)."""
@@ -320,6 +320,16 @@ not a surname of one, a given name and a particle (``남궁지`` and ``은``).""
 _KO_NO_FINAL = "".join(map(chr, range(0xAC00, 0xD7A4, 28)))
 """The Hangul syllables with no final consonant (``지``, ``하``): after one, the particle is ``는``,
 not ``은``, so ``지은`` is a given name, not ``지`` and a particle."""
+_KO_L_FINAL = "".join(map(chr, range(0xAC08, 0xD7A4, 28)))
+"""The Hangul syllables whose final consonant is ``ㄹ`` (``철``): after one, as after no final, the particle is ``로``."""
+_KO_FIT = (
+    rf"(?<![의에])(?<![{_KO_NO_FINAL}][는가를와])(?<!(?<![{_KO_NO_FINAL}])[이을과])"
+    rf"(?<![{_KO_NO_FINAL}{_KO_L_FINAL}]로)(?!(?<=으)로)"
+)
+"""After a three-syllable reading of a name (:data:`_KO_NAME`, :data:`_KO_GLUED_WORD`): its third syllable is no
+case particle that fits the second (``김철을``, ``김철이``, ``김민과``, ``김수가``, ``김철로``, ``김수로``, ``김철의``,
+``김민으로``: ``김철`` and the particle), so a two-syllable name is one token with its particle and without. ``은``,
+``도`` and ``만`` end a given name as often (``김정은``, ``김영도``, ``박정만``): those words stay whole."""
 _KO_NOT_PARTICLE = "[은는이가을를의와과도만에로서]"
 """The syllables a particle ends in (``은``, ``를``, ``에서``): a name glued to what follows it ends in
 none of them but for :data:`_KO_GIVEN_END`'s."""
@@ -339,13 +349,17 @@ hundred thousand times) costs one look of 12 syllables, not every reading of a n
 _KO_COPULA = (
     "이(?:[나자라지고며면다야요어죠네니든던]|라고|라는|라서|라면|라도|라며|에요|예요|었다|었고|었음|었는데|세요|지요|네요"
     "|고요|구요|잖아|잖아요|든지|면서|니까)|인(?:[데지가]|가요|데요|지요|지는|데도)|입니[다까]|은요|은데|은데요"
+    "|(?:이었|이겠|이던|이거든|이구나|이군|이라니|이지만|이어서|이래|이랍|이므로|이기에|인가|인걸|인듯)[가-힣]*"
+    "|이시(?:[다고며면죠네니지던었겠어여라군]|(?![가-힣]))[가-힣]*|이신(?:[가데지]|(?![가-힣]))[가-힣]*"
 )
 """The copula's endings and a particle and ``요`` glued to a name's keyword (``이름이나``, ``이름이라고``,
-``이름인데요``, ``이름입니다``, ``성함은요``, ``성함이요``): grammar, no name, each a whole word
-after the keyword; so ``이름이지은``, ``이름이나영`` (a surname ``이`` and a given name) stay names."""
+``이름인데요``, ``이름입니다``, ``성함은요``, ``성함이요``), each a whole word after the keyword, and the
+copula's stems with whatever Hangul follows them (``이름이었어요``, ``이름이던데``, ``이름이지만``, ``이름인가봐``,
+``이름이시다``, ``성함이신가요``): grammar, no name. So ``이름이지은``, ``이름이나영``, ``이름이시우``
+(a surname ``이`` and a given name) stay names; ``이름이랑`` (``이랑`` is a name too) stays a warning."""
 _KO_GLUED = (
     rf"{_KO_GLUED_RUN}(?!(?:성명|성함|이름|{_KO_COPULA})(?![가-힣]))(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[가-힣]{{1,2}}{_KO_GIVEN_END}"
-    rf"(?<!{_KO_ENDING}){_KO_TAIL}(?![가-힣])"
+    rf"(?<!{_KO_ENDING})(?<![님씨으])(?<!부터){_KO_TAIL}(?![가-힣])"
 )
 """A name glued to a Korean keyword (``이름홍길동``, ``환자명홍길동``, ``성명홍길동에게``): a surname
 and two or three more syllables, the last a given name's (:data:`_KO_GIVEN_END`: ``이름김지은``,
@@ -356,24 +370,33 @@ words took the rule that took ``이름김철``)
 The keyword glued to a word is more often a word of its own (``이름으로``, ``이름표를``,
 ``성명서를``, ``이름바꾸기``, ``이름변경을``, ``환자 명희님``: ``희님``): those were identifiers. A
 name's keyword is none (``환자 명성명:``)."""
-_HANJA = "[\u4e00-\u9fff\uf900-\ufaff]"
-"""A CJK ideograph, as a name is written in Hanja (``洪吉童``)."""
+_HANJA = "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]"
+"""A CJK ideograph, as a name is written in Hanja (``洪吉童``): the unified ideographs, their extensions A
+(``㐂``) and B to F and the compatibility ones."""
+_HANJA_SURNAMES = (
+    "金李朴崔鄭姜趙尹張林韓吳徐申權黃安宋全洪柳劉高文梁孫裵白許南沈盧河郭成車朱禹具閔羅陳池嚴蔡元千方孔玄咸卞廉呂"
+    "秋都蘇石宣薛馬吉延魏表明奇潘王琴玉陸印孟諸牟卓國魚殷片龍芮慶奉史夫賈卜太睦邢皮杜甘扈賓董溫施獨皇鮮司西東"
+    "楊周胡何謝唐馮鄧曹彭曾蕭田袁蔣余于葉程丁任姚鍾譚汪范廖夏韋鄒熊秦邱江閻段雷侯陶黎賀顧毛郝龔邵萬錢覃武戴莫向湯"
+)
+"""The first ideographs of common Korean and Chinese surnames in Hanja (``洪``, ``金``, ``諸`` of 諸葛, ``皇`` of
+皇甫): after ``환자`` or ``pt`` a Hanja word is a ``possible_name`` only when one starts it (``환자: 洪吉童``; not
+``환자: 病理``, ``환자: 乳癌``, :data:`_KO_WORD_KEYWORD`)."""
 _KO_DOT = "[ \u00b7\u2027\u30fb\u318d\uff65]"
 """A space or a middle dot between a Korean surname and its given name (``홍 길동``, ``홍·길동``)."""
 _KO_SPACED = (
     rf"(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}]){_KO_DOT}"
     rf"(?!(?:{'|'.join(word for word in HEADER_WORDS if not word.isascii())}|외|등|및|미상|모름|불명|누락|다름|기재)(?![가-힣])|[없있])"
-    rf"[가-힣]{{1,2}}(?<![님씨])(?={_KO_TAIL}(?![가-힣]))"
+    rf"(?:[가-힣]{_KO_DOT}(?!(?:외|등|및)(?![가-힣]))[가-힣]|[가-힣]{{1,2}})(?<![님씨])(?={_KO_TAIL}(?![가-힣]))"
 )
 """A Korean name whose surname a space or a middle dot parts from its given name (``홍 길동``,
-``홍·길동``, ``남궁 민수``), after a name's keyword only (``성명: 홍 길동``): after ``환자`` a
+``홍·길동``, ``남궁 민수``, ``홍 길 동``: one syllable at a time), after a name's keyword only (``성명: 홍 길동``): after ``환자`` a
 surname's syllable alone is a word as often (``환자 안 좋음``). Its given name no header's word
 (``성명: 김 나이 45``)."""
 _KO_NAME = (
     rf"(?:(?<![가-힣])|(?={_KO_GLUED}))"
-    rf"(?:(?:{_KO_DOUBLE_SURNAMES})[가-힣](?:{_KO_GIVEN_END}|은)(?<![님씨])(?={_KO_TAIL}(?![가-힣]))|{_KO_SPACED}"
-    rf"|(?:[가-힣]{{3}}|[가-힣]{{2}}|[가-힣]{{4}})(?<![님씨])(?={_KO_TAIL}(?![가-힣]))|[가-힣]{{2,4}})"
-    rf"|{_HANJA}(?:{_KO_DOT}{_HANJA}{{1,3}}|{_HANJA}{{1,11}}+)(?!{_HANJA})"
+    rf"(?:(?:{_KO_DOUBLE_SURNAMES})[가-힣](?:{_KO_GIVEN_END}|은)(?<![님씨])(?!(?<=으)로)(?={_KO_TAIL}(?![가-힣]))"
+    rf"|{_KO_SPACED}|(?:[가-힣]{{3}}{_KO_FIT}|[가-힣]{{2}}|[가-힣]{{4}})(?<![님씨])(?={_KO_TAIL}(?![가-힣]))|[가-힣]{{2,4}})"
+    rf"|{_HANJA}{{1,2}}(?:{_KO_DOT}{_HANJA}{{1,4}}+){{1,2}}|{_HANJA}{{2,12}}+(?!{_HANJA})|{_HANJA}{{4}}(?={_HANJA}{{9}})"
 )
 """A Korean name, its honorific and particle left out (:data:`_KO_TAIL`), so that one name is
 masked as one token wherever it stands (``김철수``, ``김철수님``, ``김철수에게서``) and no part of
@@ -389,7 +412,9 @@ than a name and a particle (``성명: 홍길동입니다``): its first four syll
 to a Korean keyword, only a name of :data:`_KO_GLUED`'s shape. In Hanja, two to twelve ideographs
 (``성명: 洪吉童``, ``洪吉童先生``: a title after the name masked with it), or one, a space or a middle
 dot and one to three (``성명: 洪 吉童``); :data:`_PENDING_NAME` reads as far, so the masker masks
-what :func:`find` flags."""
+what :func:`find` flags. Spaced Hanja (:data:`_KO_DOT`): one or two ideographs, then one or two parts of one to
+four (``諸葛 孔明``, ``洪 吉童先生``, ``洪 吉 童``: none of it left in clear); a run longer than twelve (a name glued to
+Chinese text, ``洪吉童患者左乳腺``): its first four ideographs, the rest shown."""
 _NAME = (
     rf"{_NOT_HEADER}(?:[A-Z][a-z]+(?:{_IN_CELL_GAPS}[A-Z][a-z]+){{1,3}}"
     rf"|[A-Z][a-z]+{_NAME_GAPS}(?!{_LATIN_HEADER})[A-Z][a-z]+(?:{_IN_CELL_GAPS}[A-Z][a-z]+){{0,2}}"
@@ -428,7 +453,7 @@ _KO_OPEN = rf"[(（\[]{_KO_SPACE}{{0,4}}"
 """A bracket that opens before a name (``성명(홍길동)``, ``환자 (홍길동)``, ``성명: [홍길동]``)."""
 _KO_KEYWORD = (
     rf"(?:(?:환자|피검자)\s{{0,{_KO_GAP}}}명|성명|성함|이름)"
-    rf"(?:(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=]{_KO_SPACE}{{0,{_KO_GAP}}}|[_-]|{_KO_SPACE}{{1,{_KO_GAP}}})(?:{_KO_OPEN})?"
+    rf"(?:(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=\uff1a]{_KO_SPACE}{{0,{_KO_GAP}}}|[_-]|{_KO_SPACE}{{1,{_KO_GAP}}})(?:{_KO_OPEN})?"
     rf"|{_KO_OPEN})(?:{_KO_NAME_AHEAD}|(?={_KO_SPACED}|{_HANJA}))"
 )
 """A Korean keyword the ``person_name`` pattern's own (:data:`_NAME_KEYWORD`) lacks before a Korean
@@ -448,17 +473,28 @@ surname-led words of one source (the software catalogues, the manifest's body si
 places, hospital words) 0 to 6 % are in the others' (``--by-source``). A word with no keyword is
 no name, even as a file name's first word (``김철수_H&E.svs``): 49 % of a manifest's 3-syllable
 words (``전립선``, ``손바닥``) start with a surname."""
-_KO_NO_NAME = "외|등|및|미상|모름|불명|누락|다름|기재|없음|확인|변경"
+_KO_NO_NAME = (
+    "(?:외|등|및)(?![가-힣])|(?:미상|모름|불명|누락|다름|기재|없음|확인|변경|정정|정확|표시|동일|공란|가명|익명|일치|오류"
+    "|이번|삭제|비공개|전산|아래|위와|동명|다른|바뀜|바뀌|틀림|틀린|잘못|수정)"
+)
 """Words that say a name is missing, wrong or more than one (``모름``, ``미상``, ``누락``, ``기재``
-안됨): what follows a keyword and a particle (:data:`_KO_PARTICLE_KEYWORD`) then is none."""
+안됨, ``변경됨``, ``정확하지``, ``공란``, ``가명``, ``이번``), each a stem (any Hangul may follow it), ``외``,
+``등``, ``및`` whole words: what follows a keyword and a particle (:data:`_KO_PARTICLE_KEYWORD`) then is none."""
 _KO_PARTICLE_KEYWORD = (
     rf"(?:환자|피검자)\s{{0,{_KO_GAP}}}명[은이]"
-    rf"(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=]{_KO_SPACE}{{0,{_KO_GAP}}}|{_KO_SPACE}{{1,{_KO_GAP}}})(?:{_KO_OPEN})?"
-    rf"(?!(?:{_KO_NO_NAME})(?![가-힣]))(?:{_KO_NAME_AHEAD}|(?={_KO_SPACED}|{_HANJA}))"
+    rf"(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=\uff1a]{_KO_SPACE}{{0,{_KO_GAP}}}|{_KO_SPACE}{{1,{_KO_GAP}}})(?:{_KO_OPEN})?"
+    rf"(?!{_KO_NO_NAME})(?:{_KO_NAME_AHEAD}|(?={_KO_SPACED}|{_HANJA}))"
 )
 """``환자명`` or ``피검자명`` and a particle, then the name as a word of its own (``환자 명은
-홍길동``, ``환자명이 김철수``): an identifier, as :data:`_KO_KEYWORD`'s; a word that says the name is
-missing none (``환자 명은 모름``, ``환자 명이 누락``, :data:`_KO_NO_NAME`)."""
+홍길동``, ``환자명이 김철수``): an identifier where the word has :data:`_KO_GLUED`'s strict name shape
+(a surname, two or three more syllables, a given name's last: ``홍길동``, ``김지은``; in Hanja
+:data:`_KO_HANJA_NAME`'s), a ``possible_name``
+otherwise (``환자명은 김철``, ``환자명은 이번에``: this is the sentence QA notes about a name field write, and a
+surname-led word after it was an identifier for 35 % of the ordinary words, ``benchmarks/korean_name_words.py``);
+a word that says the name is missing or wrong none (``환자 명은 모름``, ``환자명은 변경됨``, :data:`_KO_NO_NAME`)."""
+_KO_HANJA_NAME = rf"[{_HANJA_SURNAMES}]{_HANJA}{{1,3}}(?!{_HANJA})"
+"""A Hanja name's strict shape: a surname's ideograph and one to three more (``洪吉童``, ``諸葛孔明``), as
+:data:`_KO_PARTICLE_KEYWORD` takes for an identifier."""
 _KO_NAME_SUFFIX = rf"(?:이름|성명|성함|(?:환자|피검자|(?<![A-Za-z])(?i:pt))(?:[_-]|\s{{0,{_KO_GAP}}})명)"
 """A Korean name's keyword a name may be glued to (``이름홍길동``, ``환자명홍길동``, ``환자_명홍길동``,
 ``pt 명김지은``, ``피검자명김철``): ``명`` after ``환자``, ``피검자`` or ``pt`` however joined: a ``_``,
@@ -478,7 +514,7 @@ particle, no name: not ``이은`` (``은`` after no final consonant is a given n
 _KO_GLUED_WORD = (
     rf"{_KO_GLUED_RUN}(?=(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[가-힣]{{1,3}}{_KO_TAIL}(?![가-힣]))"
     rf"(?!{_KO_GLUED}|(?:성명|성함|이름){_KO_TAIL}(?![가-힣])|{_KO_SYLLABLE_PARTICLE}|(?:{_KO_COPULA})(?![가-힣]))"
-    rf"(?:(?:[가-힣]{{3}}(?<![의에])(?<![{_KO_NO_FINAL}][는가를와])(?<!(?<![{_KO_NO_FINAL}])[이을과])|[가-힣]{{2}}|[가-힣]{{4}})"
+    rf"(?:(?:[가-힣]{{3}}{_KO_FIT}|[가-힣]{{2}}|[가-힣]{{4}})"
     rf"(?<![님씨])(?={_KO_TAIL}(?![가-힣]))|[가-힣]{{2,12}}(?![가-힣]))"
 )
 """A surname-led word of 2 to 4 syllables, a particle aside, glued to a name's keyword
@@ -493,9 +529,9 @@ particle shown after it); a longer word whole. A syllable and a case particle th
 ``이름이나``, ``이름이라고``, ``성함은요``)."""
 _KO_WORD_KEYWORD = (
     rf"(?:환자|피검자|(?<![A-Za-z])(?i:pt))"
-    rf"(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=]{_KO_SPACE}{{0,{_KO_GAP}}}(?:{_KO_OPEN})?"
+    rf"(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=\uff1a]{_KO_SPACE}{{0,{_KO_GAP}}}(?:{_KO_OPEN})?"
     rf"|(?:(?:[_-]|{_KO_SPACE}{{1,{_KO_GAP}}})(?:{_KO_OPEN})?|{_KO_OPEN})(?!명(?:{_KO_PARTICLE}(?![가-힣])|{_KO_GLUED}|{_KO_GLUED_WORD})))"
-    + f"(?:{_KO_NAME_AHEAD}|(?={_HANJA}))"
+    + f"(?:{_KO_NAME_AHEAD}|(?=[{_HANJA_SURNAMES}]{_HANJA}))"
 )
 """``환자``, ``피검자`` or ``pt`` joined to a surname-led word by a space, a ``_``, a ``-``, a
 ``:`` or a ``=`` (``환자 김철수``, ``pt_김철수``, ``환자: 김철수``, and as often ``환자 여성``,
@@ -505,14 +541,15 @@ bracket after them too (``환자 (홍길동)``). A word starting ``명`` after a
 one (``환자 명희``, which a rule that took every ``명`` there for ``환자명``'s missed), but ``명``
 alone or with a particle (``환자 명은 홍길동``, ``환자 명의 검체``: ``환자명``'s) and ``명`` before a
 name ``person_name`` reads after ``환자 명`` (``환자 명홍길동``, :data:`_KO_GLUED`). A Hanja word
-too (``환자: 洪吉童``, :data:`_KO_NAME`). A counter
+led by a surname's ideograph too (``환자: 洪吉童``, :data:`_HANJA_SURNAMES`, :data:`_KO_NAME`; ``환자: 病理`` none;
+``환자: 高血壓`` one, as ``환자 고혈압``). A counter
 (``환자 3명``) is none: a digit is no keyword's gap."""
 _PENDING_NAME = re.compile(
     "[pP성환이](?<=(?="  # run after a keyword's first character, as :func:`_skipping` runs a pattern
     + _NAME_KEYWORD
     + rf"(?:[A-Z][a-z]*+(?:{_NAME_GAPS}[A-Z][a-z]*+){{0,3}}{_NAME_GAPS_AT_END}|[A-Z]++(?:{_NAME_GAPS}[A-Z]++){{0,3}}"
-    rf"{_NAME_GAPS_AT_END}|[가-힣]{{1,3}}|(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}]){_KO_DOT}[가-힣]{{0,2}}"
-    rf"|{_HANJA}{{1,12}}|{_HANJA}{_KO_DOT}{_HANJA}{{0,3}})?\Z)[\s\S])"
+    rf"{_NAME_GAPS_AT_END}|[가-힣]{{1,3}}|(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}]){_KO_DOT}(?:[가-힣]|{_KO_DOT}){{0,3}}"
+    rf"|{_HANJA}(?:{_HANJA}|{_KO_DOT}){{0,16}})?\Z)[\s\S])"
 )
 """The ``person_name`` pattern's start up to the end of a text: its keyword and what may be the
 first letters of a name, a name that may go on past the text's end (a masker's window, a cut's
@@ -655,7 +692,8 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     ),
     "person_name": DeidPattern(
         regex=_built_in_regex(
-            rf"(?:{_NAME_KEYWORD_BEFORE_NAME}|{_KO_KEYWORD}|{_KO_PARTICLE_KEYWORD}|{_KO_NAME_SUFFIX}(?={_KO_GLUED}))"
+            rf"(?:{_NAME_KEYWORD_BEFORE_NAME}|{_KO_KEYWORD}|{_KO_PARTICLE_KEYWORD}(?={_KO_GLUED}|{_KO_HANJA_NAME})"
+            rf"|{_KO_NAME_SUFFIX}(?={_KO_GLUED}))"
             rf"(?P<id>{_NAME})",
             starts="pP성환이피",
         ),
@@ -663,7 +701,8 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     ),
     "possible_name": DeidPattern(
         regex=_built_in_regex(
-            rf"(?:{_KO_WORD_KEYWORD}|{_KO_NAME_SUFFIX}(?={_KO_GLUED_WORD}))(?P<id>(?<=[명름함]){_KO_GLUED_WORD}|{_NAME})",
+            rf"(?:{_KO_WORD_KEYWORD}|{_KO_PARTICLE_KEYWORD}(?!{_KO_GLUED}|{_KO_HANJA_NAME})|{_KO_NAME_SUFFIX}(?={_KO_GLUED_WORD}))"
+            rf"(?P<id>(?<=[명름함]){_KO_GLUED_WORD}|{_NAME})",
             starts="환피pP성이",
         ),
         what=N_("possible person name (a Korean word after 환자 or pt)"),
