@@ -357,8 +357,18 @@ _KO_COPULA = (
 copula's stems with whatever Hangul follows them (``이름이었어요``, ``이름이던데``, ``이름이지만``, ``이름인가봐``,
 ``이름이시다``, ``성함이신가요``): grammar, no name. So ``이름이지은``, ``이름이나영``, ``이름이시우``
 (a surname ``이`` and a given name) stay names; ``이름이랑`` (``이랑`` is a name too) stays a warning."""
+_KO_SEO_WORDS = (
+    "인증서", "설명서", "사전순서", "시퀀서", "우행서", "진단서", "소견서", "신청서", "진술서", "소명서", "사직서",
+    "시방서", "이력서", "서약서", "공문서", "기안서", "반납서", "감정서", "연명서", "전문서", "주문서", "설문서",
+    "국문서", "한문서",
+)  # fmt: skip
+"""Surname-led words ending in ``서`` that :data:`_KO_GLUED`'s strict shape takes for a name (``서`` after a final
+consonant ends ``민서``, ``윤서``, ``준서``): the five of ``benchmarks/korean_name_words.py``'s words that were
+identifiers glued to ``이름`` (``인증서``, ``설명서``, ``사전순서``, ``시퀀서``, ``우행서``) and a record's documents
+(``진단서``, ``소견서``, ``신청서``, ``이력서``…): glued to a keyword a ``possible_name``, not an identifier
+(``이름인증서``, ``환자명진단서``); ``김민서`` stays one."""
 _KO_GLUED = (
-    rf"{_KO_GLUED_RUN}(?!(?:성명|성함|이름|{_KO_COPULA})(?![가-힣]))(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[가-힣]{{1,2}}{_KO_GIVEN_END}"
+    rf"{_KO_GLUED_RUN}(?!(?:성명|성함|이름|{_KO_COPULA})(?![가-힣])|(?:{'|'.join(_KO_SEO_WORDS)}){_KO_TAIL}(?![가-힣]))(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[가-힣]{{1,2}}{_KO_GIVEN_END}"
     rf"(?<!{_KO_ENDING})(?<![님씨으])(?<!부터){_KO_TAIL}(?![가-힣])"
 )
 """A name glued to a Korean keyword (``이름홍길동``, ``환자명홍길동``, ``성명홍길동에게``): a surname

@@ -129,3 +129,16 @@ def test_a_word_ending_in_a_given_name_s_syllable_is_masked_whole(keyword: str, 
     """``은``, ``도``, ``만`` end a given name as often as they are a particle: the word is masked whole, none in clear."""
     masked = MASK(keyword + text)
     assert text[1:] not in masked and masked.endswith("]")
+
+
+@pytest.mark.parametrize(
+    "text", ["이름인증서", "이름설명서", "환자명진단서를", "pt 명소견서", "성명이력서", "환자 명은 진단서"]
+)
+def test_a_document_word_ending_in_seo_glued_to_a_keyword_is_a_warning(text: str) -> None:
+    """``_KO_GIVEN_END`` takes ``서`` after a final consonant (``민서``): these were identifiers."""
+    assert _named(text) == [("possible_name", "quasi")]
+
+
+@pytest.mark.parametrize("text", ["이름김민서", "환자명김윤서에게", "pt 명박준서"])
+def test_a_name_ending_in_seo_stays_an_identifier(text: str) -> None:
+    assert _named(text) == [("person_name", "identifier")]
