@@ -146,3 +146,49 @@ def test_an_extra_bad_copy_never_raises_the_figures_without_the_items_not_ordere
     for was, now in zip(before, after, strict=True):
         if was is not None and now is not None:
             assert now <= was, (seed, float(was), float(now))
+
+
+@pytest.mark.parametrize("lines", [2, 12, 13, 40])
+def test_a_copy_that_could_stand_for_many_lines_is_counted_for_one_past_the_choices_tried(lines: int):
+    """One bad copy (adds 0 of 10 slots) that could stand for each of ``lines`` lines of good
+    twins (10 of 10): the worst choice delivers it for one line, ``10 (lines - 1) / 10 lines``.
+    Past CHOICES (13 lines: 2**13 choices) the bound took it once for every line: 0/130."""
+    from dqm.facts import Ratio
+    from dqm.syntactic.accuracy import CHOICES, _worst_copy
+
+    adds = {k: (10, 10) for k in range(lines)}
+    adds[lines] = (0, 10)  # the copy
+
+    def grains(keep: list[int]) -> tuple[Ratio, Ratio]:
+        r = Ratio.of("s", "values", sum(adds[k][0] for k in keep), sum(adds[k][1] for k in keep), None)
+        return r, r
+
+    structure, fmt = _worst_copy(grains, [], [[t, lines] for t in range(lines)])
+    assert (2**lines > CHOICES) == (lines >= 13)
+    for r in (structure, fmt):
+        assert (r.numerator, r.denominator) == (10 * (lines - 1), 10 * lines)
+
+
+def test_copies_shared_by_lines_past_the_choices_tried_are_each_assigned_one_line():
+    """Two bad copies each standing for either of two lines, beside 12 lines of their own pair:
+    past CHOICES (3**2 x 2**12 choices) the worst choice delivers both, one a line (2 + 5),
+    never the worse one for both lines (2 + 2: the bound before)."""
+    from dqm.facts import Ratio
+    from dqm.syntactic.accuracy import _worst_copy
+
+    adds: dict[int, tuple[int, int]] = {}
+    groups: list[list[int]] = []
+    for g in range(14):  # 14 lines, twins 0..13 good
+        adds[g] = (10, 10)
+    adds[100], adds[101] = (2, 10), (5, 10)  # shared by lines 0 and 1
+    groups += [[0, 100, 101], [1, 100, 101]]
+    for g in range(2, 14):
+        adds[200 + g] = (9, 10)  # each other line's own copy, a little bad
+        groups.append([g, 200 + g])
+
+    def grains(keep: list[int]) -> tuple[Ratio, Ratio]:
+        r = Ratio.of("s", "values", sum(adds[k][0] for k in keep), sum(adds[k][1] for k in keep), None)
+        return r, r
+
+    structure, _ = _worst_copy(grains, [], groups)
+    assert (structure.numerator, structure.denominator) == (2 + 5 + 12 * 9, 140)

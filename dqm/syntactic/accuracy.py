@@ -606,9 +606,11 @@ def _worst_copy(
     the groups' sizes. Up to :data:`CHOICES` of them, each is tried from those terms (no more part
     runs; a copy in several groups, one that could stand for several lines, is taken for one line
     a choice) and each figure is the lowest (exact). Past that, the bound
-    ``(A + sum_g min_c a_gc) / (B + sum_g max_c b_gc)`` is taken instead. Its numerator is at
-    most, and its denominator at least, those of any choice (the terms are not negative), so it is
-    never above any choice's figure, but can be below all of them (a good copy under one line's id
+    ``(A + min_c sum_g a_gc) / (B + max_c sum_g b_gc)`` is taken instead, each sum over the choices
+    taking a copy for one line at most (:func:`_fewest`: a copy that could stand for 13 lines is
+    counted once, not for each). Its numerator is the least, and its denominator the most, of any
+    choice (the terms are not negative), so it is never above any choice's figure, but can be
+    below all of them (a good copy under one line's id
     and a byte-identical copy of another's: 253/259, the choices 256/259 and 253/256); when every
     group's copies are alike in what they add (byte-identical copies: ``a_gc`` and ``b_gc`` the
     same for every ``c``), it is exact. Each copy costs one part run."""
@@ -665,11 +667,62 @@ def _worst_copy(
     return tuple(  # type: ignore[return-value]
         figure(
             n,
-            first[n].numerator + sum(min(c[n][0] for c in group) for group in adds),
-            first[n].denominator + sum(max(c[n][1] for c in group) for group in adds),
+            first[n].numerator + _fewest(groups, adds, n, 0),
+            first[n].denominator + _fewest(groups, adds, n, 1, -1),
         )
         for n in (0, 1)
     )
+
+
+def _fewest(
+    groups: list[list[int]], adds: list[list[list[tuple[int, int]]]], n: int, part: int, sign: int = 1
+) -> int:
+    """The least (``sign`` 1) or most (-1) sum over the groups of what one copy a group adds to
+    figure ``n``'s numerator (``part`` 0) or denominator (1), each copy taken for one group at most
+    (``adds``: :func:`_worst_copy`'s terms). A group whose copies are in no other group adds its
+    own least; groups sharing copies (one that could stand for several lines) are assigned theirs
+    together, the cheapest assignment (:func:`scipy.optimize.linear_sum_assignment`). Exact: each
+    group's twin is its own, so an assignment exists (where none does, an edited result's kept item
+    that is a copy too, each group of those adds its own least: lower still)."""
+    owner: dict[int, int] = {}  # groups sharing a copy, joined: union-find on group indices
+    parent = list(range(len(groups)))
+
+    def root(g: int) -> int:
+        while parent[g] != g:
+            parent[g] = parent[parent[g]]
+            g = parent[g]
+        return g
+
+    for g, group in enumerate(groups):
+        for k in group:
+            if k in owner:
+                parent[root(g)] = root(owner[k])
+            else:
+                owner[k] = g
+    parts: dict[int, list[int]] = defaultdict(list)
+    for g in range(len(groups)):
+        parts[root(g)].append(g)
+    total = 0
+    for members in parts.values():
+        if len(members) == 1:
+            total += sign * min(sign * c[n][part] for c in adds[members[0]])
+            continue
+        import numpy as np
+        from scipy.optimize import linear_sum_assignment
+
+        copies = list(dict.fromkeys(k for g in members for k in groups[g]))
+        column = {k: j for j, k in enumerate(copies)}
+        cost = np.full((len(members), len(copies)), np.inf)
+        for i, g in enumerate(members):
+            for k, c in zip(groups[g], adds[g], strict=True):
+                cost[i, column[k]] = min(cost[i, column[k]], sign * c[n][part])
+        try:
+            rows, cols = linear_sum_assignment(cost)
+        except ValueError:  # no assignment (an edited result's kept item that is a copy too): each its own
+            total += sum(sign * min(sign * c[n][part] for c in adds[g]) for g in members)
+            continue
+        total += sign * sum(int(cost[i, j]) for i, j in zip(rows, cols, strict=True))
+    return total
 
 
 CHOICES = 4096
