@@ -311,15 +311,19 @@ def forms_apart(result: QualityResult) -> bool:
     as two ids: they disagree with the findings computed with the forms joined (as dqm computes
     them now) and agree computed with them apart, as results of 1.19 written before the forms were
     joined have them. Not an edit: ``dqm gate`` says so in a note (:func:`dqm.gate.gate`). A result
-    holding an ``ITEM_DELIVERED_AGAIN`` finding was written by a dqm that joins them (the code and
-    the join came together, and the form of an id not matched is such a copy alike): never."""
+    holding an ``ITEM_DELIVERED_AGAIN`` finding, or counting one in ``syntactic.by_code`` (a
+    finding deleted with its count left), was written by a dqm that joins them (the code and the
+    join came together, and the form of an id not matched is such a copy alike): never. What this
+    trusts: a new file edited to the figures apart with that finding deleted from the findings and
+    from every count naming it reads as an older result (only a signature would prove the writer;
+    its digest is recomputed by whoever edits it)."""
     from dqm.syntactic.accuracy import ordered_edits, two_forms
 
     syntactic = result.syntactic
     ids = [i.slide_id for i in result.items]
     if syntactic is None or syntactic.ordered is None or not two_forms(ids):
         return False
-    if any(f.code == AGAIN for f in result.findings):
+    if any(f.code == AGAIN for f in result.findings) or syntactic.by_code.get(AGAIN):
         return False
     waived = result.waivers.waived if result.waivers is not None else ()
     count = result.order.ordered if result.order is not None else None

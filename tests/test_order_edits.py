@@ -587,7 +587,15 @@ def test_an_older_result_counting_an_ids_two_unicode_forms_apart_is_noted_not_co
     edited = result.model_copy(update={"syntactic": result.syntactic.model_copy(update={"ordered": old})})
     assert edited_order(edited) != []
     assert not any(ln.startswith("NOTE") for ln in gate(edited, ["syntactic"]).lines)
-    older = edited.model_copy(update={"findings": [f for f in result.findings if f not in again]})
+    # the finding deleted, its count left: an edit still (by_code counts it), with no note
+    deleted = edited.model_copy(update={"findings": [f for f in result.findings if f not in again]})
+    assert deleted.syntactic.by_code["ITEM_DELIVERED_AGAIN"] == 1
+    assert edited_order(deleted) != []
+    assert not any(ln.startswith("NOTE") for ln in gate(deleted, ["syntactic"]).lines)
+    by_code = {c: n for c, n in result.syntactic.by_code.items() if c != "ITEM_DELIVERED_AGAIN"}
+    older = deleted.model_copy(
+        update={"syntactic": deleted.syntactic.model_copy(update={"by_code": by_code})}
+    )  # as an older result holds it: no such finding, no such count
     assert edited_order(older) == []
     lines = gate(older, ["syntactic"]).lines
     notes = [ln for ln in lines if ln.startswith("NOTE")]
@@ -768,22 +776,95 @@ def test_a_waiver_naming_only_the_original_item_leaves_its_byte_identical_copys_
     assert _counts(moved.format_without_unordered) == _counts(freed.format.values)
 
 
-def test_a_bad_copy_whose_line_cannot_be_told_is_judged_as_the_worst_against_each_line(
+def test_a_bad_copys_line_is_told_by_its_twins_slide_else_judged_as_the_worst_against_each_line(
     batch: Path, tmp_path: Path
 ):
     """A list by file with the lines ``001.tiff`` (a bad item at ``hospA``) and ``hospB/001.tiff``
-    (a good item of the bad one's id): a copy of the bad item's files at ``hospC/001.tiff``, its
-    finding naming that id, could stand for either line. It was left out, so the figures without
-    the items not ordered were those of the delivery without it; judged as the worst against each
-    line, it now lowers them (the good item's line delivered as the bad copy)."""
+    (a good item of the bad one's id): a byte-identical copy of the bad item at ``hospC/001.tiff``,
+    its finding naming that id, could stand for either line by id and bare name. Its finding names
+    its twin's slide (``twin_file``), so it is judged with ``hospA``'s line only: the figures without
+    the items not ordered are those of the delivery without it (they were lowered, the good item's
+    line taken as delivered by the bad copy). A finding without ``twin_file`` (an edited result)
+    leaves it the worst against each line: in both groups."""
+    from dqm.audit import with_order
+    from dqm.syntactic.accuracy import repeated_groups, syntactic_result, unordered_rows
+
     copy, rows, order, _ = _by_file_twins(batch, tmp_path)
     truth = _result(copy, order).syntactic
     bad = next(r for r in rows if r["image_path"] == "hospA/001.tiff")
     pad = _pad_at(copy, "hospC/001.tiff", "PADC", bad, "c")
     _write(copy, [*rows, pad], list(rows[0]))
+    run = run_batch(copy, load_profile(), RunOptions(workers=1))
+    with_order(run, read_order(order))
+    again = [f for f in run.batch_findings if f.code == "ITEM_DELIVERED_AGAIN"]
+    assert [f.params.get("twin_file") for f in again] == ["hospA/001.tiff"]
+    ordered = syntactic_result(run).ordered
+    assert _counts(ordered.structure_without_unordered) == _counts(truth.structure.values)
+    assert _counts(ordered.format_without_unordered) == _counts(truth.format.values)
+    summaries = run.outcomes.summaries()
+    ids, images, at = (
+        list(summaries.column("slide_id")),
+        summaries.column("image_path"),
+        summaries.column("row"),
+    )
+    out = unordered_rows(run.batch_findings, ids, images, at)
+    assert len(repeated_groups(run.batch_findings, ids, images, at, out)) == 1
+    edited = [
+        f.model_copy(update={"params": {k: v for k, v in f.params.items() if k != "twin_file"}})
+        if f.code == "ITEM_DELIVERED_AGAIN"
+        else f
+        for f in run.batch_findings
+    ]
+    groups = repeated_groups(edited, ids, images, at, out)
+    assert len(groups) == 2 and groups[0][-1] == groups[1][-1]
+
+
+def test_a_waiver_on_a_twins_findings_moves_the_figures_where_two_items_share_its_id(
+    batch: Path, tmp_path: Path
+):
+    """A list by file with the lines ``001.tiff`` (a bad item at ``hospA``) and ``hospB/002.tiff``
+    (a good item of the bad one's id), and a byte-identical copy of the bad item at
+    ``hospC/001.tiff`` under that id: a waiver of the bad item's code moves the figures without the
+    items not ordered as it moves the delivery without the copy. Findings were matched to items by
+    id, so the group of an id two items have was never alike and the waiver moved nothing."""
+    from dqm.delivery import Waiver
+    from dqm.waivers import with_waivers
+
+    run = run_batch(batch, load_profile(), RunOptions(workers=1))
+    summaries = list(run.outcomes.summaries())
+    bad = next(i.slide_id for i in summaries if i.errors and i.image_path)
+    other = next(i.slide_id for i in summaries if not i.errors and i.image_path)
+    copy = tmp_path / "batch"
+    shutil.copytree(batch, copy)
+    rows = _rows(copy)
+    by_id = {r["slide_id"]: r for r in rows}
+    for slide_id, new in ((bad, "hospA/001.tiff"), (other, "hospB/002.tiff")):
+        (copy / new).parent.mkdir(parents=True, exist_ok=True)
+        (copy / by_id[slide_id]["image_path"]).rename(copy / new)
+        by_id[slide_id]["image_path"] = new
+    by_id[other]["slide_id"] = bad
+    lines = ["001.tiff" if r is by_id[bad] else r["image_path"] for r in rows]
+    order = tmp_path / "order.csv"
+    order.write_text("image_path\n" + "".join(f"{line}\n" for line in lines), encoding="utf-8")
+    _write(copy, rows, list(rows[0]))
+    complete = _result(copy, order)
+    errors = [f for f in complete.findings if f.severity == "error" and f.aspect in ("structure", "format")]
+    code = next(f.code for f in errors if f.item_id == bad)
+    waiver = Waiver(code=code, item="*", reason="r", approved_by="x", expires=dt.date(2099, 1, 1))
+    freed = with_waivers(complete, [waiver], "w.yaml").syntactic
+    assert _counts(freed.structure.values) != _counts(complete.syntactic.structure.values) or _counts(
+        freed.format.values
+    ) != _counts(complete.syntactic.format.values)
+    pad = dict(by_id[bad])
+    pad.update(image_path="hospC/001.tiff", annotation_path="annotations/c.json")
+    (copy / "hospC").mkdir()
+    shutil.copyfile(copy / by_id[bad]["image_path"], copy / pad["image_path"])
+    shutil.copyfile(copy / by_id[bad]["annotation_path"], copy / pad["annotation_path"])
+    _write(copy, [*rows, pad], list(rows[0]))
     result = _result(copy, order)
-    ordered = result.syntactic.ordered
     assert sum(f.code == "ITEM_DELIVERED_AGAIN" for f in result.findings) == 1
-    s, f = ordered.structure_without_unordered, ordered.format_without_unordered
-    assert s.value <= truth.structure.values.value and f.value <= truth.format.values.value
-    assert s.value < truth.structure.values.value or f.value < truth.format.values.value
+    measured = result.syntactic.ordered
+    assert _counts(measured.structure_without_unordered) == _counts(complete.syntactic.structure.values)
+    moved = with_waivers(result, [waiver], "w.yaml").syntactic.ordered
+    assert _counts(moved.structure_without_unordered) == _counts(freed.structure.values)
+    assert _counts(moved.format_without_unordered) == _counts(freed.format.values)

@@ -80,12 +80,15 @@ def order_list(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Fi
             where = {"item_id": item.slide_id, "file": slide or batch.manifest, "row": row}
             out.append(ctx.finding(NOT_ORDERED, text, **where))
             if k in again:
+                # the twin's slide too (not in the text): in a list by file two kept items may have its id
+                twin_file = _batch_path(batch.items[again[k]].image_path)
                 text = msg(
                     "{id!r} is not in the order list {file}, but a copy alike of {twin!r}, which a line "
                     "names: both are judged (the worst copy counts without the items not ordered)",
                     id=item.slide_id,
                     file=order.name,
                     twin=ids[again[k]],
+                    **({} if twin_file is None else {"twin_file": twin_file}),
                 )
                 out.append(ctx.finding(AGAIN, text, **where))
     return out

@@ -437,7 +437,7 @@ def unordered_rows(
     images: Sequence[str | None],
     rows: Sequence[int | None],
     code: str = NOT_ORDERED,
-    told: dict[int, str] | None = None,
+    told: dict[int, tuple[str, str | None]] | None = None,
 ) -> set[int]:
     """The positions of the items (their ids ``ids``, slide files ``images``, batch paths, and
     manifest rows ``rows``) no line of the order list matched: one a ``ITEM_NOT_ORDERED`` finding,
@@ -448,7 +448,8 @@ def unordered_rows(
     its row was kept: the copies without a slide file) never keeps out a copy with another slide.
     ``code``: :data:`~dqm.order.AGAIN` for the copies alike of an item a line matched
     (:func:`repeated_groups`), located as their ``ITEM_NOT_ORDERED``; ``told`` (when given) then
-    gets each copy's twin, the id of the item its line matched that its own finding names."""
+    gets each copy's twin, the id of the item its line matched that its own finding names, and
+    that item's slide file where the finding names it (``twin_file``: results from 1.19 on)."""
     by_id: dict[str, list[int]] = defaultdict(list)
     for k, slide_id in enumerate(ids):
         by_id[slide_id].append(k)
@@ -469,7 +470,8 @@ def unordered_rows(
         if named:
             out.add(named[-1])
             if told is not None and f.params.get("twin") is not None:
-                told[named[-1]] = str(f.params["twin"])
+                twin_file = f.params.get("twin_file")
+                told[named[-1]] = (str(f.params["twin"]), None if twin_file is None else str(twin_file))
     return out
 
 
@@ -484,14 +486,14 @@ def repeated_groups(
     item kept (not in ``out``, :func:`unordered_rows`) a line matched, first, and its copies alike
     (``ITEM_DELIVERED_AGAIN``: :func:`dqm.order.delivered_again`). A copy's twin is the kept item
     its own finding names (its row's: ``twin``, the id of the item its line matched; of several
-    kept items of that id, a list by file, those whose slide's path or bare name is the copy's,
-    but for case, Unicode form and spacing); without one (an edited result), the kept items of its
+    kept items of that id, a list by file, the one whose slide is its ``twin_file``, else those
+    whose slide's path or bare name is the copy's, but for case, Unicode form and spacing); without one (an edited result), the kept items of its
     id, else of its slide's path, else of its bare name. A copy that could stand for several kept
     items is in each one's group: judged as the worst against each line it could stand for
     (:func:`_worst_copy` never takes one copy for two lines), so no copy, bad or good, raises the
     figures. Only a copy no kept item could be the twin of (an edited result's) is in no group."""
     findings = list(findings)
-    told: dict[int, str] = {}
+    told: dict[int, tuple[str, str | None]] = {}
     copies = unordered_rows(findings, ids, images, rows, AGAIN, told)
     if not copies:
         return []
@@ -516,7 +518,10 @@ def repeated_groups(
             by_name[name(k)].append(k)
 
     def twins(k: int) -> list[int]:
-        named = exact.get(told.get(k, ""), [])  # the item its line matched, by its own finding
+        twin, twin_file = told.get(k, ("", None))
+        named = exact.get(twin, [])  # the item its line matched, by its own finding
+        if len(named) > 1 and twin_file is not None:  # and by the slide file it names
+            named = [t for t in named if t < len(images) and as_read(images[t]) == twin_file] or named
         if len(named) > 1:  # several kept items of that id (a list by file): those of its file
             named = [t for t in named if path(k) and (path(t) == path(k) or name(t) == name(k))] or named
         if named:
@@ -1006,7 +1011,7 @@ def _unpadded_again(
     again = unordered_rows(findings, ids, images, at, AGAIN)
     groups = repeated_groups(findings, ids, images, at, out)
     out |= again | {
-        k for group in groups for k in group if not _same_findings(findings, items, group, waived)
+        k for group in groups for k in group if not _same_findings(findings, items, group, waived, manifest)
     }
     kept = [item for k, item in enumerate(items) if k not in out]
     gone = set(ids) - {item[0] for item in kept}  # ids no line matched
@@ -1048,32 +1053,55 @@ def _same_findings(
     items: Sequence[tuple[str, str | None, str | None, int | None]],
     group: list[int],
     waived: tuple[set[int], set[int]] = (set(), set()),
+    manifest: str | None = None,
 ) -> bool:
-    """Whether the items of ``group`` (positions in ``items``, whose first field is the id) have
-    ids of their own and, each, the same structure and format errors (those of the value figures)
-    but for where they are (files and rows) and the order list's, each waived alike (its index in
-    both sets of ``waived`` or in neither, as its twins' are): then each copy adds the same to a
-    figure, and a waiver moves the worst copy's as it moves the first's (byte-identical copies). A
-    waiver naming the first item only, not its copy, leaves the copy's finding open: False. A
-    group two of whose items share an id cannot be told so: False."""
-    ids = [items[k][0] for k in group]
-    if len(set(ids)) < len(ids):
-        return False
-    said: dict[str, list[tuple[object, ...]]] = {i: [] for i in ids}
+    """Whether the items of ``group`` (positions in ``items``: each item's id, slide and annotation
+    files and manifest row) have, each, the same structure and format errors (those of the value
+    figures) but for where they are (files and rows) and the order list's, each waived alike (its
+    index in both sets of ``waived`` or in neither, as its twins' are): then each copy adds the same
+    to a figure, and a waiver moves the worst copy's as it moves the first's (byte-identical
+    copies). A waiver naming the first item only, not its copy, leaves the copy's finding open:
+    False. A finding is an item's by its id; where several items have that id (a list by file),
+    by its file (the item's slide or annotation file) or its row of ``manifest``; a finding of
+    such an id that names none of them cannot be told: False."""
+    ids = [item[0] for item in items]
+    shared = {i for i, n in Counter(ids).items() if n > 1}
+    said: dict[int, list[tuple[object, ...]]] = {k: [] for k in group}
+    mine = {ids[k]: k for k in group if ids[k] not in shared}
+    of: dict[tuple[str, str], int] = {}  # (id, file or manifest row) -> item, for the ids shared
+    for k, (item_id, *paths, row) in enumerate(items):
+        if item_id in shared:
+            for where in [as_read(path) for path in paths if path] + (
+                [f"{manifest}#{row}"] if row is not None else []
+            ):
+                of.setdefault((item_id, where or ""), k)
     for i, f in enumerate(findings):
         if (
-            f.item_id in said
-            and _bad_in(f, {Aspect.STRUCTURE, Aspect.FORMAT})
-            and f.code not in (AGAIN, NOT_ORDERED)
+            not f.item_id
+            or not _bad_in(f, {Aspect.STRUCTURE, Aspect.FORMAT})
+            or f.code in (AGAIN, NOT_ORDERED)
         ):
-            at = f.location
-            params = str(sorted(f.params.items()))
-            off = tuple(i in w for w in waived)
-            said[f.item_id].append(
-                (f.code, f.severity, f.aspect, at.pointer, at.column, at.lesion, at.vertex, params, off)
-            )
-    first = sorted(said[ids[0]])
-    return all(sorted(said[i]) == first for i in ids[1:])
+            continue
+        at = f.location
+        if f.item_id in shared:
+            where = f"{manifest}#{at.row}" if manifest is not None and at.file == manifest else at.file or ""
+            found = of.get((f.item_id, where))
+            if found is None:
+                if any(ids[g] == f.item_id for g in group):
+                    return False  # whose it is cannot be told
+                continue
+            k = found
+        else:
+            k = mine.get(f.item_id, -1)
+        if k not in said:
+            continue
+        params = str(sorted(f.params.items()))
+        off = tuple(i in w for w in waived)
+        said[k].append(
+            (f.code, f.severity, f.aspect, at.pointer, at.column, at.lesion, at.vertex, params, off)
+        )
+    first = sorted(said[group[0]])
+    return all(sorted(said[k]) == first for k in group[1:])
 
 
 def _again(ratios: list[Ratio], name: str, numerator: int, denominator: int) -> Ratio:
