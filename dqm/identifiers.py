@@ -30,6 +30,7 @@ import re._constants as _sre  # a pattern's parts: the runs a cut reaches back o
 import re._parser as _sre_parse
 import secrets
 import string
+import sys
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
@@ -161,13 +162,17 @@ _KEYWORD_SPACE = rf"[\s{_INVISIBLE_CHARS}]*"
 _NAME_WORDS = r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|성함|환자\s{0,64}명|이름)"
 """The ``person_name`` pattern's own keywords; ``환자`` and ``명`` parted by at most 64 of any space
 (a line break too: :data:`_KO_GAP`), as every Korean keyword rule parts them (:data:`_KO_NAME_SUFFIX`)."""
-_NAME_KEYWORD = _NAME_WORDS + _KEYWORD_SPACE + f"(?:[:=\uff1a]{_KEYWORD_SPACE})?"
-"""The ``person_name`` pattern's keyword, its ``:`` or ``=`` and the spaces around them."""
-_NAME_GAP = (
-    "[ \t\x0b\x0c\x1c-\x1f,^\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-    + _UNSEEN_GAPS
-    + "]"
-)
+_NAME_KEYWORD = _NAME_WORDS + _KEYWORD_SPACE + f"(?:[:=,\uff1a]{_KEYWORD_SPACE})?"
+"""The ``person_name`` pattern's keyword, its ``:`` (a full-width ``：`` too), ``=`` or ``,`` and the spaces around them."""
+_IN_CELL_GAP_CHARS = " ,^\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000" + _UNSEEN_GAPS
+"""What parts a name's words in one cell (:data:`_IN_CELL_GAP`): a space of any width, a comma,
+DICOM's ``^``, a character nobody sees that may stand for a space (:data:`_UNSEEN_GAPS`)."""
+_CELL_ENDS = "\t\x0b\x0c\x1c-\x1f\x85\u2028\u2029"
+"""What ends a table's cell, or a line a line feed does not end: a tab, a vertical tab, a form feed,
+ASCII's file, group, record and unit separators, U+0085, U+2028, U+2029. A name's words cross one
+only as :data:`_IN_CELL_GAPS` says (``Patient name: John Smith<U+2029>Age`` masked ``Age`` before
+session 27; ``Patient name: Hong<U+000C>Gildong`` is a name, as session 22 made it)."""
+_NAME_GAP = "[" + _IN_CELL_GAP_CHARS + _CELL_ENDS + "]"
 """What a name's words are parted by: a space or a tab (a no-break space too, ``&nbsp;`` and
 ``&Tab;`` as read, or any other of Unicode's spaces and separators: a vertical tab, a form feed,
 U+001C to U+001F, U+0085, U+2028, U+2029), a comma or DICOM's ``^``, or a character nobody sees
@@ -176,9 +181,7 @@ word, is two where it is kept, :func:`_unseen_runs`); a line feed or carriage re
 _NAME_GAPS = rf"[{_IN_WORD}]*+(?:{_NAME_GAP}[{_IN_WORD}]*+)++"
 """A run of :data:`_NAME_GAP` and :data:`_IN_WORD` characters that holds one of the first: what
 parts a name's words (``HONG<U+200B><U+00AD>GILDONG``, where a soft hyphen alone parts none)."""
-_CELL_ENDS = "\t\x1c-\x1f"
-"""What ends a table's cell: a tab and ASCII's file, group, record and unit separators."""
-_IN_CELL_GAP = "[" + _NAME_GAP[1:-1].replace("\t", "").replace("\x1c-\x1f", "") + "]"
+_IN_CELL_GAP = "[" + _IN_CELL_GAP_CHARS + "]"
 _IN_CELL_GAPS = rf"[{_IN_WORD}]*+(?:{_IN_CELL_GAP}[{_IN_WORD}]*+)++"
 """:data:`_NAME_GAPS` with no cell's end (:data:`_CELL_ENDS`): what parts a name's words in one cell.
 A name's words cross a cell's end only from a cell its first word stands alone in (a table that
@@ -187,6 +190,10 @@ a word no header's (:data:`_LATIN_HEADER`), and go on in that cell only: a name 
 more in its cell ends there (``Patient Name<TAB>John Smith<TAB>Age`` masked ``Age`` too, session 27),
 and a header row's word that characters written inside a word join, read as one
 (``Patient Name<TAB>SAMPLE<U+00AD>JOE<TAB>AGE``), takes no next header's cell for a surname."""
+_CELL_GAPS = rf"[{_IN_CELL_GAP_CHARS}{_IN_WORD}]*+[{_CELL_ENDS}][{_NAME_GAP[1:-1]}{_IN_WORD}]*+"
+"""A run of :data:`_NAME_GAP` and :data:`_IN_WORD` characters that holds a cell's end (:data:`_CELL_ENDS`)."""
+_NO_MORE_WORDS = rf"(?![A-Za-z]|[{_IN_CELL_GAP_CHARS}{_IN_WORD}]*+[A-Za-z])"
+"""Where a cell's word is its only one: no letter follows it in its cell."""
 _NAME_GAPS_AT_END = f"[{_NAME_GAP[1:-1]}{_IN_WORD}]*+"
 """What may follow a name's last word at a text's end, where more of its gap may come after."""
 HEADER_WORDS = (
@@ -260,7 +267,7 @@ Collected``) or one a tab and another header's column follow (``Patient Name<TAB
 Descriptor<TAB>Age``) is none. Whatever follows the given names is looked at only so far as a
 header's word, so a value reads the same alone (:func:`find`) as written in any output."""
 _NOT_HEADER = (
-    f"(?!(?:(?<=\t)|(?<=\\s\\s)){_LATIN_HEADER}(?!\\^|{_GIVEN_NAMES_END})"
+    f"(?!(?:(?<=\t)|(?<=\\s\\s)|(?<=,)|(?<=,\\s)){_LATIN_HEADER}(?!\\^|{_GIVEN_NAMES_END})"
     f"|{_LATIN_HEADER}(?:[ \t,{_INVISIBLE_CHARS}]*\t|{_NAME_GAPS}{_LATIN_HEADER})|(?:"
     + "|".join(word for word in HEADER_WORDS if not word.isascii())
     + ")(?![가-힣]))"
@@ -271,7 +278,8 @@ spaces and the next a header's phrase (``PATIENT NAME<TAB>DATE OF BIRTH<TAB>SEX`
 Name  Hospital Name  Age``), or where a tab or another header's word follows it (``patient name
 Age Sex``, ``Patient Name,Diagnosis,Stage``). After a single space, a ``:`` and a space, a comma
 or a ``^``, followed by a given name, it is a surname (``Sample^Joe``, ``DATE^ANIL``, ``Organ,
-Bryan``, ``STAGE JOHN``, ``Age Kim``); right after a tab or two spaces, where a ``^`` follows it
+Bryan``, ``STAGE JOHN``, ``Age Kim``); right after a tab, two spaces or a keyword's comma (a CSV
+row, ``PATIENT NAME,DATE OF BIRTH,SEX``, session 27f), where a ``^`` follows it
 or given names, each no header's word and no header's word after them, follow it
 (:data:`_GIVEN_NAMES_END`: ``Patient Name<TAB>Sample Joe``, ``Patient name:  Age Kim``,
 ``Patient Name<TAB>Sample^Joe<TAB>45``, ``Patient Name<TAB>Sample Joe<TAB>45``; not ``Patient
@@ -291,10 +299,12 @@ at the one or two characters before a name's first word only, as the reading tha
 characters reads it. A header's word followed by given names (:data:`_GIVEN_NAMES_END`) or a
 ``^`` is a surname as there (``Patient Name<TAB><U+200B>Sample Joe``)."""
 _NAME_KEYWORD_BEFORE_NAME = (
-    _NAME_WORDS + _HEADER_CELL_AHEAD + _KEYWORD_SPACE + f"(?:[:=\uff1a]{_HEADER_CELL_AHEAD}{_KEYWORD_SPACE})?"
+    _NAME_WORDS + _HEADER_CELL_AHEAD + _KEYWORD_SPACE + f"(?:[:=,\uff1a]{_HEADER_CELL_AHEAD}{_KEYWORD_SPACE})?"
 )
 """:data:`_NAME_KEYWORD` as the ``person_name`` pattern reads it before a name: no header's cell
-after it (:data:`_HEADER_CELL_AHEAD`)."""
+after it (:data:`_HEADER_CELL_AHEAD`). A comma after the keyword is read as its ``:`` (a CSV row:
+``Patient Name,John Smith`` was no finding before session 27f; ``Patient Name,Diagnosis,Stage``, a
+header row, is none: :data:`_NOT_HEADER`)."""
 _KO_SURNAMES = (
     "김이박최정강조윤장임한오서신권황안송전홍유고문양손배백허남심노하곽성차주우구민류나진지엄채원천방공현함변"
     "염여추도소석선설마길연위표명기반라왕금옥육인맹제모탁국어은편용예경봉사부가복태목형피두감호빈동온시독"
@@ -425,10 +435,20 @@ dot and one to three (``성명: 洪 吉童``); :data:`_PENDING_NAME` reads as fa
 what :func:`find` flags. Spaced Hanja (:data:`_KO_DOT`): one or two ideographs, then one or two parts of one to
 four (``諸葛 孔明``, ``洪 吉童先生``, ``洪 吉 童``: none of it left in clear); a run longer than twelve (a name glued to
 Chinese text, ``洪吉童患者左乳腺``): its first four ideographs, the rest shown."""
+_NEXT_CELL_SURNAME = (
+    rf"(?:{_CELL_GAPS}(?!{_LATIN_HEADER})[A-Z][a-z]++{_NO_MORE_WORDS})?",
+    rf"(?:{_CELL_GAPS}(?!{_LATIN_HEADER})[A-Z]{{2,}}+{_NO_MORE_WORDS})?",
+)
+"""After a name of two words or more in its cell, the next cell where it holds exactly one
+capitalised word, no header's (``Patient Name<TAB>Mary Ann<TAB>Smith<TAB>45``: ``Smith`` was in
+clear in session 27's first round; ``Patient Name<TAB>John Smith<TAB>Age`` keeps ``Age``,
+``...<TAB>John Smith<TAB>Sample Joe`` keeps ``Sample Joe``). What follows that word is looked at
+only so far as its own cell's next letter, so a value reads the same alone (:func:`find`) as quoted
+in an output (``"...<TAB>Smith"``)."""
 _NAME = (
-    rf"{_NOT_HEADER}(?:[A-Z][a-z]+(?:{_IN_CELL_GAPS}[A-Z][a-z]+){{1,3}}"
+    rf"{_NOT_HEADER}(?:[A-Z][a-z]+(?:{_IN_CELL_GAPS}[A-Z][a-z]+){{1,3}}{_NEXT_CELL_SURNAME[0]}"
     rf"|[A-Z][a-z]+{_NAME_GAPS}(?!{_LATIN_HEADER})[A-Z][a-z]+(?:{_IN_CELL_GAPS}[A-Z][a-z]+){{0,2}}"
-    rf"|[A-Z]{{2,}}(?:{_IN_CELL_GAPS}[A-Z]{{2,}}){{1,3}}"
+    rf"|[A-Z]{{2,}}(?:{_IN_CELL_GAPS}[A-Z]{{2,}}){{1,3}}{_NEXT_CELL_SURNAME[1]}"
     rf"|[A-Z]{{2,}}{_NAME_GAPS}(?!{_LATIN_HEADER})[A-Z]{{2,}}(?:{_IN_CELL_GAPS}[A-Z]{{2,}}){{0,2}}|{_KO_NAME})"
 )
 """A person's name as the ``person_name`` pattern takes one after its keyword (``Hong Gildong``,
@@ -557,7 +577,7 @@ led by a surname's ideograph too (``환자: 洪吉童``, :data:`_HANJA_SURNAMES`
 _PENDING_NAME = re.compile(
     "[pP성환이](?<=(?="  # run after a keyword's first character, as :func:`_skipping` runs a pattern
     + _NAME_KEYWORD
-    + rf"(?:[A-Z][a-z]*+(?:{_NAME_GAPS}[A-Z][a-z]*+){{0,3}}{_NAME_GAPS_AT_END}|[A-Z]++(?:{_NAME_GAPS}[A-Z]++){{0,3}}"
+    + rf"(?:[A-Z][a-z]*+(?:{_NAME_GAPS}[A-Z][a-z]*+){{0,4}}{_NAME_GAPS_AT_END}|[A-Z]++(?:{_NAME_GAPS}[A-Z]++){{0,4}}"
     rf"{_NAME_GAPS_AT_END}|[가-힣]{{1,3}}|(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}]){_KO_DOT}(?:[가-힣]|{_KO_DOT}){{0,3}}"
     rf"|{_HANJA}(?:{_HANJA}|{_KO_DOT}){{0,16}})?\Z)[\s\S])"
 )
@@ -624,19 +644,23 @@ a word in brackets after it (``RRN(주민번호)``), a particle (``주민번호�
 ``주민등록번호：900101<TAB>1234567``. Each run of spaces at most 8 long, so the whole stays far
 shorter than a masker's window overlap."""
 
-DIGIT_ZEROS = (
-    0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66, 0xDE6, 0xE50,
-    0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40,
-    0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10,
-)  # fmt: skip
-"""The zero of each run of ten decimal digits in the Basic Multilingual Plane (Unicode's Nd, what
-``re``'s ``\\d`` matches there; tests/deid/test_deid11_session27.py holds them to ``unicodedata``)."""
+DIGIT_ZEROS = tuple(
+    sorted({c - unicodedata.decimal(chr(c)) for c in range(0, sys.maxunicode + 1, 8) if chr(c).isdecimal()})
+)
+"""The zero of each run of ten decimal digits in Unicode (its Nd, what ``re``'s ``\\d`` matches:
+mathematical bold ``𝟎``, Adlam, Osmanya... outside the Basic Multilingual Plane too, left in clear
+in an RRN or phone number before session 27f). Each run is ten code points in a row, so one in
+eight of them holds one of its digits: 11 ms at import, where every code point took 90
+(tests/deid/test_deid11_session27.py holds them to ``unicodedata`` over all of Unicode)."""
 _DIGITS_VALUED = {value: "".join(chr(zero + value) for zero in DIGIT_ZEROS) for value in range(10)}
-"""Per value, every decimal digit of the Basic Multilingual Plane that has it (what ``\\d`` matches:
+"""Per value, every decimal digit of Unicode that has it (what ``\\d`` matches:
 ASCII's, full-width ``１``, Arabic-Indic ``١``, Persian ``۱``, Devanagari ``१``...): a number typed in
 another script's digits is the same number (``RRN ٩٠٠١٠١-١٢٣٤٥٦٧``, ``Tel ٠١٠-١٢٣٤-٥٦٧٨`` were
 left in clear where ``\\d`` took their other digits, session 27)."""
 _ZERO_DIGITS = _DIGITS_VALUED[0]
+_ASCII_DIGITS = {zero + value: ord("0") + value for zero in DIGIT_ZEROS for value in range(10)}
+"""Each decimal digit to ASCII's of its value: a number is one token in whatever script's digits it
+is written (``RRN ٩٠٠١٠١-١٢٣٤٥٦٧`` and ``RRN 900101-1234567``, :meth:`Masker.token`)."""
 _GENDER_DIGITS = "".join(_DIGITS_VALUED[v] for v in range(1, 9))
 
 
@@ -3222,7 +3246,7 @@ class Masker:
         return {**self.__dict__, "_seen": {}}
 
     def token(self, name: str, found: str) -> str:
-        canon = re.sub(r"\s+", "", found).casefold().encode("utf-8")
+        canon = re.sub(r"\s+", "", found).translate(_ASCII_DIGITS).casefold().encode("utf-8")
         digest = hmac.new(self._key, canon, hashlib.sha256).hexdigest()[:10]
         return f"[{name.upper()}-{digest}]"
 
