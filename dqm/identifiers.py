@@ -625,8 +625,10 @@ the dashes that look like it, as a word processor, a spreadsheet or a hospital s
 writes them (Unicode's hyphen, non-breaking hyphen, figure dash, en dash, em dash, horizontal bar,
 the minus sign U+2212, the small and the full-width hyphen-minus of a Korean IME)."""
 _DASH = re.compile(f"[{_DASHES}]")
-_RRN_GAP = rf"(?:\s?[{_DASHES}]\s?)"
-"""Between an RRN's two groups: a dash with a space or a tab around it or none."""
+_RRN_GAP = rf"(?:\s?[{_DASHES}]\s?|(?:%20)?%2[dD](?:%20)?)"
+"""Between an RRN's two groups: a dash with a space or a tab around it or none, or a URL's percent
+escape of one (``900101%2D1234567``, ``%20`` spaces around it or none: left in clear before session
+27f; masked whole, and :func:`valid_rrn` reads the escapes as what they stand for)."""
 _RRN_SPACED = r"(?:\t{1,2}| {2,4})"
 """Between an RRN's two groups after its keyword (:data:`_RRN_KEYWORD`) only, as well as
 :data:`_RRN_GAP`: a tab or two (a spreadsheet that holds the groups in two columns, copied out), or
@@ -955,9 +957,12 @@ def built_in_patterns_finding_nothing(settings: DeidSettings) -> list[str]:
     return missed
 
 
+_PERCENT_GAP = re.compile("%2[0dD]")
+
+
 def valid_rrn(match: str) -> bool:
     """A plausible resident registration number: a real YYMMDD date and gender digit 1-8."""
-    digits = re.sub(r"\D", "", match)
+    digits = re.sub(r"\D", "", _PERCENT_GAP.sub("", match))  # the 2 of a ``%2D`` is no digit
     if len(digits) != 13:
         return False
     yy, mm, dd, g = int(digits[0:2]), int(digits[2:4]), int(digits[4:6]), int(digits[6])

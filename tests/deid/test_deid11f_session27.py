@@ -121,3 +121,18 @@ def test_a_number_is_one_token_in_any_scripts_digits(zero: int) -> None:
     masker = default_masker()
     assert masker(_in("RRN 900101-1234567", zero)) == masker("RRN 900101-1234567")  # failed on fd3b03fb
     assert masker(_in("Tel 010-1234-5678", zero)) == masker("Tel 010-1234-5678")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["900101%2D1234567", "a%20900101%2D1234567", "RRN 900101%2d1234567", "x=900101%20%2D%201234567&y"],
+)
+def test_an_rrn_whose_dash_is_percent_escaped_is_found_and_masked_whole(text: str) -> None:
+    assert _names(text) == ["korean_rrn"]  # failed on fd3b03fb
+    masked = default_masker()(text)
+    assert "1234567" not in masked and "900101" not in masked and "%2D" not in masked.upper(), masked
+
+
+@pytest.mark.parametrize("text", ["900101%2D9234567", "990231%2D1234567", "900101%2F1234567"])
+def test_a_percent_escaped_number_that_is_no_rrn_is_none(text: str) -> None:
+    assert _names(text) == []
