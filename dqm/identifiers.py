@@ -162,8 +162,12 @@ _KEYWORD_SPACE = rf"[\s{_INVISIBLE_CHARS}]*"
 _NAME_WORDS = r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|성함|환자\s{0,64}명|이름)"
 """The ``person_name`` pattern's own keywords; ``환자`` and ``명`` parted by at most 64 of any space
 (a line break too: :data:`_KO_GAP`), as every Korean keyword rule parts them (:data:`_KO_NAME_SUFFIX`)."""
-_NAME_KEYWORD = _NAME_WORDS + _KEYWORD_SPACE + f"(?:[:=,\uff1a]{_KEYWORD_SPACE})?"
-"""The ``person_name`` pattern's keyword, its ``:`` (a full-width ``：`` too), ``=`` or ``,`` and the spaces around them."""
+_LATIN_COMMA = r",(?:(?<=[A-Za-z],)|(?<=[A-Za-z]\s,))"
+"""A comma right after a Latin keyword (a space between at most): what :data:`_NAME_KEYWORD` reads as its ``:``."""
+_NAME_KEYWORD = _NAME_WORDS + _KEYWORD_SPACE + f"(?:(?:[:=\uff1a]|{_LATIN_COMMA}){_KEYWORD_SPACE})?"
+"""The ``person_name`` pattern's keyword, its ``:`` (a full-width ``：`` too), ``=`` or, after a Latin
+keyword only, ``,`` (a CSV row: ``Patient Name,John Smith``; a Korean keyword's comma lists, as prose
+does: ``개인 식별자(이름, 주민등록번호 등)``), and the spaces around them."""
 _IN_CELL_GAP_CHARS = " ,^\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000" + _UNSEEN_GAPS
 """What parts a name's words in one cell (:data:`_IN_CELL_GAP`): a space of any width, a comma,
 DICOM's ``^``, a character nobody sees that may stand for a space (:data:`_UNSEEN_GAPS`)."""
@@ -299,7 +303,10 @@ at the one or two characters before a name's first word only, as the reading tha
 characters reads it. A header's word followed by given names (:data:`_GIVEN_NAMES_END`) or a
 ``^`` is a surname as there (``Patient Name<TAB><U+200B>Sample Joe``)."""
 _NAME_KEYWORD_BEFORE_NAME = (
-    _NAME_WORDS + _HEADER_CELL_AHEAD + _KEYWORD_SPACE + f"(?:[:=,\uff1a]{_HEADER_CELL_AHEAD}{_KEYWORD_SPACE})?"
+    _NAME_WORDS
+    + _HEADER_CELL_AHEAD
+    + _KEYWORD_SPACE
+    + f"(?:(?:[:=\uff1a]|{_LATIN_COMMA}){_HEADER_CELL_AHEAD}{_KEYWORD_SPACE})?"
 )
 """:data:`_NAME_KEYWORD` as the ``person_name`` pattern reads it before a name: no header's cell
 after it (:data:`_HEADER_CELL_AHEAD`). A comma after the keyword is read as its ``:`` (a CSV row:

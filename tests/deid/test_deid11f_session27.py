@@ -88,6 +88,21 @@ def test_a_csv_header_row_is_no_name(text: str) -> None:
     assert default_masker()(text) == text
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "슬라이드 속성에 개인 식별자(이름, 주민등록번호 등 번호, 생년월일)가 있습니다",
+        "review.example.org 같은 이름, 포트 없이",
+        "이름, 나이, 성별",
+    ],
+)
+def test_a_korean_keyword_s_comma_lists_as_prose_does(text: str) -> None:
+    """A comma reads as a keyword's ``:`` after a Latin keyword only: after ``이름`` it lists (dqm's own
+    Korean messages were masked as names when the comma was read after every keyword)."""
+    assert _names(text) == []
+    assert default_masker()(text) == text
+
+
 @pytest.mark.parametrize("end", ["\x0c", "\x85", "\u2028", "\u2029", "\x0b"])
 def test_a_form_feed_and_the_line_separators_end_a_name_before_a_header(end: str) -> None:
     text = f"Patient Name: John Smith{end}Age: 45"
