@@ -38,7 +38,7 @@ from dqm.doc_text import DOCUMENT_SUFFIXES, MAX_DOCUMENT_BYTES, UNREAD_SUFFIXES,
 from dqm.han_characters import JA_RANKED, TW_RANKED, ZH_RANKED
 from dqm.hangul_syllables import PAIRS, RANKED, SUPPLEMENT
 from dqm.i18n import N_, msg
-from dqm.image_text import image_texts
+from dqm.image_text import image_texts_why
 from dqm.model import DiscoveryIssue, Item
 from dqm.output import not_utf8
 from dqm.sparse_files import SparseFileError, sparse_of
@@ -891,7 +891,11 @@ def delivered_texts(disc: Discovery) -> DeliveredTexts:
                     out.unread_cut |= len(out.unread) > MAX_UNREAD_NAMED
                     continue
                 if rel in slides:  # an orphan slide: the text it carries, never its pixels
-                    data = image_texts(fh).encode("utf-8")
+                    text, why = image_texts_why(fh)
+                    if why is not None:
+                        out.unread.append((rel, why))
+                        out.unread_cut |= len(out.unread) > MAX_UNREAD_NAMED
+                    data = text.encode("utf-8")
                 elif ext in DOCUMENT_SUFFIXES:
                     text, why = document_text(fh, ext, min(MAX_DOCUMENT_BYTES, MANIFEST_UNREAD_CHARS - used))
                     if why is not None:

@@ -64,21 +64,57 @@ IMAGE_MEMBER_SUFFIXES = frozenset(
 )
 """Members of an office file that are its pictures: not read (pixels), the rest of the file is."""
 
-_TAG = re.compile(r"<(/?)([A-Za-z0-9_:.-]*)[^>]*>")
+_TAG = re.compile(r"<(/?)([A-Za-z0-9_:.-]*+)[^<>]*+>")
+"""A tag; ``[^<>]`` so a run of ``<`` costs one pass, not one a start (``[^>]`` scanned to the end
+of the member from each ``<``: hours on 4 MB)."""
+_RUN_PREFIXES = frozenset({"w", "a", "text"})
+"""Word, DrawingML and OpenDocument text: their tags stand for nothing (a Word run splits
+``900101-1234567`` into ``<w:t>9001</w:t><w:t>01-1234567</w:t>``) except :data:`_BREAKS`."""
 _BREAKS = frozenset(
-    {"w:p", "w:br", "w:tab", "w:tr", "w:tc", "text:p", "text:h", "text:tab", "a:p", "a:br", "row", "c"}
+    {
+        "w:p", "w:br", "w:cr", "w:tab", "w:tr", "w:tc", "text:p", "text:h", "text:tab", "text:s",
+        "text:line-break", "text:list-item", "a:p", "a:br", "a:tab", "a:tc", "a:tr",
+    }
+)  # fmt: skip
+"""Elements of :data:`_RUN_PREFIXES` that end a line, a word or a cell."""
+_SHEET_RUN = frozenset(
+    {
+        "r",
+        "t",
+        "rPr",
+        "b",
+        "i",
+        "u",
+        "sz",
+        "color",
+        "rFont",
+        "family",
+        "scheme",
+        "strike",
+        "vertAlign",
+        "charset",
+    }
 )
-"""XML elements that end a line or a cell: a space or newline stands for them, every other tag for
-nothing (a Word run splits ``900101-1234567`` into ``<w:t>9001</w:t><w:t>01-1234567</w:t>``)."""
+"""A spreadsheet's rich-text run (``<si><r><t>9001</t></r><r><t>01-…</t></r></si>``): joined; every
+other tag of a spreadsheet, a property file or another XML (a cell, a shared string, an author)
+is a boundary, so ``12`` in one cell and an identifier in the next stay apart."""
+
+
+def _joins(name: str) -> bool:
+    """Whether a tag named ``name`` stands for nothing in the text (else: a newline)."""
+    prefix, colon, _ = name.partition(":")
+    if colon:
+        return prefix in _RUN_PREFIXES and name not in _BREAKS
+    return name in _SHEET_RUN
 
 
 def _xml_text(data: bytes) -> str:
-    """The character data of an XML member: tags dropped (a paragraph, break or cell a newline),
-    entities read."""
+    """The character data of an XML member: tags dropped (a paragraph, break, cell or property a
+    newline), entities read."""
     text = data.decode("utf-8", errors="replace")
 
     def repl(m: re.Match[str]) -> str:
-        return "\n" if m.group(2) in _BREAKS else ""
+        return "" if _joins(m.group(2)) else "\n"
 
     return html.unescape(_TAG.sub(repl, text))
 
@@ -87,6 +123,22 @@ def _member_suffix(name: str) -> str:
     base = name.rsplit("/", 1)[-1]
     dot = base.rfind(".")
     return base[dot:].lower() if dot > 0 else ""
+
+
+_OFFICE_BINARY_SUFFIXES = frozenset({".bin", ".odttf", ".ttf", ".otf", ".fntdata", ".sigs"})
+"""Members of an office file that are its machinery, not its text: printer settings, embedded
+fonts (an ``embeddings/`` or ``oleObject`` ``.bin`` holds a document: named as not searched)."""
+
+
+def _office_binary(name: str, ext: str) -> bool:
+    """Whether an office file's member ``name`` is known machinery holding no text of the document
+    (``mimetype``, a layout cache, a printer setting, a font)."""
+    lower = name.lower()
+    if lower in ("mimetype", "layout-cache") or lower.startswith(("configurations2/", "thumbnails/")):
+        return True
+    if ext not in _OFFICE_BINARY_SUFFIXES:
+        return False
+    return ext != ".bin" or "printersettings" in lower
 
 
 def zip_text(fh: BinaryIO, limit: int, office: bool) -> tuple[str, str | None]:
@@ -99,12 +151,17 @@ def zip_text(fh: BinaryIO, limit: int, office: bool) -> tuple[str, str | None]:
             if zf.comment:
                 parts.append(zf.comment.decode("utf-8", errors="replace"))
             infos = zf.infolist()
-            if not office:
-                parts.append("\n".join(i.filename for i in infos))
             left = limit
+            if not office:
+                names = "\n".join(i.filename for i in infos)
+                if len(names) > left:  # 300,000 tile names would use the whole batch's budget
+                    unread = unread or N_("past the bound read")
+                    names = names[:left]
+                left -= len(names)
+                parts.append(names)
             for info in infos:
                 ext = _member_suffix(info.filename)
-                if info.is_dir():
+                if info.is_dir() or (office and _office_binary(info.filename, ext)):
                     continue
                 if ext not in TEXT_MEMBER_SUFFIXES:
                     if not (office and ext in IMAGE_MEMBER_SUFFIXES):
@@ -112,6 +169,11 @@ def zip_text(fh: BinaryIO, limit: int, office: bool) -> tuple[str, str | None]:
                     continue
                 if info.flag_bits & 0x1:
                     unread = unread or N_("an encrypted member")
+                    continue
+                if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                    # zipfile inflates a bzip2 or LZMA member a whole compressed block at a time,
+                    # whatever is asked for (400 MB from 414 bytes): not opened
+                    unread = unread or N_("a member compressed other than with Deflate")
                     continue
                 if left <= 0:
                     unread = unread or N_("past the bound read")
@@ -140,15 +202,31 @@ ends it early: its text is searched all the same)."""
 _HEX_SHOWN = re.compile(rb"<[0-9A-Fa-f\s]{1,4096}+>\s*+(?:Tj|'|\"|\]\s*+TJ|-?[\d.]++\s*+[<(])")
 """A hex string a page shows (``<0012> Tj``, the last of a ``TJ`` array or one kerned before the
 next): text in a font's own codes, which cannot be read without its map."""
-_HEX_UTF16 = re.compile(rb"<\s*FE\s*FF([0-9A-Fa-f\s]*)>")
-_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
+_HEX_UTF16 = re.compile(rb"<\s*+FE\s*+FF([0-9A-Fa-f\s]*+)>")
+_ESCAPES = {
+    b"n": b"\n",
+    b"r": b"\r",
+    b"t": b"\t",
+    b"b": b"\b",
+    b"f": b"\f",
+    b"\n": b"",
+    b"\r": b"",
+    b"\r\n": b"",
+}
+"""A literal's escapes; a backslash before a line end continues the string (the line end dropped)."""
+_JOINED_GAP = re.compile(rb"\s*+(?:Tj\s*+|(-?[\d.]{1,12}+)\s*+)?")
+"""What lies between two strings of one run of text: nothing or a kerning number (``[(9001)-20(01…)]
+TJ``), or a ``Tj`` that the next string's ``Tj`` follows with no move between."""
+MAX_KERN = 250
+"""A kerning number (thousandths of a text space unit) past which two strings of a ``TJ`` array are
+two words (a space), not one kerned run."""
 
 
 def _literal(raw: bytes) -> str:
     """A PDF literal string's text (escapes read; UTF-16 where it has the byte-order mark)."""
     body = raw[1:-1] if raw.endswith(b")") else raw[1:]
     body = re.sub(
-        rb"\\([0-7]{1,3}|.)",
+        rb"\\(\r\n|[0-7]{1,3}|.)",
         lambda m: (
             bytes([int(m.group(1), 8) & 0xFF])
             if m.group(1)[:1].isdigit()
@@ -167,22 +245,46 @@ MAX_STRINGS = 200_000
 named as not all searched."""
 
 
-def _strings(data: bytes, room: int) -> list[str]:
-    """The literal and UTF-16 hex strings of ``data``, ``room`` at most."""
+def _strings(data: bytes, room: int) -> tuple[list[str], int]:
+    """The literal and UTF-16 hex strings of ``data``, ``room`` read at most (the strings of one
+    run of text joined); and how many were read (past ``room``: not all)."""
     out: list[str] = []
+    run: list[str] = []  # the strings of one run of text, joined when it ends
+    end = -1
+    read = 0
     for m in _LITERAL.finditer(data):
-        if len(out) > room:
-            return out
-        out.append(_literal(m.group()))
+        read += 1
+        if read > room:
+            break
+        text = _literal(m.group())
+        gap = data[end : m.start()] if end >= 0 and m.start() - end <= 32 else None
+        joined = _JOINED_GAP.fullmatch(gap) if gap is not None else None
+        if joined is None and run:
+            out.append("".join(run))
+            run = []
+        elif joined is not None and joined.group(1) is not None:
+            try:
+                wide = abs(float(joined.group(1))) > MAX_KERN
+            except ValueError:
+                wide = True
+            if wide:
+                run.append(" ")  # [(a) -400 (b)] TJ: two words
+        run.append(text)  # [(9001)-20(01-1234567)] TJ: one
+        end = m.end()
+    if run:
+        out.append("".join(run))
+    if read > room:
+        return out, read
     for m in _HEX_UTF16.finditer(data):
-        if len(out) > room:
-            return out
+        read += 1
+        if read > room:
+            return out, read
         digits = re.sub(rb"\s", b"", m.group(1))
         try:
             out.append(bytes.fromhex(digits.decode("ascii")).decode("utf-16-be", errors="replace"))
         except ValueError:
             continue
-    return out
+    return out, read
 
 
 def pdf_text(fh: BinaryIO, limit: int) -> tuple[str, str | None]:
@@ -218,9 +320,12 @@ def pdf_text(fh: BinaryIO, limit: int) -> tuple[str, str | None]:
             continue
         if b"/Subtype/Image" in head.replace(b" ", b""):
             continue  # pixels
+        if left <= 0:  # zlib reads a max_length of 0 as no limit at all
+            unread = unread or N_("a stream past the bound read")
+            continue
         inflater = zlib.decompressobj()
         try:
-            out = inflater.decompress(body, max(left, 0))
+            out = inflater.decompress(body, left)
         except zlib.error:
             unread = unread or N_("a stream that does not inflate")
             continue
@@ -229,11 +334,14 @@ def pdf_text(fh: BinaryIO, limit: int) -> tuple[str, str | None]:
         left -= len(out)
         plain.append(out)
     plain.append(data[pos:])
+    count = 0
     for chunk in plain:
         if _HEX_SHOWN.search(chunk):
             unread = unread or N_("text shown in a font's own codes")
-        parts.extend(_strings(chunk, MAX_STRINGS - len(parts)))
-        if len(parts) > MAX_STRINGS:
+        strings, read = _strings(chunk, MAX_STRINGS - count)
+        parts.extend(strings)
+        count += read
+        if count > MAX_STRINGS:
             unread = unread or N_("past the bound read")
             break
     return "\n".join(p for p in parts if p.strip()), unread

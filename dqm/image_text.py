@@ -18,6 +18,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from dqm.i18n import N_
+
 MAX_PAGES = 64
 """IFDs (pages) read; a slide holds a pyramid, a label and a macro, rarely more than 20."""
 MAX_ENTRIES = 4096
@@ -365,18 +367,28 @@ def image_texts(fh: BinaryIO) -> str:
     """The text a TIFF (its text tags: :func:`tiff_texts`), a PNG (its text chunks:
     :func:`png_text_chunks`) or a JPEG (its comment, XMP, ICC and EXIF text: :func:`pillow_texts`
     of its header, never its pixels) carries, one value a line, for a slide no item reads (an
-    orphan), within their bounds; another file, none."""
+    orphan), within their bounds; another file, none (:func:`image_texts_why` says when a JPEG's
+    header could not be read)."""
+    return image_texts_why(fh)[0]
+
+
+def image_texts_why(fh: BinaryIO) -> tuple[str, str | None]:
+    """:func:`image_texts`, and why it is not all of the file's text (None: it is): a JPEG whose
+    header Pillow cannot read."""
     fh.seek(0)
     head = fh.read(8)
     if head == PNG_SIGNATURE:
-        return "\n".join(f"{key} {value}" for key, value in png_text_chunks(fh)[0] if isinstance(value, str))
+        chunks = png_text_chunks(fh)[0]
+        return "\n".join(f"{key} {value}" for key, value in chunks if isinstance(value, str)), None
     if head[:3] == b"\xff\xd8\xff":
-        from PIL import Image, UnidentifiedImageError
+        from PIL import JpegImagePlugin, UnidentifiedImageError
 
         fh.seek(0)
         try:
-            with Image.open(fh, formats=["JPEG"]) as img:  # the header only: no pixel is decoded
-                return "\n".join(f"{key} {text}" for key, text in pillow_texts(img, header_only=True))
-        except (OSError, ValueError, SyntaxError, UnidentifiedImageError, Image.DecompressionBombError):
-            return ""
-    return "\n".join(text for values in tiff_texts(fh).values() for _, text in values)
+            # JpegImageFile, not Image.open: a slide-sized header (20000 x 20000) is past
+            # Image.open's guard against decompression bombs, and no pixel is decoded here
+            with JpegImagePlugin.JpegImageFile(fh) as img:
+                return "\n".join(f"{key} {text}" for key, text in pillow_texts(img, header_only=True)), None
+        except (OSError, ValueError, SyntaxError, UnidentifiedImageError, EOFError, struct.error):
+            return "", N_("a JPEG header that could not be read")
+    return "\n".join(text for values in tiff_texts(fh).values() for _, text in values), None

@@ -217,3 +217,141 @@ def test_a_hostile_pdf_costs_one_pass(run: bytes) -> None:
     start = time.process_time()
     _, why = document_text(io.BytesIO(b"%PDF-1.4\n" + run * (4_000_000 // len(run))), ".pdf", 4_000_000)
     assert why is not None and time.process_time() - start < 10
+
+
+# Session 27, fix round (textsf): bounds that did not hold, boundaries that were lost.
+
+
+def test_a_pdf_stream_after_the_bound_is_not_inflated() -> None:
+    """A stream that fills the bound, then a bomb: zlib read ``max_length=0`` as no limit, so the
+    second stream was inflated whole (292 KB -> 300 MB)."""
+    first = zlib.compress(b"0" * 200_000)
+    bomb = zlib.compress(b"(" + b"x" * 10_000_000 + b")")
+    pdf = b"%PDF-1.4\n"
+    for body in (first, bomb):
+        pdf += b"<< /Filter /FlateDecode /Length %d >>\nstream\n" % len(body) + body + b"\nendstream\n"
+    assert len(pdf) < 100_000
+    text, why = document_text(io.BytesIO(pdf), ".pdf", 100_000)
+    assert why == "a stream past the bound read" and len(text) < 100_000, (why, len(text))
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_a_member_zipfile_cannot_bound_is_not_opened(method: int) -> None:
+    """zipfile inflates a bzip2 or LZMA member a whole compressed block at a time, whatever is
+    asked for (414 bytes -> 400 MB): such a member is named, not opened."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", method) as zf:
+        zf.writestr("a.txt", b"(" + b"0" * 5_000_000)
+    text, why = document_text(io.BytesIO(buf.getvalue()), ".zip", 1000)
+    assert why == "a member compressed other than with Deflate" and len(text) < 100, (why, len(text))
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_a_stored_or_deflated_member_is_read_within_the_bound(method: int) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", method) as zf:
+        zf.writestr("a.txt", f"id {RRN}\n".encode() + b"0" * 5_000_000)
+    text, why = document_text(io.BytesIO(buf.getvalue()), ".zip", 1000)
+    assert why == "a member past the bound read" and RRN in text and len(text) < 1100
+
+
+def test_a_run_of_lt_in_an_office_member_costs_one_pass() -> None:
+    """``<`` x 200,000 in a .docx's XML: the tag pattern stopped at the end of the member from each
+    ``<`` (80,000 took 8 s; 200,000 about a minute)."""
+    import time
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("word/document.xml", b"<" * 200_000 + b"<a " * 100_000)
+    start = time.process_time()
+    document_text(io.BytesIO(buf.getvalue()), ".docx", 4_000_000)
+    assert time.process_time() - start < 1
+
+
+def _office(members: dict[str, bytes]) -> bytes:
+    return _zip({"[Content_Types].xml": b"<Types/>", **members})
+
+
+SEPARATE = {
+    "cells.xlsx": _office(
+        {"xl/sharedStrings.xml": f"<sst><si><t>12</t></si><si><t>{RRN}</t></si></sst>".encode()}
+    ),
+    "rich.xlsx": _office(
+        {
+            "xl/sharedStrings.xml": b"<sst><si><r><rPr><b/></rPr><t>9001</t></r><r><t>01-1234567</t></r></si></sst>"
+        }
+    ),
+    "props.docx": _office(
+        {
+            "docProps/core.xml": (
+                f"<cp:coreProperties><dc:title>x1</dc:title><dc:creator>{RRN}</dc:creator></cp:coreProperties>"
+            ).encode()
+        }
+    ),
+    "kerned.pdf": _pdf(b"BT /F1 12 Tf [(ID )-20(9001)12.5(01-1234567)] TJ ET"),
+    "tj.pdf": _pdf(b"BT /F1 12 Tf (ID 900101-) Tj (1234567) Tj ET"),
+    "continued.pdf": _pdf(b"BT /F1 12 Tf (ID 900101-\\\n1234567) Tj ET"),
+    "continued_crlf.pdf": _pdf(b"BT /F1 12 Tf (ID 900101-\\\r\n1234567) Tj ET"),
+}
+
+
+@pytest.mark.parametrize("name", list(SEPARATE))
+def test_cells_properties_and_pdf_runs_keep_their_boundaries(
+    tmp_path: Path, profile: Profile, name: str
+) -> None:
+    """Two cells, two properties stay apart (``12`` then an RRN was ``12900101-1234567``, no RRN);
+    a kerned ``TJ`` array, consecutive ``Tj`` and a ``\\``-continued line are one run of text."""
+    root = write_tiny_batch(tmp_path / "b")
+    (root / name).write_bytes(SEPARATE[name])
+    found = [(f.code, f.location.file) for f in _found(root, profile)]
+    assert found == [("DEID_OTHER_TEXT_IDENTIFIER", name)], found
+
+
+def test_wide_kerning_is_a_word_break() -> None:
+    text, _ = document_text(io.BytesIO(_pdf(b"BT [(Kim)-20(Gil)-900(dong)] TJ ET")), ".pdf", 10_000)
+    assert "KimGil dong" in text.splitlines(), text
+
+
+@pytest.mark.parametrize(
+    "member",
+    ["mimetype", "xl/printerSettings/printerSettings1.bin", "word/fonts/font1.odttf", "Configurations2/x"],
+)
+def test_an_office_files_machinery_is_not_a_member_unsearched(member: str) -> None:
+    """Every LibreOffice file holds ``mimetype``; an Office file, printer settings and fonts: none
+    made the file 'not searched'; an embedded object still does."""
+    data = _office({"content.xml": f"<text:p>{RRN}</text:p>".encode(), member: b"\x00\x01binary"})
+    text, why = document_text(io.BytesIO(data), ".odt", 10_000)
+    assert why is None and RRN in text, why
+    data = _office({"content.xml": b"<x/>", "word/embeddings/oleObject1.bin": b"\xd0\xcf"})
+    assert document_text(io.BytesIO(data), ".docx", 10_000)[1] == "a member that is not text"
+
+
+def test_a_zips_member_names_are_held_to_the_bound() -> None:
+    """300,000 tile names were 9.8 M characters, the whole batch's budget: held to the document's."""
+    data = _zip({f"tiles/{i:07d}.txt": b"" for i in range(2000)})
+    text, why = document_text(io.BytesIO(data), ".zip", 1000)
+    assert why == "past the bound read" and len(text) <= 1000, (why, len(text))
+
+
+def _jpeg_of_size(width: int, height: int, comment: bytes) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(buf, "JPEG", comment=comment)
+    data = bytearray(buf.getvalue())
+    sof = data.find(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)
+
+
+def test_a_slide_sized_orphan_jpegs_text_is_searched(tmp_path: Path, profile: Profile) -> None:
+    """A 20000 x 20000 header is past Pillow's guard against decompression bombs: its comment was
+    never read, in silence; a header that cannot be read is named as not searched."""
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "slides" / "S9.jpg").write_bytes(_jpeg_of_size(20000, 20000, f"patient {RRN}".encode()))
+    (root / "slides" / "S8.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00broken")
+    found = sorted((f.code, f.location.file) for f in _found(root, profile))
+    assert found == [
+        ("DEID_OTHER_TEXT_IDENTIFIER", "slides/S9.jpg"),
+        ("DEID_OTHER_TEXT_UNSEARCHED", "slides/S8.jpg"),
+    ], found
