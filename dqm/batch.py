@@ -34,7 +34,7 @@ from dqm.checksums import (
     parse_sums,
 )
 from dqm.coords import MAX_MPP, MIN_MPP
-from dqm.doc_text import DOCUMENT_SUFFIXES, MAX_DOCUMENT_BYTES, UNREAD_SUFFIXES, document_text
+from dqm.doc_text import DOCUMENT_SUFFIXES, MAX_DOCUMENT_BYTES, UNREAD_SUFFIXES, document_text, rtf_text
 from dqm.han_characters import JA_RANKED, TW_RANKED, ZH_RANKED
 from dqm.hangul_syllables import PAIRS, RANKED, SUPPLEMENT
 from dqm.i18n import N_, msg
@@ -904,6 +904,8 @@ def delivered_texts(disc: Discovery) -> DeliveredTexts:
                     data = text.encode("utf-8")
                 else:
                     data = fh.read(MANIFEST_UNREAD_CHARS - used + 1)
+                    if ext == ".rtf":  # Korean written as \'b1\'e8 escapes
+                        data = rtf_text(data)
         except OSError:
             out.cut = True
             continue

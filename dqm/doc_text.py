@@ -353,3 +353,32 @@ def document_text(fh: BinaryIO, ext: str, limit: int) -> tuple[str, str | None]:
     if ext in PDF_SUFFIXES:
         return pdf_text(fh, limit)
     return zip_text(fh, limit, office=ext in OFFICE_SUFFIXES)
+
+
+_RTF_HEX_RUN = re.compile(rb"(?:\\'[0-9a-fA-F]{2})++")
+_RTF_UNICODE = re.compile(rb"\\u(-?\d{1,5}) ?(?:\\'[0-9a-fA-F]{2}|[^\\{}])?")
+_RTF_CODEPAGE = re.compile(rb"\\ansicpg(\d{3,5})")
+
+
+def rtf_text(data: bytes) -> bytes:
+    """An RTF file's bytes with its character escapes read, as UTF-8: ``\\'b1\\'e8`` in the file's
+    code page (``\\ansicpg``, CP949 where it names none), ``\\uN`` as the character it numbers (its
+    fallback dropped); Korean that WordPad or Word writes is never raw bytes."""
+    m = _RTF_CODEPAGE.search(data[:4096])
+    codepage = f"cp{int(m.group(1))}" if m else "cp949"
+    try:
+        "".encode(codepage)
+    except LookupError:
+        codepage = "cp949"
+
+    def uni(m: re.Match[bytes]) -> bytes:
+        n = int(m.group(1))
+        return (
+            chr(n + 65536 if n < 0 else n).encode("utf-8", errors="replace") if -32768 <= n < 65536 else b""
+        )
+
+    def hexrun(m: re.Match[bytes]) -> bytes:
+        raw = bytes.fromhex(m.group().replace(b"\\'", b"").decode("ascii"))
+        return raw.decode(codepage, errors="replace").encode("utf-8")
+
+    return _RTF_HEX_RUN.sub(hexrun, _RTF_UNICODE.sub(uni, data))

@@ -355,3 +355,22 @@ def test_a_slide_sized_orphan_jpegs_text_is_searched(tmp_path: Path, profile: Pr
         ("DEID_OTHER_TEXT_IDENTIFIER", "slides/S9.jpg"),
         ("DEID_OTHER_TEXT_UNSEARCHED", "slides/S8.jpg"),
     ], found
+
+
+def test_an_rtfs_korean_escapes_are_read(tmp_path: Path, profile: Profile) -> None:
+    """WordPad and Word write Korean as ``\\'b1\\'e8`` (CP949) or ``\\uN``: the name in ``note.rtf`` is
+    found as in ``note.txt`` (only the phone number was)."""
+    from dqm.doc_text import rtf_text
+
+    line = "환자명: 김철수 연락처 010-1234-5678"
+    body = "".join(c if ord(c) < 128 else "".join(f"\\'{b:02x}" for b in c.encode("cp949")) for c in line)
+    found = {}
+    for name, data in {
+        "note.txt": line.encode(),
+        "note.rtf": ("{\\rtf1\\ansi\\ansicpg949 " + body + "}").encode(),
+    }.items():
+        root = write_tiny_batch(tmp_path / name)
+        (root / name).write_bytes(data)
+        found[name] = sorted(f.message.replace(name, "") for f in _found(root, profile))
+    assert len(found["note.txt"]) >= 2 and found["note.rtf"] == found["note.txt"], found
+    assert rtf_text(b"{\\rtf1 \\u44608?\\u52384\\'3f}") == "{\\rtf1 김철}".encode()
