@@ -710,14 +710,17 @@ def _read_only(exc: sqlite3.Error) -> bool:
     return isinstance(code, int) and code & 0xFF in _READ_ONLY_CODES
 
 
-_CACHE_FILES = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm")
+_CACHE_FILES = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal")
+"""The database and the files SQLite opens beside it: ``-journal`` too, though dqm's cache is in WAL
+mode, because SQLite looks for a hot rollback journal at each open (a FIFO there hung the open for
+ever)."""
 
 
 def _refuse_unless_files(folder: Path) -> None:
     """Raise OSError unless each of the cache's files in ``folder`` is a regular file or missing:
     a symbolic link followed would have dqm write outside the folder it was given; a FIFO, a
     device or a folder under the name is no database (SQLite said "disk I/O error" of a FIFO,
-    which named no cause)."""
+    which named no cause, and hung for ever on one under ``-journal``)."""
     for name in _CACHE_FILES:
         try:
             mode = os.lstat(folder / name).st_mode

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from contextlib import closing
 from pathlib import Path
@@ -45,6 +46,32 @@ def test_a_fifo_under_the_database_name_is_said_to_be_one(tmp_path: Path) -> Non
     cache, said = _opened(folder, tmp_path)
     assert not cache.usable
     assert len(said) == 1 and "records.sqlite is not a regular file" in said[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_a_fifo_or_folder_under_the_journal_name_is_refused(tmp_path: Path, kind: str) -> None:
+    """SQLite looks for a hot rollback journal at each open, WAL or not: a FIFO named
+    records.sqlite-journal hung the open for ever, a folder there gave "disk I/O error"."""
+    root, folder = _made(tmp_path)
+    journal = folder / f"{DB_NAME}-journal"
+    if kind == "fifo":
+        os.mkfifo(journal)
+    else:
+        journal.mkdir()
+    opened: list[tuple[RecordCache, list[str]]] = []
+    worker = threading.Thread(target=lambda: opened.append(_opened(folder, root)), daemon=True)
+    worker.start()
+    worker.join(30)
+    if worker.is_alive():  # the guard: a writer end releases the blocked open, so the test ends
+        os.close(os.open(journal, os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(30)
+        pytest.fail("opening the cache hung on a FIFO named records.sqlite-journal")
+    cache, said = opened[0]
+    assert not cache.usable
+    assert len(said) == 1 and "records.sqlite-journal is not a regular file" in said[0]
+    os.remove(journal) if kind == "fifo" else journal.rmdir()  # sqlite3 itself would hang on the FIFO
+    assert _records(folder) == 1
 
 
 @pytest.mark.parametrize(
