@@ -702,6 +702,43 @@ def test_files_written_by_synth_and_corrupt_are_listed_as_written(tmp_path: Path
     forget_written()
 
 
+def test_a_full_disk_while_corrupt_copies_the_batch_names_the_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A full disk during ``dqm validity corrupt``'s copy: copytree's ``shutil.Error`` has no errno
+    and named no output (an internal error to dqm's commands, "no results were written"), the copy
+    folder, left with the files copied so far, was not recorded, and the copy went on."""
+    import shutil
+
+    from dqm.cli import _refused_write
+    from dqm.output import forget_written
+    from dqm.synth import build_batch
+    from dqm.validity.corrupt import corrupt_batch
+
+    build_batch(tmp_path / "synth", 2, seed=1, max_size=256)
+    real, copied = shutil.copyfile, [0]
+
+    def copyfile(src: str, dst: str, **kw: bool) -> str:
+        copied[0] += 1
+        if copied[0] == 3:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), dst)
+        return str(real(src, dst, **kw))
+
+    monkeypatch.setattr(shutil, "copyfile", copyfile)
+    copy = tmp_path / "copy"
+    forget_written()
+    with pytest.raises(WriteRefused) as refused:
+        corrupt_batch(tmp_path / "synth", copy, fraction=1.0)
+    assert refused.value.errno == errno.ENOSPC and refused.value.filename == str(copy)
+    assert _refused_write(refused.value) == 4  # the one line dqm's commands say of a refused write
+    forget_written()
+    line = "".join(capsys.readouterr().err.split())
+    head = f"dqm: {copy} could not be written ({os.strerror(errno.ENOSPC)}); written before it: {copy}"
+    assert line == "".join(head.split())
+    assert copied[0] == 3  # the copy stopped at the failure, not carried on onto a full disk
+    assert sum(p.is_file() for p in copy.rglob("*")) == 2
+
+
 def test_a_full_disk_while_synth_writes_names_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

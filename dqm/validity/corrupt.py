@@ -36,7 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from dqm.output import write_file, written
+from dqm.i18n import N_
+from dqm.output import WriteRefused, write_file, written
 from dqm.pixels.masks import shifted
 from dqm.profile import Profile, load_profile
 
@@ -267,6 +268,45 @@ def _corrupt_masks(
     return done
 
 
+class _CopyStopped(Exception):
+    """An OSError of one file's copy, carried out of :func:`shutil.copytree` (which would keep only
+    its text and go on copying the rest onto a full disk)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+COPY_INCOMPLETE = N_("{n} of the batch's files or folders could not be copied into it")
+
+
+def _copy_batch(src: Path, dst: Path) -> None:
+    """Copy the batch ``src`` to ``dst``: links as links (a link to /dev/zero was read for ever, one
+    to a file outside the batch copied that file in), FIFOs, sockets and devices left out. ``dst``
+    is recorded as written before the copy starts (:func:`dqm.output.written`: its files are
+    changed in place later, and a copy that stops part way leaves those copied so far); a copy that
+    fails (a full disk) is a :class:`~dqm.output.WriteRefused` naming ``dst`` with the system's
+    reason, never an internal error "no results were written" (``shutil.Error`` has no errno)."""
+
+    def copy(source: str, target: str) -> object:
+        try:
+            return shutil.copy2(source, target)
+        except OSError as exc:
+            raise _CopyStopped(exc) from exc
+
+    written(dst)
+    try:
+        shutil.copytree(src, dst, symlinks=True, ignore=_special, copy_function=copy)
+    except _CopyStopped as stopped:
+        raise WriteRefused(stopped.error.errno, stopped.error.strerror, str(dst)) from stopped.error
+    except shutil.Error as exc:  # a folder, a link or a folder's times: copytree kept only their text
+        refused = WriteRefused(None, None, str(dst))
+        refused.why, refused.params = COPY_INCOMPLETE, {"n": len(exc.args[0])}
+        raise refused from exc
+    except OSError as exc:  # the copy's own folder could not be made
+        raise WriteRefused(exc.errno, exc.strerror, str(dst)) from exc
+
+
 def corrupt_batch(
     src: Path,
     dst: Path,
@@ -301,10 +341,7 @@ def corrupt_batch(
             dst.unlink()
         else:
             shutil.rmtree(dst)
-    # links are copied as links (a link to /dev/zero was read for ever, one to a file outside the
-    # batch copied that file in), FIFOs, sockets and devices are left out
-    shutil.copytree(src, dst, symlinks=True, ignore=_special)
-    written(dst)  # the copy, then its files changed in place: a later refusal names it as written
+    _copy_batch(src, dst)
     _relink(src, dst)
     manifest = dst / MANIFEST
     write_file(manifest, manifest_bytes, binary=True)  # a link there is replaced, never written through
