@@ -19,6 +19,7 @@ text are shown, never the identifier itself.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -2284,6 +2285,37 @@ def default_key_path() -> Path:
     return Path(base) / "dqm" / "mask.key"
 
 
+def _create_key(path: Path, key: bytes) -> None:
+    """Write ``key`` to ``path``, owner-only, whole or not at all: flushed under a temporary name,
+    then linked to ``path`` (``link`` never replaces: a key another run created meanwhile is
+    kept). A key written straight under its name and cut short by a full disk stopped every later
+    run ("holds fewer than 16 bytes") until a person deleted it. Written here, not by
+    :mod:`dqm.output`, which imports this module; a failure is an OSError naming ``path``."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+    except OSError as exc:
+        if exc.filename is None or os.fsdecode(exc.filename) == str(tmp):
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
 def load_mask_key(path: Path | None = None) -> bytes:
     """The secret that keys :class:`Masker`: ``$DQM_MASK_KEY``, else the file at ``path`` (or
     :func:`default_key_path`), created with 32 random bytes and owner-only permissions when absent.
@@ -2300,9 +2332,7 @@ def load_mask_key(path: Path | None = None) -> bytes:
     path = path or default_key_path()
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(secrets.token_bytes(MASK_KEY_BYTES))
+        _create_key(path, secrets.token_bytes(MASK_KEY_BYTES))
     key = path.read_bytes()
     if len(key) < 16:
         raise ValueError(f"the masking key {path} holds fewer than 16 bytes")

@@ -111,6 +111,40 @@ def test_the_key_file_is_created_once_owner_only(tmp_path: Path, monkeypatch: py
         load_mask_key(path)
 
 
+def test_a_full_disk_leaves_no_short_key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key was written straight under its name: a full disk part way left a short key file, and
+    every later run stopped with "holds fewer than 16 bytes" until a person deleted it."""
+    import errno
+    import io
+    import os
+
+    from dqm.cli.common import read_mask_key
+    from dqm.output import forget_written, written_so_far
+
+    monkeypatch.delenv("DQM_MASK_KEY", raising=False)
+    path = tmp_path / "cfg" / "mask.key"
+    real = os.fdopen
+
+    class Full(io.FileIO):
+        def write(self, data: object) -> int:
+            super().write(bytes(data)[:8])  # type: ignore[call-overload]
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fdopen", lambda fd, mode="r", *a, **kw: Full(fd, "wb"))
+    with pytest.raises(OSError) as refused:
+        load_mask_key(path)
+    assert refused.value.errno == errno.ENOSPC and refused.value.filename == str(path)
+    monkeypatch.setattr(os, "fdopen", real)
+    assert list(path.parent.iterdir()) == []  # neither a short key nor a temporary file
+    forget_written()
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg0"))
+    key = read_mask_key(None)  # the next run makes the key, and records it as written
+    made = tmp_path / "cfg0" / "dqm" / "mask.key"
+    assert len(key) == 32 and made.read_bytes() == key and written_so_far() == [str(made)]
+    forget_written()
+    assert len(load_mask_key(path)) == 32 and read_mask_key(None) == key and written_so_far() == []
+
+
 def test_the_reports_compressed_explorer_data_is_masked_too(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from reports import write_outputs
     from reports.html import unpack_island
