@@ -752,3 +752,25 @@ def test_a_full_disk_while_synth_writes_names_the_file(
     with pytest.raises(WriteRefused) as refused:
         build_batch(tmp_path / "synth", 2, seed=1, max_size=256)
     assert refused.value.filename is not None and refused.value.filename.startswith(str(tmp_path / "synth"))
+
+
+def test_a_link_the_corrupt_copy_cannot_make_names_the_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A link (or a folder) copytree could not make is kept in its ``shutil.Error`` as text alone,
+    without an errno: a WriteRefused naming the copy and counting them, never an internal error."""
+    from dqm.validity import corrupt
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("a")
+    (src / "link").symlink_to("a.txt")
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(os, "symlink", refused)
+    with pytest.raises(WriteRefused) as raised:
+        corrupt._copy_batch(src, tmp_path / "copy")
+    assert raised.value.filename == str(tmp_path / "copy") and raised.value.why == corrupt.COPY_INCOMPLETE
+    assert raised.value.params == {"n": 1} and (tmp_path / "copy" / "a.txt").read_text() == "a"
