@@ -739,6 +739,33 @@ def test_a_full_disk_while_corrupt_copies_the_batch_names_the_copy(
     assert sum(p.is_file() for p in copy.rglob("*")) == 2
 
 
+def test_corrupt_s_own_main_says_a_full_disk_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python -m dqm.validity.corrupt SRC DST`` caught only a refused source: a full disk during its
+    copy ended in a traceback (WriteRefused); now one line naming the copy, exit code 4."""
+    import shutil
+
+    from dqm.output import forget_written
+    from dqm.synth import build_batch
+    from dqm.validity import corrupt
+
+    build_batch(tmp_path / "synth", 2, seed=1, max_size=256)
+
+    def copyfile(src: str, dst: str, **kw: bool) -> str:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), dst)
+
+    monkeypatch.setattr(shutil, "copyfile", copyfile)
+    copy = tmp_path / "copy"
+    with pytest.raises(SystemExit) as exited:
+        corrupt.main([str(tmp_path / "synth"), str(copy), "--fraction", "1.0"])
+    forget_written()
+    assert exited.value.code == 4
+    err = "".join(capsys.readouterr().err.split())
+    assert "Traceback" not in err
+    assert "".join(f"{copy} could not be written ({os.strerror(errno.ENOSPC)})".split()) in err
+
+
 def test_a_full_disk_while_synth_writes_names_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

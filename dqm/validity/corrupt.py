@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from dqm.i18n import N_
-from dqm.output import WriteRefused, write_file, written
+from dqm.output import WriteRefused, visible, write_file, written
 from dqm.pixels.masks import shifted
 from dqm.profile import Profile, load_profile
 
@@ -446,6 +446,9 @@ def main(argv: list[str] | None = None) -> None:
         )
     except (ValueError, FileExistsError) as exc:  # a refused source or copy: its reason, exit code 2
         parser.error(str(exc))
+    except WriteRefused as exc:  # a full disk, a refused copy: one line, exit code 4 (as `dqm`'s)
+        where = visible(os.fsdecode(exc.filename)) if exc.filename else visible(str(args.dst))
+        parser.exit(4, f"{parser.prog}: {where} could not be written ({exc.strerror or exc})\n")
     print(f"corrupted {len(done)} slides; see {args.dst / REPORT}")
 
 
