@@ -38,28 +38,32 @@ GLASS_LEVEL = 220
 """Darkest channel a stained section's pixel stays under (the tissue mask's rim of glass does not)."""
 
 SECTION_MIN = 0.01
-"""Share of what is not background that is a stained section (:func:`section_share`) under which
-the slide may be ink alone (with :data:`SECTION_REGION`, which a small section passes). Dark
-frames with noise up to 0 to 99 and images of one ink, with or without white strips, read 0; a
-60 px biopsy beside 60 to 80 % black reads 0.029 to 0.041, a GlaS section darkened by gamma 5 0.78."""
+"""Share of what is not background that is a stained section (:func:`section_share`, read from
+:func:`stained_section`'s filtered mask, so a line or a box 1 or 2 px wide adds nothing) under
+which the slide may be ink alone (with :data:`SECTION_REGION`, which a small section passes). Dark
+frames with noise up to 0 to 99, images of one ink with or without white strips, a 1 px box
+framing a black image 5 px in, two 1 px boxes and a 2 px box on a dark frame read 0 (0.011 to
+0.017 before the filter, which kept them as sections); a 60 px biopsy beside 60 to 80 % black
+reads 0.036 to 0.026, a 40 px one beside 80 % black 0.012 (the closing adds to a textured section:
+0.034 to 0.025 and 0.011 unfiltered)."""
 
 
 SECTION_REGION = 64
 """Pixels at the measure's working scale (:data:`dqm.pixels.artefacts.WORK_SIDE`, at most 512 a
-side) of one connected stained-section region with an interior (:func:`section_region`: a line 1
-or 2 px wide is none) that keep the slide from being ink alone, whatever its share. Measured
-(session 27, the probe's reading of each image as in ``benchmarks/all_ink_sources.py``): a 40 px
-biopsy (40 x 30 px on a 400 x 300 image) beside 50 to 90 % black reads 0.009 to 0.006 section,
-under :data:`SECTION_MIN`, but one region of 204 px (526 to 539 px before the interior was
-required); images of ink alone (dark frames 0 to 99, one-colour inks with and without white
-strips, a black stroke on glass) read 0 (at most 1 px before); a 1 px pink line or box outline
-across black reads 0 (360 px before, which cleared it); the least of the real sources' clean
-sections reads 27,759 px (GlaS ``train_20``), CMU-1-Small-Region 40,439 px, and with an injected
-artefact 551 px (CMU-1-Small-Region over-stained, whose share keeps it anyway). 64 (an 8 x 8 px
-square) stands 3 times under the 40 px biopsy; on a whole slide's 512 px working image (about 40
-to 50 µm a pixel) it is 0.1 to 0.16 mm², under any biopsy core (a 2 mm punch reads about 2,000
-px). A section darkened so that no pixel reaches :data:`SECTION_LEVEL` reads 0 here (the real
-sources darkened x3 all do): this rule cannot keep it."""
+side) of one connected stained-section region (:func:`section_region`, on :func:`stained_section`'s
+filtered mask: a line 1 or 2 px wide is none) that keep the slide from being ink alone, whatever its
+share. Measured (session 27, the probe's reading of each image as in
+``benchmarks/all_ink_sources.py``; GlaS ``testA_1`` resized to a biopsy on a 400 x 300 image): a
+24 px biopsy beside 80 to 95 % black reads 0.002 to 0.003 section, under :data:`SECTION_MIN`, but
+one region of 316 to 275 px (a 28 px one 412 to 367, 40 px 698 to 612, 60 px 1,498 to 1,390; with
+the opening alone, before the closing, 55 to 52, 66 to 63, 204 to 198 and 495 to 451: the 24 and
+28 px ones read as ink alone); images of ink alone (dark frames 0 to 99, one-colour inks with and
+without white strips, a black stroke on glass) read 0; a 1 or 2 px pink line or box outline across
+black, PNG or JPEG, reads 0 (a 1 px line 360 px before the interior was required); REGION_LEAST.
+64 (an 8 x 8 px square) stands 4 times under the 24 px biopsy; on a whole slide's 512 px working
+image (about 40 to 50 µm a pixel) it is 0.1 to 0.16 mm², under any biopsy core. A section darkened
+so that no pixel reaches :data:`SECTION_LEVEL` reads 0 here (the real sources darkened x3 all do):
+this rule cannot keep it."""
 
 
 def ink_share(found: Artefacts | None) -> float | None:
@@ -76,8 +80,11 @@ def stained_section(
     """The stained-section pixels at the measure's working scale, read from ``rgba`` and its tissue
     mask (same shape): tissue, not pen ink, not near-black, with a brightest channel of at least
     ``level`` (default :data:`SECTION_LEVEL`) and a darkest one under :data:`GLASS_LEVEL` (the
-    tissue mask's rim of glass is no section). None where the measure did not run or found nothing
-    but background. Built once per slide: :func:`section_share` and :func:`section_region` read it."""
+    tissue mask's rim of glass is no section), then closed and opened with a 3 x 3 square: a pixel
+    stays only inside a 3 x 3 square wholly stained once gaps of 1 or 2 px are filled, so a
+    textured section (nuclei, lumens) keeps its size and a line or an outline 1 or 2 px wide is
+    dropped. None where the measure did not run or found nothing but background. Built once per
+    slide: :func:`section_share` and :func:`section_region` read it."""
     if found is None or found.tissue_px <= 0 or found.flags.size == 0 or tissue.size == 0:
         return None
     fh, fw = found.flags.shape
@@ -86,7 +93,15 @@ def stained_section(
     cols = (np.arange(fw) * w // fw)[None, :]
     rgb = rgba[rows, cols, :3]
     bright = rgb.max(axis=2) >= (SECTION_LEVEL if level is None else level)
-    return bright & (rgb.min(axis=2) < GLASS_LEVEL) & tissue[rows, cols] & ~found.mask("pen", "overstain")
+    raw = bright & (rgb.min(axis=2) < GLASS_LEVEL) & tissue[rows, cols] & ~found.mask("pen", "overstain")
+    from scipy import ndimage
+
+    # Closed first (a textured section's gaps of 1 or 2 px between nuclei filled), then opened (a
+    # pixel kept only inside a 3 x 3 square wholly stained): a line or an outline 1 or 2 px wide
+    # stays no section, a small textured biopsy keeps its size. The image's outermost pixels are
+    # never kept (the closing's erosion reads outside as unstained): a line along the edge is none.
+    square = np.ones((3, 3), bool)
+    return ndimage.binary_opening(ndimage.binary_closing(raw, structure=square), structure=square)
 
 
 def section_share(stained: np.ndarray | None, found: Artefacts | None) -> float | None:
@@ -99,18 +114,15 @@ def section_share(stained: np.ndarray | None, found: Artefacts | None) -> float 
 
 
 def section_region(stained: np.ndarray | None) -> int | None:
-    """The largest connected (8-neighbour) region of stained-section pixels (:func:`stained_section`'s)
-    that have an interior, in pixels at the measure's working scale: a pixel counts only inside a
-    3 x 3 square wholly stained (a binary opening), so that a line or an outline 1 or 2 px wide in a
-    section's colour (a drawn line, a region-of-interest box, text) is no section. None where the
+    """The largest connected (8-neighbour) region of stained-section pixels (:func:`stained_section`'s
+    filtered mask: a line or an outline 1 or 2 px wide in a section's colour, a drawn line, a
+    region-of-interest box, is none), in pixels at the measure's working scale. None where the
     measure did not run or found nothing but background."""
     if stained is None:
         return None
     from scipy import ndimage
 
-    square = np.ones((3, 3), bool)
-    solid = ndimage.binary_opening(stained, structure=square)
-    labels, n = ndimage.label(solid, structure=square)
+    labels, n = ndimage.label(stained, structure=np.ones((3, 3), bool))
     return int(np.bincount(labels.ravel())[1:].max()) if n else 0
 
 

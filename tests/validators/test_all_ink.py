@@ -193,15 +193,58 @@ def test_a_small_biopsy_beside_a_black_area_is_not_all_ink(
     assert "SLIDE_ALL_INK" not in codes and "PEN_MARKS" in codes, codes
 
 
+def _small_biopsy(patch: np.ndarray, black: float) -> np.ndarray:
+    """A 400 x 300 image: ``patch`` on glass at (20, 80), beside ``black`` of the width black."""
+    pixels = np.full((300, 400, 3), 240, np.uint8)
+    pixels[:, 400 - int(400 * black) :] = 0
+    pixels[80 : 80 + patch.shape[0], 20 : 20 + patch.shape[1]] = patch
+    return pixels
+
+
+@pytest.mark.parametrize("black", [0.9, 0.95])
+@pytest.mark.parametrize("side", [24, 28])
+def test_a_small_textured_biopsy_beside_a_black_area_is_not_all_ink(
+    tmp_path: Path, profile: Profile, side: int, black: float
+) -> None:
+    """A 24 or 28 px biopsy whose stain a glass-coloured line parts every third pixel (lumens and
+    gaps 1 px wide, as a gland section's texture reads at working scale) beside 90 or 95 % black:
+    0.0012 to 0.0021 of what is not glass is stained, and no stained pixel lies inside a wholly
+    stained 3 x 3 square. With the opening alone the region was 0 and the slide SLIDE_ALL_INK (its
+    pen marks unsaid); closed first, its region reads 293 to 496 px."""
+    root = write_tiny_batch(tmp_path / "b")
+    patch = _section_patch(side)[: side * 3 // 4].copy()
+    patch[::3] = 240
+    patch[:, ::3] = 240
+    Image.fromarray(_small_biopsy(patch, black)).save(root / "slides" / "S1.png")
+    codes = _codes(root, profile)["S1"]
+    assert "SLIDE_ALL_INK" not in codes and "PEN_MARKS" in codes, codes
+
+
+@pytest.mark.parametrize("side", [24, 28])
+def test_a_small_glas_biopsy_beside_a_black_area_is_not_all_ink(
+    tmp_path: Path, profile: Profile, real_data: Path, side: int
+) -> None:
+    """GlaS ``testA_1`` resized to a 24 or 28 px biopsy beside 95 % black (the second review's
+    case): its region read 52 and 63 px with the opening alone (SLIDE_ALL_INK), 275 and 367 closed
+    first (202 and 269 before any interior was required)."""
+    root = write_tiny_batch(tmp_path / "b")
+    gland = Image.open(real_data / "segmentation" / "glas" / "images" / "testA_1.png").convert("RGB")
+    patch = np.asarray(gland.resize((side, side * 3 // 4)))
+    Image.fromarray(_small_biopsy(patch, 0.95)).save(root / "slides" / "S1.png")
+    codes = _codes(root, profile)["S1"]
+    assert "SLIDE_ALL_INK" not in codes and "PEN_MARKS" in codes, codes
+
+
 def test_the_section_region_is_the_largest_connected_one() -> None:
     """Two stained patches of 25 and 100 px: the region is the larger, not their sum; scattered
-    single stained pixels and a line 2 px wide have no interior and are no region."""
+    single stained pixels 4 px apart (gaps of 3 px, which the closing does not fill) and a line
+    2 px wide have no interior and are no region."""
     from dqm.pixels.ink import section_region, stained_section
 
     rgba = np.full((60, 60, 4), 245, np.uint8)  # glass
     rgba[5:10, 5:10, :3] = (200, 120, 180)
     rgba[30:40, 30:40, :3] = (200, 120, 180)
-    rgba[50:60:2, 0:60:2, :3] = (200, 120, 180)
+    rgba[48:60:4, 0:60:4, :3] = (200, 120, 180)
     rgba[20:22, 0:60, :3] = (200, 120, 180)
     tissue = rgba[..., 1] < 200
     found = measure(rgba, tissue, (1.0, 1.0))
@@ -217,15 +260,31 @@ def _box(im: Image.Image) -> None:
     ImageDraw.Draw(im).rectangle((100, 80, 300, 220), outline=(220, 150, 200), width=1)
 
 
-@pytest.mark.parametrize("noise", [False, True])
-@pytest.mark.parametrize("draw", [_line, _box], ids=["line", "box"])
+def _frame(im: Image.Image) -> None:
+    ImageDraw.Draw(im).rectangle((5, 5, 394, 294), outline=(220, 150, 200), width=1)
+
+
+def _two_boxes(im: Image.Image) -> None:
+    _frame(im)
+    _box(im)
+
+
+@pytest.mark.parametrize(
+    ("draw", "noise"),
+    [(draw, noise) for draw in (_line, _box, _frame) for noise in (False, True)] + [(_two_boxes, False)],
+    ids=[f"{name}-{noise}" for name in ("line", "box", "frame") for noise in (False, True)]
+    + ["two-boxes-False"],
+)
 def test_a_line_in_a_section_colour_across_ink_alone_is_no_section(
     tmp_path: Path, profile: Profile, draw: Callable[[Image.Image], None], noise: bool
 ) -> None:
     """A 1 px pink line (360 px) or a 1 px light-pink region-of-interest box outline on an all-black
     image or a dark frame with noise (0 to 39): a drawing, not a section. Before, the line was one
     connected stained region of 360 px, past SECTION_REGION, and the slide was said PEN_MARKS and
-    LESION_ON_ARTEFACT (OVERSTAINED too on the noise) instead of SLIDE_ALL_INK."""
+    LESION_ON_ARTEFACT (OVERSTAINED too on the noise) instead of SLIDE_ALL_INK. A box framing the
+    image 5 px in (1,560 px) and two boxes on black had no region after the opening, but their stained
+    share (over 0.01, SECTION_MIN) still kept them: the share is now read from the same filtered
+    mask. (Two boxes on the noise are 0.954 ink, under ALL_INK: pen marks by the ink share alone.)"""
     root = write_tiny_batch(tmp_path / "b")
     pixels = np.random.default_rng(0).integers(0, 40, (300, 400, 3)) if noise else np.zeros((300, 400, 3))
     im = Image.fromarray(pixels.astype(np.uint8))
