@@ -226,7 +226,7 @@ def test_a_small_glas_biopsy_beside_a_black_area_is_not_all_ink(
 ) -> None:
     """GlaS ``testA_1`` resized to a 24 or 28 px biopsy beside 95 % black (the second review's
     case): its region read 52 and 63 px with the opening alone (SLIDE_ALL_INK), 275 and 367 closed
-    first (202 and 269 before any interior was required)."""
+    first (about 200 and 270 before any interior was required)."""
     root = write_tiny_batch(tmp_path / "b")
     gland = Image.open(real_data / "segmentation" / "glas" / "images" / "testA_1.png").convert("RGB")
     patch = np.asarray(gland.resize((side, side * 3 // 4)))
