@@ -1028,7 +1028,7 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
         _keep_unread(disc, None, text)  # no slide_id column, no header: no cell is an item's
         return False
     except LooksWide as wide:
-        _keep_refused(disc, data)
+        _keep_refused(disc, data, wide.order)
         disc.issues.append(
             DiscoveryIssue(
                 "MANIFEST_UNREADABLE",
@@ -1074,10 +1074,18 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
         return False
 
 
-def _keep_refused(disc: Discovery, data: bytes) -> None:
+def _keep_refused(disc: Discovery, data: bytes, wide: str | None = None) -> None:
     """Keep the bytes of a manifest no codec reads (or too large to read), as text to search for
-    identifiers (:func:`_refused_reading`)."""
-    text, read = _refused_reading(data)
+    identifiers (:func:`_refused_reading`); one that looks like UTF-16 without a mark
+    (:class:`LooksWide`), its byte order ``wide``, read as UTF-16 in that order (a Hangul name in it
+    read as UTF-8 or CP949 with its NULs dropped was not a name), its first
+    :data:`MANIFEST_UNREAD_CHARS` bytes only."""
+    if wide is not None:
+        head = data[: MANIFEST_UNREAD_CHARS & ~1]
+        body = head[_utf8_marks(head) * len(codecs.BOM_UTF8) :]  # after UTF-8 marks, as LooksWide was found
+        text, read = body.decode(f"utf-16-{wide.lower()}", "replace"), len(head)
+    else:
+        text, read = _refused_reading(data)
     _keep_unread(disc, None, text)
     disc.manifest_unread_cut |= len(data) > read
 
@@ -1127,6 +1135,20 @@ _UTF8_MULTIBYTE = (
 _BEYOND_ASCII = re.compile(rb"[\x80-\xff]+")
 _UTF8_RUN = re.compile(rb"(?<![\x80-\xff])" + _UTF8_MULTIBYTE + rb"+(?![\x80-\xff])")
 """A run of bytes beyond ASCII that is well-formed UTF-8 from end to end."""
+_MARKS_BLOCK = codecs.BOM_UTF8 * (1 << 14)
+
+
+def _utf8_marks(data: bytes) -> int:
+    """How many UTF-8 byte-order marks ``data`` starts with: compared a block of them at a time
+    (64 MB of marks: 0.008 s CPU; a loop over each took 6.9 s, one regex match 1.7 s)."""
+    at = 0
+    while data.startswith(_MARKS_BLOCK, at):
+        at += len(_MARKS_BLOCK)
+    while data.startswith(codecs.BOM_UTF8, at):
+        at += len(codecs.BOM_UTF8)
+    return at // len(codecs.BOM_UTF8)
+
+
 KOREAN_SHARE = 0.9
 """How much of a CP949 reading's letters beyond ASCII (category ``Lo``: syllables, hanja, kana)
 must be Hangul syllables of KS X 1001 (the 2,350 that EUC-KR holds, which Korean is written in)
@@ -1374,20 +1396,30 @@ def _other_reading(data: bytes, rank: int | None = None) -> str | None:
     return " / ".join(names) or None
 
 
-def _where_beyond_ascii(body: bytes) -> tuple[int, int, int]:
-    """Where the first byte beyond ASCII in ``body`` is: its line (1-based, counted in bytes),
-    its column (1-based, cut at the header's separator, quotes as CSV reads them) and its byte
-    offset in ``body``. The other-reading note names the place, never the text: the text is a
-    cell, perhaps a patient's name (a GBK ``李明`` in ``patient_name`` read as GBK is the name), and
-    the masker cannot tell a name by its value alone. ``body``'s bytes before it are ASCII."""
+def _where_beyond_ascii(body: bytes, delimiter: str) -> tuple[int, int, int]:
+    """Where the first byte beyond ASCII in ``body`` is: its line (1-based, counted in bytes, its
+    ends as the parser splits them, :data:`_LINE_END`), its column (1-based, cut at ``delimiter``,
+    the manifest's separator, quotes as CSV reads them; where the CSV reader refuses the line, a
+    cell over its size limit, the separators outside quotes are counted) and its byte offset in
+    ``body``. The other-reading note names the place, never the text: the text is a cell, perhaps a
+    patient's name (a GBK ``李明`` in ``patient_name`` read as GBK is the name), and the masker
+    cannot tell a name by its value alone. ``body``'s bytes before it are ASCII."""
     run = _BEYOND_ASCII.search(body)
     at = run.start() if run else len(body)
     before = body[:at].decode("ascii")
-    line_start = before.rfind("\n") + 1
-    header = before[: before.find("\n")] if "\n" in before else before
-    delimiter = next((d for d in (",", ";", "\t") if d in header), ",")
-    cells = next(csv.reader([before[line_start:].rstrip("\r") + "x"], delimiter=delimiter), [])
-    return before.count("\n") + 1, max(len(cells), 1), at
+    ends = [m.end() for m in _LINE_END.finditer(before)]
+    line = before[ends[-1] if ends else 0 :]
+    try:
+        cells = len(next(csv.reader([line + "x"], delimiter=delimiter), []))
+    except csv.Error:
+        cells = _cells_outside_quotes(line, delimiter)
+    return len(ends) + 1, max(cells, 1), at
+
+
+def _cells_outside_quotes(line: str, delimiter: str) -> int:
+    """How many cells ``line`` starts, counted by its separators outside double quotes (the column
+    of its end where the CSV reader refuses it): the text between every other pair of quotes."""
+    return 1 + sum(part.count(delimiter) for part in line.split('"')[::2])
 
 
 _OTHER_CHUNK = 1 << 16
@@ -1618,9 +1650,7 @@ def _manifest_text(data: bytes, disc: Discovery) -> str:
         text = data.decode(codec)  # the codec reads and drops the mark
         why = msg("the manifest is {encoding} text, not UTF-8 (read as {encoding})", encoding=codec.upper())
     else:
-        marks = 0
-        while data.startswith(codecs.BOM_UTF8, marks * len(codecs.BOM_UTF8)):
-            marks += 1
+        marks = _utf8_marks(data)
         # every leading UTF-8 mark is dropped: a second one read as UTF-8 text before the header
         # (or made CP949 read as "UTF-8 with a stray byte"); a mark before CP949 read as CP949
         # made the header's first letter part of a hanja ('癤퓋lide_id')
@@ -1630,7 +1660,7 @@ def _manifest_text(data: bytes, disc: Discovery) -> str:
                 DiscoveryIssue(
                     "MANIFEST_ENCODING",
                     msg(
-                        "the manifest starts with {count} UTF-8 byte-order marks (a tool added one to a "
+                        "the manifest starts with {count:,} UTF-8 byte-order marks (a tool added one to a "
                         "file that had one); all are dropped, save it with one or none",
                         count=marks,
                     ),
@@ -1660,7 +1690,7 @@ def _manifest_text(data: bytes, disc: Discovery) -> str:
                 offset=at,
             )
             if (other := _thin_other_reading(body, text)) is not None:
-                line, column, first = _where_beyond_ascii(body)
+                line, column, first = _where_beyond_ascii(body, _separator(text))
                 why = msg(
                     "the manifest is not UTF-8 (byte 0x{byte:02x} at offset {offset:,}); read as CP949 "
                     "(Korean Windows and Excel, which EUC-KR is part of), a guess: it reads as well as "
@@ -1729,18 +1759,22 @@ def _delimiter(text: str, disc: Discovery) -> str:
     """The manifest's separator: a comma, unless the header row names ``slide_id`` only when cut at
     one of :data:`OTHER_DELIMITERS` (then read with it, a ``MANIFEST_DELIMITER`` issue). Looked at
     only when the header has no ``slide_id`` cell between commas."""
+    delimiter = _separator(text)
+    if delimiter != ",":
+        why = msg(
+            "the columns are separated by {_names}, not commas: read so; save it as comma-separated CSV",
+            _names=OTHER_DELIMITERS[delimiter],
+        )
+        disc.issues.append(DiscoveryIssue("MANIFEST_DELIMITER", why, file=MANIFEST, line=1))
+    return delimiter
+
+
+def _separator(text: str) -> str:
+    """:func:`_delimiter`'s separator, no issue added."""
     first = _LINE_END.split(text[:MAX_MANIFEST_LINE], maxsplit=1)[0]
     if _names_slide_id(first, ","):
         return ","
-    for delimiter, names in OTHER_DELIMITERS.items():
-        if _names_slide_id(first, delimiter):
-            why = msg(
-                "the columns are separated by {_names}, not commas: read so; save it as comma-separated CSV",
-                _names=names,
-            )
-            disc.issues.append(DiscoveryIssue("MANIFEST_DELIMITER", why, file=MANIFEST, line=1))
-            return delimiter
-    return ","
+    return next((d for d in OTHER_DELIMITERS if _names_slide_id(first, d)), ",")
 
 
 def _names_slide_id(line: str, delimiter: str) -> bool:

@@ -142,3 +142,75 @@ def test_utf16_without_a_mark_is_named(tmp_path: Path, codec: str, order: str, c
     assert issue.code == "MANIFEST_UNREADABLE"
     assert f"it looks like UTF-16 {order} without a byte-order mark" in issue.message.rendered("en")
     assert f"UTF-16 {order}로 보입니다" in issue.message.rendered("ko")
+
+
+@pytest.mark.parametrize(("codec", "cell"), [("gbk", "南京"), ("cp949", "외과"), ("big5", "陽性")])
+def test_the_other_reading_note_on_a_manifest_of_bare_cr_line_ends(
+    tmp_path: Path, codec: str, cell: str
+) -> None:
+    """Lines ending in a bare CR (classic Mac Excel): the note's place was found by splitting at
+    LF only, its CSV reader raised "new-line character seen in unquoted field", and the readable
+    manifest was refused (MANIFEST_UNREADABLE, no row read). Lines now end as the parser's do."""
+    root = write_tiny_batch(tmp_path / "b")
+    manifest = (root / "manifest.csv").read_text().replace("Seoul-A", cell, 1).replace("\n", "\r")
+    data = manifest.encode(codec)
+    (root / "manifest.csv").write_bytes(data)
+    disc = discover(root)
+    (issue,) = (i for i in disc.issues if i.code.startswith("MANIFEST"))
+    assert issue.code == "MANIFEST_ENCODING"
+    column = manifest.split("\r")[0].split(",").index("institution") + 1
+    where = f"line 2, column {column}, byte offset {data.index(cell.encode(codec)):,}"
+    assert f"(the first such text: {where})" in issue.message.rendered("en")
+    assert sorted(item.slide_id for item in disc.items) == ["S1", "S2", "S3"]
+    assert not disc.manifest_unread_cut
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_the_other_reading_note_after_a_cell_over_the_csv_field_limit(tmp_path: Path, quoted: bool) -> None:
+    """A 200,000-character cell (under the 1 MiB line limit, over the CSV reader's 131,072) before
+    the first text beyond ASCII: the note's CSV reader raised "field larger than field limit", the
+    MANIFEST_ENCODING finding was lost and the text was not kept to be searched. Now the note
+    counts separators outside quotes; the finding stays and the row's text is searched."""
+    root = write_tiny_batch(tmp_path / "b")
+    long = "c" * 200_000
+    cell = f'"{long} 외과"' if quoted else f"{long},외과"
+    manifest = (root / "manifest.csv").read_text().replace("Seoul-A", cell, 1)
+    data = manifest.encode("cp949")
+    (root / "manifest.csv").write_bytes(data)
+    disc = discover(root)
+    issues = [i for i in disc.issues if i.code.startswith("MANIFEST")]
+    assert issues[0].code == "MANIFEST_ENCODING"
+    column = manifest.splitlines()[0].split(",").index("institution") + 1 + (0 if quoted else 1)
+    where = f"line 2, column {column}, byte offset {data.index('외'.encode('cp949')):,}"
+    assert f"(the first such text: {where})" in issues[0].message.rendered("en")
+    assert "field larger than field limit" in issues[-1].message.rendered("en")
+    searched = [text for _, text in disc.manifest_unread] + [
+        value for item in disc.items if item.record for value in item.record.values()
+    ]
+    assert any("외과" in text for text in searched)
+
+
+@pytest.mark.parametrize(("codec", "order"), [("utf-16-le", "LE"), ("utf-16-be", "BE")])
+def test_utf16_without_a_mark_is_searched_as_utf16(tmp_path: Path, codec: str, order: str) -> None:
+    """A manifest named UTF-16 without a mark was kept for the identifier search as UTF-8/CP949
+    with its NULs dropped: a Hangul name in it was no text to find. It is now read as UTF-16 in
+    the byte order found."""
+    root = write_tiny_batch(tmp_path / "b")
+    manifest = (root / "manifest.csv").read_text().replace("Seoul-A", "김민수", 1)
+    (root / "manifest.csv").write_bytes(manifest.encode(codec))
+    disc = discover(root)
+    (issue,) = (i for i in disc.issues if i.code.startswith("MANIFEST"))
+    assert f"UTF-16 {order} without a byte-order mark" in issue.message.rendered("en")
+    assert any("김민수" in text for _, text in disc.manifest_unread)
+
+
+def test_a_flood_of_utf8_marks_is_counted_with_thousands_separators(tmp_path: Path) -> None:
+    """1,234 leading marks: the count read "1234" (and a 64 MB flood took 6.9 s in a loop)."""
+    root = write_tiny_batch(tmp_path / "b")
+    data = (root / "manifest.csv").read_bytes()
+    (root / "manifest.csv").write_bytes(1234 * b"\xef\xbb\xbf" + data)
+    disc = discover(root)
+    (issue,) = (i for i in disc.issues if i.code.startswith("MANIFEST"))
+    assert "starts with 1,234 UTF-8 byte-order marks" in issue.message.rendered("en")
+    assert "BOM) 1,234개로 시작합니다" in issue.message.rendered("ko")
+    assert sorted(item.slide_id for item in disc.items) == ["S1", "S2", "S3"]
