@@ -326,6 +326,13 @@ name glued (``홍길동에게서``, ``남궁민수님``, ``김철수님은``), a
 ``김철수와의``, ``김철수님께서는``, ``김철수로부터``: a second review found the name masked and
 ``의`` or ``게는`` left, or the word not read as a name): the word is judged without them, and the
 name ends before them (:data:`_KO_NAME`)."""
+_KO_NAME_COPULA = "(?:님|씨)?(?:입니다|입니까|이다|이고|이며|이에요|예요)"
+"""The copula after a name, an honorific before it (``홍길동입니다``, ``홍길동이고``, ``김철수님이에요``): the
+name is the word before it, masked as one token with the name alone (``환자명은 홍길동입니다`` was none, the
+name in clear; ``성명: 홍길동입니다`` masked ``홍길동입`` and showed ``니다``)."""
+_KO_NAME_END = rf"(?:{_KO_TAIL}|{_KO_NAME_COPULA})(?![가-힣])"
+"""What ends a name's word (:data:`_KO_NAME`): a particle or an honorific (:data:`_KO_TAIL`) or the copula
+(:data:`_KO_NAME_COPULA`), then no more Hangul."""
 _KO_PARTICLE = (
     "(?:님|씨|환자)?(?:(?:에게서|에게|께서|께|한테서|한테|에서|에|와|과|으로|로|만)(?:는|은|의|도|만|부터)?"
     "|[은는이가을를의도])?"
@@ -367,7 +374,8 @@ hundred thousand times) costs one look of 12 syllables, not every reading of a n
 _KO_COPULA = (
     "이(?:[나자라지고며면다야요어죠네니든던]|라고|라는|라서|라면|라도|라며|에요|예요|었다|었고|었음|었는데|세요|지요|네요"
     "|고요|구요|잖아|잖아요|든지|면서|니까)|인(?:[데지가]|가요|데요|지요|지는|데도)|입니[다까]|은요|은데|은데요"
-    "|(?:이었|이겠|이던|이거든|이구나|이군|이라니|이지만|이어서|이래|이랍|이므로|이기에|인가|인걸|인듯)[가-힣]*"
+    "|(?:이었|이겠|이거든|이구나|이라니|이지만|이어서|이랍|이므로|이기에|인걸|인듯)[가-힣]*"
+    "|(?:이군|이래|이던|인가)|(?:이군(?:요|나)|이래(?:요|서|도)|이던(?:데|가|지)|인가(?:요|봐|보))[가-힣]*"
     "|이시(?:[다고며면죠네니지던었겠어여라군]|(?![가-힣]))[가-힣]*|이신(?:[가데지]|(?![가-힣]))[가-힣]*"
 )
 """The copula's endings and a particle and ``요`` glued to a name's keyword (``이름이나``, ``이름이라고``,
@@ -398,6 +406,12 @@ words took the rule that took ``이름김철``)
 The keyword glued to a word is more often a word of its own (``이름으로``, ``이름표를``,
 ``성명서를``, ``이름바꾸기``, ``이름변경을``, ``환자 명희님``: ``희님``): those were identifiers. A
 name's keyword is none (``환자 명성명:``)."""
+_KO_GLUED_COPULA = (
+    rf"(?=[가-힣]{{2,12}}+(?![가-힣]))(?!(?:{'|'.join(_KO_SEO_WORDS)})(?![가-힣]))(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])"
+    rf"[가-힣]{{1,2}}{_KO_GIVEN_END}(?<!{_KO_ENDING})(?<![님씨으])(?<!부터){_KO_NAME_COPULA}(?![가-힣])"
+)
+"""A name of :data:`_KO_GLUED`'s strict shape and the copula after it (``홍길동입니다``, ``김지은이고``): after
+``환자명은`` (:data:`_KO_PARTICLE_KEYWORD`) an identifier, as the name alone is."""
 _HANJA = "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]"
 """A CJK ideograph, as a name is written in Hanja (``洪吉童``): the unified ideographs, their extensions A
 (``㐂``) and B to F and the compatibility ones."""
@@ -422,8 +436,8 @@ surname's syllable alone is a word as often (``환자 안 좋음``). Its given n
 (``성명: 김 나이 45``)."""
 _KO_NAME = (
     rf"(?:(?<![가-힣])|(?={_KO_GLUED}))"
-    rf"(?:(?:{_KO_DOUBLE_SURNAMES})[가-힣](?:{_KO_GIVEN_END}|은)(?<![님씨])(?!(?<=으)로)(?={_KO_TAIL}(?![가-힣]))"
-    rf"|{_KO_SPACED}|(?:[가-힣]{{3}}{_KO_FIT}|[가-힣]{{2}}|[가-힣]{{4}})(?<![님씨])(?={_KO_TAIL}(?![가-힣]))|[가-힣]{{2,4}})"
+    rf"(?:(?:{_KO_DOUBLE_SURNAMES})[가-힣](?:{_KO_GIVEN_END}|은)(?<![님씨])(?!(?<=으)로)(?={_KO_NAME_END})"
+    rf"|{_KO_SPACED}|(?:[가-힣]{{3}}{_KO_FIT}|[가-힣]{{2}}|[가-힣]{{4}})(?<![님씨])(?={_KO_NAME_END})|[가-힣]{{2,4}})"
     rf"|{_HANJA}{{1,2}}(?:{_KO_DOT}{_HANJA}{{1,4}}+){{1,2}}|{_HANJA}{{2,12}}+(?!{_HANJA})|{_HANJA}{{4}}(?={_HANJA}{{9}})"
 )
 """A Korean name, its honorific and particle left out (:data:`_KO_TAIL`), so that one name is
@@ -514,6 +528,7 @@ words (``전립선``, ``손바닥``) start with a surname."""
 _KO_NO_NAME = (
     "(?:외|등|및)(?![가-힣])|(?:미상|모름|불명|누락|다름|기재|없음|확인|변경|정정|정확|표시|동일|공란|가명|익명|일치|오류"
     "|이번|삭제|비공개|전산|아래|위와|동명|다른|바뀜|바뀌|틀림|틀린|잘못|수정)"
+    "(?:[됨되된돼하함할합해했히입않못없을를에의와]|이[다고며었]|이에요|였|한(?<!정정한)|으로|로|처리|필요|(?![가-힣]))"
 )
 """Words that say a name is missing, wrong or more than one (``모름``, ``미상``, ``누락``, ``기재``
 안됨, ``변경됨``, ``정확하지``, ``공란``, ``가명``, ``이번``), each a stem (any Hangul may follow it), ``외``,
@@ -521,7 +536,7 @@ _KO_NO_NAME = (
 _KO_PARTICLE_KEYWORD = (
     rf"(?:환자|피검자)\s{{0,{_KO_GAP}}}명[은이]"
     rf"(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=\uff1a]{_KO_SPACE}{{0,{_KO_GAP}}}|{_KO_SPACE}{{1,{_KO_GAP}}})(?:{_KO_OPEN})?"
-    rf"(?!{_KO_NO_NAME})(?:{_KO_NAME_AHEAD}|(?={_KO_SPACED}|{_HANJA}))"
+    rf"(?!{_KO_NO_NAME})(?:{_KO_NAME_AHEAD}|(?={_KO_SPACED}|{_HANJA}|{_KO_GLUED_COPULA}))"
 )
 """``환자명`` or ``피검자명`` and a particle, then the name as a word of its own (``환자 명은
 홍길동``, ``환자명이 김철수``): an identifier where the word has :data:`_KO_GLUED`'s strict name shape
@@ -736,7 +751,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     ),
     "person_name": DeidPattern(
         regex=_built_in_regex(
-            rf"(?:{_NAME_KEYWORD_BEFORE_NAME}|{_KO_KEYWORD}|{_KO_PARTICLE_KEYWORD}(?={_KO_GLUED}|{_KO_HANJA_NAME})"
+            rf"(?:{_NAME_KEYWORD_BEFORE_NAME}|{_KO_KEYWORD}|{_KO_PARTICLE_KEYWORD}(?={_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME})"
             rf"|{_KO_NAME_SUFFIX}(?={_KO_GLUED}))"
             rf"(?P<id>{_NAME})",
             starts="pP성환이피",
@@ -745,7 +760,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     ),
     "possible_name": DeidPattern(
         regex=_built_in_regex(
-            rf"(?:{_KO_WORD_KEYWORD}|{_KO_PARTICLE_KEYWORD}(?!{_KO_GLUED}|{_KO_HANJA_NAME})|{_KO_NAME_SUFFIX}(?={_KO_GLUED_WORD}))"
+            rf"(?:{_KO_WORD_KEYWORD}|{_KO_PARTICLE_KEYWORD}(?!{_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME})|{_KO_NAME_SUFFIX}(?={_KO_GLUED_WORD}))"
             rf"(?P<id>(?<=[명름함]){_KO_GLUED_WORD}|{_NAME})",
             starts="환피pP성이",
         ),
