@@ -354,6 +354,11 @@ class ReadIssue:
     counted_values: int = 0
     """The value slots those issues name besides the one at :attr:`pointer` that no other issue of
     the file names (:attr:`dqm.findings.Finding.counted_values`)."""
+    by_lesion: tuple[tuple[int | None, int, int, str | None], ...] = ()
+    """A count's split by lesion (``None``: outside any lesion), each ``(lesion, n, slots,
+    pointer)``: what :attr:`counted` and the value slots sum over, so that
+    :func:`dqm.readers.within_limits` drops the lesions past ``lesions_per_file`` from it with
+    them; ``pointer`` is the part's first pointer where worked out (else the lesion's own)."""
 
     def where(self) -> dict[str, Any]:
         """Its location inside the file (the file is the reader's to say)."""

@@ -811,7 +811,12 @@ def within_limits(ann: Annotation, limits: Limits) -> Annotation:
         # what the reader met in the lesions not checked is not reported either: 35 bytes a lesion
         # made two findings a lesion, whatever the limit (a million lesions, two million findings)
         dropped = {lesion.index for lesion in lesions[limits.lesions_per_file :]}
-        read = [i for i in read if i.lesion is None or i.lesion not in dropped]
+        read = [
+            _tally_without(i, dropped) if i.by_lesion else i
+            for i in read
+            if i.by_lesion or i.lesion is None or i.lesion not in dropped
+        ]
+        read = [i for i in read if i is not None]
         issues.append(
             ReadIssue(
                 "LIMIT_EXCEEDED",
@@ -851,6 +856,33 @@ def within_limits(ann: Annotation, limits: Limits) -> Annotation:
     if not issues and len(read) == len(ann.issues):
         return ann
     return dataclasses.replace(ann, lesions=kept, issues=[*read, *issues])
+
+
+def _tally_without(issue: ReadIssue, dropped: set[int]) -> ReadIssue | None:
+    """A reader's count split by lesion (:attr:`~dqm.model.ReadIssue.by_lesion`) without the parts
+    of the ``dropped`` lesions: ``None`` when nothing is left, its figures, message and first
+    pointer made again when some part went."""
+    parts = tuple(part for part in issue.by_lesion if part[0] is None or part[0] not in dropped)
+    if len(parts) == len(issue.by_lesion):
+        return issue
+    if not parts:
+        return None
+    lesion, _, _, where = parts[0]
+    n = sum(part[1] for part in parts)
+    return dataclasses.replace(
+        issue,
+        message=msg(
+            "{n:,} more {code} in this file from here on (the first {shown:,} are reported one by one)",
+            n=n,
+            code=issue.code,
+            shown=base.MAX_ISSUES_PER_CODE,
+        ),
+        pointer=where if where is not None else f"/lesions/{lesion}",
+        lesion=lesion,
+        counted=n,
+        counted_values=sum(part[2] for part in parts) - 1,
+        by_lesion=parts,
+    )
 
 
 def _capped(issues: list[ReadIssue], values: int) -> list[ReadIssue]:

@@ -188,9 +188,8 @@ def _schema_issues(doc: Any, exc: ValidationError) -> tuple[list[ReadIssue], set
     Past :data:`~dqm.readers.common.base.MAX_ISSUES_PER_CODE` issues of a code, the rest of that code are
     counted without working out their messages or masked names (2,000,000 unknown keys, 25 MB,
     took 100 s and made as many issues before :func:`dqm.readers.within_limits` cut them to one):
-    one counting issue for the root and one for each lesion, so that ``within_limits`` drops the
-    counts of the lesions past ``lesions_per_file`` with them and merges the rest into one issue
-    a code."""
+    one counting issue a code, its tally split by lesion (:attr:`~dqm.model.ReadIssue.by_lesion`),
+    so that ``within_limits`` drops the counts of the lesions past ``lesions_per_file`` with them."""
     cap = base.MAX_ISSUES_PER_CODE
     issues: list[ReadIssue] = []
     broken_lesions: set[int] = set()
@@ -234,19 +233,39 @@ def _schema_issues(doc: Any, exc: ValidationError) -> tuple[list[ReadIssue], set
                 vertex=vertex,
             )
         )
-    for (code, _), (raw, n, slots) in more.items():
-        shown = names.path(doc, [str(part) for part in raw])
-        path = [part if isinstance(part, int) else name for part, name in zip(raw, shown, strict=True)]
-        value_ptr, lesion, _ = _value_pointer(path)
+    # one counting issue a code, split by lesion (a tally, not an issue a lesion: 100,000 lesions
+    # past the cap made 100,000 messages and masked names); the pointer is worked out for the
+    # code's first part and for the root's part only
+    tallies: dict[str, list[tuple[int | None, int, int, str | None]]] = {}
+    firsts: dict[str, list[int | str]] = {}
+    for (code, lesion), (raw, n, slots) in more.items():
+        where: str | None = None
+        if code not in firsts or lesion is None:
+            shown = names.path(doc, [str(part) for part in raw])
+            path = [part if isinstance(part, int) else name for part, name in zip(raw, shown, strict=True)]
+            value_ptr, _, _ = _value_pointer(path)
+            where = value_ptr if lesion is not None else pointer(*path)
+            firsts.setdefault(code, path)
+        tallies.setdefault(code, []).append((lesion, n, len(slots), where))
+    for code, parts in tallies.items():
+        n = sum(part[1] for part in parts)
         text = msg(
             "{n:,} more {code} in this file from here on (the first {shown:,} are reported one by one)",
             n=n,
             code=code,
             shown=cap,
         )
-        where = value_ptr if lesion is not None else pointer(*path)
+        first = parts[0]
         issues.append(
-            ReadIssue(code, text, pointer=where, lesion=lesion, counted=n, counted_values=len(slots) - 1)
+            ReadIssue(
+                code,
+                text,
+                pointer=first[3],
+                lesion=first[0],
+                counted=n,
+                counted_values=sum(part[2] for part in parts) - 1,
+                by_lesion=tuple(parts),
+            )
         )
     return issues, broken_lesions, slide_broken
 
