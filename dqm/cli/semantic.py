@@ -996,7 +996,7 @@ def export_command(
     from dqm.semantic.server import commands
 
     masker = start_masking(load_profile_or_exit(profile).deid, mask_key)  # reviewers' comments are free text
-    n = _server_call(commands.export, review_dir, out_file, masker)
+    n = _server_call(commands.export, review_dir, out_file, masker, warning)
     out.print(tr(msg("{n} verdicts: {path}", n=n, path=out_file)), highlight=False, soft_wrap=True)
 
 

@@ -975,3 +975,36 @@ def test_a_slides_record_shows_the_declared_fields_only(
     assert "Minsoo" not in json.dumps(records, ensure_ascii=False)  # before: the column, by name
     assert "patient_id" not in shown  # before: shown
     assert {"institution", "diagnosis"} <= shown <= set(load_profile().clinical)
+
+
+def test_a_row_that_cannot_be_read_is_said_by_export_and_the_page(
+    fresh: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A badly typed row (another program's) was left out of ``dqm review export`` and of the
+    reviewer's page without a word: only ``dqm review ingest`` of the database said so."""
+    import sqlite3
+
+    review_dir, batch = fresh
+    kim = reviewer(review_dir, "Kim")
+    with client_for(review_dir, batch) as a:
+        give(a, sign_in(a, kim), 0, "pass")
+    con = sqlite3.connect(review_dir / DB_NAME)
+    (rid,) = con.execute("SELECT id FROM reviewers").fetchone()
+    con.execute(
+        "INSERT INTO verdict_log (reviewer_id, slide_id, verdict, reasons, comment, created_at) "
+        "VALUES (?, X'ff', 'fail', '', '', 'b')",
+        (rid,),
+    )
+    con.commit()
+    con.close()
+    export = tmp_path / "verdicts.json"
+    res = runner.invoke(cli_app, ["review", "export", str(review_dir), "--out", str(export)])
+    assert res.exit_code == 0 and "1 verdicts" in res.output
+    said = "".join(res.output.split())
+    assert "warning:" in said and "slide_idisBLOB" in said
+    with client_for(review_dir, batch) as a:
+        sign_in(a, kim)
+        state = a.get("/api/state").json()
+        assert len(state["verdicts"]) == 1
+        assert ["slide_id is BLOB" in why for why in state["unreadable"]] == [True]
+        assert a.get("/api/slides/0").json()["unreadable"] == state["unreadable"]

@@ -474,8 +474,17 @@ def create_app(
                 "classes": sample.classes(),
                 "slides": sample.summary(),
                 "verdicts": mine,
+                "unreadable": unreadable(),
             }
         )
+
+    def unreadable() -> list[str]:
+        """Why each database row met so far is left out (another program's rows, badly typed):
+        said on the page, not dropped without a word."""
+        return [
+            sample.text(why.rendered(lang) if isinstance(why, Text) else gettext(why, lang))
+            for why in db.unreadable
+        ]
 
     def slide(request: Request) -> Response:
         got = need(request)
@@ -498,6 +507,7 @@ def create_app(
             {"verdict": r.verdict, "reasons": list(r.reasons), "comment": r.comment, "at": r.created_at}
             for r in db.log(got.reviewer, sample.slides[n].slide_id)
         ]
+        detail["unreadable"] = unreadable()
         return JSONResponse(detail)
 
     async def verdict(request: Request) -> Response:

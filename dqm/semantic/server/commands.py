@@ -88,15 +88,26 @@ def add_reviewer(
     return f"{url(host, port, tls)}/login#token={token}"
 
 
-def export(review_dir: Path, out: Path, mask: Callable[[str], str] | None = None) -> int:
-    """Write the current verdicts as a ``dqm.verdicts/1`` JSON file through ``mask``; returns how many."""
+def export(
+    review_dir: Path,
+    out: Path,
+    mask: Callable[[str], str] | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> int:
+    """Write the current verdicts as a ``dqm.verdicts/1`` JSON file through ``mask``; returns how
+    many. Each row left out because it cannot be read (:attr:`ReviewDB.unreadable`) is said
+    through ``warn``: the file written lacks it."""
     from dqm.output import write_file
 
     db = database(review_dir)
     try:
         doc = db.export()
+        left_out = list(db.unreadable)
     finally:
         db.close()
+    for why in left_out:
+        if warn is not None:
+            warn(why)
     write_file(out, json.dumps(doc, ensure_ascii=False, indent=2) + "\n", mask)
     return len(doc["verdicts"])
 

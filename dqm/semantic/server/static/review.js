@@ -292,6 +292,7 @@
       viewer.close();
       showViewerError(detail.image_error || word("no_image"));
     }
+    if (detail.unreadable && detail.unreadable.length) say(detail.unreadable.join(" · "));
   }
 
   // ------------------------------------------------------------------ verdicts
@@ -492,6 +493,7 @@
     state.reasons = s.reasons;
     state.adjudicator = s.adjudicator;
     for (const [n, v] of Object.entries(s.verdicts)) state.verdicts.set(Number(n), v);
+    if (s.unreadable && s.unreadable.length) say(s.unreadable.join(" · "));
     const box = $("reasons");
     s.reasons.forEach((r, i) => {
       const label = el("label");
