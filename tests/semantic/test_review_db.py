@@ -157,6 +157,32 @@ def test_a_verdict_row_whose_id_is_no_integer_is_an_unreadable_file_not_a_crash(
     assert finding.code == "VERDICT_FILE_UNREADABLE" and "not an integer" in finding.message
 
 
+@pytest.mark.parametrize("bad_id", ["x", 99.5, b"\x07"])
+def test_a_row_whose_id_is_no_integer_does_not_hide_the_valid_verdict_before_it(
+    tmp_path: Path, bad_id: object
+) -> None:
+    """SQLite orders text (and blobs) after every integer: a row ``'x'`` was the reviewer's latest
+    on its slide, refused, and the valid verdict before it was lost without a word."""
+    path = tmp_path / "review.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE meta (key TEXT, value TEXT)")
+    con.executemany("INSERT INTO meta VALUES (?, ?)", [("format", "dqm.review_db/1"), ("schema", "1")])
+    con.execute("CREATE TABLE reviewers (id, name, token_sha256, adjudicator, created_at)")
+    con.execute("INSERT INTO reviewers VALUES (1, 'r1', 'h', 0, 'now')")
+    con.execute("CREATE TABLE verdict_log (id, reviewer_id, slide_id, verdict, reasons, comment, created_at)")
+    con.execute("INSERT INTO verdict_log VALUES (1, 1, 'S0', 'pass', '', '', 'a')")
+    con.execute("INSERT INTO verdict_log VALUES (2, 1, 'S1', 'pass', '', '', 'b')")
+    con.execute("INSERT INTO verdict_log VALUES (?, 1, 'S1', 'fail', 'other', '', 'c')", (bad_id,))
+    con.execute("CREATE TABLE not_reviewable (slide_id, reason, created_at)")
+    con.commit()
+    con.close()
+    got = read_verdict_db(path)
+    assert sorted((r.slide_id, r.verdict) for r in got.records) == [("S0", "pass"), ("S1", "pass")]
+    (finding,) = got.findings
+    assert "not an integer" in finding.message and "'S1'" in finding.message
+    assert "not read" in finding.message
+
+
 def _bytes_of(path: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(path.parent.iterdir())}
 

@@ -478,16 +478,30 @@ class ReviewDB:
         return self._rows(rows)
 
     def current(self, reviewer: Reviewer | None = None) -> list[LogRow]:
-        """The latest row per reviewer and slide (of one reviewer, or all), withdrawn ones included."""
+        """The latest row per reviewer and slide (of one reviewer, or all), withdrawn ones included.
+
+        Only rows whose id is an integer count (another program's untyped table may hold others:
+        SQLite orders text after every integer, so a row ``'x'`` was the latest and, refused, hid
+        the valid verdict before it); each other row is named in :attr:`unreadable`."""
         where, args = ("WHERE v.reviewer_id = ?", (reviewer.id,)) if reviewer else ("", ())
-        rows = self._con().execute(
+        con = self._con()
+        rows = con.execute(
             f"SELECT {_LOG_COLUMNS} "
             "FROM verdict_log v LEFT JOIN reviewers r ON r.id = v.reviewer_id "
-            "JOIN (SELECT reviewer_id, slide_id, MAX(id) AS last FROM verdict_log GROUP BY reviewer_id, slide_id) m "
+            "JOIN (SELECT reviewer_id, slide_id, MAX(id) AS last FROM verdict_log "
+            "WHERE typeof(id) = 'integer' GROUP BY reviewer_id, slide_id) m "
             f"ON m.last = v.id {where} ORDER BY v.id",
             args,
         )
-        return self._rows(rows)
+        out = self._rows(rows)
+        odd = con.execute(
+            f"SELECT {_LOG_COLUMNS} FROM verdict_log v LEFT JOIN reviewers r ON r.id = v.reviewer_id "
+            + (f"{where} AND " if where else "WHERE ")
+            + "typeof(v.id) != 'integer'",
+            args,
+        )
+        self._rows(odd)  # each named in unreadable: none is an integer id
+        return out
 
     def _rows(self, rows: Iterable[Sequence[Any]]) -> list[LogRow]:
         """The log rows whose columns have the types this dqm writes; each other row is named in
@@ -621,7 +635,11 @@ def _row(r: Sequence[Any]) -> LogRow | str:
     writes (an integer ``created_at`` compared with a text one stopped ``dqm review ingest``), or a
     ``reviewer_id`` that names no reviewer (the verdict was dropped in silence)."""
     if not isinstance(r[0], int):
-        return msg("a verdict log row's id is not an integer: {id}", id=repr(clip(str(r[0]), 40)))
+        return msg(
+            "verdict log row {id} of slide {slide}: the id is not an integer: the row is not read",
+            id=repr(clip(str(r[0]), 40)),
+            slide=repr(clip(str(r[3]), 40)),
+        )
     if not isinstance(r[1], int) or not isinstance(r[2], str):
         return msg(
             "verdict log row {id}: reviewer_id {value} names no reviewer: the row is not read",
