@@ -187,13 +187,15 @@ def _bytes_of(path: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(path.parent.iterdir())}
 
 
-def test_a_refused_database_is_left_as_it_was(tmp_path: Path) -> None:
+@pytest.mark.parametrize("journal", ["WAL", "DELETE"])
+def test_a_refused_database_is_left_as_it_was(tmp_path: Path, journal: str) -> None:
     """A newer dqm's database was refused only after this dqm had created its tables, index and
-    triggers in it (and switched it to WAL): refused, it was still written to."""
+    triggers in it (and switched it to WAL): refused, it was still written to. In WAL mode (the
+    one dqm writes) the read-only check itself made ``-wal`` and ``-shm`` files beside it."""
     path = tmp_path / "review.sqlite"
     ReviewDB(path, "plan-1").close()
     con = sqlite3.connect(path)
-    con.execute("PRAGMA journal_mode=DELETE")
+    con.execute(f"PRAGMA journal_mode={journal}")
     con.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
     con.executescript("DROP TABLE sessions; DROP TRIGGER verdict_log_no_delete; DROP INDEX verdict_log_pair;")
     con.commit()
@@ -220,6 +222,44 @@ def test_another_programs_sqlite_file_is_refused_and_left_as_it_was(tmp_path: Pa
     with pytest.raises(ReviewDBError, match="not a dqm review database"):
         ReviewDB(path, "plan-1")
     assert _bytes_of(path) == before
+
+
+@pytest.mark.parametrize(
+    "ddl",
+    [
+        "CREATE TABLE meta (key TEXT, value TEXT)",
+        "CREATE TABLE reviewers (a, b); INSERT INTO reviewers VALUES ('x', 'y')",
+        "CREATE VIEW v AS SELECT 1",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); CREATE VIEW v AS SELECT 1",
+    ],
+)
+def test_a_file_with_nothing_but_our_table_names_is_refused_unless_it_is_ours(
+    tmp_path: Path, ddl: str
+) -> None:
+    """Only an empty ``meta`` table, only a ``reviewers`` table with another program's rows, or
+    only a view: another program's files, opened and written as review databases."""
+    path = tmp_path / "review.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript(ddl)
+    con.commit()
+    con.close()
+    before = _bytes_of(path)
+    with pytest.raises(ReviewDBError, match="not a dqm review database"):
+        ReviewDB(path, "plan-1")
+    assert _bytes_of(path) == before
+
+
+def test_a_first_open_stopped_before_its_meta_rows_is_a_new_database(tmp_path: Path) -> None:
+    path = tmp_path / "review.sqlite"
+    ReviewDB(path, "plan-1").close()
+    con = sqlite3.connect(path)
+    con.execute("DROP TRIGGER verdict_log_no_delete")
+    con.execute("DELETE FROM meta")
+    con.commit()
+    con.close()
+    db = ReviewDB(path, "plan-2")
+    assert db.meta("plan_id") == "plan-2"
+    db.close()
 
 
 def test_an_empty_file_becomes_a_review_database(tmp_path: Path) -> None:

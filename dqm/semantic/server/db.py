@@ -14,6 +14,7 @@ not let anyone sign in.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import secrets
@@ -74,8 +75,21 @@ CREATE TABLE IF NOT EXISTS sessions (
     seen INTEGER NOT NULL
 );
 """
-_OUR_TABLES = frozenset({"meta", "reviewers", "verdict_log", "not_reviewable", "sessions", "sqlite_sequence"})
-"""The tables :data:`_SCHEMA` makes (``sqlite_sequence`` is SQLite's, for ``AUTOINCREMENT``)."""
+
+
+@functools.cache
+def _our_schema() -> dict[tuple[str, str], str | None]:
+    """(type, name) → SQL of each entry :data:`_SCHEMA` makes, as SQLite keeps it."""
+    con = sqlite3.connect(":memory:")
+    try:
+        con.executescript(_SCHEMA)
+        return {
+            (str(k), str(n)): sql for k, n, sql in con.execute("SELECT type, name, sql FROM sqlite_master")
+        }
+    finally:
+        con.close()
+
+
 _SECRET = re.compile(r"[0-9a-fA-F]{64}")
 """The session key as dqm writes it (``secrets.token_hex(32)``): an empty or short key signs
 cookies anyone can forge."""
@@ -166,24 +180,45 @@ class ReviewDB:
 
     def _refuse_foreign(self) -> None:
         """Refuse, reading it read-only, an existing file that is not a review database of a schema
-        this dqm knows: a newer dqm's, or another program's SQLite file (tables of its own, no dqm
-        ``meta``). Creating our tables in it, or only switching it to WAL, would write to a file
-        that is not ours. An empty file, or one holding only our tables (a first open stopped before
-        its ``meta`` rows), is a new database."""
+        this dqm knows: a newer dqm's, or another program's SQLite file. Creating our tables in it,
+        or only switching it to WAL, would write to a file that is not ours.
+
+        With dqm ``meta`` rows, it holds nothing but what our schema makes (tables, index,
+        triggers). Without them, it is a new database only when empty, or holding nothing but
+        entries of our schema exactly as it makes them (same SQL), each table empty (a first
+        open stopped before its ``meta`` rows): an empty ``meta (key, value)`` of another program,
+        its ``reviewers`` rows or a view are refused. Without a ``-wal`` file beside it, it is
+        opened ``immutable`` (nothing uncommitted to read): a plain read-only open of a WAL
+        database created ``-wal`` and ``-shm`` files beside the refused file."""
         try:
             if not self.path.exists() or self.path.stat().st_size == 0:
                 return
+            wal = Path(f"{self.path}-wal").exists()
         except OSError:
             return  # the write connection reports it
+        uri = f"{self.path.resolve().as_uri()}?mode=ro" + ("" if wal else "&immutable=1")
         try:
-            con = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+            con = sqlite3.connect(uri, uri=True, timeout=30)
         except sqlite3.DatabaseError as exc:
             raise ReviewDBError(
                 msg("{path} cannot be opened as an SQLite database: {reason}", path=self.path, reason=exc)
             ) from None
         try:
-            tables = {str(r[0]) for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            entries = {
+                (str(kind), str(name)): sql
+                for kind, name, sql in con.execute("SELECT type, name, sql FROM sqlite_master")
+            }
+            tables = {name for kind, name in entries if kind == "table"}
             got = dict(con.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
+            ours = _our_schema()
+            foreign = set(entries) - set(ours)
+            if not got and not foreign:
+                foreign = {entry for entry, sql in entries.items() if ours[entry] != sql}
+                foreign |= {
+                    ("table", name)
+                    for name in tables
+                    if con.execute(f'SELECT 1 FROM "{name}" LIMIT 1').fetchone() is not None
+                }
         except sqlite3.DatabaseError as exc:
             raise ReviewDBError(
                 msg("{path} is not a dqm review database: {reason}", path=self.path, reason=exc)
@@ -194,7 +229,7 @@ class ReviewDB:
             if got.get("format") != "dqm.review_db/1":
                 raise ReviewDBError(msg("{path} is not a dqm review database", path=self.path))
             self._known_schema(got)
-        elif not tables <= _OUR_TABLES:
+        if foreign:
             raise ReviewDBError(msg("{path} is not a dqm review database", path=self.path))
 
     def _known_schema(self, got: dict[str, str]) -> None:
