@@ -289,7 +289,13 @@ def _read_first(
 
 
 def _parse_xml(data: bytes, rel: str) -> list[Annotation]:
+    marks = base.utf8_boms(data)
+    extra: list[ReadIssue] = []
+    if marks > len(base.UTF8_BOM):  # one is XML's own; the others are characters before the root
+        data = data[marks - len(base.UTF8_BOM) :]
+        extra.append(ReadIssue("UTF8_BOM", msg("the file starts with a UTF-8 byte-order mark")))
     root, issues = parse_xml(data)
+    issues[:0] = extra
     if root is None:
         return [failed(rel, "xml", *issues)]
     found = _read_first(_XML_READERS, root, rel, issues)

@@ -186,6 +186,8 @@ def test_external_entity_is_refused(profile: Profile) -> None:
     [
         ('<!DOCTYPE a SYSTEM "http://example.org/a.dtd">', True),
         ('<!DOCTYPE a PUBLIC "-//X//DTD A//EN" "a.dtd">', True),
+        ('<!DOCTYPE a SYSTEM "">', True),
+        ('<!DOCTYPE a SYSTEM "PT-20231234 Hong Gildong.dtd">', True),
         ("<!DOCTYPE a>", False),
         ("<!DOCTYPE a [<!ELEMENT a ANY>]>", False),
     ],
@@ -194,13 +196,26 @@ def test_an_external_dtd_is_refused_like_an_external_entity(
     profile: Profile, doctype: str, forbidden: bool
 ) -> None:
     """``<!DOCTYPE x SYSTEM "http://…">`` was read without a word: expat does not fetch it, but it
-    is an external reference as an external entity is."""
+    is an external reference as an external entity is. It is named a DTD (not "an external
+    entity"), its path masked as every path a file names (it may hold an identifier), and an
+    empty ``SYSTEM ""`` (the document itself) refused too."""
     text = f'<?xml version="1.0"?>{doctype}<ASAP_Annotations><Annotations></Annotations></ASAP_Annotations>'
     (ann,) = parse(text, profile, "d.xml")
     if forbidden:
-        assert not ann.readable and codes(ann) == ["XML_FORBIDDEN"] and ".dtd" in ann.issues[0].message
+        message = ann.issues[0].message
+        assert not ann.readable and codes(ann) == ["XML_FORBIDDEN"] and "external DTD" in message
+        assert "entity" not in message and "Gildong" not in message and "example" not in message
     else:
         assert ann.readable and "XML_FORBIDDEN" not in codes(ann)
+
+
+@pytest.mark.parametrize("marks", [2, 5])
+def test_an_xml_file_with_several_byte_order_marks_is_read(profile: Profile, marks: int) -> None:
+    """Two UTF-8 BOMs (a file saved twice by a BOM-adding editor) made an XML file UNKNOWN_FORMAT:
+    detection stripped one."""
+    text = '<?xml version="1.0"?><ASAP_Annotations><Annotations></Annotations></ASAP_Annotations>'
+    (ann,) = parse(b"\xef\xbb\xbf" * marks + text.encode(), profile, "b.xml")
+    assert ann.format == "asap" and ann.readable and "UTF8_BOM" in codes(ann)
 
 
 def test_malformed_xml_has_a_line(profile: Profile) -> None:

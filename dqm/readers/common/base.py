@@ -45,6 +45,15 @@ JSON_REASONS = (
 (another reason is shown as the parser words it)."""
 UTF8_BOM = b"\xef\xbb\xbf"
 _UTF8_BOMS = re.compile(b"(?:" + re.escape(UTF8_BOM) + b")+")
+
+
+def utf8_boms(data: bytes) -> int:
+    """How many bytes of UTF-8 byte-order marks ``data`` starts with (a file saved twice by a
+    BOM-adding editor has two), found in one slice."""
+    found = _UTF8_BOMS.match(data)
+    return 0 if found is None else found.end()
+
+
 WIDE_BOMS = (
     (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32"),
     (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32"),

@@ -26,11 +26,12 @@ from dqm.identifiers import (
     identifying_key,
     identifying_word,
     key_holds_text,
+    mask,
     plain_key,
     reader_keys,
 )
 from dqm.model import ReadIssue
-from dqm.readers.common.base import wide_encoding
+from dqm.readers.common.base import utf8_boms, wide_encoding
 
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
@@ -43,7 +44,7 @@ def looks_like_xml(data: bytes) -> bool:
     wide = wide_encoding(data)
     if wide is not None:
         return data[:256].decode(wide[0], "ignore").lstrip()[:1] == "<"
-    head = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    head = data[utf8_boms(data) :]  # every mark: two made the file UNKNOWN_FORMAT
     return head.lstrip()[:1] == b"<"
 
 
@@ -102,6 +103,8 @@ def parse_xml(data: bytes) -> tuple[Element | None, list[ReadIssue]]:
             else msg("an entity is declared: entity declarations are refused (entity expansion attack)")
         )
         return None, [ReadIssue("XML_FORBIDDEN", text)]
+    except ExternalDtd as exc:
+        return None, [_external(exc.sysid or exc.pubid, dtd=True)]
     except defusedxml.ExternalReferenceForbidden as exc:
         return None, [_external(getattr(exc, "sysid", None))]
     except defusedxml.DTDForbidden:  # pragma: no cover - forbid_dtd is False
@@ -333,23 +336,40 @@ class _NoteScan:
         self.tail = b""
 
 
+class ExternalDtd(Exception):
+    """A document type declaration that names an external DTD (:func:`_no_external_dtd`)."""
+
+    def __init__(self, name: str, base: str | None, sysid: str | None, pubid: str | None) -> None:
+        super().__init__(name, base, sysid, pubid)
+        self.sysid = sysid
+        self.pubid = pubid
+
+
 def _no_external_dtd(name: str, sysid: str | None, pubid: str | None, internal: bool) -> None:
     """Refuse a document type declaration that names an external DTD (``<!DOCTYPE x SYSTEM
     "http://…">``): expat does not fetch it, but it is an external reference like an external
     entity's and was accepted without a word. An internal subset alone is checked entity by
     entity."""
-    import defusedxml
-
-    if sysid or pubid:
-        raise defusedxml.ExternalReferenceForbidden(name, None, sysid, pubid)
+    if sysid is not None or pubid is not None:  # SYSTEM "" too: it names the document itself
+        raise ExternalDtd(name, None, sysid, pubid)
 
 
-def _external(sysid: str | None) -> ReadIssue:
-    text = (
-        msg("external reference {sysid!r} is refused (XML external entity)", sysid=clip(sysid, 200))
-        if sysid
-        else msg("an external reference is refused (XML external entity)")
-    )
+def _external(sysid: str | None, dtd: bool = False) -> ReadIssue:
+    """``XML_FORBIDDEN`` for an external entity or DTD named ``sysid``, shown masked as every path
+    a file names (it may hold an identifier: ``PT-2023 Hong Gildong.dtd``)."""
+    shown = mask(sysid[:200]) + ("…" if len(sysid) > 200 else "") if sysid else ""
+    if dtd:
+        text = (
+            msg("the document type names an external DTD {sysid!r}: it is refused", sysid=shown)
+            if shown
+            else msg("the document type names an external DTD: it is refused")
+        )
+    else:
+        text = (
+            msg("external reference {sysid!r} is refused (XML external entity)", sysid=shown)
+            if shown
+            else msg("an external reference is refused (XML external entity)")
+        )
     return ReadIssue("XML_FORBIDDEN", text)
 
 
