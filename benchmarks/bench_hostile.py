@@ -107,6 +107,23 @@ def _many_lesions(n: int) -> Callable[[Path], None]:
     return make
 
 
+def _unknown_key_a_lesion(n: int) -> Callable[[Path], None]:
+    """``n`` lesions, each with one unknown key: past the cap, the reader's count is one issue a
+    code with a tally by lesion (it was one issue a lesion, each with its message and name)."""
+
+    def make(batch: Path) -> None:
+        def fn(doc: dict) -> None:
+            lesions = [_lesion("bcc", 2 + (i % 50), 2 + (i // 50) % 50, 3) for i in range(n)]
+            for i, les in enumerate(lesions):
+                les["id"] = i + 1
+                les["zz"] = 1
+            doc["lesions"] = lesions
+
+        _edit(batch, fn)
+
+    return make
+
+
 def _huge_polygon(n: int) -> Callable[[Path], None]:
     def make(batch: Path) -> None:
         kept = WORK / f"polygon-{n}.json"  # written once, copied for each case that needs it
@@ -867,6 +884,7 @@ CASES = [
     Case("rle_bomb", "a 200-byte COCO RLE of 40 gigapixels", _coco_rle_bomb),
     Case("deid_digits", "100 digit strings of 5,000 characters per lesion", _deid_digits),
     Case("lesions_6000", "6,000 small lesions in one file", _many_lesions(6000)),
+    Case("unknown_key_a_lesion", "20,000 lesions with one unknown key each", _unknown_key_a_lesion(20000)),
     Case("polygon_2m", "one polygon of 2M vertices (~40 MB)", _huge_polygon(2_000_000)),
     Case("polygon_25m", "one polygon of 25M vertices (~350 MB)", _huge_polygon(25_000_000), big=True),
     Case(

@@ -817,12 +817,12 @@ def within_limits(ann: Annotation, limits: Limits) -> Annotation:
         # what the reader met in the lesions not checked is not reported either: 35 bytes a lesion
         # made two findings a lesion, whatever the limit (a million lesions, two million findings)
         dropped = {lesion.index for lesion in lesions[limits.lesions_per_file :]}
-        read = [
+        trimmed = [
             _tally_without(i, dropped) if i.by_lesion else i
             for i in read
             if i.by_lesion or i.lesion is None or i.lesion not in dropped
         ]
-        read = [i for i in read if i is not None]
+        read = [i for i in trimmed if i is not None]
         issues.append(
             ReadIssue(
                 "LIMIT_EXCEEDED",
