@@ -905,6 +905,8 @@ def delivered_texts(disc: Discovery) -> DeliveredTexts:
                 else:
                     data = fh.read(MANIFEST_UNREAD_CHARS - used + 1)
                     if ext == ".rtf":  # Korean written as \'b1\'e8 escapes
+                        # cut as read: the text read is shorter than its bytes (8 bytes in, 2 out)
+                        out.cut |= len(data) > MANIFEST_UNREAD_CHARS - used
                         data = rtf_text(data)
         except OSError:
             out.cut = True

@@ -374,3 +374,20 @@ def test_an_rtfs_korean_escapes_are_read(tmp_path: Path, profile: Profile) -> No
         found[name] = sorted(f.message.replace(name, "") for f in _found(root, profile))
     assert len(found["note.txt"]) >= 2 and found["note.rtf"] == found["note.txt"], found
     assert rtf_text(b"{\\rtf1 \\u44608?\\u52384\\'3f}") == "{\\rtf1 김철}".encode()
+
+
+@pytest.mark.parametrize("before", [0, 900])
+def test_an_rtf_cut_at_the_bound_is_named_as_not_all_searched(
+    tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch, before: int
+) -> None:
+    """An .rtf read up to the characters left is shorter once its escapes are read (``\\'b1\\'e8``: 8
+    bytes, 2 out): the cut was measured after, never fired, and the identifier past it went
+    unnoticed. Alone at the bound, or read after a README used most of it."""
+    monkeypatch.setattr(dqm.batch, "MANIFEST_UNREAD_CHARS", 1000)
+    root = write_tiny_batch(tmp_path / "b")
+    if before:
+        (root / "README.txt").write_text("notes " * (before // 6))
+    pad = "\\'b1\\'e8 " * 150  # 1,350 bytes, 450 characters read
+    (root / "note.rtf").write_text("{\\rtf1\\ansi\\ansicpg949 " + pad + f" RRN {RRN}}}")
+    found = [(f.code, f.location.file) for f in _found(root, profile)]
+    assert [c for c, _ in found if c == "DEID_OTHER_TEXT_UNSEARCHED"], found
