@@ -108,12 +108,25 @@ def _joins(name: str) -> bool:
     return name in _SHEET_RUN
 
 
-def _xml_text(data: bytes) -> str:
+_HTML_INLINE = frozenset(
+    {
+        "span", "a", "b", "i", "u", "em", "strong", "font", "sub", "sup", "small", "big", "s", "strike",
+        "mark", "abbr", "code", "tt", "ins", "del", "cite", "q", "bdi", "bdo", "o:p",
+    }
+)  # fmt: skip
+"""Inline HTML elements: joined (Word's HTML writes ``RRN <span>900101</span>-<span>1234567</span>``);
+every other tag (a paragraph, a break, a cell, a list item) a newline."""
+
+
+def _xml_text(data: bytes, html_member: bool = False) -> str:
     """The character data of an XML member: tags dropped (a paragraph, break, cell or property a
-    newline), entities read."""
+    newline), entities read. Of an HTML member (``html_member``), the inline tags
+    (:data:`_HTML_INLINE`) join and the rest break."""
     text = data.decode("utf-8", errors="replace")
 
     def repl(m: re.Match[str]) -> str:
+        if html_member:
+            return "" if m.group(2).lower() in _HTML_INLINE else "\n"
         return "" if _joins(m.group(2)) else "\n"
 
     return html.unescape(_TAG.sub(repl, text))
@@ -185,7 +198,7 @@ def zip_text(fh: BinaryIO, limit: int, office: bool) -> tuple[str, str | None]:
                     data = data[:left]
                 left -= len(data)
                 parts.append(
-                    _xml_text(data)
+                    _xml_text(data, html_member=ext in (".html", ".htm"))
                     if ext in (".xml", ".rels", ".html", ".htm")
                     else data.decode("utf-8", "replace")
                 )

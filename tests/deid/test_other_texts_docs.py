@@ -391,3 +391,18 @@ def test_an_rtf_cut_at_the_bound_is_named_as_not_all_searched(
     (root / "note.rtf").write_text("{\\rtf1\\ansi\\ansicpg949 " + pad + f" RRN {RRN}}}")
     found = [(f.code, f.location.file) for f in _found(root, profile)]
     assert [c for c, _ in found if c == "DEID_OTHER_TEXT_UNSEARCHED"], found
+
+
+def test_an_html_members_inline_tags_join_and_its_blocks_break() -> None:
+    """Word's HTML splits a number into spans: ``<span>``, ``<a>``, ``<b>``, ``<font>``… stand for
+    nothing (each was a newline, and the RRN was missed); a cell or a paragraph still ends a line."""
+    page = (
+        f"<html><body><p>RRN <span>900101</span>-<SPAN>1234567</SPAN></p>"
+        f"<p><a href='x'>Kim</a><b>Gil</b><i>d</i><u>o</u><em>n</em><strong>g</strong>"
+        f"<font face='x'>!</font><sub>1</sub><sup>2</sup></p>"
+        f"<table><tr><td>12</td><td>{RRN}</td></tr></table><div>a</div><div>b</div></body></html>"
+    )
+    text, why = document_text(io.BytesIO(_zip({"page.html": page.encode()})), ".zip", 10_000)
+    lines = text.splitlines()
+    assert why is None and f"RRN {RRN}" in lines and "KimGildong!12" in lines, lines
+    assert "12" in lines and RRN in lines and "a" in lines and "b" in lines, lines
