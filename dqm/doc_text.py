@@ -56,6 +56,7 @@ TEXT_MEMBER_SUFFIXES = frozenset(
         ".htm",
         ".rst",
         ".rtf",
+        ".rdf",
     }
 )
 """Members of an archive or office file whose text is read."""
@@ -140,14 +141,17 @@ def _member_suffix(name: str) -> str:
 
 _OFFICE_BINARY_SUFFIXES = frozenset({".bin", ".odttf", ".ttf", ".otf", ".fntdata", ".sigs"})
 """Members of an office file that are its machinery, not its text: printer settings, embedded
-fonts (an ``embeddings/`` or ``oleObject`` ``.bin`` holds a document: named as not searched)."""
+fonts (``ObjectReplacements/``, an embedded object's picture, and ``Thumbnails/`` are pictures) (an ``embeddings/`` or ``oleObject`` ``.bin`` holds a document: named as not searched)."""
 
 
 def _office_binary(name: str, ext: str) -> bool:
     """Whether an office file's member ``name`` is known machinery holding no text of the document
-    (``mimetype``, a layout cache, a printer setting, a font)."""
+    (``mimetype``, a layout cache, a printer setting, a font, LibreOffice's settings, its
+    thumbnail and an embedded object's picture in ``ObjectReplacements/``)."""
     lower = name.lower()
-    if lower in ("mimetype", "layout-cache") or lower.startswith(("configurations2/", "thumbnails/")):
+    if lower in ("mimetype", "layout-cache") or lower.startswith(
+        ("configurations2/", "thumbnails/", "objectreplacements/")
+    ):
         return True
     if ext not in _OFFICE_BINARY_SUFFIXES:
         return False
@@ -199,7 +203,7 @@ def zip_text(fh: BinaryIO, limit: int, office: bool) -> tuple[str, str | None]:
                 left -= len(data)
                 parts.append(
                     _xml_text(data, html_member=ext in (".html", ".htm"))
-                    if ext in (".xml", ".rels", ".html", ".htm")
+                    if ext in (".xml", ".rels", ".rdf", ".html", ".htm")
                     else data.decode("utf-8", "replace")
                 )
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError, OSError, ValueError):

@@ -406,3 +406,24 @@ def test_an_html_members_inline_tags_join_and_its_blocks_break() -> None:
     lines = text.splitlines()
     assert why is None and f"RRN {RRN}" in lines and "KimGildong!12" in lines, lines
     assert "12" in lines and RRN in lines and "a" in lines and "b" in lines, lines
+
+
+LIBREOFFICE_MEMBERS = [
+    "mimetype", "content.xml", "manifest.rdf", "styles.xml", "meta.xml", "Thumbnails/thumbnail.png",
+    "Configurations2/accelerator/current.xml", "Configurations2/toolbar/", "settings.xml",
+    "META-INF/manifest.xml", "ObjectReplacements/Object 1", "Object 1/content.xml",
+]  # fmt: skip
+"""The members LibreOffice writes into an .odt (docutils' ``styles.odt``), and a chart's."""
+
+
+def test_a_real_libreoffice_odt_is_searched_whole() -> None:
+    """LibreOffice writes ``manifest.rdf`` into every ODF file and a chart's picture into
+    ``ObjectReplacements/``: each made every real .odt 'not searched'. The .rdf is XML, read."""
+    members = {m: b"" if m.endswith("/") else b"\x00\x01binary" for m in LIBREOFFICE_MEMBERS}
+    members["content.xml"] = f"<text:p>{RRN}</text:p>".encode()
+    members["manifest.rdf"] = (
+        b"<rdf:RDF><rdf:Description><x:name>Kim Gildong</x:name></rdf:Description></rdf:RDF>"
+    )
+    members["Object 1/content.xml"] = b"<chart:title><text:p>12</text:p></chart:title>"
+    text, why = document_text(io.BytesIO(_office(members)), ".odt", 10_000)
+    assert why is None and RRN in text.splitlines() and "Kim Gildong" in text, (why, text)
