@@ -372,30 +372,81 @@ def document_text(fh: BinaryIO, ext: str, limit: int) -> tuple[str, str | None]:
     return zip_text(fh, limit, office=ext in OFFICE_SUFFIXES)
 
 
-_RTF_HEX_RUN = re.compile(rb"(?:\\'[0-9a-fA-F]{2})++")
-_RTF_UNICODE = re.compile(rb"\\u(-?\d{1,5}) ?(?:\\'[0-9a-fA-F]{2}|[^\\{}])?")
+_RTF_TOKEN = re.compile(
+    rb"((?:\\'[0-9a-fA-F]{2})++)|\\uc(\d{1,3}) ?|\\u(-?\d{1,5}) ?|\\f(\d{1,5}) ?|([{}]++)"
+)
+"""What :func:`rtf_text` reads: a run of ``\\'xx`` escapes, ``\\ucN``, ``\\uN``, a font change
+``\\fN``, a run of groups' starts and ends; the rest is kept as it is."""
 _RTF_CODEPAGE = re.compile(rb"\\ansicpg(\d{3,5})")
+_RTF_DEFAULT_FONT = re.compile(rb"\\deff(\d{1,5})")
+_RTF_FONT = re.compile(rb"\\f(\d{1,5})((?:\\[a-zA-Z]{1,32}-?\d{0,10} ?)*+)")
+_RTF_FONT_CHARSET = re.compile(rb"\\fcharset(\d{1,3})")
+_RTF_CHARSETS = {
+    128: "cp932", 129: "cp949", 130: "johab", 134: "gbk", 136: "big5", 161: "cp1253", 162: "cp1254",
+    163: "cp1258", 177: "cp1255", 178: "cp1256", 186: "cp1257", 204: "cp1251", 222: "cp874", 238: "cp1250",
+}  # fmt: skip
+"""A font's ``\\fcharsetN`` and the code page its ``\\'xx`` escapes are in (Word on an English
+system writes Korean in a ``\\fcharset129`` font of an ``\\ansicpg1252`` file)."""
 
 
 def rtf_text(data: bytes) -> bytes:
-    """An RTF file's bytes with its character escapes read, as UTF-8: ``\\'b1\\'e8`` in the file's
-    code page (``\\ansicpg``, CP949 where it names none), ``\\uN`` as the character it numbers (its
-    fallback dropped); Korean that WordPad or Word writes is never raw bytes."""
-    m = _RTF_CODEPAGE.search(data[:4096])
+    """An RTF file's bytes with its character escapes read, as UTF-8: ``\\'b1\\'e8`` in its font's
+    code page (``\\fcharset``) or else the file's (``\\ansicpg``, CP949 where it names none),
+    ``\\uN`` as the character it numbers, its ``\\ucN`` fallback units (one unless told; a
+    ``\\'xx`` is one) dropped; Korean that WordPad or Word writes is never raw bytes."""
+    head = data[:65536]  # the font table
+    m = _RTF_CODEPAGE.search(head)
     codepage = f"cp{int(m.group(1))}" if m else "cp949"
     try:
         "".encode(codepage)
     except LookupError:
         codepage = "cp949"
-
-    def uni(m: re.Match[bytes]) -> bytes:
-        n = int(m.group(1))
-        return (
-            chr(n + 65536 if n < 0 else n).encode("utf-8", errors="replace") if -32768 <= n < 65536 else b""
-        )
-
-    def hexrun(m: re.Match[bytes]) -> bytes:
-        raw = bytes.fromhex(m.group().replace(b"\\'", b"").decode("ascii"))
-        return raw.decode(codepage, errors="replace").encode("utf-8")
-
-    return _RTF_HEX_RUN.sub(hexrun, _RTF_UNICODE.sub(uni, data))
+    fonts: dict[int, str] = {}
+    for f in _RTF_FONT.finditer(head):
+        charset = _RTF_FONT_CHARSET.search(f.group(2))
+        if charset and int(charset.group(1)) in _RTF_CHARSETS:
+            fonts.setdefault(int(f.group(1)), _RTF_CHARSETS[int(charset.group(1))])
+    deff = _RTF_DEFAULT_FONT.search(head)
+    font = int(deff.group(1)) if deff else -1
+    uc = 1
+    stack: list[tuple[int, int]] = []
+    deeper = 0
+    out: list[bytes] = []
+    pos = 0
+    while (m := _RTF_TOKEN.search(data, pos)) is not None:
+        out.append(data[pos : m.start()])
+        pos = m.end()
+        run, skip, number, fnum, brace = m.groups()
+        if run is not None:
+            raw = bytes.fromhex(run.replace(b"\\'", b"").decode("ascii"))
+            out.append(raw.decode(fonts.get(font, codepage), errors="replace").encode("utf-8"))
+        elif skip is not None:
+            uc = int(skip)
+        elif number is not None:
+            n = int(number)
+            if -32768 <= n < 65536:
+                out.append(chr(n + 65536 if n < 0 else n).encode("utf-8", errors="replace"))
+            for _ in range(uc):  # the fallback for readers without Unicode
+                if data[pos : pos + 2] == b"\\'" and len(data) >= pos + 4:
+                    pos += 4
+                elif pos < len(data) and data[pos] not in b"\\{}":
+                    pos += 1
+                else:
+                    break
+        elif fnum is not None:
+            font = int(fnum)
+            out.append(m.group())  # kept as the text around it was
+        else:  # a run of braces, read at once
+            for c in brace:
+                if c == 0x7B:
+                    if len(stack) < 1000:  # 4 MB of "{" costs no stack of 4 M
+                        stack.append((uc, font))
+                    else:
+                        deeper += 1
+                elif deeper:
+                    deeper -= 1
+                elif stack:
+                    uc, font = stack.pop()
+            out.append(brace)
+    out.append(data[pos:])
+    return b"".join(out)

@@ -427,3 +427,31 @@ def test_a_real_libreoffice_odt_is_searched_whole() -> None:
     members["Object 1/content.xml"] = b"<chart:title><text:p>12</text:p></chart:title>"
     text, why = document_text(io.BytesIO(_office(members)), ".odt", 10_000)
     assert why is None and RRN in text.splitlines() and "Kim Gildong" in text, (why, text)
+
+
+@pytest.mark.parametrize(
+    ("rtf", "read"),
+    [
+        # \uc2: each \uN followed by a two-byte fallback (was 김è민Î수ö)
+        (b"{\\rtf1\\uc2\\u44608\\'b1\\'e8\\u48124\\'b9\\'ce\\u49688\\'bc\\'f6}", "{\\rtf1김민수}"),
+        (b"{\\rtf1\\uc0\\u44608 A}", "{\\rtf1김A}"),  # \uc0: nothing to drop (the A was)
+        (b"{\\rtf1{\\uc2 \\u44608\\'b1\\'e8}\\u44608?B}", "{\\rtf1{김}김B}"),  # \uc ends with its group
+        (  # Word on an English system: a Korean font in an \ansicpg1252 file (was ±è¹Î¼ö)
+            b"{\\rtf1\\ansi\\ansicpg1252\\deff0{\\fonttbl{\\f0\\fswiss\\fcharset0 Arial;}"
+            b"{\\f1\\fnil\\fcharset129 Gulim;}}\\f1 \\'b1\\'e8\\'b9\\'ce\\'bc\\'f6\\f0 \\'e9}",
+            "{\\rtf1\\ansi\\ansicpg1252\\deff0{\\fonttbl{\\f0\\fswiss\\fcharset0 Arial;}"
+            "{\\f1\\fnil\\fcharset129 Gulim;}}\\f1 김민수\\f0 é}",
+        ),
+    ],
+)
+def test_an_rtfs_unicode_fallbacks_and_font_charsets_are_read(rtf: bytes, read: str) -> None:
+    from dqm.doc_text import rtf_text
+
+    assert rtf_text(rtf).decode() == read
+
+
+def test_a_hostile_rtf_costs_one_pass() -> None:
+    from dqm.doc_text import rtf_text
+
+    for data in (b"{" * 2_000_000 + b"}" * 2_000_000, b"\\'b1" * 1_000_000, b"\\u44608" * 500_000):
+        assert len(rtf_text(data)) <= len(data)
