@@ -593,8 +593,16 @@ def test_an_older_result_counting_an_ids_two_unicode_forms_apart_is_noted_not_co
     assert edited_order(deleted) != []
     assert not any(ln.startswith("NOTE") for ln in gate(deleted, ["syntactic"]).lines)
     by_code = {c: n for c, n in result.syntactic.by_code.items() if c != "ITEM_DELIVERED_AGAIN"}
-    older = deleted.model_copy(
+    # by_code edited, the warnings count left one above the findings': an edit still, no note
+    uncounted = deleted.model_copy(
         update={"syntactic": deleted.syntactic.model_copy(update={"by_code": by_code})}
+    )
+    assert uncounted.syntactic.warnings == sum(f.severity == "warning" for f in uncounted.findings) + 1
+    assert edited_order(uncounted) != []
+    assert not any(ln.startswith("NOTE") for ln in gate(uncounted, ["syntactic"]).lines)
+    warnings = deleted.syntactic.warnings - 1
+    older = deleted.model_copy(
+        update={"syntactic": deleted.syntactic.model_copy(update={"by_code": by_code, "warnings": warnings})}
     )  # as an older result holds it: no such finding, no such count
     assert edited_order(older) == []
     lines = gate(older, ["syntactic"]).lines

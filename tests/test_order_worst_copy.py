@@ -196,3 +196,17 @@ def test_copies_shared_by_lines_past_the_choices_tried_are_each_assigned_one_lin
 
     structure, _ = _worst_copy(grains, [], groups)
     assert (structure.numerator, structure.denominator) == (2 + 5 + 12 * 9, 140)
+
+
+def test_fewest_refuses_more_groups_than_their_copies_rather_than_a_short_sum():
+    """Each group holds its own twin, so groups sharing copies never outnumber them: where they
+    would (no full assignment), a sum over some groups only would be a short denominator."""
+    from dqm.syntactic.accuracy import _fewest
+
+    adds = [[[(1, 10), (1, 10)]]] * 3
+    with pytest.raises(AssertionError):
+        _fewest([[7], [7], [7]], adds, 0, 1, -1)
+    # each its own twin, one copy shared: the most denominator takes the shared copy once
+    groups = [[100, 7], [101, 7]]
+    adds = [[[(0, 10), (0, 10)], [(0, 30), (0, 30)]], [[(0, 10), (0, 10)], [(0, 30), (0, 30)]]]
+    assert _fewest(groups, adds, 0, 1, -1) == 40

@@ -687,8 +687,8 @@ def _fewest(
     (``adds``: :func:`_worst_copy`'s terms). A group whose copies are in no other group adds its
     own least; groups sharing copies (one that could stand for several lines) are assigned theirs
     together, the cheapest assignment (:func:`scipy.optimize.linear_sum_assignment`). Exact: each
-    group's twin is its own, so an assignment exists (where none does, an edited result's kept item
-    that is a copy too, each group of those adds its own least: lower still)."""
+    group holds its own twin (:func:`repeated_groups` keys the groups by their distinct twins), so
+    an assignment of every group exists."""
     owner: dict[int, int] = {}  # groups sharing a copy, joined: union-find on group indices
     parent = list(range(len(groups)))
 
@@ -721,11 +721,10 @@ def _fewest(
         for i, g in enumerate(members):
             for k, c in zip(groups[g], adds[g], strict=True):
                 cost[i, column[k]] = min(cost[i, column[k]], sign * c[n][part])
-        try:
-            rows, cols = linear_sum_assignment(cost)
-        except ValueError:  # no assignment (an edited result's kept item that is a copy too): each its own
-            total += sum(sign * min(sign * c[n][part] for c in adds[g]) for g in members)
-            continue
+        # each group holds its own twin (repeated_groups keys them by it): a full assignment exists;
+        # with more groups than copies the assignment would cover some groups only, a short sum
+        assert len(members) <= len(copies), "groups sharing copies outnumber their copies"
+        rows, cols = linear_sum_assignment(cost)
         total += sign * sum(int(cost[i, j]) for i, j in zip(rows, cols, strict=True))
     return total
 
@@ -1010,8 +1009,12 @@ def _unpadded_again(
     # copies' findings are its own, waived alike (any copy is the worst)
     again = unordered_rows(findings, ids, images, at, AGAIN)
     groups = repeated_groups(findings, ids, images, at, out)
+    tables = _item_tables(items, manifest)
     out |= again | {
-        k for group in groups for k in group if not _same_findings(findings, items, group, waived, manifest)
+        k
+        for group in groups
+        if not _same_findings(findings, items, group, waived, manifest, tables)
+        for k in group
     }
     kept = [item for k, item in enumerate(items) if k not in out]
     gone = set(ids) - {item[0] for item in kept}  # ids no line matched
@@ -1048,12 +1051,33 @@ def _unpadded_again(
     )
 
 
+_Tables = tuple[list[str], set[str], dict[tuple[str, str], int]]
+
+
+def _item_tables(
+    items: Sequence[tuple[str, str | None, str | None, int | None]], manifest: str | None
+) -> _Tables:
+    """What :func:`_same_findings` attributes findings by: each item's id, the ids several items
+    hold, and the item of each (shared id, file or row of ``manifest``)."""
+    ids = [item[0] for item in items]
+    shared = {i for i, n in Counter(ids).items() if n > 1}
+    of: dict[tuple[str, str], int] = {}  # (id, file or manifest row) -> item, for the ids shared
+    for k, (item_id, *paths, row) in enumerate(items):
+        if item_id in shared:
+            for where in [as_read(path) for path in paths if path] + (
+                [f"{manifest}#{row}"] if row is not None else []
+            ):
+                of.setdefault((item_id, where or ""), k)
+    return ids, shared, of
+
+
 def _same_findings(
     findings: list[Finding],
     items: Sequence[tuple[str, str | None, str | None, int | None]],
     group: list[int],
     waived: tuple[set[int], set[int]] = (set(), set()),
     manifest: str | None = None,
+    tables: _Tables | None = None,
 ) -> bool:
     """Whether the items of ``group`` (positions in ``items``: each item's id, slide and annotation
     files and manifest row) have, each, the same structure and format errors (those of the value
@@ -1063,24 +1087,16 @@ def _same_findings(
     copies). A waiver naming the first item only, not its copy, leaves the copy's finding open:
     False. A finding is an item's by its id; where several items have that id (a list by file),
     by its file (the item's slide or annotation file) or its row of ``manifest``; a finding of
-    such an id that names none of them cannot be told: False."""
-    ids = [item[0] for item in items]
-    shared = {i for i, n in Counter(ids).items() if n > 1}
+    such an id that names none of them cannot be told: False. ``tables``: :func:`_item_tables` of
+    ``items`` and ``manifest``, built once by a caller asking of many groups."""
+    ids, shared, of = tables if tables is not None else _item_tables(items, manifest)
     said: dict[int, list[tuple[object, ...]]] = {k: [] for k in group}
     mine = {ids[k]: k for k in group if ids[k] not in shared}
-    of: dict[tuple[str, str], int] = {}  # (id, file or manifest row) -> item, for the ids shared
-    for k, (item_id, *paths, row) in enumerate(items):
-        if item_id in shared:
-            for where in [as_read(path) for path in paths if path] + (
-                [f"{manifest}#{row}"] if row is not None else []
-            ):
-                of.setdefault((item_id, where or ""), k)
+    held = {ids[k] for k in group}
     for i, f in enumerate(findings):
-        if (
-            not f.item_id
-            or not _bad_in(f, {Aspect.STRUCTURE, Aspect.FORMAT})
-            or f.code in (AGAIN, NOT_ORDERED)
-        ):
+        if not f.item_id or f.item_id not in held:
+            continue  # no item of the group's (the cheap test first: most findings are)
+        if not _bad_in(f, {Aspect.STRUCTURE, Aspect.FORMAT}) or f.code in (AGAIN, NOT_ORDERED):
             continue
         at = f.location
         if f.item_id in shared:
