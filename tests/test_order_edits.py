@@ -605,6 +605,12 @@ def test_an_older_result_counting_an_ids_two_unicode_forms_apart_is_noted_not_co
         update={"syntactic": deleted.syntactic.model_copy(update={"by_code": by_code, "warnings": warnings})}
     )  # as an older result holds it: no such finding, no such count
     assert edited_order(older) == []
+    # a crashed stage's error finding joins the findings after the counts: still an older result
+    from dqm.audit import stage_crashed
+    from dqm.figures import forms_apart
+
+    crashed = older.model_copy(update={"findings": [*older.findings, stage_crashed("x", RuntimeError("y"))]})
+    assert forms_apart(older) and forms_apart(crashed)
     lines = gate(older, ["syntactic"]).lines
     notes = [ln for ln in lines if ln.startswith("NOTE")]
     assert len(notes) == 1 and "two Unicode forms" in notes[0]
