@@ -204,7 +204,7 @@ def test_fewest_refuses_more_groups_than_their_copies_rather_than_a_short_sum():
     from dqm.syntactic.accuracy import _fewest
 
     adds = [[[(1, 10), (1, 10)]]] * 3
-    with pytest.raises(AssertionError):
+    with pytest.raises(RuntimeError):
         _fewest([[7], [7], [7]], adds, 0, 1, -1)
     # each its own twin, one copy shared: the most denominator takes the shared copy once
     groups = [[100, 7], [101, 7]]

@@ -723,7 +723,8 @@ def _fewest(
                 cost[i, column[k]] = min(cost[i, column[k]], sign * c[n][part])
         # each group holds its own twin (repeated_groups keys them by it): a full assignment exists;
         # with more groups than copies the assignment would cover some groups only, a short sum
-        assert len(members) <= len(copies), "groups sharing copies outnumber their copies"
+        if len(members) > len(copies):  # a check `python -O` keeps, unlike an assert
+            raise RuntimeError("groups sharing copies outnumber their copies")
         rows, cols = linear_sum_assignment(cost)
         total += sign * sum(int(cost[i, j]) for i, j in zip(rows, cols, strict=True))
     return total
