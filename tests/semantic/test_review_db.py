@@ -262,6 +262,32 @@ def test_a_first_open_stopped_before_its_meta_rows_is_a_new_database(tmp_path: P
     db.close()
 
 
+@pytest.mark.parametrize("meta", [True, False])
+def test_a_review_database_analyzed_by_sqlite_is_still_ours(tmp_path: Path, meta: bool) -> None:
+    """``ANALYZE`` (or ``PRAGMA optimize``, as the ``sqlite3`` shell or DB Browser may run) adds
+    SQLite's own ``sqlite_stat1``: the review database was refused as not a dqm review database,
+    and its reviewers were locked out."""
+    path = tmp_path / "review.sqlite"
+    db = ReviewDB(path, "plan-1")
+    if meta:
+        db.record(db.reviewer_by_token(db.add_reviewer("Dr. Kim")), "S1", "pass")
+    db.close()
+    con = sqlite3.connect(path)
+    if not meta:  # a first open stopped before its meta rows, then analyzed
+        con.execute("DELETE FROM meta")
+    con.execute("INSERT INTO meta VALUES ('x', 'y')")  # ANALYZE keeps stats of a table with rows
+    con.execute("ANALYZE")
+    con.execute("PRAGMA optimize")
+    con.execute("DELETE FROM meta WHERE key = 'x'")
+    con.commit()
+    assert con.execute("SELECT count(*) FROM sqlite_stat1").fetchone()[0] > 0
+    con.close()
+    db = ReviewDB(path, "plan-1")
+    assert db.meta("plan_id") == "plan-1"
+    assert [r.slide_id for r in db.current()] == (["S1"] if meta else [])
+    db.close()
+
+
 def test_an_empty_file_becomes_a_review_database(tmp_path: Path) -> None:
     path = tmp_path / "review.sqlite"
     path.touch()

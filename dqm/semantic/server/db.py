@@ -189,7 +189,11 @@ class ReviewDB:
         open stopped before its ``meta`` rows): an empty ``meta (key, value)`` of another program,
         its ``reviewers`` rows or a view are refused. Without a ``-wal`` file beside it, it is
         opened ``immutable`` (nothing uncommitted to read): a plain read-only open of a WAL
-        database created ``-wal`` and ``-shm`` files beside the refused file."""
+        database created ``-wal`` and ``-shm`` files beside the refused file.
+
+        SQLite's own tables (``sqlite_stat1`` and the like, made by ``ANALYZE`` or ``PRAGMA
+        optimize``, as the ``sqlite3`` shell or DB Browser may run) are not another program's
+        entries: no one else may name a table ``sqlite_…``."""
         try:
             if not self.path.exists() or self.path.stat().st_size == 0:
                 return
@@ -204,13 +208,14 @@ class ReviewDB:
                 msg("{path} cannot be opened as an SQLite database: {reason}", path=self.path, reason=exc)
             ) from None
         try:
+            ours = _our_schema()
             entries = {
                 (str(kind), str(name)): sql
                 for kind, name, sql in con.execute("SELECT type, name, sql FROM sqlite_master")
+                if (str(kind), str(name)) in ours or not str(name).startswith("sqlite_")
             }
             tables = {name for kind, name in entries if kind == "table"}
             got = dict(con.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
-            ours = _our_schema()
             foreign = set(entries) - set(ours)
             if not got and not foreign:
                 foreign = {entry for entry, sql in entries.items() if ours[entry] != sql}
