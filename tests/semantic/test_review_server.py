@@ -1008,3 +1008,60 @@ def test_a_row_that_cannot_be_read_is_said_by_export_and_the_page(
         assert len(state["verdicts"]) == 1
         assert ["slide_id is BLOB" in why for why in state["unreadable"]] == [True]
         assert a.get("/api/slides/0").json()["unreadable"] == state["unreadable"]
+
+
+def test_a_row_that_cannot_be_read_is_said_masked_by_export(fresh: tuple[Path, Path], tmp_path: Path) -> None:
+    """The warning for a row ``dqm review export`` leaves out quotes its ``reviewer_id``: on the
+    console, as in the file, an identifier there is masked (a guard: the console masks too)."""
+    import sqlite3
+
+    review_dir, batch = fresh
+    kim = reviewer(review_dir, "Kim")
+    with client_for(review_dir, batch) as a:
+        give(a, sign_in(a, kim), 0, "pass")
+    con = sqlite3.connect(review_dir / DB_NAME)
+    con.execute(
+        "INSERT INTO verdict_log (reviewer_id, slide_id, verdict, reasons, comment, created_at) "
+        "VALUES (?, 'S9', 'fail', '', '', 'b')",
+        (f"RRN {RRN}",),
+    )
+    con.commit()
+    con.close()
+    res = runner.invoke(cli_app, ["review", "export", str(review_dir), "--out", str(tmp_path / "v.json")])
+    assert res.exit_code == 0 and "1 verdicts" in res.output
+    said = "".join(res.output.split())
+    assert "warning:" in said and "namesnoreviewer" in said
+    assert RRN not in said and RRN.replace("-", "") not in said
+
+
+def test_export_masks_the_slide_a_row_it_cannot_read_quotes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The row whose id is not an integer (another program's table) is named with its slide: an
+    identifier in the slide reached stderr in clear while the file said it masked."""
+    import sqlite3
+
+    from dqm.identifiers import Masker
+    from dqm.semantic.server import commands
+
+    path = tmp_path / DB_NAME
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE meta (key TEXT, value TEXT)")
+    meta = [("format", "dqm.review_db/1"), ("schema", "1"), ("plan_id", "plan-1"), ("secret", "a" * 64)]
+    con.executemany("INSERT INTO meta VALUES (?, ?)", meta)
+    con.execute("CREATE TABLE reviewers (id, name, token_sha256, adjudicator, created_at)")
+    con.execute("INSERT INTO reviewers VALUES (1, 'r1', 'h', 0, 'now')")
+    con.execute("CREATE TABLE verdict_log (id, reviewer_id, slide_id, verdict, reasons, comment, created_at)")
+    con.execute(f"INSERT INTO verdict_log VALUES (1, 1, 'RRN {RRN}', 'pass', '', '', 'a')")
+    con.execute(f"INSERT INTO verdict_log VALUES ('x', 1, 'RRN {RRN}', 'fail', '', '', 'c')")
+    con.execute("CREATE TABLE not_reviewable (slide_id, reason, created_at)")
+    con.commit()
+    con.close()
+    monkeypatch.setattr(commands, "database", lambda _: ReviewDB(path, "plan-1"))
+    masker = Masker(load_profile().deid, KEY)
+    said: list[str] = []
+    out = tmp_path / "v.json"
+    assert commands.export(tmp_path, out, masker, said.append) == 1
+    (why,) = said
+    assert "the id is not an integer" in why and "'x'" in why
+    assert RRN not in why and RRN not in out.read_text(encoding="utf-8")

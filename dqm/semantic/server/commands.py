@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from dqm.i18n import msg
+from dqm.i18n import Message, msg
 from dqm.semantic.server.app import ServerSetupError, check_viewer, create_app, is_loopback, url
 
 __all__ = [
@@ -96,7 +96,8 @@ def export(
 ) -> int:
     """Write the current verdicts as a ``dqm.verdicts/1`` JSON file through ``mask``; returns how
     many. Each row left out because it cannot be read (:attr:`ReviewDB.unreadable`) is said
-    through ``warn``: the file written lacks it."""
+    through ``warn``, masked as the file is (it quotes the row's slide or reviewer_id): the file
+    written lacks it."""
     from dqm.output import write_file
 
     db = database(review_dir)
@@ -107,9 +108,20 @@ def export(
         db.close()
     for why in left_out:
         if warn is not None:
-            warn(why)
+            warn(_masked(why, mask))
     write_file(out, json.dumps(doc, ensure_ascii=False, indent=2) + "\n", mask)
     return len(doc["verdicts"])
+
+
+def _masked(text: str, mask: Callable[[str], str] | None) -> str:
+    """``text`` through ``mask``; a :class:`~dqm.i18n.Message` keeps its msgid (it is still said in
+    the command's language), each of its text parameters masked."""
+    if mask is None:
+        return text
+    if isinstance(text, Message):
+        params = {k: mask(v) if isinstance(v, str) else v for k, v in text.params.items()}
+        return Message(text.template, params, text.context)
+    return mask(text)
 
 
 def build(
