@@ -34,7 +34,14 @@ from dqm.checksums import (
     parse_sums,
 )
 from dqm.coords import MAX_MPP, MIN_MPP
-from dqm.doc_text import DOCUMENT_SUFFIXES, MAX_DOCUMENT_BYTES, UNREAD_SUFFIXES, document_text, rtf_text
+from dqm.doc_text import (
+    DOCUMENT_SUFFIXES,
+    MARKUP_SUFFIXES,
+    MAX_DOCUMENT_BYTES,
+    UNREAD_SUFFIXES,
+    document_text,
+    markup_text,
+)
 from dqm.han_characters import JA_RANKED, TW_RANKED, ZH_RANKED
 from dqm.hangul_syllables import PAIRS, RANKED, SUPPLEMENT
 from dqm.i18n import N_, msg
@@ -904,10 +911,10 @@ def delivered_texts(disc: Discovery) -> DeliveredTexts:
                     data = text.encode("utf-8")
                 else:
                     data = fh.read(MANIFEST_UNREAD_CHARS - used + 1)
-                    if ext == ".rtf":  # Korean written as \'b1\'e8 escapes
+                    if ext in MARKUP_SUFFIXES:  # Korean as \'b1\'e8 escapes, an HTML's tags
                         # cut as read: the text read is shorter than its bytes (8 bytes in, 2 out)
                         out.cut |= len(data) > MANIFEST_UNREAD_CHARS - used
-                        data = rtf_text(data)
+                        data = markup_text(data, ext)
         except OSError:
             out.cut = True
             continue

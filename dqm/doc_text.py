@@ -119,11 +119,11 @@ _HTML_INLINE = frozenset(
 every other tag (a paragraph, a break, a cell, a list item) a newline."""
 
 
-def _xml_text(data: bytes, html_member: bool = False) -> str:
+def _xml_text(data: bytes, html_member: bool = False, errors: str = "replace") -> str:
     """The character data of an XML member: tags dropped (a paragraph, break, cell or property a
     newline), entities read. Of an HTML member (``html_member``), the inline tags
     (:data:`_HTML_INLINE`) join and the rest break."""
-    text = data.decode("utf-8", errors="replace")
+    text = data.decode("utf-8", errors=errors)
 
     def repl(m: re.Match[str]) -> str:
         if html_member:
@@ -131,6 +131,35 @@ def _xml_text(data: bytes, html_member: bool = False) -> str:
         return "" if _joins(m.group(2)) else "\n"
 
     return html.unescape(_TAG.sub(repl, text))
+
+
+MARKUP_SUFFIXES = frozenset({".rtf", ".html", ".htm", ".xml", ".rels", ".rdf"})
+"""Files and members whose text is markup: :func:`markup_text` reads it."""
+
+
+def markup_text(data: bytes, ext: str) -> bytes:
+    """The text of a markup file or member (extension ``ext``) as bytes, whether it is delivered
+    loose or inside a ZIP: an RTF's escapes read (:func:`rtf_text`), an HTML's tags dropped (the
+    inline ones join, the rest break) and an XML's as an office member's (an ``.xml`` may be
+    XHTML: its inline HTML tags join too), entities read; any other, ``data`` as it is. Bytes that
+    are not UTF-8 are kept as they were (a CP949 page is read as one by the caller)."""
+    if ext == ".rtf":
+        return rtf_text(data)
+    if ext not in MARKUP_SUFFIXES:
+        return data
+    if ext in (".html", ".htm"):
+        text = _xml_text(data, html_member=True, errors="surrogateescape")
+    else:
+        decoded = data.decode("utf-8", errors="surrogateescape")
+        text = html.unescape(
+            _TAG.sub(
+                lambda m: (
+                    "" if _joins(m.group(2)) or (ext == ".xml" and m.group(2) in _HTML_INLINE) else "\n"
+                ),
+                decoded,
+            )
+        )
+    return text.encode("utf-8", errors="surrogateescape")
 
 
 def _member_suffix(name: str) -> str:
@@ -201,11 +230,8 @@ def zip_text(fh: BinaryIO, limit: int, office: bool) -> tuple[str, str | None]:
                     unread = unread or N_("a member past the bound read")
                     data = data[:left]
                 left -= len(data)
-                parts.append(
-                    _xml_text(data, html_member=ext in (".html", ".htm"))
-                    if ext in (".xml", ".rels", ".rdf", ".html", ".htm")
-                    else data.decode("utf-8", "replace")
-                )
+                # read as the same file delivered loose is: an RTF's escapes, an HTML's tags
+                parts.append(markup_text(data, ext).decode("utf-8", "replace"))
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError, OSError, ValueError):
         return "\n".join(parts), N_("not a readable ZIP file")
     return "\n".join(parts), unread
@@ -373,10 +399,12 @@ def document_text(fh: BinaryIO, ext: str, limit: int) -> tuple[str, str | None]:
 
 
 _RTF_TOKEN = re.compile(
-    rb"((?:\\'[0-9a-fA-F]{2})++)|\\uc(\d{1,3}) ?|\\u(-?\d{1,5}) ?|\\f(\d{1,5}) ?|([{}]++)"
+    rb"(\\[\\{}])|((?:\\'[0-9a-fA-F]{2})++)|\\uc(\d{1,3}) ?|\\u(-?\d{1,5}) ?|\\f(\d{1,5}) ?"
+    rb"|(\\plain(?![a-zA-Z]) ?)|([{}]++)"
 )
-"""What :func:`rtf_text` reads: a run of ``\\'xx`` escapes, ``\\ucN``, ``\\uN``, a font change
-``\\fN``, a run of groups' starts and ends; the rest is kept as it is."""
+"""What :func:`rtf_text` reads: an escaped ``\\\\``, ``\\{`` or ``\\}`` (a character, kept: ``\\\\u1234`` is
+no ``\\u``), a run of ``\\'xx`` escapes, ``\\ucN``, ``\\uN``, a font change ``\\fN`` or ``\\plain`` (back
+to the default font, ``\\deffN``), a run of groups' starts and ends; the rest is kept as it is."""
 _RTF_CODEPAGE = re.compile(rb"\\ansicpg(\d{3,5})")
 _RTF_DEFAULT_FONT = re.compile(rb"\\deff(\d{1,5})")
 _RTF_FONT = re.compile(rb"\\f(\d{1,5})((?:\\[a-zA-Z]{1,32}-?\d{0,10} ?)*+)")
@@ -407,7 +435,8 @@ def rtf_text(data: bytes) -> bytes:
         if charset and int(charset.group(1)) in _RTF_CHARSETS:
             fonts.setdefault(int(f.group(1)), _RTF_CHARSETS[int(charset.group(1))])
     deff = _RTF_DEFAULT_FONT.search(head)
-    font = int(deff.group(1)) if deff else -1
+    default_font = int(deff.group(1)) if deff else -1
+    font = default_font
     uc = 1
     stack: list[tuple[int, int]] = []
     deeper = 0
@@ -416,8 +445,13 @@ def rtf_text(data: bytes) -> bytes:
     while (m := _RTF_TOKEN.search(data, pos)) is not None:
         out.append(data[pos : m.start()])
         pos = m.end()
-        run, skip, number, fnum, brace = m.groups()
-        if run is not None:
+        escaped, run, skip, number, fnum, plain, brace = m.groups()
+        if escaped is not None:  # a literal backslash or brace: no control word, no group
+            out.append(escaped)
+        elif plain is not None:  # \plain: the character formatting, the font with it, reset
+            font = default_font
+            out.append(plain)
+        elif run is not None:
             raw = bytes.fromhex(run.replace(b"\\'", b"").decode("ascii"))
             out.append(raw.decode(fonts.get(font, codepage), errors="replace").encode("utf-8"))
         elif skip is not None:
