@@ -119,46 +119,37 @@ _HTML_INLINE = frozenset(
 every other tag (a paragraph, a break, a cell, a list item) a newline."""
 
 
-def _xml_text(data: bytes, html_member: bool = False, errors: str = "replace") -> str:
-    """The character data of an XML member: tags dropped (a paragraph, break, cell or property a
-    newline), entities read. Of an HTML member (``html_member``), the inline tags
-    (:data:`_HTML_INLINE`) join and the rest break."""
-    text = data.decode("utf-8", errors=errors)
-
-    def repl(m: re.Match[str]) -> str:
-        if html_member:
-            return "" if m.group(2).lower() in _HTML_INLINE else "\n"
-        return "" if _joins(m.group(2)) else "\n"
-
-    return html.unescape(_TAG.sub(repl, text))
-
-
 MARKUP_SUFFIXES = frozenset({".rtf", ".html", ".htm", ".xml", ".rels", ".rdf"})
 """Files and members whose text is markup: :func:`markup_text` reads it."""
 
 
-def markup_text(data: bytes, ext: str) -> bytes:
+def markup_text(data: bytes, ext: str, attributes: bool = True) -> bytes:
     """The text of a markup file or member (extension ``ext``) as bytes, whether it is delivered
     loose or inside a ZIP: an RTF's escapes read (:func:`rtf_text`), an HTML's tags dropped (the
     inline ones join, the rest break) and an XML's as an office member's (an ``.xml`` may be
-    XHTML: its inline HTML tags join too), entities read; any other, ``data`` as it is. Bytes that
-    are not UTF-8 are kept as they were (a CP949 page is read as one by the caller)."""
+    XHTML: its inline HTML tags join too), entities read, and (``attributes``: but in an office
+    file, whose attributes are its machinery) the tags' attributes after the text, a line each
+    (``<img alt="…">``, ``<patient name="…"/>``: searched raw before); any other, ``data`` as it
+    is. Bytes that are not UTF-8 are kept as they were (a CP949 page is read as one by the caller)."""
     if ext == ".rtf":
         return rtf_text(data)
     if ext not in MARKUP_SUFFIXES:
         return data
-    if ext in (".html", ".htm"):
-        text = _xml_text(data, html_member=True, errors="surrogateescape")
-    else:
-        decoded = data.decode("utf-8", errors="surrogateescape")
-        text = html.unescape(
-            _TAG.sub(
-                lambda m: (
-                    "" if _joins(m.group(2)) or (ext == ".xml" and m.group(2) in _HTML_INLINE) else "\n"
-                ),
-                decoded,
-            )
-        )
+    page = ext in (".html", ".htm")
+    kept: list[str] = []
+
+    def repl(m: re.Match[str]) -> str:
+        name = m.group(2)
+        if attributes and not m.group(1):
+            attrs = m.group()[len(name) + 1 : -1].strip(" \t\r\n/?")
+            if attrs:
+                kept.append(attrs)
+        if page:
+            return "" if name.lower() in _HTML_INLINE else "\n"
+        return "" if _joins(name) or (ext == ".xml" and name in _HTML_INLINE) else "\n"
+
+    text = _TAG.sub(repl, data.decode("utf-8", errors="surrogateescape"))
+    text = html.unescape("\n".join([text, *kept]) if kept else text)
     return text.encode("utf-8", errors="surrogateescape")
 
 
@@ -231,7 +222,7 @@ def zip_text(fh: BinaryIO, limit: int, office: bool) -> tuple[str, str | None]:
                     data = data[:left]
                 left -= len(data)
                 # read as the same file delivered loose is: an RTF's escapes, an HTML's tags
-                parts.append(markup_text(data, ext).decode("utf-8", "replace"))
+                parts.append(markup_text(data, ext, attributes=not office).decode("utf-8", "replace"))
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError, OSError, ValueError):
         return "\n".join(parts), N_("not a readable ZIP file")
     return "\n".join(parts), unread

@@ -523,6 +523,23 @@ def test_a_delivered_html_is_read_through_its_tags(
     assert len(found["note.txt"]) >= 2 and found[name] == found["note.txt"], found
 
 
+@pytest.mark.parametrize(
+    ("name", "page"),
+    [
+        ("record.xml", '<?xml version="1.0"?><patient name="x" rrn="900101-1234567"/>'),
+        ("page.html", '<p>x</p><img alt="RRN 900101-1234567"><!-- RRN 900101-1234567 -->'),
+    ],
+)
+def test_a_delivered_pages_attributes_are_still_searched(
+    tmp_path: Path, profile: Profile, name: str, page: str
+) -> None:
+    """Reading a loose page through its tags keeps what its tags hold (an attribute, a comment),
+    searched after its text: they were searched raw before, and must not be lost."""
+    root = write_tiny_batch(tmp_path / "b")
+    (root / name).write_text(page)
+    assert [f for f in _found(root, profile) if f.code == "DEID_OTHER_TEXT_IDENTIFIER"]
+
+
 def test_an_rtf_member_of_a_zip_has_its_escapes_read(tmp_path: Path, profile: Profile) -> None:
     """An .rtf inside a .zip was read as UTF-8, its ``\\'c8\\'ab`` escapes left: read as a loose .rtf
     is now (its name found in the batch too)."""
