@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import hmac
 import html.entities
@@ -2304,10 +2305,41 @@ def default_key_path() -> Path:
     return Path(base) / "dqm" / "mask.key"
 
 
+_NO_HARD_LINKS = frozenset(
+    getattr(errno, name)
+    for name in ("EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDEV")
+    if hasattr(errno, name)
+)
+"""What ``link(2)`` says on a folder whose file system has no hard links (vfat/exFAT, some SMB or
+FUSE mounts: EPERM, ENOTSUP, ENOSYS, EXDEV): :func:`_create_key` then writes the key under its
+own name."""
+
+
+def _create_key_in_place(path: Path, key: bytes) -> bool:
+    """Write ``key`` under ``path`` itself, created exclusively and owner-only, for a file system
+    without hard links; False when another run created it first (its key is kept). A write cut
+    short removes the file: a short key stopped every later run until a person deleted it."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+    return True
+
+
 def _create_key(path: Path, key: bytes) -> None:
     """Write ``key`` to ``path``, owner-only, whole or not at all: flushed under a temporary name,
     then linked to ``path`` (``link`` never replaces: a key another run created meanwhile is
-    kept). A key written straight under its name and cut short by a full disk stopped every later
+    kept), or, where the file system has no hard links, written under ``path`` created exclusively
+    (:func:`_create_key_in_place`). A key written straight under its name and cut short by a full disk stopped every later
     run ("holds fewer than 16 bytes") until a person deleted it. Written here, not by
     :mod:`dqm.output`, which imports this module; a failure is an OSError naming ``path``."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
@@ -2321,6 +2353,11 @@ def _create_key(path: Path, key: bytes) -> None:
             os.link(tmp, path)
         except FileExistsError:
             return
+        except OSError as exc:
+            if exc.errno not in _NO_HARD_LINKS:
+                raise
+            if not _create_key_in_place(path, key):
+                return
         folder = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(folder)

@@ -145,6 +145,63 @@ def test_a_full_disk_leaves_no_short_key_file(tmp_path: Path, monkeypatch: pytes
     assert len(load_mask_key(path)) == 32 and read_mask_key(None) == key and written_so_far() == []
 
 
+@pytest.mark.parametrize("code", ["EPERM", "EOPNOTSUPP", "ENOSYS", "EXDEV"])
+def test_the_key_is_made_where_the_file_system_has_no_hard_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str
+) -> None:
+    """The key was linked into place only: on vfat/exFAT or an SMB/FUSE mount ``link`` fails, no key
+    was ever made, and every masked run stopped with "the masking key cannot be read"."""
+    import errno
+    import os
+
+    def no_link(src: object, dst: object, **kwargs: object) -> None:
+        number = getattr(errno, code)
+        raise OSError(number, os.strerror(number), src, None, dst)
+
+    monkeypatch.delenv("DQM_MASK_KEY", raising=False)
+    monkeypatch.setattr(os, "link", no_link)
+    path = tmp_path / "cfg" / "mask.key"
+    key = load_mask_key(path)
+    assert len(key) == 32 and path.read_bytes() == key and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert list(path.parent.iterdir()) == [path]  # no temporary file left
+    assert load_mask_key(path) == key
+
+
+def test_a_key_cut_short_without_hard_links_is_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written under its own name, a key cut short by a full disk is removed, not left short."""
+    import errno
+    import io
+    import os
+
+    def no_link(src: object, dst: object, **kwargs: object) -> None:
+        raise OSError(errno.EPERM, os.strerror(errno.EPERM), src, None, dst)
+
+    class Full(io.FileIO):
+        def write(self, data: object) -> int:
+            super().write(bytes(data)[:8])  # type: ignore[call-overload]
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    real = os.fdopen
+    opened: list[int] = []
+
+    def fdopen(fd: int, mode: str = "r", *args: object, **kwargs: object) -> object:
+        opened.append(fd)  # the temporary file is written whole; the key's own name is not
+        return Full(fd, "wb") if len(opened) == 2 else real(fd, mode, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.delenv("DQM_MASK_KEY", raising=False)
+    monkeypatch.setattr(os, "link", no_link)
+    monkeypatch.setattr(os, "fdopen", fdopen)
+    path = tmp_path / "cfg" / "mask.key"
+    with pytest.raises(OSError) as refused:
+        load_mask_key(path)
+    assert refused.value.errno == errno.ENOSPC and refused.value.filename == str(path) and len(opened) == 2
+    assert list(path.parent.iterdir()) == []  # neither a short key nor a temporary file
+    monkeypatch.setattr(os, "fdopen", real)
+    assert len(load_mask_key(path)) == 32
+
+
 def test_the_reports_compressed_explorer_data_is_masked_too(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from reports import write_outputs
     from reports.html import unpack_island
