@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
-from dqm.i18n import N_, msg
+from dqm.i18n import N_, Message, msg
 
 Mask = Callable[[str], str]
 
@@ -200,7 +200,7 @@ class NotReplaceable(WriteRefused):
 class NotFlushed(WriteRefused):
     """An output is in place, whole and flushed, but the flush of the folder holding it failed
     after the rename (``EIO`` from ``fsync`` of the folder): the file is written, but its name may
-    not survive a power cut. Said as such (:func:`dqm.cli._refused_write`), never as an output that
+    not survive a power cut. Said as such (:func:`refused_write_line`), never as an output that
     "could not be written": it is there, and a rerun that refuses existing outputs finds it.
     ``filename`` is the output (the last one put in that folder where several were)."""
 
@@ -236,6 +236,80 @@ def written(path: Path) -> None:
 def forget_written() -> None:
     """A new command starts: no output of it is written yet."""
     _WRITTEN.clear()
+
+
+def refused_write_line(exc: OSError, lang: str = "en") -> str:
+    """The one line, in ``lang``, that says which write the system refused and why (``dqm``'s
+    commands print it, masked, with exit code 4: :func:`dqm.cli._refused_write`, and so does
+    ``python -m dqm.validity.corrupt``): dqm's own reason (``why`` and its ``params``) where the
+    :class:`WriteRefused` carries one, an output in place whose folder was not flushed said as
+    such (:class:`NotFlushed`), an output set part moved (:class:`HalfMoved`); then which outputs
+    were written before it. Unmasked: the caller masks it."""
+
+    def tr(message: str) -> str:
+        return message.rendered(lang) if isinstance(message, Message) else message
+
+    why, where, params = (
+        (exc.why, exc.where, exc.params) if isinstance(exc, WriteRefused) else (None, None, {})
+    )
+    reason: dict[str, object] = {"_why": why, **params} if why else {"error": exc.strerror}
+    if isinstance(exc, HalfMoved):
+        return tr(
+            msg(
+                "dqm: the outputs could not all be moved into {path} ({_why}); the next dqm run into that "
+                "folder finishes the move, and until then no command reads it as one set",
+                path=visible(os.fsdecode(exc.filename)),
+                **reason,
+            )
+        )
+    if isinstance(exc, NotFlushed):
+        path = os.fsdecode(exc.filename)
+        head = msg(
+            "dqm: {path} is written, but its folder could not be flushed to the disk ({error}): "
+            "its name may not survive a power cut",
+            path=visible(path),
+            error=exc.strerror,
+        )
+        return tr(msg("{head}; {tail}", head=tr(head), tail=tr(_written_tail(path))))
+    # the two halves joined as the language joins two sentences
+    return tr(
+        msg("{head}; {tail}", head=tr(_refused_head(exc, why, where, reason)), tail=tr(_written_tail()))
+    )
+
+
+def _refused_head(exc: OSError, why: str | None, where: str | None, reason: dict[str, object]) -> Message:
+    """What could not be written, and why."""
+    if exc.filename is None:
+        return msg("dqm: a file could not be written ({error})", error=exc.strerror)
+    path = visible(os.fsdecode(exc.filename))
+    if where is not None:
+        return msg(
+            "dqm: {path} could not be written ({error}: {where})",
+            path=path,
+            where=visible(where),
+            error=exc.strerror,
+        )
+    if why:
+        return msg("dqm: {path} could not be written ({_why})", path=path, **reason)
+    return msg("dqm: {path} could not be written ({error})", path=path, error=exc.strerror)
+
+
+_NAMED_WRITTEN = 3
+"""The outputs written before a refused one that its line names (the rest counted)."""
+
+
+def _written_tail(but: str | None = None) -> Message:
+    """Which outputs were written before the refused one: those dqm's writer put in place in this
+    command (:func:`written_so_far`; an audit's set, a key before its public half), never a claim
+    that only those already reported were, when others were. ``but``: an output the line has
+    named already (one in place whose folder was not flushed)."""
+    done = [p for p in written_so_far() if p != but]
+    if not done:
+        return msg("only outputs already reported as written were written")
+    shown = ", ".join(visible(p, newlines=False) for p in done[:_NAMED_WRITTEN])
+    if len(done) > _NAMED_WRITTEN:
+        return msg("written before it: {outputs} and {n} more", outputs=shown, n=len(done) - _NAMED_WRITTEN)
+    return msg("written before it: {outputs}", outputs=shown)
 
 
 def _refused(path: Path, exc: OSError) -> WriteRefused:

@@ -801,3 +801,107 @@ def test_a_link_the_corrupt_copy_cannot_make_names_the_copy(
         corrupt._copy_batch(src, tmp_path / "copy")
     assert raised.value.filename == str(tmp_path / "copy") and raised.value.why == corrupt.COPY_INCOMPLETE
     assert raised.value.params == {"n": 1} and (tmp_path / "copy" / "a.txt").read_text() == "a"
+
+
+RRN_NAME = "900101-1234567.txt"
+
+
+def test_corrupt_names_a_batch_file_it_cannot_read_masked_not_a_refused_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A batch file that could not be read (permission denied) stopped the copy and was said as the
+    copy that "could not be written" (exit 4), naming no file: a refused input, the file named."""
+    import shutil
+
+    from dqm.synth import build_batch
+    from dqm.validity import corrupt
+
+    build_batch(tmp_path / "synth", 2, seed=1, max_size=256)
+    (tmp_path / "synth" / RRN_NAME).write_text("notes")
+    real = shutil.copyfile
+
+    def copyfile(src: str, dst: str, **kw: bool) -> str:
+        if src.endswith(RRN_NAME):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), src)
+        return str(real(src, dst, **kw))
+
+    monkeypatch.setenv("DQM_MASK_KEY", "a key given by the environment")
+    monkeypatch.setattr(shutil, "copyfile", copyfile)
+    with pytest.raises(SystemExit) as exited:
+        corrupt.main([str(tmp_path / "synth"), str(tmp_path / "copy"), "--fraction", "1.0"])
+    err = "".join(capsys.readouterr().err.split())
+    assert exited.value.code == 2 and "couldnotbewritten" not in err
+    assert "1234567" not in err and "[KOREAN_RRN-" in err
+    assert f"couldnotberead({os.strerror(errno.EACCES)})".replace(" ", "") in err
+    assert "".join(str(tmp_path / "synth").split()) in err
+
+
+@pytest.mark.parametrize(
+    ("number", "names", "readable", "unread"),
+    [
+        (errno.EACCES, ("src", None), True, True),  # opening the source
+        (errno.ENOSPC, ("src", "dst"), True, False),  # sendfile names the source first
+        (errno.EIO, ("src", "dst"), True, False),  # the copy's disk
+        (errno.EIO, ("src", "dst"), False, True),  # the batch's disk
+        (errno.EIO, (None, None), False, True),  # a plain read
+        (errno.EACCES, ("dst", None), False, False),  # opening the copy
+    ],
+)
+def test_only_a_failure_to_read_the_source_is_the_sources(
+    tmp_path: Path, number: int, names: tuple[str | None, str | None], readable: bool, unread: bool
+) -> None:
+    from dqm.validity.corrupt import _source_failed
+
+    source, target = tmp_path / "src", tmp_path / "dst"
+    if readable:
+        source.write_bytes(b"x" * 100)
+    paths = {"src": str(source), "dst": str(target), None: None}
+    exc = OSError(number, os.strerror(number), paths[names[0]], None, paths[names[1]])
+    assert _source_failed(exc, str(source), str(target)) is unread
+
+
+def test_corrupt_says_a_refused_write_as_dqm_says_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``corrupt.main`` printed ``could not be written ([Errno None] None: '…')`` of a WriteRefused
+    carrying dqm's own reason (a link the copy could not make), and "could not be written" of an
+    output in place whose folder was not flushed: now the line ``dqm``'s commands print."""
+    from dqm.cli import _refused_write
+    from dqm.output import NotFlushed
+    from dqm.synth import build_batch
+    from dqm.validity import corrupt
+
+    build_batch(tmp_path / "synth", 2, seed=1, max_size=256)
+    os.symlink("slides", tmp_path / "synth" / "alink")
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EPERM, os.strerror(errno.EPERM), args[1])
+
+    monkeypatch.setenv("DQM_MASK_KEY", "a key given by the environment")
+    monkeypatch.setattr(os, "symlink", refused)
+    copy = tmp_path / "copy"
+    with pytest.raises(SystemExit) as exited:
+        corrupt.main([str(tmp_path / "synth"), str(copy), "--fraction", "1.0"])
+    assert exited.value.code == 4
+    err = "".join(capsys.readouterr().err.split())
+    assert "Errno" not in err and "None" not in err
+    said = f"dqm: {copy} could not be written (1 of the batch's files or folders could not be copied into it)"
+    assert "".join(said.split()) in err
+    monkeypatch.undo()
+    monkeypatch.setenv("DQM_MASK_KEY", "a key given by the environment")
+
+    flushed = NotFlushed(errno.EIO, os.strerror(errno.EIO), str(copy / "corruption.csv"))
+
+    def unflushed(*args: object, **kwargs: object) -> None:
+        raise flushed
+
+    monkeypatch.setattr(corrupt, "corrupt_batch", unflushed)
+    with pytest.raises(SystemExit) as exited:
+        corrupt.main([str(tmp_path / "synth"), str(tmp_path / "copy2")])
+    assert exited.value.code == 4
+    err = capsys.readouterr().err
+    assert _refused_write(flushed) == 4  # dqm's own line, word for word
+    assert err == capsys.readouterr().err and "could not be written" not in err
+    assert "".join(
+        f"{copy / 'corruption.csv'} is written, but its folder could not be flushed".split()
+    ) in "".join(err.split())

@@ -33,6 +33,7 @@ from dqm.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     INTERRUPT_EXPLAINED,
+    LANGUAGE,
     RUN,
     USAGE_ERRORS,
     app,
@@ -42,7 +43,7 @@ from dqm.cli.common import (
 )
 from dqm.cli.lots import lots_app
 from dqm.i18n import Message, msg
-from dqm.output import HalfMoved, NotFlushed, WriteRefused, forget_written, not_utf8, visible, written_so_far
+from dqm.output import WriteRefused, forget_written, not_utf8, refused_write_line
 
 app.add_typer(lots_app, name="lots")
 
@@ -107,70 +108,9 @@ def _refused_write(exc: OSError) -> int:
     its files one by one (``dqm report``'s several outputs, ``dqm convert``) keeps those it has
     already said it wrote (a review: "no results were written" followed a report it had written);
     a set that could not all be moved into place is finished by the next run into its folder."""
-    why, where, params = (
-        (exc.why, exc.where, exc.params) if isinstance(exc, WriteRefused) else (None, None, {})
-    )
-    reason: dict[str, object] = {"_why": why, **params} if why else {"error": exc.strerror}
-    if isinstance(exc, HalfMoved):
-        line = tr(
-            msg(
-                "dqm: the outputs could not all be moved into {path} ({_why}); the next dqm run into that "
-                "folder finishes the move, and until then no command reads it as one set",
-                path=visible(os.fsdecode(exc.filename)),
-                **reason,
-            )
-        )
-    elif isinstance(exc, NotFlushed):
-        path = os.fsdecode(exc.filename)
-        head = msg(
-            "dqm: {path} is written, but its folder could not be flushed to the disk ({error}): "
-            "its name may not survive a power cut",
-            path=visible(path),
-            error=exc.strerror,
-        )
-        line = tr(msg("{head}; {tail}", head=tr(head), tail=tr(_written_tail(path))))
-    else:
-        # the two halves joined as the language joins two sentences
-        line = tr(
-            msg("{head}; {tail}", head=tr(_refused_head(exc, why, where, reason)), tail=tr(_written_tail()))
-        )
+    line = refused_write_line(exc, LANGUAGE.value)
     print(console.mask(line) if console.mask is not None else line, file=sys.stderr)
     return EXIT_INTERNAL
-
-
-def _refused_head(exc: OSError, why: str | None, where: str | None, reason: dict[str, object]) -> Message:
-    """What could not be written, and why."""
-    if exc.filename is None:
-        return msg("dqm: a file could not be written ({error})", error=exc.strerror)
-    path = visible(os.fsdecode(exc.filename))
-    if where is not None:
-        return msg(
-            "dqm: {path} could not be written ({error}: {where})",
-            path=path,
-            where=visible(where),
-            error=exc.strerror,
-        )
-    if why:
-        return msg("dqm: {path} could not be written ({_why})", path=path, **reason)
-    return msg("dqm: {path} could not be written ({error})", path=path, error=exc.strerror)
-
-
-_NAMED_WRITTEN = 3
-"""The outputs written before a refused one that its line names (the rest counted)."""
-
-
-def _written_tail(but: str | None = None) -> Message:
-    """Which outputs were written before the refused one: those dqm's writer put in place in this
-    command (:func:`dqm.output.written_so_far`; an audit's set, a key before its public half), never
-    a claim that only those already reported were, when others were. ``but``: an output the line
-    has named already (one in place whose folder was not flushed)."""
-    done = [p for p in written_so_far() if p != but]
-    if not done:
-        return msg("only outputs already reported as written were written")
-    shown = ", ".join(visible(p, newlines=False) for p in done[:_NAMED_WRITTEN])
-    if len(done) > _NAMED_WRITTEN:
-        return msg("written before it: {outputs} and {n} more", outputs=shown, n=len(done) - _NAMED_WRITTEN)
-    return msg("written before it: {outputs}", outputs=shown)
 
 
 def _argument_not_utf8() -> Message | None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import errno
 import io
 import json
 import os
@@ -37,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from dqm.i18n import N_
-from dqm.output import WriteRefused, visible, write_file, written
+from dqm.output import WriteRefused, forget_written, refused_write_line, visible, write_file, written
 from dqm.pixels.masks import shifted
 from dqm.profile import Profile, load_profile
 
@@ -277,7 +278,42 @@ class _CopyStopped(Exception):
         self.error = error
 
 
+class SourceUnreadable(ValueError):
+    """A file of the source batch that could not be read (permission denied, an I/O error) stopped
+    the copy: a refused input, never a write refused (``path`` is the batch's file, ``error`` the
+    system's reason)."""
+
+    def __init__(self, path: str, error: str | None) -> None:
+        super().__init__(f"the batch's file {visible(path)} could not be read ({error})")
+        self.path, self.error = path, error
+
+
 COPY_INCOMPLETE = N_("{n} of the batch's files or folders could not be copied into it")
+
+_WRITE_REFUSED = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
+"""What a failed copy raises whichever name it carries: a write refused (``sendfile`` names the
+source first even for a full disk)."""
+
+
+def _source_failed(exc: OSError, source: str, target: str) -> bool:
+    """Whether ``exc``, raised while ``source`` was copied to ``target``, is a failure to read the
+    source: raised naming the source alone (its opening or its ``stat``), or, where the error
+    names both files (``sendfile``) or neither (a plain read or write), when the source cannot be
+    read again to its end. A full disk, a quota or a read-only copy is the copy's, whatever it names."""
+    if exc.errno in _WRITE_REFUSED:
+        return False
+    names = {os.fsdecode(name) for name in (exc.filename, exc.filename2) if name is not None}
+    if names == {source}:
+        return True
+    if target in names and source not in names:
+        return False
+    try:
+        with open(source, "rb") as fh:
+            while fh.read(1 << 20):
+                pass
+    except OSError:
+        return True
+    return False
 
 
 def _copy_batch(src: Path, dst: Path) -> None:
@@ -286,12 +322,15 @@ def _copy_batch(src: Path, dst: Path) -> None:
     is recorded as written before the copy starts (:func:`dqm.output.written`: its files are
     changed in place later, and a copy that stops part way leaves those copied so far); a copy that
     fails (a full disk) is a :class:`~dqm.output.WriteRefused` naming ``dst`` with the system's
-    reason, never an internal error "no results were written" (``shutil.Error`` has no errno)."""
+    reason, never an internal error "no results were written" (``shutil.Error`` has no errno); a
+    batch file that cannot be read is a :class:`SourceUnreadable` naming it, not a refused write."""
 
     def copy(source: str, target: str) -> object:
         try:
             return shutil.copy2(source, target)
         except OSError as exc:
+            if _source_failed(exc, os.fsdecode(source), os.fsdecode(target)):
+                raise SourceUnreadable(os.fsdecode(source), exc.strerror) from exc
             raise _CopyStopped(exc) from exc
 
     written(dst)
@@ -432,7 +471,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", type=Path, help="dataset profile (classes); default: the built-in one")
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args(argv)
+    forget_written()  # a new command: a refused write names only what this one wrote before it
+    profile = None
     try:
+        profile = load_profile(args.profile) if args.profile else None
         done = corrupt_batch(
             args.src,
             args.dst,
@@ -440,16 +482,40 @@ def main(argv: list[str] | None = None) -> None:
             args.seed,
             tuple(k.strip() for k in args.kinds.split(",") if k.strip()),
             args.shift,
-            profile=load_profile(args.profile) if args.profile else None,
+            profile=profile,
             force=args.force,
             erode=args.erode,
         )
+    except SourceUnreadable as exc:  # a refused input, exit code 2: the file named, masked
+        line = f"{parser.prog}: {exc}; {_copy_holds(args.dst)}"
+        parser.exit(2, _masked(line, profile) + "\n")
     except (ValueError, FileExistsError) as exc:  # a refused source or copy: its reason, exit code 2
         parser.error(str(exc))
-    except WriteRefused as exc:  # a full disk, a refused copy: one line, exit code 4 (as `dqm`'s)
-        where = visible(os.fsdecode(exc.filename)) if exc.filename else visible(str(args.dst))
-        parser.exit(4, f"{parser.prog}: {where} could not be written ({exc.strerror or exc})\n")
+    except WriteRefused as exc:  # a full disk, a refused copy: dqm's one line, exit code 4 (as `dqm`'s)
+        parser.exit(4, _masked(refused_write_line(exc), profile) + "\n")
     print(f"corrupted {len(done)} slides; see {args.dst / REPORT}")
+
+
+def _copy_holds(dst: Path) -> str:
+    """What is left of the copy ``dst`` after a batch file could not be read."""
+    return f"the copy {visible(str(dst))} holds the files copied before it"
+
+
+def _masked(line: str, profile: Profile | None) -> str:
+    """``line`` masked as dqm's commands mask what they print (the profile's identifier patterns,
+    the user's masking key; a random key where that key cannot be read: masked all the same)."""
+    import secrets
+
+    from dqm.identifiers import Masker, load_mask_key
+
+    deid = (profile or load_profile()).deid
+    if not deid.enabled:
+        return line
+    try:
+        key = load_mask_key()
+    except (OSError, ValueError):
+        key = secrets.token_bytes(32)
+    return Masker(deid, key)(line)
 
 
 if __name__ == "__main__":
