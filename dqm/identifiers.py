@@ -528,15 +528,26 @@ surname-led words of one source (the software catalogues, the manifest's body si
 places, hospital words) 0 to 6 % are in the others' (``--by-source``). A word with no keyword is
 no name, even as a file name's first word (``김철수_H&E.svs``): 49 % of a manifest's 3-syllable
 words (``전립선``, ``손바닥``) start with a surname."""
-_KO_NO_NAME = (
-    "(?:외|등|및)(?![가-힣])|(?:미상|모름|불명|누락|다름|기재|없음|확인|변경|정정|정확|표시|동일|공란|가명|익명|일치|오류"
+_KO_NO_NAME_STEM = (
+    "(?:미상|모름|불명|누락|다름|기재|없음|확인|변경|정정|정확|표시|동일|공란|가명|익명|일치|오류"
     "|이번|삭제|비공개|전산|아래|위와|동명|다른|바뀜|바뀌|틀림|틀린|잘못|수정)"
-    "(?:[됨되된돼하함할합해했히입않못없을를에의와]|이[다고며었]|이에요|였|한(?<!정정한)|으로|로|처리|필요|(?![가-힣]))"
+)
+"""The stems of :data:`_KO_NO_NAME`'s words: one of them and more Hangul than its endings (``가명화``, ``가명코드``,
+``동명이인``, ``변경전``, ``전산오류``, ``위와같음``, ``변경한``, ``정정희``) is a ``possible_name`` after
+``환자명은``, never an identifier: a compound noun or a verb's ending there, as often as a name (session 27's last
+review: a de-identified batch's ``환자명은 가명화 처리하였습니다.`` failed the gate)."""
+_KO_NO_NAME = (
+    "(?:외|등|및)(?![가-힣])|"
+    + _KO_NO_NAME_STEM
+    + "(?:[됨되된돼함할합했입않못없를에]|[하해히을의와](?=[가-힣]|\\s+[가-힣])|이[다고며었]|이에요|였"
+    + "|한(?<!정정한)(?=[가-힣]|\\s+[가-힣])|으로|로|처리|필요|(?![가-힣]))"
 )
 """Words that say a name is missing, wrong or more than one (``모름``, ``미상``, ``누락``, ``기재``
 안됨, ``변경됨``, ``정확하지``, ``공란``, ``가명``, ``이번``), each a stem before an ending no given name
 starts with (``됨``, ``하``, ``이다``, ``처리``, ``필요``…) or the word's end (any Hangul after them took
-``정정희``, ``변경희``, ``기재훈`` for prose: 24 of 17,136 names; ``한`` not after ``정정``, ``정한``), ``외``,
+``정정희``, ``변경희``, ``기재훈`` for prose: 24 of 17,136 names; ``한`` not after ``정정``, ``정한``; ``하``, ``한``,
+``해``, ``히``, ``을``, ``의``, ``와`` only before more Hangul or a word, as real names start with them: ``변경한``,
+``기재하`` alone are each a ``possible_name``, masked), ``외``,
 ``등``, ``및`` whole words: what follows a keyword and a particle (:data:`_KO_PARTICLE_KEYWORD`) then is none."""
 _KO_PARTICLE_KEYWORD = (
     rf"(?:환자|피검자)\s{{0,{_KO_GAP}}}명[은이]"
@@ -756,7 +767,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     ),
     "person_name": DeidPattern(
         regex=_built_in_regex(
-            rf"(?:{_NAME_KEYWORD_BEFORE_NAME}|{_KO_KEYWORD}|{_KO_PARTICLE_KEYWORD}(?={_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME})"
+            rf"(?:{_NAME_KEYWORD_BEFORE_NAME}|{_KO_KEYWORD}|{_KO_PARTICLE_KEYWORD}(?!{_KO_NO_NAME_STEM})(?={_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME})"
             rf"|{_KO_NAME_SUFFIX}(?={_KO_GLUED}))"
             rf"(?P<id>{_NAME})",
             starts="pP성환이피",
@@ -765,7 +776,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     ),
     "possible_name": DeidPattern(
         regex=_built_in_regex(
-            rf"(?:{_KO_WORD_KEYWORD}|{_KO_PARTICLE_KEYWORD}(?!{_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME})|{_KO_NAME_SUFFIX}(?={_KO_GLUED_WORD}))"
+            rf"(?:{_KO_WORD_KEYWORD}|{_KO_PARTICLE_KEYWORD}(?:(?!{_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME})|(?={_KO_NO_NAME_STEM}))|{_KO_NAME_SUFFIX}(?={_KO_GLUED_WORD}))"
             rf"(?P<id>(?<=[명름함]){_KO_GLUED_WORD}|{_NAME})",
             starts="환피pP성이",
         ),
