@@ -164,12 +164,17 @@ _KEYWORD_SPACE = rf"[\s{_INVISIBLE_CHARS}]*"
 _NAME_WORDS = r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|성함|환자\s{0,64}명|이름)"
 """The ``person_name`` pattern's own keywords; ``환자`` and ``명`` parted by at most 64 of any space
 (a line break too: :data:`_KO_GAP`), as every Korean keyword rule parts them (:data:`_KO_NAME_SUFFIX`)."""
-_LATIN_COMMA = r",(?:(?<=[A-Za-z],)|(?<=[A-Za-z]\s,))"
-"""A comma right after a Latin keyword (a space between at most): what :data:`_NAME_KEYWORD` reads as its ``:``."""
-_NAME_KEYWORD = _NAME_WORDS + _KEYWORD_SPACE + f"(?:(?:[:=\uff1a]|{_LATIN_COMMA}){_KEYWORD_SPACE})?"
-"""The ``person_name`` pattern's keyword, its ``:`` (a full-width ``：`` too), ``=`` or, after a Latin
-keyword only, ``,`` (a CSV row: ``Patient Name,John Smith``; a Korean keyword's comma lists, as prose
-does: ``개인 식별자(이름, 주민등록번호 등)``), and the spaces around them."""
+_LATIN_COMMA = r",(?:(?<=[A-Za-z],)|(?<=[A-Za-z]\s,)|(?<=[A-Za-z]\s\s,))"
+"""A comma right after a Latin keyword (two spaces between at most: ``Patient Name  , John Smith``): what
+:data:`_NAME_KEYWORD` reads as its ``:``."""
+_ANY_KEYWORD_COMMA = r",(?:(?<=[A-Za-z명함름],)|(?<=[A-Za-z명함름]\s,)|(?<=[A-Za-z]\s\s,))"
+"""A comma after a Latin or a Korean keyword: what :data:`_NAME_KEYWORD` reads as its ``:`` where it looks for
+a name that may go on past a window's end (:data:`_PENDING_NAME`); the ``person_name`` pattern reads a Korean
+keyword's comma only before a name's strict shape (:data:`_KO_KEYWORD_COMMA`)."""
+_NAME_KEYWORD = _NAME_WORDS + _KEYWORD_SPACE + f"(?:(?:[:=\uff1a]|{_ANY_KEYWORD_COMMA}){_KEYWORD_SPACE})?"
+"""The ``person_name`` pattern's keyword, its ``:`` (a full-width ``：`` too), ``=`` or ``,`` (a CSV row:
+``Patient Name,John Smith``, ``성명,홍길동``), and the spaces around them: what may start a name
+(:data:`_PENDING_NAME`), as :data:`_NAME_KEYWORD_BEFORE_NAME` reads it, a Korean keyword's comma looser."""
 _IN_CELL_GAP_CHARS = " ,^\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000" + _UNSEEN_GAPS
 """What parts a name's words in one cell (:data:`_IN_CELL_GAP`): a space of any width, a comma,
 DICOM's ``^``, a character nobody sees that may stand for a space (:data:`_UNSEEN_GAPS`)."""
@@ -304,16 +309,6 @@ BIRTH``, ``Patient Name  <U+200B>Date Collected``): :data:`_NOT_HEADER`'s first 
 at the one or two characters before a name's first word only, as the reading that drops those
 characters reads it. A header's word followed by given names (:data:`_GIVEN_NAMES_END`) or a
 ``^`` is a surname as there (``Patient Name<TAB><U+200B>Sample Joe``)."""
-_NAME_KEYWORD_BEFORE_NAME = (
-    _NAME_WORDS
-    + _HEADER_CELL_AHEAD
-    + _KEYWORD_SPACE
-    + f"(?:(?:[:=\uff1a]|{_LATIN_COMMA}){_HEADER_CELL_AHEAD}{_KEYWORD_SPACE})?"
-)
-""":data:`_NAME_KEYWORD` as the ``person_name`` pattern reads it before a name: no header's cell
-after it (:data:`_HEADER_CELL_AHEAD`). A comma after the keyword is read as its ``:`` (a CSV row:
-``Patient Name,John Smith`` was no finding before session 27f; ``Patient Name,Diagnosis,Stage``, a
-header row, is none: :data:`_NOT_HEADER`)."""
 _KO_SURNAMES = (
     "김이박최정강조윤장임한오서신권황안송전홍유고문양손배백허남심노하곽성차주우구민류나진지엄채원천방공현함변"
     "염여추도소석선설마길연위표명기반라왕금옥육인맹제모탁국어은편용예경봉사부가복태목형피두감호빈동온시독"
@@ -415,6 +410,24 @@ _KO_GLUED_COPULA = (
 )
 """A name of :data:`_KO_GLUED`'s strict shape and the copula after it (``홍길동입니다``, ``김지은이고``): after
 ``환자명은`` (:data:`_KO_PARTICLE_KEYWORD`) an identifier, as the name alone is."""
+_KO_KEYWORD_COMMA = (
+    rf",(?:(?<=[명함름],)|(?<=[명함름]\s,))(?={_KEYWORD_SPACE}(?:(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])"
+    rf"[가-힣]{{1,2}}{_KO_GIVEN_END}(?<!{_KO_ENDING})(?<![님씨])(?![가-힣])|[A-Z][a-z]))"
+)
+"""A comma after a Korean keyword read as its ``:``: only before one word of :data:`_KO_GLUED`'s strict name shape
+(``성명,홍길동``, ``이름,홍길동,45``, ``성함, 김철수``) or a capitalised Latin word (``이름,John Smith``). A
+comma there lists as often (``개인 식별자(이름, 주민등록번호 등)``, ``같은 이름, 포트 없이``, ``이름, 나이``): none
+(session 27's last review: e9fef0d1 dropped every Korean keyword's comma, and ``성명,홍길동`` was no finding)."""
+_NAME_KEYWORD_BEFORE_NAME = (
+    _NAME_WORDS
+    + _HEADER_CELL_AHEAD
+    + _KEYWORD_SPACE
+    + f"(?:(?:[:=\uff1a]|{_LATIN_COMMA}|{_KO_KEYWORD_COMMA}){_HEADER_CELL_AHEAD}{_KEYWORD_SPACE})?"
+)
+""":data:`_NAME_KEYWORD` as the ``person_name`` pattern reads it before a name: no header's cell
+after it (:data:`_HEADER_CELL_AHEAD`). A comma after a Latin keyword is read as its ``:`` (a CSV row:
+``Patient Name,John Smith`` was no finding before session 27f; ``Patient Name,Diagnosis,Stage``, a
+header row, is none: :data:`_NOT_HEADER`); after a Korean one only before a name (:data:`_KO_KEYWORD_COMMA`)."""
 _HANJA = "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]"
 """A CJK ideograph, as a name is written in Hanja (``洪吉童``): the unified ideographs, their extensions A
 (``㐂``) and B to F and the compatibility ones."""

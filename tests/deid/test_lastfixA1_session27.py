@@ -5,7 +5,13 @@ a name before ``이었다``, ``이라고``, ``님이세요`` was in clear or mas
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+
+from dqm.profile import load_profile
+from dqm.runner import RunOptions, run_batch
+from tests.helpers import write_tiny_batch
 
 from .test_deidko2_session26 import MASK, _named
 
@@ -43,3 +49,48 @@ def test_a_stem_and_a_one_syllable_ending_alone_is_masked(word: str) -> None:
 def test_a_stem_alone_or_with_a_prose_ending_stays_no_name(text: str) -> None:
     assert _named(text) == []
     assert MASK(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("성명,홍길동", "홍길동"), ("이름,홍길동,45", "홍길동"), ("환자명,홍길동", "홍길동"), ("성함,김철수", "김철수"),
+     ("성함, 김철수", "김철수"), ("성명, 홍길동", "홍길동"), ("이름,John Smith", "Smith"),
+     ("Patient Name  , John Smith", "Smith")],
+)  # fmt: skip
+def test_a_keyword_s_comma_before_a_name_is_its_colon(text: str, name: str) -> None:
+    """A CSV row's name after a Korean keyword was no finding since e9fef0d1 (every Korean comma listed)."""
+    assert _named(text) == [("person_name", "identifier")]
+    assert name not in MASK(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "개인 식별자(이름, 주민등록번호 등)",
+        "같은 이름, 포트 없이",
+        "이름, 나이",
+        "성명,성별",
+        "이름, 성별, 나이",
+    ],
+)
+def test_a_korean_keyword_s_comma_in_a_list_stays_none(text: str) -> None:
+    assert _named(text) == []
+    assert MASK(text) == text
+
+
+def _other_text_findings(tmp_path: Path, files: dict[str, bytes]) -> list[tuple[str, str]]:
+    root = write_tiny_batch(tmp_path / "b")
+    for name, data in files.items():
+        (root / name).write_bytes(data)
+    result = run_batch(root, load_profile(), RunOptions(workers=1))
+    return [(f.code, f.location.file) for f in result.findings if f.code.startswith("DEID_OTHER_TEXT")]
+
+
+def test_a_korean_csv_row_s_name_is_found_in_a_batch(tmp_path: Path) -> None:
+    found = _other_text_findings(tmp_path, {"pairs.csv": "성명,홍길동\n나이,45\n".encode()})
+    assert ("DEID_OTHER_TEXT_IDENTIFIER", "pairs.csv") in found
+
+
+def test_a_de_identified_batch_s_readme_fails_no_gate(tmp_path: Path) -> None:
+    found = _other_text_findings(tmp_path, {"README.txt": "환자명은 가명화 처리하였습니다.\n".encode()})
+    assert [code for code, _ in found if code == "DEID_OTHER_TEXT_IDENTIFIER"] == []
