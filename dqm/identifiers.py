@@ -322,10 +322,14 @@ name glued (``홍길동에게서``, ``남궁민수님``, ``김철수님은``), a
 ``김철수와의``, ``김철수님께서는``, ``김철수로부터``: a second review found the name masked and
 ``의`` or ``게는`` left, or the word not read as a name): the word is judged without them, and the
 name ends before them (:data:`_KO_NAME`)."""
-_KO_NAME_COPULA = "(?:님|씨)?(?:입니다|입니까|이다|이고|이며|이에요|예요)"
+_KO_NAME_COPULA = (
+    "(?:님|씨)?(?:입니다|입니까|이다|이고|이며|이에요|예요|이었(?:다|음|고|는데|어요|습니다)?|이라(?:고|는|서|며)?|이요"
+    "|임|이세요)"
+)
 """The copula after a name, an honorific before it (``홍길동입니다``, ``홍길동이고``, ``김철수님이에요``): the
 name is the word before it, masked as one token with the name alone (``환자명은 홍길동입니다`` was none, the
-name in clear; ``성명: 홍길동입니다`` masked ``홍길동입`` and showed ``니다``)."""
+name in clear; ``성명: 홍길동입니다`` masked ``홍길동입`` and showed ``니다``); ``이었다``, ``이라고``, ``이요``, ``임``,
+``님이세요`` too (``환자명은 홍길동이었다`` was none; ``성명: 홍길동이었다`` masked ``홍길동이``, another token)."""
 _KO_NAME_END = rf"(?:{_KO_TAIL}|{_KO_NAME_COPULA})(?![가-힣])"
 """What ends a name's word (:data:`_KO_NAME`): a particle or an honorific (:data:`_KO_TAIL`) or the copula
 (:data:`_KO_NAME_COPULA`), then no more Hangul."""

@@ -94,3 +94,16 @@ def test_a_korean_csv_row_s_name_is_found_in_a_batch(tmp_path: Path) -> None:
 def test_a_de_identified_batch_s_readme_fails_no_gate(tmp_path: Path) -> None:
     found = _other_text_findings(tmp_path, {"README.txt": "환자명은 가명화 처리하였습니다.\n".encode()})
     assert [code for code, _ in found if code == "DEID_OTHER_TEXT_IDENTIFIER"] == []
+
+
+@pytest.mark.parametrize("keyword", ["환자명은 ", "성명: "])
+@pytest.mark.parametrize(
+    "copula", ["이었다", "이었음", "이었는데", "이라고", "이요", "임", "님이세요", "이세요"]
+)
+def test_a_name_before_these_copula_endings_is_one_token_with_the_name(keyword: str, copula: str) -> None:
+    """``환자명은 홍길동이었다`` was none, in clear; ``성명: 홍길동이었다`` masked ``홍길동이``, another token."""
+    text = keyword + "홍길동" + copula
+    assert _named(text) == [("person_name", "identifier")]
+    masked = MASK(text)
+    assert masked.endswith("]" + copula)
+    assert masked == MASK(keyword + "홍길동") + copula
