@@ -39,6 +39,7 @@ from dqm.doc_text import (
     MARKUP_SUFFIXES,
     MAX_DOCUMENT_BYTES,
     UNREAD_SUFFIXES,
+    document_suffix,
     document_text,
     markup_text,
 )
@@ -81,7 +82,8 @@ MASK_FOLDERS = frozenset(
 )
 """A folder of this name (or ``masks_…``) holds masks: ``masks/X.png`` is the mask of ``X``."""
 # dqm's own bookkeeping beside a batch: truth.csv (dqm synth), corruption.csv (dqm.validity.corrupt)
-# and the checksum list the batch came with (SHA256SUMS: checked by checksum.list, not read as data)
+# and the checksum list the batch came with (SHA256SUMS: checked by checksum.list, not read as data),
+# each at the root only: in a folder below it, such a file is a note (Discovery.notes), searched
 IGNORED_NAMES = frozenset({MANIFEST, SUMS_FILE, "truth.csv", "corruption.csv", "README.md", "README.txt"})
 
 
@@ -144,8 +146,10 @@ class Discovery:
     other_files: list[str] = field(default_factory=list)
     """Files that are neither (reported ``FILE_NOT_READ``)."""
     notes: list[str] = field(default_factory=list)
-    """The ``README.md`` and ``README.txt`` files of any folder (:data:`IGNORED_NAMES`, left out of
-    the other lists), by batch path: their text and their folders' names are searched for identifiers."""
+    """The ``README.md`` and ``README.txt`` files of any folder and, below the root, each other name of
+    :data:`IGNORED_NAMES` (a ``manifest.csv``, ``truth.csv``, ``corruption.csv`` or ``SHA256SUMS`` in a
+    folder is no bookkeeping of dqm's), left out of the other lists, by batch path: their text and
+    their folders' names are searched for identifiers."""
     checksums: dict[str, Listed] = field(default_factory=dict)
     """The files the batch's checksum list names (``SHA256SUMS`` or the manifest's ``sha256``
     columns) and that are there, by batch path: their expected SHA-256 (:mod:`dqm.checksums`)."""
@@ -398,8 +402,10 @@ def list_files(
                 _hidden_file(entry, prefix, issues)
                 continue
             if name in IGNORED_NAMES:
-                if notes is not None and name in READMES:
-                    notes.append(prefix + name)  # a folder's README: its text and its path are searched
+                if notes is not None and (prefix or name in READMES):
+                    # a folder's README, and below the root a manifest.csv, a truth.csv, a SHA256SUMS
+                    # (dqm's own only at the root): its text and its path are searched
+                    notes.append(prefix + name)
                 continue
             rel = prefix + name
             if (issue := _not_utf8(rel, is_dir=False)) is not None or (
@@ -837,6 +843,11 @@ MAX_UNREAD_NAMED = 1_000
 them, one ``DEID_OTHER_TEXT_UNSEARCHED`` of the batch says how many are named."""
 
 
+PAST_BATCH_BOUND = N_("the batch's bound on the text searched was spent before it")
+"""Why a file is not searched once :data:`MANIFEST_UNREAD_CHARS` characters or
+:data:`MAX_TEXT_FILES` files were read (a msgid)."""
+
+
 def _is_readme(rel: str) -> bool:
     return rel.rsplit("/", 1)[-1][:6].lower() == "readme"
 
@@ -875,7 +886,7 @@ def delivered_texts(disc: Discovery) -> DeliveredTexts:
     readable = TEXT_SUFFIXES | DOCUMENT_SUFFIXES
     notes: list[str] = []
     for f in disc.other_files:
-        ext = suffix(f)
+        ext = document_suffix(f)
         if ext in UNREAD_SUFFIXES:  # a readme.doc too: its bytes are no text
             out.unread.append((f, N_("a kind of file dqm does not read")))
             out.unread_cut |= len(out.unread) > MAX_UNREAD_NAMED
@@ -888,9 +899,14 @@ def delivered_texts(disc: Discovery) -> DeliveredTexts:
         if path is None:  # a link leaving the batch, a special file: its own finding says it is not read
             continue
         if used >= MANIFEST_UNREAD_CHARS or len(out.texts) >= MAX_TEXT_FILES:
+            # the batch's bound spent (two archives' names can fill it): each file left is named
             out.cut = True
-            break
-        ext = suffix(rel)
+            out.unread.append((rel, PAST_BATCH_BOUND))
+            if len(out.unread) > MAX_UNREAD_NAMED:
+                out.unread_cut = True
+                break
+            continue
+        ext = document_suffix(rel)
         try:
             with path.open("rb") as fh:
                 if rel in slides and ext == ".dcm":  # its tags are not read without a DICOM reader

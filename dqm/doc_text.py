@@ -1,22 +1,27 @@
 """The text of a document or archive a batch delivers beside the slides, for the identifier checks.
 
 A Word or OpenDocument file is a ZIP of XML; a ZIP archive has a comment, member names and members;
-a PDF has an Info dictionary (author, title) and, where not compressed or compressed with Flate, the
+a tar archive (plain or compressed) has member names; a PDF has an Info dictionary (author, title) and, where not compressed or compressed with Flate, the
 strings its pages show. :func:`document_text` reads these with the standard library only, never
 inflating more than the bound it is given (a zip bomb costs no more than that): what it cannot read
 whole (a member past the bound, an encrypted file, a filter other than Flate, a PDF's text drawn in
 a font's own codes, a member that is neither text nor an image of an office file) it says so, and
 the check reports the file as not searched. Other documents and archives (:data:`UNREAD_SUFFIXES`:
-a ``.doc``, a ``.7z``, a ``.tar.gz``, a Hangul ``.hwp``) are not read at all: the check names them.
+a ``.doc``, a ``.7z``, a Hangul ``.hwp``) are not read at all: the check names them.
 """
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import html
+import lzma
 import re
+import struct
+import tarfile
 import zipfile
 import zlib
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from dqm.i18n import N_
 
@@ -28,12 +33,14 @@ OFFICE_SUFFIXES = frozenset({".docx", ".docm", ".dotx", ".xlsx", ".xlsm", ".pptx
 ZIP_SUFFIXES = frozenset({".zip"})
 """Archives read by :mod:`zipfile`: comment, member names and text members."""
 PDF_SUFFIXES = frozenset({".pdf"})
-DOCUMENT_SUFFIXES = OFFICE_SUFFIXES | ZIP_SUFFIXES | PDF_SUFFIXES
+TAR_SUFFIXES = frozenset({".tar", ".tgz", ".tar.gz", ".tbz2", ".tar.bz2", ".txz", ".tar.xz"})
+"""Tar archives (:func:`document_suffix`): their member names are read."""
+DOCUMENT_SUFFIXES = OFFICE_SUFFIXES | ZIP_SUFFIXES | PDF_SUFFIXES | TAR_SUFFIXES
 """Files :func:`document_text` reads."""
 UNREAD_SUFFIXES = frozenset(
     {
         ".doc", ".dot", ".xls", ".ppt", ".hwp", ".hwpx", ".pages", ".numbers", ".key", ".7z", ".rar",
-        ".tar", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".lz4", ".cab", ".eml", ".msg", ".sqlite", ".db",
+        ".gz", ".bz2", ".xz", ".zst", ".lz4", ".cab", ".eml", ".msg", ".sqlite", ".db",
         ".mdb", ".accdb", ".sav", ".dta", ".sas7bdat", ".parquet", ".feather", ".pkl", ".pickle", ".npy",
         ".npz", ".h5", ".hdf5", ".mat",
     }
@@ -148,9 +155,29 @@ def markup_text(data: bytes, ext: str, attributes: bool = True) -> bytes:
             return "" if name.lower() in _HTML_INLINE else "\n"
         return "" if _joins(name) or (ext == ".xml" and name in _HTML_INLINE) else "\n"
 
-    text = _TAG.sub(repl, data.decode("utf-8", errors="surrogateescape"))
-    text = html.unescape("\n".join([text, *kept]) if kept else text)
+    pieces: list[str] = []
+    for markup, cdata in _cdata_split(data.decode("utf-8", errors="surrogateescape")):
+        pieces.append(html.unescape(_TAG.sub(repl, markup)))
+        pieces.append(cdata)  # a CDATA section's text, as it is (no tags, no entities in it)
+    text = "".join(pieces)
+    if kept:
+        text = "\n".join([text, *(html.unescape(a) for a in kept)])
     return text.encode("utf-8", errors="surrogateescape")
+
+
+def _cdata_split(text: str) -> list[tuple[str, str]]:
+    """``text`` as (markup, the CDATA section after it) pairs: ``<![CDATA[…]]>`` holds text the
+    tag pattern took for one tag (its ``900101-1234567`` dropped). Found with :meth:`str.find`, a
+    pass in all (an unended section runs to the end, as a parser reads it)."""
+    out: list[tuple[str, str]] = []
+    pos = 0
+    while (start := text.find("<![CDATA[", pos)) >= 0:
+        end = text.find("]]>", start + 9)
+        stop = len(text) if end < 0 else end
+        out.append((text[pos:start], text[start + 9 : stop]))
+        pos = len(text) if end < 0 else end + 3
+    out.append((text[pos:], ""))
+    return out
 
 
 def _member_suffix(name: str) -> str:
@@ -178,12 +205,53 @@ def _office_binary(name: str, ext: str) -> bool:
     return ext != ".bin" or "printersettings" in lower
 
 
+MAX_ARCHIVE_MEMBERS = 100_000
+"""Members of a ZIP or a tar archive read at most. :mod:`zipfile` reads a ZIP's whole central
+directory at once, an object a member (a ZIP of a million empty members, 100 MB, took about 1 GB):
+a ZIP whose directory says more, or whose directory is larger than :data:`MAX_ZIP_DIRECTORY` bytes,
+is not opened, and named as not searched."""
+MAX_ZIP_DIRECTORY = 32 * 1024 * 1024
+"""Bytes of a ZIP's central directory read at most (100,000 members of names 300 characters long)."""
+_ZIP_END = struct.Struct("<4s4H2LH")
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_END = struct.Struct("<4sQ2H2L4Q")
+
+
+def _zip_directory_size(fh: BinaryIO) -> tuple[int, int] | None:
+    """The members and the bytes a ZIP's central directory says it holds, from its end records
+    (ZIP64's where the 16-bit ones overflow), before :mod:`zipfile` reads it; None where there are
+    no end records (:mod:`zipfile` says it is no ZIP)."""
+    size = fh.seek(0, 2)
+    tail_at = max(0, size - _ZIP_END.size - 65535)
+    fh.seek(tail_at)
+    tail = fh.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < _ZIP_END.size:
+        return None
+    end = _ZIP_END.unpack_from(tail, at)
+    members, cd_bytes = end[4], end[5]
+    if (members == 0xFFFF or cd_bytes == 0xFFFFFFFF) and at >= _ZIP64_LOCATOR.size:
+        loc = _ZIP64_LOCATOR.unpack_from(tail, at - _ZIP64_LOCATOR.size)
+        if loc[0] == b"PK\x06\x07":
+            fh.seek(loc[2])
+            rec = fh.read(_ZIP64_END.size)
+            if len(rec) == _ZIP64_END.size and rec[:4] == b"PK\x06\x06":
+                big = _ZIP64_END.unpack(rec)
+                members, cd_bytes = big[7], big[8]
+    return members, cd_bytes
+
+
 def zip_text(fh: BinaryIO, limit: int, office: bool) -> tuple[str, str | None]:
     """A ZIP's comment, member names and text members (an office file's XML), inflating at most
-    ``limit`` bytes in all; and why some of it was not read (None: all of it was)."""
+    ``limit`` bytes in all; and why some of it was not read (None: all of it was). A ZIP of more
+    than :data:`MAX_ARCHIVE_MEMBERS` members is not opened (its directory would be read whole)."""
     parts: list[str] = []
     unread: str | None = None
     try:
+        said = _zip_directory_size(fh)
+        if said is not None and (said[0] > MAX_ARCHIVE_MEMBERS or said[1] > MAX_ZIP_DIRECTORY):
+            return "", N_("more members than dqm reads in one archive")
+        fh.seek(0)
         with zipfile.ZipFile(fh) as zf:
             if zf.comment:
                 parts.append(zf.comment.decode("utf-8", errors="replace"))
@@ -233,10 +301,16 @@ _LITERAL = re.compile(rb"\([^()]*+(?:\)|(?=\()|\Z)")
 """A literal string, ended by its ``)`` or, unbalanced, by the next ``(`` or the end: a match never
 fails once started, so a run of 4 MB of ``(`` costs one pass, not one a start (an escaped ``\\)``
 ends it early: its text is searched all the same)."""
-_HEX_SHOWN = re.compile(rb"<[0-9A-Fa-f\s]{1,4096}+>\s*+(?:Tj|'|\"|\]\s*+TJ|-?[\d.]++\s*+[<(])")
+_HEX_SHOWN = re.compile(
+    rb"<(?!\s*+FE\s*+FF)[0-9A-Fa-f\s]{1,4096}+>\s*+(?:Tj|'|\"|\]\s*+TJ|-?[\d.]++\s*+[<(])"
+)
 """A hex string a page shows (``<0012> Tj``, the last of a ``TJ`` array or one kerned before the
-next): text in a font's own codes, which cannot be read without its map."""
+next) that is not UTF-16 (``<FEFF…>``, read): text in a font's own codes, which cannot be read
+without its map."""
 _HEX_UTF16 = re.compile(rb"<\s*+FE\s*+FF([0-9A-Fa-f\s]*+)>")
+_STRING = re.compile(_LITERAL.pattern + rb"|" + _HEX_UTF16.pattern)
+"""A literal or a UTF-16 hex string, in the order a page shows them: ``(900101-) Tj <FEFF0031…> Tj``
+is one run of text (the hex strings were read in a second pass, never joined to a literal)."""
 _ESCAPES = {
     b"n": b"\n",
     b"r": b"\r",
@@ -280,25 +354,34 @@ named as not all searched."""
 
 
 def _strings(data: bytes, room: int) -> tuple[list[str], int]:
-    """The literal and UTF-16 hex strings of ``data``, ``room`` read at most (the strings of one
-    run of text joined); and how many were read (past ``room``: not all)."""
+    """The literal and UTF-16 hex strings of ``data`` in their order, ``room`` read at most (the
+    strings of one run of text joined, a literal and a hex string alike); and how many were read
+    (past ``room``: not all)."""
     out: list[str] = []
     run: list[str] = []  # the strings of one run of text, joined when it ends
     end = -1
     read = 0
-    for m in _LITERAL.finditer(data):
+    for m in _STRING.finditer(data):
         read += 1
         if read > room:
             break
-        text = _literal(m.group())
+        if m.group().startswith(b"("):
+            text = _literal(m.group())
+        else:
+            try:
+                text = bytes.fromhex(re.sub(rb"\s", b"", m.group(1)).decode("ascii")).decode(
+                    "utf-16-be", "replace"
+                )
+            except ValueError:  # an odd number of digits: no string
+                continue
         gap = data[end : m.start()] if end >= 0 and m.start() - end <= 32 else None
         joined = _JOINED_GAP.fullmatch(gap) if gap is not None else None
         if joined is None and run:
             out.append("".join(run))
             run = []
         elif joined is not None and joined.group(1) is not None:
-            try:
-                wide = abs(float(joined.group(1))) > MAX_KERN
+            try:  # a positive number moves the next string back (tighter): never a space
+                wide = -float(joined.group(1)) > MAX_KERN
             except ValueError:
                 wide = True
             if wide:
@@ -307,17 +390,6 @@ def _strings(data: bytes, room: int) -> tuple[list[str], int]:
         end = m.end()
     if run:
         out.append("".join(run))
-    if read > room:
-        return out, read
-    for m in _HEX_UTF16.finditer(data):
-        read += 1
-        if read > room:
-            return out, read
-        digits = re.sub(rb"\s", b"", m.group(1))
-        try:
-            out.append(bytes.fromhex(digits.decode("ascii")).decode("utf-16-be", errors="replace"))
-        except ValueError:
-            continue
     return out, read
 
 
@@ -381,11 +453,111 @@ def pdf_text(fh: BinaryIO, limit: int) -> tuple[str, str | None]:
     return "\n".join(p for p in parts if p.strip()), unread
 
 
+MAX_TAR_READ = 64_000_000
+"""Bytes of a tar archive read at most (its headers, and in a compressed one the members' data
+decompressed to get past them; a plain one's data is skipped by seeking): past them, its names are
+not all read."""
+
+
+class _PastBound(Exception):
+    """More than :data:`MAX_TAR_READ` bytes read from a tar archive."""
+
+
+class _Counted:
+    """A file's reads held to ``left`` bytes (no read asks for more: a header claiming 2 GB of
+    extended names costs the bound, not 2 GB); seeks, a plain tar's way past a member, are free."""
+
+    def __init__(self, raw: BinaryIO | gzip.GzipFile | bz2.BZ2File | lzma.LZMAFile, left: int) -> None:
+        self.raw = raw
+        self.left = left
+
+    def read(self, n: int | None = -1) -> bytes:
+        """At most ``n`` bytes; :class:`_PastBound` past the bound."""
+        if n is None or n < 0 or n > self.left:
+            n = self.left + 1
+        data = self.raw.read(n)
+        self.left -= len(data)
+        if self.left < 0:
+            raise _PastBound
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """As the file's (a plain tar only: a compressed one is read as a stream)."""
+        return self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        """As the file's."""
+        return self.raw.tell()
+
+
+def tar_text(fh: BinaryIO, limit: int) -> tuple[str, str | None]:
+    """A tar archive's member names (and a link's target name), plain or compressed with gzip,
+    bzip2 or xz (known by its first bytes, whatever its name says), ``limit`` characters at most and
+    :data:`MAX_TAR_READ` bytes read; never a member's data, never extracted, no link followed; and
+    why some of it was not read (None: all of it was)."""
+    head = fh.read(6)
+    fh.seek(0)
+    names: list[str] = []
+    unread: str | None = None
+    try:
+        if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ")):
+            # decompressed as read, at most what is asked (tarfile's own decompression is not bounded)
+            with (
+                gzip.GzipFile(fileobj=fh)
+                if head.startswith(b"\x1f\x8b")
+                else bz2.BZ2File(fh)
+                if head.startswith(b"BZh")
+                else lzma.LZMAFile(fh)
+            ) as raw:
+                unread = _tar_names(_Counted(raw, MAX_TAR_READ), True, names, limit)
+        else:
+            unread = _tar_names(_Counted(fh, MAX_TAR_READ), False, names, limit)
+    except _PastBound:
+        unread = N_("past the bound read")
+    except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError, ValueError):
+        unread = N_("not a readable tar archive")
+    return "\n".join(names), unread
+
+
+def _tar_names(fh: _Counted, stream: bool, names: list[str], left: int) -> str | None:
+    """Append the member names of the tar ``fh`` (read as a ``stream``, else seeking past each
+    member's data) to ``names``, ``left`` characters at most; why not all (None: all)."""
+    count = 0
+    raw = cast(BinaryIO, fh)
+    with tarfile.open(fileobj=raw, mode="r|") if stream else tarfile.open(fileobj=raw, mode="r:") as tf:
+        while (info := tf.next()) is not None:
+            count += 1
+            if count > MAX_ARCHIVE_MEMBERS:
+                return N_("more members than dqm reads in one archive")
+            name = f"{info.name}\n{info.linkname}" if info.linkname else info.name
+            if len(name) > left:
+                names.append(name[:left])
+                return N_("past the bound read")
+            names.append(name)
+            left -= len(name) + 1
+            tf.members.clear()  # type: ignore[attr-defined]  # names kept, not an object a member (untyped)
+    return None
+
+
+def document_suffix(path: str) -> str:
+    """The extension :func:`document_text` knows a file by: ``.tar.gz``, ``.tar.bz2`` and
+    ``.tar.xz`` whole, else the last (lower case)."""
+    name = path.rsplit("/", 1)[-1].lower()
+    for ext in (".tar.gz", ".tar.bz2", ".tar.xz"):
+        if name.endswith(ext) and len(name) > len(ext):
+            return ext
+    dot = name.rfind(".")
+    return name[dot:] if dot > 0 else ""
+
+
 def document_text(fh: BinaryIO, ext: str, limit: int) -> tuple[str, str | None]:
-    """The text of a document or archive (:data:`DOCUMENT_SUFFIXES`), reading or inflating at most
-    ``limit`` bytes; and why some of it was not read (None: all of it was)."""
+    """The text of a document or archive (:data:`DOCUMENT_SUFFIXES`, ``ext`` as
+    :func:`document_suffix` gives it), reading or inflating at most ``limit`` bytes; and why some
+    of it was not read (None: all of it was)."""
     if ext in PDF_SUFFIXES:
         return pdf_text(fh, limit)
+    if ext in TAR_SUFFIXES:
+        return tar_text(fh, limit)
     return zip_text(fh, limit, office=ext in OFFICE_SUFFIXES)
 
 
@@ -396,6 +568,9 @@ _RTF_TOKEN = re.compile(
 """What :func:`rtf_text` reads: an escaped ``\\\\``, ``\\{`` or ``\\}`` (a character, kept: ``\\\\u1234`` is
 no ``\\u``), a run of ``\\'xx`` escapes, ``\\ucN``, ``\\uN``, a font change ``\\fN`` or ``\\plain`` (back
 to the default font, ``\\deffN``), a run of groups' starts and ends; the rest is kept as it is."""
+_RTF_UNIT = re.compile(rb"\\'[0-9a-fA-F]{2}|\\[a-zA-Z]{1,32}(?:-?\d{1,10})? ?|\\[^a-zA-Z'{}]|[^\\{}]")
+"""One unit of a ``\\uN``'s fallback (``\\ucN`` of them dropped): a ``\\'xx``, a control word with its
+number and space, a control symbol, a character; a group's ``{`` or ``}`` ends it."""
 _RTF_CODEPAGE = re.compile(rb"\\ansicpg(\d{3,5})")
 _RTF_DEFAULT_FONT = re.compile(rb"\\deff(\d{1,5})")
 _RTF_FONT = re.compile(rb"\\f(\d{1,5})((?:\\[a-zA-Z]{1,32}-?\d{0,10} ?)*+)")
@@ -408,12 +583,33 @@ _RTF_CHARSETS = {
 system writes Korean in a ``\\fcharset129`` font of an ``\\ansicpg1252`` file)."""
 
 
+def _rtf_font_table(data: bytes) -> bytes:
+    """An RTF's font table, ``{\\fonttbl …}`` to the brace that ends it, however long (one with a
+    hundred embedded fonts runs past its first 64 KiB); the first 64 KiB where it has none."""
+    start = data.find(b"\\fonttbl")
+    if start < 0:
+        return data[:65536]
+    depth = 1
+    for m in _RTF_BRACES.finditer(data, start):
+        if m.group(1) is None:
+            continue  # an escaped brace: no group
+        for i, c in enumerate(m.group(1)):
+            depth += 1 if c == 0x7B else -1
+            if depth == 0:
+                return data[start : m.start() + i]
+    return data[start:]
+
+
+_RTF_BRACES = re.compile(rb"\\[\\{}]|([{}]++)")
+"""A run of groups' starts and ends, or an escaped brace (no group)."""
+
+
 def rtf_text(data: bytes) -> bytes:
     """An RTF file's bytes with its character escapes read, as UTF-8: ``\\'b1\\'e8`` in its font's
     code page (``\\fcharset``) or else the file's (``\\ansicpg``, CP949 where it names none),
     ``\\uN`` as the character it numbers, its ``\\ucN`` fallback units (one unless told; a
     ``\\'xx`` is one) dropped; Korean that WordPad or Word writes is never raw bytes."""
-    head = data[:65536]  # the font table
+    head = data[:65536]  # the header: \ansicpg, \deff
     m = _RTF_CODEPAGE.search(head)
     codepage = f"cp{int(m.group(1))}" if m else "cp949"
     try:
@@ -421,7 +617,7 @@ def rtf_text(data: bytes) -> bytes:
     except LookupError:
         codepage = "cp949"
     fonts: dict[int, str] = {}
-    for f in _RTF_FONT.finditer(head):
+    for f in _RTF_FONT.finditer(_rtf_font_table(data)):
         charset = _RTF_FONT_CHARSET.search(f.group(2))
         if charset and int(charset.group(1)) in _RTF_CHARSETS:
             fonts.setdefault(int(f.group(1)), _RTF_CHARSETS[int(charset.group(1))])
@@ -451,13 +647,12 @@ def rtf_text(data: bytes) -> bytes:
             n = int(number)
             if -32768 <= n < 65536:
                 out.append(chr(n + 65536 if n < 0 else n).encode("utf-8", errors="replace"))
-            for _ in range(uc):  # the fallback for readers without Unicode
-                if data[pos : pos + 2] == b"\\'" and len(data) >= pos + 4:
-                    pos += 4
-                elif pos < len(data) and data[pos] not in b"\\{}":
-                    pos += 1
-                else:
-                    break
+            for _ in range(
+                uc
+            ):  # the fallback for readers without Unicode: a \'xx, a control word, a character
+                if (unit := _RTF_UNIT.match(data, pos)) is None:
+                    break  # a group's start or end, or the end: the fallback ends there
+                pos = unit.end()
         elif fnum is not None:
             font = int(fnum)
             out.append(m.group())  # kept as the text around it was

@@ -460,6 +460,8 @@ def test_an_rtfs_unicode_fallbacks_and_font_charsets_are_read(rtf: bytes, read: 
         b"\\\\" * 500_000,
         b"\\plain" * 170_000,
         b"\\f1" * 340_000,
+        b"{\\fonttbl" + b"{" * 1_000_000,  # a font table that never ends
+        b"\\uc9" + b"\\u1\\par" * 100_000,  # fallbacks of control words
     ],
 )
 def test_a_hostile_rtf_costs_one_pass(data: bytes) -> None:
@@ -553,3 +555,168 @@ def test_an_rtf_member_of_a_zip_has_its_escapes_read(tmp_path: Path, profile: Pr
     root = write_tiny_batch(tmp_path / "b")
     (root / "notes.zip").write_bytes(_zip({"note.rtf": rtf}))
     assert [f for f in _found(root, profile) if f.code == "DEID_OTHER_TEXT_IDENTIFIER"]
+
+
+# Session 28 (texts2): text no check searched yet.
+
+
+def _tar(members: dict[str, bytes], mode: str = "w", link: str = "") -> bytes:
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode=mode) as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+        if link:
+            info = tarfile.TarInfo("scans/latest")
+            info.type = tarfile.SYMTYPE
+            info.linkname = link
+            tf.addfile(info)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("name", ["manifest.csv", "truth.csv", "corruption.csv", "SHA256SUMS"])
+def test_bookkeeping_names_below_the_root_are_searched(tmp_path: Path, profile: Profile, name: str) -> None:
+    """dqm's own ``truth.csv``, ``manifest.csv``… are at the root: in a folder below it such a file
+    was left out of every listing at any depth, its text and its folder's name never searched."""
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "old").mkdir()
+    (root / "old" / name).write_text(f"slide,patient\nS1,{RRN}\n")
+    (root / f"ward {RRN}").mkdir()
+    (root / f"ward {RRN}" / name).write_text("clean\n")
+    run = run_batch(root, profile, RunOptions(workers=1))
+    found = sorted((f.code, f.location.file) for f in run.findings if f.code.startswith("DEID_OTHER"))
+    assert ("DEID_OTHER_TEXT_IDENTIFIER", f"old/{name}") in found, found
+    assert any(c == "DEID_OTHER_NAME_IDENTIFIER" for c, _ in found), found
+
+
+@pytest.mark.parametrize(
+    ("ext", "data", "read"),
+    [
+        (".xml", f"<a>RRN <![CDATA[{RRN}]]></a>".encode(), f"RRN {RRN}"),
+        (".html", b"<p>RRN <![CDATA[900101-<b>1234567]]></p>", "RRN 900101-<b>1234567"),
+        (".xml", b"<a><![CDATA[unended 900101-1234567", "unended 900101-1234567"),
+    ],
+)
+def test_a_cdata_sections_text_is_read(ext: str, data: bytes, read: str) -> None:
+    """``<![CDATA[…]]>`` was taken for one tag: its text dropped (no tag, no entity read in it)."""
+    from dqm.doc_text import markup_text
+
+    assert read in markup_text(data, ext).decode().splitlines(), markup_text(data, ext)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"BT [(900101-)300(1234567)] TJ ET",  # a positive number tightens: no space
+        b"BT (900101-) Tj <FEFF0031003200330034003500360037> Tj ET",  # a literal, then UTF-16
+        b"BT [<FEFF003900300030003100300031002D>(1234567)] TJ ET",  # UTF-16, then a literal
+    ],
+)
+def test_a_pdfs_tightened_and_mixed_runs_are_one_string(content: bytes) -> None:
+    text, why = document_text(io.BytesIO(_pdf(content)), ".pdf", 10_000)
+    assert RRN in text.splitlines() and why is None, (text, why)
+
+
+@pytest.mark.parametrize(
+    ("rtf", "read"),
+    [
+        (  # a font table past its first 64 KiB (a hundred embedded fonts): the font's charset read
+            b"{\\rtf1\\ansi\\ansicpg1252{\\fonttbl"
+            + b"".join(b"{\\f%d\\fnil Font number %d;}" % (i + 2, i) for i in range(3000))
+            + b"{\\f1\\fnil\\fcharset129 Gulim;}}\\f1 \\'b1\\'e8\\'b9\\'ce\\'bc\\'f6}",
+            "김민수}",
+        ),
+        (b"{\\rtf1\\uc2\\u44608\\hich\\'b1X}", "{\\rtf1김X}"),  # a control word is one fallback unit
+        (b"{\\rtf1\\uc1\\u44608\\~X}", "{\\rtf1김X}"),  # so is a control symbol
+    ],
+)
+def test_an_rtfs_long_font_table_and_control_word_fallbacks_are_read(rtf: bytes, read: str) -> None:
+    from dqm.doc_text import rtf_text
+
+    assert rtf_text(rtf).decode().endswith(read), rtf_text(rtf)[-60:]
+
+
+@pytest.mark.parametrize(
+    ("name", "mode"),
+    [
+        ("scans.tar", "w"),
+        ("scans.tar.gz", "w:gz"),
+        ("scans.tgz", "w:gz"),
+        ("scans.tar.bz2", "w:bz2"),
+        ("scans.tar.xz", "w:xz"),
+        ("mislabelled.tar", "w:gz"),  # known by its first bytes
+    ],
+)
+def test_a_tar_archives_member_names_are_searched(
+    tmp_path: Path, profile: Profile, name: str, mode: str
+) -> None:
+    """A ``.tar``, ``.tar.gz``… was named as not searched: its member names (and a link's target,
+    never followed) are read now, never its members' data."""
+    root = write_tiny_batch(tmp_path / "b")
+    (root / name).write_bytes(_tar({f"scans/{RRN}.svs": b"x" * 1000}, mode))
+    found = [(f.code, f.location.file) for f in _found(root, profile)]
+    assert found == [("DEID_OTHER_TEXT_IDENTIFIER", name)], found
+    text, why = document_text(io.BytesIO(_tar({"a.svs": b""}, mode, link=f"../{RRN}")), ".tar", 10_000)
+    assert f"../{RRN}" in text.splitlines() and why is None, (text, why)
+
+
+def test_a_tar_bomb_is_read_within_its_bound() -> None:
+    """A .tar.gz of one 200 MB member of zeros (200 KB): decompressed no further than the bound to
+    get past it, the names after it named as not read; well under a second of CPU."""
+    import gzip
+    import tarfile
+    import time
+
+    import dqm.doc_text
+
+    head = tarfile.TarInfo("zeros")
+    head.size = 200_000_000
+    gz = gzip.compress(head.tobuf() + bytes(200_000_000) + _tar({f"{RRN}.svs": b""}), 9)
+    assert len(gz) < 300_000
+    start = time.process_time()
+    text, why = document_text(io.BytesIO(gz), ".tar.gz", 1000)
+    assert why == "past the bound read" and text == "zeros", (text, why)
+    assert time.process_time() - start < 0.2 * dqm.doc_text.MAX_TAR_READ / 10_000_000
+
+
+@pytest.mark.parametrize("data", [b"garbage" * 100, b"\x1f\x8b\x08 garbage" * 10, b"BZh9 x", b""])
+def test_a_tar_that_is_no_tar_is_named(data: bytes) -> None:
+    assert document_text(io.BytesIO(data), ".tar", 1000) == ("", "not a readable tar archive")
+
+
+def test_an_archive_of_too_many_members_is_not_opened(monkeypatch: pytest.MonkeyPatch) -> None:
+    """zipfile reads a ZIP's whole central directory at once, an object a member: a million empty
+    members took about 1 GB. Past the bound the ZIP is named, its directory never read (ZIP64's end
+    records too: past 65,535 members)."""
+    import dqm.doc_text
+
+    data = _zip({str(i): b"" for i in range(70_000)})  # 65,535 members or more: ZIP64's end records
+    monkeypatch.setattr(dqm.doc_text, "MAX_ARCHIVE_MEMBERS", 69_999)
+    assert document_text(io.BytesIO(data), ".zip", 1000) == ("", "more members than dqm reads in one archive")
+    monkeypatch.setattr(dqm.doc_text, "MAX_ARCHIVE_MEMBERS", 70_000)
+    assert document_text(io.BytesIO(data), ".zip", 1000)[1] == "past the bound read"
+    monkeypatch.setattr(dqm.doc_text, "MAX_ARCHIVE_MEMBERS", 3)
+    small = _zip({str(i): b"" for i in range(4)})
+    assert document_text(io.BytesIO(small), ".docx", 1000)[1] == "more members than dqm reads in one archive"
+    assert document_text(io.BytesIO(_tar({str(i): b"" for i in range(4)})), ".tar", 1000) == (
+        "0\n1\n2",
+        "more members than dqm reads in one archive",
+    )
+
+
+def test_files_past_the_batchs_bound_are_named(
+    tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two archives' names fill the batch's bound: each file after them was left in silence under
+    one warning of the batch; each is named now."""
+    monkeypatch.setattr(dqm.batch, "MANIFEST_UNREAD_CHARS", 2000)
+    monkeypatch.setattr(dqm.batch, "MAX_DOCUMENT_BYTES", 1000)
+    root = write_tiny_batch(tmp_path / "b")
+    for name in ("a.zip", "b.zip"):
+        (root / name).write_bytes(_zip({f"tiles/{i:07d}.txt": b"" for i in range(200)}))
+    (root / "z_note.txt").write_text(f"patient {RRN}\n")
+    found = [(f.code, f.location.file) for f in _found(root, profile)]
+    assert ("DEID_OTHER_TEXT_UNSEARCHED", "z_note.txt") in found, found
