@@ -990,10 +990,12 @@ def other_texts(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[F
     That is each folder's ``README``, ``README.md`` and ``README.txt`` (and any name starting
     ``readme``, in any case), each file not read (``FILE_NOT_READ``) with a text extension
     (:data:`dqm.batch.TEXT_SUFFIXES`: a ``.txt`` note, a ``.xml`` sidecar) or a document's (a PDF's
-    strings, a Word or OpenDocument file's XML, a ZIP's comment, member names and text members:
-    :mod:`dqm.doc_text`), each annotation file no item names (``ORPHAN_ANNOTATION``) and the text
+    strings, a Word or OpenDocument file's XML, a ZIP's comment, member names and text members, a
+    tar archive's member names: :mod:`dqm.doc_text`), below the root a ``manifest.csv``,
+    ``truth.csv``, ``corruption.csv`` or ``SHA256SUMS`` (dqm's own only at the root), each annotation file no item names (``ORPHAN_ANNOTATION``) and the text
     tags and chunks of each slide no item names (``ORPHAN_SLIDE``), read as a refused manifest is,
-    :data:`dqm.batch.MANIFEST_UNREAD_CHARS` characters in all. Searched as :func:`manifest_text`
+    :data:`dqm.batch.MANIFEST_UNREAD_CHARS` characters in all (each file past them named as not
+    searched). Searched as :func:`manifest_text`
     searches, file by file for the first :data:`MAX_KEPT_ONE_BY_ONE` files. A document dqm does not
     read (a ``.doc``, a ``.7z``, a ``.hwp``) or reads in part (an encrypted member, a member that
     inflates past the bound, a PDF's text in a font's own codes) is a ``DEID_OTHER_TEXT_UNSEARCHED``
