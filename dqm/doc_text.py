@@ -454,7 +454,8 @@ def pdf_text(fh: BinaryIO, limit: int) -> tuple[str, str | None]:
 
 
 MAX_TAR_READ = 64_000_000
-"""Bytes of a tar archive read at most (its headers, and in a compressed one the members' data
+"""Bytes of a tar archive read at most (and of all a batch's tar archives,
+:data:`dqm.batch.MAX_TARS_READ`) (its headers, and in a compressed one the members' data
 decompressed to get past them; a plain one's data is skipped by seeking): past them, its names are
 not all read."""
 
@@ -490,15 +491,18 @@ class _Counted:
         return self.raw.tell()
 
 
-def tar_text(fh: BinaryIO, limit: int) -> tuple[str, str | None]:
+def tar_text(fh: BinaryIO, limit: int, reads: list[int] | None = None) -> tuple[str, str | None]:
     """A tar archive's member names (and a link's target name), plain or compressed with gzip,
     bzip2 or xz (known by its first bytes, whatever its name says), ``limit`` characters at most and
-    :data:`MAX_TAR_READ` bytes read; never a member's data, never extracted, no link followed; and
-    why some of it was not read (None: all of it was)."""
+    :data:`MAX_TAR_READ` bytes read (and ``reads[0]``, what the batch's tars may still read, less
+    what it read); never a member's data, never extracted, no link followed; and why some of it
+    was not read (None: all of it was)."""
     head = fh.read(6)
     fh.seek(0)
     names: list[str] = []
     unread: str | None = None
+    bound = MAX_TAR_READ if reads is None else min(MAX_TAR_READ, max(reads[0], 0))
+    counted = _Counted(fh, bound)
     try:
         if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ")):
             # decompressed as read, at most what is asked (tarfile's own decompression is not bounded)
@@ -509,13 +513,16 @@ def tar_text(fh: BinaryIO, limit: int) -> tuple[str, str | None]:
                 if head.startswith(b"BZh")
                 else lzma.LZMAFile(fh)
             ) as raw:
-                unread = _tar_names(_Counted(raw, MAX_TAR_READ), True, names, limit)
+                counted.raw = raw
+                unread = _tar_names(counted, True, names, limit)
         else:
-            unread = _tar_names(_Counted(fh, MAX_TAR_READ), False, names, limit)
+            unread = _tar_names(counted, False, names, limit)
     except _PastBound:
         unread = N_("past the bound read")
     except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError, ValueError):
         unread = N_("not a readable tar archive")
+    if reads is not None:
+        reads[0] -= bound - max(counted.left, 0)
     return "\n".join(names), unread
 
 
@@ -550,14 +557,17 @@ def document_suffix(path: str) -> str:
     return name[dot:] if dot > 0 else ""
 
 
-def document_text(fh: BinaryIO, ext: str, limit: int) -> tuple[str, str | None]:
+def document_text(
+    fh: BinaryIO, ext: str, limit: int, tar_reads: list[int] | None = None
+) -> tuple[str, str | None]:
     """The text of a document or archive (:data:`DOCUMENT_SUFFIXES`, ``ext`` as
     :func:`document_suffix` gives it), reading or inflating at most ``limit`` bytes; and why some
-    of it was not read (None: all of it was)."""
+    of it was not read (None: all of it was). ``tar_reads``: what the batch's tar archives may
+    still read (:func:`tar_text`)."""
     if ext in PDF_SUFFIXES:
         return pdf_text(fh, limit)
     if ext in TAR_SUFFIXES:
-        return tar_text(fh, limit)
+        return tar_text(fh, limit, tar_reads)
     return zip_text(fh, limit, office=ext in OFFICE_SUFFIXES)
 
 

@@ -720,3 +720,22 @@ def test_files_past_the_batchs_bound_are_named(
     (root / "z_note.txt").write_text(f"patient {RRN}\n")
     found = [(f.code, f.location.file) for f in _found(root, profile)]
     assert ("DEID_OTHER_TEXT_UNSEARCHED", "z_note.txt") in found, found
+
+
+def test_a_batchs_tars_share_one_bound(
+    tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each tar.gz may decompress 64 MB to get past its members: 10,000 of them were 10,000 times
+    that. All of a batch's tars share :data:`dqm.batch.MAX_TARS_READ`; past it, a tar is named."""
+    monkeypatch.setattr(dqm.batch, "MAX_TARS_READ", 15_000)
+    root = write_tiny_batch(tmp_path / "b")
+    for name in ("a.tar.gz", "b.tar.gz"):
+        (root / name).write_bytes(_tar({f"{name[0]}/{RRN}.svs": b"x" * 5000}, "w:gz"))
+    run = run_batch(root, profile, RunOptions(workers=1))
+    found = [(f.code, f.location.file) for f in run.findings if f.code.startswith("DEID_OTHER_TEXT")]
+    assert found == [
+        ("DEID_OTHER_TEXT_IDENTIFIER", "a.tar.gz"),
+        ("DEID_OTHER_TEXT_UNSEARCHED", "b.tar.gz"),
+    ], found
+    unsearched = next(f for f in run.findings if f.code == "DEID_OTHER_TEXT_UNSEARCHED")
+    assert "past the bound read" in unsearched.message
