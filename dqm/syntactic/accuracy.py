@@ -1010,7 +1010,7 @@ def _unpadded_again(
     # copies' findings are its own, waived alike (any copy is the worst)
     again = unordered_rows(findings, ids, images, at, AGAIN)
     groups = repeated_groups(findings, ids, images, at, out)
-    tables = _item_tables(items, manifest)
+    tables = _item_tables(items, manifest, findings) if groups else None
     out |= again | {
         k
         for group in groups
@@ -1052,14 +1052,22 @@ def _unpadded_again(
     )
 
 
-_Tables = tuple[list[str], set[str], dict[tuple[str, str], int]]
+_Tables = tuple[list[str], set[str], dict[tuple[str, str], int], dict[str, list[int]]]
 
 
 def _item_tables(
-    items: Sequence[tuple[str, str | None, str | None, int | None]], manifest: str | None
+    items: Sequence[tuple[str, str | None, str | None, int | None]],
+    manifest: str | None,
+    findings: Sequence[Finding],
 ) -> _Tables:
     """What :func:`_same_findings` attributes findings by: each item's id, the ids several items
-    hold, and the item of each (shared id, file or row of ``manifest``)."""
+    hold, the item of each (shared id, file or row of ``manifest``), and the indexes of the
+    ``findings`` naming each id (a group visits its own ids' findings only: linear in the
+    findings however many groups ask)."""
+    by_id: dict[str, list[int]] = defaultdict(list)
+    for i, f in enumerate(findings):
+        if f.item_id:
+            by_id[f.item_id].append(i)
     ids = [item[0] for item in items]
     shared = {i for i, n in Counter(ids).items() if n > 1}
     of: dict[tuple[str, str], int] = {}  # (id, file or manifest row) -> item, for the ids shared
@@ -1069,7 +1077,7 @@ def _item_tables(
                 [f"{manifest}#{row}"] if row is not None else []
             ):
                 of.setdefault((item_id, where or ""), k)
-    return ids, shared, of
+    return ids, shared, of, by_id
 
 
 def _same_findings(
@@ -1089,14 +1097,13 @@ def _same_findings(
     False. A finding is an item's by its id; where several items have that id (a list by file),
     by its file (the item's slide or annotation file) or its row of ``manifest``; a finding of
     such an id that names none of them cannot be told: False. ``tables``: :func:`_item_tables` of
-    ``items`` and ``manifest``, built once by a caller asking of many groups."""
-    ids, shared, of = tables if tables is not None else _item_tables(items, manifest)
+    ``items``, ``manifest`` and ``findings``, built once by a caller asking of many groups."""
+    ids, shared, of, by_id = tables if tables is not None else _item_tables(items, manifest, findings)
     said: dict[int, list[tuple[object, ...]]] = {k: [] for k in group}
     mine = {ids[k]: k for k in group if ids[k] not in shared}
     held = {ids[k] for k in group}
-    for i, f in enumerate(findings):
-        if not f.item_id or f.item_id not in held:
-            continue  # no item of the group's (the cheap test first: most findings are)
+    for i in (i for item_id in held for i in by_id.get(item_id, ())):  # the group's ids' findings
+        f = findings[i]
         if not _bad_in(f, {Aspect.STRUCTURE, Aspect.FORMAT}) or f.code in (AGAIN, NOT_ORDERED):
             continue
         at = f.location
