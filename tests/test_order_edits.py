@@ -714,18 +714,10 @@ def test_a_byte_identical_copy_beside_another_lines_copy_moves_no_figure(batch: 
     assert _counts(two.format_without_unordered) == _counts(one.format_without_unordered)
 
 
-def test_a_waiver_on_the_findings_of_an_item_copied_byte_for_byte_moves_the_figures_as_without_the_copy(
-    batch: Path, tmp_path: Path
-):
-    """A byte-identical copy (``" s00004 "``) of a bad item ordered: a waiver of its twin's code
-    moves the figures without the items not ordered as it moves the complete delivery's (the
-    copy's errors are the twin's, so either is the worst). They stayed at 256/259 where the
-    complete delivery's moved to 257/259."""
-    import datetime as dt
-
-    from dqm.delivery import Waiver
-    from dqm.waivers import with_waivers
-
+def _bad_copy_padded(batch: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The results of ``batch`` ordered by id as it is, and of a copy of it with a byte-identical
+    copy of a bad item padded in under its id lower-cased and spaced (``" s00004 "``); that item's
+    id, and its error code that no other finding has (of two codes or more)."""
     rows = _rows(batch)
     order = _by_id(tmp_path, [r["slide_id"] for r in rows])
     complete = _result(batch, order)
@@ -739,6 +731,22 @@ def test_a_waiver_on_the_findings_of_an_item_copied_byte_for_byte_moves_the_figu
     pads = _padded(copy, next(r for r in rows if r["slide_id"] == bad), [f" {bad.lower()} "])
     _write(copy, [*rows, *pads], list(rows[0]))
     result = _result(copy, order)
+    return complete, result, bad, code
+
+
+def test_a_waiver_on_the_findings_of_an_item_copied_byte_for_byte_moves_the_figures_as_without_the_copy(
+    batch: Path, tmp_path: Path
+):
+    """A byte-identical copy (``" s00004 "``) of a bad item ordered: a waiver of its twin's code
+    moves the figures without the items not ordered as it moves the complete delivery's (the
+    copy's errors are the twin's, so either is the worst). They stayed at 256/259 where the
+    complete delivery's moved to 257/259."""
+    import datetime as dt
+
+    from dqm.delivery import Waiver
+    from dqm.waivers import with_waivers
+
+    complete, result, _, code = _bad_copy_padded(batch, tmp_path)
     waiver = Waiver(code=code, item="*", reason="r", approved_by="x", expires=dt.date(2099, 1, 1))
     freed = with_waivers(complete, [waiver], "w.yaml").syntactic
     moved = with_waivers(result, [waiver], "w.yaml").syntactic.ordered
@@ -760,19 +768,7 @@ def test_a_waiver_naming_only_the_original_item_leaves_its_byte_identical_copys_
     from dqm.delivery import Waiver
     from dqm.waivers import with_waivers
 
-    rows = _rows(batch)
-    order = _by_id(tmp_path, [r["slide_id"] for r in rows])
-    complete = _result(batch, order)
-    errors = [f for f in complete.findings if f.severity == "error" and f.aspect in ("structure", "format")]
-    codes = {f.code for f in errors}
-    bad, code = next(
-        (f.item_id, f.code) for f in errors if sum(g.code == f.code for g in errors) == 1 and len(codes) > 1
-    )
-    copy = tmp_path / "batch"
-    shutil.copytree(batch, copy)
-    pads = _padded(copy, next(r for r in rows if r["slide_id"] == bad), [f" {bad.lower()} "])
-    _write(copy, [*rows, *pads], list(rows[0]))
-    result = _result(copy, order)
+    complete, result, bad, code = _bad_copy_padded(batch, tmp_path)
     measured = result.syntactic.ordered
     expires = dt.date(2099, 1, 1)
     only = Waiver(code=code, item=bad, reason="r", approved_by="x", expires=expires)
