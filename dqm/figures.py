@@ -30,7 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from dqm.decided import DecidedFigure
-from dqm.findings import Severity
+from dqm.findings import STAGE_CRASHED, Severity
 from dqm.i18n import N_, Message, gettext, msg, render
 from dqm.order import AGAIN, NOT_DELIVERED, NOT_ORDERED, ORDER_CHECK
 from dqm.results import DIMENSIONS, OrderInfo, QualityResult, Ratio
@@ -311,25 +311,29 @@ def forms_apart(result: QualityResult) -> bool:
     """Whether ``result``'s figures over the items ordered count an id held in two Unicode forms
     as two ids: they disagree with the findings computed with the forms joined (as dqm computes
     them now) and agree computed with them apart, as results of 1.19 written before the forms were
-    joined have them. Not an edit: ``dqm gate`` says so in a note (:func:`dqm.gate.gate`). A result
-    holding an ``ITEM_DELIVERED_AGAIN`` finding, or counting one in ``syntactic.by_code``, or
-    whose ``syntactic.warnings`` is not its findings' warnings (that warning deleted with a count
-    of it left), was written by a dqm that joins them (the code and the
-    join came together, and the form of an id not matched is such a copy alike): never. What this
-    trusts: a new file edited to the figures apart with that finding deleted from the findings and
-    from every count naming it reads as an older result (only a signature would prove the writer;
-    its digest is recomputed by whoever edits it)."""
+    joined have them. ``dqm gate`` gates such a result as written, with a note (:func:`dqm.gate.gate`).
+    The code ``ITEM_DELIVERED_AGAIN`` came with the join (a new result with an id in both forms
+    holds one: the form no line matched is such a copy alike), so a result naming it anywhere
+    (:func:`names_code`: a finding, ``syntactic.by_code``, the codes listed in ``checks`` or on a
+    thumbnail) was written by a dqm that joins them: never. Nor one whose ``syntactic`` counts
+    disagree with its findings' severities (that finding deleted with a count of it left, of
+    whatever severity the profile gave it: ``warnings``, or ``errors`` less the ``STAGE_CRASHED``
+    findings, which join the findings after the counts: :func:`dqm.audit.with_finding`; an ``info``
+    finding has no such count). What this cannot tell: a new file edited to the figures apart with
+    the code deleted everywhere and those counts edited alike reads as an older result; only a
+    signature tells the writer (its digest is recomputed by whoever edits it)."""
     from dqm.syntactic.accuracy import ordered_edits, two_forms
 
     syntactic = result.syntactic
     ids = [i.slide_id for i in result.items]
     if syntactic is None or syntactic.ordered is None or not two_forms(ids):
         return False
-    if any(f.code == AGAIN for f in result.findings) or syntactic.by_code.get(AGAIN):
+    if names_code(result, AGAIN):
         return False
-    # the finding (a warning) deleted with its count left: an edit. Not errors: a crashed stage's
-    # error finding joins the findings after the syntactic counts (dqm.audit.with_finding)
     if syntactic.warnings != sum(f.severity == Severity.WARNING for f in result.findings):
+        return False
+    errors = sum(f.severity == Severity.ERROR and f.code != STAGE_CRASHED for f in result.findings)
+    if syntactic.errors != errors:
         return False
     waived = result.waivers.waived if result.waivers is not None else ()
     count = result.order.ordered if result.order is not None else None
@@ -339,6 +343,20 @@ def forms_apart(result: QualityResult) -> bool:
         for joined in (True, False)
     ]
     return bool(edits[0]) and not edits[1]
+
+
+def names_code(result: QualityResult, code: str) -> bool:
+    """Whether ``result`` names the reason ``code`` anywhere it lists codes: a finding, a count of
+    ``syntactic.by_code``, a check's codes (``checks``: every code a check that ran can raise, since
+    results 1.1) or a thumbnail's codes. A dqm that has the code lists it among its check's codes
+    whether or not a finding has it."""
+    syntactic = result.syntactic
+    return (
+        any(f.code == code for f in result.findings)
+        or (syntactic is not None and code in syntactic.by_code)
+        or any(c.code == code for check in result.checks for c in check.codes)
+        or any(code in t.codes for t in result.thumbnails)
+    )
 
 
 def _version(text: str) -> tuple[int, ...]:

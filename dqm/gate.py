@@ -44,8 +44,9 @@ ROWLESS = N_(
 )
 FORMS_APART = N_(
     "syntactic.ordered: an id is held in two Unicode forms (NFC and NFD), and the figures over the "
-    "items ordered count them as two ids, as a result written before dqm joined them: they are gated "
-    "as written, and an audit now may give lower ones"
+    "items ordered count them as two ids, as dqm did before it joined them: the file names no "
+    "ITEM_DELIVERED_AGAIN, which dqm writes since, so they are gated as written; a file edited so "
+    "reads alike (only a signature tells who wrote it), and an audit now may give lower ones"
 )
 
 

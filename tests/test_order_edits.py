@@ -545,6 +545,44 @@ def test_the_gate_says_when_an_older_results_slideless_copy_not_ordered_cannot_b
     assert "어느 사본을 뺐는지 알 수 없으므로" in ko
 
 
+def _forms_apart(batch: Path, tmp_path: Path, profile: Profile | None = None):  # type: ignore[no-untyped-def]
+    """A new result of a copy of ``batch`` whose good pad under a bad item's id in NFD is put
+    first (the line matches it; the bad item, NFC, is its copy alike), and its figures over the
+    items ordered counted with the two forms apart, as a result written before they were joined
+    has them (above those computed now: the bad item left out)."""
+    from dqm.figures import edited_order
+    from dqm.syntactic.accuracy import figures_over_order
+
+    rows = [dict(r, slide_id=r["slide_id"] + "é") for r in _rows(batch)]
+    order = _by_id(tmp_path, [r["slide_id"] for r in rows])
+    _, copy, pads = _two_pads(batch, tmp_path, order)
+    pad = dict(pads[0], slide_id=_nfd(pads[0]["slide_id"] + "é"))
+    _write(copy, [pad, *rows], list(rows[0]))
+    result = _result(copy, order, profile)
+    ordered = result.syntactic.ordered
+    assert edited_order(result) == []
+    apart = "APART"  # the NFD id as another id: the forms counted apart, as before they were joined
+    ids = [apart if i.slide_id == pad["slide_id"] else i.slide_id for i in result.items]
+    findings = [
+        f.model_copy(update={"item_id": apart}) if f.item_id == pad["slide_id"] else f
+        for f in result.findings
+    ]
+    bad = set(ordered.unreadable_items)
+    unreadable = [int(k in bad) for k in range(len(ids))]
+    was = figures_over_order(ids, ordered.item_values, unreadable, findings, ordered.items)
+    assert was.format_accuracy > ordered.format_accuracy  # the bad item left out
+    old = ordered.model_copy(
+        update={k: getattr(was, k) for k in ("value_accuracy", "structure_accuracy", "format_accuracy")}
+    )
+    return result, old
+
+
+def _unlisted(result, code: str):  # type: ignore[no-untyped-def]
+    """``result`` with ``code`` deleted from its checks' codes."""
+    checks = [c.model_copy(update={"codes": [k for k in c.codes if k.code != code]}) for c in result.checks]
+    return result.model_copy(update={"checks": checks})
+
+
 def test_an_older_result_counting_an_ids_two_unicode_forms_apart_is_noted_not_contradicted(
     batch: Path, tmp_path: Path
 ):
@@ -554,34 +592,14 @@ def test_an_older_result_counting_an_ids_two_unicode_forms_apart_is_noted_not_co
     ``dqm gate`` gates it as written with a NOTE (in Korean too), not as an edited result; a
     figure raised past that is still an edit, and so is a new result (it holds the bad item's
     ``ITEM_DELIVERED_AGAIN``, which no result written before the join does) edited to those
-    figures: it was gated with the NOTE. It was reported as contradicted, with no note."""
+    figures: it was gated with the NOTE, and so was one with that finding and its counts deleted
+    while its check's codes still list the code. It was reported as contradicted, with no note."""
     from dqm.figures import edited_order
     from dqm.gate import gate
-    from dqm.syntactic.accuracy import figures_over_order
 
-    rows = [dict(r, slide_id=r["slide_id"] + "é") for r in _rows(batch)]
-    order = _by_id(tmp_path, [r["slide_id"] for r in rows])
-    _, copy, pads = _two_pads(batch, tmp_path, order)
-    pad = dict(pads[0], slide_id=_nfd(pads[0]["slide_id"] + "é"))
-    _write(copy, [pad, *rows], list(rows[0]))
-    result = _result(copy, order)
-    ordered = result.syntactic.ordered
-    assert edited_order(result) == []
-    apart = "APART"  # the NFD id as another id: the forms counted apart, as before they were joined
-    ids = [apart if i.slide_id == pad["slide_id"] else i.slide_id for i in result.items]
-    findings = [
-        f.model_copy(update={"item_id": apart}) if f.item_id == pad["slide_id"] else f
-        for f in result.findings
-    ]
+    result, old = _forms_apart(batch, tmp_path)
     again = [f for f in result.findings if f.code == "ITEM_DELIVERED_AGAIN"]
     assert len(again) == 1  # the bad item, matched by no line: a copy alike of the pad
-    bad = set(ordered.unreadable_items)
-    unreadable = [int(k in bad) for k in range(len(ids))]
-    was = figures_over_order(ids, ordered.item_values, unreadable, findings, ordered.items)
-    assert was.format_accuracy > ordered.format_accuracy  # the bad item left out
-    old = ordered.model_copy(
-        update={k: getattr(was, k) for k in ("value_accuracy", "structure_accuracy", "format_accuracy")}
-    )
     # a new file edited so: it holds the copy alike's finding, which results written before the
     # forms were joined never hold (the code came with the join): an edit, with no note
     edited = result.model_copy(update={"syntactic": result.syntactic.model_copy(update={"ordered": old})})
@@ -601,9 +619,13 @@ def test_an_older_result_counting_an_ids_two_unicode_forms_apart_is_noted_not_co
     assert edited_order(uncounted) != []
     assert not any(ln.startswith("NOTE") for ln in gate(uncounted, ["syntactic"]).lines)
     warnings = deleted.syntactic.warnings - 1
-    older = deleted.model_copy(
+    listed = deleted.model_copy(
         update={"syntactic": deleted.syntactic.model_copy(update={"by_code": by_code, "warnings": warnings})}
-    )  # as an older result holds it: no such finding, no such count
+    )
+    # every count edited, the order check's codes still listing it: an edit still, no note
+    assert edited_order(listed) != []
+    assert not any(ln.startswith("NOTE") for ln in gate(listed, ["syntactic"]).lines)
+    older = _unlisted(listed, "ITEM_DELIVERED_AGAIN")  # as an older result holds it: no such code anywhere
     assert edited_order(older) == []
     # a crashed stage's error finding joins the findings after the counts: still an older result
     from dqm.audit import stage_crashed
@@ -621,6 +643,50 @@ def test_an_older_result_counting_an_ids_two_unicode_forms_apart_is_noted_not_co
     raised = old.model_copy(update={"format_accuracy": 1.0})
     edited = result.model_copy(update={"syntactic": result.syntactic.model_copy(update={"ordered": raised})})
     assert edited_order(edited) != []
+
+
+@pytest.mark.parametrize("severity", ["warning", "error", "info"])
+def test_a_new_result_edited_to_its_forms_apart_figures_is_an_edit_while_a_count_of_its_copy_is_left(
+    batch: Path, tmp_path: Path, severity: str
+):
+    """``ITEM_DELIVERED_AGAIN`` re-graded by the profile (``severities``): the new result edited
+    to the figures with the forms apart, that finding deleted with its ``by_code`` count, is an
+    edit with no NOTE while the order check's codes still list it (base: the NOTE for each
+    severity), and, those deleted too, while the count of its severity is left (an error: base
+    the NOTE, it checked ``warnings`` only). An info finding has no such count: the file edited so
+    reads as an older result, as documented (only a signature tells)."""
+    from dqm.figures import edited_order
+    from dqm.findings import Severity
+    from dqm.gate import gate
+    from dqm.order import AGAIN
+
+    profile = load_profile()
+    profile = profile.model_copy(update={"severities": {**profile.severities, AGAIN: Severity(severity)}})
+    result, old = _forms_apart(batch, tmp_path, profile)
+    again = [f for f in result.findings if f.code == AGAIN]
+    assert len(again) == 1 and again[0].severity == severity
+    counts = {"errors": result.syntactic.errors, "warnings": result.syntactic.warnings}
+    by_code = {c: n for c, n in result.syntactic.by_code.items() if c != AGAIN}
+    deleted = {"by_code": by_code, "ordered": old}
+    if severity != "info":
+        deleted[f"{severity}s"] = counts[f"{severity}s"] - 1
+
+    def edit(r, update):  # type: ignore[no-untyped-def]
+        return r.model_copy(update={"syntactic": r.syntactic.model_copy(update=update)})
+
+    def noted(r) -> bool:  # type: ignore[no-untyped-def]
+        return any(ln.startswith("NOTE") and "two Unicode forms" in ln for ln in gate(r, ["syntactic"]).lines)
+
+    edited = edit(
+        result.model_copy(update={"findings": [f for f in result.findings if f not in again]}), deleted
+    )
+    assert any(c.code == AGAIN for check in edited.checks for c in check.codes)
+    assert edited_order(edited) != [] and not noted(edited)
+    unlisted = _unlisted(edited, AGAIN)
+    if severity != "info":
+        left = edit(unlisted, counts)  # the count of its severity left as written
+        assert edited_order(left) != [] and not noted(left)
+    assert edited_order(unlisted) == [] and noted(unlisted)  # what only a signature tells
 
 
 def _by_file_twins(batch: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
