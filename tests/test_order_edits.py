@@ -852,6 +852,37 @@ def test_a_waiver_naming_only_the_original_item_leaves_its_byte_identical_copys_
     assert _counts(moved.format_without_unordered) == _counts(freed.format.values)
 
 
+def test_a_result_lifted_by_a_waiver_of_both_copies_goes_back_to_as_measured_under_one_of_the_original_only(
+    batch: Path, tmp_path: Path
+):
+    """A byte-identical copy of a bad item ordered; the result decided with a waiver of the item's
+    code naming both (its figures without the items not ordered lifted), decided again with one
+    naming the original only (``dqm gate --waivers`` replaces the waivers a result holds): the
+    copy's finding is open, so they go back to as measured, as that waiver gives on the result
+    as measured; a waiver file of none lowers them so too. They stayed lifted (format 250/256, as
+    measured 249/256): the group was frozen where the first waiver had left it."""
+    from dqm.delivery import Waiver
+    from dqm.waivers import with_waivers
+
+    _, result, bad, code = _bad_copy_padded(batch, tmp_path)
+    measured = result.syntactic.ordered
+    expires = dt.date(2099, 1, 1)
+    both = Waiver(code=code, item=f"*{bad[1:]}*", reason="r", approved_by="x", expires=expires)
+    only = Waiver(code=code, item=bad, reason="r", approved_by="x", expires=expires)
+    lifted = with_waivers(result, [both], "w.yaml")
+
+    def figures(ordered):  # type: ignore[no-untyped-def]
+        return _counts(ordered.structure_without_unordered), _counts(ordered.format_without_unordered)
+
+    assert figures(lifted.syntactic.ordered) != figures(measured)
+    assert figures(with_waivers(result, [only], "w.yaml").syntactic.ordered) == figures(measured)
+    for waivers in ([only], []):
+        assert figures(with_waivers(lifted, waivers, "w2.yaml").syntactic.ordered) == figures(measured)
+    # and lifted again from there by the waiver of both, as from the result as measured
+    again = with_waivers(with_waivers(lifted, [only], "w2.yaml"), [both], "w3.yaml")
+    assert figures(again.syntactic.ordered) == figures(lifted.syntactic.ordered)
+
+
 def test_a_bad_copys_line_is_told_by_its_twins_slide_else_judged_as_the_worst_against_each_line(
     batch: Path, tmp_path: Path
 ):

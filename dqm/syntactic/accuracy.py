@@ -996,7 +996,11 @@ def _unpadded_again(
     by the findings of the items they hold: ``items`` (each item's id, slide and annotation files
     and table row) but those no line of the order list matched (:func:`unordered_rows`), a whole missing column
     counting one value a row of theirs; never past their value slots. The findings at the rows of
-    ``manifest`` of the items not matched are theirs, their id repeated or not."""
+    ``manifest`` of the items not matched are theirs, their id repeated or not. A line's copies
+    alike and their twin (:func:`repeated_groups`) move as a waiver set moves them from the result
+    as measured (:func:`_same_findings` under each set alone: alike, the twin's findings waived as
+    it says, else taken as open): from where ``waived[0]`` left them to where ``waived[1]`` puts
+    them, as measured under both (frozen) when alike under neither."""
     before, after = waived
     s, fm = was.structure_without_unordered, was.format_without_unordered
     if s is None or fm is None:
@@ -1011,12 +1015,21 @@ def _unpadded_again(
     again = unordered_rows(findings, ids, images, at, AGAIN)
     groups = repeated_groups(findings, ids, images, at, out)
     tables = _item_tables(items, manifest, findings) if groups else None
-    out |= again | {
-        k
-        for group in groups
-        if not _same_findings(findings, items, group, waived, manifest, tables)
-        for k in group
-    }
+    out |= again
+    # a group moves from where ``before`` left it to where ``after`` puts it: a waiver set moves
+    # it only when its copies' findings are waived alike under it, else it is as measured there
+    # (its twin's findings taken as not waived). A group lifted by ``before`` and not alike under
+    # ``after`` goes back to as measured: it was kept lifted
+    was_open: set[int] = set()  # the twin's findings of a group as measured under ``before``
+    now_open: set[int] = set()  # and under ``after``
+    for group in groups:
+        was, now = (_same_findings(findings, items, group, (set(), w), manifest, tables) for w in waived)
+        if not was and not now:
+            out |= set(group)  # as measured under both: frozen
+        elif not (was and now) and tables is not None:
+            mine = _findings_of(findings, items, group[0], manifest, tables)
+            (now_open if was else was_open).update(mine)
+    before, after = before - was_open, after - now_open
     kept = [item for k, item in enumerate(items) if k not in out]
     gone = set(ids) - {item[0] for item in kept}  # ids no line matched
 
@@ -1078,6 +1091,27 @@ def _item_tables(
             ):
                 of.setdefault((item_id, where or ""), k)
     return ids, shared, of, by_id
+
+
+def _findings_of(
+    findings: list[Finding],
+    items: Sequence[tuple[str, str | None, str | None, int | None]],
+    k: int,
+    manifest: str | None,
+    tables: _Tables,
+) -> set[int]:
+    """The indexes of the ``findings`` of the item at ``k``, attributed as :func:`_same_findings`
+    attributes them (by id; where several items have the id, by file or row of ``manifest``)."""
+    ids, shared, of, by_id = tables
+    if ids[k] not in shared:
+        return set(by_id.get(ids[k], ()))
+    out = set()
+    for i in by_id.get(ids[k], ()):
+        at = findings[i].location
+        where = f"{manifest}#{at.row}" if manifest is not None and at.file == manifest else at.file or ""
+        if of.get((ids[k], where)) == k:
+            out.add(i)
+    return out
 
 
 def _same_findings(
