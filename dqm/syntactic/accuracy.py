@@ -1023,12 +1023,12 @@ def _unpadded_again(
     was_open: set[int] = set()  # the twin's findings of a group as measured under ``before``
     now_open: set[int] = set()  # and under ``after``
     for group in groups:
-        was, now = (_same_findings(findings, items, group, (set(), w), manifest, tables) for w in waived)
-        if not was and not now:
+        lifted, lifts = (_same_findings(findings, items, group, (set(), w), manifest, tables) for w in waived)
+        if not lifted and not lifts:
             out |= set(group)  # as measured under both: frozen
-        elif not (was and now) and tables is not None:
+        elif not (lifted and lifts) and tables is not None:
             mine = _findings_of(findings, items, group[0], manifest, tables)
-            (now_open if was else was_open).update(mine)
+            (now_open if lifted else was_open).update(mine)
     before, after = before - was_open, after - now_open
     kept = [item for k, item in enumerate(items) if k not in out]
     gone = set(ids) - {item[0] for item in kept}  # ids no line matched
