@@ -234,15 +234,28 @@ class LotHistory:
         ------
         ValueError
             The supplier's inspection is not discontinued.
+
+        The state is read and the row written in one transaction that holds the file's write lock
+        (as :meth:`record` does): two ``dqm lots resume`` at once each saw *discontinued* and each
+        wrote a resume, and the second, a resume of a tightened scheme, made the supplier's lots
+        replay no more (every later run refused the history).
         """
-        after = resume(self.state(supplier))
         try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise HistoryError(msg("{path}: {reason}", path=self.path, reason=exc)) from None
+        try:
+            after = resume(self.state(supplier))
             self._db.execute(
                 "INSERT INTO lots (supplier, recorded, kind, lot) VALUES (?, ?, 'resume', ?)",
                 (supplier, _now(), note),
             )
-        except sqlite3.Error as exc:
-            raise HistoryError(msg("{path}: {reason}", path=self.path, reason=exc)) from None
+            self._db.execute("COMMIT")
+        except BaseException as exc:
+            self._db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise HistoryError(msg("{path}: {reason}", path=self.path, reason=exc)) from None
+            raise
         return after
 
 

@@ -136,3 +136,41 @@ def test_a_plan_with_a_repeated_key_is_named_as_damaged(tmp_path: Path) -> None:
     db.close()
     with LotHistory(path) as h, pytest.raises(HistoryError, match="row 1 of supplier 'a' is damaged"):
         h.state("a")
+
+
+def test_two_resumes_at_once_write_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second ``dqm lots resume`` that runs while the first is between reading the state and
+    writing its row waits for the file's lock and then finds nothing to resume: the history is
+    never left with two resumes in a row, which replay refuses (the supplier's lots unreadable)."""
+    import dqm.semantic.history as history
+
+    path = tmp_path / "h.sqlite"
+    with LotHistory(path) as h:
+        h.record("a", outcome("normal", 9))
+        h.record("a", outcome("normal", 9))
+        for _ in range(5):
+            h.record("a", outcome("tightened", 9))
+        assert h.state("a").state == "discontinued"
+    first, second = LotHistory(path), LotHistory(path)
+    second._db.execute("PRAGMA busy_timeout = 0")  # the lock held: refused at once, not after 30 s
+    real = history.resume
+    raced: list[BaseException] = []
+
+    def resume_while_the_other_runs(state):  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(history, "resume", real)
+        try:
+            second.resume("a", "the other run")
+        except (HistoryError, ValueError) as exc:
+            raced.append(exc)
+        return real(state)
+
+    monkeypatch.setattr(history, "resume", resume_while_the_other_runs)
+    with first, second:
+        assert first.resume("a", "new annotation team").state == "tightened"
+        assert len(raced) == 1 and "locked" in str(raced[0])
+        with pytest.raises(ValueError, match="not discontinued"):
+            second.resume("a")
+    with LotHistory(path) as h:
+        assert h.state("a").state == "tightened"  # replays: one resume recorded
+        rows = h._query("SELECT lot FROM lots WHERE kind = 'resume'", ())
+        assert rows == [("new annotation team",)]
