@@ -334,6 +334,29 @@ def load_checkpoint(path: Path, limit: int) -> dict[str, Any]:
     return state
 
 
+def _check_resumed(net: Any, optimiser: Any) -> None:
+    """Raise ``ValueError`` when the state a checkpoint gave ``net`` and ``optimiser`` is none a
+    training run writes: a weight or buffer not finite, or a weight's optimiser state (AdamW's
+    moments and step count) of another shape than the weight, not finite, or a negative step.
+    ``load_state_dict`` checks a weight's shape but not its moments': the first step crashed (a
+    traceback) on a moment of another shape, or a negative step, and a NaN trained on silently."""
+    import torch
+
+    for value in net.state_dict().values():
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise ValueError("weights")
+    for group in optimiser.param_groups:
+        for param in group["params"]:
+            for name, value in optimiser.state.get(param, {}).items():
+                if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+                    raise ValueError(name)
+                if name == "step":
+                    if value.numel() != 1 or not bool(torch.isfinite(value).all()) or float(value) < 0:
+                        raise ValueError(name)
+                elif value.shape != param.shape or not bool(torch.isfinite(value).all()):
+                    raise ValueError(name)
+
+
 @dataclass(frozen=True, slots=True)
 class Rank:
     """This process's place in a distributed training run."""
@@ -410,6 +433,7 @@ def train_fold(
             start = int(state["epoch"])
             if not 0 <= start <= t.epochs:  # a negative epoch seeds no rng, a larger one trains nothing
                 raise ValueError(start)
+            _check_resumed(net, optimiser)
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # ValidationError is a ValueError
             raise CheckpointMismatch(
                 msg(

@@ -256,3 +256,31 @@ def test_the_checkpoint_read_is_the_one_checked(tmp_path: Path, monkeypatch: pyt
 
     monkeypatch.setattr(zipfile.ZipFile, "infolist", swapped)
     assert load_checkpoint(path, ANY_SIZE)["w"].sum() == 0
+
+
+@pytest.mark.parametrize("damage", ["moment_shape", "moment_nan", "weight_nan", "step_negative"])
+def test_resume_refuses_a_checkpoint_whose_tensors_do_not_fit_its_network(
+    tmp_path: Path, clean_records: list[SlideRecord], indices: list[Any], tiny: ValidityProfile, damage: str
+) -> None:
+    """A checkpoint of this run's key whose optimiser moments are of another shape (the moment of a
+    weight, not the weight, is never checked by ``load_state_dict``: the first step crashed with a
+    traceback), or whose weights or moments are NaN (trained on silently, a model of NaN scored),
+    is refused as one that does not fit, before any training."""
+    import torch
+
+    _train(clean_records, indices, tiny, tmp_path / "t.pt")
+    state = load_checkpoint(tmp_path / "t.pt", ANY_SIZE)
+    moments = state["optimizer"]["state"]
+    first = moments[min(moments)]
+    if damage == "moment_shape":
+        first["exp_avg"] = torch.zeros(3, 1, 2)
+    elif damage == "moment_nan":
+        first["exp_avg_sq"] = torch.full_like(first["exp_avg_sq"], float("nan"))
+    elif damage == "weight_nan":
+        name = next(k for k, v in state["model"].items() if v.is_floating_point())
+        state["model"][name] = torch.full_like(state["model"][name], float("nan"))
+    else:
+        first["step"] = torch.tensor(-5.0)
+    torch.save({**state, "epoch": 0, "complete": False}, tmp_path / "t.pt")
+    with pytest.raises(CheckpointMismatch, match="cannot be resumed"):
+        _train(clean_records, indices, tiny, tmp_path / "t.pt", resume=True)
