@@ -111,6 +111,18 @@ def _uncounted(counts: Sequence[int]) -> str | None:
     return None
 
 
+def _miscounted(counts: dict[str, int], n: int) -> str | None:
+    """What a stored categorical distribution (slides per category, ``n`` slides with a value)
+    holds that dqm never writes, or None: its counts as :func:`_uncounted` checks them, and a sum
+    other than ``n`` (dqm counts each slide with a value once). Counts of no slide while it states
+    some made drift's PSI raise: the diversity stage crashed."""
+    values = list(counts.values())
+    problem = _uncounted(values)
+    if problem is None and sum(values) != n:
+        problem = f"counts {sum(values):,} slides where it states {n:,} slides with a value"
+    return problem
+
+
 def baseline_from_results(path: Path, profile: Profile, mask: Callable[[str], str] | None = None) -> Release:
     """The baseline stored in a ``results.json``.
 
@@ -141,7 +153,7 @@ def release_of_result(
     if stored is not None:
         summaries, n, used = summaries_of_result(stored), stored.n_items, True
         problems = [
-            *((name, _uncounted(list(s.counts.values()))) for name, s in summaries.categorical.items()),
+            *((name, _miscounted(s.counts, s.n)) for name, s in summaries.categorical.items()),
             *((name, _unwritten(s.support, s.support_counts)) for name, s in summaries.continuous.items()),
         ]
         for name, problem in problems:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -245,17 +246,28 @@ def test_a_baseline_whose_stored_distribution_dqm_never_writes_is_refused(
     [
         ({"Seoul-A": 2**62, "Busan-B": 2**62}, "more than"),  # a sum past int64: wrapped, no test
         ({"Seoul-A": -5}, "negative count"),  # PSI took the log of a negative share: NaN
+        ("none", "counts 0 slides"),  # PSI raised ValueError: the diversity stage crashed (exit 3)
+        ("zeros", "counts 0 slides"),  # the same with each category kept at 0
+        ({"Seoul-A": 10**6}, "slides with a value"),  # shares and tests of a sample it does not hold
     ],
 )
 def test_a_baseline_whose_stored_categories_dqm_never_counts_is_refused(
-    tmp_path: Path, base_items: list[ItemSummary], profile: Profile, counts: dict[str, int], why: str
+    tmp_path: Path, base_items: list[ItemSummary], profile: Profile, counts: Any, why: str
 ) -> None:
     """The categorical twin of the refusal above (a count past 64 bits is refused as JSON): two
     counts of 2^62 summed to a negative number of slides and the test was skipped, a negative
-    count made PSI NaN (numpy's RuntimeWarning on the console) and drift passed; exit 0 both."""
+    count made PSI NaN (numpy's RuntimeWarning on the console) and drift passed; exit 0 both. Counts
+    that sum to other than the slides it states (none at all: PSI raised, the stage crashed) are
+    none dqm writes either."""
     stored = diversity_result(base_items, profile)
     inst = next(c for c in stored.categorical if c.name == "institution")
-    edited = inst.model_copy(update={"counts": {**inst.counts, **counts}})
+    if counts == "none":
+        counts = {}
+    elif counts == "zeros":
+        counts = dict.fromkeys(inst.counts, 0)
+    else:
+        counts = {**inst.counts, **counts}
+    edited = inst.model_copy(update={"counts": counts})
     others = [c for c in stored.categorical if c.name != "institution"]
     path = tmp_path / "edited.json"
     _result(base_items, stored.model_copy(update={"categorical": [edited, *others]})).dump(path)
