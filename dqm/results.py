@@ -796,6 +796,18 @@ def _newer_than_stated(path: Path, data: dict[str, Any]) -> str | None:
     )
 
 
+def _newer_than_ours(version: object) -> bool:
+    """Whether ``version`` is a results schema ``major.minor`` later than this dqm's (a label not so
+    written: no)."""
+    if not isinstance(version, str):
+        return False
+    try:
+        major, minor = (int(n) for n in version.split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) > _CURRENT
+
+
 def _undigested_refusal(path: Path, data: dict[str, Any]) -> str | None:
     """Why the results object ``data`` (of ``path``), which states no content digest, is refused:
     it states a schema version that always carries one (an edit deleted it). None: it may be a
@@ -841,6 +853,16 @@ def _validated(
             _check_sealed(path, data, unsealed)
         return result
     except ValidationError as exc:
+        if _newer_than_ours(version):  # what it holds that this dqm cannot read is what it added
+            raise ResultsError(
+                msg(
+                    "{path} was written by a newer dqm (results schema {version}; this dqm reads up "
+                    "to {ours}) and holds what this one does not know: read it with that version or later",
+                    path=path,
+                    version=clip(str(version), 20),  # stated by the file: of any length
+                    ours=SCHEMA_VERSION,
+                )
+            ) from None
         errors = exc.errors()
         lines = [
             f"  {'/'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in errors[:max_errors]

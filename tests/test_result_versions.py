@@ -282,3 +282,25 @@ def test_every_code_a_released_version_did_not_list_is_named_with_the_version_th
         listed = {entry["code"] for check in data["checks"] for entry in check["codes"]}
         unnamed = sorted(code for code in declared - listed if code not in CODES_SINCE)
         assert not unnamed, (path.name, unnamed)
+
+
+def test_a_result_of_a_newer_schema_holding_what_this_dqm_does_not_know_says_so(tmp_path: Path) -> None:
+    """A results.json written by a later dqm (a later minor schema) holding a member this one does
+    not know was refused as one that does not match the schema ("Extra inputs are not permitted"),
+    as if hand-edited: it says the file is newer, which version reads it, and gate exits 2."""
+    data = json.loads((FIXTURES / "results-1.18.json").read_text(encoding="utf-8"))
+    data.pop("digest", None)
+    major, minor = (int(n) for n in SCHEMA_VERSION.split("."))
+    later = f"{major}.{minor + 1}"
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({**data, "schema_version": later, "added_later": {"x": 1}}), encoding="utf-8")
+    with pytest.raises(ResultsError, match=f"newer dqm \\(results schema {later}; this dqm reads up to"):
+        load_result(path)
+    res = runner.invoke(app, ["gate", str(path), "--allow-undigested"])
+    assert res.exit_code == 2 and "writtenbyanewerdqm" in "".join(res.output.split()), res.output
+    # a file of this schema holding the same is still one that does not match it
+    path.write_text(
+        json.dumps({**data, "schema_version": SCHEMA_VERSION, "added_later": 1}), encoding="utf-8"
+    )
+    with pytest.raises(ResultsError, match="does not match the results schema"):
+        load_result(path)
