@@ -124,8 +124,10 @@ def _kw(words: str) -> str:
     Each run of whitespace follows a character it cannot hold, so a keyword followed by thousands
     of spaces is one pass: three optional runs side by side (``\\s*(?:no)?\\s*[:=#]?\\s*``)
     backtrack over every way to split the spaces, cubic in their length (3,000 spaces after
-    ``dob`` in a class name held an audit for over five minutes)."""
-    return rf"(?i:{words}){_kw_tail()}"
+    ``dob`` in a class name held an audit for over five minutes). A CSV row's comma or semicolon is its ``:``
+    and a quote may close the keyword's cell and open the value's (``MRN,12345678``, ``"DOB";"1990-01-01"``,
+    ``MRN: "12345678"``: none before session 28)."""
+    return rf'(?i:{words})"?{_kw_tail(":=#,;")}"?'
 
 
 _IN_WORD = "\u00ad\u034f\u180b-\u180e\u200c-\u200f\u2060-\u2065\u206a-\u206f\ufe00-\ufe0f\ufeff"
@@ -164,14 +166,23 @@ _KEYWORD_SPACE = rf"[\s{_INVISIBLE_CHARS}]*"
 _NAME_WORDS = r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|성함|환자\s{0,64}명|이름)"
 """The ``person_name`` pattern's own keywords; ``환자`` and ``명`` parted by at most 64 of any space
 (a line break too: :data:`_KO_GAP`), as every Korean keyword rule parts them (:data:`_KO_NAME_SUFFIX`)."""
-_LATIN_COMMA = r",(?:(?<=[A-Za-z],)|(?<=[A-Za-z]\s,)|(?<=[A-Za-z]\s\s,))"
-"""A comma right after a Latin keyword (two spaces between at most: ``Patient Name  , John Smith``): what
-:data:`_NAME_KEYWORD` reads as its ``:``."""
+_LATIN_COMMA = r"""[,;](?:(?<=[A-Za-z][,;])|(?<=[A-Za-z]\s[,;])|(?<=[A-Za-z]\s\s[,;])|(?<=[A-Za-z]"[,;]))"""
+"""A comma or a semicolon right after a Latin keyword (two spaces between at most: ``Patient Name  , John
+Smith``; a semicolon-separated export's ``Patient Name;John Smith``; a quoted cell's ``"Patient Name","John
+Smith"``): what :data:`_NAME_KEYWORD` reads as its ``:``."""
+_QUOTE = '"?'
+"""A CSV cell's or a value's double quote after a Latin keyword or before a name (``"Patient Name","John
+Smith"``, ``Patient Name: "John Smith"``, ``Patient Name,"Smith, John"``: none before session 28)."""
 _ANY_KEYWORD_COMMA = r",(?:(?<=[A-Za-z명함름],)|(?<=[A-Za-z명함름]\s,)|(?<=[A-Za-z]\s\s,))"
 """A comma after a Latin or a Korean keyword: what :data:`_NAME_KEYWORD` reads as its ``:`` where it looks for
 a name that may go on past a window's end (:data:`_PENDING_NAME`); the ``person_name`` pattern reads a Korean
 keyword's comma only before a name's strict shape (:data:`_KO_KEYWORD_COMMA`)."""
-_NAME_KEYWORD = _NAME_WORDS + _KEYWORD_SPACE + f"(?:(?:[:=\uff1a]|{_ANY_KEYWORD_COMMA}){_KEYWORD_SPACE})?"
+_NAME_KEYWORD = (
+    _NAME_WORDS
+    + _QUOTE
+    + _KEYWORD_SPACE
+    + f"(?:(?:[:=\uff1a]|{_ANY_KEYWORD_COMMA}|{_LATIN_COMMA}){_KEYWORD_SPACE})?{_QUOTE}"
+)
 """The ``person_name`` pattern's keyword, its ``:`` (a full-width ``：`` too), ``=`` or ``,`` (a CSV row:
 ``Patient Name,John Smith``, ``성명,홍길동``), and the spaces around them: what may start a name
 (:data:`_PENDING_NAME`), as :data:`_NAME_KEYWORD_BEFORE_NAME` reads it, a Korean keyword's comma looser."""
@@ -183,10 +194,11 @@ _CELL_ENDS = "\t\x0b\x0c\x1c-\x1f\x85\u2028\u2029"
 ASCII's file, group, record and unit separators, U+0085, U+2028, U+2029. A name's words cross one
 only as :data:`_IN_CELL_GAPS` says (``Patient name: John Smith<U+2029>Age`` masked ``Age`` before
 session 27; ``Patient name: Hong<U+000C>Gildong`` is a name, as session 22 made it)."""
-_NAME_GAP = "[" + _IN_CELL_GAP_CHARS + _CELL_ENDS + "]"
+_NAME_GAP = "[" + _IN_CELL_GAP_CHARS + ";" + _CELL_ENDS + "]"
 """What a name's words are parted by: a space or a tab (a no-break space too, ``&nbsp;`` and
 ``&Tab;`` as read, or any other of Unicode's spaces and separators: a vertical tab, a form feed,
-U+001C to U+001F, U+0085, U+2028, U+2029), a comma or DICOM's ``^``, or a character nobody sees
+U+001C to U+001F, U+0085, U+2028, U+2029), a comma, DICOM's ``^``, a semicolon after a first word
+alone in its cell (a semicolon-separated export's ``Patient Name;Smith;John``), or a character nobody sees
 (:data:`_INVISIBLE_CHARS`: ``HONG<U+200B>GILDONG``, which the reading that drops it takes for one
 word, is two where it is kept, :func:`_unseen_runs`); a line feed or carriage return ends a name."""
 _NAME_GAPS = rf"[{_IN_WORD}]*+(?:{_NAME_GAP}[{_IN_WORD}]*+)++"
@@ -212,6 +224,7 @@ HEADER_WORDS = (
     "diagnosis", "specimen", "sample", "slide", "site", "stage", "grade", "type", "status", "result",
     "report", "dept", "department", "phone", "address", "email", "organ", "tissue", "histology",
     "number", "comment", "comments", "note", "notes",
+    "accession", "referring", "attending", "ordering", "requesting", "submitting", "physician", "columns",
     "나이", "연령", "성별", "생년월일", "주소", "진단", "진단명", "병원", "병록번호", "등록번호",
     "환자번호", "전화번호", "연락처", "검체", "비고",
 )  # fmt: skip
@@ -220,6 +233,12 @@ that is one of them starts no name where the keyword is a header's cell among ot
 (``patient name<TAB>Age<TAB>Sex``, ``PATIENT NAME AGE SEX``, ``이름<TAB>나이<TAB>성별``,
 :data:`_NOT_HEADER`); a Latin one that is a surname too is a name before a given name
 (``Sample^Joe``), and one that is mostly a surname (``Ward``, ``Case``) is not listed."""
+_NO_NAME_FIRST = (
+    "(?i:then|and|or|also|please|must|should|will|shall|see|check|enter|select|is|are|was|were|if|when)"
+    "(?![A-Za-z'-])"
+)
+"""Words of a sentence that start no name (``Check Patient Name, Then Export``, a header row's title
+and an instruction, read as a name before session 28)."""
 _LATIN_HEADER = "(?i:" + "|".join(word for word in HEADER_WORDS if word.isascii()) + ")(?![A-Za-z])"
 _PHRASE_TAIL = (
     "name|names|label|group|of|card|code|no|source|class|collected|received|signed|reported"
@@ -278,7 +297,7 @@ Collected``) or one a tab and another header's column follow (``Patient Name<TAB
 Descriptor<TAB>Age``) is none. Whatever follows the given names is looked at only so far as a
 header's word, so a value reads the same alone (:func:`find`) as written in any output."""
 _NOT_HEADER = (
-    f"(?!(?:(?<=\t)|(?<=\\s\\s)|(?<=,)|(?<=,\\s)){_LATIN_HEADER}(?!\\^|{_GIVEN_NAMES_END})"
+    f'(?!(?:(?<=\t)|(?<=\\s\\s)|(?<=[,;])|(?<=[,;]\\s)|(?<=[,;\t]")){_LATIN_HEADER}(?!\\^|{_GIVEN_NAMES_END})'
     f"|{_LATIN_HEADER}(?:[ \t,{_INVISIBLE_CHARS}]*\t|{_NAME_GAPS}{_LATIN_HEADER})|(?:"
     + "|".join(word for word in HEADER_WORDS if not word.isascii())
     + ")(?![가-힣]))"
@@ -424,9 +443,10 @@ comma there lists as often (``개인 식별자(이름, 주민등록번호 등)``
 (session 27's last review: e9fef0d1 dropped every Korean keyword's comma, and ``성명,홍길동`` was no finding)."""
 _NAME_KEYWORD_BEFORE_NAME = (
     _NAME_WORDS
+    + _QUOTE
     + _HEADER_CELL_AHEAD
     + _KEYWORD_SPACE
-    + f"(?:(?:[:=\uff1a]|{_LATIN_COMMA}|{_KO_KEYWORD_COMMA}){_HEADER_CELL_AHEAD}{_KEYWORD_SPACE})?"
+    + f"(?:(?:[:=\uff1a]|{_LATIN_COMMA}|{_KO_KEYWORD_COMMA}){_HEADER_CELL_AHEAD}{_KEYWORD_SPACE})?{_QUOTE}"
 )
 """:data:`_NAME_KEYWORD` as the ``person_name`` pattern reads it before a name: no header's cell
 after it (:data:`_HEADER_CELL_AHEAD`). A comma after a Latin keyword is read as its ``:`` (a CSV row:
@@ -477,9 +497,20 @@ dot and one to three (``성명: 洪 吉童``); :data:`_PENDING_NAME` reads as fa
 what :func:`find` flags. Spaced Hanja (:data:`_KO_DOT`): one or two ideographs, then one or two parts of one to
 four (``諸葛 孔明``, ``洪 吉童先生``, ``洪 吉 童``: none of it left in clear); a run longer than twelve (a name glued to
 Chinese text, ``洪吉童患者左乳腺``): its first four ideographs, the rest shown."""
+_CAPITALISED = r"(?:[A-Z]'|Ma?c(?=[A-Z]))?[A-Z][a-z]+(?:[-\u2010\u2011][A-Z][a-z]+)*"
+"""A capitalised word of a Latin name: a surname of two parts one word with its hyphen (``Smith-Jones``,
+masked ``Smith`` and shown ``-Jones`` before session 28), with an ``O'``, ``D'``, ``Mc`` or ``Mac`` before its
+capital (``O'Brien``, ``D'Angelo``, ``McDonald``, ``MacLeod``: none before)."""
+_CAPITALS = r"(?:[A-Z]')?[A-Z]{2,}(?:[-\u2010\u2011][A-Z]{2,})*"
+""":data:`_CAPITALISED` in capitals (``SMITH-JONES``, ``O'BRIEN``)."""
+_MORE_IN_CELL_GAPS = rf"(?!,[A-Za-z]){_IN_CELL_GAPS}"
+"""What parts a name's third or fourth word from the one before: :data:`_IN_CELL_GAPS`, but a comma glued
+to the next word, which ends the cell of a CSV row after a name of two words (``Patient Name,John
+Smith,Female`` masked ``Female`` with the name before session 28); ``Smith,John``'s comma parts a name's
+first two words, ``Smith, John Paul``'s, followed by a space, any."""
 _NEXT_CELL_SURNAME = (
-    rf"(?:{_CELL_GAPS}(?!{_LATIN_HEADER})[A-Z][a-z]++{_NO_MORE_WORDS})?",
-    rf"(?:{_CELL_GAPS}(?!{_LATIN_HEADER})[A-Z]{{2,}}+{_NO_MORE_WORDS})?",
+    rf"(?:{_CELL_GAPS}(?!{_LATIN_HEADER}){_CAPITALISED}{_NO_MORE_WORDS})?",
+    rf"(?:{_CELL_GAPS}(?!{_LATIN_HEADER}){_CAPITALS}{_NO_MORE_WORDS})?",
 )
 """After a name of two words or more in its cell, the next cell where it holds exactly one
 capitalised word, no header's (``Patient Name<TAB>Mary Ann<TAB>Smith<TAB>45``: ``Smith`` was in
@@ -488,10 +519,11 @@ clear in session 27's first round; ``Patient Name<TAB>John Smith<TAB>Age`` keeps
 only so far as its own cell's next letter, so a value reads the same alone (:func:`find`) as quoted
 in an output (``"...<TAB>Smith"``)."""
 _NAME = (
-    rf"{_NOT_HEADER}(?:[A-Z][a-z]+(?:{_IN_CELL_GAPS}[A-Z][a-z]+){{1,3}}{_NEXT_CELL_SURNAME[0]}"
-    rf"|[A-Z][a-z]+{_NAME_GAPS}(?!{_LATIN_HEADER})[A-Z][a-z]+(?:{_IN_CELL_GAPS}[A-Z][a-z]+){{0,2}}"
-    rf"|[A-Z]{{2,}}(?:{_IN_CELL_GAPS}[A-Z]{{2,}}){{1,3}}{_NEXT_CELL_SURNAME[1]}"
-    rf"|[A-Z]{{2,}}{_NAME_GAPS}(?!{_LATIN_HEADER})[A-Z]{{2,}}(?:{_IN_CELL_GAPS}[A-Z]{{2,}}){{0,2}}|{_KO_NAME})"
+    rf"{_NOT_HEADER}(?!{_NO_NAME_FIRST})(?:{_CAPITALISED}{_IN_CELL_GAPS}{_CAPITALISED}"
+    rf"(?:{_MORE_IN_CELL_GAPS}{_CAPITALISED}){{0,2}}{_NEXT_CELL_SURNAME[0]}"
+    rf"|{_CAPITALISED}{_NAME_GAPS}(?!{_LATIN_HEADER}){_CAPITALISED}(?:{_MORE_IN_CELL_GAPS}{_CAPITALISED}){{0,2}}"
+    rf"|{_CAPITALS}{_IN_CELL_GAPS}{_CAPITALS}(?:{_MORE_IN_CELL_GAPS}{_CAPITALS}){{0,2}}{_NEXT_CELL_SURNAME[1]}"
+    rf"|{_CAPITALS}{_NAME_GAPS}(?!{_LATIN_HEADER}){_CAPITALS}(?:{_MORE_IN_CELL_GAPS}{_CAPITALS}){{0,2}}|{_KO_NAME})"
 )
 """A person's name as the ``person_name`` pattern takes one after its keyword (``Hong Gildong``,
 ``HONG^GILDONG``, ``홍길동``), each word however long (``Wolfeschlegelsteinhausenbergerdorff``, 35
@@ -633,7 +665,7 @@ led by a surname's ideograph too (``환자: 洪吉童``, :data:`_HANJA_SURNAMES`
 _PENDING_NAME = re.compile(
     "[pP성환이](?<=(?="  # run after a keyword's first character, as :func:`_skipping` runs a pattern
     + _NAME_KEYWORD
-    + rf"(?:[A-Z][a-z]*+(?:{_NAME_GAPS}[A-Z][a-z]*+){{0,4}}{_NAME_GAPS_AT_END}|[A-Z]++(?:{_NAME_GAPS}[A-Z]++){{0,4}}"
+    + rf"(?:[A-Z][A-Za-z'\u2010\u2011-]*+(?:{_NAME_GAPS}[A-Z][A-Za-z'\u2010\u2011-]*+){{0,4}}{_NAME_GAPS_AT_END}|[A-Z][A-Z'\u2010\u2011-]*+(?:{_NAME_GAPS}[A-Z][A-Z'\u2010\u2011-]*+){{0,4}}"
     rf"{_NAME_GAPS_AT_END}|[가-힣]{{1,3}}|(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}]){_KO_DOT}(?:[가-힣]|{_KO_DOT}){{0,3}}"
     rf"|{_HANJA}(?:{_HANJA}|{_KO_DOT}){{0,16}})?\Z)[\s\S])"
 )
@@ -681,10 +713,19 @@ the dashes that look like it, as a word processor, a spreadsheet or a hospital s
 writes them (Unicode's hyphen, non-breaking hyphen, figure dash, en dash, em dash, horizontal bar,
 the minus sign U+2212, the small and the full-width hyphen-minus of a Korean IME)."""
 _DASH = re.compile(f"[{_DASHES}]")
-_RRN_GAP = rf"(?:\s?[{_DASHES}]\s?|(?:%20)?%2[dD](?:%20)?)"
+_PERCENT_DASH = "%(?:25)?2[dD]"
+"""A URL's percent escape of ``-``, escaped once or twice (``%2D``, ``%252D``, whose ``%`` is escaped again)."""
+_PERCENT_SPACE = "%(?:25)?20"
+"""A URL's percent escape of a space, escaped once or twice (``%20``, ``%2520``)."""
+_DASH_OR_ESCAPE = rf"(?:[{_DASHES}]|{_PERCENT_DASH})"
+"""What parts a social security or a phone number's digit groups: a dash or a look-alike, or a URL's
+escape of ``-`` (``123%2D45%2D6789``: left in clear before session 28)."""
+_RRN_GAP = rf"(?:\s?[{_DASHES}]\s?|(?:{_PERCENT_SPACE})?{_DASH_OR_ESCAPE}(?:{_PERCENT_SPACE})?)"
 """Between an RRN's two groups: a dash with a space or a tab around it or none, or a URL's percent
 escape of one (``900101%2D1234567``, ``%20`` spaces around it or none: left in clear before session
-27f; masked whole, and :func:`valid_rrn` reads the escapes as what they stand for)."""
+27f; masked whole, and :func:`valid_rrn` reads the escapes as what they stand for), a dash between
+escaped spaces (``900101%20-%201234567``) and the escapes escaped again (``900101%252D1234567``: both
+left in clear before session 28)."""
 _RRN_SPACED = r"(?:\t{1,2}| {2,4})"
 """Between an RRN's two groups after its keyword (:data:`_RRN_KEYWORD`) only, as well as
 :data:`_RRN_GAP`: a tab or two (a spreadsheet that holds the groups in two columns, copied out), or
@@ -746,7 +787,8 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     "us_ssn": DeidPattern(
         # Not inside a longer number, but found after a letter and ``-`` (``item-123-45-6789``).
         regex=_built_in_regex(
-            rf"{_NO_DIGIT_BEFORE}(?<!\d-)(?!000|666|9\d\d)\d{{3}}-(?!00)\d{{2}}-(?!0000)\d{{4}}(?!\d)(?!-\d)",
+            rf"{_NO_DIGIT_BEFORE}(?<!\d-)(?!000|666|9\d\d)\d{{3}}{_DASH_OR_ESCAPE}(?!00)\d{{2}}{_DASH_OR_ESCAPE}(?!0000)\d{{4}}"
+            r"(?!\d)(?!-\d)",
             starts=r"\d",
         ),
         what=N_("US social security number"),
@@ -806,7 +848,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
         # not by spaces or tabs: a table's zero-padded columns (``07<TAB>512<TAB>2048``) would read
         # as one.
         regex=_built_in_regex(
-            rf"{_NO_DIGIT_BEFORE}(?<!\d-)[{_ZERO_DIGITS}]\d{{1,2}}[{_DASHES}]\d{{3,4}}[{_DASHES}]\d{{4}}(?!\d)(?!-\d)",
+            rf"{_NO_DIGIT_BEFORE}(?<!\d-)[{_ZERO_DIGITS}]\d{{1,2}}{_DASH_OR_ESCAPE}\d{{3,4}}{_DASH_OR_ESCAPE}\d{{4}}(?!\d)(?!-\d)",
             starts=_ZERO_DIGITS,
         ),
         what=N_("phone number"),
@@ -1013,7 +1055,7 @@ def built_in_patterns_finding_nothing(settings: DeidSettings) -> list[str]:
     return missed
 
 
-_PERCENT_GAP = re.compile("%2[0dD]")
+_PERCENT_GAP = re.compile("%(?:25)?2[0dD]")
 
 
 def valid_rrn(match: str) -> bool:
@@ -2687,7 +2729,11 @@ def _escaped(text: str) -> bool:
     return "\\" in text or ("&" in text and _MAY_REFERENCE.search(text) is not None)
 
 
-_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]+")
+_DIGIT_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+"""Unicode's combining marks (diacritics, their extensions and supplements, the marks for symbols and
+the half marks): one after a digit marks nothing a reader reads as part of the number
+(``9<U+0301>00101-1234567`` was left in clear before session 28)."""
+_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]+|(?<=[0-9])[{_DIGIT_MARKS}]+")
 
 
 def _gap_or_none(m: re.Match[str]) -> str:
@@ -3020,9 +3066,9 @@ def _before_a_long_name(text: str, cut: int) -> int:
     return keyword.end() if name is not None and name.end() > cut else cut
 
 
-_NOT_NAME_RUN = re.compile(f"[^A-Za-z{_NAME_GAP[1:-1]}{_IN_WORD}]")
+_NOT_NAME_RUN = re.compile(f"[^A-Za-z'{_NAME_GAP[1:-1]}{_IN_WORD}\u2010\u2011-]")
 """A character no name's word nor what parts its words holds (:data:`_NAME`'s Latin forms)."""
-_NOT_NAME_NOR_REFERENCE = re.compile(f"[^A-Za-z0-9&#;{_NAME_GAP[1:-1]}{_IN_WORD}]")
+_NOT_NAME_NOR_REFERENCE = re.compile(f"[^A-Za-z0-9&#;'{_NAME_GAP[1:-1]}{_IN_WORD}\u2010\u2011-]")
 """A character neither :data:`_NOT_NAME_RUN` lets through nor one of a reference (``&#32;``)."""
 _REFERENCE_TAIL = re.compile("[#0-9A-Za-z]*;?")
 """What is left of a reference whose ``&`` a slice cut off (``bsp;``, ``00032;``)."""
@@ -3345,6 +3391,11 @@ def _runs(
     return kept
 
 
+_TOKEN_GAP = re.compile(rf"\s+|{_PERCENT_SPACE}|[{_DIGIT_MARKS}]")
+"""What a token's identifier is read without (:meth:`Masker.token`): spaces, their URL escapes, combining marks."""
+_PERCENT_DASH_RX = re.compile(_PERCENT_DASH)
+
+
 class Masker:
     """Replaces every identifier inside a text by a keyed token, the same token for the same
     identifier in every output and every run with the same key (``[KOREAN_RRN-3f9a1c2b7d]``).
@@ -3372,7 +3423,13 @@ class Masker:
         return {**self.__dict__, "_seen": {}}
 
     def token(self, name: str, found: str) -> str:
-        canon = re.sub(r"\s+", "", found).translate(_ASCII_DIGITS).casefold().encode("utf-8")
+        canon = _TOKEN_GAP.sub("", found)
+        canon = (
+            _DASH.sub("-", _PERCENT_DASH_RX.sub("-", canon))
+            .translate(_ASCII_DIGITS)
+            .casefold()
+            .encode("utf-8")
+        )
         digest = hmac.new(self._key, canon, hashlib.sha256).hexdigest()[:10]
         return f"[{name.upper()}-{digest}]"
 
