@@ -124,10 +124,10 @@ def _kw(words: str) -> str:
     Each run of whitespace follows a character it cannot hold, so a keyword followed by thousands
     of spaces is one pass: three optional runs side by side (``\\s*(?:no)?\\s*[:=#]?\\s*``)
     backtrack over every way to split the spaces, cubic in their length (3,000 spaces after
-    ``dob`` in a class name held an audit for over five minutes). A CSV row's comma or semicolon is its ``:``
+    ``dob`` in a class name held an audit for over five minutes). A CSV row's comma, semicolon or pipe is its ``:``
     and a quote may close the keyword's cell and open the value's (``MRN,12345678``, ``"DOB";"1990-01-01"``,
     ``MRN: "12345678"``: none before session 28)."""
-    return rf'(?i:{words})"?{_kw_tail(":=#,;")}"?'
+    return rf'(?i:{words})"?{_kw_tail(":=#,;|")}"?'
 
 
 _IN_WORD = "\u00ad\u034f\u180b-\u180e\u200c-\u200f\u2060-\u2065\u206a-\u206f\ufe00-\ufe0f\ufeff"
@@ -166,10 +166,13 @@ _KEYWORD_SPACE = rf"[\s{_INVISIBLE_CHARS}]*"
 _NAME_WORDS = r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|성함|환자\s{0,64}명|이름)"
 """The ``person_name`` pattern's own keywords; ``환자`` and ``명`` parted by at most 64 of any space
 (a line break too: :data:`_KO_GAP`), as every Korean keyword rule parts them (:data:`_KO_NAME_SUFFIX`)."""
-_LATIN_COMMA = r"""[,;](?:(?<=[A-Za-z][,;])|(?<=[A-Za-z]\s[,;])|(?<=[A-Za-z]\s\s[,;])|(?<=[A-Za-z]"[,;]))"""
-"""A comma or a semicolon right after a Latin keyword (two spaces between at most: ``Patient Name  , John
-Smith``; a semicolon-separated export's ``Patient Name;John Smith``; a quoted cell's ``"Patient Name","John
-Smith"``): what :data:`_NAME_KEYWORD` reads as its ``:``."""
+_LATIN_COMMA = (
+    r"""[,;|](?:(?<=[A-Za-z][,;|])|(?<=[A-Za-z]\s[,;|])|(?<=[A-Za-z]\s\s[,;|])|(?<=[A-Za-z]"[,;|]))"""
+)
+"""A comma, a semicolon or a pipe right after a Latin keyword (two spaces between at most: ``Patient Name  ,
+John Smith``; a semicolon-separated export's ``Patient Name;John Smith``, a pipe-separated one's or a Markdown
+table's ``| Patient Name | John Smith |``; a quoted cell's ``"Patient Name","John Smith"``): what
+:data:`_NAME_KEYWORD` reads as its ``:``."""
 _QUOTE = '"?'
 """A CSV cell's or a value's double quote after a Latin keyword or before a name (``"Patient Name","John
 Smith"``, ``Patient Name: "John Smith"``, ``Patient Name,"Smith, John"``: none before session 28)."""
@@ -297,7 +300,7 @@ Collected``) or one a tab and another header's column follow (``Patient Name<TAB
 Descriptor<TAB>Age``) is none. Whatever follows the given names is looked at only so far as a
 header's word, so a value reads the same alone (:func:`find`) as written in any output."""
 _NOT_HEADER = (
-    f'(?!(?:(?<=\t)|(?<=\\s\\s)|(?<=[,;])|(?<=[,;]\\s)|(?<=[,;\t]")){_LATIN_HEADER}(?!\\^|{_GIVEN_NAMES_END})'
+    f'(?!(?:(?<=\t)|(?<=\\s\\s)|(?<=[,;|])|(?<=[,;|]\\s)|(?<=[,;|\t]")){_LATIN_HEADER}(?!\\^|{_GIVEN_NAMES_END})'
     f"|{_LATIN_HEADER}(?:[ \t,{_INVISIBLE_CHARS}]*\t|{_NAME_GAPS}{_LATIN_HEADER})|(?:"
     + "|".join(word for word in HEADER_WORDS if not word.isascii())
     + ")(?![가-힣]))"
