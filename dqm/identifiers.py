@@ -237,7 +237,7 @@ that is one of them starts no name where the keyword is a header's cell among ot
 :data:`_NOT_HEADER`); a Latin one that is a surname too is a name before a given name
 (``Sample^Joe``), and one that is mostly a surname (``Ward``, ``Case``) is not listed."""
 _NO_NAME_FIRST = (
-    "(?i:then|and|or|also|please|must|should|will|shall|see|check|enter|select|is|are|was|were|if|when)"
+    "(?i:then|and|or|also|please|must|should|shall|see|check|enter|select|is|are|was|were|if|when)"
     "(?![A-Za-z'-])"
 )
 """Words of a sentence that start no name (``Check Patient Name, Then Export``, a header row's title
