@@ -174,8 +174,11 @@ John Smith``; a semicolon-separated export's ``Patient Name;John Smith``, a pipe
 table's ``| Patient Name | John Smith |``; a quoted cell's ``"Patient Name","John Smith"``): what
 :data:`_NAME_KEYWORD` reads as its ``:``."""
 _QUOTE = '"?'
-"""A CSV cell's or a value's double quote after a Latin keyword or before a name (``"Patient Name","John
-Smith"``, ``Patient Name: "John Smith"``, ``Patient Name,"Smith, John"``: none before session 28)."""
+"""A CSV cell's double quote after a keyword (``"Patient Name","John Smith"``: none before session 28)."""
+_NAME_QUOTE = '(?:"(?=[A-Z]))?'
+"""A CSV cell's or a value's double quote before a Latin name (``"Patient Name","John Smith"``, ``Patient Name:
+"John Smith"``, ``Patient Name,"Smith, John"``: none before session 28); not before a Korean word, which the
+Korean rules read as they did (``성명:"환자 명``)."""
 _ANY_KEYWORD_COMMA = r",(?:(?<=[A-Za-z명함름],)|(?<=[A-Za-z명함름]\s,)|(?<=[A-Za-z]\s\s,))"
 """A comma after a Latin or a Korean keyword: what :data:`_NAME_KEYWORD` reads as its ``:`` where it looks for
 a name that may go on past a window's end (:data:`_PENDING_NAME`); the ``person_name`` pattern reads a Korean
@@ -184,7 +187,7 @@ _NAME_KEYWORD = (
     _NAME_WORDS
     + _QUOTE
     + _KEYWORD_SPACE
-    + f"(?:(?:[:=\uff1a]|{_ANY_KEYWORD_COMMA}|{_LATIN_COMMA}){_KEYWORD_SPACE})?{_QUOTE}"
+    + f"(?:(?:[:=\uff1a]|{_ANY_KEYWORD_COMMA}|{_LATIN_COMMA}){_KEYWORD_SPACE})?{_NAME_QUOTE}"
 )
 """The ``person_name`` pattern's keyword, its ``:`` (a full-width ``：`` too), ``=`` or ``,`` (a CSV row:
 ``Patient Name,John Smith``, ``성명,홍길동``), and the spaces around them: what may start a name
@@ -449,7 +452,7 @@ _NAME_KEYWORD_BEFORE_NAME = (
     + _QUOTE
     + _HEADER_CELL_AHEAD
     + _KEYWORD_SPACE
-    + f"(?:(?:[:=\uff1a]|{_LATIN_COMMA}|{_KO_KEYWORD_COMMA}){_HEADER_CELL_AHEAD}{_KEYWORD_SPACE})?{_QUOTE}"
+    + f"(?:(?:[:=\uff1a]|{_LATIN_COMMA}|{_KO_KEYWORD_COMMA}){_HEADER_CELL_AHEAD}{_KEYWORD_SPACE})?{_NAME_QUOTE}"
 )
 """:data:`_NAME_KEYWORD` as the ``person_name`` pattern reads it before a name: no header's cell
 after it (:data:`_HEADER_CELL_AHEAD`). A comma after a Latin keyword is read as its ``:`` (a CSV row:
@@ -3426,13 +3429,8 @@ class Masker:
         return {**self.__dict__, "_seen": {}}
 
     def token(self, name: str, found: str) -> str:
-        canon = _TOKEN_GAP.sub("", found)
-        canon = (
-            _DASH.sub("-", _PERCENT_DASH_RX.sub("-", canon))
-            .translate(_ASCII_DIGITS)
-            .casefold()
-            .encode("utf-8")
-        )
+        read = _DASH.sub("-", _PERCENT_DASH_RX.sub("-", _TOKEN_GAP.sub("", found)))
+        canon = read.translate(_ASCII_DIGITS).casefold().encode("utf-8")
         digest = hmac.new(self._key, canon, hashlib.sha256).hexdigest()[:10]
         return f"[{name.upper()}-{digest}]"
 
