@@ -932,6 +932,20 @@ def _text_properties(fh: BinaryIO, probe: SlideProbe) -> None:
     )
 
 
+def _refused_texts(fd: int, probe: SlideProbe) -> None:
+    """The text tags of a TIFF that OpenSlide is not given (:func:`~dqm.slide_refs.tiff_refusal`:
+    a 100 MB ``ImageDescription``, a million directories), read through ``fd`` within
+    :func:`dqm.image_text.tiff_texts`'s bounds, as properties for the identifier checks: the refusal
+    left them unread, so an RRN at the start of the description was never searched and no
+    ``DEID_SLIDE_UNSEARCHED`` said so. What the bounds leave is ``probe.text_unread``."""
+    try:
+        fh = os.fdopen(os.dup(fd), "rb")
+    except OSError:
+        return
+    with fh:
+        _text_properties(fh, probe)
+
+
 def _add_texts(probe: SlideProbe, pairs: Iterable[tuple[str, str]]) -> None:
     """``(key, text)`` pairs as properties; a key already there, or a text some property already
     holds (a page repeating the main description), is not added again. dqm's own note (the key
@@ -1452,6 +1466,8 @@ def probe_slide(
         taken, probe.open_error, probe.reference_refused = _taken_and_looked(path, root, fd, st, taken)
         probe.unsettled = taken.unread_failed
         if probe.open_error is not None:  # before OpenSlide opens what it names: none left out
+            if not probe.reference_refused:  # a TIFF too large to parse: its text is still searched
+                _refused_texts(fd, probe)
             return probe
         probe.parts_unread = taken.unread if openslide_reads_dicom() else None
         name, own = openslide_name(path, fd), _fd_name(path, fd)
