@@ -666,6 +666,7 @@ CODES_SINCE: dict[str, tuple[int, int]] = {
                 "SLIDE_ALL_INK",
                 "SLIDE_PART_UNREADABLE",
                 "STAIN_NOT_COMPARED",
+                "VERTEX_ORDER",
             ),
         ),
         (

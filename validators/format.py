@@ -170,9 +170,12 @@ def _record_location(view: ItemView, field: str) -> dict[str, Any]:
         "DETECTION_OBJECT": "QuPath detections, cells or tiles: not lesion outlines (skipped)",
         "NEGATIVE_REGION_UNMATCHED": "a negative region (hole) lies inside no positive region of its layer",
         "EMPTY_LAYER": "an annotation layer holds no regions",
+        "VERTEX_ORDER": "an ASAP coordinate's Order is not its place in the file (not a whole number, "
+        "repeated or out of sequence): the outline is read in the file's order",
     },
     code_severity={
         "NOT_AN_AREA": Severity.WARNING,
+        "VERTEX_ORDER": Severity.WARNING,
         "DETECTION_OBJECT": Severity.WARNING,
         "EMPTY_LAYER": Severity.WARNING,
     },

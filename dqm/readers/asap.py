@@ -2,7 +2,8 @@
 
 Each ``Annotations/Annotation`` is one lesion; its class is ``PartOfGroup`` (a group name, mapped
 through the profile's ``class_map`` like any foreign class name). Coordinates are read in
-document order (``Order`` is informative).
+document order, as ASAP draws them; an ``Order`` attribute that contradicts it (not a whole
+number, repeated, out of sequence) is a ``VERTEX_ORDER`` warning at that coordinate.
 
 * ``Polygon`` and ``Rectangle``: the coordinates are the ring;
 * ``Spline``: the coordinates are control points of a closed centripetal Catmull-Rom curve,
@@ -52,7 +53,9 @@ def coordinates(
         issues.append(ReadIssue("MISSING_KEY", msg("the annotation has no <Coordinates>"), path, lesion))
         return None, 0
     pts: list[tuple[float, float]] = []
+    orders = _Orders(lesion, issues)
     for k, (coord, cpath) in enumerate(children(coords, "Coordinate", f"{path}/Coordinates")):
+        orders.see(k, coord.get("Order"), cpath)
         x, y = number(coord.get("X")), number(coord.get("Y"))
         if x is None or y is None:
             attr = "X" if x is None else "Y"
@@ -62,6 +65,64 @@ def coordinates(
             return None, k + 1
         pts.append((x, y))
     return np.asarray(pts, dtype=np.float64).reshape(-1, 2), len(pts)
+
+
+ORDER_SHOWN = 40
+"""Characters of a malformed ``Order`` value the finding quotes."""
+
+
+class _Orders:
+    """The ``Order`` attributes of one annotation's coordinates, against their places in the file.
+    ASAP draws the coordinates in the file's order and writes ``Order`` 0, 1, 2... beside them;
+    dqm reads them as ASAP draws them. An ``Order`` that says otherwise (not a whole number, one
+    that repeats, one out of sequence: a tool that sorts by it draws another outline) is one
+    ``VERTEX_ORDER`` warning an annotation, at the first coordinate that breaks the sequence.
+    The sequence starts at the first coordinate's ``Order`` where that is 0 or 1 (a writer counting
+    from one is consistent), else at 0. A coordinate without ``Order`` is not judged."""
+
+    def __init__(self, lesion: int, issues: list[ReadIssue]) -> None:
+        self.lesion, self.issues = lesion, issues
+        self.start: int | None = None
+        self.said = False
+        self.seen: dict[int, int] = {}
+
+    def see(self, k: int, raw: str | None, where: str) -> None:
+        if raw is None or self.said:
+            return
+        text = raw.strip()
+        whole = text.isascii() and text.isdecimal()
+        value = (int(text) if len(text) <= 18 else 10**18) if whole else None  # no coordinate's place
+        if self.start is None:
+            self.start = value if value in (0, 1) else 0
+        if value is None:
+            why = msg(
+                "coordinate {k}'s Order {order!r} is not a whole number: the outline is read in the "
+                "file's order, as ASAP draws it",
+                k=k,
+                order=clip(raw, ORDER_SHOWN),
+            )
+        elif value in self.seen:
+            why = msg(
+                "coordinate {k}'s Order {order} repeats coordinate {first}'s: the outline is read in "
+                "the file's order, as ASAP draws it",
+                k=k,
+                order=value,
+                first=self.seen[value],
+            )
+        elif value != self.start + k:
+            why = msg(
+                "coordinate {k}'s Order is {order}, not {expected}: the coordinates are out of their "
+                "Order's sequence; the outline is read in the file's order, as ASAP draws it (a tool "
+                "that sorts by Order draws another)",
+                k=k,
+                order=clip(text, ORDER_SHOWN),
+                expected=self.start + k,
+            )
+        else:
+            self.seen[value] = k
+            return
+        self.said = True
+        self.issues.append(ReadIssue("VERTEX_ORDER", why, where + "/@Order", self.lesion, vertex=k))
 
 
 def read(root: Element, path: str, issues: list[ReadIssue]) -> list[Annotation]:
