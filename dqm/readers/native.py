@@ -44,7 +44,7 @@ from dqm.readers.common.base import (
     to_float,
 )
 from dqm.readers.common.reader import Role, Syntax
-from dqm.readers.native_schema import NativeAnnotation
+from dqm.readers.native_schema import LesionRecord, NativeAnnotation, SlideInfo
 
 NAME = "native"
 TITLE = "native"
@@ -181,7 +181,72 @@ def _schema_code(kind: str, missing: bool, lesion: int | None, vertex: int | Non
     return "WRONG_TYPE"
 
 
-def _schema_issues(doc: Any, exc: ValidationError) -> tuple[list[ReadIssue], set[int], bool]:
+_KNOWN_KEYS = {
+    "document": frozenset(NativeAnnotation.model_fields),
+    "slide": frozenset(SlideInfo.model_fields),
+    "lesion": frozenset(field.alias or name for name, field in LesionRecord.model_fields.items()),
+    "geometry": frozenset({"type", "coordinates"}),
+}
+"""The keys each object of the schema defines; any other is an ``UNKNOWN_KEY``."""
+
+
+def _trimmed(doc: Any, keep: int) -> tuple[Any, dict[int | None, int]]:
+    """``doc`` as the schema validates it: in each of its objects that forbid unknown keys (the
+    document, its slide, each lesion and a Polygon or MultiPolygon geometry), the first ``keep``
+    unknown keys (in the file's order) and every known one; with how many were left out, by lesion
+    (None: the document's and the slide's). The errors of the keys left out would all be counted,
+    never reported one by one (``keep`` is one past the cap of :func:`_schema_issues`), so only
+    their number is kept: pydantic made an error of about 1.5 KB for each (1,000,000 unknown keys,
+    a 14 MB file well within the memory estimate, took 1.7 GB and 34 s of CPU). An object within
+    ``keep`` is not copied."""
+    dropped: dict[int | None, int] = {}
+
+    def cut(obj: Any, known: frozenset[str], lesion: int | None) -> Any:
+        if not isinstance(obj, dict) or len(obj) <= keep + len(known):
+            return obj
+        out, left = {}, keep
+        for key, value in obj.items():
+            if key in known:
+                out[key] = value
+            elif left > 0:
+                out[key], left = value, left - 1
+        if len(out) < len(obj):
+            dropped[lesion] = dropped.get(lesion, 0) + len(obj) - len(out)
+            return out
+        return obj
+
+    if not isinstance(doc, dict):
+        return doc, dropped
+    top = cut(doc, _KNOWN_KEYS["document"], None)
+    lesions = top.get("lesions")
+    slide = top.get("slide")
+    new_slide = cut(slide, _KNOWN_KEYS["slide"], None)
+    new_lesions = lesions
+    if isinstance(lesions, list):
+        new_lesions = []
+        for index, lesion in enumerate(lesions):
+            record = cut(lesion, _KNOWN_KEYS["lesion"], index)
+            geometry = record.get("geometry") if isinstance(record, dict) else None
+            if isinstance(geometry, dict) and geometry.get("type") in ("Polygon", "MultiPolygon"):
+                trimmed = cut(geometry, _KNOWN_KEYS["geometry"], index)
+                if trimmed is not geometry:
+                    record = {**record, "geometry": trimmed}
+            new_lesions.append(record)
+        if all(new is old for new, old in zip(new_lesions, lesions, strict=True)):
+            new_lesions = lesions
+    if not dropped:
+        return doc, dropped
+    top = dict(top) if top is doc else top
+    if new_slide is not slide:
+        top["slide"] = new_slide
+    if new_lesions is not lesions:
+        top["lesions"] = new_lesions
+    return top, dropped
+
+
+def _schema_issues(
+    doc: Any, exc: ValidationError, dropped: dict[int | None, int] | None = None
+) -> tuple[list[ReadIssue], set[int], bool]:
     """Read issues for schema errors, the lesions whose outline is broken, and whether ``slide``
     is broken.
 
@@ -236,9 +301,13 @@ def _schema_issues(doc: Any, exc: ValidationError) -> tuple[list[ReadIssue], set
     # one counting issue a code, split by lesion (a tally, not an issue a lesion: 100,000 lesions
     # past the cap made 100,000 messages and masked names); the pointer is worked out for the
     # code's first part and for the root's part only
+    for lesion, n in (dropped or {}).items():  # unknown keys past the first of their object, not
+        counting = more.setdefault(("UNKNOWN_KEY", lesion), [(), 0, set()])  # validated: counted
+        counting[1] += n
+        counting.append(n)  # value slots of their own
     tallies: dict[str, list[tuple[int | None, int, int, str | None]]] = {}
     firsts: dict[str, list[int | str]] = {}
-    for (code, lesion), (raw, n, slots) in more.items():
+    for (code, lesion), (raw, n, slots, *own) in more.items():
         where: str | None = None
         if code not in firsts or lesion is None:
             shown = names.path(doc, [str(part) for part in raw])
@@ -246,7 +315,7 @@ def _schema_issues(doc: Any, exc: ValidationError) -> tuple[list[ReadIssue], set
             value_ptr, _, _ = _value_pointer(path)
             where = value_ptr if lesion is not None else pointer(*path)
             firsts.setdefault(code, path)
-        tallies.setdefault(code, []).append((lesion, n, len(slots), where))
+        tallies.setdefault(code, []).append((lesion, n, len(slots) + sum(own), where))
     for code, parts in tallies.items():
         n = sum(part[1] for part in parts)
         text = msg(
@@ -428,10 +497,11 @@ def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
 def _annotation(doc: Any, path: str, issues: list[ReadIssue]) -> Annotation:
     issues = list(issues)
     broken: set[int] = set()
+    validated, dropped = _trimmed(doc, base.MAX_ISSUES_PER_CODE + 1)
     try:
-        _ADAPTER.validate_python(doc)
+        _ADAPTER.validate_python(validated)
     except ValidationError as exc:
-        schema_issues, broken, _ = _schema_issues(doc, exc)
+        schema_issues, broken, _ = _schema_issues(validated, exc, dropped)
         issues.extend(schema_issues)
     if not isinstance(doc, dict):
         return Annotation(
