@@ -206,6 +206,60 @@ def test_a_refused_database_is_left_as_it_was(tmp_path: Path, journal: str) -> N
     assert _bytes_of(path) == before
 
 
+@pytest.mark.parametrize("state", ["closed", "served", "wal without shm"])
+def test_ingest_writes_nothing_beside_a_review_database(tmp_path: Path, state: str) -> None:
+    """``dqm review ingest`` (a read-only open) of a review folder made ``-wal`` and ``-shm`` files
+    in it (a closed WAL database), made the ``-shm`` of a ``-wal`` left by a crash, and wrote its
+    read marks in the ``-shm`` of a server still running. The verdicts still in the ``-wal`` are
+    read."""
+    path = tmp_path / "review.sqlite"
+    db = ReviewDB(path, "plan-1")
+    kim = db.reviewer_by_token(db.add_reviewer("Kim"))
+    db.record(kim, "S1", "pass")
+    db.record(kim, "S2", "fail", ["other"])
+    if state == "closed":
+        db.close()
+    elif state == "wal without shm":  # a crash's -wal, copied without the -shm (or the -shm removed)
+        folder = tmp_path / "copy"
+        folder.mkdir()
+        for name in ("review.sqlite", "review.sqlite-wal"):
+            (folder / name).write_bytes((tmp_path / name).read_bytes())
+        db.close()
+        path = folder / "review.sqlite"
+        assert (folder / "review.sqlite-wal").stat().st_size > 0
+    before = _bytes_of(path)
+    got = read_verdict_db(path)
+    assert not got.findings
+    assert [(r.slide_id, r.verdict) for r in got.records] == [("S1", "pass"), ("S2", "fail")]
+    assert _bytes_of(path) == before
+    if state == "served":  # the server goes on
+        db.record(kim, "S3", "pass")
+        assert [r.slide_id for r in read_verdict_db(path).records] == ["S1", "S2", "S3"]
+        db.close()
+
+
+def test_a_refused_database_with_a_wal_is_left_as_it_was(tmp_path: Path) -> None:
+    """The check that refuses a newer dqm's database read one with a ``-wal`` file (a crash's, or a
+    newer server's still running) with SQLite's read-only open: it made the ``-shm`` beside it."""
+    path = tmp_path / "review.sqlite"
+    ReviewDB(path, "plan-1").close()
+    _set_meta(path, "schema", "2")
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("INSERT INTO meta VALUES ('newer', 'x')")
+    con.commit()
+    keep = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    con.close()
+    for name, data in keep.items():  # what a crash leaves: -wal, and no -shm
+        if not name.endswith("-shm"):
+            (tmp_path / name).write_bytes(data)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["review.sqlite", "review.sqlite-wal"]
+    before = _bytes_of(path)
+    with pytest.raises(ReviewDBError, match="this dqm reads schema 1"):
+        ReviewDB(path, "plan-1")
+    assert _bytes_of(path) == before
+
+
 @pytest.mark.parametrize("meta", [False, True])
 def test_another_programs_sqlite_file_is_refused_and_left_as_it_was(tmp_path: Path, meta: bool) -> None:
     """A foreign SQLite file (a table of its own, no dqm ``meta``) was opened without complaint

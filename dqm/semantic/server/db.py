@@ -18,9 +18,11 @@ import functools
 import hashlib
 import re
 import secrets
+import shutil
 import sqlite3
+import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,11 +142,18 @@ class ReviewDB:
         self._open: list[sqlite3.Connection] = []
         self.unreadable: dict[str, None] = {}
         """Why each row of another program's types was left out by the reads so far."""
+        self._copy: tempfile.TemporaryDirectory[str] | None = None
+        """Read only, of a database with a ``-wal`` file: the folder of its private copy (:func:`_read_uri`)."""
         if readonly:
-            got = self._meta_rows()
-            if got.get("format") != "dqm.review_db/1":
-                raise ReviewDBError(msg("{path} is not a dqm review database", path=path))
-            self._known_schema(got)
+            try:
+                self._uri = _read_uri(path, self._copy_folder)
+                got = self._meta_rows()
+                if got.get("format") != "dqm.review_db/1":
+                    raise ReviewDBError(msg("{path} is not a dqm review database", path=path))
+                self._known_schema(got)
+            except BaseException:
+                self.close()
+                raise
             return
         self._refuse_foreign()  # before the first write: a refused file is left as it was
         with self._write:  # executescript commits on its own: the schema is idempotent DDL
@@ -187,9 +196,8 @@ class ReviewDB:
         triggers). Without them, it is a new database only when empty, or holding nothing but
         entries of our schema exactly as it makes them (same SQL), each table empty (a first
         open stopped before its ``meta`` rows): an empty ``meta (key, value)`` of another program,
-        its ``reviewers`` rows or a view are refused. Without a ``-wal`` file beside it, it is
-        opened ``immutable`` (nothing uncommitted to read): a plain read-only open of a WAL
-        database created ``-wal`` and ``-shm`` files beside the refused file.
+        its ``reviewers`` rows or a view are refused. It is read as :func:`_read_uri` reads it:
+        nothing is written beside the refused file.
 
         SQLite's own tables (``sqlite_stat1`` and the like, made by ``ANALYZE`` or ``PRAGMA
         optimize``, as the ``sqlite3`` shell or DB Browser may run) are not another program's
@@ -197,10 +205,13 @@ class ReviewDB:
         try:
             if not self.path.exists() or self.path.stat().st_size == 0:
                 return
-            wal = Path(f"{self.path}-wal").exists()
         except OSError:
             return  # the write connection reports it
-        uri = f"{self.path.resolve().as_uri()}?mode=ro" + ("" if wal else "&immutable=1")
+        with tempfile.TemporaryDirectory(prefix="dqm-review-") as folder:
+            self._check_foreign(_read_uri(self.path, lambda: Path(folder)))
+
+    def _check_foreign(self, uri: str) -> None:
+        """:meth:`_refuse_foreign` on the database that ``uri`` opens read only."""
         try:
             con = sqlite3.connect(uri, uri=True, timeout=30)
         except sqlite3.DatabaseError as exc:
@@ -267,7 +278,7 @@ class ReviewDB:
             try:
                 if self.readonly:
                     con = sqlite3.connect(
-                        f"{self.path.resolve().as_uri()}?mode=ro",
+                        self._uri,
                         uri=True,
                         timeout=30,
                         check_same_thread=False,
@@ -622,7 +633,72 @@ class ReviewDB:
             for con in self._open:
                 con.close()
             self._open.clear()
+            if self._copy is not None:
+                self._copy.cleanup()
+                self._copy = None
         self._local = threading.local()
+
+    def _copy_folder(self) -> Path:
+        """A private folder for the copy :func:`_read_uri` reads, removed by :meth:`close`."""
+        if self._copy is None:
+            self._copy = tempfile.TemporaryDirectory(prefix="dqm-review-")
+        return Path(self._copy.name)
+
+
+COPY_TRIES = 5
+"""Copies of a database with a ``-wal`` file :func:`_read_uri` makes at most while a server keeps writing."""
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """What changes when ``path`` is written (its inode, size and modification time), None when absent."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _read_uri(path: Path, folder: Callable[[], Path]) -> str:
+    """The URI that reads the database ``path`` without writing a byte beside it.
+
+    SQLite's read-only open (``mode=ro``) of a WAL database is not one: without ``-wal`` and
+    ``-shm`` files it made them beside the database (``dqm review ingest`` of a review folder left
+    them in it), with a ``-wal`` file and no ``-shm`` it made the ``-shm``, and with both (a server
+    still running) it wrote its read marks in the ``-shm``. Without a ``-wal`` file it is opened
+    ``immutable`` (nothing uncommitted to read, and no file is made or locked). With one, the
+    database and its ``-wal`` are copied into ``folder()`` and the copy is read (the WAL's
+    committed transactions included, as SQLite recovers them after a crash): copied again, up to
+    :data:`COPY_TRIES` times, while either file changed during the copy (a server writing).
+
+    Raises
+    ------
+    ReviewDBError
+        When the files cannot be copied, or kept changing.
+    """
+    wal = Path(f"{path}-wal")
+    if _stamp(wal) is None:
+        return f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+    try:
+        into = folder() / "review.sqlite"
+        for _ in range(COPY_TRIES):
+            before = (_stamp(path), _stamp(wal))
+            shutil.copyfile(path, into)
+            Path(f"{into}-wal").unlink(missing_ok=True)
+            if before[1] is not None:
+                shutil.copyfile(wal, f"{into}-wal")
+            if (_stamp(path), _stamp(wal)) == before:
+                return f"{into.as_uri()}?mode=ro"
+    except OSError as exc:
+        raise ReviewDBError(
+            msg("{name} cannot be read: {reason}", name=path, reason=exc.strerror or exc)
+        ) from None
+    raise ReviewDBError(
+        msg(
+            "{path} changed each time it was read ({n} times): a server is writing to it; try again",
+            path=path,
+            n=COPY_TRIES,
+        )
+    )
 
 
 def read_verdict_db(path: Path) -> VerdictFile:
