@@ -7,6 +7,7 @@ import io
 import json
 import re
 import shutil
+import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -569,6 +570,36 @@ def test_export_then_ingest_and_ingest_of_the_database(fresh: tuple[Path, Path],
         assert not [f for f in sem["findings"] if f["severity"] != "info"], sem["findings"]
         results.append({k: sem[k] for k in ("accuracy", "n_pass", "agreement", "fail_reasons")})
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("journal", ["WAL", "DELETE"])
+def test_export_writes_nothing_to_the_review_folder(
+    fresh: tuple[Path, Path], tmp_path: Path, journal: str
+) -> None:
+    """``dqm review export`` opened the database for writing: it added this dqm's tables to an
+    older dqm's database (one without ``sessions`` and ``not_reviewable``), and switched one in
+    another journal mode (the ``sqlite3`` shell's ``.backup``, a tool's copy) to WAL. A database
+    of another plan is still refused."""
+    from dqm.semantic.server.commands import export
+
+    review_dir, _batch = fresh
+    db = ReviewDB(review_dir / DB_NAME, read_plan(review_dir).plan_id)
+    db.record(db.reviewer_by_token(db.add_reviewer("Kim")), read_plan(review_dir).sample[0].slide_id, "pass")
+    db.close()
+    con = sqlite3.connect(review_dir / DB_NAME)
+    con.executescript("DROP TABLE sessions; DROP TABLE not_reviewable;")  # as dqm wrote it before both
+    con.execute(f"PRAGMA journal_mode={journal}")
+    con.commit()
+    con.close()
+    before = {p.name: p.read_bytes() for p in sorted(review_dir.iterdir())}
+    assert export(review_dir, tmp_path / "verdicts.json") == 1
+    assert {p.name: p.read_bytes() for p in sorted(review_dir.iterdir())} == before
+    con = sqlite3.connect(review_dir / DB_NAME)
+    con.execute("UPDATE meta SET value = 'another' WHERE key = 'plan_id'")
+    con.commit()
+    con.close()
+    with pytest.raises(CommandError, match="another review plan"):
+        export(review_dir, tmp_path / "again.json")
 
 
 def test_commands_refuse_clearly(

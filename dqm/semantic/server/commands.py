@@ -50,7 +50,9 @@ def exposure_warning(host: str, tls: bool) -> str | None:
 
 
 def database(review_dir: Path, create: bool = False) -> ReviewDB:
-    """The review folder's database (created with the plan's id when ``create``)."""
+    """The review folder's database (created with the plan's id when ``create``; else opened read
+    only: ``dqm review export`` switched a database to WAL and added the tables of this dqm's schema
+    to an older dqm's, writing to the folder it only reads)."""
     from dqm.semantic.planfile import PlanError, read_plan
 
     try:
@@ -63,7 +65,7 @@ def database(review_dir: Path, create: bool = False) -> ReviewDB:
             msg("{path} does not exist: add a reviewer first (dqm review add-reviewer)", path=path)
         )
     try:
-        return ReviewDB(path, plan.plan_id)
+        return ReviewDB(path, plan.plan_id, readonly=not create)
     except ReviewDBError as exc:
         raise CommandError(str(exc)) from None
 

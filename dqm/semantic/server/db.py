@@ -151,6 +151,7 @@ class ReviewDB:
                 if got.get("format") != "dqm.review_db/1":
                     raise ReviewDBError(msg("{path} is not a dqm review database", path=path))
                 self._known_schema(got)
+                self._same_plan(got, plan_id)
             except BaseException:
                 self.close()
                 raise
@@ -174,17 +175,8 @@ class ReviewDB:
                 raise ReviewDBError(msg("{path} is not a dqm review database", path=path))
             else:
                 self._known_schema(got)
-            if got and plan_id and got.get("plan_id") and got["plan_id"] != plan_id:
-                raise ReviewDBError(
-                    msg(
-                        "{path} belongs to another review plan ({other}…, this plan {plan}…): "
-                        "a new sample needs a new review folder",
-                        path=path,
-                        other=got["plan_id"][:12],
-                        plan=plan_id[:12],
-                    )
-                )
-            elif got and plan_id and not got.get("plan_id"):
+            self._same_plan(got, plan_id)
+            if got and plan_id and not got.get("plan_id"):
                 con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('plan_id', ?)", (plan_id,))
 
     def _refuse_foreign(self) -> None:
@@ -247,6 +239,19 @@ class ReviewDB:
             self._known_schema(got)
         if foreign:
             raise ReviewDBError(msg("{path} is not a dqm review database", path=self.path))
+
+    def _same_plan(self, got: dict[str, str], plan_id: str | None) -> None:
+        """Refuse a database bound to another plan than ``plan_id`` (when given)."""
+        if got and plan_id and got.get("plan_id") and got["plan_id"] != plan_id:
+            raise ReviewDBError(
+                msg(
+                    "{path} belongs to another review plan ({other}…, this plan {plan}…): "
+                    "a new sample needs a new review folder",
+                    path=self.path,
+                    other=str(got["plan_id"])[:12],
+                    plan=plan_id[:12],
+                )
+            )
 
     def _known_schema(self, got: dict[str, str]) -> None:
         """Refuse a database of a schema this dqm does not know (a newer dqm's: its tables may
