@@ -1367,3 +1367,67 @@ def test_a_slide_whose_vendor_mpp_lies_is_shown_without_a_scale(tmp_path: Path, 
         return
     assert info["mpp"] is None and info["width"] == 512
     assert b'"mpp":null' in JSONResponse(info).body
+
+
+@pytest.mark.parametrize("left", ["at the deadline", "by the client"])
+def test_a_body_that_stops_short_is_no_exception_in_the_log(
+    served: Any,
+    fresh: tuple[Path, Path],  # noqa: F811 (the fixture)
+    left: str,
+) -> None:
+    """A ``Content-Length`` that promised more than came (the guard closes the connection at the
+    request's deadline), or a client gone mid-body: Starlette's ClientDisconnect went up to
+    uvicorn, which logged "Exception in ASGI application" and a traceback for each such request
+    (anyone could fill the log with them)."""
+    import logging
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append  # type: ignore[method-assign]
+    token = reviewer(fresh[0], "Kim").encode()
+    port = served(request_seconds=1.0)
+    logger = logging.getLogger("uvicorn.error")  # once the server has set its loggers up
+    logger.addHandler(handler)
+    try:
+        for path in (b"/api/login", b"/api/verdicts"):  # a verdict's writer signed in (bearer)
+            with connect(port) as sock:
+                sock.sendall(
+                    b"POST " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    b"Authorization: Bearer " + token + b"\r\nContent-Length: 100\r\n\r\n" + b'{"slide": '
+                )
+                if left == "at the deadline":
+                    assert read_all(sock).startswith(b"HTTP/1.1 408 ")
+                else:
+                    time.sleep(0.3)  # the handler is reading the body
+            time.sleep(0.5)  # the server has met the end of the connection
+        assert get(port) == 200  # still serving
+    finally:
+        logger.removeHandler(handler)
+    assert not [r for r in records if r.levelno >= logging.ERROR], [r.getMessage() for r in records]
+
+
+def test_a_request_framed_twice_is_refused_and_its_connection_closed(
+    served: Any,
+    fresh: tuple[Path, Path],  # noqa: F811 (the fixture)
+) -> None:
+    """``Transfer-Encoding: chunked`` with a ``Content-Length``: h11 read the chunked body and the
+    verdict was recorded, and the connection kept; a reverse proxy reading the length saw another
+    request in the rest (request smuggling). Now 400, nothing recorded, the connection closed."""
+    token = reviewer(fresh[0], "Kim").encode()
+    port = served()
+    verdict = b'{"slide": 0, "verdict": "pass"}'
+    with connect(port) as sock:
+        sock.sendall(
+            b"POST /api/verdicts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer " + token + b"\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n"
+            b"%x\r\n" % len(verdict) + verdict + b"\r\n0\r\n\r\n"
+        )
+        answer = read_all(sock)  # the server closes the connection
+    assert answer.startswith(b"HTTP/1.1 400 ") and b"Transfer-Encoding" in answer, answer
+    from dqm.semantic.server.db import DB_NAME, ReviewDB
+
+    db = ReviewDB(fresh[0] / DB_NAME, readonly=True)
+    try:
+        assert db.log() == []
+    finally:
+        db.close()

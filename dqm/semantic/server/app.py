@@ -82,6 +82,11 @@ class BodyTooLarge(ValueError):
     """A request body over :data:`MAX_BODY` bytes (refused with 413 before the rest is read)."""
 
 
+class ClientGone(Exception):
+    """The client closed its connection before its request's body was whole (or the server closed
+    it at the request's deadline: :mod:`~dqm.semantic.server.guard`): nobody to answer."""
+
+
 class ServerSetupError(RuntimeError):
     """The server cannot start (viewer not installed, plan or database unusable)."""
 
@@ -123,7 +128,8 @@ class SecurityHeaders:
     """Adds :data:`SECURITY_HEADERS` (and ``Cache-Control: no-store`` unless a route set one) to
     every HTTP response, errors included. With ``hosts``, a request whose ``Host`` is not one of
     them (:func:`host_allowed`) is refused (421) before any route sees it; so is one whose
-    ``Content-Length`` is over :data:`MAX_BODY` (413, and the connection is closed unread)."""
+    ``Content-Length`` is over :data:`MAX_BODY` (413, and the connection is closed unread), and one
+    that gives both ``Transfer-Encoding`` and ``Content-Length`` (400, closed: :func:`_framed_twice`)."""
 
     def __init__(self, app: Any, hosts: frozenset[str] | None = None) -> None:
         self.app = app
@@ -152,15 +158,18 @@ class SecurityHeaders:
         if _too_long(scope):
             await self.refuse(scope, receive, with_headers, 413, N_("request too large"))
             return
+        if _framed_twice(scope):
+            await self.refuse(scope, receive, with_headers, 400, FRAMED_TWICE)
+            return
         await self.app(scope, receive, with_headers)
 
     async def refuse(self, scope: Scope, receive: Any, send: Any, status: int, message: str) -> None:
         """Answer ``status`` with ``message`` (a msgid) in the server's language, before any route;
-        a 413 closes the connection (the body it announced is never read)."""
+        a 413 or a 400 closes the connection (the body it announced is never read)."""
         from starlette.responses import JSONResponse
 
         text = gettext(message, self.app.state.lang)
-        headers = {"connection": "close"} if status == 413 else None
+        headers = {"connection": "close"} if status in (400, 413) else None
         await JSONResponse({"error": text}, status_code=status, headers=headers)(scope, receive, send)
 
 
@@ -170,6 +179,16 @@ def _too_long(scope: Scope) -> bool:
     return not stated.isdigit() or len(stated) > 12 or int(stated) > MAX_BODY
 
 
+def _framed_twice(scope: Scope) -> bool:
+    """Whether the request gives both ``Transfer-Encoding`` and ``Content-Length``: h11 reads its
+    body by the first and the request was answered, but a reverse proxy in front that reads it by
+    the second sees another end of the body, and the rest as a request of its own (request
+    smuggling: RFC 9112 6.3 lets a server refuse it, and asks it to close the connection)."""
+    names = {k for k, _ in scope.get("headers", [])}
+    return b"transfer-encoding" in names and b"content-length" in names
+
+
+FRAMED_TWICE = N_("a request with both Transfer-Encoding and Content-Length is refused")
 OTHER_HOST = N_(
     "this server answers only at an IP address, localhost, this machine's name and the names given to "
     "dqm review serve --allowed-host: the request names another name"
@@ -376,15 +395,28 @@ def create_app(
         """The request's JSON, read no further than :data:`MAX_BODY` bytes (raises
         :class:`BodyTooLarge` past it: a body is never held whole before it is measured; one whose
         ``Content-Length`` says more never gets here, :class:`SecurityHeaders` refuses it) and
-        parsed as one JSON object (:func:`json_object`)."""
+        parsed as one JSON object (:func:`json_object`). Raises :class:`ClientGone` where the
+        connection closed before the body was whole (Starlette's ``ClientDisconnect`` went up to
+        uvicorn: "Exception in ASGI application" and its traceback in the log for each request
+        whose ``Content-Length`` promised more than came, or whose client left mid-body)."""
+        from starlette.requests import ClientDisconnect
+
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY:
-                raise BodyTooLarge(N_("request too large"))
-            chunks.append(chunk)
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise BodyTooLarge(N_("request too large"))
+                chunks.append(chunk)
+        except ClientDisconnect:
+            raise ClientGone from None
         return json_object(b"".join(chunks))
+
+    def gone() -> Response:
+        """The answer to a request whose client left mid-body (:class:`ClientGone`): never sent,
+        but the request ends as every other does (its access log line)."""
+        return Response(status_code=400, headers={"connection": "close"})
 
     def slide_number(request: Request) -> int | None:
         n = int(request.path_params["n"])
@@ -403,6 +435,8 @@ def create_app(
             return refused(request, 415, N_("send JSON"))
         try:
             body = await json_body(request)
+        except ClientGone:
+            return gone()
         except BodyTooLarge:
             return refused(request, 413, N_("request too large"))
         except ValueError:
@@ -516,6 +550,8 @@ def create_app(
             return got
         try:
             body = await json_body(request)
+        except ClientGone:
+            return gone()
         except BodyTooLarge:
             return refused(request, 413, N_("request too large"))
         except ValueError as exc:
