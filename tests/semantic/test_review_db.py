@@ -406,3 +406,22 @@ def test_a_verdict_row_of_another_type_is_an_unreadable_row_not_a_crash_nor_a_si
     got = read_verdict_db(path)
     assert [(f.code, why in f.message) for f in got.findings] == [("VERDICT_FILE_UNREADABLE", True)]
     assert "S0" in [r.slide_id for r in got.records]
+
+
+@pytest.mark.parametrize(("name", "kind"), [(None, "NULL"), (7, "INTEGER")])
+def test_a_reviewer_whose_name_is_not_text_is_said_so_not_missing(
+    tmp_path: Path, name: object, kind: str
+) -> None:
+    """A verdict of a reviewer whose name is NULL (another program's table) was said to name no
+    reviewer, though reviewer 2 is there."""
+    path = tmp_path / "review.sqlite"
+    _foreign_log(path, (2, 2, "S1", "pass", "", "", "t"))
+    con = sqlite3.connect(path)
+    con.execute("INSERT INTO reviewers VALUES (2, ?, 'h2', 0, 'now')", (name,))
+    con.commit()
+    con.close()
+    got = read_verdict_db(path)
+    (finding,) = got.findings
+    assert "names no reviewer" not in finding.message
+    assert f"verdict log row 2: the name of reviewer '2' is {kind}, not text" in finding.message
+    assert [r.slide_id for r in got.records] == ["S0"]

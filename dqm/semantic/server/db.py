@@ -740,7 +740,7 @@ def read_verdict_source(path: Path) -> VerdictFile:
     return read_verdict_db(path) if is_sqlite(path) else read_verdict_file(path)
 
 
-_LOG_COLUMNS = "v.id, v.reviewer_id, r.name, v.slide_id, v.verdict, v.reasons, v.comment, v.created_at"
+_LOG_COLUMNS = "v.id, v.reviewer_id, r.name, v.slide_id, v.verdict, v.reasons, v.comment, v.created_at, r.id"
 _REFUSED_COLUMNS = ("slide_id", "reason", "created_at")
 
 
@@ -753,21 +753,29 @@ def _kind(value: object) -> str:
 
 def _row(r: Sequence[Any]) -> LogRow | str:
     """A log row (``_LOG_COLUMNS``), or why it cannot be read: a column not of the type this dqm
-    writes (an integer ``created_at`` compared with a text one stopped ``dqm review ingest``), or a
-    ``reviewer_id`` that names no reviewer (the verdict was dropped in silence)."""
+    writes (an integer ``created_at`` compared with a text one stopped ``dqm review ingest``), a
+    ``reviewer_id`` that names no reviewer (the verdict was dropped in silence), or one whose
+    reviewer's name is not text (said apart: it names one)."""
     if not isinstance(r[0], int):
         return msg(
             "verdict log row {id} of slide {slide}: the id is not an integer: the row is not read",
             id=repr(clip(str(r[0]), 40)),
             slide=repr(clip(str(r[3]), 40)),
         )
-    if not isinstance(r[1], int) or not isinstance(r[2], str):
+    if not isinstance(r[1], int) or r[8] is None:
         return msg(
             "verdict log row {id}: reviewer_id {value} names no reviewer: the row is not read",
             id=r[0],
             value=repr(clip(str(r[1]), 40)),
         )
-    for name, value in zip(("slide_id", "verdict", "reasons", "comment", "created_at"), r[3:], strict=True):
+    if not isinstance(r[2], str):  # a reviewer of another program's table, its name NULL or a number
+        return msg(
+            "verdict log row {id}: the name of reviewer {value} is {kind}, not text: the row is not read",
+            id=r[0],
+            value=repr(clip(str(r[1]), 40)),
+            kind=_kind(r[2]),
+        )
+    for name, value in zip(("slide_id", "verdict", "reasons", "comment", "created_at"), r[3:8], strict=True):
         if not isinstance(value, str):
             return msg(
                 "verdict log row {id}: {column} is {kind}, not text: the row is not read",
