@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,40 @@ from dqm.semantic.verdicts import read_verdict_files
 @pytest.fixture
 def db(tmp_path: Path) -> ReviewDB:
     return ReviewDB(tmp_path / "review.sqlite", "plan-1")
+
+
+FOREIGN_LOG = """
+CREATE TABLE meta (key TEXT, value TEXT);
+INSERT INTO meta VALUES ('format', 'dqm.review_db/1'), ('schema', '1');
+CREATE TABLE reviewers (id, name, token_sha256, adjudicator, created_at);
+INSERT INTO reviewers VALUES (1, 'r1', 'h', 0, 'now');
+CREATE TABLE verdict_log (id, reviewer_id, slide_id, verdict, reasons, comment, created_at);
+"""
+"""Another program's tables under dqm's names and ``meta`` rows: columns without types (SQLite
+keeps any type in them), reviewer 1 ``r1``, an empty log."""
+
+SqliteFile = Callable[..., Path]
+
+
+@pytest.fixture
+def sqlite_file(tmp_path: Path) -> SqliteFile:
+    """``make(ddl, *rows, name=)``: the file ``review.sqlite`` (or ``name``) dqm did not write, made by the SQL
+    script ``ddl`` and then each ``(statement, parameters)`` of ``rows`` (values a script cannot
+    hold: blobs, reals, NULL)."""
+
+    def make(ddl: str, *rows: tuple[str, tuple[object, ...]], name: str = "review.sqlite") -> Path:
+        path = tmp_path / name
+        con = sqlite3.connect(path)
+        try:
+            con.executescript(ddl)
+            for statement, params in rows:
+                con.execute(statement, params)
+            con.commit()
+        finally:
+            con.close()
+        return path
+
+    return make
 
 
 def test_only_the_token_hash_is_stored(db: ReviewDB) -> None:
@@ -85,7 +120,9 @@ def test_disagreements_need_two_judges_and_ignore_the_adjudicator(db: ReviewDB) 
     assert [(v["reviewer"], v["verdict"]) for v in rows[0]["verdicts"]] == [("Kim", "pass"), ("Lee", "fail")]
 
 
-def test_ingest_reads_the_database_like_a_verdict_file(db: ReviewDB, tmp_path: Path) -> None:
+def test_ingest_reads_the_database_like_a_verdict_file(
+    db: ReviewDB, tmp_path: Path, sqlite_file: SqliteFile
+) -> None:
     kim = db.reviewer_by_token(db.add_reviewer("Kim"))
     db.record(kim, "S1", "pass")
     db.record(kim, "S2", "fail", ["boundary_too_loose"], "too wide")
@@ -100,9 +137,7 @@ def test_ingest_reads_the_database_like_a_verdict_file(db: ReviewDB, tmp_path: P
     csv_file.write_text("slide_id,reviewer,verdict\nS1,Lee,pass\n")
     files = read_verdict_files([db.path, csv_file], read=read_verdict_source)
     assert [r.order for f in files for r in f.records] == [0, 1, 2]
-    junk = tmp_path / "junk.sqlite"
-    sqlite3.connect(junk).execute("CREATE TABLE t (x)").connection.commit()
-    bad = read_verdict_db(junk)
+    bad = read_verdict_db(sqlite_file("CREATE TABLE t (x)", name="junk.sqlite"))
     assert not bad.records and bad.findings[0].code == "VERDICT_FILE_UNREADABLE"
 
 
@@ -139,43 +174,30 @@ def test_a_session_key_that_is_not_hex_is_refused_when_the_database_opens(tmp_pa
 
 @pytest.mark.parametrize("bad_id", ["abc", 1.5, b"\x07"])
 def test_a_verdict_row_whose_id_is_no_integer_is_an_unreadable_file_not_a_crash(
-    tmp_path: Path, bad_id: object
+    sqlite_file: SqliteFile, bad_id: object
 ) -> None:
     """Another program's table (SQLite keeps any type in a column declared without one) stopped
     ``dqm review ingest`` with ``int()``'s ValueError."""
-    path = tmp_path / "review.sqlite"
-    con = sqlite3.connect(path)
-    con.execute("CREATE TABLE meta (key TEXT, value TEXT)")
-    con.executemany("INSERT INTO meta VALUES (?, ?)", [("format", "dqm.review_db/1"), ("schema", "1")])
-    con.execute("CREATE TABLE reviewers (id, name, token_sha256, adjudicator, created_at)")
-    con.execute("INSERT INTO reviewers VALUES (1, 'r1', 'h', 0, 'now')")
-    con.execute("CREATE TABLE verdict_log (id, reviewer_id, slide_id, verdict, reasons, comment, created_at)")
-    con.execute("INSERT INTO verdict_log VALUES (?, 1, 'S1', 'pass', '', '', 'now')", (bad_id,))
-    con.commit()
-    con.close()
+    path = sqlite_file(
+        FOREIGN_LOG, ("INSERT INTO verdict_log VALUES (?, 1, 'S1', 'pass', '', '', 'now')", (bad_id,))
+    )
     (finding,) = read_verdict_db(path).findings
     assert finding.code == "VERDICT_FILE_UNREADABLE" and "not an integer" in finding.message
 
 
 @pytest.mark.parametrize("bad_id", ["x", 99.5, b"\x07"])
 def test_a_row_whose_id_is_no_integer_does_not_hide_the_valid_verdict_before_it(
-    tmp_path: Path, bad_id: object
+    sqlite_file: SqliteFile, bad_id: object
 ) -> None:
     """SQLite orders text (and blobs) after every integer: a row ``'x'`` was the reviewer's latest
     on its slide, refused, and the valid verdict before it was lost without a word."""
-    path = tmp_path / "review.sqlite"
-    con = sqlite3.connect(path)
-    con.execute("CREATE TABLE meta (key TEXT, value TEXT)")
-    con.executemany("INSERT INTO meta VALUES (?, ?)", [("format", "dqm.review_db/1"), ("schema", "1")])
-    con.execute("CREATE TABLE reviewers (id, name, token_sha256, adjudicator, created_at)")
-    con.execute("INSERT INTO reviewers VALUES (1, 'r1', 'h', 0, 'now')")
-    con.execute("CREATE TABLE verdict_log (id, reviewer_id, slide_id, verdict, reasons, comment, created_at)")
-    con.execute("INSERT INTO verdict_log VALUES (1, 1, 'S0', 'pass', '', '', 'a')")
-    con.execute("INSERT INTO verdict_log VALUES (2, 1, 'S1', 'pass', '', '', 'b')")
-    con.execute("INSERT INTO verdict_log VALUES (?, 1, 'S1', 'fail', 'other', '', 'c')", (bad_id,))
-    con.execute("CREATE TABLE not_reviewable (slide_id, reason, created_at)")
-    con.commit()
-    con.close()
+    path = sqlite_file(
+        FOREIGN_LOG
+        + "INSERT INTO verdict_log VALUES (1, 1, 'S0', 'pass', '', '', 'a');"
+        + "INSERT INTO verdict_log VALUES (2, 1, 'S1', 'pass', '', '', 'b');"
+        + "CREATE TABLE not_reviewable (slide_id, reason, created_at);",
+        ("INSERT INTO verdict_log VALUES (?, 1, 'S1', 'fail', 'other', '', 'c')", (bad_id,)),
+    )
     got = read_verdict_db(path)
     assert sorted((r.slide_id, r.verdict) for r in got.records) == [("S0", "pass"), ("S1", "pass")]
     (finding,) = got.findings
@@ -261,17 +283,19 @@ def test_a_refused_database_with_a_wal_is_left_as_it_was(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("meta", [False, True])
-def test_another_programs_sqlite_file_is_refused_and_left_as_it_was(tmp_path: Path, meta: bool) -> None:
+def test_another_programs_sqlite_file_is_refused_and_left_as_it_was(
+    sqlite_file: SqliteFile, meta: bool
+) -> None:
     """A foreign SQLite file (a table of its own, no dqm ``meta``) was opened without complaint
     and turned into a review database."""
-    path = tmp_path / "review.sqlite"
-    con = sqlite3.connect(path)
-    con.execute("CREATE TABLE t (x)")
-    if meta:
-        con.execute("CREATE TABLE meta (key TEXT, value TEXT)")
-        con.execute("INSERT INTO meta VALUES ('format', 'other/1')")
-    con.commit()
-    con.close()
+    path = sqlite_file(
+        "CREATE TABLE t (x);"
+        + (
+            "CREATE TABLE meta (key TEXT, value TEXT); INSERT INTO meta VALUES ('format', 'other/1');"
+            if meta
+            else ""
+        )
+    )
     before = _bytes_of(path)
     with pytest.raises(ReviewDBError, match="not a dqm review database"):
         ReviewDB(path, "plan-1")
@@ -288,15 +312,11 @@ def test_another_programs_sqlite_file_is_refused_and_left_as_it_was(tmp_path: Pa
     ],
 )
 def test_a_file_with_nothing_but_our_table_names_is_refused_unless_it_is_ours(
-    tmp_path: Path, ddl: str
+    sqlite_file: SqliteFile, ddl: str
 ) -> None:
     """Only an empty ``meta`` table, only a ``reviewers`` table with another program's rows, or
     only a view: another program's files, opened and written as review databases."""
-    path = tmp_path / "review.sqlite"
-    con = sqlite3.connect(path)
-    con.executescript(ddl)
-    con.commit()
-    con.close()
+    path = sqlite_file(ddl)
     before = _bytes_of(path)
     with pytest.raises(ReviewDBError, match="not a dqm review database"):
         ReviewDB(path, "plan-1")
@@ -366,20 +386,22 @@ def test_a_session_key_not_of_64_hex_digits_is_refused(tmp_path: Path, secret: s
         ReviewDB(path, "plan-1")
 
 
-def _foreign_log(path: Path, row: tuple[object, ...], refused: tuple[object, ...] | None = None) -> None:
-    con = sqlite3.connect(path)
-    con.execute("CREATE TABLE meta (key TEXT, value TEXT)")
-    con.executemany("INSERT INTO meta VALUES (?, ?)", [("format", "dqm.review_db/1"), ("schema", "1")])
-    con.execute("CREATE TABLE reviewers (id, name, token_sha256, adjudicator, created_at)")
-    con.execute("INSERT INTO reviewers VALUES (1, 'r1', 'h', 0, 'now')")
-    con.execute("CREATE TABLE verdict_log (id, reviewer_id, slide_id, verdict, reasons, comment, created_at)")
-    con.execute("INSERT INTO verdict_log VALUES (1, 1, 'S0', 'pass', '', '', 'now')")  # a good row
-    con.execute("INSERT INTO verdict_log VALUES (?, ?, ?, ?, ?, ?, ?)", row)
-    con.execute("CREATE TABLE not_reviewable (slide_id, reason, created_at)")
-    if refused:
-        con.execute("INSERT INTO not_reviewable VALUES (?, ?, ?)", refused)
-    con.commit()
-    con.close()
+def _foreign_log(
+    sqlite_file: SqliteFile,
+    row: tuple[object, ...],
+    refused: tuple[object, ...] | None = None,
+    *more: tuple[str, tuple[object, ...]],
+) -> Path:
+    """:data:`FOREIGN_LOG` with a good row (slide S0), ``row``, a ``not_reviewable`` table holding
+    ``refused`` where given, then ``more``."""
+    return sqlite_file(
+        FOREIGN_LOG
+        + "INSERT INTO verdict_log VALUES (1, 1, 'S0', 'pass', '', '', 'now');"
+        + "CREATE TABLE not_reviewable (slide_id, reason, created_at);",
+        ("INSERT INTO verdict_log VALUES (?, ?, ?, ?, ?, ?, ?)", row),
+        *([("INSERT INTO not_reviewable VALUES (?, ?, ?)", refused)] if refused else []),
+        *more,
+    )
 
 
 @pytest.mark.parametrize(
@@ -396,13 +418,12 @@ def _foreign_log(path: Path, row: tuple[object, ...], refused: tuple[object, ...
     ],
 )
 def test_a_verdict_row_of_another_type_is_an_unreadable_row_not_a_crash_nor_a_silent_loss(
-    tmp_path: Path, row: tuple[object, ...], refused: tuple[object, ...] | None, why: str
+    sqlite_file: SqliteFile, row: tuple[object, ...], refused: tuple[object, ...] | None, why: str
 ) -> None:
     """An integer ``created_at`` of a refused slide stopped ``dqm review ingest`` with a TypeError;
     a text ``reviewer_id`` dropped the verdict without a word; NULL reasons read as the reason
     'None'. Each such row is named, the other rows are read."""
-    path = tmp_path / "review.sqlite"
-    _foreign_log(path, row, refused)
+    path = _foreign_log(sqlite_file, row, refused)
     got = read_verdict_db(path)
     assert [(f.code, why in f.message) for f in got.findings] == [("VERDICT_FILE_UNREADABLE", True)]
     assert "S0" in [r.slide_id for r in got.records]
@@ -410,16 +431,16 @@ def test_a_verdict_row_of_another_type_is_an_unreadable_row_not_a_crash_nor_a_si
 
 @pytest.mark.parametrize(("name", "kind"), [(None, "NULL"), (7, "INTEGER")])
 def test_a_reviewer_whose_name_is_not_text_is_said_so_not_missing(
-    tmp_path: Path, name: object, kind: str
+    sqlite_file: SqliteFile, name: object, kind: str
 ) -> None:
     """A verdict of a reviewer whose name is NULL (another program's table) was said to name no
     reviewer, though reviewer 2 is there."""
-    path = tmp_path / "review.sqlite"
-    _foreign_log(path, (2, 2, "S1", "pass", "", "", "t"))
-    con = sqlite3.connect(path)
-    con.execute("INSERT INTO reviewers VALUES (2, ?, 'h2', 0, 'now')", (name,))
-    con.commit()
-    con.close()
+    path = _foreign_log(
+        sqlite_file,
+        (2, 2, "S1", "pass", "", "", "t"),
+        None,
+        ("INSERT INTO reviewers VALUES (2, ?, 'h2', 0, 'now')", (name,)),
+    )
     got = read_verdict_db(path)
     (finding,) = got.findings
     assert "names no reviewer" not in finding.message
