@@ -47,7 +47,7 @@ from typing import Any, BinaryIO, overload
 
 from dqm.coords import MAX_MPP, MIN_MPP
 from dqm.findings import clip
-from dqm.i18n import N_, msg
+from dqm.i18n import N_, Message, msg
 from dqm.identifiers import reading_keys, strings
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.profile import Limits, Profile
@@ -891,6 +891,14 @@ def _tally_without(issue: ReadIssue, dropped: set[int]) -> ReadIssue | None:
     )
 
 
+def _shown(message: str, shown: int) -> str:
+    """A count's ``message`` naming ``shown`` issues listed one by one (its ``shown``): the reader
+    wrote the cap there, and ``lesions_per_file`` may have dropped some of those with their lesions."""
+    if isinstance(message, Message) and "shown" in message.params and message.params["shown"] != shown:
+        return Message(message.template, {**message.params, "shown": shown}, message.context)
+    return message
+
+
 def _capped(issues: list[ReadIssue], values: int) -> list[ReadIssue]:
     """``issues`` with at most :data:`~dqm.readers.common.base.MAX_ISSUES_PER_CODE` of each code, then one issue a code
     counting the rest, at the first of them. An issue that already counts others (a reader's own
@@ -922,7 +930,11 @@ def _capped(issues: list[ReadIssue], values: int) -> list[ReadIssue]:
         if len(more) == 1 and first.counted:  # a reader's one count, first served: its own words
             counted_values = min(first.counted_values, budget)
             budget -= counted_values
-            out.append(dataclasses.replace(first, counted_values=counted_values))
+            out.append(
+                dataclasses.replace(
+                    first, message=_shown(first.message, counts.get(code, 0)), counted_values=counted_values
+                )
+            )
             del rest[code]
     for code, more in rest.items():
         first = more[0]

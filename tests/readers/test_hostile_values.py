@@ -348,3 +348,31 @@ def test_a_file_with_several_utf8_byte_order_marks_is_read_with_one_finding(mark
     ann = _read(b"\xef\xbb\xbf" * marks + json.dumps(native_doc()).encode())
     assert ann.format == "native" and ann.readable
     assert [i.code for i in ann.issues] == ["UTF8_BOM"]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 100])
+def test_a_count_past_the_cap_says_how_many_are_listed(monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
+    """The reader's count said "(the first 3 are reported one by one)" after ``lesions_per_file``
+    had dropped some of those 3 with their lesions: it names as many as are listed."""
+    import dqm.readers.common.base
+    from dqm.profile import Limits
+    from dqm.readers import within_limits
+
+    monkeypatch.setattr(dqm.readers.common.base, "MAX_ISSUES_PER_CODE", 3)
+    lesions = [
+        {
+            "id": k,
+            "class": "BCC",
+            "zz": 1,
+            "geometry": {"type": "Polygon", "coordinates": [square(10, 10, 5)]},
+        }
+        for k in range(40)
+    ]
+    doc = native_doc(lesions=lesions)
+    doc.update({f"patient{k}": k for k in range(5)})
+    issues = within_limits(_read(json.dumps(doc)), Limits(lesions_per_file=limit)).issues
+    unknown = [i for i in issues if i.code == "UNKNOWN_KEY"]
+    listed = [i for i in unknown if not i.counted]
+    (count,) = [i for i in unknown if i.counted]
+    assert f"(the first {len(listed)} are reported one by one)" in count.message, (len(listed), count.message)
+    assert count.counted + len(listed) == 5 + min(limit, 40)
