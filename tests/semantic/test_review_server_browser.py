@@ -572,3 +572,29 @@ def test_c_after_the_page_failed_to_start_says_so(served: tuple[str, Path, dict[
         context.close()
         browser.close()
     assert "cannot start" in said and "still starting" not in said, said
+
+
+def test_the_unreadable_rows_line_stays_when_a_verdict_is_saved(
+    served: tuple[str, Path, dict[str, str]],
+) -> None:
+    """The rows of the database left out (another program's, badly typed) were said in the save
+    line, and the next save's "saved …" took their place: the reviewer saw them for a moment."""
+    base, _, tokens = served
+    why = "verdict log row 'x' of slide 'S9': the id is not an integer: the row is not read"
+
+    def with_unreadable(route) -> None:  # type: ignore[no-untyped-def]
+        response = route.fetch()
+        route.fulfill(response=response, json={**response.json(), "unreadable": [why]})
+
+    with reviewing(tokens["Dr. Lee"]) as (page, _):
+        start = page.evaluate("window.dqmReview.current()")
+        page.route("**/api/slides/*", with_unreadable)
+        page.keyboard.press("j")
+        wait_until(page, on_screen(start + 1))
+        wait_until(page, "!document.getElementById('unreadable').hidden")
+        page.keyboard.press("p")
+        verdicts_once(page, base, lambda v: str(start + 1) in v)
+        wait_until(page, "document.getElementById('saved').textContent !== ''")
+        page.wait_for_timeout(300)
+        assert why in (page.text_content("#unreadable") or "")
+        assert page.is_visible("#unreadable")

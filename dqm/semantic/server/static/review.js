@@ -292,7 +292,7 @@
       viewer.close();
       showViewerError(detail.image_error || word("no_image"));
     }
-    if (detail.unreadable && detail.unreadable.length) say(detail.unreadable.join(" · "));
+    showUnreadable(detail.unreadable);
   }
 
   // ------------------------------------------------------------------ verdicts
@@ -485,6 +485,14 @@
     $("saved").classList.add("warn");
   }
 
+  // the database rows left out (another program's, badly typed): a line of their own, which no save
+  // message overwrites (in the save line, the next "saved" took their place); the list only grows
+  function showUnreadable(list) {
+    if (!list || !list.length) return;
+    $("unreadable").textContent = list.join(" · ");
+    $("unreadable").hidden = false;
+  }
+
   // ------------------------------------------------------------------ start
   async function start() {
     makeViewer();
@@ -493,7 +501,7 @@
     state.reasons = s.reasons;
     state.adjudicator = s.adjudicator;
     for (const [n, v] of Object.entries(s.verdicts)) state.verdicts.set(Number(n), v);
-    if (s.unreadable && s.unreadable.length) say(s.unreadable.join(" · "));
+    showUnreadable(s.unreadable);
     const box = $("reasons");
     s.reasons.forEach((r, i) => {
       const label = el("label");
