@@ -391,6 +391,13 @@ _KO_ENDING = "[고며면다야요어게된될됨할함히적]"
 """The syllables a verb's or an adverb's ending is (``이고``, ``시되어``, ``백히``, ``시적``), no
 given name's last: a word glued to a keyword ending in one is no name (:data:`_KO_GLUED`); nor
 are the copula's endings (:data:`_KO_COPULA`: ``이름이나``, ``이름이잖아``)."""
+_KO_NOT_GIVEN = "[되됐적습었겠않없있했]"
+"""Syllables of a verb's or an adjective's inflection that no Korean given name holds (``명시되지``, ``시적인``,
+``이었습니다``): one of them inside a word of the strict name shape (:data:`_KO_GIVEN_BODY`) makes it no name."""
+_KO_GIVEN_BODY = rf"(?:(?!{_KO_NOT_GIVEN})[가-힣]){{1,2}}"
+"""A given name's syllables before its last (:data:`_KO_GIVEN_END`) in the strict name shape (:data:`_KO_GLUED`):
+one or two, none of :data:`_KO_NOT_GIVEN` (``pt 명시되지``, ``환자 명시적인`` were identifiers: ``시되지``, ``시적인``
+read as a surname and a given name)."""
 _KO_GLUED_RUN = "(?=[가-힣]{2,12}+(?![가-힣]))"
 """A Hangul word of at most 12 syllables ahead, read possessively: the longest a glued name and its
 particle are (a two-syllable surname, three syllables, ``환자``, ``에게서``, ``부터``). :data:`_KO_GLUED`
@@ -421,7 +428,7 @@ identifiers glued to ``이름`` (``인증서``, ``설명서``, ``사전순서``,
 (``진단서``, ``소견서``, ``신청서``, ``이력서``…): glued to a keyword a ``possible_name``, not an identifier
 (``이름인증서``, ``환자명진단서``); ``김민서`` stays one."""
 _KO_GLUED = (
-    rf"{_KO_GLUED_RUN}(?!(?:성명|성함|이름|{_KO_COPULA})(?![가-힣])|(?:{'|'.join(_KO_SEO_WORDS)}){_KO_TAIL}(?![가-힣]))(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[가-힣]{{1,2}}{_KO_GIVEN_END}"
+    rf"{_KO_GLUED_RUN}(?!(?:성명|성함|이름|{_KO_COPULA})(?![가-힣])|(?:{'|'.join(_KO_SEO_WORDS)}){_KO_TAIL}(?![가-힣]))(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}]){_KO_GIVEN_BODY}{_KO_GIVEN_END}"
     rf"(?<!{_KO_ENDING})(?<![님씨으])(?<!부터){_KO_TAIL}(?![가-힣])"
 )
 """A name glued to a Korean keyword (``이름홍길동``, ``환자명홍길동``, ``성명홍길동에게``): a surname
@@ -434,14 +441,20 @@ The keyword glued to a word is more often a word of its own (``이름으로``, `
 ``성명서를``, ``이름바꾸기``, ``이름변경을``, ``환자 명희님``: ``희님``): those were identifiers. A
 name's keyword is none (``환자 명성명:``)."""
 _KO_GLUED_COPULA = (
-    rf"(?=[가-힣]{{2,12}}+(?![가-힣]))(?!(?:{'|'.join(_KO_SEO_WORDS)})(?![가-힣]))(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])"
-    rf"[가-힣]{{1,2}}{_KO_GIVEN_END}(?<!{_KO_ENDING})(?<![님씨으])(?<!부터){_KO_NAME_COPULA}(?![가-힣])"
+    rf"(?=[가-힣]{{2,12}}+(?![가-힣]))(?!(?:{'|'.join(_KO_SEO_WORDS)}){_KO_NAME_COPULA}?(?![가-힣]))(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])"
+    rf"{_KO_GIVEN_BODY}(?:{_KO_GIVEN_END}|은|(?<![에해면])서)(?<!{_KO_ENDING})(?<![님씨으])(?<!부터){_KO_NAME_COPULA}(?![가-힣])"
 )
 """A name of :data:`_KO_GLUED`'s strict shape and the copula after it (``홍길동입니다``, ``김지은이고``): after
-``환자명은`` (:data:`_KO_PARTICLE_KEYWORD`) an identifier, as the name alone is."""
+``환자명은`` (:data:`_KO_PARTICLE_KEYWORD`) an identifier, as the name alone is. Its last syllable may be ``은``
+after a final consonant or ``서`` after none (``김정은입니다``, ``김예서이고``): no particle stands before the copula,
+so the word is the name (600 of 28,920 names were none before session 28: ten surnames and each first syllable of
+``benchmarks/hangul_supplement.py``'s given names before each second, ``환자명은 김정은입니다``)."""
+_KO_GLUED_COPULA_AFTER_KEYWORD = rf"(?!(?:성명|성함|이름|{_KO_COPULA})(?![가-힣])){_KO_GLUED_COPULA}"
+""":data:`_KO_GLUED_COPULA` glued to a name's keyword (``이름홍길동입니다``, ``성명김지은이고``: none before session 28),
+no keyword and no copula's ending read as a name (``이름이었습니다``, ``성함이세요``), as :data:`_KO_GLUED` reads."""
 _KO_KEYWORD_COMMA = (
     rf",(?:(?<=[명함름],)|(?<=[명함름]\s,))(?={_KEYWORD_SPACE}(?:(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])"
-    rf"[가-힣]{{1,2}}{_KO_GIVEN_END}(?<!{_KO_ENDING})(?<![님씨])(?![가-힣])|[A-Z][a-z]))"
+    rf"{_KO_GIVEN_BODY}{_KO_GIVEN_END}(?<!{_KO_ENDING})(?<![님씨])(?![가-힣])|[A-Z][a-z]))"
 )
 """A comma after a Korean keyword read as its ``:``: only before one word of :data:`_KO_GLUED`'s strict name shape
 (``성명,홍길동``, ``이름,홍길동,45``, ``성함, 김철수``) or a capitalised Latin word (``이름,John Smith``). A
@@ -458,6 +471,14 @@ _NAME_KEYWORD_BEFORE_NAME = (
 after it (:data:`_HEADER_CELL_AHEAD`). A comma after a Latin keyword is read as its ``:`` (a CSV row:
 ``Patient Name,John Smith`` was no finding before session 27f; ``Patient Name,Diagnosis,Stage``, a
 header row, is none: :data:`_NOT_HEADER`); after a Korean one only before a name (:data:`_KO_KEYWORD_COMMA`)."""
+_KO_RECORD_WORDS_SHORT = (
+    "나이", "연령", "성별", "주소", "진단", "병원", "검체", "비고", "정보", "목록", "기록", "조회", "선택", "정렬",
+    "구분", "유형", "명단", "명부", "사진", "서명", "신원", "신상", "표본", "조직", "시료", "전화", "주민", "경로",
+    "형식", "번호", "등록", "지역", "직업", "직위", "부서", "소속", "학번", "사번", "국적", "생일", "이름", "성명",
+    "성함", "나라", "도시", "우편", "포트", "유니", "기타", "설명", "제목", "내용", "파일", "크기", "종류", "상태",
+)  # fmt: skip
+"""Two-syllable surname-led words a table's or a list's next column is (``이름, 나이``, ``성명,주민번호``,
+``이름, 경로``, ``이름, 형식``): after a Korean keyword's comma none (:data:`_KO_SHORT_AFTER_COMMA`)."""
 _HANJA = "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]"
 """A CJK ideograph, as a name is written in Hanja (``洪吉童``): the unified ideographs, their extensions A
 (``㐂``) and B to F and the compatibility ones."""
@@ -481,7 +502,7 @@ _KO_SPACED = (
 surname's syllable alone is a word as often (``환자 안 좋음``). Its given name no header's word
 (``성명: 김 나이 45``)."""
 _KO_NAME = (
-    rf"(?:(?<![가-힣])|(?={_KO_GLUED}))"
+    rf"(?:(?<![가-힣])|(?={_KO_GLUED}|{_KO_GLUED_COPULA_AFTER_KEYWORD}))"
     rf"(?:(?:{_KO_DOUBLE_SURNAMES})[가-힣](?:{_KO_GIVEN_END}|은)(?<![님씨])(?!(?<=으)로)(?={_KO_NAME_END})"
     rf"|{_KO_SPACED}|(?:[가-힣]{{3}}{_KO_FIT}|[가-힣]{{2}}|[가-힣]{{4}})(?<![님씨])(?={_KO_NAME_END})|[가-힣]{{2,4}})"
     rf"|{_HANJA}{{1,2}}(?:{_KO_DOT}{_HANJA}{{1,4}}+){{1,2}}|{_HANJA}{{2,12}}+(?!{_HANJA})|{_HANJA}{{4}}(?={_HANJA}{{9}})"
@@ -585,7 +606,7 @@ no name, even as a file name's first word (``김철수_H&E.svs``): 49 % of a man
 words (``전립선``, ``손바닥``) start with a surname."""
 _KO_NO_NAME_STEM = (
     "(?:미상|모름|불명|누락|다름|기재|없음|확인|변경|정정|정확|표시|동일|공란|가명|익명|일치|오류"
-    "|이번|삭제|비공개|전산|아래|위와|동명|다른|바뀜|바뀌|틀림|틀린|잘못|수정)"
+    "|이번|삭제|비공개|전산|아래|위와|동명|다른|바뀜|바뀌|틀림|틀린|잘못|수정|추후|해당|생략|별첨|상동|미기재)"
 )
 """The stems of :data:`_KO_NO_NAME`'s words: one of them and more Hangul than its endings (``가명화``, ``가명코드``,
 ``동명이인``, ``변경전``, ``전산오류``, ``위와같음``, ``변경한``, ``정정희``) is a ``possible_name`` after
@@ -595,19 +616,21 @@ _KO_NO_NAME = (
     "(?:외|등|및)(?![가-힣])|"
     + _KO_NO_NAME_STEM
     + "(?:[됨되된돼함할합했입않못없를에]|[하해히을의와](?=[가-힣]|\\s+[가-힣])|이[다고며었]|이에요|였"
-    + "|한(?<!정정한)(?=[가-힣]|\\s+[가-힣])|으로|로|처리|필요|(?![가-힣]))"
+    + "|한(?<!정정한)(?=[가-힣]|\\s+[가-힣])|으로|로|처리|필요|임(?![가-힣])|(?<=이번)[주달](?![가-힣])|(?![가-힣]))"
 )
 """Words that say a name is missing, wrong or more than one (``모름``, ``미상``, ``누락``, ``기재``
 안됨, ``변경됨``, ``정확하지``, ``공란``, ``가명``, ``이번``), each a stem before an ending no given name
 starts with (``됨``, ``하``, ``이다``, ``처리``, ``필요``…) or the word's end (any Hangul after them took
 ``정정희``, ``변경희``, ``기재훈`` for prose: 24 of 17,136 names; ``한`` not after ``정정``, ``정한``; ``하``, ``한``,
 ``해``, ``히``, ``을``, ``의``, ``와`` only before more Hangul or a word, as real names start with them: ``변경한``,
-``기재하`` alone are each a ``possible_name``, masked), ``외``,
+``기재하`` alone are each a ``possible_name``, masked; ``임`` at the word's end, ``이번주``, ``이번달``: ``환자명은
+공란임``, ``정정임``, ``이번주`` were ``possible_name`` before session 28, a name of that shape, ``정`` and ``정임``, is
+missed), ``외``,
 ``등``, ``및`` whole words: what follows a keyword and a particle (:data:`_KO_PARTICLE_KEYWORD`) then is none."""
 _KO_PARTICLE_KEYWORD = (
     rf"(?:환자|피검자)\s{{0,{_KO_GAP}}}명[은이]"
     rf"(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=\uff1a]{_KO_SPACE}{{0,{_KO_GAP}}}|{_KO_SPACE}{{1,{_KO_GAP}}})(?:{_KO_OPEN})?"
-    rf"(?!{_KO_NO_NAME})(?:{_KO_NAME_AHEAD}|(?={_KO_SPACED}|{_HANJA}|{_KO_GLUED_COPULA}))"
+    rf"(?!{_KO_NO_NAME})(?:{_KO_NAME_AHEAD}|(?={_KO_SPACED}|[{_HANJA_SURNAMES}]|{_KO_GLUED_COPULA}))"
 )
 """``환자명`` or ``피검자명`` and a particle, then the name as a word of its own (``환자 명은
 홍길동``, ``환자명이 김철수``): an identifier where the word has :data:`_KO_GLUED`'s strict name shape
@@ -615,11 +638,20 @@ _KO_PARTICLE_KEYWORD = (
 :data:`_KO_HANJA_NAME`'s), a ``possible_name``
 otherwise (``환자명은 김철``, ``환자명은 이번에``: this is the sentence QA notes about a name field write, and a
 surname-led word after it was an identifier for 35 % of the ordinary words, ``benchmarks/korean_name_words.py``);
-a word that says the name is missing or wrong none (``환자 명은 모름``, ``환자명은 변경됨``, :data:`_KO_NO_NAME`)."""
+a word that says the name is missing or wrong none (``환자 명은 모름``, ``환자명은 변경됨``, :data:`_KO_NO_NAME`).
+A Hanja word only where a surname's ideograph starts it (:data:`_HANJA_SURNAMES`): ``환자명은 病理``, ``乳癌`` (a common
+noun: pathology, breast cancer; no Korean name starts with ``病``) were ``possible_name`` before session 28, as
+``환자: 病理`` is none (:data:`_KO_WORD_KEYWORD`)."""
+_KO_WORD_PARTICLE_KEYWORD = rf"(?:이름|성명|성함)[은이]{_KO_SPACE}{{1,{_KO_GAP}}}(?!{_KO_NO_NAME}|{_KO_NO_NAME_STEM})(?={_KO_GLUED_COPULA})"
+"""``이름``, ``성명`` or ``성함`` and a particle, then a word of :data:`_KO_GLUED`'s strict name shape and the copula
+(``이름이 홍길동입니다``, ``성함은 김지은이고``: none before session 28): an identifier. Without the copula the
+word is none (``이름이 유효하지``, ``이름은 고유값``: ``이름`` names a file, a column, a field in prose as often
+as a person's; ``환자명은`` names a patient's only, :data:`_KO_PARTICLE_KEYWORD`); nor is a word that says the name
+is missing (``이름이 공란임``, :data:`_KO_NO_NAME`)."""
 _KO_HANJA_NAME = rf"[{_HANJA_SURNAMES}]{_HANJA}{{1,3}}(?!{_HANJA})"
 """A Hanja name's strict shape: a surname's ideograph and one to three more (``洪吉童``, ``諸葛孔明``), as
 :data:`_KO_PARTICLE_KEYWORD` takes for an identifier."""
-_KO_NAME_SUFFIX = rf"(?:이름|성명|성함|(?:환자|피검자|(?<![A-Za-z])(?i:pt))(?:[_-]|\s{{0,{_KO_GAP}}})명)"
+_KO_NAME_SUFFIX = rf"(?:이름|성명|성함|(?:환자|피검자|(?<![A-Za-z\d])(?i:pt))(?:[_-]|\s{{0,{_KO_GAP}}})명)"
 """A Korean name's keyword a name may be glued to (``이름홍길동``, ``환자명홍길동``, ``환자_명홍길동``,
 ``pt 명김지은``, ``피검자명김철``): ``명`` after ``환자``, ``피검자`` or ``pt`` however joined: a ``_``,
 a ``-`` or up to 64 of any space, a line break too (``환자\n명김정은``), as :data:`_NAME_WORDS` and
@@ -651,8 +683,15 @@ particle shown after it); a longer word whole. A syllable and a case particle th
 (``이름표를``, ``성명서를``: ``표`` and ``를``, :data:`_KO_SYLLABLE_PARTICLE`; ``이름이은``,
 ``이름김도`` are names), nor the copula's endings (:data:`_KO_COPULA`:
 ``이름이나``, ``이름이라고``, ``성함은요``)."""
+_KO_SHORT_AFTER_COMMA = (
+    rf"(?:성명|성함|이름|(?:환자|피검자)\s{{0,{_KO_GAP}}}명){_KO_SPACE}?,{_KO_SPACE}{{0,{_KO_GAP}}}"
+    rf"(?=[{_KO_SURNAMES}][가-힣](?![가-힣]))(?!(?:{'|'.join(_KO_RECORD_WORDS_SHORT)})(?![가-힣]))"
+)
+"""A Korean keyword, its comma and a surname and one syllable, one word (``성명,김철``, ``이름, 이준``: none before
+session 28): the ``possible_name`` pattern, as a two-syllable word glued to a keyword is (``이름김철``,
+:data:`_KO_GLUED_WORD`); a record's or a header's word none (``성명,나이``, ``이름, 주소``, ``성명, 성별``)."""
 _KO_WORD_KEYWORD = (
-    rf"(?:환자|피검자|(?<![A-Za-z])(?i:pt))"
+    rf"(?:환자|피검자|(?<![A-Za-z\d])(?i:pt))"
     rf"(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=\uff1a]{_KO_SPACE}{{0,{_KO_GAP}}}(?:{_KO_OPEN})?"
     rf"|(?:(?:[_-]|{_KO_SPACE}{{1,{_KO_GAP}}})(?:{_KO_OPEN})?|{_KO_OPEN})(?!명(?:{_KO_PARTICLE}(?![가-힣])|{_KO_GLUED}|{_KO_GLUED_WORD})))"
     + f"(?:{_KO_NAME_AHEAD}|(?=[{_HANJA_SURNAMES}]{_HANJA}))"
@@ -667,7 +706,8 @@ alone or with a particle (``환자 명은 홍길동``, ``환자 명의 검체``:
 name ``person_name`` reads after ``환자 명`` (``환자 명홍길동``, :data:`_KO_GLUED`). A Hanja word
 led by a surname's ideograph too (``환자: 洪吉童``, :data:`_HANJA_SURNAMES`, :data:`_KO_NAME`; ``환자: 病理`` none;
 ``환자: 高血壓`` one, as ``환자 고혈압``). A counter
-(``환자 3명``) is none: a digit is no keyword's gap."""
+(``환자 3명``) is none: a digit is no keyword's gap. ``pt`` after a digit is a unit, points (``12pt 명조체``, a font's
+size and name, was a ``possible_name`` before session 28; ``pt 명조체`` still is one), as the Latin ``\bpt`` reads."""
 _PENDING_NAME = re.compile(
     "[pP성환이](?<=(?="  # run after a keyword's first character, as :func:`_skipping` runs a pattern
     + _NAME_KEYWORD
@@ -833,7 +873,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     "person_name": DeidPattern(
         regex=_built_in_regex(
             rf"(?:{_NAME_KEYWORD_BEFORE_NAME}|{_KO_KEYWORD}|{_KO_PARTICLE_KEYWORD}(?!{_KO_NO_NAME_STEM})(?={_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME})"
-            rf"|{_KO_NAME_SUFFIX}(?={_KO_GLUED}))"
+            rf"|{_KO_WORD_PARTICLE_KEYWORD}|{_KO_NAME_SUFFIX}(?={_KO_GLUED}|{_KO_GLUED_COPULA_AFTER_KEYWORD}))"
             rf"(?P<id>{_NAME})",
             starts="pP성환이피",
         ),
@@ -841,7 +881,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     ),
     "possible_name": DeidPattern(
         regex=_built_in_regex(
-            rf"(?:{_KO_WORD_KEYWORD}|{_KO_PARTICLE_KEYWORD}(?:(?!{_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME})|(?={_KO_NO_NAME_STEM}))|{_KO_NAME_SUFFIX}(?={_KO_GLUED_WORD}))"
+            rf"(?:{_KO_WORD_KEYWORD}|{_KO_SHORT_AFTER_COMMA}|{_KO_PARTICLE_KEYWORD}(?:(?!{_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME})|(?={_KO_NO_NAME_STEM}))|{_KO_NAME_SUFFIX}(?={_KO_GLUED_WORD}))"
             rf"(?P<id>(?<=[명름함]){_KO_GLUED_WORD}|{_NAME})",
             starts="환피pP성이",
         ),
