@@ -9,6 +9,10 @@ Task deidko3 (session 27: a glued name's rules look first at a run of at most 12
 ``_KO_GLUED_RUN``), before (1c86a6c) / after, twice alternating on the shared 2-core machine:
 ``이름`` x 100,000 0.852, 1.051 / 0.449, 0.576 s; ``이름 `` 0.501, 0.537 / 0.657, 0.492 s;
 ``환자 명`` 0.157, 0.208 / 0.223, 0.169 s (noise).
+
+Task deidko4 (session 28): ``(성명：)`` (a full-width colon) costs what ``(성명:)`` does (session 27's review saw it
+2-3x slower than a base where ``：`` was no keyword); the rows of the session's new rules: ``이름이 홍길동입니다``,
+``성명,김철`` (names found) and ``환자명은 이번주`` (none). Numbers in /work/helpers/notes28/deidko4.md.
 """
 
 from __future__ import annotations
@@ -20,13 +24,15 @@ from dqm.identifiers import DeidSettings, Masker
 
 def main() -> None:
     masker = Masker(DeidSettings(), b"k" * 32)
-    for text in ("이름" * 100_000, "이름 " * 70_000, "환자 명" * 50_000):
+    texts = ["이름" * 100_000, "이름 " * 70_000, "환자 명" * 50_000, "(성명:)" * 40_000, "(성명：)" * 40_000]
+    texts += ["이름이 홍길동입니다 " * 15_000, "성명,김철 " * 30_000, "환자명은 이번주 " * 20_000]
+    for text in texts:
         best = float("inf")
         for _ in range(3):
             start = time.process_time()
             masker(text)
             best = min(best, time.process_time() - start)
-        print(f"{text[:4]!r}... {len(text):,} characters: {best:.3f} s CPU")
+        print(f"{text[:8]!r}... {len(text):,} characters: {best:.3f} s CPU")
 
 
 if __name__ == "__main__":
