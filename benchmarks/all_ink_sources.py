@@ -64,9 +64,11 @@ sys.path.insert(0, str(ROOT))
 from dqm.pixels.artefacts import measure  # noqa: E402
 from dqm.pixels.ink import (  # noqa: E402
     ALL_INK,
+    FLAT_SPREAD,
     SECTION_LEVEL,
     SECTION_MIN,
     SECTION_REGION,
+    colour_spread,
     ink_share,
     section_region,
     section_share,
@@ -92,7 +94,8 @@ LEVELS = (60, 80, 100, 120)
 def shares_of(rgb: np.ndarray) -> list[float]:
     """The probe's way (at most 1,024 px a side, the saturation tissue mask): the ink and near-black
     share of what is not background, then the stained-section share at each of :data:`LEVELS`
-    and last the largest stained-section region in working pixels (all 0 where the image is all glass)."""
+    the largest stained-section region in working pixels and last the colours' spread over what is not
+    background (:func:`dqm.pixels.ink.colour_spread`; all 0 where the image is all glass, the spread -1)."""
     small = Image.fromarray(np.ascontiguousarray(rgb[..., :3])).convert("RGBA")
     small.thumbnail((1024, 1024))
     rgba = np.asarray(small)
@@ -102,6 +105,7 @@ def shares_of(rgb: np.ndarray) -> list[float]:
         ink_share(found) or 0.0,
         *(section_share(stained_section(rgba, mask, found, level), found) or 0.0 for level in LEVELS),
         float(section_region(stained_section(rgba, mask, found)) or 0),
+        -1.0 if (spread := colour_spread(rgba, mask, found)) is None else spread,
     ]
 
 
@@ -177,6 +181,24 @@ def section_images() -> list[tuple[str, np.ndarray]]:
     return out
 
 
+def flat_images() -> list[tuple[str, np.ndarray]]:
+    """Images of one flat colour that is not ink (:func:`dqm.pixels.ink.one_colour`): each must read
+    flat, plain, with sensor noise (sigma 2), saved as JPEG (quality 75) and both."""
+    import io
+
+    rng = np.random.default_rng(0)
+    out = []
+    for colour in ((230, 170, 200), (200, 120, 180), (120, 60, 160), (180, 160, 210), (150, 150, 150)):
+        for noise in (0.0, 2.0):
+            img = np.full((300, 400, 3), colour, float) + rng.normal(0.0, noise, (300, 400, 3))
+            flat = np.clip(img, 0, 255).astype(np.uint8)
+            out.append((f"flat {colour} noise {noise:g}", flat))
+            buf = io.BytesIO()
+            Image.fromarray(flat).save(buf, format="JPEG", quality=75)
+            out.append((f"flat {colour} noise {noise:g} JPEG", np.asarray(Image.open(buf).convert("RGB"))))
+    return out
+
+
 INJECTIONS = ("overstain", "pen", "fold")
 """``bench_artefacts.py``'s injections that darken or ink a section (an injected slide is a section
 too, an over-stained one most of all: none may read as all ink), re-measured here with the
@@ -223,6 +245,7 @@ def measure_all() -> dict:
         "sections": sections,
         "made": [(n, shares_of(a)) for n, a in section_images()],
         "ink": [(n, shares_of(a)) for n, a in ink_images()],
+        "flat": [(n, shares_of(a)) for n, a in flat_images()],
     }
 
 
@@ -244,14 +267,17 @@ def main() -> None:
         print(
             f"{src}: {len(rows)} images; most inked {inked[0]} {inked[1][0]:.3f}; least stained "
             f"{low[0]} {low[1][col]:.4f}; least region {min(_region(v) for _, v in rows):,.0f} px; all ink "
-            f"{sum(all_ink_rule(v[0], v[col], _region(v)) for _, v in rows)}"
+            f"{sum(all_ink_rule(v[0], v[col], _region(v)) for _, v in rows)}; least spread "
+            f"{min(rows, key=lambda r: _spread(r[1]))[0]} {min(_spread(v) for _, v in rows):.1f}; flat "
+            f"{sum(flat_rule(v) for _, v in rows)}"
         )
-    for group in ("made", "ink"):
-        for name, v in stored[group]:
+    for group in ("made", "ink", "flat"):
+        for name, v in stored.get(group, []):
             print(
                 f"  {group}: {name}: ink {v[0]:.4f}, stained "
                 + ", ".join(f"{lv}: {x:.4f}" for lv, x in zip(LEVELS, v[1 : 1 + len(LEVELS)], strict=True))
-                + f", region {_region(v):,.0f} px -> all ink {all_ink_rule(v[0], v[col], _region(v))}"
+                + f", region {_region(v):,.0f} px, spread {_spread(v):.2f} -> all ink "
+                f"{all_ink_rule(v[0], v[col], _region(v))}, flat {flat_rule(v)}"
             )
     ink_least = min(v[0] for _, v in stored["ink"])
     print(f"ink alone: least ink share {ink_least:.4f} (ALL_INK {ALL_INK})")
@@ -262,6 +288,17 @@ def main() -> None:
 def _region(v: list[float]) -> float:
     """The largest section region of a row (a run stored before session 27 has none: 0)."""
     return v[1 + len(LEVELS)] if len(v) > 1 + len(LEVELS) else 0.0
+
+
+def _spread(v: list[float]) -> float:
+    """The colours' spread of a row (a run stored before session 28 has none: read as not flat)."""
+    return v[2 + len(LEVELS)] if len(v) > 2 + len(LEVELS) else float("inf")
+
+
+def flat_rule(v: list[float]) -> bool:
+    """:func:`dqm.pixels.ink.one_colour` on a row: not all ink, and a spread under FLAT_SPREAD."""
+    col = 1 + LEVELS.index(SECTION_LEVEL)
+    return not all_ink_rule(v[0], v[col], _region(v)) and 0.0 <= _spread(v) < FLAT_SPREAD
 
 
 def all_ink_rule(ink: float, stained: float, region: float = 0.0) -> bool:

@@ -204,6 +204,10 @@ class SlideSummary(Frozen):
     channel near 0, over nearly all of what is not glass): no section, so ``slide.lesion_tissue``
     says ``SLIDE_ALL_INK`` and no check judges its pixels (``artefacts.stain`` leaves it out);
     None: not measured (no tissue, artefacts off, or a record written before it was kept here)."""
+    one_colour: bool | None = None
+    """True when the slide's image is one flat colour and not ink alone (:mod:`dqm.pixels.ink`: a blank
+    scan, a placeholder image): no section, so ``slide.lesion_tissue`` says ``SLIDE_ONE_COLOUR`` and no
+    check judges its pixels; None: not measured (as ``all_ink``)."""
     artefact_scale_unknown: bool | None = None
     """True when the artefact measure had no resolution for the slide (:mod:`dqm.pixels.artefacts`:
     its folds judged at the working image's scale, ``artefacts.scale`` counts such slides); None:

@@ -685,6 +685,7 @@ def summarise(
             understain_share=stain_share(probe.artefacts, "understain"),
             colour_pen_share=colour_pen_share(probe.artefacts),
             all_ink=probe.artefacts.all_ink if probe.artefacts is not None else None,
+            one_colour=probe.artefacts.one_colour if probe.artefacts is not None else None,
             artefact_scale_unknown=(
                 probe.artefacts.mpp is None
                 if probe.artefacts is not None and probe.artefacts.tissue_px

@@ -83,6 +83,20 @@ def view_of(
     )
 
 
+def tinted_slide(k: int = 0, size: tuple[int, int] = (400, 300)):
+    """A pink slide image (230, 170 + ``k``, 200 on the average) whose green channel is 12 levels
+    under and over it in a checkerboard of single pixels (a spread of 12): not one flat colour
+    (``SLIDE_ONE_COLOUR``, :func:`dqm.pixels.ink.one_colour`), which every slide of the tiny batch
+    was before session 28; the artefact measure reads it as it read the flat pink."""
+    from PIL import Image
+
+    w, h = size
+    pixels = np.empty((h, w, 3), np.int16)
+    pixels[...] = (230, 170 + k, 200)
+    pixels[..., 1] += np.where((np.arange(h)[:, None] + np.arange(w)[None, :]) % 2, 12, -12).astype(np.int16)
+    return Image.fromarray(pixels.astype(np.uint8))
+
+
 def write_tiny_batch(root, *, manifest: bool = True):
     """Three slides: S1 clean, S2 with invalid JSON, S3 with an unknown key and age 200.
 
@@ -90,13 +104,11 @@ def write_tiny_batch(root, *, manifest: bool = True):
     """
     from pathlib import Path
 
-    from PIL import Image
-
     root = Path(root)
     (root / "slides").mkdir(parents=True)
     (root / "annotations").mkdir()
     for k, sid in enumerate(("S1", "S2", "S3")):
-        Image.new("RGB", (400, 300), (230, 170 + k, 200)).save(root / "slides" / f"{sid}.png")
+        tinted_slide(k).save(root / "slides" / f"{sid}.png")
 
     def doc(extra=None):
         les = {"class": "BCC", "geometry": {"type": "Polygon", "coordinates": [square(100, 100, 80)]}}

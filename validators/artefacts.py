@@ -41,7 +41,15 @@ from dqm.pixels.stain_batch import (
 from dqm.profile import Profile
 from validators.context import BatchView, ItemView
 from validators.registry import CheckContext, NoParams, check
-from validators.slide import ALL_INK_CODE, ITEM_TESTS, SampleBudget, said_all_ink, sample_grid, sampled_shares
+from validators.slide import (
+    ALL_INK_CODE,
+    ITEM_TESTS,
+    NO_SECTION_SEVERITY,
+    SampleBudget,
+    said_all_ink,
+    sample_grid,
+    sampled_shares,
+)
 
 CODES = {
     "pen": "PEN_MARKS",
@@ -108,7 +116,7 @@ class ArtefactParams(BaseModel):
         "rules' scale",
         **ALL_INK_CODE,
     },
-    code_severity={"ARTEFACT_NOT_MEASURED": Severity.ERROR, "SLIDE_ALL_INK": Severity.ERROR},
+    code_severity={"ARTEFACT_NOT_MEASURED": Severity.ERROR, **NO_SECTION_SEVERITY},
 )
 def slide_artefacts(view: ItemView, params: ArtefactParams, ctx: CheckContext) -> list[Finding]:
     """The slide's pen marks, folds, bubbles, debris and blur stay under the profile's shares."""
@@ -243,8 +251,10 @@ def unknown_scale(batch: BatchView, params: NoParams, ctx: CheckContext) -> list
     """Counts once per batch the slides whose folds were judged without a known or at a coarse resolution.
 
     The record's ``scale_note`` says so slide by slide."""
-    # a slide of ink alone had no fold judged (its SLIDE_ALL_INK says so): not counted
-    slides = [f.slide for f in batch.items if f.slide is not None and not f.slide.all_ink]
+    # a slide of ink alone or of one colour had no fold judged (its SLIDE_ALL_INK, SLIDE_ONE_COLOUR): not counted
+    slides = [
+        f.slide for f in batch.items if f.slide is not None and not f.slide.all_ink and not f.slide.one_colour
+    ]
     measured = [s.artefact_scale_unknown for s in slides]
     total = sum(1 for u in measured if u is not None)
     out = []
@@ -311,8 +321,11 @@ class StainParams(BaseModel):
 def stain_outliers(batch: BatchView, params: StainParams, ctx: CheckContext) -> list[Finding]:
     """No slide is stained far darker or paler than its institution (or batch), nor a whole group."""
     limits = _slide_params(batch.profile)
-    # a slide of ink alone (dqm.pixels.ink) has no stain: slide.lesion_tissue's SLIDE_ALL_INK says so
-    slides = [f.slide if f.slide is None or not f.slide.all_ink else None for f in batch.items]
+    # a slide of ink alone or of one colour (dqm.pixels.ink) has no stain: its SLIDE_ALL_INK, SLIDE_ONE_COLOUR
+    slides = [
+        f.slide if f.slide is None or not (f.slide.all_ink or f.slide.one_colour) else None
+        for f in batch.items
+    ]
     institutions, names = group_keys(f.clinical.get(params.institution_column) for f in batch.items)
     ods = [
         od_of(s.stain.od_mean if s.stain is not None else None, s.understain_share) if s is not None else None
@@ -780,7 +793,7 @@ class LesionArtefactParams(BaseModel):
         "lesions were not checked against them",
         **ALL_INK_CODE,
     },
-    code_severity={"SLIDE_ALL_INK": Severity.ERROR},
+    code_severity=NO_SECTION_SEVERITY,
 )
 def lesion_on_artefact(view: ItemView, params: LesionArtefactParams, ctx: CheckContext) -> list[Finding]:
     """Lesions do not lie on pen marks, folds, air bubbles or debris (a labelling problem)."""

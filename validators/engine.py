@@ -70,9 +70,9 @@ RUN_ORDER = (
 ``checks`` list, as it was when checks were registered module by module. Kept so results read as
 before; a check not listed here runs after these, in id order (a new check needs no line here)."""
 
-ONCE_CODES = frozenset({"SLIDE_ALL_INK"})
+ONCE_CODES = frozenset({"SLIDE_ALL_INK", "SLIDE_ONE_COLOUR"})
 """Codes that several checks say of one item so that one is said whichever of them is enabled
-(``SLIDE_ALL_INK``: ``slide.lesion_tissue``, ``artefacts.slide``, ``artefacts.lesion``): only the
+(``SLIDE_ALL_INK``, ``SLIDE_ONE_COLOUR``: ``slide.lesion_tissue``, ``artefacts.slide``, ``artefacts.lesion``): only the
 first enabled check's, in run order, is kept."""
 
 _RANK = {check_id: k for k, check_id in enumerate(RUN_ORDER)}

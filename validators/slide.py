@@ -18,7 +18,7 @@ from dqm.findings import Aspect, Finding, Severity, clip
 from dqm.i18n import N_, Message, msg
 from dqm.model import Annotation
 from dqm.pixels.artefacts import Artefacts
-from dqm.pixels.ink import ink_share
+from dqm.pixels.ink import FLAT_SPREAD, ink_share
 from dqm.probe_mpp import mpp_range
 from dqm.raster import edge_ys
 from dqm.slide_io import SlideProbe
@@ -693,17 +693,34 @@ class SampleBudget:
 
 ALL_INK_CODE = {
     "SLIDE_ALL_INK": "the image is ink alone (pen ink, or a colour with a channel near 0, over nearly all of "
-    "what is not glass): no section a lesion could lie on"
+    "what is not glass): no section a lesion could lie on",
+    "SLIDE_ONE_COLOUR": "the image is one flat colour (a blank scan, a placeholder image, a colour card): no "
+    "section a lesion could lie on",
 }
 """Said by ``slide.lesion_tissue``, else (disabled) ``artefacts.slide``, else ``artefacts.lesion``: once
-per slide whichever is enabled (:data:`validators.engine.ONCE_CODES`)."""
+per slide whichever is enabled (:data:`validators.engine.ONCE_CODES`), both errors."""
+NO_SECTION_SEVERITY = dict.fromkeys(ALL_INK_CODE, Severity.ERROR)
+""":data:`ALL_INK_CODE`'s severity in each check that says them."""
 
 
 def said_all_ink(probe: SlideProbe, ctx: CheckContext) -> list[Finding] | None:
-    """``SLIDE_ALL_INK`` when the probe judged the slide's image ink alone (``Artefacts.all_ink``), else None."""
-    if probe.artefacts is None or not probe.artefacts.all_ink:
+    """``SLIDE_ALL_INK`` when the probe judged the slide's image ink alone (``Artefacts.all_ink``),
+    ``SLIDE_ONE_COLOUR`` when one flat colour (``Artefacts.one_colour``), else None."""
+    found = probe.artefacts
+    if found is None:
         return None
-    return [ctx.finding("SLIDE_ALL_INK", all_ink_message(probe.artefacts), file=probe.path)]
+    if found.all_ink:
+        return [ctx.finding("SLIDE_ALL_INK", all_ink_message(found), file=probe.path)]
+    if found.one_colour:
+        said = msg(
+            "the image is one flat colour: what is not glass spreads {spread:.1f} of 255 at most in a channel "
+            "(under {limit:g}), a blank scan or a placeholder, not a scanned section; its artefacts, staining "
+            "and lesions' place are not judged (rescan or replace it)",
+            spread=found.spread or 0.0,
+            limit=FLAT_SPREAD,
+        )
+        return [ctx.finding("SLIDE_ONE_COLOUR", said, file=probe.path)]
+    return None
 
 
 @check(
@@ -717,7 +734,7 @@ def said_all_ink(probe: SlideProbe, ctx: CheckContext) -> list[Finding] | None:
         "TISSUE_UNMEASURED": "lesions past the slide's sampling budget were not measured for tissue",
         **ALL_INK_CODE,
     },
-    code_severity={"SLIDE_ALL_INK": Severity.ERROR},
+    code_severity=NO_SECTION_SEVERITY,
 )
 def lesion_tissue(view: ItemView, params: TissueParams, ctx: CheckContext) -> list[Finding]:
     """Lesions lie over tissue, not glass, and a slide has some tissue (not blank, not ink alone).

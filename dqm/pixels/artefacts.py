@@ -445,6 +445,12 @@ class Artefacts:
     """Whether the slide's image is ink alone (:func:`dqm.pixels.ink.all_ink`), judged once by the probe
     beside :attr:`section_region`: the checks (:func:`validators.slide.said_all_ink`) and the item
     record (``items[].slide.all_ink``) read it (None: not judged, or nothing but background)."""
+    spread: float | None = None
+    """The largest channel's standard deviation (0 to 255) of the colours over what is not background
+    (:func:`dqm.pixels.ink.colour_spread`, set by the probe; None: not measured)."""
+    one_colour: bool | None = None
+    """Whether the slide's image is one flat colour, not ink (:func:`dqm.pixels.ink.one_colour`),
+    judged once by the probe beside :attr:`all_ink` and read as it is (None: not judged)."""
 
     def mask(self, *kinds: str) -> np.ndarray:
         """The pixels that show any of ``kinds``."""

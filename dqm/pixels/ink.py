@@ -8,6 +8,12 @@ judgement is made here, from the measure, once by the probe (``Artefacts.all_ink
 record keeps it (``items[].slide.all_ink``), and ``slide.lesion_tissue``, ``artefacts.slide``,
 ``artefacts.lesion`` and ``artefacts.stain`` read it, so that such a slide gets one finding,
 ``SLIDE_ALL_INK``, and no pixel claim.
+
+An image of one flat colour that is not ink (a blank scan of a tinted field, a placeholder image, a
+colour card of one patch: uniform pink read as under-stained tissue, uniform violet as a clean
+section) is no section either: :func:`one_colour` judges it from the spread of the working image's
+colours over what is not background (:func:`colour_spread`), and the same checks say
+``SLIDE_ONE_COLOUR`` of it instead of any pixel claim.
 """
 
 from __future__ import annotations
@@ -68,6 +74,19 @@ so that no pixel reaches :data:`SECTION_LEVEL` reads 0 here (the real sources da
 this rule cannot keep it."""
 
 
+FLAT_SPREAD = 6.0
+"""Standard deviation (0 to 255, the largest of the three channels') of the working image's colours
+over what is not background (:func:`colour_spread`) under which the slide is :func:`one_colour`.
+Measured (session 28, ``benchmarks/all_ink_sources.py``'s spread column; the probe's reading of
+each image): one flat colour (pinks, a violet, a lavender) reads 0, saved as JPEG (quality 75) 0
+to 0.34, with sensor noise of sigma 2 about 2.0 (a grey 2.3), both together 0.5 to 2.0; the least
+of the real sources' sections, clean or with an injected artefact, 30.4 (GlaS ``train_14``; real
+slides and images 39.7, the skin photograph), GlaS darkened (gamma 2.5 to 5) 69 or more, a 24 px
+GlaS biopsy beside 90 % black 15.7. 6 stands 2.6 times over the noisy flat colour and 2.6 times
+under the least section. A smooth shade or a vignette is no flat colour by this measure only where
+the tissue mask takes all of it (the mask's saturation threshold may cut a shaded image in two)."""
+
+
 def ink_share(found: Artefacts | None) -> float | None:
     """The share of the slide's non-background pixels under pen ink or near-black (over-stained)
     pixels; None where the measure did not run or found nothing but background."""
@@ -82,9 +101,10 @@ def stained_section(
     """The stained-section pixels at the measure's working scale, read from ``rgba`` and its tissue
     mask (same shape): tissue, not pen ink, not near-black, with a brightest channel of at least
     ``level`` (default :data:`SECTION_LEVEL`) and a darkest one under :data:`GLASS_LEVEL` (the
-    tissue mask's rim of glass is no section), then closed and opened with a 3 x 3 square: a pixel
-    stays only inside a 3 x 3 square wholly stained once gaps of 1 or 2 px are filled, so a
-    textured section (nuclei, lumens) keeps its size and a line or an outline 1 or 2 px wide is
+    tissue mask's rim of glass is no section), then opened with a 2 x 2 square (a stroke 1 px wide
+    dropped: a hatching with gaps of 1 or 2 px, a doubled outline), closed and opened with a 3 x 3
+    one: a pixel stays only inside a 3 x 3 square wholly stained once gaps of 1 or 2 px are filled,
+    so a textured section (nuclei, lumens) keeps its size and a line or an outline 1 or 2 px wide is
     dropped. None where the measure did not run or found nothing but background. Built once per
     slide: :func:`section_share` and :func:`section_region` read it."""
     if found is None or found.tissue_px <= 0 or found.flags.size == 0 or tissue.size == 0:
@@ -98,12 +118,15 @@ def stained_section(
     raw = bright & (rgb.min(axis=2) < GLASS_LEVEL) & tissue[rows, cols] & ~found.mask("pen", "overstain")
     from scipy import ndimage
 
-    # Closed first (a textured section's gaps of 1 or 2 px between nuclei filled), then opened (a
-    # pixel kept only inside a 3 x 3 square wholly stained): a line or an outline 1 or 2 px wide
-    # stays no section, a small textured biopsy keeps its size. The image's outermost pixels are
-    # never kept (the closing's erosion reads outside as unstained): a line along the edge is none.
+    # Opened 2 x 2 first (a pixel kept only inside a 2 x 2 square wholly stained: a stroke 1 px wide,
+    # a hatching's or a doubled outline's, is dropped before the closing could join it into a band),
+    # then closed (a textured section's gaps of 1 or 2 px between nuclei filled), then opened 3 x 3 (a
+    # pixel kept only inside a 3 x 3 square wholly stained): a line or an outline 1 or 2 px wide stays
+    # no section, a small textured biopsy keeps its size. The image's outermost pixels are never kept
+    # (the closing's erosion reads outside as unstained): a line along the edge is none.
     square = np.ones((3, 3), bool)
-    return ndimage.binary_opening(ndimage.binary_closing(raw, structure=square), structure=square)
+    thick = ndimage.binary_opening(raw, structure=np.ones((2, 2), bool))
+    return ndimage.binary_opening(ndimage.binary_closing(thick, structure=square), structure=square)
 
 
 def section_share(stained: np.ndarray | None, found: Artefacts | None) -> float | None:
@@ -126,6 +149,35 @@ def section_region(stained: np.ndarray | None) -> int | None:
 
     labels, n = ndimage.label(stained, structure=np.ones((3, 3), bool))
     return int(np.bincount(labels.ravel())[1:].max()) if n else 0
+
+
+def colour_spread(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None) -> float | None:
+    """The largest of the three channels' standard deviations (0 to 255) of ``rgba`` over what is not
+    background (its tissue mask, same shape, and the measure's pen ink, folds and bubbles), read at
+    every other pixel of the measure's working scale each way; None where the measure did not run or found nothing
+    but background."""
+    if found is None or found.tissue_px <= 0 or found.flags.size == 0 or tissue.size == 0:
+        return None
+    fh, fw = found.flags.shape
+    h, w = tissue.shape
+    # every other pixel of the working grid each way: a quarter of the work, the same spread
+    rows = (np.arange(0, fh, 2) * h // fh)[:, None]
+    cols = (np.arange(0, fw, 2) * w // fw)[None, :]
+    inside = tissue[rows, cols] | found.mask("pen", "fold", "bubble")[::2, ::2]
+    if not inside.any():
+        return None
+    rgb = rgba[rows, cols, :3][inside].astype(np.float32)
+    return float(rgb.std(axis=0).max())
+
+
+def one_colour(found: Artefacts | None) -> bool | None:
+    """Whether the slide's image is one flat colour and not ink alone (:func:`all_ink` takes that):
+    what is not background spreads under :data:`FLAT_SPREAD` (:attr:`Artefacts.spread`); None where
+    either is unmeasured (the measure did not run, nothing but background, an older record)."""
+    ink = all_ink(found)
+    if ink is None or found is None or found.spread is None:
+        return None
+    return bool(not ink and found.spread < FLAT_SPREAD)
 
 
 def all_ink(found: Artefacts | None) -> bool | None:

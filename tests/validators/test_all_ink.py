@@ -409,3 +409,107 @@ def test_the_checks_read_the_probes_one_judgement(judged: bool) -> None:
     said = said_all_ink(probe, ctx)
     assert (said is not None) is judged
     assert said is None or [f.code for f in said] == ["SLIDE_ALL_INK"]
+
+
+def _flat(colour: tuple[int, int, int], noise: bool, jpeg: bool) -> Image.Image:
+    """A 400 x 300 image of ``colour``, with sensor noise (sigma 2) and saved as JPEG (quality 75)."""
+    import io
+
+    pixels = np.full((300, 400, 3), colour, float)
+    if noise:
+        pixels += np.random.default_rng(0).normal(0.0, 2.0, pixels.shape)
+    im = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+    if not jpeg:
+        return im
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", quality=75)
+    return Image.open(buf).convert("RGB")
+
+
+@pytest.mark.parametrize(
+    "colour", [(230, 170, 200), (120, 60, 160), (180, 160, 210)], ids=["pink", "violet", "lav"]
+)
+@pytest.mark.parametrize(("noise", "jpeg"), [(False, False), (True, False), (False, True), (True, True)])
+def test_an_image_of_one_flat_colour_is_said_so_and_nothing_else(
+    tmp_path: Path, profile: Profile, colour: tuple[int, int, int], noise: bool, jpeg: bool
+) -> None:
+    """A blank scan of a tinted field, a placeholder image: no section. Before, a uniform pink read
+    as pale tissue (UNDERSTAINED), a violet one as a clean section (nothing said), a noisy lavender
+    or pink saved as JPEG as tissue its lesion lay off (LESION_ON_BACKGROUND)."""
+    root = write_tiny_batch(tmp_path / "b")
+    _flat(colour, noise, jpeg).save(root / "slides" / "S1.png")
+    assert _codes(root, profile)["S1"] == {"SLIDE_ONE_COLOUR"}
+
+
+def test_one_flat_colour_is_an_item_fact_said_once_whichever_check_is_enabled(
+    tmp_path: Path, profile: Profile
+) -> None:
+    """``items[].slide.one_colour`` beside ``all_ink``; with ``slide.lesion_tissue`` off, the next
+    enabled check that reads the slide's pixels says it, once."""
+    root = write_tiny_batch(tmp_path / "b")
+    _flat((230, 170, 200), True, True).save(root / "slides" / "S1.png")
+    Image.new("RGB", (400, 300), (0, 0, 0)).save(root / "slides" / "S2.png")
+    run = run_batch(root, profile, RunOptions(workers=1))
+    facts = {r.summary.slide_id: r.summary.slide for r in run.outcomes}
+    assert facts["S1"] is not None and facts["S1"].one_colour is True and facts["S1"].all_ink is False
+    assert facts["S2"] is not None and facts["S2"].one_colour is False and facts["S2"].all_ink is True
+    assert facts["S3"] is not None and facts["S3"].one_colour is False
+    off = profile.model_copy(
+        update={"checks": {**profile.checks, "slide.lesion_tissue": CheckSetting(enabled=False)}}
+    )
+    said = [f for f in run_batch(root, off, RunOptions(workers=1)).findings if f.item_id == "S1"]
+    assert [f.code for f in said] == ["SLIDE_ONE_COLOUR"], said
+    assert said[0].check in {"artefacts.slide", "artefacts.lesion"}
+
+
+def test_no_real_section_is_one_colour(real_data: Path) -> None:
+    """GlaS glands and the skin photograph (the least spread of the real sources' sections reads
+    over 20, :data:`dqm.pixels.ink.FLAT_SPREAD` is 6), and darkened x3 (gamma), are sections."""
+    from dqm.pixels.ink import FLAT_SPREAD, colour_spread
+    from dqm.slide_io import tissue_from_rgba
+
+    for path in (
+        real_data / "segmentation" / "glas" / "images" / "testA_1.png",
+        real_data / "images" / "Normal_Epidermis_and_Dermis_with_Intradermal_Nevus_10x.jpg",
+    ):
+        small = Image.open(path).convert("RGBA")
+        small.thumbnail((1024, 1024))
+        for gamma in (1.0, 3.0):
+            rgba = (255 * (np.asarray(small) / 255.0) ** gamma).astype(np.uint8)
+            rgba[..., 3] = 255
+            mask, _ = tissue_from_rgba(rgba)
+            spread = colour_spread(rgba, mask, measure(rgba, mask, (1.0, 1.0)))
+            assert spread is not None and spread > 2 * FLAT_SPREAD, (path.name, gamma, spread)
+
+
+def _hatch(im: Image.Image, gap: int) -> None:
+    """Lines 1 px wide, ``gap`` px apart, over a 100 x 60 px square, in a tissue colour (at most 2.5 %
+    of the image: the rest is still 96 % ink)."""
+    draw = ImageDraw.Draw(im)
+    for y in range(80, 140, gap + 1):
+        draw.line((100, y, 200, y), fill=(200, 120, 180), width=1)
+
+
+def _doubled_box(im: Image.Image, gap: int) -> None:
+    """Two 1 px box outlines ``gap`` px apart (a region of interest drawn twice)."""
+    draw = ImageDraw.Draw(im)
+    draw.rectangle((100, 80, 300, 220), outline=(220, 150, 200), width=1)
+    draw.rectangle((101 + gap, 81 + gap, 299 - gap, 219 - gap), outline=(220, 150, 200), width=1)
+
+
+@pytest.mark.parametrize("gap", [1, 2])
+@pytest.mark.parametrize("draw", [_hatch, _doubled_box], ids=["hatch", "doubled-box"])
+def test_a_hatching_or_a_doubled_outline_on_ink_is_no_section(
+    tmp_path: Path, profile: Profile, draw: Callable[[Image.Image, int], None], gap: int
+) -> None:
+    """Strokes 1 px wide 1 or 2 px apart on an all-black image: a drawing. Before, the 3 x 3 closing
+    joined them into a band (the hatched square one region of thousands of px) and the slide was
+    said PEN_MARKS, LESION_ON_ARTEFACT instead of SLIDE_ALL_INK; each stroke is now dropped first
+    (a 2 x 2 opening), as a single line was."""
+    root = write_tiny_batch(tmp_path / "b")
+    im = Image.new("RGB", (400, 300), (0, 0, 0))
+    draw(im, gap)
+    im.save(root / "slides" / "S1.png")
+    codes = _codes(root, profile)["S1"]
+    assert "SLIDE_ALL_INK" in codes
+    assert not codes & PIXEL_CLAIMS, codes
