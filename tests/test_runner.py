@@ -8,7 +8,7 @@ import pytest
 
 import dqm.runner
 from dqm.runner import RunOptions, run_batch
-from tests.helpers import native_doc
+from tests.helpers import native_doc, tinted_slide
 from validators.engine import CRASH_CODE
 
 
@@ -187,14 +187,13 @@ def test_the_item_record_round_trips_through_plain_json_and_pickles_small(tmp_pa
     import pickle
 
     import numpy as np
-    from PIL import Image
 
     from dqm.model import RECORD_VERSION, ItemRecord
     from tests.helpers import square
 
     root = tmp_path / "b"
     root.mkdir()
-    Image.new("RGB", (64, 48), (230, 170, 200)).save(root / "A.png")
+    tinted_slide(0, (64, 48)).save(root / "A.png")  # not one flat colour: no SLIDE_ONE_COLOUR in the record
     lesions = [
         {"id": 1, "class": "BCC", "geometry": {"type": "Polygon", "coordinates": [square(4, 4, 20)]}},
         {"id": 2, "class": "lymphoma", "geometry": {"type": "Polygon", "coordinates": [square(30, 9, 9)]}},

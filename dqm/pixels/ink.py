@@ -154,16 +154,17 @@ def section_region(stained: np.ndarray | None) -> int | None:
 def colour_spread(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None) -> float | None:
     """The largest of the three channels' standard deviations (0 to 255) of ``rgba`` over what is not
     background (its tissue mask, same shape, and the measure's pen ink, folds and bubbles), read at
-    every other pixel of the measure's working scale each way; None where the measure did not run or found nothing
+    the measure's working scale as :func:`stained_section` reads it; None where the measure did not run or found nothing
     but background."""
     if found is None or found.tissue_px <= 0 or found.flags.size == 0 or tissue.size == 0:
         return None
     fh, fw = found.flags.shape
     h, w = tissue.shape
-    # every other pixel of the working grid each way: a quarter of the work, the same spread
-    rows = (np.arange(0, fh, 2) * h // fh)[:, None]
-    cols = (np.arange(0, fw, 2) * w // fw)[None, :]
-    inside = tissue[rows, cols] | found.mask("pen", "fold", "bubble")[::2, ::2]
+    # every pixel of the working grid: a regular subsample (every other pixel) reads a pattern of its
+    # own period as one flat colour (a 1 px checkerboard read 0)
+    rows = (np.arange(fh) * h // fh)[:, None]
+    cols = (np.arange(fw) * w // fw)[None, :]
+    inside = tissue[rows, cols] | found.mask("pen", "fold", "bubble")
     if not inside.any():
         return None
     rgb = rgba[rows, cols, :3][inside].astype(np.float32)
