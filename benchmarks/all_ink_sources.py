@@ -46,6 +46,14 @@ share clean 0.859 (GlaS) and 0.853 (real), injected 0.190 (GlaS ``train_43`` +ov
 0.604 (real); ink alone 0 px, same verdicts; made biopsies beside 50 to 90 % black: 24 px 298 to 316 px (52 to
 55 with the opening alone: all ink), 28 px 401 to 412 (63 to 66), 40 px 656 to 698, 60 px 1,440 to 1,498.
 Judged all ink: GlaS 0, real 0 (base 0, 0).
+Session 28 (``--out /tmp/allink4/mine2.json``, base 4daa0def ``/tmp/allink4/base.json``; a 2 x 2 opening before the
+closing, and the colours' spread column with the images of one flat colour, :func:`flat_images`): judged all ink
+GlaS 0, real 0, ink alone 18 of 23, as base; judged flat (:data:`dqm.pixels.ink.FLAT_SPREAD`) GlaS 0, real 0, made
+sections 0, every flat colour with tissue (17: plain, noise sigma 2, JPEG q 75, both), not the glass grey with none;
+least spread GlaS 30.4 (``train_14``), real 39.7 (skin), made 15.7 (24 px biopsy + 90 % black), flat at most 2.3.
+Least region with injections 1,597 -> 1,468 px (GlaS), 40,897 -> 10,804 (real); least share injected 0.190 -> 0.171
+(GlaS), 0.604 -> 0.275 (real, CMU-1-Small-Region +overstain); made biopsies 24 px 298-316 -> 200 px, 28 px 401-412
+-> 252, 40 px 656-698 -> 393-394.
 """
 
 from __future__ import annotations
