@@ -846,6 +846,11 @@ them, one ``DEID_OTHER_TEXT_UNSEARCHED`` of the batch says how many are named.""
 MAX_TARS_READ = 256_000_000
 """Bytes all of a batch's tar archives read at most (headers, and a compressed one's data
 decompressed to get past it: about a second of CPU): past them, a tar is named as not all searched."""
+MAX_DOCUMENTS_INFLATED = 256_000_000
+"""Bytes all of a batch's ZIP and PDF documents inflate at most (a ZIP's members read, a PDF's
+streams inflated; each document :data:`dqm.doc_text.MAX_DOCUMENT_BYTES` at most): 10,000 documents
+of 4 MB of markup each, little text, were 40 GB inflated and parsed. Past it, a document is named
+as not all searched."""
 PAST_BATCH_BOUND = N_("the batch's bound on the text searched was spent before it")
 """Why a file is not searched once :data:`MANIFEST_UNREAD_CHARS` characters or
 :data:`MAX_TEXT_FILES` files were read (a msgid)."""
@@ -898,6 +903,7 @@ def delivered_texts(disc: Discovery) -> DeliveredTexts:
     slides = set(disc.slide_files)  # looked up once a file: a list scanned made it quadratic
     used = 0
     tar_reads = [MAX_TARS_READ]  # 10,000 tar.gz bombs are not 10,000 times MAX_TAR_READ
+    inflated = [MAX_DOCUMENTS_INFLATED]  # nor 10,000 ZIPs of markup 10,000 times MAX_DOCUMENT_BYTES
     for rel in dict.fromkeys(chain(disc.notes, notes, orphans)):
         path, _ = jailed(disc.root, rel)
         if path is None:  # a link leaving the batch, a special file: its own finding says it is not read
@@ -925,7 +931,7 @@ def delivered_texts(disc: Discovery) -> DeliveredTexts:
                     data = text.encode("utf-8")
                 elif ext in DOCUMENT_SUFFIXES:
                     limit = min(MAX_DOCUMENT_BYTES, MANIFEST_UNREAD_CHARS - used)
-                    text, why = document_text(fh, ext, limit, tar_reads)
+                    text, why = document_text(fh, ext, limit, tar_reads, inflated)
                     if why is not None:
                         out.unread.append((rel, why))
                         out.unread_cut |= len(out.unread) > MAX_UNREAD_NAMED

@@ -17,7 +17,6 @@ import gzip
 import html
 import lzma
 import re
-import struct
 import tarfile
 import zipfile
 import zlib
@@ -208,48 +207,54 @@ def _office_binary(name: str, ext: str) -> bool:
 MAX_ARCHIVE_MEMBERS = 100_000
 """Members of a ZIP or a tar archive read at most. :mod:`zipfile` reads a ZIP's whole central
 directory at once, an object a member (a ZIP of a million empty members, 100 MB, took about 1 GB):
-a ZIP whose directory says more, or whose directory is larger than :data:`MAX_ZIP_DIRECTORY` bytes,
-is not opened, and named as not searched."""
+a ZIP whose directory, found as :mod:`zipfile` finds it, is larger than :data:`MAX_ZIP_DIRECTORY`
+bytes or holds more member headers than this is not opened, and named as not searched."""
 MAX_ZIP_DIRECTORY = 32 * 1024 * 1024
 """Bytes of a ZIP's central directory read at most (100,000 members of names 300 characters long)."""
-_ZIP_END = struct.Struct("<4s4H2LH")
-_ZIP64_LOCATOR = struct.Struct("<4sLQL")
-_ZIP64_END = struct.Struct("<4sQ2H2L4Q")
+_ZIP_CENTRAL = b"PK\x01\x02"
+_ZIP64_RECORDS = 56 + 20
+"""The ZIP64 end record and its locator, which lie between the directory and the end record."""
 
 
-def _zip_directory_size(fh: BinaryIO) -> tuple[int, int] | None:
-    """The members and the bytes a ZIP's central directory says it holds, from its end records
-    (ZIP64's where the 16-bit ones overflow), before :mod:`zipfile` reads it; None where there are
-    no end records (:mod:`zipfile` says it is no ZIP)."""
-    size = fh.seek(0, 2)
-    tail_at = max(0, size - _ZIP_END.size - 65535)
-    fh.seek(tail_at)
-    tail = fh.read()
-    at = tail.rfind(b"PK\x05\x06")
-    if at < 0 or len(tail) - at < _ZIP_END.size:
+def _zip_members_bound(fh: BinaryIO) -> int | None:
+    """How many members :mod:`zipfile` can read from a ZIP at most, before it reads them: its end
+    records read by the function :class:`zipfile.ZipFile` calls (the last 22 bytes first, then the
+    last ``PK\\x05\\x06``; the ZIP64 record just before its locator, whatever the locator says),
+    the directory where zipfile reads it (where the end record is, less the directory's size: the
+    offset the records give is not used) and the ``PK\\x01\\x02`` in it counted, as each member's
+    header starts so (the counts the end records give, which zipfile never reads, are not
+    trusted); :data:`MAX_ARCHIVE_MEMBERS` + 1 for a directory larger than :data:`MAX_ZIP_DIRECTORY`;
+    None where zipfile will find no directory (it says it is no ZIP)."""
+    try:
+        end = zipfile._EndRecData(fh)  # type: ignore[attr-defined]  # zipfile's own reading (untyped)
+    except OSError:
         return None
-    end = _ZIP_END.unpack_from(tail, at)
-    members, cd_bytes = end[4], end[5]
-    if (members == 0xFFFF or cd_bytes == 0xFFFFFFFF) and at >= _ZIP64_LOCATOR.size:
-        loc = _ZIP64_LOCATOR.unpack_from(tail, at - _ZIP64_LOCATOR.size)
-        if loc[0] == b"PK\x06\x07":
-            fh.seek(loc[2])
-            rec = fh.read(_ZIP64_END.size)
-            if len(rec) == _ZIP64_END.size and rec[:4] == b"PK\x06\x06":
-                big = _ZIP64_END.unpack(rec)
-                members, cd_bytes = big[7], big[8]
-    return members, cd_bytes
+    if not end:
+        return None
+    size, location = end[5], end[9]  # _ECD_SIZE, _ECD_LOCATION
+    start = location - size - (_ZIP64_RECORDS if end[0] == b"PK\x06\x06" else 0)
+    if start < 0:
+        return None
+    if size > MAX_ZIP_DIRECTORY:
+        return MAX_ARCHIVE_MEMBERS + 1
+    fh.seek(start)
+    return fh.read(size).count(_ZIP_CENTRAL)
 
 
-def zip_text(fh: BinaryIO, limit: int, office: bool) -> tuple[str, str | None]:
+def zip_text(
+    fh: BinaryIO, limit: int, office: bool, inflated: list[int] | None = None
+) -> tuple[str, str | None]:
     """A ZIP's comment, member names and text members (an office file's XML), inflating at most
-    ``limit`` bytes in all; and why some of it was not read (None: all of it was). A ZIP of more
-    than :data:`MAX_ARCHIVE_MEMBERS` members is not opened (its directory would be read whole)."""
+    ``limit`` bytes in all; and why some of it was not read (None: all of it was). A ZIP that may
+    hold more than :data:`MAX_ARCHIVE_MEMBERS` members (:func:`_zip_members_bound`) is not opened
+    (its directory would be read whole). ``inflated``: what the batch's ZIP and PDF documents may
+    still inflate (``inflated[0]``, less what this one inflated: :func:`document_text`)."""
     parts: list[str] = []
+    room = _room(limit, inflated)  # members' bytes read or inflated
     unread: str | None = None
     try:
-        said = _zip_directory_size(fh)
-        if said is not None and (said[0] > MAX_ARCHIVE_MEMBERS or said[1] > MAX_ZIP_DIRECTORY):
+        bound = _zip_members_bound(fh)
+        if bound is not None and bound > MAX_ARCHIVE_MEMBERS:
             return "", N_("more members than dqm reads in one archive")
         fh.seek(0)
         with zipfile.ZipFile(fh) as zf:
@@ -280,15 +285,19 @@ def zip_text(fh: BinaryIO, limit: int, office: bool) -> tuple[str, str | None]:
                     # whatever is asked for (400 MB from 414 bytes): not opened
                     unread = unread or N_("a member compressed other than with Deflate")
                     continue
-                if left <= 0:
+                want = min(left, room)
+                if want <= 0:
                     unread = unread or N_("past the bound read")
                     break
                 with zf.open(info) as member:  # inflates as it is read: no more than asked for
-                    data = member.read(left + 1)
-                if len(data) > left:
+                    data = member.read(want + 1)
+                if len(data) > want:
                     unread = unread or N_("a member past the bound read")
-                    data = data[:left]
+                    data = data[:want]
                 left -= len(data)
+                room -= len(data)
+                if inflated is not None:
+                    inflated[0] -= len(data)
                 # read as the same file delivered loose is: an RTF's escapes, an HTML's tags
                 parts.append(markup_text(data, ext, attributes=not office).decode("utf-8", "replace"))
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError, OSError, ValueError):
@@ -393,17 +402,18 @@ def _strings(data: bytes, room: int) -> tuple[list[str], int]:
     return out, read
 
 
-def pdf_text(fh: BinaryIO, limit: int) -> tuple[str, str | None]:
+def pdf_text(fh: BinaryIO, limit: int, inflated: list[int] | None = None) -> tuple[str, str | None]:
     """A PDF's strings (its Info dictionary, the text its pages show) from its first ``limit``
-    bytes and its Flate streams inflated within ``limit`` bytes in all; and why some of it was not
-    read (None: all of it was)."""
+    bytes and its Flate streams inflated within ``limit`` bytes in all (and ``inflated[0]``, what
+    the batch's ZIP and PDF documents may still inflate, less what this one inflated); and why
+    some of it was not read (None: all of it was)."""
     data = fh.read(limit + 1)
     unread: str | None = N_("past the bound read") if len(data) > limit else None
     data = data[:limit]
     if b"/Encrypt" in data:
         return "", N_("encrypted")
     parts: list[str] = []
-    left = limit
+    left = _room(limit, inflated)
     pos = 0
     plain: list[bytes] = []
     while (m := _STREAM.search(data, pos)) is not None:
@@ -438,6 +448,8 @@ def pdf_text(fh: BinaryIO, limit: int) -> tuple[str, str | None]:
         if inflater.unconsumed_tail:
             unread = unread or N_("a stream past the bound read")
         left -= len(out)
+        if inflated is not None:
+            inflated[0] -= len(out)
         plain.append(out)
     plain.append(data[pos:])
     count = 0
@@ -519,7 +531,8 @@ def tar_text(fh: BinaryIO, limit: int, reads: list[int] | None = None) -> tuple[
             unread = _tar_names(counted, False, names, limit)
     except _PastBound:
         unread = N_("past the bound read")
-    except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError, ValueError):
+    except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError, ValueError, OverflowError):
+        # OverflowError: a base-256 size of 2**80 seeked past in a file in memory (a real file: OSError)
         unread = N_("not a readable tar archive")
     if reads is not None:
         reads[0] -= bound - max(counted.left, 0)
@@ -531,12 +544,18 @@ def _tar_names(fh: _Counted, stream: bool, names: list[str], left: int) -> str |
     member's data) to ``names``, ``left`` characters at most; why not all (None: all)."""
     count = 0
     raw = cast(BinaryIO, fh)
-    with tarfile.open(fileobj=raw, mode="r|") if stream else tarfile.open(fileobj=raw, mode="r:") as tf:
+    with (
+        tarfile.open(fileobj=raw, mode="r|", encoding="utf-8", errors="surrogateescape")
+        if stream
+        else tarfile.open(fileobj=raw, mode="r:", encoding="utf-8", errors="surrogateescape")
+    ) as tf:
         while (info := tf.next()) is not None:
             count += 1
             if count > MAX_ARCHIVE_MEMBERS:
                 return N_("more members than dqm reads in one archive")
-            name = f"{info.name}\n{info.linkname}" if info.linkname else info.name
+            name = _tar_name(info.name)
+            if info.linkname:
+                name = f"{name}\n{_tar_name(info.linkname)}"
             if len(name) > left:
                 names.append(name[:left])
                 return N_("past the bound read")
@@ -544,6 +563,22 @@ def _tar_names(fh: _Counted, stream: bool, names: list[str], left: int) -> str |
             left -= len(name) + 1
             tf.members.clear()  # type: ignore[attr-defined]  # names kept, not an object a member (untyped)
     return None
+
+
+LEGACY_NAMES = "cp949"
+"""The codec a tar member name that is not UTF-8 is read in (a tar made on a Korean Windows), as
+every other delivered text is (:func:`dqm.batch._refused_reading`)."""
+
+
+def _tar_name(name: str) -> str:
+    """A member name as :mod:`tarfile` gave it (bytes that are not UTF-8 kept as surrogates, which
+    no text may hold: the audit stopped at them) read as UTF-8, else as CP949, its bad bytes
+    replaced: a Korean name from a Korean Windows is searched, not only survived."""
+    raw = name.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode(LEGACY_NAMES, "replace")
 
 
 def document_suffix(path: str) -> str:
@@ -557,18 +592,29 @@ def document_suffix(path: str) -> str:
     return name[dot:] if dot > 0 else ""
 
 
+def _room(limit: int, inflated: list[int] | None) -> int:
+    """Bytes a document may inflate: ``limit``, and what the batch's documents may still inflate."""
+    return limit if inflated is None else max(0, min(limit, inflated[0]))
+
+
 def document_text(
-    fh: BinaryIO, ext: str, limit: int, tar_reads: list[int] | None = None
+    fh: BinaryIO,
+    ext: str,
+    limit: int,
+    tar_reads: list[int] | None = None,
+    inflated: list[int] | None = None,
 ) -> tuple[str, str | None]:
     """The text of a document or archive (:data:`DOCUMENT_SUFFIXES`, ``ext`` as
     :func:`document_suffix` gives it), reading or inflating at most ``limit`` bytes; and why some
     of it was not read (None: all of it was). ``tar_reads``: what the batch's tar archives may
-    still read (:func:`tar_text`)."""
+    still read (:func:`tar_text`); ``inflated``: what the batch's ZIP and PDF documents may still
+    inflate (a ZIP's members read, a PDF's streams inflated), less what this one inflated: 10,000
+    documents of 4 MB of markup each were 40 GB inflated and parsed, for little text."""
     if ext in PDF_SUFFIXES:
-        return pdf_text(fh, limit)
+        return pdf_text(fh, limit, inflated)
     if ext in TAR_SUFFIXES:
         return tar_text(fh, limit, tar_reads)
-    return zip_text(fh, limit, office=ext in OFFICE_SUFFIXES)
+    return zip_text(fh, limit, office=ext in OFFICE_SUFFIXES, inflated=inflated)
 
 
 _RTF_TOKEN = re.compile(
@@ -578,9 +624,10 @@ _RTF_TOKEN = re.compile(
 """What :func:`rtf_text` reads: an escaped ``\\\\``, ``\\{`` or ``\\}`` (a character, kept: ``\\\\u1234`` is
 no ``\\u``), a run of ``\\'xx`` escapes, ``\\ucN``, ``\\uN``, a font change ``\\fN`` or ``\\plain`` (back
 to the default font, ``\\deffN``), a run of groups' starts and ends; the rest is kept as it is."""
-_RTF_UNIT = re.compile(rb"\\'[0-9a-fA-F]{2}|\\[a-zA-Z]{1,32}(?:-?\d{1,10})? ?|\\[^a-zA-Z'{}]|[^\\{}]")
+_RTF_UNIT = re.compile(rb"\\'[0-9a-fA-F]{2}|\\[a-zA-Z]{1,32}(?:-?\d{1,10})? ?|\\[^a-zA-Z']|[^\\{}]")
 """One unit of a ``\\uN``'s fallback (``\\ucN`` of them dropped): a ``\\'xx``, a control word with its
-number and space, a control symbol, a character; a group's ``{`` or ``}`` ends it."""
+number and space, a control symbol (an escaped ``\\{`` or ``\\}`` among them: a character), a
+character; a group's ``{`` or ``}`` ends it."""
 _RTF_CODEPAGE = re.compile(rb"\\ansicpg(\d{3,5})")
 _RTF_DEFAULT_FONT = re.compile(rb"\\deff(\d{1,5})")
 _RTF_FONT = re.compile(rb"\\f(\d{1,5})((?:\\[a-zA-Z]{1,32}-?\d{0,10} ?)*+)")

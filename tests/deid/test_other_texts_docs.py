@@ -739,3 +739,142 @@ def test_a_batchs_tars_share_one_bound(
     ], found
     unsearched = next(f for f in run.findings if f.code == "DEID_OTHER_TEXT_UNSEARCHED")
     assert "past the bound read" in unsearched.message
+
+
+# Session 28 (textsf): the review of texts2.
+
+
+def _raw_tar(members: list[tuple[bytes, bytes]]) -> bytes:
+    """A tar whose member names (and link targets) are these bytes, as a Korean Windows writes them."""
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT, encoding="utf-8") as tf:
+        for name, link in members:
+            info = tarfile.TarInfo(name.decode("utf-8", "surrogateescape"))
+            if link:
+                info.type = tarfile.SYMTYPE
+                info.linkname = link.decode("utf-8", "surrogateescape")
+            tf.addfile(info, io.BytesIO(b""))
+    return buf.getvalue()
+
+
+def test_a_tar_of_cp949_names_is_searched_not_a_crash(tmp_path: Path, profile: Profile) -> None:
+    """A name that is not UTF-8 (a tar made on a Korean Windows) stopped the whole audit
+    (UnicodeEncodeError, exit 4, no results): it is read as CP949, as every other delivered text,
+    so its Korean name and the RRN in another name are searched."""
+    tar = _raw_tar(
+        [
+            ("환자 김철수.txt".encode("cp949"), b""),
+            (f"스캔 {RRN}.svs".encode("cp949"), b""),
+            (b"latest", f"../검사 {RRN}".encode("cp949")),
+        ]
+    )
+    text, why = document_text(io.BytesIO(tar), ".tar", 10_000)
+    assert text.splitlines() == ["환자 김철수.txt", f"스캔 {RRN}.svs", "latest", f"../검사 {RRN}"], text
+    assert why is None
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "notes.tar").write_bytes(tar)
+    found = [(f.code, f.location.file) for f in _found(root, profile)]
+    # the RRN, and the Korean name (a quasi-identifier): both read only as CP949
+    assert found == [("DEID_OTHER_TEXT_IDENTIFIER", "notes.tar"), ("DEID_OTHER_TEXT_QUASI", "notes.tar")], (
+        found
+    )
+    result = CliRunner().invoke(app, ["audit", str(root), "--out", str(tmp_path / "out")])
+    assert result.exit_code != 4, result.output
+    assert (tmp_path / "out" / "results.json").is_file(), result.output
+
+
+def test_a_tar_size_past_any_seek_is_named_not_raised() -> None:
+    """A base-256 size of 2**80: seeking past it in a file in memory raised OverflowError."""
+    import tarfile
+
+    h = bytearray(tarfile.TarInfo("a").tobuf(format=tarfile.GNU_FORMAT))
+    h[124:136] = b"\x80" + (2**80).to_bytes(11, "big")
+    h[148:156] = b"        "
+    h[148:156] = b"%06o\0 " % sum(h)
+    assert document_text(io.BytesIO(bytes(h) + bytes(1024)), ".tar", 1000) == (
+        "a",
+        "not a readable tar archive",
+    )
+
+
+def _zip_of(count: int) -> bytes:
+    return _zip({f"{i}.txt": b"" for i in range(count)})
+
+
+def test_a_zips_member_bound_holds_whatever_its_end_record_counts_say(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The bound trusted counts zipfile never reads, from end records found otherwise than zipfile
+    finds them: A, ``PK\\x05\\x06`` in the end record's own counts (no end record found: opened
+    unbounded); C, counts that say 2. The member headers in the directory zipfile reads are counted."""
+    import struct
+
+    import dqm.doc_text
+
+    monkeypatch.setattr(dqm.doc_text, "MAX_ARCHIVE_MEMBERS", 3)
+    good = _zip_of(10)
+    end = len(good) - 22
+    a = good[: end + 8] + b"PK\x05\x06" + good[end + 12 :]
+    fields = list(struct.unpack("<4s4H2LH", good[end:]))
+    fields[3] = fields[4] = 2
+    c = good[:end] + struct.pack("<4s4H2LH", *fields)
+    for data in (good, a, c):
+        assert len(zipfile.ZipFile(io.BytesIO(data)).infolist()) == 10  # zipfile reads all ten
+        assert document_text(io.BytesIO(data), ".zip", 1000) == (
+            "",
+            "more members than dqm reads in one archive",
+        )
+    monkeypatch.setattr(dqm.doc_text, "MAX_ARCHIVE_MEMBERS", 10)
+    for data in (good, a, c):
+        assert document_text(io.BytesIO(data), ".zip", 1000)[0].split() == [f"{i}.txt" for i in range(10)]
+
+
+def test_a_zip64_locator_pointing_elsewhere_does_not_lift_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """B: the ZIP64 locator's offset pointed away from its record: the bound kept the 16-bit count
+    (65,535), zipfile read the ZIP64 record just before the locator, whatever its offset says."""
+    import struct
+
+    import dqm.doc_text
+
+    data = bytearray(_zip_of(70_000))
+    struct.pack_into("<Q", data, data.rfind(b"PK\x06\x07") + 8, 0)  # the locator's offset: a local header
+    assert len(zipfile.ZipFile(io.BytesIO(bytes(data))).infolist()) == 70_000
+    monkeypatch.setattr(dqm.doc_text, "MAX_ARCHIVE_MEMBERS", 69_999)
+    assert document_text(io.BytesIO(bytes(data)), ".zip", 1000) == (
+        "",
+        "more members than dqm reads in one archive",
+    )
+
+
+def test_an_escaped_brace_is_one_rtf_fallback_unit() -> None:
+    """``\\{`` and ``\\}`` are control symbols: one unit of a ``\\uN``'s fallback, not its end."""
+    from dqm.doc_text import rtf_text
+
+    assert rtf_text(rb"{\rtf1\uc1\u44608\{X}") == "{\\rtf1김X}".encode()
+    assert rtf_text(rb"{\rtf1\uc2\u44608\}\'b1X}") == "{\\rtf1김X}".encode()
+
+
+def test_a_batchs_zips_and_pdfs_share_one_inflation_bound(
+    tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each ZIP or PDF may inflate 4 MB: 10,000 of them, markup with little text, were 40 GB. All
+    of a batch's share :data:`dqm.batch.MAX_DOCUMENTS_INFLATED`; past it, a document is named."""
+    monkeypatch.setattr(dqm.batch, "MAX_DOCUMENTS_INFLATED", 15_000)
+    root = write_tiny_batch(tmp_path / "b")
+    for name in ("a.zip", "b.zip"):
+        (root / name).write_bytes(_zip({"note.txt": b" " * 9000 + RRN.encode()}))
+    (root / "c.pdf").write_bytes(_pdf(b"BT (" + RRN.encode() + b") Tj ET", flate=True))
+    run = run_batch(root, profile, RunOptions(workers=1))
+    found = [(f.code, f.location.file) for f in run.findings if f.code.startswith("DEID_OTHER_TEXT")]
+    assert found == [
+        ("DEID_OTHER_TEXT_IDENTIFIER", "a.zip"),
+        ("DEID_OTHER_TEXT_UNSEARCHED", "b.zip"),
+        ("DEID_OTHER_TEXT_UNSEARCHED", "c.pdf"),
+    ], found
+    inflated = [10]
+    text, why = document_text(
+        io.BytesIO(_pdf(b"BT (" + RRN.encode() + b") Tj ET", flate=True)), ".pdf", 1000, None, inflated
+    )
+    assert RRN not in text and why == "a stream past the bound read" and inflated == [0], (text, why)
