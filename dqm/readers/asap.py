@@ -77,23 +77,31 @@ class _Orders:
     dqm reads them as ASAP draws them. An ``Order`` that says otherwise (not a whole number, one
     that repeats, one out of sequence: a tool that sorts by it draws another outline) is one
     ``VERTEX_ORDER`` warning an annotation, at the first coordinate that breaks the sequence.
-    The sequence starts at the first coordinate's ``Order`` where that is 0 or 1 (a writer counting
-    from one is consistent), else at 0. A coordinate without ``Order`` is not judged."""
+    The sequence is the first judged coordinate's ``Order`` less its place, where that is 0 or 1 (a
+    writer counting from one is consistent), else 0. A coordinate without ``Order`` is not judged.
+    Nothing is kept per coordinate: every judged one before k is in sequence, so an ``Order`` below
+    ``start + k`` repeats coordinate ``Order - start``'s when no coordinate before that one went
+    without (else it is said as out of sequence)."""
 
     def __init__(self, lesion: int, issues: list[ReadIssue]) -> None:
         self.lesion, self.issues = lesion, issues
         self.start: int | None = None
         self.said = False
-        self.seen: dict[int, int] = {}
+        self.first_gap: int | None = None  # the first coordinate without an Order
 
     def see(self, k: int, raw: str | None, where: str) -> None:
-        if raw is None or self.said:
+        if self.said:
+            return
+        if raw is None:
+            if self.first_gap is None:
+                self.first_gap = k
             return
         text = raw.strip()
         whole = text.isascii() and text.isdecimal()
         value = (int(text) if len(text) <= 18 else 10**18) if whole else None  # no coordinate's place
         if self.start is None:
-            self.start = value if value in (0, 1) else 0
+            self.start = value - k if value is not None and value - k in (0, 1) else 0
+        first = value - self.start if value is not None else -1
         if value is None:
             why = msg(
                 "coordinate {k}'s Order {order!r} is not a whole number: the outline is read in the "
@@ -101,13 +109,13 @@ class _Orders:
                 k=k,
                 order=clip(raw, ORDER_SHOWN),
             )
-        elif value in self.seen:
+        elif 0 <= first < k and (self.first_gap is None or first < self.first_gap):
             why = msg(
                 "coordinate {k}'s Order {order} repeats coordinate {first}'s: the outline is read in "
                 "the file's order, as ASAP draws it",
                 k=k,
                 order=value,
-                first=self.seen[value],
+                first=first,
             )
         elif value != self.start + k:
             why = msg(
@@ -119,7 +127,6 @@ class _Orders:
                 expected=self.start + k,
             )
         else:
-            self.seen[value] = k
             return
         self.said = True
         self.issues.append(ReadIssue("VERTEX_ORDER", why, where + "/@Order", self.lesion, vertex=k))

@@ -5,6 +5,8 @@ one ``VERTEX_ORDER`` warning an annotation, at the first coordinate that breaks 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dqm.profile import Profile
@@ -33,6 +35,9 @@ def _doc(orders: list[str | None], pts=SQUARE) -> bytes:
         (["0", "1", "2", "9" * 5000], 3, "cut: 5,000 characters], not 3"),  # int() refuses 4,300 digits
         (["0", "1", "2", "99999999"], 3, "coordinate 3's Order is 99999999, not 3"),
         (["5", "6", "7", "8"], 0, "coordinate 0's Order is 5, not 0"),
+        (["0", None, "2", "0"], 3, "coordinate 3's Order 0 repeats coordinate 0's"),
+        (["0", None, "1", "3"], 2, "coordinate 2's Order is 1, not 2"),  # coordinate 1 had none: no repeat
+        ([None, "0", "1", "2"], 1, "coordinate 1's Order is 0, not 1"),
     ],
 )
 def test_a_malformed_order_is_a_warning_at_its_coordinate(
@@ -50,7 +55,17 @@ def test_a_malformed_order_is_a_warning_at_its_coordinate(
 
 @pytest.mark.parametrize(
     "orders",
-    [["0", "1", "2", "3"], ["1", "2", "3", "4"], [None] * 4, [" 0", "1 ", "2", "3"], ["0", None, "2", "3"]],
+    [
+        ["0", "1", "2", "3"],
+        ["1", "2", "3", "4"],
+        [None] * 4,
+        [" 0", "1 ", "2", "3"],
+        ["0", None, "2", "3"],
+        [None, "1", "2", "3"],  # the first coordinate without Order: the rest are still in their places
+        [None, "2", "3", "4"],  # so, counted from one
+        [None, None, "2", "3"],
+        ["1", None, "3", "4"],
+    ],
 )
 def test_an_order_that_agrees_with_the_file_is_no_finding(profile: Profile, orders: list[str | None]) -> None:
     """ASAP's own 0, 1, 2..., a writer counting from one, none at all."""
@@ -75,3 +90,13 @@ def test_the_finding_reaches_the_audit_as_a_warning(profile: Profile) -> None:
     assert [(f.severity, f.location.vertex, f.check) for f in found] == [
         (Severity.WARNING, 1, "format.foreign_shapes")
     ] * 2
+
+
+def test_no_real_asap_file_has_an_order_finding(real_data: Path) -> None:
+    """The ASAP exports in the real data (ASAP, CAMELYON, other writers) are all read without one."""
+    files = sorted((real_data / "annotations" / "asap").glob("*.xml"))
+    assert len(files) >= 7
+    for path in files:
+        anns = parse_annotation(path.read_bytes(), path.name)
+        assert sum(len(a.lesions) for a in anns) > 0, path.name
+        assert not [i for a in anns for i in a.issues if i.code == "VERTEX_ORDER"], path.name
