@@ -1,7 +1,7 @@
 """A hostile batch's outputs (red team, session 28): markup, ``javascript:``, bidi controls, a
 10^5-character cell and a resident registration number (RRN) in an institution, a class name and
 a file name. The report keeps them as escaped, masked text: no element, attribute or URL from the
-batch, no RRN in the HTML, its data island or the JUnit file (the PDF's text: test_browser)."""
+batch, no RRN in the HTML, its data island, the JUnit file or the PDF's text."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import gzip
 import json
 import os
 import re
+import zlib
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -142,8 +143,7 @@ CHROMIUM = "/usr/bin/chromium"
 @pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} not installed (make browser)")
 def test_the_hostile_report_runs_no_script_and_its_pdf_is_printed(hostile_out: Path) -> None:
     """In a real Chromium: every payload would set ``window.__pwned``; it stays undefined. The PDF
-    is printed from the same report (its text is Chromium's glyph codes: the HTML above is its
-    source, checked for the RRN)."""
+    printed from the same results shows the masked token, never the RRN."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -168,3 +168,60 @@ def test_the_hostile_report_runs_no_script_and_its_pdf_is_printed(hostile_out: P
     assert res.exit_code == 0, res.output
     data = (hostile_out / "hostile.pdf").read_bytes()
     assert data.startswith(b"%PDF-") and RRN.encode() not in data
+    text = pdf_text(data)
+    assert "NOT CERTIFIED" in text and "KOREAN_RRN" in text  # the decoding reads the page's text
+    assert "1234567" not in text and "900101-" not in text
+
+
+def _pdf_stream(body: bytes) -> bytes:
+    found = re.search(rb"stream\r?\n(.*)endstream", body, re.S)
+    if found is None:
+        return b""
+    return zlib.decompress(found.group(1)) if b"FlateDecode" in body else found.group(1)
+
+
+def _to_unicode(cmap: bytes) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for block in re.findall(rb"beginbfchar(.*?)endbfchar", cmap, re.S):
+        for a, b in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+            out[int(a, 16)] = bytes.fromhex(b.decode()).decode("utf-16-be")
+    for block in re.findall(rb"beginbfrange(.*?)endbfrange", cmap, re.S):
+        for a, b, c in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+            base = bytes.fromhex(c.decode()).decode("utf-16-be")
+            for i in range(int(a, 16), int(b, 16) + 1):
+                out[i] = base[:-1] + chr(ord(base[-1]) + i - int(a, 16))
+    return out
+
+
+def pdf_text(data: bytes) -> str:
+    """The text Chromium's PDF shows: each content stream's 2-byte glyph codes (``Tj``, ``TJ``) read
+    through the ToUnicode map of the font its ``Tf`` selects (no PDF library in the environment)."""
+    objs = {int(m.group(1)): m.group(2) for m in re.finditer(rb"(\d+) 0 obj(.*?)endobj", data, re.S)}
+    fonts = {}
+    for n, body in objs.items():
+        ref = re.search(rb"/ToUnicode (\d+) 0 R", body)
+        if ref:
+            fonts[n] = _to_unicode(_pdf_stream(objs[int(ref.group(1))]))
+    names: dict[bytes, int] = {}
+    for body in objs.values():
+        for block in re.findall(rb"/Font\s*<<(.*?)>>", body, re.S):
+            names.update((k, int(v)) for k, v in re.findall(rb"/(\w+) (\d+) 0 R", block))
+    out: list[str] = []
+    for body in objs.values():
+        if b"stream" not in body or b"/ToUnicode" in body:
+            continue
+        try:
+            content = _pdf_stream(body)
+        except zlib.error:
+            continue
+        font: dict[int, str] = {}
+        for tok in re.finditer(rb"/(\w+)\s+[\d.]+\s+Tf|\[(.*?)\]\s*TJ|<([0-9A-Fa-f]*)>\s*Tj", content, re.S):
+            if tok.group(1):
+                font = fonts.get(names.get(tok.group(1), -1), {})
+                continue
+            hexes = (
+                re.findall(rb"<([0-9A-Fa-f]*)>", tok.group(2)) if tok.group(2) is not None else [tok.group(3)]
+            )
+            out.extend(font.get(int(h[i : i + 4], 16), "?") for h in hexes for i in range(0, len(h), 4))
+        out.append("\n")
+    return "".join(out)
