@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 import queue as queue_module
 import socket
@@ -334,6 +335,45 @@ def load_checkpoint(path: Path, limit: int) -> dict[str, Any]:
     return state
 
 
+def _check_schedule(
+    optimiser: Any, scheduler: Any, fresh_groups: list[dict[str, Any]], fresh: dict[str, Any]
+) -> None:
+    """Raise ``ValueError`` when the optimiser's hyper-parameters or the scheduler's state a
+    checkpoint gave are not the ones this profile builds (``fresh_groups`` and ``fresh``, taken
+    before loading). Only the schedule's position may differ after some epochs: its step count and
+    the learning rate, which must be finite and the cosine schedule's value at that step.
+    ``load_state_dict`` takes both as they are: a NaN or 1e30 learning rate, NaN betas or base
+    rates trained on silently to a model of NaN; a text rate or ``T_max`` 0 crashed at the first step."""
+    groups = optimiser.param_groups
+    if len(groups) != len(fresh_groups):
+        raise ValueError("param_groups")
+    for group, want in zip(groups, fresh_groups, strict=True):
+        if group.keys() != want.keys():
+            raise ValueError("param_groups")
+        for name, value in want.items():
+            if name not in ("params", "lr") and group[name] != value:
+                raise ValueError(name)
+    state = scheduler.state_dict()
+    if state.keys() != fresh.keys():
+        raise ValueError("scheduler")
+    for name in ("T_max", "eta_min", "base_lrs"):
+        if state[name] != fresh[name]:
+            raise ValueError(name)
+    step = state["last_epoch"]
+    if type(step) is not int or step < 0 or state["_step_count"] != step + 1:
+        raise ValueError("last_epoch")
+    t_max, eta_min = fresh["T_max"], fresh["eta_min"]
+    rates = [group["lr"] for group in groups]
+    for rate, base in zip(rates, fresh["base_lrs"], strict=True):
+        if type(rate) is not float or not math.isfinite(rate):
+            raise ValueError("lr")
+        expected = eta_min + (base - eta_min) * (1 + math.cos(math.pi * step / t_max)) / 2
+        if not math.isclose(rate, expected, rel_tol=1e-4, abs_tol=1e-6 * abs(base)):
+            raise ValueError("lr")
+    if state["_last_lr"] != rates:
+        raise ValueError("_last_lr")
+
+
 def _check_resumed(net: Any, optimiser: Any) -> None:
     """Raise ``ValueError`` when the state a checkpoint gave ``net`` and ``optimiser`` is none a
     training run writes: a weight or buffer not finite, or a weight's optimiser state (AdamW's
@@ -425,16 +465,25 @@ def train_fold(
                     path=checkpoint,
                 )
             )
+        fresh_groups = [dict(group) for group in optimiser.param_groups]
+        fresh_schedule = scheduler.state_dict()
         try:
             net.load_state_dict(state["model"])
             optimiser.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
+            _check_schedule(optimiser, scheduler, fresh_groups, fresh_schedule)
             curve = [CurvePoint.model_validate(p) for p in state["curve"]]
             start = int(state["epoch"])
             if not 0 <= start <= t.epochs:  # a negative epoch seeds no rng, a larger one trains nothing
                 raise ValueError(start)
             _check_resumed(net, optimiser)
-        except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # ValidationError is a ValueError
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+            RuntimeError,
+            ArithmeticError,
+        ) as exc:  # ValidationError is a ValueError
             raise CheckpointMismatch(
                 msg(
                     "{path} cannot be resumed: its state does not fit ({error}); start over without --resume",

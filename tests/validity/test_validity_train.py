@@ -284,3 +284,79 @@ def test_resume_refuses_a_checkpoint_whose_tensors_do_not_fit_its_network(
     torch.save({**state, "epoch": 0, "complete": False}, tmp_path / "t.pt")
     with pytest.raises(CheckpointMismatch, match="cannot be resumed"):
         _train(clean_records, indices, tiny, tmp_path / "t.pt", resume=True)
+
+
+@pytest.fixture(scope="module")
+def trained(
+    tmp_path_factory: pytest.TempPathFactory,
+    clean_records: list[SlideRecord],
+    indices: list[Any],
+    tiny: ValidityProfile,
+) -> Path:
+    path = tmp_path_factory.mktemp("trained") / "t.pt"
+    _train(clean_records, indices, tiny, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "lr_nan",
+        "lr_huge",
+        "lr_text",
+        "lr_off_schedule",
+        "betas_nan",
+        "eps",
+        "weight_decay",
+        "t_max_0",
+        "base_nan",
+    ],
+)
+def test_resume_refuses_a_checkpoint_whose_optimiser_settings_are_not_the_profiles(
+    tmp_path: Path,
+    trained: Path,
+    clean_records: list[SlideRecord],
+    indices: list[Any],
+    tiny: ValidityProfile,
+    damage: str,
+) -> None:
+    """A checkpoint of this run's key whose optimiser hyper-parameters or scheduler state are not the
+    profile's (``load_state_dict`` takes them as they are) is refused before any training: a NaN or
+    1e30 learning rate, NaN betas or base rates trained on silently to a model of NaN; a text rate
+    or ``T_max`` 0 crashed at the first step with a traceback."""
+    import torch
+
+    state = load_checkpoint(trained, ANY_SIZE)
+    group = state["optimizer"]["param_groups"][0]
+    schedule = state["scheduler"]
+    if damage in ("lr_nan", "lr_huge"):
+        rate = float("nan") if damage == "lr_nan" else 1e30
+        group["lr"] = group["initial_lr"] = rate
+        schedule["base_lrs"], schedule["_last_lr"] = [rate], [rate]
+    elif damage == "lr_text":
+        group["lr"] = "abc"
+    elif damage == "lr_off_schedule":
+        group["lr"] = schedule["_last_lr"][0] = group["initial_lr"] * 3
+    elif damage == "betas_nan":
+        group["betas"] = (float("nan"), float("nan"))
+    elif damage == "eps":
+        group["eps"] = 1e-2
+    elif damage == "weight_decay":
+        group["weight_decay"] = 5.0
+    elif damage == "t_max_0":
+        schedule["T_max"] = 0
+    else:
+        schedule["base_lrs"] = [float("nan")]
+    torch.save({**state, "epoch": 0, "complete": False}, tmp_path / "t.pt")
+    with pytest.raises(CheckpointMismatch, match="cannot be resumed"):
+        _train(clean_records, indices, tiny, tmp_path / "t.pt", resume=True)
+
+
+def test_resume_takes_its_own_checkpoint_whole(
+    tmp_path: Path, trained: Path, clean_records: list[SlideRecord], indices: list[Any], tiny: ValidityProfile
+) -> None:
+    """The checks above refuse none of the checkpoints a run writes: a finished one resumes as done."""
+    import shutil
+
+    shutil.copy(trained, tmp_path / "t.pt")
+    assert _train(clean_records, indices, tiny, tmp_path / "t.pt", resume=True).epochs_run == 0
