@@ -24,7 +24,7 @@ from dqm.facts import Count, Frozen, ItemSummary, Ratio, SlideSummary
 from dqm.findings import Finding, clip
 from dqm.i18n import msg
 from dqm.lots.models import LotsResult
-from dqm.output import read_named
+from dqm.output import read_named, visible
 from dqm.semantic.models import SemanticResult
 from dqm.slide_refs import macro_name
 from dqm.strictjson import StrictJSONError
@@ -404,6 +404,13 @@ def _from(version: str, first: tuple[int, int]) -> bool:
         return tuple(int(n) for n in version.split(".")[:2]) >= first
     except ValueError:
         return True
+
+
+def _stated(value: object, limit: int) -> str:
+    """A value a results file states (its schema version, a key of one of its objects), as an error
+    line shows it: of any length and any characters, so clipped and escaped, line breaks too (a
+    version ``"1.20\\n"`` broke the line)."""
+    return clip(visible(str(value), newlines=False), limit)
 
 
 def _schema_major(version: object) -> str | None:
@@ -793,8 +800,8 @@ def _newer_than_stated(path: Path, data: dict[str, Any]) -> str | None:
         "{path} states results schema {version} but holds {member}, which schema {since} added: "
         "written since and relabelled? Refused; audit the batch again, or use the file as dqm wrote it",
         path=path,
-        version=clip(version, 20),  # stated by the file: of any length
-        member=clip(found[0], 200),  # a file's path the result names: of any length
+        version=_stated(version, 20),  # stated by the file: of any length
+        member=_stated(found[0], 200),  # a file's path the result names: of any length
         since="{}.{}".format(*found[1]),
     )
 
@@ -824,7 +831,7 @@ def _undigested_refusal(path: Path, data: dict[str, Any]) -> str | None:
             "dqm writes since 1.10 does): edited after it was written? Refused; audit the batch "
             "again, or use the file as dqm wrote it",
             path=path,
-            version=clip(str(version), 20),  # stated by the file: of any length
+            version=_stated(version, 20),  # stated by the file: of any length
         )
     return None
 
@@ -856,19 +863,22 @@ def _validated(
             _check_sealed(path, data, unsealed)
         return result
     except ValidationError as exc:
-        if _newer_than_ours(version):  # what it holds that this dqm cannot read is what it added
+        errors = exc.errors()
+        if _newer_than_ours(version) and all(e["type"] == "extra_forbidden" for e in errors):
+            # what it holds that this dqm cannot read is what it added; a known member of another
+            # type is an error a newer dqm would refuse too: named below
             raise ResultsError(
                 msg(
                     "{path} was written by a newer dqm (results schema {version}; this dqm reads up "
                     "to {ours}) and holds what this one does not know: read it with that version or later",
                     path=path,
-                    version=clip(str(version), 20),  # stated by the file: of any length
+                    version=_stated(version, 20),  # stated by the file: of any length
                     ours=SCHEMA_VERSION,
                 )
             ) from None
-        errors = exc.errors()
         lines = [
-            f"  {'/'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in errors[:max_errors]
+            f"  {'/'.join(_stated(p, 80) for p in e['loc']) or '(top)'}: {e['msg']}"
+            for e in errors[:max_errors]
         ]
         if len(errors) > max_errors:
             lines.append("  " + msg("… and {n} more", n=len(errors) - max_errors))
@@ -876,7 +886,7 @@ def _validated(
             msg(
                 "{path} does not match the results schema {version}:\n{problems}",
                 path=path,
-                version=clip(str(version), 80),
+                version=_stated(version, 80),
                 problems="\n".join(lines),
             )
         ) from None

@@ -304,3 +304,42 @@ def test_a_result_of_a_newer_schema_holding_what_this_dqm_does_not_know_says_so(
     )
     with pytest.raises(ResultsError, match="does not match the results schema"):
         load_result(path)
+
+
+def test_a_newer_schema_with_a_known_member_of_another_type_is_refused_naming_it(tmp_path: Path) -> None:
+    """A later minor results.json whose error is not only an unknown member (``dqm_version`` a number)
+    was told it was written by a newer dqm, which would refuse it too, and the error was hidden:
+    it is refused as not matching the schema, the member named."""
+    data = json.loads((FIXTURES / "results-1.18.json").read_text(encoding="utf-8"))
+    data.pop("digest", None)
+    major, minor = (int(n) for n in SCHEMA_VERSION.split("."))
+    later = f"{major}.{minor + 1}"
+    path = tmp_path / "results.json"
+    path.write_text(
+        json.dumps({**data, "schema_version": later, "dqm_version": 5, "added_later": 1}), encoding="utf-8"
+    )
+    with pytest.raises(ResultsError, match="does not match the results schema") as caught:
+        load_result(path)
+    assert "dqm_version" in str(caught.value) and "newer dqm" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "extra", [{"added_later": 1}, {"dqm_version": 5}, {"bad\nkey\x1b[2J": 1, "dqm_version": 5}]
+)
+def test_a_stated_version_or_key_is_printed_on_one_line(tmp_path: Path, extra: dict[str, object]) -> None:
+    """A stated version of "1.20\\n" (``int`` takes "20\\n") or a member's name holding a line break
+    or an escape sequence was printed as it is: a line break of its own in the error line. They are
+    escaped."""
+    data = json.loads((FIXTURES / "results-1.18.json").read_text(encoding="utf-8"))
+    data.pop("digest", None)
+    major, minor = (int(n) for n in SCHEMA_VERSION.split("."))
+    path = tmp_path / "results.json"
+    path.write_text(
+        json.dumps({**data, "schema_version": f"{major}.{minor + 1}\n", **extra}), encoding="utf-8"
+    )
+    with pytest.raises(ResultsError) as caught:
+        load_result(path)
+    text = str(caught.value)
+    assert f"{major}.{minor + 1}\\x0a" in text and "\x1b" not in text, text
+    assert all(line.startswith("  ") for line in text.split("\n")[1:]), text  # each problem on its own line
+    assert len(extra) == 1 or "bad\\x0akey\\x1b[2J" in text, text
