@@ -123,6 +123,18 @@ def _miscounted(counts: dict[str, int], n: int) -> str | None:
     return problem
 
 
+def _miscounted_values(support: Sequence[float], counts: Sequence[int], n: int) -> str | None:
+    """What a stored numeric distribution (distinct values, slides per value, ``n`` slides with a
+    value) holds that dqm never writes, or None: as :func:`_unwritten` checks it, and counts that
+    sum to other than ``n`` (dqm stores every value: n 10^6 with one value made drift test one value
+    and report a baseline of a million). An empty ``support`` is a result written before values were
+    stored: drift does not compare it, whatever its ``n``."""
+    problem = _unwritten(support, counts)
+    if problem is None and support and sum(counts) != n:
+        problem = f"counts {sum(counts):,} slides where it states {n:,} slides with a value"
+    return problem
+
+
 def baseline_from_results(path: Path, profile: Profile, mask: Callable[[str], str] | None = None) -> Release:
     """The baseline stored in a ``results.json``.
 
@@ -154,7 +166,10 @@ def release_of_result(
         summaries, n, used = summaries_of_result(stored), stored.n_items, True
         problems = [
             *((name, _miscounted(s.counts, s.n)) for name, s in summaries.categorical.items()),
-            *((name, _unwritten(s.support, s.support_counts)) for name, s in summaries.continuous.items()),
+            *(
+                (name, _miscounted_values(s.support, s.support_counts, s.n))
+                for name, s in summaries.continuous.items()
+            ),
         ]
         for name, problem in problems:
             if problem is not None:

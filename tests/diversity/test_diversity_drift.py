@@ -241,6 +241,32 @@ def test_a_baseline_whose_stored_distribution_dqm_never_writes_is_refused(
         load_baseline(path, profile)
 
 
+@pytest.mark.parametrize(("support", "counts", "n"), [([29.0], [1], 10**6), ([29.0, 40.0], [0, 0], 400)])
+def test_a_baseline_whose_stored_values_count_other_than_it_states_is_refused(
+    tmp_path: Path,
+    base_items: list[ItemSummary],
+    profile: Profile,
+    support: list[float],
+    counts: list[int],
+    n: int,
+) -> None:
+    """A stored numeric distribution stating 10^6 slides with one value stored was read: drift ran
+    the KS test on one value and reported a baseline of a million slides. dqm stores every value, so
+    counts that sum to other than the slides it states are refused (as the categorical ones are)."""
+    stored = diversity_result(base_items, profile)
+    age = next(c for c in stored.continuous if c.name == "age")
+    edited = age.model_copy(update={"support": support, "support_counts": counts, "n": n})
+    others = [c for c in stored.continuous if c.name != "age"]
+    path = tmp_path / "edited.json"
+    _result(base_items, stored.model_copy(update={"continuous": [edited, *others]})).dump(path)
+    with pytest.raises(BaselineError, match=r"cannot read baseline .*'age'.*slides where it states"):
+        load_baseline(path, profile)
+    # a result written before values were stored (none stored) is read: age is not compared
+    legacy = age.model_copy(update={"support": [], "support_counts": []})
+    _result(base_items, stored.model_copy(update={"continuous": [legacy, *others]})).dump(path)
+    load_baseline(path, profile)
+
+
 @pytest.mark.parametrize(
     ("counts", "why"),
     [
