@@ -883,6 +883,71 @@ def test_a_result_lifted_by_a_waiver_of_both_copies_goes_back_to_as_measured_und
     assert figures(again.syntactic.ordered) == figures(lifted.syntactic.ordered)
 
 
+def test_a_result_waived_for_the_original_only_is_lifted_by_a_waiver_of_both_copies(
+    batch: Path, tmp_path: Path
+):
+    """The reverse order: a byte-identical copy of a bad item ordered; the result decided with a
+    waiver of the item's code naming the original only (its figures without the items not ordered
+    as measured), decided again with one naming both copies: lifted as that waiver lifts the result
+    as measured. It stayed as measured (format 249/256, lifted 250/256): the group was frozen where
+    the first waiver had left it."""
+    from dqm.delivery import Waiver
+    from dqm.waivers import with_waivers
+
+    _, result, bad, code = _bad_copy_padded(batch, tmp_path)
+    measured = result.syntactic.ordered
+    expires = dt.date(2099, 1, 1)
+    both = Waiver(code=code, item=f"*{bad[1:]}*", reason="r", approved_by="x", expires=expires)
+    only = Waiver(code=code, item=bad, reason="r", approved_by="x", expires=expires)
+
+    def figures(ordered):  # type: ignore[no-untyped-def]
+        return _counts(ordered.structure_without_unordered), _counts(ordered.format_without_unordered)
+
+    lifted = figures(with_waivers(result, [both], "w.yaml").syntactic.ordered)
+    assert lifted != figures(measured)
+    kept = with_waivers(result, [only], "w.yaml")
+    assert figures(kept.syntactic.ordered) == figures(measured)
+    assert figures(with_waivers(kept, [both], "w2.yaml").syntactic.ordered) == lifted
+
+
+def test_a_second_code_waived_for_the_original_only_never_lowers_the_lift_of_a_code_waived_for_both(
+    batch: Path, tmp_path: Path
+):
+    """A byte-identical copy of an item with two error codes ordered: code A waived for both copies
+    lifts the figures without the items not ordered (format 249/256 to 250/256); adding a waiver of
+    code B for the original only leaves B open on the copy, so the worst copy keeps A waived and B
+    open: 250/256 still, as A alone gives, never above what either copy delivered would give (B
+    waived on both: 251/256). It fell to 249/256: every finding of the twin was taken as open. The
+    same from a result decided with A and B waived for both."""
+    from dqm.delivery import Waiver
+    from dqm.waivers import with_waivers
+
+    _, result, bad, _ = _bad_copy_padded(batch, tmp_path)
+    codes = sorted({f.code for f in result.findings if f.item_id == bad and f.severity == "error"})
+    assert len(codes) >= 2
+    a, b = codes[:2]
+    expires = dt.date(2099, 1, 1)
+
+    def waiver(code: str, item: str) -> Waiver:
+        return Waiver(code=code, item=item, reason="r", approved_by="x", expires=expires)
+
+    def figures(r):  # type: ignore[no-untyped-def]
+        o = r.syntactic.ordered
+        return _counts(o.structure_without_unordered), _counts(o.format_without_unordered)
+
+    both = f"*{bad[1:]}*"
+    a_both = figures(with_waivers(result, [waiver(a, both)], "w.yaml"))
+    ab_both = figures(with_waivers(result, [waiver(a, both), waiver(b, both)], "w.yaml"))
+    assert figures(result) != a_both != ab_both
+    mixed = [waiver(a, both), waiver(b, bad)]
+    assert figures(with_waivers(result, mixed, "w.yaml")) == a_both
+    decided = with_waivers(result, [waiver(a, both), waiver(b, both)], "w.yaml")
+    assert figures(with_waivers(decided, mixed, "w2.yaml")) == a_both
+    # B on the copy only leaves the original's open: the same
+    copy = f" {bad.lower()} "
+    assert figures(with_waivers(result, [waiver(a, both), waiver(b, copy)], "w.yaml")) == a_both
+
+
 def test_a_bad_copys_line_is_told_by_its_twins_slide_else_judged_as_the_worst_against_each_line(
     batch: Path, tmp_path: Path
 ):

@@ -998,9 +998,10 @@ def _unpadded_again(
     counting one value a row of theirs; never past their value slots. The findings at the rows of
     ``manifest`` of the items not matched are theirs, their id repeated or not. A line's copies
     alike and their twin (:func:`repeated_groups`) move as a waiver set moves them from the result
-    as measured (:func:`_same_findings` under each set alone: alike, the twin's findings waived as
-    it says, else taken as open): from where ``waived[0]`` left them to where ``waived[1]`` puts
-    them, as measured under both (frozen) when alike under neither."""
+    as measured (:func:`_opened` under each set alone: the twin's findings waived as it says but
+    those some copy's twin finding leaves open, the worst copy's): from where ``waived[0]`` left
+    them to where ``waived[1]`` puts them; as measured under both (frozen) when the copies'
+    findings differ."""
     before, after = waived
     s, fm = was.structure_without_unordered, was.format_without_unordered
     if s is None or fm is None:
@@ -1016,19 +1017,18 @@ def _unpadded_again(
     groups = repeated_groups(findings, ids, images, at, out)
     tables = _item_tables(items, manifest, findings) if groups else None
     out |= again
-    # a group moves from where ``before`` left it to where ``after`` puts it: a waiver set moves
-    # it only when its copies' findings are waived alike under it, else it is as measured there
-    # (its twin's findings taken as not waived). A group lifted by ``before`` and not alike under
-    # ``after`` goes back to as measured: it was kept lifted
-    was_open: set[int] = set()  # the twin's findings of a group as measured under ``before``
+    # a group moves from where ``before`` left it to where ``after`` puts it: under each set, a
+    # finding of its twin is waived only where each copy's like finding is waived (the worst
+    # copy's), the others taken as open; a group whose copies' findings differ is frozen
+    was_open: set[int] = set()  # the twin's findings taken as open under ``before``
     now_open: set[int] = set()  # and under ``after``
     for group in groups:
-        lifted, lifts = (_same_findings(findings, items, group, (set(), w), manifest, tables) for w in waived)
-        if not lifted and not lifts:
-            out |= set(group)  # as measured under both: frozen
-        elif not (lifted and lifts) and tables is not None:
-            mine = _findings_of(findings, items, group[0], manifest, tables)
-            (now_open if lifted else was_open).update(mine)
+        opened = _opened(findings, group, waived, tables) if tables is not None else None
+        if opened is None:
+            out |= set(group)  # its copies' findings differ: as measured under both (frozen)
+        else:
+            was_open |= opened[0]
+            now_open |= opened[1]
     before, after = before - was_open, after - now_open
     kept = [item for k, item in enumerate(items) if k not in out]
     gone = set(ids) - {item[0] for item in kept}  # ids no line matched
@@ -1065,7 +1065,7 @@ def _unpadded_again(
     )
 
 
-_Tables = tuple[list[str], set[str], dict[tuple[str, str], int], dict[str, list[int]]]
+_Tables = tuple[list[str], dict[int, list[int]], set[str]]
 
 
 def _item_tables(
@@ -1073,93 +1073,93 @@ def _item_tables(
     manifest: str | None,
     findings: Sequence[Finding],
 ) -> _Tables:
-    """What :func:`_same_findings` attributes findings by: each item's id, the ids several items
-    hold, the item of each (shared id, file or row of ``manifest``), and the indexes of the
-    ``findings`` naming each id (a group visits its own ids' findings only: linear in the
-    findings however many groups ask)."""
-    by_id: dict[str, list[int]] = defaultdict(list)
-    for i, f in enumerate(findings):
-        if f.item_id:
-            by_id[f.item_id].append(i)
+    """What :func:`_opened` attributes findings by: each item's id, the indexes of the ``findings``
+    of each item (by id; where several items have the id, a list by file, by its file, the item's
+    slide or annotation file, or its row of ``manifest``), and the ids several items have that a
+    structure or format error names with none of their files or rows (whose it is cannot be told).
+    Each finding is attributed once, so the groups asking visit their own items' findings only:
+    linear in the findings however many groups ask and however many items share an id."""
     ids = [item[0] for item in items]
     shared = {i for i, n in Counter(ids).items() if n > 1}
     of: dict[tuple[str, str], int] = {}  # (id, file or manifest row) -> item, for the ids shared
+    only: dict[str, int] = {}  # id -> its item, for the others
     for k, (item_id, *paths, row) in enumerate(items):
-        if item_id in shared:
-            for where in [as_read(path) for path in paths if path] + (
-                [f"{manifest}#{row}"] if row is not None else []
-            ):
-                of.setdefault((item_id, where or ""), k)
-    return ids, shared, of, by_id
-
-
-def _findings_of(
-    findings: list[Finding],
-    items: Sequence[tuple[str, str | None, str | None, int | None]],
-    k: int,
-    manifest: str | None,
-    tables: _Tables,
-) -> set[int]:
-    """The indexes of the ``findings`` of the item at ``k``, attributed as :func:`_same_findings`
-    attributes them (by id; where several items have the id, by file or row of ``manifest``)."""
-    ids, shared, of, by_id = tables
-    if ids[k] not in shared:
-        return set(by_id.get(ids[k], ()))
-    out = set()
-    for i in by_id.get(ids[k], ()):
-        at = findings[i].location
-        where = f"{manifest}#{at.row}" if manifest is not None and at.file == manifest else at.file or ""
-        if of.get((ids[k], where)) == k:
-            out.add(i)
-    return out
-
-
-def _same_findings(
-    findings: list[Finding],
-    items: Sequence[tuple[str, str | None, str | None, int | None]],
-    group: list[int],
-    waived: tuple[set[int], set[int]] = (set(), set()),
-    manifest: str | None = None,
-    tables: _Tables | None = None,
-) -> bool:
-    """Whether the items of ``group`` (positions in ``items``: each item's id, slide and annotation
-    files and manifest row) have, each, the same structure and format errors (those of the value
-    figures) but for where they are (files and rows) and the order list's, each waived alike (its
-    index in both sets of ``waived`` or in neither, as its twins' are): then each copy adds the same
-    to a figure, and a waiver moves the worst copy's as it moves the first's (byte-identical
-    copies). A waiver naming the first item only, not its copy, leaves the copy's finding open:
-    False. A finding is an item's by its id; where several items have that id (a list by file),
-    by its file (the item's slide or annotation file) or its row of ``manifest``; a finding of
-    such an id that names none of them cannot be told: False. ``tables``: :func:`_item_tables` of
-    ``items``, ``manifest`` and ``findings``, built once by a caller asking of many groups."""
-    ids, shared, of, by_id = tables if tables is not None else _item_tables(items, manifest, findings)
-    said: dict[int, list[tuple[object, ...]]] = {k: [] for k in group}
-    mine = {ids[k]: k for k in group if ids[k] not in shared}
-    held = {ids[k] for k in group}
-    for i in (i for item_id in held for i in by_id.get(item_id, ())):  # the group's ids' findings
-        f = findings[i]
-        if not _bad_in(f, {Aspect.STRUCTURE, Aspect.FORMAT}) or f.code in (AGAIN, NOT_ORDERED):
+        if item_id not in shared:
+            only[item_id] = k
             continue
-        at = f.location
+        for where in [as_read(path) for path in paths if path] + (
+            [f"{manifest}#{row}"] if row is not None else []
+        ):
+            of.setdefault((item_id, where or ""), k)
+    by_item: dict[int, list[int]] = defaultdict(list)
+    untold: set[str] = set()
+    for i, f in enumerate(findings):
+        if not f.item_id:
+            continue
         if f.item_id in shared:
+            at = f.location
             where = f"{manifest}#{at.row}" if manifest is not None and at.file == manifest else at.file or ""
-            found = of.get((f.item_id, where))
-            if found is None:
-                if any(ids[g] == f.item_id for g in group):
-                    return False  # whose it is cannot be told
+            k = of.get((f.item_id, where))
+            if k is None:
+                if _compared(f):
+                    untold.add(f.item_id)
                 continue
-            k = found
-        else:
-            k = mine.get(f.item_id, -1)
-        if k not in said:
+        elif (k := only.get(f.item_id)) is None:
             continue
-        params = str(sorted(f.params.items()))
-        off = tuple(i in w for w in waived)
-        said[k].append(
-            (f.code, f.severity, f.aspect, at.pointer, at.column, at.lesion, at.vertex, params, off)
-        )
-    first = sorted(said[group[0]])
-    return all(sorted(said[k]) == first for k in group[1:])
+        by_item[k].append(i)
+    return ids, by_item, untold
+
+
+def _compared(f: Finding) -> bool:
+    """Whether :func:`_opened` compares ``f`` between copies: a structure or format error (those
+    of the value figures) but the order list's."""
+    return _bad_in(f, {Aspect.STRUCTURE, Aspect.FORMAT}) and f.code not in (AGAIN, NOT_ORDERED)
+
+
+def _opened(
+    findings: list[Finding],
+    group: list[int],
+    waived: tuple[set[int], ...],
+    tables: _Tables,
+) -> tuple[set[int], ...] | None:
+    """The findings of the twin of ``group`` (positions of items in :func:`_item_tables`'s
+    ``tables``, the twin first, then its copies) to take as open under each set of ``waived``
+    (indexes of ``findings``), or None when the items do not each have the same structure and
+    format errors but for where they are (files and rows) and the order list's: then a copy may
+    add more than the twin to a figure. Under a set, a finding of the twin is waived only where
+    each copy's like finding is waived too (of several alike, as many as the least waived copy
+    has): the worst copy's, never above what delivering any one copy would give (byte-identical
+    copies, a waiver naming the first item only: its finding open, as the copy's). A finding of an
+    id several items have that names none of their files or rows cannot be told: None."""
+    ids, by_item, untold = tables
+    if any(ids[k] in untold for k in group):
+        return None  # whose it is cannot be told
+    said: list[dict[tuple[object, ...], list[int]]] = []
+    for k in group:
+        mine: dict[tuple[object, ...], list[int]] = defaultdict(list)
+        for i in by_item.get(k, ()):
+            f = findings[i]
+            if _compared(f):
+                at = f.location
+                params = str(sorted(f.params.items()))
+                mine[
+                    (f.code, f.severity, f.aspect, at.pointer, at.column, at.lesion, at.vertex, params)
+                ].append(i)
+        said.append(mine)
+    twin = said[0]
+    if any(
+        other.keys() != twin.keys() or any(len(other[key]) != len(at) for key, at in twin.items())
+        for other in said[1:]
+    ):
+        return None
+    opened: list[set[int]] = []
+    for w in waived:
+        out: set[int] = set()
+        for key, at in twin.items():
+            least = min(sum(i in w for i in copy[key]) for copy in said)
+            out.update([i for i in at if i in w][least:])
+        opened.append(out)
+    return tuple(opened)
 
 
 def _again(ratios: list[Ratio], name: str, numerator: int, denominator: int) -> Ratio:
