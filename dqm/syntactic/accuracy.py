@@ -1099,14 +1099,13 @@ def _item_tables(
         if f.item_id in shared:
             at = f.location
             where = f"{manifest}#{at.row}" if manifest is not None and at.file == manifest else at.file or ""
-            k = of.get((f.item_id, where))
-            if k is None:
-                if _compared(f):
-                    untold.add(f.item_id)
-                continue
-        elif (k := only.get(f.item_id)) is None:
-            continue
-        by_item[k].append(i)
+            owner = of.get((f.item_id, where))
+            if owner is None and _compared(f):
+                untold.add(f.item_id)
+        else:
+            owner = only.get(f.item_id)
+        if owner is not None:
+            by_item[owner].append(i)
     return ids, by_item, untold
 
 
@@ -1148,16 +1147,16 @@ def _opened(
         said.append(mine)
     twin = said[0]
     if any(
-        other.keys() != twin.keys() or any(len(other[key]) != len(at) for key, at in twin.items())
+        other.keys() != twin.keys() or any(len(other[key]) != len(held) for key, held in twin.items())
         for other in said[1:]
     ):
         return None
     opened: list[set[int]] = []
     for w in waived:
         out: set[int] = set()
-        for key, at in twin.items():
+        for key, held in twin.items():
             least = min(sum(i in w for i in copy[key]) for copy in said)
-            out.update([i for i in at if i in w][least:])
+            out.update([i for i in held if i in w][least:])
         opened.append(out)
     return tuple(opened)
 
