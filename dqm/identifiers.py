@@ -646,16 +646,48 @@ a word that says the name is missing or wrong none (``환자 명은 모름``, ``
 A Hanja word only where a surname's ideograph starts it (:data:`_HANJA_SURNAMES`): ``환자명은 病理``, ``乳癌`` (a common
 noun: pathology, breast cancer; no Korean name starts with ``病``) were ``possible_name`` before session 28, as
 ``환자: 病理`` is none (:data:`_KO_WORD_KEYWORD`)."""
-_KO_WORD_PARTICLE_KEYWORD = rf"(?:이름|성명|성함)[은이]{_KO_SPACE}{{1,{_KO_GAP}}}(?!{_KO_NO_NAME}|{_KO_NO_NAME_STEM})(?={_KO_GLUED_COPULA})"
-"""``이름``, ``성명`` or ``성함`` and a particle, then a word of :data:`_KO_GLUED`'s strict name shape and the copula
-(``이름이 홍길동입니다``, ``성함은 김지은이고``: none before session 28): an identifier. Without the copula the
-word is none (``이름이 유효하지``, ``이름은 고유값``: ``이름`` names a file, a column, a field in prose as often
-as a person's; ``환자명은`` names a patient's only, :data:`_KO_PARTICLE_KEYWORD`); nor is a word that says the name
-is missing (``이름이 공란임``, :data:`_KO_NO_NAME`)."""
+_KO_NAME_BEFORE_COPULA = (
+    rf"[은이]{_KO_SPACE}{{1,{_KO_GAP}}}(?!{_KO_NO_NAME}|{_KO_NO_NAME_STEM})(?={_KO_GLUED_COPULA})"
+)
+_KO_WORD_PARTICLE_KEYWORD = rf"(?:성명|성함|(?<=환자)이름|(?<=환자\s)이름){_KO_NAME_BEFORE_COPULA}"
+"""``성명``, ``성함`` or ``환자 이름`` and a particle, then a word of :data:`_KO_GLUED`'s strict name shape and the
+copula (``성함은 김지은이고``, ``환자 이름은 홍길동입니다``: none before session 28): an identifier. Without the
+copula the word is none (``이름이 유효하지``, ``이름은 고유값``; ``환자명은`` names a patient's only,
+:data:`_KO_PARTICLE_KEYWORD`); nor is a word that says the name is missing (``이름이 공란임``, :data:`_KO_NO_NAME`).
+A bare ``이름`` is :data:`_KO_BARE_NAME_PARTICLE_KEYWORD`'s."""
+_KO_NOT_PERSON_NAMED = (
+    "파일",
+    "폴더",
+    "열",
+    "컬럼",
+    "칼럼",
+    "태그",
+    "슬라이드",
+    "필드",
+    "항목",
+    "변수",
+    "환자",
+)
+_KO_BARE_NAME_PARTICLE_KEYWORD = (
+    "".join(rf"(?<!{noun})(?<!{noun}\s)" for noun in _KO_NOT_PERSON_NAMED) + rf"이름{_KO_NAME_BEFORE_COPULA}"
+)
+"""A bare ``이름`` and a particle, then a word of :data:`_KO_GLUED`'s strict name shape and the copula (``이름이
+홍길동입니다``): a ``possible_name`` (a warning, masked), since ``이름`` names a file, a column or a folder in prose
+as often as a person (``이름은 문자열입니다``, ``이름이 고유번호입니다``: 1,357 of ``benchmarks/korean_name_words.py``'s
+14,173 words were identifiers there in session 28's deidko4, 49 of a manifest's 387 words); none after a noun that
+is no person (``파일 이름은 전립선입니다``, ``폴더 이름은 이미지입니다``, ``열 이름이``, ``태그 이름은``: the
+nouns of :data:`_KO_NOT_PERSON_NAMED`, glued or one space before ``이름``); ``환자 이름`` is
+:data:`_KO_WORD_PARTICLE_KEYWORD`'s."""
 _KO_HANJA_NAME = rf"[{_HANJA_SURNAMES}]{_HANJA}{{1,3}}(?!{_HANJA})"
 """A Hanja name's strict shape: a surname's ideograph and one to three more (``洪吉童``, ``諸葛孔明``), as
 :data:`_KO_PARTICLE_KEYWORD` takes for an identifier."""
-_KO_NAME_SUFFIX = rf"(?:이름|성명|성함|(?:환자|피검자|(?<![A-Za-z\d])(?i:pt))(?:[_-]|\s{{0,{_KO_GAP}}})명)"
+_KO_FONT_WORDS = "(?:명조|고딕|굴림|돋움|바탕|궁서|맑은|나눔|함초롬|한컴|휴먼|신명|견명|헤드라인|본고딕|본명조|중고딕|견고딕)"
+"""Korean font names' first words (``명조``, ``고딕``, ``굴림``, ``돋움``, ``바탕``): after ``12pt`` a font size."""
+_KO_PT = rf"(?<![A-Za-z])(?:(?<!\d)(?i:pt)|(?i:pt)(?![_\s-]{{0,{_KO_GAP}}}{_KO_FONT_WORDS}))"
+"""``pt`` as a name's keyword: not inside a Latin word, and after a digit (a font size, points: ``12pt 명조체``,
+``10pt 고딕``) not before a font's name; ``12PT: 홍길동``, ``01pt_김철수``, ``slide3pt_홍길동.svs``, ``3pt 홍길동``
+stay keywords (session 28's deidko4 took none after a digit, and left those names in clear)."""
+_KO_NAME_SUFFIX = rf"(?:이름|성명|성함|(?:환자|피검자|{_KO_PT})(?:[_-]|\s{{0,{_KO_GAP}}})명)"
 """A Korean name's keyword a name may be glued to (``이름홍길동``, ``환자명홍길동``, ``환자_명홍길동``,
 ``pt 명김지은``, ``피검자명김철``): ``명`` after ``환자``, ``피검자`` or ``pt`` however joined: a ``_``,
 a ``-`` or up to 64 of any space, a line break too (``환자\n명김정은``), as :data:`_NAME_WORDS` and
@@ -688,14 +720,17 @@ particle shown after it); a longer word whole. A syllable and a case particle th
 ``이름김도`` are names), nor the copula's endings (:data:`_KO_COPULA`:
 ``이름이나``, ``이름이라고``, ``성함은요``)."""
 _KO_SHORT_AFTER_COMMA = (
-    rf"(?:성명|성함|이름|(?:환자|피검자)\s{{0,{_KO_GAP}}}명){_KO_SPACE}?,{_KO_SPACE}{{0,{_KO_GAP}}}"
-    rf"(?=[{_KO_SURNAMES}][가-힣](?![가-힣]))(?!(?:{'|'.join(_KO_RECORD_WORDS_SHORT)})(?![가-힣]))"
+    rf"(?:성명|성함|(?:환자|피검자)\s{{0,{_KO_GAP}}}명){_KO_SPACE}?,{_KO_SPACE}{{0,{_KO_GAP}}}"
+    rf"(?=[{_KO_SURNAMES}][가-힣](?![가-힣]))(?!(?:{'|'.join(_KO_RECORD_WORDS_SHORT)})(?![가-힣])|{_KO_NO_NAME})"
 )
-"""A Korean keyword, its comma and a surname and one syllable, one word (``성명,김철``, ``이름, 이준``: none before
+"""A person's keyword, its comma and a surname and one syllable, one word (``성명,김철``, ``환자명, 이준``: none before
 session 28): the ``possible_name`` pattern, as a two-syllable word glued to a keyword is (``이름김철``,
-:data:`_KO_GLUED_WORD`); a record's or a header's word none (``성명,나이``, ``이름, 주소``, ``성명, 성별``)."""
+:data:`_KO_GLUED_WORD`); a record's or a header's word none (``성명,나이``, ``성명, 성별``), nor a word that says
+the name is missing (``성명,모름``, ``성명,공란``, ``성명,추후``: :data:`_KO_NO_NAME`). Not after a bare ``이름``
+(``이름,모델``, ``이름,고객``: 994 of the bench's 3,141 two-syllable words were warnings after ``이름,`` or
+``성명,`` in session 28's deidko4; ``이름`` names a file or a column as often)."""
 _KO_WORD_KEYWORD = (
-    rf"(?:환자|피검자|(?<![A-Za-z\d])(?i:pt))"
+    rf"(?:환자|피검자|{_KO_PT})"
     rf"(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=\uff1a]{_KO_SPACE}{{0,{_KO_GAP}}}(?:{_KO_OPEN})?"
     rf"|(?:(?:[_-]|{_KO_SPACE}{{1,{_KO_GAP}}})(?:{_KO_OPEN})?|{_KO_OPEN})(?!명(?:{_KO_PARTICLE}(?![가-힣])|{_KO_GLUED}|{_KO_GLUED_WORD})))"
     + f"(?:{_KO_NAME_AHEAD}|(?=[{_HANJA_SURNAMES}]{_HANJA}))"
@@ -885,7 +920,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     ),
     "possible_name": DeidPattern(
         regex=_built_in_regex(
-            rf"(?:{_KO_WORD_KEYWORD}|{_KO_SHORT_AFTER_COMMA}|{_KO_PARTICLE_KEYWORD}(?:(?!{_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME})|(?={_KO_NO_NAME_STEM}))|{_KO_NAME_SUFFIX}(?={_KO_GLUED_WORD}))"
+            rf"(?:{_KO_WORD_KEYWORD}|{_KO_SHORT_AFTER_COMMA}|{_KO_BARE_NAME_PARTICLE_KEYWORD}|{_KO_PARTICLE_KEYWORD}(?:(?!{_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME})|(?={_KO_NO_NAME_STEM}))|{_KO_NAME_SUFFIX}(?={_KO_GLUED_WORD}))"
             rf"(?P<id>(?<=[명름함]){_KO_GLUED_WORD}|{_NAME})",
             starts="환피pP성이",
         ),

@@ -14,12 +14,12 @@ from .test_deidko2_session26 import MASK, _named
 @pytest.mark.parametrize(
     ("text", "shown"),
     [
-        ("이름이 홍길동입니다", "이름이 [입니다"),
+        ("환자 이름이 홍길동입니다", "환자 이름이 [입니다"),
         ("성함은 김지은이고 나이는 45", "성함은 [이고 나이는 45"),
         ("이름홍길동입니다", "이름[입니다"),
         ("성명김지은이고", "성명[이고"),
         ("환자명은 김정은입니다", "환자명은 [입니다"),
-        ("이름이 김예서이고", "이름이 [이고"),
+        ("성명은 김예서이고", "성명은 [이고"),
     ],
 )
 def test_a_name_before_the_copula_is_an_identifier_masked_alone(text: str, shown: str) -> None:
@@ -31,7 +31,7 @@ def test_a_name_before_the_copula_is_an_identifier_masked_alone(text: str, shown
     assert masked.endswith("]" + after)
 
 
-@pytest.mark.parametrize("text", ["성명,김철", "성명, 김철,45", "환자명,이준", "이름, 이준"])
+@pytest.mark.parametrize("text", ["성명,김철", "성명, 김철,45", "환자명,이준", "성함, 이준"])
 def test_a_two_syllable_name_after_a_keywords_comma_is_a_warning(text: str) -> None:
     assert _named(text) == [("possible_name", "quasi")]
     assert "김철" not in MASK(text) and "이준" not in MASK(text)
