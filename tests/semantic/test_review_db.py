@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -446,3 +448,145 @@ def test_a_reviewer_whose_name_is_not_text_is_said_so_not_missing(
     assert "names no reviewer" not in finding.message
     assert f"verdict log row 2: the name of reviewer '2' is {kind}, not text" in finding.message
     assert [r.slide_id for r in got.records] == ["S0"]
+
+
+def _folder_state(folder: Path) -> dict[str, object]:
+    """Every entry under ``folder`` as it is on disk, read without following a symlink or reading
+    a sparse file's holes: a link's target; a file's size, blocks, modification time and bytes."""
+    got: dict[str, object] = {}
+    for p in sorted(folder.rglob("*")):
+        st = p.lstat()
+        if p.is_symlink():
+            got[str(p)] = ("link", os.readlink(p))
+        elif p.is_file():
+            data = p.read_bytes() if st.st_size < 1 << 24 else b""
+            got[str(p)] = (st.st_size, st.st_blocks, st.st_mtime_ns, data)
+        else:
+            got[str(p)] = (stat.S_IFMT(st.st_mode), st.st_mtime_ns)
+    return got
+
+
+def _served(path: Path) -> ReviewDB:
+    """A server's database at ``path`` with reviewer Kim's verdicts S1 pass, S2 fail (kept open)."""
+    db = ReviewDB(path, "plan-1")
+    kim = db.reviewer_by_token(db.add_reviewer("Kim"))
+    db.record(kim, "S1", "pass")
+    db.record(kim, "S2", "fail", ["other"])
+    return db
+
+
+@pytest.mark.parametrize("kind", ["/dev/zero", "fifo", "sparse 1 TB"])
+def test_a_wal_that_is_no_plain_file_or_is_huge_is_refused_not_copied(tmp_path: Path, kind: str) -> None:
+    """A hostile ``-wal`` filled the temporary folder: a symlink to ``/dev/zero`` was copied without
+    end, a sparse file of 1 TB (nothing on disk) was copied in full. The message named the database,
+    not the ``-wal``; a FIFO was refused as "review.sqlite cannot be read"."""
+    folder = tmp_path / "review"
+    folder.mkdir()
+    path = folder / "review.sqlite"
+    ReviewDB(path, "plan-1").close()
+    wal = folder / "review.sqlite-wal"
+    if kind == "/dev/zero":
+        wal.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(wal)
+    else:
+        with wal.open("wb") as fh:
+            fh.truncate(1 << 40)
+    before = _folder_state(folder)
+    got = read_verdict_db(path)
+    assert [f.code for f in got.findings] == ["VERDICT_FILE_UNREADABLE"]
+    why = "not a regular file" if kind != "sparse 1 TB" else f"{1 << 40} bytes, more than"
+    assert f"{wal} " in got.findings[0].message and why in got.findings[0].message
+    with pytest.raises(ReviewDBError, match=r"review\.sqlite-wal"):  # what `dqm review serve` does first
+        ReviewDB(path, "plan-1")
+    assert _folder_state(folder) == before
+
+
+def test_a_symlinked_database_is_read_with_the_wal_beside_its_target(tmp_path: Path) -> None:
+    """SQLite keeps the ``-wal`` beside a symlink's target; it was looked for beside the link, so a
+    served database read through its link gave the verdicts of the last checkpoint, with no finding."""
+    real = tmp_path / "store" / "real.sqlite"
+    real.parent.mkdir()
+    link = tmp_path / "review" / "review.sqlite"
+    link.parent.mkdir()
+    link.symlink_to(real)
+    db = ReviewDB(link, "plan-1")
+    kim = db.reviewer_by_token(db.add_reviewer("Kim"))
+    db.record(kim, "S1", "fail", ["other"])
+    db._con().execute("PRAGMA wal_checkpoint(PASSIVE)")
+    db.record(kim, "S1", "pass")
+    db.record(kim, "S2", "fail", ["other"])
+    try:
+        before = _folder_state(tmp_path)
+        got = read_verdict_db(link)
+        assert not got.findings
+        assert [(r.slide_id, r.verdict) for r in got.records] == [("S1", "pass"), ("S2", "fail")]
+        assert _folder_state(tmp_path) == before
+    finally:
+        db.close()
+
+
+def test_a_hot_journal_is_rolled_back_not_read_as_verdicts(tmp_path: Path) -> None:
+    """A database in rollback-journal mode whose writer died mid-transaction (a hot ``-journal``
+    beside it, uncommitted pages already in the file) was opened ``immutable``, which ignores the
+    journal: the uncommitted rows were read as verdicts."""
+    path = tmp_path / "live" / "review.sqlite"
+    path.parent.mkdir()
+    db = _served(path)
+    db.close()
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode=DELETE")
+    con.execute("PRAGMA cache_size=1")  # the uncommitted pages spill into the file
+    con.execute("BEGIN")
+    for i in range(2000):
+        con.execute(
+            "INSERT INTO verdict_log (reviewer_id, slide_id, verdict, reasons, comment, created_at) "
+            "VALUES (1, ?, 'pass', '', ?, '2026-01-01T00:00:00Z')",
+            (f"uncommitted-{i}", "x" * 200),
+        )
+    crashed = tmp_path / "crashed"  # what the writer's death leaves: both files as they are now
+    crashed.mkdir()
+    for name in ("review.sqlite", "review.sqlite-journal"):
+        (crashed / name).write_bytes((path.parent / name).read_bytes())
+    con.execute("ROLLBACK")
+    con.close()
+    before = _folder_state(crashed)
+    got = read_verdict_db(crashed / "review.sqlite")
+    assert not got.findings
+    assert [(r.slide_id, r.verdict) for r in got.records] == [("S1", "pass"), ("S2", "fail")]
+    assert _folder_state(crashed) == before
+
+
+def test_a_wal_restarted_during_the_copy_in_the_same_clock_tick_is_copied_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The copy was taken as consistent when the inode, size and modification time of the database
+    and its ``-wal`` were the same before and after it: a checkpoint that restarts the log (new
+    salts, same size) within one tick of a coarse clock gave a database copied before it with a
+    ``-wal`` copied after, whose frames SQLite then drops. The ``-wal``'s header is compared too."""
+    from dqm.semantic.server import db as dbmod
+
+    path = tmp_path / "review.sqlite"
+    served = _served(path)
+    wal = tmp_path / "review.sqlite-wal"
+    copy = dbmod._copy
+
+    def restart_after_the_database(source: Path, into: Path, cap: int | None) -> None:
+        copy(source, into, cap)
+        if source == path:  # between the two copies: new salts, same size, inode and mtime
+            st = wal.stat()
+            with wal.open("r+b") as fh:
+                fh.seek(16)
+                salts = fh.read(8)
+                fh.seek(16)
+                fh.write(bytes(b ^ 0xFF for b in salts))
+            os.utime(wal, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+    monkeypatch.setattr(dbmod, "_copy", restart_after_the_database)
+    try:
+        got = read_verdict_db(path)
+    finally:
+        served.close()
+    assert [f.message for f in got.findings] == [
+        f"{path} changed each time it was read ({dbmod.COPY_TRIES} times): a server is writing to it; try again"
+    ]

@@ -16,10 +16,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import os
 import re
 import secrets
 import shutil
 import sqlite3
+import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -653,14 +655,85 @@ class ReviewDB:
 COPY_TRIES = 5
 """Copies of a database with a ``-wal`` file :func:`_read_uri` makes at most while a server keeps writing."""
 
+SIDE_CAP = 256 << 20
+"""Bytes a ``-wal`` or ``-journal`` beside a review database is copied up to; a larger one is refused.
+A server's ``-wal`` stays near SQLite's auto-checkpoint (1,000 pages of 4 KiB: about 4 MiB), a
+server killed mid-run leaves it as it was, and a hot ``-journal`` holds at most the pages of the
+database it undoes (a review of 20,000 verdicts is 5.6 MB): 256 MiB is over 40 times either. A
+``-wal`` that is a symlink to ``/dev/zero`` or a sparse file of 1 TB (nothing on disk) filled the
+temporary folder."""
 
-def _stamp(path: Path) -> tuple[int, int, int] | None:
-    """What changes when ``path`` is written (its inode, size and modification time), None when absent."""
+_SIDES = ("-wal", "-journal")
+"""What SQLite keeps beside a database: its write-ahead log, or the rollback journal of a writer
+that died mid-transaction (``DELETE`` journal mode), which SQLite rolls back before reading."""
+
+
+class _Unread(Exception):
+    """Why a file beside a review database is not copied (:func:`_copy`)."""
+
+
+def _open_regular(path: Path) -> tuple[int, os.stat_result]:
+    """``path`` opened for reading (a symlink followed, as SQLite follows it) and its status.
+
+    Raises
+    ------
+    _Unread
+        When it is not a regular file (a device such as ``/dev/zero``, a FIFO, a folder).
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise _Unread(msg("{name} is not a regular file: it is not read", name=path))
+    return fd, st
+
+
+def _stamp(path: Path) -> tuple[int, int, int, bytes] | None:
+    """What changes when ``path`` is written (its inode, size, modification time and first 100
+    bytes: SQLite's database header with its change counter, a ``-wal``'s checkpoint sequence and
+    salts, which a checkpoint restarting the log changes in the same clock tick), None when absent."""
     try:
-        st = path.stat()
+        fd, st = _open_regular(path)
     except FileNotFoundError:
         return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
+    with os.fdopen(fd, "rb") as fh:
+        return (st.st_ino, st.st_size, st.st_mtime_ns, fh.read(100))
+
+
+def _copy(source: Path, into: Path, cap: int | None) -> None:
+    """Copy the regular file ``source`` (at most its size when opened, and no more than ``cap``
+    bytes) to ``into``, refusing it when it would not leave the temporary folder half free."""
+    fd, st = _open_regular(source)
+    with os.fdopen(fd, "rb") as fh:
+        if cap is not None and st.st_size > cap:
+            raise _Unread(
+                msg(
+                    "{name} is {size} bytes, more than the {cap} bytes a review database's "
+                    "log or journal holds: it is not read",
+                    name=source,
+                    size=st.st_size,
+                    cap=cap,
+                )
+            )
+        free = shutil.disk_usage(into.parent).free
+        if st.st_size > free // 2:
+            raise _Unread(
+                msg(
+                    "{name} is {size} bytes: copying it to read it would fill the temporary folder "
+                    "({free} bytes free)",
+                    name=source,
+                    size=st.st_size,
+                    free=free,
+                )
+            )
+        with into.open("wb") as out:
+            left = st.st_size
+            while left > 0:
+                chunk = fh.read(min(left, 1 << 20))
+                if not chunk:
+                    break
+                out.write(chunk)
+                left -= len(chunk)
 
 
 def _read_uri(path: Path, folder: Callable[[], Path]) -> str:
@@ -669,33 +742,46 @@ def _read_uri(path: Path, folder: Callable[[], Path]) -> str:
     SQLite's read-only open (``mode=ro``) of a WAL database is not one: without ``-wal`` and
     ``-shm`` files it made them beside the database (``dqm review ingest`` of a review folder left
     them in it), with a ``-wal`` file and no ``-shm`` it made the ``-shm``, and with both (a server
-    still running) it wrote its read marks in the ``-shm``. Without a ``-wal`` file it is opened
-    ``immutable`` (nothing uncommitted to read, and no file is made or locked). With one, the
-    database and its ``-wal`` are copied into ``folder()`` and the copy is read (the WAL's
-    committed transactions included, as SQLite recovers them after a crash): copied again, up to
-    :data:`COPY_TRIES` times, while either file changed during the copy (a server writing).
+    still running) it wrote its read marks in the ``-shm``. Without a ``-wal`` or ``-journal`` file
+    it is opened ``immutable`` (nothing uncommitted to read, and no file is made or locked). With
+    one, the database and each of them are copied into ``folder()`` and the copy is read: the
+    WAL's committed transactions included, as SQLite recovers them after a crash, and a hot
+    journal's transaction rolled back (the copy is opened for writing so that SQLite can; read
+    ``immutable``, the rows a writer that died mid-transaction left were read as verdicts). Copied
+    again, up to :data:`COPY_TRIES` times, while any file changed during the copy (a server
+    writing). ``path`` is resolved first: SQLite keeps them beside a symlink's target, and looking
+    beside the link read a served database without its ``-wal``.
 
     Raises
     ------
     ReviewDBError
-        When the files cannot be copied, or kept changing.
+        When a file is not a regular one, a ``-wal`` or ``-journal`` is over :data:`SIDE_CAP`, a
+        file cannot be copied, or they kept changing.
     """
-    wal = Path(f"{path}-wal")
-    if _stamp(wal) is None:
-        return f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+    path = path.resolve()
+    sides = [Path(f"{path}{side}") for side in _SIDES]
+    source = path
     try:
+        if all(_stamp(side) is None for side in sides):
+            return f"{path.as_uri()}?mode=ro&immutable=1"
         into = folder() / "review.sqlite"
         for _ in range(COPY_TRIES):
-            before = (_stamp(path), _stamp(wal))
-            shutil.copyfile(path, into)
-            Path(f"{into}-wal").unlink(missing_ok=True)
-            if before[1] is not None:
-                shutil.copyfile(wal, f"{into}-wal")
-            if (_stamp(path), _stamp(wal)) == before:
-                return f"{into.as_uri()}?mode=ro"
+            source = path
+            before = [_stamp(path), *(_stamp(side) for side in sides)]
+            _copy(path, into, None)
+            for side, suffix, was in zip(sides, _SIDES, before[1:], strict=True):
+                source = side
+                Path(f"{into}{suffix}").unlink(missing_ok=True)
+                if was is not None:
+                    _copy(side, Path(f"{into}{suffix}"), SIDE_CAP)
+            source = path
+            if [_stamp(path), *(_stamp(side) for side in sides)] == before:
+                return f"{into.as_uri()}?mode={'ro' if before[2] is None else 'rw'}"
+    except _Unread as exc:
+        raise ReviewDBError(str(exc)) from None
     except OSError as exc:
         raise ReviewDBError(
-            msg("{name} cannot be read: {reason}", name=path, reason=exc.strerror or exc)
+            msg("{name} cannot be read: {reason}", name=source, reason=exc.strerror or exc)
         ) from None
     raise ReviewDBError(
         msg(
