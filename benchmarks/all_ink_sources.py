@@ -78,6 +78,7 @@ from dqm.pixels.ink import (  # noqa: E402
     SECTION_REGION,
     colour_spread,
     ink_share,
+    off_colour_region,
     section_region,
     section_share,
     stained_section,
@@ -103,7 +104,8 @@ def shares_of(rgb: np.ndarray) -> list[float]:
     """The probe's way (at most 1,024 px a side, the saturation tissue mask): the ink and near-black
     share of what is not background, then the stained-section share at each of :data:`LEVELS`
     the largest stained-section region in working pixels and last the colours' spread over what is not
-    background (:func:`dqm.pixels.ink.colour_spread`; all 0 where the image is all glass, the spread -1)."""
+    background (:func:`dqm.pixels.ink.colour_spread`; all 0 where the image is all glass, the spread -1),
+    then the largest region off the median colour (:func:`dqm.pixels.ink.off_colour_region`)."""
     small = Image.fromarray(np.ascontiguousarray(rgb[..., :3])).convert("RGBA")
     small.thumbnail((1024, 1024))
     rgba = np.asarray(small)
@@ -114,6 +116,7 @@ def shares_of(rgb: np.ndarray) -> list[float]:
         *(section_share(stained_section(rgba, mask, found, level), found) or 0.0 for level in LEVELS),
         float(section_region(stained_section(rgba, mask, found)) or 0),
         -1.0 if (spread := colour_spread(rgba, mask, found)) is None else spread,
+        float(off_colour_region(rgba, mask, found) or 0),
     ]
 
 
@@ -284,7 +287,7 @@ def main() -> None:
             print(
                 f"  {group}: {name}: ink {v[0]:.4f}, stained "
                 + ", ".join(f"{lv}: {x:.4f}" for lv, x in zip(LEVELS, v[1 : 1 + len(LEVELS)], strict=True))
-                + f", region {_region(v):,.0f} px, spread {_spread(v):.2f} -> all ink "
+                + f", region {_region(v):,.0f} px, spread {_spread(v):.2f}, off {_off_region(v):,.0f} px -> all ink "
                 f"{all_ink_rule(v[0], v[col], _region(v))}, flat {flat_rule(v)}"
             )
     ink_least = min(v[0] for _, v in stored["ink"])
@@ -303,10 +306,17 @@ def _spread(v: list[float]) -> float:
     return v[2 + len(LEVELS)] if len(v) > 2 + len(LEVELS) else float("inf")
 
 
+def _off_region(v: list[float]) -> float:
+    """The largest region off the median colour of a row (a run stored before this column: 0)."""
+    return v[3 + len(LEVELS)] if len(v) > 3 + len(LEVELS) else 0.0
+
+
 def flat_rule(v: list[float]) -> bool:
-    """:func:`dqm.pixels.ink.one_colour` on a row: not all ink, and a spread under FLAT_SPREAD."""
+    """:func:`dqm.pixels.ink.one_colour` on a row: not all ink, a spread under FLAT_SPREAD and no
+    region off the median colour of SECTION_REGION."""
     col = 1 + LEVELS.index(SECTION_LEVEL)
-    return not all_ink_rule(v[0], v[col], _region(v)) and 0.0 <= _spread(v) < FLAT_SPREAD
+    flat = 0.0 <= _spread(v) < FLAT_SPREAD and _off_region(v) < SECTION_REGION
+    return not all_ink_rule(v[0], v[col], _region(v)) and flat
 
 
 def all_ink_rule(ink: float, stained: float, region: float = 0.0) -> bool:

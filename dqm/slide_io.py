@@ -52,7 +52,16 @@ from dqm.i18n import N_, Message, msg
 from dqm.image_text import UNREAD, pillow_texts, tiff_texts
 from dqm.model import UNSETTLED, Annotation, SlideFacts, unread_digest
 from dqm.pixels.artefacts import Artefacts, TileSource, decoded_pixels, measure
-from dqm.pixels.ink import all_ink, colour_spread, one_colour, section_region, section_share, stained_section
+from dqm.pixels.ink import (
+    FLAT_SPREAD,
+    all_ink,
+    colour_spread,
+    off_colour_region,
+    one_colour,
+    section_region,
+    section_share,
+    stained_section,
+)
 from dqm.pixels.masks import dilate, fill_holes
 from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptors
 from dqm.slide_refs import (
@@ -658,11 +667,16 @@ def _mask_from_image(
     bounds = plausible_mpp(source, pixels.options)
     measured = measure(rgba, mask, downsample, pixels.tiles, budget, mpp0, source, bounds)
     stained = stained_section(rgba, mask, measured)
+    spread = colour_spread(rgba, mask, measured)
     read = dataclasses.replace(
         measured,
         section=section_share(stained, measured),
         section_region=section_region(stained),
-        spread=colour_spread(rgba, mask, measured),
+        spread=spread,
+        # read only where the spread alone would call the slide flat (it costs about 20 ms a slide)
+        off_region=off_colour_region(rgba, mask, measured)
+        if spread is not None and spread < FLAT_SPREAD
+        else None,
     )
     probe.artefacts = dataclasses.replace(read, all_ink=all_ink(read), one_colour=one_colour(read))
 

@@ -91,6 +91,13 @@ under the least section. A smooth shade or a vignette is no flat colour by this 
 the tissue mask takes all of it (the mask's saturation threshold may cut a shaded image in two)."""
 
 
+OFF_COLOUR = 3 * FLAT_SPREAD
+"""Levels (0 to 255, in the channel that differs most) by which a pixel stands off the median colour
+of what is not background to count toward :func:`off_colour_region`. Sensor noise of sigma 2 reaches
+it at 9 sigma (never), of sigma 4 at 4.5 sigma (single pixels, no region); a section on a flat
+field differs from it by far more (measured, session 28: see :data:`FLAT_SPREAD`)."""
+
+
 def ink_share(found: Artefacts | None) -> float | None:
     """The share of the slide's non-background pixels under pen ink or near-black (over-stained)
     pixels; None where the measure did not run or found nothing but background."""
@@ -155,34 +162,80 @@ def section_region(stained: np.ndarray | None) -> int | None:
     return int(np.bincount(labels.ravel())[1:].max()) if n else 0
 
 
-def colour_spread(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None) -> float | None:
-    """The largest of the three channels' standard deviations (0 to 255) of ``rgba`` over what is not
-    background (its tissue mask, same shape, and the measure's pen ink, folds and bubbles), read at
-    the measure's working scale as :func:`stained_section` reads it; None where the measure did not run or found nothing
-    but background."""
+def _working_colours(
+    rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """``rgba``'s colours at the measure's working scale (every pixel of the working grid: a regular
+    subsample, every other pixel, reads a pattern of its own period as one flat colour) and what of
+    them is not background (the tissue mask, same shape as ``rgba``, and the measure's pen ink, folds
+    and bubbles); None where the measure did not run or found nothing but background."""
     if found is None or found.tissue_px <= 0 or found.flags.size == 0 or tissue.size == 0:
         return None
     fh, fw = found.flags.shape
     h, w = tissue.shape
-    # every pixel of the working grid: a regular subsample (every other pixel) reads a pattern of its
-    # own period as one flat colour (a 1 px checkerboard read 0)
     rows = (np.arange(fh) * h // fh)[:, None]
     cols = (np.arange(fw) * w // fw)[None, :]
     inside = tissue[rows, cols] | found.mask("pen", "fold", "bubble")
     if not inside.any():
         return None
-    rgb = rgba[rows, cols, :3][inside].astype(np.float32)
-    return float(rgb.std(axis=0).max())
+    return rgba[rows, cols, :3], inside
+
+
+def colour_spread(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None) -> float | None:
+    """The largest of the three channels' standard deviations (0 to 255) of ``rgba`` over what is not
+    background (its tissue mask, same shape, and the measure's pen ink, folds and bubbles), read at
+    the measure's working scale (the working grid's pixels, as :func:`stained_section` reads them: an
+    image larger than the working size is point-sampled, so a pattern of 1 px at twice the working
+    size reads as one colour); None where the measure did not run or found nothing but background."""
+    read = _working_colours(rgba, tissue, found)
+    if read is None:
+        return None
+    rgb, inside = read
+    px = rgb[inside].astype(np.int32)
+    # integer moments (exact sums, then one division): a float64 std's value, faster than a float32 std
+    n = px.shape[0]
+    total = px.sum(axis=0, dtype=np.int64)
+    squares = np.einsum("ij,ij->j", px, px, dtype=np.int64)
+    variance = np.maximum(squares / n - (total / n) ** 2, 0.0)
+    return float(np.sqrt(variance).max())
+
+
+def off_colour_region(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None) -> int | None:
+    """The largest connected (8-neighbour) region of pixels not background (as :func:`colour_spread`
+    reads them) whose colour stands more than :data:`OFF_COLOUR` in a channel off the median colour of
+    what is not background, in pixels at the measure's working scale: a small section on a flat tinted
+    field (:func:`one_colour`); None where the measure did not run or found nothing but background."""
+    read = _working_colours(rgba, tissue, found)
+    if read is None:
+        return None
+    rgb, inside = read
+    px = rgb[inside]
+    # the median of each channel from its histogram (uint8: 256 bins), without sorting
+    median = np.empty(3, np.int16)
+    for c in range(3):
+        counts = np.cumsum(np.bincount(px[:, c], minlength=256))
+        median[c] = int(np.searchsorted(counts, (counts[-1] + 1) // 2))
+    off = (np.abs(rgb.astype(np.int16) - median).max(axis=2) > OFF_COLOUR) & inside
+    if not off.any():
+        return 0
+    from scipy import ndimage
+
+    labels, n = ndimage.label(off, structure=np.ones((3, 3), bool))
+    return int(np.bincount(labels.ravel())[1:].max()) if n else 0
 
 
 def one_colour(found: Artefacts | None) -> bool | None:
     """Whether the slide's image is one flat colour and not ink alone (:func:`all_ink` takes that):
-    what is not background spreads under :data:`FLAT_SPREAD` (:attr:`Artefacts.spread`); None where
-    either is unmeasured (the measure did not run, nothing but background, an older record)."""
+    what is not background spreads under :data:`FLAT_SPREAD` (:attr:`Artefacts.spread`) and no region
+    off its median colour reaches :data:`SECTION_REGION` (:attr:`Artefacts.off_region`: a small
+    section on a flat tinted field barely moves the spread; None, an older record: not taken into
+    account); None where either of the first two is unmeasured (the measure did not run, nothing but
+    background, an older record)."""
     ink = all_ink(found)
     if ink is None or found is None or found.spread is None:
         return None
-    return bool(not ink and found.spread < FLAT_SPREAD)
+    region = found.off_region is not None and found.off_region >= SECTION_REGION
+    return bool(not ink and found.spread < FLAT_SPREAD and not region)
 
 
 def all_ink(found: Artefacts | None) -> bool | None:

@@ -513,3 +513,24 @@ def test_a_hatching_or_a_doubled_outline_on_ink_is_no_section(
     codes = _codes(root, profile)["S1"]
     assert "SLIDE_ALL_INK" in codes
     assert not codes & PIXEL_CLAIMS, codes
+
+
+@pytest.mark.parametrize(("side", "name"), [(40, "glas"), (60, "skin")])
+def test_a_small_section_on_a_flat_tinted_field_is_not_one_colour(
+    tmp_path: Path, profile: Profile, real_data: Path, side: int, name: str
+) -> None:
+    """A real section of 1.3 to 3 % of the image on a flat pink field barely moves the colours' spread
+    (5.5 and 5.6, under :data:`dqm.pixels.ink.FLAT_SPREAD`): before, SLIDE_ONE_COLOUR hid its findings;
+    its region off the field's colour (over 1,000 px) keeps it a section."""
+    sources = {
+        "glas": real_data / "segmentation/glas/images/testA_1.png",
+        "skin": real_data / "images/Normal_Epidermis_and_Dermis_with_Intradermal_Nevus_10x.jpg",
+    }
+    with Image.open(sources[name]) as src:
+        crop = src.convert("RGB").resize((side, side))
+    field = Image.new("RGB", (400, 300), (230, 170, 200))
+    field.paste(crop, (150, 100))
+    root = write_tiny_batch(tmp_path / "b")
+    field.save(root / "slides" / "S1.png")
+    codes = _codes(root, profile).get("S1", set())
+    assert "SLIDE_ONE_COLOUR" not in codes and "SLIDE_ALL_INK" not in codes, codes
