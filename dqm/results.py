@@ -105,13 +105,14 @@ review server refused as no longer the audited file, left without a counted verd
 ``items[].slide.colour_pen_share`` (the share of the tissue under blue, green or red pen ink, which
 ``artefacts.stain`` reads) and ``items[].slide.all_ink`` (the slide's image is ink alone, no
 section: :mod:`dqm.pixels.ink`, which ``slide.lesion_tissue``'s ``SLIDE_ALL_INK`` and every pixel
-check read) and ``syntactic.ordered`` (with ``--expect``, the value figures over
+check read) and ``items[].slide.one_colour`` (the slide's image is one flat colour, no section:
+``SLIDE_ONE_COLOUR``) and ``syntactic.ordered`` (with ``--expect``, the value figures over
 the items ordered, an item not delivered counting 0, which the value gates are then judged on;
 :data:`ADDED_1_19`),
 and the codes ``STAIN_NOT_COMPARED`` (a batch too small to judge under-staining against),
 ``ANNOTATION_MPP_UNUSED`` (an annotation's resolution that does not fit its image, not used) and
 ``ITEM_DELIVERED_AGAIN`` (an item not ordered that an order list's line names as well as the item
-it matched: both judged)."""
+it matched: both judged), ``SLIDE_ALL_INK`` and ``SLIDE_ONE_COLOUR``."""
 
 SLIDE_PARTS_FROM = (1, 15)
 """The first schema version whose fingerprint covers the files besides each slide."""

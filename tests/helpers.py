@@ -87,7 +87,9 @@ def tinted_slide(k: int = 0, size: tuple[int, int] = (400, 300)):
     """A pink slide image (230, 170 + ``k``, 200 on the average) whose green channel is 12 levels
     under and over it in a checkerboard of single pixels (a spread of 12): not one flat colour
     (``SLIDE_ONE_COLOUR``, :func:`dqm.pixels.ink.one_colour`), which every slide of the tiny batch
-    was before session 28; the artefact measure reads it as it read the flat pink."""
+    was before session 28; the artefact measure reads it as it read the flat pink. Only at or under
+    the measure's working size (512 px a side, the default ``size`` is): a larger image is
+    point-sampled every other pixel or more, which reads the checkerboard as one colour."""
     from PIL import Image
 
     w, h = size
