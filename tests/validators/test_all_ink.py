@@ -515,6 +515,26 @@ def test_a_hatching_or_a_doubled_outline_on_ink_is_no_section(
     assert not codes & PIXEL_CLAIMS, codes
 
 
+@pytest.mark.parametrize("gap", [1, 2])
+@pytest.mark.parametrize("vertical", [False, True], ids=["rows", "columns"])
+def test_a_hatching_of_strokes_2_px_wide_on_ink_is_no_section(
+    tmp_path: Path, profile: Profile, vertical: bool, gap: int
+) -> None:
+    """Strokes 2 px wide 1 or 2 px apart on an all-black image: the 2 x 2 opening keeps them and the
+    closing welded them into one region of about 5,800 px (PEN_MARKS, LESION_ON_ARTEFACT before);
+    0.32 to 0.49 of it is ink, between the strokes (:data:`dqm.pixels.ink.HATCH_INK`)."""
+    root = write_tiny_batch(tmp_path / "b")
+    im = Image.new("RGB", (400, 300), (0, 0, 0))
+    draw = ImageDraw.Draw(im)
+    for at in range(80, 140, gap + 2):
+        x = at + 40  # columns 120 to 180, rows 80 to 140
+        draw.rectangle((x, 80, x + 1, 140) if vertical else (100, at, 200, at + 1), fill=(200, 120, 180))
+    im.save(root / "slides" / "S1.png")
+    codes = _codes(root, profile)["S1"]
+    assert "SLIDE_ALL_INK" in codes
+    assert not codes & PIXEL_CLAIMS, codes
+
+
 @pytest.mark.parametrize(("side", "name"), [(40, "glas"), (60, "skin")])
 def test_a_small_section_on_a_flat_tinted_field_is_not_one_colour(
     tmp_path: Path, profile: Profile, real_data: Path, side: int, name: str
