@@ -207,8 +207,9 @@ def _office_binary(name: str, ext: str) -> bool:
 MAX_ARCHIVE_MEMBERS = 100_000
 """Members of a ZIP or a tar archive read at most. :mod:`zipfile` reads a ZIP's whole central
 directory at once, an object a member (a ZIP of a million empty members, 100 MB, took about 1 GB):
-a ZIP whose directory, found as :mod:`zipfile` finds it, is larger than :data:`MAX_ZIP_DIRECTORY`
-bytes or holds more member headers than this is not opened, and named as not searched."""
+a ZIP whose directory, found as :mod:`zipfile` finds it (before or after CPython's CVE-2025-8291 fix),
+is larger than :data:`MAX_ZIP_DIRECTORY` bytes or may hold more member headers than this is not
+opened, and named as not searched."""
 MAX_ZIP_DIRECTORY = 32 * 1024 * 1024
 """Bytes of a ZIP's central directory read at most (100,000 members of names 300 characters long)."""
 _ZIP_CENTRAL = b"PK\x01\x02"
@@ -219,12 +220,17 @@ _ZIP64_RECORDS = 56 + 20
 def _zip_members_bound(fh: BinaryIO) -> int | None:
     """How many members :mod:`zipfile` can read from a ZIP at most, before it reads them: its end
     records read by the function :class:`zipfile.ZipFile` calls (the last 22 bytes first, then the
-    last ``PK\\x05\\x06``; the ZIP64 record just before its locator, whatever the locator says),
-    the directory where zipfile reads it (where the end record is, less the directory's size: the
-    offset the records give is not used) and the ``PK\\x01\\x02`` in it counted, as each member's
-    header starts so (the counts the end records give, which zipfile never reads, are not
-    trusted); :data:`MAX_ARCHIVE_MEMBERS` + 1 for a directory larger than :data:`MAX_ZIP_DIRECTORY`;
-    None where zipfile will find no directory (it says it is no ZIP)."""
+    last ``PK\x05\x06``, then a ZIP64 record), and the ``PK\x01\x02`` counted (each member's
+    header starts so; the counts the end records give, which zipfile never reads, are not trusted)
+    in the directory's size of bytes before the place that function reports, and 76 bytes more for
+    a ZIP64. Where zipfile has CPython's fix for CVE-2025-8291 (gh-139700, in 3.10 to 3.14's
+    security releases), that place is the ZIP64 record's (found where its locator says) and the
+    directory ends there; before it, the place is the end record's, and the directory ends before
+    the 76 bytes of a ZIP64 record and locator read just before it, whatever the locator says. The
+    window holds the directory either way: the count is an upper bound under both.
+    :data:`MAX_ARCHIVE_MEMBERS` + 1 for a directory larger than :data:`MAX_ZIP_DIRECTORY`; None
+    where zipfile will find no directory (it says it is no ZIP) or one starting before the file
+    (it refuses it)."""
     try:
         end = zipfile._EndRecData(fh)  # type: ignore[attr-defined]  # zipfile's own reading (untyped)
     except OSError:
@@ -232,13 +238,15 @@ def _zip_members_bound(fh: BinaryIO) -> int | None:
     if not end:
         return None
     size, location = end[5], end[9]  # _ECD_SIZE, _ECD_LOCATION
-    start = location - size - (_ZIP64_RECORDS if end[0] == b"PK\x06\x06" else 0)
-    if start < 0:
+    if location - size < 0:  # zipfile's directory would start before the file: it refuses it
         return None
     if size > MAX_ZIP_DIRECTORY:
         return MAX_ARCHIVE_MEMBERS + 1
+    # the ZIP64 record's place (fixed zipfile) or the end record's (older): either way the
+    # window holds the directory, and 76 bytes more at most
+    start = max(0, location - size - (_ZIP64_RECORDS if end[0] == b"PK\x06\x06" else 0))
     fh.seek(start)
-    return fh.read(size).count(_ZIP_CENTRAL)
+    return fh.read(location - start).count(_ZIP_CENTRAL)
 
 
 def zip_text(
@@ -287,6 +295,9 @@ def zip_text(
                     continue
                 want = min(left, room)
                 if want <= 0:
+                    with zf.open(info) as member:  # its directory size may lie: one byte read
+                        if not member.read(1):
+                            continue  # empty: nothing of it is past the bound
                     unread = unread or N_("past the bound read")
                     break
                 with zf.open(info) as member:  # inflates as it is read: no more than asked for
