@@ -37,7 +37,9 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from dqm.findings import clip
 from dqm.i18n import msg
+from dqm.output import visible
 from dqm.validity.data import SlideIndex, SlideRecord, TileReader, decoded_cache_share, epoch_samples
 from dqm.validity.model import build_network
 from dqm.validity.models import CurvePoint
@@ -336,14 +338,20 @@ def load_checkpoint(path: Path, limit: int) -> dict[str, Any]:
 
 
 def _check_schedule(
-    optimiser: Any, scheduler: Any, fresh_groups: list[dict[str, Any]], fresh: dict[str, Any]
+    optimiser: Any,
+    scheduler: Any,
+    fresh_groups: list[dict[str, Any]],
+    fresh: dict[str, Any],
+    max_step: int,
 ) -> None:
-    """Raise ``ValueError`` when the optimiser's hyper-parameters or the scheduler's state a
-    checkpoint gave are not the ones this profile builds (``fresh_groups`` and ``fresh``, taken
-    before loading). Only the schedule's position may differ after some epochs: its step count and
-    the learning rate, which must be finite and the cosine schedule's value at that step.
-    ``load_state_dict`` takes both as they are: a NaN or 1e30 learning rate, NaN betas or base
-    rates trained on silently to a model of NaN; a text rate or ``T_max`` 0 crashed at the first step."""
+    """Raise ``ValueError`` (its argument: the field that does not fit) when the optimiser's
+    hyper-parameters or the scheduler's state a checkpoint gave are not the ones this profile
+    builds (``fresh_groups`` and ``fresh``, taken before loading). Only the schedule's position may
+    differ after some epochs: its step count, at most ``max_step`` (the steps the checkpoint's
+    epochs can have taken), and the learning rate, which must be finite and the cosine schedule's
+    value at that step. ``load_state_dict`` takes both as they are: a NaN or 1e30 learning rate, NaN
+    betas or base rates trained on silently to a model of NaN; a text rate or ``T_max`` 0 crashed
+    at the first step; a finished schedule under epoch 0 retrained with the rate rising again."""
     groups = optimiser.param_groups
     if len(groups) != len(fresh_groups):
         raise ValueError("param_groups")
@@ -360,7 +368,7 @@ def _check_schedule(
         if state[name] != fresh[name]:
             raise ValueError(name)
     step = state["last_epoch"]
-    if type(step) is not int or step < 0 or state["_step_count"] != step + 1:
+    if type(step) is not int or not 0 <= step <= max_step or state["_step_count"] != step + 1:
         raise ValueError("last_epoch")
     t_max, eta_min = fresh["T_max"], fresh["eta_min"]
     rates = [group["lr"] for group in groups]
@@ -471,11 +479,16 @@ def train_fold(
             net.load_state_dict(state["model"])
             optimiser.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
-            _check_schedule(optimiser, scheduler, fresh_groups, fresh_schedule)
+            start = state["epoch"]
+            # a negative epoch seeds no rng, a larger one trains nothing
+            if type(start) is not int or not 0 <= start <= t.epochs:
+                raise ValueError("epoch")
             curve = [CurvePoint.model_validate(p) for p in state["curve"]]
-            start = int(state["epoch"])
-            if not 0 <= start <= t.epochs:  # a negative epoch seeds no rng, a larger one trains nothing
-                raise ValueError(start)
+            if len(curve) != start:
+                raise ValueError("curve")
+            # a rank steps once a batch: at most ceil(tiles / ranks / ceil(batch / ranks)) <=
+            # steps_per_epoch batches an epoch; none where the epoch drew fewer tiles than ranks
+            _check_schedule(optimiser, scheduler, fresh_groups, fresh_schedule, start * steps_per_epoch)
             _check_resumed(net, optimiser)
         except (
             KeyError,
@@ -484,11 +497,13 @@ def train_fold(
             RuntimeError,
             ArithmeticError,
         ) as exc:  # ValidationError is a ValueError
+            # the field that did not fit (``lr``, ``T_max``, a KeyError's key...), as the file gave it
+            error = f"{type(exc).__name__}: {clip(visible(str(exc), newlines=False), 80)}"
             raise CheckpointMismatch(
                 msg(
                     "{path} cannot be resumed: its state does not fit ({error}); start over without --resume",
                     path=checkpoint,
-                    error=type(exc).__name__,
+                    error=error,
                 )
             ) from None
 

@@ -281,8 +281,11 @@ def test_resume_refuses_a_checkpoint_whose_tensors_do_not_fit_its_network(
         state["model"][name] = torch.full_like(state["model"][name], float("nan"))
     else:
         first["step"] = torch.tensor(-5.0)
-    torch.save({**state, "epoch": 0, "complete": False}, tmp_path / "t.pt")
-    with pytest.raises(CheckpointMismatch, match="cannot be resumed"):
+    torch.save({**state, "complete": False}, tmp_path / "t.pt")  # its own epoch: only the damage refuses
+    field = {"moment_shape": "exp_avg", "moment_nan": "exp_avg_sq", "weight_nan": "weights"}.get(
+        damage, "step"
+    )
+    with pytest.raises(CheckpointMismatch, match=rf"cannot be resumed: .*\(ValueError: {field}\)"):
         _train(clean_records, indices, tiny, tmp_path / "t.pt", resume=True)
 
 
@@ -326,6 +329,17 @@ def test_resume_refuses_a_checkpoint_whose_optimiser_settings_are_not_the_profil
     or ``T_max`` 0 crashed at the first step with a traceback."""
     import torch
 
+    field = {
+        "lr_nan": "initial_lr",  # the base rate (initial_lr) is the first field compared
+        "lr_huge": "initial_lr",
+        "lr_text": "lr",
+        "lr_off_schedule": "lr",
+        "betas_nan": "betas",
+        "eps": "eps",
+        "weight_decay": "weight_decay",
+        "t_max_0": "T_max",
+        "base_nan": "base_lrs",
+    }[damage]
     state = load_checkpoint(trained, ANY_SIZE)
     group = state["optimizer"]["param_groups"][0]
     schedule = state["scheduler"]
@@ -347,8 +361,37 @@ def test_resume_refuses_a_checkpoint_whose_optimiser_settings_are_not_the_profil
         schedule["T_max"] = 0
     else:
         schedule["base_lrs"] = [float("nan")]
-    torch.save({**state, "epoch": 0, "complete": False}, tmp_path / "t.pt")
-    with pytest.raises(CheckpointMismatch, match="cannot be resumed"):
+    torch.save({**state, "complete": False}, tmp_path / "t.pt")  # its own epoch: only the damage refuses
+    with pytest.raises(CheckpointMismatch, match=rf"cannot be resumed: .*\(ValueError: {field}\)"):
+        _train(clean_records, indices, tiny, tmp_path / "t.pt", resume=True)
+
+
+@pytest.mark.parametrize(
+    ("epoch", "points", "field"), [(0, 0, "last_epoch"), (1, 1, "last_epoch"), (1, 2, "curve")]
+)
+def test_resume_refuses_a_schedule_position_its_epoch_cannot_have_reached(
+    tmp_path: Path,
+    trained: Path,
+    clean_records: list[SlideRecord],
+    indices: list[Any],
+    tiny: ValidityProfile,
+    epoch: int,
+    points: int,
+    field: str,
+) -> None:
+    """A finished checkpoint relabelled as an earlier epoch (its schedule at the end, ``T_max``
+    steps) was resumed: it retrained those epochs with the learning rate rising again and ended at
+    the peak rate, with no word. The epoch's steps bound the position, and the curve has a point an
+    epoch; the message names the field that did not fit."""
+    import torch
+
+    state = load_checkpoint(trained, ANY_SIZE)
+    assert state["epoch"] == tiny.training.epochs == 2
+    assert state["scheduler"]["last_epoch"] == state["scheduler"]["T_max"] > 1
+    torch.save(
+        {**state, "epoch": epoch, "complete": False, "curve": state["curve"][:points]}, tmp_path / "t.pt"
+    )
+    with pytest.raises(CheckpointMismatch, match=rf"cannot be resumed: .*\(ValueError: {field}\)"):
         _train(clean_records, indices, tiny, tmp_path / "t.pt", resume=True)
 
 
@@ -360,3 +403,19 @@ def test_resume_takes_its_own_checkpoint_whole(
 
     shutil.copy(trained, tmp_path / "t.pt")
     assert _train(clean_records, indices, tiny, tmp_path / "t.pt", resume=True).epochs_run == 0
+
+
+def test_resume_names_a_field_from_the_file_escaped_on_one_line(
+    tmp_path: Path, trained: Path, clean_records: list[SlideRecord], indices: list[Any], tiny: ValidityProfile
+) -> None:
+    """The field named comes from the file (a curve point's validation error quotes its value):
+    escaped, on one line, clipped."""
+    import torch
+
+    state = load_checkpoint(trained, ANY_SIZE)
+    junk = {"fold": "\x1b[2J\u202e" + "x" * 500, "epoch": "\nforged line"}
+    torch.save({**state, "complete": False, "curve": [junk, junk]}, tmp_path / "t.pt")
+    with pytest.raises(CheckpointMismatch, match=r"\(ValidationError: ") as caught:
+        _train(clean_records, indices, tiny, tmp_path / "t.pt", resume=True)
+    text = str(caught.value)
+    assert "\n" not in text and "\x1b" not in text and "\u202e" not in text and "x" * 100 not in text
