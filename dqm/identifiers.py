@@ -175,7 +175,7 @@ table's ``| Patient Name | John Smith |``; a quoted cell's ``"Patient Name","Joh
 :data:`_NAME_KEYWORD` reads as its ``:``."""
 _QUOTE = '"?'
 """A CSV cell's double quote after a keyword (``"Patient Name","John Smith"``: none before session 28)."""
-_NAME_QUOTE = '(?:"(?=[A-Z]))?'
+_NAME_QUOTE = "(?:[\"'\u2018\u201c](?=[A-Z]))?"
 """A CSV cell's or a value's double quote before a Latin name (``"Patient Name","John Smith"``, ``Patient Name:
 "John Smith"``, ``Patient Name,"Smith, John"``: none before session 28); not before a Korean word, which the
 Korean rules read as they did (``성명:"환자 명``)."""
@@ -200,7 +200,7 @@ _CELL_ENDS = "\t\x0b\x0c\x1c-\x1f\x85\u2028\u2029"
 ASCII's file, group, record and unit separators, U+0085, U+2028, U+2029. A name's words cross one
 only as :data:`_IN_CELL_GAPS` says (``Patient name: John Smith<U+2029>Age`` masked ``Age`` before
 session 27; ``Patient name: Hong<U+000C>Gildong`` is a name, as session 22 made it)."""
-_NAME_GAP = "[" + _IN_CELL_GAP_CHARS + ";" + _CELL_ENDS + "]"
+_NAME_GAP = "[" + _IN_CELL_GAP_CHARS + ';|"' + _CELL_ENDS + "]"
 """What a name's words are parted by: a space or a tab (a no-break space too, ``&nbsp;`` and
 ``&Tab;`` as read, or any other of Unicode's spaces and separators: a vertical tab, a form feed,
 U+001C to U+001F, U+0085, U+2028, U+2029), a comma, DICOM's ``^``, a semicolon after a first word
@@ -240,11 +240,13 @@ that is one of them starts no name where the keyword is a header's cell among ot
 :data:`_NOT_HEADER`); a Latin one that is a surname too is a name before a given name
 (``Sample^Joe``), and one that is mostly a surname (``Ward``, ``Case``) is not listed."""
 _NO_NAME_FIRST = (
-    "(?i:then|and|or|also|please|must|should|shall|see|check|enter|select|is|are|was|were|if|when)"
-    "(?![A-Za-z'-])"
+    "(?i:then|and|also|please|must|should|shall|check|enter|select|are|was|were|if|when)"
+    "(?=[ \u00a0\u2000-\u200a\u202f\u205f\u3000]+[A-Za-z])"
 )
-"""Words of a sentence that start no name (``Check Patient Name, Then Export``, a header row's title
-and an instruction, read as a name before session 28)."""
+"""Words of a sentence that start no name where a space and another word follow them (``Check Patient
+Name, Then Export``, a header row's title and an instruction, read as a name before session 28). Before a
+``^``, a comma, a tab or a cell's end they are a surname (``WHEN^JOHN``, ``When, John``: left in clear in
+session 28's first round); ``See`` (施), ``Or`` and ``Is``, surnames as often, are not listed."""
 _LATIN_HEADER = "(?i:" + "|".join(word for word in HEADER_WORDS if word.isascii()) + ")(?![A-Za-z])"
 _PHRASE_TAIL = (
     "name|names|label|group|of|card|code|no|source|class|collected|received|signed|reported"
@@ -528,11 +530,13 @@ dot and one to three (``성명: 洪 吉童``); :data:`_PENDING_NAME` reads as fa
 what :func:`find` flags. Spaced Hanja (:data:`_KO_DOT`): one or two ideographs, then one or two parts of one to
 four (``諸葛 孔明``, ``洪 吉童先生``, ``洪 吉 童``: none of it left in clear); a run longer than twelve (a name glued to
 Chinese text, ``洪吉童患者左乳腺``): its first four ideographs, the rest shown."""
-_CAPITALISED = r"(?:[A-Z]'|Ma?c(?=[A-Z]))?[A-Z][a-z]+(?:[-\u2010\u2011][A-Z][a-z]+)*"
+_CAPITALISED = (
+    r"(?:[A-Z]['\u2019]|(?:Ma?c|D[aeiu]|L[ae]|Van|Von)(?=[A-Z]))?[A-Z][a-z]+(?:[-\u2010\u2011][A-Z][a-z]+)*"
+)
 """A capitalised word of a Latin name: a surname of two parts one word with its hyphen (``Smith-Jones``,
 masked ``Smith`` and shown ``-Jones`` before session 28), with an ``O'``, ``D'``, ``Mc`` or ``Mac`` before its
 capital (``O'Brien``, ``D'Angelo``, ``McDonald``, ``MacLeod``: none before)."""
-_CAPITALS = r"(?:[A-Z]')?[A-Z]{2,}(?:[-\u2010\u2011][A-Z]{2,})*"
+_CAPITALS = r"(?:[A-Z]['\u2019])?[A-Z]{2,}(?:[-\u2010\u2011][A-Z]{2,})*"
 """:data:`_CAPITALISED` in capitals (``SMITH-JONES``, ``O'BRIEN``)."""
 _MORE_IN_CELL_GAPS = rf"(?!,[A-Za-z]){_IN_CELL_GAPS}"
 """What parts a name's third or fourth word from the one before: :data:`_IN_CELL_GAPS`, but a comma glued
@@ -549,12 +553,33 @@ clear in session 27's first round; ``Patient Name<TAB>John Smith<TAB>Age`` keeps
 ``...<TAB>John Smith<TAB>Sample Joe`` keeps ``Sample Joe``). What follows that word is looked at
 only so far as its own cell's next letter, so a value reads the same alone (:func:`find`) as quoted
 in an output (``"...<TAB>Smith"``)."""
+_AFTER_CELL_SEPARATOR = '(?<=[,;|])|(?<=[,;|]\\s)|(?<=[,;|]")|(?<=[,;|]\\s")'
+"""Where a name starts right after a CSV row's separator (a comma, a semicolon or a pipe, a space and a
+quote after it or not: ``Patient Name,John Smith``, ``"Patient Name","John Smith"``): its cell ends at a
+comma glued to a word (:data:`_MORE_IN_CELL_GAPS`). After a ``:``, a ``=`` or a tab the text is no CSV row
+and a comma parts a name's words (``Patient Name: Smith,John,Paul``: ``Paul`` in clear in session 28's
+first round)."""
+
+_IN_VALUE_GAPS = rf"[{_IN_WORD}]*+(?:[{_IN_CELL_GAP_CHARS};][{_IN_WORD}]*+)++(?!{_LATIN_HEADER})"
+"""What parts a name's third or fourth word from the one before after a ``:``, a ``=`` or a tab:
+:data:`_IN_CELL_GAPS` or a semicolon, before no header's word (``Patient Name: Smith;John;Paul``, whose
+``Paul`` was in clear in session 28's first round; ``Patient Name: John Smith;Age 45`` keeps ``Age``)."""
+
+
+def _latin_names(more_gaps: str) -> str:
+    """The Latin forms of :data:`_NAME`, a name's third and fourth words parted from the one before by ``more_gaps``."""
+    return (
+        rf"{_CAPITALISED}{_IN_CELL_GAPS}{_CAPITALISED}"
+        rf"(?:{more_gaps}{_CAPITALISED}){{0,2}}{_NEXT_CELL_SURNAME[0]}"
+        rf"|{_CAPITALISED}{_NAME_GAPS}(?!{_LATIN_HEADER}){_CAPITALISED}(?:{more_gaps}{_CAPITALISED}){{0,2}}"
+        rf"|{_CAPITALS}{_IN_CELL_GAPS}{_CAPITALS}(?:{more_gaps}{_CAPITALS}){{0,2}}{_NEXT_CELL_SURNAME[1]}"
+        rf"|{_CAPITALS}{_NAME_GAPS}(?!{_LATIN_HEADER}){_CAPITALS}(?:{more_gaps}{_CAPITALS}){{0,2}}"
+    )
+
+
 _NAME = (
-    rf"{_NOT_HEADER}(?!{_NO_NAME_FIRST})(?:{_CAPITALISED}{_IN_CELL_GAPS}{_CAPITALISED}"
-    rf"(?:{_MORE_IN_CELL_GAPS}{_CAPITALISED}){{0,2}}{_NEXT_CELL_SURNAME[0]}"
-    rf"|{_CAPITALISED}{_NAME_GAPS}(?!{_LATIN_HEADER}){_CAPITALISED}(?:{_MORE_IN_CELL_GAPS}{_CAPITALISED}){{0,2}}"
-    rf"|{_CAPITALS}{_IN_CELL_GAPS}{_CAPITALS}(?:{_MORE_IN_CELL_GAPS}{_CAPITALS}){{0,2}}{_NEXT_CELL_SURNAME[1]}"
-    rf"|{_CAPITALS}{_NAME_GAPS}(?!{_LATIN_HEADER}){_CAPITALS}(?:{_MORE_IN_CELL_GAPS}{_CAPITALS}){{0,2}}|{_KO_NAME})"
+    rf"{_NOT_HEADER}(?!{_NO_NAME_FIRST})(?:(?:{_AFTER_CELL_SEPARATOR})(?:{_latin_names(_MORE_IN_CELL_GAPS)})"
+    rf"|{_latin_names(_IN_VALUE_GAPS)}|{_KO_NAME})"
 )
 """A person's name as the ``person_name`` pattern takes one after its keyword (``Hong Gildong``,
 ``HONG^GILDONG``, ``홍길동``), each word however long (``Wolfeschlegelsteinhausenbergerdorff``, 35
@@ -750,7 +775,7 @@ size and name, was a ``possible_name`` before session 28; ``pt 명조체`` still
 _PENDING_NAME = re.compile(
     "[pP성환이](?<=(?="  # run after a keyword's first character, as :func:`_skipping` runs a pattern
     + _NAME_KEYWORD
-    + rf"(?:[A-Z][A-Za-z'\u2010\u2011-]*+(?:{_NAME_GAPS}[A-Z][A-Za-z'\u2010\u2011-]*+){{0,4}}{_NAME_GAPS_AT_END}|[A-Z][A-Z'\u2010\u2011-]*+(?:{_NAME_GAPS}[A-Z][A-Z'\u2010\u2011-]*+){{0,4}}"
+    + rf"(?:[A-Z][A-Za-z'\u2019\u2010\u2011-]*+(?:{_NAME_GAPS}[A-Z][A-Za-z'\u2019\u2010\u2011-]*+){{0,4}}{_NAME_GAPS_AT_END}|[A-Z][A-Z'\u2019\u2010\u2011-]*+(?:{_NAME_GAPS}[A-Z][A-Z'\u2019\u2010\u2011-]*+){{0,4}}"
     rf"{_NAME_GAPS_AT_END}|[가-힣]{{1,3}}|(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}]){_KO_DOT}(?:[가-힣]|{_KO_DOT}){{0,3}}"
     rf"|{_HANJA}(?:{_HANJA}|{_KO_DOT}){{0,16}})?\Z)[\s\S])"
 )
@@ -3151,9 +3176,9 @@ def _before_a_long_name(text: str, cut: int) -> int:
     return keyword.end() if name is not None and name.end() > cut else cut
 
 
-_NOT_NAME_RUN = re.compile(f"[^A-Za-z'{_NAME_GAP[1:-1]}{_IN_WORD}\u2010\u2011-]")
+_NOT_NAME_RUN = re.compile(f"[^A-Za-z'\u2019{_NAME_GAP[1:-1]}{_IN_WORD}\u2010\u2011-]")
 """A character no name's word nor what parts its words holds (:data:`_NAME`'s Latin forms)."""
-_NOT_NAME_NOR_REFERENCE = re.compile(f"[^A-Za-z0-9&#;'{_NAME_GAP[1:-1]}{_IN_WORD}\u2010\u2011-]")
+_NOT_NAME_NOR_REFERENCE = re.compile(f"[^A-Za-z0-9&#;'\u2019{_NAME_GAP[1:-1]}{_IN_WORD}\u2010\u2011-]")
 """A character neither :data:`_NOT_NAME_RUN` lets through nor one of a reference (``&#32;``)."""
 _REFERENCE_TAIL = re.compile("[#0-9A-Za-z]*;?")
 """What is left of a reference whose ``&`` a slice cut off (``bsp;``, ``00032;``)."""

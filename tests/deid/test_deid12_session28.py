@@ -191,3 +191,78 @@ def test_one_number_written_with_any_dash_is_one_token(forms: list[str], kind: s
 def test_mrn_and_dob_take_a_csv_rows_comma_semicolon_or_pipe(text: str, kind: str, value: str) -> None:
     assert _found(text) == [(kind, len(value))]  # failed on 4daa0def: none
     assert value not in default_masker()(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Patient Name: SEE^BENG HUAT", "SEE^BENG HUAT"),
+        ("Patient Name: See, Beng Huat", "See, Beng Huat"),
+        ("Patient Name,OR^DAVID", "OR^DAVID"),
+        ("Patient Name: Or, David", "Or, David"),
+        ("Patient Name: WHEN^JOHN", "WHEN^JOHN"),
+        ("Patient Name: When, John", "When, John"),
+        ("PATIENT NAME: SEE BENG HUAT", "SEE BENG HUAT"),
+        ("Patient Name\tSee\tBeng", "See\tBeng"),
+        ("Patient Name: Is Abel", "Is Abel"),
+    ],
+)
+def test_a_sentence_word_that_is_a_surname_starts_a_name(text: str, name: str) -> None:
+    assert _found(text) == [("person_name", len(name))]  # failed on c285586b (fixed in deid12f): none
+    masked = default_masker()(text)
+    assert masked.startswith(text[: text.index(name)] + "[PERSON_NAME-"), masked
+    assert not any(word in masked for word in name.replace("^", " ").replace(",", " ").split()), masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Patient Name: Smith,John,Paul", "Patient Name: Smith;John;Paul", 'Patient Name: "Smith,John,Paul"'],
+)
+def test_after_a_colon_a_comma_or_a_semicolon_parts_a_names_third_word(text: str) -> None:
+    assert _found(text) == [("person_name", len("Smith,John,Paul"))]  # failed on c285586b: Paul left out
+    masked = default_masker()(text)
+    assert not any(word in masked for word in ("Smith", "John", "Paul")), masked
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [("Patient Name: John Smith;Age 45", ";Age 45"), ("Patient Name, John Smith,Female", ",Female")],
+)
+def test_a_header_word_or_a_csv_cell_after_a_name_is_kept(text: str, kept: str) -> None:
+    masked = default_masker()(text)  # guards: kept on c285586b too
+    assert masked.endswith("]" + kept), masked
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "words"),
+    [
+        ("Patient Name|Smith|John", "Smith|John", ("Smith", "John")),
+        ("| Patient Name | Smith | John |", "Smith | John", ("Smith", "John")),
+        ('"Patient Name","Smith","John"', 'Smith","John', ("Smith", "John")),
+        ('Patient Name,"Smith","John"', 'Smith","John', ("Smith", "John")),
+        ("Patient Name: John O\u2019Brien", "John O\u2019Brien", ("John", "Brien")),
+        ("Patient Name: Mary D\u2019Angelo", "Mary D\u2019Angelo", ("Mary", "Angelo")),
+        ("Patient Name: O\u2019BRIEN^JOHN", "O\u2019BRIEN^JOHN", ("BRIEN", "JOHN")),
+        ("Patient Name: Mary DeAngelo", "Mary DeAngelo", ("Mary", "Angelo")),
+        ("Patient Name: 'John Smith'", "John Smith", ("John", "Smith")),
+        ("Patient Name: \u201cJohn Smith\u201d", "John Smith", ("John", "Smith")),
+    ],
+)
+def test_a_name_in_pipe_or_quoted_cells_or_with_a_typographic_apostrophe_is_masked(
+    text: str, name: str, words: tuple[str, ...]
+) -> None:
+    assert _found(text) == [("person_name", len(name))]  # failed on c285586b: none, or `Mary De` only
+    masked = default_masker()(text)
+    assert not any(word in masked for word in words), masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "| Patient Name | Age | Sex |",
+        "Patient Name|Referring Physician|Ward",
+        'Patient Name: "Smith" was seen',
+    ],
+)
+def test_a_header_row_with_pipes_or_one_quoted_word_is_still_no_name(text: str) -> None:
+    assert _found(text) == []  # guards: none on c285586b too
