@@ -558,7 +558,8 @@ _AFTER_CELL_SEPARATOR = '(?<=[,;|])|(?<=[,;|]\\s)|(?<=[,;|]")|(?<=[,;|]\\s")'
 quote after it or not: ``Patient Name,John Smith``, ``"Patient Name","John Smith"``): its cell ends at a
 comma glued to a word (:data:`_MORE_IN_CELL_GAPS`). After a ``:``, a ``=`` or a tab the text is no CSV row
 and a comma parts a name's words (``Patient Name: Smith,John,Paul``: ``Paul`` in clear in session 28's
-first round)."""
+first round). The other Latin forms are looked at only where this is not so, so a name that is none after a
+separator is looked for once."""
 
 _IN_VALUE_GAPS = rf"[{_IN_WORD}]*+(?:[{_IN_CELL_GAP_CHARS};][{_IN_WORD}]*+)++(?!{_LATIN_HEADER})"
 """What parts a name's third or fourth word from the one before after a ``:``, a ``=`` or a tab:
@@ -579,7 +580,7 @@ def _latin_names(more_gaps: str) -> str:
 
 _NAME = (
     rf"{_NOT_HEADER}(?!{_NO_NAME_FIRST})(?:(?:{_AFTER_CELL_SEPARATOR})(?:{_latin_names(_MORE_IN_CELL_GAPS)})"
-    rf"|{_latin_names(_IN_VALUE_GAPS)}|{_KO_NAME})"
+    rf"|(?<![,;|])(?<![,;|]\s)(?<![,;|]\")(?<![,;|]\s\")(?:{_latin_names(_IN_VALUE_GAPS)})|{_KO_NAME})"
 )
 """A person's name as the ``person_name`` pattern takes one after its keyword (``Hong Gildong``,
 ``HONG^GILDONG``, ``홍길동``), each word however long (``Wolfeschlegelsteinhausenbergerdorff``, 35
