@@ -478,7 +478,7 @@ class Item:
 # Built once per item in the worker that read its files; thumbnails, the review sheet and (later)
 # the cache and the executors read it instead of reading or parsing any file again.
 
-RECORD_VERSION = 15
+RECORD_VERSION = 16
 """Bumped whenever :class:`ItemRecord`'s plain-data form changes; older forms are refused (2: the
 slide summary carries its perceptual hash; 3: the slide facts carry the artefacts' shares and map;
 4: the slide summary carries its stain descriptors, JPEG quality and scanner;
@@ -496,7 +496,10 @@ ink's share, ``colour_pen_share``, which ``artefacts.stain`` reads to leave ink-
 densities out: a record of 13, served by the cache, would judge its slide on them; 15: the slide
 facts carry a digest of the files beside a DICOM slide that could not be read,
 ``parts_unread_digest``, which the cache compares with what its key saw: a record of 14 has none to
-compare; 15 was never released with another form: its list became this digest the same day)."""
+compare; 15 was never released with another form: its list became this digest the same day; 16: the
+slide facts' artefacts carry the colour spread and the largest region off its median colour
+(``spread``, ``off_region``), from which ``SLIDE_ONE_COLOUR`` is judged: a record of 15, served
+by the cache, would leave a one-colour slide unjudged)."""
 
 
 UNSETTLED = "unsettled"
