@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from dqm.i18n import translated
 from dqm.semantic.server.db import ReviewDB, ReviewDBError, is_sqlite, read_verdict_db, read_verdict_source
 from dqm.semantic.verdicts import read_verdict_files
 
@@ -526,10 +527,9 @@ def test_a_symlinked_database_is_read_with_the_wal_beside_its_target(tmp_path: P
         db.close()
 
 
-def test_a_hot_journal_is_rolled_back_not_read_as_verdicts(tmp_path: Path) -> None:
-    """A database in rollback-journal mode whose writer died mid-transaction (a hot ``-journal``
-    beside it, uncommitted pages already in the file) was opened ``immutable``, which ignores the
-    journal: the uncommitted rows were read as verdicts."""
+def _crashed(tmp_path: Path) -> Path:
+    """The folder a writer that died mid-transaction leaves: ``review.sqlite`` in rollback-journal
+    mode with uncommitted pages in it (2,000 ``uncommitted-…`` verdicts) and its hot ``-journal``."""
     path = tmp_path / "live" / "review.sqlite"
     path.parent.mkdir()
     db = _served(path)
@@ -550,11 +550,79 @@ def test_a_hot_journal_is_rolled_back_not_read_as_verdicts(tmp_path: Path) -> No
         (crashed / name).write_bytes((path.parent / name).read_bytes())
     con.execute("ROLLBACK")
     con.close()
+    return crashed
+
+
+def test_a_hot_journal_is_rolled_back_not_read_as_verdicts(tmp_path: Path) -> None:
+    """A database in rollback-journal mode whose writer died mid-transaction (a hot ``-journal``
+    beside it, uncommitted pages already in the file) was opened ``immutable``, which ignores the
+    journal: the uncommitted rows were read as verdicts."""
+    crashed = _crashed(tmp_path)
     before = _folder_state(crashed)
     got = read_verdict_db(crashed / "review.sqlite")
     assert not got.findings
     assert [(r.slide_id, r.verdict) for r in got.records] == [("S1", "pass"), ("S2", "fail")]
     assert _folder_state(crashed) == before
+
+
+def test_a_journal_naming_a_super_journal_is_refused_and_deletes_nothing(tmp_path: Path) -> None:
+    """The copy of a hot ``-journal`` is opened for writing so that SQLite rolls it back; a journal
+    that ends with a super-journal's name made SQLite delete that file after the rollback, anywhere
+    the user can write: ``dqm review ingest`` and serve's read-only check deleted a file outside
+    the review folder."""
+    victim = tmp_path / "victim-outside-review-folder.txt"
+    victim.write_text("precious data\n")
+    crashed = _crashed(tmp_path)
+    name = str(victim).encode()
+    with (crashed / "review.sqlite-journal").open("ab") as fh:  # lock page, name, length, checksum, magic
+        fh.write((0x40000000 // 4096 + 1).to_bytes(4, "big") + name + len(name).to_bytes(4, "big"))
+        fh.write((sum(name) & 0xFFFFFFFF).to_bytes(4, "big") + bytes.fromhex("d9d505f920a163d7"))
+    before = _folder_state(crashed)
+    got = read_verdict_db(crashed / "review.sqlite")
+    assert victim.exists()
+    assert [f.code for f in got.findings] == ["VERDICT_FILE_UNREADABLE"]
+    message = got.findings[0].message
+    assert f"{crashed / 'review.sqlite-journal'} names a super-journal ({str(victim)!r})" in message
+    assert f"{crashed / 'review.sqlite-journal'}에 슈퍼 저널({str(victim)!r})" in translated(message, "ko")
+    with pytest.raises(ReviewDBError, match=r"review\.sqlite-journal names a super-journal"):
+        ReviewDB(crashed / "review.sqlite", "plan-1")  # `dqm review serve`: refused before its write open
+    assert victim.exists()
+    assert _folder_state(crashed) == before
+
+
+def test_a_database_beside_a_wal_is_copied_up_to_a_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sparse ``review.sqlite`` (nothing on disk) beside a ``-wal`` was copied in full, refused
+    only past half the temporary folder's free space: 8 GiB were written. It is refused past
+    ``DB_CAP`` (made small here), the database named."""
+    from dqm.semantic.server import db as dbmod
+
+    monkeypatch.setattr(dbmod, "DB_CAP", 1 << 20, raising=False)
+    path = tmp_path / "review.sqlite"
+    ReviewDB(path, "plan-1").close()
+    with path.open("r+b") as fh:
+        fh.truncate(64 << 20)
+    (tmp_path / "review.sqlite-wal").write_bytes(b"")
+    before = _folder_state(tmp_path)
+    got = read_verdict_db(path)
+    assert [f.message for f in got.findings] == [
+        f"{path} is {64 << 20} bytes, more than the {1 << 20} bytes dqm copies of a review database "
+        "to read it with its log or journal: it is not read"
+    ]
+    assert _folder_state(tmp_path) == before
+
+
+def test_a_database_that_is_a_symlink_loop_is_a_finding(tmp_path: Path) -> None:
+    """``read_verdict_db`` never raises: a ``review.sqlite`` that is a symlink loop raised
+    RuntimeError ("Symlink loop") from resolving it."""
+    path = tmp_path / "review.sqlite"
+    path.symlink_to(path)
+    before = _folder_state(tmp_path)
+    got = read_verdict_db(path)
+    assert [f.code for f in got.findings] == ["VERDICT_FILE_UNREADABLE"]
+    assert f"{path} cannot be read" in got.findings[0].message
+    assert _folder_state(tmp_path) == before
 
 
 def test_a_wal_restarted_during_the_copy_in_the_same_clock_tick_is_copied_again(

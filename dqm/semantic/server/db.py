@@ -663,6 +663,16 @@ database it undoes (a review of 20,000 verdicts is 5.6 MB): 256 MiB is over 40 t
 ``-wal`` that is a symlink to ``/dev/zero`` or a sparse file of 1 TB (nothing on disk) filled the
 temporary folder."""
 
+DB_CAP = 4 << 30
+"""Bytes a review database beside a ``-wal`` or ``-journal`` is copied up to; a larger one is refused.
+A review of 20,000 verdicts is 5.6 MB: 4 GiB is over 700 times that, and still leaves a few runs
+at once room in the temporary folder. A sparse ``review.sqlite`` of 8 GiB (nothing on disk) beside
+an empty ``-wal`` was copied in full (only a file over half the free space was refused)."""
+
+SUPER_MAGIC = bytes.fromhex("d9d505f920a163d7")
+"""The 8 bytes that end a rollback journal naming a super-journal (SQLite's file format: the
+journal ends with the super-journal's name, its length and checksum, 4 bytes each, then these)."""
+
 _SIDES = ("-wal", "-journal")
 """What SQLite keeps beside a database: its write-ahead log, or the rollback journal of a writer
 that died mid-transaction (``DELETE`` journal mode), which SQLite rolls back before reading."""
@@ -702,9 +712,20 @@ def _stamp(path: Path) -> tuple[int, int, int, bytes] | None:
 
 def _copy(source: Path, into: Path, cap: int | None) -> None:
     """Copy the regular file ``source`` (at most its size when opened, and no more than ``cap``
-    bytes) to ``into``, refusing it when it would not leave the temporary folder half free."""
+    bytes, :data:`DB_CAP` when None: the database) to ``into``, refusing it when it would not
+    leave the temporary folder half free."""
     fd, st = _open_regular(source)
     with os.fdopen(fd, "rb") as fh:
+        if cap is None and st.st_size > DB_CAP:
+            raise _Unread(
+                msg(
+                    "{name} is {size} bytes, more than the {cap} bytes dqm copies of a review "
+                    "database to read it with its log or journal: it is not read",
+                    name=source,
+                    size=st.st_size,
+                    cap=DB_CAP,
+                )
+            )
         if cap is not None and st.st_size > cap:
             raise _Unread(
                 msg(
@@ -736,6 +757,39 @@ def _copy(source: Path, into: Path, cap: int | None) -> None:
                 left -= len(chunk)
 
 
+def _no_super(journal: Path, copy: Path) -> None:
+    """Refuse the copy ``copy`` of the ``-journal`` ``journal`` when it names a super-journal
+    (it ends with :data:`SUPER_MAGIC`): after rolling such a journal back SQLite deletes the file
+    it names when that file does not list the journal, wherever it is, so reading a hostile
+    review folder deleted a file of the user's. dqm never writes a transaction over several
+    databases; the name is not cleared either, which would roll back one that committed.
+
+    Raises
+    ------
+    _Unread
+        When it names one.
+    """
+    with copy.open("rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        if size < 16:
+            return
+        fh.seek(size - 16)
+        tail = fh.read(16)
+        if tail[8:] != SUPER_MAGIC:
+            return
+        length = int.from_bytes(tail[:4], "big")
+        fh.seek(max(0, size - 16 - min(length, 4096)))
+        name = fh.read(min(length, 4096, max(0, size - 16))).split(b"\0", 1)[0]
+    raise _Unread(
+        msg(
+            "{name} names a super-journal ({super}), which only a transaction over several "
+            "databases writes and dqm never does: rolling it back would delete that file; it is not read",
+            name=journal,
+            super=repr(clip(name.decode("utf-8", "replace"), 200)),
+        )
+    )
+
+
 def _read_uri(path: Path, folder: Callable[[], Path]) -> str:
     """The URI that reads the database ``path`` without writing a byte beside it.
 
@@ -758,7 +812,10 @@ def _read_uri(path: Path, folder: Callable[[], Path]) -> str:
         When a file is not a regular one, a ``-wal`` or ``-journal`` is over :data:`SIDE_CAP`, a
         file cannot be copied, or they kept changing.
     """
-    path = path.resolve()
+    try:
+        path = path.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop: RuntimeError before Python 3.13
+        raise ReviewDBError(msg("{name} cannot be read: {reason}", name=path, reason=exc)) from None
     sides = [Path(f"{path}{side}") for side in _SIDES]
     source = path
     try:
@@ -774,6 +831,8 @@ def _read_uri(path: Path, folder: Callable[[], Path]) -> str:
                 Path(f"{into}{suffix}").unlink(missing_ok=True)
                 if was is not None:
                     _copy(side, Path(f"{into}{suffix}"), SIDE_CAP)
+                    if suffix == "-journal":  # before SQLite opens the copy for writing
+                        _no_super(side, Path(f"{into}{suffix}"))
             source = path
             if [_stamp(path), *(_stamp(side) for side in sides)] == before:
                 return f"{into.as_uri()}?mode={'ro' if before[2] is None else 'rw'}"
