@@ -450,28 +450,40 @@ def unordered_rows(
     (:func:`repeated_groups`), located as their ``ITEM_NOT_ORDERED``; ``told`` (when given) then
     gets each copy's twin, the id of the item its line matched that its own finding names, and
     that item's slide file where the finding names it (``twin_file``: results from 1.19 on)."""
-    by_id: dict[str, list[int]] = defaultdict(list)
+    # built once (linear however many items share an id): the items of an id by slide file (None:
+    # none) and, without one, by manifest row, each in order; the last not kept out is the one named
+    findings = [f for f in findings if f.code == code and f.item_id]
+    asked = {f.item_id for f in findings}
+    by_slide: dict[tuple[str, str | None], list[int]] = defaultdict(list)
+    by_row: dict[tuple[str, int], list[int]] = defaultdict(list)
     for k, slide_id in enumerate(ids):
-        by_id[slide_id].append(k)
-
-    def slide(k: int) -> str | None:
-        return as_read(images[k]) if k < len(images) else None
+        if slide_id not in asked:  # no finding names its id
+            continue
+        slide = as_read(images[k]) if k < len(images) else None
+        by_slide[(slide_id, slide)].append(k)
+        if slide is None and k < len(rows) and (row := rows[k]) is not None:
+            by_row[(slide_id, row)].append(k)
 
     out: set[int] = set()
+
+    def last(left: list[int] | None) -> int | None:
+        while left and left[-1] in out:  # kept out by another finding (or the other table)
+            left.pop()
+        return left[-1] if left else None
+
     for f in findings:
-        if f.code != code or not f.item_id:
-            continue
-        left = [k for k in by_id.get(f.item_id, ()) if k not in out]
         at = f.location.row
         if at is not None:
-            named = [k for k in left if slide(k) is None and k < len(rows) and rows[k] == at]
+            named = last(by_row.get((f.item_id, at)))
         else:
-            named = [k for k in left if slide(k) == f.location.file] or [k for k in left if slide(k) is None]
-        if named:
-            out.add(named[-1])
+            named = last(by_slide.get((f.item_id, f.location.file)))
+            if named is None:
+                named = last(by_slide.get((f.item_id, None)))
+        if named is not None:
+            out.add(named)
             if told is not None and f.params.get("twin") is not None:
                 twin_file = f.params.get("twin_file")
-                told[named[-1]] = (str(f.params["twin"]), None if twin_file is None else str(twin_file))
+                told[named] = (str(f.params["twin"]), None if twin_file is None else str(twin_file))
     return out
 
 
@@ -498,39 +510,48 @@ def repeated_groups(
     if not copies:
         return []
 
-    def path(k: int) -> str:
-        image = images[k] if k < len(images) else None
-        return lot_key(as_read(image) or "")
+    slides = [as_read(images[k]) if k < len(images) else None for k in range(len(ids))]
+    paths = [lot_key(s or "") for s in slides]
+    names = [p.rsplit("/", 1)[-1] for p in paths]
 
-    def name(k: int) -> str:
-        return path(k).rsplit("/", 1)[-1]
-
-    kept = [k for k in range(len(ids)) if k not in out]
+    # built once (linear however many items share an id): the kept items by id, and of an id by
+    # slide file and by bare name (a path alike is a name alike), by folded id and path, by path, by name
+    exact: dict[str, list[int]] = defaultdict(list)
+    exact_slide: dict[tuple[str, str], list[int]] = defaultdict(list)
+    exact_name: dict[tuple[str, str], list[int]] = defaultdict(list)
     by_id: dict[str, list[int]] = defaultdict(list)
+    by_id_path: dict[tuple[str, str], list[int]] = defaultdict(list)
     by_path: dict[str, list[int]] = defaultdict(list)
     by_name: dict[str, list[int]] = defaultdict(list)
-    exact: dict[str, list[int]] = defaultdict(list)
-    for k in kept:
+    for k in range(len(ids)):
+        if k in out:
+            continue
         exact[ids[k]].append(k)
-        by_id[lot_key(ids[k])].append(k)
-        if path(k):
-            by_path[path(k)].append(k)
-            by_name[name(k)].append(k)
+        if (slide := slides[k]) is not None:
+            exact_slide[(ids[k], slide)].append(k)
+        exact_name[(ids[k], names[k])].append(k)
+        folded = lot_key(ids[k])
+        by_id[folded].append(k)
+        by_id_path[(folded, paths[k])].append(k)
+        if paths[k]:
+            by_path[paths[k]].append(k)
+            by_name[names[k]].append(k)
 
     def twins(k: int) -> list[int]:
         twin, twin_file = told.get(k, ("", None))
         named = exact.get(twin, [])  # the item its line matched, by its own finding
-        if len(named) > 1 and twin_file is not None:  # and by the slide file it names
-            named = [t for t in named if t < len(images) and as_read(images[t]) == twin_file] or named
-        if len(named) > 1:  # several kept items of that id (a list by file): those of its file
-            named = [t for t in named if path(k) and (path(t) == path(k) or name(t) == name(k))] or named
+        if len(named) > 1:  # several kept items of that id (a list by file)
+            of_file = exact_slide.get((twin, twin_file), []) if twin_file is not None else []
+            if not of_file and paths[k]:  # none the slide file it names: those of its path or name
+                of_file = exact_name.get((twin, names[k]), [])
+            named = of_file or named
         if named:
             return named
         mine = by_id.get(lot_key(ids[k]), [])
-        if len(mine) > 1:
-            mine = [t for t in mine if path(k) and path(t) == path(k)] or mine
-        if not mine and path(k):
-            mine = by_path.get(path(k), []) or by_name.get(name(k), [])
+        if len(mine) > 1 and paths[k]:
+            mine = by_id_path.get((lot_key(ids[k]), paths[k])) or mine
+        if not mine and paths[k]:
+            mine = by_path.get(paths[k], []) or by_name.get(names[k], [])
         return mine
 
     groups: dict[int, list[int]] = {}
@@ -1127,8 +1148,9 @@ def _opened(
     format errors but for where they are (files and rows) and the order list's: then a copy may
     add more than the twin to a figure. Under a set, a finding of the twin is waived only where
     each copy's like finding is waived too (of several alike, as many as the least waived copy
-    has): the worst copy's, never above what delivering any one copy would give (byte-identical
-    copies, a waiver naming the first item only: its finding open, as the copy's). A finding of an
+    has): at or below the worst copy's, never above what delivering any one copy would give
+    (byte-identical copies, a waiver naming the first item only: its finding open, as the copy's;
+    code A waived for the first item only and B for the copy only: both open, below either copy's). A finding of an
     id several items have that names none of their files or rows cannot be told: None."""
     ids, by_item, untold = tables
     if any(ids[k] in untold for k in group):
