@@ -511,7 +511,7 @@ def test_a_symlinked_database_is_read_with_the_wal_beside_its_target(tmp_path: P
     link = tmp_path / "review" / "review.sqlite"
     link.parent.mkdir()
     link.symlink_to(real)
-    db = ReviewDB(link, "plan-1")
+    db = ReviewDB(real, "plan-1")  # the server writes the target (never through a link: below)
     kim = db.reviewer_by_token(db.add_reviewer("Kim"))
     db.record(kim, "S1", "fail", ["other"])
     db._con().execute("PRAGMA wal_checkpoint(PASSIVE)")
@@ -623,6 +623,29 @@ def test_a_database_that_is_a_symlink_loop_is_a_finding(tmp_path: Path) -> None:
     assert [f.code for f in got.findings] == ["VERDICT_FILE_UNREADABLE"]
     assert f"{path} cannot be read" in got.findings[0].message
     assert _folder_state(tmp_path) == before
+
+
+@pytest.mark.parametrize("target", ["missing", "empty"])
+def test_a_symlinked_database_is_never_written_through(tmp_path: Path, target: str) -> None:
+    """Serving or adding a reviewer opens the database to write: through a ``review.sqlite`` that
+    is a symlink it created the missing file it names (anywhere the user may write: an
+    ``authorized_keys`` with a reviewer's comment as a line of its own) or wrote a database into
+    an empty one outside the folder. Refused; reading it (ingest, export) still follows it."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / "victim"
+    if target == "empty":
+        victim.write_bytes(b"")
+    folder = tmp_path / "review"
+    folder.mkdir()
+    path = folder / "review.sqlite"
+    path.symlink_to(victim)
+    with pytest.raises(ReviewDBError) as err:
+        ReviewDB(path, "plan-1")
+    assert "is a symbolic link" in str(err.value.args[0])
+    assert victim.exists() == (target == "empty")
+    assert not victim.exists() or victim.read_bytes() == b""
+    assert sorted(p.name for p in outside.iterdir()) == (["victim"] if target == "empty" else [])
 
 
 def test_a_wal_restarted_during_the_copy_in_the_same_clock_tick_is_copied_again(

@@ -158,6 +158,14 @@ class ReviewDB:
                 self.close()
                 raise
             return
+        if path.is_symlink():  # written through, a link to a missing file made it anywhere
+            raise ReviewDBError(
+                msg(
+                    "{path} is a symbolic link: dqm writes a review database only as a file of its "
+                    "review folder (it would write where the link points)",
+                    path=path,
+                )
+            )
         self._refuse_foreign()  # before the first write: a refused file is left as it was
         with self._write:  # executescript commits on its own: the schema is idempotent DDL
             self._con().executescript(_SCHEMA)
