@@ -645,8 +645,8 @@ review: a de-identified batch's ``환자명은 가명화 처리하였습니다.`
 _KO_NO_NAME = (
     "(?:외|등|및)(?![가-힣])|"
     + _KO_NO_NAME_STEM
-    + "(?:[됨되된돼함할합했입않못없를에]|[하해히을의와](?=[가-힣]|\\s+[가-힣])|이[다고며었]|이에요|였"
-    + "|한(?<!정정한)(?=[가-힣]|\\s+[가-힣])|으로|로|처리|필요|임(?![가-힣])|(?<=이번)[주달](?![가-힣])|(?![가-힣]))"
+    + "(?:기재|확인)?(?:[됨되된돼함할합했입않못없를에]|[하해히을의와](?=[가-힣]|\\s+[가-힣])|이[다고며었]|이에요|였"
+    + "|한(?<!정정한)(?=[가-힣]|\\s+[가-힣])|으로|로|처리|필요|예정|임(?![가-힣])|(?<=이번)[주달](?![가-힣])|(?![가-힣]))"
 )
 """Words that say a name is missing, wrong or more than one (``모름``, ``미상``, ``누락``, ``기재``
 안됨, ``변경됨``, ``정확하지``, ``공란``, ``가명``, ``이번``), each a stem before an ending no given name
@@ -656,7 +656,10 @@ starts with (``됨``, ``하``, ``이다``, ``처리``, ``필요``…) or the wor
 ``기재하`` alone are each a ``possible_name``, masked; ``임`` at the word's end, ``이번주``, ``이번달``: ``환자명은
 공란임``, ``정정임``, ``이번주`` were ``possible_name`` before session 28, a name of that shape, ``정`` and ``정임``, is
 missed), ``외``,
-``등``, ``및`` whole words: what follows a keyword and a particle (:data:`_KO_PARTICLE_KEYWORD`) then is none."""
+``등``, ``및`` whole words; ``기재`` or ``확인`` glued after a stem and ``예정`` among the endings (``추후기재``,
+``추후확인``, ``확인예정``): what follows a keyword and a particle (:data:`_KO_PARTICLE_KEYWORD`) then is none, and no
+``person_name`` after any keyword either (``성명: 미기재``, ``성명,추후기재``, ``성명, 정정임``: errors before session 28's
+deidko4f2; a name of the strict shape stays one, ``성명: 정정희``)."""
 _KO_PARTICLE_KEYWORD = (
     rf"(?:환자|피검자)\s{{0,{_KO_GAP}}}명[은이]"
     rf"(?:{_KO_SPACE}{{0,{_KO_GAP}}}[:=\uff1a]{_KO_SPACE}{{0,{_KO_GAP}}}|{_KO_SPACE}{{1,{_KO_GAP}}})(?:{_KO_OPEN})?"
@@ -675,8 +678,11 @@ noun: pathology, breast cancer; no Korean name starts with ``病``) were ``possi
 _KO_NAME_BEFORE_COPULA = (
     rf"[은이]{_KO_SPACE}{{1,{_KO_GAP}}}(?!{_KO_NO_NAME}|{_KO_NO_NAME_STEM})(?={_KO_GLUED_COPULA})"
 )
-_KO_WORD_PARTICLE_KEYWORD = rf"(?:성명|성함|(?<=환자)이름|(?<=환자\s)이름){_KO_NAME_BEFORE_COPULA}"
-"""``성명``, ``성함`` or ``환자 이름`` and a particle, then a word of :data:`_KO_GLUED`'s strict name shape and the
+_KO_WORD_PARTICLE_KEYWORD = (
+    rf"(?:성명|성함|(?:환자|피검자)의?[\s_]{{0,{_KO_GAP}}}이름){_KO_NAME_BEFORE_COPULA}"
+)
+"""``성명``, ``성함`` or ``환자 이름`` (``피검자`` too, ``의`` and up to 64 spaces or ``_`` between: ``환자의 이름은``,
+``피검자 이름은``, ``환자_이름은``, warnings in session 28's deidko4f) and a particle, then a word of :data:`_KO_GLUED`'s strict name shape and the
 copula (``성함은 김지은이고``, ``환자 이름은 홍길동입니다``: none before session 28): an identifier. Without the
 copula the word is none (``이름이 유효하지``, ``이름은 고유값``; ``환자명은`` names a patient's only,
 :data:`_KO_PARTICLE_KEYWORD`); nor is a word that says the name is missing (``이름이 공란임``, :data:`_KO_NO_NAME`).
@@ -707,9 +713,10 @@ nouns of :data:`_KO_NOT_PERSON_NAMED`, glued or one space before ``이름``); ``
 _KO_HANJA_NAME = rf"[{_HANJA_SURNAMES}]{_HANJA}{{1,3}}(?!{_HANJA})"
 """A Hanja name's strict shape: a surname's ideograph and one to three more (``洪吉童``, ``諸葛孔明``), as
 :data:`_KO_PARTICLE_KEYWORD` takes for an identifier."""
-_KO_FONT_WORDS = "(?:명조|고딕|굴림|돋움|바탕|궁서|맑은|나눔|함초롬|한컴|휴먼|신명|견명|헤드라인|본고딕|본명조|중고딕|견고딕)"
-"""Korean font names' first words (``명조``, ``고딕``, ``굴림``, ``돋움``, ``바탕``): after ``12pt`` a font size."""
-_KO_PT = rf"(?<![A-Za-z])(?:(?<!\d)(?i:pt)|(?i:pt)(?![_\s-]{{0,{_KO_GAP}}}{_KO_FONT_WORDS}))"
+_KO_FONT_WORDS = "(?:윤명조|윤고딕|윤바탕|명조|고딕|굴림|돋움|바탕|궁서|맑은|나눔|함초롬|한컴|휴먼|신명|견명|헤드라인|본고딕|본명조|중고딕|견고딕)"
+"""Korean font names' first words (``명조``, ``고딕``, ``굴림``, ``돋움``, ``바탕``; the Yoon fonts ``윤명조``, ``윤고딕``,
+``윤바탕``, whose ``윤`` is a surname): after ``12pt`` (a ``:`` or ``=`` between too: ``12pt: 명조``) a font size."""
+_KO_PT = rf"(?<![A-Za-z])(?:(?<!\d)(?i:pt)|(?i:pt)(?![_\s-]{{0,{_KO_GAP}}}(?:[:=][_\s-]{{0,{_KO_GAP}}})?{_KO_FONT_WORDS}))"
 """``pt`` as a name's keyword: not inside a Latin word, and after a digit (a font size, points: ``12pt 명조체``,
 ``10pt 고딕``) not before a font's name; ``12PT: 홍길동``, ``01pt_김철수``, ``slide3pt_홍길동.svs``, ``3pt 홍길동``
 stay keywords (session 28's deidko4 took none after a digit, and left those names in clear)."""
@@ -939,7 +946,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
         regex=_built_in_regex(
             rf"(?:{_NAME_KEYWORD_BEFORE_NAME}|{_KO_KEYWORD}|{_KO_PARTICLE_KEYWORD}(?!{_KO_NO_NAME_STEM})(?={_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME})"
             rf"|{_KO_WORD_PARTICLE_KEYWORD}|{_KO_NAME_SUFFIX}{_KO_GLUED_RUN}(?={_KO_GLUED}|{_KO_GLUED_COPULA_AFTER_KEYWORD}))"
-            rf"(?P<id>{_NAME})",
+            rf"(?!{_KO_NO_NAME})(?P<id>{_NAME})",
             starts="pP성환이피",
         ),
         what=N_("person name"),

@@ -91,6 +91,7 @@ def test_those_words_are_no_finding_at_all(text: str) -> None:
         "환자명은 조직에서입니다",
         "이름이었습니다",
         "성함이세요",
+        "환자명은 추후기재",
     ],
 )
 def test_prose_and_header_rows_stay_free_of_names(text: str) -> None:
@@ -105,7 +106,7 @@ def test_prose_and_header_rows_stay_free_of_names(text: str) -> None:
         ("pt 명김지은", "person_name"),
         ("pt 홍길동", "possible_name"),
         ("환자명은 정정희", "possible_name"),
-        ("환자명은 추후기재", "possible_name"),
+        ("환자명은 추후기록", "possible_name"),
         ("환자명은 김정은", "possible_name"),
     ],
 )
