@@ -132,12 +132,10 @@ def stained_section(
     hatching of strokes 2 px wide on ink, welded into a band) is dropped. None where the measure did
     not run or found nothing but background. Built once per slide: :func:`section_share` and
     :func:`section_region` read it."""
-    if found is None or found.tissue_px <= 0 or found.flags.size == 0 or tissue.size == 0:
+    grid = _working_grid(tissue, found)
+    if grid is None or found is None:
         return None
-    fh, fw = found.flags.shape
-    h, w = tissue.shape
-    rows = (np.arange(fh) * h // fh)[:, None]
-    cols = (np.arange(fw) * w // fw)[None, :]
+    rows, cols = grid
     rgb = rgba[rows, cols, :3]
     bright = rgb.max(axis=2) >= (SECTION_LEVEL if level is None else level)
     raw = bright & (rgb.min(axis=2) < GLASS_LEVEL) & tissue[rows, cols] & ~found.mask("pen", "overstain")
@@ -186,6 +184,17 @@ def section_region(stained: np.ndarray | None) -> int | None:
     return int(np.bincount(labels.ravel())[1:].max()) if n else 0
 
 
+def _working_grid(tissue: np.ndarray, found: Artefacts | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """The rows and columns of ``tissue`` (an image's shape) at the measure's working grid, to index
+    it or its image with (each working pixel's nearest pixel of the image); None where the measure
+    did not run or found nothing but background."""
+    if found is None or found.tissue_px <= 0 or found.flags.size == 0 or tissue.size == 0:
+        return None
+    fh, fw = found.flags.shape
+    h, w = tissue.shape
+    return (np.arange(fh) * h // fh)[:, None], (np.arange(fw) * w // fw)[None, :]
+
+
 def _working_colours(
     rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None
 ) -> tuple[np.ndarray, np.ndarray] | None:
@@ -193,12 +202,10 @@ def _working_colours(
     subsample, every other pixel, reads a pattern of its own period as one flat colour) and what of
     them is not background (the tissue mask, same shape as ``rgba``, and the measure's pen ink, folds
     and bubbles); None where the measure did not run or found nothing but background."""
-    if found is None or found.tissue_px <= 0 or found.flags.size == 0 or tissue.size == 0:
+    grid = _working_grid(tissue, found)
+    if grid is None or found is None:
         return None
-    fh, fw = found.flags.shape
-    h, w = tissue.shape
-    rows = (np.arange(fh) * h // fh)[:, None]
-    cols = (np.arange(fw) * w // fw)[None, :]
+    rows, cols = grid
     inside = tissue[rows, cols] | found.mask("pen", "fold", "bubble")
     if not inside.any():
         return None

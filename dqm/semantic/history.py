@@ -14,10 +14,12 @@ Supplier names are stored as the run writes them: masked when they hold an ident
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -191,11 +193,7 @@ class LotHistory:
         HistoryError
             The file cannot be written, holds damaged rows, or already holds the lot.
         """
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise HistoryError(msg("{path}: {reason}", path=self.path, reason=exc)) from None
-        try:
+        with self._locked():
             if lot and self._query("SELECT 1 FROM lots WHERE supplier = ? AND lot = ?", (supplier, lot)):
                 raise HistoryError(
                     msg(
@@ -219,12 +217,6 @@ class LotHistory:
                     int(outcome.reduced_allowed),
                 ),
             )
-            self._db.execute("COMMIT")
-        except BaseException as exc:
-            self._db.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise HistoryError(msg("{path}: {reason}", path=self.path, reason=exc)) from None
-            raise
         return done
 
     def resume(self, supplier: str, note: str = "") -> SchemeState:
@@ -240,23 +232,31 @@ class LotHistory:
         wrote a resume, and the second, a resume of a tightened scheme, made the supplier's lots
         replay no more (every later run refused the history).
         """
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise HistoryError(msg("{path}: {reason}", path=self.path, reason=exc)) from None
-        try:
+        with self._locked():
             after = resume(self.state(supplier))
             self._db.execute(
                 "INSERT INTO lots (supplier, recorded, kind, lot) VALUES (?, ?, 'resume', ?)",
                 (supplier, _now(), note),
             )
+        return after
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One transaction holding the file's write lock from its first read (``BEGIN IMMEDIATE``):
+        committed when the block ends, rolled back when it raises; SQLite's errors become
+        :class:`HistoryError`."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise HistoryError(msg("{path}: {reason}", path=self.path, reason=exc)) from None
+        try:
+            yield
             self._db.execute("COMMIT")
         except BaseException as exc:
             self._db.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
                 raise HistoryError(msg("{path}: {reason}", path=self.path, reason=exc)) from None
             raise
-        return after
 
 
 def _now() -> str:
