@@ -567,20 +567,27 @@ _IN_VALUE_GAPS = rf"[{_IN_WORD}]*+(?:[{_IN_CELL_GAP_CHARS};][{_IN_WORD}]*+)++(?!
 ``Paul`` was in clear in session 28's first round; ``Patient Name: John Smith;Age 45`` keeps ``Age``)."""
 
 
-def _latin_names(more_gaps: str) -> str:
-    """The Latin forms of :data:`_NAME`, a name's third and fourth words parted from the one before by ``more_gaps``."""
+_VALUE_NAME_GAPS = rf"[{_IN_WORD}]*+(?:{_NAME_GAP.replace(chr(34), '')}[{_IN_WORD}]*+)++"
+""":data:`_NAME_GAPS` with no double quote: what parts a name's first two words after a ``:``, a ``=`` or a tab,
+where a quote is a JSON string's end, never a CSV cell's (``{"Patient Name": "Redacted", "Ward": "East"}`` was
+masked to ``{"Patient Name": "[PERSON_NAME-…]": "East"}``, no JSON, in session 28's second round; a quoted CSV
+row's ``"Patient Name","Smith","John"`` parts its words by quotes after its separator, :data:`_AFTER_CELL_SEPARATOR`)."""
+
+
+def _latin_names(more_gaps: str, name_gaps: str = _NAME_GAPS) -> str:
+    """The Latin forms of :data:`_NAME`, a name's first two words parted by ``name_gaps`` across cells, its third and fourth from the one before by ``more_gaps``."""
     return (
         rf"{_CAPITALISED}{_IN_CELL_GAPS}{_CAPITALISED}"
         rf"(?:{more_gaps}{_CAPITALISED}){{0,2}}{_NEXT_CELL_SURNAME[0]}"
-        rf"|{_CAPITALISED}{_NAME_GAPS}(?!{_LATIN_HEADER}){_CAPITALISED}(?:{more_gaps}{_CAPITALISED}){{0,2}}"
+        rf"|{_CAPITALISED}{name_gaps}(?!{_LATIN_HEADER}){_CAPITALISED}(?:{more_gaps}{_CAPITALISED}){{0,2}}"
         rf"|{_CAPITALS}{_IN_CELL_GAPS}{_CAPITALS}(?:{more_gaps}{_CAPITALS}){{0,2}}{_NEXT_CELL_SURNAME[1]}"
-        rf"|{_CAPITALS}{_NAME_GAPS}(?!{_LATIN_HEADER}){_CAPITALS}(?:{more_gaps}{_CAPITALS}){{0,2}}"
+        rf"|{_CAPITALS}{name_gaps}(?!{_LATIN_HEADER}){_CAPITALS}(?:{more_gaps}{_CAPITALS}){{0,2}}"
     )
 
 
 _NAME = (
     rf"{_NOT_HEADER}(?!{_NO_NAME_FIRST})(?:(?:{_AFTER_CELL_SEPARATOR})(?:{_latin_names(_MORE_IN_CELL_GAPS)})"
-    rf"|(?<![,;|])(?<![,;|]\s)(?<![,;|]\")(?<![,;|]\s\")(?:{_latin_names(_IN_VALUE_GAPS)})|{_KO_NAME})"
+    rf"|(?<![,;|])(?<![,;|]\s)(?<![,;|]\")(?<![,;|]\s\")(?:{_latin_names(_IN_VALUE_GAPS, _VALUE_NAME_GAPS)})|{_KO_NAME})"
 )
 """A person's name as the ``person_name`` pattern takes one after its keyword (``Hong Gildong``,
 ``HONG^GILDONG``, ``홍길동``), each word however long (``Wolfeschlegelsteinhausenbergerdorff``, 35
