@@ -231,6 +231,8 @@ HEADER_WORDS = (
     "report", "dept", "department", "phone", "address", "email", "organ", "tissue", "histology",
     "number", "comment", "comments", "note", "notes",
     "accession", "referring", "attending", "ordering", "requesting", "submitting", "physician", "columns",
+    "clinic", "stain", "tumor", "tumour", "margin", "consent", "laterality",
+    "redacted", "anonymous", "anonymised", "anonymized", "unknown", "withheld",
     "나이", "연령", "성별", "생년월일", "주소", "진단", "진단명", "병원", "병록번호", "등록번호",
     "환자번호", "전화번호", "연락처", "검체", "비고",
 )  # fmt: skip

@@ -9,6 +9,7 @@ import pytest
 
 from dqm.baseline import masked_items
 from dqm.facts import ItemSummary
+from dqm.identifiers import find
 from dqm.profile import load_profile
 from tests.deid.deid_helpers import default_masker
 
@@ -70,3 +71,39 @@ def test_masked_items_of_a_clinical_comment_before_a_capitalised_column_does_not
     (masked,) = masked_items([named], default_masker())
     assert masked.clinical is not None and masked.clinical["Ward"] == "East"
     assert "John Smith" not in masked.clinical["comment"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "| Patient Name | Clinic | Ward |",
+        "| Patient Name | Consent | Yes |",
+        "| Patient Name | Block | Stain |",
+        "| Patient Name | Tumor | Margin |",
+        '"Patient Name","Clinic","Ward"',
+        '"Patient Name","Consent","Yes"',
+        '"Patient Name","Redacted","Female"',
+        "Patient Name|Redacted|Female",
+        "Patient Name|Anonymous|Tumor",
+        "Patient Name|Clinic Name|Ward",
+        'Patient Name: "Anonymous" Export',
+        'Patient Name: "Redacted" "Female"',
+    ],
+)
+def test_a_header_rows_titles_or_a_placeholder_are_no_name(header: str) -> None:
+    assert [hit.name for hit in find(header, DEFAULT, "clinical")] == []
+    assert default_masker()(header) == header
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Patient Name|John|Ward", "Ward"),
+        ("Patient Name\tWard\tJohn", "Ward"),
+        ("Patient Name: Ward, John", "Ward"),
+        ("Patient Name: Redacted Smith", "Smith"),
+        ("Patient Name,Block,Mary", "Block"),
+    ],
+)
+def test_a_surname_beside_those_titles_is_still_masked(text: str, name: str) -> None:
+    assert name not in default_masker()(text)
