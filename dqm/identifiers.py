@@ -1087,34 +1087,51 @@ class DeidSettings(BaseModel):
             quasi_keys=_compiled(self.quasi_identifier_keys),
             record_number=_compiled(self.record_number_values),
             blank=frozenset(b.casefold() for b in self.blank_values),
-            any_of={
-                place: _gate(
-                    [
+            any_of=_Gates(
+                {
+                    place: [
                         p.regex
                         for p in self.patterns.values()
                         if p.enabled and p.regex in _STARTS and place in p.places
                     ]
-                )
-                for place in PLACES
-            },
+                    for place in PLACES
+                }
+            ),
         )
 
 
 _GLOBAL_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
 
 
-def _alternation(sources: list[str]) -> re.Pattern[str]:
-    """One regex that matches where any of ``sources`` matches (none: nothing): a pre-filter, so a
+def _alternation(sources: list[str]) -> str:
+    """One regex source that matches where any of ``sources`` matches (none: nothing): a pre-filter, so a
     value with no identifier costs one search instead of one per pattern. Only dqm's own patterns
     are combined (on ``re``; none has a back-reference): a profile's, there, would backtrack as it
-    would alone."""
+    would alone. Not compiled here: :func:`_gate` compiles what it joins once (compiling each part
+    too cost a fresh process about a third of its first :func:`find`)."""
     parts = []
     for src in sources:
         m = _GLOBAL_FLAGS.match(src)
         body = src[m.end() :] if m else src
         body = re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(?:", body)
         parts.append(f"(?{m.group(1)}:{body})" if m else f"(?:{body})")
-    return re.compile("|".join(parts)) if parts else re.compile(r"(?!)")
+    return "|".join(parts) if parts else "(?!)"
+
+
+class _Gates(dict[str, "re.Pattern[str] | None"]):
+    """Per place, :func:`_gate` of its patterns, compiled when :func:`find` first reads that place:
+    each gate joins every built-in pattern (tens of thousands of characters, hundreds of Hangul
+    classes ``re`` builds a 64k-entry map for), so a process that reads one place compiles one."""
+
+    __slots__ = ("_sources",)
+
+    def __init__(self, sources: dict[str, list[str]]) -> None:
+        super().__init__()
+        self._sources = sources
+
+    def __missing__(self, place: str) -> re.Pattern[str] | None:
+        gate = self[place] = _gate(self._sources[place])
+        return gate
 
 
 @dataclass(frozen=True, slots=True)
@@ -1124,9 +1141,9 @@ class CompiledDeid:
     quasi_keys: Regex
     record_number: Regex
     blank: frozenset[str]
-    any_of: dict[str, re.Pattern[str] | None]
+    any_of: _Gates
     """Per place, every built-in pattern with known first characters in one regex (:func:`_gate`: a
-    pre-filter for :func:`find`; the others are always searched)."""
+    pre-filter for :func:`find`; the others are always searched), compiled on first use."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -3042,7 +3059,7 @@ def _gate(sources: list[str]) -> re.Pattern[str] | None:
     results.json, where most windows hold no identifier."""
     if not sources:
         return None
-    tried = "|".join(f"(?=[{_STARTS[source]}]){_alternation([source]).pattern}" for source in sources)
+    tried = "|".join(f"(?=[{_STARTS[source]}]){_alternation([source])}" for source in sources)
     starts = "".join(_STARTS[source] for source in sources)
     return re.compile(rf"[{starts}](?<=(?=(?:{tried}))[\s\S])")
 
