@@ -684,6 +684,21 @@ a word that says the name is missing or wrong none (``환자 명은 모름``, ``
 A Hanja word only where a surname's ideograph starts it (:data:`_HANJA_SURNAMES`): ``환자명은 病理``, ``乳癌`` (a common
 noun: pathology, breast cancer; no Korean name starts with ``病``) were ``possible_name`` before session 28, as
 ``환자: 病理`` is none (:data:`_KO_WORD_KEYWORD`)."""
+_KO_IM_GIVEN = (
+    "순정영옥복분말춘금귀덕선숙연경명은화희점길봉상소수애양월인재종진채태향현혜갑판또남삼오칠을예미"
+)
+"""The syllables a given name puts before ``임`` (``김순임``, ``이정임``, ``박옥임``, ``최말임``): a name's strict shape
+ending in ``임`` after ``환자명은`` whose middle syllable is none of them is :data:`_KO_IM_WORD`'s."""
+_KO_IM_WORD = (
+    rf"(?!(?:{_KO_DOUBLE_SURNAMES})[가-힣]{{1,2}}임(?![가-힣]))"
+    rf"[{_KO_SURNAMES}](?:(?![{_KO_IM_GIVEN}])[가-힣]|[가-힣]{{2,3}})임(?![가-힣])"
+)
+"""A surname-led word ending in ``임`` after ``환자명은`` that reads as a word and the terse copula as often as a name
+(``환자명은 가능임``, ``정상임``, ``가능성임``, ``가로방향임``): a ``possible_name`` (masked, a warning), not an identifier.
+In session 28 3,703 of ``benchmarks/korean_name_words.py``'s 14,173 words were errors so (26 %). Three syllables
+with a middle syllable given names put before ``임`` (:data:`_KO_IM_GIVEN`: ``김순임``) and a double surname's
+(``남궁옥임``) stay identifiers; four or more syllables with one surname's (``홍길동임``, a name and ``임``, reads
+as ``가능성임`` does) are a warning, as a word of the strict shape without a keyword before it is."""
 _KO_NAME_BEFORE_COPULA = (
     rf"[은이]{_KO_SPACE}{{1,{_KO_GAP}}}(?!{_KO_NO_NAME}|{_KO_NO_NAME_STEM})(?={_KO_GLUED_COPULA})"
 )
@@ -696,29 +711,15 @@ copula (``성함은 김지은이고``, ``환자 이름은 홍길동입니다``: 
 copula the word is none (``이름이 유효하지``, ``이름은 고유값``; ``환자명은`` names a patient's only,
 :data:`_KO_PARTICLE_KEYWORD`); nor is a word that says the name is missing (``이름이 공란임``, :data:`_KO_NO_NAME`).
 A bare ``이름`` is :data:`_KO_BARE_NAME_PARTICLE_KEYWORD`'s."""
-_KO_NOT_PERSON_NAMED = (
-    "파일",
-    "폴더",
-    "열",
-    "컬럼",
-    "칼럼",
-    "태그",
-    "슬라이드",
-    "필드",
-    "항목",
-    "변수",
-    "환자",
-)
-_KO_BARE_NAME_PARTICLE_KEYWORD = (
-    "".join(rf"(?<!{noun})(?<!{noun}\s)" for noun in _KO_NOT_PERSON_NAMED) + rf"이름{_KO_NAME_BEFORE_COPULA}"
-)
+_KO_BARE_NAME_PARTICLE_KEYWORD = rf"(?<!환자)(?<!환자\s)이름{_KO_NAME_BEFORE_COPULA}"
 """A bare ``이름`` and a particle, then a word of :data:`_KO_GLUED`'s strict name shape and the copula (``이름이
 홍길동입니다``): a ``possible_name`` (a warning, masked), since ``이름`` names a file, a column or a folder in prose
 as often as a person (``이름은 문자열입니다``, ``이름이 고유번호입니다``: 1,357 of ``benchmarks/korean_name_words.py``'s
-14,173 words were identifiers there in session 28's deidko4, 49 of a manifest's 387 words); none after a noun that
-is no person (``파일 이름은 전립선입니다``, ``폴더 이름은 이미지입니다``, ``열 이름이``, ``태그 이름은``: the
-nouns of :data:`_KO_NOT_PERSON_NAMED`, glued or one space before ``이름``); ``환자 이름`` is
-:data:`_KO_WORD_PARTICLE_KEYWORD`'s."""
+14,173 words were identifiers there in session 28's deidko4, 49 of a manifest's 387 words). After a noun that is
+no person too (``파일 이름은 홍길동입니다``, ``슬라이드 이름은 …``): a slide or a file named after its patient is a real
+leak, and no rule tells ``홍길동`` from ``전립선`` there (both a surname, a syllable, a given name's last); session
+28's deidko4f made them none glued or one space after ``파일``/``폴더``/``열``… and a warning after ``파일의`` or two
+spaces, so one sentence gave two answers. ``환자 이름`` is :data:`_KO_WORD_PARTICLE_KEYWORD`'s."""
 _KO_HANJA_NAME = rf"[{_HANJA_SURNAMES}]{_HANJA}{{1,3}}(?!{_HANJA})"
 """A Hanja name's strict shape: a surname's ideograph and one to three more (``洪吉童``, ``諸葛孔明``), as
 :data:`_KO_PARTICLE_KEYWORD` takes for an identifier."""
@@ -953,7 +954,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     ),
     "person_name": DeidPattern(
         regex=_built_in_regex(
-            rf"(?:{_NAME_KEYWORD_BEFORE_NAME}|{_KO_KEYWORD}|{_KO_PARTICLE_KEYWORD}(?!{_KO_NO_NAME_STEM})(?={_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME})"
+            rf"(?:{_NAME_KEYWORD_BEFORE_NAME}|{_KO_KEYWORD}|{_KO_PARTICLE_KEYWORD}(?!{_KO_NO_NAME_STEM}|{_KO_IM_WORD})(?={_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME})"
             rf"|{_KO_WORD_PARTICLE_KEYWORD}|{_KO_NAME_SUFFIX}{_KO_GLUED_RUN}(?={_KO_GLUED}|{_KO_GLUED_COPULA_AFTER_KEYWORD}))"
             rf"(?!{_KO_NO_NAME})(?P<id>{_NAME})",
             starts="pP성환이피",
@@ -962,7 +963,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     ),
     "possible_name": DeidPattern(
         regex=_built_in_regex(
-            rf"(?:{_KO_WORD_KEYWORD}|{_KO_SHORT_AFTER_COMMA}|{_KO_BARE_NAME_PARTICLE_KEYWORD}|{_KO_PARTICLE_KEYWORD}(?:(?!{_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME})|(?={_KO_NO_NAME_STEM}))|{_KO_NAME_SUFFIX}(?={_KO_GLUED_WORD}))"
+            rf"(?:{_KO_WORD_KEYWORD}|{_KO_SHORT_AFTER_COMMA}|{_KO_BARE_NAME_PARTICLE_KEYWORD}|{_KO_PARTICLE_KEYWORD}(?:(?!{_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME})|(?={_KO_NO_NAME_STEM}|{_KO_IM_WORD}))|{_KO_NAME_SUFFIX}(?={_KO_GLUED_WORD}))"
             rf"(?P<id>(?<=[명름함]){_KO_GLUED_WORD}|{_NAME})",
             starts="환피pP성이",
         ),
