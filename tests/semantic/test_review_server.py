@@ -157,6 +157,37 @@ def test_writes_need_the_session_csrf_token_json_and_our_origin(fresh: tuple[Pat
     assert [(r.reviewer, r.verdict) for r in db.log()] == [("Kim", "pass")]  # only the accepted write
 
 
+def test_a_sign_in_from_another_site_is_refused(fresh: tuple[Path, Path]) -> None:
+    """Login CSRF: a page of another site posting a token of its own would sign the reviewer's
+    browser in as the attacker (their verdicts then recorded under the attacker's name). The
+    sign-in is held to the writes' origin rule: Origin, else Referer."""
+    review_dir, batch = fresh
+    token = reviewer(review_dir, "Mallory")
+    with client_for(review_dir, batch) as client:
+        for headers in (
+            {"origin": "http://evil.example"},
+            {"origin": "null"},  # a sandboxed frame or a data: page
+            {"origin": "http://testserver:8765"},  # another port is another origin
+            {"referer": "http://evil.example/page"},
+        ):
+            res = client.post("/api/login", json={"token": token}, headers=headers)
+            assert res.status_code == 403, headers
+            assert res.json()["error"] == "a sign-in from another site is refused"
+            assert "set-cookie" not in res.headers
+            assert not client.cookies
+        assert client.get("/api/state").status_code == 401
+        own = {"origin": "http://testserver", "referer": "http://testserver/login"}
+        assert client.post("/api/login", json={"token": token}, headers=own).status_code == 200
+        assert client.get("/api/state").json()["reviewer"] == "Mallory"
+        client.cookies.clear()
+        # a script sends neither: still signs in
+        assert client.post("/api/login", json={"token": token}).status_code == 200
+    ko = TestClient(build(review_dir, batch, load_profile(), KEY, lang="ko"))
+    with ko:
+        res = ko.post("/api/login", json={"token": token}, headers={"origin": "http://evil.example"})
+        assert res.status_code == 403 and HANGUL.search(res.json()["error"])
+
+
 def test_blinded_double_review_and_adjudication(fresh: tuple[Path, Path]) -> None:
     review_dir, batch = fresh
     kim, lee, park = (

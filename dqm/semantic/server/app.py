@@ -382,8 +382,7 @@ def create_app(
         return write_check(request, got) or got
 
     def write_check(request: Request, session: auth.Session) -> Response | None:
-        origin = request.headers.get("origin")
-        if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+        if from_another_site(request):
             return refused(request, 403, N_("a write from another site is refused"))
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return refused(request, 415, N_("send JSON"))
@@ -431,6 +430,8 @@ def create_app(
         wait = sign_ins.wait(address)
         if wait:  # before the token is looked at
             return too_many(request, wait)
+        if from_another_site(request):  # login CSRF: another site's page signing this browser in
+            return refused(request, 403, N_("a sign-in from another site is refused"))
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return refused(request, 415, N_("send JSON"))
         try:
@@ -701,6 +702,27 @@ class IndexConvertor:
 
     def to_string(self, value: int) -> str:
         return str(int(value))
+
+
+def from_another_site(request: Any) -> bool:
+    """Whether a browser says the request comes from a page of another site: an ``Origin`` other
+    than the server's own (``scheme://host:port``), or, without one, a ``Referer`` whose origin is
+    another. A request with neither (a script, curl) is not from another site: the other checks
+    (JSON, CSRF token, the token itself) still apply to it."""
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return bool(origin != own)
+    referer = request.headers.get("referer")
+    if referer is None:
+        return False
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(referer)
+    except ValueError:
+        return True
+    return f"{parts.scheme}://{parts.netloc}" != own
 
 
 def reason(exc: Exception, lang: str) -> str:

@@ -15,7 +15,8 @@ began. When it was used is written at most once every :data:`SEEN_EVERY` seconds
 tiles is hundreds of requests: not a disk write each).
 
 Writes need the session's CSRF token (an HMAC of its nonce) in the ``X-CSRF-Token`` header, a JSON
-body and, where the browser sends one, an ``Origin`` equal to the server's. Scripts may use
+body and, where the browser sends one, an ``Origin`` equal to the server's (so does the sign-in:
+another site's page cannot sign a browser in with its own token). Scripts may use
 ``Authorization: Bearer TOKEN`` instead of the cookie; a browser never adds that header by itself,
 so such requests need no CSRF token. ``POST /api/logout`` with a bearer token ends the token itself
 (stored: a restart keeps it ended); the reviewer's link stops working with it, and their sessions
