@@ -590,6 +590,41 @@ def test_a_journal_naming_a_super_journal_is_refused_and_deletes_nothing(tmp_pat
     assert _folder_state(crashed) == before
 
 
+def _super_journal(journal: Path, victim: Path) -> None:
+    """End the rollback journal ``journal`` with a super-journal pointer naming ``victim``."""
+    name = str(victim).encode()
+    with journal.open("ab") as fh:  # lock page, name, length, checksum, magic
+        fh.write((0x40000000 // 4096 + 1).to_bytes(4, "big") + name + len(name).to_bytes(4, "big"))
+        fh.write((sum(name) & 0xFFFFFFFF).to_bytes(4, "big") + bytes.fromhex("d9d505f920a163d7"))
+
+
+def test_a_super_journal_written_after_serves_check_is_refused_at_its_write_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Serve checks a copy of the folder (read only), then opens the database to write: a
+    ``-journal`` naming a super-journal written into the folder between the two (a writer racing
+    it) was rolled back by SQLite at the write open, which deleted the file it names."""
+    victim = tmp_path / "victim-outside-review-folder.txt"
+    victim.write_text("precious data\n")
+    crashed = _crashed(tmp_path)
+    journal = crashed / "review.sqlite-journal"
+    hot = journal.read_bytes()
+    journal.unlink()  # the check sees a clean folder
+    checked = ReviewDB._refuse_foreign
+
+    def racing(self: ReviewDB) -> None:
+        checked(self)
+        journal.write_bytes(hot)  # the racing writer, right after the check
+        _super_journal(journal, victim)
+
+    monkeypatch.setattr(ReviewDB, "_refuse_foreign", racing)
+    with pytest.raises(ReviewDBError, match=r"review\.sqlite-journal names a super-journal") as got:
+        ReviewDB(crashed / "review.sqlite", "plan-1")
+    assert victim.exists()
+    assert "슈퍼 저널" in translated(str(got.value), "ko")
+    assert journal.exists()  # left as it was for the user to look at
+
+
 def test_a_database_beside_a_wal_is_copied_up_to_a_cap(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

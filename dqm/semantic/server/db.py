@@ -299,10 +299,12 @@ class ReviewDB:
                         check_same_thread=False,
                     )
                 else:
-                    con = sqlite3.connect(
-                        self.path, timeout=30, isolation_level=None, check_same_thread=False
-                    )
-                    con.execute("PRAGMA journal_mode=WAL")
+                    with self._write:  # no other open of ours between the check and SQLite's lock
+                        self._no_super_beside()
+                        con = sqlite3.connect(
+                            self.path, timeout=30, isolation_level=None, check_same_thread=False
+                        )
+                        con.execute("PRAGMA journal_mode=WAL")
                     con.execute("PRAGMA synchronous=FULL")
                     con.execute("PRAGMA foreign_keys=ON")
             except sqlite3.DatabaseError as exc:
@@ -313,6 +315,24 @@ class ReviewDB:
             with self._write:
                 self._open.append(con)
         return con
+
+    def _no_super_beside(self) -> None:
+        """Refuse, just before a write connection's first read, a ``-journal`` beside the database
+        that names a super-journal (:func:`_no_super`): SQLite rolls a hot journal back at that
+        read and then deletes the super-journal it names. :meth:`_refuse_foreign` checked a copy
+        earlier, but a journal written into the folder since (while the database was copied to be
+        checked: up to :data:`DB_CAP` bytes) reached SQLite unchecked. What remains is the time
+        between this check and SQLite's lock (microseconds, and only at the first connection: a
+        WAL connection keeps its shared lock, so no later one can roll a journal back)."""
+        journal = Path(f"{self.path}-journal")
+        try:
+            _no_super(journal, journal)
+        except FileNotFoundError:
+            return
+        except _Unread as exc:
+            raise ReviewDBError(str(exc)) from None
+        except OSError:
+            return  # SQLite cannot read it either: its open reports it
 
     def _meta_rows(self) -> dict[str, str]:
         try:
@@ -777,7 +797,8 @@ def _no_super(journal: Path, copy: Path) -> None:
     _Unread
         When it names one.
     """
-    with copy.open("rb") as fh:
+    fd, _ = _open_regular(copy)  # the input's own journal too (serve): a FIFO does not block
+    with os.fdopen(fd, "rb") as fh:
         size = fh.seek(0, os.SEEK_END)
         if size < 16:
             return
