@@ -648,6 +648,35 @@ def test_a_database_beside_a_wal_is_copied_up_to_a_cap(
     assert _folder_state(tmp_path) == before
 
 
+def test_a_sparse_database_beside_a_wal_is_copied_with_its_holes(tmp_path: Path) -> None:
+    """A sparse ``review.sqlite`` under ``DB_CAP`` beside a ``-wal`` was copied in full: 3.9 GiB of
+    holes (nothing on disk) were written to the temporary folder to read it. Only its data is
+    copied now, the holes kept, and the copy reads the same (data past a hole included)."""
+    path = tmp_path / "review.sqlite"
+    db = _served(path)
+    db._con().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    with path.open("r+b") as fh:
+        fh.truncate(64 << 20)
+        fh.seek(48 << 20)
+        fh.write(b"data after a hole")  # past SQLite's pages: it ignores it, the copy keeps it
+    (tmp_path / "review.sqlite-wal").write_bytes(b"")
+    if path.stat().st_blocks * 512 >= 8 << 20:
+        pytest.skip("this file system keeps no holes")
+    before = _folder_state(tmp_path)
+    got = ReviewDB(path, "plan-1", readonly=True)
+    try:
+        assert got._copy is not None
+        copy = Path(got._copy.name) / "review.sqlite"
+        assert copy.stat().st_size == 64 << 20
+        assert copy.stat().st_blocks * 512 < 8 << 20  # about what the input takes, not 64 MiB
+        assert copy.read_bytes() == path.read_bytes()
+        assert [(r.slide_id, r.verdict) for r in got.current()] == [("S1", "pass"), ("S2", "fail")]
+    finally:
+        got.close()
+    assert _folder_state(tmp_path) == before
+
+
 def test_a_database_that_is_a_symlink_loop_is_a_finding(tmp_path: Path) -> None:
     """``read_verdict_db`` never raises: a ``review.sqlite`` that is a symlink loop raised
     RuntimeError ("Symlink loop") from resolving it."""

@@ -14,6 +14,7 @@ not let anyone sign in.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import functools
 import hashlib
 import os
@@ -741,7 +742,8 @@ def _stamp(path: Path) -> tuple[int, int, int, bytes] | None:
 def _copy(source: Path, into: Path, cap: int | None) -> None:
     """Copy the regular file ``source`` (at most its size when opened, and no more than ``cap``
     bytes, :data:`DB_CAP` when None: the database) to ``into``, refusing it when it would not
-    leave the temporary folder half free."""
+    leave the temporary folder half free. Only its data is copied (:func:`_data_runs`): a hole
+    stays a hole, so a sparse file costs what it takes on disk, not its size."""
     fd, st = _open_regular(source)
     with os.fdopen(fd, "rb") as fh:
         if cap is None and st.st_size > DB_CAP:
@@ -765,7 +767,7 @@ def _copy(source: Path, into: Path, cap: int | None) -> None:
                 )
             )
         free = shutil.disk_usage(into.parent).free
-        if st.st_size > free // 2:
+        if _allocated(st) > free // 2:
             raise _Unread(
                 msg(
                     "{name} is {size} bytes: copying it to read it would fill the temporary folder "
@@ -775,14 +777,58 @@ def _copy(source: Path, into: Path, cap: int | None) -> None:
                     free=free,
                 )
             )
+        runs = list(_data_runs(fh.fileno(), st.st_size))
+        os.lseek(fh.fileno(), 0, os.SEEK_SET)  # where the reader (nothing read yet) takes it to be
         with into.open("wb") as out:
-            left = st.st_size
-            while left > 0:
-                chunk = fh.read(min(left, 1 << 20))
-                if not chunk:
+            for start, end in runs:
+                fh.seek(start)
+                out.seek(start)
+                left = end - start
+                while left > 0:
+                    chunk = fh.read(min(left, 1 << 20))
+                    if not chunk:
+                        break
+                    out.write(chunk)
+                    left -= len(chunk)
+                if left:  # it shrank while copied: the stamps tell, and it is copied again
                     break
-                out.write(chunk)
-                left -= len(chunk)
+            out.truncate(st.st_size)  # the holes stay holes: a sparse file costs what it holds
+
+
+def _allocated(st: os.stat_result) -> int:
+    """The bytes ``st``'s file takes on disk, at most its size (a sparse file's holes take none;
+    where the system does not say, its size)."""
+    blocks = getattr(st, "st_blocks", None)
+    return st.st_size if blocks is None else min(st.st_size, blocks * 512)
+
+
+def _data_runs(fd: int, size: int) -> Iterator[tuple[int, int]]:
+    """The ``(start, end)`` byte ranges of the open file ``fd`` below ``size`` that hold data,
+    its holes left out (``SEEK_DATA`` / ``SEEK_HOLE``); the whole of it where the system or the
+    file system cannot tell. A sparse ``review.sqlite`` of 3.9 GiB (nothing on disk) beside a
+    ``-wal`` was copied in full: 3.9 GiB written to the temporary folder to read it."""
+    seek_data, seek_hole = getattr(os, "SEEK_DATA", None), getattr(os, "SEEK_HOLE", None)
+    if seek_data is None or seek_hole is None:
+        yield 0, size
+        return
+    pos = 0
+    while pos < size:
+        try:
+            start = os.lseek(fd, pos, seek_data)
+            end = os.lseek(fd, start, seek_hole)
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:  # no data after pos: a hole to the end
+                return
+            yield pos, size  # not supported here: all of it
+            return
+        if start >= size:
+            return
+        end = min(end, size)
+        if end <= start:  # a file system that cannot tell: all of it
+            yield start, size
+            return
+        yield start, end
+        pos = end
 
 
 def _no_super(journal: Path, copy: Path) -> None:
