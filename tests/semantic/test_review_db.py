@@ -677,6 +677,36 @@ def test_a_sparse_database_beside_a_wal_is_copied_with_its_holes(tmp_path: Path)
     assert _folder_state(tmp_path) == before
 
 
+def test_a_writer_starting_during_an_immutable_read_makes_it_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database with no ``-wal`` or ``-journal`` is read ``immutable``, without a lock: a server
+    that started writing during the read was not seen (its verdict, in its new ``-wal``, was
+    missed; a writer in rollback mode could change pages under the read). The files are compared
+    after the read with what they were before it, and read again (from a copy) where they changed."""
+    path = tmp_path / "review.sqlite"
+    _served(path).close()
+    assert not (tmp_path / "review.sqlite-wal").exists()
+    writers: list[ReviewDB] = []
+    reading = ReviewDB.not_reviewable
+
+    def started(self: ReviewDB) -> dict[str, tuple[str, str]]:
+        if not writers:  # during the first read: a server starts and takes a verdict
+            writers.append(ReviewDB(path, "plan-1"))
+            kim = writers[0].reviewers()[0]
+            writers[0].record(kim, "S3", "fail", ["other"])
+        return reading(self)
+
+    monkeypatch.setattr(ReviewDB, "not_reviewable", started)
+    try:
+        got = read_verdict_db(path)
+    finally:
+        for writer in writers:
+            writer.close()
+    assert not got.findings
+    assert [(r.slide_id, r.verdict) for r in got.records] == [("S1", "pass"), ("S2", "fail"), ("S3", "fail")]
+
+
 def test_a_database_that_is_a_symlink_loop_is_a_finding(tmp_path: Path) -> None:
     """``read_verdict_db`` never raises: a ``review.sqlite`` that is a symlink loop raised
     RuntimeError ("Symlink loop") from resolving it."""

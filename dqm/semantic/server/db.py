@@ -6,6 +6,13 @@ stopped. The log is append-only, enforced by the database itself (triggers abort
 DELETE of a verdict row): every change a reviewer makes is a new row with who and when, and the
 current verdict of a reviewer on a slide is the latest row (highest ``id``) for that pair.
 
+Read only (``dqm review ingest`` and ``export``, and serve's check before its first write), a
+database is read without writing a byte beside it (:func:`_read_uri`): with no ``-wal`` or
+``-journal`` it is opened ``immutable``, which takes no lock, so a writer starting during the read
+could change pages under it; :meth:`ReviewDB.export` compares the files after the read with what
+they were before and reads again where they changed. Serve's check reads the same way without
+that comparison (a wrong answer there is only a refusal, or a database its write open reads again).
+
 Reviewers are stored with the SHA-256 of their token, never the token: tokens are 256-bit random
 strings, so a plain hash cannot be reversed by trying candidates, and a stolen database file does
 not let anyone sign in.
@@ -147,14 +154,13 @@ class ReviewDB:
         """Why each row of another program's types was left out by the reads so far."""
         self._copy: tempfile.TemporaryDirectory[str] | None = None
         """Read only, of a database with a ``-wal`` file: the folder of its private copy (:func:`_read_uri`)."""
+        self._plan = plan_id
+        self._stamps: list[Any] | None = None
+        """Read ``immutable`` (no lock is taken): what the files were before the first read
+        (:func:`_stamps`), compared after :meth:`export`."""
         if readonly:
             try:
-                self._uri = _read_uri(path, self._copy_folder)
-                got = self._meta_rows()
-                if got.get("format") != "dqm.review_db/1":
-                    raise ReviewDBError(msg("{path} is not a dqm review database", path=path))
-                self._known_schema(got)
-                self._same_plan(got, plan_id)
+                self._open_read()
             except BaseException:
                 self.close()
                 raise
@@ -189,6 +195,18 @@ class ReviewDB:
             self._same_plan(got, plan_id)
             if got and plan_id and not got.get("plan_id"):
                 con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('plan_id', ?)", (plan_id,))
+
+    def _open_read(self) -> None:
+        """Open the database read only (:func:`_read_uri`) and check it is a review database of a
+        schema this dqm knows, of this plan."""
+        stamps = _stamps(self.path)
+        self._uri = _read_uri(self.path, self._copy_folder)
+        self._stamps = (stamps or []) if "immutable=1" in self._uri else None
+        got = self._meta_rows()
+        if got.get("format") != "dqm.review_db/1":
+            raise ReviewDBError(msg("{path} is not a dqm review database", path=self.path))
+        self._known_schema(got)
+        self._same_plan(got, self._plan)
 
     def _refuse_foreign(self) -> None:
         """Refuse, reading it read-only, an existing file that is not a review database of a schema
@@ -640,7 +658,30 @@ class ReviewDB:
         audit's record (:meth:`~dqm.semantic.server.tiles.TileSource.check_audited`; what the
         reviewer was shown was checked at its open and after each read), so one given before the
         refusal labels the audited slide, whether in this server's run or an earlier one. (A
-        verdict given at the same microsecond as the refusal is not kept.)"""
+        verdict given at the same microsecond as the refusal is not kept.)
+
+        Read ``immutable`` (:func:`_read_uri`: no ``-wal`` or ``-journal`` beside it), the database
+        is read without a lock: a writer that started meanwhile (a server, the ``sqlite3`` shell)
+        could have changed pages under the read. The files are compared with what they were
+        before the first read (inode, size, modification time, header; a ``-wal`` or ``-journal``
+        that appeared) and, where they changed, read again, up to :data:`COPY_TRIES` times (with
+        a ``-wal`` now beside it, from a copy); then refused, to be tried again."""
+        for _ in range(COPY_TRIES):
+            doc = self._export()
+            if self._stamps is None or _stamps(self.path) == self._stamps:
+                return doc
+            self.close()
+            self.unreadable.clear()
+            self._open_read()
+        raise ReviewDBError(
+            msg(
+                "{path} changed each time it was read ({n} times): a server is writing to it; try again",
+                path=self.path,
+                n=COPY_TRIES,
+            )
+        )
+
+    def _export(self) -> dict[str, Any]:
         refused = self.not_reviewable()
         return {
             "format": VERDICTS_FORMAT,
@@ -737,6 +778,17 @@ def _stamp(path: Path) -> tuple[int, int, int, bytes] | None:
         return None
     with os.fdopen(fd, "rb") as fh:
         return (st.st_ino, st.st_size, st.st_mtime_ns, fh.read(100))
+
+
+def _stamps(path: Path) -> list[Any] | None:
+    """The :func:`_stamp` of the database ``path`` (resolved, as :func:`_read_uri` reads it) and of
+    its ``-wal`` and ``-journal``; None where one cannot be taken (never equal: read again, and
+    :func:`_read_uri` says why)."""
+    try:
+        path = path.resolve()
+        return [_stamp(path), *(_stamp(Path(f"{path}{side}")) for side in _SIDES)]
+    except (_Unread, OSError, RuntimeError):
+        return None
 
 
 def _copy(source: Path, into: Path, cap: int | None) -> None:
@@ -872,7 +924,8 @@ def _read_uri(path: Path, folder: Callable[[], Path]) -> str:
     ``-shm`` files it made them beside the database (``dqm review ingest`` of a review folder left
     them in it), with a ``-wal`` file and no ``-shm`` it made the ``-shm``, and with both (a server
     still running) it wrote its read marks in the ``-shm``. Without a ``-wal`` or ``-journal`` file
-    it is opened ``immutable`` (nothing uncommitted to read, and no file is made or locked). With
+    it is opened ``immutable`` (nothing uncommitted to read, and no file is made or locked: a
+    writer that starts meanwhile is not kept out; :meth:`ReviewDB.export` reads again then). With
     one, the database and each of them are copied into ``folder()`` and the copy is read: the
     WAL's committed transactions included, as SQLite recovers them after a crash, and a hot
     journal's transaction rolled back (the copy is opened for writing so that SQLite can; read
