@@ -1,0 +1,170 @@
+"""The review page in a real Chromium with hostile text in every field it shows: markup and
+``</script>``, quotes, U+2028/U+2029, a right-to-left override and 10^5 characters in the slide ids
+and a manifest field, markup in the reviewer's name and comment; and the tile routes asked for
+slides named by anything but their number. No script runs from them, none breaks the page, and
+each is shown as text (the bidi control made visible).
+
+Needs Debian's ``chromium`` at /usr/bin/chromium (``make browser``); never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dqm.cli import app as cli_app
+from dqm.profile import load_profile
+from dqm.semantic.server import app as server_app
+
+pytest.importorskip("playwright.sync_api")
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.is_file(), reason="needs Debian's chromium at /usr/bin/chromium (make browser)"
+    ),
+    pytest.mark.skipif(
+        not server_app.VIEWER_JS.is_file(), reason="the viewer is not installed (make viewer)"
+    ),
+]
+runner = CliRunner()
+KEY = b"a test masking key of 32 bytes!!"
+SCRIPT = '</script><script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
+IDS = [
+    SCRIPT,
+    "quote\"'`${window.__pwned=3}`",
+    "line\u2028sep\u2029para",
+    "\u202egpj.exe",  # a right-to-left override
+    "x" * 100_000,
+]
+NAME = '</script><b onmouseover="window.__pwned=4">Dr. "O\'Neil" & co'
+
+
+@pytest.fixture(scope="module")
+def hostile(edited_batch: Callable[..., Path]) -> Iterator[tuple[str, str]]:
+    """A sample drawing every slide of a batch whose manifest holds the hostile ids, a hostile
+    manifest field, a reviewer of a hostile name, and a uvicorn server on a free port."""
+    import uvicorn
+
+    from dqm.semantic.server.commands import build
+
+    def edit(rows: list[dict[str, str]]) -> None:
+        for row, slide_id in zip(rows, IDS, strict=False):
+            row["slide_id"] = slide_id
+        rows[0]["scanner"] = SCRIPT + "\u2028" + "y" * 100_000
+
+    batch = edited_batch(edit)
+    review = batch.parent / "review"
+    res = runner.invoke(
+        cli_app, ["sample", str(batch), "--out", str(review), "--plan", "precision", "--margin", "0.01"]
+    )
+    assert res.exit_code == 0, res.output
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    res = runner.invoke(cli_app, ["review", "add-reviewer", str(review), NAME, "--port", str(port)])
+    assert res.exit_code == 0, res.output
+    link = res.output.strip()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build(review, batch, load_profile(), KEY), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", link
+    server.should_exit = True
+    thread.join(10)
+
+
+def wait_until(page, expression: str, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.05)
+
+
+def test_hostile_text_in_every_field_is_shown_as_text(hostile: tuple[str, str]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base, link = hostile
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.goto(link)
+        page.wait_for_url("**/")
+        wait_until(page, "window.dqmReview && window.dqmReview.current() >= 0")
+        ids = json.loads(
+            page.evaluate(
+                "JSON.stringify([...document.querySelectorAll('#slide-list button')].map(b => b.textContent))"
+            )
+        )
+        assert page.evaluate("window.__pwned") is None
+        # the reviewer's name: in the title and the header, as text
+        assert NAME in page.title()
+        assert NAME in (page.text_content("header .who") or "")
+        # every slide: its id in the list and the title, its record's facts, its outlines' titles
+        for n in range(len(ids)):
+            page.evaluate(f"document.querySelectorAll('#slide-list button')[{n}].click()")
+            wait_until(
+                page, f"window.dqmReview.current() === {n} && !document.getElementById('btn-pass').disabled"
+            )
+            title = page.text_content("#slide-title") or ""
+            assert title.startswith(f"{n + 1}. ") and title[len(f"{n + 1}. ") :] == ids[n]
+        assert page.evaluate("window.__pwned") is None
+        shown = "\n".join(ids)
+        assert SCRIPT in shown and "quote\"'`${window.__pwned=3}`" in shown
+        assert "\u202e" not in shown  # the override is shown escaped, not obeyed
+        assert any(len(i) >= 100_000 for i in ids)
+        # a comment of markup, saved and shown back
+        page.evaluate("document.querySelectorAll('#slide-list button')[0].click()")
+        wait_until(page, "window.dqmReview.current() === 0 && !document.getElementById('btn-pass').disabled")
+        page.keyboard.press("f")
+        page.click("#comment")
+        page.keyboard.insert_text(SCRIPT)
+        page.keyboard.press("Escape")
+        state = page.request.get(f"{base}/api/state").json()
+        deadline = time.monotonic() + 15
+        while not (state["verdicts"].get("0") or {}).get("comment"):
+            assert time.monotonic() < deadline, state["verdicts"]
+            time.sleep(0.1)
+            state = page.request.get(f"{base}/api/state").json()
+        assert state["verdicts"]["0"]["comment"] == SCRIPT
+        page.reload()
+        wait_until(page, "window.dqmReview && window.dqmReview.current() >= 0")
+        page.evaluate("document.querySelectorAll('#slide-list button')[0].click()")
+        wait_until(page, "window.dqmReview.current() === 0 && !document.getElementById('btn-pass').disabled")
+        assert page.input_value("#comment") == SCRIPT
+        assert page.evaluate("window.__pwned") is None
+        # the tile routes: only a slide's number names it
+        for path in (
+            "/dz/..%2F..%2Fetc%2Fpasswd.dzi",
+            "/dz/-1.dzi",
+            "/dz/99999999999999999999999999.dzi",
+            "/dz/0_files/0/0_0.jpeg%00.dzi",
+            "/dz/%3Cscript%3E.dzi",
+            "/dz/0_files/../../review.sqlite",
+            "/dz/0_files/99/0_0.jpeg",
+            "/dz/0_files/0/99999_99999.jpeg",
+            "/dz/9999_files/0/0_0.jpeg",
+        ):
+            res = page.request.get(f"{base}{path}")
+            assert res.status in (400, 404), (path, res.status)
+            assert "<script" not in res.text()
+        browser.close()
+    assert not problems, problems
