@@ -12,10 +12,10 @@ regions touching only at a pixel corner are two lesions. Coordinates are level-0
 Bounded: the image's size is read from its header and a mask of more pixels than the profile's
 ``limits.mask_pixels`` is not decoded at all (``LIMIT_EXCEEDED``). Within it, a mask over
 :data:`MAX_PIXELS` pixels is not decoded whole: a tiled TIFF (a pyramidal mask as large as its
-slide) is read tile by tile instead, level 0: only one decoded tile and the rectangles of the
-runs found so far are held, and each value's rectangles are joined across tiles at the end. At
+slide) is read tile by tile instead, level 0: only one decoded tile (at most
+:data:`MAX_TILE_BYTES`, else ``LIMIT_EXCEEDED``) and the rectangles of the runs found so far are held, and each value's rectangles are joined across tiles at the end. At
 most :data:`MAX_LESIONS` regions are outlined, and a mask of more than :data:`MAX_RUNS` runs of
-one label along its rows (noise, a checkerboard) is not outlined at all (``LIMIT_EXCEEDED``); a
+one label other than background along its rows (noise, a checkerboard) is not outlined at all (``LIMIT_EXCEEDED``); a
 tiled TIFF whose tile table misses a tile is unreadable. A mask decoded whole is copied out of
 Pillow and its values counted a band of :data:`TALLY_PIXELS` at a time: its decoded image, its
 labels and where their runs start are what it holds (8-bit: 2.6 bytes a pixel at the peak, where
@@ -60,8 +60,13 @@ MAX_LESIONS = 50_000
 """At most this many regions are outlined; a mask with more is reported and cut there."""
 PIXELS = "value_pixels"
 """Lesion property: how many pixels of the mask hold the lesion's value (all its regions)."""
+MAX_TILE_BYTES = 64 << 20
+"""The most bytes one decoded tile of a tiled TIFF mask may take: a tile's size is the file's to
+choose, and one tile as large as the image (a 1 MB file of 9,008 x 9,008 uint64 zeros) was
+decoded at once (823 MiB of peak RSS). 64 MiB is a tile of 8,192 x 8,192 8-bit labels; a
+pyramidal TIFF's tiles are 256 to 1,024 pixels a side."""
 MAX_RUNS = 1_000_000
-"""Runs of one label along the rows above which a mask is not outlined (``LIMIT_EXCEEDED``): a
+"""Runs of one label other than background along the rows above which a mask is not outlined (``LIMIT_EXCEEDED``): a
 checkerboard or noise of a few kilobytes would make millions of one-pixel regions."""
 FRAMES_LOOKED_AT = 8
 """Frames after the first a mask is searched for another of the first's size (an animated PNG
@@ -284,9 +289,16 @@ def _changes(array: np.ndarray) -> np.ndarray:
     return change
 
 
-def _row_runs(change: np.ndarray) -> int:
-    """How many runs of one label the rows hold (``change``: :func:`_changes` of the labels)."""
-    return int(np.count_nonzero(change))
+def _row_runs(array: np.ndarray, change: np.ndarray) -> int:
+    """How many runs of a label other than background the rows of ``array`` hold (``change``:
+    :func:`_changes` of it), a band of :data:`TALLY_PIXELS` at a time. Background runs are not
+    outlined: counting them, every row of every tile was one at least, and a blank tiled mask of
+    50,000 x 50,000 in tiles of 1,024 (2.5 million row pieces) was refused as noise."""
+    step = max(1, TALLY_PIXELS // max(1, array.shape[1]))
+    return sum(
+        int(np.count_nonzero(change[r : r + step] & (array[r : r + step] != 0)))
+        for r in range(0, array.shape[0], step)
+    )
 
 
 def _label_runs(array: np.ndarray, change: np.ndarray) -> dict[int, np.ndarray]:
@@ -398,6 +410,22 @@ def _tiled_boxes(page: Any, rel: str) -> tuple[np.ndarray, np.ndarray, dict[int,
                 dtype=str(page.dtype),
             ),
         )
+    tile_bytes = page.tilelength * page.tilewidth * max(1, page.tiledepth) * page.samplesperpixel
+    tile_bytes *= page.dtype.itemsize
+    if tile_bytes > MAX_TILE_BYTES:
+        return _unreadable(
+            rel,
+            msg(
+                "its tiles are {w}x{h} pixels of {dtype}, {mib:,} MiB each decoded, over the {limit} MiB "
+                "one tile may take (not decoded)",
+                w=page.tilewidth,
+                h=page.tilelength,
+                dtype=str(page.dtype),
+                mib=tile_bytes >> 20,
+                limit=MAX_TILE_BYTES >> 20,
+            ),
+            "LIMIT_EXCEEDED",
+        )
     counts: dict[int, int] = {}
     parts: dict[int, list[np.ndarray]] = {}
     runs = 0
@@ -414,7 +442,7 @@ def _tiled_boxes(page: Any, rel: str) -> tuple[np.ndarray, np.ndarray, dict[int,
             if tile.dtype == bool:
                 tile = tile.astype(np.uint8) * 255
             change = _changes(tile)
-            runs += _row_runs(change)
+            runs += _row_runs(tile, change)
             fragmented = _too_fragmented(runs, rel)
             if fragmented is not None:
                 return fragmented
@@ -447,7 +475,7 @@ def read(content: bytes, rel: str, issues: list[ReadIssue]) -> list[Annotation]:
             issues = [*issues, _frames_issue(frames)]
         assert array is not None
         change = _changes(array)
-        fragmented = _too_fragmented(_row_runs(change), rel)
+        fragmented = _too_fragmented(_row_runs(array, change), rel)
         if fragmented is not None:
             return [fragmented]
         values, counts, value_boxes = _whole_boxes(array, change)

@@ -1,0 +1,68 @@
+"""Hostile tiled-TIFF label masks: a tile as large as the image, a blank mask of many tile rows."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from dqm.readers import mask, parse_annotation
+
+
+def _tiff(array: np.ndarray, tile: int) -> bytes:
+    import tifffile
+
+    out = io.BytesIO()
+    tifffile.imwrite(out, array, tile=(tile, tile), compression="zlib")
+    return out.getvalue()
+
+
+def test_a_tiled_mask_whose_one_tile_is_too_large_is_not_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a tile's size is the file's: one tile of 9,008 x 9,008 uint64 zeros (a 1 MB file) was decoded
+    # at once, 823 MiB of peak RSS; a tile over MAX_TILE_BYTES is refused before any is decoded
+    monkeypatch.setattr(mask, "MAX_PIXELS", 1000)
+    monkeypatch.setattr(mask, "MAX_TILE_BYTES", 16 << 10, raising=False)
+    labels = np.zeros((64, 64), np.uint64)
+    labels[10:20, 10:20] = 3
+    (big,) = parse_annotation(_tiff(labels, 64), "masks/S.tif")  # 64 x 64 x 8 bytes = 32 KiB
+    assert not big.readable and big.issues[0].code == "LIMIT_EXCEEDED"
+    assert "its tiles are 64x64 pixels of uint64, 0 MiB each decoded, over the 0 MiB" in big.issues[0].message
+    (small,) = parse_annotation(_tiff(labels, 32), "masks/S.tif")  # 8 KiB tiles: read
+    assert small.readable and [les.area for les in small.lesions] == [100]
+
+
+@pytest.mark.parametrize("tile", [None, 16])
+def test_background_runs_do_not_make_a_blank_mask_noise(
+    monkeypatch: pytest.MonkeyPatch, tile: int | None
+) -> None:
+    # every row of every tile began a background run, counted against MAX_RUNS: a blank tiled mask of
+    # 50,000 x 50,000 in tiles of 1,024 was refused as "noise or a pattern"; only runs of a label
+    # other than background are outlined, and only they count
+    monkeypatch.setattr(mask, "MAX_RUNS", 100)
+    labels = np.zeros((150, 170), np.uint8)
+    labels[40:60, 50:80] = 255  # 20 runs of 255; 150 rows, 11 x 10 tiles of 16: 1,650 row pieces
+    if tile is None:
+        content = io.BytesIO()
+        from PIL import Image
+
+        Image.fromarray(labels).save(content, format="PNG")
+        data = content.getvalue()
+    else:
+        monkeypatch.setattr(mask, "MAX_PIXELS", 1000)
+        data = _tiff(labels, tile)
+    (ann,) = parse_annotation(data, "masks/S.png" if tile is None else "masks/S.tif")
+    assert ann.readable and [les.area for les in ann.lesions] == [600]
+    noise = np.zeros((150, 170), np.uint8)
+    noise[:, ::2] = 1  # 85 runs of 1 a row: 12,750 (the tiles are counted until past the limit)
+    (refused,) = parse_annotation(_tiff(noise, 16) if tile else _png_bytes(noise), "masks/N.tif")
+    assert not refused.readable and refused.issues[0].code == "LIMIT_EXCEEDED"
+    assert "runs of one label, over the 100 an outline" in refused.issues[0].message
+
+
+def _png_bytes(array: np.ndarray) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(array).save(out, format="PNG")
+    return out.getvalue()
