@@ -14,6 +14,7 @@ import json
 import math
 import os
 import re
+import unicodedata
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,8 +91,16 @@ class TableValidation:
         return int(self.frame.shape[0] * self.frame.shape[1])
 
 
+def nfc(value: str) -> str:
+    """``value`` in Unicode's composed form (NFC): a manifest written on macOS spells ``여성`` or
+    ``Café`` in decomposed code points (NFD), which were another category than the profile's
+    (``CLINICAL_NOT_IN_SET`` saying "('여성'): expected one of 여성, 남성") and than the same word
+    on the other slides (two rows of ``여성`` in the diversity counts)."""
+    return value if value.isascii() else unicodedata.normalize("NFC", value)
+
+
 def text(value: Any) -> str | None:
-    """A clinical value as table text; None for missing."""
+    """A clinical value as table text (a string in NFC, :func:`nfc`); None for missing."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -103,7 +112,7 @@ def text(value: Any) -> str | None:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
-        return value if value.strip() else None
+        return nfc(value) if value.strip() else None
     return json.dumps(value, default=str)
 
 
@@ -227,7 +236,7 @@ def _field_expectations(E: Any, name: str, fdef: FieldDef, profile: Profile) -> 
         assert fdef.values
         out.append(
             (
-                E.ExpectColumnValuesToBeInSet(column=name, value_set=list(fdef.values)),
+                E.ExpectColumnValuesToBeInSet(column=name, value_set=[nfc(v) for v in fdef.values]),
                 Rule("CLINICAL_NOT_IN_SET", name, msg("one of {values}", values=", ".join(fdef.values))),
             )
         )

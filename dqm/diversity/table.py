@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from dqm.clinical_table import field_number
+from dqm.clinical_table import field_number, nfc
 from dqm.diversity.variables import VARIABLES, Variable, band_labels, magnification_within
 from dqm.facts import ItemSummary
 from dqm.profile import FieldDef, Profile
@@ -84,9 +84,10 @@ def _field_number(value: str | float | None, fdef: FieldDef) -> tuple[float, boo
 
 
 def _text(value: str | float | None) -> str | None:
+    """A category as counted: stripped, in NFC (:func:`~dqm.clinical_table.nfc`); None for none."""
     if value is None:
         return None
-    value = str(value).strip()
+    value = nfc(str(value).strip())
     return value or None
 
 
@@ -95,12 +96,12 @@ def declared(variable: Variable, profile: Profile) -> tuple[str, ...] | None:
     if variable.categories == "classes":
         return profile.class_ids
     if variable.categories == "institutions":
-        return profile.institutions
+        return tuple(nfc(v) for v in profile.institutions) if profile.institutions else profile.institutions
     if variable.categories == "age_bands":
         return band_labels(profile.diversity.age_bands)
     if variable.categories == "clinical":
         fdef = profile.clinical.get(variable.name)
-        return tuple(fdef.values) if fdef is not None and fdef.values else None
+        return tuple(nfc(v) for v in fdef.values) if fdef is not None and fdef.values else None
     return None
 
 
