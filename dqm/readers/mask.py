@@ -25,7 +25,8 @@ counting them at once took 10; ``benchmarks/bench_mask_memory.py``). Read issues
 * ``MASK_LOSSY``: a JPEG mask (compression invents values between labels);
 * ``MASK_GREY_LEVELS``: a binary mask (0 and 255 hold nearly every pixel) with other values too:
   the share of pixels between the labels is reported;
-* ``MASK_NOT_LABELS``: a colour image whose channels differ (not a label image; not read);
+* ``MASK_NOT_LABELS``: a colour image whose channels differ, or whose alpha channel varies (an
+  overlay drawn by transparency), not a label image; not read;
 * ``MASK_FRAMES``: more frames of the mask's size than the first (an animation, a multi-page
   TIFF): only the first is read, and that is said.
 """
@@ -151,6 +152,9 @@ def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | N
                     0,
                 )
             frames = _frames_alike(image)
+            see_through = _see_through(image, rel)
+            if see_through is not None:
+                return None, see_through, 0
             array = _pixels(image)
             if array is None:
                 return None, _not_labels(rel), 0
@@ -184,6 +188,28 @@ def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | N
         array = array.astype(np.uint8)  # 0 and 1: not a view (Pillow's bytes for True are 255)
         array *= 255
     return array, None, frames
+
+
+def _see_through(image: Image.Image, rel: str) -> Annotation | None:
+    """The unreadable annotation of a mask with an alpha channel that is not one value throughout,
+    else None. Its labels are read from its colour samples, and a mask drawn as an overlay (white,
+    or one colour, everywhere; the regions opaque, the rest transparent) was one region covering
+    the whole image, read without a word. Pillow's extrema of each band: no copy of the pixels."""
+    if image.mode not in ("RGBA", "LA", "PA"):
+        return None
+    low, high = image.getextrema()[-1]  # type: ignore[index,misc]
+    if low == high:
+        return None
+    return _unreadable(
+        rel,
+        msg(
+            "a mask whose alpha channel varies ({low} to {high}): its regions may be drawn by "
+            "transparency, which its colour does not show; not a label mask",
+            low=low,
+            high=high,
+        ),
+        "MASK_NOT_LABELS",
+    )
 
 
 def _frames_alike(image: Image.Image) -> int:

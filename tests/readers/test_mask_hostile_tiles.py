@@ -66,3 +66,24 @@ def _png_bytes(array: np.ndarray) -> bytes:
     out = io.BytesIO()
     Image.fromarray(array).save(out, format="PNG")
     return out.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_a_mask_drawn_by_transparency_is_not_read_as_one_region(mode: str) -> None:
+    # white everywhere, the glands opaque and the rest transparent: the colour samples were read
+    # as the labels, and the whole image became one region of 255, without a finding
+    from PIL import Image
+
+    labels = np.zeros((60, 80), np.uint8)
+    labels[10:30, 10:30] = 255
+    white = np.full_like(labels, 255)
+    bands = [white] * (3 if mode == "RGBA" else 1)
+    out = io.BytesIO()
+    Image.fromarray(np.dstack([*bands, labels]), mode).save(out, format="PNG")
+    (ann,) = parse_annotation(out.getvalue(), "masks/S.png")
+    assert not ann.readable and not ann.lesions and ann.issues[0].code == "MASK_NOT_LABELS"
+    assert "alpha channel varies (0 to 255)" in ann.issues[0].message
+    opaque = io.BytesIO()
+    Image.fromarray(np.dstack([*([labels] * len(bands)), white]), mode).save(opaque, format="PNG")
+    (read,) = parse_annotation(opaque.getvalue(), "masks/S.png")
+    assert read.readable and [les.area for les in read.lesions] == [400]
