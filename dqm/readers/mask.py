@@ -164,7 +164,15 @@ def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | N
             _unreadable(rel, msg("the image cannot be decoded: Pillow does not recognise its content")),
             0,
         )
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError:  # Pillow refuses to open it: its size is not told apart
+        # Pillow's own words were the reason (English, untranslated) and the code ANNOTATION_UNREADABLE
+        said = msg(
+            "more pixels than Pillow opens ({limit:,}; a decompression bomb?): not decoded (only a tiled "
+            "TIFF is read tile by tile)",
+            limit=2 * (Image.MAX_IMAGE_PIXELS or 0),
+        )
+        return None, _unreadable(rel, said, "LIMIT_EXCEEDED"), 0
+    except (OSError, ValueError, SyntaxError) as exc:
         return (
             None,
             _unreadable(rel, msg("the image cannot be decoded: {reason}", reason=clip(str(exc), 200))),

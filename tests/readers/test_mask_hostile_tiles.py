@@ -87,3 +87,24 @@ def test_a_mask_drawn_by_transparency_is_not_read_as_one_region(mode: str) -> No
     Image.fromarray(np.dstack([*([labels] * len(bands)), white]), mode).save(opaque, format="PNG")
     (read,) = parse_annotation(opaque.getvalue(), "masks/S.png")
     assert read.readable and [les.area for les in read.lesions] == [400]
+
+
+def test_a_png_bomb_is_a_limit_in_the_reports_words() -> None:
+    # a 300 KB PNG of 50,000 x 50,000 pixels: Pillow refuses to open it, and its English message
+    # ("... could be decompression bomb DOS attack.") was the reason, ANNOTATION_UNREADABLE
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 50_000, 50_000, 1, 0, 0, 0, 0)
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+    (ann,) = parse_annotation(bomb + chunk(b"IEND", b""), "masks/S.png")
+    assert not ann.readable and ann.issues[0].code == "LIMIT_EXCEEDED"
+    from PIL import Image
+
+    limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)  # where Pillow refuses (it only warns from its limit)
+    assert ann.issues[0].message.startswith(
+        f"more pixels than Pillow opens ({limit:,}; a decompression bomb?)"
+    )
