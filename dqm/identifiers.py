@@ -126,8 +126,9 @@ def _kw(words: str) -> str:
     backtrack over every way to split the spaces, cubic in their length (3,000 spaces after
     ``dob`` in a class name held an audit for over five minutes). A CSV row's comma, semicolon or pipe is its ``:``
     and a quote may close the keyword's cell and open the value's (``MRN,12345678``, ``"DOB";"1990-01-01"``,
-    ``MRN: "12345678"``: none before session 28)."""
-    return rf'(?i:{words})"?{_kw_tail(":=#,;|")}"?'
+    ``MRN: "12345678"``: none before session 28). A comma only where the value is glued to it, as a CSV row writes it:
+    prose's comma is followed by a space (``medical record, 12345 slides were reviewed`` was an MRN in session 28)."""
+    return rf'(?i:{words})"?(?:\s*+,"?(?![\s"])|{_kw_tail(":=#;|")}"?)'
 
 
 _IN_WORD = "\u00ad\u034f\u180b-\u180e\u200c-\u200f\u2060-\u2065\u206a-\u206f\ufe00-\ufe0f\ufeff"
@@ -166,6 +167,19 @@ _KEYWORD_SPACE = rf"[\s{_INVISIBLE_CHARS}]*"
 _NAME_WORDS = r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|성함|환자\s{0,64}명|이름)"
 """The ``person_name`` pattern's own keywords; ``환자`` and ``명`` parted by at most 64 of any space
 (a line break too: :data:`_KO_GAP`), as every Korean keyword rule parts them (:data:`_KO_NAME_SUFFIX`)."""
+_MARKS = "\u0300-\u036f"
+"""Combining accents, as a decomposed (NFD) text writes an accented letter (``Jose\u0301``, ``E\u0301MILE``)."""
+_UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017f\u0218-\u021b\u1ea0-\u1ef9"
+"""A Latin capital, accented too (``É``, ``Ł``, ``Ü``): Latin-1's capitals, and Latin Extended-A, -B and Additional
+whole (their capitals and small letters alternate; a small one there starts no word a text writes)."""
+_LOWER = "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u017f\u0218-\u021b\u1ea0-\u1ef9" + _MARKS
+"""A Latin small letter, accented too, or a combining accent after one (``José``, ``García``, ``Jose\u0301``:
+``José García`` was no name and ``Smith, Renée`` showed ``ée`` before session 29)."""
+_LATIN_LETTER = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u017f\u0218-\u021b\u1ea0-\u1ef9" + _MARKS
+"""Either of :data:`_UPPER` and :data:`_LOWER`."""
+_NAME_HYPHEN = "[-\u2010-\u2015]"
+"""What joins a surname's two parts: ``-``, the hyphen, the non-breaking hyphen, the figure, en and em dash and the
+horizontal bar (``Smith\u2013Jones`` was masked ``Smith`` and showed ``\u2013Jones`` before session 29)."""
 _LATIN_COMMA = (
     r"""[,;|](?:(?<=[A-Za-z][,;|])|(?<=[A-Za-z]\s[,;|])|(?<=[A-Za-z]\s\s[,;|])|(?<=[A-Za-z]"[,;|]))"""
 )
@@ -175,7 +189,7 @@ table's ``| Patient Name | John Smith |``; a quoted cell's ``"Patient Name","Joh
 :data:`_NAME_KEYWORD` reads as its ``:``."""
 _QUOTE = '"?'
 """A CSV cell's double quote after a keyword (``"Patient Name","John Smith"``: none before session 28)."""
-_NAME_QUOTE = "(?:[\"'\u2018\u201c](?=[A-Z]))?"
+_NAME_QUOTE = f"(?:[\"'\u2018\u201c](?=[{_UPPER}]))?"
 """A CSV cell's or a value's double quote before a Latin name (``"Patient Name","John Smith"``, ``Patient Name:
 "John Smith"``, ``Patient Name,"Smith, John"``: none before session 28); not before a Korean word, which the
 Korean rules read as they did (``성명:"환자 명``)."""
@@ -221,7 +235,7 @@ and a header row's word that characters written inside a word join, read as one
 (``Patient Name<TAB>SAMPLE<U+00AD>JOE<TAB>AGE``), takes no next header's cell for a surname."""
 _CELL_GAPS = rf"[{_IN_CELL_GAP_CHARS}{_IN_WORD}]*+[{_CELL_ENDS}][{_NAME_GAP[1:-1]}{_IN_WORD}]*+"
 """A run of :data:`_NAME_GAP` and :data:`_IN_WORD` characters that holds a cell's end (:data:`_CELL_ENDS`)."""
-_NO_MORE_WORDS = rf"(?![A-Za-z]|[{_IN_CELL_GAP_CHARS}{_IN_WORD}]*+[A-Za-z])"
+_NO_MORE_WORDS = rf"(?![{_LATIN_LETTER}]|[{_IN_CELL_GAP_CHARS}{_IN_WORD}]*+[{_LATIN_LETTER}])"
 """Where a cell's word is its only one: no letter follows it in its cell."""
 _NAME_GAPS_AT_END = f"[{_NAME_GAP[1:-1]}{_IN_WORD}]*+"
 """What may follow a name's last word at a text's end, where more of its gap may come after."""
@@ -233,6 +247,7 @@ HEADER_WORDS = (
     "accession", "referring", "attending", "ordering", "requesting", "submitting", "physician", "columns",
     "clinic", "stain", "tumor", "tumour", "margin", "consent", "laterality",
     "redacted", "anonymous", "anonymised", "anonymized", "unknown", "withheld",
+    "female", "male",
     "나이", "연령", "성별", "생년월일", "주소", "진단", "진단명", "병원", "병록번호", "등록번호",
     "환자번호", "전화번호", "연락처", "검체", "비고",
 )  # fmt: skip
@@ -533,18 +548,22 @@ what :func:`find` flags. Spaced Hanja (:data:`_KO_DOT`): one or two ideographs, 
 four (``諸葛 孔明``, ``洪 吉童先生``, ``洪 吉 童``: none of it left in clear); a run longer than twelve (a name glued to
 Chinese text, ``洪吉童患者左乳腺``): its first four ideographs, the rest shown."""
 _CAPITALISED = (
-    r"(?:[A-Z]['\u2019]|(?:Ma?c|D[aeiu]|L[ae]|Van|Von)(?=[A-Z]))?[A-Z][a-z]+(?:[-\u2010\u2011][A-Z][a-z]+)*"
+    rf"(?:[{_UPPER}]['\u2019]|(?:Ma?c|D[aeiu]|L[ae]|Van|Von)(?=[{_UPPER}]))?[{_UPPER}][{_LOWER}]+"
+    rf"(?:{_NAME_HYPHEN}[{_UPPER}][{_LOWER}]+)*"
 )
 """A capitalised word of a Latin name: a surname of two parts one word with its hyphen (``Smith-Jones``,
 masked ``Smith`` and shown ``-Jones`` before session 28), with an ``O'``, ``D'``, ``Mc`` or ``Mac`` before its
 capital (``O'Brien``, ``D'Angelo``, ``McDonald``, ``MacLeod``: none before)."""
-_CAPITALS = r"(?:[A-Z]['\u2019])?[A-Z]{2,}(?:[-\u2010\u2011][A-Z]{2,})*"
+_CAPITALS = (
+    rf"(?:[{_UPPER}]['\u2019])?[{_UPPER}][{_UPPER}{_MARKS}]+(?:{_NAME_HYPHEN}[{_UPPER}][{_UPPER}{_MARKS}]+)*"
+)
 """:data:`_CAPITALISED` in capitals (``SMITH-JONES``, ``O'BRIEN``)."""
-_MORE_IN_CELL_GAPS = rf"(?!,[A-Za-z]){_IN_CELL_GAPS}"
+_MORE_IN_CELL_GAPS = rf"(?!,[{_LATIN_LETTER}]){_IN_CELL_GAPS}(?!{_LATIN_HEADER})"
 """What parts a name's third or fourth word from the one before: :data:`_IN_CELL_GAPS`, but a comma glued
 to the next word, which ends the cell of a CSV row after a name of two words (``Patient Name,John
 Smith,Female`` masked ``Female`` with the name before session 28); ``Smith,John``'s comma parts a name's
-first two words, ``Smith, John Paul``'s, followed by a space, any."""
+first two words, ``Smith, John Paul``'s, followed by a space, any but a header's word (``Patient Name,John Smith,
+Female`` keeps ``Female``, masked with the name before session 29)."""
 _NEXT_CELL_SURNAME = (
     rf"(?:{_CELL_GAPS}(?!{_LATIN_HEADER}){_CAPITALISED}{_NO_MORE_WORDS})?",
     rf"(?:{_CELL_GAPS}(?!{_LATIN_HEADER}){_CAPITALS}{_NO_MORE_WORDS})?",
@@ -563,10 +582,16 @@ and a comma parts a name's words (``Patient Name: Smith,John,Paul``: ``Paul`` in
 first round). The other Latin forms are looked at only where this is not so, so a name that is none after a
 separator is looked for once."""
 
-_IN_VALUE_GAPS = rf"[{_IN_WORD}]*+(?:[{_IN_CELL_GAP_CHARS};][{_IN_WORD}]*+)++(?!{_LATIN_HEADER})"
+_IN_VALUE_GAPS = (
+    rf"(?:{_IN_CELL_GAPS}|[{_IN_WORD}]*+(?:[{_IN_CELL_GAP_CHARS};][{_IN_WORD}]*+)++"
+    rf"(?=[{_UPPER}][{_LATIN_LETTER}'\u2019\u2010-\u2015-]*+(?![{_IN_CELL_GAP_CHARS}{_IN_WORD}]*+[{_LATIN_LETTER}])))"
+    rf"(?!{_LATIN_HEADER})"
+)
 """What parts a name's third or fourth word from the one before after a ``:``, a ``=`` or a tab:
 :data:`_IN_CELL_GAPS` or a semicolon, before no header's word (``Patient Name: Smith;John;Paul``, whose
-``Paul`` was in clear in session 28's first round; ``Patient Name: John Smith;Age 45`` keeps ``Age``)."""
+``Paul`` was in clear in session 28's first round; ``Patient Name: John Smith;Age 45`` keeps ``Age``). A semicolon
+parts them only before a cell's last word: ``Patient Name: John Smith; Ward B`` keeps ``Ward B`` (masked ``Ward`` and
+showed ``B`` before session 29)."""
 
 
 _VALUE_NAME_GAPS = rf"[{_IN_WORD}]*+(?:{_NAME_GAP.replace(chr(34), '')}[{_IN_WORD}]*+)++"
@@ -793,7 +818,7 @@ size and name, was a ``possible_name`` before session 28; ``pt 명조체`` still
 _PENDING_NAME = re.compile(
     "[pP성환이](?<=(?="  # run after a keyword's first character, as :func:`_skipping` runs a pattern
     + _NAME_KEYWORD
-    + rf"(?:[A-Z][A-Za-z'\u2019\u2010\u2011-]*+(?:{_NAME_GAPS}[A-Z][A-Za-z'\u2019\u2010\u2011-]*+){{0,4}}{_NAME_GAPS_AT_END}|[A-Z][A-Z'\u2019\u2010\u2011-]*+(?:{_NAME_GAPS}[A-Z][A-Z'\u2019\u2010\u2011-]*+){{0,4}}"
+    + rf"(?:[{_UPPER}][{_LATIN_LETTER}'\u2019\u2010-\u2015-]*+(?:{_NAME_GAPS}[{_UPPER}][{_LATIN_LETTER}'\u2019\u2010-\u2015-]*+){{0,4}}{_NAME_GAPS_AT_END}|[{_UPPER}][{_UPPER}{_MARKS}'\u2019\u2010-\u2015-]*+(?:{_NAME_GAPS}[{_UPPER}][{_UPPER}{_MARKS}'\u2019\u2010-\u2015-]*+){{0,4}}"
     rf"{_NAME_GAPS_AT_END}|[가-힣]{{1,3}}|(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}]){_KO_DOT}(?:[가-힣]|{_KO_DOT}){{0,3}}"
     rf"|{_HANJA}(?:{_HANJA}|{_KO_DOT}){{0,16}})?\Z)[\s\S])"
 )
@@ -848,6 +873,12 @@ _PERCENT_SPACE = "%(?:25)?20"
 _DASH_OR_ESCAPE = rf"(?:[{_DASHES}]|{_PERCENT_DASH})"
 """What parts a social security or a phone number's digit groups: a dash or a look-alike, or a URL's
 escape of ``-`` (``123%2D45%2D6789``: left in clear before session 28)."""
+_SPACED_DASH_OR_ESCAPE = (
+    rf"(?:{_DASH_OR_ESCAPE}| [{_DASHES}] |{_PERCENT_SPACE}{_DASH_OR_ESCAPE}{_PERCENT_SPACE})"
+)
+"""What parts a social security or a phone number's digit groups: :data:`_DASH_OR_ESCAPE`, or a dash with one
+space on each side, written or escaped (``123 - 45 - 6789``, ``010%20-%201234%20-%205678``: left in clear before
+session 29)."""
 _RRN_GAP = rf"(?:\s?[{_DASHES}]\s?|(?:{_PERCENT_SPACE})?{_DASH_OR_ESCAPE}(?:{_PERCENT_SPACE})?)"
 """Between an RRN's two groups: a dash with a space or a tab around it or none, or a URL's percent
 escape of one (``900101%2D1234567``, ``%20`` spaces around it or none: left in clear before session
@@ -915,7 +946,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     "us_ssn": DeidPattern(
         # Not inside a longer number, but found after a letter and ``-`` (``item-123-45-6789``).
         regex=_built_in_regex(
-            rf"{_NO_DIGIT_BEFORE}(?<!\d-)(?!000|666|9\d\d)\d{{3}}{_DASH_OR_ESCAPE}(?!00)\d{{2}}{_DASH_OR_ESCAPE}(?!0000)\d{{4}}"
+            rf"{_NO_DIGIT_BEFORE}(?<!\d-)(?!000|666|9\d\d)\d{{3}}{_SPACED_DASH_OR_ESCAPE}(?!00)\d{{2}}{_SPACED_DASH_OR_ESCAPE}(?!0000)\d{{4}}"
             r"(?!\d)(?!-\d)",
             starts=r"\d",
         ),
@@ -976,7 +1007,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
         # not by spaces or tabs: a table's zero-padded columns (``07<TAB>512<TAB>2048``) would read
         # as one.
         regex=_built_in_regex(
-            rf"{_NO_DIGIT_BEFORE}(?<!\d-)[{_ZERO_DIGITS}]\d{{1,2}}{_DASH_OR_ESCAPE}\d{{3,4}}{_DASH_OR_ESCAPE}\d{{4}}(?!\d)(?!-\d)",
+            rf"{_NO_DIGIT_BEFORE}(?<!\d-)[{_ZERO_DIGITS}]\d{{1,2}}{_SPACED_DASH_OR_ESCAPE}\d{{3,4}}{_SPACED_DASH_OR_ESCAPE}\d{{4}}(?!\d)(?!-\d)",
             starts=_ZERO_DIGITS,
         ),
         what=N_("phone number"),
@@ -2877,8 +2908,10 @@ def _escaped(text: str) -> bool:
 _DIGIT_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 """Unicode's combining marks (diacritics, their extensions and supplements, the marks for symbols and
 the half marks): one after a digit marks nothing a reader reads as part of the number
-(``9<U+0301>00101-1234567`` was left in clear before session 28)."""
-_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]+|(?<=[0-9])[{_DIGIT_MARKS}]+")
+(``9<U+0301>00101-1234567`` was left in clear before session 28), any script's digit (``\\d``: after an
+Arabic-Indic one, ``SSN ١<U+0301>٢٣-45-6789``, the number was left in clear before session 29). A mark after a name's letter is
+that letter's accent, read as part of the name (:data:`_LOWER`)."""
+_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]+|(?<=\\d)[{_DIGIT_MARKS}]+")
 
 
 def _gap_or_none(m: re.Match[str]) -> str:
@@ -3211,14 +3244,16 @@ def _before_a_long_name(text: str, cut: int) -> int:
     return keyword.end() if name is not None and name.end() > cut else cut
 
 
-_NOT_NAME_RUN = re.compile(f"[^A-Za-z'\u2019{_NAME_GAP[1:-1]}{_IN_WORD}\u2010\u2011-]")
+_NOT_NAME_RUN = re.compile(f"[^{_LATIN_LETTER}'\u2019{_NAME_GAP[1:-1]}{_IN_WORD}\u2010-\u2015-]")
 """A character no name's word nor what parts its words holds (:data:`_NAME`'s Latin forms)."""
-_NOT_NAME_NOR_REFERENCE = re.compile(f"[^A-Za-z0-9&#;'\u2019{_NAME_GAP[1:-1]}{_IN_WORD}\u2010\u2011-]")
+_NOT_NAME_NOR_REFERENCE = re.compile(
+    f"[^{_LATIN_LETTER}0-9&#;'\u2019{_NAME_GAP[1:-1]}{_IN_WORD}\u2010-\u2015-]"
+)
 """A character neither :data:`_NOT_NAME_RUN` lets through nor one of a reference (``&#32;``)."""
 _REFERENCE_TAIL = re.compile("[#0-9A-Za-z]*;?")
 """What is left of a reference whose ``&`` a slice cut off (``bsp;``, ``00032;``)."""
 _NAME_RUN_BYTES = bytes(c for c in range(128) if _NOT_NAME_RUN.match(chr(c)) is None)
-_LETTER = re.compile("[A-Za-z]")
+_LETTER = re.compile(f"[{_LATIN_LETTER}]")
 _NAME_KEYWORD_RX = re.compile(_NAME_KEYWORD)
 _NAME_GAP_RX = re.compile(_NAME_GAP)
 _NAME_FOUND = re.compile(_NAME_KEYWORD_BEFORE_NAME + rf"(?:{_NAME})")
