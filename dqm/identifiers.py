@@ -177,6 +177,20 @@ _LOWER = "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u017f\u0218-\u021b\u1ea0-\u1ef9" 
 ``José García`` was no name and ``Smith, Renée`` showed ``ée`` before session 29)."""
 _LATIN_LETTER = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u017f\u0218-\u021b\u1ea0-\u1ef9" + _MARKS
 """Either of :data:`_UPPER` and :data:`_LOWER`."""
+_UPPER_RX = r"(?:[A-Z\u00c0-\u00d6\u00d8-\u00de]|[\u0100-\u021b]{1}|[\u1ea0-\u1ef9]{1})"
+"""A Latin capital (:data:`_UPPER`) as a pattern of classes of one or two runs each, which ``re`` compiles as
+ranges (each ``{1}`` keeps ``re``'s parser from joining them into one class again): one class of them all is
+a 64K map each time :data:`_NAME` writes it (hundreds of times; the first ``find`` took 0.4 s longer)."""
+_LOWER_RX = r"(?:[a-z\u00df-\u00f6\u00f8-\u00ff]|[\u0100-\u021b\u0300-\u036f]{1}|[\u1ea0-\u1ef9]{1})"
+""":data:`_LOWER` as :data:`_UPPER_RX` is :data:`_UPPER`."""
+_CAPITAL_OR_MARK_RX = (
+    r"(?:[A-Z\u00c0-\u00d6\u00d8-\u00de]|[\u0100-\u021b\u0300-\u036f]{1}|[\u1ea0-\u1ef9]{1})"
+)
+"""A Latin capital or a combining accent (a word in capitals after its first letter)."""
+_LATIN1_LETTER = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff"
+"""A Latin-1 letter: where a lookahead only asks whether a word goes on (:data:`_NO_MORE_WORDS`), a class within
+U+00FF, which ``re`` compiles as a 256-bit map (a class past it costs a 64K map each time it is written, and
+:data:`_NAME` writes its letter classes hundreds of times: the first compile took 0.4 s longer with them)."""
 _NAME_HYPHEN = "[-\u2010-\u2015]"
 """What joins a surname's two parts: ``-``, the hyphen, the non-breaking hyphen, the figure, en and em dash and the
 horizontal bar (``Smith\u2013Jones`` was masked ``Smith`` and showed ``\u2013Jones`` before session 29)."""
@@ -235,7 +249,7 @@ and a header row's word that characters written inside a word join, read as one
 (``Patient Name<TAB>SAMPLE<U+00AD>JOE<TAB>AGE``), takes no next header's cell for a surname."""
 _CELL_GAPS = rf"[{_IN_CELL_GAP_CHARS}{_IN_WORD}]*+[{_CELL_ENDS}][{_NAME_GAP[1:-1]}{_IN_WORD}]*+"
 """A run of :data:`_NAME_GAP` and :data:`_IN_WORD` characters that holds a cell's end (:data:`_CELL_ENDS`)."""
-_NO_MORE_WORDS = rf"(?![{_LATIN_LETTER}]|[{_IN_CELL_GAP_CHARS}{_IN_WORD}]*+[{_LATIN_LETTER}])"
+_NO_MORE_WORDS = rf"(?![{_LATIN1_LETTER}]|[{_IN_CELL_GAP_CHARS}{_IN_WORD}]*+[{_LATIN1_LETTER}])"
 """Where a cell's word is its only one: no letter follows it in its cell."""
 _NAME_GAPS_AT_END = f"[{_NAME_GAP[1:-1]}{_IN_WORD}]*+"
 """What may follow a name's last word at a text's end, where more of its gap may come after."""
@@ -548,17 +562,15 @@ what :func:`find` flags. Spaced Hanja (:data:`_KO_DOT`): one or two ideographs, 
 four (``諸葛 孔明``, ``洪 吉童先生``, ``洪 吉 童``: none of it left in clear); a run longer than twelve (a name glued to
 Chinese text, ``洪吉童患者左乳腺``): its first four ideographs, the rest shown."""
 _CAPITALISED = (
-    rf"(?:[{_UPPER}]['\u2019]|(?:Ma?c|D[aeiu]|L[ae]|Van|Von)(?=[{_UPPER}]))?[{_UPPER}][{_LOWER}]+"
-    rf"(?:{_NAME_HYPHEN}[{_UPPER}][{_LOWER}]+)*"
+    rf"(?:[A-Z]['\u2019]|(?:Ma?c|D[aeiu]|L[ae]|Van|Von)(?=[A-Z]))?{_UPPER_RX}{_LOWER_RX}+"
+    rf"(?:{_NAME_HYPHEN}{_UPPER_RX}{_LOWER_RX}+)*"
 )
 """A capitalised word of a Latin name: a surname of two parts one word with its hyphen (``Smith-Jones``,
 masked ``Smith`` and shown ``-Jones`` before session 28), with an ``O'``, ``D'``, ``Mc`` or ``Mac`` before its
 capital (``O'Brien``, ``D'Angelo``, ``McDonald``, ``MacLeod``: none before)."""
-_CAPITALS = (
-    rf"(?:[{_UPPER}]['\u2019])?[{_UPPER}][{_UPPER}{_MARKS}]+(?:{_NAME_HYPHEN}[{_UPPER}][{_UPPER}{_MARKS}]+)*"
-)
+_CAPITALS = rf"(?:[A-Z]['\u2019])?{_UPPER_RX}{_CAPITAL_OR_MARK_RX}+(?:{_NAME_HYPHEN}{_UPPER_RX}{_CAPITAL_OR_MARK_RX}+)*"
 """:data:`_CAPITALISED` in capitals (``SMITH-JONES``, ``O'BRIEN``)."""
-_MORE_IN_CELL_GAPS = rf"(?!,[{_LATIN_LETTER}]){_IN_CELL_GAPS}(?!{_LATIN_HEADER})"
+_MORE_IN_CELL_GAPS = rf"(?!,[{_LATIN1_LETTER}]){_IN_CELL_GAPS}(?!{_LATIN_HEADER})"
 """What parts a name's third or fourth word from the one before: :data:`_IN_CELL_GAPS`, but a comma glued
 to the next word, which ends the cell of a CSV row after a name of two words (``Patient Name,John
 Smith,Female`` masked ``Female`` with the name before session 28); ``Smith,John``'s comma parts a name's
@@ -584,7 +596,7 @@ separator is looked for once."""
 
 _IN_VALUE_GAPS = (
     rf"(?:{_IN_CELL_GAPS}|[{_IN_WORD}]*+(?:[{_IN_CELL_GAP_CHARS};][{_IN_WORD}]*+)++"
-    rf"(?=[{_UPPER}][{_LATIN_LETTER}'\u2019\u2010-\u2015-]*+(?![{_IN_CELL_GAP_CHARS}{_IN_WORD}]*+[{_LATIN_LETTER}])))"
+    rf"(?={_UPPER_RX}(?:[\w'-]|[\u2010-\u2019])*+(?![{_IN_CELL_GAP_CHARS}{_IN_WORD}]*+[{_LATIN1_LETTER}])))"
     rf"(?!{_LATIN_HEADER})"
 )
 """What parts a name's third or fourth word from the one before after a ``:``, a ``=`` or a tab:
