@@ -169,13 +169,15 @@ _NAME_WORDS = r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|성함|환자\s{
 (a line break too: :data:`_KO_GAP`), as every Korean keyword rule parts them (:data:`_KO_NAME_SUFFIX`)."""
 _MARKS = "\u0300-\u036f"
 """Combining accents, as a decomposed (NFD) text writes an accented letter (``Jose\u0301``, ``E\u0301MILE``)."""
-_UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017f\u0218-\u021b\u1ea0-\u1ef9"
-"""A Latin capital, accented too (``É``, ``Ł``, ``Ü``): Latin-1's capitals, and Latin Extended-A, -B and Additional
-whole (their capitals and small letters alternate; a small one there starts no word a text writes)."""
-_LOWER = "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u017f\u0218-\u021b\u1ea0-\u1ef9" + _MARKS
+_UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u021b\u1ea0-\u1ef9"
+"""A Latin capital, accented too (``É``, ``Ł``, ``Ü``): Latin-1's capitals, Latin Extended-A and -B up to Romanian
+``Ș``/``Ț`` (U+0100–U+021B) whole (their capitals and small letters alternate; a small one there starts no word a
+text writes) and Vietnamese (U+1EA0–U+1EF9); the rest of Extended-B and Additional are left out (each class past U+00FF costs
+compile time, :data:`_UPPER_RX`)."""
+_LOWER = "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u021b\u1ea0-\u1ef9" + _MARKS
 """A Latin small letter, accented too, or a combining accent after one (``José``, ``García``, ``Jose\u0301``:
 ``José García`` was no name and ``Smith, Renée`` showed ``ée`` before session 29)."""
-_LATIN_LETTER = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u017f\u0218-\u021b\u1ea0-\u1ef9" + _MARKS
+_LATIN_LETTER = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u021b\u1ea0-\u1ef9" + _MARKS
 """Either of :data:`_UPPER` and :data:`_LOWER`."""
 _UPPER_RX = r"(?:[A-Z\u00c0-\u00d6\u00d8-\u00de]|[\u0100-\u021b]{1}|[\u1ea0-\u1ef9]{1})"
 """A Latin capital (:data:`_UPPER`) as a pattern of classes of one or two runs each, which ``re`` compiles as
