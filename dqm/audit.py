@@ -10,7 +10,15 @@ from dqm import __version__
 from dqm.batch import jailed, normalise
 from dqm.facts import numbered, patient_numbers
 from dqm.figures import dimension_state
-from dqm.findings import STAGE_CRASHED, Aspect, Finding, Severity, not_evaluated, stage_message
+from dqm.findings import (
+    ITEM_TIMED_OUT,
+    STAGE_CRASHED,
+    Aspect,
+    Finding,
+    Severity,
+    not_evaluated,
+    stage_message,
+)
 from dqm.i18n import N_
 from dqm.order import ORDER_CHECK, OrderList, delivered, header_not_known
 from dqm.output import new_run_id
@@ -106,8 +114,18 @@ def checks_info(profile: Profile) -> list[CheckInfo]:
         severity="error",
         meaning=N_("a stage of the audit raised: its part was not evaluated"),
     )
+    timed_out = CodeInfo(
+        code=ITEM_TIMED_OUT,
+        severity="error",
+        meaning=N_("an item's work went past its wall-clock limit and was ended: the item was not verified"),
+    )
     out.append(
-        CheckInfo(id="runner", aspect="internal", doc="No check or stage crashed.", codes=[crash, stage])
+        CheckInfo(
+            id="runner",
+            aspect="internal",
+            doc="No check or stage crashed.",
+            codes=[crash, timed_out, stage],
+        )
     )
     return out
 

@@ -17,7 +17,10 @@ and its wall-clock time :data:`WALL_FACTOR` times as many; past either, a step i
 and which meter refused it is said (``work``, ``cpu`` or ``wall``): a step a clock refused
 depends on the machine, and only then do results. A normal slide's probe takes a few hundredths
 of its work budget (``benchmarks/bench_probe_budget.py``), so no meter stops it. Like the budget,
-the backstop is checked between steps: a read that never returns is not interrupted.
+the backstop is checked between steps: it cannot interrupt a read that never returns. What does
+is the item's wall-clock limit (:func:`item_limit_s`), kept outside the item's process: the run
+kills the worker process of an item past it (a thread cannot be interrupted) and records an
+``ITEM_TIMED_OUT`` finding on that item (:mod:`dqm.runner`, :mod:`dqm.executors`).
 
 The thread's clock, not the process's: a Dask worker runs its tasks on threads beside its own
 (communication, heartbeats) and may run several tasks at once, and a run in the main process has
@@ -33,6 +36,14 @@ from typing import Literal
 
 WALL_FACTOR = 10.0
 """A budget of ``s`` seconds also runs out after ``WALL_FACTOR * s`` seconds on the wall clock."""
+
+ITEM_FACTOR = 2.0
+"""An item's wall-clock limit, without the profile's ``limits.item_seconds``, is this many times
+its probe's wall-clock backstop (``WALL_FACTOR * slide_seconds``): the probe may take all of its
+own, and as long again is left for the item's other steps (reading and parsing its annotation,
+which the profile's size limits bound, and hashing its files whole), 600 s with the default
+30 s budget. Only a stuck item reaches it: a normal slide's probe takes a few hundredths of its
+budget (``benchmarks/bench_probe_budget.py``)."""
 
 WORK_RATE = 20_000_000
 """Work units a budget allows for each of its seconds. A core of the 2-core machine dqm is
@@ -50,6 +61,15 @@ the wall-clock backstop (both depend on the machine)."""
 def work_units(seconds: float) -> int:
     """The work units a budget of ``seconds`` allows (:data:`WORK_RATE` a second)."""
     return int(WORK_RATE * seconds)
+
+
+def item_limit_s(slide_seconds: float, item_seconds: float | None = None) -> float:
+    """The wall-clock seconds one item's work may take before its process is killed:
+    ``item_seconds`` (the profile's ``limits.item_seconds``) when set, else :data:`ITEM_FACTOR`
+    times the probe's wall-clock backstop of ``slide_seconds``."""
+    if item_seconds is not None:
+        return item_seconds
+    return ITEM_FACTOR * WALL_FACTOR * slide_seconds
 
 
 class Budget:

@@ -11,6 +11,13 @@ A worker that dies costs nothing: the tasks it held run again at the end, one at
 whose task then ends its worker too is given back as :class:`ItemKilledWorkers`, and the runner
 records it as that item's crash; the run completes.
 
+An item that never ends (a decoder looping on a hostile tile, a read blocked on a dead network
+filesystem) is ended by its worker: a watchdog thread in each worker process sees a task on one
+item past the item limit (``item_limit_s``), tells the scheduler which item (an event under
+:data:`TIMED_OUT_TOPIC`) and ends its own process, since a thread cannot be interrupted; the
+nanny starts a fresh worker. The item is given back as :class:`ItemTimedOut`, the other items of
+the tasks that worker held run again, and the run completes.
+
 Security: Dask pickles data in the clear by default, and whoever reaches a scheduler can run code on
 its workers. A scheduler on another machine must be reached over TLS (Dask's ``distributed.comm.tls``
 configuration, see ``docs/scale.md``); dqm refuses a plain ``tcp://`` address that is not this
@@ -21,6 +28,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -38,6 +47,15 @@ class ExecutorError(Exception):
 class ItemKilledWorkers(Exception):
     """The item's task ended the worker process running it, also when it ran alone (a native
     library crashing on one of its files, or the system killing it): its files were not checked."""
+
+
+class ItemTimedOut(Exception):
+    """The item's task went past the item's wall-clock limit and its worker process was ended:
+    its files were not checked."""
+
+    def __init__(self, limit_s: float) -> None:
+        super().__init__(f"the item's task went past its limit of {limit_s:g} s and its worker was ended")
+        self.limit_s = limit_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,9 +196,75 @@ def _drop_shared(token: str, shared: tuple[Any, ...]) -> None:
     _SHARED.pop(token, None)
 
 
-def _call_with_shared(func: Callable[..., Any], token: str, items: Sequence[Any]) -> list[Any]:
+TIMED_OUT_TOPIC = "dqm-item-timed-out"
+"""The scheduler's event topic under which a worker names the item it was ended for."""
+WATCH_POLL_S = 0.5
+"""How often a worker's watchdog looks at the items its tasks are on."""
+FLUSH_S = 1.0
+"""How long a worker's watchdog leaves its event to reach the scheduler before ending the process."""
+
+_RUNNING: dict[int, tuple[str, int, float, float]] = {}
+"""In a worker process: by task thread, the item it is on (its ``dask_map``'s token, its index),
+when that item began (``time.monotonic``) and its limit in seconds."""
+_WATCHDOG: list[threading.Thread] = []
+_WATCHDOG_LOCK = threading.Lock()
+
+
+def _call_with_shared(
+    func: Callable[..., Any],
+    token: str,
+    items: Sequence[Any],
+    first: int = 0,
+    limit_s: float | None = None,
+) -> list[Any]:
+    """``func(item, *shared)`` of each of ``items`` (indices ``first`` onwards); with ``limit_s``,
+    each watched by this worker's watchdog (:func:`_watch`)."""
     shared = _SHARED[token]
-    return [func(item, *shared) for item in items]
+    if limit_s is None:
+        return [func(item, *shared) for item in items]
+    from distributed import get_worker
+
+    _start_watchdog(get_worker())
+    me = threading.get_ident()
+    out = []
+    try:
+        for k, item in enumerate(items, first):
+            _RUNNING[me] = (token, k, time.monotonic(), limit_s)
+            out.append(func(item, *shared))
+    finally:
+        _RUNNING.pop(me, None)
+    return out
+
+
+def _start_watchdog(worker: Any) -> None:
+    with _WATCHDOG_LOCK:
+        if not _WATCHDOG:
+            thread = threading.Thread(target=_watch, args=(worker,), name="dqm-item-watch", daemon=True)
+            thread.start()
+            _WATCHDOG.append(thread)
+
+
+def _watch(worker: Any) -> None:
+    """In a worker process, for ever: once a task is on one item past its limit, name the item to
+    the scheduler (:data:`TIMED_OUT_TOPIC`) and end the process (its nanny starts another)."""
+    while True:
+        time.sleep(WATCH_POLL_S)
+        now = time.monotonic()
+        stuck = [(token, k) for token, k, began, limit in list(_RUNNING.values()) if now - began > limit]
+        if stuck:
+            for token, k in stuck:
+                worker.log_event(TIMED_OUT_TOPIC, {"token": token, "index": k})
+            time.sleep(FLUSH_S)  # the event goes out on the worker's own loop
+            os._exit(1)
+
+
+def _timed_out(client: Any, token: str) -> set[int]:
+    """The indices of the items of ``token``'s map that a worker was ended for."""
+    return {
+        int(m["index"])
+        for _, m in client.get_events(TIMED_OUT_TOPIC)
+        if isinstance(m, dict) and m.get("token") == token
+    }
 
 
 MAX_CHUNK = 256
@@ -201,6 +285,7 @@ def dask_map(
     shared: tuple[Any, ...] = (),
     in_flight_per_worker: int = 4,
     chunk: int | None = None,
+    item_limit_s: float | None = None,
 ) -> Iterator[tuple[int, Any]]:
     """``(index, func(item, *shared))`` for every item, in the order they finish.
 
@@ -210,6 +295,11 @@ def dask_map(
     worker held fail with it (``distributed.scheduler.allowed-failures`` 0): their items run
     again at the end, one item per task, one task at a time, and an item whose task then ends its
     worker too (twice: :func:`_alone`) is given back as an :class:`ItemKilledWorkers` instance.
+    With ``item_limit_s``, an item whose task is on it longer ends its worker (:func:`_watch`) and
+    is given back as an :class:`ItemTimedOut` instance, never run again; the rest of the tasks
+    that worker held run again as above. On a cluster whose scheduler allows a lost task to be
+    retried (``distributed.scheduler.allowed-failures``, 3 by default; dqm's LocalCluster: 0),
+    such a task is first retried on other workers, each ended in turn.
     """
     if not items:
         return
@@ -220,7 +310,7 @@ def dask_map(
     name = f"dqm-shared-{token}"
     _register(client, name, _keep_shared, token, tuple(shared), teardown=_drop_shared)
     try:
-        yield from _waves(client, func, items, token, in_flight_per_worker, chunk)
+        yield from _waves(client, func, items, token, in_flight_per_worker, chunk, item_limit_s)
     finally:
         client.unregister_worker_plugin(name)
 
@@ -232,6 +322,7 @@ def _waves(
     token: str,
     in_flight_per_worker: int,
     chunk: int | None,
+    limit_s: float | None,
 ) -> Iterator[tuple[int, Any]]:
     from distributed import as_completed
     from distributed.client import FutureCancelledError
@@ -246,7 +337,9 @@ def _waves(
     lost = (KilledWorker, FutureCancelledError)
 
     def submit(start: int) -> Any:
-        future = client.submit(_call_with_shared, func, token, items[start : start + size], pure=False)
+        future = client.submit(
+            _call_with_shared, func, token, items[start : start + size], start, limit_s, pure=False
+        )
         start_of[future.key] = start
         queue.add(future)
         return future
@@ -268,23 +361,37 @@ def _waves(
         nxt = next(pending, None)
         if nxt is not None:
             submit(nxt)
+    timed_out = _timed_out(client, token) if suspects and limit_s is not None else set()
     for k in suspects:  # alone on the cluster, a task that ends its worker names its item
-        yield k, _alone(client, func, items[k], token, lost)
+        if k in timed_out:
+            assert limit_s is not None
+            yield k, ItemTimedOut(limit_s)
+        else:
+            yield k, _alone(client, func, items[k], token, lost, k, limit_s)
 
 
 def _alone(
-    client: Any, func: Callable[..., Any], item: Any, token: str, lost: tuple[type[BaseException], ...]
+    client: Any,
+    func: Callable[..., Any],
+    item: Any,
+    token: str,
+    lost: tuple[type[BaseException], ...],
+    k: int = 0,
+    limit_s: float | None = None,
 ) -> Any:
-    """One item in a task of its own, tried twice: a task lost once may only have met a worker
-    that was still being replaced (a busy machine); lost twice, the item ends its worker itself."""
+    """One item (index ``k``) in a task of its own, tried twice: a task lost once may only have
+    met a worker that was still being replaced (a busy machine); lost twice, the item ends its
+    worker itself. Lost because its worker was ended past ``limit_s``: :class:`ItemTimedOut`."""
     lost_as = ""
     for _ in range(2):
-        future = client.submit(_call_with_shared, func, token, [item], pure=False)
+        future = client.submit(_call_with_shared, func, token, [item], k, limit_s, pure=False)
         try:
             (result,) = future.result()
             return result
         except lost as exc:
             lost_as = type(exc).__name__
+            if limit_s is not None and k in _timed_out(client, token):
+                return ItemTimedOut(limit_s)
         finally:
             future.release()
     why = " ".join((ItemKilledWorkers.__doc__ or "").split())  # one line in the finding

@@ -135,6 +135,11 @@ SYNTACTIC_ASPECTS = frozenset({Aspect.STRUCTURE, Aspect.FORMAT, Aspect.FILE})
 CHECK_CRASHED = "CHECK_CRASHED"
 """A check (or the reading of an item's files, or an item's process) raised: the item was not
 evaluated."""
+ITEM_TIMED_OUT = "ITEM_TIMED_OUT"
+"""An item's work went past its wall-clock limit (the profile's ``limits.item_seconds``) and its
+process was killed: the item was not evaluated, as after a crash."""
+NOT_EVALUATED = frozenset({CHECK_CRASHED, ITEM_TIMED_OUT})
+"""The codes of an item dqm could not evaluate (never counted as failed)."""
 STAGE_CRASHED = "STAGE_CRASHED"
 """A stage of the audit (diversity, thumbnails, a renderer, ...) raised: its part was not evaluated."""
 _STAGE_MESSAGE = re.compile(r"the (.{1,80}?) stage crashed")
@@ -157,7 +162,7 @@ def not_evaluated(findings: Iterable[Finding]) -> tuple[list[str], list[str]]:
     items: set[str] = set()
     stages: list[str] = []
     for f in findings:
-        if f.code == CHECK_CRASHED:
+        if f.code in NOT_EVALUATED:
             items.add(f.item_id)
         elif f.code == STAGE_CRASHED and (m := _STAGE_MESSAGE.match(f.message)):
             stages.append(m.group(1))

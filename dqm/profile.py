@@ -170,6 +170,14 @@ class Limits(_Frozen):
     this many seconds of the probe's CPU time, or ten times as many
     (:data:`dqm.budget.WALL_FACTOR`) on the wall clock; what those stop depends on the machine.
     ``SLIDE_TIME_BUDGET`` names what was skipped and what stopped it."""
+    item_seconds: float | None = Field(None, gt=0, allow_inf_nan=False)
+    """The wall-clock seconds one item's work (reading its annotation, probing its slide,
+    hashing its files) may take in its worker process; past them the process is killed, the
+    item gets an ``ITEM_TIMED_OUT`` error and the run goes on: the backstop for a decoder that
+    never returns or a read blocked on a dead filesystem, which no budget checked between steps
+    can stop. None: :data:`dqm.budget.ITEM_FACTOR` times the probe's wall-clock backstop (600 s
+    with the default ``slide_seconds``; :func:`dqm.budget.item_limit_s`). A run with one worker
+    (``--workers 1``) checks items in its own process, which it cannot kill: there, none."""
 
 
 class CheckSetting(_Frozen):

@@ -672,6 +672,7 @@ CODES_SINCE: dict[str, tuple[int, int]] = {
                 "DEID_OTHER_TEXT_QUASI",
                 "DEID_OTHER_TEXT_UNSEARCHED",
                 "ITEM_DELIVERED_AGAIN",
+                "ITEM_TIMED_OUT",
                 "SLIDE_ALL_INK",
                 "SLIDE_ONE_COLOUR",
                 "SLIDE_PART_UNREADABLE",

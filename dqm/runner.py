@@ -19,9 +19,10 @@ import hashlib
 import multiprocessing
 import os
 import secrets
+import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from dqm import file_digests, probe_mpp
 from dqm.batch import DeliveredTexts, Discovery, delivered_texts, discover, jailed, normalise
+from dqm.budget import item_limit_s
 from dqm.cache import RecordCache, entry
 from dqm.clinical_table import (
     IDENTIFYING,
@@ -40,9 +42,16 @@ from dqm.clinical_table import (
     text,
     validate_table,
 )
-from dqm.executors import DaskOptions, ItemKilledWorkers, chunk_size, dask_client, dask_map
+from dqm.executors import (
+    DaskOptions,
+    ItemKilledWorkers,
+    ItemTimedOut,
+    chunk_size,
+    dask_client,
+    dask_map,
+)
 from dqm.facts import ItemSummary, SlideSummary, compact, interned
-from dqm.findings import MAX_NAME_CHARS, Finding, Severity, clip
+from dqm.findings import ITEM_TIMED_OUT, MAX_NAME_CHARS, Aspect, Finding, Location, Severity, clip
 from dqm.i18n import Message, msg
 from dqm.identifiers import read_keys, use_profile_patterns
 from dqm.model import Annotation, Item, ItemRecord, ParsedAnnotation, ReadIssue
@@ -618,10 +627,32 @@ DIED = (
 def _crashed(item: Item, profile: Profile, options: RunOptions, exc: BaseException) -> ItemRecord:
     """The outcome of an item whose work raised or killed its process: one crash finding."""
     file = _batch_path(item.annotation_path or item.image_path)
-    crash = crash_finding(RUNNER_CHECK, item.slide_id, exc, file)
+    return _unchecked(item, profile, options, crash_finding(RUNNER_CHECK, item.slide_id, exc, file))
+
+
+def timed_out_finding(item: Item, limit_s: float) -> Finding:
+    """The error of an item whose work went past its wall-clock limit and whose process was killed."""
+    return Finding(
+        item_id=item.slide_id,
+        check=RUNNER_CHECK,
+        code=ITEM_TIMED_OUT,
+        severity=Severity.ERROR,
+        aspect=Aspect.INTERNAL,
+        message=msg(
+            "the item's work took longer than its limit of {limit:g} s on the wall clock (the profile's "
+            "limits.item_seconds: a decoder that never returns, or a read blocked on a filesystem) "
+            "and its process was ended; the item's files were not checked",
+            limit=limit_s,
+        ),
+        location=Location(file=_batch_path(item.annotation_path or item.image_path)),
+    )
+
+
+def _unchecked(item: Item, profile: Profile, options: RunOptions, finding: Finding) -> ItemRecord:
+    """The record of an item that was not checked, holding only ``finding``."""
     return ItemRecord(
-        summary=summarise(item, None, None, profile, [crash]),
-        findings=[crash],
+        summary=summarise(item, None, None, profile, [finding]),
+        findings=[finding],
         n_values=0,
         files=[
             p
@@ -749,21 +780,81 @@ class ItemWork:
         """The outcome of an item whose work ended its process: a crash finding of that item."""
         return checked(_crashed(item, self.profile, self.options, exc), self.returns)
 
+    @property
+    def limit_s(self) -> float:
+        """The wall-clock seconds one item's work may take (:func:`dqm.budget.item_limit_s`)."""
+        limits = self.profile.limits
+        return item_limit_s(self.options.slide_budget_s or limits.slide_seconds, limits.item_seconds)
+
+    def timed_out(self, item: Item) -> Checked:
+        """The outcome of an item whose process was killed past :attr:`limit_s`."""
+        record = _unchecked(item, self.profile, self.options, timed_out_finding(item, self.limit_s))
+        return checked(record, self.returns)
+
 
 def item_work(item: Item, work: ItemWork) -> Checked | None:
     """``work(item)``, as Dask calls a task's function: the item, then the shared arguments."""
     return work(item)
 
 
-_STATE: dict[str, ItemWork] = {}
+_STATE: dict[str, Any] = {}
+
+
+WATCH_POLL_S = 0.5
+"""How often the main process, waiting for the pool, looks for a worker past the item limit."""
+
+
+class _Watch:
+    """Which item each worker of a pool is on and since when, in memory the pool's processes share:
+    the main process finds a worker stuck on one item (a chunk holds several) and kills it."""
+
+    def __init__(self, workers: int, ctx: Any) -> None:
+        # per worker: its pid, the index of the item it is on (-1: none) and when it began
+        # (time.monotonic: the system's clock, the same in every process)
+        self.slots = ctx.Array("d", [0.0, -1.0, 0.0] * workers)
+        self.timed_out: list[int] = []
+        """The indices of the items whose worker this killed, in the order it did."""
+
+    def claim(self) -> int:
+        """In a worker: the slot it writes to (the first free one; a dead worker's is never reused:
+        its pool is broken)."""
+        with self.slots.get_lock():
+            for s in range(0, len(self.slots), 3):
+                if self.slots[s] == 0:
+                    self.slots[s] = os.getpid()
+                    return s
+        return -1
+
+    def stuck(self, limit_s: float) -> None:
+        """Kill each worker on one item for more than ``limit_s``, noting the item."""
+        now = time.monotonic()
+        with self.slots.get_lock():
+            values = list(self.slots)
+        for s in range(0, len(values), 3):
+            pid, index, began = values[s : s + 3]
+            if pid and index >= 0 and now - began > limit_s and int(index) not in self.timed_out:
+                with contextlib.suppress(OSError):  # ended on its own meanwhile
+                    os.kill(int(pid), signal.SIGKILL)
+                self.timed_out.append(int(index))
+
+    def result(self, future: Future[list[Checked | None]], limit_s: float) -> list[Checked | None]:
+        """``future``'s result, killing the workers that are stuck meanwhile (its pool then breaks:
+        ``BrokenProcessPool``)."""
+        while True:
+            try:
+                return future.result(timeout=WATCH_POLL_S)
+            except TimeoutError:
+                self.stuck(limit_s)
 
 
 PARENT_POLL_S = 0.5
 """How often a pool worker looks whether the process that started it still runs."""
 
 
-def _init_worker(work: ItemWork, parent: int) -> None:
+def _init_worker(work: ItemWork, parent: int, watch: _Watch) -> None:
     _STATE["work"] = work
+    _STATE["watch"] = watch
+    _STATE["slot"] = watch.claim()
     capture_native_stderr()  # libtiff's warnings become findings of their slide, not stray lines
     keep_freed_memory()
     _end_with(parent)
@@ -782,9 +873,19 @@ def _end_with(parent: int) -> None:
     threading.Thread(target=watch, name="dqm-parent-watch", daemon=True).start()
 
 
-def _work(items: Sequence[Item]) -> list[Checked | None]:
-    work = _STATE["work"]
-    return [work(item) for item in items]
+def _work(items: Sequence[Item], first: int) -> list[Checked | None]:
+    """The outcomes of ``items``, the pool's items ``first`` onwards, saying in the pool's
+    :class:`_Watch` which one this worker is on."""
+    work, slots, s = _STATE["work"], _STATE["watch"].slots, _STATE["slot"]
+    out = []
+    for k, item in enumerate(items, first):
+        if s >= 0:
+            slots[s + 2] = time.monotonic()  # before the index: a reader never sees a stale start
+            slots[s + 1] = k
+        out.append(work(item))
+    if s >= 0:
+        slots[s + 1] = -1
+    return out
 
 
 def default_workers(n_items: int) -> int:
@@ -803,6 +904,10 @@ def _map_local(
     Items run in worker processes, so a native library that crashes on a file (a segfault in a
     slide decoder) or a worker the system kills costs that item, not the run: the items the dead
     pool still owed are checked again (:func:`_recover`). ``--workers 1`` runs in this process.
+
+    A worker on one item past :attr:`ItemWork.limit_s` (a decoder that never returns) is killed,
+    by this process (:class:`_Watch`): the item is ``ITEM_TIMED_OUT`` and the others its pool
+    owed are checked again. In this process (``--workers 1``) nothing can end a stuck item.
     """
     if work.options.workers == 1 or not items:
         for item in items:
@@ -811,21 +916,24 @@ def _map_local(
     workers = work.options.workers or default_workers(len(items))
     chunk = chunk_size(len(items), workers)
     chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
-    with _pool(workers, work) as pool, _stopped_unless_done(pool):
-        futures = _submit(pool, chunks)
+    watch = _Watch(workers, _context())
+    with _pool(workers, work, watch) as pool, _stopped_unless_done(pool):
+        futures = _submit(pool, chunks, range(0, len(items), chunk))
         if while_workers_run is not None:
             while_workers_run()
         broken = len(futures)
         for k in range(len(futures)):
             try:
-                got = futures[k].result()
+                got = watch.result(futures[k], work.limit_s)
             except BrokenProcessPool:
                 broken = k
                 break
             futures[k] = _DONE  # its records are the caller's: a future kept would hold them to the end
             yield from got
     if broken < len(chunks):  # the pool died: check again from the first item it owed
-        yield from _recover(items[broken * chunk :], workers, work)
+        first = broken * chunk
+        decided = {k - first: work.timed_out(items[k]) for k in watch.timed_out if k >= first}
+        yield from _recover(items[first:], workers, work, decided)
 
 
 _DONE: Future[list[Checked | None]] = Future()
@@ -860,42 +968,52 @@ def _map_dask(
     items: Sequence[Item], work: ItemWork, while_workers_run: Callable[[], object] | None
 ) -> Iterator[tuple[int, Checked | None]]:
     """``(index, outcome)`` as the Dask workers finish them; ``work`` goes to each worker once. An
-    item whose task ends its worker even alone is recorded as its crash."""
+    item whose task ends its worker even alone is recorded as its crash; one past
+    :attr:`ItemWork.limit_s` (its worker ended) as ``ITEM_TIMED_OUT``."""
     options = work.options
     dask = DaskOptions(scheduler=options.scheduler, workers=options.workers, worker_setup=_dask_worker_setup)
     with dask_client(dask) as client:
-        for k, result in dask_map(client, item_work, items, shared=(work,)):
+        for k, result in dask_map(client, item_work, items, shared=(work,), item_limit_s=work.limit_s):
             if while_workers_run is not None:
                 while_workers_run()  # the first item is back: the workers have the rest
                 while_workers_run = None
             if isinstance(result, ItemKilledWorkers):  # said as the local pool says it
                 result = work.crashed(items[k], WorkerDied(DIED))
+            elif isinstance(result, ItemTimedOut):
+                result = work.timed_out(items[k])
             yield k, result
 
 
-def _submit(pool: ProcessPoolExecutor, batches: list[Sequence[Item]]) -> list[Future[list[Checked | None]]]:
+def _submit(
+    pool: ProcessPoolExecutor, batches: list[Sequence[Item]], firsts: Iterable[int]
+) -> list[Future[list[Checked | None]]]:
     """The futures of the batches submitted before the pool died: a worker that dies while the
     rest are still being handed out breaks the pool, and ``submit`` then raises. The batches left
-    over are owed, like those of futures that end broken."""
+    over are owed, like those of futures that end broken. ``firsts``: the index of each batch's
+    first item among the pool's items (what its :class:`_Watch` names)."""
     futures = []
-    for batch in batches:
+    for batch, first in zip(batches, firsts, strict=False):
         try:
-            futures.append(pool.submit(_work, batch))
+            futures.append(pool.submit(_work, batch, first))
         except BrokenProcessPool:
             break
     return futures
 
 
-def _pool(workers: int, work: ItemWork) -> ProcessPoolExecutor:
+def _context() -> Any:
     fork = "fork" in multiprocessing.get_all_start_methods()
-    if fork and work.options.slides:
+    return multiprocessing.get_context("fork" if fork else "spawn")
+
+
+def _pool(workers: int, work: ItemWork, watch: _Watch) -> ProcessPoolExecutor:
+    ctx = _context()
+    if ctx.get_start_method() == "fork" and work.options.slides:
         import_decoders()  # once here, not once in each forked worker
-    ctx = multiprocessing.get_context("fork" if fork else "spawn")
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=ctx,
         initializer=_init_worker,
-        initargs=(work, os.getpid()),
+        initargs=(work, os.getpid(), watch),
     )
 
 
@@ -915,52 +1033,76 @@ def _stopped_unless_done(pool: ProcessPoolExecutor) -> Iterator[None]:
         raise
 
 
-def _recover(owed: Sequence[Item], workers: int, work: ItemWork) -> Iterator[Checked | None]:
+def _recover(
+    owed: Sequence[Item], workers: int, work: ItemWork, decided: Mapping[int, Checked | None]
+) -> Iterator[Checked | None]:
     """The outcomes of the items a dead pool owed, in order, finding the ones that kill their process.
+    ``decided``: the outcomes already known, by index in ``owed`` (items whose worker was killed
+    past the item limit: never run again).
 
     A fresh pool takes them one item per task. When it dies too, the item that killed it is one
     of the first ``2 * workers + 1`` unfinished ones (at most ``workers`` running and ``workers
     + 1`` queued, taken in order): each of those runs alone in its own process, where a death
-    names its item, and the items after them go to a fresh pool.
+    names its item, and the items after them go to a fresh pool. A pool this process killed (an
+    item past its limit) names its item itself: the rest go to a fresh pool.
     """
     suspects = 2 * workers + 1
-    while owed:
-        with _pool(workers, work) as pool, _stopped_unless_done(pool):
-            futures = _submit(pool, [[item] for item in owed])
-            broken = len(futures)
-            for m, future in enumerate(futures):
+    decided = dict(decided)
+    pos = 0
+    while pos < len(owed):
+        todo = [m for m in range(pos, len(owed)) if m not in decided]
+        watch = _Watch(workers, _context())
+        with _pool(workers, work, watch) as pool, _stopped_unless_done(pool):
+            futures = dict(zip(todo, _submit(pool, [[owed[m]] for m in todo], todo), strict=False))
+            broken = len(owed)
+            for m in range(pos, len(owed)):
+                if m in decided:
+                    yield decided.pop(m)
+                    continue
                 try:
-                    (outcome,) = future.result()
+                    if m not in futures:
+                        raise BrokenProcessPool  # never handed out: the pool was broken by then
+                    (outcome,) = watch.result(futures[m], work.limit_s)
                 except BrokenProcessPool:
                     broken = m
                     break
                 yield outcome
         if broken == len(owed):
             return
+        killed = [m for m in watch.timed_out if m not in decided]
+        decided.update((m, work.timed_out(owed[m])) for m in killed)
+        if killed:  # this process killed the pool: the items it did not finish merely shared it
+            for m in range(broken, len(owed)):
+                if m in futures and not futures[m].cancelled() and futures[m].exception() is None:
+                    decided[m] = futures[m].result()[0]  # finished before the kill
+            pos = broken
+            continue
         unfinished = 0
-        for m in range(broken, len(owed)):
-            if unfinished == suspects:
-                break
-            if m < len(futures) and futures[m].exception() is None:
+        m = broken
+        while m < len(owed) and unfinished < suspects:
+            if m in decided:
+                yield decided.pop(m)
+            elif m in futures and futures[m].exception() is None:
                 (outcome,) = futures[m].result()
                 yield outcome
             else:
                 unfinished += 1
                 yield _alone(owed[m], work)
-        else:
-            return
-        owed = owed[m:]
+            m += 1
+        pos = m
 
 
 def _alone(item: Item, work: ItemWork) -> Checked | None:
-    """One item in a process of its own; its death becomes a crash finding of that item."""
-    with _pool(1, work) as pool, _stopped_unless_done(pool):
+    """One item in a process of its own; its death becomes a crash finding of that item, its
+    running past :attr:`ItemWork.limit_s` (its process killed) an ``ITEM_TIMED_OUT``."""
+    watch = _Watch(1, _context())
+    with _pool(1, work, watch) as pool, _stopped_unless_done(pool):
         try:
-            (outcome,) = pool.submit(_work, [item]).result()
+            (outcome,) = watch.result(pool.submit(_work, [item], 0), work.limit_s)
             return outcome
         except BrokenProcessPool:
             pass
-    return work.crashed(item, WorkerDied(DIED))
+    return work.timed_out(item) if watch.timed_out else work.crashed(item, WorkerDied(DIED))
 
 
 def clinical_table(

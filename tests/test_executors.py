@@ -18,6 +18,7 @@ from dqm.executors import (
     DaskOptions,
     ExecutorError,
     ItemKilledWorkers,
+    ItemTimedOut,
     check_secure,
     chunk_size,
     dask_client,
@@ -48,6 +49,12 @@ def slow_square(item: int, offset: int) -> int:
 def poisoned(item: int, offset: int) -> int:
     if item == 7:
         os._exit(3)  # a native crash: the worker process ends without a word
+    return item + offset
+
+
+def hanging(item: int, offset: int) -> int:
+    if item == 7:
+        time.sleep(120)  # a decoder that never returns, as far as a test can tell
     return item + offset
 
 
@@ -93,6 +100,20 @@ def test_chunked_tasks_give_each_item_its_result_and_a_killing_item_alone_is_rep
     got = dict(dask_map(client, poisoned, list(range(23)), shared=(100,), chunk=4))
     assert isinstance(got.pop(7), ItemKilledWorkers)
     assert got == {k: k + 100 for k in range(23) if k != 7}
+    client.wait_for_workers(2, timeout=RESTART_S)
+
+
+@pytest.mark.parametrize("chunk", [1, 4])
+def test_an_item_that_hangs_ends_its_worker_past_the_limit_and_the_rest_complete(client, chunk) -> None:
+    """A task stuck on one item hung the whole map: past the item limit its worker ends itself,
+    the item is given back as ItemTimedOut (never run again), the rest of the chunk runs again."""
+    client.wait_for_workers(2, timeout=RESTART_S)
+    began = time.monotonic()
+    got = dict(dask_map(client, hanging, list(range(12)), shared=(100,), chunk=chunk, item_limit_s=2.0))
+    assert time.monotonic() - began < 60  # not the 120 s the item sleeps
+    timed_out = got.pop(7)
+    assert isinstance(timed_out, ItemTimedOut) and timed_out.limit_s == 2.0
+    assert got == {k: k + 100 for k in range(12) if k != 7}
     client.wait_for_workers(2, timeout=RESTART_S)
 
 
@@ -272,3 +293,49 @@ def test_dask_workers_cut_with_their_runs_profiles_patterns(client, profile, tmp
     assert "[CASE_REF-" in first and "[cut:" in first
     assert REF_HEAD not in first
     assert REF_HEAD in masked_run(profile)
+
+
+def _hang_on(slide_id: str) -> None:
+    """In a worker process: the item ``slide_id``'s work never returns (as far as a test can tell)."""
+    import dqm.runner
+
+    real = dqm.runner.check_item
+
+    def check(item, *args):  # type: ignore[no-untyped-def]
+        if item.slide_id == slide_id:
+            time.sleep(120)
+        return real(item, *args)
+
+    check.real = real  # type: ignore[attr-defined]
+    dqm.runner.check_item = check
+
+
+def _unhang() -> None:
+    import dqm.runner
+
+    dqm.runner.check_item = getattr(dqm.runner.check_item, "real", dqm.runner.check_item)
+
+
+def test_a_hanging_item_on_dask_is_timed_out_and_the_rest_of_the_run_is_unchanged(
+    client, clean_batch, profile
+) -> None:
+    """run_batch on the cluster: the hanging item is ITEM_TIMED_OUT (its limit said), every
+    other item's outcome is what it is without the hang, and the run ends in seconds."""
+    client.wait_for_workers(2, timeout=RESTART_S)
+    options = RunOptions(executor="dask", scheduler=client.scheduler.address, slides=False, clinical=False)
+    plain = run_batch(clean_batch, profile, options)
+    stuck = plain.outcomes[3].summary.slide_id
+    limited = profile.model_copy(update={"limits": profile.limits.model_copy(update={"item_seconds": 10.0})})
+    client.run(_hang_on, stuck)
+    try:
+        began = time.monotonic()
+        run = run_batch(clean_batch, limited, options)
+        assert time.monotonic() - began < 90
+    finally:
+        client.run(_unhang)
+    (finding,) = run.outcomes[3].findings
+    assert finding.code == "ITEM_TIMED_OUT" and "limit of 10 s" in finding.message
+    assert [o.to_dict() for k, o in enumerate(run.outcomes) if k != 3] == [
+        o.to_dict() for k, o in enumerate(plain.outcomes) if k != 3
+    ]
+    client.wait_for_workers(2, timeout=RESTART_S)

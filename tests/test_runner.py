@@ -165,9 +165,9 @@ def test_a_worker_that_dies_while_items_are_still_being_handed_out_costs_only_it
         executor = real_pool(*args)
         handed, submit = [], executor.submit
 
-        def held(fn, batch):
+        def held(fn, *args):
             concurrent.futures.wait(handed[:1])  # the first batch has ended (or broken the pool)
-            handed.append(submit(fn, batch))
+            handed.append(submit(fn, *args))
             return handed[-1]
 
         executor.submit = held
@@ -502,7 +502,7 @@ def test_an_item_that_kills_its_process_is_the_same_crash_on_either_executor(tmp
 
     root, _ = _forty(tmp_path / "b")
 
-    def dask_map(client, func, items, shared):  # type: ignore[no-untyped-def]
+    def dask_map(client, func, items, shared, **_):  # type: ignore[no-untyped-def]
         for k, item in enumerate(items):
             yield (
                 k,
@@ -518,4 +518,57 @@ def test_an_item_that_kills_its_process_is_the_same_crash_on_either_executor(tmp
     local = run_batch(root, profile, RunOptions(workers=1, slides=False, clinical=False))
     assert [o.to_dict() for k, o in enumerate(dask.outcomes) if k != 17] == [
         o.to_dict() for k, o in enumerate(local.outcomes) if k != 17
+    ]
+
+
+HANG_LIMIT_S = 3.0
+"""The test profile's item limit: a hanging item is ended within seconds."""
+
+
+def _hang_on(stuck: str, monkeypatch) -> None:
+    """The item ``stuck``'s work never returns in a worker (a decoder looping on a hostile tile):
+    it sleeps well past any test's patience, and its checks come after."""
+    import os
+    import time
+
+    parent = os.getpid()
+    real = dqm.runner.check_item
+
+    def check(item, *args):
+        if item.slide_id == stuck and os.getpid() != parent:
+            time.sleep(120)
+        return real(item, *args)
+
+    monkeypatch.setattr(dqm.runner, "check_item", check)
+
+
+def _limited(profile, seconds: float):
+    return profile.model_copy(update={"limits": profile.limits.model_copy(update={"item_seconds": seconds})})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stuck", ["S17", "S00", "S39"])
+def test_an_item_that_hangs_in_its_worker_is_timed_out_and_the_run_goes_on(
+    tmp_path, profile, monkeypatch, stuck
+):
+    """A step that never returns hung the whole audit (the budget is checked between steps): its
+    worker is killed past the item limit, the item is ITEM_TIMED_OUT (naming the limit), the
+    other items its chunk held run again, and every other item's outcome is what it is without
+    the hang."""
+    import time
+
+    root, ids = _forty(tmp_path / "b")
+    options = RunOptions(workers=2, slides=False, clinical=False)
+    plain = run_batch(root, profile, options)
+    _hang_on(stuck, monkeypatch)
+    began = time.monotonic()
+    run = run_batch(root, _limited(profile, HANG_LIMIT_S), options)
+    assert time.monotonic() - began < 60  # not the 120 s the item sleeps
+    assert [o.summary.slide_id for o in run.outcomes] == ids
+    k = ids.index(stuck)
+    (finding,) = run.outcomes[k].findings
+    assert finding.code == "ITEM_TIMED_OUT" and finding.severity == "error"
+    assert "limit of 3 s" in finding.message and finding.location.file == f"{stuck}.json"
+    assert [o.to_dict() for j, o in enumerate(run.outcomes) if j != k] == [
+        o.to_dict() for j, o in enumerate(plain.outcomes) if j != k
     ]

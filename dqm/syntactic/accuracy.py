@@ -48,7 +48,15 @@ from pathlib import Path
 
 from dqm.batch import Discovery, as_read, discover, jailed, normalise
 from dqm.facts import Ratio
-from dqm.findings import CHECK_CRASHED, SYNTACTIC_ASPECTS, Aspect, Finding, Severity, not_evaluated
+from dqm.findings import (
+    CHECK_CRASHED,
+    NOT_EVALUATED,
+    SYNTACTIC_ASPECTS,
+    Aspect,
+    Finding,
+    Severity,
+    not_evaluated,
+)
 from dqm.i18n import N_, Message, msg
 from dqm.model import Item
 from dqm.order import AGAIN, NOT_DELIVERED, NOT_DELIVERED_LOT, NOT_ORDERED, lot_key, nfc
@@ -320,7 +328,7 @@ def figures_over_order(
     s_bad, f_bad = _by_form(s_bad, joined), _by_form(f_bad, joined)
     unordered = Counter(f.item_id for f in findings if f.code == NOT_ORDERED and f.item_id)
     not_ordered = _by_form(unordered, joined)
-    crashed = {f.item_id for f in findings if f.code == CHECK_CRASHED}
+    crashed = {f.item_id for f in findings if f.code in NOT_EVALUATED}
     worst: dict[str, list[float]] = {}
     rows: Counter[str] = Counter()
     for slide_id, n, bad in zip(map(nfc, ids) if joined else ids, n_values, unreadable, strict=True):
