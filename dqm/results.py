@@ -676,6 +676,7 @@ CODES_SINCE: dict[str, tuple[int, int]] = {
                 "SLIDE_ALL_INK",
                 "SLIDE_ONE_COLOUR",
                 "SLIDE_PART_UNREADABLE",
+                "SLIDE_TILES_PAST_END",
                 "STAIN_NOT_COMPARED",
                 "VERTEX_ORDER",
             ),

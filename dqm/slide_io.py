@@ -70,6 +70,7 @@ from dqm.slide_refs import (
     EachStrict,
     NotRegular,
     PartsUnread,
+    TilesPastEnd,
     Watched,
     named_as,
     openslide_name,
@@ -77,6 +78,7 @@ from dqm.slide_refs import (
     refused_reference,
     slide_parts,
     tiff_refusal,
+    tiles_past_end,
     transient,
     watched_besides,
 )
@@ -402,6 +404,10 @@ class SlideProbe:
     counts: its folder was not walked for its series (:attr:`Taken.unread`), or the slide was
     refused before OpenSlide opened anything (a FIFO or a link out of the batch beside it), or the
     OpenSlide loaded reads no DICOM (:func:`openslide_reads_dicom`)."""
+    tiles_past_end: tuple[TilesPastEnd, ...] = ()
+    """The tiled pages of a TIFF slide some of whose tiles run past the file's end
+    (:func:`~dqm.slide_refs.tiles_past_end`): OpenSlide reads them blank with no error
+    (``slide.opens``'s ``SLIDE_TILES_PAST_END``)."""
     unsettled: bool = False
     """Whether the facts are of a passing state: the slide's DICOM folder could not be listed at the
     take (:attr:`Taken.unread_failed`), or its files changed while it was checked (its
@@ -1487,6 +1493,7 @@ def probe_slide(
                 _refused_texts(fd, probe)
             return probe
         probe.parts_unread = taken.unread if openslide_reads_dicom() else None
+        probe.tiles_past_end = tuple(tiles_past_end(fd))
         name, own = openslide_name(path, fd), _fd_name(path, fd)
         if not _probe_openslide(path, probe, options, clock, name, fd):
             _probe_pillow(Path(own), probe, options, clock)  # the file the checks read

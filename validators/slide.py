@@ -22,6 +22,7 @@ from dqm.pixels.ink import FLAT_SPREAD, ink_share
 from dqm.probe_mpp import mpp_range
 from dqm.raster import edge_ys
 from dqm.slide_io import SlideProbe
+from dqm.slide_refs import TilesPastEnd
 from validators.context import ItemView
 from validators.registry import CheckContext, NoParams, check
 
@@ -34,6 +35,8 @@ from validators.registry import CheckContext, NoParams, check
         "SLIDE_UNREADABLE": "the slide opens but a sampled region fails to decode",
         "SLIDE_REFERENCE_REFUSED": "a multi-file slide (VMS/VMU, MIRAX, DICOM) names or sits beside a file "
         "outside the batch or a special file: not opened",
+        "SLIDE_TILES_PAST_END": "a TIFF slide's tiles whose offset and byte count run past the file's end: "
+        "OpenSlide reads them blank with no error",
     },
 )
 def opens(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
@@ -41,12 +44,14 @@ def opens(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     probe = view.slide
     if probe is None:
         return []
+    out = [_tiles_past_end(probe, page, ctx) for page in probe.tiles_past_end]
     if not probe.opened:
         code = "SLIDE_REFERENCE_REFUSED" if probe.reference_refused else "SLIDE_UNOPENABLE"
-        return [ctx.finding(code, probe.open_error or msg("cannot open"), file=probe.path)]
+        return [*out, ctx.finding(code, probe.open_error or msg("cannot open"), file=probe.path)]
     if probe.read_failure is not None:
         f = probe.read_failure
         return [
+            *out,
             ctx.finding(
                 "SLIDE_UNREADABLE",
                 msg(
@@ -58,9 +63,32 @@ def opens(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
                 ),
                 file=probe.path,
                 xy=(float(f.xy[0]), float(f.xy[1])),
-            )
+            ),
         ]
-    return []
+    return out
+
+
+def _tiles_past_end(probe: SlideProbe, page: TilesPastEnd, ctx: CheckContext) -> Finding:
+    """``SLIDE_TILES_PAST_END`` of one TIFF page: its level (the one of its size, where OpenSlide
+    has one), how many of its tiles run past the file's end, and the first."""
+    (w, h), levels = page.size, probe.level_dimensions
+    said = dict(page=page.page, w=w, h=h, past=page.past, tiles=page.tiles, first=page.first)
+    if (w, h) in levels:
+        text = msg(
+            "level {level} ({w}x{h}, TIFF page {page}): {past:,} of its {tiles:,} tiles run past the "
+            "file's end (offset plus byte count; the first is tile {first:,}): OpenSlide reads them "
+            "blank with no error, so the slide is blank there (a corrupt tile index or a file cut short)",
+            level=levels.index((w, h)),
+            **said,
+        )
+    else:
+        text = msg(
+            "TIFF page {page} ({w}x{h}): {past:,} of its {tiles:,} tiles run past the file's end "
+            "(offset plus byte count; the first is tile {first:,}): they are read blank with no error "
+            "(a corrupt tile index or a file cut short)",
+            **said,
+        )
+    return ctx.finding("SLIDE_TILES_PAST_END", text, file=probe.path)
 
 
 def _declared_unusable(ann: Annotation) -> bool:

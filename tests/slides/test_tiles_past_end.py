@@ -1,0 +1,174 @@
+"""A TIFF slide whose tiles run past the file's end (a byte count of 2^63, an offset beyond it):
+OpenSlide reads such a tile as a missing one, blank with no error, so the slide opened, read and
+passed with blank regions. ``SLIDE_TILES_PAST_END`` says so now, with the level and how many."""
+
+from __future__ import annotations
+
+import glob
+import os
+import struct
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dqm.runner import run_item_checks
+from dqm.slide_io import ProbeOptions, probe_slide
+from dqm.slide_refs import tiles_past_end
+from tests.deid.test_deid import view_of
+from validators.engine import configure
+
+REAL = Path("/work/shared/data/real/slides")
+
+
+def _tiled(
+    path: Path, levels: list[tuple[int, np.ndarray, np.ndarray]], tile: int, big: bool, head: bytes = b""
+) -> Path:
+    """An uncompressed RGB TIFF (BigTIFF: ``big``) of one page a level, each ``(side in pixels,
+    tile offsets, tile byte counts)`` (LONG8 in a BigTIFF, else LONG), tiles ``tile`` a side;
+    ``head``: bytes right after the file's header, where the tiles are."""
+    kind, item = (16, "<u8") if big else (4, "<u4")
+    esize, csize, osize = (20, 8, 8) if big else (12, 2, 4)
+    n_entries = 9
+    ifd = (16 if big else 8) + len(head)
+    ifd_size = csize + esize * n_entries + osize
+    values = ifd + ifd_size * len(levels)
+    out = bytearray(b"II+\0" + struct.pack("<HHQ", 8, 0, ifd) if big else b"II*\0" + struct.pack("<I", ifd))
+    out += head
+    tail = bytearray()
+    for k, (side, offsets, counts) in enumerate(levels):
+        entries: list[tuple[int, int, int, int | bytes]] = [
+            (256, 4, 1, side),
+            (257, 4, 1, side),
+            (258, 3, 1, 8),
+            (262, 3, 1, 2),
+            (277, 3, 1, 3),
+        ]
+        entries += [(322, 3, 1, tile), (323, 3, 1, tile)]
+        entries += [(324, kind, len(offsets), offsets.astype(item).tobytes())]
+        entries += [(325, kind, len(counts), counts.astype(item).tobytes())]
+        out += struct.pack("<Q" if big else "<H", len(entries))
+        for tag, kind_, count, value in entries:
+            field = value if isinstance(value, int) else int.from_bytes(value, "little")
+            if isinstance(value, bytes) and len(value) > osize:  # stored after the directories
+                field = values + len(tail)
+                tail += value
+            out += struct.pack("<HHQQ" if big else "<HHII", tag, kind_, count, field)
+        following = ifd + ifd_size * (k + 1) if k + 1 < len(levels) else 0
+        out += struct.pack("<Q" if big else "<I", following)
+    path.write_bytes(bytes(out + tail))
+    return path
+
+
+def _slide(path: Path, big: bool, counts: dict[int, int], offsets: dict[int, int]) -> Path:
+    """A two-level RGB slide of uncompressed 256-pixel tiles (tissue-like colours): level 0 of
+    512x512, four tiles whose byte counts and offsets given by tile index are then set to the
+    values given; level 1 of 256x256, one tile (OpenSlide hashes the smallest level's tiles)."""
+    rng = np.random.default_rng(0)
+    size = 256 * 256 * 3
+    pixels = rng.integers(60, 200, 5 * size, dtype=np.uint8).tobytes()
+    base = 16 if big else 8
+    at = np.array([base + k * size for k in range(4)], np.uint64)
+    n = np.full(4, size, np.uint64)
+    for index, value in counts.items():
+        n[index] = value
+    for index, value in offsets.items():
+        at[index] = value
+    small = (np.array([base + 4 * size], np.uint64), np.array([size], np.uint64))
+    return _tiled(path, [(512, at, n), (256, *small)], 256, big, pixels)
+
+
+def _findings(tmp_path: Path, profile, path: Path):
+    probe = probe_slide(path, "slides/S1.tif", ProbeOptions(artefacts=False))
+    found = run_item_checks(view_of(profile, slide=probe), configure(profile))
+    return probe, [f for f in found if f.code == "SLIDE_TILES_PAST_END"]
+
+
+def _jpeg_slide(path: Path, counts: dict[int, int]) -> Path:
+    """A 1024-pixel JPEG slide of 16 tiles (tifffile; LONG byte counts), the byte counts given by
+    tile index then rewritten in place."""
+    import tifffile
+
+    image = np.random.default_rng(0).integers(60, 200, (1024, 1024, 3), dtype=np.uint8)
+    tifffile.imwrite(path, image, tile=(256, 256), photometric="rgb", compression="jpeg")
+    with tifffile.TiffFile(path) as tf:
+        tag = tf.pages.first.tags[325]
+        assert int(tag.dtype) == 4
+        at = tag.valueoffset
+    with open(path, "r+b") as fh:
+        for index, value in counts.items():
+            fh.seek(at + 4 * index)
+            fh.write(struct.pack("<I", value))
+    return path
+
+
+def test_a_jpeg_tile_past_the_end_opens_and_reads_blank_and_is_a_finding(tmp_path: Path, profile) -> None:
+    """Tile 11's byte count 2^32 - 1: OpenSlide opens the slide and reads it with no failure (the
+    tile painted blank); the finding names level 0, 1 of its 16 tiles, the first tile 11."""
+    probe, found = _findings(tmp_path, profile, _jpeg_slide(tmp_path / "S1.tif", {11: 2**32 - 1}))
+    assert probe.opened and probe.read_failure is None
+    assert len(found) == 1 and found[0].severity.value == "error"
+    text = str(found[0].message)
+    assert "level 0 (1024x1024, TIFF page 0): 1 of its 16 tiles run past the file's end" in text
+    assert "the first is tile 11" in text and found[0].location.file == "slides/S1.tif"
+
+
+def test_a_byte_count_of_2_63_is_a_finding(tmp_path: Path, profile) -> None:
+    """A BigTIFF's tile 3 of byte count 2^63 and tile 1 at an offset past the end (OpenSlide fails
+    on uncompressed tiles so, and says why: the finding says which tiles)."""
+    path = _slide(tmp_path / "S1.tif", True, {3: 2**63}, {1: 10**7})
+    _, found = _findings(tmp_path, profile, path)
+    assert len(found) == 1 and "2 of its 4 tiles" in str(found[0].message)
+    assert "the first is tile 1" in str(found[0].message)
+
+
+def test_a_classic_tiff_offset_past_the_end_is_a_finding(tmp_path: Path, profile) -> None:
+    path = _slide(tmp_path / "S1.tif", False, {}, {2: 2**32 - 1})
+    _, found = _findings(tmp_path, profile, path)
+    assert len(found) == 1 and "1 of its 4 tiles" in str(found[0].message)
+
+
+def test_a_tile_of_no_bytes_is_a_sparse_tile_not_a_finding(tmp_path: Path, profile) -> None:
+    """A byte count of 0 is a tile left out on purpose (OpenSlide paints it transparent, as Aperio
+    scanners write empty regions), whatever its offset: no finding."""
+    path = _slide(tmp_path / "S1.tif", True, {0: 0, 1: 0}, {1: 2**62})
+    assert _findings(tmp_path, profile, path)[1] == []
+    probe, found = _findings(tmp_path, profile, _jpeg_slide(tmp_path / "S2.tif", {5: 0}))
+    assert probe.opened and probe.read_failure is None and found == []
+
+
+def test_a_healthy_tiff_is_no_finding(tmp_path: Path, profile) -> None:
+    _, found = _findings(tmp_path, profile, _slide(tmp_path / "S1.tif", True, {}, {}))
+    assert found == []
+
+
+def test_real_slides_have_no_tile_past_their_end() -> None:
+    files = [f for f in glob.glob(str(REAL / "*")) if f.endswith((".svs", ".tif", ".tiff", ".ndpi"))]
+    if not files:
+        pytest.skip("no real slides here")
+    for name in files:
+        fd = os.open(name, os.O_RDONLY)
+        try:
+            assert tiles_past_end(fd) == [], name
+        finally:
+            os.close(fd)
+
+
+def test_a_million_tiles_are_looked_at_in_bulk(tmp_path: Path) -> None:
+    """A level of 10^6 tiles (16 pixels a side, offsets and counts of 4 MB each) is looked at whole
+    within a second, and the tiles past the end are counted, the first one named."""
+    n_side, n = 1000, 1000 * 1000
+    offsets = np.full(n, 8, "<u4")
+    counts = np.full(n, 768, "<u4")
+    counts[[5, 777_777, n - 1]] = [2**32 - 1, 1, 0]
+    offsets[777_777] = 2**31
+    path = _tiled(tmp_path / "many.tif", [(16 * n_side, offsets, counts)], 16, False, bytes(768))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        started = time.process_time()
+        (page,) = tiles_past_end(fd)
+        assert time.process_time() - started < 1
+    finally:
+        os.close(fd)
+    assert (page.page, page.size, page.past, page.tiles, page.first) == (0, (16000, 16000), 2, n, 5)
