@@ -108,6 +108,28 @@ def visible(text: str, newlines: bool = True) -> str:
     return (_INVISIBLE if newlines else _LINE_INVISIBLE).sub(_shown, text)
 
 
+_JSON_UNSAFE = re.compile(f"[\x7f-\x9f\u2028\u2029{_FORMAT}]")
+"""What JSON leaves raw in a string that :func:`visible` escapes: C1 controls, DEL, format
+characters, line and paragraph separators (C0 controls JSON escapes itself)."""
+
+
+def _json_escape(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def json_visible(text: str) -> str:
+    """JSON ``text`` whose strings hold the characters :func:`visible` escapes (a right-to-left
+    override, a zero-width space, a C1 control) as JSON escapes (``\\u202e``; a surrogate pair
+    past U+FFFF): the same values once parsed, so a tool reading results.json gets the true names,
+    while the file read as text (an editor, ``cat``, ``grep``) shows them as every other output
+    does. Only strings hold such characters: JSON's own syntax is ASCII."""
+    return _JSON_UNSAFE.sub(_json_escape, text)
+
+
 terminal_safe = visible
 """What a command prints passes :func:`visible`: the console shows a name as every output does."""
 

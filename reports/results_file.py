@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from dqm.columns import Columns
 from dqm.digest import DIGEST_KEY, canonical_value, digest_member
-from dqm.output import Mask
+from dqm.output import Mask, json_visible
 from dqm.results import QualityResult
 
 Streamed = dict[str, "Streamed | None"]
@@ -114,7 +114,8 @@ class _Work:
         return path
 
     def masked(self, text: str) -> str:
-        return self.mask(text) if self.mask is not None else text
+        """``text`` masked, its hidden characters written as JSON escapes (:func:`json_visible`)."""
+        return json_visible(self.mask(text) if self.mask is not None else text)
 
 
 def _member_text(model: BaseModel, name: str) -> str:

@@ -4,7 +4,8 @@ zero-width space (U+200B) in a slide id, a file name, a class name and so in a f
 ``evil\\u202egpj.svs`` displays as ``evilsvs.jpg``; ``S1\\u200b`` looks like ``S1``. Every output a
 person reads (report.html and its explorers, summary.md, junit.xml, fixlist.html / .csv, the
 diff's Markdown) shows such a character as its escape (``\\u202e``), as the console does;
-results.json is data and keeps the true names. Korean text is shown as it is.
+results.json is data and keeps the true names, each such character written as a JSON escape
+(the file read as text shows ``\\u202e`` too). Korean text is shown as it is.
 """
 
 from __future__ import annotations
@@ -92,6 +93,16 @@ def test_results_json_keeps_the_true_names(audited: tuple[Path, Path]) -> None:
     doc = json.loads((audited[1] / "results.json").read_text(encoding="utf-8"))
     assert SLIDE in {i["slide_id"] for i in doc["items"]}
     assert ANNOTATION in {f["location"]["file"] for f in doc["findings"]}
+
+
+def test_results_json_writes_hidden_characters_as_json_escapes(audited: tuple[Path, Path]) -> None:
+    """Read as text (an editor, ``cat``, ``grep``), results.json showed the override raw, where
+    every other output escapes it; its strings now hold ``\\u202e`` escapes, parsed to the same
+    names, and Korean stays as it is."""
+    text = (audited[1] / "results.json").read_text(encoding="utf-8")
+    _no_hidden(text)
+    assert "evil\\u202egpj\\u200b" in text
+    assert SLIDE in {i["slide_id"] for i in json.loads(text)["items"]}
 
 
 def test_the_fix_list_shows_hidden_characters_as_escapes(audited: tuple[Path, Path], tmp_path: Path) -> None:

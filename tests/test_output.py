@@ -331,3 +331,17 @@ def test_no_writer_replaces_a_fifo_and_an_output_set_keeps_its_previous_set(tmp_
     assert (out / "results.json").read_text() == "1" and stat.S_ISFIFO(os.lstat(out / "report.html").st_mode)
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "x.json"]
+
+
+def test_json_visible_escapes_hidden_characters_and_round_trips() -> None:
+    """results.json's strings hold a right-to-left override, a C1 control, a line separator and a
+    tag character past U+FFFF as JSON escapes (a surrogate pair), parsed back to the same text."""
+    import json
+
+    from dqm.output import json_visible
+
+    value = {"slide": "evil\u202egpj\u200b\x85\u2028\U000e0001 서울", "n": 1}
+    text = json_visible(json.dumps(value, ensure_ascii=False))
+    assert text.isprintable() and "서울" in text
+    assert "\\u202e" in text and "\\udb40\\udc01" in text
+    assert json.loads(text) == value
