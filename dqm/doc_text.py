@@ -17,10 +17,11 @@ import gzip
 import html
 import lzma
 import re
+import struct
 import tarfile
 import zipfile
 import zlib
-from typing import BinaryIO, cast
+from typing import BinaryIO, NamedTuple, cast
 
 from dqm.i18n import N_
 
@@ -213,40 +214,109 @@ opened, and named as not searched."""
 MAX_ZIP_DIRECTORY = 32 * 1024 * 1024
 """Bytes of a ZIP's central directory read at most (100,000 members of names 300 characters long)."""
 _ZIP_CENTRAL = b"PK\x01\x02"
-_ZIP64_RECORDS = 56 + 20
-"""The ZIP64 end record and its locator, which lie between the directory and the end record."""
+_ZIP_END = struct.Struct("<4s4H2LH")
+"""The end of central directory record (22 bytes, then its comment)."""
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+"""The ZIP64 end record's locator (20 bytes, just before the end record)."""
+_ZIP64_END = struct.Struct("<4sQ2H2L4Q")
+"""The ZIP64 end record (56 bytes without its extensible data)."""
+_ZIP_MAX_COMMENT = 1 << 16
+
+
+class ZipEnd(NamedTuple):
+    """A ZIP's end records as :mod:`zipfile` reads them: the directory's ``size`` and ``offset``
+    (a ZIP64 record's where one is read: ``zip64``), the ``comment`` and the ``location`` the
+    directory ends at (zipfile reads it from ``location - size``; the offset field is not used)."""
+
+    size: int
+    offset: int
+    comment: bytes
+    location: int
+    zip64: bool
+
+
+def _read_at(fh: BinaryIO, at: int, n: int) -> bytes:
+    fh.seek(at)
+    return fh.read(n)
+
+
+def zip_end(fh: BinaryIO, fixed: bool) -> ZipEnd | None:
+    """A ZIP's end records read as :mod:`zipfile` reads them (its ``_EndRecData``, private and not
+    in every Python), before CPython's fix for CVE-2025-8291 (gh-139700, in 3.10 to 3.14's security
+    releases) or after it (``fixed``); None where that zipfile finds none or refuses them (it says
+    the file is no ZIP, spans disks or has a corrupt ZIP64 record). The end record is the last 22
+    bytes where they are one without a comment, else the last ``PK\\x05\\x06`` in the last 64 KiB +
+    22 bytes (a comment holding a fake one is read as zipfile reads it). A ZIP64 locator just before
+    it leads to a ZIP64 record: before the fix, the 56 bytes before the locator, whatever the
+    locator says, and the directory ends 76 bytes before the end record; after it, the record where
+    the locator says (else just before the locator), refused unless the directory ends at it, and
+    the directory ends at the record. A record that would start before the file is none (zipfile
+    reads from byte 0 in memory, fails on a disk file: either reads no more than this)."""
+    fh.seek(0, 2)
+    filesize = fh.tell()
+    if filesize < _ZIP_END.size:
+        return None
+    data = _read_at(fh, filesize - _ZIP_END.size, _ZIP_END.size)
+    if data[:4] == b"PK\x05\x06" and data[-2:] == b"\0\0":
+        location, comment = filesize - _ZIP_END.size, b""
+    else:
+        window = max(filesize - _ZIP_MAX_COMMENT - _ZIP_END.size, 0)
+        data = _read_at(fh, window, filesize - window)
+        found = data.rfind(b"PK\x05\x06")
+        if found < 0 or len(data) - found < _ZIP_END.size:
+            return None
+        comment_size = _ZIP_END.unpack_from(data, found)[-1]
+        comment = data[found + _ZIP_END.size : found + _ZIP_END.size + comment_size]
+        location, data = window + found, data[found : found + _ZIP_END.size]
+    size, offset = _ZIP_END.unpack(data)[5:7]
+    end = ZipEnd(size, offset, comment, location, False)
+    at = location - _ZIP64_LOCATOR.size
+    if at < 0:
+        return end
+    sig, disk, reloff, disks = _ZIP64_LOCATOR.unpack(_read_at(fh, at, _ZIP64_LOCATOR.size))
+    if sig != b"PK\x06\x07":
+        return end
+    if disk != 0 or disks > 1:
+        return None  # "zipfiles that span multiple disks are not supported"
+    at -= _ZIP64_END.size
+    if not fixed:
+        if at < 0:
+            return end
+        record = _ZIP64_END.unpack(_read_at(fh, at, _ZIP64_END.size))
+        if record[0] != b"PK\x06\x06":
+            return end
+        return ZipEnd(record[-2], record[-1], comment, at, True)
+    if reloff > at:
+        return None  # "Corrupt zip64 end of central directory locator"
+    place, data = reloff, _read_at(fh, reloff, _ZIP64_END.size)
+    if data[:4] != b"PK\x06\x06" and reloff != at:
+        place, data = at, _read_at(fh, at, _ZIP64_END.size)
+    if data[:4] != b"PK\x06\x06":
+        return None  # "Zip64 end of central directory record not found"
+    record = _ZIP64_END.unpack(data)
+    if record[-1] + record[-2] != reloff or record[1] + 12 != _ZIP64_END.size + at - place:
+        return None  # "Corrupt zip64 end of central directory record"
+    return ZipEnd(record[-2], record[-1], comment, place, True)
 
 
 def _zip_members_bound(fh: BinaryIO) -> int | None:
     """How many members :mod:`zipfile` can read from a ZIP at most, before it reads them: its end
-    records read by the function :class:`zipfile.ZipFile` calls (the last 22 bytes first, then the
-    last ``PK\x05\x06``, then a ZIP64 record), and the ``PK\x01\x02`` counted (each member's
-    header starts so; the counts the end records give, which zipfile never reads, are not trusted)
-    in the directory's size of bytes before the place that function reports, and 76 bytes more for
-    a ZIP64. Where zipfile has CPython's fix for CVE-2025-8291 (gh-139700, in 3.10 to 3.14's
-    security releases), that place is the ZIP64 record's (found where its locator says) and the
-    directory ends there; before it, the place is the end record's, and the directory ends before
-    the 76 bytes of a ZIP64 record and locator read just before it, whatever the locator says. The
-    window holds the directory either way: the count is an upper bound under both.
-    :data:`MAX_ARCHIVE_MEMBERS` + 1 for a directory larger than :data:`MAX_ZIP_DIRECTORY`; None
-    where zipfile will find no directory (it says it is no ZIP) or one starting before the file
-    (it refuses it)."""
-    try:
-        end = zipfile._EndRecData(fh)  # type: ignore[attr-defined]  # zipfile's own reading (untyped)
-    except OSError:
+    records read as zipfile reads them, before and after CPython's CVE-2025-8291 fix
+    (:func:`zip_end`), and the ``PK\\x01\\x02`` counted in the directory each reading reads (each
+    member's header starts so; the counts the end records give, which zipfile never reads, are not
+    trusted): the larger count, an upper bound under both. :data:`MAX_ARCHIVE_MEMBERS` + 1 for a
+    directory larger than :data:`MAX_ZIP_DIRECTORY`; None where neither reading finds a directory
+    (zipfile says it is no ZIP) or finds one starting before the file (it refuses it)."""
+    windows = set()
+    for fixed in (False, True):
+        end = zip_end(fh, fixed)
+        if end is not None and end.location - end.size >= 0:
+            windows.add((end.location - end.size, end.size))
+    if not windows:
         return None
-    if not end:
-        return None
-    size, location = end[5], end[9]  # _ECD_SIZE, _ECD_LOCATION
-    if location - size < 0:  # zipfile's directory would start before the file: it refuses it
-        return None
-    if size > MAX_ZIP_DIRECTORY:
+    if max(size for _, size in windows) > MAX_ZIP_DIRECTORY:
         return MAX_ARCHIVE_MEMBERS + 1
-    # the ZIP64 record's place (fixed zipfile) or the end record's (older): either way the
-    # window holds the directory, and 76 bytes more at most
-    start = max(0, location - size - (_ZIP64_RECORDS if end[0] == b"PK\x06\x06" else 0))
-    fh.seek(start)
-    return fh.read(location - start).count(_ZIP_CENTRAL)
+    return max(_read_at(fh, start, size).count(_ZIP_CENTRAL) for start, size in windows)
 
 
 def zip_text(

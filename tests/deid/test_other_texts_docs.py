@@ -850,9 +850,7 @@ def test_a_zip64_locator_pointing_elsewhere_does_not_lift_the_bound(monkeypatch:
         ("", "more members than dqm reads in one archive"),
         ("", "not a readable ZIP file"),
     )
-    if listed is None:  # the fixed zipfile refuses it
-        assert document_text(io.BytesIO(bytes(data)), ".zip", 1000) == ("", "not a readable ZIP file")
-    else:
+    if listed is not None:  # the fixed zipfile refuses it; dqm counts both readings' directories
         assert (
             document_text(io.BytesIO(bytes(data)), ".zip", 1000)[1]
             == "more members than dqm reads in one archive"
@@ -917,21 +915,16 @@ def _small_zip64(count: int, monkeypatch: pytest.MonkeyPatch) -> bytes:
     return data
 
 
-@pytest.mark.parametrize("reading", ["installed", "gh-139700"])
-def test_a_zip64s_member_bound_holds_under_either_zipfile_reading(
-    reading: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_zip64s_member_bound_holds_under_either_zipfile_reading(monkeypatch: pytest.MonkeyPatch) -> None:
     """CPython's fix for CVE-2025-8291 made ``_EndRecData`` report the ZIP64 record's place, not the
     end record's: the bound, counted 76 bytes short of it, read no directory where it starts in the
     first 76 bytes (opened unbounded) and missed the last 76 bytes of a zipfile-written one (100,001
-    members opened). Each is counted whole under either reading."""
+    members opened). Each is counted whole under either reading (both are read: :func:`zip_end`)."""
     from dqm.doc_text import _zip_members_bound
 
     first = _zip64_directory_first(20)
     written = _small_zip64(10, monkeypatch)
     assert [len(zipfile.ZipFile(io.BytesIO(d)).infolist()) for d in (first, written)] == [20, 10]
-    if reading == "gh-139700":
-        monkeypatch.setattr(zipfile, "_EndRecData", _fixed_end_rec_data)
     assert [_zip_members_bound(io.BytesIO(d)) for d in (first, written)] == [20, 10]
 
 
@@ -987,3 +980,106 @@ def test_a_batchs_zips_and_pdfs_share_one_inflation_bound(
         io.BytesIO(_pdf(b"BT (" + RRN.encode() + b") Tj ET", flate=True)), ".pdf", 1000, None, inflated
     )
     assert RRN not in text and why == "a stream past the bound read" and inflated == [0], (text, why)
+
+
+# Session 29 (texts3): dqm's own ZIP end record reader; ZIP names in CP949.
+
+
+def _hostile_zips(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """Real and hostile ZIPs whose end records zipfile reads in its own way."""
+    import struct
+
+    plain = _zip({"a.txt": b"x", "b/c.txt": b"y"})
+    zip64 = _small_zip64(10, monkeypatch)
+    fake_end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 9, 9, 999, 3, 0)
+    locator_elsewhere = bytearray(zip64)
+    struct.pack_into("<Q", locator_elsewhere, zip64.rfind(b"PK\x06\x07") + 8, 0)
+    end = len(plain) - 22
+    return {
+        "plain": plain,
+        "comment": _zip({"a.txt": b"x"}, comment=b"for the record"),
+        "fake end in comment": _zip({"a.txt": b"x"}, comment=b"note " + fake_end),
+        "fake end is the comment": _zip({"a.txt": b"x"}, comment=fake_end),
+        "counts hold the signature": plain[: end + 8] + b"PK\x05\x06" + plain[end + 12 :],
+        "empty": _zip({}),
+        "zip64": zip64,
+        "zip64 locator elsewhere": bytes(locator_elsewhere),
+        "zip64 directory first": _zip64_directory_first(20),
+        "self-extractor": b"MZ\x90\x00" + bytes(5000) + plain,
+        "prepended, zip64": b"#!/bin/sh\nexit 0\n" + zip64,
+        "truncated end": plain[:-5],
+        "truncated directory": plain[:40] + plain[60:],
+        "head only": plain[:10],
+        "no bytes": b"",
+        "zip64, record cut": zip64[: zip64.rfind(b"PK\x06\x06") + 10] + zip64[zip64.rfind(b"PK\x06\x07") :],
+    }
+
+
+def test_dqms_zip_end_reader_agrees_with_zipfile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The member bound read a ZIP's end records with ``zipfile._EndRecData``, private and absent
+    in some Python (AttributeError, uncaught): dqm reads them itself, as zipfile does before and
+    after CPython's CVE-2025-8291 fix. Where the installed zipfile opens a file, its reading finds
+    the directory where zipfile reads it, the same comment, and a bound at least its member count;
+    its private reader and the fixed one (:func:`_fixed_end_rec_data`) give the same records."""
+    from dqm.doc_text import _zip_members_bound, zip_end
+
+    zips = _hostile_zips(monkeypatch)
+    probe = tmp_path / "probe.zip"
+    probe.write_bytes(zips["zip64 locator elsewhere"])
+    try:  # the fixed zipfile follows the locator and refuses it; before the fix it is read
+        zipfile.ZipFile(probe).close()
+        installed_fixed = False
+    except zipfile.BadZipFile:
+        installed_fixed = True
+    private = getattr(zipfile, "_EndRecData", None)
+    opened = set()
+    for name, data in zips.items():
+        path = tmp_path / "z.zip"
+        path.write_bytes(data)
+        with path.open("rb") as fh:
+            readings = {fixed: zip_end(fh, fixed) for fixed in (False, True)}
+            bound = _zip_members_bound(fh)
+            references = (
+                [(True, private)] if installed_fixed else [(False, private), (True, _fixed_end_rec_data)]
+            )
+            for fixed, reference in references:
+                if reference is None:
+                    continue
+                try:
+                    rec = reference(fh)
+                except (zipfile.BadZipFile, OSError):
+                    rec = None
+                if (
+                    reference is _fixed_end_rec_data
+                    and rec
+                    and rec[0] != b"PK\x06\x06"
+                    and b"PK\x06\x07" in data
+                ):
+                    continue  # simulated only where the installed zipfile reads a ZIP64 record
+                end = readings[fixed]
+                if rec is None:
+                    assert end is None, (name, fixed, end)
+                    continue
+                zip64 = rec[0] == b"PK\x06\x06"
+                location = rec[9] - 76 if zip64 and not fixed else rec[9]
+                assert end == (rec[5], rec[6], rec[8], location, zip64), (name, fixed, end, rec)
+        try:
+            with zipfile.ZipFile(path) as zf:
+                listed, start, comment = len(zf.infolist()), zf.start_dir, zf.comment
+        except zipfile.BadZipFile:
+            continue
+        opened.add(name)
+        end = readings[installed_fixed]
+        assert end is not None and (end.location - end.size, end.comment) == (start, comment), name
+        assert bound is not None and bound >= listed, (name, bound, listed)
+    assert {"plain", "comment", "empty", "zip64", "self-extractor"} <= opened, opened
+    assert not {"truncated end", "head only", "no bytes", "fake end in comment"} & opened
+
+
+def test_the_member_bound_needs_no_private_zipfile_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Python whose zipfile has no ``_EndRecData``: the bound raised AttributeError, uncaught."""
+    from dqm.doc_text import _zip_members_bound
+
+    data = _zip({f"scans/{i}.txt": b"" for i in range(7)})
+    monkeypatch.delattr(zipfile, "_EndRecData", raising=False)
+    assert _zip_members_bound(io.BytesIO(data)) == 7
