@@ -341,7 +341,7 @@ def zip_text(
             infos = zf.infolist()
             left = limit
             if not office:
-                names = "\n".join(i.filename for i in infos)
+                names = "\n".join(_zip_name(i) for i in infos)
                 if len(names) > left:  # 300,000 tile names would use the whole batch's budget
                     unread = unread or N_("past the bound read")
                     names = names[:left]
@@ -384,6 +384,22 @@ def zip_text(
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError, OSError, ValueError):
         return "\n".join(parts), N_("not a readable ZIP file")
     return "\n".join(parts), unread
+
+
+def _zip_name(info: zipfile.ZipInfo) -> str:
+    """A member's name: without the UTF-8 flag (bit 11) :mod:`zipfile` reads it as CP437, but
+    Windows Explorer and ALZip on a Korean Windows write CP949 there: its bytes read as UTF-8, else
+    as CP949 (:data:`LEGACY_NAMES`, as a tar's), else as zipfile read them, so a Korean name is
+    searched as Korean."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    raw = info.filename.encode("cp437")  # zipfile's reading undone: CP437 maps each byte
+    for codec in ("utf-8", LEGACY_NAMES):
+        try:
+            return raw.decode(codec)
+        except UnicodeDecodeError:
+            pass
+    return info.filename
 
 
 _STREAM = re.compile(rb"stream\r?\n")

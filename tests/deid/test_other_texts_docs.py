@@ -1083,3 +1083,44 @@ def test_the_member_bound_needs_no_private_zipfile_reader(monkeypatch: pytest.Mo
     data = _zip({f"scans/{i}.txt": b"" for i in range(7)})
     monkeypatch.delattr(zipfile, "_EndRecData", raising=False)
     assert _zip_members_bound(io.BytesIO(data)) == 7
+
+
+def _zip_raw_names(names: list[bytes]) -> bytes:
+    """A ZIP whose member names are these bytes, without the UTF-8 flag (Windows Explorer, ALZip)."""
+    data = _zip({"abcdefgh"[i] * len(n): b"" for i, n in enumerate(names)})
+    for i, name in enumerate(names):
+        data = data.replace(("abcdefgh"[i] * len(name)).encode(), name)
+    return data
+
+
+def test_a_zips_cp949_names_are_searched_as_korean(tmp_path: Path, profile: Profile) -> None:
+    """A name without the UTF-8 flag was read as CP437 only: a Korean name from a Korean Windows was
+    mojibake, its Hangul name never found (an ASCII RRN in it was). Read as a tar's name is now."""
+    from dqm.doc_text import zip_text
+
+    names = [
+        "환자 김철수.txt".encode("cp949"),
+        f"스캔 {RRN}.txt".encode("cp949"),
+        b"plain.txt",
+        "é.txt".encode(),
+    ]
+    data = _zip_raw_names(names)
+    assert not any(i.flag_bits & 0x800 for i in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    text, _why = zip_text(io.BytesIO(data), 10_000, False)
+    assert [line for line in text.splitlines() if line] == [
+        "환자 김철수.txt",
+        f"스캔 {RRN}.txt",
+        "plain.txt",
+        "é.txt",
+    ]
+    # bytes neither UTF-8 nor CP949 stay as zipfile read them (CP437)
+    odd = _zip_raw_names([b"\xff\xfe.txt"])
+    assert zip_text(io.BytesIO(odd), 1000, False)[0].split("\n")[0] == b"\xff\xfe.txt".decode("cp437")
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "notes.zip").write_bytes(data)
+    found = [(f.code, f.location.file) for f in _found(root, profile)]
+    assert found == [("DEID_OTHER_TEXT_IDENTIFIER", "notes.zip"), ("DEID_OTHER_TEXT_QUASI", "notes.zip")], (
+        found
+    )
+    quasi = next(f for f in _found(root, profile) if f.code == "DEID_OTHER_TEXT_QUASI")
+    assert "김철수" not in quasi.message, quasi.message  # the name masked
