@@ -87,6 +87,30 @@ MASK_FOLDERS = frozenset(
 IGNORED_NAMES = frozenset({MANIFEST, SUMS_FILE, "truth.csv", "corruption.csv", "README.md", "README.txt"})
 
 
+OWN_HEADERS = {"truth.csv": b"slide_id,defect,code", "corruption.csv": b"slide_id,kind,detail"}
+"""The header row of the ``truth.csv`` dqm synth writes and of the ``corruption.csv``
+:mod:`dqm.validity.corrupt` writes, beside a batch: at the root, a file of that name with another
+first row is a vendor's (a note, searched), not dqm's."""
+
+
+def _own_bookkeeping(entry: os.DirEntry[str], name: str) -> bool:
+    """Whether a file of :data:`IGNORED_NAMES` at the root is dqm's own: a manifest or a checksum
+    list always (other checks read them); a ``truth.csv`` or ``corruption.csv`` only where it is a
+    regular file whose first row is the one dqm writes (:data:`OWN_HEADERS`). A vendor's, holding a
+    patient's identifiers, was neither searched nor named."""
+    header = OWN_HEADERS.get(name)
+    if header is None:
+        return True
+    try:
+        if not entry.is_file(follow_symlinks=False):
+            return False
+        with open(entry.path, "rb") as fh:
+            first = fh.readline(len(header) + 3)
+    except OSError:
+        return False
+    return first.rstrip(b"\r\n") == header
+
+
 def suffix(path: str) -> str:
     """The file's extension in lower case (string operations: this runs once per file)."""
     name = path.rsplit("/", 1)[-1]
@@ -148,8 +172,9 @@ class Discovery:
     notes: list[str] = field(default_factory=list)
     """The ``README.md`` and ``README.txt`` files of any folder and, below the root, each other name of
     :data:`IGNORED_NAMES` (a ``manifest.csv``, ``truth.csv``, ``corruption.csv`` or ``SHA256SUMS`` in a
-    folder is no bookkeeping of dqm's), left out of the other lists, by batch path: their text and
-    their folders' names are searched for identifiers."""
+    folder is no bookkeeping of dqm's; at the root, a ``truth.csv`` or ``corruption.csv`` not in the
+    shape dqm writes: :data:`OWN_HEADERS`), left out of the other lists, by batch path: their text
+    and their folders' names are searched for identifiers."""
     checksums: dict[str, Listed] = field(default_factory=dict)
     """The files the batch's checksum list names (``SHA256SUMS`` or the manifest's ``sha256``
     columns) and that are there, by batch path: their expected SHA-256 (:mod:`dqm.checksums`)."""
@@ -402,9 +427,10 @@ def list_files(
                 _hidden_file(entry, prefix, issues)
                 continue
             if name in IGNORED_NAMES:
-                if notes is not None and (prefix or name in READMES):
+                if notes is not None and (prefix or name in READMES or not _own_bookkeeping(entry, name)):
                     # a folder's README, and below the root a manifest.csv, a truth.csv, a SHA256SUMS
-                    # (dqm's own only at the root): its text and its path are searched
+                    # (dqm's own only at the root, and a truth.csv or corruption.csv there only in
+                    # the shape dqm writes): its text and its path are searched
                     notes.append(prefix + name)
                 continue
             rel = prefix + name

@@ -107,6 +107,7 @@ def test_a_file_no_check_searched_is_searched(tmp_path: Path, profile: Profile, 
     [
         ("scan.doc", b"\xd0\xcf\x11\xe0 any bytes"),  # a format dqm does not read
         ("bundle.7z", b"7z\xbc\xaf\x27\x1c"),
+        ("bundle.rar", b"Rar!\x1a\x07\x01\x00"),
         ("notes.hwp", b"\xd0\xcf\x11\xe0"),
         ("bad.zip", b"PK\x03\x04 truncated"),  # not a readable ZIP
         ("pictures.zip", _zip({"a.png": b"\x89PNG"})),  # a member that is no text: not read
@@ -1124,3 +1125,23 @@ def test_a_zips_cp949_names_are_searched_as_korean(tmp_path: Path, profile: Prof
     )
     quasi = next(f for f in _found(root, profile) if f.code == "DEID_OTHER_TEXT_QUASI")
     assert "김철수" not in quasi.message, quasi.message  # the name masked
+
+
+def test_a_vendors_truth_or_corruption_csv_at_the_root_is_searched(tmp_path: Path, profile: Profile) -> None:
+    """At the root, ``truth.csv`` and ``corruption.csv`` were taken for dqm's own (synth's, corrupt's)
+    whatever they held: a vendor's, with a patient's RRN, was neither searched nor named. Only one
+    in the shape dqm writes (its header row) is dqm's own now."""
+    from dqm.batch import discover
+
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "truth.csv").write_text(f"slide,patient\nS1,{RRN}\n")
+    (root / "corruption.csv").write_text(f"slide_id,rrn\nS1,{RRN}\n")
+    found = sorted((f.code, f.location.file) for f in _found(root, profile))
+    assert found == [
+        ("DEID_OTHER_TEXT_IDENTIFIER", "corruption.csv"),
+        ("DEID_OTHER_TEXT_IDENTIFIER", "truth.csv"),
+    ], found
+    # dqm's own, as synth and corrupt write them: bookkeeping, neither listed nor searched
+    (root / "truth.csv").write_text("slide_id,defect,code\nS1,blank_slide,SLIDE_BLANK\n")
+    (root / "corruption.csv").write_text("slide_id,kind,detail\r\nS1,truncate,cut at 10 bytes\r\n")
+    assert not {"truth.csv", "corruption.csv"} & set(discover(root).notes)
