@@ -478,7 +478,7 @@ class Item:
 # Built once per item in the worker that read its files; thumbnails, the review sheet and (later)
 # the cache and the executors read it instead of reading or parsing any file again.
 
-RECORD_VERSION = 16
+RECORD_VERSION = 17
 """Bumped whenever :class:`ItemRecord`'s plain-data form changes; older forms are refused (2: the
 slide summary carries its perceptual hash; 3: the slide facts carry the artefacts' shares and map;
 4: the slide summary carries its stain descriptors, JPEG quality and scanner;
@@ -499,7 +499,9 @@ facts carry a digest of the files beside a DICOM slide that could not be read,
 compare; 15 was never released with another form: its list became this digest the same day; 16: the
 slide facts' artefacts carry the colour spread and the largest region off its median colour
 (``spread``, ``off_region``), from which ``SLIDE_ONE_COLOUR`` is judged: a record of 15, served
-by the cache, would leave a one-colour slide unjudged)."""
+by the cache, would leave a one-colour slide unjudged; 17: the same two fields read each pixel as
+its 3 x 3 mean off the image's smooth shade (session 29): a record of 16, served by the cache, would
+keep calling a noisy or shaded blank slide a section)."""
 
 
 UNSETTLED = "unsettled"

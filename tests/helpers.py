@@ -84,19 +84,21 @@ def view_of(
 
 
 def tinted_slide(k: int = 0, size: tuple[int, int] = (400, 300)):
-    """A pink slide image (230, 170 + ``k``, 200 on the average) whose green channel is 12 levels
-    under and over it in a checkerboard of single pixels (a spread of 12): not one flat colour
-    (``SLIDE_ONE_COLOUR``, :func:`dqm.pixels.ink.one_colour`), which every slide of the tiny batch
-    was before session 28; the artefact measure reads it as it read the flat pink. Only at or under
-    the measure's working size (512 px a side, the default ``size`` is): a larger image is
-    point-sampled every other pixel or more, which reads the checkerboard as one colour."""
+    """A pink slide image (230, 170 + ``k``, 200 on the average), each channel a tenth under and
+    over it (red 23 levels) in a checkerboard of squares 8 px a side at the measure's working scale
+    (512 px a side at most: larger squares on a larger image), a spread of 18 where each working pixel
+    is read with its neighbours: not one flat colour (``SLIDE_ONE_COLOUR``, :func:`dqm.pixels.ink.one_colour`),
+    which every slide of the tiny batch was before session 28, at any size (a checkerboard of single
+    pixels read as sensor noise, one colour, once the spread was read on 3 x 3 means)."""
     from PIL import Image
 
     w, h = size
-    pixels = np.empty((h, w, 3), np.int16)
-    pixels[...] = (230, 170 + k, 200)
-    pixels[..., 1] += np.where((np.arange(h)[:, None] + np.arange(w)[None, :]) % 2, 12, -12).astype(np.int16)
-    return Image.fromarray(pixels.astype(np.uint8))
+    cell = max(8, -(-8 * max(w, h) // 512))
+    squares = (np.arange(h)[:, None] // cell + np.arange(w)[None, :] // cell) % 2
+    # each square brighter or darker by a tenth in every channel: one saturation throughout,
+    # so the tissue mask takes the whole image as it took the flat pink
+    pixels = np.array((230, 170 + k, 200), float) * np.where(squares, 1.1, 0.9)[..., None]
+    return Image.fromarray(np.rint(pixels).astype(np.uint8))
 
 
 def write_tiny_batch(root, *, manifest: bool = True):

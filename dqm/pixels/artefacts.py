@@ -449,7 +449,7 @@ class Artefacts:
     """The largest channel's standard deviation (0 to 255) of the colours over what is not background
     (:func:`dqm.pixels.ink.colour_spread`, set by the probe; None: not measured)."""
     off_region: int | None = None
-    """Pixels of the largest connected region that stands off the median colour of what is not
+    """Pixels of the largest connected region that stands off the smooth shade of what is not
     background, at the working scale (:func:`dqm.pixels.ink.off_colour_region`, set by the probe where the
     :attr:`spread` is under :data:`dqm.pixels.ink.FLAT_SPREAD`; None: not measured)."""
     one_colour: bool | None = None

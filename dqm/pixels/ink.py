@@ -90,6 +90,14 @@ black 0.049. A fill ratio (stained before the closing) cannot tell them: the tex
 0.57, a 2 px hatching 0.51 to 0.68."""
 
 
+NUCLEI_HOLE = 64
+"""Pixels (working scale) under which a connected piece of pen ink or near-black wholly enclosed by
+stained pixels counts as the section's own (darkened nuclei) in :func:`stained_section`. Measured
+(session 29, ``/tmp/allink5/probe.py``): GlaS ``testA_1`` whose darkest 20, 30 or 50 % of pixels are
+made near-black (x 0.15) read one section region of 561, 193 and 0 px without it (13,289 at 10 %), and a
+60 px biopsy of it beside 90 % black read all ink from 30 %; ..."""
+
+
 FLAT_SPREAD = 6.0
 """Standard deviation (0 to 255, the largest of the three channels') of the working image's colours
 over what is not background (:func:`colour_spread`) under which the slide is :func:`one_colour`.
@@ -99,15 +107,29 @@ to 0.34, with sensor noise of sigma 2 about 2.0 (a grey 2.3), both together 0.5 
 of the real sources' sections, clean or with an injected artefact, 30.4 (GlaS ``train_14``; real
 slides and images 39.7, the skin photograph), GlaS darkened (gamma 2.5 to 5) 69 or more, a 24 px
 GlaS biopsy beside 90 % black 15.7. 6 stands 2.6 times over the noisy flat colour and 2.6 times
-under the least section. A smooth shade or a vignette is no flat colour by this measure only where
-the tissue mask takes all of it (the mask's saturation threshold may cut a shaded image in two)."""
+under the least section.
+Session 29: each working pixel is read as the mean of its 3 x 3 neighbours (sensor noise spreads a
+third as much) off the image's smooth shade (:func:`_shade`, a surface of degree 2: a vignette or
+light from one side spreads nothing). Measured (``/tmp/allink5/probe2.py``): flat colours with noise
+of sigma 2, 6, 8 and 10 read 0.7, 2.0, 2.7 and 3.4 (pixel by pixel 2, 6, 8 and 10: sigma 6 was a
+section), a pink or violet field shaded by 10 to 60 levels, with or without noise of sigma 2, 0.1 to
+0.7 (2 to 13 before: shaded by 40 levels and noisy, or by 60, a section); GlaS ``testA_1`` 40.5, the
+skin photograph 27.7 (39.7 before), GlaS ``train_14`` 24.4 (30.4); RESULTS_OF_BENCH."""
 
 
 OFF_COLOUR = 3 * FLAT_SPREAD
-"""Levels (0 to 255, in the channel that differs most) by which a pixel stands off the median colour
-of what is not background to count toward :func:`off_colour_region`. Sensor noise of sigma 2 reaches
-it at 9 sigma (never), of sigma 4 at 4.5 sigma (single pixels, no region); a section on a flat
-field differs from it by far more (measured, session 28: see :data:`FLAT_SPREAD`)."""
+"""Levels (0 to 255, in the channel that differs most) by which a pixel (read alone) stands off the
+smooth shade of what is not background (:func:`_shade`; the median colour before session 29) to count
+toward :func:`off_colour_region`. Sensor noise of sigma 2 reaches it at 9 sigma (never), of sigma 4 at
+4.5 sigma (single pixels, no region), of sigma 6, 8 and 10 in regions of at most 3, 9 and 40 px
+(under :data:`SECTION_REGION`; sigma 12 and more is not caught); a section on a flat field differs
+from it by far more (measured, session 28: see :data:`FLAT_SPREAD`; a 40 px GlaS section on a pink
+field 1,558 px, on it with noise of sigma 6 1,552)."""
+
+
+SHADE_STEP = 4
+"""Every how many rows and columns of the working image :func:`_shade` fits its surface on (a
+sixteenth of the pixels: the surface's six terms need few)."""
 
 
 def ink_share(found: Artefacts | None) -> float | None:
@@ -138,8 +160,16 @@ def stained_section(
     rows, cols = grid
     rgb = rgba[rows, cols, :3]
     bright = rgb.max(axis=2) >= (SECTION_LEVEL if level is None else level)
-    raw = bright & (rgb.min(axis=2) < GLASS_LEVEL) & tissue[rows, cols] & ~found.mask("pen", "overstain")
+    inked = found.mask("pen", "overstain")
+    raw = bright & (rgb.min(axis=2) < GLASS_LEVEL) & tissue[rows, cols] & ~inked
     from scipy import ndimage
+
+    # near-black ink wholly inside stained pixels, in pieces under SECTION_REGION (an over-stained
+    # section's darkened nuclei, :data:`NUCLEI_HOLE`), is part of the section: without them a section
+    # a fifth or more near-black fell apart into fragments the closing could not join; a hatching's gaps
+    # run out to the ink around it, and a doubled outline's ring is larger, so neither is filled
+    holes = _small_parts(ndimage.binary_fill_holes(raw) & ~raw & inked, NUCLEI_HOLE)
+    raw |= holes
 
     # Opened 2 x 2 first (a pixel kept only inside a 2 x 2 square wholly stained: a stroke 1 px wide,
     # a hatching's or a doubled outline's, is dropped before the closing could join it into a band),
@@ -156,10 +186,22 @@ def stained_section(
     if not n:
         return kept
     size = np.bincount(labels.ravel(), minlength=n + 1)
-    inked = np.bincount(labels.ravel(), weights=found.mask("pen", "overstain").ravel(), minlength=n + 1)
-    section = inked < HATCH_INK * size
+    ink_in = np.bincount(labels.ravel(), weights=(inked & ~holes).ravel(), minlength=n + 1)
+    section = ink_in < HATCH_INK * size
     section[0] = False
     return section[labels]
+
+
+def _small_parts(mask: np.ndarray, under: int) -> np.ndarray:
+    """``mask``'s connected (8-neighbour) parts of fewer than ``under`` pixels."""
+    from scipy import ndimage
+
+    labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    if not n:
+        return mask
+    small = np.bincount(labels.ravel(), minlength=n + 1) < under
+    small[0] = False
+    return small[labels]
 
 
 def section_share(stained: np.ndarray | None, found: Artefacts | None) -> float | None:
@@ -212,41 +254,58 @@ def _working_colours(
     return rgba[rows, cols, :3], inside
 
 
+def _shade(rgb: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """The smooth shade of ``rgb`` (working colours) over ``inside``: each channel's least-squares
+    surface of degree 2 in the pixel's row and column (float32, ``rgb``'s shape), fitted on every
+    :data:`SHADE_STEP`-th row and column of what is inside. A tinted field under uneven light (a
+    vignette, a shade from one side) is that surface and sensor noise; a section is far from it."""
+    h, w = inside.shape
+    ys, xs = np.nonzero(inside[::SHADE_STEP, ::SHADE_STEP])
+    y = ys * (SHADE_STEP / max(h, 1))
+    x = xs * (SHADE_STEP / max(w, 1))
+    terms = np.stack([np.ones_like(y), y, x, y * y, x * y, x * x], axis=1)
+    sample = rgb[::SHADE_STEP, ::SHADE_STEP][ys, xs].astype(np.float64)
+    coef = np.linalg.lstsq(terms, sample, rcond=None)[0].astype(np.float32)  # (6, 3)
+    gy = (np.arange(h, dtype=np.float32) / max(h, 1))[:, None]
+    gx = (np.arange(w, dtype=np.float32) / max(w, 1))[None, :]
+    grid = (np.ones_like(gy * gx), gy + 0 * gx, gx + 0 * gy, gy * gy + 0 * gx, gx * gy, gx * gx + 0 * gy)
+    return np.stack([sum(t * c[k] for t, c in zip(grid, coef, strict=True)) for k in range(3)], axis=2)
+
+
 def colour_spread(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None) -> float | None:
     """The largest of the three channels' standard deviations (0 to 255) of ``rgba`` over what is not
     background (its tissue mask, same shape, and the measure's pen ink, folds and bubbles), read at
     the measure's working scale (the working grid's pixels, as :func:`stained_section` reads them: an
-    image larger than the working size is point-sampled, so a pattern of 1 px at twice the working
-    size reads as one colour); None where the measure did not run or found nothing but background."""
+    image larger than the working size is point-sampled), each pixel the mean of its 3 x 3
+    neighbours inside (sensor noise of sigma 6 reads sigma 2) and read off the image's smooth shade
+    (:func:`_shade`: a vignette or a shade from one side is no spread); None where the measure did
+    not run or found nothing but background."""
     read = _working_colours(rgba, tissue, found)
     if read is None:
         return None
     rgb, inside = read
-    px = rgb[inside].astype(np.int32)
-    # integer moments (exact sums, then one division): a float64 std's value, faster than a float32 std
-    n = px.shape[0]
-    total = px.sum(axis=0, dtype=np.int64)
-    squares = np.einsum("ij,ij->j", px, px, dtype=np.int64)
-    variance = np.maximum(squares / n - (total / n) ** 2, 0.0)
-    return float(np.sqrt(variance).max())
+    from scipy import ndimage
+
+    weight = ndimage.uniform_filter(inside.astype(np.float32), 3)
+    mean = np.empty(rgb.shape, np.float32)
+    for c in range(3):
+        mean[..., c] = ndimage.uniform_filter(np.where(inside, rgb[..., c], 0).astype(np.float32), 3)
+    mean /= np.maximum(weight, 1e-6)[..., None]
+    off = (mean - _shade(rgb, inside))[inside].astype(np.float64)
+    return float(np.sqrt(np.maximum((off * off).mean(axis=0) - off.mean(axis=0) ** 2, 0.0)).max())
 
 
 def off_colour_region(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None) -> int | None:
     """The largest connected (8-neighbour) region of pixels not background (as :func:`colour_spread`
-    reads them) whose colour stands more than :data:`OFF_COLOUR` in a channel off the median colour of
-    what is not background, in pixels at the measure's working scale: a small section on a flat tinted
-    field (:func:`one_colour`); None where the measure did not run or found nothing but background."""
+    reads them) whose colour stands more than :data:`OFF_COLOUR` in a channel off the smooth shade of
+    what is not background (:func:`_shade`), in pixels at the measure's working scale: a small section
+    on a flat tinted field, shaded or not (:func:`one_colour`); None where the measure did not run or
+    found nothing but background."""
     read = _working_colours(rgba, tissue, found)
     if read is None:
         return None
     rgb, inside = read
-    px = rgb[inside]
-    # the median of each channel from its histogram (uint8: 256 bins), without sorting
-    median = np.empty(3, np.int16)
-    for c in range(3):
-        counts = np.cumsum(np.bincount(px[:, c], minlength=256))
-        median[c] = int(np.searchsorted(counts, (counts[-1] + 1) // 2))
-    off = (np.abs(rgb.astype(np.int16) - median).max(axis=2) > OFF_COLOUR) & inside
+    off = (np.abs(rgb - _shade(rgb, inside)).max(axis=2) > OFF_COLOUR) & inside
     if not off.any():
         return 0
     from scipy import ndimage
@@ -258,7 +317,7 @@ def off_colour_region(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | N
 def one_colour(found: Artefacts | None) -> bool | None:
     """Whether the slide's image is one flat colour and not ink alone (:func:`all_ink` takes that):
     what is not background spreads under :data:`FLAT_SPREAD` (:attr:`Artefacts.spread`) and no region
-    off its median colour reaches :data:`SECTION_REGION` (:attr:`Artefacts.off_region`: a small
+    off its smooth shade reaches :data:`SECTION_REGION` (:attr:`Artefacts.off_region`: a small
     section on a flat tinted field barely moves the spread; None, an older record: not taken into
     account); None where either of the first two is unmeasured (the measure did not run, nothing but
     background, an older record)."""

@@ -554,3 +554,123 @@ def test_a_small_section_on_a_flat_tinted_field_is_not_one_colour(
     field.save(root / "slides" / "S1.png")
     codes = _codes(root, profile).get("S1", set())
     assert "SLIDE_ONE_COLOUR" not in codes and "SLIDE_ALL_INK" not in codes, codes
+
+
+@pytest.mark.parametrize("sigma", [6.0, 8.0])
+@pytest.mark.parametrize("colour", [(230, 170, 200), (120, 60, 160)], ids=["pink", "violet"])
+def test_a_flat_colour_with_sensor_noise_of_sigma_6_is_one_colour(
+    tmp_path: Path, profile: Profile, colour: tuple[int, int, int], sigma: float
+) -> None:
+    """Sensor noise of sigma 6 or 8 on a flat tint reads a spread of 6 to 8 pixel by pixel: before, such
+    a slide read as a clean section (nothing said) or pale tissue; its 3 x 3 means spread about 2 to 3."""
+    root = write_tiny_batch(tmp_path / "b")
+    pixels = np.full((300, 400, 3), colour, float) + np.random.default_rng(1).normal(
+        0.0, sigma, (300, 400, 3)
+    )
+    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(root / "slides" / "S1.png")
+    assert _codes(root, profile)["S1"] == {"SLIDE_ONE_COLOUR"}
+
+
+def _shaded(colour: tuple[int, int, int], depth: float, radial: bool) -> np.ndarray:
+    """A 400 x 300 image of ``colour`` under uneven light: ``depth`` levels darker at the far side
+    (a shade from one side) or at the corners (a vignette), with sensor noise of sigma 2."""
+    yy, xx = np.mgrid[0:300, 0:400]
+    fall = ((xx - 200) ** 2 + (yy - 150) ** 2) / 250**2 if radial else xx / 399
+    pixels = np.array(colour, float) - depth * fall[..., None]
+    pixels += np.random.default_rng(2).normal(0.0, 2.0, pixels.shape)
+    return np.clip(pixels, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("radial", [False, True], ids=["side", "vignette"])
+@pytest.mark.parametrize("depth", [40.0, 60.0])
+def test_a_blank_tinted_slide_under_uneven_light_is_one_colour(
+    tmp_path: Path, profile: Profile, depth: float, radial: bool
+) -> None:
+    """A blank pink slide shaded by 40 or 60 levels (vignetting, light from one side) is no section:
+    the tissue mask takes part or all of it, and there the colours spread 8 to 13 about their mean;
+    before, it read as pale tissue (UNDERSTAINED, or its lesion off tissue). Read off the image's
+    smooth shade it spreads under 1."""
+    root = write_tiny_batch(tmp_path / "b")
+    Image.fromarray(_shaded((230, 170, 200), depth, radial)).save(root / "slides" / "S1.png")
+    assert _codes(root, profile)["S1"] == {"SLIDE_ONE_COLOUR"}
+
+
+def test_a_small_section_on_a_shaded_noisy_field_is_not_one_colour(real_data: Path) -> None:
+    """The review's case under the new reading: GlaS ``testA_1`` as a 40 px section on a pink field
+    shaded by 40 levels with sensor noise of sigma 6 still stands off the field's shade (a region of
+    over 1,000 px), so it is no flat colour; the field alone is."""
+    from dqm.pixels.ink import SECTION_REGION, colour_spread, off_colour_region
+    from dqm.slide_io import tissue_from_rgba
+
+    with Image.open(real_data / "segmentation/glas/images/testA_1.png") as src:
+        crop = np.asarray(src.convert("RGB").resize((40, 40)))
+    field = _shaded((230, 170, 200), 40.0, True).astype(float)
+    field += np.random.default_rng(3).normal(0.0, 6.0, field.shape)
+    field = np.clip(field, 0, 255).astype(np.uint8)
+    with_section = field.copy()
+    with_section[100:140, 150:190] = crop
+    regions = []
+    for pixels in (field, with_section):
+        rgba = np.asarray(Image.fromarray(pixels).convert("RGBA"))
+        mask, _ = tissue_from_rgba(rgba)
+        found = measure(rgba, mask, (1.0, 1.0))
+        spread = colour_spread(rgba, mask, found)
+        assert spread is not None and spread < 6.0
+        regions.append(off_colour_region(rgba, mask, found))
+    assert regions[0] is not None and regions[0] < SECTION_REGION
+    assert regions[1] is not None and regions[1] > 1000
+
+
+def test_the_tiny_batch_slide_is_textured_at_any_size() -> None:
+    """:func:`tests.helpers.tinted_slide` is not one flat colour at 64 px, at the working size and
+    over it (a checkerboard of single pixels read as one colour over 512 px, and as noise on 3 x 3
+    means at any size), and the tissue mask takes all of it at the tiny batch's size, as it took the
+    flat pink (nearly all where a thumbnail blends the squares' edges)."""
+    from dqm.pixels.ink import FLAT_SPREAD, colour_spread
+    from dqm.slide_io import tissue_from_rgba
+    from tests.helpers import tinted_slide
+
+    for size in ((64, 48), (400, 300), (1024, 768), (2400, 1800)):
+        small = tinted_slide(0, size).convert("RGBA")
+        small.thumbnail((1024, 1024))
+        rgba = np.asarray(small)
+        mask, _ = tissue_from_rgba(rgba)
+        assert mask.all() if size[0] <= 512 else mask.mean() > 0.9, size
+        spread = colour_spread(rgba, mask, measure(rgba, mask, (1.0, 1.0)))
+        assert spread is not None and spread > 2 * FLAT_SPREAD, (size, spread)
+
+
+def _nuclei_black(frac: float, side: int, black: float) -> np.ndarray:
+    """GlaS ``testA_1`` whose darkest ``frac`` of pixels (its nuclei first) are made near-black (x
+    0.15: an over-stained section), resized to a ``side`` px biopsy beside ``black`` of the width black."""
+    import os
+
+    root = Path(os.environ.get("DQM_REAL_DATA", "/work/shared/data/real"))
+    with Image.open(root / "segmentation/glas/images/testA_1.png") as src:
+        tis = np.asarray(src.convert("RGB").resize((400, 300))).astype(float)
+    lum = tis.mean(axis=2)
+    tis[lum <= np.quantile(lum, frac)] *= 0.15
+    patch = np.asarray(Image.fromarray(tis.astype(np.uint8)).resize((side, side * 3 // 4)))
+    return _small_biopsy(patch, black)
+
+
+@pytest.mark.parametrize("frac", [0.1, 0.2, 0.3])
+def test_an_over_stained_biopsy_beside_black_keeps_its_section(real_data: Path, frac: float) -> None:
+    """A 60 px GlaS biopsy whose darkest 10, 20 or 30 % is near-black, beside 90 % black (0.976 to
+    0.979 of what is not glass is ink): its darkened nuclei break the stained pixels into pieces;
+    counted as the section's own where stained pixels enclose them, its region stays over
+    SECTION_REGION (at 30 %: 51 px before, all ink; 97 now)."""
+    import dataclasses
+
+    from dqm.pixels.ink import SECTION_REGION, section_region, section_share, stained_section
+    from dqm.slide_io import tissue_from_rgba
+
+    rgba = np.asarray(Image.fromarray(_nuclei_black(frac, 60, 0.9)).convert("RGBA"))
+    mask, _ = tissue_from_rgba(rgba)
+    found = measure(rgba, mask, (1.0, 1.0))
+    stained = stained_section(rgba, mask, found)
+    read = dataclasses.replace(
+        found, section=section_share(stained, found), section_region=section_region(stained)
+    )
+    assert read.section_region is not None and read.section_region >= SECTION_REGION
+    assert all_ink(read) is False
