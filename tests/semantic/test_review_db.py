@@ -702,6 +702,38 @@ def test_a_sparse_database_beside_a_wal_is_copied_with_its_holes(tmp_path: Path)
     assert _folder_state(tmp_path) == before
 
 
+def test_the_free_space_check_weighs_what_the_copy_will_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check before the copy beside a ``-wal`` counted the blocks the database takes, while
+    the copy wrote all of it where the file system cannot tell its holes (generic ``lseek``:
+    NFSv3, many FUSE file systems): a sparse file of 64 MiB taking 4 KiB passed against 100 MiB
+    free and was written in full (session 29, review of server6, 2). It weighs the data runs the
+    copy will write now: all 64 MiB there, refused; where holes are told, only the data."""
+    from collections import namedtuple
+
+    import dqm.semantic.server.db as review_db
+
+    path = tmp_path / "review.sqlite"
+    db = _served(path)
+    db._con().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    with path.open("r+b") as fh:
+        fh.truncate(64 << 20)
+    (tmp_path / "review.sqlite-wal").write_bytes(b"")
+    if path.stat().st_blocks * 512 >= 8 << 20:
+        pytest.skip("this file system keeps no holes")
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(review_db.shutil, "disk_usage", lambda _: usage(1 << 40, 0, 100 << 20))
+    got = ReviewDB(path, "plan-1", readonly=True)  # holes told: only the data is weighed and written
+    got.close()
+    monkeypatch.delattr(os, "SEEK_DATA")  # a file system that cannot tell its holes
+    before = _folder_state(tmp_path)
+    with pytest.raises(ReviewDBError, match="would fill the temporary folder"):
+        ReviewDB(path, "plan-1", readonly=True)
+    assert _folder_state(tmp_path) == before
+
+
 def test_a_writer_starting_during_an_immutable_read_makes_it_read_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -795,7 +795,11 @@ def _copy(source: Path, into: Path, cap: int | None) -> None:
     """Copy the regular file ``source`` (at most its size when opened, and no more than ``cap``
     bytes, :data:`DB_CAP` when None: the database) to ``into``, refusing it when it would not
     leave the temporary folder half free. Only its data is copied (:func:`_data_runs`): a hole
-    stays a hole, so a sparse file costs what it takes on disk, not its size."""
+    stays a hole, so a sparse file costs what it takes on disk, not its size. The free space is
+    weighed against the data runs the copy will write, not the blocks the file takes: where the
+    file system cannot tell its holes (generic ``lseek``: NFSv3, many FUSE file systems) it is all
+    of it (a sparse file of 64 MiB taking 4 KiB, checked by its blocks, was let through and then
+    written in full)."""
     fd, st = _open_regular(source)
     with os.fdopen(fd, "rb") as fh:
         if cap is None and st.st_size > DB_CAP:
@@ -818,8 +822,9 @@ def _copy(source: Path, into: Path, cap: int | None) -> None:
                     cap=cap,
                 )
             )
+        runs = list(_data_runs(fh.fileno(), st.st_size))
         free = shutil.disk_usage(into.parent).free
-        if _allocated(st) > free // 2:
+        if sum(end - start for start, end in runs) > free // 2:  # what the copy will write
             raise _Unread(
                 msg(
                     "{name} is {size} bytes: copying it to read it would fill the temporary folder "
@@ -829,7 +834,6 @@ def _copy(source: Path, into: Path, cap: int | None) -> None:
                     free=free,
                 )
             )
-        runs = list(_data_runs(fh.fileno(), st.st_size))
         os.lseek(fh.fileno(), 0, os.SEEK_SET)  # where the reader (nothing read yet) takes it to be
         with into.open("wb") as out:
             for start, end in runs:
@@ -845,13 +849,6 @@ def _copy(source: Path, into: Path, cap: int | None) -> None:
                 if left:  # it shrank while copied: the stamps tell, and it is copied again
                     break
             out.truncate(st.st_size)  # the holes stay holes: a sparse file costs what it holds
-
-
-def _allocated(st: os.stat_result) -> int:
-    """The bytes ``st``'s file takes on disk, at most its size (a sparse file's holes take none;
-    where the system does not say, its size)."""
-    blocks = getattr(st, "st_blocks", None)
-    return st.st_size if blocks is None else min(st.st_size, blocks * 512)
 
 
 def _data_runs(fd: int, size: int) -> Iterator[tuple[int, int]]:
