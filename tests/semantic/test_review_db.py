@@ -764,6 +764,41 @@ def test_a_writer_starting_during_an_immutable_read_makes_it_read_again(
     assert [(r.slide_id, r.verdict) for r in got.records] == [("S1", "pass"), ("S2", "fail"), ("S3", "fail")]
 
 
+def test_an_immutable_read_torn_into_an_error_while_the_files_changed_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rollback-mode writer changing pages under the lock-free read can make it fail ("database
+    disk image is malformed") rather than end: only a read that ended was compared with the
+    files, so the tear became a hard finding though the files had changed (session 29, review of
+    server6, 3). It is read again as a changed read is; with the files unchanged it still fails."""
+    path = tmp_path / "review.sqlite"
+    _served(path).close()
+    reading = ReviewDB.not_reviewable
+    reads: list[int] = []
+
+    def torn(self: ReviewDB) -> dict[str, tuple[str, str]]:
+        if self.readonly:
+            reads.append(1)
+            if len(reads) == 1 or not writes:  # the first read torn; without writes, every one
+                if writes:  # a writer took a verdict meanwhile
+                    writer = ReviewDB(path, "plan-1")
+                    writer.record(writer.reviewers()[0], "S3", "fail", ["other"])
+                    writer.close()
+                raise sqlite3.DatabaseError("database disk image is malformed")
+        return reading(self)
+
+    monkeypatch.setattr(ReviewDB, "not_reviewable", torn)
+    writes = True
+    got = read_verdict_db(path)
+    assert not got.findings, [f.message for f in got.findings]
+    assert len(reads) == 2
+    assert [(r.slide_id, r.verdict) for r in got.records] == [("S1", "pass"), ("S2", "fail"), ("S3", "fail")]
+    writes, reads[:] = False, []
+    got = read_verdict_db(path)  # nothing changed: the error is the file's, a finding
+    assert len(reads) == 1
+    assert [f.message for f in got.findings] == ["database disk image is malformed"]
+
+
 def test_a_database_that_is_a_symlink_loop_is_a_finding(tmp_path: Path) -> None:
     """``read_verdict_db`` never raises: a ``review.sqlite`` that is a symlink loop raised
     RuntimeError ("Symlink loop") from resolving it."""

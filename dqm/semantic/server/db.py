@@ -665,11 +665,19 @@ class ReviewDB:
         could have changed pages under the read. The files are compared with what they were
         before the first read (inode, size, modification time, header; a ``-wal`` or ``-journal``
         that appeared) and, where they changed, read again, up to :data:`COPY_TRIES` times (with
-        a ``-wal`` now beside it, from a copy); then refused, to be tried again."""
+        a ``-wal`` now beside it, from a copy); then refused, to be tried again. A read that fails
+        (``sqlite3.DatabaseError``: pages changed under it read as "database disk image is
+        malformed") is read again the same way where the files changed, and raised where they did
+        not (it failed a hard finding while the writer had only torn it)."""
         for _ in range(COPY_TRIES):
-            doc = self._export()
-            if self._stamps is None or _stamps(self.path) == self._stamps:
-                return doc
+            try:
+                doc = self._export()
+            except sqlite3.DatabaseError:  # a read torn by a writer ("malformed"): read again
+                if self._stamps is None or _stamps(self.path) == self._stamps:
+                    raise  # nothing changed: the file itself is bad
+            else:
+                if self._stamps is None or _stamps(self.path) == self._stamps:
+                    return doc
             self.close()
             self.unreadable.clear()
             self._open_read()
