@@ -188,6 +188,27 @@ def test_a_sign_in_from_another_site_is_refused(fresh: tuple[Path, Path]) -> Non
         assert res.status_code == 403 and HANGUL.search(res.json()["error"])
 
 
+def test_an_empty_referer_is_no_other_site_and_a_peek_signs_no_one_in(fresh: tuple[Path, Path]) -> None:
+    """An empty ``Referer`` (no browser sends one; an odd script may) named no site but was
+    refused as another's, for a sign-in and for a write (session 29, review of server6, 5): it is
+    taken as absent. A "peek" (the sign-in page asking whose link it is, to name them on its
+    button) answers the holder's name and sets no session; a wrong token is counted and refused."""
+    review_dir, batch = fresh
+    token = reviewer(review_dir, "Mallory")
+    with client_for(review_dir, batch) as client:
+        empty = {"referer": ""}
+        res = client.post("/api/login", json={"token": token, "peek": True}, headers=empty)
+        assert res.status_code == 200 and res.json() == {"reviewer": "Mallory"}
+        assert "set-cookie" not in res.headers and not client.cookies
+        assert client.get("/api/state").status_code == 401
+        assert client.post("/api/login", json={"token": token + "x", "peek": True}).status_code == 401
+        assert client.post("/api/login", json={"token": token}, headers=empty).status_code == 200
+        csrf = client.get("/api/state").json()["csrf"]
+        verdict = {"slide": 0, "verdict": "pass", "reasons": [], "comment": ""}
+        res = client.post("/api/verdicts", json=verdict, headers={"x-csrf-token": csrf, **empty})
+        assert res.status_code == 200, res.text
+
+
 def test_blinded_double_review_and_adjudication(fresh: tuple[Path, Path]) -> None:
     review_dir, batch = fresh
     kim, lee, park = (

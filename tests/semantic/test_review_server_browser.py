@@ -135,10 +135,17 @@ def _open(browser, link: str, problems: list[str]):  # type: ignore[no-untyped-d
     page = context.new_page()
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(link)
-    page.wait_for_url("**/")
+    sign_in(page, link)
     wait_until(page, "window.dqmReview && window.dqmReview.loaded()")
     return context, page
+
+
+def sign_in(page, link: str) -> None:  # type: ignore[no-untyped-def]
+    """Open a reviewer's link and click the button that signs in as its holder (a link alone signs
+    no one in: login CSRF)."""
+    page.goto(link)
+    page.click("#login-button", timeout=15_000)
+    page.wait_for_url("**/")
 
 
 @contextmanager
@@ -158,6 +165,60 @@ def reviewing(token: str, expected: tuple[str, ...] = ()) -> Iterator[tuple[Any,
         browser.close()
     problems = [m for m in problems if not any(e in m for e in expected)]
     assert not problems, problems
+
+
+def test_a_link_signs_in_only_on_a_click_that_names_its_holder(
+    served: tuple[str, Path, dict[str, str]],
+) -> None:
+    """Login CSRF (session 29, review of server6, 1): another site's page sent a browser to
+    ``/login#token=`` of a token of its own, and login.js signed it in with it at once, from the
+    server's own origin (the Origin check let it through), even over a reviewer's own session: their
+    next verdicts went under the other name. Now a link signs in only on a click of the button that
+    names the link's holder, and the page says who the browser is signed in as now."""
+    from playwright.sync_api import sync_playwright
+
+    base, _, tokens = served
+    problems: list[str] = []
+    signed_in = "fetch('/api/state').then(r => r.ok ? r.json().then(j => j.reviewer) : r.status)"
+    with sync_playwright() as p:
+        browser = _launch(p)
+        context = browser.new_context()
+        page = context.new_page()
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        # a fresh browser sent to Dr. Lee's link by another site: nobody signed in until the click
+        page.goto(tokens["Dr. Lee"], referer="http://evil.example/")
+        page.wait_for_selector("#login-button", state="visible", timeout=10_000)
+        assert "token" not in page.url
+        assert page.text_content("#login-button") == "Sign in as Dr. Lee"
+        assert page.text_content("#login-status") == "This link signs in as Dr. Lee."
+        assert page.text_content("#login-now") == "This browser is not signed in now."
+        assert page.evaluate(signed_in) == 401
+        # Dr. Kim signs in with their own link (one click), then another site sends them to Dr. Lee's
+        page.goto("about:blank")  # (over the sign-in page a link is a new fragment: login.js reloads)
+        sign_in(page, tokens["Dr. Kim"])
+        assert "Dr. Kim" in (page.text_content(".who") or "")
+        page.goto(tokens["Dr. Lee"], referer="http://evil.example/")
+        page.wait_for_selector("#login-button", state="visible", timeout=10_000)
+        page.wait_for_timeout(300)  # had login.js posted the token by itself, it had done so by now
+        assert page.evaluate(signed_in) == "Dr. Kim"
+        assert page.text_content("#login-now") == "This browser is signed in as Dr. Kim now."
+        assert page.text_content("#login-stay") == "Stay signed in as Dr. Kim"
+        page.click("#login-stay")
+        page.wait_for_url("**/")
+        assert page.evaluate(signed_in) == "Dr. Kim"
+        # the reviewer's own choice: the click signs in as the link's holder, and the page says so
+        page.goto(tokens["Dr. Lee"])
+        page.click("#login-button")
+        page.wait_for_url("**/")
+        assert "Dr. Lee" in (page.text_content(".who") or "")
+        assert page.evaluate(signed_in) == "Dr. Lee"
+        # a wrong token is refused without a button
+        page.goto(f"{base}/login#token=nobodys-token")
+        wait_until(page, "document.getElementById('login-status').textContent.startsWith('Sign-in refused')")
+        assert page.is_hidden("#login-button")
+        context.close()
+        browser.close()
+    assert not [m for m in problems], problems
 
 
 def test_a_reviewers_session(served: tuple[str, Path, dict[str, str]], tmp_path: Path) -> None:
@@ -530,8 +591,7 @@ def test_c_before_the_first_record_is_asked_does_not_say_it_failed(
         page = context.new_page()
         page.on("pageerror", lambda e: problems.append(str(e)))
         page.route("**/api/disagreements", lambda route: held.append(route))
-        page.goto(tokens["Dr. Park"])
-        page.wait_for_url("**/")
+        sign_in(page, tokens["Dr. Park"])
         deadline = time.monotonic() + 15
         while not held:
             assert time.monotonic() < deadline, "the disagreements were not asked for"
@@ -564,8 +624,7 @@ def test_c_after_the_page_failed_to_start_says_so(served: tuple[str, Path, dict[
             "**/api/disagreements",
             lambda r: r.fulfill(status=500, content_type="application/json", body=failed),
         )
-        page.goto(tokens["Dr. Park"])
-        page.wait_for_url("**/")
+        sign_in(page, tokens["Dr. Park"])
         wait_until(page, "!document.getElementById('viewer-error').hidden")
         page.keyboard.press("c")
         said = page.text_content("#saved") or ""

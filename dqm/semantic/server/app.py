@@ -70,6 +70,11 @@ SCRIPT_WORDS = {
     "fail": N_("FAIL"),
     "no_token": N_("No sign-in token in this address."),
     "refused": N_("Sign-in refused: {error}"),
+    "link_of": N_("This link signs in as {name}."),
+    "signed_in_now": N_("This browser is signed in as {name} now."),
+    "not_signed_in": N_("This browser is not signed in now."),
+    "sign_in_as": N_("Sign in as {name}"),
+    "stay_as": N_("Stay signed in as {name}"),
 }
 """What the pages' scripts (review.js, login.js) write, sent translated in the page's data island
 ``#dqm-words`` (the scripts fill the placeholders)."""
@@ -447,6 +452,8 @@ def create_app(
         if reviewer is None:
             sign_ins.failed(address)
             return refused(request, 401, N_("this link is not valid (ask for a new one)"))
+        if body.get("peek") is True:  # whose link this is, for the sign-in page's button: no session
+            return JSONResponse({"reviewer": reviewer.name})
         from starlette.concurrency import run_in_threadpool
 
         cookie = await run_in_threadpool(auth.new_session, db, reviewer)  # a database write: off the loop
@@ -707,14 +714,14 @@ class IndexConvertor:
 def from_another_site(request: Any) -> bool:
     """Whether a browser says the request comes from a page of another site: an ``Origin`` other
     than the server's own (``scheme://host:port``), or, without one, a ``Referer`` whose origin is
-    another. A request with neither (a script, curl) is not from another site: the other checks
-    (JSON, CSRF token, the token itself) still apply to it."""
+    another. A request with neither (a script, curl), or with an empty ``Referer``, is not from
+    another site: the other checks (JSON, CSRF token, the token itself) still apply to it."""
     own = f"{request.url.scheme}://{request.url.netloc}"
     origin = request.headers.get("origin")
     if origin is not None:
         return bool(origin != own)
     referer = request.headers.get("referer")
-    if referer is None:
+    if not referer:  # absent, or empty (as a browser never sends it; an odd script may): no site named
         return False
     from urllib.parse import urlsplit
 

@@ -15,8 +15,11 @@ began. When it was used is written at most once every :data:`SEEN_EVERY` seconds
 tiles is hundreds of requests: not a disk write each).
 
 Writes need the session's CSRF token (an HMAC of its nonce) in the ``X-CSRF-Token`` header, a JSON
-body and, where the browser sends one, an ``Origin`` equal to the server's (so does the sign-in:
-another site's page cannot sign a browser in with its own token). Scripts may use
+body and, where the browser sends one, an ``Origin`` equal to the server's (else a ``Referer`` of
+this origin, where one is sent). The sign-in is held to the same origin rule, which keeps another
+site's page from posting a token itself but not from sending a browser to ``/login#token=…`` of a
+token of its own: that page (``login.js``) therefore signs in only when the reviewer clicks the
+button naming the link's holder, next to who is signed in now (login CSRF). Scripts may use
 ``Authorization: Bearer TOKEN`` instead of the cookie; a browser never adds that header by itself,
 so such requests need no CSRF token. ``POST /api/logout`` with a bearer token ends the token itself
 (stored: a restart keeps it ended); the reviewer's link stops working with it, and their sessions
