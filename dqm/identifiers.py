@@ -127,8 +127,11 @@ def _kw(words: str) -> str:
     ``dob`` in a class name held an audit for over five minutes). A CSV row's comma, semicolon or pipe is its ``:``
     and a quote may close the keyword's cell and open the value's (``MRN,12345678``, ``"DOB";"1990-01-01"``,
     ``MRN: "12345678"``: none before session 28). A comma only where the value is glued to it, as a CSV row writes it:
-    prose's comma is followed by a space (``medical record, 12345 slides were reviewed`` was an MRN in session 28)."""
-    return rf'(?i:{words})"?(?:\s*+,"?(?![\s"])|{_kw_tail(":=#;|")}"?)'
+    prose's comma is followed by a space (``medical record, 12345 slides were reviewed`` was an MRN in session 28).
+    After a Korean keyword (``환자번호``, ``병록번호``, ``생년월일``) the comma takes spaces after it too (``환자번호,
+    12345678``: none in session 29's deid13, found in session 28): Korean prose writes no number after such a word's
+    comma that is not its value; spaces only, no line break."""
+    return rf'(?i:{words})(?:(?<=[가-힣])"?\s*+,"?[ \t\u00a0\u3000]*+"?|"?(?:\s*+,"?(?![\s"])|{_kw_tail(":=#;|")}"?))'
 
 
 _IN_WORD = "\u00ad\u034f\u180b-\u180e\u200c-\u200f\u2060-\u2065\u206a-\u206f\ufe00-\ufe0f\ufeff"
@@ -730,16 +733,29 @@ _KO_IM_GIVEN = (
 ending in ``임`` after ``환자명은`` whose middle syllable is none of them is :data:`_KO_IM_WORD`'s."""
 _KO_IM_WORD = (
     rf"(?!(?:{_KO_DOUBLE_SURNAMES})[가-힣]{{1,2}}임(?![가-힣]))"
-    rf"[{_KO_SURNAMES}](?:(?![{_KO_IM_GIVEN}])[가-힣]|[가-힣]{{2,3}})임(?![가-힣])"
+    rf"(?!(?=[가-힣]{{3}}임(?![가-힣])|(?:{_KO_DOUBLE_SURNAMES})[가-힣]{{2}}임(?![가-힣])){_KO_GLUED_COPULA})[{_KO_SURNAMES}](?:(?![{_KO_IM_GIVEN}])[가-힣]|[가-힣]{{2,3}})임(?![가-힣])"
 )
 """A surname-led word ending in ``임`` after ``환자명은`` that reads as a word and the terse copula as often as a name
 (``환자명은 가능임``, ``정상임``, ``가능성임``, ``가로방향임``): a ``possible_name`` (masked, a warning), not an identifier.
 In session 28 3,703 of ``benchmarks/korean_name_words.py``'s 14,173 words were errors so (26 %). Three syllables
 with a middle syllable given names put before ``임`` (:data:`_KO_IM_GIVEN`: ``김순임``) and a double surname's
-(``남궁옥임``) stay identifiers; four or more syllables with one surname's (``홍길동임``, a name and ``임``, reads
-as ``가능성임`` does) are a warning, as a word of the strict shape without a keyword before it is."""
+(``남궁옥임``) stay identifiers; a name of :data:`_KO_GLUED_COPULA`'s strict shape before ``임``, three syllables or
+a double surname's four, stays one too (``홍길동임``, ``김지은임``, ``남궁민수임``, as ``환자명은 홍길동입니다`` is;
+``가능성임`` too, a false error: session 29's deidko5 made them all warnings, and every generated name with them;
+the lead chose the leak over 806 false errors), any other word a warning (``가로방향임``, ``가능임``). After a keyword and ``:``
+(``환자명: 가능임``, ``성명:가능임``) the same word is the same warning (:data:`_KO_KEYWORD`)."""
+_KO_IM_NAME = rf"(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])[{_KO_IM_GIVEN}]임(?![가-힣])"
+"""A name ending in ``임`` whose middle syllable given names put before it (``김순임``, ``남궁옥임``,
+:data:`_KO_IM_GIVEN`): the whole word is the name, no copula (``파일 이름은 김순임`` was none: ``김순`` and ``임``)."""
+_KO_NAME_SPACED_COPULA = (
+    rf"(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}]){_KO_GIVEN_BODY}(?:{_KO_GIVEN_END}|은|(?<![에해면])서)(?<!{_KO_ENDING})"
+    rf"(?<![님씨으])(?<!부터){_KO_SPACE}{{1,4}}{_KO_NAME_COPULA}(?![가-힣])"
+)
+"""A name of :data:`_KO_GLUED_COPULA`'s strict shape, a space or up to four, then the copula (``홍길동 입니다``: none
+before session 29's deidko5f, the space read as the name's end and the copula alone no name)."""
 _KO_NAME_BEFORE_COPULA = (
-    rf"[은이]{_KO_SPACE}{{1,{_KO_GAP}}}(?!{_KO_NO_NAME}|{_KO_NO_NAME_STEM})(?={_KO_GLUED_COPULA})"
+    rf"[은이]{_KO_SPACE}{{1,{_KO_GAP}}}(?!{_KO_NO_NAME}|{_KO_NO_NAME_STEM})"
+    rf"(?={_KO_GLUED_COPULA}|{_KO_IM_NAME}|{_KO_NAME_SPACED_COPULA})"
 )
 _KO_WORD_PARTICLE_KEYWORD = (
     rf"(?:성명|성함|(?:환자|피검자)의?[\s_]{{0,{_KO_GAP}}}이름){_KO_NAME_BEFORE_COPULA}"
@@ -759,6 +775,16 @@ no person too (``파일 이름은 홍길동입니다``, ``슬라이드 이름은
 leak, and no rule tells ``홍길동`` from ``전립선`` there (both a surname, a syllable, a given name's last); session
 28's deidko4f made them none glued or one space after ``파일``/``폴더``/``열``… and a warning after ``파일의`` or two
 spaces, so one sentence gave two answers. ``환자 이름`` is :data:`_KO_WORD_PARTICLE_KEYWORD`'s."""
+_KO_FILE_WORDS = "(?:파일|슬라이드|폴더|이미지|디렉터리|디렉토리|열|컬럼|칼럼|필드|시트|태그|변수|항목)"
+"""The nouns a ``명`` names no person after (``파일명``, ``슬라이드명``, ``폴더명``, ``컬럼명``)."""
+_KO_FILE_NAME_KEYWORD = (
+    rf"(?<![가-힣]){_KO_FILE_WORDS}의?{_KO_SPACE}{{0,{_KO_GAP}}}명(?:{_KO_NAME_BEFORE_COPULA}"
+    rf"|{_KO_SPACE}{{0,{_KO_GAP}}}[:=\uff1a]{_KO_SPACE}{{0,{_KO_GAP}}}(?={_KO_GLUED}|{_KO_IM_NAME}))"
+)
+"""A file's, a slide's or a column's ``명`` (:data:`_KO_FILE_WORDS`), a particle and a name of the strict shape
+before the copula (``파일명은 홍길동입니다``, ``슬라이드명은 김지은입니다``, ``파일 명은 …``), or a ``:`` and a
+name of the strict shape (``파일명: 홍길동``, ``파일명: 김철수_HE.svs``): a ``possible_name`` (a warning, masked),
+as :data:`_KO_BARE_NAME_PARTICLE_KEYWORD` reads ``파일 이름은 …``; all none before session 29's deidko5f."""
 _KO_HANJA_NAME = rf"[{_HANJA_SURNAMES}]{_HANJA}{{1,3}}(?!{_HANJA})"
 """A Hanja name's strict shape: a surname's ideograph and one to three more (``洪吉童``, ``諸葛孔明``), as
 :data:`_KO_PARTICLE_KEYWORD` takes for an identifier."""
@@ -999,7 +1025,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     ),
     "person_name": DeidPattern(
         regex=_built_in_regex(
-            rf"(?:{_NAME_KEYWORD_BEFORE_NAME}|{_KO_KEYWORD}|{_KO_PARTICLE_KEYWORD}(?!{_KO_NO_NAME_STEM}|{_KO_IM_WORD})(?={_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME})"
+            rf"(?:(?:{_NAME_KEYWORD_BEFORE_NAME}|{_KO_KEYWORD})(?!{_KO_IM_WORD})|{_KO_PARTICLE_KEYWORD}(?!{_KO_NO_NAME_STEM}|{_KO_IM_WORD})(?={_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME})"
             rf"|{_KO_WORD_PARTICLE_KEYWORD}|{_KO_NAME_SUFFIX}{_KO_GLUED_RUN}(?={_KO_GLUED}|{_KO_GLUED_COPULA_AFTER_KEYWORD}))"
             rf"(?!{_KO_NO_NAME})(?P<id>{_NAME})",
             starts="pP성환이피",
@@ -1008,9 +1034,9 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     ),
     "possible_name": DeidPattern(
         regex=_built_in_regex(
-            rf"(?:{_KO_WORD_KEYWORD}|{_KO_SHORT_AFTER_COMMA}|{_KO_BARE_NAME_PARTICLE_KEYWORD}|{_KO_PARTICLE_KEYWORD}(?:(?!{_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME})|(?={_KO_NO_NAME_STEM}|{_KO_IM_WORD}))|{_KO_NAME_SUFFIX}(?={_KO_GLUED_WORD}))"
+            rf"(?:{_KO_WORD_KEYWORD}|{_KO_SHORT_AFTER_COMMA}|{_KO_BARE_NAME_PARTICLE_KEYWORD}|{_KO_FILE_NAME_KEYWORD}|(?:{_NAME_KEYWORD_BEFORE_NAME}|{_KO_KEYWORD})(?!{_KO_NO_NAME})(?={_KO_IM_WORD})|{_KO_PARTICLE_KEYWORD}(?:(?!{_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME})|(?={_KO_NO_NAME_STEM}|{_KO_IM_WORD}))|{_KO_NAME_SUFFIX}(?={_KO_GLUED_WORD}))"
             rf"(?P<id>(?<=[명름함]){_KO_GLUED_WORD}|{_NAME})",
-            starts="환피pP성이",
+            starts="환피pP성이파슬폴디열컬칼필시태변항",
         ),
         what=N_("possible person name (a Korean word after 환자 or pt)"),
         level="quasi",

@@ -17,10 +17,7 @@ from .test_deidko2_session26 import MASK, _named
         "환자명은 가기가임",
         "환자명은 가로방향임",
         "환자명은 문제임",
-        "환자명은 가능성임",
         "환자명은 기록임",
-        "피검자명은 고유값임",
-        "환자명이 고정값임",
     ],
 )
 def test_a_word_ending_in_the_terse_copula_after_patient_name_is_a_warning(text: str) -> None:
