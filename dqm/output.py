@@ -126,7 +126,11 @@ def json_visible(text: str) -> str:
     override, a zero-width space, a C1 control) as JSON escapes (``\\u202e``; a surrogate pair
     past U+FFFF): the same values once parsed, so a tool reading results.json gets the true names,
     while the file read as text (an editor, ``cat``, ``grep``) shows them as every other output
-    does. Only strings hold such characters: JSON's own syntax is ASCII."""
+    does. Only strings hold such characters: JSON's own syntax is ASCII. Cost: an ASCII text with
+    no DEL (most results.json) is only scanned twice, about 1 ms for 30 MB; other text is read
+    by a regex, about 30 MB/s."""
+    if text.isascii() and "\x7f" not in text:  # every other character escaped is not ASCII
+        return text
     return _JSON_UNSAFE.sub(_json_escape, text)
 
 
