@@ -443,11 +443,21 @@ def tiles_past_end(fd: int) -> list[TilesPastEnd]:
     """The tiled directories of the TIFF ``fd`` (classic or BigTIFF; none for an NDPI or no TIFF)
     some of whose tiles' bytes run past the file's end: a byte count of 2^63, an offset beyond it.
     OpenSlide reads such a tile as a missing one, painted transparent with no error, so a slide
-    whose tile index is corrupt (or whose file was cut short) opens and reads blank in places. A
-    tile of byte count 0 is not one: OpenSlide paints it transparent by design (an Aperio scanner
-    leaves out empty tiles so). The chain is walked as :func:`tiff_refusal` walks it; a directory's
-    offsets and counts are read in bulk (:data:`TILES_CHUNK` at once, as many as its image has
-    tiles: libtiff reads no more), :data:`MAX_TILES_LOOKED` in all. Cost: 10^6 tiles, about 30 ms (BigTIFF)."""
+    whose tile index is corrupt opens and reads blank in places. A tile of byte count 0 is not
+    one: OpenSlide paints it transparent by design (an Aperio scanner leaves out empty tiles so).
+    See :func:`tiles_looked_at`."""
+    return tiles_looked_at(fd)[0]
+
+
+def tiles_looked_at(fd: int) -> tuple[list[TilesPastEnd], int]:
+    """:func:`tiles_past_end`'s directories, and how many tiles were looked at in all. The chain
+    is walked as :func:`tiff_refusal` walks it; a directory's offsets and counts are read in bulk
+    (:data:`TILES_CHUNK` at once, as many as its image has tiles: libtiff reads no more), each
+    directory on its own: one whose arrays cannot be read (a pointer of 2^64 - 1) is passed over,
+    the others still looked at. Directories that point at the same arrays (a hostile file's
+    thousand pages) share one look; the tiles read from the file are at most
+    :data:`MAX_TILES_LOOKED` and a quarter of its size (a tile's offset and byte count take 4
+    bytes at least, so a slide's own arrays never reach it). Cost: 10^6 tiles, about 30 ms."""
     try:
         with os.fdopen(os.dup(fd), "rb") as fh:  # its offset is fd's: wherever a read left it
             fh.seek(0)
@@ -455,47 +465,58 @@ def tiles_past_end(fd: int) -> list[TilesPastEnd]:
             fh.seek(0)
             pages: list[dict[int, tuple[int, int, bytes]]] = []
             if order is None or _walk(fh, MAX_TIFF_IFDS, MAX_TIFF_TAGS, pages) is None:
-                return []
+                return [], 0
         end = os.fstat(fd).st_size
-        out, budget = [], MAX_TILES_LOOKED
-        for k, page in enumerate(pages):
-            if budget <= 0:
-                break
-            found = _page_past_end(fd, order, page, end, budget)
-            if found is None:
-                continue
-            past, tiles, first, size = found
-            budget -= tiles
-            if past:
-                out.append(TilesPastEnd(k, size, past, tiles, first))
-        return out
-    except (OSError, ValueError, OverflowError):
-        return []
+    except (OSError, ValueError, OverflowError, struct.error):
+        return [], 0
+    out: list[TilesPastEnd] = []
+    budget, looked = min(MAX_TILES_LOOKED, end // 4), 0
+    seen: dict[tuple[Any, ...], tuple[int, int, int, tuple[int, int]] | None] = {}
+    for k, page in enumerate(pages):
+        arrays = tuple(page.get(tag) for tag in sorted(TILE_TAGS))
+        if arrays in seen:
+            found = seen[arrays]
+        else:
+            try:
+                found, read = _page_past_end(fd, order, page, end, budget)
+            except (OSError, ValueError, OverflowError, struct.error):
+                found, read = None, 0
+            seen[arrays] = found
+            budget -= read
+        if found is None:
+            continue
+        past, tiles, first, size = found
+        looked += tiles
+        if past:
+            out.append(TilesPastEnd(k, size, past, tiles, first))
+    return out, looked
 
 
 def _page_past_end(
     fd: int, order: str, page: dict[int, tuple[int, int, bytes]], end: int, budget: int
-) -> tuple[int, int, int, tuple[int, int]] | None:
+) -> tuple[tuple[int, int, int, tuple[int, int]] | None, int]:
     """``(tiles past the end, tiles looked at, the first one's index, (width, height))`` of one
     directory's entries (:func:`_walk`'s), or None where it is no tiled image libtiff would read
-    (a tag missing or of another type or count, a tile of no size)."""
+    (a tag missing or of another type or count, a tile of no size); and how many tiles were read
+    from the file (not from the entries' own fields), ``budget`` at most."""
     number = {tag: _one(order, *page[tag]) for tag in (256, 257, 322, 323) if tag in page}
     if len(number) < 4 or 324 not in page or 325 not in page or min(number.values()) <= 0:
-        return None
+        return None, 0
     samples = _one(order, *page[277]) if 277 in page else 1
     planes = samples if 284 in page and _one(order, *page[284]) == 2 else 1
     w, h, tw, th = number[256], number[257], number[322], number[323]
     tiles = -(-w // tw) * -(-h // th) * max(planes or 1, 1)
     (okind, ocount, ofield), (ckind, ccount, cfield) = page[324], page[325]
     if okind not in _TILE_ITEMS or ckind not in _TILE_ITEMS:
-        return None
-    tiles = min(tiles, ocount, ccount, budget)
+        return None, 0
     odt, cdt = np.dtype(order + _TILE_ITEMS[okind]), np.dtype(order + _TILE_ITEMS[ckind])
+    inline = ocount * odt.itemsize <= len(ofield) and ccount * cdt.itemsize <= len(cfield)
+    tiles = min(tiles, ocount, ccount) if inline else min(tiles, ocount, ccount, max(budget, 0))
     past, first, done = 0, -1, 0
     while done < tiles:
         n = min(TILES_CHUNK, tiles - done)
-        offsets = _items(fd, order, ofield, odt, ocount, done, n)
-        counts = _items(fd, order, cfield, cdt, ccount, done, n)
+        offsets = _items(fd, order, ofield, odt, ocount, done, n, end)
+        counts = _items(fd, order, cfield, cdt, ccount, done, n, end)
         n = min(len(offsets), len(counts))
         if n == 0:  # the arrays themselves past the end: libtiff fails on them (OpenSlide says so)
             break
@@ -505,7 +526,7 @@ def _page_past_end(
             first = done + int(np.argmax(bad))
         past += int(np.count_nonzero(bad))
         done += n
-    return past, done, first, (w, h)
+    return (past, done, first, (w, h)), 0 if inline else tiles
 
 
 def _one(order: str, kind: int, count: int, field: bytes) -> int:
@@ -517,15 +538,18 @@ def _one(order: str, kind: int, count: int, field: bytes) -> int:
 
 
 def _items(
-    fd: int, order: str, field: bytes, dt: np.dtype[Any], count: int, start: int, n: int
+    fd: int, order: str, field: bytes, dt: np.dtype[Any], count: int, start: int, n: int, end: int
 ) -> np.ndarray[Any, Any]:
     """Items ``start`` to ``start + n`` of an entry's ``count`` values of type ``dt``: in its value
-    ``field`` where they fit, else at the offset it holds (fewer where the file ends first)."""
+    ``field`` where they fit, else at the offset it holds (fewer where the file of ``end`` bytes
+    ends first; none where they start past it, a pointer of 2^64 - 1 too)."""
     size = count * dt.itemsize
     if size <= len(field):
         data = field[start * dt.itemsize : (start + n) * dt.itemsize]
     else:
         (at,) = struct.unpack(order + ("Q" if len(field) == 8 else "I"), field)
+        if at + start * dt.itemsize >= end:
+            return np.empty(0, dt)
         data = os.pread(fd, n * dt.itemsize, at + start * dt.itemsize)
     return np.frombuffer(data[: len(data) // dt.itemsize * dt.itemsize], dt)
 
