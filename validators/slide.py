@@ -77,7 +77,8 @@ def _tiles_past_end(probe: SlideProbe, page: TilesPastEnd, ctx: CheckContext) ->
         text = msg(
             "level {level} ({w}x{h}, TIFF page {page}): {past:,} of its {tiles:,} tiles run past the "
             "file's end (offset plus byte count; the first is tile {first:,}): OpenSlide reads them "
-            "blank with no error, so the slide is blank there (a corrupt tile index or a file cut short)",
+            "blank with no error, so the slide is blank there (a corrupt tile index, or a file cut short "
+            "whose directories come before its tiles)",
             level=levels.index((w, h)),
             **said,
         )
@@ -85,7 +86,7 @@ def _tiles_past_end(probe: SlideProbe, page: TilesPastEnd, ctx: CheckContext) ->
         text = msg(
             "TIFF page {page} ({w}x{h}): {past:,} of its {tiles:,} tiles run past the file's end "
             "(offset plus byte count; the first is tile {first:,}): they are read blank with no error "
-            "(a corrupt tile index or a file cut short)",
+            "(a corrupt tile index, or a file cut short whose directories come before its tiles)",
             **said,
         )
     return ctx.finding("SLIDE_TILES_PAST_END", text, file=probe.path)
