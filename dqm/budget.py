@@ -18,8 +18,9 @@ and which meter refused it is said (``work``, ``cpu`` or ``wall``): a step a clo
 depends on the machine, and only then do results. A normal slide's probe takes a few hundredths
 of its work budget (``benchmarks/bench_probe_budget.py``), so no meter stops it. Like the budget,
 the backstop is checked between steps: it cannot interrupt a read that never returns. What does
-is the item's wall-clock limit (:func:`item_limit_s`), kept outside the item's process: the run
-kills the worker process of an item past it (a thread cannot be interrupted) and records an
+is the item's wall-clock limit (:func:`item_limit_s`), kept outside the item's process and
+counted from the item's last :func:`progress` (each :meth:`Budget.take` says it): the run kills
+the worker process of an item with no progress past it (a thread cannot be interrupted) and records an
 ``ITEM_TIMED_OUT`` finding on that item (:mod:`dqm.runner`, :mod:`dqm.executors`).
 
 The thread's clock, not the process's: a Dask worker runs its tasks on threads beside its own
@@ -32,6 +33,7 @@ calling thread.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Literal
 
 WALL_FACTOR = 10.0
@@ -56,6 +58,25 @@ the CPU time backstop."""
 Meter = Literal["work", "cpu", "wall"]
 """What refused a step: the work budget (the same on every machine), the CPU time backstop or
 the wall-clock backstop (both depend on the machine)."""
+
+
+_ON_PROGRESS: list[Callable[[], None]] = []
+
+
+def progress() -> None:
+    """Say that the calling thread's item is making progress (a probe step begins, a chunk of a
+    file was hashed, an annotation was read): the item's wall-clock limit (:func:`item_limit_s`)
+    counts from the last time this was said, so only an item stuck inside one step is ended. A
+    no-op outside a watched worker."""
+    for beat in _ON_PROGRESS:
+        beat()
+
+
+def on_progress(beat: Callable[[], None] | None) -> None:
+    """In a worker process: ``beat`` is what :func:`progress` calls from now on (None: nothing)."""
+    _ON_PROGRESS.clear()
+    if beat is not None:
+        _ON_PROGRESS.append(beat)
 
 
 def work_units(seconds: float) -> int:
@@ -114,6 +135,7 @@ class Budget:
         nothing, say what refuses it: ``work`` when the units would take the work done past the
         budget (decided by the units alone, on any machine), else ``cpu`` or ``wall`` when a
         clock's backstop has passed."""
+        progress()  # the step before this one ended
         if self.done + units > self.work:
             return "work"
         if self.cpu_s > self.seconds:
@@ -125,6 +147,7 @@ class Budget:
 
     def count(self, units: int) -> None:
         """Count ``units`` of work done that no budget decides (a plain image's decoding)."""
+        progress()
         self.done += units
         if self._whole is not None:
             self._whole.count(units)

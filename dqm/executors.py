@@ -36,6 +36,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from dqm.budget import on_progress
+
 SCHEDULER_ENV = "DQM_SCHEDULER"
 """Environment variable naming a running scheduler (``--scheduler`` wins)."""
 
@@ -188,11 +190,13 @@ _SHARED: dict[str, tuple[Any, ...]] = {}
 """In a worker process: the shared arguments of each running :func:`dask_map`, by its token."""
 
 
-def _keep_shared(token: str, shared: tuple[Any, ...]) -> None:
+def _keep_shared(token: str, shared: tuple[Any, ...], prepare: Callable[..., object] | None = None) -> None:
+    if prepare is not None:
+        prepare(*shared)  # before any item's clock runs
     _SHARED[token] = shared
 
 
-def _drop_shared(token: str, shared: tuple[Any, ...]) -> None:
+def _drop_shared(token: str, shared: tuple[Any, ...], prepare: Callable[..., object] | None = None) -> None:
     _SHARED.pop(token, None)
 
 
@@ -200,12 +204,21 @@ TIMED_OUT_TOPIC = "dqm-item-timed-out"
 """The scheduler's event topic under which a worker names the item it was ended for."""
 WATCH_POLL_S = 0.5
 """How often a worker's watchdog looks at the items its tasks are on."""
-FLUSH_S = 1.0
-"""How long a worker's watchdog leaves its event to reach the scheduler before ending the process."""
+DELIVER_S = 30.0
+"""How long a worker's watchdog waits for the scheduler to confirm its event before ending the
+process anyway (the client then finds the item by its being lost twice: a crash)."""
+WORKERS_WAIT_S = 300.0
+"""How long a map waits on a cluster with no worker (a nanny bringing a killed one back may take
+minutes on a loaded machine) before it gives up with :class:`ExecutorError`."""
+DONE_POLL_S = 0.05
+"""How often a map waiting for a result looks whether one is back."""
+WORKERS_POLL_S = 1.0
+"""How often a map waiting for a result asks the scheduler whether it has workers."""
 
 _RUNNING: dict[int, tuple[str, int, float, float]] = {}
 """In a worker process: by task thread, the item it is on (its ``dask_map``'s token, its index),
-when that item began (``time.monotonic``) and its limit in seconds."""
+when it last made progress (``time.monotonic``: its start, or :func:`dqm.budget.progress`) and
+its limit in seconds."""
 _WATCHDOG: list[threading.Thread] = []
 _WATCHDOG_LOCK = threading.Lock()
 
@@ -236,26 +249,54 @@ def _call_with_shared(
     return out
 
 
+def _beat() -> None:
+    """The calling task thread's item made progress (:func:`dqm.budget.progress`)."""
+    me = threading.get_ident()
+    running = _RUNNING.get(me)
+    if running is not None:
+        token, k, _, limit = running
+        _RUNNING[me] = (token, k, time.monotonic(), limit)
+
+
 def _start_watchdog(worker: Any) -> None:
     with _WATCHDOG_LOCK:
         if not _WATCHDOG:
+            on_progress(_beat)
             thread = threading.Thread(target=_watch, args=(worker,), name="dqm-item-watch", daemon=True)
             thread.start()
             _WATCHDOG.append(thread)
 
 
 def _watch(worker: Any) -> None:
-    """In a worker process, for ever: once a task is on one item past its limit, name the item to
-    the scheduler (:data:`TIMED_OUT_TOPIC`) and end the process (its nanny starts another)."""
+    """In a worker process, for ever: once a task made no progress on its item past its limit,
+    name the item to the scheduler (:data:`TIMED_OUT_TOPIC`) and end the process (its nanny
+    starts another)."""
     while True:
         time.sleep(WATCH_POLL_S)
         now = time.monotonic()
         stuck = [(token, k) for token, k, began, limit in list(_RUNNING.values()) if now - began > limit]
         if stuck:
             for token, k in stuck:
-                worker.log_event(TIMED_OUT_TOPIC, {"token": token, "index": k})
-            time.sleep(FLUSH_S)  # the event goes out on the worker's own loop
+                _tell(worker, {"token": token, "index": k})
             os._exit(1)
+
+
+def _tell(worker: Any, message: dict[str, Any]) -> None:
+    """Log ``message`` under :data:`TIMED_OUT_TOPIC` on the scheduler and wait, at most
+    :data:`DELIVER_S`, for it to say it has it (a worker's own ``log_event`` is sent later, on
+    its loop's batched stream: a process ended meanwhile never sends it)."""
+    from distributed.utils import sync
+
+    try:
+        sync(
+            worker.loop,
+            worker.scheduler.log_event,
+            topic=TIMED_OUT_TOPIC,
+            msg=message,
+            callback_timeout=DELIVER_S,
+        )
+    except Exception:  # not confirmed: the process ends anyway, the client calls it a crash
+        return
 
 
 def _timed_out(client: Any, token: str) -> set[int]:
@@ -286,6 +327,7 @@ def dask_map(
     in_flight_per_worker: int = 4,
     chunk: int | None = None,
     item_limit_s: float | None = None,
+    prepare: Callable[..., object] | None = None,
 ) -> Iterator[tuple[int, Any]]:
     """``(index, func(item, *shared))`` for every item, in the order they finish.
 
@@ -295,11 +337,16 @@ def dask_map(
     worker held fail with it (``distributed.scheduler.allowed-failures`` 0): their items run
     again at the end, one item per task, one task at a time, and an item whose task then ends its
     worker too (twice: :func:`_alone`) is given back as an :class:`ItemKilledWorkers` instance.
-    With ``item_limit_s``, an item whose task is on it longer ends its worker (:func:`_watch`) and
+    With ``item_limit_s``, an item whose task makes no progress on it for longer (no
+    :func:`dqm.budget.progress` said meanwhile) ends its worker (:func:`_watch`) and
     is given back as an :class:`ItemTimedOut` instance, never run again; the rest of the tasks
     that worker held run again as above. On a cluster whose scheduler allows a lost task to be
     retried (``distributed.scheduler.allowed-failures``, 3 by default; dqm's LocalCluster: 0),
     such a task is first retried on other workers, each ended in turn.
+
+    ``prepare(*shared)`` (a module-level function) runs in each worker once it has the shared
+    arguments, before any item: what a first item would otherwise do in its clock. A cluster
+    left with no worker for :data:`WORKERS_WAIT_S` ends the map with :class:`ExecutorError`.
     """
     if not items:
         return
@@ -308,7 +355,7 @@ def dask_map(
     # data dies with the last worker holding it (and every task needing it fails with it).
     token = uuid.uuid4().hex
     name = f"dqm-shared-{token}"
-    _register(client, name, _keep_shared, token, tuple(shared), teardown=_drop_shared)
+    _register(client, name, _keep_shared, token, tuple(shared), prepare, teardown=_drop_shared)
     try:
         yield from _waves(client, func, items, token, in_flight_per_worker, chunk, item_limit_s)
     finally:
@@ -349,7 +396,7 @@ def _waves(
         if len(start_of) >= limit:
             break
     suspects: list[int] = []
-    for future in queue:
+    while (future := _next_done(client, queue)) is not None:
         start = start_of.pop(future.key)
         try:
             yield from enumerate(future.result(), start)
@@ -370,6 +417,57 @@ def _waves(
             yield k, _alone(client, func, items[k], token, lost, k, limit_s)
 
 
+class _Workers:
+    """Whether a cluster still has workers, asked at most every :data:`WORKERS_POLL_S`: none for
+    :data:`WORKERS_WAIT_S` raises :class:`ExecutorError`."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.asked = time.monotonic()
+        self.none_since: float | None = None
+
+    def check(self) -> None:
+        now = time.monotonic()
+        if now - self.asked < WORKERS_POLL_S:
+            return
+        self.asked = now
+        if self.client.nthreads():
+            self.none_since = None
+            return
+        if self.none_since is None:
+            self.none_since = now
+        elif now - self.none_since > WORKERS_WAIT_S:
+            raise ExecutorError(
+                f"the Dask cluster has had no worker for {WORKERS_WAIT_S:g} s (its workers died and none "
+                "came back): the run cannot go on"
+            )
+
+
+def _next_done(client: Any, queue: Any) -> Any:
+    """The next future of ``queue`` (a ``distributed.as_completed``) that is done, None when it
+    holds no more; waiting for ever on a cluster whose workers are gone is :class:`ExecutorError`."""
+    workers = _Workers(client)
+    while not queue.is_empty():
+        if queue.has_ready():
+            return next(queue)
+        time.sleep(DONE_POLL_S)
+        workers.check()
+    return None
+
+
+def _result(client: Any, future: Any) -> Any:
+    """``future.result()``, raising :class:`ExecutorError` rather than waiting for ever on a
+    cluster whose workers are gone."""
+    from distributed import TimeoutError as DaskTimeout
+
+    workers = _Workers(client)
+    while True:
+        try:
+            return future.result(timeout=WORKERS_POLL_S)
+        except (TimeoutError, DaskTimeout):
+            workers.check()
+
+
 def _alone(
     client: Any,
     func: Callable[..., Any],
@@ -386,7 +484,7 @@ def _alone(
     for _ in range(2):
         future = client.submit(_call_with_shared, func, token, [item], k, limit_s, pure=False)
         try:
-            (result,) = future.result()
+            (result,) = _result(client, future)
             return result
         except lost as exc:
             lost_as = type(exc).__name__

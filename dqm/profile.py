@@ -172,10 +172,11 @@ class Limits(_Frozen):
     ``SLIDE_TIME_BUDGET`` names what was skipped and what stopped it."""
     item_seconds: float | None = Field(None, gt=0, allow_inf_nan=False)
     """The wall-clock seconds one item's work (reading its annotation, probing its slide,
-    hashing its files) may take in its worker process; past them the process is killed, the
-    item gets an ``ITEM_TIMED_OUT`` error and the run goes on: the backstop for a decoder that
-    never returns or a read blocked on a dead filesystem, which no budget checked between steps
-    can stop. None: :data:`dqm.budget.ITEM_FACTOR` times the probe's wall-clock backstop (600 s
+    hashing its files) may go without progress in its worker process, counted from its last
+    step that made some (a probe step, a chunk of a file hashed, a check: so a slow item that
+    keeps going is never ended); past them the process is killed, the item gets an
+    ``ITEM_TIMED_OUT`` error and the run goes on: the backstop for a decoder that never returns
+    or a read blocked on a dead filesystem, which no budget checked between steps can stop. None: :data:`dqm.budget.ITEM_FACTOR` times the probe's wall-clock backstop (600 s
     with the default ``slide_seconds``; :func:`dqm.budget.item_limit_s`). A run with one worker
     (``--workers 1``) checks items in its own process, which it cannot kill: there, none."""
 

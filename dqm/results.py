@@ -259,7 +259,8 @@ class Verdict(Frozen):
     pending: list[str] = Field(default_factory=list)
     """Dimensions evaluated but not finished (e.g. an expert review still in progress)."""
     not_evaluated: list[str] = Field(default_factory=list)
-    """Items dqm could not evaluate: a check crashed on them (``CHECK_CRASHED``)."""
+    """Items dqm could not evaluate: a check crashed on them (``CHECK_CRASHED``), or their work made
+    no progress for the item limit and its process was ended (``ITEM_TIMED_OUT``)."""
     crashed_stages: list[str] = Field(default_factory=list)
     """Stages of the audit that crashed (``STAGE_CRASHED``): what they would have added is missing."""
 

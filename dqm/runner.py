@@ -7,7 +7,8 @@ annotation, slide facts, findings, summary, file facts), which every later step 
 reading the item's files again. The worker sends it back as the run keeps it (a large run: without
 the parsed annotation and slide facts) with the result cache's entry already serialised
 (:class:`Checked`), so the main process never builds a large run's whole records. An exception inside a check (or a reader, or anywhere in an item's
-work) becomes a ``CHECK_CRASHED`` finding for that item and the run goes on. Nothing is ever
+work) becomes a ``CHECK_CRASHED`` finding for that item, and one whose work stops making progress
+for the item limit an ``ITEM_TIMED_OUT`` one (its process killed); the run goes on. Nothing is ever
 written into the batch folder.
 """
 
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from dqm import file_digests, probe_mpp
 from dqm.batch import DeliveredTexts, Discovery, delivered_texts, discover, jailed, normalise
-from dqm.budget import item_limit_s
+from dqm.budget import item_limit_s, on_progress, progress
 from dqm.cache import RecordCache, entry
 from dqm.clinical_table import (
     IDENTIFYING,
@@ -53,7 +54,7 @@ from dqm.executors import (
 from dqm.facts import ItemSummary, SlideSummary, compact, interned
 from dqm.findings import ITEM_TIMED_OUT, MAX_NAME_CHARS, Aspect, Finding, Location, Severity, clip
 from dqm.i18n import Message, msg
-from dqm.identifiers import read_keys, use_profile_patterns
+from dqm.identifiers import compile_all, read_keys, use_profile_patterns
 from dqm.model import Annotation, Item, ItemRecord, ParsedAnnotation, ReadIssue
 from dqm.pixels.stain_batch import colour_pen_share, stain_share
 from dqm.profile import Profile
@@ -401,6 +402,7 @@ def check_item(
                 annotation = failed(rel, "unknown", issue)
             else:
                 ann_hash = digest if options.hash_files else None
+                progress()  # read: the parse is the next step
                 parsed = parse()
                 annotation = annotation_for_item(parsed, item, image.path)
                 if item.searches_file_text and len(parsed) > 1:  # images no item has
@@ -410,6 +412,7 @@ def check_item(
         except Exception as exc:  # a reader's bug must not stop the run or hide the file
             annotation = Annotation(path=rel, format="unknown", readable=False, n_values=1)
             read_crash = crash_finding(READ_CHECK, item.slide_id, exc, rel)
+    progress()
     probe: SlideProbe | None = None
     mpp_range, objective_range = probe_mpp.header_ranges(profile)
     tolerance = probe_mpp.fit_tolerance(profile)
@@ -450,6 +453,7 @@ def check_item(
     view = ItemView(item, profile, annotation, probe, image, ann_status, options.slides)
     if probe is None or not probe.mpp_x:  # the header's wins
         view.resolution = resolution
+    progress()
     findings = run_item_checks(view, checks)
     findings[:0] = [crash for crash in (read_crash, search_crash) if crash is not None]
     files = [p for p in (ann_status.path, image.path if options.slides else None) if p]
@@ -639,8 +643,8 @@ def timed_out_finding(item: Item, limit_s: float) -> Finding:
         severity=Severity.ERROR,
         aspect=Aspect.INTERNAL,
         message=msg(
-            "the item's work took longer than its limit of {limit:g} s on the wall clock (the profile's "
-            "limits.item_seconds: a decoder that never returns, or a read blocked on a filesystem) "
+            "the item's work made no progress for longer than its limit of {limit:g} s on the wall clock "
+            "(the profile's limits.item_seconds: a decoder that never returns, or a read blocked on a filesystem) "
             "and its process was ended; the item's files were not checked",
             limit=limit_s,
         ),
@@ -776,6 +780,15 @@ class ItemWork:
             record = check_item_safely(item, self.root, self.profile, self.checks, self.options)
         return None if record is None else checked(record, self.returns)
 
+    def warm(self) -> None:
+        """Do now what a process's first item would otherwise do in its clock (the identifier
+        patterns compiled: about 1.4 s of CPU, seconds on a loaded machine; the decoders
+        imported): in a worker before its first item, or in the process that forks them."""
+        use_profile_patterns(self.profile.deid)
+        compile_all(self.profile.deid)
+        if self.options.slides:
+            import_decoders()
+
     def crashed(self, item: Item, exc: BaseException) -> Checked:
         """The outcome of an item whose work ended its process: a crash finding of that item."""
         return checked(_crashed(item, self.profile, self.options, exc), self.returns)
@@ -797,6 +810,11 @@ def item_work(item: Item, work: ItemWork) -> Checked | None:
     return work(item)
 
 
+def warm_work(work: ItemWork) -> None:
+    """:meth:`ItemWork.warm`, as a Dask worker calls it once it has the run's work."""
+    work.warm()
+
+
 _STATE: dict[str, Any] = {}
 
 
@@ -804,32 +822,46 @@ WATCH_POLL_S = 0.5
 """How often the main process, waiting for the pool, looks for a worker past the item limit."""
 
 
+CLAIM_WAIT_S = 10.0
+"""How long a starting worker waits for the lock of its :class:`_Watch`'s slots."""
+
+
 class _Watch:
-    """Which item each worker of a pool is on and since when, in memory the pool's processes share:
-    the main process finds a worker stuck on one item (a chunk holds several) and kills it."""
+    """Which item each worker of a pool is on and when it last made progress, in memory the pool's
+    processes share: the main process finds a worker stuck in one step of one item (a chunk holds
+    several; :func:`dqm.budget.progress` says each step) and kills it.
+
+    Each slot has one writer, its worker, and 8-byte stores: the slots take no lock, so a worker
+    killed while it writes cannot leave the main process waiting for ever. Only :meth:`claim`
+    locks, with a bounded wait, before any item of the worker runs."""
 
     def __init__(self, workers: int, ctx: Any) -> None:
-        # per worker: its pid, the index of the item it is on (-1: none) and when it began
-        # (time.monotonic: the system's clock, the same in every process)
-        self.slots = ctx.Array("d", [0.0, -1.0, 0.0] * workers)
+        # per worker: its pid, the index of the item it is on (-1: none) and when it last made
+        # progress (time.monotonic: the system's clock, the same in every process)
+        self.slots = ctx.Array("d", [0.0, -1.0, 0.0] * workers, lock=False)
+        self.lock = ctx.Lock()
         self.timed_out: list[int] = []
         """The indices of the items whose worker this killed, in the order it did."""
 
     def claim(self) -> int:
         """In a worker: the slot it writes to (the first free one; a dead worker's is never reused:
-        its pool is broken)."""
-        with self.slots.get_lock():
+        its pool is broken); -1 when none (the worker's items are then not watched)."""
+        if not self.lock.acquire(timeout=CLAIM_WAIT_S):
+            return -1
+        try:
             for s in range(0, len(self.slots), 3):
                 if self.slots[s] == 0:
                     self.slots[s] = os.getpid()
                     return s
+        finally:
+            self.lock.release()
         return -1
 
     def stuck(self, limit_s: float) -> None:
-        """Kill each worker on one item for more than ``limit_s``, noting the item."""
+        """Kill each worker that made no progress on its item for more than ``limit_s``, noting
+        the item."""
         now = time.monotonic()
-        with self.slots.get_lock():
-            values = list(self.slots)
+        values = list(self.slots)  # the index before its time: a new item's time is written first
         for s in range(0, len(values), 3):
             pid, index, began = values[s : s + 3]
             if pid and index >= 0 and now - began > limit_s and int(index) not in self.timed_out:
@@ -852,9 +884,16 @@ PARENT_POLL_S = 0.5
 
 
 def _init_worker(work: ItemWork, parent: int, watch: _Watch) -> None:
+    work.warm()  # before any item's clock runs
     _STATE["work"] = work
     _STATE["watch"] = watch
-    _STATE["slot"] = watch.claim()
+    s = _STATE["slot"] = watch.claim()
+    slots = watch.slots
+
+    def beat() -> None:
+        slots[s + 2] = time.monotonic()
+
+    on_progress(beat if s >= 0 else None)
     capture_native_stderr()  # libtiff's warnings become findings of their slide, not stray lines
     keep_freed_memory()
     _end_with(parent)
@@ -973,7 +1012,10 @@ def _map_dask(
     options = work.options
     dask = DaskOptions(scheduler=options.scheduler, workers=options.workers, worker_setup=_dask_worker_setup)
     with dask_client(dask) as client:
-        for k, result in dask_map(client, item_work, items, shared=(work,), item_limit_s=work.limit_s):
+        mapped = dask_map(
+            client, item_work, items, shared=(work,), item_limit_s=work.limit_s, prepare=warm_work
+        )
+        for k, result in mapped:
             if while_workers_run is not None:
                 while_workers_run()  # the first item is back: the workers have the rest
                 while_workers_run = None
@@ -1007,8 +1049,8 @@ def _context() -> Any:
 
 def _pool(workers: int, work: ItemWork, watch: _Watch) -> ProcessPoolExecutor:
     ctx = _context()
-    if ctx.get_start_method() == "fork" and work.options.slides:
-        import_decoders()  # once here, not once in each forked worker
+    if ctx.get_start_method() == "fork":
+        work.warm()  # once here, not once in each forked worker
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=ctx,

@@ -44,7 +44,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from dqm import file_digests, slide_refs
-from dqm.budget import Budget, Meter
+from dqm.budget import Budget, Meter, progress
 from dqm.coords import PLAUSIBLE_MPP, PLAUSIBLE_OBJECTIVE_POWER, usable_mpp
 from dqm.facts import StainSummary
 from dqm.findings import clip
@@ -506,6 +506,7 @@ def full_hash(path: Path) -> str:
         fh.seek(0)
         while chunk := fh.read(8 * HASH_CHUNK):
             h.update(chunk)
+            progress()  # a slow filesystem that keeps reading is not a stuck item
     file_digests.remember(path, st, h.hexdigest(), since, st)  # st: the descriptor read
     return h.hexdigest()
 

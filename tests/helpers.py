@@ -5,6 +5,9 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -150,3 +153,25 @@ def without_scale_note(findings: list) -> list:
     no known resolution (``ARTEFACT_SCALE_UNKNOWN``): a plain slide whose annotation states no
     usable mpp (unreadable, or none) has none the probe reads, so such a batch holds that line."""
     return [f for f in findings if not (f.code == "ARTEFACT_SCALE_UNKNOWN" and f.item_id == "batch")]
+
+
+class Hung(Exception):
+    """What :func:`within` raises when the code under test ran past its seconds."""
+
+
+@contextmanager
+def within(seconds: int) -> Iterator[None]:
+    """Fail the test (:class:`Hung`) instead of blocking the suite when the code under test runs
+    past ``seconds`` (the suite has no per-test timeout): a test of the code that ends a hanging
+    item must end even when that code does not."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise Hung(f"still running after {seconds} s")
+
+    former = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, former)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ValidationError
 
+from dqm.budget import progress
 from dqm.findings import CHECK_CRASHED, Aspect, Finding, Location, Severity, clip
 from dqm.i18n import msg
 from dqm.profile import Profile, ProfileError
@@ -139,6 +140,7 @@ def run_checks(scope: Scope, view: ItemView | BatchView, checks: Iterable[Config
         if spec.scope != scope:
             continue
         ctx = CheckContext(spec, item_id, cfg.severities, file)
+        progress()  # the item's limit counts a step at a time (dqm.budget.progress)
         try:
             said = spec.func(view, cfg.params, ctx)
             once = {f.code for f in out if f.code in ONCE_CODES}
