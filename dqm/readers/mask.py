@@ -14,11 +14,12 @@ Bounded: the image's size is read from its header and a mask of more pixels than
 :data:`MAX_PIXELS` pixels is not decoded whole: a tiled TIFF (a pyramidal mask as large as its
 slide) is read tile by tile instead, level 0: only one decoded tile (at most
 :data:`MAX_TILE_BYTES`, else ``LIMIT_EXCEEDED``) and the rectangles of the runs found so far are held, and each value's rectangles are joined across tiles at the end. At
-most :data:`MAX_LESIONS` regions are outlined, and a mask of more than :data:`MAX_RUNS` runs of
-one label other than background along its rows (noise, a checkerboard) is not outlined at all (``LIMIT_EXCEEDED``); a
+most :data:`MAX_LESIONS` regions are outlined, a tiled TIFF of more than :data:`MAX_TILES` tiles
+is not read (``LIMIT_EXCEEDED``), and a mask of more than :data:`MAX_RUNS` runs of labels other
+than background along its rows (noise, a checkerboard) is not outlined at all (``LIMIT_EXCEEDED``); a
 tiled TIFF whose tile table misses a tile is unreadable. A mask decoded whole is copied out of
 Pillow and its values counted a band of :data:`TALLY_PIXELS` at a time: its decoded image, its
-labels and where their runs start are what it holds (8-bit: 2.6 bytes a pixel at the peak, where
+labels and where their runs start are what it holds (its runs of background never listed) (8-bit: 2.6 bytes a pixel at the peak, where
 counting them at once took 10; ``benchmarks/bench_mask_memory.py``). Read issues:
 
 * ``MASK_EMPTY``: no pixel other than background;
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import math
 import re
 import warnings
 from typing import Any
@@ -67,8 +69,15 @@ choose, and one tile as large as the image (a 1 MB file of 9,008 x 9,008 uint64 
 decoded at once (823 MiB of peak RSS). 64 MiB is a tile of 8,192 x 8,192 8-bit labels; a
 pyramidal TIFF's tiles are 256 to 1,024 pixels a side."""
 MAX_RUNS = 1_000_000
-"""Runs of one label other than background along the rows above which a mask is not outlined (``LIMIT_EXCEEDED``): a
-checkerboard or noise of a few kilobytes would make millions of one-pixel regions."""
+"""Runs of labels other than background along the rows (all labels together) above which a mask
+is not outlined (``LIMIT_EXCEEDED``): a checkerboard or noise of a few kilobytes would make
+millions of one-pixel regions."""
+MAX_TILES = 1 << 16
+"""The most tiles a tiled TIFF mask is read in (``LIMIT_EXCEEDED`` over it, counted from its size
+and tile table before any is decoded): each tile costs about 0.1 ms however small, and a 7 MB
+blank 10,240 x 10,240 TIFF in 16 x 16 tiles (409,600) took 50 s of CPU where tiles of 1,024 take
+1 s. A 4 G pixel mask (``limits.mask_pixels``) in tiles of 256 is 61,036 tiles; 50,000 x 50,000 in
+tiles of 1,024, 2,401."""
 FRAMES_LOOKED_AT = 8
 """Frames after the first a mask is searched for another of the first's size (an animated PNG
 decodes each it passes; a pyramid's smaller levels are no second label plane)."""
@@ -148,6 +157,7 @@ def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | N
                             h=h,
                             limit=MAX_PIXELS,
                         ),
+                        "LIMIT_EXCEEDED",
                     ),
                     0,
                 )
@@ -208,6 +218,11 @@ def _see_through(image: Image.Image, rel: str) -> Annotation | None:
     low, high = image.getextrema()[-1]  # type: ignore[index,misc]
     if low == high:
         return None
+    return _alpha_varies(rel, low, high)
+
+
+def _alpha_varies(rel: str, low: int, high: int) -> Annotation:
+    """The unreadable annotation of a mask whose alpha channel runs from ``low`` to ``high``."""
     return _unreadable(
         rel,
         msg(
@@ -335,19 +350,40 @@ def _row_runs(array: np.ndarray, change: np.ndarray) -> int:
     )
 
 
+def _foreground_runs(array: np.ndarray, change: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The row, first column and end column (exclusive) of each run of a label other than
+    background in ``array`` (``change``: :func:`_changes` of it), in row order, a band of
+    :data:`TALLY_PIXELS` at a time. Background is dropped before any run is listed: listing every
+    run start first held four arrays as long as the runs, background included, and a blank 1 x
+    63,000,000 PNG of 122 KB (a background run a row) peaked at 1,751 MiB. A run ends at the column
+    before the next start in its row, or at the row's end: its last pixel is where the next pixel
+    starts a run; a foreground run's start and its last pixel come in the same order."""
+    h, w = array.shape
+    step = max(1, TALLY_PIXELS // max(1, w))
+    found_rows, found_x0, found_x1 = [], [], []
+    for r in range(0, h, step):
+        fore = array[r : r + step] != 0
+        starts = change[r : r + step] & fore
+        last = np.ones(fore.shape, bool)
+        last[:, :-1] = change[r : r + step, 1:]
+        last &= fore
+        rows, x0 = np.nonzero(starts)
+        found_rows.append(rows + r)
+        found_x0.append(x0)
+        found_x1.append(np.nonzero(last)[1] + 1)
+    if not found_rows:
+        empty = np.zeros(0, np.intp)
+        return empty, empty, empty
+    return np.concatenate(found_rows), np.concatenate(found_x0), np.concatenate(found_x1)
+
+
 def _label_runs(array: np.ndarray, change: np.ndarray) -> dict[int, np.ndarray]:
     """Each non-zero value's rectangles (``x0, y0, x1, y1``) in a 2-D label array whose run starts
     are ``change`` (:func:`_changes`): its runs along each row, a run repeated on the next rows
     merged into one taller rectangle. One pass over the pixels for every value at once (a pass for
     each value took minutes on a mask of 65,535)."""
-    w = array.shape[1]
-    rows, x0 = np.nonzero(change)
-    x1 = np.empty_like(x0)
-    x1[:-1] = x0[1:]
-    x1[np.r_[rows[1:] != rows[:-1], True]] = w  # a row's last run ends at its last column
+    rows, x0, x1 = _foreground_runs(array, change)
     values = array[rows, x0]
-    fore = values != 0
-    rows, x0, x1, values = rows[fore], x0[fore], x1[fore], values[fore]
     if not len(rows):
         return {}
     order = np.lexsort((rows, x1, x0, values))
@@ -371,7 +407,7 @@ def _too_fragmented(runs: int, rel: str) -> Annotation | None:
     return _unreadable(
         rel,
         msg(
-            "the mask's rows hold {runs} runs of one label, over the {limit} an outline is made of "
+            "the mask's rows hold {runs} runs of labels other than background, over the {limit} an outline is made of "
             "(noise or a pattern, not regions: not outlined)",
             runs=runs,
             limit=MAX_RUNS,
@@ -429,6 +465,16 @@ def _tally(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values, counts
 
 
+def _tile_count(page: Any) -> int:
+    """How many tiles a tiled TIFF page is read in: by its size and tile size (each sample plane's
+    apart when its samples are stored separately), or its tile table's length when that is longer."""
+    w, h = int(page.imagewidth), int(page.imagelength)
+    across = -(-w // max(1, int(page.tilewidth))) * -(-h // max(1, int(page.tilelength)))
+    depth = -(-max(1, int(page.imagedepth)) // max(1, int(page.tiledepth)))
+    planes = int(page.samplesperpixel) if page.planarconfig == 2 else 1
+    return max(across * depth * planes, len(page.dataoffsets))
+
+
 def _tiled_boxes(page: Any, rel: str) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]] | Annotation:
     """As :func:`_whole_boxes`, decoding one tile at a time; or the unreadable annotation."""
     h, w = page.shape[:2]
@@ -450,25 +496,45 @@ def _tiled_boxes(page: Any, rel: str) -> tuple[np.ndarray, np.ndarray, dict[int,
         return _unreadable(
             rel,
             msg(
-                "its tiles are {w}x{h} pixels of {dtype}, {mib:,} MiB each decoded, over the {limit} MiB "
+                "its tiles are {w}x{h} pixels of {dtype}, {mib:,.1f} MiB each decoded, over the {limit} MiB "
                 "one tile may take (not decoded)",
                 w=page.tilewidth,
                 h=page.tilelength,
                 dtype=str(page.dtype),
-                mib=tile_bytes >> 20,
+                mib=math.ceil(tile_bytes * 10 / (1 << 20)) / 10,  # rounded up: 64.01 MiB is over 64
                 limit=MAX_TILE_BYTES >> 20,
+            ),
+            "LIMIT_EXCEEDED",
+        )
+    tiles = _tile_count(page)
+    if tiles > MAX_TILES:
+        return _unreadable(
+            rel,
+            msg(
+                "it is stored in {tiles:,} tiles of {w}x{h} pixels, over the {limit:,} a mask is read in "
+                "(not decoded)",
+                tiles=tiles,
+                w=page.tilewidth,
+                h=page.tilelength,
+                limit=MAX_TILES,
             ),
             "LIMIT_EXCEEDED",
         )
     counts: dict[int, int] = {}
     parts: dict[int, list[np.ndarray]] = {}
     runs = 0
+    alpha: tuple[int, int] | None = None
     try:
         for segment, index, _ in page.segments():
             y, x = int(index[-3]), int(index[-2])
             if segment is None:  # the tile table holds fewer tiles than the size needs
                 return _unreadable(rel, msg("the tile at x={x}, y={y} is missing from the file", x=x, y=y))
             tile = np.asarray(segment)[0, : h - y, : w - x]  # edge tiles are padded: crop
+            if tile.ndim == 3 and tile.shape[-1] == 4:  # RGBA: its alpha must be one value throughout
+                low, high = int(tile[..., 3].min()), int(tile[..., 3].max())
+                alpha = (low, high) if alpha is None else (min(alpha[0], low), max(alpha[1], high))
+                if alpha[0] != alpha[1]:
+                    return _alpha_varies(rel, *alpha)
             grey = _grey(tile)
             if grey is None:
                 return _not_labels(rel)

@@ -27,7 +27,9 @@ def test_a_tiled_mask_whose_one_tile_is_too_large_is_not_decoded(monkeypatch: py
     labels[10:20, 10:20] = 3
     (big,) = parse_annotation(_tiff(labels, 64), "masks/S.tif")  # 64 x 64 x 8 bytes = 32 KiB
     assert not big.readable and big.issues[0].code == "LIMIT_EXCEEDED"
-    assert "its tiles are 64x64 pixels of uint64, 0 MiB each decoded, over the 0 MiB" in big.issues[0].message
+    assert (
+        "its tiles are 64x64 pixels of uint64, 0.1 MiB each decoded, over the 0 MiB" in big.issues[0].message
+    )
     (small,) = parse_annotation(_tiff(labels, 32), "masks/S.tif")  # 8 KiB tiles: read
     assert small.readable and [les.area for les in small.lesions] == [100]
 
@@ -57,7 +59,7 @@ def test_background_runs_do_not_make_a_blank_mask_noise(
     noise[:, ::2] = 1  # 85 runs of 1 a row: 12,750 (the tiles are counted until past the limit)
     (refused,) = parse_annotation(_tiff(noise, 16) if tile else _png_bytes(noise), "masks/N.tif")
     assert not refused.readable and refused.issues[0].code == "LIMIT_EXCEEDED"
-    assert "runs of one label, over the 100 an outline" in refused.issues[0].message
+    assert "runs of labels other than background, over the 100 an outline" in refused.issues[0].message
 
 
 def _png_bytes(array: np.ndarray) -> bytes:
@@ -108,3 +110,98 @@ def test_a_png_bomb_is_a_limit_in_the_reports_words() -> None:
     assert ann.issues[0].message.startswith(
         f"more pixels than Pillow opens ({limit:,}; a decompression bomb?)"
     )
+
+
+def test_a_tall_blank_mask_lists_no_background_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # every row of a blank 1 x N mask is a background run, and every run start was listed (rows,
+    # columns, ends, values: 26 bytes a pixel) before background was dropped: a 122 KB PNG of
+    # 1 x 63,000,000 peaked at 1,751 MiB; only runs of labels other than background are listed
+    import tracemalloc
+
+    monkeypatch.setattr(mask, "TALLY_PIXELS", 1 << 16)  # bands far smaller than the mask
+    n = 2_000_000
+    labels = np.zeros((n, 1), np.uint8)
+    labels[1000:1010] = 7
+    data = _png_bytes(labels)
+    del labels
+    tracemalloc.start()
+    try:
+        (ann,) = parse_annotation(data, "masks/T.png")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert ann.readable and [les.area for les in ann.lesions] == [10]
+    assert peak < 4 * n, f"{peak / n:.1f} bytes a pixel"  # the labels and their run starts: 2
+
+
+def test_a_mask_of_too_many_tiles_is_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    # each tile costs ~0.1 ms however small: a 7 MB blank 10,240 x 10,240 TIFF in 16 x 16 tiles
+    # (409,600) took 50 s of CPU; the tile count is bounded before any tile is decoded
+    monkeypatch.setattr(mask, "MAX_PIXELS", 1000)
+    monkeypatch.setattr(mask, "MAX_TILES", 50, raising=False)
+    labels = np.zeros((150, 170), np.uint8)
+    labels[40:60, 50:80] = 255
+    (refused,) = parse_annotation(_tiff(labels, 16), "masks/S.tif")  # 10 x 11 tiles
+    assert not refused.readable and refused.issues[0].code == "LIMIT_EXCEEDED"
+    assert (
+        refused.issues[0].message
+        == "it is stored in 110 tiles of 16x16 pixels, over the 50 a mask is read in (not decoded)"
+    )
+    (read,) = parse_annotation(_tiff(labels, 32), "masks/S.tif")  # 5 x 6 tiles
+    assert read.readable and [les.area for les in read.lesions] == [600]
+
+
+def test_a_tile_a_little_over_the_limit_is_not_said_to_be_at_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a tile of 1,040 x 1,024 8-bit labels (1.016 MiB) over a 1 MiB limit said "1 MiB each
+    # decoded, over the 1 MiB": its size is rounded up to a tenth
+    monkeypatch.setattr(mask, "MAX_PIXELS", 1000)
+    monkeypatch.setattr(mask, "MAX_TILE_BYTES", 1 << 20)
+    import tifffile
+
+    out = io.BytesIO()
+    tifffile.imwrite(out, np.zeros((1024, 1040), np.uint8), tile=(1024, 1040), compression="zlib")
+    (big,) = parse_annotation(out.getvalue(), "masks/S.tif")
+    assert not big.readable and big.issues[0].code == "LIMIT_EXCEEDED"
+    assert (
+        "its tiles are 1040x1024 pixels of uint8, 1.1 MiB each decoded, over the 1 MiB"
+        in big.issues[0].message
+    )
+
+
+def test_a_mask_over_the_whole_decode_limit_is_a_limit_as_a_larger_one_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a PNG of 65 to 179 M pixels was ANNOTATION_UNREADABLE while a larger one (Pillow's bomb
+    # limit) was LIMIT_EXCEEDED: both are size limits
+    monkeypatch.setattr(mask, "MAX_PIXELS", 1000)
+    (ann,) = parse_annotation(_png_bytes(np.zeros((40, 40), np.uint8)), "masks/S.png")
+    assert not ann.readable and ann.issues[0].code == "LIMIT_EXCEEDED"
+    assert "a 40x40 mask is over the 1000 pixel limit" in ann.issues[0].message
+
+
+@pytest.mark.parametrize("where", ["across tiles", "in a tile"])
+def test_a_tiled_mask_drawn_by_transparency_is_not_read_as_one_region(
+    monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    # a tiled RGBA mask's alpha was not looked at: white everywhere, the glands opaque, was one
+    # region covering the image; each tile's alpha is looked at, and must be one value throughout
+    import tifffile
+
+    monkeypatch.setattr(mask, "MAX_PIXELS", 1000)
+    labels = np.zeros((64, 64), np.uint8)
+    if where == "across tiles":
+        labels[:32, :32] = 255  # one tile opaque, the rest transparent
+    else:
+        labels[10:20, 10:20] = 255
+    white = np.full_like(labels, 255)
+
+    def tiff(rgba: np.ndarray) -> bytes:
+        out = io.BytesIO()
+        tifffile.imwrite(out, rgba, tile=(32, 32), photometric="rgb", extrasamples=[2])
+        return out.getvalue()
+
+    (ann,) = parse_annotation(tiff(np.dstack([white, white, white, labels])), "masks/S.tif")
+    assert not ann.readable and not ann.lesions and ann.issues[0].code == "MASK_NOT_LABELS"
+    assert "alpha channel varies (0 to 255)" in ann.issues[0].message
+    (read,) = parse_annotation(tiff(np.dstack([labels, labels, labels, white])), "masks/S.tif")
+    assert read.readable and [les.area for les in read.lesions] == [1024 if where == "across tiles" else 100]
