@@ -2197,10 +2197,15 @@ def _rows_not_read(disc: Discovery, first: int, rest: Iterator[list[str]], files
 
 
 def _share(shared: dict[str, str], value: str) -> str:
-    """``value``, kept in ``shared`` while it holds fewer than :data:`MAX_SHARED_VALUES`."""
+    """``value`` in Unicode NFC (:func:`_nfc`), kept in ``shared`` by its text as read while it
+    holds fewer than :data:`MAX_SHARED_VALUES`. Every clinical cell is composed here, once: a
+    patient id or an institution saved on macOS (NFD) was another patient or site to each check
+    that keys on it (the duplicates check's patients and splits, the validity split's patient
+    groups), and a patient in train and test went unseen."""
+    kept = _nfc(value)
     if len(shared) < MAX_SHARED_VALUES:
-        shared[value] = value
-    return value
+        shared[value] = kept
+    return kept
 
 
 def _row_checksums(

@@ -415,7 +415,7 @@ class Item:
     image_path: str | None
     annotation_path: str | None
     record: dict[str, Any] = field(default_factory=dict)
-    """Clinical record: the manifest row (raw strings) or the annotation's clinical block."""
+    """Clinical record: the manifest row (its strings as read, in Unicode NFC) or the annotation's clinical block."""
     row: int | None = None
     """1-based manifest data row, None when the item was paired by file stem."""
     listed: tuple[str, ...] = ()
@@ -819,7 +819,7 @@ class ItemRecord:
     files: list[str]
     """The batch files the item's findings count against (annotation, slide)."""
     clinical_record: dict[str, Any]
-    """The clinical record as read: the manifest row (raw strings) or the annotation's clinical block."""
+    """The clinical record as read: the manifest row (its strings in Unicode NFC) or the annotation's clinical block."""
     record_source: str | None
     """``manifest``, the annotation file's path, or None when the item has no clinical record."""
     fingerprint: str | None = None

@@ -40,6 +40,7 @@ from dqm.clinical_table import (
     TableValidation,
     build_table,
     import_gx,
+    nfc,
     text,
     validate_table,
 )
@@ -440,7 +441,9 @@ def check_item(
             resolution = probe_mpp.for_probe(annotation, item, profile, mpp_range, read, tolerance)
         mpp_used = probe_mpp.used(probe, probe_options)
     if item.row is None and annotation is not None:
-        item.record = dict(annotation.clinical)
+        # its text in NFC, as a manifest's cells are read (dqm.batch): the checks keying on a
+        # patient or an institution compare it as written
+        item.record = {k: nfc(v) if isinstance(v, str) else v for k, v in annotation.clinical.items()}
     if annotation is not None:
         size = (
             (probe.width, probe.height)

@@ -197,3 +197,53 @@ def test_a_cluster_of_alike_slides_of_the_earlier_release(profile):
     assert all("'OLD-5'" in f.message and "distance 0 of" in f.message for f in again[:299])
     assert all("and 198 other slide(s)" in f.message for f in again[:299])
     assert "'OLD-0'" in again[-1].message and "and 197 other slide(s)" in again[-1].message
+
+
+def test_a_patient_id_saved_in_decomposed_form_is_the_same_patient_in_two_splits(tmp_path, profile):
+    # a manifest edited on macOS spells the Korean id of one patient decomposed (NFD) on one row and
+    # composed (NFC) on another: the check keyed on the text as written, two patients, and the
+    # patient in train and test went unseen; the manifest's clinical cells are read in NFC
+    import unicodedata
+
+    from dqm.batch import discover
+    from tests.helpers import write_tiny_batch
+
+    root = write_tiny_batch(tmp_path / "b")
+    composed, decomposed = (unicodedata.normalize(form, "김민수") for form in ("NFC", "NFD"))
+    manifest = root / "manifest.csv"
+    rows = manifest.read_text(encoding="utf-8").splitlines()
+    extra = [",patient_id,split", f",{composed},train", f",{decomposed},test", ",P-12,test"]
+    manifest.write_text("\n".join(r + e for r, e in zip(rows, extra, strict=True)) + "\n", encoding="utf-8")
+    disc = discover(root)
+    clinical = [item.record for item in disc.items]
+    assert [c["patient_id"] for c in clinical] == [composed, composed, "P-12"]
+    items = [
+        _item(f"S{k + 1}", (A, B, B)[k], c["patient_id"], c["split"], row=k + 1)
+        for k, c in enumerate(clinical)
+    ]
+    (f,) = _run("duplicates.patient_split", profile, items)
+    assert (f.code, f.item_id) == ("PATIENT_IN_TWO_SPLITS", "S1")
+
+
+def test_an_annotation_files_clinical_block_in_decomposed_form_is_the_same_patient(tmp_path):
+    # without a manifest each annotation file's clinical block is its item's record: read in NFC
+    # too, so the patient of S1 (NFC) and of S2 (NFD) is one patient, in train and in test
+    import json
+    import unicodedata
+
+    from dqm.profile import load_profile
+    from dqm.runner import RunOptions, run_batch
+    from tests.helpers import write_tiny_batch
+
+    root = write_tiny_batch(tmp_path / "b", manifest=False)
+    forms = {"S1": ("NFC", "train"), "S2": ("NFD", "test"), "S3": ("NFC", "test")}
+    template = (root / "annotations" / "S1.json").read_text(encoding="utf-8")  # S2's is broken
+    for sid, (form, split) in forms.items():
+        path = root / "annotations" / f"{sid}.json"
+        doc = json.loads(template)
+        patient = unicodedata.normalize(form, "김민수") if sid != "S3" else "P-12"
+        doc["clinical"] = {"patient_id": patient, "split": split}
+        path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    run = run_batch(root, load_profile(None), RunOptions(workers=1, slides=False, clinical=False))
+    records = run.outcomes.clinical_records()
+    assert [r["patient_id"] for r in records] == [unicodedata.normalize("NFC", "김민수")] * 2 + ["P-12"]
