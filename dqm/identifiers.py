@@ -126,12 +126,23 @@ def _kw(words: str) -> str:
     backtrack over every way to split the spaces, cubic in their length (3,000 spaces after
     ``dob`` in a class name held an audit for over five minutes). A CSV row's comma, semicolon or pipe is its ``:``
     and a quote may close the keyword's cell and open the value's (``MRN,12345678``, ``"DOB";"1990-01-01"``,
-    ``MRN: "12345678"``: none before session 28). A comma only where the value is glued to it, as a CSV row writes it:
-    prose's comma is followed by a space (``medical record, 12345 slides were reviewed`` was an MRN in session 28).
-    After a Korean keyword (``환자번호``, ``병록번호``, ``생년월일``) the comma takes spaces after it too (``환자번호,
-    12345678``: none in session 29's deid13, found in session 28): Korean prose writes no number after such a word's
-    comma that is not its value; spaces only, no line break."""
-    return rf'(?i:{words})(?:(?<=[가-힣])"?\s*+,"?[ \t\u00a0\u3000]*+"?|"?(?:\s*+,"?(?![\s"])|{_kw_tail(":=#;|")}"?))'
+    ``MRN: "12345678"``: none before session 28). The comma takes spaces or tabs after it (``MRN, 12345678``,
+    ``DOB, 1990-01-01``, ``환자번호, 12345678``, ``MRN,<TAB>"12345678"``: a CSV written with ``", "``) but after
+    the words prose puts before a number that is no record's (:data:`_PROSE_KEYWORD_END`: ``medical record, 12345
+    slides were reviewed``, ``patients born, 19901231 was the cutoff``), where only a value glued to it is one, as a
+    CSV row writes it. One rule for Latin and Korean keywords: session 29's deid13 took the glued value only after
+    every keyword, and left ``MRN, 12345678``, ``DOB, 1990-01-01`` and ``환자번호, 12345678`` in clear (deidko5f
+    found the Korean ones again, then its fix round the Latin ones); no line break after the comma."""
+    return (
+        rf'(?i:{words})(?:{_PROSE_KEYWORD_END}"?\s*+,"?[ \t\u00a0\u3000]*+"?'
+        rf'|"?(?:\s*+,"?(?![\s"])|{_kw_tail(":=#;|")}"?))'
+    )
+
+
+_PROSE_KEYWORD_END = "(?<![Rr][Ee][Cc][Oo][Rr][Dd])(?<![Bb][Oo][Rr][Nn])(?<![\\s_][Oo][Nn])"
+"""Where a date's or a record's keyword ends in no word that prose puts before a comma and another number
+(``medical record``, ``born``, ``born on``): what :func:`_kw` asks before it reads a comma and spaces as the
+keyword's ``:``."""
 
 
 _IN_WORD = "\u00ad\u034f\u180b-\u180e\u200c-\u200f\u2060-\u2065\u206a-\u206f\ufe00-\ufe0f\ufeff"
@@ -283,7 +294,14 @@ _NO_NAME_FIRST = (
 Name, Then Export``, a header row's title and an instruction, read as a name before session 28). Before a
 ``^``, a comma, a tab or a cell's end they are a surname (``WHEN^JOHN``, ``When, John``: left in clear in
 session 28's first round); ``See`` (施), ``Or`` and ``Is``, surnames as often, are not listed."""
-_LATIN_HEADER = "(?i:" + "|".join(word for word in HEADER_WORDS if word.isascii()) + ")(?![A-Za-z])"
+_LATIN_HEADER = (
+    "(?i:"
+    + "|".join(word for word in HEADER_WORDS if word.isascii())
+    + rf")(?![{_LATIN1_LETTER}]|[\u0100-\u021b\u0300-\u036f]{{1}}|[\u1ea0-\u1ef9]{{1}})"
+)
+"""A Latin header's word (:data:`HEADER_WORDS`), ending where its word does: before no letter, accented ones too
+(``Idália`` read as ``id`` and ``Agénor`` as ``age`` before, so ``Patient Name<TAB>Idália Souza<TAB>45`` was no name
+until the fix round of session 29's deid13). The classes past U+00FF as :data:`_UPPER_RX` writes them (cheap)."""
 _PHRASE_TAIL = (
     "name|names|label|group|of|card|code|no|source|class|collected|received|signed|reported"
     "|taken|barcode|flag|details|detail|model|years|yrs|months|days|time|value|values|list"
@@ -601,14 +619,17 @@ separator is looked for once."""
 
 _IN_VALUE_GAPS = (
     rf"(?:{_IN_CELL_GAPS}|[{_IN_WORD}]*+(?:[{_IN_CELL_GAP_CHARS};][{_IN_WORD}]*+)++"
-    rf"(?={_UPPER_RX}(?:[\w'-]|[\u2010-\u2019])*+(?![{_IN_CELL_GAP_CHARS}{_IN_WORD}]*+[{_LATIN1_LETTER}])))"
+    rf"(?={_UPPER_RX})(?!{_UPPER_RX}(?:[\w'-]|[\u2010-\u2019])*+[ \u00a0]++(?:[A-Za-z](?!\w)|\w*?\d)))"
     rf"(?!{_LATIN_HEADER})"
 )
 """What parts a name's third or fourth word from the one before after a ``:``, a ``=`` or a tab:
 :data:`_IN_CELL_GAPS` or a semicolon, before no header's word (``Patient Name: Smith;John;Paul``, whose
 ``Paul`` was in clear in session 28's first round; ``Patient Name: John Smith;Age 45`` keeps ``Age``). A semicolon
-parts them only before a cell's last word: ``Patient Name: John Smith; Ward B`` keeps ``Ward B`` (masked ``Ward`` and
-showed ``B`` before session 29)."""
+parts them before a capitalised word but one a space and a letter alone or a number follow, a place's:
+``Patient Name: John Smith; Ward B`` keeps ``Ward B`` (masked ``Ward`` and showed ``B`` before session 29), ``Ward 3``,
+``Bed B2`` too, while a list of names is masked whole, ``John Smith; Mary Jones``, ``Smith, John; Jones, Mary``,
+``Smith;John;Paul Jones`` (session 29's deid13 took a semicolon only before a cell's last word and showed ``; Mary
+Jones``)."""
 
 
 _VALUE_NAME_GAPS = rf"[{_IN_WORD}]*+(?:{_NAME_GAP.replace(chr(34), '')}[{_IN_WORD}]*+)++"
@@ -618,14 +639,22 @@ masked to ``{"Patient Name": "[PERSON_NAME-…]": "East"}``, no JSON, in session
 row's ``"Patient Name","Smith","John"`` parts its words by quotes after its separator, :data:`_AFTER_CELL_SEPARATOR`)."""
 
 
+_SEX_WORD = rf"(?i:female|male)(?![{_LATIN1_LETTER}])"
+"""A sex column's value after a name (``Female``, ``MALE``): a header's word, never a name's second word."""
+
+
 def _latin_names(more_gaps: str, name_gaps: str = _NAME_GAPS) -> str:
-    """The Latin forms of :data:`_NAME`, a name's first two words parted by ``name_gaps`` across cells, its third and fourth from the one before by ``more_gaps``."""
+    """The Latin forms of :data:`_NAME`, a name's first two words parted by ``name_gaps`` across cells, its third and
+    fourth from the one before by ``more_gaps``; or one word before a sex column's value (:data:`_SEX_WORD`), a
+    surname's column (``Patient Name<TAB>Smith<TAB>Female<TAB>45``, ``Patient Name|Smith|Female``: in clear in
+    session 29's deid13, ``Patient Name,Smith,Male,45`` masked ``Smith,Male``; now ``Smith`` alone in all three)."""
     return (
-        rf"{_CAPITALISED}{_IN_CELL_GAPS}{_CAPITALISED}"
+        rf"{_CAPITALISED}{_IN_CELL_GAPS}(?!{_SEX_WORD}){_CAPITALISED}"
         rf"(?:{more_gaps}{_CAPITALISED}){{0,2}}{_NEXT_CELL_SURNAME[0]}"
         rf"|{_CAPITALISED}{name_gaps}(?!{_LATIN_HEADER}){_CAPITALISED}(?:{more_gaps}{_CAPITALISED}){{0,2}}"
-        rf"|{_CAPITALS}{_IN_CELL_GAPS}{_CAPITALS}(?:{more_gaps}{_CAPITALS}){{0,2}}{_NEXT_CELL_SURNAME[1]}"
+        rf"|{_CAPITALS}{_IN_CELL_GAPS}(?!{_SEX_WORD}){_CAPITALS}(?:{more_gaps}{_CAPITALS}){{0,2}}{_NEXT_CELL_SURNAME[1]}"
         rf"|{_CAPITALS}{name_gaps}(?!{_LATIN_HEADER}){_CAPITALS}(?:{more_gaps}{_CAPITALS}){{0,2}}"
+        rf"|(?:{_CAPITALISED}|{_CAPITALS})(?={name_gaps}{_SEX_WORD})"
     )
 
 
@@ -919,6 +948,11 @@ _SPACED_DASH_OR_ESCAPE = (
 """What parts a social security or a phone number's digit groups: :data:`_DASH_OR_ESCAPE`, or a dash with one
 space on each side, written or escaped (``123 - 45 - 6789``, ``010%20-%201234%20-%205678``: left in clear before
 session 29)."""
+_PHONE_PREFIX = "[0\uff10](?:[2\uff12]|[1\uff11][016-9\uff10\uff11\uff16-\uff19]|[3-6\uff13-\uff16][1-5\uff11-\uff15]|[78\uff17\uff18][0\uff10])(?!\\d)"
+"""A Korean phone number's first group where a spaced dash follows it (:data:`_SPACED_DASH_OR_ESCAPE`): Seoul's
+``02``, a mobile's ``010``–``019``, a region's ``031``–``064``, ``070``, ``080``. Any other zero-led group before
+`` - `` is a range or a table's numbers (``range 020 - 100 - 2000 mm`` was a phone number in session 29's deid13);
+glued to its dash any zero-led group of two or three digits is read, as before."""
 _RRN_GAP = rf"(?:\s?[{_DASHES}]\s?|(?:{_PERCENT_SPACE})?{_DASH_OR_ESCAPE}(?:{_PERCENT_SPACE})?)"
 """Between an RRN's two groups: a dash with a space or a tab around it or none, or a URL's percent
 escape of one (``900101%2D1234567``, ``%20`` spaces around it or none: left in clear before session
@@ -1047,7 +1081,8 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
         # not by spaces or tabs: a table's zero-padded columns (``07<TAB>512<TAB>2048``) would read
         # as one.
         regex=_built_in_regex(
-            rf"{_NO_DIGIT_BEFORE}(?<!\d-)[{_ZERO_DIGITS}]\d{{1,2}}{_SPACED_DASH_OR_ESCAPE}\d{{3,4}}{_SPACED_DASH_OR_ESCAPE}\d{{4}}(?!\d)(?!-\d)",
+            rf"{_NO_DIGIT_BEFORE}(?<!\d-)(?:[{_ZERO_DIGITS}]\d{{1,2}}{_DASH_OR_ESCAPE}|{_PHONE_PREFIX}{_SPACED_DASH_OR_ESCAPE})"
+            rf"\d{{3,4}}{_SPACED_DASH_OR_ESCAPE}\d{{4}}(?!\d)(?!-\d)",
             starts=_ZERO_DIGITS,
         ),
         what=N_("phone number"),
