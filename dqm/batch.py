@@ -38,10 +38,12 @@ from dqm.doc_text import (
     DOCUMENT_SUFFIXES,
     MARKUP_SUFFIXES,
     MAX_DOCUMENT_BYTES,
-    UNREAD_SUFFIXES,
+    both_readings,
     document_suffix,
     document_text,
+    is_dicom,
     markup_text,
+    unread_kind,
 )
 from dqm.han_characters import JA_RANKED, TW_RANKED, ZH_RANKED
 from dqm.hangul_syllables import PAIRS, RANKED, SUPPLEMENT
@@ -87,28 +89,11 @@ MASK_FOLDERS = frozenset(
 IGNORED_NAMES = frozenset({MANIFEST, SUMS_FILE, "truth.csv", "corruption.csv", "README.md", "README.txt"})
 
 
-OWN_HEADERS = {"truth.csv": b"slide_id,defect,code", "corruption.csv": b"slide_id,kind,detail"}
-"""The header row of the ``truth.csv`` dqm synth writes and of the ``corruption.csv``
-:mod:`dqm.validity.corrupt` writes, beside a batch: at the root, a file of that name with another
-first row is a vendor's (a note, searched), not dqm's."""
-
-
-def _own_bookkeeping(entry: os.DirEntry[str], name: str) -> bool:
-    """Whether a file of :data:`IGNORED_NAMES` at the root is dqm's own: a manifest or a checksum
-    list always (other checks read them); a ``truth.csv`` or ``corruption.csv`` only where it is a
-    regular file whose first row is the one dqm writes (:data:`OWN_HEADERS`). A vendor's, holding a
-    patient's identifiers, was neither searched nor named."""
-    header = OWN_HEADERS.get(name)
-    if header is None:
-        return True
-    try:
-        if not entry.is_file(follow_symlinks=False):
-            return False
-        with open(entry.path, "rb") as fh:
-            first = fh.readline(len(header) + 3)
-    except OSError:
-        return False
-    return first.rstrip(b"\r\n") == header
+OWN_NAMES = frozenset({MANIFEST, SUMS_FILE})
+"""The names of :data:`IGNORED_NAMES` that are bookkeeping at the root, read by their own checks
+(the manifest, the checksum list). A root ``truth.csv`` or ``corruption.csv`` is a note, searched:
+a vendor's holds a patient's identifiers, even under dqm's own header row, and dqm's own (synth's,
+corrupt's) holds slide ids and finding codes only (searched for nothing more than the names are)."""
 
 
 def suffix(path: str) -> str:
@@ -172,8 +157,8 @@ class Discovery:
     notes: list[str] = field(default_factory=list)
     """The ``README.md`` and ``README.txt`` files of any folder and, below the root, each other name of
     :data:`IGNORED_NAMES` (a ``manifest.csv``, ``truth.csv``, ``corruption.csv`` or ``SHA256SUMS`` in a
-    folder is no bookkeeping of dqm's; at the root, a ``truth.csv`` or ``corruption.csv`` not in the
-    shape dqm writes: :data:`OWN_HEADERS`), left out of the other lists, by batch path: their text
+    folder is no bookkeeping of dqm's; at the root, a ``truth.csv`` or ``corruption.csv``, whoever
+    wrote it: :data:`OWN_NAMES`), left out of the other lists, by batch path: their text
     and their folders' names are searched for identifiers."""
     checksums: dict[str, Listed] = field(default_factory=dict)
     """The files the batch's checksum list names (``SHA256SUMS`` or the manifest's ``sha256``
@@ -427,11 +412,14 @@ def list_files(
                 _hidden_file(entry, prefix, issues)
                 continue
             if name in IGNORED_NAMES:
-                if notes is not None and (prefix or name in READMES or not _own_bookkeeping(entry, name)):
-                    # a folder's README, and below the root a manifest.csv, a truth.csv, a SHA256SUMS
-                    # (dqm's own only at the root, and a truth.csv or corruption.csv there only in
-                    # the shape dqm writes): its text and its path are searched
-                    notes.append(prefix + name)
+                if prefix or name not in OWN_NAMES:
+                    # a README, a truth.csv or corruption.csv, and below the root a manifest.csv, a
+                    # SHA256SUMS (bookkeeping only at the root): its text and its path are searched,
+                    # a link out of the batch or a FIFO named as any other file is
+                    if not _plain_file(entry) and (issue := _walk_issue(root, prefix + name, False)):
+                        issues.append(issue)
+                    elif notes is not None:
+                        notes.append(prefix + name)
                 continue
             rel = prefix + name
             if (issue := _not_utf8(rel, is_dir=False)) is not None or (
@@ -921,7 +909,7 @@ def delivered_texts(disc: Discovery) -> DeliveredTexts:
     notes: list[str] = []
     for f in disc.other_files:
         ext = document_suffix(f)
-        if ext in UNREAD_SUFFIXES:  # a readme.doc too: its bytes are no text
+        if unread_kind(ext) or (not ext and _dicom_file(disc.root, f)):  # a readme.doc too: no text
             out.unread.append((f, N_("a kind of file dqm does not read")))
             out.unread_cut |= len(out.unread) > MAX_UNREAD_NAMED
         elif ext in readable or _is_readme(f):
@@ -978,6 +966,19 @@ def delivered_texts(disc: Discovery) -> DeliveredTexts:
             used += len(text)
     out.unread = out.unread[:MAX_UNREAD_NAMED]
     return out
+
+
+def _dicom_file(root: Path, rel: str) -> bool:
+    """Whether the batch's file ``rel`` is a DICOM file without an extension (a scanner's
+    ``IM0001``): its tags, which may name the patient, are not read."""
+    path, _ = jailed(root, rel)
+    if path is None:
+        return False
+    try:
+        with path.open("rb") as fh:
+            return is_dicom(fh)
+    except OSError:
+        return False
 
 
 def _keep_listed(disc: Discovery, e: Listed) -> None:
@@ -1163,7 +1164,7 @@ def _refused_reading(data: bytes) -> tuple[str, int]:
     text = head.decode("utf-8", "replace").replace("\x00", "")
     if "\ufffd" in text:
         head = head[: MANIFEST_UNREAD_CHARS // 2]
-        text = "\n".join(head.decode(c, "replace").replace("\x00", "") for c in ("utf-8", KOREAN_LEGACY))
+        text = both_readings(head)
     return text, len(head)
 
 

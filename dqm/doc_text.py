@@ -42,11 +42,32 @@ UNREAD_SUFFIXES = frozenset(
         ".doc", ".dot", ".xls", ".ppt", ".hwp", ".hwpx", ".pages", ".numbers", ".key", ".7z", ".rar",
         ".gz", ".bz2", ".xz", ".zst", ".lz4", ".cab", ".eml", ".msg", ".sqlite", ".db",
         ".mdb", ".accdb", ".sav", ".dta", ".sas7bdat", ".parquet", ".feather", ".pkl", ".pickle", ".npy",
-        ".npz", ".h5", ".hdf5", ".mat",
+        ".npz", ".h5", ".hdf5", ".mat", ".alz", ".egg", ".zipx", ".iso", ".lzh", ".lha", ".arj",
+        ".dicom",
     }
 )  # fmt: skip
 """Documents, archives and data files that may hold identifiers and that dqm does not read: each
-is named as not searched (a new dependency to read a ``.doc`` or a ``.7z`` is not worth its risk)."""
+is named as not searched (a new dependency to read a ``.doc`` or a ``.7z`` is not worth its risk).
+ALZip's own ``.alz`` and ``.egg`` among them, and a split archive's parts (:func:`unread_kind`)."""
+_SPLIT_PART = re.compile(r"\.(?:z|r|a)\d{2}|\.\d{3}")
+"""A split archive's part: ``.z01`` (ZIP), ``.r00`` (RAR), ``.a00`` (ALZip), ``.7z.001`` and
+``.zip.001`` (7-Zip)."""
+DICOM_MAGIC_AT = 128
+"""Where a DICOM file's ``DICM`` is (after its 128-byte preamble), whatever its name."""
+
+
+def unread_kind(ext: str) -> bool:
+    """Whether a file of extension ``ext`` (:func:`document_suffix`) is one dqm does not read
+    (:data:`UNREAD_SUFFIXES`, or a split archive's part)."""
+    return ext in UNREAD_SUFFIXES or _SPLIT_PART.fullmatch(ext) is not None
+
+
+def is_dicom(fh: BinaryIO) -> bool:
+    """Whether ``fh`` is a DICOM file (``DICM`` at byte 128: a scanner's ``IM0001``, no extension)."""
+    fh.seek(DICOM_MAGIC_AT)
+    return fh.read(4) == b"DICM"
+
+
 TEXT_MEMBER_SUFFIXES = frozenset(
     {
         ".xml",
@@ -337,7 +358,7 @@ def zip_text(
         fh.seek(0)
         with zipfile.ZipFile(fh) as zf:
             if zf.comment:
-                parts.append(zf.comment.decode("utf-8", errors="replace"))
+                parts.append(loose_reading(zf.comment))
             infos = zf.infolist()
             left = limit
             if not office:
@@ -380,7 +401,8 @@ def zip_text(
                 if inflated is not None:
                     inflated[0] -= len(data)
                 # read as the same file delivered loose is: an RTF's escapes, an HTML's tags
-                parts.append(markup_text(data, ext, attributes=not office).decode("utf-8", "replace"))
+                # and decoded as a loose file is: CP949 where bytes are not UTF-8 (ALZip, Notepad's ANSI)
+                parts.append(loose_reading(markup_text(data, ext, attributes=not office)))
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError, OSError, ValueError):
         return "\n".join(parts), N_("not a readable ZIP file")
     return "\n".join(parts), unread
@@ -390,16 +412,32 @@ def _zip_name(info: zipfile.ZipInfo) -> str:
     """A member's name: without the UTF-8 flag (bit 11) :mod:`zipfile` reads it as CP437, but
     Windows Explorer and ALZip on a Korean Windows write CP949 there: its bytes read as UTF-8, else
     as CP949 (:data:`LEGACY_NAMES`, as a tar's), else as zipfile read them, so a Korean name is
-    searched as Korean."""
-    if info.flag_bits & 0x800:
-        return info.filename
-    raw = info.filename.encode("cp437")  # zipfile's reading undone: CP437 maps each byte
-    for codec in ("utf-8", LEGACY_NAMES):
-        try:
-            return raw.decode(codec)
-        except UnicodeDecodeError:
-            pass
-    return info.filename
+    searched as Korean. From ``orig_filename``: ``filename`` is cut at a NUL (``scan.txt\\0`` and an
+    RRN after it), and its NULs are shown as ``\\x00`` (the rest of the name searched as a word)."""
+    name = info.orig_filename
+    if not info.flag_bits & 0x800:
+        raw = name.encode("cp437")  # zipfile's reading undone: CP437 maps each byte
+        for codec in ("utf-8", LEGACY_NAMES):
+            try:
+                name = raw.decode(codec)
+                break
+            except UnicodeDecodeError:
+                pass
+    return name.replace("\x00", "\\x00 ")
+
+
+def both_readings(data: bytes) -> str:
+    """``data`` read as UTF-8 and, after it, as CP949 (:data:`LEGACY_NAMES`), bad bytes replaced
+    and NULs dropped (UTF-16 without its mark)."""
+    return "\n".join(data.decode(c, "replace").replace("\x00", "") for c in ("utf-8", LEGACY_NAMES))
+
+
+def loose_reading(data: bytes) -> str:
+    """``data`` read as a loose text file's bytes are (:func:`dqm.batch._refused_reading`): UTF-8,
+    and where bytes were bad its CP949 reading after it (:func:`both_readings`): a ZIP's comment or
+    text member written by ALZip or Notepad on a Korean Windows is searched as Korean."""
+    text = data.decode("utf-8", "replace").replace("\x00", "")
+    return both_readings(data) if "\ufffd" in text else text
 
 
 _STREAM = re.compile(rb"stream\r?\n")

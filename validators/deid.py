@@ -992,7 +992,8 @@ def other_texts(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[F
     (:data:`dqm.batch.TEXT_SUFFIXES`: a ``.txt`` note, a ``.xml`` sidecar) or a document's (a PDF's
     strings, a Word or OpenDocument file's XML, a ZIP's comment, member names and text members, a
     tar archive's member names: :mod:`dqm.doc_text`), below the root a ``manifest.csv``,
-    ``truth.csv``, ``corruption.csv`` or ``SHA256SUMS`` (dqm's own only at the root), each annotation file no item names (``ORPHAN_ANNOTATION``) and the text
+    ``truth.csv``, ``corruption.csv`` or ``SHA256SUMS`` (dqm's own only at the root, but for a root
+    ``truth.csv`` or ``corruption.csv``: searched whoever wrote it), each annotation file no item names (``ORPHAN_ANNOTATION``) and the text
     tags and chunks of each slide no item names (``ORPHAN_SLIDE``), read as a refused manifest is,
     :data:`dqm.batch.MANIFEST_UNREAD_CHARS` characters in all (each file past them named as not
     searched). Searched as :func:`manifest_text`

@@ -858,7 +858,8 @@ def test_a_zip64_locator_pointing_elsewhere_does_not_lift_the_bound(monkeypatch:
         )
 
 
-_END_REC_DATA = zipfile._EndRecData  # type: ignore[attr-defined]
+_END_REC_DATA = getattr(zipfile, "_EndRecData", None)
+"""zipfile's private end-record reader, None in a Python without it (its comparisons skipped)."""
 
 
 def _fixed_end_rec_data(fh: io.BytesIO) -> list[object] | None:
@@ -869,6 +870,7 @@ def _fixed_end_rec_data(fh: io.BytesIO) -> list[object] | None:
     installed zipfile has the fix already)."""
     import struct
 
+    assert _END_REC_DATA is not None  # never called without it (its users skip)
     end = _END_REC_DATA(fh)
     if not end or end[0] != b"PK\x06\x06":
         return end
@@ -1041,7 +1043,9 @@ def test_dqms_zip_end_reader_agrees_with_zipfile(tmp_path: Path, monkeypatch: py
             readings = {fixed: zip_end(fh, fixed) for fixed in (False, True)}
             bound = _zip_members_bound(fh)
             references = (
-                [(True, private)] if installed_fixed else [(False, private), (True, _fixed_end_rec_data)]
+                [(True, private)]
+                if installed_fixed
+                else [(False, private), (True, _fixed_end_rec_data if private is not None else None)]
             )
             for fixed, reference in references:
                 if reference is None:
@@ -1129,10 +1133,7 @@ def test_a_zips_cp949_names_are_searched_as_korean(tmp_path: Path, profile: Prof
 
 def test_a_vendors_truth_or_corruption_csv_at_the_root_is_searched(tmp_path: Path, profile: Profile) -> None:
     """At the root, ``truth.csv`` and ``corruption.csv`` were taken for dqm's own (synth's, corrupt's)
-    whatever they held: a vendor's, with a patient's RRN, was neither searched nor named. Only one
-    in the shape dqm writes (its header row) is dqm's own now."""
-    from dqm.batch import discover
-
+    whatever they held: a vendor's, with a patient's RRN, was neither searched nor named."""
     root = write_tiny_batch(tmp_path / "b")
     (root / "truth.csv").write_text(f"slide,patient\nS1,{RRN}\n")
     (root / "corruption.csv").write_text(f"slide_id,rrn\nS1,{RRN}\n")
@@ -1141,7 +1142,143 @@ def test_a_vendors_truth_or_corruption_csv_at_the_root_is_searched(tmp_path: Pat
         ("DEID_OTHER_TEXT_IDENTIFIER", "corruption.csv"),
         ("DEID_OTHER_TEXT_IDENTIFIER", "truth.csv"),
     ], found
-    # dqm's own, as synth and corrupt write them: bookkeeping, neither listed nor searched
+
+
+def test_a_zips_cp949_comment_and_text_member_are_searched_as_korean(
+    tmp_path: Path, profile: Profile
+) -> None:
+    """A ZIP's comment and text members were read as UTF-8 only: Hangul that ALZip or Notepad (ANSI)
+    wrote in CP949 became U+FFFD and the name in it was never found, though the same bytes loose
+    were. They are read as a loose file is now (UTF-8, and CP949 where bytes were bad)."""
+    from dqm.doc_text import zip_text
+
+    note = "환자 성명: 김철수\n".encode("cp949")
+    text, why = zip_text(io.BytesIO(_zip({"a.bin": b""}, comment=note)), 10_000, False)
+    assert "김철수" in text, text
+    text, why = zip_text(
+        io.BytesIO(_zip({"note.txt": note, "b.csv": "이름,김영희\n".encode("cp949")})), 10_000, False
+    )
+    assert "김철수" in text and "김영희" in text and why is None, (text, why)
+    utf8 = "환자 성명: 김철수\n".encode()
+    assert zip_text(io.BytesIO(_zip({"note.txt": utf8})), 10_000, False)[0] == "note.txt\n" + utf8.decode()
+    for label, data in {
+        "comment": _zip({"a.txt": b""}, comment=note),
+        "member": _zip({"note.txt": note}),
+    }.items():
+        root = write_tiny_batch(tmp_path / label)
+        (root / "notes.zip").write_bytes(data)
+        found = _found(root, profile)
+        assert [(f.code, f.location.file) for f in found] == [("DEID_OTHER_TEXT_IDENTIFIER", "notes.zip")], (
+            found
+        )
+        assert "김철수" not in found[0].message, found[0].message  # the name masked
+
+
+def test_a_nul_in_a_zip_member_name_hides_nothing(tmp_path: Path, profile: Profile) -> None:
+    """zipfile cuts ``filename`` at a NUL: an RRN after it (``scan.txt\\0`` and the number) was never
+    searched. The whole name (``orig_filename``) is, its NUL shown escaped."""
+    from dqm.doc_text import zip_text
+
+    data = _zip_raw_names([b"scan.txt\x00" + RRN.encode(), b"x\x00" + "환자 김철수".encode("cp949")])
+    text, _why = zip_text(io.BytesIO(data), 10_000, False)
+    assert text.split("\n")[:2] == [f"scan.txt\\x00 {RRN}", "x\\x00 환자 김철수"], text
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "notes.zip").write_bytes(_zip_raw_names([b"scan.txt\x00" + RRN.encode()]))
+    found = [(f.code, f.location.file) for f in _found(root, profile)]
+    assert found == [("DEID_OTHER_TEXT_IDENTIFIER", "notes.zip")], found
+
+
+@pytest.mark.parametrize(
+    "name", ["truth.csv", "corruption.csv", "sub/truth.csv", "README.md", "sub/manifest.csv"]
+)
+def test_a_linked_or_special_root_note_is_named(tmp_path: Path, profile: Profile, name: str) -> None:
+    """A ``truth.csv``, ``corruption.csv`` or README that is a link out of the batch or a FIFO was
+    skipped by the walk (a bookkeeping name) and by the search (``jailed`` refuses it), with no
+    finding; a ``notes.txt`` so was named. Each is named as any other file now."""
+    import os
+
+    from dqm.batch import discover
+
+    root = write_tiny_batch(tmp_path / "b")
+    outside = tmp_path / "outside.csv"
+    outside.write_text(f"slide,patient\nS1,{RRN}\n")
+    (root / name).parent.mkdir(exist_ok=True)
+    (root / name).symlink_to(outside)
+    codes = [(i.code, i.file) for i in discover(root).issues if i.file == name]
+    assert codes == [("SYMLINK_OUTSIDE_BATCH", name)], codes
+    assert name not in discover(root).notes
+    (root / name).unlink()
+    os.mkfifo(root / name)
+    codes = [(i.code, i.file) for i in discover(root).issues if i.file == name]
+    assert codes == [("SPECIAL_FILE", name)], codes
+    (root / name).unlink()
+    (root / name).symlink_to(root / "manifest.csv")  # a link inside the batch: read
+    assert name in discover(root).notes
+
+
+def test_a_vendors_truth_csv_with_dqms_header_is_searched(tmp_path: Path, profile: Profile) -> None:
+    """A root ``truth.csv`` or ``corruption.csv`` whose first row was dqm's own header was taken for
+    dqm's bookkeeping whatever its rows held: an RRN under ``slide_id,defect,code`` was never
+    searched. Both are searched always (dqm's own hold slide ids and codes only: no finding)."""
+    from dqm.batch import discover
+
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "truth.csv").write_text(f"slide_id,defect,code\nS1,{RRN},x\n")
+    (root / "corruption.csv").write_text(f"slide_id,kind,detail\nS1,truncate,{RRN}\n")
+    found = sorted((f.code, f.location.file) for f in _found(root, profile))
+    assert found == [
+        ("DEID_OTHER_TEXT_IDENTIFIER", "corruption.csv"),
+        ("DEID_OTHER_TEXT_IDENTIFIER", "truth.csv"),
+    ], found
     (root / "truth.csv").write_text("slide_id,defect,code\nS1,blank_slide,SLIDE_BLANK\n")
     (root / "corruption.csv").write_text("slide_id,kind,detail\r\nS1,truncate,cut at 10 bytes\r\n")
-    assert not {"truth.csv", "corruption.csv"} & set(discover(root).notes)
+    assert {"truth.csv", "corruption.csv"} <= set(discover(root).notes)
+    assert _found(root, profile) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "notes.alz",
+        "notes.egg",
+        "notes.zipx",
+        "disc.iso",
+        "old.lzh",
+        "notes.z01",
+        "notes.7z.001",
+        "s1.dicom",
+        "IM0001",
+    ],
+)
+def test_alzip_split_and_dicom_kinds_are_named_unsearched(
+    tmp_path: Path, profile: Profile, name: str
+) -> None:
+    """ALZip's ``.alz`` and ``.egg``, a ``.zipx``, an ``.iso``, an ``.lzh``, a split archive's parts,
+    a ``.dicom`` and a DICOM without extension (``DICM`` at byte 128) were named ``FILE_NOT_READ``
+    only, never as files whose identifiers are not searched."""
+    root = write_tiny_batch(tmp_path / "b")
+    (root / name).write_bytes(b"\x00" * 128 + b"DICM" + b"\x00" * 16 if name == "IM0001" else b"\x01data")
+    found = [(f.code, f.location.file) for f in _found(root, profile)]
+    assert found == [("DEID_OTHER_TEXT_UNSEARCHED", name)], found
+
+
+def test_an_extensionless_file_that_is_no_dicom_is_not_named_unsearched(
+    tmp_path: Path, profile: Profile
+) -> None:
+    """Guard: only a ``DICM`` at byte 128 makes an extensionless file a DICOM."""
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "IM0001").write_bytes(b"\x00" * 200)
+    assert _found(root, profile) == []
+
+
+def test_the_module_imports_without_zipfiles_private_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This module read ``zipfile._EndRecData`` at import: on a Python without it all its tests
+    failed with AttributeError, not only the comparisons that need it."""
+    import importlib.util
+
+    monkeypatch.delattr(zipfile, "_EndRecData", raising=False)
+    spec = importlib.util.spec_from_file_location("_docs_without_end_rec", __file__)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module._END_REC_DATA is None
