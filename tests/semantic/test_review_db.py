@@ -799,6 +799,50 @@ def test_an_immutable_read_torn_into_an_error_while_the_files_changed_is_read_ag
     assert [f.message for f in got.findings] == ["database disk image is malformed"]
 
 
+def test_a_torn_read_again_at_its_reopen_is_read_again_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read again after a torn read reopened the database (its ``meta`` rows) outside the
+    watch: torn there too, while a writer went on, it became a hard finding ("database disk image
+    is malformed") though the files had changed (session 29, second review of server6f, 3)."""
+    path = tmp_path / "review.sqlite"
+    _served(path).close()
+    reading, meta = ReviewDB.not_reviewable, ReviewDB._meta_rows
+    calls = {"reads": 0, "meta": 0}
+
+    def write(slide: str, verdict: str) -> None:
+        writer = ReviewDB(path, "plan-1")
+        writer.record(writer.reviewers()[0], slide, verdict, ["other"] if verdict == "fail" else [])
+        writer.close()
+
+    def torn_read(self: ReviewDB) -> dict[str, tuple[str, str]]:
+        if self.readonly:
+            calls["reads"] += 1
+            if calls["reads"] == 1:  # the first read torn, a verdict taken meanwhile
+                write("S3", "fail")
+                raise sqlite3.DatabaseError("database disk image is malformed")
+        return reading(self)
+
+    def torn_meta(self: ReviewDB) -> dict[str, str]:
+        if getattr(self, "readonly", False):
+            calls["meta"] += 1
+            if calls["meta"] == 2:  # the reopen torn, the writer still writing
+                write("S2", "pass")
+                raise sqlite3.DatabaseError("database disk image is malformed")
+        return meta(self)
+
+    monkeypatch.setattr(ReviewDB, "not_reviewable", torn_read)
+    monkeypatch.setattr(ReviewDB, "_meta_rows", torn_meta)
+    got = read_verdict_db(path)
+    assert not got.findings, [f.message for f in got.findings]
+    assert calls == {"reads": 2, "meta": 3}
+    assert sorted((r.slide_id, r.verdict) for r in got.records) == [
+        ("S1", "pass"),
+        ("S2", "pass"),
+        ("S3", "fail"),
+    ]
+
+
 def test_a_database_that_is_a_symlink_loop_is_a_finding(tmp_path: Path) -> None:
     """``read_verdict_db`` never raises: a ``review.sqlite`` that is a symlink loop raised
     RuntimeError ("Symlink loop") from resolving it."""

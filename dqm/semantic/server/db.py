@@ -668,9 +668,14 @@ class ReviewDB:
         a ``-wal`` now beside it, from a copy); then refused, to be tried again. A read that fails
         (``sqlite3.DatabaseError``: pages changed under it read as "database disk image is
         malformed") is read again the same way where the files changed, and raised where they did
-        not (it failed a hard finding while the writer had only torn it)."""
-        for _ in range(COPY_TRIES):
+        not (it failed a hard finding while the writer had only torn it). The reopen of a read
+        again is inside the same watch: its ``meta`` read can be torn as well."""
+        for attempt in range(COPY_TRIES):
             try:
+                if attempt:  # read again, from the files as they are now
+                    self.close()
+                    self.unreadable.clear()
+                    self._open_read()
                 doc = self._export()
             except sqlite3.DatabaseError:  # a read torn by a writer ("malformed"): read again
                 if self._stamps is None or _stamps(self.path) == self._stamps:
@@ -678,9 +683,6 @@ class ReviewDB:
             else:
                 if self._stamps is None or _stamps(self.path) == self._stamps:
                     return doc
-            self.close()
-            self.unreadable.clear()
-            self._open_read()
         raise ReviewDBError(
             msg(
                 "{path} changed each time it was read ({n} times): a server is writing to it; try again",
