@@ -198,7 +198,7 @@ def test_an_empty_referer_is_no_other_site_and_a_peek_signs_no_one_in(fresh: tup
     with client_for(review_dir, batch) as client:
         empty = {"referer": ""}
         res = client.post("/api/login", json={"token": token, "peek": True}, headers=empty)
-        assert res.status_code == 200 and res.json() == {"reviewer": "Mallory"}
+        assert res.status_code == 200 and res.json() == {"reviewer": "Mallory", "current": None}
         assert "set-cookie" not in res.headers and not client.cookies
         assert client.get("/api/state").status_code == 401
         assert client.post("/api/login", json={"token": token + "x", "peek": True}).status_code == 401
@@ -207,6 +207,29 @@ def test_an_empty_referer_is_no_other_site_and_a_peek_signs_no_one_in(fresh: tup
         verdict = {"slide": 0, "verdict": "pass", "reasons": [], "comment": ""}
         res = client.post("/api/verdicts", json=verdict, headers={"x-csrf-token": csrf, **empty})
         assert res.status_code == 200, res.text
+
+
+def test_a_peek_says_who_is_signed_in_now_and_is_only_true_or_false(fresh: tuple[Path, Path]) -> None:
+    """The sign-in page asked ``/api/state`` who this browser is signed in as before it peeked: in
+    a fresh browser that 401 was a red console line at every first sign-in (session 29, second
+    review of server6f, 1). The peek answers it (``current``), and makes no session. A ``"peek"``
+    that is not true or false (``1``, ``"true"``) signed in for real, cookie and all (4): refused."""
+    review_dir, batch = fresh
+    kim, lee = reviewer(review_dir, "Kim"), reviewer(review_dir, "Lee")
+    with client_for(review_dir, batch) as client:
+        for odd in (1, "true", None, [True]):
+            res = client.post("/api/login", json={"token": kim, "peek": odd})
+            assert res.status_code == 400 and res.json()["error"] == '"peek" must be true or false', odd
+            assert "set-cookie" not in res.headers and not client.cookies
+        assert client.post("/api/login", json={"token": kim, "peek": False}).status_code == 200
+        res = client.post("/api/login", json={"token": lee, "peek": True})
+        assert res.status_code == 200 and res.json() == {"reviewer": "Lee", "current": "Kim"}
+        assert "set-cookie" not in res.headers
+        assert client.get("/api/state").json()["reviewer"] == "Kim"
+    ko = TestClient(build(review_dir, batch, load_profile(), KEY, lang="ko"))
+    with ko:
+        res = ko.post("/api/login", json={"token": kim, "peek": "true"})
+        assert res.status_code == 400 and HANGUL.search(res.json()["error"])
 
 
 def test_blinded_double_review_and_adjudication(fresh: tuple[Path, Path]) -> None:

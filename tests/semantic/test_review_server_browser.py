@@ -221,6 +221,54 @@ def test_a_link_signs_in_only_on_a_click_that_names_its_holder(
     assert not [m for m in problems], problems
 
 
+# records the sign-in button's state at each change of its hidden or disabled attribute
+ARMING = """
+document.addEventListener("DOMContentLoaded", () => {
+  const button = document.getElementById("login-button");
+  if (!button) return; // (the review page)
+  window.dqmArming = [];
+  new MutationObserver(() => window.dqmArming.push([button.hidden, button.disabled, performance.now()]))
+    .observe(button, { attributes: true, attributeFilter: ["hidden", "disabled"] });
+});
+"""
+
+
+def test_a_first_sign_in_logs_nothing_and_its_button_waits_before_it_takes_a_click(
+    served: tuple[str, Path, dict[str, str]],
+) -> None:
+    """login.js asked ``/api/state`` who was signed in before it peeked: in a fresh browser that
+    401 was a console error at every first sign-in (7 of this module's tests failed on it; session
+    29, second review of server6f, 1). The peek says it now. And the button took a click as soon as
+    it was shown: a page that asks for a double-click and sends the browser to a link between the
+    two clicks could land the second on it (double-clickjacking, 2). It is shown disabled and
+    enabled only after a while."""
+    from playwright.sync_api import sync_playwright
+
+    _, _, tokens = served
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = _launch(p)
+        context = browser.new_context()
+        context.add_init_script(ARMING)
+        page = context.new_page()
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.goto(tokens["Dr. Lee"])
+        page.wait_for_selector("#login-button:enabled", state="visible", timeout=15_000)
+        assert page.text_content("#login-now") == "This browser is not signed in now."
+        seen = page.evaluate("window.dqmArming")
+        shown = [t for hidden, _, t in seen if not hidden]
+        enabled = [t for hidden, disabled, t in seen if not hidden and not disabled]
+        assert seen[0][:2] == [False, True], seen  # shown disabled
+        assert enabled and enabled[0] - shown[0] >= 500, seen
+        page.click("#login-button")
+        page.wait_for_url("**/")
+        assert "Dr. Lee" in (page.text_content(".who") or "")
+        context.close()
+        browser.close()
+    assert not problems, problems
+
+
 def test_a_reviewers_session(served: tuple[str, Path, dict[str, str]], tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 

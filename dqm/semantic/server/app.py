@@ -447,14 +447,21 @@ def create_app(
             return refused(request, 413, N_("request too large"))
         except ValueError:
             return refused(request, 400, N_("bad request"))
+        peek = body.get("peek", False) if isinstance(body, dict) else False
+        if not isinstance(peek, bool):  # "peek": 1 or "true" signed in for real: a caller's mistake
+            return refused(request, 400, N_('"peek" must be true or false'))
         token = body.get("token") if isinstance(body, dict) else None
         reviewer = db.reviewer_by_token(token) if isinstance(token, str) else None
         if reviewer is None:
             sign_ins.failed(address)
             return refused(request, 401, N_("this link is not valid (ask for a new one)"))
-        if body.get("peek") is True:  # whose link this is, for the sign-in page's button: no session
-            return JSONResponse({"reviewer": reviewer.name})
         from starlette.concurrency import run_in_threadpool
+
+        if peek:  # whose link this is, and who this browser is signed in as now: no session made
+            now = await run_in_threadpool(auth.read_session, db, request.cookies.get(auth.COOKIE))
+            return JSONResponse(
+                {"reviewer": reviewer.name, "current": None if now is None else now.reviewer.name}
+            )
 
         cookie = await run_in_threadpool(auth.new_session, db, reviewer)  # a database write: off the loop
         auth.mark_signed_in(request.scope)

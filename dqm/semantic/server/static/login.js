@@ -7,6 +7,8 @@
    --lang). */
 "use strict";
 
+const ARM_MS = 700; // the sign-in button takes no click this long after it is shown
+
 // Another link opened over this page is only a new fragment (no new page): read it afresh, so the
 // button never names the holder of the link before.
 window.addEventListener("hashchange", () => {
@@ -23,10 +25,9 @@ window.addEventListener("hashchange", () => {
   const fill = (text, name) => text.replace("{name}", () => name);
   const match = /(?:^#|&)token=([A-Za-z0-9_-]+)/.exec(location.hash);
   history.replaceState(null, "", "/login");
-  const probe = await fetch("/api/state", { credentials: "same-origin" });
-  const state = probe.ok ? await probe.json().catch(() => ({})) : {};
-  const current = typeof state.reviewer === "string" ? state.reviewer : null;
   if (!match) {
+    // no link: a browser signed in already goes to its page
+    const probe = await fetch("/api/state", { credentials: "same-origin" });
     if (probe.ok) {
       location.replace("/");
       return;
@@ -34,8 +35,6 @@ window.addEventListener("hashchange", () => {
     status.textContent = WORDS.no_token;
     return;
   }
-  now.textContent = current === null ? WORDS.not_signed_in : fill(WORDS.signed_in_now, current);
-  now.hidden = false;
   const post = (extra) =>
     fetch("/api/login", {
       method: "POST",
@@ -52,21 +51,51 @@ window.addEventListener("hashchange", () => {
     await refusedBy(peek);
     return;
   }
-  const holder = String((await peek.json().catch(() => ({}))).reviewer);
+  // the peek (it carries the cookie) also says who this browser is signed in as now: no
+  // /api/state first, whose 401 in a browser not signed in was a red console line
+  const got = await peek.json().catch(() => ({}));
+  const holder = String(got.reviewer);
+  const current = typeof got.current === "string" ? got.current : null;
+  now.textContent = current === null ? WORDS.not_signed_in : fill(WORDS.signed_in_now, current);
+  now.hidden = false;
   status.textContent = fill(WORDS.link_of, holder);
   button.textContent = fill(WORDS.sign_in_as, holder);
+  // Shown disabled, enabled only after ARM_MS with the page visible and focused: a page of
+  // another site that asks for a double-click and sends the browser here between the two clicks
+  // (double-clickjacking) does not land the second one on the button.
+  let sending = false;
+  let timer = 0;
+  const arm = () => {
+    clearTimeout(timer);
+    button.disabled = true;
+    if (!sending && document.visibilityState === "visible" && document.hasFocus()) {
+      timer = setTimeout(() => {
+        button.disabled = false;
+      }, ARM_MS);
+    }
+  };
+  button.disabled = true;
   button.hidden = false;
   if (current !== null) {
     stay.textContent = fill(WORDS.stay_as, current);
     stay.hidden = false;
   }
+  window.addEventListener("focus", arm);
+  window.addEventListener("blur", arm);
+  document.addEventListener("visibilitychange", arm);
+  arm();
   button.addEventListener("click", async () => {
+    if (button.disabled) {
+      return;
+    }
+    sending = true;
     button.disabled = true;
     const response = await post({});
     if (response.ok) {
       location.replace("/");
     } else {
-      button.disabled = false;
+      sending = false;
+      arm();
       await refusedBy(response);
     }
   });
