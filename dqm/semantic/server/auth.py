@@ -20,7 +20,7 @@ this origin, where one is sent). The sign-in is held to the same origin rule, wh
 site's page from posting a token itself but not from sending a browser to ``/login#token=…`` of a
 token of its own: that page (``login.js``) therefore signs in only when the reviewer clicks the
 button naming the link's holder, next to who is signed in now (login CSRF; the button takes a
-click only a moment after it is shown: a double-click landed there by surprise). Scripts may use
+click only a moment after it is shown, so no surprise double-click lands on it). Scripts may use
 ``Authorization: Bearer TOKEN`` instead of the cookie; a browser never adds that header by itself,
 so such requests need no CSRF token. ``POST /api/logout`` with a bearer token ends the token itself
 (stored: a restart keeps it ended); the reviewer's link stops working with it, and their sessions
