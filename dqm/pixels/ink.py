@@ -87,7 +87,11 @@ px, a section before this rule), of 3 px strokes 0.25 and 0.38; the made biopsie
 (GlaS ``testA_1`` resized to 24 to 60 px, and the tests' textured biopsy whose gaps are glass) 0,
 GlaS darkened (gamma 2.5 to 5) 0.009 to 0.015, GlaS ``train_1`` darkened (gamma 3) beside 90 %
 black 0.049. A fill ratio (stained before the closing) cannot tell them: the textured biopsy reads
-0.57, a 2 px hatching 0.51 to 0.68."""
+0.57, a 2 px hatching 0.51 to 0.68.
+The pieces of ink :func:`stained_section` fills as darkened nuclei (:data:`NUCLEI_HOLE`) count as ink
+here (review of allink5: left out, a grid of strokes 1 or 2 px wide on black, its cells filled,
+read as one section of 704 to 1,200 px; the over-stained GlaS biopsies fill 0 to 1 % of their region,
+grids 21 to 53 %). A grid of strokes 3 px wide around cells of 49 px is ink alone with it too."""
 
 
 NUCLEI_HOLE = 64
@@ -98,30 +102,36 @@ made near-black (x 0.15) read one section region of 561, 193 and 0 px without it
 60 px biopsy of it beside 90 % black read all ink from 30 %; ..."""
 
 
-FLAT_SPREAD = 6.0
+FLAT_SPREAD = 4.5
 """Standard deviation (0 to 255, the largest of the three channels') of the working image's colours
 over what is not background (:func:`colour_spread`) under which the slide is :func:`one_colour`.
 Measured (session 28, ``benchmarks/all_ink_sources.py``'s spread column; the probe's reading of
-each image): one flat colour (pinks, a violet, a lavender) reads 0, saved as JPEG (quality 75) 0
-to 0.34, with sensor noise of sigma 2 about 2.0 (a grey 2.3), both together 0.5 to 2.0; the least
-of the real sources' sections, clean or with an injected artefact, 30.4 (GlaS ``train_14``; real
-slides and images 39.7, the skin photograph), GlaS darkened (gamma 2.5 to 5) 69 or more, a 24 px
-GlaS biopsy beside 90 % black 15.7. 6 stands 2.6 times over the noisy flat colour and 2.6 times
-under the least section.
+each image, pixel by pixel off the median colour then): one flat colour (pinks, a violet, a
+lavender) reads 0, saved as JPEG (quality 75) 0 to 0.34, with sensor noise of sigma 2 about 2.0 (a
+grey 2.3), both together 0.5 to 2.0; the least of the real sources' sections 30.4 (GlaS
+``train_14``; the skin photograph 39.7). The limit was 6 then.
 Session 29: each working pixel is read as the mean of its 3 x 3 neighbours (sensor noise spreads a
 third as much) off the image's smooth shade (:func:`_shade`, a surface of degree 2: a vignette or
 light from one side spreads nothing). Measured (``/tmp/allink5/probe2.py``): flat colours with noise
 of sigma 2, 6, 8 and 10 read 0.7, 2.0, 2.7 and 3.4 (pixel by pixel 2, 6, 8 and 10: sigma 6 was a
 section), a pink or violet field shaded by 10 to 60 levels, with or without noise of sigma 2, 0.1 to
-0.7 (2 to 13 before: shaded by 40 levels and noisy, or by 60, a section); GlaS ``testA_1`` 40.5, the
-skin photograph 27.7 (39.7 before), GlaS ``train_14`` 24.4 (30.4); ``benchmarks/all_ink_sources.py`` (base d1dd21a1 ->
-now): least spread GlaS 30.4 -> 24.4 (``train_14``), real 39.7 -> 27.7 (skin), made sections 15.7 ->
-8.9 (24 px biopsy beside 50 % black), flat images at most 2.3 -> 5.3 (grey with noise of sigma 2,
-whose tissue mask is scattered; the tinted ones 1.9); judged flat 17 and all ink 18, as before, no
-real image either."""
+0.7 (2 to 13 before: shaded by 40 levels and noisy, or by 60, a section).
+Its review found that the 3 x 3 means soften a faded section's texture too (1 to 3 px): GlaS
+``testA_1`` blended 85 % toward white read 4.4 (6.3 pixel by pixel), ``testB_5`` and ``testA_30``
+blended 85 % and out of focus 5.7 and 5.9, one colour; so the spread is the larger of that and the
+pixels' own spread less sensor noise (:func:`_shared_spread`: what two neighbours share), and the
+limit 4.5. Measured (fix round, ``/tmp/allink5f/pale.py``): those three read 5.0, 6.0 and 6.2, GlaS
+``train_14`` at 80 % 5.0 (a section now; one colour before session 29 too: 5.9 under 6; at 85 % 4.2, one colour as before); blank pink, lavender and
+grey slides under vignettes of 30 and 80 levels or a cubic fall-off of 60, with noise of sigma 2 or
+6, JPEG (quality 50) or not, 0.6 to 2.1, with 30 dust specks of 4 px 1.9 to 3.8; a flat grey with
+noise of sigma 6 under a tissue mask of a few small blobs at most 3.8 (300 random masks,
+``/tmp/allink5f/cond6.py``; 8.6 before :data:`SHADE_SAMPLES`); flat colours with noise of sigma 10
+about 3.4, saved as JPEG (quality 75) 3.4. ``benchmarks/all_ink_sources.py``: see its docstring
+(the grey with noise of sigma 2 whose tissue mask is scattered pixels reads 1.07: its shade is
+the mean colour)."""
 
 
-OFF_COLOUR = 3 * FLAT_SPREAD
+OFF_COLOUR = 18.0
 """Levels (0 to 255, in the channel that differs most) by which a pixel (read alone) stands off the
 smooth shade of what is not background (:func:`_shade`; the median colour before session 29) to count
 toward :func:`off_colour_region`. Sensor noise of sigma 2 reaches it at 9 sigma (never), of sigma 4 at
@@ -133,7 +143,16 @@ field 1,558 px, on it with noise of sigma 6 1,552)."""
 
 SHADE_STEP = 8
 """Every how many rows and columns of the working image :func:`_shade` fits its surface on (a
-sixty-fourth of the pixels: the surface's six terms need few)."""
+sixty-fourth of the pixels: the surface's six terms need few; every pixel where that gives under
+:data:`SHADE_SAMPLES`)."""
+
+
+SHADE_SAMPLES = 64
+"""Pixels under which :func:`_shade` fits no surface (the mean colour instead), and samples at
+:data:`SHADE_STEP` under which it fits on every pixel inside. Measured (session 29, review of allink5):
+a tissue mask of 1 to 5 small blobs (8 to 17 samples at step 8) gave a surface swinging 20 to 40
+levels over a flat grey with noise of sigma 6, which then read a spread of 6.1 to 8.6 (a section);
+fitted on every pixel of the blobs, at most 3.8 (300 random masks, ``/tmp/allink5f/cond6.py``)."""
 
 
 def ink_share(found: Artefacts | None) -> float | None:
@@ -171,7 +190,8 @@ def stained_section(
     # near-black ink wholly inside stained pixels, in pieces under SECTION_REGION (an over-stained
     # section's darkened nuclei, :data:`NUCLEI_HOLE`), is part of the section: without them a section
     # a fifth or more near-black fell apart into fragments the closing could not join; a hatching's gaps
-    # run out to the ink around it, and a doubled outline's ring is larger, so neither is filled
+    # run out to the ink around it, and a doubled outline's ring is larger, so neither is filled; a
+    # grid's closed cells are, so they still count as ink in the HATCH_INK test below
     holes = _small_parts(ndimage.binary_fill_holes(raw) & ~raw & inked, NUCLEI_HOLE)
     raw |= holes
 
@@ -190,7 +210,7 @@ def stained_section(
     if not n:
         return kept
     size = np.bincount(labels.ravel(), minlength=n + 1)
-    ink_in = np.bincount(labels.ravel(), weights=(inked & ~holes).ravel(), minlength=n + 1)
+    ink_in = np.bincount(labels.ravel(), weights=inked.ravel(), minlength=n + 1)
     section = ink_in < HATCH_INK * size
     section[0] = False
     return section[labels]
@@ -264,14 +284,19 @@ def _shade(rgb: np.ndarray, inside: np.ndarray) -> np.ndarray:
     :data:`SHADE_STEP`-th row and column of what is inside. A tinted field under uneven light (a
     vignette, a shade from one side) is that surface and sensor noise; a section is far from it."""
     h, w = inside.shape
-    ys, xs = np.nonzero(inside[::SHADE_STEP, ::SHADE_STEP])
-    y = ys * (SHADE_STEP / max(h, 1))
-    x = xs * (SHADE_STEP / max(w, 1))
+    step = SHADE_STEP
+    ys, xs = np.nonzero(inside[::step, ::step])
+    if ys.size < SHADE_SAMPLES:  # a small mask (a few blobs): every pixel of it, or a few noisy
+        step = 1  # samples give the six terms a surface that swings tens of levels over a flat field
+        ys, xs = np.nonzero(inside)
+    y = ys * (step / max(h, 1))
+    x = xs * (step / max(w, 1))
     terms = np.stack([np.ones_like(y), y, x, y * y, x * y, x * x], axis=1)
-    sample = rgb[::SHADE_STEP, ::SHADE_STEP][ys, xs].astype(np.float64)
+    sample = rgb[::step, ::step][ys, xs].astype(np.float64)
     # the normal equations (6 x 6: a least-squares solver's threads cost more than the fit)
     gram = terms.T @ terms
-    if abs(np.linalg.det(gram)) < 1e-9:  # too few pixels inside to fit a surface: their mean colour
+    if ys.size < SHADE_SAMPLES or abs(np.linalg.det(gram)) < 1e-9:
+        # too few pixels inside, or all on one line, to fit a surface: their mean colour
         return np.broadcast_to(rgb[inside].mean(axis=0).astype(np.float32), rgb.shape)
     a, b, c, d, e, f = np.linalg.solve(gram, terms.T @ sample).astype(np.float32)  # each (3,)
     gy = (np.arange(h, dtype=np.float32) / max(h, 1))[:, None, None]
@@ -286,7 +311,9 @@ def colour_spread(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None)
     the measure's working scale (the working grid's pixels, as :func:`stained_section` reads them: an
     image larger than the working size is point-sampled), each pixel the mean of its 3 x 3
     neighbours inside (sensor noise of sigma 6 reads sigma 2) and read off the image's smooth shade
-    (:func:`_shade`: a vignette or a shade from one side is no spread); None where the measure did
+    (:func:`_shade`: a vignette or a shade from one side is no spread), or, where larger, the same
+    pixels read alone off that shade less what neighbours do not share (:func:`_shared_spread`:
+    sensor noise is left out, a faded section's fine texture is not); None where the measure did
     not run or found nothing but background."""
     read = _working_colours(rgba, tissue, found)
     if read is None:
@@ -299,12 +326,42 @@ def colour_spread(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None)
     for c in range(3):
         mean[..., c] = ndimage.uniform_filter(np.where(inside, rgb[..., c], 0).astype(np.float32), 3)
     mean /= np.maximum(weight, 1e-6)[..., None]
-    mean -= _shade(rgb, inside)
-    off = mean[inside]
+    shade = _shade(rgb, inside)
+    mean -= shade
+    smoothed = _spread(mean[inside])
+    # a faded section's texture lies at 1 to 3 px, which the 3 x 3 means soften too: read it also pixel
+    # by pixel, less what neighbours do not share (sensor noise, independent from pixel to pixel, adds
+    # to each pixel's variance and nothing to the covariance of two neighbours)
+    alone = rgb.astype(np.float32) - shade
+    return max(smoothed, _shared_spread(alone, inside))
+
+
+def _spread(off: np.ndarray) -> float:
+    """The largest of the channels' standard deviations of ``off`` (pixels by channels)."""
     n = off.shape[0]
     total = off.sum(axis=0, dtype=np.float64)
     squares = np.einsum("ij,ij->j", off, off, dtype=np.float64)
     return float(np.sqrt(np.maximum(squares / n - (total / n) ** 2, 0.0)).max())
+
+
+def _shared_spread(off: np.ndarray, inside: np.ndarray) -> float:
+    """The largest of the channels' square roots of the covariance of ``off`` (rows, columns,
+    channels) between neighbouring pixels both ``inside`` (across and down, pooled): the variance of
+    what two neighbours share (a section's texture), sensor noise left out. 0 where no two neighbours
+    are inside."""
+    pairs = []
+    for a, b, both in (
+        (off[:, :-1], off[:, 1:], inside[:, :-1] & inside[:, 1:]),
+        (off[:-1], off[1:], inside[:-1] & inside[1:]),
+    ):
+        pairs.append((a[both], b[both]))
+    x = np.concatenate([p[0] for p in pairs]).astype(np.float64)
+    y = np.concatenate([p[1] for p in pairs]).astype(np.float64)
+    n = x.shape[0]
+    if not n:
+        return 0.0
+    cov = np.einsum("ij,ij->j", x, y) / n - (x.sum(axis=0) / n) * (y.sum(axis=0) / n)
+    return float(np.sqrt(np.maximum(cov, 0.0)).max())
 
 
 def off_colour_region(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None) -> int | None:

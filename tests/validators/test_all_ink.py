@@ -674,3 +674,93 @@ def test_an_over_stained_biopsy_beside_black_keeps_its_section(real_data: Path, 
     )
     assert read.section_region is not None and read.section_region >= SECTION_REGION
     assert all_ink(read) is False
+
+
+def _judged_one_colour(pixels: np.ndarray, mask: np.ndarray | None = None) -> bool | None:
+    """The probe's one-colour judgement of ``pixels`` (the tissue mask read from them unless given)."""
+    import dataclasses
+
+    from dqm.pixels.ink import colour_spread, off_colour_region, one_colour
+    from dqm.slide_io import tissue_from_rgba
+
+    rgba = np.asarray(Image.fromarray(pixels).convert("RGBA"))
+    tissue = tissue_from_rgba(rgba)[0] if mask is None else mask
+    found = measure(rgba, tissue, (1.0, 1.0))
+    return one_colour(
+        dataclasses.replace(
+            found,
+            spread=colour_spread(rgba, tissue, found),
+            off_region=off_colour_region(rgba, tissue, found),
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "fade", "blurred"),
+    [
+        ("testA_1", 0.7, False),
+        ("testA_1", 0.8, False),
+        ("testA_1", 0.85, False),
+        ("testB_5", 0.85, True),
+        ("testA_30", 0.85, True),
+    ],
+)
+def test_a_faded_section_is_not_one_colour(real_data: Path, name: str, fade: float, blurred: bool) -> None:
+    """A GlaS section blended 70 to 85 % toward white (a faded or under-stained section), or 85 % and
+    out of focus (shrunk 4 times and enlarged back), is a section (review of allink5: 3 x 3 means
+    soften a faded section's texture at 1 to 3 px, so ``testA_1`` at 85 % read 4.4 and the blurred
+    ones 5.7 and 5.9, one colour, where the pixel-by-pixel reading before said 6.3 to 7.1). Read also
+    pixel by pixel less what neighbours do not share (sensor noise), they read 5.0 to 6.8."""
+    with Image.open(real_data / f"segmentation/glas/images/{name}.png") as src:
+        section = np.asarray(src.convert("RGB"), float)
+    pale = Image.fromarray(np.clip(section * (1 - fade) + 255 * fade, 0, 255).astype(np.uint8))
+    if blurred:
+        w, h = pale.size
+        pale = pale.resize((w // 4, h // 4)).resize((w, h))
+    assert _judged_one_colour(np.asarray(pale)) is False
+
+
+@pytest.mark.parametrize(
+    ("radius", "centres"),
+    [
+        (6, [(193, 381), (132, 83), (46, 236), (298, 188)]),
+        (11, [(9, 398), (139, 51), (61, 260), (258, 301)]),
+        (5, [(260, 134), (152, 123), (28, 133), (0, 367), (84, 35)]),
+        (6, [(12, 310), (180, 75), (240, 223), (117, 12), (201, 60)]),
+    ],
+)
+def test_a_flat_field_under_a_mask_of_few_small_blobs_is_one_colour(
+    radius: int, centres: list[tuple[int, int]]
+) -> None:
+    """A flat grey with sensor noise of sigma 6 whose tissue mask is 4 or 5 small blobs (review of
+    allink5: 8 to 17 samples at every 8th row and column fitted a shade swinging 20 to 40 levels, and
+    the field read a spread of 6.7 to 8.6, a section); the shade is fitted on every pixel of so small
+    a mask."""
+    rng = np.random.default_rng(5)
+    pixels = np.full((300, 400, 3), 150.0) + rng.normal(0.0, 6.0, (300, 400, 3))
+    yy, xx = np.mgrid[0:300, 0:400]
+    mask = np.zeros((300, 400), bool)
+    for cy, cx in centres:
+        mask |= (yy - cy) ** 2 + (xx - cx) ** 2 <= radius * radius
+    assert _judged_one_colour(np.clip(pixels, 0, 255).astype(np.uint8), mask) is True
+
+
+@pytest.mark.parametrize(("width", "period"), [(1, 3), (1, 4), (2, 4), (2, 6)])
+def test_a_cross_hatching_on_ink_is_no_section(
+    tmp_path: Path, profile: Profile, width: int, period: int
+) -> None:
+    """A grid of strokes 1 or 2 px wide in a tissue colour on black (40 x 30 px; review of allink5):
+    its closed cells were filled as an over-stained section's darkened nuclei and left out of the
+    HATCH_INK count, so the grid read as one section (704 to 1,200 px); the filled pieces count as ink
+    there now, and a grid is a third to a half ink."""
+    pixels = np.zeros((300, 400, 3), np.uint8)
+    yy, xx = np.mgrid[0:30, 0:40]
+    lines = ((xx % period) < width) | ((yy % period) < width)
+    patch = np.zeros((30, 40, 3), np.uint8)
+    patch[lines] = (220, 120, 180)
+    pixels[90:120, 120:160] = patch
+    root = write_tiny_batch(tmp_path / "b")
+    Image.fromarray(pixels).save(root / "slides" / "S1.png")
+    codes = _codes(root, profile)["S1"]
+    assert "SLIDE_ALL_INK" in codes
+    assert not codes & PIXEL_CLAIMS, codes
