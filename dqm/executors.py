@@ -26,6 +26,7 @@ machine.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import threading
@@ -191,9 +192,12 @@ _SHARED: dict[str, tuple[Any, ...]] = {}
 
 
 def _keep_shared(token: str, shared: tuple[Any, ...], prepare: Callable[..., object] | None = None) -> None:
-    if prepare is not None:
-        prepare(*shared)  # before any item's clock runs
     _SHARED[token] = shared
+    if prepare is not None:
+        # before any item's clock runs; a warm-up that fails (a decoder missing on this node) is
+        # met by each item instead, as CHECK_CRASHED, as it was without the warm-up
+        with contextlib.suppress(Exception):
+            prepare(*shared)
 
 
 def _drop_shared(token: str, shared: tuple[Any, ...], prepare: Callable[..., object] | None = None) -> None:
@@ -208,8 +212,10 @@ DELIVER_S = 30.0
 """How long a worker's watchdog waits for the scheduler to confirm its event before ending the
 process anyway (the client then finds the item by its being lost twice: a crash)."""
 WORKERS_WAIT_S = 300.0
-"""How long a map waits on a cluster with no worker (a nanny bringing a killed one back may take
-minutes on a loaded machine) before it gives up with :class:`ExecutorError`."""
+"""How long a map waits on a cluster that had workers and has none left (a nanny bringing a killed
+one back may take minutes on a loaded machine) before it gives up with :class:`ExecutorError`. A
+cluster that has had no worker yet since the map started (a remote scheduler whose workers are
+still queued, an adaptive cluster scaled to zero) is waited for as long as it takes."""
 DONE_POLL_S = 0.05
 """How often a map waiting for a result looks whether one is back."""
 WORKERS_POLL_S = 1.0
@@ -396,7 +402,8 @@ def _waves(
         if len(start_of) >= limit:
             break
     suspects: list[int] = []
-    while (future := _next_done(client, queue)) is not None:
+    workers = _Workers(client)  # one for the whole map: it remembers having seen a worker
+    while (future := _next_done(workers, queue)) is not None:
         start = start_of.pop(future.key)
         try:
             yield from enumerate(future.result(), start)
@@ -414,7 +421,7 @@ def _waves(
             assert limit_s is not None
             yield k, ItemTimedOut(limit_s)
         else:
-            yield k, _alone(client, func, items[k], token, lost, k, limit_s)
+            yield k, _alone(client, func, items[k], token, lost, k, limit_s, workers)
 
 
 class _Workers:
@@ -425,6 +432,7 @@ class _Workers:
         self.client = client
         self.asked = time.monotonic()
         self.none_since: float | None = None
+        self.seen = bool(client.nthreads())
 
     def check(self) -> None:
         now = time.monotonic()
@@ -433,20 +441,22 @@ class _Workers:
         self.asked = now
         if self.client.nthreads():
             self.none_since = None
+            self.seen = True
+            return
+        if not self.seen:  # no worker yet: one may still be queued
             return
         if self.none_since is None:
             self.none_since = now
         elif now - self.none_since > WORKERS_WAIT_S:
             raise ExecutorError(
-                f"the Dask cluster has had no worker for {WORKERS_WAIT_S:g} s (its workers died and none "
+                f"the Dask cluster lost its workers and has had none for {WORKERS_WAIT_S:g} s (none "
                 "came back): the run cannot go on"
             )
 
 
-def _next_done(client: Any, queue: Any) -> Any:
+def _next_done(workers: _Workers, queue: Any) -> Any:
     """The next future of ``queue`` (a ``distributed.as_completed``) that is done, None when it
     holds no more; waiting for ever on a cluster whose workers are gone is :class:`ExecutorError`."""
-    workers = _Workers(client)
     while not queue.is_empty():
         if queue.has_ready():
             return next(queue)
@@ -455,12 +465,11 @@ def _next_done(client: Any, queue: Any) -> Any:
     return None
 
 
-def _result(client: Any, future: Any) -> Any:
+def _result(workers: _Workers, future: Any) -> Any:
     """``future.result()``, raising :class:`ExecutorError` rather than waiting for ever on a
     cluster whose workers are gone."""
     from distributed import TimeoutError as DaskTimeout
 
-    workers = _Workers(client)
     while True:
         try:
             return future.result(timeout=WORKERS_POLL_S)
@@ -476,6 +485,7 @@ def _alone(
     lost: tuple[type[BaseException], ...],
     k: int = 0,
     limit_s: float | None = None,
+    workers: _Workers | None = None,
 ) -> Any:
     """One item (index ``k``) in a task of its own, tried twice: a task lost once may only have
     met a worker that was still being replaced (a busy machine); lost twice, the item ends its
@@ -484,7 +494,7 @@ def _alone(
     for _ in range(2):
         future = client.submit(_call_with_shared, func, token, [item], k, limit_s, pure=False)
         try:
-            (result,) = _result(client, future)
+            (result,) = _result(workers or _Workers(client), future)
             return result
         except lost as exc:
             lost_as = type(exc).__name__

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 import time
 
 import psutil
@@ -139,18 +140,22 @@ def test_an_item_that_hangs_ends_its_worker_past_the_limit_and_the_rest_complete
     assert got == {k: k + 100 for k in range(12) if k != 7}
 
 
-def test_an_item_that_makes_progress_is_not_ended_however_long_it_takes(client) -> None:
+def test_an_item_that_makes_progress_is_not_ended_however_long_it_takes(own_client) -> None:
     """The limit counted the item's age: a slow item that keeps reading was ended. It counts from
-    the item's last progress (dqm.budget.progress) now."""
-    client.wait_for_workers(2, timeout=RESTART_S)
+    the item's last progress (dqm.budget.progress) now. Its own cluster: a beat late under load
+    would end a worker the other tests share."""
+    own_client.wait_for_workers(2, timeout=RESTART_S)
     with within(RESTART_S):
-        got = dict(dask_map(client, progressing, list(range(12)), shared=(100,), chunk=4, item_limit_s=3.0))
+        got = dict(
+            dask_map(own_client, progressing, list(range(12)), shared=(100,), chunk=4, item_limit_s=3.0)
+        )
     assert got == {k: k + 100 for k in range(12)}
 
 
 def test_a_cluster_left_without_workers_ends_the_map_with_an_error(monkeypatch) -> None:
-    """A cluster whose nannies did not bring its workers back left the map waiting for ever: it
-    waits a bounded time for a worker, then says so (ExecutorError, the CLI's usage error)."""
+    """A cluster whose nannies did not bring its workers back left the map waiting for ever: once
+    it has lost every worker it waits a bounded time for one, then says so (ExecutorError, the
+    CLI's usage error)."""
     from distributed import Client, LocalCluster
 
     import dqm.executors
@@ -161,11 +166,38 @@ def test_a_cluster_left_without_workers_ends_the_map_with_an_error(monkeypatch) 
         Client(cluster) as bare,
     ):
         bare.wait_for_workers(1, timeout=60)
-        cluster.scale(0)  # its workers closed, none to come back
-        while bare.nthreads():
-            time.sleep(0.1)
-        with within(120), pytest.raises(ExecutorError, match="no worker"):
-            dict(dask_map(bare, square, list(range(6)), shared=(100,)))
+        closer = threading.Timer(
+            1.0, cluster.scale, args=(0,)
+        )  # its workers close mid-map, none to come back
+        closer.start()
+        try:
+            with within(120), pytest.raises(ExecutorError, match="lost its workers"):
+                dict(dask_map(bare, slow_square, list(range(40)), shared=(100,), chunk=1))
+        finally:
+            closer.cancel()
+
+
+def test_a_cluster_with_no_worker_yet_is_waited_for(monkeypatch) -> None:
+    """A remote cluster whose workers are still queued (a batch scheduler's jobs, an adaptive
+    cluster at zero) is waited for however long past WORKERS_WAIT_S: the first version of the
+    no-worker bound ended such a run (hangf's second review)."""
+    from distributed import Client, LocalCluster
+
+    import dqm.executors
+
+    monkeypatch.setattr(dqm.executors, "WORKERS_WAIT_S", 1.0, raising=False)
+    with (
+        LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster,
+        Client(cluster) as bare,
+    ):
+        opener = threading.Timer(4.0, cluster.scale, args=(1,))  # a worker arrives after the bound
+        opener.start()
+        try:
+            with within(120):
+                got = dict(dask_map(bare, square, list(range(6)), shared=(100,)))
+        finally:
+            opener.cancel()
+    assert got == {k: square(k, 100) for k in range(6)}
 
 
 def test_a_chunk_is_about_eight_tasks_per_worker_within_bounds() -> None:
