@@ -132,10 +132,12 @@ def _kw(words: str) -> str:
     slides were reviewed``, ``patients born, 19901231 was the cutoff``), where only a value glued to it is one, as a
     CSV row writes it. One rule for Latin and Korean keywords: session 29's deid13 took the glued value only after
     every keyword, and left ``MRN, 12345678``, ``DOB, 1990-01-01`` and ``환자번호, 12345678`` in clear (deidko5f
-    found the Korean ones again, then its fix round the Latin ones); no line break after the comma."""
+    found the Korean ones again, then its fix round the Latin ones). At most 8 spaces or tabs after the comma, and
+    no line break before or after it (``환자번호\\n, 12345678`` and ``환자번호,`` 500 spaces ``12345678`` were
+    MRNs in deidko5f); a full-width comma ``，`` reads as one (``환자번호， 12345678``: none before deidko5f2)."""
     return (
-        rf'(?i:{words})(?:{_PROSE_KEYWORD_END}"?\s*+,"?[ \t\u00a0\u3000]*+"?'
-        rf'|"?(?:\s*+,"?(?![\s"])|{_kw_tail(":=#;|")}"?))'
+        rf'(?i:{words})(?:{_PROSE_KEYWORD_END}"?[ \t\u00a0\u3000]*+[,\uff0c]"?[ \t\u00a0\u3000]{{0,8}}+"?'
+        rf'|"?(?:[ \t\u00a0\u3000]*+[,\uff0c]"?(?![\s"])|{_kw_tail(":=#;|")}"?))'
     )
 
 
@@ -804,10 +806,17 @@ no person too (``파일 이름은 홍길동입니다``, ``슬라이드 이름은
 leak, and no rule tells ``홍길동`` from ``전립선`` there (both a surname, a syllable, a given name's last); session
 28's deidko4f made them none glued or one space after ``파일``/``폴더``/``열``… and a warning after ``파일의`` or two
 spaces, so one sentence gave two answers. ``환자 이름`` is :data:`_KO_WORD_PARTICLE_KEYWORD`'s."""
-_KO_FILE_WORDS = "(?:파일|슬라이드|폴더|이미지|디렉터리|디렉토리|열|컬럼|칼럼|필드|시트|태그|변수|항목)"
-"""The nouns a ``명`` names no person after (``파일명``, ``슬라이드명``, ``폴더명``, ``컬럼명``)."""
+_KO_FILE_WORDS = (
+    "(?:파일|슬라이드|이미지|(?<![가-힣])(?:폴더|디렉터리|디렉토리|컬럼|칼럼|필드|시트|태그|변수|항목))"
+)
+"""The nouns a ``명`` names no person after (``파일명``, ``슬라이드명``, ``폴더명``, ``컬럼명``). ``파일``, ``슬라이드``
+and ``이미지`` glued after another word too, as Korean writes a compound (``원본파일명은 홍길동입니다``,
+``첨부파일명: 홍길동``, ``이미지파일명은 …``: none in session 29's deidko5f, ``원본 파일명은`` a warning); the others
+as words of their own. Not ``열`` (a column, and the number ten): ``환자 중 열 명이 한국인입니다`` ("ten people")
+was a warning in deidko5f, 1,359 of ``benchmarks/korean_name_words.py``'s words after ``열 명이``; ``열 이름은``
+is :data:`_KO_BARE_NAME_PARTICLE_KEYWORD`'s."""
 _KO_FILE_NAME_KEYWORD = (
-    rf"(?<![가-힣]){_KO_FILE_WORDS}의?{_KO_SPACE}{{0,{_KO_GAP}}}명(?:{_KO_NAME_BEFORE_COPULA}"
+    rf"{_KO_FILE_WORDS}의?{_KO_SPACE}{{0,{_KO_GAP}}}명(?:{_KO_NAME_BEFORE_COPULA}"
     rf"|{_KO_SPACE}{{0,{_KO_GAP}}}[:=\uff1a]{_KO_SPACE}{{0,{_KO_GAP}}}(?={_KO_GLUED}|{_KO_IM_NAME}))"
 )
 """A file's, a slide's or a column's ``명`` (:data:`_KO_FILE_WORDS`), a particle and a name of the strict shape
@@ -1070,7 +1079,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
         regex=_built_in_regex(
             rf"(?:{_KO_WORD_KEYWORD}|{_KO_SHORT_AFTER_COMMA}|{_KO_BARE_NAME_PARTICLE_KEYWORD}|{_KO_FILE_NAME_KEYWORD}|(?:{_NAME_KEYWORD_BEFORE_NAME}|{_KO_KEYWORD})(?!{_KO_NO_NAME})(?={_KO_IM_WORD})|{_KO_PARTICLE_KEYWORD}(?:(?!{_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME})|(?={_KO_NO_NAME_STEM}|{_KO_IM_WORD}))|{_KO_NAME_SUFFIX}(?={_KO_GLUED_WORD}))"
             rf"(?P<id>(?<=[명름함]){_KO_GLUED_WORD}|{_NAME})",
-            starts="환피pP성이파슬폴디열컬칼필시태변항",
+            starts="환피pP성이파슬폴디컬칼필시태변항",
         ),
         what=N_("possible person name (a Korean word after 환자 or pt)"),
         level="quasi",
