@@ -47,14 +47,15 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from dqm.file_digests import current_run, racy, stat_key
 from dqm.findings import clip
 from dqm.i18n import N_, Message, msg
 from dqm.output import not_utf8
+
+if TYPE_CHECKING:  # numpy is imported where the tile arrays are read: dqm.results stays light
+    import numpy as np
 
 VMS_MAX_BYTES = 64 << 10
 """OpenSlide reads a VMS/VMU key file of at most this size (a larger file is not one)."""
@@ -509,6 +510,8 @@ def _page_past_end(
     (okind, ocount, ofield), (ckind, ccount, cfield) = page[324], page[325]
     if okind not in _TILE_ITEMS or ckind not in _TILE_ITEMS:
         return None, 0
+    import numpy as np
+
     odt, cdt = np.dtype(order + _TILE_ITEMS[okind]), np.dtype(order + _TILE_ITEMS[ckind])
     inline = ocount * odt.itemsize <= len(ofield) and ccount * cdt.itemsize <= len(cfield)
     tiles = min(tiles, ocount, ccount) if inline else min(tiles, ocount, ccount, max(budget, 0))
@@ -543,6 +546,8 @@ def _items(
     """Items ``start`` to ``start + n`` of an entry's ``count`` values of type ``dt``: in its value
     ``field`` where they fit, else at the offset it holds (fewer where the file of ``end`` bytes
     ends first; none where they start past it, a pointer of 2^64 - 1 too)."""
+    import numpy as np
+
     size = count * dt.itemsize
     if size <= len(field):
         data = field[start * dt.itemsize : (start + n) * dt.itemsize]
