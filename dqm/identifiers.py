@@ -619,19 +619,24 @@ and a comma parts a name's words (``Patient Name: Smith,John,Paul``: ``Paul`` in
 first round). The other Latin forms are looked at only where this is not so, so a name that is none after a
 separator is looked for once."""
 
+_PLACE_WORD = "(?i:ward|bed|room|rm|bay|unit|floor|level|wing|block|bldg|building|suite|cubicle|station|theatre|theater)"
+"""A place in a hospital, before its letter or number (``Ward B``, ``Bed 3``): no name after a semicolon
+(:data:`_IN_VALUE_GAPS`)."""
+
 _IN_VALUE_GAPS = (
     rf"(?:{_IN_CELL_GAPS}|[{_IN_WORD}]*+(?:[{_IN_CELL_GAP_CHARS};][{_IN_WORD}]*+)++"
-    rf"(?={_UPPER_RX})(?!{_UPPER_RX}(?:[\w'-]|[\u2010-\u2019])*+[ \u00a0]++(?:[A-Za-z](?!\w)|\w*?\d)))"
+    rf"(?={_UPPER_RX})(?!{_PLACE_WORD}[ \u00a0]++(?:[A-Za-z](?!\w)|\w*?\d)))"
     rf"(?!{_LATIN_HEADER})"
 )
 """What parts a name's third or fourth word from the one before after a ``:``, a ``=`` or a tab:
 :data:`_IN_CELL_GAPS` or a semicolon, before no header's word (``Patient Name: Smith;John;Paul``, whose
 ``Paul`` was in clear in session 28's first round; ``Patient Name: John Smith;Age 45`` keeps ``Age``). A semicolon
-parts them before a capitalised word but one a space and a letter alone or a number follow, a place's:
+parts them before a capitalised word but a place's (:data:`_PLACE_WORD`) a space and a letter alone or a number follow:
 ``Patient Name: John Smith; Ward B`` keeps ``Ward B`` (masked ``Ward`` and showed ``B`` before session 29), ``Ward 3``,
 ``Bed B2`` too, while a list of names is masked whole, ``John Smith; Mary Jones``, ``Smith, John; Jones, Mary``,
 ``Smith;John;Paul Jones`` (session 29's deid13 took a semicolon only before a cell's last word and showed ``; Mary
-Jones``)."""
+Jones``), and a given name before an age or an initial, ``John Smith; Mary 45``, ``; Mary J. Jones`` (in clear in
+session 29's deid13f, which kept any word before a letter alone or a number)."""
 
 
 _VALUE_NAME_GAPS = rf"[{_IN_WORD}]*+(?:{_NAME_GAP.replace(chr(34), '')}[{_IN_WORD}]*+)++"
@@ -957,11 +962,6 @@ _SPACED_DASH_OR_ESCAPE = (
 """What parts a social security or a phone number's digit groups: :data:`_DASH_OR_ESCAPE`, or a dash with one
 space on each side, written or escaped (``123 - 45 - 6789``, ``010%20-%201234%20-%205678``: left in clear before
 session 29)."""
-_PHONE_PREFIX = "[0\uff10](?:[2\uff12]|[1\uff11][016-9\uff10\uff11\uff16-\uff19]|[3-6\uff13-\uff16][1-5\uff11-\uff15]|[78\uff17\uff18][0\uff10])(?!\\d)"
-"""A Korean phone number's first group where a spaced dash follows it (:data:`_SPACED_DASH_OR_ESCAPE`): Seoul's
-``02``, a mobile's ``010``–``019``, a region's ``031``–``064``, ``070``, ``080``. Any other zero-led group before
-`` - `` is a range or a table's numbers (``range 020 - 100 - 2000 mm`` was a phone number in session 29's deid13);
-glued to its dash any zero-led group of two or three digits is read, as before."""
 _RRN_GAP = rf"(?:\s?[{_DASHES}]\s?|(?:{_PERCENT_SPACE})?{_DASH_OR_ESCAPE}(?:{_PERCENT_SPACE})?)"
 """Between an RRN's two groups: a dash with a space or a tab around it or none, or a URL's percent
 escape of one (``900101%2D1234567``, ``%20`` spaces around it or none: left in clear before session
@@ -1003,6 +1003,22 @@ _ASCII_DIGITS = {zero + value: ord("0") + value for zero in DIGIT_ZEROS for valu
 """Each decimal digit to ASCII's of its value: a number is one token in whatever script's digits it
 is written (``RRN ٩٠٠١٠١-١٢٣٤٥٦٧`` and ``RRN 900101-1234567``, :meth:`Masker.token`)."""
 _GENDER_DIGITS = "".join(_DIGITS_VALUED[v] for v in range(1, 9))
+
+
+def _digits(*values: int) -> str:
+    """Every decimal digit of Unicode whose value is one of ``values``, for a character class."""
+    return "".join(_DIGITS_VALUED[value] for value in values)
+
+
+_PHONE_PREFIX = (
+    f"[{_digits(0)}](?:[{_digits(2)}]|[{_digits(1)}][{_digits(0, 1, 6, 7, 8, 9)}]"
+    f"|[{_digits(3, 4, 5, 6)}][{_digits(1, 2, 3, 4, 5)}]|[{_digits(7, 8)}][{_digits(0)}])(?!\\d)"
+)
+"""A Korean phone number's first group where a spaced dash follows it (:data:`_SPACED_DASH_OR_ESCAPE`): Seoul's
+``02``, a mobile's ``010``–``019``, a region's ``031``–``064``, ``070``, ``080``. Any other zero-led group before
+`` - `` is a range or a table's numbers (``range 020 - 100 - 2000 mm`` was a phone number in session 29's deid13);
+glued to its dash any zero-led group of two or three digits is read, as before. In any script's digits
+(:data:`_DIGITS_VALUED`: ``Tel ٠١٠ - ١٢٣٤ - ٥٦٧٨`` was in clear in session 29's deid13f)."""
 
 
 _NO_DIGIT_BEFORE = r"(?!(?<=\d)(?<!%[0-9A-Fa-f]\d))"
