@@ -406,7 +406,9 @@ def _waves(
     while (future := _next_done(workers, queue)) is not None:
         start = start_of.pop(future.key)
         try:
-            yield from enumerate(future.result(), start)
+            # bounded too: a future done when it was picked may be pending again, its result lost
+            # with the worker that held it (to be recomputed elsewhere, or never, on no worker)
+            yield from enumerate(_result(workers, future), start)
         except lost:
             # every task the dead worker held fails with it, not only the one that killed it
             suspects.extend(range(start, min(start + size, len(items))))
