@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import signal
 import sqlite3
 import stat
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ import pytest
 from dqm.i18n import translated
 from dqm.semantic.server.db import ReviewDB, ReviewDBError, is_sqlite, read_verdict_db, read_verdict_source
 from dqm.semantic.verdicts import read_verdict_files
+from tests.helpers import within
 
 
 @pytest.fixture
@@ -478,27 +477,6 @@ def _served(path: Path) -> ReviewDB:
     return db
 
 
-class _Hung(Exception):
-    """A read that blocked (not an OSError: dqm turns those into findings)."""
-
-
-@contextmanager
-def _bounded(seconds: int) -> Iterator[None]:
-    """Fail the test, instead of blocking the suite, when an open or read blocks past ``seconds``
-    (a FIFO opened without ``O_NONBLOCK`` waits for a writer that never comes)."""
-
-    def stop(signum: int, frame: object) -> None:
-        raise _Hung(f"blocked for {seconds} s (a FIFO opened without O_NONBLOCK?)")
-
-    former = signal.signal(signal.SIGALRM, stop)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, former)
-
-
 @pytest.mark.parametrize("kind", ["/dev/zero", "fifo", "sparse 1 TB"])
 def test_a_wal_that_is_no_plain_file_or_is_huge_is_refused_not_copied(tmp_path: Path, kind: str) -> None:
     """A hostile ``-wal`` filled the temporary folder: a symlink to ``/dev/zero`` was copied without
@@ -518,12 +496,12 @@ def test_a_wal_that_is_no_plain_file_or_is_huge_is_refused_not_copied(tmp_path: 
         with wal.open("wb") as fh:
             fh.truncate(1 << 40)
     before = _folder_state(folder)
-    with _bounded(20):
+    with within(20):
         got = read_verdict_db(path)
     assert [f.code for f in got.findings] == ["VERDICT_FILE_UNREADABLE"]
     why = "not a regular file" if kind != "sparse 1 TB" else f"{1 << 40} bytes, more than"
     assert f"{wal} " in got.findings[0].message and why in got.findings[0].message
-    with _bounded(20), pytest.raises(ReviewDBError, match=r"review\.sqlite-wal"):  # what serve does first
+    with within(20), pytest.raises(ReviewDBError, match=r"review\.sqlite-wal"):  # what serve does first
         ReviewDB(path, "plan-1")
     assert _folder_state(folder) == before
 
