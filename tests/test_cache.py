@@ -703,7 +703,7 @@ def test_an_item_whose_check_did_not_run_is_checked_again_next_time(tmp_path, pr
             # the executor's answer for an item whose worker died, without forking a pool inside a
             # test worker (a forked pool hung a CI run here: tests/test_runner.py kills real ones)
 
-            def dask_map(client, func, items, shared):  # type: ignore[no-untyped-def]
+            def dask_map(client, func, items, shared, **options):  # type: ignore[no-untyped-def]
                 for k, item in enumerate(items):
                     died = item.slide_id == "S17"
                     yield k, ItemKilledWorkers("lost (KilledWorker)") if died else func(item, *shared)
