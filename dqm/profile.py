@@ -313,6 +313,14 @@ class Profile(_Frozen):
         return self.mask_values.get(number)
 
 
+MAX_PROFILE_BYTES = 1 << 20
+"""The largest profile file read (a 15 MB YAML of a million keys kept the command parsing for
+minutes before it printed a line a key; the built-in profile is 8 KB)."""
+MAX_YAML_PROBLEMS = 20
+"""The problems of an invalid profile or waiver file listed, then how many more (a list of a
+million wrong items was a message of a million lines)."""
+
+
 def _read_profile_text(source: str | Path | None) -> tuple[str, str]:
     if source is None or str(source) in BUILTIN_PROFILES:
         name = "dermatopathology" if source is None else str(source)
@@ -320,7 +328,17 @@ def _read_profile_text(source: str | Path | None) -> tuple[str, str]:
         return text, f"built-in:{name}"
     path = Path(source)
     try:
-        return read_named(path).decode("utf-8"), str(path)
+        data = read_named(path, MAX_PROFILE_BYTES)
+        if len(data) > MAX_PROFILE_BYTES:
+            raise ProfileError(
+                msg(
+                    "profile {path} is larger than {limit} bytes: a profile is a short YAML file "
+                    "(the built-in one is 8 KB); is it the right file?",
+                    path=path,
+                    limit=MAX_PROFILE_BYTES,
+                )
+            )
+        return data.decode("utf-8"), str(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise ProfileError(msg("cannot read profile {path}: {reason}", path=path, reason=exc)) from exc
 
@@ -382,7 +400,7 @@ def model_from_yaml(
     context: dict[str, Any] | None = None,
 ) -> _M:
     """``model`` validated from YAML ``text`` (pydantic validation ``context``), with ``sha256``
-    of the text set; ``error`` lists every problem and where it is (``origin``: the file or
+    of the text set; ``error`` lists the problems (the first :data:`MAX_YAML_PROBLEMS`, then how many more) and where each is (``origin``: the file or
     built-in name)."""
     try:
         data = load_yaml(text)
@@ -401,7 +419,13 @@ def model_from_yaml(
     try:
         return model.model_validate(data, context=context)
     except ValidationError as exc:
-        lines = [f"  {'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()]
+        errors = exc.errors()
+        lines = [
+            f"  {'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}"
+            for e in errors[:MAX_YAML_PROBLEMS]
+        ]
+        if len(errors) > MAX_YAML_PROBLEMS:
+            lines.append("  " + msg("… and {n} more", n=len(errors) - MAX_YAML_PROBLEMS))
         raise error(
             msg("{origin}: invalid {_what}\n{problems}", origin=origin, _what=what, problems="\n".join(lines))
         ) from exc

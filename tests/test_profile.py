@@ -109,3 +109,75 @@ def test_severity_overrides_and_disabling(tmp_path):
     assert "geometry.overlap" not in configured
     assert configured["geometry.zero_area"].severities["ZERO_AREA"] == Severity.WARNING
     assert configured["format.diagnosis_lesions"].severities["LESION_CLASS_MISMATCH"] == Severity.ERROR
+
+
+def test_a_profile_larger_than_a_profile_is_refused_before_it_is_parsed(tmp_path):
+    """A 15 MB YAML of a million keys (a data file passed as ``--profile`` by mistake) kept the
+    command parsing for minutes, then printed a line a key; a file past MAX_PROFILE_BYTES is now a
+    profile error naming the limit, read no further than it."""
+    from dqm.profile import MAX_PROFILE_BYTES
+
+    big = _write(tmp_path, MINIMAL + "".join(f"k{i}: {i}\n" for i in range(MAX_PROFILE_BYTES // 8)))
+    assert big.stat().st_size > MAX_PROFILE_BYTES
+    with pytest.raises(ProfileError, match=f"larger than {MAX_PROFILE_BYTES} bytes") as caught:
+        load_profile(big)
+    assert "k1000" not in str(caught.value)
+    # a profile of the size is read as any other
+    padded = _write(tmp_path, MINIMAL + "#" * (MAX_PROFILE_BYTES - len(MINIMAL.encode()) - 1) + "\n")
+    assert padded.stat().st_size == MAX_PROFILE_BYTES
+    assert load_profile(padded).name == "tiny"
+
+
+def test_the_problems_of_an_invalid_profile_are_listed_up_to_a_bound(tmp_path):
+    """A class list of 5,000 wrong items, 5,000 unknown keys or check parameters, or 5,000 unknown
+    check ids was a message a line (or a name) each: the first MAX_YAML_PROBLEMS are named, then how
+    many more."""
+    from dqm.profile import MAX_YAML_PROBLEMS
+
+    n = 5000
+    more = f"and {n - MAX_YAML_PROBLEMS} more"
+    for text in (
+        "name: x\nclinical: {}\nclasses: [" + ", ".join(["1"] * n) + "]\n",
+        MINIMAL + "".join(f"extra{i}: 1\n" for i in range(n)),
+    ):
+        with pytest.raises(ProfileError, match=more) as caught:
+            load_profile(_write(tmp_path, text))
+        assert len(str(caught.value).splitlines()) <= MAX_YAML_PROBLEMS + 3
+    params = ", ".join(f"p{i}: 1" for i in range(n))
+    prof = load_profile(
+        _write(tmp_path, MINIMAL + f"checks: {{geometry.min_area: {{params: {{{params}}}}}}}\n")
+    )
+    with pytest.raises(ProfileError, match=more) as caught:
+        configure(prof)
+    assert len(str(caught.value).splitlines()) <= MAX_YAML_PROBLEMS + 2
+    checks = ", ".join(f"no.such{i}: {{}}" for i in range(n))
+    prof = load_profile(_write(tmp_path, MINIMAL + f"checks: {{{checks}}}\n"))
+    with pytest.raises(ProfileError, match=f"unknown checks: .*and {n - MAX_YAML_PROBLEMS} more") as caught:
+        configure(prof)
+    assert len(str(caught.value)) < 2000
+
+
+def test_hostile_profiles_are_profile_errors_in_bounded_time(tmp_path):
+    """An alias bomb (nine lists of nine references, nine deep), a ``!!python`` tag, a byte-order
+    mark, a device and text nested past the stack: each a profile error (or, the mark, read as the
+    file it starts), never a traceback and never a hang."""
+    from tests.helpers import within
+
+    bomb = ['a0: &a0 ["x","x","x","x","x","x","x","x","x"]']
+    bomb += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    cases = {
+        "bomb": "\n".join(bomb) + "\nclasses: *a9\n",
+        "python": "!!python/object/apply:os.system ['echo no']\n",
+        "deep": "[" * 100_000 + "]" * 100_000,
+        "nan": MINIMAL + "thresholds: {file_accuracy: .nan}\n",
+        "huge": MINIMAL + "thresholds: {file_accuracy: 1e400}\n",
+    }
+    with within(60):
+        for text in cases.values():
+            with pytest.raises(ProfileError, match=r"\S"):  # a reason, whatever it is
+                load_profile(_write(tmp_path, text))
+        with pytest.raises(ProfileError, match="not a regular file"):
+            load_profile("/dev/zero")
+        bom = tmp_path / "bom.yaml"
+        bom.write_bytes(b"\xef\xbb\xbf" + MINIMAL.encode())
+        assert load_profile(bom).name == "tiny"

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from dqm.budget import progress
 from dqm.findings import CHECK_CRASHED, Aspect, Finding, Location, Severity, clip
 from dqm.i18n import msg
-from dqm.profile import Profile, ProfileError
+from dqm.profile import MAX_YAML_PROBLEMS, Profile, ProfileError
 from validators.context import BatchView, ItemView
 from validators.registry import REGISTRY, CheckContext, CheckSpec, Scope, all_codes
 
@@ -99,10 +99,10 @@ def configure(profile: Profile) -> list[ConfiguredCheck]:
     :class:`ProfileError`."""
     unknown = sorted(set(profile.checks) - set(REGISTRY))
     if unknown:
-        raise ProfileError(f"profile configures unknown checks: {', '.join(unknown)}")
+        raise ProfileError(msg("profile configures unknown checks: {names}", names=_named(unknown)))
     bad_codes = sorted(set(profile.severities) - set(all_codes()))
     if bad_codes:
-        raise ProfileError(f"profile sets severities for unknown codes: {', '.join(bad_codes)}")
+        raise ProfileError(msg("profile sets severities for unknown codes: {names}", names=_named(bad_codes)))
     out = []
     errors = []
     for check_id in sorted(REGISTRY, key=run_order):
@@ -123,8 +123,18 @@ def configure(profile: Profile) -> list[ConfiguredCheck]:
             severities[code] = profile.severities.get(code, default)
         out.append(ConfiguredCheck(check_id, params, severities, spec))
     if errors:
-        raise ProfileError("invalid check parameters in profile\n" + "\n".join(errors))
+        if len(errors) > MAX_YAML_PROBLEMS:
+            errors[MAX_YAML_PROBLEMS:] = ["  " + msg("… and {n} more", n=len(errors) - MAX_YAML_PROBLEMS)]
+        raise ProfileError(msg("invalid check parameters in profile\n{problems}", problems="\n".join(errors)))
     return out
+
+
+def _named(names: list[str]) -> str:
+    """The first :data:`~dqm.profile.MAX_YAML_PROBLEMS` of ``names`` (a profile's own keys, each
+    clipped), then how many more: a profile of a million unknown check ids is one short line."""
+    shown = ", ".join(clip(n, 80) for n in names[:MAX_YAML_PROBLEMS])
+    more = len(names) - MAX_YAML_PROBLEMS
+    return shown if more <= 0 else shown + msg(" and {n} more", n=more)
 
 
 def run_checks(scope: Scope, view: ItemView | BatchView, checks: Iterable[ConfiguredCheck]) -> list[Finding]:
