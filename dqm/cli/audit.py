@@ -273,6 +273,8 @@ def audit(
     if history is not None:
         outside_batch(history, root, "--history")
     history = history if history is not None else default_history_path(out_dir)
+    if lot_field is not None:  # the default beside --out too: a link there into the batch is refused
+        outside_batch(history, root, "--history")
     if lot_field is not None and history.is_file():
         open_history_or_exit(history).close()  # a history that cannot be read is refused before any work
     voptions = (

@@ -197,6 +197,7 @@ def sample(
     from dqm.batch import discover
     from dqm.output import write_file
     from dqm.runner import RunOptions
+    from dqm.semantic.history import default_history_path
     from dqm.semantic.models import PlanBatch
     from dqm.semantic.planfile import PlanError, build_plan, masked_plan, with_files, write_plan
     from dqm.semantic.sampling import fresh_seed
@@ -209,8 +210,8 @@ def sample(
     outside_batch(out_dir, root, "--out")
     if identifier_map is not None:
         outside_batch(identifier_map, root, "--identifier-map")
-    if history is not None:
-        outside_batch(history, root, "--history")
+    if history is not None or lot_by is not None:  # the default beside --out too: a link there into the batch
+        outside_batch(history if history is not None else default_history_path(out_dir), root, "--history")
     if lq is not None and (lot_by is not None or history is not None or plan != "iso2859"):
         raise usage_error(
             msg(

@@ -137,3 +137,27 @@ def test_the_gates_lot_lines_are_in_its_language(batch: Path, key: Path, tmp_pat
     # the inspection's severity is a word of two meanings: looked up in its context, not left in English
     assert "ISO 2859-1 normal " in en.output
     assert "ISO 2859-1 보통 검사" in ko.output and "ISO 2859-1 normal" not in ko.output
+
+
+def test_a_link_at_the_default_history_path_into_the_batch_is_refused(key: Path, tmp_path: Path) -> None:
+    """The lot history defaults to dqm-lot-history.sqlite beside --out, outside the batch; a link
+    there into the batch was followed: SQLite opened the batch's file and wrote its tables (and
+    journal) into the delivery. Now audit and sample refuse it as they refuse --history inside the
+    batch, before any work, and the batch is left as it was."""
+    import sqlite3
+
+    batch = two_lot_batch(tmp_path / "batch")
+    inside = batch / "notes.sqlite"
+    sqlite3.connect(inside).close()  # an empty SQLite file of the delivery's
+    before = inside.read_bytes()
+    (tmp_path / "dqm-lot-history.sqlite").symlink_to(inside)
+    res = audit(batch, tmp_path / "out", key)
+    assert res.exit_code == 2, res.output
+    assert "--history must be outside the batch folder" in " ".join(res.output.split())
+    assert not (tmp_path / "out" / "results.json").exists()
+    args = ["sample", str(batch), "--out", str(tmp_path / "s"), "--lot-by", "institution", "--workers", "1"]
+    res = runner.invoke(app, [*args, "--mask-key", str(key)])
+    assert res.exit_code == 2, res.output
+    assert "--history must be outside the batch folder" in " ".join(res.output.split())
+    assert inside.read_bytes() == before
+    assert sorted(p.name for p in batch.iterdir() if p.name.startswith("notes")) == ["notes.sqlite"]
