@@ -6,6 +6,9 @@ import copy
 import importlib.util
 import json
 import signal
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -175,3 +178,51 @@ def within(seconds: int) -> Iterator[None]:
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, former)
+
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's (``make browser``); never a downloaded browser
+
+
+def free_port() -> int:
+    """A local TCP port free now (a reviewer's link names the port before the server starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def uvicorn_running(app: object, port: int, **options: Any) -> Iterator[Any]:
+    """``app`` on a real uvicorn server on ``127.0.0.1:port`` (``options`` are uvicorn's), started
+    in a thread and stopped on leaving; the server is what it yields."""
+    import uvicorn
+
+    config = {"host": "127.0.0.1", "port": port, "log_level": "warning"} | options
+    server = uvicorn.Server(uvicorn.Config(app, **config))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.05)
+        yield server
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def launch_chromium(playwright: Any) -> Any:
+    """Debian's headless Chromium through Playwright."""
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM),
+        args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    )
+
+
+def wait_until(page: Any, expression: str, timeout: float = 15.0) -> None:
+    """Poll a JavaScript expression with page.evaluate (Playwright's wait_for_function evaluates
+    strings with eval, which the review page's Content-Security-Policy rightly forbids)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.05)

@@ -15,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from dqm.cli import app
+from tests.helpers import CHROMIUM, launch_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 HOSTILE_ID = '<img src=x onerror="window.__xss=1">'
 HOSTILE_SCANNER = "</script><script>window.__xss=2</script>"
 
@@ -49,13 +49,6 @@ def sheet(edited_batch: Callable[..., Path]) -> Path:
     return out
 
 
-def _launch(playwright):  # type: ignore[no-untyped-def]
-    return playwright.chromium.launch(
-        executable_path=str(CHROMIUM),
-        args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    )
-
-
 def test_review_export_and_ingest(sheet: Path, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -68,7 +61,7 @@ def test_review_export_and_ingest(sheet: Path, tmp_path: Path) -> None:
     hostile_entry = next(s for s in json.loads(island)["slides"] if s["id"] == HOSTILE_ID)
     problems: list[str] = []
     with sync_playwright() as p:
-        browser = _launch(p)
+        browser = launch_chromium(p)
         context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 900})
         page = context.new_page()
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)

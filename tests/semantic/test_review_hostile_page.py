@@ -14,25 +14,21 @@ Needs Debian's ``chromium`` at /usr/bin/chromium (``make browser``); never downl
 
 from __future__ import annotations
 
+import functools
 import json
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from typer.testing import CliRunner
 
-from dqm.cli import app as cli_app
 from dqm.output import visible
-from dqm.profile import load_profile
 from dqm.semantic.server import app as server_app
+from tests.helpers import CHROMIUM, launch_chromium
+from tests.helpers import wait_until as wait_up_to
+from tests.semantic.conftest import ServeReview
 
 pytest.importorskip("playwright.sync_api")
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
     pytest.mark.skipif(
         not CHROMIUM.is_file(), reason="needs Debian's chromium at /usr/bin/chromium (make browser)"
@@ -41,8 +37,7 @@ pytestmark = [
         not server_app.VIEWER_JS.is_file(), reason="the viewer is not installed (make viewer)"
     ),
 ]
-runner = CliRunner()
-KEY = b"a test masking key of 32 bytes!!"
+wait_until = functools.partial(wait_up_to, timeout=20.0)  # 10^5-character ids: slow DOM work
 SCRIPT = '</script><script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
 IDS = [
     SCRIPT,
@@ -56,51 +51,17 @@ NAME = '</script><b onmouseover="window.__pwned=4">Dr. "O\'Neil" & co'
 
 
 @pytest.fixture(scope="module")
-def hostile(edited_batch: Callable[..., Path]) -> Iterator[tuple[str, str]]:
+def hostile(served_review: ServeReview) -> tuple[str, str]:
     """A sample drawing every slide of a batch whose manifest holds the hostile ids, a hostile
     manifest field, a reviewer of a hostile name, and a uvicorn server on a free port."""
-    import uvicorn
-
-    from dqm.semantic.server.commands import build
 
     def edit(rows: list[dict[str, str]]) -> None:
         for row, slide_id in zip(rows, IDS, strict=False):
             row["slide_id"] = slide_id
         rows[0]["scanner"] = SCANNER
 
-    batch = edited_batch(edit)
-    review = batch.parent / "review"
-    res = runner.invoke(
-        cli_app, ["sample", str(batch), "--out", str(review), "--plan", "precision", "--margin", "0.01"]
-    )
-    assert res.exit_code == 0, res.output
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    res = runner.invoke(cli_app, ["review", "add-reviewer", str(review), NAME, "--port", str(port)])
-    assert res.exit_code == 0, res.output
-    link = res.output.strip()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            build(review, batch, load_profile(), KEY), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", link
-    server.should_exit = True
-    thread.join(10)
-
-
-def wait_until(page, expression: str, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(expression):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        time.sleep(0.05)
+    base, _, links = served_review(edit, {NAME: []})
+    return base, links[NAME]
 
 
 def test_hostile_text_in_every_field_is_shown_as_text(hostile: tuple[str, str]) -> None:
@@ -110,10 +71,7 @@ def test_hostile_text_in_every_field_is_shown_as_text(hostile: tuple[str, str]) 
     problems: list[str] = []
     documents: list[Any] = []  # every page the browser opened: what really keeps a script out is its CSP
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch_chromium(p)
         page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
         page.on("pageerror", lambda e: problems.append(str(e)))
         page.on("response", lambda r: documents.append(r) if r.request.resource_type == "document" else None)

@@ -22,6 +22,7 @@ from dqm.semantic.planfile import plan_id, read_plan, write_plan
 from dqm.semantic.server import app as server_app
 from dqm.semantic.server.commands import CommandError, build, exposure_warning
 from dqm.semantic.server.db import DB_NAME, ReviewDB
+from tests.helpers import free_port, uvicorn_running
 
 starlette_testclient = pytest.importorskip("starlette.testclient")
 TestClient = starlette_testclient.TestClient
@@ -996,29 +997,6 @@ def test_serve_refuses_an_allowed_host_that_is_not_a_name(fresh: tuple[Path, Pat
     assert "is not a host name" in res.output
 
 
-def _served(app: object, behind_proxy: bool) -> tuple[object, threading.Thread, int]:
-    """``app`` on a real uvicorn server with the options ``dqm review serve`` gives it."""
-    import socket
-    import time
-
-    import uvicorn
-
-    from dqm.semantic.server.commands import server_options
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    options = server_options("127.0.0.1", port, None, None, behind_proxy) | {"log_level": "warning"}
-    server = uvicorn.Server(uvicorn.Config(app, **options))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    return server, thread, port
-
-
 @pytest.mark.parametrize("behind_proxy", [False, True])
 def test_the_sign_in_limit_believes_a_forwarded_address_only_behind_a_proxy(
     fresh: tuple[Path, Path], behind_proxy: bool
@@ -1029,12 +1007,14 @@ def test_the_sign_in_limit_believes_a_forwarded_address_only_behind_a_proxy(
     import http.client
 
     from dqm.semantic.server.auth import SIGN_IN_BURST
+    from dqm.semantic.server.commands import server_options
 
     review_dir, batch = fresh
     token = reviewer(review_dir, "Kim")
     app = build(review_dir, batch, load_profile(), KEY, host="127.0.0.1", behind_proxy=behind_proxy)
-    server, thread, port = _served(app, behind_proxy)
-    try:
+    port = free_port()
+    options = server_options("127.0.0.1", port, None, None, behind_proxy)
+    with uvicorn_running(app, port, **options):
         statuses = []
         for i in range(SIGN_IN_BURST + 5):
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -1043,9 +1023,6 @@ def test_the_sign_in_limit_believes_a_forwarded_address_only_behind_a_proxy(
             conn.request("POST", "/api/login", body=body, headers=headers)
             statuses.append(conn.getresponse().status)
             conn.close()
-    finally:
-        server.should_exit = True  # type: ignore[attr-defined]
-        thread.join(10)
     if behind_proxy:  # the proxy's word: each forwarded address has its own bucket
         assert statuses == [401] * (SIGN_IN_BURST + 5)
     else:
