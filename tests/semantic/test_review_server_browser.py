@@ -8,22 +8,22 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from typer.testing import CliRunner
 
 from dqm.cli import app as cli_app
-from dqm.profile import load_profile
 from dqm.semantic.server import app as server_app
+from dqm.semantic.server.auth import COOKIE
+from tests.helpers import CHROMIUM, launch_chromium, wait_until
+from tests.semantic.conftest import Served, ServeReview
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
@@ -34,62 +34,15 @@ pytestmark = [
     ),
 ]
 runner = CliRunner()
-KEY = b"a test masking key of 32 bytes!!"
 
 
 @pytest.fixture(scope="module")
-def served(edited_batch: Callable[..., Path]) -> Iterator[tuple[str, Path, dict[str, str]]]:
+def served(served_review: ServeReview) -> Served:
     """A sample of the clean batch, three reviewers, and a uvicorn server on a free port."""
-    import uvicorn
-
-    from dqm.semantic.server.commands import build
-
-    batch = edited_batch(lambda rows: None)
-    review = batch.parent / "review"
-    res = runner.invoke(
-        cli_app, ["sample", str(batch), "--out", str(review), "--plan", "precision", "--margin", "0.01"]
-    )
-    assert res.exit_code == 0, res.output
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    tokens = {}
-    for name, extra in (("Dr. Kim", []), ("Dr. Lee", []), ("Dr. Park", ["--adjudicator"])):
-        res = runner.invoke(
-            cli_app, ["review", "add-reviewer", str(review), name, "--port", str(port), *extra]
-        )
-        assert res.exit_code == 0, res.output
-        tokens[name] = res.output.strip()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            build(review, batch, load_profile(), KEY), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", review, tokens
-    server.should_exit = True
-    thread.join(10)
+    return served_review(lambda rows: None, {"Dr. Kim": [], "Dr. Lee": [], "Dr. Park": ["--adjudicator"]})
 
 
-def _launch(playwright):  # type: ignore[no-untyped-def]
-    return playwright.chromium.launch(
-        executable_path=str(CHROMIUM),
-        args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    )
-
-
-def wait_until(page, expression: str, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    """Poll a JavaScript expression with page.evaluate (Playwright's wait_for_function evaluates
-    strings with eval, which the page's Content-Security-Policy rightly forbids)."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(expression):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        time.sleep(0.05)
+_launch = launch_chromium
 
 
 def on_screen(n: int) -> str:
@@ -267,6 +220,106 @@ def test_a_first_sign_in_logs_nothing_and_its_button_waits_before_it_takes_a_cli
         context.close()
         browser.close()
     assert not problems, problems
+
+
+def test_the_sign_in_page_with_no_link_asks_nothing_that_fails(
+    served: tuple[str, Path, dict[str, str]],
+) -> None:
+    """``/login`` opened with no link asked ``/api/state`` whether the browser was signed in: in a
+    browser not signed in, its 401 was a red console line (session 29, server6f2, left out). The
+    page says it now: nothing fails, and a browser signed in still goes on to its page."""
+    from playwright.sync_api import sync_playwright
+
+    base, _, tokens = served
+    problems: list[str] = []
+    asked: list[str] = []
+    with sync_playwright() as p:
+        browser = _launch(p)
+        context = browser.new_context()
+        page = context.new_page()
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on("request", lambda r: asked.append(urlsplit(r.url).path))
+        page.goto(f"{base}/login")
+        wait_until(
+            page,
+            "document.getElementById('login-status').textContent === 'No sign-in token in this address.'",
+        )
+        page.wait_for_timeout(300)  # a request sent after the text would have failed by now
+        assert "/login" in asked and "/api/state" not in asked, asked
+        assert page.url == f"{base}/login"
+        sign_in(page, tokens["Dr. Kim"])
+        page.goto(f"{base}/login")
+        page.wait_for_url(f"{base}/")
+        assert "Dr. Kim" in (page.text_content(".who") or "")
+        context.close()
+        browser.close()
+    assert not problems, problems
+
+
+# a page of another site that asks for a double-click and, at its first click, sends the browser to
+# a reviewer's link: the next clicks land where the sign-in button appears
+DOUBLE_CLICK = """<!doctype html><body style="margin:0">
+<div id="bait" style="position:fixed;inset:0">Double-click to continue</div>
+<script>
+document.getElementById("bait").addEventListener("mousedown", () => { location.href = LINK; }, { once: true });
+</script></body>"""
+# on the sign-in page: when the button was shown and every press on it, in the page's time
+PRESSES = """
+document.addEventListener("DOMContentLoaded", () => {
+  const button = document.getElementById("login-button");
+  if (!button) return;
+  window.dqmPresses = [];
+  new MutationObserver(() => {
+    if (!button.hidden && window.dqmShownAt === undefined) window.dqmShownAt = performance.now();
+  }).observe(button, { attributes: true, attributeFilter: ["hidden"] });
+  window.addEventListener("pointerdown", (e) => window.dqmPresses.push(
+    [e.isTrusted, e.target === button, performance.now() - window.dqmShownAt]), true);
+});
+"""
+
+
+def test_clicks_landing_on_the_sign_in_button_as_it_appears_sign_no_one_in(
+    served: tuple[str, Path, dict[str, str]],
+) -> None:
+    """The button's wait (``ARM_MS``, 0.7 s) was reasoned, not shown: another site's page asks for
+    a double-click and sends the browser to a link at the first press. Here real presses (trusted,
+    as a person's) land on the button from the moment it appears until 0.65 s after: none signs
+    in, nothing is posted but the peek; a click after the wait signs in."""
+    from playwright.sync_api import sync_playwright
+
+    _, _, tokens = served
+    link = tokens["Dr. Lee"]
+    posts: list[str] = []
+    with sync_playwright() as p:
+        browser = _launch(p)
+        context = browser.new_context(viewport={"width": 1000, "height": 700})
+        context.add_init_script(PRESSES)
+        page = context.new_page()
+        page.goto(link)  # where the button appears (the attacker can try it with a link of its own)
+        box = page.locator("#login-button").bounding_box()
+        assert box is not None
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.goto("about:blank")
+        page.set_content(DOUBLE_CLICK.replace("LINK", json.dumps(link)))
+        page.on("request", lambda r: posts.append(r.post_data or "") if r.method == "POST" else None)
+        page.mouse.click(x, y)  # the first click of the "double-click": off to the link
+        page.wait_for_selector("#login-button", state="visible", timeout=15_000)
+        while page.evaluate("performance.now() - window.dqmShownAt") < 650:
+            page.mouse.click(x, y)
+        presses = page.evaluate("window.dqmPresses")
+        early = [t for trusted, on_button, t in presses if trusted and on_button and t < 700]
+        assert early, presses  # the presses did land on the button before the wait was over
+        page.wait_for_timeout(300)  # a sign-in sent by an early press has come back by now
+        assert page.url.endswith("/login"), page.url
+        assert [json.loads(b) for b in posts] == [{"token": link.split("token=")[1], "peek": True}]
+        assert not [c for c in context.cookies() if c["name"] == COOKIE], context.cookies()
+        page.wait_for_selector("#login-button:enabled", timeout=15_000)
+        page.mouse.click(x, y)  # after the wait, the same place signs in
+        page.wait_for_url("**/")
+        assert "Dr. Lee" in (page.text_content(".who") or "")
+        context.close()
+        browser.close()
 
 
 def test_a_reviewers_session(served: tuple[str, Path, dict[str, str]], tmp_path: Path) -> None:

@@ -428,7 +428,10 @@ def create_app(
 
     # ------------------------------------------------------------------ pages
     def login_page(request: Request) -> Response:
-        return page("login.html")
+        # whether this browser is signed in, said in the page: login.js asked /api/state, whose 401
+        # in a browser not signed in was a red console line on every /login opened with no link
+        signed_in = auth.read_session(db, request.cookies.get(auth.COOKIE)) is not None
+        return page("login.html", signed_in=signed_in)
 
     async def login(request: Request) -> Response:
         address = client_address(request)
