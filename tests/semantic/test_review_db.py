@@ -651,21 +651,30 @@ def test_a_database_beside_a_wal_is_copied_up_to_a_cap(
     assert _folder_state(tmp_path) == before
 
 
-def test_a_sparse_database_beside_a_wal_is_copied_with_its_holes(tmp_path: Path) -> None:
-    """A sparse ``review.sqlite`` under ``DB_CAP`` beside a ``-wal`` was copied in full: 3.9 GiB of
-    holes (nothing on disk) were written to the temporary folder to read it. Only its data is
-    copied now, the holes kept, and the copy reads the same (data past a hole included)."""
-    path = tmp_path / "review.sqlite"
+def _sparse_beside_a_wal(folder: Path, tail: bytes = b"") -> Path:
+    """A served database with two verdicts (S1 pass, S2 fail), checkpointed, made 64 MiB by a hole
+    (``tail`` written at 48 MiB, past SQLite's pages, which it ignores) and an empty ``-wal``
+    beside it; the test is skipped where the file system keeps no holes."""
+    path = folder / "review.sqlite"
     db = _served(path)
     db._con().execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     with path.open("r+b") as fh:
         fh.truncate(64 << 20)
-        fh.seek(48 << 20)
-        fh.write(b"data after a hole")  # past SQLite's pages: it ignores it, the copy keeps it
-    (tmp_path / "review.sqlite-wal").write_bytes(b"")
+        if tail:
+            fh.seek(48 << 20)
+            fh.write(tail)
+    (folder / "review.sqlite-wal").write_bytes(b"")
     if path.stat().st_blocks * 512 >= 8 << 20:
         pytest.skip("this file system keeps no holes")
+    return path
+
+
+def test_a_sparse_database_beside_a_wal_is_copied_with_its_holes(tmp_path: Path) -> None:
+    """A sparse ``review.sqlite`` under ``DB_CAP`` beside a ``-wal`` was copied in full: 3.9 GiB of
+    holes (nothing on disk) were written to the temporary folder to read it. Only its data is
+    copied now, the holes kept, and the copy reads the same (data past a hole included)."""
+    path = _sparse_beside_a_wal(tmp_path, b"data after a hole")  # past SQLite's pages: the copy keeps it
     before = _folder_state(tmp_path)
     got = ReviewDB(path, "plan-1", readonly=True)
     try:
@@ -692,15 +701,7 @@ def test_the_free_space_check_weighs_what_the_copy_will_write(
 
     import dqm.semantic.server.db as review_db
 
-    path = tmp_path / "review.sqlite"
-    db = _served(path)
-    db._con().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
-    with path.open("r+b") as fh:
-        fh.truncate(64 << 20)
-    (tmp_path / "review.sqlite-wal").write_bytes(b"")
-    if path.stat().st_blocks * 512 >= 8 << 20:
-        pytest.skip("this file system keeps no holes")
+    path = _sparse_beside_a_wal(tmp_path)
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(review_db.shutil, "disk_usage", lambda _: usage(1 << 40, 0, 100 << 20))
     got = ReviewDB(path, "plan-1", readonly=True)  # holes told: only the data is weighed and written
@@ -710,6 +711,66 @@ def test_the_free_space_check_weighs_what_the_copy_will_write(
     with pytest.raises(ReviewDBError, match="would fill the temporary folder"):
         ReviewDB(path, "plan-1", readonly=True)
     assert _folder_state(tmp_path) == before
+
+
+@pytest.mark.parametrize("writer", ["adds a table of its own", "tears the check"])
+def test_serves_check_of_an_immutable_database_is_made_again_where_a_writer_changed_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: str
+) -> None:
+    """Serve's check before its first write (:meth:`ReviewDB._refuse_foreign`) reads a database
+    with no ``-wal`` or ``-journal`` ``immutable``, without a lock, and was not compared with the
+    files after it, as ingest's and export's reads are (documented as left open, session 29,
+    server6): another program that added a table of its own during the check had its file
+    written to (its tables created, WAL switched on), and a check that a writer tore refused a
+    good review database as "malformed". The check is made again where the files changed; with
+    the files unchanged a failing check still refuses after one try."""
+    path = tmp_path / "review.sqlite"
+    _served(path).close()
+    assert not (tmp_path / "review.sqlite-wal").exists()
+    checking = ReviewDB._check_foreign
+    checks: list[str] = []
+    writers: list[ReviewDB] = []
+
+    def during(self: ReviewDB, uri: str) -> None:
+        checks.append(uri)
+        if len(checks) > 1:
+            return checking(self, uri)
+        if writer == "adds a table of its own":  # passes: it read the file before the table came
+            checking(self, uri)
+            con = sqlite3.connect(path)
+            con.execute("CREATE TABLE other_program (x)")
+            con.commit()
+            con.close()
+            return None
+        writers.append(ReviewDB(path, "plan-1"))  # a server starts and takes a verdict under it
+        writers[0].record(writers[0].reviewers()[0], "S3", "fail", ["other"])
+        raise ReviewDBError(f"{path} is not a dqm review database: database disk image is malformed")
+
+    monkeypatch.setattr(ReviewDB, "_check_foreign", during)
+    if writer == "adds a table of its own":
+        with pytest.raises(ReviewDBError, match="is not a dqm review database"):
+            ReviewDB(path, "plan-1")
+        assert "other_program" in {
+            r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")
+        }
+        assert len(checks) == 2 and all("immutable=1" in uri for uri in checks), checks
+    else:
+        try:
+            ReviewDB(path, "plan-1").close()  # checked again (from a copy: the -wal is there): good
+        finally:
+            writers[0].close()
+        # the server's own check in the middle, then the check made again, from a copy
+        assert len(checks) == 3 and "immutable=1" not in checks[2], checks
+
+    def torn(self: ReviewDB, uri: str) -> None:  # the file itself is bad: no writer
+        checks.append(uri)
+        raise ReviewDBError(f"{path} is not a dqm review database: database disk image is malformed")
+
+    checks.clear()
+    monkeypatch.setattr(ReviewDB, "_check_foreign", torn)
+    with pytest.raises(ReviewDBError, match="malformed"):
+        ReviewDB(path, "plan-1")
+    assert len(checks) == 1
 
 
 def test_a_writer_starting_during_an_immutable_read_makes_it_read_again(

@@ -220,6 +220,13 @@ class ReviewDB:
         its ``reviewers`` rows or a view are refused. It is read as :func:`_read_uri` reads it:
         nothing is written beside the refused file.
 
+        Read ``immutable`` (no ``-wal`` or ``-journal`` beside it), the check takes no lock, as
+        :meth:`export`'s read: it is compared with the files as they were before it and, where
+        they changed, made again, up to :data:`COPY_TRIES` times (then refused, to be tried
+        again). A check that a writer tore (refused: "malformed") or that passed before the writer
+        added a table of its own is not the file's word. A writer after the last check is still
+        not seen (until the write connection's lock), as with the super-journal (:meth:`_con`).
+
         SQLite's own tables (``sqlite_stat1`` and the like, made by ``ANALYZE`` or ``PRAGMA
         optimize``, as the ``sqlite3`` shell or DB Browser may run) are not another program's
         entries: no one else may name a table ``sqlite_…``."""
@@ -228,8 +235,25 @@ class ReviewDB:
                 return
         except OSError:
             return  # the write connection reports it
-        with tempfile.TemporaryDirectory(prefix="dqm-review-") as folder:
-            self._check_foreign(_read_uri(self.path, lambda: Path(folder)))
+        for _ in range(COPY_TRIES):
+            stamps = _stamps(self.path)
+            with tempfile.TemporaryDirectory(prefix="dqm-review-") as folder:
+                uri = _read_uri(self.path, lambda: Path(folder))
+                try:
+                    self._check_foreign(uri)
+                except ReviewDBError:
+                    if "immutable=1" not in uri or (stamps is not None and _stamps(self.path) == stamps):
+                        raise  # the file's own word: nothing changed under the check
+                    continue
+            if "immutable=1" not in uri or (stamps is not None and _stamps(self.path) == stamps):
+                return
+        raise ReviewDBError(
+            msg(
+                "{path} changed each time it was read ({n} times): a server is writing to it; try again",
+                path=self.path,
+                n=COPY_TRIES,
+            )
+        )
 
     def _check_foreign(self, uri: str) -> None:
         """:meth:`_refuse_foreign` on the database that ``uri`` opens read only."""
