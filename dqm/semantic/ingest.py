@@ -162,8 +162,10 @@ def validate(
                     _finding(
                         "VERDICT_UNKNOWN_SLIDE",
                         "error",
-                        msg("slide {slide!r} is not in the batch", slide=rec.slide_id),
+                        # the file's own text, of any length (a 2 MB id was printed whole)
+                        msg("slide {slide!r} is not in the batch", slide=clip(rec.slide_id, 200)),
                         rec,
+                        slide_id=clip(rec.slide_id, 200),
                     )
                 )
             continue

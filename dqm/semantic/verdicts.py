@@ -31,6 +31,10 @@ from dqm.strictjson import StrictJSONError, loads
 
 MAX_BYTES = 64 * 1024 * 1024
 REQUIRED = ("slide_id", "reviewer", "verdict")
+MAX_REVIEWER = 200
+"""Characters of a reviewer's name a verdict is read with (the server's names are at most 120): a
+file naming its reviewer in 2 MB had that name printed whole in each finding and kept whole in
+semantic.json."""
 KNOWN_COLUMNS = frozenset({*REQUIRED, "reason", "reasons", "comment", "corrected", "reviewed_at", "plan_id"})
 VERDICT_WORDS = {"pass": "pass", "fail": "fail", "passed": "pass", "failed": "fail"}
 FINDINGS_PER_CODE = 50
@@ -157,10 +161,23 @@ class _Reader:
                 "VERDICT_MISSING_FIELD", "error", N_("no slide_id: the verdict names no slide"), **where
             )
             return
-        where = {**where, "slide_id": slide_id}
+        where = {**where, "slide_id": clip(slide_id, 200)}  # a finding's: the file's text, any length
         if not reviewer:
             self.finding(
                 "VERDICT_MISSING_FIELD", "error", N_("no reviewer: verdicts must say who gave them"), **where
+            )
+            return
+        if len(reviewer) > MAX_REVIEWER:
+            self.finding(
+                "VERDICT_BAD_VALUE",
+                "error",
+                msg(
+                    "the reviewer's name is {n} characters long, more than {cap}: the verdict is not read",
+                    n=len(reviewer),
+                    cap=MAX_REVIEWER,
+                ),
+                **where,
+                reviewer=clip(reviewer, 40),
             )
             return
         where["reviewer"] = reviewer

@@ -1241,3 +1241,33 @@ def test_slides_listed_not_reviewable_are_one_finding_each_checked_against_the_p
     assert "\\u202etxt.exe\\u202c\\x0aline2\\x1b[31m" in said[sampled[0]]
     assert not any(c in said[sampled[0]] for c in "\u202e\u202c\n\x1b")
     assert "tampering" in said[sampled[1]] and not said[sampled[1]].rstrip().endswith(":")
+
+
+def test_a_verdict_file_of_megabyte_names_counts_the_rest_and_says_so_briefly(
+    tmp_path: Path, profile: Profile
+) -> None:
+    """A merged or hostile verdict file naming its reviewer, or a slide not in the batch, in 2 MB
+    of text: the name was kept whole as a reviewer (in every finding and in semantic.json) and the
+    slide id printed whole in its VERDICT_UNKNOWN_SLIDE (2 MB on the console). Such a verdict is
+    not read (the reviewer's name) or not counted (the slide), each a finding of bounded length,
+    and the accuracy and its interval are those of the other verdicts."""
+    plan = plan_for(50)
+    huge = "Z" * 2_000_000
+    good = verdicts(plan, fails={plan.sample[0].slide_id}, only=4)
+    rows = [
+        *good,
+        {"slide_id": plan.sample[5].slide_id, "reviewer": huge, "verdict": "fail", "reason": "other"},
+    ]
+    rows.append({"slide_id": huge, "reviewer": "kim", "verdict": "pass"})
+    r = run(plan, [verdict_file(tmp_path, rows)], profile)
+    assert (r.n_reviewed, r.n_pass, r.reviewers) == (4, 3, ["kim"])
+    low, high = proportion_confint(3, 4, alpha=0.05, method="wilson")
+    assert (r.ci_low, r.ci_high) == (pytest.approx(low), pytest.approx(high))
+    by_code = {f.code: f for f in r.findings}
+    assert by_code["VERDICT_BAD_VALUE"].message == (
+        "the reviewer's name is 2000000 characters long, more than 200: the verdict is not read"
+    )
+    assert by_code["VERDICT_UNKNOWN_SLIDE"].message.endswith(
+        "… [cut: 2,000,000 characters]' is not in the batch"
+    )
+    assert max(len(f.model_dump_json()) for f in r.findings) < 2000
