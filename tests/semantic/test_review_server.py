@@ -1014,7 +1014,7 @@ def test_the_sign_in_limit_believes_a_forwarded_address_only_behind_a_proxy(
     app = build(review_dir, batch, load_profile(), KEY, host="127.0.0.1", behind_proxy=behind_proxy)
     port = free_port()
     options = server_options("127.0.0.1", port, None, None, behind_proxy)
-    with uvicorn_running(app, port, **options):
+    with uvicorn_running(app, **options):  # (options hold the port)
         statuses = []
         for i in range(SIGN_IN_BURST + 5):
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
