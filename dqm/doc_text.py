@@ -21,6 +21,7 @@ import struct
 import tarfile
 import zipfile
 import zlib
+from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple, cast
 
 from dqm.i18n import N_
@@ -643,13 +644,32 @@ def tar_text(fh: BinaryIO, limit: int, reads: list[int] | None = None) -> tuple[
     bzip2 or xz (known by its first bytes, whatever its name says), ``limit`` characters at most and
     :data:`MAX_TAR_READ` bytes read (and ``reads[0]``, what the batch's tars may still read, less
     what it read); never a member's data, never extracted, no link followed; and why some of it
-    was not read (None: all of it was)."""
+    was not read (None: all of it was). Its headers are walked by dqm (:func:`_walk_tar`, as
+    :mod:`tarfile` reads them, several times faster); one dqm leaves to tarfile (:class:`_Fallback`)
+    has the archive read again by tarfile, from the start, within a bound of its own."""
     head = fh.read(6)
-    fh.seek(0)
     names: list[str] = []
-    unread: str | None = None
     bound = MAX_TAR_READ if reads is None else min(MAX_TAR_READ, max(reads[0], 0))
     counted = _Counted(fh, bound)
+    spent = 0
+    try:
+        unread = _tar_read(fh, head, counted, names, limit, True)
+    except _Fallback:
+        spent = bound - max(counted.left, 0)
+        names.clear()
+        counted.left = bound
+        unread = _tar_read(fh, head, counted, names, limit, False)
+    if reads is not None:
+        reads[0] -= spent + bound - max(counted.left, 0)
+    return "\n".join(names), unread
+
+
+def _tar_read(
+    fh: BinaryIO, head: bytes, counted: _Counted, names: list[str], limit: int, own: bool
+) -> str | None:
+    """The names of the tar ``fh`` appended to ``names`` (read by dqm's walker where ``own``, else
+    by tarfile), a compressed one decompressed as read; why not all (None: all)."""
+    fh.seek(0)
     try:
         if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ")):
             # decompressed as read, at most what is asked (tarfile's own decompression is not bounded)
@@ -661,23 +681,46 @@ def tar_text(fh: BinaryIO, limit: int, reads: list[int] | None = None) -> tuple[
                 else lzma.LZMAFile(fh)
             ) as raw:
                 counted.raw = raw
-                unread = _tar_names(counted, True, names, limit)
-        else:
-            unread = _tar_names(counted, False, names, limit)
+                return _tar_names(counted, True, names, limit, own)
+        counted.raw = fh
+        return _tar_names(counted, False, names, limit, own)
     except _PastBound:
-        unread = N_("past the bound read")
-    except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError, ValueError, OverflowError):
+        return N_("past the bound read")
+    except (
+        tarfile.TarError,
+        _NotReadable,
+        OSError,
+        EOFError,
+        zlib.error,
+        lzma.LZMAError,
+        ValueError,
+        OverflowError,
+    ):
         # OverflowError: a base-256 size of 2**80 seeked past in a file in memory (a real file: OSError)
-        unread = N_("not a readable tar archive")
-    if reads is not None:
-        reads[0] -= bound - max(counted.left, 0)
-    return "\n".join(names), unread
+        return N_("not a readable tar archive")
 
 
-def _tar_names(fh: _Counted, stream: bool, names: list[str], left: int) -> str | None:
+def _tar_names(fh: _Counted, stream: bool, names: list[str], left: int, own: bool = True) -> str | None:
     """Append the member names of the tar ``fh`` (read as a ``stream``, else seeking past each
-    member's data) to ``names``, ``left`` characters at most; why not all (None: all)."""
-    count = 0
+    member's data; by dqm's walker where ``own``, else by tarfile) to ``names``, ``left``
+    characters at most; why not all (None: all)."""
+    members = _walk_tar(_TarStream(fh) if stream else fh) if own else _tarfile_names(fh, stream)
+    for count, (raw_name, raw_link) in enumerate(members, 1):
+        if count > MAX_ARCHIVE_MEMBERS:
+            return N_("more members than dqm reads in one archive")
+        name = _name_text(raw_name)
+        if raw_link:
+            name = f"{name}\n{_name_text(raw_link)}"
+        if len(name) > left:
+            names.append(name[:left])
+            return N_("past the bound read")
+        names.append(name)
+        left -= len(name) + 1
+    return None
+
+
+def _tarfile_names(fh: _Counted, stream: bool) -> Iterator[tuple[bytes, bytes]]:
+    """Each member's name and link name as :mod:`tarfile` reads them (the bytes it read)."""
     raw = cast(BinaryIO, fh)
     with (
         tarfile.open(fileobj=raw, mode="r|", encoding="utf-8", errors="surrogateescape")
@@ -685,19 +728,258 @@ def _tar_names(fh: _Counted, stream: bool, names: list[str], left: int) -> str |
         else tarfile.open(fileobj=raw, mode="r:", encoding="utf-8", errors="surrogateescape")
     ) as tf:
         while (info := tf.next()) is not None:
-            count += 1
-            if count > MAX_ARCHIVE_MEMBERS:
-                return N_("more members than dqm reads in one archive")
-            name = _tar_name(info.name)
-            if info.linkname:
-                name = f"{name}\n{_tar_name(info.linkname)}"
-            if len(name) > left:
-                names.append(name[:left])
-                return N_("past the bound read")
-            names.append(name)
-            left -= len(name) + 1
+            yield (
+                info.name.encode("utf-8", "surrogateescape"),
+                info.linkname.encode("utf-8", "surrogateescape"),
+            )
             tf.members.clear()  # type: ignore[attr-defined]  # names kept, not an object a member (untyped)
-    return None
+
+
+class _NotReadable(Exception):
+    """Where :mod:`tarfile` raises ``ReadError`` (or ``StreamError``): not a readable tar archive."""
+
+
+class _Fallback(Exception):
+    """A header dqm's walker leaves to :mod:`tarfile` (a sparse file, a global or Solaris pax
+    header, a pax record it does not read the way tarfile does, a negative size): read again, by
+    tarfile, from the start."""
+
+
+class _HeaderError(Exception):
+    """tarfile's ``HeaderError``."""
+
+
+class _EmptyHeader(_HeaderError):
+    """No byte where a header should start."""
+
+
+class _TruncatedHeader(_HeaderError):
+    """Fewer than 512 bytes where a header should start."""
+
+
+class _EndHeader(_HeaderError):
+    """A block of zeros: the end of the archive."""
+
+
+class _InvalidHeader(_HeaderError):
+    """A bad checksum or a number field that is no number."""
+
+
+class _SubsequentHeader(_HeaderError):
+    """A header after a GNU long name or a pax header that is not one."""
+
+
+_BLOCK = 512
+_ZEROS = bytes(_BLOCK)
+_STREAM_CHUNK = tarfile.RECORDSIZE
+"""What tarfile's stream reader asks of the file at a time (its buffer size): read the same way,
+a stream reaches :data:`MAX_TAR_READ` where tarfile would."""
+_REGULAR = frozenset({b"0", b"\0", b"7", b"S"})
+"""tarfile's ``REGULAR_TYPES``: their data follows their header."""
+_SUPPORTED = _REGULAR | frozenset({b"1", b"2", b"3", b"4", b"5", b"6", b"L", b"K", b"x", b"g", b"X"})
+"""tarfile's ``SUPPORTED_TYPES``: a type not among them is read as a regular file's."""
+_LEFT_TO_TARFILE = frozenset({b"S", b"g", b"X"})
+_SIGNED = struct.Struct("148b8x356b")
+_PAX_RECORD = re.compile(rb"(\d+) ([^=]+)=")
+"""A pax record's length and keyword, as tarfile matches them."""
+_PAX_PLAIN_SIZE = re.compile(rb"[0-9]{1,30}")
+_PAX_LEFT_TO_TARFILE = (b"hdrcharset=", b"GNU.sparse")
+
+
+def _nti(field: bytes) -> int:
+    """A header's number field, as tarfile's ``nti`` reads it (octal, or base-256 where its first
+    byte is 0x80 or 0xff); :class:`_InvalidHeader` where tarfile's raises."""
+    if field[0] in (0o200, 0o377):
+        n = int.from_bytes(field[1:], "big")
+        return n - 256 ** (len(field) - 1) if field[0] == 0o377 else n
+    end = field.find(0)
+    try:
+        return int((field if end < 0 else field[:end]).decode("ascii").strip() or "0", 8)
+    except ValueError:
+        raise _InvalidHeader from None
+
+
+def _nts(field: bytes) -> bytes:
+    """A header's string field: up to its first NUL."""
+    end = field.find(0)
+    return field if end < 0 else field[:end]
+
+
+def _tar_block(size: int) -> int:
+    """``size`` rounded up to whole blocks, as tarfile's ``_block``."""
+    blocks, remainder = divmod(size, _BLOCK)
+    return (blocks + 1 if remainder else blocks) * _BLOCK
+
+
+_CHECKED: dict[bytes, bool] = {}
+"""The mode, uid, gid, device fields seen valid (mostly the same in every header of an archive)."""
+
+
+def _tar_header(buf: bytes) -> tuple[bytes, bytes, bytes, int]:
+    """A 512-byte header's type, name (its prefix joined), link name and size, checked as
+    tarfile's ``TarInfo.frombuf`` checks it (each of its number fields, the checksum unsigned or
+    signed); a sparse file's header is left to tarfile (:class:`_Fallback`)."""
+    if len(buf) != _BLOCK:
+        raise _TruncatedHeader if buf else _EmptyHeader
+    if buf == _ZEROS:
+        raise _EndHeader
+    stored = _nti(buf[148:156])
+    unsigned = sum(buf) - sum(buf[148:156]) + 256
+    if stored != unsigned and stored != 256 + sum(_SIGNED.unpack_from(buf)):
+        raise _InvalidHeader
+    fixed = buf[100:124] + buf[329:345]
+    if fixed not in _CHECKED:
+        for at in (0, 8, 16, 24, 32):
+            _nti(fixed[at : at + 8])
+        if len(_CHECKED) > 1024:
+            _CHECKED.clear()
+        _CHECKED[fixed] = True
+    _nti(buf[136:148])
+    size = _nti(buf[124:136])
+    kind = buf[156:157]
+    if kind in _LEFT_TO_TARFILE or size < 0:
+        raise _Fallback
+    name = _nts(buf[0:100])
+    if kind == b"\0" and name.endswith(b"/"):
+        kind = b"5"
+    if kind == b"5":
+        name = name.rstrip(b"/")
+    prefix = _nts(buf[345:500])
+    if prefix and kind not in (b"L", b"K"):
+        name = prefix + b"/" + name
+    if kind == b"5":
+        name = name.rstrip(b"/")
+    return kind, name, _nts(buf[157:257]), size
+
+
+class _TarStream:
+    """tarfile's stream reader (``_Stream``) over a decompressed tar: the file read
+    :data:`_STREAM_CHUNK` bytes at a time, a seek forward a read; at the end of the data a seek
+    stops (tarfile's goes on reading nothing, a block at a time: a size of 2**70 never ended)."""
+
+    def __init__(self, fh: _Counted) -> None:
+        self.fh = fh
+        self.buf = b""
+        self.at = 0
+        self.pos = 0
+
+    def read(self, size: int) -> bytes:
+        """``size`` bytes (fewer at the end)."""
+        if len(self.buf) - self.at < size:
+            parts = [self.buf[self.at :]]
+            have = len(parts[0])
+            while have < size:
+                data = self.fh.read(_STREAM_CHUNK)
+                if not data:
+                    break
+                parts.append(data)
+                have += len(data)
+            self.buf = b"".join(parts)
+            self.at = 0
+        out = self.buf[self.at : self.at + size]
+        self.at += len(out)
+        self.pos += len(out)
+        return out
+
+    def tell(self) -> int:
+        """Bytes read."""
+        return self.pos
+
+    def seek(self, pos: int) -> None:
+        """Read on to ``pos`` (:class:`_NotReadable` backwards, as tarfile's ``StreamError``)."""
+        if pos < self.pos:
+            raise _NotReadable
+        blocks, remainder = divmod(pos - self.pos, _STREAM_CHUNK)
+        for _ in range(blocks):
+            if len(self.read(_STREAM_CHUNK)) < _STREAM_CHUNK:
+                return
+        self.read(remainder)
+
+
+def _tar_member(fh: _Counted | _TarStream) -> tuple[bytes, bytes, int]:
+    """The next member's name, link name and where the member after it starts, as tarfile's
+    ``TarInfo.fromtarfile`` reads them: GNU long names (``L``, ``K``) and pax headers (``x``:
+    ``path``, ``linkpath``, ``size``) before a header apply to it, the last read first. A chain of
+    them is read in a loop, not by recursion (tarfile's recursion ended in a ``RecursionError``)."""
+    pending: list[tuple[bytes, bytes | dict[bytes, bytes]]] = []
+    while True:
+        try:
+            kind, name, link, size = _tar_header(fh.read(_BLOCK))
+        except _HeaderError:
+            if pending:
+                raise _SubsequentHeader from None
+            raise
+        if kind in (b"L", b"K"):
+            pending.append((kind, _nts(fh.read(_tar_block(size)))))
+        elif kind == b"x":
+            pending.append((kind, _pax_records(fh.read(_tar_block(size)))))
+        else:
+            break
+    data_at = fh.tell()
+    after = data_at + _tar_block(size) if kind in _REGULAR or kind not in _SUPPORTED else data_at
+    for head, value in reversed(pending):
+        if isinstance(value, dict):
+            if b"path" in value:
+                name = value[b"path"].rstrip(b"/")
+            if b"linkpath" in value:
+                link = value[b"linkpath"]
+            if b"size" in value:
+                size = int(value[b"size"])
+                after = data_at + _tar_block(size) if kind in _REGULAR or kind not in _SUPPORTED else data_at
+        else:
+            if head == b"L":
+                name = value
+            else:
+                link = value
+            if kind == b"5" and name.endswith(b"/"):
+                name = name[:-1]
+    return name, link, after
+
+
+def _pax_records(data: bytes) -> dict[bytes, bytes]:
+    """A pax header's records as tarfile reads them (a later record of a keyword wins); a record
+    that tarfile reads otherwise than plainly (a character set, a sparse file's, a size that is not
+    plain digits, a length of 0 or too long for a number) is left to tarfile (:class:`_Fallback`)."""
+    if any(word in data for word in _PAX_LEFT_TO_TARFILE):
+        raise _Fallback
+    records: dict[bytes, bytes] = {}
+    pos = 0
+    while (m := _PAX_RECORD.match(data, pos)) is not None:
+        digits = m.group(1)
+        if len(digits) > 18 or not int(digits):
+            raise _Fallback
+        length = int(digits)
+        records[m.group(2)] = data[m.end(2) + 1 : m.start(1) + length - 1]
+        pos += length
+    if b"size" in records and not _PAX_PLAIN_SIZE.fullmatch(records[b"size"]):
+        raise _Fallback
+    return records
+
+
+def _walk_tar(fh: _Counted | _TarStream) -> Iterator[tuple[bytes, bytes]]:
+    """Each member's name and link name, as tarfile's ``TarFile.next`` lists them: a bad first
+    header is no tar (:class:`_NotReadable`), a bad later one ends the archive, a member's data
+    that runs past the file's end is no tar."""
+    offset = 0
+    while True:
+        if offset != fh.tell():
+            if offset == 0:
+                return
+            fh.seek(offset - 1)
+            if not fh.read(1):
+                raise _NotReadable
+        try:
+            name, link, after = _tar_member(fh)
+        except _EndHeader:
+            return
+        except (_InvalidHeader, _EmptyHeader, _TruncatedHeader):
+            if offset == 0:
+                raise _NotReadable from None
+            return
+        except _SubsequentHeader:
+            raise _NotReadable from None
+        offset = after
+        yield name, link
 
 
 LEGACY_NAMES = "cp949"
@@ -705,11 +987,10 @@ LEGACY_NAMES = "cp949"
 every other delivered text is (:func:`dqm.batch._refused_reading`)."""
 
 
-def _tar_name(name: str) -> str:
-    """A member name as :mod:`tarfile` gave it (bytes that are not UTF-8 kept as surrogates, which
-    no text may hold: the audit stopped at them) read as UTF-8, else as CP949, its bad bytes
-    replaced: a Korean name from a Korean Windows is searched, not only survived."""
-    raw = name.encode("utf-8", "surrogateescape")
+def _name_text(raw: bytes) -> str:
+    """A member name's bytes read as UTF-8, else as CP949, its bad bytes replaced: a Korean name
+    from a Korean Windows is searched, not only survived (tarfile's surrogates, which no text may
+    hold, stopped the audit)."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
