@@ -438,27 +438,49 @@ class TilesPastEnd:
     """How many tiles it has (its tile offsets and byte counts looked at)."""
     first: int
     """The first such tile's index (row by row, as the TIFF numbers them)."""
+    unindexed: int = 0
+    """How many of its tiles' offsets or byte counts lie past the file's end themselves (its
+    TileOffsets or TileByteCounts array cut short, or pointing beyond it): libtiff fails on the
+    page when it loads them: OpenSlide refuses the slide ("Invalid TIFF"), or, where libtiff
+    loads the page's arrays only when it reads the page, opens it and fails on that level when it
+    reads it. They are the last ones (the first is tile ``tiles``), and not among :attr:`tiles`."""
 
 
-def tiles_past_end(fd: int) -> list[TilesPastEnd]:
+def tiles_past_end(fd: int, limit: int = MAX_TILES_LOOKED) -> list[TilesPastEnd]:
     """The tiled directories of the TIFF ``fd`` (classic or BigTIFF; none for an NDPI or no TIFF)
     some of whose tiles' bytes run past the file's end: a byte count of 2^63, an offset beyond it.
     OpenSlide reads such a tile as a missing one, painted transparent with no error, so a slide
     whose tile index is corrupt opens and reads blank in places. A tile of byte count 0 is not
     one: OpenSlide paints it transparent by design (an Aperio scanner leaves out empty tiles so).
-    See :func:`tiles_looked_at`."""
-    return tiles_looked_at(fd)[0]
+    A directory whose tile arrays themselves run past the end is one too (``unindexed``). See
+    :func:`tiles_looked_at`."""
+    return tiles_looked_at(fd, limit).found
 
 
-def tiles_looked_at(fd: int) -> tuple[list[TilesPastEnd], int]:
+@dataclass(frozen=True, slots=True)
+class TilesLooked:
+    """What :func:`tiles_looked_at` found and did."""
+
+    found: list[TilesPastEnd]
+    """The directories some of whose tiles run past the file's end."""
+    looked: int
+    """Tiles whose offset and byte count were compared with the file's size, in all."""
+    read: int
+    """Tiles whose offset and byte count were read from the file (not from the entries)."""
+    cut: bool
+    """Whether ``limit`` (the probe's budget) left tiles of some directory unlooked at."""
+
+
+def tiles_looked_at(fd: int, limit: int = MAX_TILES_LOOKED) -> TilesLooked:
     """:func:`tiles_past_end`'s directories, and how many tiles were looked at in all. The chain
     is walked as :func:`tiff_refusal` walks it; a directory's offsets and counts are read in bulk
     (:data:`TILES_CHUNK` at once, as many as its image has tiles: libtiff reads no more), each
     directory on its own: one whose arrays cannot be read (a pointer of 2^64 - 1) is passed over,
     the others still looked at. Directories that point at the same arrays (a hostile file's
-    thousand pages) share one look; the tiles read from the file are at most
-    :data:`MAX_TILES_LOOKED` and a quarter of its size (a tile's offset and byte count take 4
-    bytes at least, so a slide's own arrays never reach it). Cost: 10^6 tiles, about 30 ms."""
+    thousand pages) share one look; the tiles read from the file are at most ``limit`` (what the
+    probe's budget leaves), :data:`MAX_TILES_LOOKED` and a quarter of its size (a tile's offset
+    and byte count take 4 bytes at least, so a slide's own arrays never reach it). Cost: 10^6
+    tiles, about 30 ms. The tiles whose entries lie past the end are counted, not read."""
     try:
         with os.fdopen(os.dup(fd), "rb") as fh:  # its offset is fd's: wherever a read left it
             fh.seek(0)
@@ -466,13 +488,14 @@ def tiles_looked_at(fd: int) -> tuple[list[TilesPastEnd], int]:
             fh.seek(0)
             pages: list[dict[int, tuple[int, int, bytes]]] = []
             if order is None or _walk(fh, MAX_TIFF_IFDS, MAX_TIFF_TAGS, pages) is None:
-                return [], 0
+                return TilesLooked([], 0, 0, False)
         end = os.fstat(fd).st_size
     except (OSError, ValueError, OverflowError, struct.error):
-        return [], 0
+        return TilesLooked([], 0, 0, False)
     out: list[TilesPastEnd] = []
-    budget, looked = min(MAX_TILES_LOOKED, end // 4), 0
-    seen: dict[tuple[Any, ...], tuple[int, int, int, tuple[int, int]] | None] = {}
+    own = min(MAX_TILES_LOOKED, end // 4)
+    budget, looked, cut = min(own, max(limit, 0)), 0, False
+    seen: dict[tuple[Any, ...], _Page | None] = {}
     for k, page in enumerate(pages):
         arrays = tuple(page.get(tag) for tag in sorted(TILE_TAGS))
         if arrays in seen:
@@ -484,22 +507,35 @@ def tiles_looked_at(fd: int) -> tuple[list[TilesPastEnd], int]:
                 found, read = None, 0
             seen[arrays] = found
             budget -= read
+            cut = cut or (found is not None and found.short and limit < own)
         if found is None:
             continue
-        past, tiles, first, size = found
-        looked += tiles
-        if past:
-            out.append(TilesPastEnd(k, size, past, tiles, first))
-    return out, looked
+        looked += found.tiles
+        if found.past or found.unindexed:
+            out.append(TilesPastEnd(k, found.size, found.past, found.tiles, found.first, found.unindexed))
+    return TilesLooked(out, looked, min(own, max(limit, 0)) - budget, cut)
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """What :func:`_page_past_end` found of one directory (:class:`TilesPastEnd`'s fields)."""
+
+    past: int
+    tiles: int
+    first: int
+    size: tuple[int, int]
+    unindexed: int
+    short: bool
+    """Whether the budget left some of its tiles unlooked at."""
 
 
 def _page_past_end(
     fd: int, order: str, page: dict[int, tuple[int, int, bytes]], end: int, budget: int
-) -> tuple[tuple[int, int, int, tuple[int, int]] | None, int]:
-    """``(tiles past the end, tiles looked at, the first one's index, (width, height))`` of one
-    directory's entries (:func:`_walk`'s), or None where it is no tiled image libtiff would read
-    (a tag missing or of another type or count, a tile of no size); and how many tiles were read
-    from the file (not from the entries' own fields), ``budget`` at most."""
+) -> tuple[_Page | None, int]:
+    """What one directory's entries (:func:`_walk`'s) hold past the end, or None where it is no
+    tiled image libtiff would read (a tag missing or of another type or count, a tile of no
+    size); and how many tiles were read from the file (not from the entries' own fields),
+    ``budget`` at most."""
     number = {tag: _one(order, *page[tag]) for tag in (256, 257, 322, 323) if tag in page}
     if len(number) < 4 or 324 not in page or 325 not in page or min(number.values()) <= 0:
         return None, 0
@@ -514,7 +550,9 @@ def _page_past_end(
 
     odt, cdt = np.dtype(order + _TILE_ITEMS[okind]), np.dtype(order + _TILE_ITEMS[ckind])
     inline = ocount * odt.itemsize <= len(ofield) and ccount * cdt.itemsize <= len(cfield)
-    tiles = min(tiles, ocount, ccount) if inline else min(tiles, ocount, ccount, max(budget, 0))
+    total = min(tiles, ocount, ccount)  # fewer entries than tiles: libtiff refuses the page
+    held = min(total, _within(order, ofield, odt, ocount, end), _within(order, cfield, cdt, ccount, end))
+    tiles = held if inline else min(held, max(budget, 0))
     past, first, done = 0, -1, 0
     while done < tiles:
         n = min(TILES_CHUNK, tiles - done)
@@ -529,7 +567,16 @@ def _page_past_end(
             first = done + int(np.argmax(bad))
         past += int(np.count_nonzero(bad))
         done += n
-    return (past, done, first, (w, h)), 0 if inline else tiles
+    return _Page(past, done, first, (w, h), total - held, done < held), 0 if inline else tiles
+
+
+def _within(order: str, field: bytes, dt: np.dtype[Any], count: int, end: int) -> int:
+    """How many of an entry's ``count`` values of type ``dt`` lie within a file of ``end`` bytes:
+    all where they are in its value ``field``, else those before the end from the offset it holds."""
+    if count * dt.itemsize <= len(field):
+        return count
+    (at,) = struct.unpack(order + ("Q" if len(field) == 8 else "I"), field)
+    return min(count, max(0, end - at) // dt.itemsize)
 
 
 def _one(order: str, kind: int, count: int, field: bytes) -> int:

@@ -44,7 +44,7 @@ def opens(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     probe = view.slide
     if probe is None:
         return []
-    out = [_tiles_past_end(probe, page, ctx) for page in probe.tiles_past_end]
+    out = [found for page in probe.tiles_past_end for found in _tiles_past_end(probe, page, ctx)]
     if not probe.opened:
         code = "SLIDE_REFERENCE_REFUSED" if probe.reference_refused else "SLIDE_UNOPENABLE"
         return [*out, ctx.finding(code, probe.open_error or msg("cannot open"), file=probe.path)]
@@ -68,10 +68,33 @@ def opens(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     return out
 
 
-def _tiles_past_end(probe: SlideProbe, page: TilesPastEnd, ctx: CheckContext) -> Finding:
+def _tiles_past_end(probe: SlideProbe, page: TilesPastEnd, ctx: CheckContext) -> list[Finding]:
     """``SLIDE_TILES_PAST_END`` of one TIFF page: its level (the one of its size, where OpenSlide
-    has one), how many of its tiles run past the file's end, and the first."""
+    has one), how many of its tiles run past the file's end, and the first; and, apart, how many
+    of its tiles' offsets or byte counts lie past the end themselves."""
     (w, h), levels = page.size, probe.level_dimensions
+    out = []
+    if page.unindexed:
+        index = dict(page=page.page, w=w, h=h, unindexed=page.unindexed, tiles=page.tiles + page.unindexed)
+        if (w, h) in levels:
+            text = msg(
+                "level {level} ({w}x{h}, TIFF page {page}): the offsets or byte counts of {unindexed:,} of "
+                "its {tiles:,} tiles lie past the file's end themselves (its tile index cut short or "
+                "pointing beyond the end): the level cannot be read (OpenSlide refuses the slide, or "
+                "fails when it reads that level)",
+                level=levels.index((w, h)),
+                **index,
+            )
+        else:
+            text = msg(
+                "TIFF page {page} ({w}x{h}): the offsets or byte counts of {unindexed:,} of its {tiles:,} "
+                "tiles lie past the file's end themselves (its tile index cut short or pointing beyond "
+                "the end): the page cannot be read",
+                **index,
+            )
+        out.append(ctx.finding("SLIDE_TILES_PAST_END", text, file=probe.path))
+    if not page.past:
+        return out
     said = dict(page=page.page, w=w, h=h, past=page.past, tiles=page.tiles, first=page.first)
     if (w, h) in levels:
         text = msg(
@@ -89,7 +112,7 @@ def _tiles_past_end(probe: SlideProbe, page: TilesPastEnd, ctx: CheckContext) ->
             "(a corrupt tile index, or a file cut short whose directories come before its tiles)",
             **said,
         )
-    return ctx.finding("SLIDE_TILES_PAST_END", text, file=probe.path)
+    return [*out, ctx.finding("SLIDE_TILES_PAST_END", text, file=probe.path)]
 
 
 def _declared_unusable(ann: Annotation) -> bool:

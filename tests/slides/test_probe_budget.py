@@ -135,9 +135,10 @@ def _probe_on(clocks: FakeClocks, monkeypatch: pytest.MonkeyPatch, slide: Path, 
     [
         # the tile sample (5 regions of 256 px) and the mask's image (512 px) and its hash fit in
         # 1,000,000 units; the stain descriptors (2 a pixel) and the artefact measure (4) would not
-        (ProbeOptions(budget_s=0.05), ("stain descriptors", "artefacts"), 851_968, None),
+        # (and the 68 tiles' offsets and byte counts read, 2 units each: 136)
+        (ProbeOptions(budget_s=0.05), ("stain descriptors", "artefacts"), 851_968 + 136, None),
         # the blur sample's 200,000 units hold 3 tiles of 256 px
-        (ProbeOptions(budget_s=30.0, artefacts_budget_s=0.01), (), 2_621_440, 3),
+        (ProbeOptions(budget_s=30.0, artefacts_budget_s=0.01), (), 2_621_440 + 136, 3),
     ],
 )
 def test_a_probe_over_its_work_budget_skips_the_same_steps_on_a_fast_and_a_slow_machine(
@@ -205,7 +206,8 @@ def test_a_decoder_that_crawls_or_a_read_that_hangs_stops_on_a_clocks_backstop_a
         monkeypatch.setattr(slide_io, "_read_rgba", read)
         probe = _probe_on(clocks, monkeypatch, slide, ProbeOptions(budget_s=1.0))
         assert probe.skipped[0] == "tile sample" and probe.regions_read == reads
-        assert probe.budget_clock == clock and probe.work == reads * 256 * 256
+        # the work: the regions read, and the 68 tiles' offsets and byte counts (2 units each)
+        assert probe.budget_clock == clock and probe.work == reads * 256 * 256 + 136
         message = _budget_finding(profile, probe).message
         assert message.startswith(said) and "a backstop that depends on the machine" in message
 

@@ -150,9 +150,10 @@ def test_real_slides_have_no_tile_past_their_end() -> None:
     for name in files:
         fd = os.open(name, os.O_RDONLY)
         try:
-            found, looked = tiles_looked_at(fd)
+            seen = tiles_looked_at(fd)
         finally:
             os.close(fd)
+        found, looked = seen.found, seen.looked
         assert found == [], name
         if name.endswith(".svs") and Path(name).stem not in ("broken",):  # Aperio: tiled, level 0 whole
             assert looked > 0, name
@@ -181,8 +182,8 @@ def _tiles(path: Path) -> tuple[list, int, float]:
     fd = os.open(path, os.O_RDONLY)
     try:
         started = time.process_time()
-        found, looked = tiles_looked_at(fd)
-        return found, looked, time.process_time() - started
+        seen = tiles_looked_at(fd)
+        return seen.found, seen.looked, time.process_time() - started
     finally:
         os.close(fd)
 
@@ -201,7 +202,10 @@ def test_a_page_whose_tile_array_lies_past_the_end_hides_no_other_page(tmp_path:
     struct.pack_into("<Q", data, entry + 12, pointer)
     path.write_bytes(bytes(data))
     found, looked, _ = _tiles(path)
-    assert [(page.page, page.past, page.tiles, page.first) for page in found] == [(0, 1, 4, 3)]
+    assert [(page.page, page.past, page.tiles, page.first, page.unindexed) for page in found] == [
+        (0, 1, 4, 3, 0),
+        (1, 0, 0, -1, 2),  # its two tiles' offsets lie past the end: a finding of its own
+    ]
     assert looked == 4
 
 
@@ -251,3 +255,48 @@ def test_distinct_arrays_past_a_quarter_of_the_file_are_not_read(tmp_path: Path)
     path.write_bytes(bytes(out))
     _, looked, _ = _tiles(path)
     assert looked == len(out) // 4
+
+
+def _cut_index(path: Path, keep: int) -> Path:
+    """The slide of :func:`_slide` (classic TIFF) with level 0's TileOffsets moved to the file's
+    last 8 bytes, so only its first ``keep`` offsets (of 4) lie within the file."""
+    path = _slide(path, False, {}, {})
+    data = bytearray(path.read_bytes())
+    entry = data.index(struct.pack("<HHI", 324, 4, 4))  # level 0's TileOffsets (4 LONGs)
+    (at,) = struct.unpack_from("<I", data, entry + 8)
+    offsets = bytes(data[at : at + 16])
+    data += offsets[: 4 * keep]
+    struct.pack_into("<I", data, entry + 8, len(data) - 4 * keep)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("keep", [0, 2])
+def test_a_tile_index_cut_short_is_a_finding(tmp_path: Path, profile, keep: int) -> None:
+    """Level 0's TileOffsets array runs past the file's end (none or 2 of its 4 offsets held):
+    OpenSlide refuses it ("Invalid TIFF") and nothing said why. Now a finding says which level
+    and how many tiles have no index (a page's tile index pointing past the end gives one too:
+    test_a_page_whose_tile_array_lies_past_the_end_hides_no_other_page)."""
+    probe, found = _findings(tmp_path, profile, _cut_index(tmp_path / "S1.tif", keep))
+    assert [(p.page, p.unindexed, p.tiles, p.past) for p in probe.tiles_past_end] == [(0, 4 - keep, keep, 0)]
+    (finding,) = found
+    assert finding.message.startswith("TIFF page 0 (512x512): the offsets or byte counts of ")
+    assert f"{4 - keep} of its 4 tiles lie past the file's end themselves" in finding.message
+
+
+def test_the_tile_index_look_is_charged_to_the_probe_budget(tmp_path: Path) -> None:
+    """The tiles read are taken from the probe's work budget: a budget of 2^20 units (about 0.05
+    s) reads 2^19 of a level's 10^6 tiles (it read them all whatever the budget) and records the
+    step ``tile index`` as skipped by the work budget; a 30 s budget reads them all."""
+    from dqm.budget import WORK_RATE
+
+    n = 1000 * 1000
+    offsets, counts = np.full(n, 8, "<u4"), np.full(n, 768, "<u4")
+    counts[900_000] = 2**32 - 1
+    path = _tiled(tmp_path / "many.tif", [(16 * 1000, offsets, counts)], 16, False, bytes(768))
+    small = probe_slide(path, "slides/S1.tif", ProbeOptions(artefacts=False, budget_s=(1 << 20) / WORK_RATE))
+    assert small.skipped[:1] == ("tile index",) and small.budget_clock == "work"
+    assert small.tiles_past_end == ()  # tile 900,000 was not reached: the finding is SLIDE_TIME_BUDGET's
+    whole = probe_slide(path, "slides/S1.tif", ProbeOptions(artefacts=False))
+    assert "tile index" not in whole.skipped
+    assert [(p.past, p.tiles, p.first) for p in whole.tiles_past_end] == [(1, n, 900_000)]
