@@ -19,6 +19,7 @@ import stat
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path, PurePosixPath
@@ -1130,7 +1131,10 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
         disc.issues.append(
             DiscoveryIssue(
                 "MANIFEST_UNREADABLE",
-                msg("cannot read the manifest ({reason}); files paired by name instead", reason=exc),
+                msg(
+                    "cannot read the manifest ({reason}); files paired by name instead",
+                    reason=_csv_reason(exc) if isinstance(exc, csv.Error) else exc,
+                ),
                 file=MANIFEST,
             )
         )
@@ -1778,6 +1782,37 @@ def _manifest_items(text: str, disc: Discovery, slides: list[str], annotations: 
     reported with the line where it breaks: the lenient reading may have merged or cut cells.
     Raises :class:`csv.Error` when even the lenient reading fails (a field over the size limit),
     with what this read added undone."""
+    with _field_limit():
+        return _manifest_read(text, disc, slides, annotations)
+
+
+@contextmanager
+def _field_limit() -> Iterator[None]:
+    """The CSV module's cell limit (131,072 characters by default, for the whole process) raised
+    to :data:`MAX_MANIFEST_LINE` while a manifest is read: a line of up to that many characters is
+    read, so one of its cells may be as long (a cell of 200,000 characters on a line made the
+    whole manifest unreadable); a longer cell is a quoted one over several lines. Restored after."""
+    before = csv.field_size_limit(MAX_MANIFEST_LINE)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(before)
+
+
+def _csv_reason(exc: csv.Error) -> object:
+    """What a CSV error says, its cell limit in dqm's translated words (the module's own English,
+    "field larger than field limit", names no line or cause)."""
+    if str(exc).startswith("field larger than field limit"):
+        return msg(
+            "a cell of more than {limit:,} characters, the most a line may hold (a quote left open joins "
+            "the lines after it into one cell)",
+            limit=MAX_MANIFEST_LINE,
+        )
+    return exc
+
+
+def _manifest_read(text: str, disc: Discovery, slides: list[str], annotations: list[str]) -> bool:
+    """:func:`_manifest_items` within the cell limit."""
     delimiter = _delimiter(text, disc)
     mark = (len(disc.items), len(disc.issues), len(disc.manifest_listed), len(disc.manifest_unlisted))
     long: list[tuple[int, int, str]] = []
@@ -1796,7 +1831,7 @@ def _manifest_items(text: str, disc: Discovery, slides: list[str], annotations: 
                     "not valid CSV in the row starting at line {line} ({reason}); "
                     "the rows from there may be merged or cut",
                     line=line,
-                    reason=exc,
+                    reason=_csv_reason(exc),
                 ),
                 file=MANIFEST,
                 line=line,

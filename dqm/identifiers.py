@@ -1363,9 +1363,9 @@ def find(text: str, settings: DeidSettings, place: Place) -> list[Hit]:
 
     A text is searched whole wherever it comes from (file names, manifest cells and clinical
     values were cut at 10,000 characters, silently): what bounds the cost is where it was read
-    from -- a file's name, a manifest cell (a slide id, a path, a clinical value: at most 131,072
-    characters, the CSV reader's field limit, a longer one leaves the manifest unread; a line at
-    most :data:`dqm.batch.MAX_MANIFEST_LINE`), or a budget a file or record (:class:`TextBudget`:
+    from -- a file's name, a manifest cell (a slide id, a path, a clinical value: at most
+    :data:`dqm.batch.MAX_MANIFEST_LINE` characters, as a line, the CSV reader's cell limit while a
+    manifest is read; a longer one leaves the manifest unread), or a budget a file or record (:class:`TextBudget`:
     an annotation file's text, an annotation's clinical block) that says what it left
     (``*_UNSEARCHED``). About 0.3 s of CPU a million characters of ``"dob 010-"`` repeated; a text
     of identifiers alone is searched to its end, every match, to tell its runs apart: 0.4 s a
@@ -2093,7 +2093,7 @@ only words that cannot hold the identifier itself (``dob_estimated: "1990-01-01"
 The kind word is searched for at the key's end, the word before it is what precedes the match: a
 pass over the key however it is called (a lazy ``(.+?)`` before the kind word, searched rather than
 matched whole, tried every place: 15.5 s a key of 20,000 backslashes; keys are as long as the
-file's text allows: a JSON key, a CSV header of up to 131,072 characters)."""
+file's text allows: a JSON key, a CSV header cell of up to 1,048,576 characters)."""
 _NAME_WORD = re.compile(r"(?i)name|성명|성함|환자.?명|^patient$")
 """The words of :data:`DEFAULT_IDENTIFIER_KEYS` that name a person: no kind word makes their value
 nobody's (``patient_name_type: "Hong Gildong"``)."""

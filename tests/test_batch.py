@@ -586,3 +586,37 @@ def test_a_store_named_folder_of_another_tool_or_place_is_looked_through(tmp_pat
     _many(tmp_path / folder / "many", 50)
     (issue,) = discover(tmp_path).issues
     assert "only the first 40 of its entries" in issue.message, issue.message
+
+
+def test_a_manifest_cell_as_long_as_a_line_may_be_is_read(tmp_path):
+    """A clinical cell of 200,000 characters on a line well under ``MAX_MANIFEST_LINE``: the CSV
+    module's own cell limit (131,072) refused it, and the whole manifest was MANIFEST_UNREADABLE
+    in its English ("field larger than field limit"). A cell may be as long as a line now; the
+    module's limit is left as it was."""
+    import csv
+
+    _touch(tmp_path, "a.svs", "a.json", "b.svs", "b.json")
+    note = "y" * 200_000
+    rows = ["slide_id,image_path,annotation_path,note", f"A,a.svs,a.json,{note}", "B,b.svs,b.json,short"]
+    (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
+    before = csv.field_size_limit()
+    disc = discover(tmp_path)
+    assert [i.slide_id for i in disc.items] == ["A", "B"]
+    assert disc.items[0].record["note"] == note
+    assert not [i for i in disc.issues if i.code.startswith("MANIFEST_")]
+    assert csv.field_size_limit() == before
+
+
+def test_a_cell_longer_than_a_line_may_be_says_so_in_words(tmp_path, monkeypatch):
+    """A quote left open joins the lines after it into one cell past the limit: the issue says
+    so in dqm's words (it gave the CSV module's "field larger than field limit (131072)")."""
+    import dqm.batch
+
+    monkeypatch.setattr(dqm.batch, "MAX_MANIFEST_LINE", 300)
+    _touch(tmp_path, "a.svs", "a.json")
+    rows = ["slide_id,image_path,annotation_path,note", 'A,a.svs,a.json,"open'] + ["z" * 100] * 5
+    (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
+    disc = discover(tmp_path)
+    said = [i.message for i in disc.issues if i.code == "MANIFEST_UNREADABLE"]
+    assert said and all("field larger" not in m for m in said)
+    assert any("a cell of more than 300 characters, the most a line may hold" in m for m in said)

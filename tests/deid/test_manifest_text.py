@@ -50,7 +50,8 @@ def _no_slide_id(lines: list[str]) -> None:
 
 def _not_csv(lines: list[str]) -> None:
     lines[1] += f" {RRN}"
-    lines.append('"' + "x" * 200_000)  # a cell past the CSV reader's limit: the manifest is refused
+    # a quoted cell over lines past the CSV reader's cell limit (as long as a line may be): refused
+    lines.append('"' + "\n".join(["x" * 100_000] * 11))
 
 
 CASES = {
