@@ -181,7 +181,6 @@ _VALUE_MARKS = (b"{", b"[", b",", b"<", b"=")
 and attributes."""
 
 BINARY_KINDS = (
-    (b"II+\x00", N_("the file is a BigTIFF image, not an annotation file")),
     (b"PK\x03\x04", N_("the file is a ZIP archive (unpack it first), not an annotation file")),
     (b"\x1f\x8b", N_("the file is a gzip archive (unpack it first), not an annotation file")),
     (b"%PDF", N_("the file is a PDF document, not an annotation file")),

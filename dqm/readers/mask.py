@@ -39,6 +39,7 @@ import io
 import math
 import re
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -90,6 +91,8 @@ SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "PNG"),
     (b"II*\x00", "TIFF"),
     (b"MM\x00*", "TIFF"),
+    (b"II+\x00", "TIFF"),  # BigTIFF (a whole-slide label mask past 4 GiB): Pillow and tifffile read it
+    (b"MM\x00+", "TIFF"),
     (b"BM", "BMP"),
     (b"\xff\xd8\xff", "JPEG"),
 )
@@ -435,8 +438,10 @@ def _tiled_page(content: bytes) -> Any:
         page = tifffile.TiffFile(io.BytesIO(content)).pages[0]
     except Exception:  # not a TIFF tifffile reads: Pillow reports why
         return None
-    shape: tuple[int, ...] = tuple(getattr(page, "shape", ()))
-    if not getattr(page, "is_tiled", False) or len(shape) < 2 or shape[0] * shape[1] <= MAX_PIXELS:
+    if not getattr(page, "is_tiled", False) or len(tuple(getattr(page, "shape", ()))) < 2:
+        return None
+    # its size, not its shape's first two: a page of separate sample planes is shaped (planes, h, w)
+    if int(page.imagelength) * int(page.imagewidth) <= MAX_PIXELS:
         return None
     return page
 
@@ -475,9 +480,35 @@ def _tile_count(page: Any) -> int:
     return max(across * depth * planes, len(page.dataoffsets))
 
 
+def _segments(page: Any, planes: int) -> Iterator[tuple[np.ndarray | None, tuple[int, int]]]:
+    """A tiled page's tiles, each ``(height, width, samples)`` (None: missing), and where each
+    starts ``(y, x)``. Samples stored apart (``planes`` > 1: PlanarConfiguration 2, each plane's
+    tiles after the last plane's) are decoded a tile position at a time, its planes stacked: a
+    tile is one pixel's samples, never one plane read as pixels of their own."""
+    if planes == 1:
+        for segment, index, _ in page.segments():
+            yield (None if segment is None else np.asarray(segment)[0]), (int(index[-3]), int(index[-2]))
+        return
+    fh, offsets, counts = page.parent.filehandle, page.dataoffsets, page.databytecounts
+    per_plane = len(offsets) // planes
+    across = -(-int(page.imagewidth) // max(1, int(page.tilewidth)))
+    for k in range(per_plane):
+        parts: list[np.ndarray] = []
+        where = (k // across * int(page.tilelength), k % across * int(page.tilewidth))
+        for plane in range(planes):
+            i = plane * per_plane + k
+            fh.seek(offsets[i])
+            segment, _, _ = page.decode(fh.read(counts[i]), i, jpegtables=page.jpegtables, _fullsize=True)
+            if segment is None:
+                yield None, where
+                return
+            parts.append(np.asarray(segment)[0, :, :, 0])
+        yield np.stack(parts, axis=-1), where
+
+
 def _tiled_boxes(page: Any, rel: str) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]] | Annotation:
     """As :func:`_whole_boxes`, decoding one tile at a time; or the unreadable annotation."""
-    h, w = page.shape[:2]
+    h, w = int(page.imagelength), int(page.imagewidth)
     over = _over_limit(w, h, rel)
     if over is not None:
         return over
@@ -490,7 +521,8 @@ def _tiled_boxes(page: Any, rel: str) -> tuple[np.ndarray, np.ndarray, dict[int,
                 dtype=str(page.dtype),
             ),
         )
-    tile_bytes = page.tilelength * page.tilewidth * max(1, page.tiledepth) * page.samplesperpixel
+    planes = int(page.samplesperpixel) if page.planarconfig == 2 else 1  # a tile holds one plane's
+    tile_bytes = page.tilelength * page.tilewidth * max(1, page.tiledepth) * page.samplesperpixel // planes
     tile_bytes *= page.dtype.itemsize
     if tile_bytes > MAX_TILE_BYTES:
         return _unreadable(
@@ -525,11 +557,10 @@ def _tiled_boxes(page: Any, rel: str) -> tuple[np.ndarray, np.ndarray, dict[int,
     runs = 0
     alpha: tuple[int, int] | None = None
     try:
-        for segment, index, _ in page.segments():
-            y, x = int(index[-3]), int(index[-2])
+        for segment, (y, x) in _segments(page, planes):
             if segment is None:  # the tile table holds fewer tiles than the size needs
                 return _unreadable(rel, msg("the tile at x={x}, y={y} is missing from the file", x=x, y=y))
-            tile = np.asarray(segment)[0, : h - y, : w - x]  # edge tiles are padded: crop
+            tile = segment[: h - y, : w - x]  # edge tiles are padded: crop
             if tile.ndim == 3 and tile.shape[-1] == 4:  # RGBA: its alpha must be one value throughout
                 low, high = int(tile[..., 3].min()), int(tile[..., 3].max())
                 alpha = (low, high) if alpha is None else (min(alpha[0], low), max(alpha[1], high))

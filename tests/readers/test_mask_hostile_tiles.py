@@ -205,3 +205,52 @@ def test_a_tiled_mask_drawn_by_transparency_is_not_read_as_one_region(
     assert "alpha channel varies (0 to 255)" in ann.issues[0].message
     (read,) = parse_annotation(tiff(np.dstack([labels, labels, labels, white])), "masks/S.tif")
     assert read.readable and [les.area for les in read.lesions] == [1024 if where == "across tiles" else 100]
+
+
+def _planar_tiff(planes: np.ndarray, tile: int) -> bytes:
+    """A tiled RGB TIFF of samples stored apart (PlanarConfiguration 2), ``planes`` (3, h, w)."""
+    import tifffile
+
+    out = io.BytesIO()
+    tifffile.imwrite(
+        out, planes, tile=(tile, tile), photometric="rgb", planarconfig="separate", compression="zlib"
+    )
+    return out.getvalue()
+
+
+def test_a_tiled_mask_of_separate_sample_planes_is_read_as_its_pixels(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # PlanarConfiguration 2: the page is shaped (3, h, w), so its size was read as 3 x h and the
+    # mask never took the tiled path (a 20,000^2 mask was refused as over the whole-decode limit);
+    # each tile holds one plane, counted against MAX_TILE_BYTES as three. Now its tile positions'
+    # planes are decoded together, a tile of one plane's bytes counted once
+    monkeypatch.setattr(mask, "MAX_PIXELS", 1000)
+    monkeypatch.setattr(mask, "MAX_TILE_BYTES", 2 * 32 * 32)  # one plane's tile fits, three would not
+    labels = np.zeros((64, 96), np.uint8)
+    labels[10:40, 20:50] = 255  # across four tiles
+    (ann,) = parse_annotation(_planar_tiff(np.stack([labels] * 3), 32), "masks/S.tif")
+    assert ann.readable and [les.area for les in ann.lesions] == [900]
+    colour = np.stack([labels, labels // 2, labels])  # not grey: read as pixels, so refused as colour
+    (refused,) = parse_annotation(_planar_tiff(colour, 32), "masks/C.tif")
+    assert not refused.readable and refused.issues[0].code == "MASK_NOT_LABELS"
+
+
+@pytest.mark.parametrize("tiled", [False, True])
+def test_a_bigtiff_mask_is_read(monkeypatch: pytest.MonkeyPatch, tiled: bool) -> None:
+    # a BigTIFF label mask (a whole-slide mask past 4 GiB is one) was UNKNOWN_FORMAT "a BigTIFF
+    # image, not an annotation file"; Pillow (whole) and tifffile (tile by tile) read it, bounded alike
+    import tifffile
+
+    labels = np.zeros((64, 96), np.uint8)
+    labels[5:15, 5:25] = 255
+    if tiled:
+        monkeypatch.setattr(mask, "MAX_PIXELS", 1000)
+    out = io.BytesIO()
+    tifffile.imwrite(out, labels, bigtiff=True, **({"tile": (32, 32)} if tiled else {}))
+    (ann,) = parse_annotation(out.getvalue(), "masks/S.tif")
+    assert ann.readable and [les.area for les in ann.lesions] == [200]
+    monkeypatch.setattr(mask, "MAX_TILE_BYTES", 512)  # the same tile bound
+    if tiled:
+        (big,) = parse_annotation(out.getvalue(), "masks/T.tif")
+        assert not big.readable and big.issues[0].code == "LIMIT_EXCEEDED"
