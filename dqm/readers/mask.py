@@ -435,7 +435,7 @@ def _tiled_page(content: bytes) -> Any:
     try:
         import tifffile
 
-        page = tifffile.TiffFile(io.BytesIO(content)).pages[0]
+        page: Any = tifffile.TiffFile(io.BytesIO(content)).pages[0]
     except Exception:  # not a TIFF tifffile reads: Pillow reports why
         return None
     if not getattr(page, "is_tiled", False) or len(tuple(getattr(page, "shape", ()))) < 2:
