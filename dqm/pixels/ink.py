@@ -155,6 +155,28 @@ levels over a flat grey with noise of sigma 6, which then read a spread of 6.1 t
 fitted on every pixel of the blobs, at most 3.8 (300 random masks, ``/tmp/allink5f/cond6.py``)."""
 
 
+LIT_SPREAD = 20.0
+"""Spread (:func:`colour_spread`, off the image's one smooth shade) under which a slide that is not
+flat is read again as parts of light (:func:`_lit_parts`): a blank slide under a sharp step or a band
+of light is two or three flat fields at different levels, which no surface of degree 2 follows.
+Measured (session 30, ``/tmp/allink6/step.py``): steps and bands of 20 and 40 levels on pink,
+lavender and violet fields (800 x 600) with noise of sigma 2 or 6 read 4.2 to 12 off one shade
+(sections), 0.7 to 2.6 as fields (one colour), but where the tissue mask takes only part of the image
+(a step of 40 levels with noise of sigma 2: the bright side read as glass), which stays a section; the
+real sources' sections read 26.7 and more, faded GlaS sections (``/tmp/allink5f/pale.py``) as before.
+The parts are read only on a slide under this that is not flat (and by :func:`off_colour_region`)."""
+
+
+PART_MIN = 0.02
+"""Share of what is not background that a part of one level of light (:func:`_lit_parts`) holds at
+least to be a field of its own; pixels in smaller pieces must stay under :data:`PART_REST` of it."""
+
+
+PART_REST = 0.005
+"""Share of what is not background in pieces under :data:`PART_MIN` (a section's texture cut at one
+level falls into many; a step's two fields into none) over which the slide is no parts of light."""
+
+
 def ink_share(found: Artefacts | None) -> float | None:
     """The share of the slide's non-background pixels under pen ink or near-black (over-stained)
     pixels; None where the measure did not run or found nothing but background."""
@@ -313,12 +335,27 @@ def colour_spread(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None)
     neighbours inside (sensor noise of sigma 6 reads sigma 2) and read off the image's smooth shade
     (:func:`_shade`: a vignette or a shade from one side is no spread), or, where larger, the same
     pixels read alone off that shade less what neighbours do not share (:func:`_shared_spread`:
-    sensor noise is left out, a faded section's fine texture is not); None where the measure did
-    not run or found nothing but background."""
+    sensor noise is left out, a faded section's fine texture is not). Where that is not flat but under
+    :data:`LIT_SPREAD`, the image is read again as fields of light (:func:`_lit_parts`: a sharp step
+    or a band of light on a blank slide), and where each field is flat off its own shade, the largest
+    of their spreads. None where the measure did not run or found nothing but background."""
     read = _working_colours(rgba, tissue, found)
     if read is None:
         return None
     rgb, inside = read
+    mean = _means(rgb, inside)
+    shade = _shade(rgb, inside)
+    spread = _read_spread(rgb, inside, mean, shade)
+    if FLAT_SPREAD <= spread < LIT_SPREAD:
+        lit = _lit_parts(rgb, inside, mean, shade)
+        if lit is not None:
+            spread = lit[0]
+    return spread
+
+
+def _means(rgb: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """Each working pixel as the mean of its 3 x 3 neighbours ``inside`` (float32, ``rgb``'s shape):
+    glass at the border does not bleed in."""
     from scipy import ndimage
 
     weight = ndimage.uniform_filter(inside.astype(np.float32), 3)
@@ -326,21 +363,74 @@ def colour_spread(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None)
     for c in range(3):
         mean[..., c] = ndimage.uniform_filter(np.where(inside, rgb[..., c], 0).astype(np.float32), 3)
     mean /= np.maximum(weight, 1e-6)[..., None]
-    shade = _shade(rgb, inside)
-    mean -= shade
-    smoothed = _spread(mean[inside])
+    return mean
+
+
+def _read_spread(rgb: np.ndarray, inside: np.ndarray, mean: np.ndarray, shade: np.ndarray) -> float:
+    """:func:`colour_spread`'s reading of the pixels ``inside``: the 3 x 3 means (``mean``) off
+    ``shade``, or, where larger, the pixels alone off it less what neighbours do not share."""
+    off = mean - shade
+    off *= inside[..., None]  # zeroed outside, read in place (no copy of the pixels inside)
+    smoothed = _spread(off, int(np.count_nonzero(inside)))
     # a faded section's texture lies at 1 to 3 px, which the 3 x 3 means soften too: read it also pixel
     # by pixel, less what neighbours do not share (sensor noise, independent from pixel to pixel, adds
     # to each pixel's variance and nothing to the covariance of two neighbours)
-    alone = rgb.astype(np.float32) - shade
-    return max(smoothed, _shared_spread(alone, inside))
+    return max(smoothed, _shared_spread(rgb.astype(np.float32) - shade, inside))
 
 
-def _spread(off: np.ndarray) -> float:
-    """The largest of the channels' standard deviations of ``off`` (pixels by channels)."""
-    n = off.shape[0]
-    total = off.sum(axis=0, dtype=np.float64)
-    squares = np.einsum("ij,ij->j", off, off, dtype=np.float64)
+def _lit_parts(
+    rgb: np.ndarray, inside: np.ndarray, mean: np.ndarray, shade: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray] | None:
+    """A blank slide under a sharp step or a band of light read as its fields: what is ``inside`` cut
+    at the level halfway between its 2nd and 98th percentile (the 3 x 3 means ``mean``, channels
+    summed: off one smooth shade, a step leaves a slope on either side) into connected pieces; where 2 to 6 of them hold
+    :data:`PART_MIN` or more each, the rest under :data:`PART_REST` (a section's texture falls into
+    many small pieces), and each is flat (under :data:`FLAT_SPREAD`) off its own shade (:func:`_shade`)
+    away from the seams (2 px either side of a cut between two fields): the largest of their spreads, the shade by
+    fields (``shade`` on the small pieces) and what to read (``inside`` less the seams). None where the
+    image is not so."""
+    from scipy import ndimage
+
+    level = mean.sum(axis=2)
+    n = int(np.count_nonzero(inside))
+    low, high = np.percentile(level[inside], (2, 98))
+    upper = inside & (level > (low + high) / 2)
+    lower = inside & ~upper
+    square = np.ones((3, 3), bool)
+    up, n_up = ndimage.label(upper, structure=square)
+    down, n_down = ndimage.label(lower, structure=square)
+    labels = np.where(upper, up, np.where(lower, down + n_up, 0))
+    sizes = np.bincount(labels.ravel(), minlength=n_up + n_down + 1)
+    sizes[0] = 0
+    fields = np.flatnonzero(sizes >= PART_MIN * n)
+    if not 2 <= fields.size <= 6 or sizes.sum() - sizes[fields].sum() > PART_REST * n:
+        return None
+    # the seams between fields only: a small section's pieces (upper and lower, side by side) are read
+    in_field = np.isin(labels, fields)
+    seam = ndimage.binary_dilation(upper & in_field, square, iterations=2) & ndimage.binary_dilation(
+        lower & in_field, square, iterations=2
+    )
+    keep = inside & ~seam
+    field_shade = np.array(shade, np.float32)
+    worst = 0.0
+    for k in fields:
+        part = labels == k
+        own = _shade(rgb, part)
+        field_shade[part] = own[part]
+        read = part & keep
+        if not read.any():
+            return None
+        worst = max(worst, _read_spread(rgb, read, mean, own))
+        if worst >= FLAT_SPREAD:
+            return None
+    return worst, field_shade, keep
+
+
+def _spread(off: np.ndarray, n: int) -> float:
+    """The largest of the channels' standard deviations of the ``n`` pixels of ``off`` (rows, columns,
+    channels) that are not zero-filled (every other pixel is 0 in every channel)."""
+    total = np.einsum("ijc->c", off, dtype=np.float64)
+    squares = np.einsum("ijc,ijc->c", off, off, dtype=np.float64)
     return float(np.sqrt(np.maximum(squares / n - (total / n) ** 2, 0.0)).max())
 
 
@@ -348,19 +438,28 @@ def _shared_spread(off: np.ndarray, inside: np.ndarray) -> float:
     """The largest of the channels' square roots of the covariance of ``off`` (rows, columns,
     channels) between neighbouring pixels both ``inside`` (across and down, pooled): the variance of
     what two neighbours share (a section's texture), sensor noise left out. 0 where no two neighbours
-    are inside."""
-    pairs = []
-    for a, b, both in (
-        (off[:, :-1], off[:, 1:], inside[:, :-1] & inside[:, 1:]),
-        (off[:-1], off[1:], inside[:-1] & inside[1:]),
+    are inside. Read on shifted views of one copy of ``off``, channels first and zeroed outside
+    (session 30: a copy of every pair cost about 30 ms a slide)."""
+    kept = np.where(inside, np.moveaxis(off, 2, 0), 0.0)  # channels, rows, columns (float64)
+    weight = inside.astype(np.float64)
+    n = 0
+    products = np.zeros(kept.shape[0])
+    first = np.zeros(kept.shape[0])
+    second = np.zeros(kept.shape[0])
+    for one, other in (
+        ((slice(None), slice(None, -1)), (slice(None), slice(1, None))),  # across
+        ((slice(None, -1), slice(None)), (slice(1, None), slice(None))),  # down
     ):
-        pairs.append((a[both], b[both]))
-    x = np.concatenate([p[0] for p in pairs]).astype(np.float64)
-    y = np.concatenate([p[1] for p in pairs]).astype(np.float64)
-    n = x.shape[0]
+        # zeroed outside: a product counts only where both neighbours are inside, and a sum of one
+        # side's values only where the other side is inside too
+        n += int(np.count_nonzero(inside[one] & inside[other]))
+        for c, channel in enumerate(kept):
+            products[c] += np.einsum("ij,ij->", channel[one], channel[other])
+            first[c] += np.einsum("ij,ij->", channel[one], weight[other])
+            second[c] += np.einsum("ij,ij->", channel[other], weight[one])
     if not n:
         return 0.0
-    cov = np.einsum("ij,ij->j", x, y) / n - (x.sum(axis=0) / n) * (y.sum(axis=0) / n)
+    cov = products / n - (first / n) * (second / n)
     return float(np.sqrt(np.maximum(cov, 0.0)).max())
 
 
@@ -374,7 +473,11 @@ def off_colour_region(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | N
     if read is None:
         return None
     rgb, inside = read
-    off = (np.abs(rgb - _shade(rgb, inside)).max(axis=2) > OFF_COLOUR) & inside
+    shade = _shade(rgb, inside)
+    lit = _lit_parts(rgb, inside, _means(rgb, inside), shade)
+    if lit is not None:  # fields of light, each flat: each read off its own shade, the seams not read
+        _, shade, inside = lit
+    off = (np.abs(rgb - shade).max(axis=2) > OFF_COLOUR) & inside
     if not off.any():
         return 0
     from scipy import ndimage

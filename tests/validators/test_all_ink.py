@@ -764,3 +764,62 @@ def test_a_cross_hatching_on_ink_is_no_section(
     codes = _codes(root, profile)["S1"]
     assert "SLIDE_ALL_INK" in codes
     assert not codes & PIXEL_CLAIMS, codes
+
+
+def _lit(kind: str, depth: float, sigma: float, seed: int = 3) -> np.ndarray:
+    """A 400 x 300 blank lavender slide under a sharp change of light: ``depth`` levels darker right of
+    a vertical or a diagonal step, or over a band of light 70 or 20 px wide, with sensor noise."""
+    yy, xx = np.mgrid[0:300, 0:400]
+    where = {
+        "step": xx >= 165,
+        "diagonal": xx + yy > 350,
+        "wide band": (xx >= 150) & (xx < 220),
+        "narrow band": (yy >= 100) & (yy < 120),
+    }[kind]
+    pixels = np.array((225, 215, 225), float) - depth * where[..., None]
+    pixels += np.random.default_rng(seed).normal(0.0, sigma, pixels.shape)
+    return np.clip(pixels, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(
+    ("kind", "depth", "sigma"),
+    [("step", 20.0, 2.0), ("diagonal", 40.0, 6.0), ("wide band", 20.0, 6.0), ("narrow band", 40.0, 2.0)],
+)
+def test_a_blank_slide_under_a_step_or_a_band_of_light_is_one_colour(
+    tmp_path: Path, profile: Profile, kind: str, depth: float, sigma: float
+) -> None:
+    """A blank slide whose light changes sharply (a step, a band) is no section: no surface of degree 2
+    follows the change, so off one smooth shade it spread 5 to 12 (a section); read as fields of light,
+    each flat off its own shade, it spreads about 1 to 2."""
+    root = write_tiny_batch(tmp_path / "b")
+    Image.fromarray(_lit(kind, depth, sigma)).save(root / "slides" / "S1.png")
+    assert _codes(root, profile)["S1"] == {"SLIDE_ONE_COLOUR"}
+
+
+@pytest.mark.parametrize("side", [24, 60, 120])
+def test_a_section_on_a_field_with_a_step_of_light_is_not_one_colour(real_data: Path, side: int) -> None:
+    """GlaS ``testA_1`` as a small section on a blank slide with a step of light stays no flat colour:
+    its texture falls into many small pieces at any one level (not a field of light), and it stands
+    off the shade of the fields around it."""
+    with Image.open(real_data / "segmentation/glas/images/testA_1.png") as src:
+        crop = np.asarray(src.convert("RGB").resize((side, side * 3 // 4)))
+    pixels = _lit("step", 30.0, 4.0)
+    pixels[150 : 150 + side * 3 // 4, 40 : 40 + side] = crop
+    assert _judged_one_colour(pixels) is False
+
+
+def test_the_shared_spread_reads_every_pair_of_neighbours_inside() -> None:
+    """:func:`dqm.pixels.ink._shared_spread` (shifted views, session 30) equals the covariance of every
+    pair of neighbours both inside, gathered pair by pair as it was before."""
+    from dqm.pixels.ink import _shared_spread
+
+    rng = np.random.default_rng(5)
+    off = rng.normal(0.0, 5.0, (40, 50, 3)).astype(np.float32)
+    off += np.cumsum(rng.normal(0.0, 1.0, (40, 50, 3)), axis=1).astype(np.float32)  # neighbours share
+    inside = rng.random((40, 50)) < 0.7
+    a = np.concatenate([off[:, :-1][inside[:, :-1] & inside[:, 1:]], off[:-1][inside[:-1] & inside[1:]]])
+    b = np.concatenate([off[:, 1:][inside[:, :-1] & inside[:, 1:]], off[1:][inside[:-1] & inside[1:]]])
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    expected = np.sqrt(np.maximum((a * b).mean(axis=0) - a.mean(axis=0) * b.mean(axis=0), 0.0)).max()
+    assert _shared_spread(off, inside) == pytest.approx(expected, rel=1e-9)
+    assert _shared_spread(off, np.eye(40, 50, dtype=bool)) == 0.0  # no two neighbours inside
