@@ -177,6 +177,13 @@ PART_REST = 0.005
 level falls into many; a step's two fields into none) over which the slide is no parts of light."""
 
 
+PART_SEAM = 0.1
+"""Share of what is not background within 2 px of two fields of light (:func:`_lit_parts`) over which
+they are no fields: a step of light across a 400 x 300 image is seamed over about 2 %, a band over 4 %;
+the tiny batch's checkerboard of 8 px squares (whose corners join each level into one piece) over
+most of it."""
+
+
 def ink_share(found: Artefacts | None) -> float | None:
     """The share of the slide's non-background pixels under pen ink or near-black (over-stained)
     pixels; None where the measure did not run or found nothing but background."""
@@ -385,7 +392,7 @@ def _lit_parts(
     at the level halfway between its 2nd and 98th percentile (the 3 x 3 means ``mean``, channels
     summed: off one smooth shade, a step leaves a slope on either side) into connected pieces; where 2 to 6 of them hold
     :data:`PART_MIN` or more each, the rest under :data:`PART_REST` (a section's texture falls into
-    many small pieces), and each is flat (under :data:`FLAT_SPREAD`) off its own shade (:func:`_shade`)
+    many small pieces), their seams under :data:`PART_SEAM`, and each is flat (under :data:`FLAT_SPREAD`) off its own shade (:func:`_shade`)
     away from the seams (2 px either side of a cut between two fields): the largest of their spreads, the shade by
     fields (``shade`` on the small pieces) and what to read (``inside`` less the seams). None where the
     image is not so."""
@@ -411,6 +418,8 @@ def _lit_parts(
         lower & in_field, square, iterations=2
     )
     keep = inside & ~seam
+    if np.count_nonzero(seam & inside) > PART_SEAM * n:  # a lattice (a checkerboard, a texture): no fields
+        return None
     field_shade = np.array(shade, np.float32)
     worst = 0.0
     for k in fields:
