@@ -449,7 +449,7 @@ def _shared_spread(off: np.ndarray, inside: np.ndarray) -> float:
     what two neighbours share (a section's texture), sensor noise left out. 0 where no two neighbours
     are inside. Read on shifted views of one copy of ``off``, channels first and zeroed outside
     (session 30: a copy of every pair cost about 30 ms a slide)."""
-    kept = np.where(inside, np.moveaxis(off, 2, 0), 0.0)  # channels, rows, columns (float64)
+    kept = np.where(inside, np.moveaxis(off, 2, 0).astype(np.float64), 0.0)  # channels, rows, columns
     weight = inside.astype(np.float64)
     n = 0
     products = np.zeros(kept.shape[0])
