@@ -135,8 +135,9 @@ def _kw(words: str) -> str:
     found the Korean ones again, then its fix round the Latin ones). At most 8 spaces or tabs after the comma, and
     no line break before or after it (``환자번호\\n, 12345678`` and ``환자번호,`` 500 spaces ``12345678`` were
     MRNs in deidko5f); a full-width comma ``，`` reads as one (``환자번호， 12345678``: none before deidko5f2)."""
+    comma = r'"?[ \t\u00a0\u3000]*+[,\uff0c]"?[ \t\u00a0\u3000]{0,8}+"?'
     return (
-        rf'(?i:{words})(?:{_PROSE_KEYWORD_END}"?[ \t\u00a0\u3000]*+[,\uff0c]"?[ \t\u00a0\u3000]{{0,8}}+"?'
+        rf"(?i:{words})(?:(?:{_PROSE_KEYWORD_END}|(?={comma}{_ID_SHAPED})){comma}"
         rf'|"?(?:[ \t\u00a0\u3000]*+[,\uff0c]"?(?![\s"])|{_kw_tail(":=#;|")}"?))'
     )
 
@@ -144,7 +145,18 @@ def _kw(words: str) -> str:
 _PROSE_KEYWORD_END = "(?<![Rr][Ee][Cc][Oo][Rr][Dd])(?<![Bb][Oo][Rr][Nn])(?<![\\s_][Oo][Nn])"
 """Where a date's or a record's keyword ends in no word that prose puts before a comma and another number
 (``medical record``, ``born``, ``born on``): what :func:`_kw` asks before it reads a comma and spaces as the
-keyword's ``:``."""
+keyword's ``:``; or where a value of an identifier's shape follows the comma (:data:`_ID_SHAPED`)."""
+_ID_SHAPED = (
+    r"(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}"
+    r"|[A-Za-z]{0,4}\d{6,12}+(?![^\S\n]++[a-z]))(?![\w/-])"
+)
+"""A value the comma after ``medical record``, ``born`` or ``born on`` is a record's ``:`` before: a date written
+with its separators (``Born, 1990-01-01``, ``born on, 01/02/1990``), or 6 to 12 digits, a few letters before them or
+none (``Medical Record, 12345678``, ``medical record, MRN1234567``), no lowercase word after them (in clear since
+session 29's deid13, which read that comma as prose's after these words whatever followed). Prose reads the same
+with a shorter number or one a sentence goes on after: ``medical record, 12345 slides were reviewed``, ``patients
+born, 19901231 was the cutoff`` are none; a date with its separators is one wherever it stands
+(``born, 1990-01-01 was`` is masked: a false positive, never a leak)."""
 
 
 _IN_WORD = "\u00ad\u034f\u180b-\u180e\u200c-\u200f\u2060-\u2065\u206a-\u206f\ufe00-\ufe0f\ufeff"
@@ -1019,6 +1031,19 @@ _PHONE_PREFIX = (
 `` - `` is a range or a table's numbers (``range 020 - 100 - 2000 mm`` was a phone number in session 29's deid13);
 glued to its dash any zero-led group of two or three digits is read, as before. In any script's digits
 (:data:`_DIGITS_VALUED`: ``Tel ٠١٠ - ١٢٣٤ - ٥٦٧٨`` was in clear in session 29's deid13f)."""
+_US_AREA = f"[{_digits(2, 3, 4, 5, 6, 7, 8, 9)}]\\d\\d"
+_US_PHONE = (
+    rf"(?:(?<![\w+])\+[1１][ \u00a0.{_DASHES}]?+)?\({_US_AREA}\)[ \u00a0]?+\d{{3}}(?:{_SPACED_DASH_OR_ESCAPE}|[ .\u00a0])"
+    rf"|(?<![\w+])\+[1１][ \u00a0.{_DASHES}]?+{_US_AREA}"
+    rf"(?:[ \u00a0]\d{{3}}[ \u00a0]|\.\d{{3}}\.|{_DASH_OR_ESCAPE}\d{{3}}{_DASH_OR_ESCAPE})"
+    rf"|{_US_AREA}{_DASH_OR_ESCAPE}{_US_AREA}{_DASH_OR_ESCAPE}"
+)
+"""A US (NANP) phone number's first groups, before its last four digits: an area code in brackets, ``(555) 234-5678``,
+``(555) 123 - 4567``, ``+1 (555) 123 4567``; ``+1`` and the area code, the groups parted alike by a space, a dot or a
+dash, ``+1 555 123 4567``, ``+1-555-123-4567``; or, bare, an area code and an exchange each a real one's (2–9 first,
+``555-234-5678``) glued to their dashes: ``555-123-4567`` (no exchange starts with 1), ``range 200 - 300 - 4000`` (a
+spaced dash) and ``555 234 5678`` (spaces: a table's numbers) are none. In any script's digits, as the Korean forms
+(none before session 30)."""
 
 
 _NO_DIGIT_BEFORE = r"(?!(?<=\d)(?<!%[0-9A-Fa-f]\d))"
@@ -1106,9 +1131,9 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
         # not by spaces or tabs: a table's zero-padded columns (``07<TAB>512<TAB>2048``) would read
         # as one.
         regex=_built_in_regex(
-            rf"{_NO_DIGIT_BEFORE}(?<!\d-)(?:[{_ZERO_DIGITS}]\d{{1,2}}{_DASH_OR_ESCAPE}|{_PHONE_PREFIX}{_SPACED_DASH_OR_ESCAPE})"
-            rf"\d{{3,4}}{_SPACED_DASH_OR_ESCAPE}\d{{4}}(?!\d)(?!-\d)",
-            starts=_ZERO_DIGITS,
+            rf"{_NO_DIGIT_BEFORE}(?<!\d-)(?:(?:[{_ZERO_DIGITS}]\d{{1,2}}{_DASH_OR_ESCAPE}|{_PHONE_PREFIX}{_SPACED_DASH_OR_ESCAPE})"
+            rf"\d{{3,4}}{_SPACED_DASH_OR_ESCAPE}|{_US_PHONE})\d{{4}}(?!\d)(?!-\d)",
+            starts=_ZERO_DIGITS + _digits(2, 3, 4, 5, 6, 7, 8, 9) + "(+",
         ),
         what=N_("phone number"),
         level="quasi",
