@@ -290,7 +290,7 @@ HEADER_WORDS = (
     "number", "comment", "comments", "note", "notes",
     "accession", "referring", "attending", "ordering", "requesting", "submitting", "physician", "columns",
     "clinic", "stain", "tumor", "tumour", "margin", "consent", "laterality",
-    "redacted", "anonymous", "anonymised", "anonymized", "unknown", "withheld",
+    "redacted", "anonymous", "anonymised", "anonymized", "unknown", "withheld", "deidentified",
     "female", "male",
     "나이", "연령", "성별", "생년월일", "주소", "진단", "진단명", "병원", "병록번호", "등록번호",
     "환자번호", "전화번호", "연락처", "검체", "비고",
@@ -308,11 +308,10 @@ _NO_NAME_FIRST = (
 Name, Then Export``, a header row's title and an instruction, read as a name before session 28). Before a
 ``^``, a comma, a tab or a cell's end they are a surname (``WHEN^JOHN``, ``When, John``: left in clear in
 session 28's first round); ``See`` (施), ``Or`` and ``Is``, surnames as often, are not listed."""
-_LATIN_HEADER = (
-    "(?i:"
-    + "|".join(word for word in HEADER_WORDS if word.isascii())
-    + rf")(?![{_LATIN1_LETTER}]|[\u0100-\u021b\u0300-\u036f]{{1}}|[\u1ea0-\u1ef9]{{1}})"
-)
+_WORD_END = rf"(?![{_LATIN1_LETTER}]|[\u0100-\u021b\u0300-\u036f]{{1}}|[\u1ea0-\u1ef9]{{1}})"
+"""Where a Latin word ends: before no letter, accented ones too (the classes past U+00FF as :data:`_UPPER_RX` writes
+them)."""
+_LATIN_HEADER = "(?i:" + "|".join(word for word in HEADER_WORDS if word.isascii()) + rf"){_WORD_END}"
 """A Latin header's word (:data:`HEADER_WORDS`), ending where its word does: before no letter, accented ones too
 (``Idália`` read as ``id`` and ``Agénor`` as ``age`` before, so ``Patient Name<TAB>Idália Souza<TAB>45`` was no name
 until the fix round of session 29's deid13). The classes past U+00FF as :data:`_UPPER_RX` writes them (cheap)."""
@@ -336,7 +335,7 @@ _HEADER_TAIL = (
     "|physician|doctor|staff|technician|operator|identifier|key|index|seq|sequence|ref|reference"
     "|mm|cm|kg|year|month|day|hour|dx|stain|block|part|zone|area|region|side|laterality|origin"
     "|primary|secondary|final|initial|preliminary|addendum|quality|score|percent|ratio|weight"
-    "|height|width|length|depth|margin|margins|diameter)(?![A-Za-z])"
+    "|height|width|length|depth|margin|margins|diameter)" + _WORD_END
 )
 """Words that end a column header's phrase after one of :data:`HEADER_WORDS` (``Slide Label``,
 ``Hospital Name``, ``Date Of Birth``, ``ID Card``, ``Date Collected``, ``Slide Barcode``, ``Age
@@ -363,7 +362,7 @@ kind is read once, so the run is one pass however long."""
 _GIVEN_NAME = rf"(?!{_LATIN_HEADER}|{_HEADER_TAIL})(?:[A-Z][a-z]++|[A-Z]{{2,}}+)"
 _GIVEN_NAMES_END = (
     rf"(?:,{_GIVEN_GAP}*+|{_GIVEN_GAPS}){_GIVEN_NAME}(?:[ ,^]++{_GIVEN_NAME}){{0,2}}+"
-    rf"(?!{_AFTER_GIVEN}*+(?:{_LATIN_HEADER}|(?i:{_PHRASE_TAIL})(?![A-Za-z]))|[ ,{_INVISIBLE_CHARS}]*+\t[ \t{_INVISIBLE_CHARS}]*+{_LATIN_HEADER})"
+    rf"(?!{_AFTER_GIVEN}*+(?:{_LATIN_HEADER}|(?i:{_PHRASE_TAIL}){_WORD_END})|[ ,{_INVISIBLE_CHARS}]*+\t[ \t{_INVISIBLE_CHARS}]*+{_LATIN_HEADER})"
 )
 """After a surname that is a header's word, right after a tab or two spaces: its given names,
 each no header's word, then no header's word (``Patient Name<TAB>Sample Joe``, followed by
@@ -660,6 +659,13 @@ row's ``"Patient Name","Smith","John"`` parts its words by quotes after its sepa
 
 _SEX_WORD = rf"(?i:female|male)(?![{_LATIN1_LETTER}])"
 """A sex column's value after a name (``Female``, ``MALE``): a header's word, never a name's second word."""
+_SEX_WORD_IN_CELL = rf"(?i:female|(?<![{_LATIN1_LETTER}][ \u00a0])male)(?![{_LATIN1_LETTER}])"
+""":data:`_SEX_WORD` where it would be a name's second word in its cell: ``Female`` anywhere, ``Male`` only after a
+comma, a ``^`` or more than one space (``Patient Name,Smith,Male,45``, ``Smith, Male``); one space after a word it is
+a surname, ``Patient Name: John Male`` (``Male`` shown from session 29's deid13 to session 30's deid14)."""
+_INITIAL = rf"(?:[A-Z\u00c0-\u00d6\u00d8-\u00de]\.?+{_IN_CELL_GAPS})?+"
+"""A middle initial between a name's first two words in a cell, with its dot or not (``Patient Name: Mary J. Jones``,
+``Mary K Jones``, ``MARY J. JONES``: no name before session 30's deid14)."""
 
 
 def _latin_names(more_gaps: str, name_gaps: str = _NAME_GAPS) -> str:
@@ -668,17 +674,21 @@ def _latin_names(more_gaps: str, name_gaps: str = _NAME_GAPS) -> str:
     surname's column (``Patient Name<TAB>Smith<TAB>Female<TAB>45``, ``Patient Name|Smith|Female``: in clear in
     session 29's deid13, ``Patient Name,Smith,Male,45`` masked ``Smith,Male``; now ``Smith`` alone in all three)."""
     return (
-        rf"{_CAPITALISED}{_IN_CELL_GAPS}(?!{_SEX_WORD}){_CAPITALISED}"
-        rf"(?:{more_gaps}{_CAPITALISED}){{0,2}}{_NEXT_CELL_SURNAME[0]}"
+        rf"{_CAPITALISED}{_IN_CELL_GAPS}{_INITIAL}(?!{_SEX_WORD_IN_CELL}){_CAPITALISED}"
+        rf"(?:{more_gaps}{_INITIAL}{_CAPITALISED}){{0,2}}{_NEXT_CELL_SURNAME[0]}"
         rf"|{_CAPITALISED}{name_gaps}(?!{_LATIN_HEADER}){_CAPITALISED}(?:{more_gaps}{_CAPITALISED}){{0,2}}"
-        rf"|{_CAPITALS}{_IN_CELL_GAPS}(?!{_SEX_WORD}){_CAPITALS}(?:{more_gaps}{_CAPITALS}){{0,2}}{_NEXT_CELL_SURNAME[1]}"
+        rf"|{_CAPITALS}{_IN_CELL_GAPS}{_INITIAL}(?!{_SEX_WORD_IN_CELL}){_CAPITALS}(?:{more_gaps}{_INITIAL}{_CAPITALS}){{0,2}}{_NEXT_CELL_SURNAME[1]}"
         rf"|{_CAPITALS}{name_gaps}(?!{_LATIN_HEADER}){_CAPITALS}(?:{more_gaps}{_CAPITALS}){{0,2}}"
         rf"|(?:{_CAPITALISED}|{_CAPITALS})(?={name_gaps}{_SEX_WORD})"
     )
 
 
+_PLACE_COLUMNS = rf"{_PLACE_WORD}{_WORD_END}{_NAME_GAPS}{_PLACE_WORD}{_WORD_END}"
+"""Two places' words in a row, a header row's columns (``Patient Name|Ward|Bed``, ``Patient Name<TAB>Ward<TAB>Bed``:
+masked as a name before session 30's deid14): no name starts there; ``Ward`` alone before a given name is a surname,
+``Patient Name: Ward, Mary``."""
 _NAME = (
-    rf"{_NOT_HEADER}(?!{_NO_NAME_FIRST})(?:(?:{_AFTER_CELL_SEPARATOR})(?:{_latin_names(_MORE_IN_CELL_GAPS)})"
+    rf"{_NOT_HEADER}(?!{_NO_NAME_FIRST}|{_PLACE_COLUMNS})(?:(?:{_AFTER_CELL_SEPARATOR})(?:{_latin_names(_MORE_IN_CELL_GAPS)})"
     rf"|(?<![,;|])(?<![,;|]\s)(?<![,;|]\")(?<![,;|]\s\")(?:{_latin_names(_IN_VALUE_GAPS, _VALUE_NAME_GAPS)})|{_KO_NAME})"
 )
 """A person's name as the ``person_name`` pattern takes one after its keyword (``Hong Gildong``,

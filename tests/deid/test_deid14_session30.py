@@ -90,3 +90,98 @@ def test_a_us_phone_number_is_found_and_masked(text: str, same_as: str) -> None:
 def test_numbers_of_no_us_phone_shape_are_none(text: str) -> None:
     # guards: pass on base too
     assert kinds_found(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Patient Name: Mary J. Jones",
+        "Patient Name: Mary K Jones",
+        "Patient Name: Ann B. Lee",
+        "PATIENT NAME: MARY J. JONES",
+        "Patient Name,Mary J. Jones,F",
+        "Patient Name\tMary J Jones\t45",
+        "Patient Name: John Smith; Mary J. Jones",
+    ],
+)
+def test_a_name_with_a_middle_initial_is_masked_whole(text: str) -> None:
+    assert kinds_found(text) == ["person_name"]
+    masked = default_masker()(text)
+    for word in ("Mary", "MARY", "Jones", "JONES", "Ann", "Lee", "J.", "K ", "B."):
+        assert word not in masked, masked
+
+
+def test_male_as_a_surname_after_one_space_is_masked() -> None:
+    masker = default_masker()
+    for text in ("Patient Name: John Male", "Patient Name: SMITH MALE"):
+        assert kinds_found(text) == ["person_name"]
+        masked = masker(text)
+        assert masked.startswith("Patient Name: [PERSON_NAME-") and masked.endswith("]"), masked
+
+
+@pytest.mark.parametrize(
+    ("text", "after"),
+    [
+        ("Patient Name,Smith,Male,45", ",Male,45"),
+        ("Patient Name: Smith, Male", ", Male"),
+        ("Patient Name: Smith Female", " Female"),
+        ("Patient Name\tSmith\tMale", "\tMale"),
+    ],
+)
+def test_a_sex_column_after_a_surname_is_still_kept(text: str, after: str) -> None:
+    # guards: pass on base too
+    masked = default_masker()(text)
+    assert masked.endswith(after) and "Smith" not in masked, masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Patient Name|Ward|Bed",
+        "Patient Name\tWard\tBed",
+        "| Patient Name | Ward | Bed |",
+        "Patient Name,Ward,Bed",
+        "Patient Name|DeIdentified|Female",
+        "Patient Name\tDeidentified\tMale",
+    ],
+)
+def test_a_header_row_of_place_columns_or_a_placeholder_is_no_name(text: str) -> None:
+    assert kinds_found(text) == []
+    assert default_masker()(text) == text
+
+
+@pytest.mark.parametrize(
+    "text", ["Patient Name: Ward, Mary", "Patient Name: Mary Ward; Bed 4", "Patient Name\tWardle\tBedford"]
+)
+def test_a_place_word_surname_is_still_a_name(text: str) -> None:
+    # guards: pass on base too
+    masked = default_masker()(text)
+    assert "Mary" not in masked and "Wardle" not in masked, masked
+
+
+@pytest.mark.parametrize(
+    ("text", "given"),
+    [
+        ("Patient Name\tSample No\u00e9mie", "No\u00e9mie"),
+        ("PATIENT NAME\tSAMPLE NO\u00c9MIE", "NO\u00c9MIE"),
+        ("Patient Name\tSample Of\u00e9lia\t45", "Of\u00e9lia"),
+        ("Patient Name\tSample No\u00ebl", "No\u00ebl"),
+    ],
+)
+def test_a_given_name_a_header_phrase_word_and_an_accent_start_is_a_name(text: str, given: str) -> None:
+    assert kinds_found(text) == ["person_name"]
+    masked = default_masker()(text)
+    assert given not in masked and "Sample" not in masked and "SAMPLE" not in masked, masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Patient Name\tSample Collection Date",
+        "PATIENT NAME\tSAMPLE COLLECTION DATE",
+        "Patient Name\tDate Collected",
+    ],
+)
+def test_a_header_phrase_is_still_no_name(text: str) -> None:
+    # guards: pass on base too
+    assert kinds_found(text) == []
