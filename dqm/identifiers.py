@@ -1041,7 +1041,7 @@ _PHONE_PREFIX = (
 `` - `` is a range or a table's numbers (``range 020 - 100 - 2000 mm`` was a phone number in session 29's deid13);
 glued to its dash any zero-led group of two or three digits is read, as before. In any script's digits
 (:data:`_DIGITS_VALUED`: ``Tel ٠١٠ - ١٢٣٤ - ٥٦٧٨`` was in clear in session 29's deid13f)."""
-_US_AREA = f"[{_digits(2, 3, 4, 5, 6, 7, 8, 9)}]\\d\\d"
+_US_AREA = rf"(?![{_digits(0, 1)}])\d\d\d"
 _US_PHONE = (
     rf"(?:(?<![\w+])\+[1１][ \u00a0.{_DASHES}]?+)?\({_US_AREA}\)[ \u00a0]?+\d{{3}}(?:{_SPACED_DASH_OR_ESCAPE}|[ .\u00a0])"
     rf"|(?<![\w+])\+[1１][ \u00a0.{_DASHES}]?+{_US_AREA}"
@@ -1143,7 +1143,10 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
         regex=_built_in_regex(
             rf"{_NO_DIGIT_BEFORE}(?<!\d-)(?:(?:[{_ZERO_DIGITS}]\d{{1,2}}{_DASH_OR_ESCAPE}|{_PHONE_PREFIX}{_SPACED_DASH_OR_ESCAPE})"
             rf"\d{{3,4}}{_SPACED_DASH_OR_ESCAPE}|{_US_PHONE})\d{{4}}(?!\d)(?!-\d)",
-            starts=_ZERO_DIGITS + _digits(2, 3, 4, 5, 6, 7, 8, 9) + "(+",
+            # ``\d``, not the digits a number starts with: a class that lists characters past U+FFFF is
+            # read one by one at each character of the text (``_ZERO_DIGITS``, 66 zeros, cost as
+            # much as the whole pattern on the mixed bench: benchmarks/bench_deid_mixed.py).
+            starts=r"\d(+",
         ),
         what=N_("phone number"),
         level="quasi",
