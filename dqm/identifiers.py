@@ -3180,6 +3180,21 @@ def _in_hex_run(start: int, end: int, runs: tuple[list[int], list[int]]) -> bool
     return k >= 0 and end <= ends[k]
 
 
+_HEX_OR_DASH = frozenset("0123456789abcdefABCDEF-")
+
+
+def _hex_free(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is surely in no :data:`_HEX_RUN` run: the hex digits and dashes around it, read
+    at most 32 on each side, are fewer than the shortest run's 32 (32 hex digits, or a UUID's and its dashes)."""
+    lo, hi, stop = start, end, min(len(text), end + 32)
+    while hi < stop and text[hi] in _HEX_OR_DASH:
+        hi += 1
+    stop = max(0, start - 32)
+    while lo > stop and text[lo - 1] in _HEX_OR_DASH:
+        lo -= 1
+    return hi - lo < 32
+
+
 def _matches(text: str, patterns: Patterns) -> Iterator[tuple[int, int, int, int, str]]:
     """Each identifier in ``text``: where it starts and ends (its ``id`` group, else the whole
     match), where its match starts and ends (the context a pattern needs around it included), and
@@ -3191,8 +3206,8 @@ def _matches(text: str, patterns: Patterns) -> Iterator[tuple[int, int, int, int
         for m, base in _scan(rx, text):
             if pat.validate_as == "rrn" and not valid_rrn(m.group(base)):
                 continue
-            if pat.regex in _NOT_IN_HEX_RUNS:
-                if hex_runs is None:
+            if pat.regex in _NOT_IN_HEX_RUNS and not _hex_free(text, m.start(base), m.end(base)):
+                if hex_runs is None:  # the runs looked for once, only where one may be
                     spans = [run.span() for run in _HEX_RUN.finditer(text)]
                     hex_runs = ([lo for lo, _ in spans], [hi for _, hi in spans])
                 if _in_hex_run(m.start(base), m.end(base), hex_runs):
@@ -3748,17 +3763,26 @@ class Masker:
         self._gate = _gate(gated)
         self._ungated = [entry for entry in self._patterns if entry[2].regex not in gated]
         self._seen: dict[str, str] = {}
+        self._tokens: dict[tuple[str, str], str] = {}
         self._names = any(pat.regex == DEFAULT_PATTERNS["person_name"].regex for _, _, pat in self._patterns)
 
     def __getstate__(self) -> dict[str, Any]:
         """Sent to a worker process without the texts it has masked."""
-        return {**self.__dict__, "_seen": {}}
+        return {**self.__dict__, "_seen": {}, "_tokens": {}}
 
     def token(self, name: str, found: str) -> str:
+        """The token of ``found``, a ``name`` identifier, worked out once per value (up to 4,096 kept, then
+        forgotten together): a CSV's rows repeat their values, and the HMAC was a quarter of the masker's
+        time on ``benchmarks/bench_deid_mixed.py``."""
+        if (token := self._tokens.get((name, found))) is not None:
+            return token
         read = _DASH.sub("-", _PERCENT_DASH_RX.sub("-", _TOKEN_GAP.sub("", found)))
         canon = read.translate(_ASCII_DIGITS).casefold().encode("utf-8")
         digest = hmac.new(self._key, canon, hashlib.sha256).hexdigest()[:10]
-        return f"[{name.upper()}-{digest}]"
+        if len(self._tokens) >= 4096:
+            self._tokens.clear()
+        token = self._tokens[(name, found)] = f"[{name.upper()}-{digest}]"
+        return token
 
     def digest(self, text: str) -> str:
         """HMAC-SHA256 of all of ``text`` under the key, in hex: a lookup key that names nobody (the

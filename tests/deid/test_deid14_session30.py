@@ -185,3 +185,22 @@ def test_a_given_name_a_header_phrase_word_and_an_accent_start_is_a_name(text: s
 def test_a_header_phrase_is_still_no_name(text: str) -> None:
     # guards: pass on base too
     assert kinds_found(text) == []
+
+
+def test_a_phone_number_inside_a_uuid_far_into_a_text_is_still_kept() -> None:
+    # guards: pass on base too (the hex runs are looked for only near a match since deid14)
+    uuid = "3f2a1b02-1234-5678-abcd-0123456789ab"  # 02-1234-5678 inside it
+    text = "x " * 3000 + uuid + " Tel 010-1234-5678"
+    masked = default_masker()(text)
+    assert kinds_found("3f2a1b 02-1234-5678-abcd-0123456789ab") == ["phone_number"]  # no UUID
+    assert uuid in masked and masked.endswith(" Tel " + default_masker()("010-1234-5678")), masked[-120:]
+
+
+def test_a_masker_sent_to_a_worker_gives_the_same_tokens() -> None:
+    # guards: pass on base too (tokens are kept per masker since deid14)
+    import pickle
+
+    masker = default_masker()
+    first = masker("MRN 12345678, Tel 555-234-5678")
+    assert pickle.loads(pickle.dumps(masker))("MRN 12345678, Tel 555-234-5678") == first
+    assert masker("MRN 12345678, Tel 555-234-5678") == first
