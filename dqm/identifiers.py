@@ -28,6 +28,7 @@ import html.entities
 import math
 import os
 import re
+import re._compiler as _sre_compiler  # its character classes, kept (:func:`_compiling`)
 import re._constants as _sre  # a pattern's parts: the runs a cut reaches back over
 import re._parser as _sre_parse
 import secrets
@@ -35,7 +36,7 @@ import string
 import sys
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -103,12 +104,91 @@ def _runnable(source: str) -> str:
     return source if source in _BUILT_IN else linear(source)
 
 
-Regex = re.Pattern[str] | LinearPattern
+_OPTIMIZE_CHARSET = getattr(_sre_compiler, "_optimize_charset", None)
+_CHARSETS: dict[tuple[Any, ...], Any] = {}
+"""Per character class ``re`` compiled while :func:`_compiling` held, what ``re`` made of it."""
+
+
+def _kept_charset(charset: Any, *args: Any) -> Any:
+    """``re``'s ``_optimize_charset`` of ``charset``, kept: the built-in patterns repeat about a hundred
+    Hangul classes (``[가-힣]``, the surnames) over a thousand times, and ``re`` builds each one's
+    64k-entry map in Python (two thirds of compiling ``person_name``). The arguments but the class
+    are ``re``'s own functions and its case-fix table (a module constant, keyed by identity)."""
+    assert _OPTIMIZE_CHARSET is not None
+    try:
+        key = (tuple(charset), *(a if a is None or callable(a) else id(a) for a in args))
+        kept = _CHARSETS.get(key)
+    except TypeError:  # a class ``re`` writes otherwise than as pairs of hashables
+        return _OPTIMIZE_CHARSET(charset, *args)
+    if kept is None:
+        kept = _CHARSETS[key] = _OPTIMIZE_CHARSET(charset, *args)
+    return kept
+
+
+def _compiling(source: str) -> re.Pattern[str]:
+    """``re.compile(source)`` for a built-in pattern, a gate or a pattern's skipping form, its
+    character classes kept across such compiles (:func:`_kept_charset`): the same pattern, a fresh
+    process's first :func:`find` about a third faster. Other compiles meanwhile (another thread's)
+    may use the kept classes too: the same code ``re`` would make."""
+    if _OPTIMIZE_CHARSET is None:  # not this Python's ``re``: compiled as is
+        return re.compile(source)
+    _sre_compiler._optimize_charset = _kept_charset
+    try:
+        return re.compile(source)
+    finally:
+        _sre_compiler._optimize_charset = _OPTIMIZE_CHARSET
+
+
+class BuiltInPattern:
+    """A built-in pattern (:func:`_built_in_regex`) on ``re``, compiled as written when first used
+    (``search``, ``match``, ``finditer``, ``groupindex``): :func:`find` runs one with known first
+    characters as :func:`_skipping` and behind its place's gate, never as written, and compiling
+    ``person_name`` and ``possible_name`` as written cost a fresh process about 0.7 s of CPU (their
+    Hangul classes) before its first find. Pickled as its source."""
+
+    __slots__ = ("_rx", "pattern")
+
+    def __init__(self, source: str) -> None:
+        self.pattern = source
+        self._rx: re.Pattern[str] | None = None
+
+    def __reduce__(self) -> tuple[type[BuiltInPattern], tuple[str]]:
+        return BuiltInPattern, (self.pattern,)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BuiltInPattern) and other.pattern == self.pattern
+
+    def __hash__(self) -> int:
+        return hash(self.pattern)
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        """The pattern as written, compiled (once)."""
+        if self._rx is None:
+            self._rx = _compiling(self.pattern)
+        return self._rx
+
+    @property
+    def groupindex(self) -> Mapping[str, int]:
+        return self.compiled.groupindex
+
+    def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        return self.compiled.search(text, pos, endpos)
+
+    def match(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        return self.compiled.match(text, pos, endpos)
+
+    def finditer(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> Iterator[re.Match[str]]:
+        return self.compiled.finditer(text, pos, endpos)
+
+
+Regex = BuiltInPattern | LinearPattern
 
 
 def _compiled(source: str) -> Regex:
-    """A built-in pattern on ``re``, a profile's on RE2 (linear in the text, whatever the pattern)."""
-    return re.compile(source) if source in _BUILT_IN else LinearPattern(source)
+    """A built-in pattern on ``re`` (compiled when first used), a profile's on RE2 (linear in the
+    text, whatever the pattern)."""
+    return BuiltInPattern(source) if source in _BUILT_IN else LinearPattern(source)
 
 
 def _kw_tail(colons: str = ":=#", most: str = "") -> str:
@@ -689,7 +769,8 @@ masked as a name before session 30's deid14): no name starts there; ``Ward`` alo
 ``Patient Name: Ward, Mary``."""
 _NAME = (
     rf"{_NOT_HEADER}(?!{_NO_NAME_FIRST}|{_PLACE_COLUMNS})(?:(?:{_AFTER_CELL_SEPARATOR})(?:{_latin_names(_MORE_IN_CELL_GAPS)})"
-    rf"|(?<![,;|])(?<![,;|]\s)(?<![,;|]\")(?<![,;|]\s\")(?:{_latin_names(_IN_VALUE_GAPS, _VALUE_NAME_GAPS)})|{_KO_NAME})"
+    rf"|(?<![,;|])(?<![,;|]\s)(?<![,;|]\")(?<![,;|]\s\")(?:{_latin_names(_IN_VALUE_GAPS, _VALUE_NAME_GAPS)})"
+    rf"|{_KO_NAME})"
 )
 """A person's name as the ``person_name`` pattern takes one after its keyword (``Hong Gildong``,
 ``HONG^GILDONG``, ``홍길동``), each word however long (``Wolfeschlegelsteinhausenbergerdorff``, 35
@@ -1119,7 +1200,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     ),
     "person_name": DeidPattern(
         regex=_built_in_regex(
-            rf"(?:(?:{_NAME_KEYWORD_BEFORE_NAME}|{_KO_KEYWORD})(?!{_KO_IM_WORD})|{_KO_PARTICLE_KEYWORD}(?!{_KO_NO_NAME_STEM}|{_KO_IM_WORD})(?={_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME})"
+            rf"(?:(?:{_NAME_KEYWORD_BEFORE_NAME}|{_KO_KEYWORD}|{_KO_PARTICLE_KEYWORD}(?!{_KO_NO_NAME_STEM})(?={_KO_GLUED}|{_KO_GLUED_COPULA}|{_KO_HANJA_NAME}))(?!{_KO_IM_WORD})"
             rf"|{_KO_WORD_PARTICLE_KEYWORD}|{_KO_NAME_SUFFIX}{_KO_GLUED_RUN}(?={_KO_GLUED}|{_KO_GLUED_COPULA_AFTER_KEYWORD}))"
             rf"(?!{_KO_NO_NAME})(?P<id>{_NAME})",
             starts="pP성환이피",
@@ -3202,8 +3283,10 @@ def _matches(text: str, patterns: Patterns) -> Iterator[tuple[int, int, int, int
     (:data:`_HEX_RUN`) is none; the runs are looked for only where such a pattern matches."""
     hex_runs: tuple[list[int], list[int]] | None = None
     for name, rx, pat in patterns:
-        id_group = rx.groupindex.get("id", 0)  # by index: an RE2 match takes no group name
+        id_group = -1  # read at the first match: a built-in pattern is not compiled as written
         for m, base in _scan(rx, text):
+            if id_group < 0:
+                id_group = _id_group(rx, base)
             if pat.validate_as == "rrn" and not valid_rrn(m.group(base)):
                 continue
             if pat.regex in _NOT_IN_HEX_RUNS and not _hex_free(text, m.start(base), m.end(base)):
@@ -3216,13 +3299,22 @@ def _matches(text: str, patterns: Patterns) -> Iterator[tuple[int, int, int, int
             yield m.start(group), m.end(group), m.start(base), m.end(base), name
 
 
+def _id_group(rx: Regex, base: int) -> int:
+    """The number of ``rx``'s group ``id`` (0: none) in a match :func:`_scan` gives with group 0
+    at ``base``, by index (an RE2 match takes no group name): a built-in pattern run as
+    :func:`_skipping` (``base`` 1) reads it there, uncompiled as written."""
+    if base and isinstance(rx, BuiltInPattern):
+        return _skipping(rx.pattern).groupindex.get("id", base) - base
+    return rx.groupindex.get("id", 0)
+
+
 def _scan(rx: Regex, text: str) -> Iterator[tuple[Any, int]]:
     """The matches ``rx.finditer(text)`` gives, each with the number of its group 0 in the match
     object (its group ``g`` is ``base + g``).
 
     A built-in pattern with known first characters (:data:`_STARTS`) runs as :func:`_skipping`:
     the same matches, several times faster, as the engine skips in C every place no match starts."""
-    source = rx.pattern if isinstance(rx, re.Pattern) else None
+    source = rx.pattern if isinstance(rx, BuiltInPattern) else None
     if source is None or source not in _BUILT_IN:
         return ((m, 0) for m in rx.finditer(text))
     if (needs := _NEEDS.get(source)) is not None and needs not in text:
@@ -3238,7 +3330,7 @@ def _skipping(source: str) -> re.Pattern[str]:
     (:data:`_STARTS`) and a step back: a match at every place where ``source`` matches, its span
     group 1's. A character class first lets the engine skip to each place it could start; the
     lookbehinds and ``\\b`` inside still see the characters before it."""
-    return re.compile(rf"[{_STARTS[source]}](?<=(?=({source}))[\s\S])")
+    return _compiling(rf"[{_STARTS[source]}](?<=(?=({source}))[\s\S])")
 
 
 def _gate(sources: list[str]) -> re.Pattern[str] | None:
@@ -3253,7 +3345,7 @@ def _gate(sources: list[str]) -> re.Pattern[str] | None:
         return None
     tried = "|".join(f"(?=[{_STARTS[source]}]){_alternation([source])}" for source in sources)
     starts = "".join(_STARTS[source] for source in sources)
-    return re.compile(rf"[{starts}](?<=(?=(?:{tried}))[\s\S])")
+    return _compiling(rf"[{starts}](?<=(?=(?:{tried}))[\s\S])")
 
 
 def _not_overlapping(found: Iterator[re.Match[str]]) -> Iterator[tuple[re.Match[str], int]]:
@@ -3325,7 +3417,7 @@ def cut_outside_identifiers(text: str, at: int) -> int:
     identifier reaches to the end of its match (context a pattern needs after it included).
 
     The text searched is :data:`CUT_CONTEXT` characters before ``at``, and more where they start
-    inside a run of what a pattern holds as many of as a text has (:data:`_IN_RUN`): from
+    inside a run of what a pattern holds as many of as a text has (:class:`_RunChars`): from
     :data:`CUT_CONTEXT` characters before the run, and again before each long run that reaches
     there (``Patient name``, spaces, ``:``, spaces, ``Hong Gildong``; ``MRN``, spaces, ``#``,
     spaces, a number; ``Hong``, commas, ``Gildong``). A long run that repeats a few characters
@@ -3407,7 +3499,7 @@ def _before_a_long_name(text: str, cut: int) -> int:
         return cut
     if _LETTER.match(text, cut - 1) and _LETTER.match(text, cut):
         return keyword.end()  # inside a word: its first letters are kept as no name
-    name = _NAME_FOUND.match(text, pending.start())
+    name = _name_found().match(text, pending.start())
     return keyword.end() if name is not None and name.end() > cut else cut
 
 
@@ -3423,8 +3515,15 @@ _NAME_RUN_BYTES = bytes(c for c in range(128) if _NOT_NAME_RUN.match(chr(c)) is 
 _LETTER = re.compile(f"[{_LATIN_LETTER}]")
 _NAME_KEYWORD_RX = re.compile(_NAME_KEYWORD)
 _NAME_GAP_RX = re.compile(_NAME_GAP)
-_NAME_FOUND = re.compile(_NAME_KEYWORD_BEFORE_NAME + rf"(?:{_NAME})")
-"""The ``person_name`` pattern as :func:`find` runs it (its keyword, then :data:`_NAME`)."""
+
+
+@cache
+def _name_found() -> re.Pattern[str]:
+    """The ``person_name`` pattern as :func:`find` runs it (its keyword, then :data:`_NAME`),
+    compiled when a cut first needs it (about 0.2 s of CPU, at import before session 30)."""
+    return _compiling(_NAME_KEYWORD_BEFORE_NAME + rf"(?:{_NAME})")
+
+
 _KEYWORD_SPAN = 64
 """Characters before a long name's run its keyword is looked for in (``patient's name =``)."""
 
@@ -3432,7 +3531,7 @@ _KEYWORD_SPAN = 64
 def _gaps_read(text: str) -> str:
     """``text`` with each character reference that stands for what parts a name's words
     (:data:`_NAME_GAP`: ``&nbsp;``, ``&#32;``, ``&#x20;``, ``&Tab;``) as as many spaces as it is
-    long: the same length, a name :func:`find` reads across it one to :data:`_NAME_FOUND` too.
+    long: the same length, a name :func:`find` reads across it one to :func:`_name_found` too.
     ``text`` itself where it holds no ``&``."""
     return _references_as(text, lambda char, n: " " * n if _NAME_GAP_RX.fullmatch(char) else None)
 
@@ -3524,8 +3623,9 @@ def _search_pieces(text: str, at: int) -> list[tuple[int, int]]:
     numbers: no identifier is that long); separators are reached over however many."""
     hi = min(len(text), at + _WINDOW_OVERLAP)
     pieces: list[tuple[int, int]] = []
-    long_run = _LONG_RUN_IN.search(text, at, hi)
-    if hi < len(text) and (long_run is not None or _IN_RUN.match(text, hi - 1)):
+    runs = _run_chars()
+    long_run = runs.long_run_in.search(text, at, hi)
+    if hi < len(text) and (long_run is not None or runs.in_run.match(text, hi - 1)):
         # forward too: past the run the end falls in, or a long one, to the rest of the identifier
         # (``Hong``, commas, ``Gildong``) and what a pattern needs after it
         probe = hi - 1 if long_run is None else long_run.start()
@@ -3547,7 +3647,7 @@ def _search_pieces(text: str, at: int) -> list[tuple[int, int]]:
         if run == lo or (not first and _run_end(text, lo) - run < _LONG_RUN):
             # not in a run: the keyword of an identifier a long run after ``lo`` is inside may be
             # before ``lo`` (``Patient name: Hong``, a thousand commas, ``Gildong``)
-            if (later := _LONG_RUN_IN.search(text, lo, lo + CUT_CONTEXT)) is None:
+            if (later := runs.long_run_in.search(text, lo, lo + CUT_CONTEXT)) is None:
                 break
             run = later.start()
         first = False
@@ -3566,15 +3666,15 @@ def _search_pieces(text: str, at: int) -> list[tuple[int, int]]:
 
 
 def _separators_end(text: str, at: int) -> int:
-    """Where the run of separators (:data:`_SEPARATORS`) from ``at`` on ends."""
-    found = _SEPARATORS.match(text, at)
+    """Where the run of separators (:class:`_RunChars`) from ``at`` on ends."""
+    found = _run_chars().separators.match(text, at)
     return at if found is None else found.end()
 
 
 def _separators_start(text: str, start: int, end: int) -> int:
-    """Where the run of separators (:data:`_SEPARATORS_BACK`) of ``text[start:end]`` that ends at
+    """Where the run of separators (:class:`_RunChars`, read back) of ``text[start:end]`` that ends at
     ``end`` starts."""
-    found = _SEPARATORS_BACK.match(text[start:end][::-1])
+    found = _run_chars().separators_back.match(text[start:end][::-1])
     return end if found is None else end - found.end()
 
 
@@ -3630,36 +3730,60 @@ def _run_classes(sources: Iterable[str]) -> str:
     return "".join(sorted(found))
 
 
-_RUN_CLASSES = _run_classes(p.regex for p in DEFAULT_PATTERNS.values())
-_IN_RUN = re.compile("[" + _RUN_CLASSES + re.escape(string.punctuation) + _ESCAPE_CHARS + "]")
-"""A character of a run the window reaches back over: one a built-in pattern holds as many of as a
-text has, between a keyword and its identifier or inside one (the spaces after ``Patient name:``,
-the commas of ``Hong,,,Gildong``, the digits and dashes glued to a date of birth: derived from the
-patterns), or of such a character escaped as results.json writes it (``\\n``, ``\\u0020``), or any
-ASCII punctuation (a profile's pattern may take as many ``_`` as a text has: ``case\\s*ref[:_.]*``)."""
-_SEPARATOR = "[" + _RUN_CLASSES.replace(r"\d", "") + re.escape(string.punctuation.replace("\\", "")) + "]"
-"""A character of a run no identifier's span is bounded through: what :data:`_IN_RUN` holds but
-letters, digits and the backslash (spaces, punctuation)."""
-_SEPARATORS_BACK = re.compile(
-    r"(?:[uxU]?\\)?"  # an escape the run's end falls in: its backslash, ``\u``, or its hex digits
-    rf"(?:{_SEPARATOR}+" + r"""|[tnrfbv"'/\\]\\|[0-9a-fA-F]{1,8}[uxU]\\)*"""
-)
-"""A run of separators read backwards (reversed): characters of :data:`_IN_RUN` that are no letter
-or digit (spaces, punctuation) and escapes (``\\n``, ``\\u0020``), which no identifier's span is
-bounded through."""
-_SEPARATORS = re.compile(
-    r"""(?:[tnrfbv"'/\\]|[uxU]?[0-9a-fA-F]{1,8})?"""  # the rest of an escape the run starts in
-    rf"(?:{_SEPARATOR}+" + r"""|\\[tnrfbv"'/\\]|\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\U[0-9a-fA-F]{8})*"""
-)
-"""A run of separators as :data:`_SEPARATORS_BACK` takes them, read forwards."""
+@dataclass(frozen=True, slots=True)
+class _RunChars:
+    """The characters of the runs a cut reaches back or on over, derived from the built-in
+    patterns (:func:`_run_classes`) when a cut first needs them (:func:`_run_chars`): parsing every
+    built-in pattern cost each process about 0.3 s of CPU at ``import dqm.identifiers``."""
+
+    in_run: re.Pattern[str]
+    """A character of a run the window reaches back over: one a built-in pattern holds as many of as a
+    text has, between a keyword and its identifier or inside one (the spaces after ``Patient name:``,
+    the commas of ``Hong,,,Gildong``, the digits and dashes glued to a date of birth: derived from the
+    patterns), or of such a character escaped as results.json writes it (``\\n``, ``\\u0020``), or any
+    ASCII punctuation (a profile's pattern may take as many ``_`` as a text has: ``case\\s*ref[:_.]*``)."""
+    separators_back: re.Pattern[str]
+    """A run of separators read backwards (reversed): characters of ``in_run`` that are no letter
+    or digit (spaces, punctuation; the backslash neither) and escapes (``\\n``, ``\\u0020``), which
+    no identifier's span is bounded through."""
+    separators: re.Pattern[str]
+    """A run of separators as ``separators_back`` takes them, read forwards."""
+    not_run: re.Pattern[str]
+    """A character no such run holds."""
+    run_bytes: bytes
+    """The ASCII characters of such a run (those ``not_run`` takes none of)."""
+    long_run_in: re.Pattern[str]
+    """A run of at least :data:`_LONG_RUN` such characters."""
+
+
+@cache
+def _run_chars() -> _RunChars:
+    """:class:`_RunChars` of the built-in patterns, derived once a process."""
+    classes = _run_classes(p.regex for p in DEFAULT_PATTERNS.values())
+    in_run = re.compile("[" + classes + re.escape(string.punctuation) + _ESCAPE_CHARS + "]")
+    separator = "[" + classes.replace(r"\d", "") + re.escape(string.punctuation.replace("\\", "")) + "]"
+    return _RunChars(
+        in_run=in_run,
+        separators_back=re.compile(
+            r"(?:[uxU]?\\)?"  # an escape the run's end falls in: its backslash, ``\u``, or its hex digits
+            rf"(?:{separator}+" + r"""|[tnrfbv"'/\\]\\|[0-9a-fA-F]{1,8}[uxU]\\)*"""
+        ),
+        separators=re.compile(
+            r"""(?:[tnrfbv"'/\\]|[uxU]?[0-9a-fA-F]{1,8})?"""  # the rest of an escape the run starts in
+            rf"(?:{separator}+"
+            + r"""|\\[tnrfbv"'/\\]|\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\U[0-9a-fA-F]{8})*"""
+        ),
+        not_run=re.compile("[^" + in_run.pattern[1:]),
+        run_bytes=bytes(c for c in range(128) if in_run.match(chr(c))),
+        long_run_in=re.compile(in_run.pattern + f"{{{_LONG_RUN},}}"),
+    )
+
+
 _ID_SPAN = 512
 """The most characters of letters and digits an identifier and what a pattern needs around it hold
 (an e-mail address is at most 254): a cut reaches back (or on) over a run that holds letters or
 digits and repeats no short period only this far past its separators (random hex, a list of
 numbers: searched whole, a 10 MB field took seconds)."""
-_NOT_RUN = re.compile("[^" + _IN_RUN.pattern[1:])
-_RUN_BYTES = bytes(c for c in range(128) if _IN_RUN.match(chr(c)))
-"""The ASCII characters of such a run (those :data:`_NOT_RUN` takes none of)."""
 _RUN_STEP = 256
 """The first block :func:`run_start` looks at; each next one four times as long (at most 1 MB)."""
 _LONG_RUN = CUT_CONTEXT // 8
@@ -3669,21 +3793,20 @@ _MAX_PERIOD = 8
 """The longest period a run's middle is left out by (``\\u0020`` is six characters)."""
 
 
-_LONG_RUN_IN = re.compile(_IN_RUN.pattern + f"{{{_LONG_RUN},}}")
-
-
 def _run_end(text: str, at: int) -> int:
-    """Where the run of :data:`_IN_RUN` characters that ``at`` is in or starts ends."""
-    other = _NOT_RUN.search(text, at)
+    """Where the run of :class:`_RunChars` characters that ``at`` is in or starts ends."""
+    other = _run_chars().not_run.search(text, at)
     return len(text) if other is None else other.start()
 
 
-def run_start(text: str, at: int, other: re.Pattern[str] = _NOT_RUN, ascii_run: bytes = _RUN_BYTES) -> int:
+def run_start(text: str, at: int, other: re.Pattern[str] | None = None, ascii_run: bytes = b"") -> int:
     """Where the run of characters ``other`` takes none of that ends at ``at`` starts (``at``
     itself when none does): a block at a time from ``at`` back, each stripped in C (ASCII as bytes,
     less ``ascii_run``: the ASCII characters ``other`` takes none of; else reversed and searched
-    for ``other``), linear in the run's length. By default a run of :data:`_IN_RUN` characters;
+    for ``other``), linear in the run's length. By default a run of :class:`_RunChars` characters;
     :func:`dqm.findings.cut_head` walks back over digits and spaces so."""
+    if other is None:
+        other, ascii_run = _run_chars().not_run, _run_chars().run_bytes
     start, step = at, _RUN_STEP
     while start > 0:
         block, step = text[max(0, start - step) : start], min(step * 4, 1 << 20)
@@ -3758,7 +3881,7 @@ class Masker:
         self._enabled = settings.enabled
         self._patterns = _masked_patterns(settings)
         gated = [
-            p.regex for _, rx, p in self._patterns if isinstance(rx, re.Pattern) and rx.pattern in _STARTS
+            p.regex for _, rx, p in self._patterns if isinstance(rx, BuiltInPattern) and rx.pattern in _STARTS
         ]
         self._gate = _gate(gated)
         self._ungated = [entry for entry in self._patterns if entry[2].regex not in gated]
