@@ -10,6 +10,12 @@ classes of ``person_name`` and ``possible_name`` (about 50,000 characters each),
 ``CompiledDeid.patterns`` and again for :func:`dqm.identifiers._skipping` and the place's gate. The figures are
 for a process that reads one place: each other place a process reads compiles its own gate (about 0.3 s).
 
+Session 30 (deidko6, same machine, base ed2fc8e5 from its own ``git archive``, alternated, load ~10): ``x``
+2.32/2.58 s → 0.54/0.48 s, ``환자명은 홍길동`` 3.58/3.41 s → 1.15/0.95 s; ``import`` 1.30-1.52 s → 0.65-0.82 s. Neither big
+pattern is compiled as written now (:class:`dqm.identifiers.BuiltInPattern`), ``re``'s map of each character
+class is kept across dqm's compiles (:func:`dqm.identifiers._compiling`: the gate and a pattern's ``_skipping``
+share the Hangul classes), and import derives no run characters (:func:`dqm.identifiers._run_chars`).
+
 The child runs with ``-P`` (no working directory on ``sys.path``), so ``PYTHONPATH`` alone says which ``dqm`` is
 timed, wherever it is run from; each line prints the ``dqm`` it loaded (a review's "base" run from another checkout
 timed that checkout's ``dqm``)."""
