@@ -182,7 +182,7 @@ class BuiltInPattern:
         return self.compiled.finditer(text, pos, endpos)
 
 
-Regex = BuiltInPattern | LinearPattern
+Regex = re.Pattern[str] | BuiltInPattern | LinearPattern
 
 
 def _compiled(source: str) -> Regex:
