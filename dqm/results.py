@@ -660,6 +660,7 @@ CODES_SINCE: dict[str, tuple[int, int]] = {
             (1, 19),
             (
                 "ANNOTATION_MPP_UNUSED",
+                "BASELINE_HASH_MALFORMED",
                 "DEID_CHECKSUM_TEXT_IDENTIFIER",
                 "DEID_CHECKSUM_TEXT_QUASI",
                 "DEID_CHECKSUM_TEXT_UNSEARCHED",

@@ -17,7 +17,7 @@ from dqm.findings import Aspect, Finding, Severity, clip
 from dqm.i18n import N_, msg
 from dqm.pixels.hashes import BITS, WORDS, stack
 from dqm.pixels.matches import Matches, cross_matches, near_matches
-from validators.context import BatchView, ItemFacts
+from validators.context import BatchView, EarlierRelease, ItemFacts
 from validators.registry import CheckContext, check
 
 HASH_BITS = WORDS * BITS * BITS
@@ -57,12 +57,15 @@ def _text(value: object) -> str | None:
         "NEAR_DUPLICATE_SAME_PATIENT": "two slides of one patient look alike (a recut or rescan of one block)",
         "NEAR_DUPLICATE_OTHER_PATIENT": "two slides of different patients look alike: a likely mix-up",
         "SLIDE_DELIVERED_AGAIN": "a slide looks like another slide of the earlier release given as baseline",
+        "BASELINE_HASH_MALFORMED": "slide hashes of the earlier release given as baseline are not hashes dqm "
+        "writes (another length, not hex): those slides are not compared",
     },
     code_severity={
         "NEAR_DUPLICATE_SLIDE": Severity.WARNING,
         "NEAR_DUPLICATE_SAME_PATIENT": Severity.INFO,
         "NEAR_DUPLICATE_OTHER_PATIENT": Severity.ERROR,
         "SLIDE_DELIVERED_AGAIN": Severity.WARNING,
+        "BASELINE_HASH_MALFORMED": Severity.WARNING,
     },
 )
 def near_slides(batch: BatchView, params: NearParams, ctx: CheckContext) -> list[Finding]:
@@ -78,6 +81,8 @@ def near_slides(batch: BatchView, params: NearParams, ctx: CheckContext) -> list
     ]
     if batch.earlier is not None and batch.earlier.slides:
         old, old_index = stack([s.perceptual_hash for s in batch.earlier.slides])
+        if len(old_index) < len(batch.earlier.slides):
+            out.append(_malformed_earlier(batch.earlier, set(old_index), ctx))
         codes: dict[str, int] = {}
         names = np.array(
             [codes.setdefault(batch.earlier.slides[k].slide_id, len(codes)) for k in old_index],
@@ -120,6 +125,25 @@ def near_slides(batch: BatchView, params: NearParams, ctx: CheckContext) -> list
                 )
             )
     return out
+
+
+def _malformed_earlier(earlier: EarlierRelease, parsed: set[int], ctx: CheckContext) -> Finding:
+    """The finding of the earlier release's slides whose hashes :func:`stack` left out (a
+    hand-edited or foreign ``results.json``): they were dropped without a word."""
+    bad = [k for k in range(len(earlier.slides)) if k not in parsed]
+    return ctx.finding(
+        "BASELINE_HASH_MALFORMED",
+        msg(
+            "{n} of {total} slide hashes of the earlier release {release} are not hashes dqm writes "
+            "({chars} hex characters): those slides are not compared (the first: slide {slide_id!r})",
+            n=len(bad),
+            total=len(earlier.slides),
+            release=earlier.name,
+            chars=HASH_BITS // 4,
+            slide_id=earlier.slides[bad[0]].slide_id,
+        ),
+        item_id="batch",
+    )
 
 
 def _patients(items: list[ItemFacts], params: NearParams) -> np.ndarray:

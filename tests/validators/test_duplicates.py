@@ -192,6 +192,8 @@ def test_a_cluster_of_alike_slides_of_the_earlier_release(profile):
     earlier = EarlierRelease("old", tuple(slides))
     items = [_item(f"S{k}", A, row=k) for k in range(299)] + [_item("OLD-7", resaved, row=299)]
     found = _run("duplicates.near_slides", profile, items, earlier=earlier)
+    (bad,) = [f for f in found if f.code == "BASELINE_HASH_MALFORMED"]
+    assert "1 of 200 slide hashes" in bad.message and "'BAD'" in bad.message
     again = [f for f in found if f.code == "SLIDE_DELIVERED_AGAIN"]
     assert [f.item_id for f in again] == [f"S{k}" for k in range(299)] + ["OLD-7"]
     assert all("'OLD-5'" in f.message and "distance 0 of" in f.message for f in again[:299])
@@ -247,3 +249,22 @@ def test_an_annotation_files_clinical_block_in_decomposed_form_is_the_same_patie
     run = run_batch(root, load_profile(None), RunOptions(workers=1, slides=False, clinical=False))
     records = run.outcomes.clinical_records()
     assert [r["patient_id"] for r in records] == [unicodedata.normalize("NFC", "김민수")] * 2 + ["P-12"]
+
+
+def test_an_earlier_releases_malformed_hashes_are_named_not_dropped(profile):
+    """A baseline's slide hashes of another length (a hand-edited or foreign results.json) were
+    left out of the comparison without a word: one finding counts them and names the first."""
+    earlier = EarlierRelease(
+        "old/results.json",
+        (
+            EarlierSlide("OLD-1", None, _hex(A)[:-2]),
+            EarlierSlide("OLD-2", None, _hex(B)),
+            EarlierSlide("OLD-3", None, _hex(B) + "00"),
+        ),
+    )
+    found = _run("duplicates.near_slides", profile, [_item("NEW-1", A_TURNED)], earlier=earlier)
+    (f,) = [f for f in found if f.code == "BASELINE_HASH_MALFORMED"]
+    assert (f.severity, f.item_id) == ("warning", "batch")
+    assert "2 of 3 slide hashes of the earlier release old/results.json" in f.message
+    assert "(48 hex characters)" in f.message and "'OLD-1'" in f.message
+    assert [g.code for g in found if g is not f] == []
