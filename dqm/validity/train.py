@@ -77,6 +77,26 @@ class CheckpointMismatch(ValueError):
     """A checkpoint exists for this fold but was made with other settings or data."""
 
 
+class TrainingDiverged(ValueError):
+    """A fold's training loss was not a finite number (NaN, infinite): the weights it would go on
+    from are broken, and every later epoch and the validity decision would rest on them."""
+
+
+def _diverged(fold: str, epoch: int, loss: float) -> TrainingDiverged:
+    exc = TrainingDiverged(
+        msg(
+            "training of fold {fold} stopped in epoch {epoch}: its loss is {loss}, not a finite number "
+            "(a learning rate too high, or tiles or labels holding values the network cannot learn "
+            "from); the checkpoints of the epochs before are kept",
+            fold=fold,
+            epoch=epoch,
+            loss=str(loss),
+        )
+    )
+    exc.where = (fold, epoch, loss)
+    return exc
+
+
 @dataclass(slots=True)
 class TrainOutcome:
     model: Any
@@ -586,6 +606,8 @@ def train_fold(
                 true_px += int(fg_t.sum())
             _count_unreadable(bad, records, batch["slide"], batch["unreadable"])
             value = float(loss.detach())
+            if rank is None and not math.isfinite(value):  # a rank alone must not leave its group
+                raise _diverged(fold_name, epoch + 1, value)
             total += value * len(x)
             n_tiles += len(x)
             reporter.step(value)
@@ -595,6 +617,8 @@ def train_fold(
             )
             for sid, n in bad.items():
                 outcome.unreadable_tiles[sid] = outcome.unreadable_tiles.get(sid, 0) + n
+            if not math.isfinite(total):  # summed over every rank: each stops in the same epoch
+                raise _diverged(fold_name, epoch + 1, total / max(n_tiles, 1))
         seconds = time.perf_counter() - t0
         point = CurvePoint(
             fold=fold_name,
@@ -692,6 +716,10 @@ def _rank_main(index: int, world: int, port: int, queue: Any, kwargs: dict[str, 
         # every rank done before any leaves: a rank that tore its group down while another's was
         # still in use was aborted by gloo ("terminate called without an active exception")
         dist.barrier()
+    except TrainingDiverged as exc:
+        if index == 0:  # said once, as the run's error (the processes' own traces are torch's)
+            queue.put(("diverged", exc.where))
+        raise
     finally:
         dist.destroy_process_group()
 
@@ -713,6 +741,7 @@ def _train_distributed(*, reporter: Reporter, **kwargs: Any) -> TrainOutcome:
         _rank_main, args=(world, _free_port(), queue, kwargs), nprocs=world, join=False, start_method="spawn"
     )
     done: tuple[Any, ...] | None = None
+    diverged: list[TrainingDiverged] = []
 
     def drain() -> None:
         nonlocal done
@@ -729,9 +758,17 @@ def _train_distributed(*, reporter: Reporter, **kwargs: Any) -> TrainOutcome:
                 reporter.epoch_end(CurvePoint.model_validate(payload[0]))
             elif kind == "done":
                 done = payload
+            elif kind == "diverged":
+                diverged.append(_diverged(*payload))
 
-    while not context.join(timeout=0.2):
+    try:
+        while not context.join(timeout=0.2):
+            drain()
+    except Exception:
         drain()
+        if diverged:
+            raise diverged[0] from None
+        raise
     drain()
     net = build_network(profile.network, len(kwargs["classes"]) + 1)
     state = load_checkpoint(kwargs["checkpoint"], checkpoint_limit(net))

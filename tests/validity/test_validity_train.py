@@ -14,6 +14,7 @@ from dqm.validity.settings import ValidityProfile
 from dqm.validity.train import (
     CheckpointMismatch,
     Reporter,
+    TrainingDiverged,
     load_checkpoint,
     reproducible,
     resolve_device,
@@ -104,6 +105,36 @@ def test_interrupt_in_the_first_epoch_still_leaves_a_checkpoint(
     with pytest.raises(KeyboardInterrupt):
         _train(clean_records, indices, tiny, tmp_path / "x.pt", reporter=StopNow())
     assert load_checkpoint(tmp_path / "x.pt", ANY_SIZE)["epoch"] == 0
+
+
+def test_a_loss_that_is_not_a_finite_number_stops_the_training(
+    tmp_path: Path,
+    clean_records: list[SlideRecord],
+    indices: list[Any],
+    tiny: ValidityProfile,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A NaN loss (a learning rate too high, a tile of NaN) trained on silently: every later step
+    learnt from broken weights and the fold's Dice was decided on them. The first one stops the
+    run, naming the fold and the epoch."""
+    import monai.losses
+
+    class NanLoss(monai.losses.DiceCELoss):
+        def forward(self, *args: Any, **kwargs: Any) -> Any:
+            return super().forward(*args, **kwargs) * float("nan")
+
+    class Steps(Reporter):
+        def __init__(self) -> None:
+            self.losses: list[float] = []
+
+        def step(self, loss: float) -> None:
+            self.losses.append(loss)
+
+    monkeypatch.setattr(monai.losses, "DiceCELoss", NanLoss)
+    steps = Steps()
+    with pytest.raises(TrainingDiverged, match=r"fold holdout stopped in epoch 1: its loss is nan"):
+        _train(clean_records, indices, tiny, tmp_path / "x.pt", reporter=steps)
+    assert steps.losses == []  # stopped at the first batch, before it is reported as progress
 
 
 def test_resume_refuses_a_checkpoint_of_other_settings(
