@@ -945,15 +945,14 @@ def _map_local(
 
     Items run in worker processes, so a native library that crashes on a file (a segfault in a
     slide decoder) or a worker the system kills costs that item, not the run: the items the dead
-    pool still owed are checked again (:func:`_recover`). ``--workers 1`` runs in this process.
+    pool still owed are checked again (:func:`_recover`). ``--workers 1`` is a pool of one worker
+    process, as a small batch's default is: in this process nothing could end a stuck item.
 
     A worker on one item past :attr:`ItemWork.limit_s` (a decoder that never returns) is killed,
     by this process (:class:`_Watch`): the item is ``ITEM_TIMED_OUT`` and the others its pool
-    owed are checked again. In this process (``--workers 1``) nothing can end a stuck item.
+    owed are checked again.
     """
-    if work.options.workers == 1 or not items:
-        for item in items:
-            yield work(item)
+    if not items:
         return
     workers = work.options.workers or default_workers(len(items))
     chunk = chunk_size(len(items), workers)

@@ -587,6 +587,27 @@ def test_an_item_that_hangs_in_its_worker_is_timed_out_and_the_run_goes_on(
 
 
 @pytest.mark.slow
+def test_an_item_that_hangs_with_one_worker_is_timed_out_and_the_run_goes_on(tmp_path, profile, monkeypatch):
+    """``--workers 1`` checked the items in the main process, which nothing can end: a hanging
+    decoder hung the run. One worker is a pool of one process now, watched as any pool is."""
+    import time
+
+    root, ids = _forty(tmp_path / "b")
+    options = RunOptions(workers=1, slides=False, clinical=False)
+    plain = run_batch(root, profile, options)
+    _hang_on("S11", monkeypatch)  # hangs outside the main process only: a run in it never ends
+    began = time.monotonic()
+    with within(300):
+        run = run_batch(root, _limited(profile, 10.0), options)
+    assert time.monotonic() - began < 150
+    k = ids.index("S11")
+    assert [f.code for f in run.outcomes[k].findings] == ["ITEM_TIMED_OUT"]
+    assert [o.to_dict() for j, o in enumerate(run.outcomes) if j != k] == [
+        o.to_dict() for j, o in enumerate(plain.outcomes) if j != k
+    ]
+
+
+@pytest.mark.slow
 def test_a_slow_item_that_makes_progress_and_a_fresh_workers_first_items_are_not_timed_out(
     tmp_path, profile, monkeypatch
 ):
