@@ -178,7 +178,8 @@ class Limits(_Frozen):
     ``ITEM_TIMED_OUT`` error and the run goes on: the backstop for a decoder that never returns
     or a read blocked on a dead filesystem, which no budget checked between steps can stop. None: :data:`dqm.budget.ITEM_FACTOR` times the probe's wall-clock backstop (600 s
     with the default ``slide_seconds``; :func:`dqm.budget.item_limit_s`). A run with one worker
-    (``--workers 1``) checks items in its own process, which it cannot kill: there, none."""
+    (``--workers 1``) checks items in its own process, which it cannot kill, with no limit, unless
+    this is set: then in one worker process, under this limit."""
 
 
 class CheckSetting(_Frozen):

@@ -945,14 +945,19 @@ def _map_local(
 
     Items run in worker processes, so a native library that crashes on a file (a segfault in a
     slide decoder) or a worker the system kills costs that item, not the run: the items the dead
-    pool still owed are checked again (:func:`_recover`). ``--workers 1`` is a pool of one worker
-    process, as a small batch's default is: in this process nothing could end a stuck item.
+    pool still owed are checked again (:func:`_recover`).
 
     A worker on one item past :attr:`ItemWork.limit_s` (a decoder that never returns) is killed,
     by this process (:class:`_Watch`): the item is ``ITEM_TIMED_OUT`` and the others its pool
-    owed are checked again.
+    owed are checked again. ``--workers 1`` runs in this process (a debugger or profiler sees the
+    items' work), where nothing can end a stuck item, unless the profile sets
+    ``limits.item_seconds``: then it is a pool of one worker process, as a small batch's default is.
     """
     if not items:
+        return
+    if work.options.workers == 1 and work.profile.limits.item_seconds is None:
+        for item in items:
+            yield work(item)
         return
     workers = work.options.workers or default_workers(len(items))
     chunk = chunk_size(len(items), workers)

@@ -589,7 +589,8 @@ def test_an_item_that_hangs_in_its_worker_is_timed_out_and_the_run_goes_on(
 @pytest.mark.slow
 def test_an_item_that_hangs_with_one_worker_is_timed_out_and_the_run_goes_on(tmp_path, profile, monkeypatch):
     """``--workers 1`` checked the items in the main process, which nothing can end: a hanging
-    decoder hung the run. One worker is a pool of one process now, watched as any pool is."""
+    decoder hung the run even with limits.item_seconds set. With it set, one worker is a pool of
+    one process now, watched as any pool is."""
     import time
 
     root, ids = _forty(tmp_path / "b")
