@@ -45,6 +45,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO, overload
 
+from dqm.budget import progress
 from dqm.coords import MAX_MPP, MIN_MPP
 from dqm.findings import clip
 from dqm.i18n import N_, Message, msg
@@ -274,7 +275,28 @@ def _read_open(fh: BinaryIO, st: os.stat_result, max_bytes: int) -> tuple[bytes 
             ),
         )
     fh.seek(0)
-    return fh.read(max_bytes + 1), None
+    return _read_beating(fh, max_bytes + 1), None
+
+
+READ_STEP = 8 * 1024 * 1024
+"""How many bytes of an annotation file are read between two signs of progress."""
+
+
+def _read_beating(fh: BinaryIO, n: int) -> bytes:
+    """At most ``n`` bytes of ``fh``, saying progress (:func:`dqm.budget.progress`) each
+    :data:`READ_STEP` read: a GB-sized file on a slow filesystem that keeps reading is not an
+    item stuck past the item limit. A small file is one read; a larger one is held twice while
+    its pieces are joined (its parse holds several times its size anyway)."""
+    pieces = []
+    left = n
+    while left > 0:
+        piece = fh.read(min(left, READ_STEP))  # whole unless the file ends (a buffered read)
+        pieces.append(piece)
+        left -= len(piece)
+        if len(piece) < READ_STEP:
+            break
+        progress()
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
 def _read_first(

@@ -328,3 +328,34 @@ def test_a_file_naming_cocos_lists_makes_room_in_the_cache_at_its_own_read(
     (ann,) = parse_annotation(data, "a.geojson", held_to)
     assert ann.format == "qupath" and len(ann.lesions) == 300
     assert held == [0]
+
+
+def test_a_large_annotation_file_says_its_progress_while_it_is_read(tmp_path, monkeypatch) -> None:
+    """An annotation file was read in one call that said no progress: a GB-sized file on a slow
+    filesystem that kept reading could be ended at the item limit. Each step read says it now, and
+    the bytes are the file's (and the limit's one byte more) as before."""
+    import dqm.readers
+    from dqm.budget import on_progress
+
+    monkeypatch.setattr(dqm.readers, "READ_STEP", 1024, raising=False)
+    data = bytes(range(256)) * 10 + b"tail"  # 2,564 bytes: three steps of 1,024
+    path = tmp_path / "big.json"
+    path.write_bytes(data)
+    beats: list[int] = []
+    on_progress(lambda: beats.append(1))
+    try:
+        got, issue, _ = read_bytes(path)
+        capped, _, _ = read_bytes(path, max_bytes=2047)  # one step and most of the next, and a byte
+        small, _, _ = read_bytes(path, max_bytes=100)
+    finally:
+        on_progress(None)
+    assert (got, issue, capped) == (data, None, None)  # over the limit: not read
+    assert small is None
+    (tmp_path / "cut.json").write_bytes(data[:2048])
+    on_progress(lambda: beats.append(2))
+    try:
+        whole, _, _ = read_bytes(tmp_path / "cut.json", max_bytes=4096)
+    finally:
+        on_progress(None)
+    assert whole == data[:2048]
+    assert beats.count(1) == 2 and beats.count(2) == 2  # each whole step read
