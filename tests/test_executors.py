@@ -63,7 +63,7 @@ def hanging(item: int, offset: int) -> int:
 
 def progressing(item: int, offset: int) -> int:
     if item == 7:
-        for _ in range(16):  # 8 s of a slow read that goes on
+        for _ in range(24):  # 12 s of a slow read that goes on, past twice the limit
             time.sleep(0.5)
             progress()
     return item + offset
@@ -141,11 +141,12 @@ def test_an_item_that_hangs_ends_its_worker_past_the_limit_and_the_rest_complete
 def test_an_item_that_makes_progress_is_not_ended_however_long_it_takes(own_client) -> None:
     """The limit counted the item's age: a slow item that keeps reading was ended. It counts from
     the item's last progress (dqm.budget.progress) now. Its own cluster: a beat late under load
-    would end a worker the other tests share."""
+    would end a worker the other tests share; a 6 s limit (3 s was): beats half a second apart
+    came more than 3 s apart on a loaded machine."""
     own_client.wait_for_workers(2, timeout=RESTART_S)
     with within(RESTART_S):
         got = dict(
-            dask_map(own_client, progressing, list(range(12)), shared=(100,), chunk=4, item_limit_s=3.0)
+            dask_map(own_client, progressing, list(range(12)), shared=(100,), chunk=4, item_limit_s=6.0)
         )
     assert got == {k: k + 100 for k in range(12)}
 
