@@ -81,6 +81,9 @@ class TrainingDiverged(ValueError):
     """A fold's training loss was not a finite number (NaN, infinite): the weights it would go on
     from are broken, and every later epoch and the validity decision would rest on them."""
 
+    where: tuple[str, int, float] = ("", 0, 0.0)
+    """The fold, the epoch (from 1) and the loss."""
+
 
 def _diverged(fold: str, epoch: int, loss: float) -> TrainingDiverged:
     exc = TrainingDiverged(
