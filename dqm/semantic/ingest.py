@@ -40,7 +40,7 @@ from dqm.semantic.models import (
     SemanticResult,
 )
 from dqm.semantic.overlap import compare, parse_geojson
-from dqm.semantic.verdicts import Findings, NotReviewable, VerdictFile, VerdictRecord
+from dqm.semantic.verdicts import Findings, NotReviewable, VerdictFile, VerdictRecord, file_text
 from dqm.tolerance import fmt_value_target
 
 Lesions = list[tuple[str | None, BaseGeometry]]
@@ -123,7 +123,8 @@ def not_reviewable(
 def validate(
     plan: ReviewPlan, files: Sequence[VerdictFile], adjudication: str = "strict"
 ) -> tuple[list[VerdictRecord], list[ReviewFinding]]:
-    """The usable verdicts (first of each slide × reviewer) and the findings about the others; of a
+    """The usable verdicts (first of each slide × reviewer; where a reviewer both passed and failed
+    a slide, the first FAIL, in any order of the files) and the findings about the others; of a
     slide the review server refused (:func:`not_reviewable`), its verdicts only where they fail it
     by the rule ``adjudication`` (:func:`~dqm.semantic.agreement.adjudicate`), all of them, else
     none (the slide is not reviewed). A
@@ -162,10 +163,9 @@ def validate(
                     _finding(
                         "VERDICT_UNKNOWN_SLIDE",
                         "error",
-                        # the file's own text, of any length (a 2 MB id was printed whole)
-                        msg("slide {slide!r} is not in the batch", slide=clip(rec.slide_id, 200)),
+                        msg("slide {slide!r} is not in the batch", slide=file_text(rec.slide_id)),
                         rec,
-                        slide_id=clip(rec.slide_id, 200),
+                        slide_id=file_text(rec.slide_id),
                     )
                 )
             continue
@@ -189,6 +189,11 @@ def validate(
             kept[key] = rec
             continue
         same = first.verdict == rec.verdict
+        if not same and rec.verdict == "fail":
+            # a reviewer's PASS and FAIL on one slide (two exports merged, two servers' "Lee")
+            # count as the FAIL, whichever file comes first: first kept, the order of the files
+            # decided the gate (PASS first: accepted, with the conflict only an error finding)
+            kept[key] = rec
         if not found.room("VERDICT_DUPLICATE", "warning" if same else "error"):
             continue
         found.listed.append(
@@ -201,7 +206,8 @@ def validate(
                     )
                     if same
                     else N_(
-                        "{reviewer} judged {slide_id} again ({verdict}, first {first}); the first, in {file} {where}, is kept"
+                        "{reviewer} judged {slide_id} again ({verdict}; before: {first}, in {file} {where}): "
+                        "a reviewer's conflicting verdicts on a slide count as FAIL"
                     ),
                     reviewer=rec.reviewer,
                     slide_id=rec.slide_id,
@@ -246,12 +252,14 @@ def _refusals(
         reason = visible(clip(gone.reason.strip(), 500), newlines=False)  # as written: escaped
         text: str
         if sid not in sampled:
-            text = msg(NOT_REVIEWABLE_UNKNOWN, slide=sid)
+            text = msg(NOT_REVIEWABLE_UNKNOWN, slide=file_text(sid))
         else:
             text = msg(NOT_AUDITED, reason=reason) if reason else msg(NOT_AUDITED_NO_REASON)
             if dropped[sid]:
                 text = "; ".join((text, msg(NOT_COUNTED, n=dropped[sid])))
-        out.append(_finding(code, severity, text, file=vf.path, pointer=gone.pointer, slide_id=sid))
+        out.append(
+            _finding(code, severity, text, file=vf.path, pointer=gone.pointer, slide_id=file_text(sid))
+        )
     return out
 
 

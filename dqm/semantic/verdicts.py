@@ -37,6 +37,9 @@ file naming its reviewer in 2 MB had that name printed whole in each finding and
 semantic.json."""
 KNOWN_COLUMNS = frozenset({*REQUIRED, "reason", "reasons", "comment", "corrected", "reviewed_at", "plan_id"})
 VERDICT_WORDS = {"pass": "pass", "fail": "fail", "passed": "pass", "failed": "fail"}
+SHOWN_CHARS = 200
+"""Characters of a file's own text (a slide id, a corrected outline's path) a finding shows
+(:func:`file_text`)."""
 FINDINGS_PER_CODE = 50
 """Findings of one code and severity listed in full, per verdict file and per ingest; one more
 counts the rest (a review tool's full export handed in by mistake: a million rows, a bounded
@@ -117,6 +120,13 @@ class Findings:
         ]
 
 
+def file_text(value: str) -> str:
+    """``value``, the verdict file's own text of any length, as a finding shows it: cut to
+    :data:`SHOWN_CHARS`, saying how long it was (a 2 MB slide id or ``corrected`` value was printed
+    whole, in the console and in ``semantic.json``)."""
+    return clip(value, SHOWN_CHARS)
+
+
 class _Reader:
     def __init__(self, path: Path, label: str) -> None:
         self.path = path
@@ -124,6 +134,8 @@ class _Reader:
         self.found = Findings(label)
         self.records: list[VerdictRecord] = []
         self.not_reviewable: list[NotReviewable] = []
+        self.long_reviewer = 0
+        """Verdicts not read for the file's top-level ``reviewer``, over :data:`MAX_REVIEWER`."""
 
     def finding(self, code: str, severity: str, message: str, **where: Any) -> None:
         if self.found.room(code, severity):
@@ -150,9 +162,8 @@ class _Reader:
 
         try:
             slide_id = text("slide_id")
-            reviewer = text("reviewer") or (
-                str(default_reviewer).strip() if isinstance(default_reviewer, str) else None
-            )
+            own = text("reviewer")
+            reviewer = own or (str(default_reviewer).strip() if isinstance(default_reviewer, str) else None)
             verdict_raw = text("verdict")
         except _Skip:
             return
@@ -161,18 +172,21 @@ class _Reader:
                 "VERDICT_MISSING_FIELD", "error", N_("no slide_id: the verdict names no slide"), **where
             )
             return
-        where = {**where, "slide_id": clip(slide_id, 200)}  # a finding's: the file's text, any length
+        where = {**where, "slide_id": file_text(slide_id)}
         if not reviewer:
             self.finding(
                 "VERDICT_MISSING_FIELD", "error", N_("no reviewer: verdicts must say who gave them"), **where
             )
             return
         if len(reviewer) > MAX_REVIEWER:
+            if not own:  # the file's name for all its verdicts: one finding for the file (_read_doc)
+                self.long_reviewer += 1
+                return
             self.finding(
                 "VERDICT_BAD_VALUE",
                 "error",
                 msg(
-                    "the reviewer's name is {n} characters long, more than {cap}: the verdict is not read",
+                    "the reviewer's name is {n:,} characters long, more than {cap}: the verdict is not read",
                     n=len(reviewer),
                     cap=MAX_REVIEWER,
                 ),
@@ -283,7 +297,7 @@ class _Reader:
                 "error",
                 msg(
                     "corrected outline {value} is not a path inside the folder of the verdict file",
-                    value=repr(value),
+                    value=repr(file_text(value)),
                 ),
                 **where,
             )
@@ -298,7 +312,11 @@ class _Reader:
             self.finding(
                 "CORRECTION_UNREADABLE",
                 "error",
-                msg("cannot read corrected outline {value}: {reason}", value=repr(value), reason=reason),
+                msg(
+                    "cannot read corrected outline {value}: {reason}",
+                    value=repr(file_text(value)),
+                    reason=reason,
+                ),
                 **where,
             )
             return None
@@ -306,7 +324,7 @@ class _Reader:
             self.finding(
                 "CORRECTION_UNREADABLE",
                 "error",
-                msg("{value} is not a GeoJSON object", value=repr(value)),
+                msg("{value} is not a GeoJSON object", value=repr(file_text(value))),
                 **where,
             )
             return None
@@ -416,6 +434,20 @@ def _read_doc(reader: _Reader, doc: Any) -> str | None:
             )
             continue
         reader.record(raw, default_reviewer, pointer=pointer)
+    if reader.long_reviewer:  # one finding, not one a verdict (50 listed, the rest a count)
+        reader.finding(
+            "VERDICT_BAD_VALUE",
+            "error",
+            msg(
+                "the file's reviewer name is {n:,} characters long, more than {cap}: its {count:,} "
+                "verdict(s) naming no reviewer of their own are not counted",
+                n=len(str(default_reviewer).strip()),
+                cap=MAX_REVIEWER,
+                count=reader.long_reviewer,
+            ),
+            pointer="/reviewer",
+            reviewer=clip(str(default_reviewer).strip(), 40),
+        )
     return plan
 
 

@@ -424,8 +424,9 @@ def test_validation_findings(tmp_path: Path, profile: Profile) -> None:
         ("VERDICT_OUTSIDE_PLAN", "warning"),
     ]
     dup = next(f for f in r.findings if f.severity == "error" and f.code == "VERDICT_DUPLICATE")
-    assert dup.pointer == "/verdicts/3" and dup.slide_id == sampled[1] and "first" in dup.message
-    assert r.n_reviewed == 2 and r.n_fail == 0  # the first verdict is kept; the outside one is not counted
+    assert dup.pointer == "/verdicts/3" and dup.slide_id == sampled[1] and "count as FAIL" in dup.message
+    # the same verdict again: the first kept; a PASS then a FAIL: the FAIL; the outside one not counted
+    assert r.n_reviewed == 2 and r.n_fail == 1
     assert sum(f.code == "VERDICT_MISSING" for f in r.findings) == plan.sample_size - 2
 
 
@@ -1265,9 +1266,79 @@ def test_a_verdict_file_of_megabyte_names_counts_the_rest_and_says_so_briefly(
     assert (r.ci_low, r.ci_high) == (pytest.approx(low), pytest.approx(high))
     by_code = {f.code: f for f in r.findings}
     assert by_code["VERDICT_BAD_VALUE"].message == (
-        "the reviewer's name is 2000000 characters long, more than 200: the verdict is not read"
+        "the reviewer's name is 2,000,000 characters long, more than 200: the verdict is not read"
     )
     assert by_code["VERDICT_UNKNOWN_SLIDE"].message.endswith(
         "… [cut: 2,000,000 characters]' is not in the batch"
     )
+    assert max(len(f.model_dump_json()) for f in r.findings) < 2000
+
+
+@pytest.mark.parametrize("adjudication", ["strict", "majority"])
+def test_a_reviewers_pass_and_fail_on_one_slide_count_as_fail_in_any_order_of_the_files(
+    tmp_path: Path, profile: Profile, adjudication: str
+) -> None:
+    """Two exports merged, or two servers' databases that both have a "lee": lee passed every
+    slide in one file and failed them in the other. The first verdict was kept, so the order of
+    the files decided the gate (PASS first: accept, exit 0, with only error findings saying so).
+    A reviewer's conflicting verdicts count as the FAIL, in either order."""
+    plan = plan_for(300)
+    n = plan.sample_size
+    (tmp_path / "b").mkdir()
+    passed = verdict_file(tmp_path, verdicts(plan, reviewer="lee"))
+    failed = verdict_file(tmp_path / "b", verdicts(plan, {s.slide_id for s in plan.sample}, reviewer="lee"))
+    results = [
+        run(plan, files, profile, adjudication=adjudication) for files in ([passed, failed], [failed, passed])
+    ]
+    got = [(r.decision, r.n_reviewed, r.n_pass, r.n_fail, r.ci_low, r.ci_high) for r in results]
+    assert got[0] == got[1]
+    assert got[0][:4] == ("reject", n, 0, n)
+    for r in results:
+        dups = [f for f in r.findings if f.code == "VERDICT_DUPLICATE"]
+        assert {f.severity for f in dups} == {"error"} and "count as FAIL" in dups[0].message
+
+
+def test_a_file_whose_reviewer_name_is_too_long_says_once_how_many_verdicts_are_not_counted(
+    tmp_path: Path, profile: Profile
+) -> None:
+    """A JSON file naming its reviewer once, at the top, in more than 200 characters: each of its
+    verdicts was refused with a finding of its own (50 listed, the rest a count) that never said
+    the whole file was lost. One finding names the file, the name's length and the count; a verdict
+    naming its own reviewer is still read."""
+    plan = plan_for(3500)
+    rows: list[dict[str, object]] = [{"slide_id": s.slide_id, "verdict": "pass"} for s in plan.sample[:60]]
+    rows.append({"slide_id": plan.sample[60].slide_id, "reviewer": "kim", "verdict": "pass"})
+    path = verdict_file(tmp_path, rows, reviewer="M" * 3000)
+    r = run(plan, [path], profile)
+    assert (r.n_reviewed, r.reviewers) == (1, ["kim"])
+    bad = [f for f in r.findings if f.code == "VERDICT_BAD_VALUE"]
+    assert [(f.file, f.pointer, f.severity) for f in bad] == [(str(path), "/reviewer", "error")]
+    assert bad[0].message == (
+        "the file's reviewer name is 3,000 characters long, more than 200: its 60 verdict(s) "
+        "naming no reviewer of their own are not counted"
+    )
+    assert len(bad[0].model_dump_json()) < 500
+
+
+def test_megabyte_values_under_not_reviewable_and_corrected_are_cut_in_their_findings(
+    tmp_path: Path, profile: Profile
+) -> None:
+    """A slide id of 2 MB under ``not_reviewable`` (a review database's export, hostile or broken)
+    and a ``corrected`` value of 2 MB were printed whole: a 2 MB message and ``slide_id`` on the
+    console and in semantic.json. They are cut as an unknown slide id is, saying how long they were."""
+    plan = plan_for(50)
+    huge = "Z" * 2_000_000
+    rows = verdicts(plan, only=3)
+    rows.append(
+        {"slide_id": plan.sample[3].slide_id, "reviewer": "kim", "verdict": "fail", "reason": "other",
+         "corrected": huge}
+    )  # fmt: skip
+    path = verdict_file(tmp_path, rows, not_reviewable=[{"slide_id": huge, "reason": "swapped"}])
+    r = run(plan, [path], profile)
+    assert (r.n_reviewed, r.n_fail) == (4, 1)
+    gone = next(f for f in r.findings if f.code == "VERDICT_FILE_FORMAT")
+    fixed = next(f for f in r.findings if f.code == "CORRECTION_UNREADABLE")
+    assert "… [cut: 2,000,000 characters]" in gone.message and gone.slide_id is not None
+    assert gone.slide_id.endswith("… [cut: 2,000,000 characters]")
+    assert "… [cut: 2,000,000 characters]" in fixed.message
     assert max(len(f.model_dump_json()) for f in r.findings) < 2000

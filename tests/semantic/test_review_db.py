@@ -773,6 +773,31 @@ def test_serves_check_of_an_immutable_database_is_made_again_where_a_writer_chan
     assert len(checks) == 1
 
 
+def test_serves_check_of_a_database_it_cannot_compare_gives_its_own_reason_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``review.sqlite`` that is a folder cannot be compared before and after the check (no
+    stamp): the failing check was made 5 times, then refused as "changed each time it was read: a
+    server is writing to it; try again", which never succeeds. It is refused after one check with
+    the check's own reason."""
+    path = tmp_path / "review.sqlite"
+    path.mkdir()
+    checking = ReviewDB._check_foreign
+    checks: list[str] = []
+
+    def counted(self: ReviewDB, uri: str) -> None:
+        checks.append(uri)
+        return checking(self, uri)
+
+    monkeypatch.setattr(ReviewDB, "_check_foreign", counted)
+    with pytest.raises(ReviewDBError) as got:
+        ReviewDB(path, "plan-1")
+    assert "changed each time" not in str(got.value)
+    assert "cannot be opened as an SQLite database" in str(got.value)
+    assert len(checks) == 1
+    assert list(path.iterdir()) == []  # nothing written into it
+
+
 def test_a_writer_starting_during_an_immutable_read_makes_it_read_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -223,7 +223,8 @@ class ReviewDB:
         Read ``immutable`` (no ``-wal`` or ``-journal`` beside it), the check takes no lock, as
         :meth:`export`'s read: it is compared with the files as they were before it and, where
         they changed, made again, up to :data:`COPY_TRIES` times (then refused, to be tried
-        again). A check that a writer tore (refused: "malformed") or that passed before the writer
+        again); where they cannot be compared (not a regular file, or unreadable) the first check
+        is final, a failing one refused with its own reason. A check that a writer tore (refused: "malformed") or that passed before the writer
         added a table of its own is not the file's word. A writer after the last check is still
         not seen (until the write connection's lock), as with the super-journal (:meth:`_con`).
 
@@ -242,10 +243,13 @@ class ReviewDB:
                 try:
                     self._check_foreign(uri)
                 except ReviewDBError:
-                    if "immutable=1" not in uri or (stamps is not None and _stamps(self.path) == stamps):
-                        raise  # the file's own word: nothing changed under the check
+                    # the file's own word: nothing changed under the check, or nothing can tell
+                    # (not a regular file, unreadable: made again, it fails again; a directory
+                    # named review.sqlite was retried 5 times, then "a server is writing to it")
+                    if "immutable=1" not in uri or stamps is None or _stamps(self.path) == stamps:
+                        raise
                     continue
-            if "immutable=1" not in uri or (stamps is not None and _stamps(self.path) == stamps):
+            if "immutable=1" not in uri or stamps is None or _stamps(self.path) == stamps:
                 return
         raise ReviewDBError(
             msg(
