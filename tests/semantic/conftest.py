@@ -43,9 +43,29 @@ def edited_batch(
 
 
 @pytest.fixture(scope="module")
-def served_review(edited_batch: Callable[[ManifestEdit], Path]) -> Iterator[ServeReview]:
-    """A function: sample every slide of the clean batch edited by ``edit`` (precision plan, margin
-    1 %), add each reviewer of ``reviewers`` (name → extra ``add-reviewer`` options) and serve the
+def sampled_review(
+    edited_batch: Callable[[ManifestEdit], Path],
+) -> Callable[[ManifestEdit], tuple[Path, Path]]:
+    """A function: sample every slide of the clean batch edited by ``edit`` (precision plan,
+    margin 1 %) into ``review`` beside the batch copy; it returns the review folder and the batch."""
+    from dqm.cli import app as cli_app
+
+    def sample(edit: ManifestEdit) -> tuple[Path, Path]:
+        batch = edited_batch(edit)
+        review = batch.parent / "review"
+        res = CliRunner().invoke(
+            cli_app,
+            ["sample", str(batch), "--out", str(review), "--plan", "precision", "--margin", "0.01"],
+        )
+        assert res.exit_code == 0, res.output
+        return review, batch
+
+    return sample
+
+
+@pytest.fixture(scope="module")
+def served_review(sampled_review: Callable[[ManifestEdit], tuple[Path, Path]]) -> Iterator[ServeReview]:
+    """A function: sample the clean batch edited by ``edit`` (:func:`sampled_review`), add each reviewer of ``reviewers`` (name → extra ``add-reviewer`` options) and serve the
     review on a free port until the module ends. It returns the server's address, the review
     folder and each reviewer's sign-in link."""
     from dqm.cli import app as cli_app
@@ -56,13 +76,7 @@ def served_review(edited_batch: Callable[[ManifestEdit], Path]) -> Iterator[Serv
     with ExitStack() as running:
 
         def serve(edit: ManifestEdit, reviewers: dict[str, list[str]]) -> Served:
-            batch = edited_batch(edit)
-            review = batch.parent / "review"
-            res = runner.invoke(
-                cli_app,
-                ["sample", str(batch), "--out", str(review), "--plan", "precision", "--margin", "0.01"],
-            )
-            assert res.exit_code == 0, res.output
+            review, batch = sampled_review(edit)
             port = free_port()
             links = {}
             for name, extra in reviewers.items():

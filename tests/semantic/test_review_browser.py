@@ -31,7 +31,7 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def sheet(edited_batch: Callable[..., Path]) -> Path:
+def sheet(sampled_review: Callable[..., tuple[Path, Path]]) -> Path:
     """Every slide of a hostile copy of the clean batch drawn (precision plan, margin 1 %)."""
 
     def hostile(rows: list[dict[str, str]]) -> None:
@@ -39,14 +39,7 @@ def sheet(edited_batch: Callable[..., Path]) -> Path:
         rows[0]["scanner"] = HOSTILE_SCANNER
         rows[1]["slide_id"] = "__proto__"  # must be stored as a plain key, not set an object's prototype
 
-    batch = edited_batch(hostile)
-    root = batch.parent
-    out = root / "review"
-    res = runner.invoke(
-        app, ["sample", str(batch), "--out", str(out), "--plan", "precision", "--margin", "0.01"]
-    )
-    assert res.exit_code == 0, res.output
-    return out
+    return sampled_review(hostile)[0]
 
 
 def test_review_export_and_ingest(sheet: Path, tmp_path: Path) -> None:

@@ -38,21 +38,14 @@ HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
 @pytest.fixture(scope="module")
-def review(edited_batch: Callable[..., Path]) -> tuple[Path, Path]:
+def review(sampled_review: Callable[..., tuple[Path, Path]]) -> tuple[Path, Path]:
     """A copy of the clean batch with an identifier and markup in its manifest, every slide drawn."""
 
     def hostile(rows: list[dict[str, str]]) -> None:
         rows[0]["scanner"] = f"Patient name: Hong Gildong {RRN}"
         rows[1]["slide_id"] = HOSTILE
 
-    batch = edited_batch(hostile)
-    root = batch.parent
-    out = root / "review"
-    res = runner.invoke(
-        cli_app, ["sample", str(batch), "--out", str(out), "--plan", "precision", "--margin", "0.01"]
-    )
-    assert res.exit_code == 0, res.output
-    return out, batch
+    return sampled_review(hostile)
 
 
 @pytest.fixture
