@@ -73,7 +73,7 @@ NOT_COUNTED = N_(
     "by the rule count: they judged the audited file)"
 )
 """Added to :data:`NOT_AUDITED` where the verdicts given on the refused slide before the refusal
-pass it by the adjudication rule (distinct ones: the first of each reviewer, however many exports
+pass it by the adjudication rule (distinct ones: one of each reviewer, however many exports
 repeat it)."""
 NOT_REVIEWED = N_(
     "{n} drawn slide(s) could not be reviewed: the review server refused them as not the files the audit "

@@ -62,7 +62,8 @@ class VerdictRecord:
     row: int | None = None
     pointer: str | None = None
     order: int = 0
-    """Position over all files read (first read, first kept)."""
+    """Position over all files read (first read, first kept; of a reviewer's PASS and FAIL on one
+    slide, the FAIL: :func:`dqm.semantic.ingest.validate`)."""
 
 
 @dataclass(frozen=True, slots=True)
