@@ -19,7 +19,6 @@ import stat
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path, PurePosixPath
@@ -192,6 +191,7 @@ MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 MAX_MANIFEST_LINE = 1024 * 1024
 """Characters of one manifest line read: a longer line is left out, reported (the CSV reader would
 hold each of its cells: a line of 50 million commas took 750 MB)."""
+csv.field_size_limit(max(csv.field_size_limit(), MAX_MANIFEST_LINE))  # see _field_limit
 MANIFEST_ROWS_PAST_FILES = 10_000
 """Manifest rows read beyond one a file of the batch: each row is an item, checked and reported
 (about 8 KB of results when its files are missing), so a manifest of two-byte rows for files that
@@ -1782,21 +1782,20 @@ def _manifest_items(text: str, disc: Discovery, slides: list[str], annotations: 
     reported with the line where it breaks: the lenient reading may have merged or cut cells.
     Raises :class:`csv.Error` when even the lenient reading fails (a field over the size limit),
     with what this read added undone."""
-    with _field_limit():
-        return _manifest_read(text, disc, slides, annotations)
+    _field_limit()
+    return _manifest_read(text, disc, slides, annotations)
 
 
-@contextmanager
-def _field_limit() -> Iterator[None]:
-    """The CSV module's cell limit (131,072 characters by default, for the whole process) raised
-    to :data:`MAX_MANIFEST_LINE` while a manifest is read: a line of up to that many characters is
-    read, so one of its cells may be as long (a cell of 200,000 characters on a line made the
-    whole manifest unreadable); a longer cell is a quoted one over several lines. Restored after."""
-    before = csv.field_size_limit(MAX_MANIFEST_LINE)
-    try:
-        yield
-    finally:
-        csv.field_size_limit(before)
+def _field_limit() -> None:
+    """The CSV module's cell limit (131,072 characters by default) raised to
+    :data:`MAX_MANIFEST_LINE`: a line of up to that many characters is read, so one of its cells may
+    be as long (a cell of 200,000 characters on a line made the whole manifest unreadable); a longer
+    cell is a quoted one over several lines. The limit is the whole process's: it is raised once,
+    at import, and again only where something lowered it since, never lowered nor restored (a read
+    that saved and restored it raced with another thread's: a manifest read under the limit the
+    other restored was refused)."""
+    if csv.field_size_limit() < MAX_MANIFEST_LINE:
+        csv.field_size_limit(MAX_MANIFEST_LINE)
 
 
 def _csv_reason(exc: csv.Error) -> object:

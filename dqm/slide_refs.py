@@ -444,6 +444,10 @@ class TilesPastEnd:
     page when it loads them: OpenSlide refuses the slide ("Invalid TIFF"), or, where libtiff
     loads the page's arrays only when it reads the page, opens it and fails on that level when it
     reads it. They are the last ones (the first is tile ``tiles``), and not among :attr:`tiles`."""
+    total: int = 0
+    """How many tiles its offsets and byte counts are for: its image's, by its size and tile size
+    (fewer where the arrays hold fewer entries). :attr:`tiles` plus :attr:`unindexed` where every
+    tile was looked at; more where the probe's budget stopped the look first."""
 
 
 def tiles_past_end(fd: int, limit: int = MAX_TILES_LOOKED) -> list[TilesPastEnd]:
@@ -512,7 +516,11 @@ def tiles_looked_at(fd: int, limit: int = MAX_TILES_LOOKED) -> TilesLooked:
             continue
         looked += found.tiles
         if found.past or found.unindexed:
-            out.append(TilesPastEnd(k, found.size, found.past, found.tiles, found.first, found.unindexed))
+            out.append(
+                TilesPastEnd(
+                    k, found.size, found.past, found.tiles, found.first, found.unindexed, found.total
+                )
+            )
     return TilesLooked(out, looked, min(own, max(limit, 0)) - budget, cut)
 
 
@@ -527,6 +535,7 @@ class _Page:
     unindexed: int
     short: bool
     """Whether the budget left some of its tiles unlooked at."""
+    total: int
 
 
 def _page_past_end(
@@ -567,7 +576,7 @@ def _page_past_end(
             first = done + int(np.argmax(bad))
         past += int(np.count_nonzero(bad))
         done += n
-    return _Page(past, done, first, (w, h), total - held, done < held), 0 if inline else tiles
+    return _Page(past, done, first, (w, h), total - held, done < held, total), 0 if inline else tiles
 
 
 def _within(order: str, field: bytes, dt: np.dtype[Any], count: int, end: int) -> int:

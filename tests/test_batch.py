@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dqm.batch import discover, jailed, normalise
+from dqm.batch import MAX_MANIFEST_LINE, discover, jailed, normalise
 
 
 def _touch(root: Path, *paths: str) -> None:
@@ -591,32 +591,76 @@ def test_a_store_named_folder_of_another_tool_or_place_is_looked_through(tmp_pat
 def test_a_manifest_cell_as_long_as_a_line_may_be_is_read(tmp_path):
     """A clinical cell of 200,000 characters on a line well under ``MAX_MANIFEST_LINE``: the CSV
     module's own cell limit (131,072) refused it, and the whole manifest was MANIFEST_UNREADABLE
-    in its English ("field larger than field limit"). A cell may be as long as a line now; the
-    module's limit is left as it was."""
+    in its English ("field larger than field limit"). A cell may be as long as a line now."""
     import csv
 
     _touch(tmp_path, "a.svs", "a.json", "b.svs", "b.json")
     note = "y" * 200_000
     rows = ["slide_id,image_path,annotation_path,note", f"A,a.svs,a.json,{note}", "B,b.svs,b.json,short"]
     (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
-    before = csv.field_size_limit()
     disc = discover(tmp_path)
     assert [i.slide_id for i in disc.items] == ["A", "B"]
     assert disc.items[0].record["note"] == note
     assert not [i for i in disc.issues if i.code.startswith("MANIFEST_")]
-    assert csv.field_size_limit() == before
+    assert csv.field_size_limit() == MAX_MANIFEST_LINE
+
+
+def test_the_csv_cell_limit_is_raised_once_at_import_never_saved_and_restored():
+    """The cell limit is the whole process's: a manifest read saved it, raised it and restored it
+    after, so two threads reading manifests raced (one restored 131,072 while the other read: a
+    long cell refused; or the raised limit leaked). It is raised once, as dqm.batch is imported,
+    and a read leaves it so."""
+    import os
+    import subprocess
+    import sys
+
+    import dqm
+
+    code = "import csv, dqm.batch; print(csv.field_size_limit())"
+    env = {**os.environ, "PYTHONPATH": str(Path(dqm.__file__).parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert int(out.stdout) == MAX_MANIFEST_LINE
+
+
+def test_manifests_read_in_threads_at_once_keep_their_long_cells(tmp_path):
+    """Four threads each reading a manifest with a 200,000-character cell, many times: each
+    read keeps its cell, and the limit is the line limit after."""
+    import csv
+    from concurrent.futures import ThreadPoolExecutor
+
+    _touch(tmp_path, "a.svs", "a.json")
+    note = "y" * 200_000
+    rows = ["slide_id,image_path,annotation_path,note", f"A,a.svs,a.json,{note}"]
+    (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
+
+    def notes(_: int) -> list[str]:
+        disc = discover(tmp_path)
+        return [i.code for i in disc.issues if i.code.startswith("MANIFEST_")] + [
+            str(i.record.get("note") == note) for i in disc.items if i.record
+        ]
+
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(notes, range(16)))
+    assert got == [["True"]] * 16
+    assert csv.field_size_limit() == MAX_MANIFEST_LINE
 
 
 def test_a_cell_longer_than_a_line_may_be_says_so_in_words(tmp_path, monkeypatch):
     """A quote left open joins the lines after it into one cell past the limit: the issue says
     so in dqm's words (it gave the CSV module's "field larger than field limit (131072)")."""
+    import csv
+
     import dqm.batch
 
     monkeypatch.setattr(dqm.batch, "MAX_MANIFEST_LINE", 300)
+    before = csv.field_size_limit(300)  # as dqm.batch set it at import, were its line limit 300
     _touch(tmp_path, "a.svs", "a.json")
     rows = ["slide_id,image_path,annotation_path,note", 'A,a.svs,a.json,"open'] + ["z" * 100] * 5
     (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
-    disc = discover(tmp_path)
+    try:
+        disc = discover(tmp_path)
+    finally:
+        csv.field_size_limit(before)
     said = [i.message for i in disc.issues if i.code == "MANIFEST_UNREADABLE"]
     assert said and all("field larger" not in m for m in said)
     assert any("a cell of more than 300 characters, the most a line may hold" in m for m in said)

@@ -170,7 +170,9 @@ def test_the_other_reading_note_after_a_cell_over_the_csv_field_limit(tmp_path: 
     """A 200,000-character cell (under the 1 MiB line limit, over the CSV reader's 131,072) before
     the first text beyond ASCII: the note's CSV reader raised "field larger than field limit", the
     MANIFEST_ENCODING finding was lost and the text was not kept to be searched. Now the note
-    counts separators outside quotes; the finding stays and the row's text is searched."""
+    counts separators outside quotes; the finding stays and the row's text is searched. (The CSV
+    cell limit is the line limit, 1 MiB, since dqm.batch is imported: no reader of the manifest
+    refuses the cell, where one outside the manifest read's raised limit did.)"""
     root = write_tiny_batch(tmp_path / "b")
     long = "c" * 200_000
     cell = f'"{long} 외과"' if quoted else f"{long},외과"
@@ -183,7 +185,8 @@ def test_the_other_reading_note_after_a_cell_over_the_csv_field_limit(tmp_path: 
     column = manifest.splitlines()[0].split(",").index("institution") + 1 + (0 if quoted else 1)
     where = f"line 2, column {column}, byte offset {data.index('외'.encode('cp949')):,}"
     assert f"(the first such text: {where})" in issues[0].message.rendered("en")
-    assert "field larger than field limit" in issues[-1].message.rendered("en")
+    assert not [i for i in issues if "field larger" in i.message.rendered("en")]
+    assert not [i for i in issues if i.code == "MANIFEST_UNREADABLE"]
     searched = [text for _, text in disc.manifest_unread] + [
         value for item in disc.items if item.record for value in item.record.values()
     ]

@@ -75,7 +75,7 @@ def _tiles_past_end(probe: SlideProbe, page: TilesPastEnd, ctx: CheckContext) ->
     (w, h), levels = page.size, probe.level_dimensions
     out = []
     if page.unindexed:
-        index = dict(page=page.page, w=w, h=h, unindexed=page.unindexed, tiles=page.tiles + page.unindexed)
+        index = dict(page=page.page, w=w, h=h, unindexed=page.unindexed, tiles=page.total)
         if (w, h) in levels:
             text = msg(
                 "level {level} ({w}x{h}, TIFF page {page}): the offsets or byte counts of {unindexed:,} of "

@@ -300,3 +300,31 @@ def test_the_tile_index_look_is_charged_to_the_probe_budget(tmp_path: Path) -> N
     whole = probe_slide(path, "slides/S1.tif", ProbeOptions(artefacts=False))
     assert "tile index" not in whole.skipped
     assert [(p.past, p.tiles, p.first) for p in whole.tiles_past_end] == [(1, n, 900_000)]
+
+
+@pytest.mark.parametrize("limit", [1, 0])
+def test_a_cut_index_looked_at_within_a_small_budget_says_the_page_s_own_tile_count(
+    tmp_path: Path, profile, limit: int
+) -> None:
+    """Level 0's index holds 2 of its 4 tiles' offsets and the budget let 1 or 0 tiles be read:
+    the finding said "2 of its 3 tiles" or "2 of its 2 tiles" (the tiles read plus those past the
+    end). It says the page's own 4 (TilesPastEnd.total)."""
+    import dataclasses
+
+    path = _cut_index(tmp_path / "S1.tif", 2)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        looked = tiles_looked_at(fd, limit)
+    finally:
+        os.close(fd)
+    assert looked.cut
+    assert [(p.page, p.unindexed, p.tiles, p.total) for p in looked.found] == [(0, 2, limit, 4)]
+    probe = dataclasses.replace(
+        probe_slide(path, "slides/S1.tif", ProbeOptions(artefacts=False)), tiles_past_end=tuple(looked.found)
+    )
+    found = [
+        f
+        for f in run_item_checks(view_of(profile, slide=probe), configure(profile))
+        if f.code == "SLIDE_TILES_PAST_END"
+    ]
+    assert [f.message.count("2 of its 4 tiles lie past the file's end themselves") for f in found] == [1]
