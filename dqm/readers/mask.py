@@ -138,6 +138,20 @@ def _over_limit(w: int, h: int, rel: str) -> Annotation | None:
     )
 
 
+def _over_whole(w: int, h: int, rel: str) -> Annotation:
+    """The unreadable annotation of a mask over :data:`MAX_PIXELS` not read tile by tile."""
+    return _unreadable(
+        rel,
+        msg(
+            "a {w}x{h} mask is over the {limit} pixel limit (only a tiled TIFF is read tile by tile)",
+            w=w,
+            h=h,
+            limit=MAX_PIXELS,
+        ),
+        "LIMIT_EXCEEDED",
+    )
+
+
 def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | None, int]:
     """The mask's 2-D label array (of its first frame), or the unreadable annotation saying why;
     and how many later frames have the first's size (:func:`_frames_alike`)."""
@@ -150,20 +164,7 @@ def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | N
             if over is not None:
                 return None, over, 0
             if w * h > MAX_PIXELS:
-                return (
-                    None,
-                    _unreadable(
-                        rel,
-                        msg(
-                            "a {w}x{h} mask is over the {limit} pixel limit (only a tiled TIFF is read tile by tile)",
-                            w=w,
-                            h=h,
-                            limit=MAX_PIXELS,
-                        ),
-                        "LIMIT_EXCEEDED",
-                    ),
-                    0,
-                )
+                return None, _over_whole(w, h, rel), 0
             frames = _frames_alike(image)
             see_through = _see_through(image, rel)
             if see_through is not None:
@@ -191,6 +192,12 @@ def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | N
             _unreadable(rel, msg("the image cannot be decoded: {reason}", reason=clip(str(exc), 200))),
             0,
         )
+    return _labels(array, rel, frames)
+
+
+def _labels(array: np.ndarray, rel: str, frames: int) -> tuple[np.ndarray | None, Annotation | None, int]:
+    """:func:`_decode`'s result of decoded pixels: a 2-D array of integers (booleans as 0 and
+    255, in the machine's byte order), else the unreadable annotation saying why."""
     if array.ndim != 2:
         return (
             None,
@@ -208,7 +215,43 @@ def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | N
     if array.dtype == bool:
         array = array.astype(np.uint8)  # 0 and 1: not a view (Pillow's bytes for True are 255)
         array *= 255
+    if not array.dtype.isnative:  # a big-endian TIFF's, as tifffile leaves it
+        array = array.astype(array.dtype.newbyteorder("="))
     return array, None, frames
+
+
+def _decode_big_endian_bigtiff(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | None, int]:
+    """As :func:`_decode`, of a big-endian BigTIFF (``MM\\0+``), which Pillow does not open
+    ("does not recognise its content"): decoded whole by tifffile, within the same limits."""
+    try:
+        import tifffile
+
+        with tifffile.TiffFile(io.BytesIO(content)) as tf:
+            page: Any = tf.pages[0]
+            w, h = int(page.imagewidth), int(page.imagelength)
+            over = _over_limit(w, h, rel)
+            if over is not None:
+                return None, over, 0
+            if w * h > MAX_PIXELS:
+                return None, _over_whole(w, h, rel), 0
+            frames = sum(
+                (int(p.imagewidth), int(p.imagelength)) == (w, h) for p in tf.pages[1 : 1 + FRAMES_LOOKED_AT]
+            )
+            array = np.asarray(page.asarray())
+    except Exception as exc:  # tifffile and its codecs raise many kinds on a damaged file
+        return (
+            None,
+            _unreadable(rel, msg("the image cannot be decoded: {reason}", reason=clip(str(exc), 200))),
+            0,
+        )
+    if array.ndim == 3 and array.shape[-1] in (3, 4):  # RGB(A) samples: one pixel's, as Pillow's
+        if array.shape[-1] == 4 and int(array[..., 3].min()) != int(array[..., 3].max()):
+            return None, _alpha_varies(rel, int(array[..., 3].min()), int(array[..., 3].max())), 0
+        grey = _grey(array)
+        if grey is None:
+            return None, _not_labels(rel), 0
+        array = grey
+    return _labels(array, rel, frames)
 
 
 def _see_through(image: Image.Image, rel: str) -> Annotation | None:
@@ -429,7 +472,8 @@ def _whole_boxes(
 
 
 def _tiled_page(content: bytes) -> Any:
-    """Level 0 of a tiled TIFF too large to decode whole, else None."""
+    """Level 0 of a tiled TIFF too large to decode whole, or of a volumetric one (ImageDepth over
+    1, refused by :func:`_tiled_boxes` whatever its size), else None."""
     if kind(content) != "TIFF":
         return None
     try:
@@ -438,6 +482,8 @@ def _tiled_page(content: bytes) -> Any:
         page: Any = tifffile.TiffFile(io.BytesIO(content)).pages[0]
     except Exception:  # not a TIFF tifffile reads: Pillow reports why
         return None
+    if int(getattr(page, "imagedepth", 1) or 1) > 1:
+        return page
     if not getattr(page, "is_tiled", False) or len(tuple(getattr(page, "shape", ()))) < 2:
         return None
     # its size, not its shape's first two: a page of separate sample planes is shaped (planes, h, w)
@@ -490,6 +536,7 @@ def _segments(page: Any, planes: int) -> Iterator[tuple[np.ndarray | None, tuple
             yield (None if segment is None else np.asarray(segment)[0]), (int(index[-3]), int(index[-2]))
         return
     fh, offsets, counts = page.parent.filehandle, page.dataoffsets, page.databytecounts
+    decode = page.decode  # before any seek: made on first use, it reads the file (a JPEG's header)
     per_plane = len(offsets) // planes
     across = -(-int(page.imagewidth) // max(1, int(page.tilewidth)))
     for k in range(per_plane):
@@ -498,7 +545,7 @@ def _segments(page: Any, planes: int) -> Iterator[tuple[np.ndarray | None, tuple
         for plane in range(planes):
             i = plane * per_plane + k
             fh.seek(offsets[i])
-            segment, _, _ = page.decode(fh.read(counts[i]), i, jpegtables=page.jpegtables, _fullsize=True)
+            segment, _, _ = decode(fh.read(counts[i]), i, jpegtables=page.jpegtables, _fullsize=True)
             if segment is None:
                 yield None, where
                 return
@@ -509,6 +556,11 @@ def _segments(page: Any, planes: int) -> Iterator[tuple[np.ndarray | None, tuple
 def _tiled_boxes(page: Any, rel: str) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]] | Annotation:
     """As :func:`_whole_boxes`, decoding one tile at a time; or the unreadable annotation."""
     h, w = int(page.imagelength), int(page.imagewidth)
+    if int(page.imagedepth) > 1:  # its slices' tiles at the same (y, x): read as one, they merged
+        return _unreadable(
+            rel,
+            msg("a volumetric TIFF of {depth:,} slices: not a 2-D label mask", depth=int(page.imagedepth)),
+        )
     over = _over_limit(w, h, rel)
     if over is not None:
         return over
@@ -560,7 +612,9 @@ def _tiled_boxes(page: Any, rel: str) -> tuple[np.ndarray, np.ndarray, dict[int,
         for segment, (y, x) in _segments(page, planes):
             if segment is None:  # the tile table holds fewer tiles than the size needs
                 return _unreadable(rel, msg("the tile at x={x}, y={y} is missing from the file", x=x, y=y))
-            tile = segment[: h - y, : w - x]  # edge tiles are padded: crop
+            tile = segment[: max(0, h - y), : max(0, w - x)]  # edge tiles are padded: crop
+            if not tile.size:  # a tile table longer than the size needs: its extra tiles lie outside
+                continue
             if tile.ndim == 3 and tile.shape[-1] == 4:  # RGBA: its alpha must be one value throughout
                 low, high = int(tile[..., 3].min()), int(tile[..., 3].max())
                 alpha = (low, high) if alpha is None else (min(alpha[0], low), max(alpha[1], high))
@@ -597,9 +651,10 @@ def read(content: bytes, rel: str, issues: list[ReadIssue]) -> list[Annotation]:
         if isinstance(got, Annotation):
             return [got]
         values, counts, value_boxes = got
-        h, w = page.shape[:2]
+        h, w = int(page.imagelength), int(page.imagewidth)  # a planar page is shaped (planes, h, w)
     else:
-        array, failed, frames = _decode(content, rel)
+        whole = _decode_big_endian_bigtiff if content.startswith(b"MM\0+") else _decode
+        array, failed, frames = whole(content, rel)
         if failed is not None:
             return [failed]
         if frames:

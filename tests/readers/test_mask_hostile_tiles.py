@@ -207,19 +207,20 @@ def test_a_tiled_mask_drawn_by_transparency_is_not_read_as_one_region(
     assert read.readable and [les.area for les in read.lesions] == [1024 if where == "across tiles" else 100]
 
 
-def _planar_tiff(planes: np.ndarray, tile: int) -> bytes:
+def _planar_tiff(planes: np.ndarray, tile: int, compression: str = "zlib") -> bytes:
     """A tiled RGB TIFF of samples stored apart (PlanarConfiguration 2), ``planes`` (3, h, w)."""
     import tifffile
 
     out = io.BytesIO()
     tifffile.imwrite(
-        out, planes, tile=(tile, tile), photometric="rgb", planarconfig="separate", compression="zlib"
+        out, planes, tile=(tile, tile), photometric="rgb", planarconfig="separate", compression=compression
     )
     return out.getvalue()
 
 
+@pytest.mark.parametrize("compression", ["zlib", "jpeg"])
 def test_a_tiled_mask_of_separate_sample_planes_is_read_as_its_pixels(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, compression: str
 ) -> None:
     # PlanarConfiguration 2: the page is shaped (3, h, w), so its size was read as 3 x h and the
     # mask never took the tiled path (a 20,000^2 mask was refused as over the whole-decode limit);
@@ -228,18 +229,25 @@ def test_a_tiled_mask_of_separate_sample_planes_is_read_as_its_pixels(
     monkeypatch.setattr(mask, "MAX_PIXELS", 1000)
     monkeypatch.setattr(mask, "MAX_TILE_BYTES", 2 * 32 * 32)  # one plane's tile fits, three would not
     labels = np.zeros((64, 96), np.uint8)
-    labels[10:40, 20:50] = 255  # across four tiles
-    (ann,) = parse_annotation(_planar_tiff(np.stack([labels] * 3), 32), "masks/S.tif")
-    assert ann.readable and [les.area for les in ann.lesions] == [900]
+    # across four tiles; at 8-pixel blocks, so JPEG decodes it exactly (a JPEG mask was refused:
+    # "a tile cannot be decoded: Not a JPEG file", its first tile's bytes read from where tifffile
+    # left the file when it first made page.decode)
+    labels[8:40, 16:48] = 255
+    (ann,) = parse_annotation(_planar_tiff(np.stack([labels] * 3), 32, compression), "masks/S.tif")
+    assert ann.readable and [les.area for les in ann.lesions] == [1024]
+    assert (ann.width, ann.height) == (96, 64)  # its size, not its shape's first two (3, 64)
     colour = np.stack([labels, labels // 2, labels])  # not grey: read as pixels, so refused as colour
-    (refused,) = parse_annotation(_planar_tiff(colour, 32), "masks/C.tif")
+    (refused,) = parse_annotation(_planar_tiff(colour, 32, compression), "masks/C.tif")
     assert not refused.readable and refused.issues[0].code == "MASK_NOT_LABELS"
 
 
+@pytest.mark.parametrize("order", ["<", ">"])
 @pytest.mark.parametrize("tiled", [False, True])
-def test_a_bigtiff_mask_is_read(monkeypatch: pytest.MonkeyPatch, tiled: bool) -> None:
+def test_a_bigtiff_mask_is_read(monkeypatch: pytest.MonkeyPatch, tiled: bool, order: str) -> None:
     # a BigTIFF label mask (a whole-slide mask past 4 GiB is one) was UNKNOWN_FORMAT "a BigTIFF
-    # image, not an annotation file"; Pillow (whole) and tifffile (tile by tile) read it, bounded alike
+    # image, not an annotation file"; Pillow (whole) and tifffile (tile by tile) read it, bounded
+    # alike. Pillow does not open a big-endian one ("does not recognise its content"): tifffile
+    # decodes it whole
     import tifffile
 
     labels = np.zeros((64, 96), np.uint8)
@@ -247,10 +255,69 @@ def test_a_bigtiff_mask_is_read(monkeypatch: pytest.MonkeyPatch, tiled: bool) ->
     if tiled:
         monkeypatch.setattr(mask, "MAX_PIXELS", 1000)
     out = io.BytesIO()
-    tifffile.imwrite(out, labels, bigtiff=True, **({"tile": (32, 32)} if tiled else {}))
+    tifffile.imwrite(out, labels, bigtiff=True, byteorder=order, **({"tile": (32, 32)} if tiled else {}))
     (ann,) = parse_annotation(out.getvalue(), "masks/S.tif")
     assert ann.readable and [les.area for les in ann.lesions] == [200]
     monkeypatch.setattr(mask, "MAX_TILE_BYTES", 512)  # the same tile bound
     if tiled:
         (big,) = parse_annotation(out.getvalue(), "masks/T.tif")
         assert not big.readable and big.issues[0].code == "LIMIT_EXCEEDED"
+
+
+@pytest.mark.parametrize("planar", [False, True])
+@pytest.mark.parametrize("small", [False, True])
+def test_a_volumetric_tiled_mask_is_refused(
+    monkeypatch: pytest.MonkeyPatch, planar: bool, small: bool
+) -> None:
+    # ImageDepth 2, a region in each slice: the tiled path (taken since a page is sized by its
+    # width and length) read both slices' tiles at the same places (the two regions as one mask),
+    # and a planar one's second slice below the image (a lesion at rows past its height)
+    import tifffile
+
+    if not small:
+        monkeypatch.setattr(mask, "MAX_PIXELS", 1000)
+    first, second = np.zeros((50, 77), np.uint8), np.zeros((50, 77), np.uint8)
+    first[0:10, 0:20], second[30:40, 50:70] = 255, 255
+    out = io.BytesIO()
+    volume = np.stack([first, second])
+    if planar:
+        tifffile.imwrite(
+            out,
+            np.stack([volume] * 3),
+            tile=(1, 16, 16),
+            volumetric=True,
+            photometric="rgb",
+            planarconfig="separate",
+        )
+    else:
+        tifffile.imwrite(out, volume, tile=(1, 16, 16), volumetric=True)
+    (ann,) = parse_annotation(out.getvalue(), "masks/V.tif")
+    assert not ann.readable and not ann.lesions
+    assert [(i.code, i.message) for i in ann.issues] == [
+        ("ANNOTATION_UNREADABLE", "a volumetric TIFF of 2 slices: not a 2-D label mask")
+    ]
+
+
+def test_a_planar_tile_table_longer_than_the_image_adds_no_lesion_outside_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a planar mask whose ImageLength says 20 rows while its tile tables hold two tile rows: the
+    # second row's tiles (y = 32) were cropped to ``segment[: 20 - 32]``, which keeps rows, so its
+    # region became a lesion at rows 40 to 60 of a 20-row mask; the tiles past the image are left out
+    import tifffile
+
+    monkeypatch.setattr(mask, "MAX_PIXELS", 1000)
+    labels = np.zeros((64, 96), np.uint8)
+    labels[2:10, 2:12] = 255  # within the 20 rows
+    labels[40:60, 40:60] = 255  # below them
+    data = bytearray(_planar_tiff(np.stack([labels] * 3), 32))
+    with tifffile.TiffFile(io.BytesIO(bytes(data))) as tf:
+        tag = tf.pages[0].tags[257]
+        at, code = tag.valueoffset, {3: "<H", 4: "<I"}[int(tag.dtype)]
+    import struct
+
+    struct.pack_into(code, data, at, 20)
+    (ann,) = parse_annotation(bytes(data), "masks/S.tif")
+    assert ann.readable and (ann.width, ann.height) == (96, 20)
+    assert [les.area for les in ann.lesions] == [80]
+    assert all(les.geometry.bounds[3] <= 20 for les in ann.lesions)
