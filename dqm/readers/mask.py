@@ -234,10 +234,14 @@ def _decode_big_endian_bigtiff(content: bytes, rel: str) -> tuple[np.ndarray | N
                 return None, over, 0
             if w * h > MAX_PIXELS:
                 return None, _over_whole(w, h, rel), 0
-            frames = sum(
-                (int(p.imagewidth), int(p.imagelength)) == (w, h) for p in tf.pages[1 : 1 + FRAMES_LOOKED_AT]
-            )
             array = np.asarray(page.asarray())
+            frames = 0
+            try:  # as _frames_alike: a damaged later page leaves the first read
+                for k in range(1, 1 + FRAMES_LOOKED_AT):
+                    later: Any = tf.pages[k]
+                    frames += (int(later.imagewidth), int(later.imagelength)) == (w, h)
+            except Exception:  # IndexError past the last; tifffile's errors on a damaged page
+                pass
     except Exception as exc:  # tifffile and its codecs raise many kinds on a damaged file
         return (
             None,

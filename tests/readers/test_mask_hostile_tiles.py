@@ -321,3 +321,21 @@ def test_a_planar_tile_table_longer_than_the_image_adds_no_lesion_outside_it(
     assert ann.readable and (ann.width, ann.height) == (96, 20)
     assert [les.area for les in ann.lesions] == [80]
     assert all(les.geometry.bounds[3] <= 20 for les in ann.lesions)
+
+
+def test_a_big_endian_bigtiff_mask_of_several_pages_or_cut_short_is_said_so() -> None:
+    # decoded by tifffile (Pillow does not open it): its later pages of its size are MASK_FRAMES,
+    # as Pillow's frames are; cut short, it is unreadable with tifffile's reason, never a crash
+    import tifffile
+
+    labels = np.zeros((64, 96), np.uint8)
+    labels[5:15, 5:25] = 255
+    out = io.BytesIO()
+    with tifffile.TiffWriter(out, bigtiff=True, byteorder=">") as tw:
+        for page in (labels, labels, labels[:10]):
+            tw.write(page)
+    (ann,) = parse_annotation(out.getvalue(), "masks/S.tif")
+    assert ann.readable and [les.area for les in ann.lesions] == [200]
+    assert [i.code for i in ann.issues] == ["MASK_FRAMES"] and "(1 of the next" in ann.issues[0].message
+    (cut,) = parse_annotation(out.getvalue()[:100], "masks/S.tif")
+    assert not cut.readable and cut.issues[0].message.startswith("the image cannot be decoded: ")
