@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from dqm.findings import clip
 from dqm.i18n import N_, msg
-from dqm.output import read_named
+from dqm.output import TooLarge, read_bounded
 from dqm.profile import FieldDef, Profile
 from dqm.user_regex import LinearPattern
 
@@ -38,6 +38,10 @@ DATE_FORMAT = "%Y-%m-%d"
 BOOLEAN = ("true", "false", "True", "False", "TRUE", "FALSE", "0", "1")
 IDENTIFYING = frozenset({"patient_id"})
 """Clinical fields whose values are never printed in messages nor copied into results."""
+
+
+MAX_SUITE_BYTES = 16 << 20
+"""The most a GX expectation suite (JSON) is read of: a larger file is refused unread."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,9 +425,9 @@ def suite_refusal(path: Path) -> str | None:
     linear in each value (the command refuses it, as a profile's pattern is refused); None
     otherwise, a suite that cannot be read included (the audit reports that as before)."""
     try:
-        data = json.loads(read_named(path))
+        data = json.loads(read_bounded(path, MAX_SUITE_BYTES))
     except (OSError, ValueError):
-        return None
+        return None  # the audit reports it (_user_suite)
     entries = data.get("expectations") if isinstance(data, dict) else None
     for k, entry in enumerate(entries if isinstance(entries, list) else []):
         if isinstance(entry, dict) and isinstance(entry.get("kwargs"), dict):
@@ -493,7 +497,8 @@ def _regex_failure(
 
 def _user_suite(frame: pd.DataFrame, path: Path, out: TableValidation) -> list[TableFailure]:
     try:
-        data = json.loads(read_named(path))  # a FIFO never blocks the run, a device never fills memory
+        # a FIFO never blocks the run, a device never fills memory, a huge file is refused unread
+        data = json.loads(read_bounded(path, MAX_SUITE_BYTES))
         gx = _gx()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -501,6 +506,9 @@ def _user_suite(frame: pd.DataFrame, path: Path, out: TableValidation) -> list[T
                 **{k: v for k, v in data.items() if k in ("name", "expectations", "meta")}
             )
             expectations = list(suite.expectations)
+    except TooLarge as exc:
+        out.error = exc.message(N_("GX suite"))
+        return []
     except Exception as exc:  # a user file: every way it can be wrong is a reported error
         out.error = msg(
             "cannot load GX suite {path}: {error}: {reason}",

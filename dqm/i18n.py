@@ -29,6 +29,7 @@ import re
 from collections.abc import Mapping
 from functools import cache, lru_cache
 from importlib import resources
+from pathlib import PurePath
 from string import Formatter
 from typing import Any
 
@@ -68,10 +69,29 @@ class Message(str):
 
 
 def _plain(value: object) -> Param:
-    """A parameter as JSON keeps it: text, a number (not a bool), or None; anything else as text."""
+    """A parameter as JSON keeps it: text, a number (not a bool), or None; anything else as text.
+    A path (a user's ``--out``, a file of the batch) is shown as every output shows a name
+    (:func:`dqm.output.visible`), line breaks escaped too: a newline in a name a user typed must not
+    forge a line of dqm's output."""
     if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
         return value  # type: ignore[return-value]
+    if isinstance(value, PurePath):
+        return _PATH_UNSAFE.sub(_path_escape, str(value))
     return value if type(value) is str else str(value)
+
+
+_PATH_UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\udc80-\udcff]")
+"""What a path parameter may not hold as it is: controls (line breaks among them), line and
+paragraph separators, the bytes of a name not in UTF-8. Escaped as :func:`dqm.output.visible`
+escapes them (which this module cannot import: dqm.output builds its lines with :func:`msg`);
+format characters are left to the printing (every line printed passes ``visible``)."""
+
+
+def _path_escape(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a name that is not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def msg(template: str, /, **params: object) -> Message:
@@ -351,7 +371,7 @@ def translator(lang: str) -> Any:
     """``_(text, **params)`` for ``lang``: what a template calls to show a msgid."""
     check_language(lang)
 
-    def _(text: str, /, **params: Param) -> str:
-        return render(text, params, lang)
+    def _(text: str, /, **params: object) -> str:
+        return render(text, {k: _plain(v) for k, v in params.items()}, lang)
 
     return _

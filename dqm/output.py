@@ -164,6 +164,32 @@ def read_named(path: Path, limit: int | None = None) -> bytes:
         return fh.read() if limit is None else fh.read(limit + 1)
 
 
+TOO_LARGE = N_("{path} is larger than {limit:,} bytes: more than a {_what} ever holds; is it the right file?")
+
+
+class TooLarge(OSError):
+    """A file a user named is larger than dqm reads for it (:func:`read_bounded`)."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        super().__init__(errno.EFBIG, os.strerror(errno.EFBIG), str(path))
+        self.limit = limit
+
+    def message(self, what: str) -> Message:
+        """The usage error, in the command's language: ``what`` (a msgid: ``N_("waiver file")``) is
+        the kind of file, the path escaped as every output shows a name."""
+        return msg(TOO_LARGE, path=Path(os.fsdecode(self.filename)), limit=self.limit, _what=what)
+
+
+def read_bounded(path: Path, limit: int) -> bytes:
+    """:func:`read_named` of a file that must hold at most ``limit`` bytes, counted as read (a file's
+    size as the system gives it may be 0, for ``/proc``, or grow while it is read): a longer one
+    raises :class:`TooLarge` having read ``limit + 1`` bytes, never more."""
+    data = read_named(path, limit)
+    if len(data) > limit:
+        raise TooLarge(path, limit)
+    return data
+
+
 def new_run_id() -> str:
     """A fresh run id, e.g. ``20261204T145030Z-9f3a1c2b``: the UTC time the run started and 32
     random bits. Every output of one run carries it (results.json, the report, JUnit, the
@@ -231,6 +257,102 @@ class NotFlushed(WriteRefused):
     ``filename`` is the output (the last one put in that folder where several were)."""
 
 
+INTO_BATCH = N_("it is inside the batch folder {batch}: dqm never writes into a batch")
+
+_BATCHES: dict[tuple[int, int], str] = {}
+"""The batch folders this command reads, by identity (device, inode) with the path they were given
+as: no output is written into one (:func:`never_into`), whatever link on the way leads there."""
+
+
+def never_into(folder: Path) -> None:
+    """Refuse every later write of this process into ``folder`` (a batch the command reads) or a
+    folder inside it: each writer of this module checks the folder it writes in, by its identity
+    and those of the folders above it (``..``, never a path a link can redirect), so a link inside
+    ``--out`` (``out/validity``, ``out/lots/lot-01``) that leads into the batch is refused
+    (:class:`WriteRefused`, exit 4) as ``--out`` itself is (a usage error)."""
+    info = os.stat(folder)
+    _BATCHES[(info.st_dev, info.st_ino)] = str(folder)
+
+
+def forget_batches() -> None:
+    """A new command starts: no batch is read yet."""
+    _BATCHES.clear()
+
+
+def _live_batches() -> dict[tuple[int, int], str]:
+    """The batch folders still there as they were (a folder removed since, its inode perhaps
+    reused by another, is no batch of this command)."""
+    live = {}
+    for key, path in _BATCHES.items():
+        with contextlib.suppress(OSError):
+            info = os.stat(path)
+            if (info.st_dev, info.st_ino) == key:
+                live[key] = path
+    return live
+
+
+def _batch_holding(fd: int) -> str | None:
+    """The batch folder (:func:`never_into`) that the folder open as ``fd`` is, or is inside; None
+    when it is in none. Walks up by ``..`` from the descriptor: the folder checked is the one the
+    caller then writes in (by ``dir_fd``), never a path a link made meanwhile redirects."""
+    live = _live_batches()
+    if not live:
+        return None
+    with contextlib.ExitStack() as fds:
+        here, info = fd, os.fstat(fd)
+        for _ in range(4096):  # deeper than any path the system opens
+            key = (info.st_dev, info.st_ino)
+            if key in live:
+                return live[key]
+            try:
+                up = os.open("..", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=here)
+            except OSError:
+                return None  # a folder above that cannot be searched: not one dqm read as the batch
+            fds.callback(os.close, up)
+            above = os.fstat(up)
+            if (above.st_dev, above.st_ino) == key:
+                return None  # the root
+            here, info = up, above
+    return None
+
+
+def _refuse_if_batch(fd: int, path: Path) -> None:
+    """Raise :class:`WriteRefused` naming ``path`` when the folder open as ``fd`` is in a batch."""
+    batch = _batch_holding(fd)
+    if batch is not None:
+        refused = WriteRefused(errno.EPERM, os.strerror(errno.EPERM), str(path))
+        refused.why, refused.params = INTO_BATCH, {"batch": visible(batch, newlines=False)}
+        raise refused
+
+
+def _open_folder(folder: Path) -> int:
+    """A descriptor of ``folder`` (which must exist), refused (:class:`WriteRefused`) when it is
+    in a batch this command reads."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        _refuse_if_batch(fd, folder)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def refuse_into_batch(path: Path) -> None:
+    """Raise :class:`WriteRefused` naming ``path`` when the nearest folder of it that exists (its
+    folder, or the one its folders would be made in) is in a batch this command reads: for a writer
+    outside this module (a checkpoint ``torch.save`` writes, a SQLite database), before it writes."""
+    if not _BATCHES:
+        return
+    existing = next((p for p in path.parents if os.path.isdir(p)), None)
+    if existing is None:
+        return
+    fd = os.open(existing, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        _refuse_if_batch(fd, path)
+    finally:
+        os.close(fd)
+
+
 def _flush_folder_of(path: Path) -> None:
     """Flush the folder holding ``path``, an output already in place: a failure is a
     :class:`NotFlushed` naming ``path``."""
@@ -284,7 +406,7 @@ def refused_write_line(exc: OSError, lang: str = "en") -> str:
             msg(
                 "dqm: the outputs could not all be moved into {path} ({_why}); the next dqm run into that "
                 "folder finishes the move, and until then no command reads it as one set",
-                path=visible(os.fsdecode(exc.filename)),
+                path=visible(os.fsdecode(exc.filename), newlines=False),
                 **reason,
             )
         )
@@ -293,7 +415,7 @@ def refused_write_line(exc: OSError, lang: str = "en") -> str:
         head = msg(
             "dqm: {path} is written, but its folder could not be flushed to the disk ({error}): "
             "its name may not survive a power cut",
-            path=visible(path),
+            path=visible(path, newlines=False),
             error=exc.strerror,
         )
         return tr(msg("{head}; {tail}", head=tr(head), tail=tr(_written_tail(path))))
@@ -307,12 +429,12 @@ def _refused_head(exc: OSError, why: str | None, where: str | None, reason: dict
     """What could not be written, and why."""
     if exc.filename is None:
         return msg("dqm: a file could not be written ({error})", error=exc.strerror)
-    path = visible(os.fsdecode(exc.filename))
+    path = visible(os.fsdecode(exc.filename), newlines=False)
     if where is not None:
         return msg(
             "dqm: {path} could not be written ({error}: {where})",
             path=path,
-            where=visible(where),
+            where=visible(where, newlines=False),
             error=exc.strerror,
         )
     if why:
@@ -347,6 +469,8 @@ def _refused(path: Path, exc: OSError) -> WriteRefused:
     where = exc.where if isinstance(exc, WriteRefused) else exc.filename
     if where is not None and Path(os.fsdecode(where)) in path.parents:
         refused.where = os.fsdecode(where)
+    if isinstance(exc, WriteRefused) and exc.why and not refused.why:
+        refused.why, refused.params = exc.why, exc.params  # dqm's own reason (into a batch) kept
     return refused
 
 
@@ -381,7 +505,16 @@ def _naming(path: Path) -> Iterator[None]:
         raise _refused(path, exc) from exc
 
 
-writing = _naming
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """For a writer outside this module (a checkpoint ``torch.save`` writes): refused when
+    ``path`` would be in a batch this command reads (:func:`refuse_into_batch`), and its failures
+    are a :class:`WriteRefused` naming the file it writes."""
+    with _naming(path):
+        refuse_into_batch(path)
+        yield
+
+
 """For a writer outside this module (a checkpoint ``torch.save`` writes): its failures are a
 :class:`WriteRefused` naming the file it writes."""
 
@@ -390,7 +523,10 @@ def _make_folder(folder: Path) -> None:
     """``folder`` and the folders above it made where missing. A plain file on the way (``--junit
     FILE/j.xml``) is said as such (``ENOTDIR``, naming that file), never as ``FileExistsError``."""
     try:
+        refuse_into_batch(folder / "x")  # before any folder is made inside a batch
         folder.mkdir(parents=True, exist_ok=True)
+        if _BATCHES:
+            os.close(_open_folder(folder))
     except (FileExistsError, NotADirectoryError):
         ways = [*reversed(folder.parents), folder]
         blocking = next((p for p in ways if os.path.lexists(p) and not p.is_dir()), folder)
@@ -415,12 +551,25 @@ def _temporary_beside(path: Path, private: bool = False) -> tuple[int, Path]:
     readable by its owner alone); ``private``: 0o600 whatever the umask."""
     # the name cut so that ".NAME.XXXXXXXX.part" fits where NAME itself fits (a 250-byte name)
     stem = os.fsencode(path.name)[: _NAME_MAX - 15].decode("utf-8", "ignore") or "x"
+    folder = _open_folder(path.parent) if _BATCHES else None
     while True:
         tmp = path.parent / f".{stem}.{secrets.token_hex(4)}.part"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
+            # in the folder checked (its descriptor): a link made meanwhile is not followed
+            fd = os.open(
+                tmp.name if folder is not None else tmp,
+                os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                0o600 if private else 0o666,
+                dir_fd=folder,
+            )
         except FileExistsError:
             continue
+        except BaseException:
+            if folder is not None:
+                os.close(folder)
+            raise
+        if folder is not None:
+            os.close(folder)
         if private:
             os.fchmod(fd, 0o600)
         return fd, tmp
@@ -526,7 +675,14 @@ def _replace(tmp: Path, path: Path) -> None:
     refuses the regular file dqm must replace too). A folder taking the name in that window is
     refused by ``rename`` itself (``EISDIR``)."""
     refuse_unless_replaceable(path)
-    os.replace(tmp, path)
+    if not _BATCHES:
+        os.replace(tmp, path)
+        return
+    folder = _open_folder(path.parent)  # renamed in the folder checked, by its descriptor
+    try:
+        os.replace(tmp.name, path.name, src_dir_fd=folder, dst_dir_fd=folder)
+    finally:
+        os.close(folder)
 
 
 class FileBatch:
@@ -622,6 +778,7 @@ def run_lock(folder: Path) -> Iterator[None]:
 
     with _naming(folder):  # a folder that cannot be made or written in: said as a refused write
         _make_folder(folder)
+        refuse_into_batch(folder / LOCK_FILE)
         fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
@@ -1076,6 +1233,7 @@ def _roll_forward(folder: Path, staging_name: str) -> bool:
         try:
             top = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             fds.callback(os.close, top)
+            _refuse_if_batch(top, folder)  # the moves go into this descriptor's folder
             try:
                 staging = os.open(staging_name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=top)
             except OSError as exc:

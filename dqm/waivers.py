@@ -36,7 +36,7 @@ from dqm.delivery import Waiver, WaiverFile, WaiverSection, WaiverUse
 from dqm.facts import Ratio
 from dqm.findings import Aspect, Finding
 from dqm.i18n import msg
-from dqm.output import read_named
+from dqm.output import TooLarge, read_bounded
 from dqm.profile import load_yaml
 from dqm.results import QualityResult
 
@@ -57,15 +57,16 @@ def load_waivers(path: Path, max_errors: int = 5) -> list[Waiver]:
         the first ``max_errors`` problems with their places (``waivers/2/expires``).
     """
     try:
-        if path.stat().st_size > MAX_WAIVER_BYTES:
-            raise WaiverError(
-                msg(
-                    "waiver file {path} is larger than {limit:,} bytes",
-                    path=path,
-                    limit=MAX_WAIVER_BYTES,
-                )
+        # counted as read: a size the system gives may be 0 (/proc) or grow while it is read
+        text = read_bounded(path, MAX_WAIVER_BYTES).decode("utf-8")
+    except TooLarge:
+        raise WaiverError(
+            msg(
+                "waiver file {path} is larger than {limit:,} bytes",
+                path=path,
+                limit=MAX_WAIVER_BYTES,
             )
-        text = read_named(path).decode("utf-8")
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise WaiverError(
             msg(

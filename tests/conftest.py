@@ -38,6 +38,16 @@ def _english_lines() -> None:
     LANGUAGE.value = "en"
 
 
+@pytest.fixture(autouse=True)
+def _no_batch_read() -> None:
+    """Each test starts with no batch read: a command run in the test process refuses writes into
+    its batch for the process (a real run is one command; dqm.output.never_into), and a later test
+    may write where an earlier one read."""
+    from dqm.output import forget_batches
+
+    forget_batches()
+
+
 @pytest.fixture(scope="session")
 def profile() -> Profile:
     return load_profile()

@@ -15,7 +15,15 @@ from typing import Any
 import pytest
 
 from dqm.cli import main
-from dqm.output import FileBatch, HalfMoved, NotReplaceable, OutputSet, WriteRefused, write_file
+from dqm.output import (
+    FileBatch,
+    HalfMoved,
+    NotReplaceable,
+    OutputSet,
+    WriteRefused,
+    refused_write_line,
+    write_file,
+)
 from dqm.results import BatchInfo, ProfileInfo, QualityResult, Verdict
 
 TAIL = "only outputs already reported as written were written"
@@ -905,3 +913,46 @@ def test_corrupt_says_a_refused_write_as_dqm_says_it(
     assert "".join(
         f"{copy / 'corruption.csv'} is written, but its folder could not be flushed".split()
     ) in "".join(err.split())
+
+
+def test_no_writer_writes_through_a_link_into_a_batch(tmp_path: Path) -> None:
+    """A batch the command reads (never_into) is never written to through a link inside an output
+    folder: write_file, FileBatch, OutputSet, a folder made, and a writer outside dqm.output
+    (writing) are each refused, naming the output and the batch; nothing lands in the batch."""
+    from dqm.output import forget_batches, make_folder, never_into, writing
+
+    batch = tmp_path / "batch"
+    (batch / "slides").mkdir(parents=True)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sub").symlink_to(batch / "slides")
+    never_into(batch)
+    try:
+        attempts: list[Callable[[], object]] = [
+            lambda: write_file(out / "sub" / "a.json", "{}"),
+            lambda: make_folder(out / "sub" / "deeper" / "still"),
+        ]
+
+        def batched() -> None:
+            with FileBatch() as files:
+                files.write(out / "sub" / "b.txt", "b")
+
+        def as_set() -> None:
+            with OutputSet(out / "sub") as outputs:
+                outputs.write("c.json", "{}")
+
+        def foreign() -> None:
+            with writing(out / "sub" / "model.pt"):
+                (out / "sub" / "model.pt").write_bytes(b"weights")
+
+        for attempt in [*attempts, batched, as_set, foreign]:
+            with pytest.raises(WriteRefused) as refused:
+                attempt()
+            line = refused_write_line(refused.value)
+            assert "inside the batch folder" in line and str(batch) in line, line
+        assert [p.name for p in batch.rglob("*")] == ["slides"]
+        write_file(out / "elsewhere.json", "{}")  # outside the batch: written as before
+    finally:
+        forget_batches()
+    write_file(out / "sub" / "a.json", "{}")  # no batch read any more: the link is followed as before
+    assert (batch / "slides" / "a.json").exists()

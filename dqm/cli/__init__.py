@@ -43,7 +43,7 @@ from dqm.cli.common import (
 )
 from dqm.cli.lots import lots_app
 from dqm.i18n import Message, msg
-from dqm.output import WriteRefused, forget_written, not_utf8, refused_write_line
+from dqm.output import WriteRefused, forget_batches, forget_written, not_utf8, refused_write_line
 
 app.add_typer(lots_app, name="lots")
 
@@ -131,6 +131,7 @@ def _argument_not_utf8() -> Message | None:
 def main() -> None:
     """Entry point of the ``dqm`` script: exit codes as the module says, never a traceback."""
     forget_written()
+    forget_batches()
     signal.signal(signal.SIGTERM, _terminated)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
     if (bad := _argument_not_utf8()) is not None:

@@ -384,7 +384,7 @@ def audit(
         out.print(line, highlight=False, soft_wrap=True)
     out.print(
         "\n".join(
-            _("{role}: {path}", role=_(role), path=str(paths[key]))
+            _("{role}: {path}", role=_(role), path=Path(paths[key]))
             for key, role in (
                 ("report", N_("report")),
                 ("results", N_("results")),
@@ -729,7 +729,7 @@ def _run_validity_stage(run: Any, result: Any, options: Any, resume_hint: str) -
     except KeyboardInterrupt:
         rest = msg(
             "the last finished epoch is saved in {path}; continue with: {command}",
-            path=str(options.out / "checkpoints"),
+            path=Path(options.out / "checkpoints"),
             command=resume_hint,
         )
         said = f"[bold yellow]{escape(tr(msg('interrupted')))}[/]: {escape(tr(rest))}"
@@ -980,19 +980,19 @@ def report(
     cap = FINDINGS_CAP if report_findings_cap is None else report_findings_cap
     page = render_sealed_html(result, masker, layout, lang, prof.display_names(lang), findings_cap=cap)
     write_file(output, page, binary=True)
-    out.print(_("{role}: {path}", role=_(N_("report")), path=str(output)), markup=False)
+    out.print(_("{role}: {path}", role=_(N_("report")), path=Path(output)), markup=False)
     if over_cap(result, cap):
         sidecar = write_file(output.parent / FINDINGS_SIDECAR, findings_csv(result), masker, compress=True)
-        out.print(_("{role}: {path}", role=_(N_("findings")), path=str(sidecar)), markup=False)
+        out.print(_("{role}: {path}", role=_(N_("findings")), path=Path(sidecar)), markup=False)
     if junit is not None:
         write_file(junit, render_junit(result, lang), masker)
-        out.print(_("{role}: {path}", role=_(N_("junit")), path=str(junit)), markup=False)
+        out.print(_("{role}: {path}", role=_(N_("junit")), path=Path(junit)), markup=False)
     if summary is not None:
         write_file(summary, render_summary(result, lang), masker)
-        out.print(_("{role}: {path}", role=_(N_("summary")), path=str(summary)), markup=False)
+        out.print(_("{role}: {path}", role=_(N_("summary")), path=Path(summary)), markup=False)
     for path, data in tables.items():
         write_file(path, data, binary=isinstance(data, bytes))
-        out.print(_("{role}: {path}", role=_(N_("quality table")), path=str(path)), markup=False)
+        out.print(_("{role}: {path}", role=_(N_("quality table")), path=Path(path)), markup=False)
     if pdf:
         from reports.pdf import PdfError, find_chromium, print_pdf
 
@@ -1001,7 +1001,7 @@ def report(
             print_pdf(output, target, find_chromium(chromium))
         except PdfError as exc:
             raise usage_error(f"--pdf: {exc}") from None
-        out.print(_("{role}: {path}", role="PDF", path=str(target)), markup=False)
+        out.print(_("{role}: {path}", role="PDF", path=Path(target)), markup=False)
 
 
 def _without_labels(result: Any) -> Any:
@@ -1148,4 +1148,4 @@ def diff(
         from dqm.output import write_file
 
         write_file(output, text, masker)
-        out.print(_("{role}: {path}", role=_(N_("diff")), path=str(output)), markup=False)
+        out.print(_("{role}: {path}", role=_(N_("diff")), path=Path(output)), markup=False)

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from dqm.i18n import LANGUAGES, N_, Message, gettext, msg, pmsg
+from dqm.output import never_into
 
 USAGE_ERRORS: tuple[type[Exception], ...] = (
     click.ClickException,
@@ -285,11 +286,17 @@ def batch_folder(path: Path) -> Path:
         raise usage_error(msg("no such folder: {path}", path=path))
     if not path.is_dir():
         raise usage_error(msg("not a folder: {path} (give the batch folder)", path=path))
-    return path.resolve()
+    root = path.resolve()
+    never_into(root)  # nor through a link inside an output folder (dqm.output checks each write)
+    return root
 
 
 def outside_batch(path: Path, root: Path, option: str) -> None:
-    """Refuse (usage error) an output path at or inside the batch folder ``root``."""
+    """Refuse (usage error) an output path at or inside the batch folder ``root``; every later
+    write into the batch, through a link inside that path too, is refused where it is written
+    (:func:`dqm.output.never_into`)."""
+    with contextlib.suppress(OSError):
+        never_into(root)
     where = path.resolve()
     if where == root or root in where.parents:
         raise usage_error(

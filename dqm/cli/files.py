@@ -87,7 +87,7 @@ def synth(
         _(
             "wrote {slides} slides to {path} ({n} injected defects, see truth.csv)",
             slides=slides,
-            path=str(out_dir),
+            path=Path(out_dir),
             n=n_defects,
         ),
         markup=False,
@@ -163,7 +163,7 @@ def validate(
         missing = [p for p in paths if not p.is_file()]
         if missing:
             raise usage_error(
-                _("not a file: {path} (give one batch folder, or annotation files)", path=str(missing[0]))
+                _("not a file: {path} (give one batch folder, or annotation files)", path=Path(missing[0]))
             )
         findings = validate_files(paths, prof)
         errors = sum(f.severity.value == "error" for f in findings)
@@ -250,7 +250,7 @@ def convert(
         raise usage_error(_("--downsample applies to --to mask only"))
     missing = [p for p in sources if not p.is_file()]
     if missing:
-        raise usage_error(_("not a file: {path}", path=str(missing[0])))
+        raise usage_error(_("not a file: {path}", path=Path(missing[0])))
     prof = load_profile_or_exit(profile)
     start_masking(prof.deid, mask_key)  # what it prints; the converted files keep the annotation's text
     facts: SlideFacts | None = None
@@ -268,7 +268,7 @@ def convert(
             for problem in res.problems:
                 console.print(f"[yellow]{escape(problem)}[/]", highlight=False, markup=True)
             for path in res.written:
-                out.print(_("wrote {path}", path=str(path)), highlight=False, markup=False)
+                out.print(_("wrote {path}", path=Path(path)), highlight=False, markup=False)
             failed = failed or not res.written
     raise typer.Exit(1 if failed else 0)
 
@@ -295,6 +295,6 @@ def schema(
         from dqm.output import write_file
 
         write_file(output, schema_text(which))
-        out.print(_("{role}: {path}", role=_(N_("schema")), path=str(output)), markup=False)
+        out.print(_("{role}: {path}", role=_(N_("schema")), path=Path(output)), markup=False)
         return
     out.print_json(json.dumps(SCHEMAS[which]()))

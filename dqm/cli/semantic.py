@@ -52,7 +52,7 @@ from dqm.cli.lots import (
     supplier_states,
 )
 from dqm.i18n import N_, msg
-from dqm.output import read_named
+from dqm.output import TooLarge, read_bounded
 
 review_app = typer.Typer(
     help="Expert review: plan a sample size, ingest reviewers' verdicts.",
@@ -82,6 +82,10 @@ ConfidenceOpt = Annotated[float, typer.Option(help="Confidence level of interval
 ExpectedOpt = Annotated[float, typer.Option(help="Precision plan: accuracy expected before the review.")]
 
 
+MAX_RISK_BYTES = 64 << 20
+"""The most a --risk CSV is read of (a slide id and a number a row)."""
+
+
 def _plan_options(**kw: Any) -> Any:
     from dqm.semantic.planfile import PlanOptions
 
@@ -93,7 +97,9 @@ def _read_risk(path: Path) -> dict[str, float]:
     import csv
 
     try:
-        rows = list(csv.DictReader(read_named(path).decode("utf-8-sig").splitlines()))
+        rows = list(csv.DictReader(read_bounded(path, MAX_RISK_BYTES).decode("utf-8-sig").splitlines()))
+    except TooLarge as exc:
+        raise usage_error(exc.message(N_("risk file"))) from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise usage_error(msg("cannot read risk file {path}: {error}", path=path, error=exc)) from None
     out: dict[str, float] = {}
@@ -724,11 +730,11 @@ def ingest_command(
         markup=False,
     )
     if record:
-        _record_lot(review_plan, result, history)
+        _record_lot(review_plan, result, history, root)
     raise typer.Exit({"accept": 0, "reject": 1, "incomplete": 3}[result.decision])
 
 
-def _record_lot(review_plan: Any, result: Any, history: Path | None) -> None:
+def _record_lot(review_plan: Any, result: Any, history: Path | None, root: Path) -> None:
     """``--record``: the lot's decision as its supplier's next lot in the history (the plan's, or
     ``--history``); a usage error when the plan is of no lot, the review is incomplete, or the
     history refuses it (a lot already recorded, a plan of a severity the supplier is no longer at)."""
@@ -743,6 +749,7 @@ def _record_lot(review_plan: Any, result: Any, history: Path | None) -> None:
     where = history if history is not None else Path(lot.history) if lot.history else None
     if where is None:
         raise usage_error(msg("--record: give the lot history with --history"))
+    outside_batch(where, root, "--history")  # the plan's path too: a link there into the batch is refused
     plan = plan_iso2859(review_plan.lot_size, review_plan.level, review_plan.aql, lot.severity)
     failed = result.core.n_fail if result.core is not None else result.n_fail
     outcome = LotOutcome(result.decision == "accept", failed, plan, lot.reduced_allowed)

@@ -19,8 +19,8 @@ from pydantic import ValidationError
 
 from dqm import __version__
 from dqm.facts import ItemSummary
-from dqm.i18n import msg
-from dqm.output import Mask, read_named, spreadsheet_safe, write_together
+from dqm.i18n import N_, msg
+from dqm.output import Mask, TooLarge, read_bounded, spreadsheet_safe, write_together
 from dqm.semantic.intervals import precision_sample_size
 from dqm.semantic.iso2859 import plan_iso2859
 from dqm.semantic.models import (
@@ -48,6 +48,11 @@ ALLOCATION_RULE = (
 )
 SAMPLE_PARTS = {True: "core", False: "supplementary", None: ""}
 """The ``sample`` column of ``review_plan.csv`` (empty for a plan drawn without a core)."""
+
+
+MAX_PLAN_BYTES = 256 << 20
+"""The most a review_plan.json is read of (a row per slide drawn): a larger file is refused as not
+the right one, never read whole."""
 
 
 class PlanError(ValueError):
@@ -399,7 +404,9 @@ def read_plan(path: Path) -> ReviewPlan:
     """
     file = path / PLAN_JSON if path.is_dir() else path
     try:
-        plan = ReviewPlan.model_validate(loads(read_named(file)))
+        plan = ReviewPlan.model_validate(loads(read_bounded(file, MAX_PLAN_BYTES)))
+    except TooLarge as exc:
+        raise PlanError(exc.message(N_("review plan"))) from None
     except OSError as exc:
         raise PlanError(msg("cannot read {path}: {reason}", path=file, reason=exc.strerror or exc)) from None
     except StrictJSONError as exc:

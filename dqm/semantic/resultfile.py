@@ -7,12 +7,17 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from dqm.i18n import msg
-from dqm.output import Mask, read_named, write_file
+from dqm.i18n import N_, msg
+from dqm.output import Mask, TooLarge, read_bounded, write_file
 from dqm.semantic.models import SemanticResult
 from dqm.strictjson import StrictJSONError, loads
 
 RESULT_FILE = "semantic.json"
+
+
+MAX_SEMANTIC_BYTES = 256 << 20
+"""The most a semantic.json is read of (a verdict per slide reviewed: ~1 KB each): a larger file is
+refused as not the right one, never read whole."""
 
 
 class SemanticFileError(ValueError):
@@ -35,7 +40,9 @@ def load_semantic(review: Path, batch_fingerprint: str) -> SemanticResult:
     """
     path = review / RESULT_FILE if review.is_dir() else review
     try:
-        semantic = SemanticResult.model_validate(loads(read_named(path)))
+        semantic = SemanticResult.model_validate(loads(read_bounded(path, MAX_SEMANTIC_BYTES)))
+    except TooLarge as exc:
+        raise SemanticFileError(exc.message(N_("semantic result"))) from None
     except OSError as exc:
         raise SemanticFileError(
             msg("cannot read {path}: {reason}", path=path, reason=exc.strerror or exc)

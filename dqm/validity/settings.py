@@ -16,7 +16,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 from pydantic_core import PydanticCustomError
 
 from dqm.i18n import N_, msg
-from dqm.profile import model_from_yaml
+from dqm.output import TooLarge, read_bounded
+from dqm.profile import MAX_PROFILE_BYTES, model_from_yaml
 
 BUILTIN = ("smoke", "standard")
 
@@ -296,7 +297,10 @@ def _read(source: str | Path) -> tuple[str, str]:
         return text, f"built-in:{source}"
     path = Path(source)
     try:
-        return path.read_text("utf-8"), str(path)
+        # a FIFO never blocks the run, /dev/zero never fills memory, a huge file is refused unread
+        return read_bounded(path, MAX_PROFILE_BYTES).decode("utf-8"), str(path)
+    except TooLarge as exc:
+        raise ValidityProfileError(exc.message(N_("validity profile"))) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidityProfileError(
             msg(

@@ -161,3 +161,30 @@ def test_a_link_at_the_default_history_path_into_the_batch_is_refused(key: Path,
     assert "--history must be outside the batch folder" in " ".join(res.output.split())
     assert inside.read_bytes() == before
     assert sorted(p.name for p in batch.iterdir() if p.name.startswith("notes")) == ["notes.sqlite"]
+
+
+def test_a_link_inside_out_into_the_batch_is_never_written_through(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only --out itself was checked to be outside the batch: a link inside it (out/lots, out/lots/lot-01)
+    that leads into the batch was followed, and sample wrote its plans and sheets into the delivery.
+    Every write is now refused there (exit 4, the batch named), and the batch is left as it was."""
+    import sys
+
+    from dqm.cli import main
+
+    batch = two_lot_batch(tmp_path / "batch")
+    (batch / "extra").mkdir()
+    before = sorted(p.relative_to(batch) for p in batch.rglob("*"))
+    for n, link in enumerate(("lots", "lots/lot-01")):
+        out = tmp_path / f"s{n}"
+        (out / link).parent.mkdir(parents=True, exist_ok=True)
+        (out / link).symlink_to(batch / "extra")
+        args = ["sample", str(batch), "--out", str(out), "--lot-by", "institution", "--workers", "1"]
+        monkeypatch.setattr(sys, "argv", ["dqm", *args, "--history", str(tmp_path / "h.sqlite")])
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 4, err
+        assert "inside the batch folder" in " ".join(err.split()), err
+        assert sorted(p.relative_to(batch) for p in batch.rglob("*")) == before

@@ -89,3 +89,25 @@ def test_lots_through_sample_review_history_and_audit(tmp_path: Path) -> None:
     assert third["lot"]["severity"] == "tightened" and third["lot"]["switching_score"] is None
     with LotHistory(history) as h:
         assert h.state("Seoul-A").state == "tightened" and h.state("Busan-B").score == 2
+
+
+def test_ingest_record_never_writes_the_history_into_the_batch(tmp_path: Path) -> None:
+    """``review ingest --record`` opened --history, or the plan's history, with no check: one inside
+    the batch, or the plan's path made a link to a file of the batch, had SQLite write its tables
+    into the delivery (as audit and sample did before e0d3c3f5). Both are refused (exit 2)."""
+    import sqlite3
+
+    batch = two_lot_batch(tmp_path / "batch")
+    history = tmp_path / "runs" / "history.sqlite"
+    plans = sample(batch, tmp_path / "runs" / "d1" / "sample", history, seed=0)
+    res = ingest(plans["Busan-B"], tmp_path / "a", 0, "--record", "--history", str(batch / "h.sqlite"))
+    assert res.exit_code == 2 and "--history must be outside the batch" in " ".join(res.output.split())
+    assert not (batch / "h.sqlite").exists()
+    inside = batch / "notes.sqlite"
+    sqlite3.connect(inside).close()
+    before = inside.read_bytes()
+    history.unlink(missing_ok=True)
+    history.symlink_to(inside)  # the plan names this path
+    res = ingest(plans["Busan-B"], tmp_path / "b", 0, "--record")
+    assert res.exit_code == 2 and "--history must be outside the batch" in " ".join(res.output.split())
+    assert inside.read_bytes() == before
