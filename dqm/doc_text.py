@@ -612,6 +612,11 @@ class _PastBound(Exception):
     """More than :data:`MAX_TAR_READ` bytes read from a tar archive."""
 
 
+_EMPTY_READS = 2
+"""Reads that find nothing tarfile is let make at the end of the data (a truncated archive's
+next header, a member's last byte), past which it is stopped."""
+
+
 class _Counted:
     """A file's reads held to ``left`` bytes (no read asks for more: a header claiming 2 GB of
     extended names costs the bound, not 2 GB); seeks, a plain tar's way past a member, are free."""
@@ -619,15 +624,24 @@ class _Counted:
     def __init__(self, raw: BinaryIO | gzip.GzipFile | bz2.BZ2File | lzma.LZMAFile, left: int) -> None:
         self.raw = raw
         self.left = left
+        # tarfile's stream reader seeks by reading, a block at a time, nothing past the end of the
+        # data: where ``ends``, reads that find nothing end it (EOFError)
+        self.ends = False
+        self.empty = 0
 
     def read(self, n: int | None = -1) -> bytes:
-        """At most ``n`` bytes; :class:`_PastBound` past the bound."""
+        """At most ``n`` bytes; :class:`_PastBound` past the bound; ``EOFError`` at the third read
+        that finds nothing where :attr:`ends`."""
         if n is None or n < 0 or n > self.left:
             n = self.left + 1
         data = self.raw.read(n)
         self.left -= len(data)
         if self.left < 0:
             raise _PastBound
+        if not data and n and self.ends:
+            self.empty += 1
+            if self.empty > _EMPTY_READS:
+                raise EOFError
         return data
 
     def seek(self, offset: int, whence: int = 0) -> int:
@@ -646,21 +660,20 @@ def tar_text(fh: BinaryIO, limit: int, reads: list[int] | None = None) -> tuple[
     what it read); never a member's data, never extracted, no link followed; and why some of it
     was not read (None: all of it was). Its headers are walked by dqm (:func:`_walk_tar`, as
     :mod:`tarfile` reads them, several times faster); one dqm leaves to tarfile (:class:`_Fallback`)
-    has the archive read again by tarfile, from the start, within a bound of its own."""
+    has the archive read again by tarfile, from the start, with what is left of the bound (both
+    readings are charged to it), stopped at the end of the data."""
     head = fh.read(6)
     names: list[str] = []
     bound = MAX_TAR_READ if reads is None else min(MAX_TAR_READ, max(reads[0], 0))
     counted = _Counted(fh, bound)
-    spent = 0
     try:
         unread = _tar_read(fh, head, counted, names, limit, True)
     except _Fallback:
-        spent = bound - max(counted.left, 0)
         names.clear()
-        counted.left = bound
+        counted.ends = True
         unread = _tar_read(fh, head, counted, names, limit, False)
     if reads is not None:
-        reads[0] -= spent + bound - max(counted.left, 0)
+        reads[0] -= bound - max(counted.left, 0)
     return "\n".join(names), unread
 
 
@@ -695,8 +708,11 @@ def _tar_read(
         lzma.LZMAError,
         ValueError,
         OverflowError,
+        RecursionError,
     ):
-        # OverflowError: a base-256 size of 2**80 seeked past in a file in memory (a real file: OSError)
+        # OverflowError: a base-256 size of 2**80 seeked past in a file in memory (a real file: OSError);
+        # RecursionError: tarfile reads a chain of GNU long-name or pax headers by recursion (the
+        # walker does not; its fallback does)
         return N_("not a readable tar archive")
 
 
@@ -777,13 +793,15 @@ a stream reaches :data:`MAX_TAR_READ` where tarfile would."""
 _REGULAR = frozenset({b"0", b"\0", b"7", b"S"})
 """tarfile's ``REGULAR_TYPES``: their data follows their header."""
 _SUPPORTED = _REGULAR | frozenset({b"1", b"2", b"3", b"4", b"5", b"6", b"L", b"K", b"x", b"g", b"X"})
-"""tarfile's ``SUPPORTED_TYPES``: a type not among them is read as a regular file's."""
+"""tarfile's ``SUPPORTED_TYPES`` (and the pax header types, which tarfile lists apart and never
+reaches the data of as a member's): a type not among them is read as a regular file's."""
 _LEFT_TO_TARFILE = frozenset({b"S", b"g", b"X"})
 _SIGNED = struct.Struct("148b8x356b")
-_PAX_RECORD = re.compile(rb"(\d+) ([^=]+)=")
-"""A pax record's length and keyword, as tarfile matches them."""
+_PAX_LENGTH = re.compile(rb"([0-9]{1,20}) ")
+"""A pax record's length, as tarfile matches it since CPython's fix for CVE-2024-6232."""
 _PAX_PLAIN_SIZE = re.compile(rb"[0-9]{1,30}")
-_PAX_LEFT_TO_TARFILE = (b"hdrcharset=", b"GNU.sparse")
+_PAX_READ = frozenset({b"path", b"linkpath", b"size"})
+"""The pax keywords that change a member's name, link name or where the next header starts."""
 
 
 def _nti(field: bytes) -> int:
@@ -905,14 +923,15 @@ def _tar_member(fh: _Counted | _TarStream) -> tuple[bytes, bytes, int]:
     while True:
         try:
             kind, name, link, size = _tar_header(fh.read(_BLOCK))
+            if kind == b"x":  # a badly framed record: as a bad header (tarfile's InvalidHeaderError)
+                pending.append((kind, _pax_records(fh.read(_tar_block(size)))))
+                continue
         except _HeaderError:
             if pending:
                 raise _SubsequentHeader from None
             raise
         if kind in (b"L", b"K"):
             pending.append((kind, _nts(fh.read(_tar_block(size)))))
-        elif kind == b"x":
-            pending.append((kind, _pax_records(fh.read(_tar_block(size)))))
         else:
             break
     data_at = fh.tell()
@@ -937,19 +956,32 @@ def _tar_member(fh: _Counted | _TarStream) -> tuple[bytes, bytes, int]:
 
 
 def _pax_records(data: bytes) -> dict[bytes, bytes]:
-    """A pax header's records as tarfile reads them (a later record of a keyword wins); a record
-    that tarfile reads otherwise than plainly (a character set, a sparse file's, a size that is not
-    plain digits, a length of 0 or too long for a number) is left to tarfile (:class:`_Fallback`)."""
-    if any(word in data for word in _PAX_LEFT_TO_TARFILE):
-        raise _Fallback
+    """A pax header's ``path``, ``linkpath`` and ``size`` records (a later record of a keyword
+    wins), the records framed as tarfile reads them since CPython's fix for CVE-2024-6232 (3.11.10,
+    3.12.6, 3.13; an older tarfile reads a badly framed one otherwise, in time and memory that grow
+    with the square of its length): a length of 1 to 20 digits, 5 at least, within the header, a
+    keyword, ``=``, a value and a line feed, until the header or its padding (a NUL) ends; else
+    :class:`_InvalidHeader`. In linear time; a record that tarfile reads otherwise than plainly (a
+    character set, a sparse file's, a size that is not plain digits) is left to tarfile
+    (:class:`_Fallback`)."""
     records: dict[bytes, bytes] = {}
     pos = 0
-    while (m := _PAX_RECORD.match(data, pos)) is not None:
-        digits = m.group(1)
-        if len(digits) > 18 or not int(digits):
+    end = len(data)
+    while pos < end and data[pos]:
+        m = _PAX_LENGTH.match(data, pos)
+        if m is None:
+            raise _InvalidHeader
+        length = int(m.group(1))
+        if length < 5 or pos + length > end:
+            raise _InvalidHeader
+        last = pos + length - 1
+        keyword, equals, value = data[m.end() : last].partition(b"=")
+        if not keyword or not equals or data[last] != 0x0A:
+            raise _InvalidHeader
+        if keyword == b"hdrcharset" or keyword.startswith(b"GNU.sparse"):
             raise _Fallback
-        length = int(digits)
-        records[m.group(2)] = data[m.end(2) + 1 : m.start(1) + length - 1]
+        if keyword in _PAX_READ:
+            records[keyword] = value
         pos += length
     if b"size" in records and not _PAX_PLAIN_SIZE.fullmatch(records[b"size"]):
         raise _Fallback
