@@ -736,12 +736,17 @@ def _tar_names(fh: _Counted, stream: bool, names: list[str], left: int, own: boo
 
 
 def _tarfile_names(fh: _Counted, stream: bool) -> Iterator[tuple[bytes, bytes]]:
-    """Each member's name and link name as :mod:`tarfile` reads them (the bytes it read)."""
+    """Each member's name and link name as :mod:`tarfile` reads them (the bytes it read), each pax
+    header checked first (:class:`_CheckedTarInfo`)."""
     raw = cast(BinaryIO, fh)
     with (
-        tarfile.open(fileobj=raw, mode="r|", encoding="utf-8", errors="surrogateescape")
+        tarfile.open(
+            fileobj=raw, mode="r|", encoding="utf-8", errors="surrogateescape", tarinfo=_CheckedTarInfo
+        )
         if stream
-        else tarfile.open(fileobj=raw, mode="r:", encoding="utf-8", errors="surrogateescape")
+        else tarfile.open(
+            fileobj=raw, mode="r:", encoding="utf-8", errors="surrogateescape", tarinfo=_CheckedTarInfo
+        )
     ) as tf:
         while (info := tf.next()) is not None:
             yield (
@@ -955,16 +960,12 @@ def _tar_member(fh: _Counted | _TarStream) -> tuple[bytes, bytes, int]:
     return name, link, after
 
 
-def _pax_records(data: bytes) -> dict[bytes, bytes]:
-    """A pax header's ``path``, ``linkpath`` and ``size`` records (a later record of a keyword
-    wins), the records framed as tarfile reads them since CPython's fix for CVE-2024-6232 (3.11.10,
-    3.12.6, 3.13; an older tarfile reads a badly framed one otherwise, in time and memory that grow
-    with the square of its length): a length of 1 to 20 digits, 5 at least, within the header, a
-    keyword, ``=``, a value and a line feed, until the header or its padding (a NUL) ends; else
-    :class:`_InvalidHeader`. In linear time; a record that tarfile reads otherwise than plainly (a
-    character set, a sparse file's, a size that is not plain digits) is left to tarfile
-    (:class:`_Fallback`)."""
-    records: dict[bytes, bytes] = {}
+def _pax_framed(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """A pax header's records (keyword, value), framed as tarfile reads them since CPython's fix
+    for CVE-2024-6232 (3.11.10, 3.12.6, 3.13; an older tarfile reads a badly framed one otherwise,
+    in time and memory that grow with the square of its length): a length of 1 to 20 digits, 5 at
+    least, within the header, a keyword, ``=``, a value and a line feed, until the header or its
+    padding (a NUL) ends; else :class:`_InvalidHeader`. In linear time."""
     pos = 0
     end = len(data)
     while pos < end and data[pos]:
@@ -978,14 +979,70 @@ def _pax_records(data: bytes) -> dict[bytes, bytes]:
         keyword, equals, value = data[m.end() : last].partition(b"=")
         if not keyword or not equals or data[last] != 0x0A:
             raise _InvalidHeader
+        yield keyword, value
+        pos += length
+
+
+def _pax_records(data: bytes) -> dict[bytes, bytes]:
+    """A pax header's ``path``, ``linkpath`` and ``size`` records (a later record of a keyword
+    wins; :func:`_pax_framed`); a record that tarfile reads otherwise than plainly (a character
+    set, a sparse file's, a size that is not plain digits) is left to tarfile
+    (:class:`_Fallback`)."""
+    records: dict[bytes, bytes] = {}
+    for keyword, value in _pax_framed(data):
         if keyword == b"hdrcharset" or keyword.startswith(b"GNU.sparse"):
             raise _Fallback
         if keyword in _PAX_READ:
             records[keyword] = value
-        pos += length
     if b"size" in records and not _PAX_PLAIN_SIZE.fullmatch(records[b"size"]):
         raise _Fallback
     return records
+
+
+_PAX_DIGITS = re.compile(rb"[0-9]{65}")
+"""A run of more digits than a pax header that tarfile reads is let hold: a tarfile older than
+CPython's fix for CVE-2024-6232 searches the whole header for ``\\d+ hdrcharset=`` (and a sparse
+file's for ``\\d+ GNU.sparse.offset=``), in time that grows with the square of each run's length
+(80,000 digits: 15 s)."""
+
+
+class _CheckedTarInfo(tarfile.TarInfo):
+    """tarfile's member header, a pax header's records checked before tarfile reads them (where
+    dqm's walker leaves an archive to tarfile): framed as :func:`_pax_framed` reads them and no run
+    of more than 64 digits, else a bad header (tarfile's ``InvalidHeaderError``), so that an older
+    tarfile's reading of them ends in linear time too."""
+
+    def _proc_pax(self, tf: tarfile.TarFile) -> tarfile.TarInfo:
+        inner = tf.fileobj
+        data = inner.read(self._block(self.size))  # type: ignore[union-attr, attr-defined]  # (untyped)
+        try:
+            for _ in _pax_framed(data):
+                pass
+        except _InvalidHeader:
+            raise tarfile.InvalidHeaderError("invalid header") from None  # type: ignore[attr-defined]
+        if _PAX_DIGITS.search(data):
+            raise tarfile.InvalidHeaderError("invalid header")  # type: ignore[attr-defined]
+        tf.fileobj = _Replay(tf, inner, data)  # type: ignore[assignment]  # read as tarfile's reader
+        return super()._proc_pax(tf)  # type: ignore[misc, no-any-return]  # (untyped)
+
+
+class _Replay:
+    """tarfile's reader, its next read answered with ``data`` (already read and checked), after
+    which tarfile reads from its own reader again."""
+
+    def __init__(self, tf: tarfile.TarFile, inner: object, data: bytes) -> None:
+        self.tf = tf
+        self.inner = inner
+        self.data = data
+
+    def read(self, n: int = -1) -> bytes:
+        """``data`` (the size tarfile asks is the one read)."""
+        self.tf.fileobj = self.inner  # type: ignore[assignment]  # tarfile's reader again
+        return self.data
+
+    def tell(self) -> int:
+        """As tarfile's reader (past ``data``)."""
+        return cast(int, self.inner.tell())  # type: ignore[attr-defined]
 
 
 def _walk_tar(fh: _Counted | _TarStream) -> Iterator[tuple[bytes, bytes]]:

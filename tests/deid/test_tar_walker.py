@@ -310,6 +310,19 @@ def _negative_size() -> bytes:
     return bytes(_with_checksum(h))
 
 
+def test_a_pax_header_read_by_tarfile_is_checked_first() -> None:
+    """Where a global pax header has tarfile read the archive, a pax header after it: badly framed,
+    or holding a run of 60,000 digits, which a tarfile older than CPython's fix for CVE-2024-6232
+    searches for ``\\d+ hdrcharset=`` in time growing with the square of the run (3.11.7: 8 s;
+    4 MB, a 4 KB .tar.gz: days), is a bad header there too: no tar."""
+    for records in (_rec("comment", "1" * 60_000), b"2 2 2 2 =\n"):
+        data = _global_header() + _pax(records) + _member(f"{RRN}.svs") + bytes(1024)
+        assert _read(data, True, 1 << 20) is None  # left to tarfile
+        for ext, packed in ((".tar", data), (".tar.gz", gzip.compress(data))):
+            with within(4):
+                assert document_text(io.BytesIO(packed), ext, 1000) == ("", NOT_A_TAR)
+
+
 def test_a_huge_size_in_a_compressed_tar_ends() -> None:
     """A .tar.gz whose member claims 2**70 bytes: tarfile's stream reader went on reading
     nothing, 10 KB at a time, for 2**56 turns (it never ended). Also where a global pax header or
