@@ -105,6 +105,7 @@ def _runnable(source: str) -> str:
 
 
 _OPTIMIZE_CHARSET = getattr(_sre_compiler, "_optimize_charset", None)
+_EXTRA_CASES = getattr(_sre_compiler, "_EXTRA_CASES", None)
 _CHARSETS: dict[tuple[Any, ...], Any] = {}
 """Per character class ``re`` compiled while :func:`_compiling` held, what ``re`` made of it."""
 
@@ -113,8 +114,11 @@ def _kept_charset(charset: Any, *args: Any) -> Any:
     """``re``'s ``_optimize_charset`` of ``charset``, kept: the built-in patterns repeat about a hundred
     Hangul classes (``[가-힣]``, the surnames) over a thousand times, and ``re`` builds each one's
     64k-entry map in Python (two thirds of compiling ``person_name``). The arguments but the class
-    are ``re``'s own functions and its case-fix table (a module constant, keyed by identity)."""
+    are ``re``'s own functions and its case-fix table (a module constant, keyed by identity); with any
+    other argument the class is compiled as ``re`` compiles it, not kept."""
     assert _OPTIMIZE_CHARSET is not None
+    if not all(a is None or callable(a) or a is _EXTRA_CASES for a in args):
+        return _OPTIMIZE_CHARSET(charset, *args)
     try:
         key = (tuple(charset), *(a if a is None or callable(a) else id(a) for a in args))
         kept = _CHARSETS.get(key)
@@ -129,14 +133,16 @@ def _compiling(source: str) -> re.Pattern[str]:
     """``re.compile(source)`` for a built-in pattern, a gate or a pattern's skipping form, its
     character classes kept across such compiles (:func:`_kept_charset`): the same pattern, a fresh
     process's first :func:`find` about a third faster. Other compiles meanwhile (another thread's)
-    may use the kept classes too: the same code ``re`` would make."""
+    may use the kept classes too: the same code ``re`` would make. ``re``'s own function is put back
+    only where the kept one is still in place: one someone else put there meanwhile is left as is."""
     if _OPTIMIZE_CHARSET is None:  # not this Python's ``re``: compiled as is
         return re.compile(source)
-    _sre_compiler._optimize_charset = _kept_charset
     try:
+        _sre_compiler._optimize_charset = _kept_charset
         return re.compile(source)
     finally:
-        _sre_compiler._optimize_charset = _OPTIMIZE_CHARSET
+        if _sre_compiler._optimize_charset is _kept_charset:
+            _sre_compiler._optimize_charset = _OPTIMIZE_CHARSET
 
 
 class BuiltInPattern:
@@ -228,11 +234,12 @@ _PROSE_KEYWORD_END = "(?<![Rr][Ee][Cc][Oo][Rr][Dd])(?<![Bb][Oo][Rr][Nn])(?<![\\s
 keyword's ``:``; or where a value of an identifier's shape follows the comma (:data:`_ID_SHAPED`)."""
 _ID_SHAPED = (
     r"(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}"
-    r"|[A-Za-z]{0,4}\d{6,12}+(?![^\S\n]++[a-z]))(?![\w/-])"
+    r"|[A-Za-z]{0,4}\d{6,12}+(?![ \u00a0]++[a-z]))(?![\w/-])"
 )
 """A value the comma after ``medical record``, ``born`` or ``born on`` is a record's ``:`` before: a date written
 with its separators (``Born, 1990-01-01``, ``born on, 01/02/1990``), or 6 to 12 digits, a few letters before them or
-none (``Medical Record, 12345678``, ``medical record, MRN1234567``), no lowercase word after them (in clear since
+none (``Medical Record, 12345678``, ``medical record, MRN1234567``), no lowercase word a space after them (a
+tab ends a cell: ``Medical Record, 1234567<TAB>slide_07.svs`` is one; in clear since
 session 29's deid13, which read that comma as prose's after these words whatever followed). Prose reads the same
 with a shorter number or one a sentence goes on after: ``medical record, 12345 slides were reviewed``, ``patients
 born, 19901231 was the cutoff`` are none; a date with its separators is one wherever it stands
@@ -763,18 +770,21 @@ def _latin_names(more_gaps: str, name_gaps: str = _NAME_GAPS) -> str:
     )
 
 
-_PLACE_COLUMNS = rf"{_PLACE_WORD}{_WORD_END}{_NAME_GAPS}{_PLACE_WORD}{_WORD_END}"
-"""Two places' words in a row, a header row's columns (``Patient Name|Ward|Bed``, ``Patient Name<TAB>Ward<TAB>Bed``:
-masked as a name before session 30's deid14): no name starts there; ``Ward`` alone before a given name is a surname,
-``Patient Name: Ward, Mary``."""
+_PLACE_COLUMNS = rf"{_PLACE_WORD}{_WORD_END}\"?[ \u00a0]*+(?:[|;\t\"{_CELL_ENDS}]|,(?! ))[^\S\n]*+\"?{_PLACE_WORD}{_WORD_END}"
+"""Two places' words in a row, a column's separator between them, a header row's columns (``Patient Name|Ward|Bed``,
+``Patient Name<TAB>Ward<TAB>Bed``, ``"Patient Name","Ward","Bed"``: masked as a name before session 30's deid14): no
+name starts there; ``Ward`` alone before a given name is a surname, ``Patient Name: Ward, Mary``, and so are two
+places' words a space or a comma and a space parts, ``Patient Name: Ward Bay``, ``Ward Block, Mary`` (in clear in
+deid14's first round)."""
 _KO_LISTED_NAMES = (
     rf"(?:(?<=[가-힣])[,\uff0c\u3001][ \t\u00a0\u3000]{{0,2}}+(?=(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])"
     rf"{_KO_GIVEN_BODY}{_KO_GIVEN_END}(?<!{_KO_ENDING})(?<![님씨])(?![가-힣])"
-    rf"(?=[ \t\u00a0\u3000]*+(?:[,\uff0c\u3001;()[\]\r\n]|$)))[가-힣]++)*+"
+    rf"(?=[ \t\u00a0\u3000]*+(?:[,\uff0c\u3001;()[\]\r\n.|/]|$|(?<=\t)|(?<=[ \u00a0\u3000])[등외](?![가-힣]))))[가-힣]++)*+"
 )
 """More names a Korean name's comma lists after it (``성명: 홍길동, 김지은``, ``홍길동，김지은``, ``홍길동、김지은``,
 ``파일명: 홍길동, 김지은``: the names after the first were in clear before session 30): each of :data:`_KO_GLUED`'s
-strict shape, a list's item of its own (the text, its line, a comma, ``;`` or a bracket ends it), at most two
+strict shape, a list's item of its own (the text, its line, a comma, ``;``, a bracket, ``.``, ``|``, ``/``, a tab
+or a spaced ``등`` or ``외`` ends it: ``홍길동, 김지은 외 2명``; a number after a space does not, ``홍길동, 나이 45``), at most two
 spaces after the comma; the list is one run, masked as one token, as a Latin list is (``Patient Name: John Smith,
 Jane Doe``). A word of another shape ends the list (``성명: 홍길동, 나이 45``), and so does prose (``성명: 홍길동,
 가능한 경우``: 1,271 of ``benchmarks/korean_name_words.py``'s 14,173 words take the strict shape, none is masked
@@ -1017,7 +1027,7 @@ _PENDING_NAME = re.compile(
     "[pP성환이](?<=(?="  # run after a keyword's first character, as :func:`_skipping` runs a pattern
     + _NAME_KEYWORD
     + rf"(?:[{_UPPER}][{_LATIN_LETTER}'\u2019\u2010-\u2015-]*+(?:{_NAME_GAPS}[{_UPPER}][{_LATIN_LETTER}'\u2019\u2010-\u2015-]*+){{0,4}}{_NAME_GAPS_AT_END}|[{_UPPER}][{_UPPER}{_MARKS}'\u2019\u2010-\u2015-]*+(?:{_NAME_GAPS}[{_UPPER}][{_UPPER}{_MARKS}'\u2019\u2010-\u2015-]*+){{0,4}}"
-    rf"{_NAME_GAPS_AT_END}|[가-힣]{{1,3}}|(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}]){_KO_DOT}(?:[가-힣]|{_KO_DOT}){{0,3}}"
+    rf"{_NAME_GAPS_AT_END}|[가-힣]{{1,4}}+(?:[,\uff0c\u3001][ \t\u00a0\u3000]{{0,2}}+[가-힣]{{0,4}}+)*+|(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}]){_KO_DOT}(?:[가-힣]|{_KO_DOT}){{0,3}}"
     rf"|{_HANJA}(?:{_HANJA}|{_KO_DOT}){{0,16}})?\Z)[\s\S])"
 )
 """The ``person_name`` pattern's start up to the end of a text: its keyword and what may be the

@@ -8,6 +8,8 @@ from __future__ import annotations
 import pickle
 import re
 import re._compiler
+import re._constants
+import re._parser
 import subprocess
 import sys
 
@@ -56,12 +58,60 @@ def test_import_parses_no_built_in_pattern() -> None:
     ],
 )
 def test_kept_character_classes_compile_what_re_compiles(source: str) -> None:
+    # re's cache would hand back one compile for both: purged, each is compiled here
+    re.purge()
     before = re._compiler._optimize_charset  # type: ignore[attr-defined]
     kept = identifiers._compiling(source)
     assert re._compiler._optimize_charset is before  # type: ignore[attr-defined]
+    re.purge()
     plain = re.compile(source)
+    assert kept is not plain
     for text in ("홍길동", "ABC홍", "SSſ김", "성명: 홍길동", "Patient Name: John Smith", "x"):
         assert [m.span() for m in kept.finditer(text)] == [m.span() for m in plain.finditer(text)]
+    # the same code, twice (a class kept by the first compile)
+    for _ in range(2):
+        assert _code(source, identifiers._kept_charset) == _code(source, before)
+
+
+def _code(source: str, optimize: object) -> list[int]:
+    """What ``re`` compiles ``source`` to, its character classes optimised by ``optimize``."""
+    saved = re._compiler._optimize_charset  # type: ignore[attr-defined]
+    re._compiler._optimize_charset = optimize  # type: ignore[attr-defined]
+    try:
+        return list(re._compiler._code(re._parser.parse(source), 0))  # type: ignore[attr-defined]
+    finally:
+        re._compiler._optimize_charset = saved  # type: ignore[attr-defined]
+
+
+def test_the_swap_leaves_another_s_optimize_charset_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = re._compiler._optimize_charset  # type: ignore[attr-defined]
+    real_compile = re.compile
+    theirs = []
+
+    def compile_and_patch(source: str, *args: object) -> object:
+        # someone else's patch, put in place while _compiling holds the swap
+        re._compiler._optimize_charset = other  # type: ignore[attr-defined]
+        theirs.append(source)
+        return real_compile(source, *args)  # type: ignore[call-overload]
+
+    def other(*args: object) -> object:
+        return original(*args)
+
+    monkeypatch.setattr(identifiers.re, "compile", compile_and_patch)
+    monkeypatch.setattr(re._compiler, "_optimize_charset", original)  # put back after the test
+    identifiers._compiling("[가-힣]x")
+    assert theirs == ["[가-힣]x"]
+    assert re._compiler._optimize_charset is other  # type: ignore[attr-defined]
+
+
+def test_a_class_optimised_with_an_unknown_argument_is_not_kept() -> None:
+    before = len(identifiers._CHARSETS)
+    table = {ord("a"): (ord("b"),)}
+    charset = [(re._constants.RANGE, (0xAC00, 0xD7A3))]  # type: ignore[attr-defined]
+    assert identifiers._kept_charset(charset, None, None, table) == identifiers._OPTIMIZE_CHARSET(
+        charset, None, None, table
+    )
+    assert len(identifiers._CHARSETS) == before
 
 
 @pytest.mark.parametrize(
