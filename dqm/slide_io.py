@@ -53,10 +53,8 @@ from dqm.image_text import UNREAD, pillow_texts, tiff_texts
 from dqm.model import UNSETTLED, Annotation, SlideFacts, unread_digest
 from dqm.pixels.artefacts import Artefacts, TileSource, decoded_pixels, measure
 from dqm.pixels.ink import (
-    FLAT_SPREAD,
     all_ink,
-    colour_spread,
-    off_colour_region,
+    colour_readings,
     one_colour,
     section_region,
     section_share,
@@ -674,16 +672,14 @@ def _mask_from_image(
     bounds = plausible_mpp(source, pixels.options)
     measured = measure(rgba, mask, downsample, pixels.tiles, budget, mpp0, source, bounds)
     stained = stained_section(rgba, mask, measured)
-    spread = colour_spread(rgba, mask, measured)
+    # the region off the shade is read only where the spread alone would call the slide flat
+    colours = colour_readings(rgba, mask, measured)
     read = dataclasses.replace(
         measured,
         section=section_share(stained, measured),
         section_region=section_region(stained),
-        spread=spread,
-        # read only where the spread alone would call the slide flat (it costs about 20 ms a slide)
-        off_region=off_colour_region(rgba, mask, measured)
-        if spread is not None and spread < FLAT_SPREAD
-        else None,
+        spread=None if colours is None else colours[0],
+        off_region=None if colours is None else colours[1],
     )
     probe.artefacts = dataclasses.replace(read, all_ink=all_ink(read), one_colour=one_colour(read))
 

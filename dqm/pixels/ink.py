@@ -346,6 +346,19 @@ def colour_spread(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None)
     :data:`LIT_SPREAD`, the image is read again as fields of light (:func:`_lit_parts`: a sharp step
     or a band of light on a blank slide), and where each field is flat off its own shade, the largest
     of their spreads. None where the measure did not run or found nothing but background."""
+    read = colour_readings(rgba, tissue, found, region=False)
+    return None if read is None else read[0]
+
+
+def colour_readings(
+    rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None, *, region: bool | None = None
+) -> tuple[float, int | None] | None:
+    """:func:`colour_spread` and :func:`off_colour_region` from one reading of the image (the working
+    colours, their means and shade, the fields of light read once): the region is read off the shade
+    the spread was read off (the fields' shades where :func:`colour_spread` read fields of light,
+    else the image's one shade), where ``region`` is True, or where it is None (the probe's reading)
+    only where the spread is under :data:`FLAT_SPREAD` (elsewhere the region judges nothing), else
+    None. None where the measure did not run or found nothing but background."""
     read = _working_colours(rgba, tissue, found)
     if read is None:
         return None
@@ -355,9 +368,11 @@ def colour_spread(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None)
     spread = _read_spread(rgb, inside, mean, shade)
     if FLAT_SPREAD <= spread < LIT_SPREAD:
         lit = _lit_parts(rgb, inside, mean, shade)
-        if lit is not None:
-            spread = lit[0]
-    return spread
+        if lit is not None:  # fields of light, each flat: every pixel read off its own field's shade
+            spread, shade = lit
+    if region is False or (region is None and spread >= FLAT_SPREAD):
+        return spread, None
+    return spread, _off_region(rgb, inside, shade)
 
 
 def _means(rgb: np.ndarray, inside: np.ndarray) -> np.ndarray:
@@ -387,15 +402,15 @@ def _read_spread(rgb: np.ndarray, inside: np.ndarray, mean: np.ndarray, shade: n
 
 def _lit_parts(
     rgb: np.ndarray, inside: np.ndarray, mean: np.ndarray, shade: np.ndarray
-) -> tuple[float, np.ndarray, np.ndarray] | None:
+) -> tuple[float, np.ndarray] | None:
     """A blank slide under a sharp step or a band of light read as its fields: what is ``inside`` cut
     at the level halfway between its 2nd and 98th percentile (the 3 x 3 means ``mean``, channels
     summed: off one smooth shade, a step leaves a slope on either side) into connected pieces; where 2 to 6 of them hold
     :data:`PART_MIN` or more each, the rest under :data:`PART_REST` (a section's texture falls into
     many small pieces), their seams under :data:`PART_SEAM`, and each is flat (under :data:`FLAT_SPREAD`) off its own shade (:func:`_shade`)
-    away from the seams (2 px either side of a cut between two fields): the largest of their spreads, the shade by
-    fields (``shade`` on the small pieces) and what to read (``inside`` less the seams). None where the
-    image is not so."""
+    away from the seams (2 px either side of a cut between two fields): the largest of their spreads and the shade by
+    fields (``shade`` on the small pieces; the seams too, each pixel off its own field's: a small section
+    across a step lies mostly in the seam, session 30's review). None where the image is not so."""
     from scipy import ndimage
 
     level = mean.sum(axis=2)
@@ -432,7 +447,7 @@ def _lit_parts(
         worst = max(worst, _read_spread(rgb, read, mean, own))
         if worst >= FLAT_SPREAD:
             return None
-    return worst, field_shade, keep
+    return worst, field_shade
 
 
 def _spread(off: np.ndarray, n: int) -> float:
@@ -475,17 +490,16 @@ def _shared_spread(off: np.ndarray, inside: np.ndarray) -> float:
 def off_colour_region(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None) -> int | None:
     """The largest connected (8-neighbour) region of pixels not background (as :func:`colour_spread`
     reads them) whose colour stands more than :data:`OFF_COLOUR` in a channel off the smooth shade of
-    what is not background (:func:`_shade`), in pixels at the measure's working scale: a small section
-    on a flat tinted field, shaded or not (:func:`one_colour`); None where the measure did not run or
-    found nothing but background."""
-    read = _working_colours(rgba, tissue, found)
-    if read is None:
-        return None
-    rgb, inside = read
-    shade = _shade(rgb, inside)
-    lit = _lit_parts(rgb, inside, _means(rgb, inside), shade)
-    if lit is not None:  # fields of light, each flat: each read off its own shade, the seams not read
-        _, shade, inside = lit
+    what is not background (:func:`_shade`; where :func:`colour_spread` read fields of light, each
+    pixel off its own field's shade, the seams between fields too), in pixels at the measure's
+    working scale: a small section on a flat tinted field, shaded or not (:func:`one_colour`); None
+    where the measure did not run or found nothing but background."""
+    read = colour_readings(rgba, tissue, found, region=True)
+    return None if read is None else read[1]
+
+
+def _off_region(rgb: np.ndarray, inside: np.ndarray, shade: np.ndarray) -> int:
+    """:func:`off_colour_region`'s reading of the pixels ``inside`` off ``shade``."""
     off = (np.abs(rgb - shade).max(axis=2) > OFF_COLOUR) & inside
     if not off.any():
         return 0

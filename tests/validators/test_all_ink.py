@@ -808,6 +808,40 @@ def test_a_section_on_a_field_with_a_step_of_light_is_not_one_colour(real_data: 
     assert _judged_one_colour(pixels) is False
 
 
+@pytest.mark.parametrize(
+    ("kind", "depth", "sigma", "side", "x0", "y0"),
+    [
+        ("step", 20.0, 2.0, 20, 159, 143),
+        ("step", 30.0, 4.0, 16, 161, 144),
+        ("step", 30.0, 4.0, 40, 149, 135),
+        ("step", 40.0, 6.0, 16, 161, 144),
+        ("narrow band", 40.0, 2.0, 16, 188, 100),
+        ("wide band", 20.0, 6.0, 24, 138, 141),
+        ("vignette", 60.0, 4.0, 40, 55, 10),
+    ],
+)
+def test_a_small_section_across_the_seam_of_two_fields_of_light_is_not_one_colour(
+    real_data: Path, kind: str, depth: float, sigma: float, side: int, x0: int, y0: int
+) -> None:
+    """GlaS ``testA_1`` as a 16 to 40 px section lying across a step or the edge of a band of light (or
+    a vignette's mid-level ring) stays a section: its pale pixels join the upper field and its dark ones
+    the lower, so most of it lies in the seam between the fields; read off its own field's shade, the
+    seam's section stands off it (session 30's review: the seams were not read, and the section's
+    region fell under 64 px: one colour)."""
+    with Image.open(real_data / "segmentation/glas/images/testA_1.png") as src:
+        crop = np.asarray(src.convert("RGB").resize((side, side * 3 // 4)))
+    if kind == "vignette":
+        yy, xx = np.mgrid[0:300, 0:400]
+        fall = depth * ((xx - 200) ** 2 + (yy - 150) ** 2) / 250**2
+        field = np.array((225, 215, 225), float) - fall[..., None]
+        field += np.random.default_rng(3).normal(0.0, sigma, field.shape)
+        pixels = np.clip(field, 0, 255).astype(np.uint8)
+    else:
+        pixels = _lit(kind, depth, sigma)
+    pixels[y0 : y0 + side * 3 // 4, x0 : x0 + side] = crop
+    assert _judged_one_colour(pixels) is False
+
+
 def test_the_shared_spread_reads_every_pair_of_neighbours_inside() -> None:
     """:func:`dqm.pixels.ink._shared_spread` (shifted views, session 30) equals the covariance of every
     pair of neighbours both inside, gathered pair by pair as it was before."""
