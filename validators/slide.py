@@ -746,8 +746,8 @@ class SampleBudget:
 ALL_INK_CODE = {
     "SLIDE_ALL_INK": "the image is ink alone (pen ink, or a colour with a channel near 0, over nearly all of "
     "what is not glass): no section a lesion could lie on",
-    "SLIDE_ONE_COLOUR": "the image is one flat colour (a blank scan, a placeholder image, a colour card): no "
-    "section a lesion could lie on",
+    "SLIDE_ONE_COLOUR": "the image is flat colour, one field or a few (a blank scan, under a step of light or "
+    "not, a placeholder image, a colour card): no section a lesion could lie on",
 }
 """Said by ``slide.lesion_tissue``, else (disabled) ``artefacts.slide``, else ``artefacts.lesion``: once
 per slide whichever is enabled (:data:`validators.engine.ONCE_CODES`), both errors."""
@@ -757,7 +757,7 @@ NO_SECTION_SEVERITY = dict.fromkeys(ALL_INK_CODE, Severity.ERROR)
 
 def said_all_ink(probe: SlideProbe, ctx: CheckContext) -> list[Finding] | None:
     """``SLIDE_ALL_INK`` when the probe judged the slide's image ink alone (``Artefacts.all_ink``),
-    ``SLIDE_ONE_COLOUR`` when one flat colour (``Artefacts.one_colour``), else None."""
+    ``SLIDE_ONE_COLOUR`` when flat colour, one field or a few (``Artefacts.one_colour``), else None."""
     found = probe.artefacts
     if found is None:
         return None
@@ -765,8 +765,9 @@ def said_all_ink(probe: SlideProbe, ctx: CheckContext) -> list[Finding] | None:
         return [ctx.finding("SLIDE_ALL_INK", all_ink_message(found), file=probe.path)]
     if found.one_colour:
         said = msg(
-            "the image is one flat colour: what is not glass spreads {spread:.1f} of 255 at most in a channel "
-            "(under {limit:g}), a blank scan or a placeholder, not a scanned section; its artefacts, staining "
+            "the image is flat colour, one field or a few: what is not glass spreads {spread:.1f} of 255 at most "
+            "in a channel in each (under {limit:g}), a blank scan or a placeholder, not a scanned section; its "
+            "artefacts, staining "
             "and lesions' place are not judged (rescan or replace it)",
             spread=found.spread or 0.0,
             limit=FLAT_SPREAD,

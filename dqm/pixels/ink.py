@@ -164,7 +164,8 @@ lavender and violet fields (800 x 600) with noise of sigma 2 or 6 read 4.2 to 12
 (sections), 0.7 to 2.6 as fields (one colour), but where the tissue mask takes only part of the image
 (a step of 40 levels with noise of sigma 2: the bright side read as glass), which stays a section; the
 real sources' sections read 26.7 and more, faded GlaS sections (``/tmp/allink5f/pale.py``) as before.
-The parts are read only on a slide under this that is not flat (and by :func:`off_colour_region`)."""
+The parts are read only on a slide under this that is not flat (:func:`off_colour_region` reads its
+regions off their shades only then)."""
 
 
 PART_MIN = 0.02

@@ -842,6 +842,28 @@ def test_a_small_section_across_the_seam_of_two_fields_of_light_is_not_one_colou
     assert _judged_one_colour(pixels) is False
 
 
+@pytest.mark.parametrize("kind", ["halves", "checkerboard"])
+def test_an_image_of_a_few_flat_fields_of_colour_is_said_flat_colour(
+    tmp_path: Path, profile: Profile, kind: str
+) -> None:
+    """An image of a few flat fields of colour (pink and lavender halves, a checkerboard of 100 px
+    squares 24 levels apart) holds no section either: read as fields of light, each flat (or the
+    tissue mask taking one of them), it is ``SLIDE_ONE_COLOUR``, whose message says flat colour, one
+    field or a few (not "one flat colour": session 30's review)."""
+    yy, xx = np.mgrid[0:300, 0:400]
+    lavender, pink = np.array((225, 215, 225), float), np.array((230, 190, 210), float)
+    pixels = {
+        "halves": np.where((xx >= 200)[..., None], lavender, pink),
+        "checkerboard": pink - 24 * ((yy // 100 + xx // 100) % 2)[..., None],
+    }[kind]
+    root = write_tiny_batch(tmp_path / "b")
+    Image.fromarray(pixels.astype(np.uint8)).save(root / "slides" / "S1.png")
+    run = run_batch(root, profile, RunOptions(workers=1))
+    said = [f for f in run.findings if f.item_id == "S1"]
+    assert {f.code for f in said} == {"SLIDE_ONE_COLOUR"}
+    assert said[0].message.startswith("the image is flat colour, one field or a few: "), said[0].message
+
+
 def test_the_shared_spread_reads_every_pair_of_neighbours_inside() -> None:
     """:func:`dqm.pixels.ink._shared_spread` (shifted views, session 30) equals the covariance of every
     pair of neighbours both inside, gathered pair by pair as it was before."""
