@@ -164,8 +164,8 @@ lavender and violet fields (800 x 600) with noise of sigma 2 or 6 read 4.2 to 12
 (sections), 0.7 to 2.6 as fields (one colour), but where the tissue mask takes only part of the image
 (a step of 40 levels with noise of sigma 2: the bright side read as glass), which stays a section; the
 real sources' sections read 26.7 and more, faded GlaS sections (``/tmp/allink5f/pale.py``) as before.
-The parts are read only on a slide under this that is not flat (:func:`off_colour_region` reads its
-regions off their shades only then)."""
+The parts are read only on a slide under this that is not flat (and by :func:`off_colour_region` on any
+slide under it)."""
 
 
 PART_MIN = 0.02
@@ -355,9 +355,10 @@ def colour_readings(
     rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None, *, region: bool | None = None
 ) -> tuple[float, int | None] | None:
     """:func:`colour_spread` and :func:`off_colour_region` from one reading of the image (the working
-    colours, their means and shade, the fields of light read once): the region is read off the shade
-    the spread was read off (the fields' shades where :func:`colour_spread` read fields of light,
-    else the image's one shade), where ``region`` is True, or where it is None (the probe's reading)
+    colours, their means and shade, the fields of light read once): the region is read off the
+    fields' shades where :func:`_lit_parts` finds fields of light under :data:`LIT_SPREAD` (a flat
+    slide too: a band of light may spread under :data:`FLAT_SPREAD` yet stand off one shade), else
+    off the image's one shade, where ``region`` is True, or where it is None (the probe's reading)
     only where the spread is under :data:`FLAT_SPREAD` (elsewhere the region judges nothing), else
     None. None where the measure did not run or found nothing but background."""
     read = _working_colours(rgba, tissue, found)
@@ -367,10 +368,11 @@ def colour_readings(
     mean = _means(rgb, inside)
     shade = _shade(rgb, inside)
     spread = _read_spread(rgb, inside, mean, shade)
-    if FLAT_SPREAD <= spread < LIT_SPREAD:
+    lit = None
+    if spread < LIT_SPREAD and (spread >= FLAT_SPREAD or region is not False):
         lit = _lit_parts(rgb, inside, mean, shade)
-        if lit is not None:  # fields of light, each flat: every pixel read off its own field's shade
-            spread, shade = lit
+    if lit is not None:  # fields of light, each flat: every pixel read off its own field's shade
+        spread, shade = (lit[0] if spread >= FLAT_SPREAD else spread), lit[1]
     if region is False or (region is None and spread >= FLAT_SPREAD):
         return spread, None
     return spread, _off_region(rgb, inside, shade)
