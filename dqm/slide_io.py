@@ -673,7 +673,7 @@ def _mask_from_image(
     measured = measure(rgba, mask, downsample, pixels.tiles, budget, mpp0, source, bounds)
     stained = stained_section(rgba, mask, measured)
     # the region off the shade is read only where the spread alone would call the slide flat (session 30,
-    # /tmp/allink6f/cost2.py, OMP 1: 7 ms more on an 800 x 600 flat pink field, 14 ms under a step of light)
+    # /tmp/allink6f/cost2.py, OMP 1: about 20 ms more on an 800 x 600 flat pink field, 7 ms under a step of light)
     colours = colour_readings(rgba, mask, measured)
     read = dataclasses.replace(
         measured,
