@@ -76,22 +76,28 @@ def _plain(value: object) -> Param:
     if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
         return value  # type: ignore[return-value]
     if isinstance(value, PurePath):
-        return _PATH_UNSAFE.sub(_path_escape, str(value))
+        return _PATH_UNSAFE.sub(escaped, str(value))
     return value if type(value) is str else str(value)
 
 
 _PATH_UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\udc80-\udcff]")
 """What a path parameter may not hold as it is: controls (line breaks among them), line and
-paragraph separators, the bytes of a name not in UTF-8. Escaped as :func:`dqm.output.visible`
-escapes them (which this module cannot import: dqm.output builds its lines with :func:`msg`);
+paragraph separators, the bytes of a name not in UTF-8. Escaped by :func:`escaped`, as
+:func:`dqm.output.visible` escapes them;
 format characters are left to the printing (every line printed passes ``visible``)."""
 
 
-def _path_escape(m: re.Match[str]) -> str:
+def escaped(m: re.Match[str]) -> str:
+    """The one character ``m`` matched, as every output escapes it: a byte of a name that is not
+    UTF-8 as ``\\xNN``, a control as ``\\xNN``, others as ``\\uNNNN`` / ``\\UNNNNNNNN``. Here, the
+    lowest module that shows text, so that :func:`dqm.output.visible` and the path parameters of
+    :func:`_plain` share it (dqm.output imports this module, never the reverse)."""
     code = ord(m.group())
     if 0xDC80 <= code <= 0xDCFF:  # a byte of a name that is not UTF-8 (surrogateescape)
         return f"\\x{code - 0xDC00:02x}"
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def msg(template: str, /, **params: object) -> Message:

@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
-from dqm.i18n import N_, Message, msg
+from dqm.i18n import N_, Message, escaped, msg
 
 Mask = Callable[[str], str]
 
@@ -87,15 +87,6 @@ _INVISIBLE = re.compile(f"[{_UNSAFE}]")
 _LINE_INVISIBLE = re.compile(f"[\n{_UNSAFE}]")
 
 
-def _shown(m: re.Match[str]) -> str:
-    code = ord(m.group())
-    if 0xDC80 <= code <= 0xDCFF:  # a byte of a name that is not UTF-8 (surrogateescape)
-        return f"\\x{code - 0xDC00:02x}"
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
-
-
 def visible(text: str, newlines: bool = True) -> str:
     """``text`` from a batch as every output a person reads shows it (the console, a log, an HTML
     page, Markdown, a CSV cell): control characters (an escape sequence that clears the screen or
@@ -105,7 +96,7 @@ def visible(text: str, newlines: bool = True) -> str:
     bytes of a name that is not UTF-8 are written as ``\\xNN`` / ``\\uNNNN`` / ``\\UNNNNNNNN``.
     Everything else, Hangul and tabs among it, is left as it is. ``newlines=False`` escapes line
     breaks too: a name holding one must not forge a line of its own."""
-    return (_INVISIBLE if newlines else _LINE_INVISIBLE).sub(_shown, text)
+    return (_INVISIBLE if newlines else _LINE_INVISIBLE).sub(escaped, text)
 
 
 _JSON_UNSAFE = re.compile(f"[\x7f-\x9f\u2028\u2029{_FORMAT}]")

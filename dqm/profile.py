@@ -20,7 +20,7 @@ from dqm.diversity.settings import DiversitySettings
 from dqm.findings import Severity
 from dqm.i18n import LANGUAGES, N_, msg
 from dqm.identifiers import DeidSettings
-from dqm.output import read_named
+from dqm.output import read_named, visible
 from dqm.quality_layout import QualityTableLayout
 from dqm.user_regex import linear
 
@@ -314,9 +314,13 @@ class Profile(_Frozen):
         return self.mask_values.get(number)
 
 
-MAX_PROFILE_BYTES = 1 << 20
+LIBYAML = bool(getattr(yaml, "__with_libyaml__", False))
+"""Whether PyYAML has libyaml's C parser: YAML is then parsed 5 to 10 times faster."""
+MAX_PROFILE_BYTES = 1 << 20 if LIBYAML else 1 << 18
 """The largest profile file read (a 15 MB YAML of a million keys kept the command parsing for
-minutes before it printed a line a key; the built-in profile is 8 KB)."""
+minutes before it printed a line a key; the built-in profile is 8 KB). 1 MiB is parsed in about 5 s
+of CPU by libyaml (a flow list of half a million items); PyYAML's own parser takes 35 s, so without
+libyaml the bound is 256 KiB."""
 MAX_YAML_PROBLEMS = 20
 """The problems of an invalid profile or waiver file listed, then how many more (a list of a
 million wrong items was a message of a million lines)."""
@@ -361,7 +365,21 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     silence: a reader of the file and dqm would see two different settings)."""
 
 
-def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+_Loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = _UniqueKeyLoader
+if LIBYAML:
+
+    class _CUniqueKeyLoader(yaml.CSafeLoader):
+        """:class:`_UniqueKeyLoader` on libyaml's parser (C): the same safe constructor (no Python
+        tags) and the same refusal of a repeated key, but a 1 MiB list of half a million items is
+        parsed in seconds, not the half minute of PyYAML's Python parser. libyaml bounds nesting
+        itself (1,000 levels: deeper is a ``yaml.YAMLError``)."""
+
+    _Loader = _CUniqueKeyLoader
+
+
+def _unique_mapping(
+    loader: yaml.constructor.SafeConstructor, node: yaml.MappingNode, deep: bool = False
+) -> Any:
     seen: set[Any] = set()
     for key_node, _ in node.value:
         if key_node.tag == "tag:yaml.org,2002:merge":
@@ -379,15 +397,15 @@ def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool
     return loader.construct_mapping(node, deep=deep)
 
 
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
 
 
 def load_yaml(text: str) -> Any:
     """``yaml.safe_load`` of ``text``, a key repeated in one mapping raising ``yaml.YAMLError``, and
     so does a text nested past Python's stack (PyYAML recurses a level a bracket: 5 KB of ``[``
-    in a waiver file stopped ``dqm gate`` with an internal error)."""
+    in a waiver file stopped ``dqm gate`` with an internal error) or libyaml's depth."""
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no Python objects
+        return yaml.load(text, Loader=_Loader)  # a SafeLoader: no Python objects
     except RecursionError:
         raise yaml.YAMLError("the YAML is nested too deeply") from None
 
@@ -421,12 +439,33 @@ def model_from_yaml(
         return model.model_validate(data, context=context)
     except ValidationError as exc:
         errors = exc.errors()
-        lines = [
-            f"  {'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}"
+        problems = "\n".join(
+            f"  {'.'.join(shown_key(p) for p in e['loc']) or '(top)'}: {visible(e['msg'], newlines=False)}"
             for e in errors[:MAX_YAML_PROBLEMS]
-        ]
-        if len(errors) > MAX_YAML_PROBLEMS:
-            lines.append("  " + msg("… and {n} more", n=len(errors) - MAX_YAML_PROBLEMS))
+        )
+        more = len(errors) - MAX_YAML_PROBLEMS
+        if more > 0:  # the tail a parameter of its own: a message inside a text would stay English
+            raise error(
+                msg(
+                    "{origin}: invalid {_what}\n{problems}\n  {_more}",
+                    origin=origin,
+                    _what=what,
+                    problems=problems,
+                    _more=N_("… and {n} more"),
+                    n=more,
+                )
+            ) from exc
         raise error(
-            msg("{origin}: invalid {_what}\n{problems}", origin=origin, _what=what, problems="\n".join(lines))
+            msg("{origin}: invalid {_what}\n{problems}", origin=origin, _what=what, problems=problems)
         ) from exc
+
+
+def shown_key(key: object) -> str:
+    """A key of a profile or waiver file as a problem line shows it: its first 80 characters (a
+    key of any length is one short line; a key is the file's own name for a setting, never an
+    identifier, so its start is shown whatever it holds) with every control escaped, line breaks
+    too (:func:`dqm.output.visible`): a key holding a newline must not forge a line of output."""
+    text = str(key)
+    return visible(
+        text if len(text) <= 80 else f"{text[:80]}… [cut: {len(text):,} characters]", newlines=False
+    )

@@ -248,3 +248,23 @@ def test_the_gate_explains_in_korean_and_keeps_its_markers() -> None:
     assert any("파일 구문 정확도" in ln and "정량목표" in ln for ln in lines)
     warned = gate(result, ["syntactic"], ["syntactic"], lang="ko").lines
     assert warned[0] == "WARN     syntactic: 부적합 (경고만)"
+
+
+def test_one_escaper_shows_a_character_for_the_console_and_for_path_parameters():
+    """dqm.i18n kept a six-line copy of dqm.output's escaper (it cannot import dqm.output: a cycle),
+    so a fix to one would miss the other. The escaper lives in dqm.i18n, the lower module, and
+    dqm.output uses it."""
+    from pathlib import PurePath
+
+    import dqm.i18n
+    import dqm.output
+
+    copies = [
+        p.name
+        for p in Path(dqm.i18n.__file__).parent.rglob("*.py")
+        if "0xDC80 <= code <= 0xDCFF" in p.read_text()
+    ]
+    assert copies == ["i18n.py"]
+    for c in ("\n", "\x1b", "\x85", "\u2028", "\udcff"):
+        shown = dqm.output.visible(f"a{c}b", newlines=False)
+        assert msg("{p}", p=PurePath(f"a{c}b")).rendered("en") == shown != f"a{c}b"

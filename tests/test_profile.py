@@ -181,3 +181,85 @@ def test_hostile_profiles_are_profile_errors_in_bounded_time(tmp_path):
         bom = tmp_path / "bom.yaml"
         bom.write_bytes(b"\xef\xbb\xbf" + MINIMAL.encode())
         assert load_profile(bom).name == "tiny"
+
+
+def test_a_profile_up_to_the_bound_is_parsed_in_seconds_by_libyaml():
+    """PyYAML's own parser took 35 s of CPU on a flow list of half a million items just under the
+    1 MiB bound (a quarter of it, 9 s); libyaml's parser, with the same safe constructor and the same
+    refusal of a repeated key, takes a few seconds. Without libyaml the bound is 256 KiB."""
+    import time
+
+    import yaml
+
+    from dqm.profile import LIBYAML, MAX_PROFILE_BYTES, load_yaml
+
+    if not LIBYAML:
+        assert MAX_PROFILE_BYTES == 1 << 18
+        pytest.skip("PyYAML without libyaml: the lower bound applies")
+    n = (1 << 20) // 8  # a quarter of the 1 MiB bound: "1," an item
+    text = "[" + "1," * (n - 1) + "1]"
+    start = time.process_time()
+    assert len(load_yaml(text)) == n
+    assert time.process_time() - start < 4  # PyYAML's parser: about 9 s
+    with pytest.raises(yaml.YAMLError, match="appears twice"):
+        load_yaml("{a: 1, b: {c: 1, c: 2}}")
+    with pytest.raises(yaml.YAMLError):
+        load_yaml("!!python/object/apply:os.system ['echo no']\n")
+    with pytest.raises(yaml.YAMLError, match=r"nesting depth|nested too deeply"):
+        load_yaml("- " * 5000 + "x")
+
+
+def test_the_more_tails_of_profile_problems_are_translated(tmp_path):
+    """'… and N more' and ' and N more' were formatted into the problem list as English text, so
+    they stayed English under ``--lang ko``; they are parameters of their own now."""
+    from dqm.profile import MAX_YAML_PROBLEMS
+
+    n = 50
+    more = n - MAX_YAML_PROBLEMS
+    with pytest.raises(ProfileError) as caught:
+        load_profile(_write(tmp_path, MINIMAL + "".join(f"extra{i}: 1\n" for i in range(n))))
+    said = caught.value.args[0]
+    assert said.rendered("ko").splitlines()[-1] == f"  … 외 {more}건", said.rendered("ko")
+    assert said.rendered("en").splitlines()[-1] == f"  … and {more} more"
+    params = ", ".join(f"p{i}: 1" for i in range(n))
+    prof = load_profile(
+        _write(tmp_path, MINIMAL + f"checks: {{geometry.min_area: {{params: {{{params}}}}}}}\n")
+    )
+    with pytest.raises(ProfileError) as caught:
+        configure(prof)
+    assert caught.value.args[0].rendered("ko").splitlines()[-1] == f"  … 외 {more}건"
+    for block in ("checks", "severities"):
+        keys = ", ".join(f"NO_SUCH{i}: {'{}' if block == 'checks' else 'error'}" for i in range(n))
+        prof = load_profile(_write(tmp_path, MINIMAL + f"{block}: {{{keys}}}\n"))
+        with pytest.raises(ProfileError) as caught:
+            configure(prof)
+        ko = caught.value.args[0].rendered("ko")
+        assert ko.endswith(f"NO_SUCH26 외 {more}개") and "more" not in ko, ko
+
+
+def test_profile_keys_are_shown_escaped_and_by_their_start(tmp_path):
+    """A newline in a profile key was printed as it is (``"a\\nPASS forged"`` forged a line of
+    output); an unknown check id of 1,000 characters without a space was shown as
+    '… [cut: 1,000 characters]', its name gone. Keys are escaped as every name is, and a long one
+    shows its first 80 characters."""
+    forged = '"x\\nPASS: forged"'
+    cases = [
+        (MINIMAL + f"{forged}: 1\n", load_profile),
+        (MINIMAL + f"checks: {{{forged}: {{}}}}\n", lambda p: configure(load_profile(p))),
+        (MINIMAL + f"severities: {{{forged}: error}}\n", lambda p: configure(load_profile(p))),
+        (
+            MINIMAL + f"checks: {{geometry.min_area: {{params: {{{forged}: 1}}}}}}\n",
+            lambda p: configure(load_profile(p)),
+        ),
+    ]
+    for text, load in cases:
+        with pytest.raises(ProfileError) as caught:
+            load(_write(tmp_path, text))
+        said = caught.value.args[0].rendered("en")
+        assert "x\\x0aPASS: forged" in said, said
+        assert not any(line.startswith("PASS") for line in said.splitlines()), said
+    long_id = "geometry." + "q" * 991
+    with pytest.raises(ProfileError) as caught:
+        configure(load_profile(_write(tmp_path, MINIMAL + f"checks: {{{long_id}: {{}}}}\n")))
+    said = caught.value.args[0].rendered("en")
+    assert long_id[:80] in said and long_id not in said and "1,000 characters" in said, said

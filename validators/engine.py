@@ -16,8 +16,9 @@ from pydantic import BaseModel, ValidationError
 
 from dqm.budget import progress
 from dqm.findings import CHECK_CRASHED, Aspect, Finding, Location, Severity, clip
-from dqm.i18n import msg
-from dqm.profile import MAX_YAML_PROBLEMS, Profile, ProfileError
+from dqm.i18n import N_, msg
+from dqm.output import visible
+from dqm.profile import MAX_YAML_PROBLEMS, Profile, ProfileError, shown_key
 from validators.context import BatchView, ItemView
 from validators.registry import REGISTRY, CheckContext, CheckSpec, Scope, all_codes
 
@@ -99,10 +100,16 @@ def configure(profile: Profile) -> list[ConfiguredCheck]:
     :class:`ProfileError`."""
     unknown = sorted(set(profile.checks) - set(REGISTRY))
     if unknown:
-        raise ProfileError(msg("profile configures unknown checks: {names}", names=_named(unknown)))
+        named = _named(unknown)
+        if "_more" in named:
+            raise ProfileError(msg("profile configures unknown checks: {names}{_more}", **named))
+        raise ProfileError(msg("profile configures unknown checks: {names}", **named))
     bad_codes = sorted(set(profile.severities) - set(all_codes()))
     if bad_codes:
-        raise ProfileError(msg("profile sets severities for unknown codes: {names}", names=_named(bad_codes)))
+        named = _named(bad_codes)
+        if "_more" in named:
+            raise ProfileError(msg("profile sets severities for unknown codes: {names}{_more}", **named))
+        raise ProfileError(msg("profile sets severities for unknown codes: {names}", **named))
     out = []
     errors = []
     for check_id in sorted(REGISTRY, key=run_order):
@@ -114,8 +121,8 @@ def configure(profile: Profile) -> list[ConfiguredCheck]:
             params = spec.params.model_validate(setting.params if setting else {})
         except ValidationError as exc:
             for e in exc.errors():
-                loc = ".".join(str(p) for p in e["loc"])
-                errors.append(f"  checks.{check_id}.params.{loc}: {e['msg']}")
+                loc = ".".join(shown_key(p) for p in e["loc"])
+                errors.append(f"  checks.{check_id}.params.{loc}: {visible(e['msg'], newlines=False)}")
             continue
         severities = {}
         for code in spec.codes:
@@ -123,18 +130,29 @@ def configure(profile: Profile) -> list[ConfiguredCheck]:
             severities[code] = profile.severities.get(code, default)
         out.append(ConfiguredCheck(check_id, params, severities, spec))
     if errors:
-        if len(errors) > MAX_YAML_PROBLEMS:
-            errors[MAX_YAML_PROBLEMS:] = ["  " + msg("… and {n} more", n=len(errors) - MAX_YAML_PROBLEMS)]
-        raise ProfileError(msg("invalid check parameters in profile\n{problems}", problems="\n".join(errors)))
+        problems = "\n".join(errors[:MAX_YAML_PROBLEMS])
+        more = len(errors) - MAX_YAML_PROBLEMS
+        if more > 0:  # the tail a parameter of its own: a message inside a text would stay English
+            raise ProfileError(
+                msg(
+                    "invalid check parameters in profile\n{problems}\n  {_more}",
+                    problems=problems,
+                    _more=N_("… and {n} more"),
+                    n=more,
+                )
+            )
+        raise ProfileError(msg("invalid check parameters in profile\n{problems}", problems=problems))
     return out
 
 
-def _named(names: list[str]) -> str:
-    """The first :data:`~dqm.profile.MAX_YAML_PROBLEMS` of ``names`` (a profile's own keys, each
-    clipped), then how many more: a profile of a million unknown check ids is one short line."""
-    shown = ", ".join(clip(n, 80) for n in names[:MAX_YAML_PROBLEMS])
+def _named(names: list[str]) -> dict[str, object]:
+    """The parameters naming the first :data:`~dqm.profile.MAX_YAML_PROBLEMS` of ``names`` (a
+    profile's own keys, each shown by :func:`~dqm.profile.shown_key`): ``names``, and where there
+    are more, ``_more`` (how many, translated with the message): a profile of a million unknown
+    check ids is one short line."""
+    shown = ", ".join(shown_key(n) for n in names[:MAX_YAML_PROBLEMS])
     more = len(names) - MAX_YAML_PROBLEMS
-    return shown if more <= 0 else shown + msg(" and {n} more", n=more)
+    return {"names": shown} if more <= 0 else {"names": shown, "_more": N_(" and {n} more"), "n": more}
 
 
 def run_checks(scope: Scope, view: ItemView | BatchView, checks: Iterable[ConfiguredCheck]) -> list[Finding]:
