@@ -1,7 +1,7 @@
 """Benchmark: parsing a profile just under its bound (``MAX_PROFILE_BYTES``), libyaml against PyYAML.
 
-A flow list of half a million items (``[1,1,…]``, the profile's 1 MiB) and a mapping of 100,000
-keys, each parsed by :func:`dqm.profile.load_yaml` (libyaml's parser where PyYAML has it) and by the
+A flow list of half a million items (``[1,1,…]``, the profile's 1 MiB) and a mapping of keys
+of the same size, each parsed by :func:`dqm.profile.load_yaml` (libyaml's parser where PyYAML has it) and by the
 same loader on PyYAML's own Python parser (``_UniqueKeyLoader``, what ``load_yaml`` used before),
 timed in seconds of this process's CPU.
 
@@ -24,6 +24,12 @@ def _cpu(parse, text: str) -> float:
     return time.process_time() - start
 
 
+def _keys(size: int) -> str:
+    """A mapping of ``k<i>: <i>`` lines, as many as ``size`` bytes hold."""
+    text = "".join(f"k{i}: {i}\n" for i in range(size // 8))
+    return text[: text.rindex("\n", 0, size) + 1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=MAX_PROFILE_BYTES, help="bytes of each text")
@@ -31,7 +37,7 @@ def main() -> None:
     n = (args.size - 2) // 2
     texts = {
         "flow list": "[" + "1," * (n - 1) + "1]",
-        "keys": "".join(f"k{i}: {i}\n" for i in range(args.size // 11)),
+        "keys": _keys(args.size),
     }
     print(f"libyaml: {LIBYAML}, bound {MAX_PROFILE_BYTES:,} bytes")
     for name, text in texts.items():
