@@ -69,6 +69,10 @@ MAX_TILE_BYTES = 64 << 20
 choose, and one tile as large as the image (a 1 MB file of 9,008 x 9,008 uint64 zeros) was
 decoded at once (823 MiB of peak RSS). 64 MiB is a tile of 8,192 x 8,192 8-bit labels; a
 pyramidal TIFF's tiles are 256 to 1,024 pixels a side."""
+WHOLE_BYTES_PER_PIXEL = 8
+"""A mask decoded whole by tifffile (a big-endian BigTIFF, which Pillow does not open) may take
+this many bytes a pixel of :data:`MAX_PIXELS` (512 MB: one 64-bit label a pixel, or 16-bit RGBA),
+checked before decoding: a 115 KB file of 256 x 256 pixels of 200 uint64 samples took 101 MiB."""
 MAX_RUNS = 1_000_000
 """Runs of labels other than background along the rows (all labels together) above which a mask
 is not outlined (``LIMIT_EXCEEDED``): a checkerboard or noise of a few kilobytes would make
@@ -220,6 +224,46 @@ def _labels(array: np.ndarray, rel: str, frames: int) -> tuple[np.ndarray | None
     return array, None, frames
 
 
+def _form_refused(page: Any, rel: str, samples: int, limit: int) -> Annotation | None:
+    """The unreadable annotation of a TIFF page (read by tifffile) whose samples are no label's
+    (not 1, 3 or 4 a pixel, or not integers), or whose ``samples`` to decode at once (a tile's when
+    it is tiled, else the page's) take more than ``limit`` bytes; else None. Checked before any
+    decoding, by the tiled path and the big-endian BigTIFF's whole one alike."""
+    if page.samplesperpixel not in (1, 3, 4) or page.dtype.kind not in "uib":
+        return _unreadable(
+            rel,
+            msg(
+                "a TIFF of {samples} samples of {dtype}: not a label mask",
+                samples=page.samplesperpixel,
+                dtype=str(page.dtype),
+            ),
+        )
+    size = samples * page.dtype.itemsize
+    if size <= limit:
+        return None
+    mib = math.ceil(size * 10 / (1 << 20)) / 10  # rounded up: 64.01 MiB is over 64
+    if page.is_tiled:
+        said = msg(
+            "its tiles are {w}x{h} pixels of {dtype}, {mib:,.1f} MiB each decoded, over the {limit} MiB "
+            "one tile may take (not decoded)",
+            w=page.tilewidth,
+            h=page.tilelength,
+            dtype=str(page.dtype),
+            mib=mib,
+            limit=limit >> 20,
+        )
+    else:
+        said = msg(
+            "its {samples} samples of {dtype} a pixel take {mib:,.1f} MiB decoded, over the {limit} MiB "
+            "a whole mask may take (not decoded)",
+            samples=page.samplesperpixel,
+            dtype=str(page.dtype),
+            mib=mib,
+            limit=limit >> 20,
+        )
+    return _unreadable(rel, said, "LIMIT_EXCEEDED")
+
+
 def _decode_big_endian_bigtiff(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | None, int]:
     """As :func:`_decode`, of a big-endian BigTIFF (``MM\\0+``), which Pillow does not open
     ("does not recognise its content"): decoded whole by tifffile, within the same limits."""
@@ -234,6 +278,11 @@ def _decode_big_endian_bigtiff(content: bytes, rel: str) -> tuple[np.ndarray | N
                 return None, over, 0
             if w * h > MAX_PIXELS:
                 return None, _over_whole(w, h, rel), 0
+            refused = _form_refused(
+                page, rel, w * h * int(page.samplesperpixel), WHOLE_BYTES_PER_PIXEL * MAX_PIXELS
+            )
+            if refused is not None:  # before decoding: 200 samples of 8 bytes a pixel were decoded first
+                return None, refused, 0
             array = np.asarray(page.asarray())
             frames = 0
             try:  # as _frames_alike: a damaged later page leaves the first read
@@ -543,9 +592,13 @@ def _segments(page: Any, planes: int) -> Iterator[tuple[np.ndarray | None, tuple
     decode = page.decode  # before any seek: made on first use, it reads the file (a JPEG's header)
     per_plane = len(offsets) // planes
     across = -(-int(page.imagewidth) // max(1, int(page.tilewidth)))
-    for k in range(per_plane):
+    down = -(-int(page.imagelength) // max(1, int(page.tilelength)))
+    for k in range(max(per_plane, min(per_plane + 1, across * down))):  # one past a short table
         parts: list[np.ndarray] = []
         where = (k // across * int(page.tilelength), k % across * int(page.tilewidth))
+        if k >= per_plane:  # the tile table holds fewer positions than the size needs: missing
+            yield None, where
+            return
         for plane in range(planes):
             i = plane * per_plane + k
             fh.seek(offsets[i])
@@ -568,32 +621,11 @@ def _tiled_boxes(page: Any, rel: str) -> tuple[np.ndarray, np.ndarray, dict[int,
     over = _over_limit(w, h, rel)
     if over is not None:
         return over
-    if page.samplesperpixel not in (1, 3, 4) or page.dtype.kind not in "uib":
-        return _unreadable(
-            rel,
-            msg(
-                "a tiled TIFF of {samples} samples of {dtype}: not a label mask",
-                samples=page.samplesperpixel,
-                dtype=str(page.dtype),
-            ),
-        )
     planes = int(page.samplesperpixel) if page.planarconfig == 2 else 1  # a tile holds one plane's
-    tile_bytes = page.tilelength * page.tilewidth * max(1, page.tiledepth) * page.samplesperpixel // planes
-    tile_bytes *= page.dtype.itemsize
-    if tile_bytes > MAX_TILE_BYTES:
-        return _unreadable(
-            rel,
-            msg(
-                "its tiles are {w}x{h} pixels of {dtype}, {mib:,.1f} MiB each decoded, over the {limit} MiB "
-                "one tile may take (not decoded)",
-                w=page.tilewidth,
-                h=page.tilelength,
-                dtype=str(page.dtype),
-                mib=math.ceil(tile_bytes * 10 / (1 << 20)) / 10,  # rounded up: 64.01 MiB is over 64
-                limit=MAX_TILE_BYTES >> 20,
-            ),
-            "LIMIT_EXCEEDED",
-        )
+    tile = int(page.tilelength) * int(page.tilewidth) * max(1, int(page.tiledepth))
+    refused = _form_refused(page, rel, tile * int(page.samplesperpixel) // planes, MAX_TILE_BYTES)
+    if refused is not None:
+        return refused
     tiles = _tile_count(page)
     if tiles > MAX_TILES:
         return _unreadable(

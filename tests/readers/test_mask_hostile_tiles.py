@@ -323,6 +323,92 @@ def test_a_planar_tile_table_longer_than_the_image_adds_no_lesion_outside_it(
     assert all(les.geometry.bounds[3] <= 20 for les in ann.lesions)
 
 
+def _set_image_length(data: bytes, rows: int) -> bytes:
+    """``data`` (a little-endian TIFF) with its first page's ImageLength set to ``rows``."""
+    import struct
+
+    import tifffile
+
+    out = bytearray(data)
+    with tifffile.TiffFile(io.BytesIO(data)) as tf:
+        tag = tf.pages[0].tags[257]
+        at, code = tag.valueoffset, {3: "<H", 4: "<I"}[int(tag.dtype)]
+    struct.pack_into(code, out, at, rows)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("planar", [False, True])
+def test_a_tile_table_shorter_than_the_image_is_a_missing_tile(
+    monkeypatch: pytest.MonkeyPatch, planar: bool
+) -> None:
+    # ImageLength 96 (three tile rows) over tables of two rows: a contiguous mask said the tile at
+    # y=64 is missing, a planar one was read with its third row as background, without a word
+    monkeypatch.setattr(mask, "MAX_PIXELS", 1000)
+    labels = np.zeros((64, 96), np.uint8)
+    labels[2:10, 2:12] = 255
+    data = _planar_tiff(np.stack([labels] * 3), 32) if planar else _tiff(labels, 32)
+    (ann,) = parse_annotation(_set_image_length(data, 96), "masks/S.tif")
+    assert not ann.readable and not ann.lesions
+    assert [(i.code, i.message) for i in ann.issues] == [
+        ("ANNOTATION_UNREADABLE", "the tile at x=0, y=64 is missing from the file")
+    ]
+
+
+@pytest.mark.parametrize(("samples", "dtype"), [(64, "u1"), (16, "f8"), (200, "u8")])
+def test_a_big_endian_bigtiff_mask_of_no_label_samples_is_refused_before_decoding(
+    monkeypatch: pytest.MonkeyPatch, samples: int, dtype: str
+) -> None:
+    # decoded whole before its samples were looked at: 256 x 256 pixels of 200 uint64 samples (a
+    # 115 KB file) took 101 MiB, then "an image of shape (256, 256, 200)"; refused as the tiled
+    # path refuses them, before any decoding
+    import tifffile
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr(tifffile.TiffPage, "asarray", never)
+    pixels = np.zeros((64, 64, samples), dtype)
+    out = io.BytesIO()
+    tifffile.imwrite(
+        out,
+        pixels,
+        bigtiff=True,
+        byteorder=">",
+        photometric="minisblack",
+        planarconfig="contig",
+        compression="zlib",
+    )
+    (ann,) = parse_annotation(out.getvalue(), "masks/S.tif")
+    assert not ann.readable
+    assert [(i.code, i.message) for i in ann.issues] == [
+        ("ANNOTATION_UNREADABLE", f"a TIFF of {samples} samples of {np.dtype(dtype)}: not a label mask")
+    ]
+
+
+def test_a_big_endian_bigtiff_mask_over_the_whole_byte_bound_is_not_decoded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 4 samples of uint64 a pixel (32 bytes) at the pixel limit would be 2 GB decoded; the bound is
+    # WHOLE_BYTES_PER_PIXEL bytes a pixel of MAX_PIXELS, checked before decoding
+    import tifffile
+
+    monkeypatch.setattr(mask, "MAX_PIXELS", 1000)
+    labels = np.zeros((30, 30), np.uint64)
+    labels[5:15, 5:25] = 7
+
+    def big_endian(pixels: np.ndarray, **kwargs: object) -> bytes:
+        out = io.BytesIO()
+        tifffile.imwrite(out, pixels, bigtiff=True, byteorder=">", **kwargs)  # type: ignore[arg-type]
+        return out.getvalue()
+
+    (one,) = parse_annotation(big_endian(labels), "masks/S.tif")  # 7,200 bytes: within 8,000
+    assert one.readable and [les.area for les in one.lesions] == [200]
+    rgba = np.stack([labels] * 3 + [np.full_like(labels, 9)], axis=-1)
+    (four,) = parse_annotation(big_endian(rgba, photometric="rgb", extrasamples=[2]), "masks/S.tif")
+    assert not four.readable and [i.code for i in four.issues] == ["LIMIT_EXCEEDED"]
+    assert "its 4 samples of uint64 a pixel take 0.1 MiB decoded" in four.issues[0].message
+
+
 def test_a_big_endian_bigtiff_mask_of_several_pages_or_cut_short_is_said_so() -> None:
     # decoded by tifffile (Pillow does not open it): its later pages of its size are MASK_FRAMES,
     # as Pillow's frames are; cut short, it is unreadable with tifffile's reason, never a crash
