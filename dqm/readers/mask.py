@@ -622,8 +622,8 @@ def _tiled_boxes(page: Any, rel: str) -> tuple[np.ndarray, np.ndarray, dict[int,
     if over is not None:
         return over
     planes = int(page.samplesperpixel) if page.planarconfig == 2 else 1  # a tile holds one plane's
-    tile = int(page.tilelength) * int(page.tilewidth) * max(1, int(page.tiledepth))
-    refused = _form_refused(page, rel, tile * int(page.samplesperpixel) // planes, MAX_TILE_BYTES)
+    area = int(page.tilelength) * int(page.tilewidth) * max(1, int(page.tiledepth))
+    refused = _form_refused(page, rel, area * int(page.samplesperpixel) // planes, MAX_TILE_BYTES)
     if refused is not None:
         return refused
     tiles = _tile_count(page)

@@ -331,7 +331,7 @@ def _set_image_length(data: bytes, rows: int) -> bytes:
 
     out = bytearray(data)
     with tifffile.TiffFile(io.BytesIO(data)) as tf:
-        tag = tf.pages[0].tags[257]
+        tag = tf.pages[0].tags[257]  # type: ignore[union-attr]
         at, code = tag.valueoffset, {3: "<H", 4: "<I"}[int(tag.dtype)]
     struct.pack_into(code, out, at, rows)
     return bytes(out)
