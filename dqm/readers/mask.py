@@ -284,6 +284,8 @@ def _decode_big_endian_bigtiff(content: bytes, rel: str) -> tuple[np.ndarray | N
             if refused is not None:  # before decoding: 200 samples of 8 bytes a pixel were decoded first
                 return None, refused, 0
             array = np.asarray(page.asarray())
+            if int(page.photometric) == 0 and array.dtype in (np.bool_, np.uint8):  # MINISWHITE
+                array = ~array  # as Pillow reads it (its "1;I" and "L;I"): tifffile leaves it as stored
             frames = 0
             try:  # as _frames_alike: a damaged later page leaves the first read
                 for k in range(1, 1 + FRAMES_LOOKED_AT):

@@ -425,3 +425,21 @@ def test_a_big_endian_bigtiff_mask_of_several_pages_or_cut_short_is_said_so() ->
     assert [i.code for i in ann.issues] == ["MASK_FRAMES"] and "(1 of the next" in ann.issues[0].message
     (cut,) = parse_annotation(out.getvalue()[:100], "masks/S.tif")
     assert not cut.readable and cut.issues[0].message.startswith("the image cannot be decoded: ")
+
+
+@pytest.mark.parametrize("dtype", ["bool", "u1"])
+def test_a_miniswhite_mask_reads_alike_in_either_byte_order(dtype: str) -> None:
+    # Pillow (little-endian) inverts a MINISWHITE page, tifffile (a big-endian BigTIFF) did not:
+    # the same picture was one lesion of 5,944 pixels one way and 200 the other
+    import tifffile
+
+    labels = np.zeros((64, 96), dtype)
+    labels[5:15, 5:25] = True if dtype == "bool" else 200
+    areas = []
+    for order, big in (("<", False), (">", True)):
+        out = io.BytesIO()
+        tifffile.imwrite(out, labels, bigtiff=big, byteorder=order, photometric="miniswhite")
+        (ann,) = parse_annotation(out.getvalue(), "masks/S.tif")
+        assert ann.readable
+        areas.append(sorted(les.area for les in ann.lesions))
+    assert areas[0] == areas[1]
