@@ -24,6 +24,7 @@ many slides are found by :mod:`dqm.pixels.pairs`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -35,6 +36,9 @@ BITS = 8
 WORDS = 3
 """Luminance, red minus blue, green minus the mean of red and blue."""
 HEX_CHARS = WORDS * 16
+_HEX = re.compile(f"[0-9a-fA-F]{{{HEX_CHARS}}}")
+"""What a stored hash is. ``int(word, 16)`` alone also takes a sign, spaces and ``_`` (and a
+leading ``-`` then overflowed uint64: the check crashed and the batch lost its near-duplicate findings)."""
 MIN_CROP = 16
 """A tissue bounding box shorter than this on a side (in thumbnail pixels) gives no hash."""
 MIN_CONTRAST = 1.0
@@ -127,12 +131,9 @@ def slide_hash(rgb: np.ndarray, tissue: np.ndarray | None = None) -> str | None:
 
 def parse_hash(text: str | None) -> np.ndarray | None:
     """The words of a stored hash; None for anything that is not :data:`HEX_CHARS` hex digits."""
-    if not isinstance(text, str) or len(text) != HEX_CHARS:
+    if not isinstance(text, str) or _HEX.fullmatch(text) is None:
         return None
-    try:
-        return np.array([int(text[i : i + 16], 16) for i in range(0, HEX_CHARS, 16)], dtype=np.uint64)
-    except ValueError:
-        return None
+    return np.array([int(text[i : i + 16], 16) for i in range(0, HEX_CHARS, 16)], dtype=np.uint64)
 
 
 def orientations(words: np.ndarray) -> np.ndarray:

@@ -107,5 +107,10 @@ def test_stored_hashes_round_trip_and_malformed_ones_are_skipped() -> None:
     assert (parse_hash(text) == hash_words(np.asarray(tissue_image(4)))).all()
     for bad in (None, "", "zz" * 24, text[:-1], 12):
         assert parse_hash(bad) is None  # type: ignore[arg-type]
+    # int(word, 16) takes each of these; a leading "-" overflowed uint64 (the check crashed)
+    for sign in ("-", "+", " ", "_"):
+        assert parse_hash(sign + text[1:]) is None, sign
+        assert parse_hash(text[:20] + sign + text[21:]) is None, sign
+    assert parse_hash(text[:-1] + "\u0663") is None, "a non-ASCII digit"
     array, index = stack([None, text, "not a hash", text])
     assert array.shape == (2, hashes.WORDS) and index == [1, 3]

@@ -268,3 +268,24 @@ def test_an_earlier_releases_malformed_hashes_are_named_not_dropped(profile):
     assert "2 of 3 slide hashes of the earlier release old/results.json" in f.message
     assert "(48 hex characters)" in f.message and "'OLD-1'" in f.message
     assert [g.code for g in found if g is not f] == []
+
+
+def test_an_earlier_releases_hash_with_a_sign_is_malformed_not_a_crash(profile):
+    """``int(word, 16)`` takes a sign, a space and ``_``: a leading ``-`` overflowed uint64 and the
+    check crashed (every near-duplicate finding of the batch lost); the others passed as hashes."""
+    good = _hex(A)
+    earlier = EarlierRelease(
+        "old/results.json",
+        (
+            EarlierSlide("OLD-1", None, "-" + good[1:]),
+            EarlierSlide("OLD-2", None, "+" + good[1:]),
+            EarlierSlide("OLD-3", None, " " + good[1:]),
+            EarlierSlide("OLD-4", None, good[:20] + "_" + good[21:]),
+            EarlierSlide("OLD-5", None, good),
+        ),
+    )
+    found = _run("duplicates.near_slides", profile, [_item("NEW-1", A_TURNED)], earlier=earlier)
+    (f,) = [f for f in found if f.code == "BASELINE_HASH_MALFORMED"]
+    assert "4 of 5 slide hashes" in f.message and "'OLD-1'" in f.message
+    (again,) = [g for g in found if g.code == "SLIDE_DELIVERED_AGAIN"]
+    assert "'OLD-5'" in again.message
