@@ -275,28 +275,55 @@ def _read_open(fh: BinaryIO, st: os.stat_result, max_bytes: int) -> tuple[bytes 
             ),
         )
     fh.seek(0)
-    return _read_beating(fh, max_bytes + 1), None
+    return _read_beating(fh, max_bytes + 1, size), None
 
 
 READ_STEP = 8 * 1024 * 1024
 """How many bytes of an annotation file are read between two signs of progress."""
 
 
-def _read_beating(fh: BinaryIO, n: int) -> bytes:
-    """At most ``n`` bytes of ``fh``, saying progress (:func:`dqm.budget.progress`) each
-    :data:`READ_STEP` read: a GB-sized file on a slow filesystem that keeps reading is not an
-    item stuck past the item limit. A small file is one read; a larger one is held twice while
-    its pieces are joined (its parse holds several times its size anyway)."""
-    pieces = []
-    left = n
-    while left > 0:
-        piece = fh.read(min(left, READ_STEP))  # whole unless the file ends (a buffered read)
-        pieces.append(piece)
-        left -= len(piece)
-        if len(piece) < READ_STEP:
-            break
+def _read_beating(fh: BinaryIO, n: int, size: int) -> bytes:
+    """At most ``n`` bytes of ``fh`` (``size`` long by its stat), saying progress
+    (:func:`dqm.budget.progress`) each :data:`READ_STEP` read: a GB-sized file on a slow filesystem
+    that keeps reading is not an item stuck past the item limit. A small file is one read; a larger
+    one is read into one buffer of its size and a byte (a ``bytearray``, held once: the pieces
+    joined held it twice), grown should the file have grown since its stat."""
+    first = fh.read(min(n, READ_STEP))  # whole unless the file ends (a buffered read)
+    if len(first) < READ_STEP:
+        return first
+    progress()
+    buf = bytearray(max(min(n, size + 1), READ_STEP))
+    view = memoryview(buf)
+    view[:READ_STEP] = first
+    del first
+    got = READ_STEP
+    while got < n:
+        if got == len(buf):  # the file grew since its stat
+            view.release()
+            buf.extend(bytes(min(n - got, READ_STEP)))
+            view = memoryview(buf)
+        want = min(n - got, READ_STEP, len(buf) - got)
+        step = _read_into(fh, view[got : got + want])
+        got += step
+        if step < READ_STEP:
+            if step < want:  # the file ended
+                break
+            continue  # a step cut by the buffer's end: the rest is read next
         progress()
-    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+    view.release()
+    del buf[got:]
+    return buf  # type: ignore[return-value]  # bytes' reading methods; hashlib, json and the readers take it
+
+
+def _read_into(fh: BinaryIO, view: memoryview) -> int:
+    """How many bytes ``fh`` put in ``view``: all of it unless the file ends."""
+    got = 0
+    while got < len(view):
+        step = fh.readinto(view[got:])  # type: ignore[attr-defined]
+        if not step:
+            break
+        got += step
+    return got
 
 
 def _read_first(

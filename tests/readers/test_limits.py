@@ -359,3 +359,29 @@ def test_a_large_annotation_file_says_its_progress_while_it_is_read(tmp_path, mo
         on_progress(None)
     assert whole == data[:2048]
     assert beats.count(1) == 2 and beats.count(2) == 2  # each whole step read
+
+
+def test_a_large_annotation_file_is_held_once_while_it_is_read(tmp_path, monkeypatch) -> None:
+    """The stepped read joined its pieces: a file over a step was held twice (a 512 MiB
+    ``annotation_bytes`` file, 1 GiB). It is read into one buffer now, the bytes the file's, and a
+    file longer than its stat said (it grew) is read whole all the same."""
+    import io
+    import tracemalloc
+
+    import dqm.readers
+
+    monkeypatch.setattr(dqm.readers, "READ_STEP", 64 * 1024, raising=False)
+    data = bytes(range(256)) * (16 * 1024) + b"tail"  # 4 MiB and 4 bytes: 65 steps
+    path = tmp_path / "big.json"
+    path.write_bytes(data)
+    tracemalloc.start()
+    try:
+        got, issue, _ = read_bytes(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert issue is None and got == data
+    assert peak < 1.3 * len(data), peak  # joined: twice the file
+    grown = dqm.readers._read_beating(io.BytesIO(data), len(data) + 1, 1000)
+    assert grown == data
+    assert dqm.readers._read_beating(io.BytesIO(data), 300_001, 1000) == data[:300_001]
