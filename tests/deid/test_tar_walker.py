@@ -10,9 +10,12 @@ import lzma
 import random
 import tarfile
 import tracemalloc
+from pathlib import Path
 
 from dqm.doc_text import _Counted, _Fallback, _tar_read, document_text, tar_text
-from tests.helpers import within
+from dqm.profile import load_profile
+from dqm.runner import RunOptions, run_batch
+from tests.helpers import within, write_tiny_batch
 
 RRN = "900101-1234567"
 
@@ -398,3 +401,21 @@ def test_a_sparse_or_global_header_is_left_to_tarfile() -> None:
         "\n".join(by_tarfile[0]),
         by_tarfile[1],
     )
+
+
+def test_a_truncated_sparse_extension_is_no_crash(tmp_path: Path) -> None:
+    """A GNU sparse member whose header says an extension block follows, the block missing or
+    short (left to tarfile, whose ``_proc_sparse`` raised IndexError in every CPython: the audit
+    stopped): no tar, first or after a member, plain or compressed, and a batch holding one runs on."""
+    h = bytearray(tarfile.TarInfo(f"{RRN}.svs").tobuf(format=tarfile.GNU_FORMAT))
+    h[156:157] = tarfile.GNUTYPE_SPARSE
+    h[482] = 1
+    sparse = bytes(_with_checksum(h))
+    for data in (sparse, sparse + b"1" * 100, _member("first.txt") + sparse):
+        for ext, packed in ((".tar", data), (".tar.gz", gzip.compress(data))):
+            assert document_text(io.BytesIO(packed), ext, 1000)[1] == NOT_A_TAR
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "a_sparse.tar").write_bytes(sparse)
+    run = run_batch(root, load_profile(), RunOptions(workers=1))
+    assert not [f for f in run.findings if f.code == "CHECK_CRASHED"]
+    assert any(f.location.file == "a_sparse.tar" and NOT_A_TAR in (f.message or "") for f in run.findings)
