@@ -660,20 +660,24 @@ def tar_text(fh: BinaryIO, limit: int, reads: list[int] | None = None) -> tuple[
     what it read); never a member's data, never extracted, no link followed; and why some of it
     was not read (None: all of it was). Its headers are walked by dqm (:func:`_walk_tar`, as
     :mod:`tarfile` reads them, several times faster); one dqm leaves to tarfile (:class:`_Fallback`)
-    has the archive read again by tarfile, from the start, with what is left of the bound (both
-    readings are charged to it), stopped at the end of the data."""
+    has the archive read again by tarfile, from the start, with the same bound (each reading is
+    bounded; ``reads[0]`` is charged the larger of the two: what is left of the bound cut a normal
+    sparse archive 32 MB long), stopped at the end of the data."""
     head = fh.read(6)
     names: list[str] = []
     bound = MAX_TAR_READ if reads is None else min(MAX_TAR_READ, max(reads[0], 0))
     counted = _Counted(fh, bound)
+    read = 0
     try:
         unread = _tar_read(fh, head, counted, names, limit, True)
     except _Fallback:
+        read = bound - max(counted.left, 0)  # dqm's walker's reading
         names.clear()
+        counted = _Counted(fh, bound)
         counted.ends = True
         unread = _tar_read(fh, head, counted, names, limit, False)
     if reads is not None:
-        reads[0] -= bound - max(counted.left, 0)
+        reads[0] -= max(read, bound - max(counted.left, 0))
     return "\n".join(names), unread
 
 
@@ -967,8 +971,8 @@ def _tar_member(fh: _Counted | _TarStream) -> tuple[bytes, bytes, int]:
 
 
 def _pax_framed(data: bytes) -> Iterator[tuple[bytes, bytes, int, int]]:
-    """A pax header's records (keyword, value, where the record starts and ends), framed as tarfile reads them since CPython's fix
-    for CVE-2024-6232 (3.11.10, 3.12.6, 3.13; an older tarfile reads a badly framed one otherwise,
+    """A pax header's records (keyword, value, where the record starts and ends), framed as
+    tarfile reads them since CPython's fix for CVE-2024-6232 (3.11.10, 3.12.6, 3.13; an older tarfile reads a badly framed one otherwise,
     in time and memory that grow with the square of its length): a length of 1 to 20 digits, 5 at
     least, within the header, a keyword, ``=``, a value and a line feed, until the header or its
     padding (a NUL) ends; else :class:`_InvalidHeader`. In linear time."""
