@@ -796,6 +796,11 @@ class _InvalidHeader(_HeaderError):
     """A bad checksum or a number field that is no number."""
 
 
+class _BadPax(_InvalidHeader):
+    """A pax header whose records are not framed as tarfile reads them: no tar, wherever it is
+    (tarfile ends the archive there, first header or not: the names after it were unsearched)."""
+
+
 class _SubsequentHeader(_HeaderError):
     """A header after a GNU long name or a pax header that is not one."""
 
@@ -975,20 +980,20 @@ def _pax_framed(data: bytes) -> Iterator[tuple[bytes, bytes, int, int]]:
     tarfile reads them since CPython's fix for CVE-2024-6232 (3.11.10, 3.12.6, 3.13; an older tarfile reads a badly framed one otherwise,
     in time and memory that grow with the square of its length): a length of 1 to 20 digits, 5 at
     least, within the header, a keyword, ``=``, a value and a line feed, until the header or its
-    padding (a NUL) ends; else :class:`_InvalidHeader`. In linear time."""
+    padding (a NUL) ends; else :class:`_BadPax`. In linear time."""
     pos = 0
     end = len(data)
     while pos < end and data[pos]:
         m = _PAX_LENGTH.match(data, pos)
         if m is None:
-            raise _InvalidHeader
+            raise _BadPax
         length = int(m.group(1))
         if length < 5 or pos + length > end:
-            raise _InvalidHeader
+            raise _BadPax
         last = pos + length - 1
         keyword, equals, value = data[m.end() : last].partition(b"=")
         if not keyword or not equals or data[last] != 0x0A:
-            raise _InvalidHeader
+            raise _BadPax
         yield keyword, value, pos, pos + length
         pos += length
 
@@ -1042,10 +1047,10 @@ class _CheckedTarInfo(tarfile.TarInfo):
         data = inner.read(self._block(self.size))  # type: ignore[union-attr, attr-defined]  # (untyped)
         try:
             records = list(_pax_framed(data))
-        except _InvalidHeader:
-            raise tarfile.InvalidHeaderError("invalid header") from None  # type: ignore[attr-defined]
+        except _BadPax:
+            raise _NotReadable from None  # not tarfile's bad header: it would end the archive there
         if _PAX_DIGITS.search(data):
-            raise tarfile.InvalidHeaderError("invalid header")  # type: ignore[attr-defined]
+            raise _NotReadable
         if self.type == tarfile.XGLTYPE:  # only the records tarfile applies: it applies each to every member
             data = b"".join(data[start:end] for keyword, _, start, end in records if _pax_applied(keyword))
         tf.fileobj = _Replay(tf, inner, data)  # type: ignore[assignment]  # read as tarfile's reader
@@ -1073,8 +1078,9 @@ class _Replay:
 
 def _walk_tar(fh: _Counted | _TarStream) -> Iterator[tuple[bytes, bytes]]:
     """Each member's name and link name, as tarfile's ``TarFile.next`` lists them: a bad first
-    header is no tar (:class:`_NotReadable`), a bad later one ends the archive, a member's data
-    that runs past the file's end is no tar."""
+    header is no tar (:class:`_NotReadable`), a bad later one ends the archive (but a badly framed
+    pax header, :class:`_BadPax`, is no tar wherever it is: past it, names would go unsearched), a
+    member's data that runs past the file's end is no tar."""
     offset = 0
     while True:
         if offset != fh.tell():
@@ -1087,12 +1093,12 @@ def _walk_tar(fh: _Counted | _TarStream) -> Iterator[tuple[bytes, bytes]]:
             name, link, after = _tar_member(fh)
         except _EndHeader:
             return
+        except (_BadPax, _SubsequentHeader):
+            raise _NotReadable from None
         except (_InvalidHeader, _EmptyHeader, _TruncatedHeader):
             if offset == 0:
                 raise _NotReadable from None
             return
-        except _SubsequentHeader:
-            raise _NotReadable from None
         offset = after
         yield name, link
 
