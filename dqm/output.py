@@ -40,6 +40,7 @@ import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 from dqm.i18n import N_, Message, escaped, msg
 
@@ -630,6 +631,33 @@ def _stage_beside(path: Path, payload: bytes, private: bool, durable: bool, name
                 os.unlink(tmp)
             raise
     return tmp
+
+
+@contextlib.contextmanager
+def replacing(path: Path) -> Iterator[BinaryIO]:
+    """For a writer outside this module that writes into a file (a checkpoint ``torch.save``
+    writes): a new temporary file beside ``path``, open for binary writing, made as
+    :func:`write_file` makes one (a random name, created afresh, never through a link, in the
+    folder checked against the batches this command reads); flushed to the disk and renamed over
+    ``path`` when the block ends, removed when it raises. A fixed name (``model.pt.tmp``) would
+    follow a link planted there, into the batch. Failures are a :class:`WriteRefused` naming
+    ``path``."""
+    with _naming(path):
+        _make_folder(path.parent)
+        refuse_unless_replaceable(path)
+        fd, tmp = _temporary_beside(path)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                yield fh
+                fh.flush()
+                _fsync(fh.fileno())
+            _replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    _WRITTEN.append(str(path))
+    _flush_folder_of(path)
 
 
 def write_together(files: list[tuple[Path, bytes, bool]]) -> None:

@@ -607,7 +607,12 @@ def test_a_checkpoint_on_a_full_disk_is_named_with_the_systems_error(
         def write(self, data: Any) -> int:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(train, "open", lambda path, mode: FullDisk(path, mode), raising=False)
+    real_fdopen = os.fdopen
+
+    def full_disk(fd: int, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        return FullDisk(fd, "wb", closefd=True) if mode == "wb" else real_fdopen(fd, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fdopen", full_disk)
     target = tmp_path / "checkpoints" / "model.pt"
     with pytest.raises(WriteRefused) as refused:
         train.save_checkpoint(target, {"w": torch.zeros(1000)})
@@ -956,3 +961,34 @@ def test_no_writer_writes_through_a_link_into_a_batch(tmp_path: Path) -> None:
         forget_batches()
     write_file(out / "sub" / "a.json", "{}")  # no batch read any more: the link is followed as before
     assert (batch / "slides" / "a.json").exists()
+
+
+# session 30, redteam7f3: writes into the batch the fix round missed
+
+
+@pytest.mark.parametrize("registered", [True, False])
+def test_a_checkpoint_never_follows_a_link_at_its_temporary_name(tmp_path: Path, registered: bool) -> None:
+    """``save_checkpoint`` wrote into ``<fold>.pt.tmp`` opened by its fixed name: a link planted there
+    into the batch had ``torch.save`` overwrite the batch's manifest.csv (and the link then took
+    the checkpoint's name). Now its temporary file is a fresh random name, never a link followed."""
+    torch = pytest.importorskip("torch")
+    from dqm.output import forget_batches, never_into
+    from dqm.validity.train import save_checkpoint
+
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    manifest = batch / "manifest.csv"
+    manifest.write_text("slide_id,annotation_path\nA,a.json\n")
+    folder = tmp_path / "out" / "checkpoints"
+    folder.mkdir(parents=True)
+    (folder / "fold.pt.tmp").symlink_to(manifest)
+    if registered:
+        never_into(batch)
+    try:
+        save_checkpoint(folder / "fold.pt", {"w": torch.arange(10)})
+    finally:
+        forget_batches()
+    assert manifest.read_text() == "slide_id,annotation_path\nA,a.json\n"
+    assert not (folder / "fold.pt").is_symlink()
+    assert torch.load(folder / "fold.pt")["w"].tolist() == list(range(10))
+    assert sorted(p.name for p in folder.iterdir()) == ["fold.pt", "fold.pt.tmp"]

@@ -259,33 +259,23 @@ class _Sink:
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Write atomically: a Ctrl-C while writing leaves the previous checkpoint intact, and any
-    failure (a full disk) leaves no temporary file and names ``path`` (:func:`dqm.output.writing`)."""
+    failure (a full disk) leaves no temporary file and names ``path``; the temporary file is
+    :func:`dqm.output.replacing`'s (a random name, never through a link into the batch)."""
     import torch
 
-    from dqm.output import writing, written
+    from dqm.output import replacing
 
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with writing(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+    # into a file dqm opened: on a full disk torch raises a RuntimeError ("[enforce fail at
+    # inline_container.cc:672] . unexpected pos"), the system's error lost; the write's own
+    # OSError (ENOSPC, EDQUOT, EIO), kept by the sink, is raised instead, and named
+    with replacing(path) as fh:
+        sink = _Sink(fh)
         try:
-            # into a file dqm opened: on a full disk torch raises a RuntimeError ("[enforce fail at
-            # inline_container.cc:672] . unexpected pos"), the system's error lost; the write's own
-            # OSError (ENOSPC, EDQUOT, EIO), kept by the sink, is raised instead, and named
-            with open(tmp, "wb") as fh:
-                sink = _Sink(fh)
-                try:
-                    torch.save(state, sink)  # type: ignore[arg-type]  # a writer torch accepts (write, flush)
-                except RuntimeError:
-                    if sink.error is None:
-                        raise
-                    raise sink.error from None
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-    written(path)
+            torch.save(state, sink)  # type: ignore[arg-type]  # a writer torch accepts (write, flush)
+        except RuntimeError:
+            if sink.error is None:
+                raise
+            raise sink.error from None
 
 
 def checkpoint_limit(net: Any) -> int:
