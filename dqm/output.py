@@ -797,8 +797,14 @@ def run_lock(folder: Path) -> Iterator[None]:
 
     with _naming(folder):  # a folder that cannot be made or written in: said as a refused write
         _make_folder(folder)
-        refuse_into_batch(folder / LOCK_FILE)
-        fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        # in the folder checked (its descriptor), never through a link at the lock's name (one
+        # into the batch made a file there): a link is refused (ELOOP), as the commit lock's is
+        here = _open_folder(folder)
+        try:
+            flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(LOCK_FILE, flags, 0o644, dir_fd=here)
+        finally:
+            os.close(here)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

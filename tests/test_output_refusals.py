@@ -992,3 +992,19 @@ def test_a_checkpoint_never_follows_a_link_at_its_temporary_name(tmp_path: Path,
     assert not (folder / "fold.pt").is_symlink()
     assert torch.load(folder / "fold.pt")["w"].tolist() == list(range(10))
     assert sorted(p.name for p in folder.iterdir()) == ["fold.pt", "fold.pt.tmp"]
+
+
+def test_a_link_at_the_run_lock_is_refused_and_makes_nothing_in_the_batch(
+    clean_batch: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``OUT/.dqm.lock`` was opened by its name, following a link: one planted there into the batch
+    made an empty file in it (the audit went on as usual). The lock is never taken through a link:
+    a refused write naming the output folder (exit 4)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    before = sorted(p.name for p in clean_batch.iterdir())
+    (out / ".dqm.lock").symlink_to(clean_batch / "PLANTED.txt")
+    assert _dqm(["audit", str(clean_batch), "--out", str(out)], monkeypatch) == 4
+    assert sorted(p.name for p in clean_batch.iterdir()) == before
+    assert not (out / "results.json").exists()
+    assert str(out) in "".join(capsys.readouterr().err.split())
