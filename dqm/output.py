@@ -266,6 +266,17 @@ def never_into(folder: Path) -> None:
     _BATCHES[(info.st_dev, info.st_ino)] = str(folder)
 
 
+def batches_read() -> dict[tuple[int, int], str]:
+    """The batch folders registered (:func:`never_into`), to hand to a process started by spawn
+    (a training rank), which knows none of them until :func:`never_into_these`."""
+    return dict(_BATCHES)
+
+
+def never_into_these(batches: dict[tuple[int, int], str]) -> None:
+    """In a process started by spawn: refuse the writes its parent refused (:func:`batches_read`)."""
+    _BATCHES.update(batches)
+
+
 def forget_batches() -> None:
     """A new command starts: no batch is read yet."""
     _BATCHES.clear()

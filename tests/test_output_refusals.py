@@ -1008,3 +1008,49 @@ def test_a_link_at_the_run_lock_is_refused_and_makes_nothing_in_the_batch(
     assert sorted(p.name for p in clean_batch.iterdir()) == before
     assert not (out / "results.json").exists()
     assert str(out) in "".join(capsys.readouterr().err.split())
+
+
+def test_a_training_rank_started_by_spawn_knows_the_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``training.processes > 1`` each rank is a new interpreter (spawn) that knew no batch:
+    rank 0's checkpoint went through a link in ``--out`` into the batch unrefused. The ranks get the
+    registered batches with their arguments (what a spawned rank runs, run here after the
+    parent's batches are forgotten, as a new interpreter has none)."""
+    pytest.importorskip("torch")
+    import torch.distributed as dist
+    import torch.multiprocessing as tmp
+
+    from dqm.output import forget_batches, never_into, refuse_into_batch
+    from dqm.validity import train
+
+    class Started(Exception):
+        pass
+
+    started: list[tuple[Any, ...]] = []
+
+    def start_processes(fn: Any, args: tuple[Any, ...], **kw: Any) -> None:
+        started.append(args)
+        raise Started
+
+    def init_process_group(*args: Any, **kw: Any) -> None:
+        raise Started
+
+    monkeypatch.setattr(tmp, "start_processes", start_processes)
+    monkeypatch.setattr(dist, "init_process_group", init_process_group)
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "checkpoints").symlink_to(batch)
+    profile = type("P", (), {"training": type("T", (), {"processes": 2})()})()
+    never_into(batch)
+    try:
+        with pytest.raises(Started):
+            train._train_distributed(reporter=train.Reporter(), profile=profile, device="cpu")
+        forget_batches()  # the rank's new interpreter
+        with pytest.raises(Started):
+            train._rank_main(0, *started[0])
+        with pytest.raises(WriteRefused):
+            refuse_into_batch(tmp_path / "out" / "checkpoints" / "all.pt")
+    finally:
+        forget_batches()

@@ -674,10 +674,18 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _rank_main(index: int, world: int, port: int, queue: Any, kwargs: dict[str, Any]) -> None:
-    """One training process: join the group, train this rank's share, report (rank 0) and leave."""
+def _rank_main(
+    index: int, world: int, port: int, queue: Any, kwargs: dict[str, Any], batches: dict[tuple[int, int], str]
+) -> None:
+    """One training process: join the group, train this rank's share, report (rank 0) and leave.
+    ``batches``: the batch folders its parent writes nowhere into (a new interpreter, started by
+    spawn, knows none: rank 0's checkpoint went through a link into the batch unrefused)."""
     import torch
     import torch.distributed as dist
+
+    from dqm.output import never_into_these
+
+    never_into_these(batches)
 
     device = kwargs["device"]
     if device == "cuda":
@@ -723,6 +731,8 @@ def _train_distributed(*, reporter: Reporter, **kwargs: Any) -> TrainOutcome:
     import torch
     import torch.multiprocessing as tmp
 
+    from dqm.output import batches_read
+
     profile: ValidityProfile = kwargs["profile"]
     world = profile.training.processes
     if kwargs["device"] == "cuda" and torch.cuda.device_count() < world:
@@ -731,7 +741,11 @@ def _train_distributed(*, reporter: Reporter, **kwargs: Any) -> TrainOutcome:
         )
     queue = tmp.get_context("spawn").Queue()
     context = tmp.start_processes(
-        _rank_main, args=(world, _free_port(), queue, kwargs), nprocs=world, join=False, start_method="spawn"
+        _rank_main,
+        args=(world, _free_port(), queue, kwargs, batches_read()),
+        nprocs=world,
+        join=False,
+        start_method="spawn",
     )
     done: tuple[Any, ...] | None = None
     diverged: list[TrainingDiverged] = []
