@@ -2864,6 +2864,11 @@ def _create_key(path: Path, key: bytes) -> None:
             os.unlink(tmp)
 
 
+MASK_KEY_LIMIT = 4096
+"""The most bytes a masking key file holds (one is 32): a larger file is the wrong one, refused
+having read no more than this."""
+
+
 def load_mask_key(path: Path | None = None) -> bytes:
     """The secret that keys :class:`Masker`: ``$DQM_MASK_KEY``, else the file at ``path`` (or
     :func:`default_key_path`), created with 32 random bytes and owner-only permissions when absent.
@@ -2881,7 +2886,10 @@ def load_mask_key(path: Path | None = None) -> bytes:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         _create_key(path, secrets.token_bytes(MASK_KEY_BYTES))
-    key = path.read_bytes()
+    with open(path, "rb") as fh:
+        key = fh.read(MASK_KEY_LIMIT + 1)  # a key is bytes, never a file read whole
+    if len(key) > MASK_KEY_LIMIT:
+        raise ValueError(f"the masking key {path} holds more than {MASK_KEY_LIMIT} bytes")
     if len(key) < 16:
         raise ValueError(f"the masking key {path} holds fewer than 16 bytes")
     return key

@@ -200,15 +200,17 @@ def start_masking(deid: Any, key_file: Path | None) -> Any:
 
 def read_mask_key(key_file: Path | None) -> bytes:
     """The masking key: the ``--mask-key`` file, else :func:`dqm.identifiers.load_mask_key`."""
-    from dqm.identifiers import MASK_KEY_ENV, default_key_path, load_mask_key
-    from dqm.output import written
+    from dqm.identifiers import MASK_KEY_ENV, MASK_KEY_LIMIT, default_key_path, load_mask_key
+    from dqm.output import TooLarge, read_bounded, written
 
     if key_file is not None and not key_file.is_file():
         raise usage_error(msg("--mask-key {path}: no such file", path=key_file))
     # a key file this run creates is recorded as written (a later refused write names it)
     made = key_file is None and not os.environ.get(MASK_KEY_ENV) and not default_key_path().exists()
     try:
-        key = key_file.read_bytes() if key_file is not None else load_mask_key()
+        key = read_bounded(key_file, MASK_KEY_LIMIT) if key_file is not None else load_mask_key()
+    except TooLarge as exc:
+        raise usage_error(exc.message(N_("masking key"))) from None
     except (OSError, ValueError) as exc:
         raise usage_error(msg("the masking key cannot be read: {error}", error=exc)) from None
     if made and default_key_path().is_file():

@@ -320,3 +320,27 @@ def test_an_escape_is_not_searched_for_inside_a_run_of_backslashes() -> None:
     text = "\\" * 6 + "xb0\\u00e9"
     assert [m.span() for m in _ESCAPED_BYTES.finditer(text)] == [(0, len(text))]
     assert all(_ESCAPED_BYTES.match(text, at) is None for at in range(1, 6))
+
+
+def test_a_key_file_larger_than_any_key_is_refused_not_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--mask-key FILE`` was read whole (a 600 MB file: 700 MB of memory) and taken as the key;
+    the default key file too. Now either is refused past :data:`MASK_KEY_LIMIT` bytes."""
+    import typer
+
+    from dqm.cli.common import read_mask_key
+    from dqm.identifiers import MASK_KEY_LIMIT
+
+    monkeypatch.delenv("DQM_MASK_KEY", raising=False)
+    big = tmp_path / "big.key"
+    big.write_bytes(b"k" * (MASK_KEY_LIMIT + 1))
+    with pytest.raises(typer.Exit) as refused:
+        read_mask_key(big)
+    assert refused.value.exit_code == 2
+    assert "largerthan4,096bytes:morethanamaskingkey" in "".join(capsys.readouterr().err.split())
+    with pytest.raises(ValueError, match="more than 4096 bytes"):
+        load_mask_key(big)
+    fits = tmp_path / "fits.key"
+    fits.write_bytes(b"k" * MASK_KEY_LIMIT)
+    assert read_mask_key(fits) == load_mask_key(fits) == b"k" * MASK_KEY_LIMIT
