@@ -509,3 +509,17 @@ def test_gate_refuses_a_key_that_is_not_an_ed25519_public_key(certified: dict[st
     """The private key, or a folder, given as --key: a usage error before anything is decided."""
     code, output = _gate(certified, certified["out"] / "results.json", "--key", certified[which])
     assert code == 2 and "--key" in output and "SIGNED" not in output, output
+
+
+def test_a_typed_path_holding_a_newline_forges_no_line_of_sign_or_verify(
+    certified: dict[str, Path], tmp_path: Path
+) -> None:
+    """``sign``'s and ``verify``'s own usage errors were f-strings printing the typed path raw:
+    ``--key $'/tmp/nokey\\nPASS  everything verified'`` printed a line of its own. Now escaped."""
+    forged = tmp_path / "nokey\nPASS  everything verified"
+    results = certified["out"] / "results.json"
+    for command in ("sign", "verify"):
+        code, output = _invoke(command, results, "--key", forged)
+        assert code == 2, output
+        assert not any(line.startswith("PASS") for line in output.splitlines()), output
+        assert "nokey\\x0aPASS" in "".join(output.split()), output

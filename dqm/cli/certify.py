@@ -22,7 +22,7 @@ from dqm.cli.common import (
     usage_error,
 )
 from dqm.i18n import msg
-from dqm.output import UnfinishedSet, read_named, whole_set
+from dqm.output import UnfinishedSet, read_named, visible, whole_set
 
 EXIT_MISMATCH = 1
 RESULTS = "results.json"
@@ -45,7 +45,7 @@ def read_key(path: Path, option: str) -> bytes:
     try:
         data = read_named(path, MAX_KEY_BYTES)
     except OSError as exc:
-        raise usage_error(f"{option} {path}: {exc.strerror or exc}") from None
+        raise usage_error(visible(f"{option} {path}: {exc.strerror or exc}", newlines=False)) from None
     if len(data) > MAX_KEY_BYTES or b"-----BEGIN" not in data:
         raise usage_error(msg("{option} {path}: not a PEM key file", option=option, path=path))
     return data
@@ -62,7 +62,7 @@ def signer_or_exit(path: Path) -> Any:
     try:
         private_key_id(pem)
     except SignatureError as exc:
-        raise usage_error(f"--sign-key {path}: {exc}") from None
+        raise usage_error(visible(f"--sign-key {path}: {exc}", newlines=False)) from None
     return partial(_sign_with, pem)
 
 
@@ -77,7 +77,7 @@ def public_keys_or_exit(paths: list[Path] | None) -> list[bytes]:
         try:
             public_key_id(pem)
         except SignatureError as exc:
-            raise usage_error(f"--key {path}: {exc}") from None
+            raise usage_error(visible(f"--key {path}: {exc}", newlines=False)) from None
         pems.append(pem)
     return pems
 
@@ -100,7 +100,7 @@ def signed_or_exit(path: Path, keys: list[Path], signature: Path | None, role: s
     try:
         data = read_named(path)
     except OSError as exc:
-        raise usage_error(f"{path}: {exc.strerror or exc}") from None
+        raise usage_error(visible(f"{path}: {exc.strerror or exc}", newlines=False)) from None
     checked = check_digest(data)
     if checked.digest is None:
         raise refused(checked.verification.message)
@@ -175,7 +175,7 @@ def sign(
     try:
         text = make_signature(checked.canonical, checked.digest, pem)
     except SignatureError as exc:
-        raise usage_error(f"--key {key}: {exc}") from None
+        raise usage_error(visible(f"--key {key}: {exc}", newlines=False)) from None
     target = path.with_name(path.name + SIGNATURE_SUFFIX)
     write_file(target, text.encode("ascii"), binary=True)
     out.print(
@@ -219,7 +219,9 @@ def verify(
         try:
             read_named(signature, 0)
         except OSError as exc:
-            raise usage_error(f"--signature {signature}: {exc.strerror or exc}") from None
+            raise usage_error(
+                visible(f"--signature {signature}: {exc.strerror or exc}", newlines=False)
+            ) from None
     root = batch_folder(batch) if batch is not None else None
     prof = load_profile_or_exit(profile)
     masker = start_masking(prof.deid, mask_key)  # what is printed from the batch is masked like the outputs
@@ -228,7 +230,7 @@ def verify(
             try:
                 data = read_named(path)
             except OSError as exc:
-                raise usage_error(f"{path}: {exc.strerror or exc}") from None
+                raise usage_error(visible(f"{path}: {exc.strerror or exc}", newlines=False)) from None
             checked = check_digest(data)
             parts = [checked.verification]
             parts.append(
