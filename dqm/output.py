@@ -518,10 +518,6 @@ def writing(path: Path) -> Iterator[None]:
         yield
 
 
-"""For a writer outside this module (a checkpoint ``torch.save`` writes): its failures are a
-:class:`WriteRefused` naming the file it writes."""
-
-
 def _make_folder(folder: Path) -> None:
     """``folder`` and the folders above it made where missing. A plain file on the way (``--junit
     FILE/j.xml``) is said as such (``ENOTDIR``, naming that file), never as ``FileExistsError``."""
