@@ -964,7 +964,7 @@ def report(
             masked = type(result).model_validate_json(masker(result.model_dump_json())) if masker else result
             tables = quality_files(masked, layout, quality_table)
         except ValueError as exc:
-            raise usage_error(f"--quality-table: {exc}") from None
+            raise usage_error(f"--quality-table: {visible(str(exc), newlines=False)}") from None
     if not label_thumbnails:
         result = _without_labels(result)
     batch = Path(result.batch.path)
@@ -1000,7 +1000,7 @@ def report(
         try:
             print_pdf(output, target, find_chromium(chromium))
         except PdfError as exc:
-            raise usage_error(f"--pdf: {exc}") from None
+            raise usage_error(f"--pdf: {visible(str(exc), newlines=False)}") from None
         out.print(_("{role}: {path}", role="PDF", path=Path(target)), markup=False)
 
 

@@ -52,7 +52,7 @@ from dqm.cli.lots import (
     supplier_states,
 )
 from dqm.i18n import N_, msg
-from dqm.output import TooLarge, read_bounded
+from dqm.output import TooLarge, read_bounded, visible
 
 review_app = typer.Typer(
     help="Expert review: plan a sample size, ingest reviewers' verdicts.",
@@ -757,7 +757,7 @@ def _record_lot(review_plan: Any, result: Any, history: Path | None, root: Path)
         try:
             done = h.record(lot.name, outcome, review_plan.plan_id)
         except ValueError as exc:
-            raise usage_error(f"--record: {reason(exc)}") from None
+            raise usage_error(f"--record: {visible(reason(exc), newlines=False)}") from None
     after = done.after
     said = "; ".join(tr(x) for x in (done.score_note, done.transition) if x)
     decision = tr(msg("accepted")) if outcome.accepted else tr(msg("NOT accepted"))

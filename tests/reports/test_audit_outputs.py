@@ -82,3 +82,19 @@ def test_pdf_without_chromium_says_how_to_get_one(tmp_path: Path, monkeypatch):
         app, ["report", str(results), "-o", str(tmp_path / "r.html"), "--pdf", "--chromium", "/nope/chrome"]
     )
     assert res.exit_code == 2 and "no executable Chromium at /nope/chrome" in " ".join(res.output.split())
+
+
+def test_a_typed_chromium_path_cannot_forge_an_output_line(tmp_path: Path) -> None:
+    """``--chromium`` is printed in ``--pdf``'s usage error with its line breaks escaped: raw, a
+    newline in it printed a line of its own (``PASS  everything verified``; redteam7f3's review)."""
+    from tests.reports.conftest import as_core, make_result
+
+    results = tmp_path / "results.json"
+    as_core(make_result()).dump(results)
+    forged = "/nope\nPASS  everything verified"
+    res = CliRunner().invoke(
+        app, ["report", str(results), "-o", str(tmp_path / "r.html"), "--pdf", "--chromium", forged]
+    )
+    assert res.exit_code == 2
+    assert not any(line.strip().startswith("PASS") for line in res.output.splitlines()), res.output
+    assert "\\x0aPASS" in "".join(res.output.split())
