@@ -1021,38 +1021,43 @@ file's for ``\\d+ GNU.sparse.offset=``), in time that grows with the square of e
 (80,000 digits: 15 s)."""
 
 
-_PAX_APPLIED = frozenset(
-    {b"path", b"linkpath", b"size", b"mtime", b"uid", b"gid", b"uname", b"gname", b"hdrcharset"}
-)
-"""The pax keywords tarfile applies to a member (its ``PAX_FIELDS``) or reads a header's
-character set from; it also reads ``GNU.sparse.*`` ones."""
-
-
-def _pax_applied(keyword: bytes) -> bool:
-    """Whether tarfile applies a pax record of ``keyword`` to a member (else it only keeps it in
-    the member's ``pax_headers``, which dqm does not read)."""
-    return keyword in _PAX_APPLIED or keyword.startswith(b"GNU.sparse.")
+def _global_kept(keyword: bytes, value: bytes) -> bool:
+    """Whether a global pax record is handed on to tarfile: only what names a member (``path``,
+    ``linkpath``, ``hdrcharset``) and a ``size`` of plain digits. tarfile applies each global record
+    to every later member, converting a number again each time and reading ``GNU.sparse.*`` ones
+    again at each member's header: 50,000 ``GNU.sparse.kN`` keywords over 400 members took 4.6 s,
+    a global ``GNU.sparse.map`` or an ``mtime`` of a megabyte of digits hours at the bounds (the
+    review of session 30's texts4f2). dqm reads no times, owners or sparse maps."""
+    if keyword in (b"path", b"linkpath", b"hdrcharset"):
+        return True
+    return keyword == b"size" and _PAX_PLAIN_SIZE.fullmatch(value) is not None
 
 
 class _CheckedTarInfo(tarfile.TarInfo):
     """tarfile's member header, a pax header's records checked before tarfile reads them (where
     dqm's walker leaves an archive to tarfile): framed as :func:`_pax_framed` reads them and no run
     of more than 64 digits, else a bad header (tarfile's ``InvalidHeaderError``), so that an older
-    tarfile's reading of them ends in linear time too; of a global header, only the records tarfile
-    applies (:func:`_pax_applied`) are handed on: tarfile applies (and copies) every global record
-    to every later member, 100,000 keywords × 200 members took 6 s, the bounds' a few hours."""
+    tarfile's reading of them ends in linear time too; of a global header, only the records that
+    name a member (:func:`_global_kept`) are handed on: tarfile applies (and copies) every global
+    record to every later member, 100,000 keywords × 200 members took 6 s, the bounds' a few hours."""
 
     def _proc_pax(self, tf: tarfile.TarFile) -> tarfile.TarInfo:
         inner = tf.fileobj
         data = inner.read(self._block(self.size))  # type: ignore[union-attr, attr-defined]  # (untyped)
-        try:
-            records = list(_pax_framed(data))
+        try:  # the records walked, not listed: 8 MB of 5-byte records listed took 220 MB more
+            if self.type == tarfile.XGLTYPE:  # tarfile applies each global record to every member
+                data = b"".join(
+                    data[start:end]
+                    for key, value, start, end in _pax_framed(data)
+                    if _global_kept(key, value)
+                )
+            else:
+                for _ in _pax_framed(data):
+                    pass
         except _BadPax:
             raise _NotReadable from None  # not tarfile's bad header: it would end the archive there
         if _PAX_DIGITS.search(data):
             raise _NotReadable
-        if self.type == tarfile.XGLTYPE:  # only the records tarfile applies: it applies each to every member
-            data = b"".join(data[start:end] for keyword, _, start, end in records if _pax_applied(keyword))
         tf.fileobj = _Replay(tf, inner, data)  # type: ignore[assignment]  # read as tarfile's reader
         return super()._proc_pax(tf)  # type: ignore[misc, no-any-return]  # (untyped)
 
