@@ -717,6 +717,7 @@ def test_the_cp949_guess_never_raises_on_any_bytes() -> None:
         NOT_KOREAN_RARE,
         NOT_KOREAN_UTF8,
         Discovery,
+        LooksWide,
         NotKorean,
         _manifest_text,
         _reads_as_korean,
@@ -739,6 +740,8 @@ def test_the_cp949_guess_never_raises_on_any_bytes() -> None:
             assert refused.why in (NOT_KOREAN_UTF8, NOT_KOREAN_LETTERS, NOT_KOREAN_RARE, NOT_KOREAN_PAIR)
         except UnicodeDecodeError:  # neither UTF-8 nor CP949: the codec's reason
             pass
+        except LooksWide as wide:  # NULs at every other byte: read again as UTF-16 (_read_manifest)
+            assert str(wide) in ("LE", "BE")
 
     guess()
 
