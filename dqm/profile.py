@@ -438,26 +438,31 @@ def model_from_yaml(
     try:
         return model.model_validate(data, context=context)
     except ValidationError as exc:
-        errors = exc.errors()
-        problems = "\n".join(
-            f"  {'.'.join(shown_key(p) for p in e['loc']) or '(top)'}: {visible(e['msg'], newlines=False)}"
-            for e in errors[:MAX_YAML_PROBLEMS]
+        listed = problem_lines(
+            [
+                f"  {'.'.join(shown_key(p) for p in e['loc']) or '(top)'}: {visible(e['msg'], newlines=False)}"
+                for e in exc.errors()
+            ]
         )
-        more = len(errors) - MAX_YAML_PROBLEMS
-        if more > 0:  # the tail a parameter of its own: a message inside a text would stay English
-            raise error(
-                msg(
-                    "{origin}: invalid {_what}\n{problems}\n  {_more}",
-                    origin=origin,
-                    _what=what,
-                    problems=problems,
-                    _more=N_("… and {n} more"),
-                    n=more,
-                )
-            ) from exc
-        raise error(
-            msg("{origin}: invalid {_what}\n{problems}", origin=origin, _what=what, problems=problems)
-        ) from exc
+        head = (
+            N_("{origin}: invalid {_what}\n{problems}\n  {_more}")
+            if "_more" in listed
+            else N_("{origin}: invalid {_what}\n{problems}")
+        )
+        raise error(msg(head, origin=origin, _what=what, **listed)) from exc
+
+
+def problem_lines(lines: list[str], cap: int = MAX_YAML_PROBLEMS) -> dict[str, object]:
+    """The parameters listing the first ``cap`` of ``lines`` (a file's problems, one a line):
+    ``problems``, and where there are more, ``_more`` and ``n``, the tail a parameter of its own
+    (``… and 30 more``, translated with the message: a text inside another would stay English)."""
+    problems = "\n".join(lines[:cap])
+    more = len(lines) - cap
+    return (
+        {"problems": problems}
+        if more <= 0
+        else {"problems": problems, "_more": N_("… and {n} more"), "n": more}
+    )
 
 
 def shown_key(key: object) -> str:

@@ -37,7 +37,7 @@ from dqm.facts import Ratio
 from dqm.findings import Aspect, Finding
 from dqm.i18n import N_, msg
 from dqm.output import TooLarge, read_bounded, visible
-from dqm.profile import load_yaml, shown_key
+from dqm.profile import load_yaml, problem_lines, shown_key
 from dqm.results import QualityResult
 
 MAX_WAIVER_BYTES = 1_000_000
@@ -82,25 +82,19 @@ def load_waivers(path: Path, max_errors: int = 5) -> list[Waiver]:
     try:
         waivers = WaiverFile.model_validate(data).waivers
     except ValidationError as exc:
-        errors = exc.errors()
-        problems = "\n".join(
-            f"  {'/'.join(shown_key(p) for p in e['loc']) or '(top)'}: {visible(e['msg'], newlines=False)}"
-            for e in errors[:max_errors]
+        listed = problem_lines(
+            [
+                f"  {'/'.join(shown_key(p) for p in e['loc']) or '(top)'}: {visible(e['msg'], newlines=False)}"
+                for e in exc.errors()
+            ],
+            max_errors,
         )
-        more = len(errors) - max_errors
-        if more > 0:  # the tail a parameter of its own: a message inside a text would stay English
-            raise WaiverError(
-                msg(
-                    "waiver file {path} is not valid:\n{problems}\n  {_more}",
-                    path=path,
-                    problems=problems,
-                    _more=N_("… and {n} more"),
-                    n=more,
-                )
-            ) from None
-        raise WaiverError(
-            msg("waiver file {path} is not valid:\n{problems}", path=path, problems=problems)
-        ) from None
+        head = (
+            N_("waiver file {path} is not valid:\n{problems}\n  {_more}")
+            if "_more" in listed
+            else N_("waiver file {path} is not valid:\n{problems}")
+        )
+        raise WaiverError(msg(head, path=path, **listed)) from None
     for k, waiver in enumerate(waivers):
         moved = MOVED_CODES.get((waiver.check, waiver.code))
         if moved is not None:

@@ -18,7 +18,7 @@ from dqm.budget import progress
 from dqm.findings import CHECK_CRASHED, Aspect, Finding, Location, Severity, clip
 from dqm.i18n import N_, msg
 from dqm.output import visible
-from dqm.profile import MAX_YAML_PROBLEMS, Profile, ProfileError, shown_key
+from dqm.profile import MAX_YAML_PROBLEMS, Profile, ProfileError, problem_lines, shown_key
 from validators.context import BatchView, ItemView
 from validators.registry import REGISTRY, CheckContext, CheckSpec, Scope, all_codes
 
@@ -130,18 +130,13 @@ def configure(profile: Profile) -> list[ConfiguredCheck]:
             severities[code] = profile.severities.get(code, default)
         out.append(ConfiguredCheck(check_id, params, severities, spec))
     if errors:
-        problems = "\n".join(errors[:MAX_YAML_PROBLEMS])
-        more = len(errors) - MAX_YAML_PROBLEMS
-        if more > 0:  # the tail a parameter of its own: a message inside a text would stay English
-            raise ProfileError(
-                msg(
-                    "invalid check parameters in profile\n{problems}\n  {_more}",
-                    problems=problems,
-                    _more=N_("… and {n} more"),
-                    n=more,
-                )
-            )
-        raise ProfileError(msg("invalid check parameters in profile\n{problems}", problems=problems))
+        listed = problem_lines(errors)
+        head = (
+            N_("invalid check parameters in profile\n{problems}\n  {_more}")
+            if "_more" in listed
+            else N_("invalid check parameters in profile\n{problems}")
+        )
+        raise ProfileError(msg(head, **listed))
     return out
 
 
