@@ -284,6 +284,10 @@ def _decode_big_endian_bigtiff(content: bytes, rel: str) -> tuple[np.ndarray | N
             if refused is not None:  # before decoding: 200 samples of 8 bytes a pixel were decoded first
                 return None, refused, 0
             array = np.asarray(page.asarray())
+            if page.planarconfig == 2 and array.ndim == 3 and int(page.samplesperpixel) > 1:
+                array = np.moveaxis(
+                    array, 0, -1
+                )  # samples stored apart: (planes, h, w), not h rows of w pixels
             if int(page.photometric) == 0 and array.dtype in (np.bool_, np.uint8):  # MINISWHITE
                 array = ~array  # as Pillow reads it (its "1;I" and "L;I"): tifffile leaves it as stored
             frames = 0
@@ -603,6 +607,9 @@ def _segments(page: Any, planes: int) -> Iterator[tuple[np.ndarray | None, tuple
             return
         for plane in range(planes):
             i = plane * per_plane + k
+            if offsets[i] <= 0 or counts[i] <= 0:  # no bytes stored: missing, as tifffile's segments say
+                yield None, where
+                return
             fh.seek(offsets[i])
             segment, _, _ = decode(fh.read(counts[i]), i, jpegtables=page.jpegtables, _fullsize=True)
             if segment is None:

@@ -443,3 +443,66 @@ def test_a_miniswhite_mask_reads_alike_in_either_byte_order(dtype: str) -> None:
         assert ann.readable
         areas.append(sorted(les.area for les in ann.lesions))
     assert areas[0] == areas[1]
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_a_stripped_mask_of_separate_sample_planes_reads_alike_in_either_byte_order(order: str) -> None:
+    # a big-endian BigTIFF is decoded whole by tifffile, which shapes a page of separate planes
+    # (PlanarConfiguration 2) (3, h, w): it was taken for 3 rows of pixels and refused as "an image
+    # of shape (3, 64, 96)" (a mask 3 or 4 pixels wide, read as 3 samples); Pillow reads the
+    # little-endian one as its pixels
+    import tifffile
+
+    labels = np.zeros((64, 96), np.uint8)
+    labels[8:40, 16:48] = 255
+    out = io.BytesIO()
+    tifffile.imwrite(
+        out, np.stack([labels] * 3), bigtiff=True, byteorder=order, photometric="rgb", planarconfig="separate"
+    )
+    (ann,) = parse_annotation(out.getvalue(), "masks/S.tif")
+    assert ann.readable and not ann.issues
+    assert (ann.width, ann.height) == (96, 64) and [les.area for les in ann.lesions] == [1024]
+    out = io.BytesIO()
+    colour = np.stack([labels, labels // 2, labels])
+    tifffile.imwrite(out, colour, bigtiff=True, byteorder=order, photometric="rgb", planarconfig="separate")
+    (refused,) = parse_annotation(out.getvalue(), "masks/C.tif")
+    assert not refused.readable and refused.issues[0].code == "MASK_NOT_LABELS"
+
+
+def _zero_tile(data: bytes, index: int) -> bytes:
+    """``data`` (a tiled TIFF) with tile ``index``'s offset and byte count set to 0: not stored."""
+    import struct
+
+    import tifffile
+
+    out = bytearray(data)
+    with tifffile.TiffFile(io.BytesIO(data)) as tf:
+        page = tf.pages[0]
+        for code in (324, 325):  # TileOffsets, TileByteCounts
+            tag = page.tags[code]  # type: ignore[union-attr]
+            size = {3: "H", 4: "I", 16: "Q"}[int(tag.dtype)]
+            struct.pack_into(tf.byteorder + size, out, tag.valueoffset + index * struct.calcsize(size), 0)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+@pytest.mark.parametrize("planar", [False, True])
+def test_a_tile_not_stored_is_a_missing_tile(
+    monkeypatch: pytest.MonkeyPatch, planar: bool, order: str
+) -> None:
+    # a tile of offset and byte count 0 is missing (tifffile's segments yield None): a contiguous
+    # mask said so, a planar one decoded zero bytes ("a tile cannot be decoded: ... BAD_DATA")
+    import tifffile
+
+    monkeypatch.setattr(mask, "MAX_PIXELS", 1000)
+    labels = np.zeros((64, 96), np.uint8)
+    labels[2:10, 2:12] = 255
+    out = io.BytesIO()
+    kwargs: dict[str, object] = {"photometric": "rgb", "planarconfig": "separate"} if planar else {}
+    pixels = np.stack([labels] * 3) if planar else labels
+    tifffile.imwrite(out, pixels, tile=(32, 32), compression="zlib", byteorder=order, **kwargs)  # type: ignore[arg-type]
+    (ann,) = parse_annotation(_zero_tile(out.getvalue(), 1), "masks/S.tif")
+    assert not ann.readable and not ann.lesions
+    assert [(i.code, i.message) for i in ann.issues] == [
+        ("ANNOTATION_UNREADABLE", "the tile at x=32, y=0 is missing from the file")
+    ]
