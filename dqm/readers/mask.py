@@ -313,6 +313,16 @@ def _decode_big_endian_bigtiff(content: bytes, rel: str) -> tuple[np.ndarray | N
     return _labels(array, rel, frames)
 
 
+def decode_whole(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | None, int]:
+    """A mask's 2-D label array decoded whole, in the machine's byte order (Pillow's; tifffile's
+    for a big-endian BigTIFF, ``MM\\0+``, which Pillow does not open), or the unreadable annotation
+    saying why (over :data:`MAX_PIXELS` among others); and how many later frames have the first's
+    size. What the audit reads a mask not read tile by tile with, and what
+    :mod:`dqm.validity.corrupt` reads one to corrupt with: the same labels for both."""
+    whole = _decode_big_endian_bigtiff if content.startswith(b"MM\0+") else _decode
+    return whole(content, rel)
+
+
 def _see_through(image: Image.Image, rel: str) -> Annotation | None:
     """The unreadable annotation of a mask with an alpha channel that is not one value throughout,
     else None. Its labels are read from its colour samples, and a mask drawn as an overlay (white,
@@ -698,8 +708,7 @@ def read(content: bytes, rel: str, issues: list[ReadIssue]) -> list[Annotation]:
         values, counts, value_boxes = got
         h, w = int(page.imagelength), int(page.imagewidth)  # a planar page is shaped (planes, h, w)
     else:
-        whole = _decode_big_endian_bigtiff if content.startswith(b"MM\0+") else _decode
-        array, failed, frames = whole(content, rel)
+        array, failed, frames = decode_whole(content, rel)
         if failed is not None:
             return [failed]
         if frames:

@@ -30,7 +30,6 @@ import json
 import os
 import shutil
 import stat
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,27 +175,28 @@ def _relink(src: Path, dst: Path) -> None:
 
 
 def _load_mask(path: Path) -> tuple[np.ndarray, str | None] | None:
-    """The mask's labels and format; None when it cannot be decoded, or has more pixels than
-    a mask is decoded whole (:data:`dqm.readers.mask.MAX_PIXELS`): it is then left as it is."""
+    """The mask's labels and format, read as the audit reads them
+    (:func:`dqm.readers.mask.decode_whole`: a palette mask's indices, a big-endian BigTIFF's
+    labels); None when it cannot be read or decoded, has more pixels than a mask is decoded whole
+    (:data:`dqm.readers.mask.MAX_PIXELS`), is no label image (colour, see-through), or holds labels
+    Pillow does not write back (64-bit ones): it is then left as it is."""
     from PIL import Image
 
-    from dqm.readers.mask import MAX_PIXELS
+    from dqm.readers import read_bytes
+    from dqm.readers.common.reader import limits
+    from dqm.readers.mask import decode_whole, kind
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Pillow's decompression-bomb warning: bounded here
-            with Image.open(path) as img:
-                if img.width * img.height > MAX_PIXELS:
-                    return None
-                return _labels(img)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    content, _, _ = read_bytes(path, limits().annotation_bytes)
+    if content is None:
         return None
-
-
-def _labels(img: Any) -> tuple[np.ndarray, str | None]:
-    fmt = img.format
-    array = np.asarray(img.convert("L") if img.mode in ("RGB", "RGBA", "P", "LA") else img)
-    return (array.astype(np.uint8) * 255 if array.dtype == bool else array.copy()), fmt
+    array, _, _ = decode_whole(content, path.name)
+    if array is None:
+        return None
+    try:
+        Image.fromarray(array[:1, :1])  # what _save_mask writes back
+    except (TypeError, ValueError):  # "Cannot handle this data type": uint32, uint64, int64
+        return None
+    return array, kind(content)
 
 
 def _save_mask(path: Path, array: np.ndarray, fmt: str | None) -> None:

@@ -335,3 +335,42 @@ def test_the_command_refuses_a_linked_manifest_with_its_reason(
         main([str(mask_batch), str(tmp_path / "copy")])
     assert exc.value.code == 2
     assert "must be a regular file inside the batch" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("form", ["big-endian BigTIFF", "palette PNG"])
+def test_a_mask_is_corrupted_with_the_labels_the_audit_reads(tmp_path: Path, form: str) -> None:
+    # _load_mask read with Pillow apart from the mask reader: a big-endian BigTIFF (which Pillow
+    # does not open) was left as it is without a word, and a palette mask was converted to grey,
+    # its labels written back as the palette colours' luminance (label 1 in red became 76)
+    import tifffile
+
+    from dqm.readers import mask, parse_annotation
+
+    root = tmp_path / "batch"
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    rows = []
+    for k in range(2):
+        sid = f"img{k}"
+        labels = (_disc_mask(48, 64, 20, 20 + 10 * k, 9) // 255).astype(np.uint8)
+        Image.fromarray(np.full((48, 64, 3), 200, np.uint8)).save(root / "images" / f"{sid}.png")
+        name = f"masks/{sid}.{'tif' if form.endswith('TIFF') else 'png'}"
+        if form.endswith("TIFF"):
+            tifffile.imwrite(root / name, labels, bigtiff=True, byteorder=">")
+        else:
+            image = Image.fromarray(labels, "P")
+            image.putpalette([0, 0, 0, 255, 0, 0])
+            image.save(root / name)
+        rows.append({"slide_id": sid, "image_path": f"images/{sid}.png", "annotation_path": name})
+    with (root / "manifest.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    done = corrupt_batch(root, tmp_path / "copy", fraction=1.0, seed=3, kinds=("erode",))
+    assert sorted(c.slide_id for c in done) == ["img0", "img1"]
+    for row in rows:
+        (before,) = parse_annotation((root / row["annotation_path"]).read_bytes(), row["annotation_path"])
+        (after,) = parse_annotation((tmp_path / "copy" / row["annotation_path"]).read_bytes(), "m")
+        assert after.format == mask.NAME and after.readable
+        assert {les.raw_class for les in after.lesions} == {les.raw_class for les in before.lesions} == {"1"}
+        assert sum(les.area for les in after.lesions) < sum(les.area for les in before.lesions)
