@@ -56,6 +56,7 @@ def class_known(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Fin
         "MASK_GREY_LEVELS": "a binary mask with values between its labels (resampled or lossy)",
         "MASK_NOT_LABELS": "a colour image given as a mask: not a label image",
         "MASK_FRAMES": "a label mask with more frames of its size than the first: only the first is read",
+        "MASK_PAGES_LOOP": "a TIFF label mask whose chain of pages links back to an earlier page",
         "MASK_TOO_MANY_REGIONS": "a label mask with more regions than are traced",
         "MASK_VALUE_UNMAPPED": "a label mask's pixel value the profile maps to no class",
     },
@@ -63,6 +64,7 @@ def class_known(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Fin
         "MASK_GREY_LEVELS": Severity.WARNING,
         "MASK_LOSSY": Severity.WARNING,
         "MASK_FRAMES": Severity.WARNING,
+        "MASK_PAGES_LOOP": Severity.WARNING,
     },
 )
 def mask_values(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:

@@ -29,7 +29,9 @@ counting them at once took 10; ``benchmarks/bench_mask_memory.py``). Read issues
 * ``MASK_NOT_LABELS``: a colour image whose channels differ, or whose alpha channel varies (an
   overlay drawn by transparency), not a label image; not read;
 * ``MASK_FRAMES``: more frames of the mask's size than the first (an animation, a multi-page
-  TIFF): only the first is read, and that is said.
+  TIFF): only the first is read, and that is said;
+* ``MASK_PAGES_LOOP``: a TIFF whose chain of pages links back to an earlier page (within the
+  first :data:`FRAMES_LOOKED_AT` + 1): each page is counted once, and the loop is said.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import dataclasses
 import io
 import math
 import re
+import struct
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -291,8 +294,9 @@ def _decode_big_endian_bigtiff(content: bytes, rel: str) -> tuple[np.ndarray | N
             if int(page.photometric) == 0 and array.dtype in (np.bool_, np.uint8):  # MINISWHITE
                 array = ~array  # as Pillow reads it (its "1;I" and "L;I"): tifffile leaves it as stored
             frames = 0
+            pages, _ = _page_chain(content)  # tifffile follows a looping chain round: each page once
             try:  # as _frames_alike: a damaged later page leaves the first read
-                for k in range(1, 1 + FRAMES_LOOKED_AT):
+                for k in range(1, min(len(pages), 1 + FRAMES_LOOKED_AT)):
                     later: Any = tf.pages[k]
                     frames += (int(later.imagewidth), int(later.imagelength)) == (w, h)
             except Exception:  # IndexError past the last; tifffile's errors on a damaged page
@@ -363,6 +367,45 @@ def _frames_alike(image: Image.Image) -> int:
     finally:
         image.seek(0)
     return alike
+
+
+def _page_chain(content: bytes) -> tuple[list[int], int | None]:
+    """The offsets of a TIFF's first pages (image file directories), at most one more than
+    :data:`FRAMES_LOOKED_AT` and each once, in the order their chain links them; and the page
+    (counted from 1) the last of them links back to when the chain loops there, else None. Any
+    byte order, classic or BigTIFF; the chain ends at an offset of 0 or one past the file's end."""
+    order = {b"II": "<", b"MM": ">"}.get(content[:2])
+    if order is None or len(content) < 16:
+        return [], None
+    big = struct.unpack_from(order + "H", content, 2)[0] == 43
+    count, entry, link = ("Q", 20, "Q") if big else ("H", 12, "I")
+    (at,) = struct.unpack_from(order + link, content, 8 if big else 4)
+    pages: list[int] = []
+    while at and len(pages) <= FRAMES_LOOKED_AT:
+        if at in pages:
+            return pages, pages.index(at) + 1
+        end = at + struct.calcsize(count)
+        if end > len(content):
+            break
+        pages.append(at)
+        (entries,) = struct.unpack_from(order + count, content, at)
+        at_next = end + entries * entry
+        if at_next + struct.calcsize(link) > len(content):
+            break
+        (at,) = struct.unpack_from(order + link, content, at_next)
+    return pages, None
+
+
+def _loop_issue(pages: int, back: int) -> ReadIssue:
+    return ReadIssue(
+        "MASK_PAGES_LOOP",
+        msg(
+            "the TIFF's chain of pages loops: page {last} links back to page {back} (a damaged or "
+            "hostile file; each page was counted once)",
+            last=pages,
+            back=back,
+        ),
+    )
 
 
 def _frames_issue(alike: int) -> ReadIssue:
@@ -722,6 +765,10 @@ def read(content: bytes, rel: str, issues: list[ReadIssue]) -> list[Annotation]:
         del change
         h, w = array.shape
     found = [*issues, *_value_issues(values, counts, kind(content))]
+    if kind(content) == "TIFF":
+        pages, back = _page_chain(content)
+        if back is not None:
+            found.append(_loop_issue(len(pages), back))
     left, top = offset(rel)
     lesions: list[Lesion] = []
     for value, count in zip(values.tolist(), counts.tolist(), strict=True):

@@ -506,3 +506,45 @@ def test_a_tile_not_stored_is_a_missing_tile(
     assert [(i.code, i.message) for i in ann.issues] == [
         ("ANNOTATION_UNREADABLE", "the tile at x=32, y=0 is missing from the file")
     ]
+
+
+def _looping(order: str, big: bool) -> bytes:
+    """A TIFF mask of two pages of its size whose second page links back to the first."""
+    import struct
+
+    import tifffile
+
+    labels = np.zeros((32, 48), np.uint8)
+    labels[4:12, 4:14] = 255
+    out = io.BytesIO()
+    with tifffile.TiffWriter(out, bigtiff=big, byteorder=order) as tw:  # type: ignore[arg-type]
+        tw.write(labels)
+        tw.write(labels)
+    data = bytearray(out.getvalue())
+    with tifffile.TiffFile(io.BytesIO(bytes(data))) as tf:
+        first, second = tf.pages[0].offset, tf.pages[1].offset  # type: ignore[union-attr]
+    count, entry, link = ("Q", 20, "Q") if big else ("H", 12, "I")
+    (entries,) = struct.unpack_from(order + count, data, second)
+    struct.pack_into(order + link, data, second + struct.calcsize(count) + entries * entry, first)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("big", [False, True])
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_a_looping_page_chain_counts_each_page_once_and_is_said(order: str, big: bool) -> None:
+    # page 2 linking back to page 1: a big-endian BigTIFF (read by tifffile) counted "8 of the next
+    # 8" frames of the mask's size where the same file little-endian (Pillow) counted 1; neither
+    # said the chain loops
+    (ann,) = parse_annotation(_looping(order, big), "masks/S.tif")
+    assert ann.readable and [les.area for les in ann.lesions] == [80]
+    assert [(i.code, i.message) for i in ann.issues] == [
+        (
+            "MASK_FRAMES",
+            "the mask holds more frames of its size than the first (1 of the next 8 looked at): only the first was read",
+        ),
+        (
+            "MASK_PAGES_LOOP",
+            "the TIFF's chain of pages loops: page 2 links back to page 1 (a damaged or hostile file; each page "
+            "was counted once)",
+        ),
+    ]
