@@ -314,6 +314,9 @@ class Annotation:
     """File-level free text of foreign formats (document names, descriptions), keyed by pointer."""
     slide_pointers: dict[str, str] = field(default_factory=dict)
     """Where ``width``, ``height`` and ``mpp`` were read, when not the native ``/slide/<key>``."""
+    orientation: int | None = None
+    """A label mask's Orientation tag (TIFF tag 274, or a PNG's or JPEG's EXIF one; None where it
+    states none): not applied, compared with its image's (``MASK_ORIENTATION_MISMATCH``)."""
     file_text: dict[str, Any] = field(default_factory=dict)
     """A file of many images: its own text, the same for each of its images (a COCO file's
     ``info``, ``licenses``, categories, other top-level keys), keyed by pointer. Searched by one

@@ -675,6 +675,7 @@ CODES_SINCE: dict[str, tuple[int, int]] = {
                 "DEID_OTHER_TEXT_UNSEARCHED",
                 "ITEM_DELIVERED_AGAIN",
                 "ITEM_TIMED_OUT",
+                "MASK_ORIENTATION_MISMATCH",
                 "MASK_PAGES_LOOP",
                 "SLIDE_ALL_INK",
                 "SLIDE_ONE_COLOUR",

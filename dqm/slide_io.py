@@ -75,6 +75,7 @@ from dqm.slide_refs import (
     refused_again,
     refused_reference,
     slide_parts,
+    tiff_orientation,
     tiff_refusal,
     tiles_looked_at,
     transient,
@@ -406,6 +407,10 @@ class SlideProbe:
     """The tiled pages of a TIFF slide some of whose tiles run past the file's end
     (:func:`~dqm.slide_refs.tiles_past_end`): OpenSlide reads them blank with no error
     (``slide.opens``'s ``SLIDE_TILES_PAST_END``)."""
+    orientation: int | None = None
+    """The image's Orientation tag (TIFF tag 274 of its first page, else a plain image's EXIF one;
+    1 to 8, None where it states none): not applied (:mod:`dqm.readers.mask` reads a mask's), but
+    compared with its mask's (``slide.annotation_agrees``'s ``MASK_ORIENTATION_MISMATCH``)."""
     unsettled: bool = False
     """Whether the facts are of a passing state: the slide's DICOM folder could not be listed at the
     take (:attr:`Taken.unread_failed`), or its files changed while it was checked (its
@@ -1349,6 +1354,16 @@ def _probe_pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: B
     probe.decoder_warnings = tuple(dict.fromkeys(clip(m, 200) for m in said))
 
 
+def _exif_orientation(img: Any) -> int | None:
+    """The EXIF Orientation of a plain image Pillow opened (a JPEG's APP1, a PNG's eXIf before its
+    pixels), None where it states none or its EXIF cannot be read."""
+    try:
+        value = img.getexif().get(0x0112)
+    except Exception:  # Pillow raises many kinds on damaged EXIF: slide.format reports its warnings
+        return None
+    return value if isinstance(value, int) else None
+
+
 def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget) -> None:
     from PIL import Image
 
@@ -1357,6 +1372,8 @@ def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget)
             w, h = img.size
             probe.vendor = f"image/{(img.format or 'unknown').lower()}"
             probe.pillow_mode = img.mode
+            if probe.orientation is None:  # a TIFF's was read from its first page's tags
+                probe.orientation = _exif_orientation(img)
             if plain_too_large(w, h):
                 probe.open_error = msg(
                     "plain image of {w}x{h} pixels is too large to decode safely", w=w, h=h
@@ -1510,6 +1527,8 @@ def probe_slide(
             return probe
         probe.parts_unread = taken.unread if openslide_reads_dicom() else None
         _tile_index(probe, clock, fd)
+        with os.fdopen(os.dup(fd), "rb") as fh:  # its offset is fd's: wherever a read left it
+            probe.orientation = tiff_orientation(fh)
         name, own = openslide_name(path, fd), _fd_name(path, fd)
         if not _probe_openslide(path, probe, options, clock, name, fd):
             _probe_pillow(Path(own), probe, options, clock)  # the file the checks read

@@ -710,6 +710,46 @@ def _walk(
     return text, values
 
 
+ORIENTATION = 274
+"""The TIFF (and EXIF) Orientation tag: 1 the stored frame, 2-8 turned or mirrored for display."""
+MAX_FIRST_PAGE_ENTRIES = 4096
+"""Entries of a TIFF's first directory :func:`tiff_orientation` reads at most (a slide's has a few dozen)."""
+
+
+def tiff_orientation(fh: BinaryIO) -> int | None:
+    """The Orientation tag (:data:`ORIENTATION`, a SHORT) of the first page of the TIFF ``fh``
+    (classic, NDPI or BigTIFF, either byte order), read from its directory's entries alone; None
+    where it has none, or is no TIFF, or its first directory cannot be read."""
+    try:
+        fh.seek(0)
+        head = fh.read(16)
+        order = {b"II": "<", b"MM": ">"}.get(head[:2])
+        if order is None or len(head) < 8:
+            return None
+        (version,) = struct.unpack(order + "H", head[2:4])
+        if version == 43 and len(head) == 16:
+            (at,), count_fmt, entry = struct.unpack(order + "Q", head[8:16]), "Q", 20
+        elif version == 42:
+            (at,), count_fmt, entry = struct.unpack(order + "I", head[4:8]), "H", 12
+        else:
+            return None
+        if not at or not _seek(fh, at):
+            return None
+        raw = fh.read(struct.calcsize(count_fmt))
+        if len(raw) < struct.calcsize(count_fmt):
+            return None
+        (entries,) = struct.unpack(order + count_fmt, raw)
+        raw = fh.read(min(entries, MAX_FIRST_PAGE_ENTRIES) * entry)
+    except (OSError, ValueError, OverflowError, struct.error):
+        return None
+    for k in range(0, len(raw) - entry + 1, entry):
+        tag, kind = struct.unpack_from(order + "HH", raw, k)
+        if tag == ORIENTATION:  # libtiff keeps a repeated tag's first entry
+            field = raw[k + (12 if entry == 20 else 8) : k + entry]
+            return _one(order, kind, 1, field) if kind == 3 else None
+    return None
+
+
 def _seek(fh: Any, offset: int) -> bool:
     """Whether ``fh`` could seek to ``offset`` (the file system refuses one past its largest file)."""
     try:

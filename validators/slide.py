@@ -211,11 +211,12 @@ class AgreementParams(BaseModel):
     codes={
         "SLIDE_SIZE_MISMATCH": "the annotation's declared slide size differs from the slide header",
         "MASK_SIZE_MISMATCH": "a label mask's size differs from its image's",
+        "MASK_ORIENTATION_MISMATCH": "a label mask's Orientation tag differs from its image's",
         "MPP_MISMATCH": "the annotation's declared mpp differs from the slide header or the manifest's mpp",
         "ANNOTATION_MPP_UNUSED": "the annotation's declared mpp was not used for the slide: it does not fit the image "
         "(or is implausible where slide.header does not say so)",
     },
-    code_severity={"ANNOTATION_MPP_UNUSED": Severity.INFO},
+    code_severity={"ANNOTATION_MPP_UNUSED": Severity.INFO, "MASK_ORIENTATION_MISMATCH": Severity.WARNING},
 )
 def annotation_agrees(view: ItemView, params: AgreementParams, ctx: CheckContext) -> list[Finding]:
     """The annotation's declared slide size and mpp agree with the slide header and manifest."""
@@ -243,6 +244,20 @@ def annotation_agrees(view: ItemView, params: AgreementParams, ctx: CheckContext
         )
     if probe is None or not probe.opened:
         return out
+    if ann.format == "mask" and _turn(ann.orientation) != _turn(probe.orientation):
+        out.append(
+            ctx.finding(
+                "MASK_ORIENTATION_MISMATCH",
+                msg(
+                    "the mask's Orientation tag is {mask}, its image's {image} (1: as stored): dqm and "
+                    "the usual loaders read both as stored, but whatever applies the tags (a viewer, "
+                    "ImageOps.exif_transpose) turns them apart, and every lesion lands in the wrong place",
+                    mask=_turn(ann.orientation),
+                    image=_turn(probe.orientation),
+                ),
+                pointer="/mask/orientation",
+            )
+        )
     if (
         ann.width is not None
         and ann.height is not None
@@ -281,6 +296,12 @@ def annotation_agrees(view: ItemView, params: AgreementParams, ctx: CheckContext
                 )
             )
     return out
+
+
+def _turn(orientation: int | None) -> int:
+    """An Orientation tag's value, 1 (the stored frame, the tag's default) where it states none
+    or one outside 1 to 8 (which readers ignore)."""
+    return orientation if orientation is not None and 1 <= orientation <= 8 else 1
 
 
 def _says_implausible(view: ItemView) -> bool:

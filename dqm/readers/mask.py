@@ -801,8 +801,27 @@ def read(content: bytes, rel: str, issues: list[ReadIssue]) -> list[Annotation]:
             n_values=len(values),
             issues=list(dict.fromkeys(found)),
             slide_pointers={"width": "/mask/width", "height": "/mask/height"},
+            orientation=_orientation(content),
         )
     ]
+
+
+def _orientation(content: bytes) -> int | None:
+    """The mask's Orientation tag: a TIFF's first page's (any byte order, BigTIFF too), a PNG's or
+    JPEG's EXIF one (its header, no pixel decoded); None where it states none."""
+    if kind(content) == "TIFF":
+        from dqm.slide_refs import tiff_orientation
+
+        return tiff_orientation(io.BytesIO(content))
+    if kind(content) not in ("PNG", "JPEG"):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = Image.open(io.BytesIO(content)).getexif().get(0x0112)
+    except Exception:  # a damaged EXIF: no orientation read
+        return None
+    return value if isinstance(value, int) else None
 
 
 def at_offset(ann: Annotation, offset: tuple[int, int] | None) -> Annotation:

@@ -458,3 +458,49 @@ def test_values_counted_and_pixels_copied_in_bands_are_the_whole_mask(
     b[650, 7, 2] += 1  # in the last band: a colour image after all
     (colour,) = mask.read(_png(b), "masks/S.png", [])
     assert not colour.readable and colour.issues[0].code == "MASK_NOT_LABELS"
+
+
+def _oriented(array: np.ndarray, fmt: str, orientation: int | None, order: str = "<") -> bytes:
+    """``array`` as a ``fmt`` file (PNG, JPEG: an EXIF Orientation; TIFF, BigTIFF: tag 274 of its
+    first page, in byte order ``order``) stating ``orientation`` (None: no tag)."""
+    import tifffile
+
+    out = io.BytesIO()
+    if fmt in ("TIFF", "BigTIFF"):
+        tags = [] if orientation is None else [(274, "H", 1, orientation, True)]
+        tifffile.imwrite(out, array, bigtiff=fmt == "BigTIFF", byteorder=order, extratags=tags)  # type: ignore[arg-type]
+        return out.getvalue()
+    exif = Image.Exif()
+    if orientation is not None:
+        exif[0x0112] = orientation
+    Image.fromarray(array).save(out, format=fmt, exif=exif.tobytes())
+    return out.getvalue()
+
+
+def test_a_mask_whose_orientation_differs_from_its_image_is_said(tmp_path: Path) -> None:
+    # neither the image's nor the mask's Orientation is applied (as Pillow and MONAI read them);
+    # where the two differ, whatever applies them turns one against the other: no finding said so
+    image = np.full((60, 80, 3), 230, np.uint8)
+    binary = (_labels() == 1).astype(np.uint8) * 255
+    files = {
+        "images/A.tif": _oriented(image, "TIFF", None),
+        "masks/A.tif": _oriented(binary, "TIFF", 6),
+        "images/B.jpg": _oriented(image, "JPEG", 3),
+        "masks/B.png": _oriented(binary, "PNG", 3),
+        "images/C.png": _oriented(image, "PNG", 8),
+        "masks/C.tif": _oriented(binary, "BigTIFF", 8, ">"),
+        "images/D.png": _oriented(image, "PNG", None),
+        "masks/D.tif": _oriented(binary, "BigTIFF", 1, ">"),
+        "images/E.tif": _oriented(image, "TIFF", 6, ">"),
+        "masks/E.png": _oriented(binary, "PNG", None),
+    }
+    for rel, data in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(data)
+    run = run_batch(tmp_path, _glas_profile(), RunOptions(workers=1, clinical=False))
+    turned = {f.item_id: f for f in run.findings if f.code == "MASK_ORIENTATION_MISMATCH"}
+    assert sorted(turned) == ["A", "E"]
+    assert turned["A"].message.startswith("the mask's Orientation tag is 6, its image's 1 (1: as stored)")
+    assert turned["E"].message.startswith("the mask's Orientation tag is 1, its image's 6 (1: as stored)")
+    assert turned["A"].location.pointer == "/mask/orientation" and turned["A"].severity == "warning"
+    assert not {f.code for f in run.findings if f.item_id in "BCD" and f.code.startswith(("MASK", "SLIDE"))}
