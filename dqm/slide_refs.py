@@ -410,9 +410,10 @@ def tiff_refusal(path: Path, fd: int | None = None) -> Message | None:
     return None
 
 
-TILE_TAGS = frozenset({256, 257, 277, 284, 322, 323, 324, 325})
-"""ImageWidth, ImageLength, SamplesPerPixel, PlanarConfiguration, TileWidth, TileLength,
-TileOffsets, TileByteCounts: what :func:`tiles_past_end` reads of each directory."""
+TILE_TAGS = frozenset({256, 257, 273, 277, 278, 279, 284, 322, 323, 324, 325})
+"""ImageWidth, ImageLength, StripOffsets, SamplesPerPixel, RowsPerStrip, StripByteCounts,
+PlanarConfiguration, TileWidth, TileLength, TileOffsets, TileByteCounts: what
+:func:`tiles_past_end` reads of each directory (a stripped one's strips are its tiles)."""
 MAX_TILES_LOOKED = 1 << 26
 """Tiles whose offset and byte count :func:`tiles_past_end` compares with the file's size, in all
 directories together (8 bytes each read, 16 in a BigTIFF: 1 GiB at most, in chunks of
@@ -448,10 +449,15 @@ class TilesPastEnd:
     """How many tiles its offsets and byte counts are for: its image's, by its size and tile size
     (fewer where the arrays hold fewer entries). :attr:`tiles` plus :attr:`unindexed` where every
     tile was looked at; more where the probe's budget stopped the look first."""
+    strips: bool = False
+    """Whether the directory is stored in strips, not tiles (an Aperio or Leica slide's label and
+    macro images): its "tiles" are its strips, and OpenSlide fails on one past the end when it
+    reads that associated image (libtiff: "Read error on strip"), where a tile is read blank."""
 
 
 def tiles_past_end(fd: int, limit: int = MAX_TILES_LOOKED) -> list[TilesPastEnd]:
-    """The tiled directories of the TIFF ``fd`` (classic or BigTIFF; none for an NDPI or no TIFF)
+    """The tiled directories of the TIFF ``fd`` (classic or BigTIFF; none for an NDPI or no TIFF),
+    and the stripped ones (a label or macro image: its strips taken as tiles, :attr:`TilesPastEnd.strips`),
     some of whose tiles' bytes run past the file's end: a byte count of 2^63, an offset beyond it.
     OpenSlide reads such a tile as a missing one, painted transparent with no error, so a slide
     whose tile index is corrupt opens and reads blank in places. A tile of byte count 0 is not
@@ -518,7 +524,14 @@ def tiles_looked_at(fd: int, limit: int = MAX_TILES_LOOKED) -> TilesLooked:
         if found.past or found.unindexed:
             out.append(
                 TilesPastEnd(
-                    k, found.size, found.past, found.tiles, found.first, found.unindexed, found.total
+                    k,
+                    found.size,
+                    found.past,
+                    found.tiles,
+                    found.first,
+                    found.unindexed,
+                    found.total,
+                    found.strips,
                 )
             )
     return TilesLooked(out, looked, min(own, max(limit, 0)) - budget, cut)
@@ -536,6 +549,7 @@ class _Page:
     short: bool
     """Whether the budget left some of its tiles unlooked at."""
     total: int
+    strips: bool
 
 
 def _page_past_end(
@@ -545,14 +559,23 @@ def _page_past_end(
     tiled image libtiff would read (a tag missing or of another type or count, a tile of no
     size); and how many tiles were read from the file (not from the entries' own fields),
     ``budget`` at most."""
-    number = {tag: _one(order, *page[tag]) for tag in (256, 257, 322, 323) if tag in page}
-    if len(number) < 4 or 324 not in page or 325 not in page or min(number.values()) <= 0:
+    strips = 322 not in page and 323 not in page and 324 not in page
+    if strips:  # a strip is a tile as wide as the image, RowsPerStrip tall (all of it by default)
+        number = {tag: _one(order, *page[tag]) for tag in (256, 257) if tag in page}
+        if len(number) == 2 and number[257] > 0:
+            number[322] = number[256]
+            number[323] = min(_one(order, *page[278]), number[257]) if 278 in page else number[257]
+        arrays = (273, 279)
+    else:
+        number = {tag: _one(order, *page[tag]) for tag in (256, 257, 322, 323) if tag in page}
+        arrays = (324, 325)
+    if len(number) < 4 or any(tag not in page for tag in arrays) or min(number.values()) <= 0:
         return None, 0
     samples = _one(order, *page[277]) if 277 in page else 1
     planes = samples if 284 in page and _one(order, *page[284]) == 2 else 1
     w, h, tw, th = number[256], number[257], number[322], number[323]
     tiles = -(-w // tw) * -(-h // th) * max(planes or 1, 1)
-    (okind, ocount, ofield), (ckind, ccount, cfield) = page[324], page[325]
+    (okind, ocount, ofield), (ckind, ccount, cfield) = page[arrays[0]], page[arrays[1]]
     if okind not in _TILE_ITEMS or ckind not in _TILE_ITEMS:
         return None, 0
     import numpy as np
@@ -576,7 +599,7 @@ def _page_past_end(
             first = done + int(np.argmax(bad))
         past += int(np.count_nonzero(bad))
         done += n
-    return _Page(past, done, first, (w, h), total - held, done < held, total), 0 if inline else tiles
+    return _Page(past, done, first, (w, h), total - held, done < held, total, strips), 0 if inline else tiles
 
 
 def _within(order: str, field: bytes, dt: np.dtype[Any], count: int, end: int) -> int:

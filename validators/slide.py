@@ -73,6 +73,8 @@ def _tiles_past_end(probe: SlideProbe, page: TilesPastEnd, ctx: CheckContext) ->
     has one), how many of its tiles run past the file's end, and the first; and, apart, how many
     of its tiles' offsets or byte counts lie past the end themselves."""
     (w, h), levels = page.size, probe.level_dimensions
+    if page.strips:
+        return _strips_past_end(probe, page, ctx)
     out = []
     if page.unindexed:
         index = dict(page=page.page, w=w, h=h, unindexed=page.unindexed, tiles=page.total)
@@ -113,6 +115,39 @@ def _tiles_past_end(probe: SlideProbe, page: TilesPastEnd, ctx: CheckContext) ->
             **said,
         )
     return [*out, ctx.finding("SLIDE_TILES_PAST_END", text, file=probe.path)]
+
+
+def _strips_past_end(probe: SlideProbe, page: TilesPastEnd, ctx: CheckContext) -> list[Finding]:
+    """``SLIDE_TILES_PAST_END`` of one stripped TIFF page (a label or macro image; no level of
+    OpenSlide's is stripped): how many of its strips run past the file's end, or whose offsets or
+    byte counts lie past it themselves. OpenSlide fails when it reads that image."""
+    (w, h), out = page.size, []
+    if page.unindexed:
+        text = msg(
+            "TIFF page {page} ({w}x{h}, stored in strips): the offsets or byte counts of {unindexed:,} of "
+            "its {strips:,} strips lie past the file's end themselves (its strip index cut short or "
+            "pointing beyond the end): the image cannot be read",
+            page=page.page,
+            w=w,
+            h=h,
+            unindexed=page.unindexed,
+            strips=page.total,
+        )
+        out.append(ctx.finding("SLIDE_TILES_PAST_END", text, file=probe.path))
+    if page.past:
+        text = msg(
+            "TIFF page {page} ({w}x{h}, stored in strips): {past:,} of its {strips:,} strips run past the "
+            "file's end (offset plus byte count; the first is strip {first:,}): the image cannot be read "
+            "whole (a label or macro image: OpenSlide fails when it reads it)",
+            page=page.page,
+            w=w,
+            h=h,
+            past=page.past,
+            strips=page.tiles,
+            first=page.first,
+        )
+        out.append(ctx.finding("SLIDE_TILES_PAST_END", text, file=probe.path))
+    return out
 
 
 def _declared_unusable(ann: Annotation) -> bool:

@@ -328,3 +328,34 @@ def test_a_cut_index_looked_at_within_a_small_budget_says_the_page_s_own_tile_co
         if f.code == "SLIDE_TILES_PAST_END"
     ]
     assert [f.message.count("2 of its 4 tiles lie past the file's end themselves") for f in found] == [1]
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_a_label_image_s_strip_past_the_end_is_a_finding(tmp_path: Path, profile, big: bool) -> None:
+    """A slide's stripped page (an Aperio label or macro image: 7 strips of 16 rows) whose strip 5
+    runs past the end: only the tiled levels were compared, so OpenSlide's failure on that image
+    came with no finding (read only when a label thumbnail is asked for). The slide still opens
+    and reads; the finding names the page and its strips."""
+    import tifffile
+
+    path = tmp_path / "S1.tif"
+    image = np.random.default_rng(0).integers(60, 200, (512, 512, 3), dtype=np.uint8)
+    label = np.full((100, 200, 3), 240, np.uint8)
+    with tifffile.TiffWriter(path, bigtiff=big) as tw:
+        tw.write(image, tile=(256, 256), photometric="rgb", compression="jpeg")
+        tw.write(label, photometric="rgb", rowsperstrip=16, subfiletype=1)
+    with tifffile.TiffFile(path) as tf:
+        tag = tf.pages[1].tags[279]  # type: ignore[union-attr]
+        assert tag.count == 7
+        fmt, at = {3: "<H", 4: "<I", 16: "<Q"}[int(tag.dtype)], tag.valueoffset
+    healthy = _findings(tmp_path, profile, path)[1]
+    with open(path, "r+b") as fh:
+        fh.seek(at + struct.calcsize(fmt) * 5)
+        fh.write(struct.pack(fmt, 2**31 if fmt != "<H" else 2**16 - 1))
+    probe, found = _findings(tmp_path, profile, path)
+    assert healthy == [] and probe.opened and probe.read_failure is None
+    assert [str(f.message) for f in found] == [
+        "TIFF page 1 (200x100, stored in strips): 1 of its 7 strips run past the file's end (offset plus byte "
+        "count; the first is strip 5): the image cannot be read whole (a label or macro image: OpenSlide fails "
+        "when it reads it)"
+    ]
