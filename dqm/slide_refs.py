@@ -561,7 +561,7 @@ def _page_past_end(
     ``budget`` at most."""
     strips = 322 not in page and 323 not in page and 324 not in page
     if strips:  # a strip is a tile as wide as the image, RowsPerStrip tall (all of it by default)
-        number = {tag: _one(order, *page[tag]) for tag in (256, 257) if tag in page}
+        number: dict[int, int] = {tag: _one(order, *page[tag]) for tag in (256, 257) if tag in page}
         if len(number) == 2 and number[257] > 0:
             number[322] = number[256]
             number[323] = min(_one(order, *page[278]), number[257]) if 278 in page else number[257]
