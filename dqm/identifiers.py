@@ -755,6 +755,48 @@ _INITIAL = rf"(?:[A-Z\u00c0-\u00d6\u00d8-\u00de]\.?+{_IN_CELL_GAPS})?+"
 ``Mary K Jones``, ``MARY J. JONES``: no name before session 30's deid14)."""
 
 
+_EPONYM_TERM = (
+    "(?:DiGeorge|LaPlace|Laplace|Hodgkin|Crohn|Cushing|Addison|Graves|Paget|Bowen|Barrett|Hirschsprung|Wilms|Ewing"
+    "|Kaposi|Merkel|Langerhans|Lynch|Sjogren|Sj\u00f6gren|Hashimoto|Alzheimer|Parkinson|Huntington|Gleason|Breslow"
+    "|Clark|Fuhrman|Nottingham|Bloom|Richardson|Gaussian|Gauss|Fourier|Poisson|Kaplan|Meier|Cox|Fisher|Pearson)"
+    "(?:['\u2019]s)?[ \u00a0]++(?i:syndrome|disease|sarcoma|tumou?rs?|lymphoma|carcinoma|cells?|law|transform|anomaly"
+    "|sequence|esophagus|oesophagus|thyroiditis|grade|grading|score|level|thickness|system|filter|kernel|noise"
+    "|distribution|series|estimate|estimator|test|curve|correlation|regression|model|operator|equation|deletion)"
+    "(?![A-Za-z])"
+)
+"""An eponym and the term it names (``DiGeorge syndrome``, ``LaPlace's law``, ``Laplace Transform``, ``Gleason
+Score``): after a name's keyword no name starts there (``Patient Name: DiGeorge Syndrome`` was masked as a name
+before session 31); the same surname alone or after a given name is still one (``Patient Name: Mary DiGeorge``)."""
+_NOT_ONE_NAME = (
+    "(?i:n/?a|nil|none|null|nobody|unknown|unk|tbd|tba|pending|blank|empty|missing|hidden|removed|deleted|masked"
+    "|private|confidential|restricted|illegible|refused|declined|anon|anonymous|anonymi[sz]ed|pseudonymi[sz]ed"
+    "|coded|encrypted|same|see|not|no|yes|true|false|other|others|various|multiple|several|all|any|both|none"
+    "|test|tests|testing|dummy|demo|example|sample|samples|patient|patients|name|names|case|cases|control|controls"
+    "|subject|subjects|donor|donors|specimen|specimens|slide|slides|image|images|file|files|field|value|text"
+    "|string|self|pt|mrn|mr|mrs|ms|miss|dr|prof|sir|madam|baby|infant|newborn|mother|father|male|female|man|woman|child"
+    "|adult|xxx+|x+|tissue|block|biopsy|resection|excision|tumou?r|normal|benign|malignant|positive|negative"
+    "|left|right|upper|lower|see|refer|above|below|attached|enclosed|withheld|redacted|deidentified|de-identified)"
+)
+"""Single words after a name's keyword that name no one (``Patient Name: Unknown``, ``: N/A``, ``: Tissue``, ``:
+Slide``, ``: Pending``, ``: Doe``, a placeholder's surname alone): a one-word name (:data:`_ONE_NAME`) is none of them,
+nor a header's word (:data:`HEADER_WORDS`), a header phrase's (:data:`_HEADER_TAIL`) or a place's."""
+_ONE_NAME_NEXT_CELL = rf"[ \u00a0]*+\"?[ \u00a0]*+[,;|\t{_CELL_ENDS}][ \u00a0]*+\"?[ \u00a0]*+"
+"""What parts a one-word name's cell from the next (a CSV's, a pipe table's, a tab-separated row's)."""
+_ONE_NAME = (
+    rf"(?<![가-힣])(?!(?:{_NOT_ONE_NAME}|{_PLACE_WORD}){_WORD_END}|{_LATIN_HEADER}|{_HEADER_TAIL})(?:{_CAPITALISED}|{_CAPITALS})"
+    rf"{_WORD_END}(?![0-9_@#/\\-]|\.\w|['\u2019](?!s{_WORD_END})\w|[ \u00a0]++(?i:of|number|no|id|code|label|names?){_WORD_END})"
+    rf"(?!{_ONE_NAME_NEXT_CELL}(?:{_LATIN_HEADER}|{_HEADER_TAIL}|{_PLACE_WORD}{_WORD_END}|{_NOT_ONE_NAME}{_WORD_END}))"
+)
+"""A name of one capitalised word (or one in capitals) after a name's keyword, where no second word makes it one of
+:func:`_latin_names`' other forms (``Patient Name: Nakamura``, ``Patient Name,O'Brien,45``, ``PATIENT NAME: OKAFOR``:
+no finding before session 31): not a placeholder or a record's word (:data:`_NOT_ONE_NAME`), no header's word, a
+place's or a header phrase's, not glued to a Korean keyword (``환자 명Kdate``), a digit, ``_``, ``#``, a path's or an
+address's character or a dot before more of the word (``Slide01``, ``Case_3``, ``Scan.svs``; ``Nakamura.`` and
+``Nakamura's`` are names), not before a header phrase's ``of``, ``number``, ``no``, ``id``, ``code``, ``label`` or
+``name`` (``Patient Name: Chart Number``, ``Place of Birth``), and not a header row's cell, another header's cell after it (``Patient
+Name|Pathologist|Date``)."""
+
+
 def _latin_names(more_gaps: str, name_gaps: str = _NAME_GAPS) -> str:
     """The Latin forms of :data:`_NAME`, a name's first two words parted by ``name_gaps`` across cells, its third and
     fourth from the one before by ``more_gaps``; or one word before a sex column's value (:data:`_SEX_WORD`), a
@@ -767,6 +809,7 @@ def _latin_names(more_gaps: str, name_gaps: str = _NAME_GAPS) -> str:
         rf"|{_CAPITALS}{_IN_CELL_GAPS}{_INITIAL}(?!{_SEX_WORD_IN_CELL}){_CAPITALS}(?:{more_gaps}{_INITIAL}{_CAPITALS}){{0,2}}{_NEXT_CELL_SURNAME[1]}"
         rf"|{_CAPITALS}{name_gaps}(?!{_LATIN_HEADER}){_CAPITALS}(?:{more_gaps}{_CAPITALS}){{0,2}}"
         rf"|(?:{_CAPITALISED}|{_CAPITALS})(?={name_gaps}{_SEX_WORD})"
+        rf"|{_ONE_NAME}"
     )
 
 
@@ -790,7 +833,7 @@ Jane Doe``). A word of another shape ends the list (``성명: 홍길동, 나이 
 가능한 경우``: 1,271 of ``benchmarks/korean_name_words.py``'s 14,173 words take the strict shape, none is masked
 so; alone after the comma, ``성명: 홍길동, 가능한``, those 1,271 are masked with the name, no finding more)."""
 _NAME = (
-    rf"{_NOT_HEADER}(?!{_NO_NAME_FIRST}|{_PLACE_COLUMNS})(?:(?:{_AFTER_CELL_SEPARATOR})(?:{_latin_names(_MORE_IN_CELL_GAPS)})"
+    rf"{_NOT_HEADER}(?!{_NO_NAME_FIRST}|{_PLACE_COLUMNS}|{_EPONYM_TERM})(?:(?:{_AFTER_CELL_SEPARATOR})(?:{_latin_names(_MORE_IN_CELL_GAPS)})"
     rf"|(?<![,;|])(?<![,;|]\s)(?<![,;|]\")(?<![,;|]\s\")(?:{_latin_names(_IN_VALUE_GAPS, _VALUE_NAME_GAPS)})"
     rf"|(?:{_KO_NAME}){_KO_LISTED_NAMES})"
 )
@@ -1149,14 +1192,17 @@ _US_PHONE = (
     rf"(?:(?<![\w+])\+[1１][ \u00a0.{_DASHES}]?+)?\({_US_AREA}\)[ \u00a0]?+\d{{3}}(?:{_SPACED_DASH_OR_ESCAPE}|[ .\u00a0])"
     rf"|(?<![\w+])\+[1１][ \u00a0.{_DASHES}]?+{_US_AREA}"
     rf"(?:[ \u00a0]\d{{3}}[ \u00a0]|\.\d{{3}}\.|{_DASH_OR_ESCAPE}\d{{3}}{_DASH_OR_ESCAPE})"
-    rf"|{_US_AREA}{_DASH_OR_ESCAPE}{_US_AREA}{_DASH_OR_ESCAPE}"
+    rf"|(?<!(?i:isbn)[ :])(?<!(?i:isbn))(?<!(?i:isbn): )(?<!(?i:isbn)-1[03][ :])(?<!(?i:isbn)-1[03]: ){_US_AREA}{_DASH_OR_ESCAPE}\d{{3}}{_DASH_OR_ESCAPE}"
 )
 """A US (NANP) phone number's first groups, before its last four digits: an area code in brackets, ``(555) 234-5678``,
 ``(555) 123 - 4567``, ``+1 (555) 123 4567``; ``+1`` and the area code, the groups parted alike by a space, a dot or a
-dash, ``+1 555 123 4567``, ``+1-555-123-4567``; or, bare, an area code and an exchange each a real one's (2–9 first,
-``555-234-5678``) glued to their dashes: ``555-123-4567`` (no exchange starts with 1), ``range 200 - 300 - 4000`` (a
-spaced dash) and ``555 234 5678`` (spaces: a table's numbers) are none. In any script's digits, as the Korean forms
-(none before session 30)."""
+dash, ``+1 555 123 4567``, ``+1-555-123-4567``; or, bare, an area code a real one's (2–9 first) and any exchange glued
+to their dashes, ``555-234-5678``, ``555-123-4567``: the exchange as the bracketed form reads it (no real exchange
+starts with 0 or 1, but a delivery's made-up and mistyped numbers do, and each is a phone number's shape; none before
+session 31), but not after ``ISBN`` (``ISBN 978-555-2341``, ``ISBN-10: 978-555-2341``, a book's number: masked before session 31).
+``(200) 300-4000`` is one (an area code may start with 2; an unassigned one is a phone number's shape as well);
+``123-456-7890`` (an area code starting with 1), ``range 200 - 300 - 4000`` (a spaced dash) and ``555 234 5678``
+(spaces: a table's numbers) are none. In any script's digits, as the Korean forms (none before session 30)."""
 
 
 _NO_DIGIT_BEFORE = r"(?!(?<=\d)(?<!%[0-9A-Fa-f]\d))"

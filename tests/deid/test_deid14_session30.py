@@ -75,7 +75,7 @@ def test_a_us_phone_number_is_found_and_masked(text: str, same_as: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "555-123-4567",  # no exchange starts with 1
+        "123-456-7890",  # no area code starts with 1 (555-123-4567, exchange 1xx, is one since session 31's deid15)
         "(100) 234-5678",  # nor an area code
         "range 200 - 300 - 4000 mm",
         "555 234 5678",
