@@ -279,7 +279,7 @@ read as a person reads them."""
 _KEYWORD_SPACE = rf"[\s{_INVISIBLE_CHARS}]*"
 """What parts a name's keyword, its ``:`` and its name: spaces and characters nobody sees
 (``Patient name:<U+200B>HONG<U+200B>GILDONG``, where the reading that keeps them sees the name)."""
-_NAME_WORDS = r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|성함|환자\s{0,64}명|이름)"
+_NAME_WORDS = r"(?i:patient(?:'s)?[\s_]*name|\bpt\.?[\s_]*name|성명|성함|환자\s{0,64}명|이름)"
 """The ``person_name`` pattern's own keywords; ``환자`` and ``명`` parted by at most 64 of any space
 (a line break too: :data:`_KO_GAP`), as every Korean keyword rule parts them (:data:`_KO_NAME_SUFFIX`)."""
 _MARKS = "\u0300-\u036f"
@@ -1258,10 +1258,10 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     "hospital_record_number": DeidPattern(
         regex=_built_in_regex(
             _kw(
-                r"\bMRN\b|\bHRN\b|medical\s*record|hospital\s*(?:no|number|id)|chart\s*(?:no|number)"
+                r"(?<![A-Za-z0-9])[MH]RN(?![A-Za-z])_?|medical\s*record|hospital\s*(?:no|number|id)|chart\s*(?:no|number)"
                 r"|record\s*(?:no|number)|병록\s*번호|(?<!주민)등록\s*번호|환자\s*번호"
             )
-            + r"(?P<id>[A-Za-z]{0,3}\d{5,12})\b",
+            + r"(?P<id>[A-Za-z]{0,3}\d{5,12})(?!(?!_)\w)",
             starts="mMhHcCrR병등환",
         ),
         what=N_("hospital record number"),

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.deid.deid_helpers import default_masker, kinds_found
+from dqm.identifiers import Place, find
+from tests.deid.deid_helpers import SETTINGS, default_masker, kinds_found
 
 
 @pytest.mark.parametrize(
@@ -139,3 +140,40 @@ def test_an_eponym_s_surname_standing_as_a_name_is_still_masked(text: str, name:
 def test_a_quoted_one_word_name_after_a_name_keyword_is_found() -> None:
     # was test_deid12_session28's guard (no name): the keyword says the word is one
     assert kinds_found('Patient Name: "Smith" was seen') == ["person_name"]
+
+
+@pytest.mark.parametrize(
+    ("text", "place", "value"),
+    [
+        ("MRN1234567", "annotation", "1234567"),
+        ("mrn_1234567", "annotation", "1234567"),
+        ("HRN123456", "annotation", "123456"),
+        ("Smith_John_MRN1234567.svs", "filename", "1234567"),
+        ("Smith_MRN1234567_HE.svs", "filename", "1234567"),
+        ("MRN 1234567_HE", "annotation", "1234567"),
+    ],
+)
+def test_a_record_number_glued_to_mrn_or_after_an_underscore_is_found(
+    text: str, place: Place, value: str
+) -> None:
+    assert [hit.name for hit in find(text, SETTINGS, place)] == ["hospital_record_number"]
+    assert value not in default_masker()(text)
+
+
+@pytest.mark.parametrize("text", ["MRNs 1234567", "AMRN1234567", "MRN:123"])
+def test_a_word_holding_mrn_or_a_short_number_is_no_record_number(text: str) -> None:
+    # guards: pass on base too
+    assert kinds_found(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("patient_name=Nakamura", "Nakamura"),
+        ("PATIENT_NAME: John Smith", "John"),
+        ("pt_name: Okafor", "Okafor"),
+    ],
+)
+def test_a_name_keyword_written_with_an_underscore_is_one(text: str, name: str) -> None:
+    assert kinds_found(text) == ["person_name"]
+    assert name not in default_masker()(text)
