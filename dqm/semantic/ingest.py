@@ -188,6 +188,8 @@ def validate(
         if first is None:
             kept[key] = rec
             continue
+        # ``first`` is the verdict counted so far: the first one, or a later FAIL that replaced a
+        # PASS (a third, identical FAIL is a duplicate of that one, not of the first row, a PASS)
         same = first.verdict == rec.verdict
         if not same and rec.verdict == "fail":
             # a reviewer's PASS and FAIL on one slide (two exports merged, two servers' "Lee")
@@ -202,7 +204,7 @@ def validate(
                 "warning" if same else "error",
                 msg(
                     N_(
-                        "{reviewer} judged {slide_id} again (same verdict); the first, in {file} {where}, is kept"
+                        "{reviewer} judged {slide_id} again (same verdict); the one counted, in {file} {where}, is kept"
                     )
                     if same
                     else N_(

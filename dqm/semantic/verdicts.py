@@ -179,10 +179,8 @@ class _Reader:
                 "VERDICT_MISSING_FIELD", "error", N_("no reviewer: verdicts must say who gave them"), **where
             )
             return
-        if len(reviewer) > MAX_REVIEWER:
-            if not own:  # the file's name for all its verdicts: one finding for the file (_read_doc)
-                self.long_reviewer += 1
-                return
+        long_default = len(reviewer) > MAX_REVIEWER and not own
+        if len(reviewer) > MAX_REVIEWER and own:
             self.finding(
                 "VERDICT_BAD_VALUE",
                 "error",
@@ -195,7 +193,7 @@ class _Reader:
                 reviewer=clip(reviewer, 40),
             )
             return
-        where["reviewer"] = reviewer
+        where["reviewer"] = clip(reviewer, 40) if long_default else reviewer
         if not verdict_raw:
             self.finding(
                 "VERDICT_EMPTY", "info", N_("no verdict given (slide not reviewed yet): skipped"), **where
@@ -209,6 +207,11 @@ class _Reader:
                 msg("verdict {value!r} is neither pass nor fail", value=clip(verdict_raw, 40)),
                 **where,
             )
+            return
+        if long_default:
+            # the file's name for all its verdicts: one finding for the file (_read_doc), counting
+            # only the verdicts that would have counted (an empty or unknown verdict has its own)
+            self.long_reviewer += 1
             return
         reasons = self._reasons(raw, verdict, where)
         comment_raw = raw.get("comment")
@@ -435,19 +438,25 @@ def _read_doc(reader: _Reader, doc: Any) -> str | None:
             )
             continue
         reader.record(raw, default_reviewer, pointer=pointer)
-    if reader.long_reviewer:  # one finding, not one a verdict (50 listed, the rest a count)
-        reader.finding(
-            "VERDICT_BAD_VALUE",
-            "error",
-            msg(
-                "the file's reviewer name is {n:,} characters long, more than {cap}: its {count:,} "
-                "verdict(s) naming no reviewer of their own are not counted",
-                n=len(str(default_reviewer).strip()),
-                cap=MAX_REVIEWER,
-                count=reader.long_reviewer,
-            ),
-            pointer="/reviewer",
-            reviewer=clip(str(default_reviewer).strip(), 40),
+    if reader.long_reviewer:
+        # one finding, not one a verdict, and always listed, outside the cap of its code (at most
+        # one a file): under 50 other bad values it was only counted, and the user never learnt
+        # that the file's verdicts were not counted
+        reader.found.listed.append(
+            ReviewFinding(
+                code="VERDICT_BAD_VALUE",
+                severity="error",
+                message=msg(
+                    "the file's reviewer name is {n:,} characters long, more than {cap}: its {count:,} "
+                    "verdict(s) naming no reviewer of their own are not counted",
+                    n=len(str(default_reviewer).strip()),
+                    cap=MAX_REVIEWER,
+                    count=reader.long_reviewer,
+                ),
+                file=reader.label,
+                pointer="/reviewer",
+                reviewer=clip(str(default_reviewer).strip(), 40),
+            )
         )
     return plan
 

@@ -19,7 +19,7 @@ from statsmodels.stats.proportion import proportion_confint
 from dqm.profile import Profile
 from dqm.results import ItemSummary
 from dqm.semantic.estimate import cell_counts, unfinished_cells, weighted_estimate
-from dqm.semantic.ingest import IngestOptions, ingest
+from dqm.semantic.ingest import IngestOptions, ingest, validate
 from dqm.semantic.models import PlanBatch, ReviewPlan, SemanticResult
 from dqm.semantic.planfile import PlanError, PlanOptions, build_plan, plan_csv, read_plan, write_plan
 from dqm.semantic.verdicts import read_verdict_files
@@ -1318,6 +1318,100 @@ def test_a_file_whose_reviewer_name_is_too_long_says_once_how_many_verdicts_are_
         "naming no reviewer of their own are not counted"
     )
     assert len(bad[0].model_dump_json()) < 500
+
+
+def test_the_long_reviewer_finding_is_listed_past_the_cap_of_its_code_in_each_of_60_files(
+    tmp_path: Path, profile: Profile
+) -> None:
+    """Each of 60 files holds 55 verdicts of "kim" saying "maybe" (55 ``VERDICT_BAD_VALUE``, 50
+    listed) and 10 naming no reviewer under a 3,000-character top-level one. The file-level finding
+    came last through the same cap: only counted in "6 more findings of this code are not listed",
+    and the user never learnt that 10 verdicts of each file were not counted. It is listed in every
+    file, outside the cap (the count of the 55 others is unchanged)."""
+    plan = plan_for(3500)
+    sids = [s.slide_id for s in plan.sample]
+    paths = []
+    for k in range(60):
+        rows: list[dict[str, object]] = [
+            {"slide_id": sid, "reviewer": "kim", "verdict": "maybe"} for sid in sids[:55]
+        ]
+        rows += [{"slide_id": sid, "verdict": "pass"} for sid in sids[55:65]]
+        paths.append(verdict_file(tmp_path, rows, name=f"v{k:02}.json", reviewer="M" * 3000))
+    r = run(plan, paths, profile)
+    assert r.n_reviewed == 0
+    for path in paths:
+        bad = [f for f in r.findings if f.code == "VERDICT_BAD_VALUE" and f.file == str(path)]
+        top = [f for f in bad if f.pointer == "/reviewer"]
+        assert len(top) == 1 and "its 10 verdict(s) naming no reviewer" in top[0].message
+        assert [f.message for f in bad if "not listed" in f.message] == [
+            "5 more findings of this code are not listed (the first 50 are)"
+        ]
+        assert len(bad) == 50 + 1 + 1
+
+
+def test_the_long_reviewer_finding_counts_only_verdicts_that_would_have_counted(
+    tmp_path: Path, profile: Profile
+) -> None:
+    """Under a too-long top-level reviewer, rows with an empty verdict (not reviewed yet) and an
+    unknown verdict word were counted among the verdicts "not counted", and their own findings were
+    lost. They keep their own findings (the reviewer's name cut to 40 characters); the count is of
+    the PASS and FAIL rows only."""
+    plan = plan_for(3500)
+    sids = [s.slide_id for s in plan.sample]
+    rows: list[dict[str, object]] = [{"slide_id": sid, "verdict": ""} for sid in sids[:5]]
+    rows += [
+        {"slide_id": sids[5], "verdict": "pass"},
+        {"slide_id": sids[6], "verdict": "fail", "reason": "other"},
+    ]
+    rows.append({"slide_id": sids[7], "verdict": "maybe"})
+    path = verdict_file(tmp_path, rows, reviewer="M" * 3000)
+    r = run(plan, [path], profile)
+    top = [f for f in r.findings if f.pointer == "/reviewer"]
+    assert [f.message for f in top] == [
+        "the file's reviewer name is 3,000 characters long, more than 200: its 2 verdict(s) "
+        "naming no reviewer of their own are not counted"
+    ]
+    empty = [f for f in r.findings if f.code == "VERDICT_EMPTY"]
+    assert [f.pointer for f in empty] == [f"/verdicts/{i}" for i in range(5)]
+    word = [f for f in r.findings if f.code == "VERDICT_BAD_VALUE" and f.pointer == "/verdicts/7"]
+    assert len(word) == 1 and "'maybe' is neither pass nor fail" in word[0].message
+    assert all(len(f.reviewer or "") <= 41 for f in r.findings)
+    assert max(len(f.model_dump_json()) for f in r.findings) < 1000
+
+
+@pytest.mark.parametrize("order", ["abc", "acb", "bac", "bca", "cab", "cba"])
+def test_a_later_duplicate_names_the_verdict_counted_not_the_first_row(
+    tmp_path: Path, profile: Profile, order: str
+) -> None:
+    """Lee's PASS in a.json and FAILs in b.json and c.json, in each order of the three files. With
+    PASS, FAIL, FAIL the third said "the first, in a.json …, is kept" of a verdict the same as its
+    own, but a's was a PASS and the FAIL of b counts. Each duplicate's message names a file whose
+    verdict is the one it says, and a same-verdict duplicate names the file of the verdict counted."""
+    plan = plan_for(50)
+    sid = plan.sample[0].slide_id
+    said = {"a": "pass", "b": "fail", "c": "fail"}
+    paths = {
+        k: verdict_file(
+            tmp_path,
+            [{"slide_id": sid, "reviewer": "lee", "verdict": v, "reason": "other"}],
+            name=f"{k}.json",
+        )
+        for k, v in said.items()
+    }
+    kept, findings = validate(plan, read_verdict_files([paths[k] for k in order]))
+    dups = [f for f in findings if f.code == "VERDICT_DUPLICATE"]
+    assert len(dups) == 2 and [r.verdict for r in kept] == ["fail"]
+    counted = kept[0].file
+    for f in dups:
+        named = [k for k, p in paths.items() if f"in {p} /verdicts/0" in f.message]
+        assert len(named) == 1, f.message
+        if f.severity == "warning":  # the same verdict again: the one counted is named
+            assert str(paths[named[0]]) == counted, (order, f.message)
+            # never "the first" of a verdict that was not the first read (b's FAIL after a's PASS)
+            assert "the first" not in f.message or named[0] == order[0], (order, f.message)
+        else:  # a conflict: "before" is a verdict of the other word
+            assert f"; before: {said[named[0]]}, in" in f.message
+            assert said[named[0]] != said[Path(f.file).stem], (order, f.message)
 
 
 def test_megabyte_values_under_not_reviewable_and_corrected_are_cut_in_their_findings(
