@@ -753,7 +753,8 @@ def test_serves_check_of_an_immutable_database_is_made_again_where_a_writer_chan
         assert "other_program" in {
             r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")
         }
-        assert len(checks) == 2 and all("immutable=1" in uri for uri in checks), checks
+        # made again from a copy: under the check's shared lock the writer's -wal stays
+        assert len(checks) == 2 and "immutable=1" in checks[0] and "immutable=1" not in checks[1], checks
     else:
         try:
             ReviewDB(path, "plan-1").close()  # checked again (from a copy: the -wal is there): good
@@ -895,6 +896,11 @@ def test_a_torn_read_again_at_its_reopen_is_read_again_too(
                 raise sqlite3.DatabaseError("database disk image is malformed")
         return meta(self)
 
+    import dqm.semantic.server.db as review_db
+
+    # a system without SQLite's shared lock (no OFD locks): the writer removes its -wal, and the
+    # reopen is immutable again (with the lock its -wal stays and the reopen reads a private copy)
+    monkeypatch.setattr(review_db._SharedLock, "__init__", lambda self, path: setattr(self, "_fd", None))
     monkeypatch.setattr(ReviewDB, "not_reviewable", torn_read)
     monkeypatch.setattr(ReviewDB, "_meta_rows", torn_meta)
     got = read_verdict_db(path)
@@ -975,3 +981,79 @@ def test_a_wal_restarted_during_the_copy_in_the_same_clock_tick_is_copied_again(
     assert [f.message for f in got.findings] == [
         f"{path} changed each time it was read ({dbmod.COPY_TRIES} times): a server is writing to it; try again"
     ]
+
+
+_WAL_WRITER = """
+import sys
+from pathlib import Path
+from dqm.semantic.server.db import ReviewDB
+db = ReviewDB(Path(sys.argv[1]), "plan-1")
+db.record(db.reviewers()[0], "S1", "fail", ["other"])
+db._con().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+db.close()
+"""
+
+
+@pytest.mark.parametrize("read", ["export", "serve's check"])
+def test_a_wal_writer_done_within_one_clock_tick_during_a_read_is_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read: str
+) -> None:
+    """Another process opens the database in WAL mode, takes a verdict, checkpoints and closes
+    (removing its ``-wal``) during an ``immutable`` read, within one tick of the file clock. Its
+    inode, size, modification time and header are as before (WAL mode bumps no change counter;
+    the tick is made here by setting the modification time back), so the read, which may have
+    been torn, was taken as the file's: export gave Kim's PASS on S1, replaced in the file by a
+    FAIL. The read holds SQLite's shared lock: the writer cannot remove its ``-wal``, and the read
+    is made again (from a copy)."""
+    import subprocess
+    import sys
+
+    import dqm
+
+    path = tmp_path / "review.sqlite"
+    _served(path).close()
+    assert not (tmp_path / "review.sqlite-wal").exists()
+    before = os.stat(path)
+    env = {**os.environ, "PYTHONPATH": str(Path(dqm.__file__).parents[1])}
+    writes: list[int] = []
+
+    def write() -> None:
+        if writes:
+            return
+        writes.append(1)
+        subprocess.run([sys.executable, "-c", _WAL_WRITER, str(path)], env=env, check=True, timeout=60)
+        st = os.stat(path)
+        if not (tmp_path / "review.sqlite-wal").exists():  # the writer's -wal is gone: one tick
+            assert (st.st_ino, st.st_size) == (before.st_ino, before.st_size)
+            os.utime(path, ns=(st.st_atime_ns, before.st_mtime_ns))
+
+    if read == "export":
+        exporting = ReviewDB._export
+
+        def during(self: ReviewDB) -> dict[str, object]:
+            doc = exporting(self)
+            write()
+            return doc
+
+        monkeypatch.setattr(ReviewDB, "_export", during)
+        db = ReviewDB(path, "plan-1", readonly=True)
+        try:
+            doc = db.export()
+        finally:
+            db.close()
+        assert writes
+        got = {(v["slide_id"], v["verdict"]) for v in doc["verdicts"]}  # type: ignore[union-attr]
+        assert got == {("S1", "fail"), ("S2", "fail")}
+    else:
+        checking = ReviewDB._check_foreign
+        checks: list[str] = []
+
+        def counted(self: ReviewDB, uri: str) -> None:
+            checks.append(uri)
+            checking(self, uri)
+            write()
+
+        monkeypatch.setattr(ReviewDB, "_check_foreign", counted)
+        ReviewDB(path, "plan-1").close()
+        assert writes
+        assert len(checks) == 2 and "immutable=1" not in checks[1], checks

@@ -9,8 +9,9 @@ current verdict of a reviewer on a slide is the latest row (highest ``id``) for 
 Read only (``dqm review ingest`` and ``export``, and serve's check before its first write), a
 database is read without writing a byte beside it (:func:`_read_uri`): with no ``-wal`` or
 ``-journal`` it is opened ``immutable``, which takes no lock, so a writer starting during the read
-could change pages under it; :meth:`ReviewDB.export` compares the files after the read with what
-they were before and reads again where they changed. Serve's check reads the same way without
+could change pages under it (dqm holds SQLite's shared lock meanwhile, :class:`_SharedLock`, so
+that a WAL writer's ``-wal`` stays); :meth:`ReviewDB.export` compares the files after the read with
+what they were before and reads again where they changed. Serve's check reads the same way without
 that comparison (a wrong answer there is only a refusal, or a database its write open reads again).
 
 Reviewers are stored with the SHA-256 of their token, never the token: tokens are 256-bit random
@@ -30,6 +31,7 @@ import secrets
 import shutil
 import sqlite3
 import stat
+import struct
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -37,6 +39,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: no shared lock (_SharedLock)
+    fcntl = None  # type: ignore[assignment]
 
 from dqm.findings import clip
 from dqm.i18n import msg
@@ -155,6 +162,8 @@ class ReviewDB:
         self._copy: tempfile.TemporaryDirectory[str] | None = None
         """Read only, of a database with a ``-wal`` file: the folder of its private copy (:func:`_read_uri`)."""
         self._plan = plan_id
+        self._lock: _SharedLock | None = None
+        """Read ``immutable``: SQLite's shared lock on the file, held until :meth:`close`."""
         self._stamps: list[Any] | None = None
         """Read ``immutable`` (no lock is taken): what the files were before the first read
         (:func:`_stamps`), compared after :meth:`export`."""
@@ -199,9 +208,12 @@ class ReviewDB:
     def _open_read(self) -> None:
         """Open the database read only (:func:`_read_uri`) and check it is a review database of a
         schema this dqm knows, of this plan."""
+        self._lock = _SharedLock(self.path)  # before the stamps: a writer after them is kept visible
         stamps = _stamps(self.path)
         self._uri = _read_uri(self.path, self._copy_folder)
         self._stamps = (stamps or []) if "immutable=1" in self._uri else None
+        if self._stamps is None:  # a copy is read: no lock needed on the file
+            self._lock.release()
         got = self._meta_rows()
         if got.get("format") != "dqm.review_db/1":
             raise ReviewDBError(msg("{path} is not a dqm review database", path=self.path))
@@ -237,20 +249,24 @@ class ReviewDB:
         except OSError:
             return  # the write connection reports it
         for _ in range(COPY_TRIES):
-            stamps = _stamps(self.path)
-            with tempfile.TemporaryDirectory(prefix="dqm-review-") as folder:
-                uri = _read_uri(self.path, lambda: Path(folder))
-                try:
-                    self._check_foreign(uri)
-                except ReviewDBError:
-                    # the file's own word: nothing changed under the check, or nothing can tell
-                    # (not a regular file, unreadable: made again, it fails again; a directory
-                    # named review.sqlite was retried 5 times, then "a server is writing to it")
-                    if "immutable=1" not in uri or stamps is None or _stamps(self.path) == stamps:
-                        raise
-                    continue
-            if "immutable=1" not in uri or stamps is None or _stamps(self.path) == stamps:
-                return
+            lock = _SharedLock(self.path)  # held through the check and the comparison after it
+            try:
+                stamps = _stamps(self.path)
+                with tempfile.TemporaryDirectory(prefix="dqm-review-") as folder:
+                    uri = _read_uri(self.path, lambda: Path(folder))
+                    try:
+                        self._check_foreign(uri)
+                    except ReviewDBError:
+                        # the file's own word: nothing changed under the check, or nothing can tell
+                        # (not a regular file, unreadable: made again, it fails again; a directory
+                        # named review.sqlite was retried 5 times, then "a server is writing to it")
+                        if "immutable=1" not in uri or stamps is None or _stamps(self.path) == stamps:
+                            raise
+                        continue
+                if "immutable=1" not in uri or stamps is None or _stamps(self.path) == stamps:
+                    return
+            finally:
+                lock.release()
         raise ReviewDBError(
             msg(
                 "{path} changed each time it was read ({n} times): a server is writing to it; try again",
@@ -751,6 +767,8 @@ class ReviewDB:
             if self._copy is not None:
                 self._copy.cleanup()
                 self._copy = None
+            if self._lock is not None:
+                self._lock.release()
         self._local = threading.local()
 
     def _copy_folder(self) -> Path:
@@ -804,6 +822,50 @@ def _open_regular(path: Path) -> tuple[int, os.stat_result]:
         os.close(fd)
         raise _Unread(msg("{name} is not a regular file: it is not read", name=path))
     return fd, st
+
+
+SHARED_RANGE = (0x40000000 + 2, 510)
+"""SQLite's shared byte range of a database file (its unix VFS: ``PENDING_BYTE + 2``, 510 bytes):
+a reader holds a read lock on it, a writer's ``EXCLUSIVE`` lock is a write lock on it."""
+
+
+class _SharedLock:
+    """SQLite's ``SHARED`` lock on a database file, held by a read that takes none of its own (an
+    ``immutable`` one): an open file description lock (Linux's ``F_OFD_SETLK``), which conflicts
+    with SQLite's own locks in this process as in others, and which closing another descriptor of
+    the file does not drop. While it is held a rollback-mode writer cannot write the file (it
+    waits or gets ``SQLITE_BUSY``, as under any reader), and a WAL-mode writer's last close cannot
+    take the ``EXCLUSIVE`` lock it needs to remove its ``-wal``: a writer that opened, wrote,
+    checkpointed and closed within one tick of the file clock changed no inode, size, modification
+    time or header (WAL mode bumps no change counter), and the read it tore was taken as the
+    file's; now its ``-wal`` stays, and the files compare changed. Where the system has no such
+    lock, or it cannot be taken (a writer holds the file now), nothing is held: the comparison of
+    the files is all there is, as before."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd: int | None = None
+        setlk = getattr(fcntl, "F_OFD_SETLK", None) if fcntl is not None else None
+        if setlk is None:
+            return
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            return
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(errno.EINVAL, "not a regular file")
+            # struct flock: l_type, l_whence, l_start, l_len, l_pid (0 for an OFD lock)
+            lock = struct.pack("hhqqi4x", fcntl.F_RDLCK, os.SEEK_SET, *SHARED_RANGE, 0)
+            fcntl.fcntl(fd, setlk, lock)
+        except OSError:
+            os.close(fd)
+            return
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def _stamp(path: Path) -> tuple[int, int, int, bytes] | None:
