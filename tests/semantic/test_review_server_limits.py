@@ -1431,3 +1431,36 @@ def test_a_request_framed_twice_is_refused_and_its_connection_closed(
         assert db.log() == []
     finally:
         db.close()
+
+
+def test_a_tile_of_a_single_level_slide_that_would_read_the_whole_image_is_refused_at_once(
+    tmp_path: Path,
+) -> None:
+    """A tiled TIFF of one level, 8,192 x 8,192 (226 KB of zlib zeros): a Deep Zoom tile of a small
+    level is read from that level and shrunk, so the 1 x 1 tile of level 0 read all 67 Mpx (3.8 s
+    CPU, 868 MB; a 20,000 x 20,000 one over 120 s), and a viewer asks for those first. It is
+    refused before any pixel is read; the tiles of the levels near the slide's own are served."""
+    import numpy as np
+    import tifffile
+
+    from dqm.semantic.server.tiles import SlideUnavailable, TileSource
+
+    side = 8192
+    tifffile.imwrite(
+        tmp_path / "one_level.tif",
+        np.zeros((side, side, 3), np.uint8),
+        tile=(256, 256),
+        photometric="rgb",
+        compression="zlib",
+    )
+    tiles = TileSource(tmp_path, {0: "one_level.tif"})
+    try:
+        assert 'Width="8192"' in tiles.dzi(0)
+        start = time.process_time()
+        for level in (0, 5, 8):
+            with pytest.raises(SlideUnavailable, match="pixels of the slide, more than 16,777,216"):
+                tiles.tile(0, level, 0, 0)
+        assert time.process_time() - start < 0.5
+        assert tiles.tile(0, 13, 0, 0)[:2] == b"\xff\xd8"  # the slide's own scale: a JPEG
+    finally:
+        tiles.close()

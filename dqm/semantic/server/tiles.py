@@ -38,6 +38,12 @@ JPEG_QUALITY = 80
 MAX_OPEN = 8
 TILE_CACHE_BYTES = 128 * 1024 * 1024
 PLAIN_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
+MAX_TILE_READ = 1 << 24
+"""Pixels of the slide one tile may read (16 Mpx, 64 MB decoded): a Deep Zoom tile is read from
+the slide level nearest below its scale and shrunk, so a slide of one level (or with a level
+missing) read the whole image for each tile of its small levels: a single-level 20,000 x 20,000
+TIFF ran over 120 s and 1.6 GB for one 1 x 1 tile, and any view of it asks for those. 16 Mpx is a
+tile over a gap of 16 between two levels of the slide (4 at most in a scanner's pyramid)."""
 
 
 NOT_CHECKED = N_("the slide could not be checked against the audit's record just now ({reason}): try again")
@@ -496,6 +502,16 @@ class TileSource:
             cols, rows = dz.level_tiles[level]
             if not (0 <= col < cols and 0 <= row < rows):
                 raise SlideUnavailable("no such tile")
+            (_, _, (width, height)), _ = dz._get_tile_info(level, (col, row))
+            if width * height > MAX_TILE_READ:  # before any pixel is read
+                raise SlideUnavailable(
+                    msg(
+                        "the tile would read {n:,} pixels of the slide, more than {cap:,}: the slide has "
+                        "no level near this scale (zoom in)",
+                        n=width * height,
+                        cap=MAX_TILE_READ,
+                    )
+                )
             try:
                 if entry.lock is None:
                     image = dz.get_tile(level, (col, row))
