@@ -38,12 +38,13 @@ JPEG_QUALITY = 80
 MAX_OPEN = 8
 TILE_CACHE_BYTES = 128 * 1024 * 1024
 PLAIN_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
-MAX_TILE_READ = 1 << 24
-"""Pixels of the slide one tile may read (16 Mpx, 64 MB decoded): a Deep Zoom tile is read from
+MAX_TILE_READ = 1 << 22
+"""Pixels of the slide one tile may read (4 Mpx, 16 MB decoded): a Deep Zoom tile is read from
 the slide level nearest below its scale and shrunk, so a slide of one level (or with a level
 missing) read the whole image for each tile of its small levels: a single-level 20,000 x 20,000
-TIFF ran over 120 s and 1.6 GB for one 1 x 1 tile, and any view of it asks for those. 16 Mpx is a
-tile over a gap of 16 between two levels of the slide (4 at most in a scanner's pyramid)."""
+TIFF ran over 120 s and 1.6 GB for one 1 x 1 tile, and any view of it asks for those. 4 Mpx is a
+tile over a gap of 8 between two levels of the slide (4 at most in a scanner's pyramid); a tile at
+the cap took about 60 MB while read, and the server reads at most 40 at once (its thread pool)."""
 
 
 NOT_CHECKED = N_("the slide could not be checked against the audit's record just now ({reason}): try again")
