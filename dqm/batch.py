@@ -889,6 +889,9 @@ class DeliveredTexts:
     """Files that may hold identifiers and were not (all) searched, by batch path, with why (a msgid):
     a document dqm does not read (a ``.doc``, a ``.7z``), or one read in part (an encrypted member,
     a member past the bound)."""
+    unread_at: dict[str, int] = field(default_factory=dict)
+    """Where a file of :attr:`unread` stopped being read whole, by batch path (a tar archive's
+    damaged block: :data:`dqm.doc_text.TAR_DAMAGED`), the ``at`` its reason names."""
 
 
 def delivered_texts(disc: Discovery) -> DeliveredTexts:
@@ -946,9 +949,12 @@ def delivered_texts(disc: Discovery) -> DeliveredTexts:
                     data = text.encode("utf-8")
                 elif ext in DOCUMENT_SUFFIXES:
                     limit = min(MAX_DOCUMENT_BYTES, MANIFEST_UNREAD_CHARS - used)
-                    text, why = document_text(fh, ext, limit, tar_reads, inflated)
+                    damaged: list[int] = []
+                    text, why = document_text(fh, ext, limit, tar_reads, inflated, damaged)
                     if why is not None:
                         out.unread.append((rel, why))
+                        if damaged:
+                            out.unread_at[rel] = damaged[0]
                         out.unread_cut |= len(out.unread) > MAX_UNREAD_NAMED
                     data = text.encode("utf-8")
                 else:

@@ -608,6 +608,13 @@ decompressed to get past them; a plain one's data is skipped by seeking): past t
 not all read."""
 
 
+TAR_DAMAGED = N_(
+    "a damaged block at byte {at:,} was skipped; the names after it were read from the next whole header"
+)
+"""The reason a tar archive with a damaged block after a member was not all searched (``at``: where
+the block starts)."""
+
+
 class _PastBound(Exception):
     """More than :data:`MAX_TAR_READ` bytes read from a tar archive."""
 
@@ -628,6 +635,8 @@ class _Counted:
         # data: where ``ends``, reads that find nothing end it (EOFError)
         self.ends = False
         self.empty = 0
+        self.damaged: int | None = None
+        """Where the first damaged block dqm's walker skipped starts (None: none)."""
 
     def read(self, n: int | None = -1) -> bytes:
         """At most ``n`` bytes; :class:`_PastBound` past the bound; ``EOFError`` at the third read
@@ -653,7 +662,9 @@ class _Counted:
         return self.raw.tell()
 
 
-def tar_text(fh: BinaryIO, limit: int, reads: list[int] | None = None) -> tuple[str, str | None]:
+def tar_text(
+    fh: BinaryIO, limit: int, reads: list[int] | None = None, damaged: list[int] | None = None
+) -> tuple[str, str | None]:
     """A tar archive's member names (and a link's target name), plain or compressed with gzip,
     bzip2 or xz (known by its first bytes, whatever its name says), ``limit`` characters at most and
     :data:`MAX_TAR_READ` bytes read (and ``reads[0]``, what the batch's tars may still read, less
@@ -662,7 +673,10 @@ def tar_text(fh: BinaryIO, limit: int, reads: list[int] | None = None) -> tuple[
     :mod:`tarfile` reads them, several times faster); one dqm leaves to tarfile (:class:`_Fallback`)
     has the archive read again by tarfile, from the start, with the same bound (each reading is
     bounded; ``reads[0]`` is charged the larger of the two: what is left of the bound cut a normal
-    sparse archive 32 MB long), stopped at the end of the data."""
+    sparse archive 32 MB long), stopped at the end of the data. A damaged block after a member (a bad
+    checksum, a number field that is no number, garbage) is skipped to the next whole header, as
+    GNU tar does (tarfile ends the archive there, the names after it unsearched): the reason is
+    :data:`TAR_DAMAGED` and where the block starts is appended to ``damaged``."""
     head = fh.read(6)
     names: list[str] = []
     bound = MAX_TAR_READ if reads is None else min(MAX_TAR_READ, max(reads[0], 0))
@@ -678,6 +692,10 @@ def tar_text(fh: BinaryIO, limit: int, reads: list[int] | None = None) -> tuple[
         unread = _tar_read(fh, head, counted, names, limit, False)
     if reads is not None:
         reads[0] -= max(read, bound - max(counted.left, 0))
+    if counted.damaged is not None:
+        if damaged is not None:
+            damaged.append(counted.damaged)
+        unread = unread or TAR_DAMAGED
     return "\n".join(names), unread
 
 
@@ -730,7 +748,7 @@ def _tar_names(fh: _Counted, stream: bool, names: list[str], left: int, own: boo
     """Append the member names of the tar ``fh`` (read as a ``stream``, else seeking past each
     member's data; by dqm's walker where ``own``, else by tarfile) to ``names``, ``left``
     characters at most; why not all (None: all)."""
-    members = _walk_tar(_TarStream(fh) if stream else fh) if own else _tarfile_names(fh, stream)
+    members = _walk_tar(_TarStream(fh) if stream else fh, fh) if own else _tarfile_names(fh, stream)
     for count, (raw_name, raw_link) in enumerate(members, 1):
         if count > MAX_ARCHIVE_MEMBERS:
             return N_("more members than dqm reads in one archive")
@@ -934,15 +952,18 @@ class _TarStream:
         self.read(remainder)
 
 
-def _tar_member(fh: _Counted | _TarStream) -> tuple[bytes, bytes, int]:
+def _tar_member(fh: _Counted | _TarStream, first: bytes | None = None) -> tuple[bytes, bytes, int]:
     """The next member's name, link name and where the member after it starts, as tarfile's
     ``TarInfo.fromtarfile`` reads them: GNU long names (``L``, ``K``) and pax headers (``x``:
     ``path``, ``linkpath``, ``size``) before a header apply to it, the last read first. A chain of
-    them is read in a loop, not by recursion (tarfile's recursion ended in a ``RecursionError``)."""
+    them is read in a loop, not by recursion (tarfile's recursion ended in a ``RecursionError``).
+    ``first``: the member's first header, already read (found past a damaged block)."""
     pending: list[tuple[bytes, bytes | dict[bytes, bytes]]] = []
     while True:
         try:
-            kind, name, link, size = _tar_header(fh.read(_BLOCK))
+            block = fh.read(_BLOCK) if first is None else first
+            first = None
+            kind, name, link, size = _tar_header(block)
             if kind == b"x":  # a badly framed record: as a bad header (tarfile's InvalidHeaderError)
                 pending.append((kind, _pax_records(fh.read(_tar_block(size)))))
                 continue
@@ -1081,31 +1102,61 @@ class _Replay:
         return cast(int, self.inner.tell())  # type: ignore[attr-defined]
 
 
-def _walk_tar(fh: _Counted | _TarStream) -> Iterator[tuple[bytes, bytes]]:
+def _walk_tar(fh: _Counted | _TarStream, mark: _Counted | None = None) -> Iterator[tuple[bytes, bytes]]:
     """Each member's name and link name, as tarfile's ``TarFile.next`` lists them: a bad first
-    header is no tar (:class:`_NotReadable`), a bad later one ends the archive (but a badly framed
-    pax header, :class:`_BadPax`, is no tar wherever it is: past it, names would go unsearched), a
-    member's data that runs past the file's end is no tar."""
+    header is no tar (:class:`_NotReadable`); a bad later one (a bad checksum, a number field that is
+    no number, garbage) is skipped to the next block that is a whole header (:func:`_next_header`,
+    as GNU tar does; tarfile ends the archive there, silently), where it starts kept in
+    ``mark.damaged``; a badly framed pax header (:class:`_BadPax`) is no tar wherever it is (its
+    records may name the member after it); a member's data that runs past the file's end is no tar."""
     offset = 0
+    first: bytes | None = None
     while True:
-        if offset != fh.tell():
+        if first is None and offset != fh.tell():
             if offset == 0:
                 return
             fh.seek(offset - 1)
             if not fh.read(1):
                 raise _NotReadable
         try:
-            name, link, after = _tar_member(fh)
+            name, link, after = _tar_member(fh, first)
         except _EndHeader:
             return
         except (_BadPax, _SubsequentHeader):
             raise _NotReadable from None
-        except (_InvalidHeader, _EmptyHeader, _TruncatedHeader):
+        except (_InvalidHeader, _EmptyHeader, _TruncatedHeader) as e:
             if offset == 0:
                 raise _NotReadable from None
-            return
+            if not isinstance(e, _InvalidHeader):
+                return
+            if mark is not None and mark.damaged is None:
+                mark.damaged = offset
+            found = _next_header(fh)
+            if found is None:
+                return
+            offset, first = found
+            continue
+        first = None
         offset = after
         yield name, link
+
+
+def _next_header(fh: _Counted | _TarStream) -> tuple[int, bytes] | None:
+    """The next block of ``fh`` that is a whole header (its checksum holding, its numbers numbers)
+    and where it starts, read a block at a time (within the archive's read bound: :class:`_Counted`);
+    None at the end of the data or at a block of zeros (the archive's end)."""
+    while True:
+        at = fh.tell()
+        block = fh.read(_BLOCK)
+        if len(block) < _BLOCK or block == _ZEROS:
+            return None
+        try:
+            _tar_header(block)
+        except _InvalidHeader:
+            continue
+        except _Fallback:
+            pass
+        return at, block
 
 
 LEGACY_NAMES = "cp949"
@@ -1145,17 +1196,19 @@ def document_text(
     limit: int,
     tar_reads: list[int] | None = None,
     inflated: list[int] | None = None,
+    damaged: list[int] | None = None,
 ) -> tuple[str, str | None]:
     """The text of a document or archive (:data:`DOCUMENT_SUFFIXES`, ``ext`` as
     :func:`document_suffix` gives it), reading or inflating at most ``limit`` bytes; and why some
     of it was not read (None: all of it was). ``tar_reads``: what the batch's tar archives may
     still read (:func:`tar_text`); ``inflated``: what the batch's ZIP and PDF documents may still
     inflate (a ZIP's members read, a PDF's streams inflated), less what this one inflated: 10,000
-    documents of 4 MB of markup each were 40 GB inflated and parsed, for little text."""
+    documents of 4 MB of markup each were 40 GB inflated and parsed, for little text. ``damaged``:
+    where a tar archive's damaged block starts (:data:`TAR_DAMAGED`), appended."""
     if ext in PDF_SUFFIXES:
         return pdf_text(fh, limit, inflated)
     if ext in TAR_SUFFIXES:
-        return tar_text(fh, limit, tar_reads)
+        return tar_text(fh, limit, tar_reads, damaged)
     return zip_text(fh, limit, office=ext in OFFICE_SUFFIXES, inflated=inflated)
 
 

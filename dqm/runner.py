@@ -1595,6 +1595,7 @@ def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:
         other_texts_cut=texts.cut,
         other_texts_unread=texts.unread,
         other_texts_unread_cut=texts.unread_cut,
+        other_texts_unread_at=texts.unread_at,
         table=run.table,
         earlier=run.earlier,
         checksums=run.discovery.checksums,

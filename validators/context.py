@@ -161,6 +161,9 @@ class BatchView:
     a ``.7z``, a ZIP member past the bound), by batch path, with why (a msgid)."""
     other_texts_unread_cut: bool = False
     """Whether more such files were not searched than are named there."""
+    other_texts_unread_at: dict[str, int] = field(default_factory=dict)
+    """Where a file of :attr:`other_texts_unread` stopped being read whole (the ``at`` its reason
+    names: a tar archive's damaged block), by batch path."""
     table: TableValidation | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     earlier: EarlierRelease | None = None

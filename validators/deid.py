@@ -1010,6 +1010,7 @@ def other_texts(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[F
         unread = msg(
             "this file may hold identifiers and was not all searched ({_why}): check it before release",
             _why=why,
+            at=batch.other_texts_unread_at.get(path, 0),
         )
         out.append(ctx.finding("DEID_OTHER_TEXT_UNSEARCHED", unread, file=path))
     if batch.other_texts_unread_cut:

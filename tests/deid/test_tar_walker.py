@@ -11,8 +11,9 @@ import random
 import tarfile
 import tracemalloc
 from pathlib import Path
+from typing import cast
 
-from dqm.doc_text import _Counted, _Fallback, _tar_read, document_text, tar_text
+from dqm.doc_text import TAR_DAMAGED, _Counted, _Fallback, _tar_read, document_text, tar_text
 from dqm.profile import load_profile
 from dqm.runner import RunOptions, run_batch
 from tests.helpers import within, write_tiny_batch
@@ -20,12 +21,14 @@ from tests.helpers import within, write_tiny_batch
 RRN = "900101-1234567"
 
 
-def _read(data: bytes, own: bool, bound: int) -> tuple[list[str], str | None, int] | None:
-    """What :func:`_tar_read` lists and says, and the bytes it read; None where dqm's walker
-    leaves the archive to tarfile."""
-    fh = io.BytesIO(data)
+def _read(
+    data: bytes, own: bool, bound: int, counted: _Counted | None = None
+) -> tuple[list[str], str | None, int] | None:
+    """What :func:`_tar_read` lists and says, and the bytes it read (``counted``: the reading, its
+    damaged block kept); None where dqm's walker leaves the archive to tarfile."""
+    counted = _Counted(io.BytesIO(data), bound) if counted is None else counted
+    fh = cast(io.BytesIO, counted.raw)
     head = fh.read(6)
-    counted = _Counted(fh, bound)
     names: list[str] = []
     try:
         unread = _tar_read(fh, head, counted, names, 1_000_000, own)
@@ -35,11 +38,19 @@ def _read(data: bytes, own: bool, bound: int) -> tuple[list[str], str | None, in
 
 
 def _agree(data: bytes, bound: int = 1 << 20) -> bool:
-    """dqm's walker reads ``data`` as tarfile does (True), or leaves it to tarfile (False)."""
-    own = _read(data, True, bound)
+    """dqm's walker reads ``data`` as tarfile does (True), or leaves it to tarfile (False); past a
+    damaged block after a member, where tarfile ends the archive silently, dqm's walker goes on at
+    the next whole header: tarfile's names are the first of its names, and it says why."""
+    counted = _Counted(io.BytesIO(data), bound)
+    own = _read(data, True, bound, counted)
     if own is None:
         return False
-    assert own == _read(data, False, bound), data[:64]
+    theirs = _read(data, False, bound)
+    if counted.damaged is not None:
+        assert theirs is not None and own[0][: len(theirs[0])] == theirs[0], data[:64]
+        assert tar_text(io.BytesIO(data), 1_000_000)[1] is not None
+        return True
+    assert own == theirs, data[:64]
     return True
 
 
@@ -493,3 +504,33 @@ def test_a_global_header_hands_tarfile_only_what_names_a_member() -> None:
     data = g + b"".join(_member(n) for n in names) + bytes(1024)
     with within(10):
         assert document_text(io.BytesIO(gzip.compress(data)), ".tar.gz", 10**6) == ("\n".join(names), None)
+
+
+def test_names_after_a_damaged_block_are_searched(tmp_path: Path) -> None:
+    """A member, then a block with a bad checksum, a number field that is no number or garbage, then
+    an identifier named: its name is searched and the archive is named as not all searched, at the
+    damaged block's byte (tarfile, and dqm before, ended the listing there silently; GNU tar skips
+    to the next header)."""
+    first = _member("first.txt", 700)  # two blocks of data: the damaged block starts at 1,536
+    bad_sum = bytearray(_member("lost.txt"))
+    bad_sum[0] ^= 1
+    bad_number = _with_checksum(bytearray(_member("lost.txt")))
+    bad_number[124:136] = b"12345678x00\0"
+    for damaged_block in (bytes(bad_sum), bytes(_with_checksum(bad_number)), b"\x07" * 512 * 3):
+        data = first + damaged_block + _member(f"홍길동_{RRN}.svs") + bytes(1024)
+        for ext, packed in ((".tar", data), (".tar.gz", gzip.compress(data))):
+            at: list[int] = []
+            text, why = document_text(io.BytesIO(packed), ext, 1000, damaged=at)
+            assert (text, why, at) == (f"first.txt\n홍길동_{RRN}.svs", TAR_DAMAGED, [1536]), damaged_block[:8]
+    # the first header damaged: no tar, as before; the scan stays within the read bound
+    assert document_text(io.BytesIO(bytes(bad_sum)), ".tar", 1000)[1] == NOT_A_TAR
+    garbage = first + b"\x07" * 4_000_000 + _member(f"{RRN}.svs") + bytes(1024)
+    reads = [100_000]
+    assert tar_text(io.BytesIO(garbage), 1000, reads) == ("first.txt", "past the bound read")
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "damaged.tar").write_bytes(first + bytes(bad_sum) + _member(f"{RRN}.svs") + bytes(1024))
+    run = run_batch(root, load_profile(), RunOptions(workers=1))
+    assert not [f for f in run.findings if f.code == "CHECK_CRASHED"]
+    mine = [f for f in run.findings if f.location.file == "damaged.tar"]
+    assert any(f.code == "DEID_OTHER_TEXT_UNSEARCHED" and "byte 1,536" in (f.message or "") for f in mine)
+    assert any(f.code == "DEID_OTHER_TEXT_IDENTIFIER" for f in mine), [f.code for f in mine]
