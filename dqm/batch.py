@@ -887,7 +887,7 @@ class DeliveredTexts:
     """Whether more files than :data:`MAX_UNREAD_NAMED` were not (all) searched: the rest not named."""
     unread: list[tuple[str, str]] = field(default_factory=list)
     """Files that may hold identifiers and were not (all) searched, by batch path, with why (a msgid):
-    a document dqm does not read (a ``.doc``, a ``.7z``), or one read in part (an encrypted member,
+    a document dqm does not read (a ``.doc``, an ``.alz``), or one read in part (an encrypted member,
     a member past the bound)."""
     unread_at: dict[str, int] = field(default_factory=dict)
     """Where a file of :attr:`unread` stopped being read whole, by batch path (a tar archive's

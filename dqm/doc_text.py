@@ -1,13 +1,13 @@
 """The text of a document or archive a batch delivers beside the slides, for the identifier checks.
 
 A Word or OpenDocument file is a ZIP of XML; a ZIP archive has a comment, member names and members;
-a tar archive (plain or compressed) has member names; a PDF has an Info dictionary (author, title) and, where not compressed or compressed with Flate, the
+a tar archive (plain or compressed), a 7-Zip or a RAR archive has member names; a PDF has an Info dictionary (author, title) and, where not compressed or compressed with Flate, the
 strings its pages show. :func:`document_text` reads these with the standard library only, never
 inflating more than the bound it is given (a zip bomb costs no more than that): what it cannot read
 whole (a member past the bound, an encrypted file, a filter other than Flate, a PDF's text drawn in
 a font's own codes, a member that is neither text nor an image of an office file) it says so, and
 the check reports the file as not searched. Other documents and archives (:data:`UNREAD_SUFFIXES`:
-a ``.doc``, a ``.7z``, a Hangul ``.hwp``) are not read at all: the check names them.
+a ``.doc``, an ``.alz``, a Hangul ``.hwp``) are not read at all: the check names them.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import zlib
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple, cast
 
+from dqm.archive_names import archive_names
 from dqm.i18n import N_
 
 MAX_DOCUMENT_BYTES = 4_000_000
@@ -36,11 +37,13 @@ ZIP_SUFFIXES = frozenset({".zip"})
 PDF_SUFFIXES = frozenset({".pdf"})
 TAR_SUFFIXES = frozenset({".tar", ".tgz", ".tar.gz", ".tbz2", ".tar.bz2", ".txz", ".tar.xz"})
 """Tar archives (:func:`document_suffix`): their member names are read."""
-DOCUMENT_SUFFIXES = OFFICE_SUFFIXES | ZIP_SUFFIXES | PDF_SUFFIXES | TAR_SUFFIXES
+NAMED_SUFFIXES = frozenset({".7z", ".rar"})
+"""7-Zip and RAR archives: their member names are read (:mod:`dqm.archive_names`), never a member."""
+DOCUMENT_SUFFIXES = OFFICE_SUFFIXES | ZIP_SUFFIXES | PDF_SUFFIXES | TAR_SUFFIXES | NAMED_SUFFIXES
 """Files :func:`document_text` reads."""
 UNREAD_SUFFIXES = frozenset(
     {
-        ".doc", ".dot", ".xls", ".ppt", ".hwp", ".hwpx", ".pages", ".numbers", ".key", ".7z", ".rar",
+        ".doc", ".dot", ".xls", ".ppt", ".hwp", ".hwpx", ".pages", ".numbers", ".key",
         ".gz", ".bz2", ".xz", ".zst", ".lz4", ".cab", ".eml", ".msg", ".sqlite", ".db",
         ".mdb", ".accdb", ".sav", ".dta", ".sas7bdat", ".parquet", ".feather", ".pkl", ".pickle", ".npy",
         ".npz", ".h5", ".hdf5", ".mat", ".alz", ".egg", ".zipx", ".iso", ".lzh", ".lha", ".arj",
@@ -48,7 +51,7 @@ UNREAD_SUFFIXES = frozenset(
     }
 )  # fmt: skip
 """Documents, archives and data files that may hold identifiers and that dqm does not read: each
-is named as not searched (a new dependency to read a ``.doc`` or a ``.7z`` is not worth its risk).
+is named as not searched (a new dependency to read a ``.doc`` is not worth its risk).
 ALZip's own ``.alz`` and ``.egg`` among them, and a split archive's parts (:func:`unread_kind`)."""
 _SPLIT_PART = re.compile(r"\.(?:z|r|a)\d{2}|\.\d{3}")
 """A split archive's part: ``.z01`` (ZIP), ``.r00`` (RAR), ``.a00`` (ALZip), ``.7z.001`` and
@@ -1209,6 +1212,13 @@ def document_text(
         return pdf_text(fh, limit, inflated)
     if ext in TAR_SUFFIXES:
         return tar_text(fh, limit, tar_reads, damaged)
+    if ext in NAMED_SUFFIXES:
+        names: list[str] = []
+        why = archive_names(fh, ext, names)
+        text = "\n".join(names)
+        if len(text) > limit:
+            return text[:limit], why or N_("past the bound read")
+        return text, why
     return zip_text(fh, limit, office=ext in OFFICE_SUFFIXES, inflated=inflated)
 
 

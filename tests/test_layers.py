@@ -58,6 +58,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.sparse_files",  # files mostly holes, never read whole
             "dqm.file_digests",  # the SHA-256 of files read whole, by their stat (a shared file hashed once)
             "dqm.image_text",  # the text an image carries besides its pixels (identifier checks)
+            "dqm.archive_names",  # the member names of a 7z or RAR archive (identifier checks)
             "dqm.doc_text",  # the text of a PDF, a Word file, a ZIP beside the slides (identifier checks)
             "dqm.pixels",
             "dqm.hangul_syllables",  # Hangul syllables by frequency (generated), for the manifests' CP949 guess

@@ -158,7 +158,7 @@ class BatchView:
     """Whether some of that text was not kept, so not searched."""
     other_texts_unread: list[tuple[str, str]] = field(default_factory=list)
     """Files the batch delivers that may hold identifiers and were not (all) searched (a ``.doc``,
-    a ``.7z``, a ZIP member past the bound), by batch path, with why (a msgid)."""
+    an ``.alz``, a ZIP member past the bound), by batch path, with why (a msgid)."""
     other_texts_unread_cut: bool = False
     """Whether more such files were not searched than are named there."""
     other_texts_unread_at: dict[str, int] = field(default_factory=dict)

@@ -998,7 +998,7 @@ def other_texts(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[F
     :data:`dqm.batch.MANIFEST_UNREAD_CHARS` characters in all (each file past them named as not
     searched). Searched as :func:`manifest_text`
     searches, file by file for the first :data:`MAX_KEPT_ONE_BY_ONE` files. A document dqm does not
-    read (a ``.doc``, a ``.7z``, a ``.hwp``) or reads in part (an encrypted member, a member that
+    read (a ``.doc``, an ``.alz``, a ``.hwp``) or reads in part (an encrypted member, a member that
     inflates past the bound, a PDF's text in a font's own codes) is a ``DEID_OTHER_TEXT_UNSEARCHED``
     warning at its path."""
     settings = batch.profile.deid
