@@ -1236,7 +1236,7 @@ def document_text(
         return tar_text(fh, limit, tar_reads, damaged)
     if ext in NAMED_SUFFIXES:
         names: list[str] = []
-        why = archive_names(fh, ext, names)
+        why = archive_names(fh, ext, names, inflated)  # its headers charged to the batch's documents
         text = "\n".join(names)
         if len(text) > limit:
             return text[:limit], why or N_("past the bound read")

@@ -111,7 +111,7 @@ def test_a_hostile_7z_is_a_reason() -> None:
         bomb = _encoded(_header(NAMES), out=4 * 2**30)
         assert document_text(io.BytesIO(bomb), ".7z", 1000) == ("", PAST_BOUND)
         assert document_text(io.BytesIO(_encoded(_header(NAMES), aes=True)), ".7z", 1000) == ("", ENCRYPTED)
-        lie = _encoded(_header(NAMES), out=MAX_ARCHIVE_HEADER)  # decodes short of what it claims
+        lie = _encoded(_header(NAMES), out=MAX_ARCHIVE_HEADER // 2)  # decodes short of what it claims
         assert document_text(io.BytesIO(lie), ".7z", 1000) == ("", NOT_7Z)
 
 
@@ -187,3 +187,14 @@ def test_an_identifier_in_a_7z_or_rar_name_is_found(tmp_path: Path) -> None:
     assert ("DEID_OTHER_TEXT_IDENTIFIER", "more.rar") in found, found
     assert not {f for f in found if f[1] == "outer.tar"}, found
     assert not [f for f in run.findings if RRN in (f.message or "")]
+
+
+def test_the_batchs_archives_share_one_bound() -> None:
+    """What a 7z's or RAR's headers read or decode is charged to the batch's documents (``inflated``):
+    an archive past what is left is named as not all searched, not decoded."""
+    data = _encoded(_header(NAMES))
+    room = [10**6]
+    assert document_text(io.BytesIO(data), ".7z", 1000, inflated=room) == ("\n".join(NAMES), None)
+    assert 0 < 10**6 - room[0] < 1000
+    assert document_text(io.BytesIO(data), ".7z", 1000, inflated=[20]) == ("", PAST_BOUND)
+    assert document_text(io.BytesIO(_rar5(NAMES)), ".rar", 1000, inflated=[10])[1] == PAST_BOUND
