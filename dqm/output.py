@@ -791,6 +791,9 @@ class FileBatch:
 LOCK_FILE = ".dqm.lock"
 
 
+LOCK_IS_LINK = N_("it is a link: dqm never takes its run lock through one")
+
+
 class FolderInUse(Exception):
     """Another dqm run holds the output folder."""
 
@@ -804,14 +807,24 @@ def run_lock(folder: Path) -> Iterator[None]:
 
     with _naming(folder):  # a folder that cannot be made or written in: said as a refused write
         _make_folder(folder)
-        # in the folder checked (its descriptor), never through a link at the lock's name (one
-        # into the batch made a file there): a link is refused (ELOOP), as the commit lock's is
         here = _open_folder(folder)
-        try:
-            flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-            fd = os.open(LOCK_FILE, flags, 0o644, dir_fd=here)
-        finally:
-            os.close(here)
+    lock = folder / LOCK_FILE
+    try:
+        # in the folder checked (its descriptor), never through a link at the lock's name (one
+        # into the batch made a file there): a link is refused (ELOOP), as the commit lock's is,
+        # the lock file named (the folder alone did not say which file was refused)
+        with _naming(lock):
+            try:
+                flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+                fd = os.open(LOCK_FILE, flags, 0o644, dir_fd=here)
+            except OSError as exc:
+                if exc.errno != errno.ELOOP:
+                    raise
+                refused = WriteRefused(exc.errno, exc.strerror, str(lock))
+                refused.why, refused.params = LOCK_IS_LINK, {}
+                raise refused from None
+    finally:
+        os.close(here)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

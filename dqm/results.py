@@ -22,9 +22,10 @@ from dqm.digest import DigestError, content_matches, seal_results, stated_digest
 from dqm.diversity.models import DiversityResult
 from dqm.facts import Count, Frozen, ItemSummary, Ratio, SlideSummary
 from dqm.findings import Finding, clip
-from dqm.i18n import msg
+from dqm.i18n import N_, msg
 from dqm.lots.models import LotsResult
 from dqm.output import read_named, visible
+from dqm.profile import problem_lines
 from dqm.semantic.models import SemanticResult
 from dqm.slide_refs import macro_name
 from dqm.strictjson import StrictJSONError
@@ -883,17 +884,15 @@ def _validated(
                     ours=SCHEMA_VERSION,
                 )
             ) from None
-        lines = [
-            f"  {'/'.join(_stated(p, 80) for p in e['loc']) or '(top)'}: {e['msg']}"
-            for e in errors[:max_errors]
-        ]
-        if len(errors) > max_errors:
-            lines.append("  " + msg("… and {n} more", n=len(errors) - max_errors))
-        raise ResultsError(
-            msg(
-                "{path} does not match the results schema {version}:\n{problems}",
-                path=path,
-                version=_stated(version, 80),
-                problems="\n".join(lines),
-            )
-        ) from None
+        # the tail a parameter of its own, translated with the message (inside {problems} it
+        # stayed English in a Korean list)
+        listed = problem_lines(
+            [f"  {'/'.join(_stated(p, 80) for p in e['loc']) or '(top)'}: {e['msg']}" for e in errors],
+            cap=max_errors,
+        )
+        head = (
+            N_("{path} does not match the results schema {version}:\n{problems}\n  {_more}")
+            if "_more" in listed
+            else N_("{path} does not match the results schema {version}:\n{problems}")
+        )
+        raise ResultsError(msg(head, path=path, version=_stated(version, 80), **listed)) from None

@@ -227,7 +227,7 @@ def check_batch(result: QualityResult, root: Path, mask: Mask | None) -> Verific
     if differences:
         shown_diffs = differences[:MAX_DIFFERENCES]
         if len(differences) > MAX_DIFFERENCES:
-            shown_diffs.append(msg("... and {n} more", n=len(differences) - MAX_DIFFERENCES))
+            shown_diffs.append(msg("… and {n} more", n=len(differences) - MAX_DIFFERENCES))
         return Verification(
             "batch", False, msg("{n} difference(s) from the audit", n=len(differences)), shown_diffs
         )

@@ -493,7 +493,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(str(exc))
     except WriteRefused as exc:  # a full disk, a refused copy: dqm's one line, exit code 4 (as `dqm`'s)
         parser.exit(4, _masked(refused_write_line(exc), profile) + "\n")
-    print(f"corrupted {len(done)} slides; see {args.dst / REPORT}")
+    # the copy as typed, escaped as every typed path dqm prints (a newline in it forged a line)
+    print(f"corrupted {len(done)} slides; see {visible(str(args.dst / REPORT), newlines=False)}")
 
 
 def _copy_holds(dst: Path) -> str:
