@@ -78,11 +78,12 @@ from pydantic import ValidationError
 
 from dqm import __version__
 from dqm.batch import jailed, normalise
-from dqm.clinical_table import IDENTIFYING, RowSource, TableFailure
+from dqm.clinical_table import IDENTIFYING, MAX_SUITE_BYTES, RowSource, TableFailure
 from dqm.file_digests import RACY_NS
 from dqm.findings import clip
 from dqm.i18n import Message, msg
 from dqm.model import RECORD_VERSION, UNSETTLED, Item, ItemRecord, unread_digest
+from dqm.output import read_bounded
 from dqm.readers.items import readers_key
 from dqm.slide_io import stat_and_print
 from dqm.slide_refs import (
@@ -1177,8 +1178,14 @@ class RecordCache:
         ``sources``): its cells, where they came from, the user's GX suite, the versions of GX and
         pandas, and the run's context. None when the suite cannot be read (it is then reported)."""
         try:
-            suite = None if gx_suite is None else hashlib.sha256(gx_suite.read_bytes()).hexdigest()
-        except OSError:
+            # bounded as the audit reads it: a suite over the bound (TooLarge) was read whole here
+            # first (a 600 MB suite: 772 MB peak), only to be refused after
+            suite = (
+                None
+                if gx_suite is None
+                else hashlib.sha256(read_bounded(gx_suite, MAX_SUITE_BYTES)).hexdigest()
+            )
+        except OSError:  # unreadable, too large: reported by the audit
             return None
         described = {
             "columns": [str(c) for c in frame.columns],

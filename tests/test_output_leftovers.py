@@ -62,3 +62,30 @@ def test_a_link_at_the_run_lock_is_named_in_the_refusal(tmp_path: Path) -> None:
     assert "out\\x0aPASS/.dqm.lock" in english and "it is a link" in english, english
     korean = refused_write_line(caught.value, "ko")
     assert ".dqm.lock" in korean and "it is a link" not in korean, korean
+
+
+def test_the_gx_suite_cache_key_reads_no_more_than_the_suite_s_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clinical table's cache key read the user's GX suite whole (``read_bytes``) before the
+    audit's 16 MiB bound refused it: a 600 MB suite peaked at 772 MB. The key reads the suite as
+    the audit does, bounded; one over the bound has no key (the audit reports it)."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    import dqm.cache
+    from dqm.cache import RecordCache
+
+    monkeypatch.setattr(dqm.cache, "MAX_SUITE_BYTES", 1024, raising=False)
+    suite = tmp_path / "suite.json"
+    suite.write_bytes(b" " * 1025)
+    read: list[int] = []
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(1) or real(self))
+    fake = SimpleNamespace(_digest=lambda text: text)
+    frame = pd.DataFrame({"a": [1]})
+    assert RecordCache.table_key(fake, frame, [], suite) is None  # type: ignore[arg-type]
+    assert not read
+    suite.write_bytes(b"{}")
+    assert RecordCache.table_key(fake, frame, [], suite) is not None  # type: ignore[arg-type]
