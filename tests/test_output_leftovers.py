@@ -89,3 +89,111 @@ def test_the_gx_suite_cache_key_reads_no_more_than_the_suite_s_bound(
     assert not read
     suite.write_bytes(b"{}")
     assert RecordCache.table_key(fake, frame, [], suite) is not None  # type: ignore[arg-type]
+
+
+def test_a_folder_checked_once_is_checked_again_when_another_takes_its_place(tmp_path: Path) -> None:
+    """The identity check is remembered per folder (a write paid ~0.7–0.9 ms CPU for its walk
+    up), by the folder's identity and its parent's: a folder moved into the batch after a first
+    write, or a link swapped in at its name, is walked again and refused."""
+    from dqm.output import WriteRefused, forget_batches, never_into, write_file
+
+    batch, out = tmp_path / "batch", tmp_path / "out"
+    batch.mkdir()
+    (out / "lots").mkdir(parents=True)
+    never_into(batch)
+    try:
+        write_file(out / "lots" / "a.txt", "a")
+        (out / "lots").rename(batch / "lots")  # moved into the batch: its parent is another
+        (out / "lots").symlink_to(batch / "lots")
+        with pytest.raises(WriteRefused):
+            write_file(out / "lots" / "b.txt", "b")
+        assert not (batch / "lots" / "b.txt").exists()
+    finally:
+        forget_batches()
+
+
+_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+_AS_NOBODY = """
+import sys
+from pathlib import Path
+from dqm.output import WriteRefused, never_into, write_file
+never_into(Path(sys.argv[1]))
+try:
+    write_file(Path(sys.argv[2]) / "out.txt", "x")
+except WriteRefused as exc:
+    print("refused", exc.why)
+else:
+    print("written")
+"""
+
+
+def test_a_folder_the_user_may_search_but_not_list_does_not_end_the_check(tmp_path: Path) -> None:
+    """For a user other than root, a folder in the batch that it may search but not list (mode
+    0o311) ended the walk up by ``..`` (opened for reading: refused) and the write went into the
+    batch. The walk opens the folders above with ``O_PATH`` (Linux): refused. Run as ``nobody``
+    (``setpriv``), skipped where that cannot be done."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    import dqm
+
+    if sys.platform != "linux" or os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run a check as another user")
+    root = Path(tempfile.mkdtemp(prefix="dqm-nobody-"))
+    try:
+        root.chmod(0o755)
+        batch = root / "batch"
+        hidden = batch / "hidden"
+        inner = hidden / "inner"
+        inner.mkdir(parents=True)
+        batch.chmod(0o755)
+        os.chown(inner, 65534, 65534)
+        hidden.chmod(0o311)  # searchable, not listable, by others
+        done = subprocess.run(
+            [*_NOBODY, sys.executable, "-c", _AS_NOBODY, str(batch), str(inner)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(Path(dqm.__file__).resolve().parents[1])},
+            timeout=120,
+            check=False,
+        )
+        if done.returncode != 0 and "refused" not in done.stdout and "written" not in done.stdout:
+            pytest.skip(f"could not run as nobody: {done.stderr[-300:]}")
+        assert done.stdout.startswith("refused"), done.stdout + done.stderr
+        assert not (inner / "out.txt").exists()
+    finally:
+        (root / "batch" / "hidden").chmod(0o755)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_link_swapped_in_while_folders_are_made_leaves_nothing_in_the_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folders of an output were made by path (``mkdir(parents=True)``) after the nearest
+    existing one was checked: a link swapped in at a name between the check and the ``mkdir``
+    (``out/a`` → the batch) left an empty folder ``b`` in the batch. Each folder is made in its
+    checked parent's descriptor and checked itself: refused, nothing made in the batch."""
+    import dqm.output
+    from dqm.output import WriteRefused, forget_batches, never_into, write_file
+
+    batch, out = tmp_path / "batch", tmp_path / "out"
+    batch.mkdir()
+    out.mkdir()
+    real = dqm.output._refuse_if_batch
+
+    def checked_then_swapped(fd: int, path: Path) -> None:
+        real(fd, path)
+        if not (out / "a").is_symlink():
+            (out / "a").symlink_to(batch)
+
+    monkeypatch.setattr(dqm.output, "_refuse_if_batch", checked_then_swapped)
+    never_into(batch)
+    try:
+        with pytest.raises(WriteRefused):
+            write_file(out / "a" / "b" / "f.txt", "x")
+    finally:
+        forget_batches()
+    assert list(batch.iterdir()) == []
