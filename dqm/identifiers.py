@@ -3446,12 +3446,26 @@ _CUT_WITH: dict[str, tuple[DeidSettings, Patterns]] = {}
 
 
 def compile_all(settings: DeidSettings) -> None:
-    """Compile now every regex a find with ``settings`` would compile on first use (each place's
-    gate: about 1.4 s of CPU): for a worker process before its items' clocks run
-    (:func:`dqm.budget.item_limit_s`), or a process about to fork such workers."""
-    gates = settings.compiled.any_of
+    """Compile now every regex a find or a cut with ``settings`` would compile on first use: each
+    place's gate, each built-in pattern as :func:`_scan` runs it (:func:`_skipping`, or as written)
+    in ``settings`` and in the cut's patterns (:func:`_cut_patterns`), the keys' patterns, the
+    name a cut looks for (:func:`_name_found`) and the characters of its runs (:func:`_run_chars`): about 1.9 s of CPU, for a worker process before its
+    items' clocks run (:func:`dqm.budget.item_limit_s`; since session 30 a built-in pattern compiles
+    when a text first reaches it, and the first item to reach one paid up to 0.5 s), or a process
+    about to fork such workers. A profile's own patterns run on RE2, compiled with the settings."""
+    comp = settings.compiled
+    gates = comp.any_of
     for place in list(gates.places):
         gates[place]  # compiled by __missing__
+    entries = [*comp.patterns, *_cut_patterns()]
+    for rx in [rx for _, rx, _ in entries] + [comp.identifier_keys, comp.quasi_keys, comp.record_number]:
+        if isinstance(rx, BuiltInPattern):
+            if rx.pattern in _STARTS:
+                _skipping(rx.pattern)
+            else:
+                rx.compiled  # noqa: B018 -- compiled once, kept on the pattern
+    _name_found()
+    _run_chars()
 
 
 def use_profile_patterns(settings: DeidSettings) -> None:

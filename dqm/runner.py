@@ -785,8 +785,8 @@ class ItemWork:
 
     def warm(self) -> None:
         """Do now what a process's first item would otherwise do in its clock (the identifier
-        patterns compiled: about 1.4 s of CPU, seconds on a loaded machine; the decoders
-        imported): in a worker before its first item, or in the process that forks them."""
+        patterns compiled, every one a find or a cut would compile: about 2 s of CPU, seconds on a
+        loaded machine; the decoders imported): in a worker before its first item, or in the process that forks them."""
         use_profile_patterns(self.profile.deid)
         compile_all(self.profile.deid)
         if self.options.slides:
