@@ -191,17 +191,39 @@ _SHARED: dict[str, tuple[Any, ...]] = {}
 """In a worker process: the shared arguments of each running :func:`dask_map`, by its token."""
 
 
+_WARMED: dict[str, threading.Event] = {}
+"""In a worker process: per running :func:`dask_map`'s token, set once its warm-up has ended."""
+WARM_UP_WAIT_S = 600.0
+"""How long a task waits for its worker's warm-up before its first item (a warm-up stuck longer
+is left to run beside the items, which then compile what they need in their own clocks)."""
+
+
 def _keep_shared(token: str, shared: tuple[Any, ...], prepare: Callable[..., object] | None = None) -> None:
+    """A worker plugin's setup (:func:`_register`): keep the map's shared arguments and start its
+    warm-up in a thread of its own. The setup runs on the worker's event loop, which talks to the
+    scheduler: a warm-up there (about 2 s of CPU, seconds on a loaded machine) held a worker that
+    had just joined (a nanny's replacement) from answering it meanwhile. The tasks wait for the
+    warm-up before their first item's clock starts (:func:`_call_with_shared`)."""
     _SHARED[token] = shared
-    if prepare is not None:
-        # before any item's clock runs; a warm-up that fails (a decoder missing on this node) is
-        # met by each item instead, as CHECK_CRASHED, as it was without the warm-up
-        with contextlib.suppress(Exception):
-            prepare(*shared)
+    if prepare is None:
+        return
+    done = _WARMED[token] = threading.Event()
+
+    def warm_up() -> None:
+        # a warm-up that fails (a decoder missing on this node) is met by each item instead, as
+        # CHECK_CRASHED, as it was without the warm-up
+        try:
+            with contextlib.suppress(Exception):
+                prepare(*shared)
+        finally:
+            done.set()
+
+    threading.Thread(target=warm_up, name=f"dqm-warm-up-{token[:8]}", daemon=True).start()
 
 
 def _drop_shared(token: str, shared: tuple[Any, ...], prepare: Callable[..., object] | None = None) -> None:
     _SHARED.pop(token, None)
+    _WARMED.pop(token, None)
 
 
 TIMED_OUT_TOPIC = "dqm-item-timed-out"
@@ -237,8 +259,11 @@ def _call_with_shared(
     limit_s: float | None = None,
 ) -> list[Any]:
     """``func(item, *shared)`` of each of ``items`` (indices ``first`` onwards); with ``limit_s``,
-    each watched by this worker's watchdog (:func:`_watch`)."""
+    each watched by this worker's watchdog (:func:`_watch`). The worker's warm-up for the map
+    (:func:`_keep_shared`) ends first, outside every item's clock."""
     shared = _SHARED[token]
+    if (warmed := _WARMED.get(token)) is not None:
+        warmed.wait(WARM_UP_WAIT_S)
     if limit_s is None:
         return [func(item, *shared) for item in items]
     from distributed import get_worker
