@@ -50,7 +50,7 @@ from dqm.hangul_syllables import PAIRS, RANKED, SUPPLEMENT
 from dqm.i18n import N_, msg
 from dqm.image_text import image_texts_why
 from dqm.model import DiscoveryIssue, Item
-from dqm.output import not_utf8
+from dqm.output import CSV_CELL_LIMIT, not_utf8
 from dqm.sparse_files import SparseFileError, sparse_of
 
 MANIFEST = "manifest.csv"
@@ -188,10 +188,10 @@ class Discovery:
 
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 """A manifest larger than this is not read (a million rows take about 100 MB)."""
-MAX_MANIFEST_LINE = 1024 * 1024
+MAX_MANIFEST_LINE = CSV_CELL_LIMIT
 """Characters of one manifest line read: a longer line is left out, reported (the CSV reader would
-hold each of its cells: a line of 50 million commas took 750 MB)."""
-csv.field_size_limit(max(csv.field_size_limit(), MAX_MANIFEST_LINE))  # see _field_limit
+hold each of its cells: a line of 50 million commas took 750 MB). A cell may be as long
+(:func:`dqm.output.csv_cell_limit`)."""
 MANIFEST_ROWS_PAST_FILES = 10_000
 """Manifest rows read beyond one a file of the batch: each row is an item, checked and reported
 (about 8 KB of results when its files are missing), so a manifest of two-byte rows for files that
@@ -1793,13 +1793,11 @@ def _manifest_items(text: str, disc: Discovery, slides: list[str], annotations: 
 
 
 def _field_limit() -> None:
-    """The CSV module's cell limit (131,072 characters by default) raised to
-    :data:`MAX_MANIFEST_LINE`: a line of up to that many characters is read, so one of its cells may
-    be as long (a cell of 200,000 characters on a line made the whole manifest unreadable); a longer
-    cell is a quoted one over several lines. The limit is the whole process's: it is raised once,
-    at import, and again only where something lowered it since, never lowered nor restored (a read
-    that saved and restored it raced with another thread's: a manifest read under the limit the
-    other restored was refused)."""
+    """The CSV module's cell limit (131,072 characters by default) at least
+    :data:`MAX_MANIFEST_LINE`, as :func:`dqm.output.csv_cell_limit` raises it at import (raised
+    again only where something lowered it since, never lowered nor restored): a line of up to that
+    many characters is read, so one of its cells may be as long (a cell of 200,000 characters on a
+    line made the whole manifest unreadable); a longer cell is a quoted one over several lines."""
     if csv.field_size_limit() < MAX_MANIFEST_LINE:
         csv.field_size_limit(MAX_MANIFEST_LINE)
 

@@ -27,6 +27,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import errno
 import glob
 import gzip
@@ -45,6 +46,25 @@ from typing import BinaryIO
 from dqm.i18n import N_, Message, escaped, msg
 
 Mask = Callable[[str], str]
+
+CSV_CELL_LIMIT = 1024 * 1024
+"""Characters of one CSV cell every csv reader of dqm reads (a manifest, a verdict file, a delivery's
+list, a risk file): the csv module's default, 131,072, refused a cell of 200,000 characters, and
+only in a process that had not imported the module that raised it (a verdicts file read where
+:mod:`dqm.batch` was never imported failed where it passed beside it). A manifest's line is as
+long at most (:data:`dqm.batch.MAX_MANIFEST_LINE`)."""
+
+
+def csv_cell_limit() -> None:
+    """The csv module's cell limit raised to :data:`CSV_CELL_LIMIT`: at this module's import (every
+    module of dqm that reads CSV imports it) and before a read, where something lowered it since.
+    The limit is the whole process's: never lowered nor restored (a read that saved and restored it
+    raced with another thread's: a manifest read under the limit the other restored was refused)."""
+    if csv.field_size_limit() < CSV_CELL_LIMIT:
+        csv.field_size_limit(CSV_CELL_LIMIT)
+
+
+csv_cell_limit()
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")

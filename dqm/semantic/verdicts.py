@@ -25,7 +25,7 @@ from typing import Any
 
 from dqm.findings import clip
 from dqm.i18n import N_, msg
-from dqm.output import from_spreadsheet, read_named
+from dqm.output import csv_cell_limit, from_spreadsheet, read_named
 from dqm.semantic.models import REASONS, ReviewFinding
 from dqm.strictjson import StrictJSONError, loads
 
@@ -489,7 +489,9 @@ def _read_not_reviewable(reader: _Reader, listed: Any) -> None:
 
 def _read_csv(reader: _Reader, text: str) -> str | None:
     """The rows read one at a time (never a list of a million rows); a file the csv module cannot
-    read is unreadable whole, its rows read so far dropped."""
+    read is unreadable whole, its rows read so far dropped. A cell may hold
+    :data:`dqm.output.CSV_CELL_LIMIT` characters."""
+    csv_cell_limit()
     rows = csv.reader(io.StringIO(text, newline=""))
     try:
         return _read_rows(reader, rows)
