@@ -718,8 +718,13 @@ def _rank_main(
         # still in use was aborted by gloo ("terminate called without an active exception")
         dist.barrier()
     except TrainingDiverged as exc:
-        if index == 0:  # said once, as the run's error (the processes' own traces are torch's)
-            queue.put(("diverged", exc.where))
+        # said by every rank (each sees the same summed loss; the parent raises the first, as the
+        # run's error: the processes' own traces are torch's), and written through before the rank
+        # ends: the first rank to end makes torch end the others, rank 0 too before it said it
+        # (the user saw torch's generic failure of a process instead)
+        queue.put(("diverged", exc.where))
+        queue.close()
+        queue.join_thread()
         raise
     finally:
         dist.destroy_process_group()
@@ -777,6 +782,8 @@ def _train_distributed(*, reporter: Reporter, **kwargs: Any) -> TrainOutcome:
             raise diverged[0] from None
         raise
     drain()
+    if diverged:
+        raise diverged[0]
     net = build_network(profile.network, len(kwargs["classes"]) + 1)
     state = load_checkpoint(kwargs["checkpoint"], checkpoint_limit(net))
     net.load_state_dict(state["model"])
