@@ -820,9 +820,9 @@ name starts there; ``Ward`` alone before a given name is a surname, ``Patient Na
 places' words a space or a comma and a space parts, ``Patient Name: Ward Bay``, ``Ward Block, Mary`` (in clear in
 deid14's first round)."""
 _KO_LISTED_NAMES = (
-    rf"(?:(?<=[가-힣])[,\uff0c\u3001][ \t\u00a0\u3000]{{0,2}}+(?=(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])"
+    rf"(?:(?<=[가-힣])[,\uff0c\u3001/][ \t\u00a0\u3000]{{0,2}}+(?=(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])"
     rf"{_KO_GIVEN_BODY}{_KO_GIVEN_END}(?<!{_KO_ENDING})(?<![님씨])(?![가-힣])"
-    rf"(?=[ \t\u00a0\u3000]*+(?:[,\uff0c\u3001;()[\]\r\n.|/]|$|(?<=\t)|(?<=[ \u00a0\u3000])[등외](?![가-힣]))))[가-힣]++)*+"
+    rf"(?=[ \t\u00a0\u3000]*+(?:[,\uff0c\u3001;()[\]\r\n.|/]|$|(?<=\t)|(?<=[ \u00a0\u3000])(?:[등외](?![가-힣])|\d{{1,3}}세(?![가-힣])))))[가-힣]++)*+"
 )
 """More names a Korean name's comma lists after it (``성명: 홍길동, 김지은``, ``홍길동，김지은``, ``홍길동、김지은``,
 ``파일명: 홍길동, 김지은``: the names after the first were in clear before session 30): each of :data:`_KO_GLUED`'s
