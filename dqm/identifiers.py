@@ -1136,10 +1136,11 @@ escape of one (``900101%2D1234567``, ``%20`` spaces around it or none: left in c
 27f; masked whole, and :func:`valid_rrn` reads the escapes as what they stand for), a dash between
 escaped spaces (``900101%20-%201234567``) and the escapes escaped again (``900101%252D1234567``: both
 left in clear before session 28)."""
-_RRN_SPACED = r"(?:\t{1,2}| {2,4})"
+_RRN_SPACED = r"(?:\t{1,2}| {2,4}|(?=\d{7}(?!\d)))"
 """Between an RRN's two groups after its keyword (:data:`_RRN_KEYWORD`) only, as well as
 :data:`_RRN_GAP`: a tab or two (a spreadsheet that holds the groups in two columns, copied out), or
-two to four spaces (a text laid out in columns). Without the keyword a date column and a 7-digit
+two to four spaces (a text laid out in columns), or nothing where the back part's seven digits end the number
+(``주민번호: 9001011234567``, ``RRN 9001011234567``: in clear before session 31's deidko7). Without the keyword a date column and a 7-digit
 accession column read so (``slide<TAB>210315<TAB>2345678``, ``scan date 210315  1234567``: the
 birth date :func:`valid_rrn` checks lets any YYMMDD date through); a single space is none anywhere
 (two numbers in prose or a table's row)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.deid.deid_helpers import default_masker
+from tests.deid.deid_helpers import default_masker, kinds_found
 
 
 @pytest.mark.parametrize(
@@ -43,3 +43,27 @@ def test_what_follows_a_korean_name_that_is_no_name_is_kept(text: str, kept: str
     an age is a quasi-identifier only past 89 (HIPAA's safe harbour), and the name beside it is masked."""
     masked = default_masker()(text)
     assert masked.endswith(kept) and "홍길동" not in masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "주민번호: 9001011234567",
+        "RRN 9001011234567",
+        "주민등록번호 9001011234567",
+        "주민번호: ９００１０１１２３４５６７",
+    ],
+)
+def test_a_resident_number_without_its_dash_after_its_keyword_is_masked(text: str) -> None:
+    """Thirteen digits after a resident number's keyword, no dash between its parts: in clear before session 31."""
+    assert kinds_found(text) == ["korean_rrn"]
+    assert "1234567" not in default_masker()(text) and "１２３４５６７" not in default_masker()(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["주민번호: 90010112345678", "주민번호: 9013011234567", "slide 9001011234567", "accession 9001011234567"],
+)
+def test_thirteen_digits_are_no_resident_number_without_its_keyword_or_date(text: str) -> None:
+    """Fourteen digits, a month 13, or no keyword before them: none (an accession number's digits)."""
+    assert "korean_rrn" not in kinds_found(text)
