@@ -1304,7 +1304,7 @@ def _not_korean(data: bytes, text: str, *, name: bool = False) -> str | None:
     if name:
         return None
     if not _common_syllables(counts, text):
-        if not _lead_word(counts, text):
+        if not _lead_word(counts, text) and not _doubled_syllable(counts, text):
             return NOT_KOREAN_RARE
         if _other_reading(data, LEAD_OTHER_RANK):
             return NOT_KOREAN_OTHER
@@ -1377,6 +1377,23 @@ def _lead_word(counts: Counter[str], text: str) -> bool:
         return False
     lead = _common(LEAD_RANK, "") - {match.group() for match in _BETWEEN_LATIN.finditer(text)}
     return bool(lead & set(syllables))
+
+
+def _doubled_syllable(counts: Counter[str], text: str) -> bool:
+    """Whether ``text``'s one syllable of KS X 1001 stands doubled as a word of its own (``쿵쿵``, ``쾅쾅``,
+    ``펑펑``, twice doubled ``쿵쿵쿵쿵``): how Korean writes an onomatopoeia, whose syllable is often a rare one
+    (session 30 found ``쿵쿵`` refused: one distinct syllable, rare, no common one for :func:`_lead_word`).
+    Taken as :data:`LEAD_RANK`'s words are, where no other reading writes frequent characters
+    (:data:`LEAD_OTHER_RANK`'s veto: Chinese doubles its frequent characters, ``妈妈``, ``谢谢``)."""
+    syllables = [char for char in counts if _ks_x_1001(char)]
+    if not LEAD_RANK or len(syllables) != 1 or (ord(syllables[0]) - 0xAC00) // 588 not in _SOUND_INITIALS:
+        return False
+    return any(run in (syllables[0] * 2, syllables[0] * 4) for run in _HANGUL_RUN.findall(text))
+
+
+_SOUND_INITIALS = frozenset((1, 4, 8, 10, 13, 14, 15, 16, 17))
+"""The initial consonants (their index in Unicode's syllable order) a doubled syllable :func:`_doubled_syllable` takes
+starts with: the tense and aspirated ones, ㄲ ㄸ ㅃ ㅆ ㅉ ㅊ ㅋ ㅌ ㅍ, an onomatopoeia's (``쿵쿵``, ``펑펑``, ``뚝뚝``)."""
 
 
 def _one_word_of_two(run: str, syllables: list[str]) -> bool:
