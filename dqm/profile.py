@@ -57,7 +57,14 @@ class ClassDef(_Frozen):
     requires_lesion: bool = True
     """A slide with this diagnosis must carry at least one lesion of this class."""
     names: dict[str, str] = Field(default_factory=dict)
-    """The class's name in other languages (``ko: 기저세포암``); ``name`` is the English one."""
+    """The class's name in other languages (``ko: 기저세포암``); ``name`` is the English one. A
+    class written by one of these names is this class, as by its id, name or an alias."""
+
+    @property
+    def written(self) -> tuple[str, ...]:
+        """The names a file may write the class by: its id, name, aliases and its names in other
+        languages (an annotation of a Korean lab writes ``기저세포암`` for ``BCC``)."""
+        return (self.id, self.name, *self.aliases, *self.names.values())
 
     @field_validator("names")
     @classmethod
@@ -241,7 +248,7 @@ class Profile(_Frozen):
             raise ValueError(f"duplicate class ids: {sorted(dup)}")
         seen: dict[str, str] = {}
         for c in self.classes:
-            for name in (c.id, c.name, *c.aliases):
+            for name in c.written:
                 key = name.strip().casefold()
                 if seen.get(key, c.id) != c.id:
                     raise ValueError(f"name {name!r} is used by classes {seen[key]} and {c.id}")
@@ -272,7 +279,7 @@ class Profile(_Frozen):
     def _names(self) -> dict[str, str]:
         names = {k.strip().casefold(): v for k, v in self.class_map.items()}
         for c in self.classes:
-            for name in (c.id, c.name, *c.aliases):
+            for name in c.written:
                 names[name.strip().casefold()] = c.id
         return names
 
@@ -291,7 +298,8 @@ class Profile(_Frozen):
         return out
 
     def resolve_class(self, name: object, institution: object = None) -> str | None:
-        """The class id for a name as written (id, name, alias or mapped; any case), else None."""
+        """The class id for a name as written (id, name, alias, a name in another language or
+        mapped; any case), else None."""
         if not isinstance(name, str):
             return None
         key = name.strip().casefold()

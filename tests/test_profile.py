@@ -48,6 +48,31 @@ clinical: {institution: {type: string, required: true}}
 """
 
 
+@pytest.mark.parametrize(
+    ("name", "expected"), [("기저세포암", "BCC"), (" 악성흑색종 ", "MM"), ("정상 피부", "NS")]
+)
+def test_a_class_written_by_its_korean_name_is_that_class(profile, name, expected):
+    # the built-in profile names BCC 기저세포암 (names: {ko: ...}): an annotation writing the
+    # Korean name alone was an unknown class, its lesions counted against no class
+    assert profile.resolve_class(name) == expected
+
+
+def test_a_class_written_in_english_where_the_profile_is_korean(tmp_path):
+    text = "name: ko\nclasses: [{id: A, name: 기저세포암, names: {en: basal cell carcinoma}}]\nclinical: {}\n"
+    prof = load_profile(_write(tmp_path, text))
+    assert (prof.resolve_class("Basal Cell Carcinoma"), prof.resolve_class("기저세포암")) == ("A", "A")
+
+
+def test_a_korean_class_name_resolves_in_an_annotation(profile):
+    from dqm.readers import parse_annotation, resolve_classes
+
+    doc = b"""{"format": "dqm.annotation/1", "slide": {"file": "S1.tiff", "width": 100, "height": 100},
+      "lesions": [{"id": 1, "class": "\xea\xb8\xb0\xec\xa0\x80\xec\x84\xb8\xed\x8f\xac\xec\x95\x94",
+      "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [10, 0], [10, 10], [0, 0]]]}}]}"""
+    (ann,) = parse_annotation(doc, "S1.json")
+    assert [lesion.label for lesion in resolve_classes(ann, profile).lesions] == ["BCC"]
+
+
 def test_institution_class_map_wins_over_global(tmp_path):
     p = _write(tmp_path, MINIMAL + "class_map: {tumor: A}\ninstitution_class_map: {H2: {tumor: B}}\n")
     prof = load_profile(p)
@@ -65,6 +90,7 @@ def test_institution_class_map_wins_over_global(tmp_path):
         ("- just\n- a list\n", "YAML mapping"),
         ("name: [unclosed\n", "not valid YAML"),
         (MINIMAL + "colour_typo: 1\n", "colour_typo"),
+        (MINIMAL.replace("name: beta}", "name: beta, names: {ko: alpha}}"), "used by classes A and B"),
     ],
 )
 def test_invalid_profiles_are_reported_with_their_reason(tmp_path, text, message):
