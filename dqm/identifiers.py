@@ -36,7 +36,7 @@ import string
 import sys
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -2402,8 +2402,10 @@ class KeyNames:
         self._named = named
         self._seen: dict[int, tuple[Any, dict[str, str]]] = {}
 
-    def of(self, obj: dict[Any, Any]) -> dict[str, str]:
-        """The name each key of ``obj`` is shown by."""
+    def of(self, obj: dict[Any, Any], unnamed: Container[str] = ()) -> dict[str, str]:
+        """The name each key of ``obj`` is shown by; ``unnamed``: keys the caller knows are not
+        shown by their name (no identifier key names any of them, :func:`key_holds_text` asked
+        already: a file of a million unknown keys searched once a key, not twice)."""
         held = self._seen.get(id(obj))
         if held is not None and held[0] is obj:
             return held[1]
@@ -2415,7 +2417,7 @@ class KeyNames:
                 names[key] = key
                 continue
             n += 1
-            names[key] = key if self.by_name(key) else f"#{n}"
+            names[key] = key if key not in unnamed and self.by_name(key) else f"#{n}"
         self._seen[id(obj)] = (obj, names)
         return names
 

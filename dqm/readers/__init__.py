@@ -514,7 +514,12 @@ class _MemoryCheck:
         file holds no other key)."""
         top = pieces.top_values(self.text) or {}
         split = next((key for key in _PIECES_BY_KEY if key is not None and key in top), "lesions")
-        return sum(self.text_need(bytes(value)) for key, value in top.items() if key != split)
+        # one count over the values joined, not one a value (a million top-level keys: 11 counts
+        # each): no mark holds a NUL, so none spans two values and the counts add up
+        values = [value for key, value in top.items() if key != split]
+        if not values:
+            return 0
+        return self.text_need(b"\x00".join(values)) - self.char_bytes() * (len(values) - 1)
 
     def text_need(self, text: bytes) -> int:
         """What parsing ``text`` (a value of the text) whole takes and the read keeps of it: its
@@ -1033,8 +1038,8 @@ def resolve_classes(
 ) -> Annotation | list[Annotation]:
     """The annotation(s) with every lesion's class name resolved to a class id of the profile.
 
-    ``label`` becomes ``profile.resolve_class(raw_class, institution)``: a class id, name or
-    alias, else ``class_map``, where ``institution_class_map[institution]`` wins. The institution
+    ``label`` becomes ``profile.resolve_class(raw_class, institution)``: a class id, name, alias
+    or name in another language (``기저세포암``), else ``class_map``, where ``institution_class_map[institution]`` wins. The institution
     is the item's (its manifest row); without one, the file's own clinical block names it (a
     native file's ``clinical.institution``). A name that does not resolve gets ``None``.
 

@@ -24,6 +24,7 @@ from dqm.identifiers import (
     identifying_key,
     key_holds_text,
     link_parts,
+    plain_key,
     reader_keys,
     walk,
 )
@@ -81,7 +82,12 @@ def pointer(*parts: object) -> str:
 def has_text(value: Any) -> bool:
     """Whether a JSON value is or holds text to search (:func:`dqm.identifiers.holds_text`: a
     string, or a key more than a plain word; a number or a list of numbers holds none)."""
+    if value is None or type(value) in _SCALARS:  # a file of a million numbers: no walk each
+        return False
     return holds_text(value)
+
+
+_SCALARS = frozenset((int, float, bool))
 
 
 def texts(
@@ -107,15 +113,32 @@ def object_texts(value: dict[Any, Any], at: str, skip: Collection[str] = ()) -> 
     """:func:`texts` of the object ``value`` at pointer ``at``: a key no format defines named by
     its position (``at/#2``), and where it is more than a plain word its name kept too, at that
     pointer and :data:`~dqm.identifiers.KEY_TEXT` (it is searched as the pointer holding it was)."""
-    kept = [key for key, v in value.items() if key not in skip and (key_holds_text(str(key)) or has_text(v))]
+    kept: list[Any] = []
+    said: set[str] = set()  # keys more than a plain word: their name kept too
+    unnamed: set[str] = set()  # keys no identifier key names: not shown by their name
+    for key, v in value.items():
+        if key in skip:
+            continue
+        name = str(key)
+        if not plain_key(name):  # key_holds_text, and never shown by its name (KeyNames.by_name)
+            said.add(name)
+            unnamed.add(name)
+            kept.append(key)
+        elif identifying_key(name):  # key_holds_text; shown by its name where it is all a key
+            said.add(name)
+            kept.append(key)
+        else:
+            unnamed.add(name)
+            if has_text(v):
+                kept.append(key)
     if not kept:
         return {}
-    names = reader_keys().of(value)
+    names = reader_keys().of(value, unnamed)
     out: dict[str, Any] = {}
     for key in kept:
         where = at + pointer(names[str(key)])
         out[where] = value[key]
-        if names[str(key)] != key and key_holds_text(str(key)):
+        if names[str(key)] != key and str(key) in said:
             out[where + KEY_TEXT] = key
     return out
 
