@@ -1354,16 +1354,6 @@ def _probe_pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: B
     probe.decoder_warnings = tuple(dict.fromkeys(clip(m, 200) for m in said))
 
 
-def _exif_orientation(img: Any) -> int | None:
-    """The EXIF Orientation of a plain image Pillow opened (a JPEG's APP1, a PNG's eXIf before its
-    pixels), None where it states none or its EXIF cannot be read."""
-    try:
-        value = img.getexif().get(0x0112)
-    except Exception:  # Pillow raises many kinds on damaged EXIF: slide.format reports its warnings
-        return None
-    return value if isinstance(value, int) else None
-
-
 def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget) -> None:
     from PIL import Image
 
@@ -1373,7 +1363,7 @@ def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget)
             probe.vendor = f"image/{(img.format or 'unknown').lower()}"
             probe.pillow_mode = img.mode
             if probe.orientation is None:  # a TIFF's was read from its first page's tags
-                probe.orientation = _exif_orientation(img)
+                probe.orientation = slide_refs.exif_orientation(img.info)
             if plain_too_large(w, h):
                 probe.open_error = msg(
                     "plain image of {w}x{h} pixels is too large to decode safely", w=w, h=h

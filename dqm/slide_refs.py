@@ -768,9 +768,37 @@ def tiff_orientation(fh: BinaryIO) -> int | None:
     for k in range(0, len(raw) - entry + 1, entry):
         tag, kind = struct.unpack_from(order + "HH", raw, k)
         if tag == ORIENTATION:  # libtiff keeps a repeated tag's first entry
+            (count,) = struct.unpack_from(order + ("Q" if entry == 20 else "I"), raw, k + 4)
             field = raw[k + (12 if entry == 20 else 8) : k + entry]
-            return _one(order, kind, 1, field) if kind == 3 else None
+            fmt = _INTEGER_KINDS.get(kind)
+            if fmt is None or count < 1 or struct.calcsize(fmt) > len(field):
+                return None  # a RATIONAL, ASCII, empty one, or a LONG8 in a classic TIFF's entry
+            return int(struct.unpack_from(order + fmt, field)[0])
     return None
+
+
+_INTEGER_KINDS = {1: "B", 6: "b", 3: "H", 8: "h", 4: "I", 9: "i", 16: "Q", 17: "q"}
+"""The struct format of each TIFF integer type (BYTE, SBYTE, SHORT, SSHORT, LONG, SLONG, LONG8,
+SLONG8): libtiff, Pillow and tifffile read an Orientation stored as any of them."""
+
+
+def exif_orientation(info: Any) -> int | None:
+    """The EXIF Orientation of a plain image Pillow opened, from its header's EXIF alone
+    (``info["exif"]``: a JPEG's APP1, a PNG's eXIf before its pixels, a WebP's); None where it
+    states none or its EXIF cannot be read. ``Image.getexif`` is not asked: on a PNG with no eXIf
+    before its pixels it decodes them, and a decoding error it raises there would be lost."""
+    from PIL import Image
+
+    data = info.get("exif")
+    if not isinstance(data, bytes):
+        return None
+    try:
+        exif = Image.Exif()
+        exif.load(data)
+        value = exif.get(ORIENTATION)
+    except Exception:  # Pillow raises many kinds on damaged EXIF: slide.format reports its warnings
+        return None
+    return value if isinstance(value, int) else None
 
 
 def _seek(fh: Any, offset: int) -> bool:

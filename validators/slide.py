@@ -284,9 +284,10 @@ def annotation_agrees(view: ItemView, params: AgreementParams, ctx: CheckContext
             ctx.finding(
                 "MASK_ORIENTATION_MISMATCH",
                 msg(
-                    "the mask's Orientation tag is {mask}, its image's {image} (1: as stored): dqm and "
-                    "the usual loaders read both as stored, but whatever applies the tags (a viewer, "
-                    "ImageOps.exif_transpose) turns them apart, and every lesion lands in the wrong place",
+                    "the mask's Orientation tag is {mask}, its image's {image} (1: as stored): dqm "
+                    "reads the mask as stored, but whatever applies the tags (a viewer, "
+                    "ImageOps.exif_transpose, Pillow 13 loading a TIFF) turns them apart, and every "
+                    "lesion lands in the wrong place",
                     mask=_turn(ann.orientation),
                     image=_turn(probe.orientation),
                 ),

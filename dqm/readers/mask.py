@@ -42,7 +42,7 @@ import math
 import re
 import struct
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -176,9 +176,11 @@ def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | N
             see_through = _see_through(image, rel)
             if see_through is not None:
                 return None, see_through, 0
+            turn = _pillow_turn(image)
             array = _pixels(image)
             if array is None:
                 return None, _not_labels(rel), 0
+            array = _as_stored(array, turn, image)
     except UnidentifiedImageError:  # its message names a memory address: not reproducible
         return (
             None,
@@ -200,6 +202,41 @@ def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | N
             0,
         )
     return _labels(array, rel, frames)
+
+
+_UNTURN: dict[int, Callable[[np.ndarray], np.ndarray]] = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, 1),
+    7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
+    8: lambda a: np.rot90(a, -1),
+}
+"""What undoes each Orientation's turn as ``ImageOps.exif_transpose`` makes it, on an array of
+rows and columns."""
+
+
+def _pillow_turn(image: Image.Image) -> int | None:
+    """The Orientation (2-8) Pillow may apply when it loads ``image``, a TIFF (Pillow 13 turns a
+    TIFF's pixels by its tag on load, as ``exif_transpose``; older ones do not); None otherwise.
+    Read from its tags, before its pixels."""
+    if image.format != "TIFF":  # PNG, JPEG, BMP: Pillow leaves the turn to exif_transpose
+        return None
+    try:
+        value = image.getexif().get(0x0112)
+    except Exception:  # a damaged directory: its read says why
+        return None
+    return value if isinstance(value, int) and 2 <= value <= 8 else None
+
+
+def _as_stored(array: np.ndarray, turn: int | None, image: Image.Image) -> np.ndarray:
+    """The mask's labels as its file stores them, as tifffile (a tiled or big-endian BigTIFF mask)
+    and every PNG reader give them: where Pillow turned a TIFF by its Orientation ``turn`` on
+    load (it then drops the tag), turned back. One frame for every mask, whatever Pillow does."""
+    if turn is None or image.getexif().get(0x0112) == turn:  # not applied (Pillow < 13)
+        return array
+    return np.ascontiguousarray(_UNTURN[turn](array))
 
 
 def _labels(array: np.ndarray, rel: str, frames: int) -> tuple[np.ndarray | None, Annotation | None, int]:
@@ -815,13 +852,15 @@ def _orientation(content: bytes) -> int | None:
         return tiff_orientation(io.BytesIO(content))
     if kind(content) not in ("PNG", "JPEG"):
         return None
+    from dqm.slide_refs import exif_orientation
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            value = Image.open(io.BytesIO(content)).getexif().get(0x0112)
-    except Exception:  # a damaged EXIF: no orientation read
+            with Image.open(io.BytesIO(content)) as image:
+                return exif_orientation(image.info)
+    except Exception:  # Pillow raises many kinds on a damaged header: the mask's read says why
         return None
-    return value if isinstance(value, int) else None
 
 
 def at_offset(ann: Annotation, offset: tuple[int, int] | None) -> Annotation:

@@ -504,3 +504,62 @@ def test_a_mask_whose_orientation_differs_from_its_image_is_said(tmp_path: Path)
     assert turned["E"].message.startswith("the mask's Orientation tag is 1, its image's 6 (1: as stored)")
     assert turned["A"].location.pointer == "/mask/orientation" and turned["A"].severity == "warning"
     assert not {f.code for f in run.findings if f.item_id in "BCD" and f.code.startswith(("MASK", "SLIDE"))}
+
+
+@pytest.mark.parametrize(("fmt", "order"), [("TIFF", "<"), ("TIFF", ">"), ("BigTIFF", "<")])
+def test_a_tiff_mask_is_read_as_stored_whatever_its_orientation(fmt: str, order: str) -> None:
+    # Pillow 13 turns a TIFF by its tag 274 on load (tifffile, reading a BE BigTIFF or a tiled
+    # mask, and every PNG reader do not): the mask was read turned or as stored by its layout
+    stored = np.random.default_rng(1).integers(0, 3, (6, 9)).astype(np.uint8)
+    for orientation in range(1, 9):
+        array, failed, _ = mask.decode_whole(_oriented(stored, fmt, orientation, order), "m.tif")
+        assert failed is None and array is not None
+        assert array.shape == (6, 9) and np.array_equal(array, stored), orientation
+
+
+def test_a_mask_oriented_like_its_image_is_read_in_its_frame(tmp_path: Path) -> None:
+    # A: JPEG image and LE TIFF mask both of tag 3: equal tags, but the mask was read turned 180°
+    # (the lesion at x 40-70), and nothing said so. B: TIFF mask 6, image none: the mismatch, and no
+    # size mismatch (the mask was read 60x80). C: tiled TIFF mask 3, PNG image 3: as stored both.
+    import tifffile
+
+    image = np.full((60, 80, 3), 230, np.uint8)
+    binary = np.zeros((60, 80), np.uint8)
+    binary[10:30, 10:40] = 255
+    tiled = io.BytesIO()
+    tifffile.imwrite(tiled, binary, tile=(16, 16), extratags=[(274, "H", 1, 3, True)])
+    files = {
+        "images/A.jpg": _oriented(image, "JPEG", 3),
+        "masks/A.tif": _oriented(binary, "TIFF", 3),
+        "images/B.jpg": _oriented(image, "JPEG", None),
+        "masks/B.tif": _oriented(binary, "TIFF", 6),
+        "images/C.png": _oriented(image, "PNG", 3),
+        "masks/C.tif": tiled.getvalue(),
+    }
+    for rel, data in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(data)
+    for key in "ABC":
+        (ann,) = mask.read(files[f"masks/{key}.tif"], f"masks/{key}.tif", [])
+        assert (ann.width, ann.height) == (80, 60) and ann.lesions[0].geometry.bounds == (10, 10, 40, 30)
+    run = run_batch(tmp_path, _glas_profile(), RunOptions(workers=1, clinical=False))
+    said = sorted((f.item_id, f.code) for f in run.findings if f.code.startswith(("MASK", "SLIDE")))
+    assert said == [("B", "MASK_ORIENTATION_MISMATCH")]
+
+
+def test_a_png_mask_s_orientation_is_read_without_its_pixels(monkeypatch: pytest.MonkeyPatch) -> None:
+    # getexif() on a PNG with no eXIf before its pixels decoded them all (a second decode)
+    from PIL import ImageFile
+
+    loads: list[str] = []
+    real = ImageFile.ImageFile.load
+
+    def counted(self: ImageFile.ImageFile) -> object:
+        loads.append(self.format or "")
+        return real(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counted)
+    assert mask._orientation(_png(_labels())) is None  # no eXIf chunk
+    assert mask._orientation(_oriented(_labels(), "PNG", 6)) == 6
+    assert mask._orientation(_oriented(np.dstack([_labels()] * 3), "JPEG", 8)) == 8
+    assert loads == []

@@ -10,6 +10,7 @@ The TIFF tests at the end: chains of too many directories or tags, texts too lon
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import signal
@@ -1173,3 +1174,31 @@ def test_a_bigtiff_tag_of_12_bytes_is_counted(tmp_path: Path) -> None:
     assert walked is not None
     tags = [(tag, size) for tag, size, _ in walked[1]]
     assert (65000, 12) in tags
+
+
+def test_a_png_whose_pixels_are_corrupt_is_unreadable_not_black(tmp_path: Path) -> None:
+    # the EXIF orientation was read by getexif(), which decodes a PNG with no eXIf before its
+    # pixels: the decoding error was swallowed there, and the image then read zero-filled
+    rng = np.random.default_rng(0)
+    out = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (120, 160, 3), np.uint8)).save(out, "PNG")
+    png = out.getvalue()
+    path = tmp_path / "A.png"
+    path.write_bytes(png[:200] + bytes(rng.integers(0, 255, len(png) - 400, np.uint8)) + png[-200:])
+    probe = probe_slide(path, "images/A.png")
+    assert probe.opened and probe.read_failure is not None and probe.regions_read == 0
+    assert "decoding failed" in probe.read_failure.message
+
+
+@pytest.mark.parametrize(
+    ("kind", "fmt", "expected"),
+    [(3, "H", 6), (4, "I", 6), (1, "B", 6), (8, "h", 6), (9, "i", 6), (16, "Q", None), (5, "I", None)],
+)
+def test_a_tiff_orientation_of_any_integer_type_is_read(kind: int, fmt: str, expected: int | None) -> None:
+    # libtiff, Pillow and tifffile honour a LONG or BYTE Orientation; only a SHORT was read (a LONG8
+    # does not fit a classic TIFF's entry, a RATIONAL is no integer)
+    from dqm.slide_refs import tiff_orientation
+
+    field = struct.pack("<" + fmt, 6).ljust(4, b"\0")[:4]
+    ifd = struct.pack("<H", 1) + struct.pack("<HHI", 274, kind, 1) + field + struct.pack("<I", 0)
+    assert tiff_orientation(io.BytesIO(b"II*\0" + struct.pack("<I", 8) + ifd)) == expected
