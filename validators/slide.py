@@ -118,8 +118,8 @@ def _tiles_past_end(probe: SlideProbe, page: TilesPastEnd, ctx: CheckContext) ->
 
 
 def _strips_past_end(probe: SlideProbe, page: TilesPastEnd, ctx: CheckContext) -> list[Finding]:
-    """``SLIDE_TILES_PAST_END`` of one stripped TIFF page (a label or macro image; no level of
-    OpenSlide's is stripped): how many of its strips run past the file's end, or whose offsets or
+    """``SLIDE_TILES_PAST_END`` of one stripped TIFF page (a label or macro image, no level of
+    OpenSlide's being stripped; page 0: a plain stripped TIFF's image, which Pillow reads): how many of its strips run past the file's end, or whose offsets or
     byte counts lie past it themselves. OpenSlide fails when it reads that image."""
     (w, h), out = page.size, []
     if page.unindexed:
@@ -135,10 +135,21 @@ def _strips_past_end(probe: SlideProbe, page: TilesPastEnd, ctx: CheckContext) -
         )
         out.append(ctx.finding("SLIDE_TILES_PAST_END", text, file=probe.path))
     if page.past:
+        said = (
+            N_(
+                "TIFF page {page} ({w}x{h}, stored in strips): {past:,} of its {strips:,} strips run past "
+                "the file's end (offset plus byte count; the first is strip {first:,}): the image itself "
+                "cannot be read whole (its reader fails on that strip)"
+            )
+            if page.page == 0  # a plain stripped TIFF's image, read by Pillow (no slide is stripped)
+            else N_(
+                "TIFF page {page} ({w}x{h}, stored in strips): {past:,} of its {strips:,} strips run past "
+                "the file's end (offset plus byte count; the first is strip {first:,}): the image cannot be "
+                "read whole (a label or macro image: OpenSlide fails when it reads it)"
+            )
+        )
         text = msg(
-            "TIFF page {page} ({w}x{h}, stored in strips): {past:,} of its {strips:,} strips run past the "
-            "file's end (offset plus byte count; the first is strip {first:,}): the image cannot be read "
-            "whole (a label or macro image: OpenSlide fails when it reads it)",
+            said,
             page=page.page,
             w=w,
             h=h,

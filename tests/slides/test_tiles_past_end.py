@@ -359,3 +359,23 @@ def test_a_label_image_s_strip_past_the_end_is_a_finding(tmp_path: Path, profile
         "count; the first is strip 5): the image cannot be read whole (a label or macro image: OpenSlide fails "
         "when it reads it)"
     ]
+
+
+def test_a_plain_stripped_tiff_s_strip_past_the_end_names_the_image_itself(tmp_path: Path, profile) -> None:
+    """A plain stripped TIFF (page 0, the image Pillow reads) whose strip 3 runs past the end: the
+    finding called it "a label or macro image: OpenSlide fails when it reads it"."""
+    import tifffile
+
+    path = tmp_path / "S1.tif"
+    tifffile.imwrite(path, np.full((100, 200, 3), 240, np.uint8), photometric="rgb", rowsperstrip=16)
+    with tifffile.TiffFile(path) as tf:
+        tag = tf.pages.first.tags[279]
+        fmt, at = {3: "<H", 4: "<I", 16: "<Q"}[int(tag.dtype)], tag.valueoffset
+    with open(path, "r+b") as fh:
+        fh.seek(at + struct.calcsize(fmt) * 3)
+        fh.write(struct.pack(fmt, 2**31 if fmt != "<H" else 2**16 - 1))
+    _, found = _findings(tmp_path, profile, path)
+    assert [str(f.message) for f in found] == [
+        "TIFF page 0 (200x100, stored in strips): 1 of its 7 strips run past the file's end (offset plus byte "
+        "count; the first is strip 3): the image itself cannot be read whole (its reader fails on that strip)"
+    ]
