@@ -18,6 +18,7 @@ import pytest
 from dqm.profile import load_profile
 from dqm.semantic.server.app import VIEWER_JS
 from dqm.semantic.server.commands import build, server_options
+from tests.helpers import within
 from tests.semantic.test_review_server import KEY, fresh, review, reviewer  # noqa: F401 (fixtures)
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_review_server.py"
@@ -1433,35 +1434,235 @@ def test_a_request_framed_twice_is_refused_and_its_connection_closed(
         db.close()
 
 
-def test_a_tile_of_a_single_level_slide_that_would_read_the_whole_image_is_refused_at_once(
+def _huge_tiff(path: Path, side: int = 65536, tile: int = 256) -> None:
+    """A valid one-level ``side`` x ``side`` tiled TIFF (4.3 Gpx at 65,536) in about 0.5 MB: every
+    tile entry points at one zlib tile of zeros."""
+    import struct
+    import zlib
+
+    n = (side // tile) ** 2
+    data = zlib.compress(bytes(tile * tile))
+    entries = [
+        (256, 4, 1, side),
+        (257, 4, 1, side),
+        (258, 3, 1, 8),
+        (259, 3, 1, 8),
+        (262, 3, 1, 1),
+        (277, 3, 1, 1),
+        (284, 3, 1, 1),
+        (322, 3, 1, tile),
+        (323, 3, 1, tile),
+        (324, 4, n, 0),
+        (325, 4, n, 0),
+    ]
+    offsets_at = 8 + 2 + len(entries) * 12 + 4
+    counts_at = offsets_at + 4 * n
+    data_at = counts_at + 4 * n
+    entries[-2] = (324, 4, n, offsets_at)
+    entries[-1] = (325, 4, n, counts_at)
+    head = b"II*\0" + struct.pack("<I", 8) + struct.pack("<H", len(entries))
+    for tag, kind, count, value in entries:
+        packed = struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value)
+        head += struct.pack("<HHI", tag, kind, count) + packed
+    head += (
+        struct.pack("<I", 0)
+        + struct.pack(f"<{n}I", *([data_at] * n))
+        + struct.pack(f"<{n}I", *([len(data)] * n))
+    )
+    path.write_bytes(head + data)
+
+
+def test_a_tile_of_a_huge_single_level_slide_that_would_read_the_whole_image_is_refused_at_once(
     tmp_path: Path,
 ) -> None:
-    """A tiled TIFF of one level, 8,192 x 8,192 (226 KB of zlib zeros): a Deep Zoom tile of a small
-    level is read from that level and shrunk, so the 1 x 1 tile of level 0 read all 67 Mpx (3.8 s
-    CPU, 868 MB; a 20,000 x 20,000 one over 120 s), and a viewer asks for those first. It is
-    refused before any pixel is read (over 4 Mpx); the tiles of the levels near the slide's own are served."""
-    import numpy as np
-    import tifffile
-
+    """A valid one-level 65,536 x 65,536 TIFF (4.3 Gpx in 0.5 MB): a Deep Zoom tile of a small level
+    is read from that level and shrunk, so before the read cap its 1 x 1 tile read all 4.3 Gpx
+    (about 17 GB), and a viewer asks for those first. Too large for a downsample
+    (:data:`~dqm.semantic.server.tiles.MAX_DOWNSAMPLE_SOURCE`), its small levels are refused before
+    any pixel is read; the levels within 8 of the slide's own are served."""
     from dqm.semantic.server.tiles import SlideUnavailable, TileSource
 
-    side = 8192
-    tifffile.imwrite(
-        tmp_path / "one_level.tif",
-        np.zeros((side, side, 3), np.uint8),
-        tile=(256, 256),
-        photometric="rgb",
-        compression="zlib",
-    )
-    tiles = TileSource(tmp_path, {0: "one_level.tif"})
+    _huge_tiff(tmp_path / "huge.tif")
+    tiles = TileSource(tmp_path, {0: "huge.tif"})
     try:
-        assert 'Width="8192"' in tiles.dzi(0)
+        assert 'Width="65536"' in tiles.dzi(0)
         start = time.process_time()
-        for level in (0, 5, 9):  # level 9: 1/16 of the slide, a tile reads 4,064 x 4,064
+        for level in (0, 8, 12):  # level 12: 1/16 of the slide, a tile reads 4,080 x 4,080
             with pytest.raises(SlideUnavailable, match="pixels of the slide, more than 4,194,304"):
                 tiles.tile(0, level, 0, 0)
         assert time.process_time() - start < 0.5
-        for level in (10, 13):  # 1/8 (2,048 x 2,048 read) and the slide's own scale: JPEGs
+        assert not tiles._downsamples
+        for level in (13, 16):  # 1/8 and the slide's own scale: JPEGs
             assert tiles.tile(0, level, 0, 0)[:2] == b"\xff\xd8"
     finally:
         tiles.close()
+
+
+def _jpeg(data: bytes) -> Any:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(int)
+
+
+@pytest.mark.parametrize("kind", ["real one-level svs", "12000 x 9000 png"])
+def test_every_level_of_a_one_level_slide_is_served_from_one_downsample(
+    tmp_path: Path, kind: str, monkeypatch: Any, request: Any
+) -> None:
+    """A slide of one level: every Deep Zoom level more than 8 times below it was refused (over the
+    4 Mpx read cap), so a viewer's home view of one over about 12,800 px was blank (the real
+    CMU-1-Small-Region, 2,220 x 2,967: levels 0-8; a 12,000 x 9,000 PNG: levels 0-8 of 15). Now those
+    levels are made from one downsample of the slide (1/8, read in strips of at most 4 Mpx), built
+    once; their pixels are the slide's."""
+    import numpy as np
+    from PIL import Image
+
+    from dqm.semantic.server import tiles as tiles_module
+    from dqm.semantic.server.tiles import TileSource
+
+    if kind.endswith("svs"):
+        real = request.getfixturevalue("real_data") / "slides" / "CMU-1-Small-Region.svs"
+        (tmp_path / "s.svs").write_bytes(real.read_bytes())
+        name = "s.svs"
+    else:
+        image = np.zeros((9000, 12000, 3), np.uint8)
+        image[:, :6000] = 200  # the left half grey, the right black: 100 on average
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
+        Image.fromarray(image).save(tmp_path / "s.png", compress_level=1)
+        del image
+        name = "s.png"
+    built: list[int] = []
+    shrink = getattr(TileSource, "_shrink", None)
+
+    def counted(self: Any, *args: Any) -> Any:
+        built.append(1)
+        return shrink(self, *args)  # type: ignore[misc]
+
+    monkeypatch.setattr(TileSource, "_shrink", counted, raising=False)  # before: none (refused below)
+    tiles = TileSource(tmp_path, {0: name})
+    try:
+        with tiles._using(0) as entry:
+            dz = entry.dz
+        for level in range(dz.level_count):
+            cols, rows = dz.level_tiles[level]
+            assert tiles.tile(0, level, cols - 1, rows - 1)[:2] == b"\xff\xd8", level
+            assert tiles.tile(0, level, 0, 0)[:2] == b"\xff\xd8", level
+        assert built == [1]
+        for level in (dz.level_count - 6, dz.level_count - 5):  # against the slide read whole (no cap)
+            ours = _jpeg(tiles.tile(0, level, 0, 0))
+            whole = np.asarray(dz.get_tile(level, (0, 0)).convert("RGB")).astype(int)
+            width, height = dz.level_dimensions[level]
+            assert ours.shape[:2] == (min(height, 255), min(width, 255)), (
+                level
+            )  # OpenSlide's may be 1 px less
+            assert abs(ours.mean() - whole.mean()) < 3, level
+        if kind.endswith("png"):
+            assert abs(_jpeg(tiles.tile(0, 0, 0, 0)).mean() - 100) < 3
+    finally:
+        tiles.close()
+    assert tiles_module.MAX_DOWNSAMPLES >= 1
+
+
+def test_tile_decodes_are_bounded_and_a_full_queue_is_answered_503(monkeypatch: Any, tmp_path: Path) -> None:
+    """25 tiles asked at once, each decode slow: each took a thread of the server and its memory
+    (25 at the cap: 584 MB, 40 the thread pool's bound). Now at most DECODES decode at once, at most
+    DECODE_QUEUE wait, the rest are answered "busy" (503 with Retry-After: the viewer asks again);
+    none fails otherwise."""
+    import numpy as np
+    import tifffile
+    from PIL import Image
+
+    from dqm.semantic.server import tiles as tiles_module
+    from dqm.semantic.server.tiles import TilesBusy, TileSource
+
+    tifffile.imwrite(
+        tmp_path / "s.tif", np.zeros((512, 512, 3), np.uint8), tile=(256, 256), photometric="rgb"
+    )
+    monkeypatch.setattr(tiles_module, "DECODE_WAIT", 1.5)
+    now = [0, 0]  # decoding now, most at once
+    lock = threading.Lock()
+
+    def slow(self: Any, *args: Any) -> Any:
+        with lock:
+            now[0] += 1
+            now[1] = max(now)
+        time.sleep(0.4)
+        with lock:
+            now[0] -= 1
+        return Image.new("RGB", (1, 1))
+
+    monkeypatch.setattr(TileSource, "_read_tile", slow, raising=False)  # before: none (fails below)
+    tiles = TileSource(tmp_path, {0: "s.tif"})
+    answers: list[str] = []
+
+    def ask() -> None:
+        try:
+            tiles.tile(0, 0, 0, 0)
+            answers.append("served")
+        except TilesBusy:
+            answers.append("busy")
+        except Exception as exc:  # counted: the test asserts there is none
+            answers.append(repr(exc))
+
+    with within(60):
+        threads = [threading.Thread(target=ask) for _ in range(25)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    tiles.close()
+    assert len(answers) == 25 and set(answers) == {"served", "busy"}, answers
+    assert now[1] == tiles_module.DECODES  # before: 25
+    assert answers.count("served") >= tiles_module.DECODES
+
+
+def test_one_clients_tiles_in_flight_are_bounded(
+    served: Any, fresh: tuple[Path, Path], monkeypatch: Any
+) -> None:  # noqa: F811
+    """One client asking 25 tiles at once held 25 threads of the server (40 in all): the other
+    reviewers waited. Now past TILES_PER_CLIENT in flight a tile is answered 503 with Retry-After
+    (the viewer asks again, ``tileRetryMax``), none 500, and another client is still served."""
+    from PIL import Image
+
+    from dqm.semantic.server import app as app_module
+    from dqm.semantic.server.tiles import TileSource
+
+    per_client = getattr(app_module, "TILES_PER_CLIENT", 8)  # before: no bound (fails below)
+    release = threading.Event()
+
+    def slow(self: Any, *args: Any) -> Any:
+        release.wait(WAIT)
+        return Image.new("RGB", (1, 1))
+
+    monkeypatch.setattr(TileSource, "_read_tile", slow, raising=False)  # before: none (fails below)
+    token = reviewer(fresh[0], "Kim").encode()
+    port = served()
+    statuses: list[bytes] = []
+
+    def ask(level: int, source: str = "127.0.0.1") -> None:
+        with connect(port, source) as sock:
+            sock.sendall(
+                b"GET /dz/0_files/%d/0_0.jpeg HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " % level
+                + token
+                + b"\r\nConnection: close\r\n\r\n"
+            )
+            statuses.append(read_all(sock).split(b"\r\n\r\n", 1)[0])
+
+    with within(60):
+        threads = [threading.Thread(target=ask, args=(level % 8,)) for level in range(25)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + WAIT
+        while len(statuses) < 25 - per_client:
+            assert time.monotonic() < deadline, statuses
+            time.sleep(0.05)
+        busy = list(statuses)
+        release.set()
+        for thread in threads:
+            thread.join()
+        ask(0, "127.0.0.2")
+    assert len(busy) == 25 - per_client  # before: none refused
+    assert all(b.startswith(b"HTTP/1.1 503 ") and b"\r\nretry-after: 1" in b.lower() for b in busy), busy
+    assert sum(s.startswith(b"HTTP/1.1 200 ") for s in statuses) == per_client + 1

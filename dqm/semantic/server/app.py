@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any, cast
@@ -30,7 +31,14 @@ from dqm.output import visible
 from dqm.semantic.server import auth
 from dqm.semantic.server.db import LogRow, ReviewDB, ReviewDBError
 from dqm.semantic.server.sample import ReviewSample
-from dqm.semantic.server.tiles import SlideNotChecked, SlideUnavailable, TileSource, plan_recorded
+from dqm.semantic.server.tiles import (
+    BUSY,
+    SlideNotChecked,
+    SlideUnavailable,
+    TilesBusy,
+    TileSource,
+    plan_recorded,
+)
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -41,6 +49,10 @@ RETRY_SECONDS = 5
 """What a 503 for a slide that could not be checked against the audit's record just now (a
 transient error: :class:`~dqm.semantic.server.tiles.SlideNotChecked`) says in ``Retry-After``:
 its tile, its Deep Zoom descriptor, a verdict on it."""
+TILES_PER_CLIENT = 8
+"""Tile requests one client (:func:`~dqm.semantic.server.auth.sign_in_key`) has in the server at
+once; one more is answered 503 with ``Retry-After`` (the viewer asks again): one client asking for
+hundreds held all 40 threads of the server, the other reviewers and the sync routes waiting."""
 
 SCRIPT_WORDS = {
     "open_failed": N_("the slide could not be opened"),
@@ -344,7 +356,7 @@ def create_app(
         transient error, to be asked again, as the other transient answers say), else 404."""
         if isinstance(exc, SlideNotChecked):
             response = refused(request, 503, unavailable(exc))
-            response.headers["retry-after"] = str(RETRY_SECONDS)
+            response.headers["retry-after"] = str(1 if isinstance(exc, TilesBusy) else RETRY_SECONDS)
             return response
         return refused(request, 404, unavailable(exc))
 
@@ -654,18 +666,31 @@ def create_app(
         except SlideUnavailable as exc:
             return unserved(request, exc)
 
+    in_flight: dict[str, int] = {}
+    in_flight_lock = threading.Lock()
+
     def tile(request: Request) -> Response:
         got = need(request)
         if isinstance(got, Response):
             return got
         n = slide_number(request)
         p = request.path_params
+        client = client_address(request)
+        with in_flight_lock:  # one client's flood of tiles holds at most its share of the threads
+            if in_flight.get(client, 0) >= TILES_PER_CLIENT:
+                return unserved(request, TilesBusy(BUSY))
+            in_flight[client] = in_flight.get(client, 0) + 1
         try:
             if n is None:
                 raise SlideUnavailable(NO_SUCH_SLIDE)
             data = tiles.tile(n, int(p["level"]), int(p["col"]), int(p["row"]))
         except SlideUnavailable as exc:
             return unserved(request, exc)
+        finally:
+            with in_flight_lock:
+                in_flight[client] -= 1
+                if not in_flight[client]:
+                    del in_flight[client]
         return Response(data, media_type="image/jpeg", headers={"cache-control": "private, max-age=3600"})
 
     async def not_found(request: Request, exc: Exception) -> Response:

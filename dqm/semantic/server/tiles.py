@@ -44,7 +44,26 @@ the slide level nearest below its scale and shrunk, so a slide of one level (or 
 missing) read the whole image for each tile of its small levels: a single-level 20,000 x 20,000
 TIFF ran over 120 s and 1.6 GB for one 1 x 1 tile, and any view of it asks for those. 4 Mpx is a
 tile over a gap of 8 between two levels of the slide (4 at most in a scanner's pyramid); a tile at
-the cap took about 60 MB while read, and the server reads at most 40 at once (its thread pool)."""
+the cap took about 60 MB while read. A tile over it is made from the slide's downsample
+(:data:`DOWNSAMPLE`) where one can be made, else refused."""
+DOWNSAMPLE = 8
+"""The slide's one cached downsample is its smallest level shrunk this many times: a Deep Zoom
+level over :data:`MAX_TILE_READ` from the slide's own levels (a slide of one level: every level
+more than 8 times below it) is made from that image, so a viewer's home view of a one-level
+slide is not blank."""
+MAX_DOWNSAMPLE_SOURCE = 1 << 29
+"""Pixels of the smallest level a downsample is made from (536 Mpx, e.g. 23,170 x 23,170), read
+in strips of at most :data:`MAX_TILE_READ` (the downsample: at most 8.4 Mpx, 25 MB). A larger
+slide's small levels are refused (the page says "zoom in")."""
+MAX_DOWNSAMPLES = 2
+"""Downsamples kept (least recently used dropped); one is built at a time (:data:`DECODES`)."""
+DECODES = 4
+"""Tiles decoded at once, in all; a request waits for its turn up to :data:`DECODE_WAIT` s."""
+DECODE_QUEUE = 16
+"""Tile requests waiting for a decode, in all: one more is answered 503 (:class:`TilesBusy`) at once."""
+DECODE_WAIT = 10.0
+"""Seconds a tile request waits for a decode before it is answered 503 (:class:`TilesBusy`)."""
+BUSY = N_("the server is busy reading other tiles: try again")
 
 
 NOT_CHECKED = N_("the slide could not be checked against the audit's record just now ({reason}): try again")
@@ -63,6 +82,11 @@ class SlideNotAudited(SlideUnavailable):
 class SlideNotChecked(SlideUnavailable):
     """The slide could not be checked against the audit's record now (a transient error: EIO,
     EMFILE...; :class:`~dqm.slide_io.AuditUnchecked`): neither taken as the audit's nor refused."""
+
+
+class TilesBusy(SlideNotChecked):
+    """Too many tiles are being decoded or waiting (:data:`DECODES`, :data:`DECODE_QUEUE`): the
+    tile is not read now, to be asked again (503 with ``Retry-After``)."""
 
 
 def plan_recorded(files: SlideFiles | None, named: Callable[[str], str] | None) -> Recorded | None:
@@ -251,6 +275,10 @@ class TileSource:
         """What each slide's first open took: a slide opened again (pushed out of the open ones,
         or refused for a file swapped) is checked against it, so a scan swapped in is never
         served, whichever request comes after the swap."""
+        self._downsamples: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
+        """Slide number → (its open entry, its downsample image): see :data:`DOWNSAMPLE`."""
+        self._decodes = threading.BoundedSemaphore(DECODES)
+        self._waiting = 0
         self._opening: dict[int, threading.Lock] = {}
         """Each slide's lock for its opens, one at a time: two first requests at once both opened
         it unchecked, and the one that finished first, whichever scan it found (one swapped in
@@ -503,24 +531,8 @@ class TileSource:
             cols, rows = dz.level_tiles[level]
             if not (0 <= col < cols and 0 <= row < rows):
                 raise SlideUnavailable("no such tile")
-            (_, _, (width, height)), _ = dz._get_tile_info(level, (col, row))
-            if width * height > MAX_TILE_READ:  # before any pixel is read
-                raise SlideUnavailable(
-                    msg(
-                        "the tile would read {n:,} pixels of the slide, more than {cap:,}: the slide has "
-                        "no level near this scale (zoom in)",
-                        n=width * height,
-                        cap=MAX_TILE_READ,
-                    )
-                )
-            try:
-                if entry.lock is None:
-                    image = dz.get_tile(level, (col, row))
-                else:
-                    with entry.lock:
-                        image = dz.get_tile(level, (col, row))
-            except Exception as exc:  # a corrupt region of a real slide: a missing tile, not a dead server
-                raise SlideUnavailable(f"the tile cannot be read ({type(exc).__name__})") from None
+            with self._decoding():
+                image = self._read_tile(index, entry, level, col, row)
             self._unchanged(index, entry)
         buf = io.BytesIO()
         image.convert("RGB").save(buf, format="JPEG", quality=self.quality)
@@ -534,6 +546,123 @@ class TileSource:
                     self._tile_bytes -= len(old)
         return data
 
+    @contextmanager
+    def _decoding(self) -> Iterator[None]:
+        """One of the :data:`DECODES` places to decode in, waited for in a queue of at most
+        :data:`DECODE_QUEUE` for up to :data:`DECODE_WAIT` s: a client asking for hundreds of
+        tiles held every thread of the server, each decoding (about 20 MB a tile at the cap).
+
+        Raises
+        ------
+        TilesBusy
+            When the queue is full or the wait is over.
+        """
+        with self._lock:
+            if self._waiting >= DECODE_QUEUE:
+                raise TilesBusy(BUSY)
+            self._waiting += 1
+        try:
+            got = self._decodes.acquire(timeout=DECODE_WAIT)
+        finally:
+            with self._lock:
+                self._waiting -= 1
+        if not got:
+            raise TilesBusy(BUSY)
+        try:
+            yield
+        finally:
+            self._decodes.release()
+
+    def _read_tile(self, index: int, entry: _Open, level: int, col: int, row: int) -> Any:
+        """The tile's image, read from the slide or, where that would read more than
+        :data:`MAX_TILE_READ` pixels, made from the slide's downsample (:meth:`_downsample`)."""
+        dz = entry.dz
+        (l0_location, _, (width, height)), z_size = dz._get_tile_info(level, (col, row))
+        if width * height > MAX_TILE_READ:  # before any pixel is read
+            scale = 2 ** (dz.level_count - 1 - level)  # level-0 pixels per pixel of this level
+            small = self._downsample(index, entry, scale)
+            if small is None:
+                raise SlideUnavailable(
+                    msg(
+                        "the tile would read {n:,} pixels of the slide, more than {cap:,}: the slide has "
+                        "no level near this scale (zoom in)",
+                        n=width * height,
+                        cap=MAX_TILE_READ,
+                    )
+                )
+            from PIL import Image
+
+            w0, h0 = entry.slide.level_dimensions[0]
+            fx, fy = w0 / small.width, h0 / small.height
+            x, y = l0_location
+            box = (  # the Deep Zoom level's size is rounded up: its last tile may pass the edge
+                x / fx,
+                y / fy,
+                min(small.width, (x + z_size[0] * scale) / fx),
+                min(small.height, (y + z_size[1] * scale) / fy),
+            )
+            return small.resize(z_size, Image.Resampling.LANCZOS, box=box)
+        try:
+            if entry.lock is None:
+                return dz.get_tile(level, (col, row))
+            with entry.lock:
+                return dz.get_tile(level, (col, row))
+        except Exception as exc:  # a corrupt region of a real slide: a missing tile, not a dead server
+            raise SlideUnavailable(f"the tile cannot be read ({type(exc).__name__})") from None
+
+    def _downsample(self, index: int, entry: _Open, scale: float) -> Any:
+        """Slide ``index``'s downsample (its smallest level shrunk :data:`DOWNSAMPLE` times), built
+        once (under the slide's opening lock, the caller holding a decode place) and kept among the
+        :data:`MAX_DOWNSAMPLES` last used; None where the smallest level is over
+        :data:`MAX_DOWNSAMPLE_SOURCE` pixels, or the downsample is coarser than ``scale`` (level-0
+        pixels per pixel wanted: a gap inside a slide's pyramid)."""
+        slide = entry.slide
+        smallest = slide.level_count - 1
+        width, height = slide.level_dimensions[smallest]
+        level_scale = float(slide.level_downsamples[smallest])
+        if width * height > MAX_DOWNSAMPLE_SOURCE or width * DOWNSAMPLE > MAX_TILE_READ:
+            return None
+        if level_scale * DOWNSAMPLE > scale:
+            return None
+        with self._lock:
+            opening = self._opening.setdefault(index, threading.Lock())
+        with opening:
+            with self._lock:
+                kept = self._downsamples.get(index)
+                if kept is not None and kept[0] is entry:
+                    self._downsamples.move_to_end(index)
+                    return kept[1]
+            small = self._shrink(entry, smallest, width, height, level_scale)
+            with self._lock:
+                self._downsamples[index] = (entry, small)
+                self._downsamples.move_to_end(index)
+                while len(self._downsamples) > MAX_DOWNSAMPLES:
+                    self._downsamples.popitem(last=False)
+            return small
+
+    def _shrink(self, entry: _Open, level: int, width: int, height: int, level_scale: float) -> Any:
+        """Level ``level`` of ``entry``'s slide (``width`` x ``height``) shrunk :data:`DOWNSAMPLE`
+        times, read in strips of at most :data:`MAX_TILE_READ` pixels, on the Deep Zoom background."""
+        from PIL import Image
+
+        background = getattr(entry.dz, "_bg_color", "#ffffff")
+        rows = max(DOWNSAMPLE, MAX_TILE_READ // width // DOWNSAMPLE * DOWNSAMPLE)
+        small = Image.new("RGB", (-(-width // DOWNSAMPLE), -(-height // DOWNSAMPLE)), background)
+        for top in range(0, height, rows):
+            size = (width, min(rows, height - top))
+            try:
+                if entry.lock is None:
+                    strip = entry.slide.read_region((0, round(top * level_scale)), level, size)
+                else:
+                    with entry.lock:
+                        strip = entry.slide.read_region((0, round(top * level_scale)), level, size)
+            except Exception as exc:  # a corrupt region: no downsample, as a tile not read
+                raise SlideUnavailable(f"the tile cannot be read ({type(exc).__name__})") from None
+            flat = Image.new("RGB", size, background)
+            flat.paste(strip, mask=strip.getchannel("A") if strip.mode == "RGBA" else None)
+            small.paste(flat.reduce(DOWNSAMPLE), (0, top // DOWNSAMPLE))
+        return small
+
     def _forget(self, index: int, entry: _Open) -> None:
         """Close ``entry`` (slide ``index``) once its last request is done, and drop its cached tiles
         (its files changed since: what it served is no longer what the files hold); opened again on
@@ -544,6 +673,7 @@ class TileSource:
             entry.evicted = True
             for key in [key for key in self._tiles if key[0] == index]:
                 self._tile_bytes -= len(self._tiles.pop(key))
+            self._downsamples.pop(index, None)
 
     def close(self) -> None:
         with self._lock:
@@ -552,6 +682,7 @@ class TileSource:
                 if entry.users == 0:
                     entry.close()
             self._open.clear()
+            self._downsamples.clear()
             self._tiles.clear()
             self._tile_bytes = 0
 

@@ -77,6 +77,9 @@
       maxZoomPixelRatio: 4,
       visibilityRatio: 0.5,
       animationTime: 0.3,
+      // a tile answered 503 (the server busy decoding others) is asked again
+      tileRetryMax: 5,
+      tileRetryDelay: 1500,
       gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: true },
     });
     overlay = document.createElementNS(SVG_NS, "svg");
