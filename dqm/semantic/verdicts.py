@@ -137,6 +137,9 @@ class _Reader:
         self.not_reviewable: list[NotReviewable] = []
         self.long_reviewer = 0
         """Verdicts not read for the file's top-level ``reviewer``, over :data:`MAX_REVIEWER`."""
+        self.long_reviewer_rows = 0
+        """Rows under that name, an empty or unknown verdict's too (the name is said too long
+        where only those used it)."""
 
     def finding(self, code: str, severity: str, message: str, **where: Any) -> None:
         if self.found.room(code, severity):
@@ -194,6 +197,7 @@ class _Reader:
             )
             return
         where["reviewer"] = clip(reviewer, 40) if long_default else reviewer
+        self.long_reviewer_rows += long_default
         if not verdict_raw:
             self.finding(
                 "VERDICT_EMPTY", "info", N_("no verdict given (slide not reviewed yet): skipped"), **where
@@ -438,7 +442,7 @@ def _read_doc(reader: _Reader, doc: Any) -> str | None:
             )
             continue
         reader.record(raw, default_reviewer, pointer=pointer)
-    if reader.long_reviewer:
+    if reader.long_reviewer_rows:
         # one finding, not one a verdict, and always listed, outside the cap of its code (at most
         # one a file): under 50 other bad values it was only counted, and the user never learnt
         # that the file's verdicts were not counted
@@ -452,6 +456,13 @@ def _read_doc(reader: _Reader, doc: Any) -> str | None:
                     n=len(str(default_reviewer).strip()),
                     cap=MAX_REVIEWER,
                     count=reader.long_reviewer,
+                )
+                if reader.long_reviewer  # else only empty or unknown verdicts used it: said all the same
+                else msg(
+                    "the file's reviewer name is {n:,} characters long, more than {cap}: a verdict naming "
+                    "no reviewer of its own would not be counted",
+                    n=len(str(default_reviewer).strip()),
+                    cap=MAX_REVIEWER,
                 ),
                 file=reader.label,
                 pointer="/reviewer",

@@ -1407,8 +1407,8 @@ def test_a_later_duplicate_names_the_verdict_counted_not_the_first_row(
         assert len(named) == 1, f.message
         if f.severity == "warning":  # the same verdict again: the one counted is named
             assert str(paths[named[0]]) == counted, (order, f.message)
-            # never "the first" of a verdict that was not the first read (b's FAIL after a's PASS)
-            assert "the first" not in f.message or named[0] == order[0], (order, f.message)
+            # the wording says so (it said "the first" of b's FAIL after a's PASS)
+            assert f"the one counted, in {counted} /verdicts/0, is kept" in f.message, (order, f.message)
         else:  # a conflict: "before" is a verdict of the other word
             assert f"; before: {said[named[0]]}, in" in f.message
             assert said[named[0]] != said[Path(f.file).stem], (order, f.message)
@@ -1436,3 +1436,27 @@ def test_megabyte_values_under_not_reviewable_and_corrected_are_cut_in_their_fin
     assert gone.slide_id.endswith("… [cut: 2,000,000 characters]")
     assert "… [cut: 2,000,000 characters]" in fixed.message
     assert max(len(f.model_dump_json()) for f in r.findings) < 2000
+
+
+def test_a_too_long_reviewer_name_used_only_by_empty_or_unknown_verdicts_is_said_too_long(
+    tmp_path: Path, profile: Profile
+) -> None:
+    """A file whose rows under a 3,000-character top-level reviewer are all empty or unknown
+    words showed those rows' findings, the name cut to 40 characters, and never said the name
+    was too long: the user fixing the verdicts learnt it only once one counted. Now the file's
+    finding says it (nothing is counted: none is named)."""
+    plan = plan_for(3500)
+    sids = [s.slide_id for s in plan.sample]
+    rows: list[dict[str, object]] = [
+        {"slide_id": sids[0], "verdict": ""},
+        {"slide_id": sids[1], "verdict": "maybe"},
+    ]
+    path = verdict_file(tmp_path, rows, reviewer="M" * 3000)
+    r = run(plan, [path], profile)
+    top = [f for f in r.findings if f.pointer == "/reviewer"]
+    assert [f.message for f in top] == [  # before: none
+        "the file's reviewer name is 3,000 characters long, more than 200: a verdict naming no "
+        "reviewer of its own would not be counted"
+    ]
+    assert top[0].reviewer is not None and len(top[0].reviewer) <= 41
+    assert {f.code for f in r.findings if f.pointer != "/reviewer"} >= {"VERDICT_EMPTY", "VERDICT_BAD_VALUE"}
