@@ -56,6 +56,9 @@ hundreds held all 40 threads of the server, the other reviewers and the sync rou
 
 SCRIPT_WORDS = {
     "open_failed": N_("the slide could not be opened"),
+    "tiles_failed": N_(
+        "some tiles of this slide could not be shown at this scale (it has no level near it): zoom in to see them"
+    ),
     "load_failed": N_("cannot load the slide: {error}. Move to another slide and back to ask again."),
     "load_retrying": N_(
         "cannot load the slide: {error}. Asking again in {seconds} s; or move to another slide and back."

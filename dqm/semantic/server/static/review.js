@@ -91,6 +91,11 @@
       viewer.addHandler(event, placeOverlay);
     }
     viewer.addHandler("open-failed", () => showViewerError(word("open_failed")));
+    // a tile refused after its retries (a slide too large for a downsample, refused below 1/8):
+    // said once, not a blank view the reviewer might judge
+    viewer.addHandler("tile-load-failed", () => {
+      if ($("viewer-error").hidden) showViewerError(word("tiles_failed"));
+    });
   }
 
   function placeOverlay() {
