@@ -481,7 +481,7 @@ class Item:
 # Built once per item in the worker that read its files; thumbnails, the review sheet and (later)
 # the cache and the executors read it instead of reading or parsing any file again.
 
-RECORD_VERSION = 18
+RECORD_VERSION = 19
 """Bumped whenever :class:`ItemRecord`'s plain-data form changes; older forms are refused (2: the
 slide summary carries its perceptual hash; 3: the slide facts carry the artefacts' shares and map;
 4: the slide summary carries its stain descriptors, JPEG quality and scanner;
@@ -506,7 +506,9 @@ by the cache, would leave a one-colour slide unjudged; 17: the same two fields r
 its 3 x 3 mean off the image's smooth shade (session 29): a record of 16, served by the cache, would
 keep calling a noisy or shaded blank slide a section; 18: they read a blank slide under a sharp
 step or a band of light as fields of light, each off its own shade (session 30): a record of 17
-would keep calling it a section)."""
+would keep calling it a section; 19: a slide spreading under the flat limit reads at least a multiple of its
+texture at the tissue scale, a band-pass of its grey (session 31): a record of 18 would keep calling a
+faded section one colour)."""
 
 
 UNSETTLED = "unsettled"

@@ -168,6 +168,38 @@ The parts are read only on a slide under this that is not flat (and by :func:`of
 slide under it)."""
 
 
+TEXTURE_SPREAD = 7.0
+"""Levels of spread (:func:`colour_spread`) a level of texture at the tissue scale counts for
+(:func:`_texture`: the median over what is not background of a band-pass of the working image's
+grey, the difference of its Gaussian means of :data:`TEXTURE_SIGMA` and three times that, so the
+spread of a slide under :data:`FLAT_SPREAD` is at least this times its texture. Nuclei and glands are
+blobs of 3 to 15 working pixels everywhere on a section, even faded; sensor noise is pixel-scale
+(the band-pass keeps a twentieth of it), dust specks are few (the median leaves them out) and
+light changes slowly (left out too). Measured (session 31, ``/tmp/allink7/probe.py``: GlaS
+``testA_1``, ``train_14``, ``testB_5``, ``train_1`` and ``testA_30`` blended 50 to 90 % toward white,
+and 70 and 85 % out of focus; blank pink, lavender and grey slides under vignettes, a cubic fall-off,
+noise of sigma 2 to 10, JPEG, mottled noise, dust specks): blanks' texture at most 0.47 (noise of
+sigma 10, and mottled noise), the faded sections that were sections at least 0.86 (``train_14`` at
+80 %: spread 4.95, which the dust specks' 3.79 stood 1.3 times under; texture 1.8 times), and three
+that were one colour 0.70 to 0.91 (``train_14`` at 85 %, ``testA_1`` at 85 % out of focus, ``train_1``
+at 90 %: sections now, 4.9 to 6.4). 7 sets the limit of texture at 0.64, midway (geometrically)
+between 0.47 and 0.86: the blanks read at most 3.3 from it. Three paler ones whose tissue mask keeps
+under :data:`TEXTURE_CORE` pixels read none and stay one colour. Read only on a slide that spreads
+under :data:`FLAT_SPREAD` (about 27 ms CPU a slide there, on a working image of 400 x 300)."""
+
+
+TEXTURE_SIGMA = 2.0
+"""Working pixels: the narrower Gaussian of :func:`_texture`'s band-pass (the wider is three times
+it); at 1 and 1.5 px the blanks' noise read 2 and 1.4 times more against the faded sections' texture."""
+
+
+TEXTURE_CORE = 256
+"""Working pixels with both of :func:`_texture`'s windows at least half inside under which it reads no
+texture (0): a tissue mask of scattered pixels or a few small blobs leaves too little to average, so
+noise passes the band-pass (a grey blank with noise of sigma 2 saved as JPEG, whose mask is scattered
+pixels, read 3.7 from it; a blob of radius 4 on a grey with noise of sigma 6, 4.0)."""
+
+
 PART_MIN = 0.02
 """Share of what is not background that a part of one level of light (:func:`_lit_parts`) holds at
 least to be a field of its own; pixels in smaller pieces must stay under :data:`PART_REST` of it."""
@@ -346,7 +378,9 @@ def colour_spread(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | None)
     sensor noise is left out, a faded section's fine texture is not). Where that is not flat but under
     :data:`LIT_SPREAD`, the image is read again as fields of light (:func:`_lit_parts`: a sharp step
     or a band of light on a blank slide), and where each field is flat off its own shade, the largest
-    of their spreads. None where the measure did not run or found nothing but background."""
+    of their spreads. Where still under :data:`FLAT_SPREAD`, at least :data:`TEXTURE_SPREAD` times its
+    texture at the tissue scale (:func:`_texture`: a faded section's nuclei). None where the measure did
+    not run or found nothing but background."""
     read = colour_readings(rgba, tissue, found, region=False)
     return None if read is None else read[0]
 
@@ -373,6 +407,8 @@ def colour_readings(
         lit = _lit_parts(rgb, inside, mean, shade)
     if lit is not None:  # fields of light, each flat: every pixel read off its own field's shade
         spread, shade = (lit[0] if spread >= FLAT_SPREAD else spread), lit[1]
+    if spread < FLAT_SPREAD:  # a faded section spreads little, but its nuclei still stand out as blobs
+        spread = max(spread, TEXTURE_SPREAD * _texture(rgb, inside))
     if region is False or (region is None and spread >= FLAT_SPREAD):
         return spread, None
     return spread, _off_region(rgb, inside, shade)
@@ -451,6 +487,29 @@ def _lit_parts(
         if worst >= FLAT_SPREAD:
             return None
     return worst, field_shade
+
+
+def _texture(rgb: np.ndarray, inside: np.ndarray) -> float:
+    """The median over ``inside`` of the absolute band-pass of ``rgb``'s grey (the channels' mean):
+    its Gaussian mean over ``inside`` of :data:`TEXTURE_SIGMA` less that of three times it (each
+    weighted by what of its window is inside, so glass at the border does not bleed in), read where
+    both windows are at least half inside. 0 where under :data:`TEXTURE_CORE` pixels are (a scattered
+    or small tissue mask: few pixels to average, so noise passes the band)."""
+    from scipy import ndimage
+
+    if not inside.any():
+        return 0.0
+    grey = np.where(inside, rgb.astype(np.float32).mean(axis=2), np.float32(0))
+    weight = inside.astype(np.float32)
+    band = np.zeros(inside.shape, np.float32)
+    core = inside
+    for sigma, sign in ((TEXTURE_SIGMA, 1.0), (3 * TEXTURE_SIGMA, -1.0)):
+        share = ndimage.gaussian_filter(weight, sigma)
+        band += sign * ndimage.gaussian_filter(grey, sigma) / np.maximum(share, 1e-6)
+        core = core & (share >= 0.5)
+    if np.count_nonzero(core) < TEXTURE_CORE:
+        return 0.0
+    return float(np.median(np.abs(band[core])))
 
 
 def _spread(off: np.ndarray, n: int) -> float:

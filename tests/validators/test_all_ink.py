@@ -721,6 +721,65 @@ def test_a_faded_section_is_not_one_colour(real_data: Path, name: str, fade: flo
 
 
 @pytest.mark.parametrize(
+    ("name", "fade", "blurred"),
+    [("train_14", 0.85, False), ("testA_1", 0.85, True), ("train_1", 0.9, False)],
+)
+def test_a_faded_section_whose_nuclei_still_stand_out_is_not_one_colour(
+    real_data: Path, name: str, fade: float, blurred: bool
+) -> None:
+    """A GlaS section blended 85 or 90 % toward white (``testA_1`` also out of focus) spreads 3.3 to
+    4.2, under FLAT_SPREAD (one colour, every pixel finding hidden, before session 31), but its
+    nuclei and glands stay blobs at the tissue scale: the band-pass texture reads 0.70 to 0.91, where
+    noisy tinted blanks read at most 0.47 (:data:`dqm.pixels.ink.TEXTURE_SPREAD`)."""
+    with Image.open(real_data / f"segmentation/glas/images/{name}.png") as src:
+        section = np.asarray(src.convert("RGB"), float)
+    pale = Image.fromarray(np.clip(section * (1 - fade) + 255 * fade, 0, 255).astype(np.uint8))
+    if blurred:
+        w, h = pale.size
+        pale = pale.resize((w // 4, h // 4)).resize((w, h))
+    assert _judged_one_colour(np.asarray(pale)) is False
+
+
+def _noisy_blank(kind: str) -> np.ndarray:
+    """A blank pink slide (800 x 600) noised one way: white noise of sigma 10, noise of sigma 12
+    blurred 1 px (mottled), 30 dark dust specks of 4 px on noise of sigma 2, or a vignette of 80
+    levels with noise of sigma 6 saved as JPEG (quality 50)."""
+    import io
+
+    rng = np.random.default_rng(7)
+    pixels = np.full((600, 800, 3), (230.0, 170.0, 200.0))
+    if kind == "noise10":
+        pixels += rng.normal(0.0, 10.0, pixels.shape)
+    elif kind == "mottled":
+        from scipy import ndimage
+
+        pixels += ndimage.gaussian_filter(rng.normal(0.0, 12.0, (600, 800)), 1.0)[..., None]
+    elif kind == "dust":
+        pixels += rng.normal(0.0, 2.0, pixels.shape)
+        for _ in range(30):
+            cy, cx = rng.integers(10, 590), rng.integers(10, 790)
+            pixels[cy : cy + 4, cx : cx + 4] = 60
+    else:
+        yy, xx = np.mgrid[0:600, 0:800]
+        pixels -= 80 * (((xx - 400) ** 2 + (yy - 300) ** 2) / 500**2)[..., None]
+        pixels += rng.normal(0.0, 6.0, pixels.shape)
+    out = np.clip(pixels, 0, 255).astype(np.uint8)
+    if kind == "vignette-jpeg":
+        buf = io.BytesIO()
+        Image.fromarray(out).save(buf, format="JPEG", quality=50)
+        out = np.asarray(Image.open(buf).convert("RGB"))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["noise10", "mottled", "dust", "vignette-jpeg"])
+def test_a_noisy_tinted_blank_stays_one_colour(kind: str) -> None:
+    """The blanks nearest a faded section, noised, mottled, dusty or compressed, stay one colour: the
+    band-pass texture that keeps faded sections (above) reads them at most 0.47, under
+    FLAT_SPREAD / TEXTURE_SPREAD (dust specks are few: the median leaves them out)."""
+    assert _judged_one_colour(_noisy_blank(kind)) is True
+
+
+@pytest.mark.parametrize(
     ("radius", "centres"),
     [
         (6, [(193, 381), (132, 83), (46, 236), (298, 188)]),
