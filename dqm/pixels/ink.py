@@ -200,6 +200,14 @@ noise passes the band-pass (a grey blank with noise of sigma 2 saved as JPEG, wh
 pixels, read 3.7 from it; a blob of radius 4 on a grey with noise of sigma 6, 4.0)."""
 
 
+RIM = 2
+"""Working pixels in from the tissue mask's edge (the image's edge is no edge) under which
+:func:`off_colour_region` reads no pixel: the mask's rim, which takes a line of what beside it is
+glass or a paler field (session 31, ``/tmp/allink7/stripes.py``: 6 noiseless stripes 20 levels apart
+on pink, the mask keeping the darker 3 and 2 px of the paler beside each: lines of 600 px off the
+shade, a section; none now, one colour)."""
+
+
 PART_MIN = 0.02
 """Share of what is not background that a part of one level of light (:func:`_lit_parts`) holds at
 least to be a field of its own; pixels in smaller pieces must stay under :data:`PART_REST` of it."""
@@ -553,7 +561,8 @@ def off_colour_region(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | N
     """The largest connected (8-neighbour) region of pixels not background (as :func:`colour_spread`
     reads them) whose colour stands more than :data:`OFF_COLOUR` in a channel off the smooth shade of
     what is not background (:func:`_shade`; where :func:`colour_spread` read fields of light, each
-    pixel off its own field's shade, the seams between fields too), in pixels at the measure's
+    pixel off its own field's shade, the seams between fields too), :data:`RIM` px or more in from the
+    tissue mask's edge, in pixels at the measure's
     working scale: a small section on a flat tinted field, shaded or not (:func:`one_colour`); None
     where the measure did not run or found nothing but background."""
     read = colour_readings(rgba, tissue, found, region=True)
@@ -562,10 +571,16 @@ def off_colour_region(rgba: np.ndarray, tissue: np.ndarray, found: Artefacts | N
 
 def _off_region(rgb: np.ndarray, inside: np.ndarray, shade: np.ndarray) -> int:
     """:func:`off_colour_region`'s reading of the pixels ``inside`` off ``shade``."""
-    off = (np.abs(rgb - shade).max(axis=2) > OFF_COLOUR) & inside
+    from scipy import ndimage
+
+    # read 2 px in from the tissue mask's edge (not the image's): the mask takes a rim of glass or of a
+    # paler stripe beside what it keeps, a line of pixels off the shade along each edge (session 31: 6
+    # stripes 20 levels apart on pink, the mask keeping the darker 3 and 2 px of the paler beside each,
+    # read a region of 600 px there and so a section)
+    core = ndimage.binary_erosion(inside, np.ones((3, 3), bool), iterations=RIM, border_value=1)
+    off = (np.abs(rgb - shade).max(axis=2) > OFF_COLOUR) & core
     if not off.any():
         return 0
-    from scipy import ndimage
 
     labels, n = ndimage.label(off, structure=np.ones((3, 3), bool))
     return int(np.bincount(labels.ravel())[1:].max()) if n else 0

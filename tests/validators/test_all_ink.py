@@ -740,6 +740,17 @@ def test_a_faded_section_whose_nuclei_still_stand_out_is_not_one_colour(
     assert _judged_one_colour(np.asarray(pale)) is False
 
 
+@pytest.mark.parametrize("colour", [(230, 170, 200), (230, 190, 210)])
+def test_six_stripes_of_light_on_pink_are_one_colour(colour: tuple[int, int, int]) -> None:
+    """Six stripes 20 levels apart on pink (a scanner's line artefact on a blank slide): the tissue
+    mask keeps the 3 darker ones and 2 px of the paler beside each, lines of 600 px standing 20 levels
+    off the shade, read as a section before session 31; the region is read 2 px in from the mask's
+    edge now (:data:`dqm.pixels.ink.RIM`), and the stripes spread 3.8: one colour."""
+    xx = np.mgrid[0:300, 0:400][1]
+    pixels = np.array(colour, float) - 20 * ((xx // 67) % 2)[..., None]
+    assert _judged_one_colour(np.clip(pixels, 0, 255).astype(np.uint8)) is True
+
+
 def _noisy_blank(kind: str) -> np.ndarray:
     """A blank pink slide (800 x 600) noised one way: white noise of sigma 10, noise of sigma 12
     blurred 1 px (mottled), 30 dark dust specks of 4 px on noise of sigma 2, or a vignette of 80
