@@ -620,8 +620,17 @@ _KO_KEYWORD_COMMA = (
 (``성명,홍길동``, ``이름,홍길동,45``, ``성함, 김철수``) or a capitalised Latin word (``이름,John Smith``). A
 comma there lists as often (``개인 식별자(이름, 주민등록번호 등)``, ``같은 이름, 포트 없이``, ``이름, 나이``): none
 (session 27's last review: e9fef0d1 dropped every Korean keyword's comma, and ``성명,홍길동`` was no finding)."""
+_BARE_KEYWORD_ONE_WORD = (
+    rf"[\s\"'\u2018\u201c:=\uff1a,;|{_INVISIBLE_CHARS}]*+[{_UPPER}][{_LATIN_LETTER}'\u2019.-]*+"
+    rf"(?![{_IN_CELL_GAP_CHARS}\t_]*+[\"'\u2018\u201c]?[{_UPPER}])"
+)
+"""A Latin word alone after the bare ``이름`` (no second capitalised word after it): ``이름`` names a file, a class,
+a scanner as often as a person (``클래스 이름: Stroma``, ``파일 이름: Mask``, ``{"이름": "Stroma", …}``), so one word
+there is no name; two are (``이름: John Smith``), and one is after a keyword that names a person (:data:`_PERSON_NAME_WORDS`)."""
+_PERSON_NAME_WORDS = r"(?i:patient(?:'s)?[\s_]*name|\bpt\.?[\s_]*name|성명|성함|환자\s{0,64}(?:명|이름))"
+"""The keywords of :data:`_NAME_WORDS` that name a person (``환자 이름`` too), after which one word is a name."""
 _NAME_KEYWORD_BEFORE_NAME = (
-    _NAME_WORDS
+    f"(?:{_PERSON_NAME_WORDS}|이름(?!{_BARE_KEYWORD_ONE_WORD}))"
     + _QUOTE
     + _HEADER_CELL_AHEAD
     + _KEYWORD_SPACE
@@ -759,10 +768,10 @@ _EPONYM_TERM = (
     "(?:DiGeorge|LaPlace|Laplace|Hodgkin|Crohn|Cushing|Addison|Graves|Paget|Bowen|Barrett|Hirschsprung|Wilms|Ewing"
     "|Kaposi|Merkel|Langerhans|Lynch|Sjogren|Sj\u00f6gren|Hashimoto|Alzheimer|Parkinson|Huntington|Gleason|Breslow"
     "|Clark|Fuhrman|Nottingham|Bloom|Richardson|Gaussian|Gauss|Fourier|Poisson|Kaplan|Meier|Cox|Fisher|Pearson)"
-    "(?:['\u2019]s)?[ \u00a0]++(?i:syndrome|disease|sarcoma|tumou?rs?|lymphoma|carcinoma|cells?|law|transform|anomaly"
+    "(?:['\u2019]s[ \u00a0]++(?i:law)|(?:['\u2019]s)?[ \u00a0]++(?i:syndrome|disease|sarcoma|tumou?rs?|lymphoma|carcinoma|cells?|transform|anomaly"
     "|sequence|esophagus|oesophagus|thyroiditis|grade|grading|score|level|thickness|system|filter|kernel|noise"
-    "|distribution|series|estimate|estimator|test|curve|correlation|regression|model|operator|equation|deletion)"
-    "(?![A-Za-z])"
+    "|distribution|series|estimate|estimator|test|curve|correlation|regression|model|operator|equation|deletion))"
+    "(?![A-Za-z])(?![ \u00a0]*+,[ \u00a0]*+[A-Z])"
 )
 """An eponym and the term it names (``DiGeorge syndrome``, ``LaPlace's law``, ``Laplace Transform``, ``Gleason
 Score``): after a name's keyword no name starts there (``Patient Name: DiGeorge Syndrome`` was masked as a name
@@ -785,7 +794,8 @@ _ONE_NAME_NEXT_CELL = rf"[ \u00a0]*+\"?[ \u00a0]*+[,;|\t{_CELL_ENDS}][ \u00a0]*+
 _ONE_NAME = (
     rf"(?<![가-힣])(?!(?:{_NOT_ONE_NAME}|{_PLACE_WORD}){_WORD_END}|{_LATIN_HEADER}|{_HEADER_TAIL})(?:{_CAPITALISED}|{_CAPITALS})"
     rf"{_WORD_END}(?![0-9_@#/\\-]|\.\w|['\u2019](?!s{_WORD_END})\w|[ \u00a0]++(?i:of|number|no|id|code|label|names?){_WORD_END})"
-    rf"(?!{_ONE_NAME_NEXT_CELL}(?:{_LATIN_HEADER}|{_HEADER_TAIL}|{_PLACE_WORD}{_WORD_END}|{_NOT_ONE_NAME}{_WORD_END}))"
+    rf"(?!{_ONE_NAME_NEXT_CELL}(?:{_LATIN_HEADER}|{_HEADER_TAIL}|{_PLACE_WORD}{_WORD_END}|{_NOT_ONE_NAME}{_WORD_END})"
+    rf"(?![ \u00a0]*+[\"']?[ \u00a0]*+[:=\uff1a]|[ \u00a0#]*+\d))"
 )
 """A name of one capitalised word (or one in capitals) after a name's keyword, where no second word makes it one of
 :func:`_latin_names`' other forms (``Patient Name: Nakamura``, ``Patient Name,O'Brien,45``, ``PATIENT NAME: OKAFOR``:
