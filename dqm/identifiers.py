@@ -779,15 +779,18 @@ before session 31); the same surname alone or after a given name is still one (`
 _NOT_ONE_NAME = (
     "(?i:n/?a|nil|none|null|nobody|unknown|unk|tbd|tba|pending|blank|empty|missing|hidden|removed|deleted|masked"
     "|private|confidential|restricted|illegible|refused|declined|anon|anonymous|anonymi[sz]ed|pseudonymi[sz]ed"
-    "|coded|encrypted|same|see|not|no|yes|true|false|other|others|various|multiple|several|all|any|both|none"
+    "|coded|encrypted|same|see|not|no|yes|true|false|other|others|various|multiple|several|all|any|both|nan"
+    "|optional|required|varchar|boolean|bool|str|string|integer|int|float|unavailable|scrubbed|confidentiel"
+    "|stroma|necrosis|mask|annotation|annotations|background|hematoxylin|eosin"
     "|test|tests|testing|dummy|demo|example|sample|samples|patient|patients|name|names|case|cases|control|controls"
     "|subject|subjects|donor|donors|specimen|specimens|slide|slides|image|images|file|files|field|value|text"
-    "|string|self|pt|mrn|mr|mrs|ms|miss|dr|prof|sir|madam|baby|infant|newborn|mother|father|male|female|man|woman|child"
+    "|self|pt|mrn|mr|mrs|ms|miss|dr|prof|sir|madam|baby|infant|newborn|mother|father|male|female|man|woman|child"
     "|adult|xxx+|x+|tissue|block|biopsy|resection|excision|tumou?r|normal|benign|malignant|positive|negative"
-    "|left|right|upper|lower|see|refer|above|below|attached|enclosed|withheld|redacted|deidentified|de-identified)"
+    "|left|right|upper|lower|refer|above|below|attached|enclosed|withheld|redacted|deidentified|de-identified)"
 )
 """Single words after a name's keyword that name no one (``Patient Name: Unknown``, ``: N/A``, ``: Tissue``, ``:
-Slide``, ``: Pending``, ``: Doe``, a placeholder's surname alone): a one-word name (:data:`_ONE_NAME`) is none of them,
+Slide``, ``: Pending``, a schema's ``: Optional``, a class's ``: Stroma``; ``: Doe``, a placeholder's surname
+alone, is masked, a surname as often): a one-word name (:data:`_ONE_NAME`) is none of them,
 nor a header's word (:data:`HEADER_WORDS`), a header phrase's (:data:`_HEADER_TAIL`) or a place's."""
 _ONE_NAME_NEXT_CELL = rf"[ \u00a0]*+\"?[ \u00a0]*+[,;|\t{_CELL_ENDS}][ \u00a0]*+\"?[ \u00a0]*+"
 """What parts a one-word name's cell from the next (a CSV's, a pipe table's, a tab-separated row's)."""
@@ -1203,14 +1206,16 @@ _US_PHONE = (
     rf"(?:(?<![\w+])\+[1１][ \u00a0.{_DASHES}]?+)?\({_US_AREA}\)[ \u00a0]?+\d{{3}}(?:{_SPACED_DASH_OR_ESCAPE}|[ .\u00a0])"
     rf"|(?<![\w+])\+[1１][ \u00a0.{_DASHES}]?+{_US_AREA}"
     rf"(?:[ \u00a0]\d{{3}}[ \u00a0]|\.\d{{3}}\.|{_DASH_OR_ESCAPE}\d{{3}}{_DASH_OR_ESCAPE})"
-    rf"|(?<!(?i:isbn)[ :])(?<!(?i:isbn))(?<!(?i:isbn): )(?<!(?i:isbn)-1[03][ :])(?<!(?i:isbn)-1[03]: ){_US_AREA}{_DASH_OR_ESCAPE}\d{{3}}{_DASH_OR_ESCAPE}"
+    rf"|(?=\d\d\d[{_DASHES}%])(?<!(?i:isbn)[ :])(?<!(?i:isbn))(?<!(?i:isbn): )(?<!(?i:isbn)-1[03][ :])(?<!(?i:isbn)-1[03]: ){_US_AREA}{_DASH_OR_ESCAPE}\d{{3}}{_DASH_OR_ESCAPE}"
 )
 """A US (NANP) phone number's first groups, before its last four digits: an area code in brackets, ``(555) 234-5678``,
 ``(555) 123 - 4567``, ``+1 (555) 123 4567``; ``+1`` and the area code, the groups parted alike by a space, a dot or a
 dash, ``+1 555 123 4567``, ``+1-555-123-4567``; or, bare, an area code a real one's (2–9 first) and any exchange glued
 to their dashes, ``555-234-5678``, ``555-123-4567``: the exchange as the bracketed form reads it (no real exchange
 starts with 0 or 1, but a delivery's made-up and mistyped numbers do, and each is a phone number's shape; none before
-session 31), but not after ``ISBN`` (``ISBN 978-555-2341``, ``ISBN-10: 978-555-2341``, a book's number: masked before session 31).
+session 31), but not after ``ISBN`` (``ISBN 978-555-2341``, ``ISBN-10: 978-555-2341``, a book's number: masked before session 31);
+the look-behinds for ``ISBN`` run only where three digits and a dash or an escape's ``%`` follow (run at every digit,
+they cost the mixed bench's ``phone_number`` twice its time: ``benchmarks/bench_deid_mixed.py``, session 31's deid15f).
 ``(200) 300-4000`` is one (an area code may start with 2; an unassigned one is a phone number's shape as well);
 ``123-456-7890`` (an area code starting with 1), ``range 200 - 300 - 4000`` (a spaced dash) and ``555 234 5678``
 (spaces: a table's numbers) are none. In any script's digits, as the Korean forms (none before session 30)."""

@@ -94,3 +94,29 @@ def test_an_eponym_rule_hides_no_surname(text: str, shown: str) -> None:
 )
 def test_an_eponym_and_its_term_are_still_no_name(text: str) -> None:
     assert kinds_found(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "patient_name: Optional",
+        "patient_name: Required",
+        "patient_name: Varchar",
+        "Patient Name: Boolean",
+        "Patient Name: Nan",
+        "Patient Name: Stroma",
+        "Patient Name: Necrosis",
+        "Patient Name: Mask",
+        "Patient Name: Background",
+        "Patient Name: Hematoxylin",
+        "Patient Name: Unavailable",
+        "Patient Name: Scrubbed",
+        "Patient Name: Confidentiel",
+    ],
+)
+def test_a_schema_or_class_word_alone_is_no_name(text: str) -> None:
+    assert kinds_found(text) == []
+
+
+def test_doe_alone_is_still_masked() -> None:
+    assert kinds_found("Patient Name: Doe") == ["person_name"]
