@@ -385,10 +385,10 @@ def _rar4_names(fh: BinaryIO, names: list[str], end: int, room: list[int]) -> st
         if kind == 0x7B:  # end of archive
             return None
         if kind == 0x74:  # a file
-            if len(body) < 25:
+            at_name = 25 + (8 if flags & 0x100 else 0)  # a large file: the high halves of its sizes first
+            if len(body) < at_name:
                 raise _Bad
             name_size = struct.unpack("<H", body[19:21])[0]
-            at_name = 25 + (8 if flags & 0x100 else 0)
             raw = body[at_name : at_name + name_size]
             if len(raw) != name_size:
                 raise _Bad
@@ -430,5 +430,7 @@ def archive_names(fh: BinaryIO, ext: str, names: list[str], room: list[int] | No
     except _Why as why:
         return str(why.args[0])
     except (_Bad, OSError, OverflowError, ValueError):
+        pass
+    except Exception:  # a reader's bug on a hostile header: not readable, never the audit stopped
         pass
     return NOT_7Z if ext == ".7z" else NOT_RAR

@@ -198,3 +198,37 @@ def test_the_batchs_archives_share_one_bound() -> None:
     assert 0 < 10**6 - room[0] < 1000
     assert document_text(io.BytesIO(data), ".7z", 1000, inflated=[20]) == ("", PAST_BOUND)
     assert document_text(io.BytesIO(_rar5(NAMES)), ".rar", 1000, inflated=[10])[1] == PAST_BOUND
+
+
+def _rar4_large(body_size: int) -> bytes:
+    """A RAR 4 whose one file header sets the large-file flag (0x100: the high halves of its sizes
+    after the 25 bytes) with a body of ``body_size`` bytes, no name."""
+    body = (bytes(19) + struct.pack("<H", 0) + bytes(12))[:body_size]
+    main = struct.pack("<HBHH", 0, 0x73, 0, 13) + bytes(6)
+    return b"Rar!\x1a\x07\x00" + main + struct.pack("<HBHH", 0, 0x74, 0x8000 | 0x100, 7 + len(body)) + body
+
+
+def test_a_rar4_large_file_header_cut_short_is_not_readable(tmp_path: Path, monkeypatch) -> None:
+    """A large-file header whose body ends before its high sizes (25 to 32 bytes; was: struct.error out
+    of the audit, 36 bytes stopped ``run_batch``) is not readable; any reader's unexpected exception
+    is the archive's "not readable", never the audit stopped."""
+    import dqm.archive_names as archive_names
+
+    for size in range(25, 33):
+        assert document_text(io.BytesIO(_rar4_large(size)), ".rar", 1000) == ("", NOT_RAR), size
+    whole = _rar4_large(33) + struct.pack("<HBHH", 0, 0x7B, 0x4000, 7)
+    assert document_text(io.BytesIO(whole), ".rar", 1000) == ("", None)
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "x.rar").write_bytes(_rar4_large(25))
+    (root / "more.rar").write_bytes(_rar5(NAMES))
+    run = run_batch(root, load_profile(), RunOptions(workers=1))
+    assert not [f for f in run.findings if f.code == "CHECK_CRASHED"]
+    found = {(f.code, f.location.file) for f in run.findings if f.code.startswith("DEID_OTHER_TEXT")}
+    assert ("DEID_OTHER_TEXT_UNSEARCHED", "x.rar") in found, found
+    assert ("DEID_OTHER_TEXT_IDENTIFIER", "more.rar") in found, found
+
+    def bug(*_: object) -> None:
+        raise IndexError
+
+    monkeypatch.setattr(archive_names, "_rar5_names", bug)
+    assert document_text(io.BytesIO(_rar5(NAMES)), ".rar", 1000) == ("", NOT_RAR)
