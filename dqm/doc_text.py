@@ -616,6 +616,10 @@ TAR_DAMAGED = N_(
 )
 """The reason a tar archive with a damaged block after a member was not all searched (``at``: where
 the block starts)."""
+TAR_DAMAGED_STOPPED = N_("a damaged block at byte {at:,}; the names after it were not searched")
+"""The reason where the names after a damaged block were not read: no whole header after it (the
+scan for one stopped at a block of zeros, the archive's end, or at the end of the data), or the
+archive was read again by :mod:`tarfile` (:class:`_Fallback`), which ends an archive there."""
 
 
 class _PastBound(Exception):
@@ -640,6 +644,8 @@ class _Counted:
         self.empty = 0
         self.damaged: int | None = None
         """Where the first damaged block dqm's walker skipped starts (None: none)."""
+        self.stopped: int | None = None
+        """Where the damaged block starts after which no whole header was found (None: none)."""
 
     def read(self, n: int | None = -1) -> bytes:
         """At most ``n`` bytes; :class:`_PastBound` past the bound; ``EOFError`` at the third read
@@ -679,7 +685,9 @@ def tar_text(
     sparse archive 32 MB long), stopped at the end of the data. A damaged block after a member (a bad
     checksum, a number field that is no number, garbage) is skipped to the next whole header, as
     GNU tar does (tarfile ends the archive there, the names after it unsearched): the reason is
-    :data:`TAR_DAMAGED` and where the block starts is appended to ``damaged``."""
+    :data:`TAR_DAMAGED` and where the block starts is appended to ``damaged``; where no whole header
+    follows (a block of zeros reached first: the scan stops there, as GNU tar's at a lone zero block)
+    or the archive was read again by tarfile, :data:`TAR_DAMAGED_STOPPED`, the names after it unsearched."""
     head = fh.read(6)
     names: list[str] = []
     bound = MAX_TAR_READ if reads is None else min(MAX_TAR_READ, max(reads[0], 0))
@@ -689,16 +697,19 @@ def tar_text(
         unread = _tar_read(fh, head, counted, names, limit, True)
     except _Fallback:
         read = bound - max(counted.left, 0)  # dqm's walker's reading
+        seen = counted.damaged  # tarfile ends the archive at the block the walker skipped: said so
         names.clear()
         counted = _Counted(fh, bound)
         counted.ends = True
         unread = _tar_read(fh, head, counted, names, limit, False)
+        counted.stopped = seen
     if reads is not None:
         reads[0] -= max(read, bound - max(counted.left, 0))
-    if counted.damaged is not None:
-        if damaged is not None:
-            damaged.append(counted.damaged)
-        unread = unread or TAR_DAMAGED
+    at = counted.stopped if counted.stopped is not None else counted.damaged
+    if at is not None and unread is None:
+        unread = TAR_DAMAGED_STOPPED if counted.stopped is not None else TAR_DAMAGED
+    if at is not None and damaged is not None and unread in (TAR_DAMAGED, TAR_DAMAGED_STOPPED):
+        damaged.append(at)
     return "\n".join(names), unread
 
 
@@ -1158,6 +1169,8 @@ def _walk_tar(fh: _Counted | _TarStream, mark: _Counted | None = None) -> Iterat
                 mark.damaged = offset
             found = _next_header(fh)
             if found is None:
+                if mark is not None:
+                    mark.stopped = offset
                 return
             offset, first = found
             continue

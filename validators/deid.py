@@ -1007,10 +1007,12 @@ def other_texts(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[F
     where = (N_("a file no item reads"), None)
     out = _kept_findings(batch.other_texts, "DEID_OTHER_TEXT", where, ctx, settings, None, "file")
     for path, why in batch.other_texts_unread:
+        # the position its reason names (a tar's damaged block), only where there is one
+        where_at = {"at": batch.other_texts_unread_at[path]} if path in batch.other_texts_unread_at else {}
         unread = msg(
             "this file may hold identifiers and was not all searched ({_why}): check it before release",
             _why=why,
-            at=batch.other_texts_unread_at.get(path, 0),
+            **where_at,
         )
         out.append(ctx.finding("DEID_OTHER_TEXT_UNSEARCHED", unread, file=path))
     if batch.other_texts_unread_cut:

@@ -13,7 +13,15 @@ import tracemalloc
 from pathlib import Path
 from typing import cast
 
-from dqm.doc_text import TAR_DAMAGED, _Counted, _Fallback, _tar_read, document_text, tar_text
+from dqm.doc_text import (
+    TAR_DAMAGED,
+    TAR_DAMAGED_STOPPED,
+    _Counted,
+    _Fallback,
+    _tar_read,
+    document_text,
+    tar_text,
+)
 from dqm.profile import load_profile
 from dqm.runner import RunOptions, run_batch
 from tests.helpers import within, write_tiny_batch
@@ -529,6 +537,40 @@ def test_names_after_a_damaged_block_are_searched(tmp_path: Path) -> None:
     mine = [f for f in run.findings if f.location.file == "damaged.tar"]
     assert any(f.code == "DEID_OTHER_TEXT_UNSEARCHED" and "byte 1,536" in (f.message or "") for f in mine)
     assert any(f.code == "DEID_OTHER_TEXT_IDENTIFIER" for f in mine), [f.code for f in mine]
+
+
+def test_a_damaged_block_whose_later_names_go_unsearched_is_said_so(tmp_path: Path) -> None:
+    """Past a damaged block, a header dqm leaves to tarfile (a pax global header, a negative size):
+    tarfile reads the archive again and ends it at the block, and a scan that reaches a block of
+    zeros first stops there; either way the names after the block were not searched, and the reason
+    says so, at its byte (was: after tarfile, no reason at all; at zeros, "the names after it were
+    read")."""
+    first = _member("first.txt", 700)  # the damaged block starts at 1,536
+    bad_sum = bytearray(_member("lost.txt"))
+    bad_sum[0] ^= 1
+    named = _member(f"홍길동_{RRN}.svs", 3)
+    pax = io.BytesIO()
+    with tarfile.open(fileobj=pax, mode="w", format=tarfile.PAX_FORMAT, pax_headers={"comment": "x"}) as tf:
+        tf.addfile(tarfile.TarInfo(f"홍길동_{RRN}.svs"))
+    negative = bytearray(named[:512])
+    negative[124:136] = b"\xff" * 12
+    negative = _with_checksum(negative)
+    for after in (pax.getvalue(), bytes(negative) + named + bytes(1024), bytes(1024) + named + bytes(1024)):
+        data = first + bytes(bad_sum) + after
+        for ext, packed in ((".tar", data), (".tar.gz", gzip.compress(data))):
+            at: list[int] = []
+            text, why = document_text(io.BytesIO(packed), ext, 1000, damaged=at)
+            assert (text, why, at) == ("first.txt", TAR_DAMAGED_STOPPED, [1536]), after[:8]
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "damaged.tar").write_bytes(first + bytes(bad_sum) + pax.getvalue())
+    (root / "cut.zip").write_bytes(b"PK\x03\x04")
+    run = run_batch(root, load_profile(), RunOptions(workers=1))
+    mine = [f for f in run.findings if f.code == "DEID_OTHER_TEXT_UNSEARCHED" and f.location.file]
+    by_file = {f.location.file: f for f in mine}
+    assert "byte 1,536" in (by_file["damaged.tar"].message or "")
+    assert "not searched" in (by_file["damaged.tar"].message or "")
+    assert by_file["damaged.tar"].params.get("at") == 1536, by_file["damaged.tar"].params
+    assert "at" not in by_file["cut.zip"].params, by_file["cut.zip"].params  # no position: none given
 
 
 def _sparse(name: str, extensions: int, size: int = 0, bad_at: int | None = None) -> bytes:
