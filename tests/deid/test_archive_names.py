@@ -7,6 +7,7 @@ import io
 import lzma
 import struct
 import tarfile
+import time
 import zlib
 from pathlib import Path
 
@@ -232,3 +233,22 @@ def test_a_rar4_large_file_header_cut_short_is_not_readable(tmp_path: Path, monk
 
     monkeypatch.setattr(archive_names, "_rar5_names", bug)
     assert document_text(io.BytesIO(_rar5(NAMES)), ".rar", 1000) == ("", NOT_RAR)
+
+
+def test_a_rar_of_millions_of_headers_is_cut_at_once() -> None:
+    """Every header counts against :data:`MAX_HEADERS`, not only a file's (was: 2.27 M minimal
+    service headers in 16 MB walked whole, 15.7 s of CPU, "all searched"): past them, not all
+    searched; up to them, all read."""
+    from dqm.archive_names import MAX_HEADERS
+
+    service = _rar5_block(3, b"")
+    start, stop = b"Rar!\x1a\x07\x01\x00" + _rar5_block(1, b"\x00"), _rar5_block(5, b"\x00")
+    old = struct.pack("<HBHH", 0, 0x7A, 0, 7)
+    start4 = b"Rar!\x1a\x07\x00" + struct.pack("<HBHH", 0, 0x73, 0, 13) + bytes(6)
+    stop4 = struct.pack("<HBHH", 0, 0x7B, 0x4000, 7)
+    for n, why in ((MAX_HEADERS - 2, None), (MAX_HEADERS * 5, PAST_BOUND)):
+        for data in (start + service * n + stop, start4 + old * n + stop4):
+            # CPU time, not within(): an archive reader's exception, the alarm's among them, is "not readable"
+            cpu = time.process_time()
+            assert document_text(io.BytesIO(data), ".rar", 1000, inflated=[10**9]) == ("", why), n
+            assert time.process_time() - cpu < 2, n
