@@ -388,6 +388,55 @@ def _rar5_names(fh: BinaryIO, names: list[str], end: int, room: list[int]) -> st
     raise _Bad  # no end-of-archive header: cut
 
 
+def _rar4_unicode(plain: bytes, encoded: bytes) -> str:
+    """A RAR 4 name's encoded Unicode part decoded as unrar's ``EncodeFileName::Decode`` does (a
+    high byte, then two flag bits a character: a low byte alone, with the high byte, a UTF-16 unit,
+    or a run copied from the ``plain`` name, corrected), to its first NUL ("": none)."""
+    units: list[int] = []
+    pos = 1
+    high = encoded[0] if encoded else 0
+    flags = bits = 0
+    while pos < len(encoded) and len(units) < 2048:
+        if not bits:
+            flags, bits = encoded[pos], 8
+            pos += 1
+            if pos >= len(encoded):
+                break
+        mode = flags >> 6
+        if mode == 0:
+            units.append(encoded[pos])
+            pos += 1
+        elif mode == 1:
+            units.append(encoded[pos] | high << 8)
+            pos += 1
+        elif mode == 2:
+            if pos + 1 >= len(encoded):
+                break
+            units.append(encoded[pos] | encoded[pos + 1] << 8)
+            pos += 2
+        else:
+            length = encoded[pos]
+            pos += 1
+            if length & 0x80:
+                if pos >= len(encoded):
+                    break
+                correction = encoded[pos]
+                pos += 1
+                for _ in range((length & 0x7F) + 2):
+                    if len(units) >= len(plain):
+                        break
+                    units.append(((plain[len(units)] + correction) & 0xFF) | high << 8)
+            else:
+                for _ in range(length + 2):
+                    if len(units) >= len(plain):
+                        break
+                    units.append(plain[len(units)])
+        flags = (flags << 2) & 0xFF
+        bits -= 2
+    text = struct.pack(f"<{len(units)}H", *units).decode("utf-16-le", "replace")
+    return text.split("\0", 1)[0]
+
+
 def _rar4_names(fh: BinaryIO, names: list[str], end: int, room: list[int]) -> str | None:
     at = len(RAR4_MAGIC)
     read = 0
@@ -421,11 +470,13 @@ def _rar4_names(fh: BinaryIO, names: list[str], end: int, room: list[int]) -> st
             raw = body[at_name : at_name + name_size]
             if len(raw) != name_size:
                 raise _Bad
+            unicode = ""
             if flags & 0x200 and b"\0" in raw:  # the Unicode name, encoded, after the plain one
-                raw = raw.split(b"\0", 1)[0]
-            if flags & 0x200:
-                names.append(raw.decode("utf-8", "replace"))
-            else:
+                raw, encoded = raw.split(b"\0", 1)
+                unicode = _rar4_unicode(raw, encoded)
+            if unicode:
+                names.append(unicode)
+            else:  # UTF-8 (a Unicode name with no encoded part), else the OEM code page: CP949
                 try:
                     names.append(raw.decode("utf-8"))
                 except UnicodeDecodeError:

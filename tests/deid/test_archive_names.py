@@ -252,3 +252,37 @@ def test_a_rar_of_millions_of_headers_is_cut_at_once() -> None:
             cpu = time.process_time()
             assert document_text(io.BytesIO(data), ".rar", 1000, inflated=[10**9]) == ("", why), n
             assert time.process_time() - cpu < 2, n
+
+
+def test_a_rar4_unicode_name_is_read_from_its_encoded_part() -> None:
+    """A RAR 4 name with the Unicode flag (0x200): the plain name in the OEM code page, a NUL, the
+    Unicode name encoded as unrar decodes it; that name is read (was: the plain part as UTF-8, its
+    Hangul replaced, or '???' where WinRAR ran on a non-Korean Windows), else the plain part as
+    UTF-8, then CP949."""
+    rest = f"_{RRN}.svs"
+
+    def rar4(raw: bytes) -> bytes:
+        out = b"Rar!\x1a\x07\x00" + struct.pack("<HBHH", 0, 0x73, 0, 13) + bytes(6)
+        body = struct.pack("<IIBIIBBHI", 3, 3, 2, 0, 0, 29, 0x30, len(raw), 0x20) + raw
+        out += struct.pack("<HBHH", 0, 0x74, 0x8000 | 0x200, 7 + len(body)) + body + b"xyz"
+        return out + struct.pack("<HBHH", 0, 0x7B, 0x4000, 7)
+
+    # high byte 0xAC; flags 2 2 1 3 (a UTF-16 unit twice, 0xAC00 | low byte, a run of the plain name)
+    # then 0 and 3 with a correction (a low byte alone; the plain name's bytes + 1, high byte added)
+    encoded = b"\xac" + bytes([0b10100111]) + "홍길".encode("utf-16-le") + b"\x00" + bytes([len(rest) - 2])
+    plain = f"???{rest}".encode()
+    assert _text(rar4(plain + b"\0" + encoded)) == f"홍길가{rest}"
+    encoded = b"\xac" + bytes([0b00110000]) + b"A" + b"\x80" + b"\x01"
+    assert _text(rar4(b"x@@\0" + encoded)) == "A" + chr(0xAC41) * 2
+    # no encoded part, or one that decodes to nothing: the plain part, UTF-8 then CP949
+    korean = f"홍길동{rest}"
+    assert _text(rar4(korean.encode("cp949") + b"\0" + bytes(8))) == korean
+    assert _text(rar4(korean.encode())) == korean
+    for cut in range(1, len(encoded) + 1):  # cut anywhere: never an exception
+        document_text(io.BytesIO(rar4(b"x@@\0" + encoded[:cut])), ".rar", 1000)
+
+
+def _text(data: bytes) -> str:
+    text, why = document_text(io.BytesIO(data), ".rar", 1000)
+    assert why is None
+    return text
