@@ -317,11 +317,23 @@ def _live_batches() -> dict[tuple[int, int], str]:
     return live
 
 
-_OUTSIDE: set[tuple[int, int, int, int]] = set()
-"""The folders found in no batch (:func:`_batch_holding`), by their identity and their parent's:
-a run writes thousands of files into a few folders, and the walk up by ``..`` cost ~0.7–0.9 ms
-CPU a write. A folder is walked again when it or its parent is another (a link swapped in, the
-folder moved elsewhere: its parent changes); emptied when the batches registered change."""
+_OUTSIDE: set[tuple[int, int, str]] = set()
+"""The folders found in no batch (:func:`_batch_holding`), by their identity and their current path
+(``/proc/self/fd/N``, Linux): a run writes thousands of files into a few folders, and the walk up by
+``..`` cost ~0.7–0.9 ms CPU a write. A folder is walked again when it is another (a link swapped
+in) or its path changed (it, its parent or any folder above it renamed or moved, into the batch or
+elsewhere); where the system does not say a descriptor's path, every write walks. Emptied when the
+batches registered change."""
+
+
+def _where(fd: int) -> str | None:
+    """The current path of the folder open as ``fd`` (Linux's ``/proc/self/fd``), or None where the
+    system does not say it."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+
 
 _UP = os.O_DIRECTORY | os.O_CLOEXEC | getattr(os, "O_PATH", os.O_RDONLY)
 """How a folder above is opened on the walk: ``O_PATH`` (Linux) needs no read permission on it, so a
@@ -333,15 +345,12 @@ def _batch_holding(fd: int) -> str | None:
     """The batch folder (:func:`never_into`) that the folder open as ``fd`` is, or is inside; None
     when it is in none. Walks up by ``..`` from the descriptor: the folder checked is the one the
     caller then writes in (by ``dir_fd``), never a path a link made meanwhile redirects. A folder
-    found in none is remembered with its parent (:data:`_OUTSIDE`): walked once, not once a write."""
+    found in none is remembered with its path (:data:`_OUTSIDE`): walked once, not once a write."""
     if not _BATCHES:
         return None
     info = os.fstat(fd)
-    try:
-        parent = os.stat("..", dir_fd=fd)
-    except OSError:
-        parent = None
-    seen = None if parent is None else (info.st_dev, info.st_ino, parent.st_dev, parent.st_ino)
+    where = _where(fd)
+    seen = None if where is None else (info.st_dev, info.st_ino, where)
     if seen is not None and seen in _OUTSIDE:
         return None
     live = _live_batches()
@@ -592,15 +601,31 @@ def _make_folder_checked(folder: Path) -> None:
         existing = existing.parent
     here = _open_folder(existing)
     try:
-        for name in reversed(missing):
+        names = list(reversed(missing))
+        for i, name in enumerate(names):
             with contextlib.suppress(FileExistsError):  # made meanwhile, or a file: the open says
                 os.mkdir(name, dir_fd=here)
-            inside = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=here)
+            try:
+                inside = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=here)
+            except OSError as exc:  # a dangling link or a link loop at that name: named, as a file is
+                if exc.errno not in (errno.ENOENT, errno.ELOOP, errno.ENOTDIR):
+                    raise
+                part = existing.joinpath(*names[: i + 1])
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(part)) from None
             os.close(here)
             here = inside
             _refuse_if_batch(here, folder)
     finally:
         os.close(here)
+
+
+def _folder_to_write_in(folder: Path) -> None:
+    """``folder`` made where missing, for a file the caller then makes in it by
+    :func:`_temporary_beside`, which opens the folder and checks it against the batches: a folder
+    already there is not opened and checked here too (one path open and one check less a write)."""
+    if _BATCHES and os.path.isdir(folder):
+        return
+    _make_folder(folder)
 
 
 def make_folder(folder: Path) -> None:
@@ -695,7 +720,7 @@ def _stage_beside(path: Path, payload: bytes, private: bool, durable: bool, name
     """``payload`` in a new temporary file beside ``path`` (flushed to the disk when ``durable``),
     not yet under its name; a failure names ``named`` and leaves no temporary file."""
     with _naming(named):
-        _make_folder(path.parent)
+        _folder_to_write_in(path.parent)
         refuse_unless_replaceable(path)
         fd, tmp = _temporary_beside(path, private)
         try:
@@ -721,7 +746,7 @@ def replacing(path: Path) -> Iterator[BinaryIO]:
     follow a link planted there, into the batch. Failures are a :class:`WriteRefused` naming
     ``path``."""
     with _naming(path):
-        _make_folder(path.parent)
+        _folder_to_write_in(path.parent)
         refuse_unless_replaceable(path)
         fd, tmp = _temporary_beside(path)
         try:
@@ -804,7 +829,7 @@ class FileBatch:
         """Write ``data`` (masked and encoded as :func:`write_file` does) to take the name ``path``."""
         payload = _payload(data, mask, binary)
         with _naming(path):
-            _make_folder(path.parent)
+            _folder_to_write_in(path.parent)
             refuse_unless_replaceable(path)
             fd, tmp = _temporary_beside(path)
         try:
@@ -995,16 +1020,35 @@ class OutputSet:
     def __enter__(self) -> OutputSet:
         with _naming(self.folder):
             _make_folder(self.folder)
+            # OUT opened once and checked: its lock and the staging folder are made in that
+            # folder, never by a path a link swapped in at OUT meanwhile redirects (into the batch)
+            out = _open_folder(self.folder)
+        try:
+            self._enter(out)
+        finally:
+            os.close(out)
+        return self
+
+    def _enter(self, out: int) -> None:
         _remove_legacy_staging(self.folder)
-        with _naming(self.folder), _commit_lock(self.folder):
+        with _naming(self.folder), _commit_lock(self.folder, out):
             _finish_recorded(self.folder)
             _remove_abandoned(self.folder)
             # made, held and marked under the commit lock: another run's clean-up (which takes it)
             # never sees this folder made but not yet held
-            self._staging = _new_staging(self.folder)
-            self._held = _hold(self._staging)
+            self._staging = _new_staging(self.folder, out)
+            self._held = _hold(self._staging, out)
             try:
-                (self._staging / STAGING_MARK).touch()
+                if self._held is None:
+                    (self._staging / STAGING_MARK).touch()
+                else:
+                    mark = os.open(
+                        STAGING_MARK,
+                        os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+                        0o644,
+                        dir_fd=self._held,
+                    )
+                    os.close(mark)
             except BaseException:  # never a staging folder left behind
                 shutil.rmtree(self._staging, ignore_errors=True)
                 self._staging = None
@@ -1013,7 +1057,6 @@ class OutputSet:
                     self._held = None
                 raise
         _empty_trash(self.folder)
-        return self
 
     def _staged(self, name: str) -> Path:
         if self._staging is None:
@@ -1090,14 +1133,14 @@ class OutputSet:
                 self._held = None
 
 
-def _new_staging(folder: Path) -> Path:
-    """A new staging folder in ``folder``: readable as the outputs are (a reader of another user
-    sees whether it holds a commit record), writable by this user alone (a record is trusted only
-    then), whatever the umask."""
+def _new_staging(folder: Path, dir_fd: int | None = None) -> Path:
+    """A new staging folder in ``folder`` (made in ``dir_fd``, ``folder`` open, when given):
+    readable as the outputs are (a reader of another user sees whether it holds a commit record),
+    writable by this user alone (a record is trusted only then), whatever the umask."""
     while True:
         staging = folder / f"{STAGING_PREFIX}{secrets.token_hex(4)}"
         try:
-            os.mkdir(staging, 0o755)
+            os.mkdir(staging.name if dir_fd is not None else staging, 0o755, dir_fd=dir_fd)
         except FileExistsError:
             continue
         return staging
@@ -1139,13 +1182,18 @@ def _remove_legacy_staging(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def _commit_lock(folder: Path) -> Iterator[None]:
-    """:data:`COMMIT_LOCK` held exclusively (waiting for a set being moved: milliseconds). Where
-    the file system has no ``flock`` the block runs unlocked (:func:`run_lock` still keeps two runs
-    of dqm apart)."""
+def _commit_lock(folder: Path, dir_fd: int | None = None) -> Iterator[None]:
+    """:data:`COMMIT_LOCK` held exclusively (waiting for a set being moved: milliseconds); opened in
+    ``dir_fd`` (``folder`` open) when given. Where the file system has no ``flock`` the block runs
+    unlocked (:func:`run_lock` still keeps two runs of dqm apart)."""
     import fcntl
 
-    fd = os.open(folder / COMMIT_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    fd = os.open(
+        COMMIT_LOCK if dir_fd is not None else folder / COMMIT_LOCK,
+        os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+        0o644,
+        dir_fd=dir_fd,
+    )
     try:
         with contextlib.suppress(OSError):
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -1566,13 +1614,18 @@ def _open_commit_lock(folder: Path) -> int | None:
     return fd
 
 
-def _hold(folder: Path) -> int | None:
-    """A descriptor of ``folder`` holding a shared ``flock`` on it: the folder is in use for as long
-    as the process lives (the kernel drops the lock with it). None where it cannot be held."""
+def _hold(folder: Path, dir_fd: int | None = None) -> int | None:
+    """A descriptor of ``folder`` (opened in ``dir_fd``, its parent open, when given) holding a
+    shared ``flock`` on it: the folder is in use for as long as the process lives (the kernel drops
+    the lock with it). None where it cannot be held."""
     import fcntl
 
     try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        fd = os.open(
+            folder.name if dir_fd is not None else folder,
+            os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+            dir_fd=dir_fd,
+        )
     except OSError:
         return None
     try:

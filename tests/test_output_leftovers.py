@@ -82,7 +82,12 @@ def test_the_gx_suite_cache_key_reads_no_more_than_the_suite_s_bound(
     suite.write_bytes(b" " * 1025)
     read: list[int] = []
     real = Path.read_bytes
-    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(1) or real(self))
+
+    def counted(self: Path) -> bytes:
+        read.append(1)
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counted)
     fake = SimpleNamespace(_digest=lambda text: text)
     frame = pd.DataFrame({"a": [1]})
     assert RecordCache.table_key(fake, frame, [], suite) is None  # type: ignore[arg-type]
@@ -197,3 +202,95 @@ def test_a_link_swapped_in_while_folders_are_made_leaves_nothing_in_the_batch(
     finally:
         forget_batches()
     assert list(batch.iterdir()) == []
+
+
+def test_corrupt_masks_the_copy_it_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """corrupt's last line was escaped but not masked (its error lines are): a copy folder named
+    with a resident number printed it whole."""
+    from dqm.output import forget_written
+    from dqm.synth import build_batch
+    from dqm.validity import corrupt
+
+    build_batch(tmp_path / "synth", 2, seed=1, max_size=128)
+    copy = tmp_path / "copy-900101-1234567"
+    corrupt.main([str(tmp_path / "synth"), str(copy), "--fraction", "1.0"])
+    forget_written()
+    out = capsys.readouterr().out
+    assert "900101-1234567" not in out and "corrupted" in out, out
+
+
+def test_the_memo_walks_again_when_the_folder_s_parent_moves_into_the_batch(tmp_path: Path) -> None:
+    """The per-folder memo was keyed by the folder's and its parent's identity: the output folder's
+    parent moved into the batch (both inodes unchanged) and a link left at its old name let the
+    next write into the batch; its current path is in the key now."""
+    import os
+
+    from dqm.output import WriteRefused, forget_batches, never_into, write_file
+
+    if not os.path.exists("/proc/self/fd"):
+        pytest.skip("no /proc: every write walks")
+    batch, out = tmp_path / "batch", tmp_path / "out"
+    batch.mkdir()
+    (out / "lots").mkdir(parents=True)
+    never_into(batch)
+    try:
+        write_file(out / "lots" / "a.txt", "a", durable=False)
+        out.rename(batch / "out")
+        out.symlink_to(batch / "out")
+        with pytest.raises(WriteRefused) as refused:
+            write_file(out / "lots" / "b.txt", "b", durable=False)
+        assert refused.value.why is not None and "batch" in refused.value.why
+        assert not (batch / "out" / "lots" / "b.txt").exists()
+    finally:
+        forget_batches()
+
+
+def test_an_output_set_makes_its_lock_and_staging_in_the_folder_it_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OUT swapped for a link into the batch after it was made and checked: the commit lock file
+    (and the staging folder) were made by path, so the lock file stayed in the batch."""
+    import shutil
+
+    import dqm.output as output
+    from dqm.output import OutputSet, forget_batches, never_into
+
+    batch, out = tmp_path / "batch", tmp_path / "out"
+    batch.mkdir()
+    never_into(batch)
+    real = output._remove_legacy_staging
+
+    def swapped(folder: Path) -> None:
+        real(folder)
+        if not out.is_symlink():
+            shutil.rmtree(out)
+            out.symlink_to(batch)
+
+    monkeypatch.setattr(output, "_remove_legacy_staging", swapped)
+    try:
+        with pytest.raises(OSError), OutputSet(out) as outputs:  # WriteRefused is an OSError
+            outputs.write("results.json", "{}")
+        assert not any(batch.iterdir()), sorted(batch.iterdir())
+    finally:
+        forget_batches()
+
+
+@pytest.mark.parametrize("odd", ["dangling", "loop"])
+def test_a_dangling_link_or_loop_on_the_way_is_named(tmp_path: Path, odd: str) -> None:
+    """A dangling link or a link loop on the way to an output folder was refused with the system's
+    reason alone (no path part named); the part at fault is named, as a plain file there is."""
+    from dqm.output import WriteRefused, forget_batches, never_into, refused_write_line, write_file
+
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    never_into(batch)
+    link = tmp_path / odd
+    link.symlink_to(tmp_path / ("nowhere" if odd == "dangling" else odd))
+    try:
+        with pytest.raises(WriteRefused) as refused:
+            write_file(link / "b" / "f.txt", "x", durable=False)
+        line = "".join(refused_write_line(refused.value).split())
+        assert f"{link});" in line or f": {link})" in line, line
+        assert not any(batch.iterdir())
+    finally:
+        forget_batches()

@@ -309,14 +309,20 @@ def test_an_output_folder_that_cannot_be_written_in_is_named(
     real_open = os.open
 
     def refusing(path: object, flags: int, *args: object, **kwargs: object) -> int:
-        if str(path).startswith(str(out)) and flags & os.O_CREAT:
+        dir_fd = kwargs.get("dir_fd")
+        where = str(path)
+        if isinstance(dir_fd, int):  # a file made in a folder opened (the run and commit locks)
+            where = os.path.join(os.readlink(f"/proc/self/fd/{dir_fd}"), where)
+        if where.startswith(str(out)) and flags & os.O_CREAT:
             raise OSError(number, os.strerror(number), str(path))
         return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "open", refusing)
     assert _dqm(["fixlist", str(results), "--out", str(out)], monkeypatch) == 4
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert line == f"dqm: {out} could not be written ({os.strerror(number)}); {TAIL}"
+    # the run lock, the first file made there (opened in the folder checked: named as the lock)
+    lock = out / ".dqm.lock"
+    assert line == f"dqm: {lock} could not be written ({os.strerror(number)}); {TAIL}"
     assert _leftovers(tmp_path) == []
 
 

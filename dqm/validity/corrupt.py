@@ -494,7 +494,9 @@ def main(argv: list[str] | None = None) -> None:
     except WriteRefused as exc:  # a full disk, a refused copy: dqm's one line, exit code 4 (as `dqm`'s)
         parser.exit(4, _masked(refused_write_line(exc), profile) + "\n")
     # the copy as typed, escaped as every typed path dqm prints (a newline in it forged a line)
-    print(f"corrupted {len(done)} slides; see {visible(str(args.dst / REPORT), newlines=False)}")
+    # and masked as its error lines are (a copy named with an identifier printed it whole)
+    line = f"corrupted {len(done)} slides; see {visible(str(args.dst / REPORT), newlines=False)}"
+    print(_masked(line, profile))
 
 
 def _copy_holds(dst: Path) -> str:
