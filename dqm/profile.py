@@ -58,13 +58,14 @@ class ClassDef(_Frozen):
     """A slide with this diagnosis must carry at least one lesion of this class."""
     names: dict[str, str] = Field(default_factory=dict)
     """The class's name in other languages (``ko: 기저세포암``); ``name`` is the English one. A
-    class written by one of these names is this class, as by its id, name or an alias."""
+    class written by one of these names is this class where the name is unambiguous (no other
+    class, ``class_map`` key or blank shares it); otherwise the name is only shown."""
 
     @property
     def written(self) -> tuple[str, ...]:
-        """The names a file may write the class by: its id, name, aliases and its names in other
-        languages (an annotation of a Korean lab writes ``기저세포암`` for ``BCC``)."""
-        return (self.id, self.name, *self.aliases, *self.names.values())
+        """The names a file writes the class by, each one class's only: its id, name and aliases.
+        Its names in other languages match too where unambiguous (:attr:`Profile._names`)."""
+        return (self.id, self.name, *self.aliases)
 
     @field_validator("names")
     @classmethod
@@ -277,7 +278,21 @@ class Profile(_Frozen):
 
     @cached_property
     def _names(self) -> dict[str, str]:
-        names = {k.strip().casefold(): v for k, v in self.class_map.items()}
+        # a name in another language (an annotation of a Korean lab writes 기저세포암 for BCC)
+        # matches its class unless it is blank, two classes share it (both ``ko: 기타``) or it is
+        # another class's own name: those only set what the outputs show. ``class_map`` (the
+        # user's explicit word) and the classes' own names come after, so they win.
+        owners: dict[str, set[str]] = {}
+        for c in self.classes:
+            for name in (*c.written, *c.names.values()):
+                owners.setdefault(name.strip().casefold(), set()).add(c.id)
+        names = {
+            key: c.id
+            for c in self.classes
+            for key in (n.strip().casefold() for n in c.names.values())
+            if key and owners[key] == {c.id}
+        }
+        names.update({k.strip().casefold(): v for k, v in self.class_map.items()})
         for c in self.classes:
             for name in c.written:
                 names[name.strip().casefold()] = c.id

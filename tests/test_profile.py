@@ -73,6 +73,38 @@ def test_a_korean_class_name_resolves_in_an_annotation(profile):
     assert [lesion.label for lesion in resolve_classes(ann, profile).lesions] == ["BCC"]
 
 
+def test_class_map_wins_over_a_name_in_another_language(tmp_path):
+    # the user's explicit word: class_map sends 흑색종 to B although A's Korean name is 흑색종
+    text = MINIMAL.replace("name: alpha}", "name: alpha, names: {ko: 흑색종}}")
+    prof = load_profile(_write(tmp_path, text + "class_map: {흑색종: B}\n"))
+    assert prof.resolve_class(" 흑색종 ") == "B"
+
+
+@pytest.mark.parametrize(
+    "classes",
+    [
+        "[{id: A, name: alpha, names: {ko: 기타}}, {id: B, name: beta, names: {ko: 기타}}]",
+        "[{id: A, name: alpha, names: {ko: beta}}, {id: B, name: beta}]",
+    ],
+)
+def test_an_ambiguous_name_in_another_language_loads_and_matches_no_other_class(tmp_path, classes):
+    # these profiles loaded while names were display only: the shared name stays a display name
+    text = MINIMAL.replace("classes: [{id: A, name: alpha}, {id: B, name: beta}]", f"classes: {classes}")
+    prof = load_profile(_write(tmp_path, text))
+    assert (prof.resolve_class("기타"), prof.resolve_class("beta")) == (None, "B")
+    assert prof.display_names("ko")["A"] in ("기타", "beta")
+
+
+def test_a_blank_name_in_another_language_catches_no_lesion_without_a_class(tmp_path):
+    text = MINIMAL.replace("name: alpha}", "name: alpha, names: {ko: ''}}")
+    prof = load_profile(_write(tmp_path, text))
+    assert (prof.resolve_class(""), prof.resolve_class("  "), prof.resolve_class("alpha")) == (
+        None,
+        None,
+        "A",
+    )
+
+
 def test_institution_class_map_wins_over_global(tmp_path):
     p = _write(tmp_path, MINIMAL + "class_map: {tumor: A}\ninstitution_class_map: {H2: {tumor: B}}\n")
     prof = load_profile(p)
@@ -90,7 +122,7 @@ def test_institution_class_map_wins_over_global(tmp_path):
         ("- just\n- a list\n", "YAML mapping"),
         ("name: [unclosed\n", "not valid YAML"),
         (MINIMAL + "colour_typo: 1\n", "colour_typo"),
-        (MINIMAL.replace("name: beta}", "name: beta, names: {ko: alpha}}"), "used by classes A and B"),
+        (MINIMAL.replace("name: beta}", "name: beta, aliases: [alpha]}"), "used by classes A and B"),
     ],
 )
 def test_invalid_profiles_are_reported_with_their_reason(tmp_path, text, message):
