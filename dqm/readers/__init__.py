@@ -472,6 +472,10 @@ def pieces_needed(text: bytes) -> int:
     return _MemoryCheck(text).pieces_need()
 
 
+_SHELL_JOINED_BYTES = 1 << 16
+"""A top-level value under this many bytes is counted joined with the others (:meth:`_MemoryCheck._shell_need`)."""
+
+
 class _MemoryCheck:
     """``LIMIT_EXCEEDED`` when reading a text could take more than ``limits.annotation_memory``:
     a file of a million tiny features took 20-35 times its size once parsed whole, and a worker
@@ -514,12 +518,16 @@ class _MemoryCheck:
         file holds no other key)."""
         top = pieces.top_values(self.text) or {}
         split = next((key for key in _PIECES_BY_KEY if key is not None and key in top), "lesions")
-        # one count over the values joined, not one a value (a million top-level keys: 11 counts
-        # each): no mark holds a NUL, so none spans two values and the counts add up
+        # the small values counted joined, not one by one (a million top-level keys: 11 counts
+        # each): no mark holds a NUL, so none spans two values and the counts add up. A large
+        # value is counted alone, copied one at a time: joined, four 100 MB values took 381 MB
+        # more in this check that guards memory (95 MB one by one)
         values = [value for key, value in top.items() if key != split]
-        if not values:
-            return 0
-        return self.text_need(b"\x00".join(values)) - self.char_bytes() * (len(values) - 1)
+        small = [value for value in values if len(value) < _SHELL_JOINED_BYTES]
+        need = sum(self.text_need(bytes(v)) for v in values if len(v) >= _SHELL_JOINED_BYTES)
+        if small:
+            need += self.text_need(b"\x00".join(small)) - self.char_bytes() * (len(small) - 1)
+        return need
 
     def text_need(self, text: bytes) -> int:
         """What parsing ``text`` (a value of the text) whole takes and the read keeps of it: its

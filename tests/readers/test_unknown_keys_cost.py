@@ -69,6 +69,25 @@ def test_shell_counted_once_as_value_by_value(extra: dict[str, object]) -> None:
     assert check._shell_need() == by_value
 
 
+def test_large_shell_values_are_counted_one_at_a_time() -> None:
+    # joined, four large values were copied at once inside the check that guards memory
+    import tracemalloc
+
+    size = 2_000_000
+    check = _MemoryCheck(_doc({f"m{i}": "a" * size for i in range(4)} | {"s": "é", "t": [1]}))
+    check.char_bytes()
+    tracemalloc.start()
+    try:
+        need = check._shell_need()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    top = pieces.top_values(check.text)
+    assert top is not None
+    assert need == sum(check.text_need(bytes(v)) for k, v in top.items() if k != "lesions")
+    assert peak < 1.5 * size, peak
+
+
 def test_unknown_keys_named_as_before() -> None:
     # a key all of it an identifier key by its name, any other unknown key by its position
     keys = {"k0": 1, "patient_name": "Hong Gildong", "Patient: Kim": 1, "patient_name_Kim": 2}
