@@ -832,10 +832,21 @@ _PLACE_COLUMNS = rf"{_PLACE_WORD}{_WORD_END}\"?[ \u00a0]*+(?:[|;\t\"{_CELL_ENDS}
 name starts there; ``Ward`` alone before a given name is a surname, ``Patient Name: Ward, Mary``, and so are two
 places' words a space or a comma and a space parts, ``Patient Name: Ward Bay``, ``Ward Block, Mary`` (in clear in
 deid14's first round)."""
+_KO_LIST_GAP = "[ \t\u00a0\u3000]"
+"""A space inside a Korean name list (:data:`_KO_LISTED_NAMES`): a space, a tab, a no-break or an ideographic space."""
+_KO_LISTED_AGE = rf"(?:만{_KO_LIST_GAP}?)?\d{{1,3}}{_KO_LIST_GAP}?(?:세|살)(?![가-힣])"
+"""An age after a listed name (``45세``, ``45 세``, ``만45세``, ``45살``): it ends the name's item."""
+_KO_LISTED_SEX = r"(?:[남여](?![가-힣])|[MFmf](?=/\d))"
+"""A sex after a listed name and a space (``김지은 남 45세``, ``김지은 여/45``, ``김지은 M/45``): it ends the name's item."""
+_KO_LISTED_AFTER = rf"{_KO_LIST_GAP}++(?:{_KO_LISTED_AGE}|[남여MFmf]{_KO_LIST_GAP}?/?{_KO_LIST_GAP}?(?:{_KO_LISTED_AGE}|\d{{1,3}}(?![\d가-힣])))"
+"""An age or a sex and an age between a listed name and the next item's separator (``홍길동, 김지은 45세, 이철수``):
+the list goes on after it (``이철수`` was in clear in session 31's deidko7)."""
 _KO_LISTED_NAMES = (
-    rf"(?:(?<=[가-힣])[,\uff0c\u3001/][ \t\u00a0\u3000]{{0,2}}+(?=(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])"
-    rf"{_KO_GIVEN_BODY}{_KO_GIVEN_END}(?<!{_KO_ENDING})(?<![님씨])(?![가-힣])"
-    rf"(?=[ \t\u00a0\u3000]*+(?:[,\uff0c\u3001;()[\]\r\n.|/]|$|(?<=\t)|(?<=[ \u00a0\u3000])(?:[등외](?![가-힣])|\d{{1,3}}세(?![가-힣])))))[가-힣]++)*+"
+    rf"(?:(?:{_KO_LISTED_AFTER}(?={_KO_LIST_GAP}{{0,2}}+[,\uff0c\u3001/\uff0f]))?(?<=[가-힣\d])"
+    rf"(?:[,\uff0c\u3001]|{_KO_LIST_GAP}{{0,2}}+[/\uff0f]){_KO_LIST_GAP}{{0,2}}+(?=(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])"
+    rf"{_KO_GIVEN_BODY}{_KO_GIVEN_END}(?<!{_KO_ENDING})(?<![님씨])(?:{_KO_TAIL}(?![가-힣])|{_KO_LIST_GAP}씨(?![가-힣]))"
+    rf"(?={_KO_LIST_GAP}*+(?:[,\uff0c\u3001;()[\]\r\n.|/\uff0f]|$|(?<=\t)|(?<=[ \u00a0\u3000])(?:[등외](?![가-힣])|{_KO_LISTED_AGE}|{_KO_LISTED_SEX}))))"
+    rf"[가-힣]++(?:{_KO_LIST_GAP}씨(?![가-힣]))?)*+"
 )
 """More names a Korean name's comma lists after it (``성명: 홍길동, 김지은``, ``홍길동，김지은``, ``홍길동、김지은``,
 ``파일명: 홍길동, 김지은``: the names after the first were in clear before session 30): each of :data:`_KO_GLUED`'s
@@ -1083,7 +1094,7 @@ _PENDING_NAME = re.compile(
     "[pP성환이](?<=(?="  # run after a keyword's first character, as :func:`_skipping` runs a pattern
     + _NAME_KEYWORD
     + rf"(?:[{_UPPER}][{_LATIN_LETTER}'\u2019\u2010-\u2015-]*+(?:{_NAME_GAPS}[{_UPPER}][{_LATIN_LETTER}'\u2019\u2010-\u2015-]*+){{0,4}}{_NAME_GAPS_AT_END}|[{_UPPER}][{_UPPER}{_MARKS}'\u2019\u2010-\u2015-]*+(?:{_NAME_GAPS}[{_UPPER}][{_UPPER}{_MARKS}'\u2019\u2010-\u2015-]*+){{0,4}}"
-    rf"{_NAME_GAPS_AT_END}|[가-힣]{{1,4}}+(?:[,\uff0c\u3001/][ \t\u00a0\u3000]{{0,2}}+[가-힣]{{0,4}}+)*+|(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}]){_KO_DOT}(?:[가-힣]|{_KO_DOT}){{0,3}}"
+    rf"{_NAME_GAPS_AT_END}|[가-힣]{{1,6}}+(?:(?:[ \t\u00a0\u3000]{{1,2}}+(?:[가-힣\dMFmf]{{1,4}}+[ \t\u00a0\u3000/]{{0,2}}+){{0,3}}+)?[,\uff0c\u3001/\uff0f][ \t\u00a0\u3000]{{0,2}}+[가-힣]{{0,6}}+)*+(?:[ \t\u00a0\u3000]{{1,2}}+(?:[가-힣\dMFmf]{{1,4}}+[ \t\u00a0\u3000/]{{0,2}}+){{0,3}}+)?|(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}]){_KO_DOT}(?:[가-힣]|{_KO_DOT}){{0,3}}"
     rf"|{_HANJA}(?:{_HANJA}|{_KO_DOT}){{0,16}})?\Z)[\s\S])"
 )
 """The ``person_name`` pattern's start up to the end of a text: its keyword and what may be the

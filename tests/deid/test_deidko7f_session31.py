@@ -22,3 +22,44 @@ def test_a_long_slash_list_a_window_cuts_is_masked_whole(pad: int) -> None:
 def test_five_thousand_slashed_names_are_masked() -> None:
     masked = default_masker()("성명: 홍길동" + "/김지은" * 5000)
     assert masked.count("김지은") == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "names", "kept"),
+    [
+        ("성명: 홍길동, 김지은 45 세", ("홍길동", "김지은"), " 45 세"),
+        ("성명: 홍길동, 김지은 만45세", ("홍길동", "김지은"), " 만45세"),
+        ("성명: 홍길동, 김지은 45살", ("홍길동", "김지은"), " 45살"),
+        ("성명: 홍길동, 김지은 남 45세", ("홍길동", "김지은"), " 남 45세"),
+        ("성명: 홍길동, 김지은 여/45", ("홍길동", "김지은"), " 여/45"),
+        ("성명: 홍길동, 김지은 M/45", ("홍길동", "김지은"), " M/45"),
+        ("성명: 홍길동, 김지은 45세, 이철수 50세", ("홍길동", "김지은", "이철수"), " 50세"),
+        ("성명: 홍길동/김지은 45세/이철수", ("홍길동", "김지은", "이철수"), ""),
+    ],
+)
+def test_a_listed_name_beside_an_age_is_masked(text: str, names: tuple[str, ...], kept: str) -> None:
+    """An age in its nearby forms or a sex ends a listed name's item, and the list goes on after the age's comma:
+    each name here was in clear after deidko7 (the last age stays: alone it identifies nobody)."""
+    masked = default_masker()(text)
+    assert [name for name in names if name in masked] == []
+    assert masked.endswith(kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "성명: 김지은 / 이철수",
+        "성명: 김지은 /이철수",
+        "성명: 김지은\uff0f이철수",
+        "성명: 김지은/이철수님",
+        "성명: 김지은/이철수 씨",
+        "성명: 김지은/이철수는",
+        "성명: 김지은,이철수님",
+        "성명: 김지은, 이철수 씨",
+    ],
+)
+def test_a_spaced_or_full_width_slash_and_a_title_or_particle_keep_the_list(text: str) -> None:
+    """``/`` with spaces or full-width, and ``님``, ``씨`` or a particle after a listed name: ``이철수`` was in clear."""
+    masked = default_masker()(text)
+    assert "김지은" not in masked and "이철수" not in masked
+    assert masked.startswith("성명: [PERSON_NAME-") and "씨" not in masked and "님" not in masked
