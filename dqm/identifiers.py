@@ -841,10 +841,13 @@ _KO_LISTED_SEX = r"(?:[남여](?![가-힣])|[MFmf](?=/\d))"
 _KO_LISTED_AFTER = rf"{_KO_LIST_GAP}++(?:{_KO_LISTED_AGE}|[남여MFmf]{_KO_LIST_GAP}?/?{_KO_LIST_GAP}?(?:{_KO_LISTED_AGE}|\d{{1,3}}(?![\d가-힣])))"
 """An age or a sex and an age between a listed name and the next item's separator (``홍길동, 김지은 45세, 이철수``):
 the list goes on after it (``이철수`` was in clear in session 31's deidko7)."""
+_KO_LISTED_TITLE = "(?:님|씨)(?:은|는|이|가|을|를|의|와|과|도|께서|에게)?"
+"""An honorific after a listed name, a particle after it (``김지은/이철수님``, ``김지은, 이철수님은``): a particle with no
+honorific is no list's (``성명: 홍길동, 시그널을``: 691 of ``benchmarks/korean_name_words.py``'s words would be masked)."""
 _KO_LISTED_NAMES = (
     rf"(?:(?:{_KO_LISTED_AFTER}(?={_KO_LIST_GAP}{{0,2}}+[,\uff0c\u3001/\uff0f]))?(?<=[가-힣\d])"
     rf"(?:[,\uff0c\u3001]|{_KO_LIST_GAP}{{0,2}}+[/\uff0f]){_KO_LIST_GAP}{{0,2}}+(?=(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}])"
-    rf"{_KO_GIVEN_BODY}{_KO_GIVEN_END}(?<!{_KO_ENDING})(?<![님씨])(?:{_KO_TAIL}(?![가-힣])|{_KO_LIST_GAP}씨(?![가-힣]))"
+    rf"{_KO_GIVEN_BODY}{_KO_GIVEN_END}(?<!{_KO_ENDING})(?<![님씨])(?:{_KO_LISTED_TITLE}|{_KO_LIST_GAP}씨)?(?![가-힣])"
     rf"(?={_KO_LIST_GAP}*+(?:[,\uff0c\u3001;()[\]\r\n.|/\uff0f]|$|(?<=\t)|(?<=[ \u00a0\u3000])(?:[등외](?![가-힣])|{_KO_LISTED_AGE}|{_KO_LISTED_SEX}))))"
     rf"[가-힣]++(?:{_KO_LIST_GAP}씨(?![가-힣]))?)*+"
 )

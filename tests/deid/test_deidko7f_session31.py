@@ -53,13 +53,13 @@ def test_a_listed_name_beside_an_age_is_masked(text: str, names: tuple[str, ...]
         "성명: 김지은\uff0f이철수",
         "성명: 김지은/이철수님",
         "성명: 김지은/이철수 씨",
-        "성명: 김지은/이철수는",
+        "성명: 김지은/이철수님은",
         "성명: 김지은,이철수님",
         "성명: 김지은, 이철수 씨",
     ],
 )
 def test_a_spaced_or_full_width_slash_and_a_title_or_particle_keep_the_list(text: str) -> None:
-    """``/`` with spaces or full-width, and ``님``, ``씨`` or a particle after a listed name: ``이철수`` was in clear."""
+    """``/`` with spaces or full-width, and ``님`` or ``씨`` (a particle after it) after a listed name: ``이철수`` was in clear."""
     masked = default_masker()(text)
     assert "김지은" not in masked and "이철수" not in masked
     assert masked.startswith("성명: [PERSON_NAME-") and "씨" not in masked and "님" not in masked
