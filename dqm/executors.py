@@ -191,11 +191,14 @@ _SHARED: dict[str, tuple[Any, ...]] = {}
 """In a worker process: the shared arguments of each running :func:`dask_map`, by its token."""
 
 
-_WARMED: dict[str, threading.Event] = {}
-"""In a worker process: per running :func:`dask_map`'s token, set once its warm-up has ended."""
+_WARMED: dict[str, tuple[threading.Event, float]] = {}
+"""In a worker process: per running :func:`dask_map`'s token, an event set once its warm-up has
+ended, and the ``time.monotonic`` after which its tasks no longer wait for it."""
 WARM_UP_WAIT_S = 600.0
-"""How long a task waits for its worker's warm-up before its first item (a warm-up stuck longer
-is left to run beside the items, which then compile what they need in their own clocks)."""
+"""How long after its start a worker's warm-up is waited for, once per worker and map: tasks that
+start within it wait for its end before their first item; a warm-up stuck longer is left to run
+beside the items (which then compile what they need in their own clocks), and no later task waits
+for it."""
 
 
 def _keep_shared(token: str, shared: tuple[Any, ...], prepare: Callable[..., object] | None = None) -> None:
@@ -207,7 +210,8 @@ def _keep_shared(token: str, shared: tuple[Any, ...], prepare: Callable[..., obj
     _SHARED[token] = shared
     if prepare is None:
         return
-    done = _WARMED[token] = threading.Event()
+    done = threading.Event()
+    _WARMED[token] = (done, time.monotonic() + WARM_UP_WAIT_S)
 
     def warm_up() -> None:
         # a warm-up that fails (a decoder missing on this node) is met by each item instead, as
@@ -262,8 +266,11 @@ def _call_with_shared(
     each watched by this worker's watchdog (:func:`_watch`). The worker's warm-up for the map
     (:func:`_keep_shared`) ends first, outside every item's clock."""
     shared = _SHARED[token]
-    if (warmed := _WARMED.get(token)) is not None:
-        warmed.wait(WARM_UP_WAIT_S)
+    if (warming := _WARMED.get(token)) is not None:
+        # one deadline from the warm-up's start: a stuck warm-up costs the worker its wait once,
+        # not each of its tasks (the wait is outside every item's clock, unseen by the watchdog)
+        done, deadline = warming
+        done.wait(max(0.0, deadline - time.monotonic()))
     if limit_s is None:
         return [func(item, *shared) for item in items]
     from distributed import get_worker

@@ -28,6 +28,20 @@ def warmed_before(item: int, seconds: float) -> bool:
     return bool(_WARMED)
 
 
+def stuck_warm_up(seconds: float) -> None:
+    time.sleep(300)  # a warm-up that does not end while the map runs (a hung mount)
+
+
+def ran_at(item: int, seconds: float) -> float:
+    return time.monotonic()
+
+
+def shorten_the_wait(seconds: float) -> None:
+    import dqm.executors
+
+    dqm.executors.WARM_UP_WAIT_S = seconds
+
+
 @pytest.fixture
 def own_client():
     with dask_client(DaskOptions(workers=1)) as c:
@@ -57,3 +71,14 @@ def test_the_first_item_starts_after_the_warm_up_outside_its_clock(own_client) -
             )
         )
     assert got == dict.fromkeys(range(4), True)
+
+
+def test_a_stuck_warm_up_is_waited_for_once_per_worker_not_by_each_task(own_client) -> None:
+    wait_s = 2.0
+    with within(180):
+        own_client.run(shorten_the_wait, wait_s)
+        # one task per item on the one single-threaded worker: each task came to the wait in turn
+        got = dict(dask_map(own_client, ran_at, list(range(6)), (0.0,), prepare=stuck_warm_up, chunk=1))
+    # the worker's monotonic clock is the system's: the items' spread is the tasks' waits after the first
+    spread = max(got.values()) - min(got.values())
+    assert spread < wait_s * 2, f"items ran over {spread:.1f} s: later tasks waited for the warm-up again"
