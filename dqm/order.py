@@ -43,7 +43,7 @@ from pathlib import Path
 from dqm.batch import WIDE_BOMS, normalise
 from dqm.checksums import is_sha256
 from dqm.i18n import Message, msg
-from dqm.output import read_named
+from dqm.output import csv_cell_limit, read_named
 
 ORDER_CHECK = "order.list"
 NOT_DELIVERED = "ITEM_NOT_DELIVERED"
@@ -186,6 +186,7 @@ def parse_order(text: str, where: str) -> tuple[bool, list[Ordered], tuple[str, 
     header's column names (:func:`column_name`; none without a header); ``where``: the list's
     path, for the messages of :class:`OrderError`."""
     delimiter = "\t" if "\t" in _first_line(text) else ","
+    csv_cell_limit()  # raised again, where something lowered it since dqm.output's import
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     entries: list[Ordered] = []
     seen: dict[str, int] = {}

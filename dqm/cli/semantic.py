@@ -52,7 +52,7 @@ from dqm.cli.lots import (
     supplier_states,
 )
 from dqm.i18n import N_, msg
-from dqm.output import TooLarge, read_bounded, visible
+from dqm.output import TooLarge, csv_cell_limit, read_bounded, visible
 
 review_app = typer.Typer(
     help="Expert review: plan a sample size, ingest reviewers' verdicts.",
@@ -96,6 +96,7 @@ def _read_risk(path: Path) -> dict[str, float]:
     """``slide_id,risk`` CSV → mapping; a usage error names the first bad row."""
     import csv
 
+    csv_cell_limit()  # raised again, where something lowered it since dqm.output's import
     try:
         rows = list(csv.DictReader(read_bounded(path, MAX_RISK_BYTES).decode("utf-8-sig").splitlines()))
     except TooLarge as exc:

@@ -23,7 +23,7 @@ import numpy as np
 import orjson
 from shapely.geometry import Polygon
 
-from dqm.output import writing, written
+from dqm.output import csv_cell_limit, writing, written
 from dqm.readers.native_schema import FORMAT_TAG
 from dqm.synth import render
 from dqm.synth.cohort import Record, cohort
@@ -333,6 +333,7 @@ def build_batch(
 
 def load_truth(batch: Path) -> list[dict[str, str]]:
     """``truth.csv`` rows: ``slide_id``, ``defect``, ``code``."""
+    csv_cell_limit()  # raised again, where something lowered it since dqm.output's import
     with (batch / "truth.csv").open(encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
 

@@ -37,7 +37,15 @@ from typing import Any
 import numpy as np
 
 from dqm.i18n import N_
-from dqm.output import WriteRefused, forget_written, refused_write_line, visible, write_file, written
+from dqm.output import (
+    WriteRefused,
+    csv_cell_limit,
+    forget_written,
+    refused_write_line,
+    visible,
+    write_file,
+    written,
+)
 from dqm.pixels.masks import shifted
 from dqm.profile import Profile, load_profile
 
@@ -387,6 +395,7 @@ def corrupt_batch(
     profile = profile or load_profile()
     classes = list(profile.class_ids)
     rng = np.random.default_rng(seed)
+    csv_cell_limit()  # raised again, where something lowered it since dqm.output's import
     reader = csv.DictReader(io.StringIO(manifest_bytes.decode("utf-8-sig"), newline=""))
     header = list(reader.fieldnames or [])
     rows = list(reader)
