@@ -1619,8 +1619,10 @@ def test_tile_decodes_are_bounded_and_a_full_queue_is_answered_503(monkeypatch: 
 
 
 def test_one_clients_tiles_in_flight_are_bounded(
-    served: Any, fresh: tuple[Path, Path], monkeypatch: Any
-) -> None:  # noqa: F811
+    served: Any,
+    fresh: tuple[Path, Path],  # noqa: F811
+    monkeypatch: Any,
+) -> None:
     """One client asking 25 tiles at once held 25 threads of the server (40 in all): the other
     reviewers waited. Now past TILES_PER_CLIENT in flight a tile is answered 503 with Retry-After
     (the viewer asks again, ``tileRetryMax``), none 500, and another client is still served."""
