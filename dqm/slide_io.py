@@ -1359,6 +1359,7 @@ def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget)
 
     try:
         with Image.open(path) as img:
+            slide_refs.unturned(img)  # a TIFF as stored, as its mask is read
             w, h = img.size
             probe.vendor = f"image/{(img.format or 'unknown').lower()}"
             probe.pillow_mode = img.mode
@@ -2498,6 +2499,7 @@ def _thumbnail(
         with warnings.catch_warnings(), _native_stderr([]):
             warnings.simplefilter("ignore")
             with Image.open(own) as img:
+                slide_refs.unturned(img)  # a TIFF as stored, as its mask is read
                 w, h = img.size
                 if plain_too_large(w, h):
                     return _no_thumbnail("pillow", (w, h), None, max_decode_pixels)

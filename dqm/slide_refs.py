@@ -739,6 +739,26 @@ MAX_FIRST_PAGE_ENTRIES = 4096
 """Entries of a TIFF's first directory :func:`tiff_orientation` reads at most (a slide's has a few dozen)."""
 
 
+def unturned(image: Any) -> Any:
+    """``image`` (a Pillow image just opened, or just moved to another frame), kept as its file
+    stores it: Pillow 13 turns a TIFF by its Orientation tag when it loads its pixels (as
+    ``ImageOps.exif_transpose``; older ones, and every other format, do not). The tag is dropped
+    from the image's EXIF (which that turn reads) and the stored size
+    restored, so that a mask and its image, both TIFF or not, are read in the frame they are
+    stored in and compared as stored. A Pillow that does not turn is left untouched."""
+    stored = getattr(image, "_tile_size", None)  # Pillow 13's TIFF: its size before the turn
+    if getattr(image, "format", None) != "TIFF" or stored is None:
+        return image
+    try:
+        exif = image.getexif()
+        if 0x0112 in exif:
+            del exif[0x0112]
+            image._size = stored
+    except Exception:  # a damaged directory: its read says why
+        pass
+    return image
+
+
 def tiff_orientation(fh: BinaryIO) -> int | None:
     """The Orientation tag (:data:`ORIENTATION`, a SHORT) of the first page of the TIFF ``fh``
     (classic, NDPI or BigTIFF, either byte order), read from its directory's entries alone; None

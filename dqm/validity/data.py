@@ -43,7 +43,7 @@ from dqm.slide_io import (
     plain_file,
     recorded_of,
 )
-from dqm.slide_refs import refused_file
+from dqm.slide_refs import refused_file, unturned
 
 WHITE = (255, 255, 255)
 LEVEL_TOLERANCE = 1.01
@@ -534,7 +534,7 @@ class SlideReader:
                 # the file first opened, held until the image is decoded
                 fh = held.enter_context(plain_file(self.path, self.root, self._first))
                 try:
-                    img = held.enter_context(Image.open(fh))
+                    img = unturned(held.enter_context(Image.open(fh)))  # as stored, as its mask
                 except OSError as exc:  # named by the slide's path, not the file object
                     said = str(exc).replace(repr(fh), repr(str(self.path)))
                     raise type(exc)(said) from None

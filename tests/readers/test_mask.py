@@ -517,6 +517,25 @@ def test_a_tiff_mask_is_read_as_stored_whatever_its_orientation(fmt: str, order:
         assert array.shape == (6, 9) and np.array_equal(array, stored), orientation
 
 
+def test_a_tiff_image_and_mask_of_one_orientation_are_read_in_one_frame(tmp_path: Path) -> None:
+    # a plain stripped TIFF image and its TIFF mask, both of tag t (one tool wrote both): Pillow 13
+    # turned the image by its tag on load, the mask was read as stored. Tag 6: MASK_SIZE_MISMATCH;
+    # tag 3: the lesion, in the stored tissue, LESION_ON_BACKGROUND. Both are read as stored now
+    image = np.full((60, 80, 3), 235, np.uint8)
+    image[5:35, 5:45] = (150, 90, 160)  # tissue at the top left, as stored
+    binary = np.zeros((60, 80), np.uint8)
+    binary[10:30, 10:40] = 255  # the lesion within it
+    for t in range(1, 9):
+        (tmp_path / "images").mkdir(exist_ok=True)
+        (tmp_path / "masks").mkdir(exist_ok=True)
+        (tmp_path / f"images/O{t}.tif").write_bytes(_oriented(image, "TIFF", t))
+        (tmp_path / f"masks/O{t}.tif").write_bytes(_oriented(binary, "TIFF", t))
+    run = run_batch(tmp_path, _glas_profile(), RunOptions(workers=1, clinical=False))
+    assert len(run.outcomes) == 8
+    wrong = {"MASK_SIZE_MISMATCH", "LESION_ON_BACKGROUND", "MASK_ORIENTATION_MISMATCH"}
+    assert sorted((f.item_id, f.code) for f in run.findings if f.code in wrong) == []
+
+
 def test_a_mask_oriented_like_its_image_is_read_in_its_frame(tmp_path: Path) -> None:
     # A: JPEG image and LE TIFF mask both of tag 3: equal tags, but the mask was read turned 180°
     # (the lesion at x 40-70), and nothing said so. B: TIFF mask 6, image none: the mismatch, and no

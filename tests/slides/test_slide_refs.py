@@ -28,7 +28,7 @@ from dqm.profile import Profile
 from dqm.runner import run_item_checks
 from dqm.semantic.server.tiles import SlideUnavailable, open_slide
 from dqm.slide_io import SlideProbe, batch_named, probe_slide, slide_thumbnail
-from dqm.slide_refs import not_to_open, refused_reference
+from dqm.slide_refs import not_to_open, refused_reference, unturned
 from validators.context import FileStatus, ItemView
 from validators.engine import configure
 
@@ -1202,3 +1202,35 @@ def test_a_tiff_orientation_of_any_integer_type_is_read(kind: int, fmt: str, exp
     field = struct.pack("<" + fmt, 6).ljust(4, b"\0")[:4]
     ifd = struct.pack("<H", 1) + struct.pack("<HHI", 274, kind, 1) + field + struct.pack("<I", 0)
     assert tiff_orientation(io.BytesIO(b"II*\0" + struct.pack("<I", 8) + ifd)) == expected
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "LA"])
+def test_unturned_keeps_a_tiff_as_stored_whatever_its_orientation(mode: str) -> None:
+    # Pillow 13 turns a TIFF by its tag 274 on load (by the cached EXIF; it leans on the private
+    # _size and _tile_size, pinned here): unturned keeps every tag's image as stored, size first
+    import tifffile
+    from PIL import Image
+
+    bands = {"L": 1, "RGB": 3, "RGBA": 4, "LA": 2}[mode]
+    stored = np.arange(54 * bands, dtype=np.uint8).reshape((6, 9, bands)).squeeze()
+    extra = {"RGBA": {"extrasamples": [2]}, "LA": {"extrasamples": [2], "photometric": "minisblack"}}
+    for t in range(1, 9):
+        out = io.BytesIO()
+        kw = {"photometric": "rgb"} if mode in ("RGB", "RGBA") else {}
+        tifffile.imwrite(out, stored, extratags=[(274, "H", 1, t, True)], **kw, **extra.get(mode, {}))  # type: ignore[arg-type]
+        with Image.open(out) as img:
+            assert unturned(img) is img and img.size == (9, 6), t
+            assert img.mode == mode and np.array_equal(np.asarray(img), stored), t
+
+
+def test_unturned_leaves_what_pillow_does_not_turn() -> None:
+    from PIL import Image
+
+    out = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("L", (9, 6)).save(out, format="PNG", exif=exif.tobytes())
+    with Image.open(out) as img:  # a PNG: left to exif_transpose
+        assert unturned(img).getexif()[0x0112] == 6 and img.size == (9, 6)
+    older = type("Older", (), {"format": "TIFF"})()  # a Pillow that does not turn: no _tile_size
+    assert unturned(older) is older and vars(older) == {}
