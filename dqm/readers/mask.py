@@ -42,7 +42,7 @@ import math
 import re
 import struct
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -161,11 +161,14 @@ def _over_whole(w: int, h: int, rel: str) -> Annotation:
 
 def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | None, int]:
     """The mask's 2-D label array (of its first frame), or the unreadable annotation saying why;
-    and how many later frames have the first's size (:func:`_frames_alike`)."""
+    and how many later frames have the first's size (:func:`_frames_alike`). Every mask is read
+    as its file stores it, whatever its format (:func:`~dqm.slide_refs.unturned`)."""
+    from dqm.slide_refs import unturned
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's own decompression-bomb warning: bounded below
-            image = Image.open(io.BytesIO(content))
+            image = unturned(Image.open(io.BytesIO(content)))  # as stored, as tifffile reads it
             w, h = image.size
             over = _over_limit(w, h, rel)
             if over is not None:
@@ -176,11 +179,9 @@ def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | N
             see_through = _see_through(image, rel)
             if see_through is not None:
                 return None, see_through, 0
-            turn = _pillow_turn(image)
             array = _pixels(image)
             if array is None:
                 return None, _not_labels(rel), 0
-            array = _as_stored(array, turn, image)
     except UnidentifiedImageError:  # its message names a memory address: not reproducible
         return (
             None,
@@ -202,41 +203,6 @@ def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | N
             0,
         )
     return _labels(array, rel, frames)
-
-
-_UNTURN: dict[int, Callable[[np.ndarray], np.ndarray]] = {
-    2: lambda a: a[:, ::-1],
-    3: lambda a: a[::-1, ::-1],
-    4: lambda a: a[::-1],
-    5: lambda a: a.swapaxes(0, 1),
-    6: lambda a: np.rot90(a, 1),
-    7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
-    8: lambda a: np.rot90(a, -1),
-}
-"""What undoes each Orientation's turn as ``ImageOps.exif_transpose`` makes it, on an array of
-rows and columns."""
-
-
-def _pillow_turn(image: Image.Image) -> int | None:
-    """The Orientation (2-8) Pillow may apply when it loads ``image``, a TIFF (Pillow 13 turns a
-    TIFF's pixels by its tag on load, as ``exif_transpose``; older ones do not); None otherwise.
-    Read from its tags, before its pixels."""
-    if image.format != "TIFF":  # PNG, JPEG, BMP: Pillow leaves the turn to exif_transpose
-        return None
-    try:
-        value = image.getexif().get(0x0112)
-    except Exception:  # a damaged directory: its read says why
-        return None
-    return value if isinstance(value, int) and 2 <= value <= 8 else None
-
-
-def _as_stored(array: np.ndarray, turn: int | None, image: Image.Image) -> np.ndarray:
-    """The mask's labels as its file stores them, as tifffile (a tiled or big-endian BigTIFF mask)
-    and every PNG reader give them: where Pillow turned a TIFF by its Orientation ``turn`` on
-    load (it then drops the tag), turned back. One frame for every mask, whatever Pillow does."""
-    if turn is None or image.getexif().get(0x0112) == turn:  # not applied (Pillow < 13)
-        return array
-    return np.ascontiguousarray(_UNTURN[turn](array))
 
 
 def _labels(array: np.ndarray, rel: str, frames: int) -> tuple[np.ndarray | None, Annotation | None, int]:
@@ -392,17 +358,20 @@ def _alpha_varies(rel: str, low: int, high: int) -> Annotation:
 
 
 def _frames_alike(image: Image.Image) -> int:
-    """How many of the :data:`FRAMES_LOOKED_AT` frames after the first have its size; the image is
-    left at its first frame."""
+    """How many of the :data:`FRAMES_LOOKED_AT` frames after the first have its size, as stored;
+    the image is left at its first frame, as stored (:func:`~dqm.slide_refs.unturned`)."""
+    from dqm.slide_refs import unturned
+
     size, alike = image.size, 0
     try:
         for k in range(1, 1 + FRAMES_LOOKED_AT):
             image.seek(k)  # EOFError past the last (n_frames would walk every frame)
-            alike += image.size == size
+            alike += unturned(image).size == size  # stored sizes
     except (EOFError, OSError, ValueError, SyntaxError):  # a damaged later frame: the first is read
         pass
     finally:
         image.seek(0)
+        unturned(image)
     return alike
 
 

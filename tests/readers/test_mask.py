@@ -517,6 +517,28 @@ def test_a_tiff_mask_is_read_as_stored_whatever_its_orientation(fmt: str, order:
         assert array.shape == (6, 9) and np.array_equal(array, stored), orientation
 
 
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_a_tiff_mask_with_alpha_is_read_as_stored_whatever_its_orientation(mode: str) -> None:
+    # its alpha check loaded the pixels first: Pillow 13 turned them and dropped the tag before
+    # the turn was looked up, so an opaque RGBA or LA TIFF mask of tags 2-8 was read turned
+    import tifffile
+
+    stored = np.random.default_rng(2).integers(0, 3, (6, 9)).astype(np.uint8) * 100
+    opaque = np.full_like(stored, 255)
+    planes = [stored] * 3 + [opaque] if mode == "RGBA" else [stored, opaque]
+    kw = {"photometric": "rgb"} if mode == "RGBA" else {"photometric": "minisblack"}
+    arrays = []
+    for t in range(1, 9):
+        out = io.BytesIO()
+        tags = [(274, "H", 1, t, True)]
+        tifffile.imwrite(out, np.dstack(planes), extrasamples=[2], extratags=tags, **kw)  # type: ignore[arg-type]
+        array, failed, _ = mask.decode_whole(out.getvalue(), "m.tif")
+        assert failed is None and array is not None, t
+        arrays.append(array)
+    assert arrays[0].shape == (6, 9)
+    assert all(a.shape == (6, 9) and np.array_equal(a, arrays[0]) for a in arrays), mode
+
+
 def test_a_tiff_image_and_mask_of_one_orientation_are_read_in_one_frame(tmp_path: Path) -> None:
     # a plain stripped TIFF image and its TIFF mask, both of tag t (one tool wrote both): Pillow 13
     # turned the image by its tag on load, the mask was read as stored. Tag 6: MASK_SIZE_MISMATCH;
