@@ -1668,3 +1668,74 @@ def test_one_clients_tiles_in_flight_are_bounded(
     assert len(busy) == 25 - per_client  # before: none refused
     assert all(b.startswith(b"HTTP/1.1 503 ") and b"\r\nretry-after: 1" in b.lower() for b in busy), busy
     assert sum(s.startswith(b"HTTP/1.1 200 ") for s in statuses) == per_client + 1
+
+
+def test_while_a_downsample_is_built_its_waiters_hold_no_decode_place_and_one_builds_at_a_time(
+    monkeypatch: Any, tmp_path: Path
+) -> None:
+    """While a 530 Mpx one-level slide's downsample was built (78 s), each other tile of it wanting
+    the downsample held one of the DECODES places waiting, with no timeout: every other slide's tiles
+    were answered "busy" for over a minute, and two slides' downsamples were built at once. Now a tile
+    wanting a downsample while one (of any slide) is built is answered "busy" at once, and a tile of
+    another slide is served meanwhile."""
+    import numpy as np
+    import tifffile
+    from PIL import Image
+
+    from dqm.semantic.server import tiles as tiles_module
+    from dqm.semantic.server.tiles import TilesBusy, TileSource
+
+    for name in ("a.png", "b.png"):  # one level of 8 Mpx: Deep Zoom level 0 reads it whole
+        Image.new("RGB", (4000, 2000), (90, 90, 90)).save(tmp_path / name)
+    tifffile.imwrite(
+        tmp_path / "s.tif", np.zeros((512, 512, 3), np.uint8), tile=(256, 256), photometric="rgb"
+    )
+    monkeypatch.setattr(tiles_module, "DECODE_WAIT", 2.0)
+    started, release = threading.Event(), threading.Event()
+    shrink = TileSource._shrink
+
+    def slow(self: Any, *args: Any) -> Any:
+        started.set()
+        release.wait(8)  # before: waiters block on it (bounded, so the test fails rather than hangs)
+        return shrink(self, *args)
+
+    monkeypatch.setattr(TileSource, "_shrink", slow)
+    tiles = TileSource(tmp_path, {0: "a.png", 1: "b.png", 2: "s.tif"})
+    answers: dict[str, str] = {}
+
+    def ask(label: str, index: int, level: int) -> None:
+        try:
+            tiles.tile(index, level, 0, 0)
+            answers[label] = "served"
+        except TilesBusy:
+            answers[label] = "busy"
+        except Exception as exc:  # counted: the test asserts there is none
+            answers[label] = repr(exc)
+
+    try:
+        with within(40):
+            tiles.dzi(0), tiles.dzi(1), tiles.dzi(2)
+            builder = threading.Thread(target=ask, args=("build", 0, 0))
+            builder.start()
+            assert started.wait(10)
+            waiters = [threading.Thread(target=ask, args=(f"wait{k}", 0, k)) for k in range(1, 6)]
+            for thread in waiters:
+                thread.start()
+            for thread in waiters:
+                thread.join(1.0)
+            other = time.monotonic()
+            ask("other build", 1, 0)  # another slide's build, while one is built: busy at once
+            ask("other slide", 2, 0)  # a tile of another slide: served at once
+            took = time.monotonic() - other
+            release.set()
+            builder.join()
+            for thread in waiters:
+                thread.join()
+        assert answers["other slide"] == "served" and took < 1.5, (answers, took)  # before: busy after 2 s
+        assert answers["other build"] == "busy", answers  # before: a second build at once
+        assert {answers[f"wait{k}"] for k in range(1, 6)} == {"busy"}, answers
+        assert answers["build"] == "served", answers
+        assert tiles.tile(0, 1, 0, 0)[:2] == b"\xff\xd8"  # the built one serves its waiters' retries
+    finally:
+        release.set()
+        tiles.close()

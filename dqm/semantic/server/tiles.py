@@ -56,7 +56,9 @@ MAX_DOWNSAMPLE_SOURCE = 1 << 29
 in strips of at most :data:`MAX_TILE_READ` (the downsample: at most 8.4 Mpx, 25 MB). A larger
 slide's small levels are refused (the page says "zoom in")."""
 MAX_DOWNSAMPLES = 2
-"""Downsamples kept (least recently used dropped); one is built at a time (:data:`DECODES`)."""
+"""Downsamples kept (least recently used dropped); one is built at a time, of any slide, in one of
+the :data:`DECODES` places, and a tile that needs one while another is built is answered 503 at once
+(:class:`TilesBusy`) rather than holding a place while it waits."""
 DECODES = 4
 """Tiles decoded at once, in all; a request waits for its turn up to :data:`DECODE_WAIT` s."""
 DECODE_QUEUE = 16
@@ -279,6 +281,8 @@ class TileSource:
         """Slide number → (its open entry, its downsample image): see :data:`DOWNSAMPLE`."""
         self._decodes = threading.BoundedSemaphore(DECODES)
         self._waiting = 0
+        self._building = threading.Lock()
+        """Held while a downsample is built (:meth:`_downsample`): one at a time, of any slide."""
         self._opening: dict[int, threading.Lock] = {}
         """Each slide's lock for its opens, one at a time: two first requests at once both opened
         it unchecked, and the one that finished first, whichever scan it found (one swapped in
@@ -612,7 +616,8 @@ class TileSource:
 
     def _downsample(self, index: int, entry: _Open, scale: float) -> Any:
         """Slide ``index``'s downsample (its smallest level shrunk :data:`DOWNSAMPLE` times), built
-        once (under the slide's opening lock, the caller holding a decode place) and kept among the
+        once (one build at a time, of any slide: a tile asking while one is built is refused at once,
+        :class:`TilesBusy`, so that no decode place waits on it) and kept among the
         :data:`MAX_DOWNSAMPLES` last used; None where the smallest level is over
         :data:`MAX_DOWNSAMPLE_SOURCE` pixels, or the downsample is coarser than ``scale`` (level-0
         pixels per pixel wanted: a gap inside a slide's pyramid)."""
@@ -625,11 +630,19 @@ class TileSource:
         if level_scale * DOWNSAMPLE > scale:
             return None
         with self._lock:
-            opening = self._opening.setdefault(index, threading.Lock())
-        with opening:
+            kept = self._downsamples.get(index)
+            if kept is not None and kept[0] is entry:
+                self._downsamples.move_to_end(index)
+                return kept[1]
+        # One build at a time, of any slide; a tile wanting another answered "busy" at once: waiting
+        # for it held a decode place each, so while a 530 Mpx slide's took 78 s every other slide's
+        # tiles were refused too (and its opening lock, held, kept its verdicts waiting).
+        if not self._building.acquire(blocking=False):
+            raise TilesBusy(BUSY)
+        try:
             with self._lock:
                 kept = self._downsamples.get(index)
-                if kept is not None and kept[0] is entry:
+                if kept is not None and kept[0] is entry:  # built while this one came
                     self._downsamples.move_to_end(index)
                     return kept[1]
             small = self._shrink(entry, smallest, width, height, level_scale)
@@ -639,6 +652,8 @@ class TileSource:
                 while len(self._downsamples) > MAX_DOWNSAMPLES:
                     self._downsamples.popitem(last=False)
             return small
+        finally:
+            self._building.release()
 
     def _shrink(self, entry: _Open, level: int, width: int, height: int, level_scale: float) -> Any:
         """Level ``level`` of ``entry``'s slide (``width`` x ``height``) shrunk :data:`DOWNSAMPLE`
