@@ -758,3 +758,55 @@ def test_the_unreadable_rows_line_stays_when_a_verdict_is_saved(
         page.wait_for_timeout(300)
         assert why in (page.text_content("#unreadable") or "")
         assert page.is_visible("#unreadable")
+
+
+def test_a_tile_refused_once_then_served_shows_no_note_and_one_refused_to_the_end_says_busy(
+    served: Served,
+) -> None:
+    """OpenSeadragon raises ``tile-load-failed`` on each try of a tile: the page showed "zoom in (no
+    level near this scale)" on a tile's first 503 (the per-client limit, a downsample being built)
+    and kept it after the retry drew the tile. Now the note waits for the retries to be used up and
+    says the cause (the server busy), and the viewer asks at most 6 tiles at once (the server
+    answers a client's ninth 503)."""
+    from playwright.sync_api import sync_playwright
+
+    _, _, tokens = served
+    tried: dict[str, int] = {}
+    always: list[bool] = [False]
+
+    def tile(route: Any) -> None:
+        url = route.request.url
+        tried[url] = tried.get(url, 0) + 1
+        if always[0] or tried[url] == 1:
+            route.fulfill(status=503, headers={"Retry-After": "1"}, body="busy")
+        else:
+            route.continue_()
+
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = _launch(p)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.route("**/dz/*_files/**", tile)
+        sign_in(page, tokens["Dr. Kim"])
+        wait_until(page, "window.dqmReview && window.dqmReview.loaded()", timeout=30)
+        deadline = time.monotonic() + 20
+        while not (tried and min(tried.values()) >= 2):  # each tile refused once, then asked again
+            assert time.monotonic() < deadline, tried
+            page.wait_for_timeout(100)
+        wait_until(page, "window.dqmReview.loaded()")
+        page.wait_for_timeout(500)
+        assert page.evaluate("document.getElementById('viewer-error').hidden"), page.inner_text(
+            "#viewer-error"
+        )  # before: "some tiles ... zoom in" from the first 503, kept
+        limit = page.evaluate("window.dqmReview.viewer().imageLoaderLimit")
+        assert 0 < limit <= server_app.TILES_PER_CLIENT, limit  # before: 0 (no limit)
+        always[0] = True  # now every try refused: the note once the retries are used up
+        page.keyboard.press("j")  # the next slide, its tiles never served
+        wait_until(page, "!document.getElementById('viewer-error').hidden", timeout=30)
+        note = page.inner_text("#viewer-error")
+        assert "busy" in note and "zoom in" not in note, note
+        context.close()
+        browser.close()
+    assert not problems, problems

@@ -59,6 +59,10 @@ SCRIPT_WORDS = {
     "tiles_failed": N_(
         "some tiles of this slide could not be shown at this scale (it has no level near it): zoom in to see them"
     ),
+    "tiles_busy": N_(
+        "some tiles of this slide were not shown: the server was busy. Move or zoom the view to ask for them again"
+    ),
+    "tiles_unread": N_("some tiles of this slide could not be read"),
     "load_failed": N_("cannot load the slide: {error}. Move to another slide and back to ask again."),
     "load_retrying": N_(
         "cannot load the slide: {error}. Asking again in {seconds} s; or move to another slide and back."

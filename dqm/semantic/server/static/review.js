@@ -26,6 +26,7 @@
   let overlay = null;
   let group = null;
   let loadToken = 0;
+  let tilesNote = null; // the word of the tiles note shown, if any (tile-load-failed)
   // "c" pressed while the record loads ({token: that load, text: typed since}): the comment box takes
   // focus and the text when the record comes; meanwhile no key typed runs a shortcut ("pass" after
   // "c" stored a PASS, "ok" sent the page back a slide). Escape drops it.
@@ -80,6 +81,9 @@
       // a tile answered 503 (the server busy decoding others) is asked again
       tileRetryMax: 5,
       tileRetryDelay: 1500,
+      // tiles asked at once, under the server's TILES_PER_CLIENT (8): over HTTP/2 (behind a proxy)
+      // the default (no limit) sent 40-60 at once, the rest refused 503 and given up
+      imageLoaderLimit: 6,
       gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: true },
     });
     overlay = document.createElementNS(SVG_NS, "svg");
@@ -91,10 +95,29 @@
       viewer.addHandler(event, placeOverlay);
     }
     viewer.addHandler("open-failed", () => showViewerError(word("open_failed")));
-    // a tile refused after its retries (a slide too large for a downsample, refused below 1/8):
-    // said once, not a blank view the reviewer might judge
-    viewer.addHandler("tile-load-failed", () => {
-      if ($("viewer-error").hidden) showViewerError(word("tiles_failed"));
+    // a tile refused after its retries (OpenSeadragon raises this on every try: maxReached says
+    // they are used up), said once and by its cause, asked of the server again (an image load
+    // has no status): 404, no level near this scale; 503, the server busy. Not a blank view the
+    // reviewer might judge; a busy note is cleared once tiles load again.
+    viewer.addHandler("tile-load-failed", (e) => {
+      if (!e.maxReached || !$("viewer-error").hidden) return;
+      const url = e.tile && (e.tile.getUrl ? e.tile.getUrl() : e.tile.url);
+      tilesNote = "tiles_unread";
+      showViewerError(word(tilesNote));
+      if (!url) return;
+      fetch(url, { credentials: "same-origin" })
+        .then((response) => {
+          if (!tilesNote) return; // another slide meanwhile, or tiles loaded
+          if (response.ok || response.status === 503) tilesNote = "tiles_busy";
+          else if (response.status === 404) tilesNote = "tiles_failed";
+          showViewerError(word(tilesNote));
+        })
+        .catch(() => {});
+    });
+    viewer.addHandler("tile-loaded", () => {
+      if (tilesNote && tilesNote !== "tiles_failed" && $("viewer-error").textContent === word(tilesNote)) {
+        showViewerError("");
+      }
     });
   }
 
@@ -119,6 +142,7 @@
 
   function showViewerError(message) {
     const box = $("viewer-error");
+    if (!message) tilesNote = null;
     box.hidden = !message;
     box.textContent = message || "";
   }
