@@ -317,13 +317,14 @@ def _live_batches() -> dict[tuple[int, int], str]:
     return live
 
 
-_OUTSIDE: set[tuple[int, int, str]] = set()
-"""The folders found in no batch (:func:`_batch_holding`), by their identity and their current path
-(``/proc/self/fd/N``, Linux): a run writes thousands of files into a few folders, and the walk up by
-``..`` cost ~0.7–0.9 ms CPU a write. A folder is walked again when it is another (a link swapped
-in) or its path changed (it, its parent or any folder above it renamed or moved, into the batch or
-elsewhere); where the system does not say a descriptor's path, every write walks. Emptied when the
-batches registered change."""
+_OUTSIDE: set[tuple[int, int, int, int, str]] = set()
+"""The folders found in no batch (:func:`_batch_holding`), by their identity, their parent's and
+their current path (``/proc/self/fd/N``, Linux): a run writes thousands of files into a few folders,
+and the walk up by ``..`` cost ~0.7–0.9 ms CPU a write. A folder is walked again when it is another
+(a link swapped in), its parent is another (the batch itself moved to the parent's name, the folder
+moved under it: its own path unchanged) or its path changed (it, its parent or any folder above it
+renamed or moved, into the batch or elsewhere); where the system does not say a descriptor's path,
+every write walks. Emptied when the batches registered change."""
 
 
 def _where(fd: int) -> str | None:
@@ -350,7 +351,11 @@ def _batch_holding(fd: int) -> str | None:
         return None
     info = os.fstat(fd)
     where = _where(fd)
-    seen = None if where is None else (info.st_dev, info.st_ino, where)
+    seen = None
+    if where is not None:
+        with contextlib.suppress(OSError):
+            parent = os.stat("..", dir_fd=fd)
+            seen = (info.st_dev, info.st_ino, parent.st_dev, parent.st_ino, where)
     if seen is not None and seen in _OUTSIDE:
         return None
     live = _live_batches()

@@ -294,3 +294,34 @@ def test_a_dangling_link_or_loop_on_the_way_is_named(tmp_path: Path, odd: str) -
         assert not any(batch.iterdir())
     finally:
         forget_batches()
+
+
+def test_the_memo_walks_again_when_the_batch_moves_to_the_folder_s_parent(tmp_path: Path) -> None:
+    """The memo keyed by the folder's identity and path alone missed this (light review of
+    output3f): the batch, registered through a link, moved to the name of the output folder's old
+    parent, the output folder moved back under it (its inode and its path unchanged), the link
+    repointed: the next write went into the batch. Its parent's identity is in the key again."""
+    import os
+
+    from dqm.output import WriteRefused, forget_batches, never_into, write_file
+
+    if not os.path.exists("/proc/self/fd"):
+        pytest.skip("no /proc: every write walks")
+    real, data = tmp_path / "real", tmp_path / "data"
+    real.mkdir()
+    data.symlink_to(real)
+    out = tmp_path / "a" / "b" / "out"
+    out.mkdir(parents=True)
+    never_into(data)
+    try:
+        write_file(out / "1.txt", "1", durable=False)
+        (tmp_path / "a" / "b").rename(tmp_path / "a" / "b_old")
+        real.rename(tmp_path / "a" / "b")
+        (tmp_path / "a" / "b_old" / "out").rename(tmp_path / "a" / "b" / "out")
+        data.unlink()
+        data.symlink_to(tmp_path / "a" / "b")
+        with pytest.raises(WriteRefused):
+            write_file(out / "2.txt", "2", durable=False)
+        assert not (tmp_path / "a" / "b" / "out" / "2.txt").exists()
+    finally:
+        forget_batches()
