@@ -1097,7 +1097,7 @@ _PENDING_NAME = re.compile(
     "[pP성환이](?<=(?="  # run after a keyword's first character, as :func:`_skipping` runs a pattern
     + _NAME_KEYWORD
     + rf"(?:[{_UPPER}][{_LATIN_LETTER}'\u2019\u2010-\u2015-]*+(?:{_NAME_GAPS}[{_UPPER}][{_LATIN_LETTER}'\u2019\u2010-\u2015-]*+){{0,4}}{_NAME_GAPS_AT_END}|[{_UPPER}][{_UPPER}{_MARKS}'\u2019\u2010-\u2015-]*+(?:{_NAME_GAPS}[{_UPPER}][{_UPPER}{_MARKS}'\u2019\u2010-\u2015-]*+){{0,4}}"
-    rf"{_NAME_GAPS_AT_END}|[가-힣]{{1,6}}+(?:(?:[ \t\u00a0\u3000]{{1,2}}+(?:[가-힣\dMFmf]{{1,4}}+(?:/(?=\d))?[ \t\u00a0\u3000]{{0,2}}+){{0,3}}+)?[,\uff0c\u3001/\uff0f][ \t\u00a0\u3000]{{0,2}}+[가-힣]{{0,6}}+)*+(?:[ \t\u00a0\u3000]{{1,2}}+(?:[가-힣\dMFmf]{{1,4}}+(?:/(?=\d))?[ \t\u00a0\u3000]{{0,2}}+){{0,3}}+)?|(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}]){_KO_DOT}(?:[가-힣]|{_KO_DOT}){{0,3}}"
+    rf"{_NAME_GAPS_AT_END}|[가-힣]{{1,8}}+(?:(?:[ \t\u00a0\u3000]{{1,8}}+(?:[가-힣\dMFmf]{{1,4}}+(?:/(?=\d))?[ \t\u00a0\u3000]{{0,8}}+){{0,4}}+)?[,\uff0c\u3001/\uff0f][ \t\u00a0\u3000]{{0,8}}+[가-힣]{{0,8}}+)*+(?:[ \t\u00a0\u3000]{{1,8}}+(?:[가-힣\dMFmf]{{1,4}}+(?:/(?=\d))?[ \t\u00a0\u3000]{{0,8}}+){{0,4}}+)?|(?:{_KO_DOUBLE_SURNAMES}|[{_KO_SURNAMES}]){_KO_DOT}(?:[가-힣]|{_KO_DOT}){{0,3}}"
     rf"|{_HANJA}(?:{_HANJA}|{_KO_DOT}){{0,16}})?\Z)[\s\S])"
 )
 """The ``person_name`` pattern's start up to the end of a text: its keyword and what may be the
