@@ -305,11 +305,15 @@ def test_clicks_landing_on_the_sign_in_button_as_it_appears_sign_no_one_in(
         page.on("request", lambda r: posts.append(r.post_data or "") if r.method == "POST" else None)
         page.mouse.click(x, y)  # the first click of the "double-click": off to the link
         page.wait_for_selector("#login-button", state="visible", timeout=15_000)
-        while page.evaluate("performance.now() - window.dqmShownAt") < 650:
+        # pressed until 0.45 s: a press asked for then lands some time later on a loaded machine
+        # (CI's browser test at 0.65 s saw one land after 0.7 s and sign in, as it should)
+        while page.evaluate("performance.now() - window.dqmShownAt") < 450:
             page.mouse.click(x, y)
         presses = page.evaluate("window.dqmPresses")
         early = [t for trusted, on_button, t in presses if trusted and on_button and t < 700]
         assert early, presses  # the presses did land on the button before the wait was over
+        if [t for trusted, on_button, t in presses if trusted and on_button and t >= 700]:
+            pytest.skip(f"a press landed after the 0.7 s wait (the machine too slow to show it): {presses}")
         page.wait_for_timeout(300)  # a sign-in sent by an early press has come back by now
         assert page.url.endswith("/login"), page.url
         assert [json.loads(b) for b in posts] == [{"token": link.split("token=")[1], "peek": True}]
