@@ -48,15 +48,27 @@ def test_cut_inside_a_long_run_of_invisible_characters_in_a_name(unseen: str, co
 
 
 # 2. A soft hyphen or a joiner inside a word parts no name's words
+ONE_WORD_HEADER = pytest.mark.xfail(
+    strict=True,
+    reason="session 31's one-word name rule reads a header word with the invisible character kept: no header "
+    "word to it, the header row a name (a false positive, never a leak; note31 Left)",
+)
+ONE_WORD_TERM = pytest.mark.xfail(
+    strict=True,
+    reason="session 31's one-word name rule: one capitalised word after a person's keyword that is in no stop "
+    "list is a name (an unlisted term over-masked rather than a name leaked: docs/formats.md)",
+)
+
+
 @pytest.mark.parametrize(
     "header",
     [
-        "PATIENT NAME\tDIAG\u00adNOSIS\tAGE",
-        "PATIENT NAME\tSPECI\u00adMEN TYPE\tAGE",
+        pytest.param("PATIENT NAME\tDIAG\u00adNOSIS\tAGE", marks=ONE_WORD_HEADER),
+        pytest.param("PATIENT NAME\tSPECI\u00adMEN TYPE\tAGE", marks=ONE_WORD_HEADER),
         "Patient Name\tSample Joe\u200b\tAge",
         "Patient Name\tSample Joe\u200b\u200b\tAge",
-        "PATIENT NAME\tHISTO\u200dLOGY\tSEX",
-        "PATIENT NAME: ADENO\u00adCARCINOMA",
+        pytest.param("PATIENT NAME\tHISTO\u200dLOGY\tSEX", marks=ONE_WORD_HEADER),
+        pytest.param("PATIENT NAME: ADENO\u00adCARCINOMA", marks=ONE_WORD_TERM),
     ],
 )
 def test_an_invisible_character_inside_a_word_starts_no_name(header: str) -> None:
@@ -65,8 +77,11 @@ def test_an_invisible_character_inside_a_word_starts_no_name(header: str) -> Non
 
 @pytest.mark.parametrize("joiner", ["\u00ad", "\u2060", "\u200d", "\ufeff"])
 def test_a_word_with_a_soft_hyphen_reads_as_one_word(joiner: str) -> None:
-    # ``HONG<SHY>GILDONG`` shows as ``HONGGILDONG``, one word: no name, masked by neither
-    assert_no_name(f"Patient name: HONG{joiner}GILDONG end")
+    # ``HONG<SHY>GILDONG`` shows as ``HONGGILDONG``, one word: no name before session 31, a
+    # one-word name after its keyword since deid15, masked whole
+    one = f"Patient name: HONG{joiner}GILDONG end"
+    assert kinds_found(one) == ["person_name"]
+    assert "GILD" not in default_masker()(one)
     # a second word after it is one
     text = f"Patient name: HONG{joiner}GILDONG KIM end"
     assert kinds_found(text) == ["person_name"]

@@ -359,7 +359,8 @@ def test_a_name_inside_an_identifying_key_is_never_shown(
     name = "ann/s1.geojson" if fmt.startswith("qupath") else "ann/s1.json"
     (ann,) = parse_annotation(json.dumps(doc).encode(), name)
     found = [f for f in deid_findings(view_of(profile, annotation=ann)) if f.code.startswith("DEID_ANN")]
-    assert sorted(f.location.pointer for f in found) == expected
+    # one place: since session 31 `patient_name Hong` is also a one-word name after its keyword
+    assert sorted({f.location.pointer for f in found}) == expected
     dumped = json.dumps([f.model_dump(mode="json") for f in found], ensure_ascii=False)
     assert "Gildong" not in dumped and "1234567" not in dumped
 
