@@ -199,6 +199,17 @@ def test_help_lists_the_commands_by_family_as_before():
     ]
 
 
+def forged_line(output: str) -> bool:
+    """Whether a line of ``output`` starts with the forged ``error: forged`` by a raw line break: the
+    console may wrap a long path right after its escaped ``\\x0a`` (CI's longer temporary paths did),
+    which starts a line there too, and is no forged line."""
+    lines = output.splitlines()
+    return any(
+        line.startswith("error: forged") and (i == 0 or not lines[i - 1].endswith("\\x0a"))
+        for i, line in enumerate(lines)
+    )
+
+
 def test_a_newline_in_a_path_the_user_gives_is_printed_escaped(tmp_path: Path) -> None:
     """A path the user typed was printed with its line breaks raw: "no such folder: /x" then a line
     of its own ("error: forged") that dqm never wrote. Such a path is escaped as a batch's names are
@@ -210,10 +221,10 @@ def test_a_newline_in_a_path_the_user_gives_is_printed_escaped(tmp_path: Path) -
     res = runner.invoke(app, ["audit", str(tmp_path / f"no{forged}"), "--out", str(tmp_path / "out")])
     assert res.exit_code == 2, res.output
     assert "no such folder" in res.output and "\\x0aerror:forged\\x0d\\x1b[2J" in "".join(res.output.split())
-    assert not any(line.startswith("error: forged") for line in res.output.splitlines()), res.output
+    assert not forged_line(res.output), res.output
     res = runner.invoke(app, ["convert", str(tmp_path / f"a{forged}.json"), "--out", str(tmp_path / "c")])
     assert res.exit_code == 2, res.output
     assert "not a file" in res.output and "\\x0aerror:forged" in "".join(res.output.split())
-    assert not any(line.startswith("error: forged") for line in res.output.splitlines()), res.output
+    assert not forged_line(res.output), res.output
     line = refused_write_line(WriteRefused(28, "No space left on device", str(tmp_path / f"r{forged}.json")))
     assert "\n" not in line and "\\x0aerror: forged" in line, line
